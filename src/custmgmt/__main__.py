@@ -1,0 +1,5 @@
+"""``python -m custmgmt``: the same as the ``custmgmt`` console script."""
+
+from custmgmt.cli import main
+
+raise SystemExit(main())

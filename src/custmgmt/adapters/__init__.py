@@ -1,0 +1,5 @@
+"""Storage adapters implementing :mod:`custmgmt.ports`.
+
+* :mod:`custmgmt.adapters.memory`: :class:`MemoryStore`, the default and the fast fake.
+* :mod:`custmgmt.adapters.sqlite`: :class:`SQLiteStore`, on the standard library's sqlite3.
+"""

@@ -1,0 +1,16 @@
+"""Business calendars: working hours with breaks, time zones, holidays, make-up days.
+
+:class:`BusinessCalendar` is the value and the reference arithmetic (a day-by-day
+walk); :class:`BusinessTimeTable` tabulates a calendar as int64 arrays for
+vectorised arithmetic over many instants at once (numpy).
+"""
+
+from custmgmt.calendars.business import BusinessCalendar, Interval, WeeklyHours
+from custmgmt.calendars.table import BusinessTimeTable
+
+__all__ = [
+    "BusinessCalendar",
+    "BusinessTimeTable",
+    "Interval",
+    "WeeklyHours",
+]

@@ -1,0 +1,476 @@
+"""Business calendars: working hours, time zones, public holidays and make-up days.
+
+A :class:`BusinessCalendar` answers "how much working time lies between these two
+instants?" and "when has this much working time passed?". SLA clocks run on it.
+
+The arithmetic here is the reference: it walks the calendar day by day, one working
+interval at a time, in plain :mod:`datetime`. The vectorised tables in
+:mod:`custmgmt.calendars.table` are tested against it.
+
+Conventions, decided once for the whole library:
+
+* Working intervals are half-open, ``[start, end)`` in local wall time. An end of
+  ``time(0)`` means midnight at the end of the day ("24:00"), so a round-the-clock
+  day is ``(time(0), time(0))``.
+* Arithmetic is done on absolute instants (UTC), never on wall-clock differences, so
+  a day that springs forward has one hour less of "00:00 to 24:00" and a working
+  interval that spans the change is an hour shorter.
+* A wall time that does not exist (skipped by a DST change) is read as dateutil's
+  :func:`~dateutil.tz.resolve_imaginary` reads it: shifted forward by the length of
+  the gap. An ambiguous wall time (repeated when clocks fall back) is its first
+  occurrence (``fold=0``). A day's intervals are then clipped so they never overlap.
+* ``business_time_between(a, b)`` is antisymmetric: with ``b`` before ``a`` it is the
+  negative of ``business_time_between(b, a)``, exactly like ``b - a`` for
+  datetimes. This keeps ``between(a, b) + between(b, c) == between(a, c)`` true for
+  any three instants.
+* ``add_business_time(start, delta)`` returns the *earliest* instant at which
+  ``delta`` of working time has passed: a deadline that falls exactly at the end of
+  a working day is that evening, not the next morning; adding nothing returns
+  ``start`` itself, even outside working hours.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any, Final, TypeAlias
+
+import attrs
+from dateutil import tz as dateutil_tz
+
+from custmgmt.domain.time import require_aware
+from custmgmt.errors import CustMgmtError, ValidationError
+
+__all__ = [
+    "BusinessCalendar",
+    "Interval",
+    "WeeklyHours",
+]
+
+#: One working interval of a day, in local wall time: ``(start, end)``, half-open.
+Interval: TypeAlias = tuple[time, time]
+
+#: The weekly schedule as stored: seven tuples of intervals, Monday (0) to Sunday (6).
+WeeklyHours: TypeAlias = tuple[tuple[Interval, ...], ...]
+
+_ZERO: Final = timedelta(0)
+_ONE_DAY: Final = timedelta(days=1)
+_MIDNIGHT: Final = time(0)
+
+#: Chinese office hours with a lunch break, Monday to Friday: the default for
+#: :meth:`BusinessCalendar.from_holidays`, whose first user is a mainland-China shop.
+DEFAULT_HOURS: Final[Mapping[int, Sequence[Interval]]] = {
+    day: ((time(9), time(12)), (time(13), time(18))) for day in range(5)
+}
+
+#: Countries whose whole territory keeps one clock; :meth:`BusinessCalendar.from_holidays`
+#: picks the zone from here when none is given. Countries with several zones must name one.
+_SINGLE_ZONE_COUNTRIES: Final[Mapping[str, str]] = {
+    "CN": "Asia/Shanghai",
+    "DE": "Europe/Berlin",
+    "FR": "Europe/Paris",
+    "GB": "Europe/London",
+    "HK": "Asia/Hong_Kong",
+    "IN": "Asia/Kolkata",
+    "IT": "Europe/Rome",
+    "JP": "Asia/Tokyo",
+    "KR": "Asia/Seoul",
+    "MO": "Asia/Macau",
+    "NL": "Europe/Amsterdam",
+    "SG": "Asia/Singapore",
+    "TW": "Asia/Taipei",
+}
+
+#: How far the calendar is searched for working time before giving up. A calendar
+#: always has working time in a normal week, so only absurd deltas get this far.
+_MAX_SEARCH_DAYS: Final = 366 * 200
+
+
+def _is_time(value: Any) -> bool:
+    return isinstance(value, time) and value.tzinfo is None
+
+
+def _convert_hours(value: Any) -> WeeklyHours:
+    """Normalise a weekly schedule to seven sorted, validated tuples of intervals."""
+    field = "BusinessCalendar.hours"
+    if isinstance(value, Mapping):
+        items = list(value.items())
+    elif isinstance(value, tuple | list) and len(value) == 7:
+        # The stored form (a seven-tuple) comes back through attrs.evolve.
+        items = list(enumerate(value))
+    else:
+        raise ValidationError(
+            field, value, "a mapping of weekday (0=Monday..6=Sunday) to (start, end) times"
+        )
+    week: list[tuple[Interval, ...]] = [() for _ in range(7)]
+    for key, intervals in items:
+        if not isinstance(key, int) or isinstance(key, bool) or not 0 <= key <= 6:
+            raise ValidationError(field, key, "a weekday key 0 (Monday) to 6 (Sunday)")
+        week[key] = _convert_day(f"{field}[{key}]", intervals)
+    if not any(week):
+        raise ValidationError(field, value, "at least one working interval in the week")
+    return tuple(week)
+
+
+def _convert_day(field: str, intervals: Any) -> tuple[Interval, ...]:
+    if isinstance(intervals, str | bytes) or not isinstance(intervals, Iterable):
+        raise ValidationError(field, intervals, "a sequence of (start, end) time pairs")
+    parsed: list[Interval] = []
+    for pair in intervals:
+        if not isinstance(pair, tuple | list) or len(pair) != 2:
+            raise ValidationError(field, pair, "a (start, end) pair of datetime.time")
+        start, end = pair
+        if not _is_time(start) or not _is_time(end):
+            raise ValidationError(field, pair, "a (start, end) pair of naive datetime.time")
+        if end != _MIDNIGHT and end <= start:
+            raise ValidationError(
+                field, pair, "an interval whose end is after its start (time(0) ends at 24:00)"
+            )
+        parsed.append((start, end))
+    parsed.sort()
+    for previous, current in itertools.pairwise(parsed):
+        # Touching intervals (12:00 end, 12:00 start) are fine; overlapping ones are
+        # almost always a typo and would count the same minutes twice.
+        if previous[1] == _MIDNIGHT or current[0] < previous[1]:
+            raise ValidationError(
+                field, (previous, current), "working intervals that do not overlap"
+            )
+    return tuple(parsed)
+
+
+def _convert_holidays(value: Any) -> frozenset[date]:
+    return _check_dates("BusinessCalendar.holidays", value)
+
+
+def _convert_extra_workdays(value: Any) -> frozenset[date]:
+    return _check_dates("BusinessCalendar.extra_workdays", value)
+
+
+def _check_dates(field: str, value: Any) -> frozenset[date]:
+    if isinstance(value, str | bytes | date) or not isinstance(value, Iterable):
+        raise ValidationError(field, value, "an iterable of datetime.date")
+    days = list(value)
+    for day in days:
+        if not isinstance(day, date) or isinstance(day, datetime):
+            raise ValidationError(field, day, "a datetime.date (not a datetime)")
+    return frozenset(days)
+
+
+def _check_tz(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError("BusinessCalendar.tz", value, "an IANA time zone name")
+
+
+def _check_weekday(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 6:
+        raise ValidationError(
+            "BusinessCalendar.extra_workday_hours_from", value, "a weekday 0 (Monday) to 6"
+        )
+
+
+@attrs.frozen(kw_only=True)
+class BusinessCalendar:
+    """Working time: a weekly schedule in a time zone, with holidays and make-up days.
+
+    A day's working intervals are, in order of precedence: none on a holiday; the
+    hours of weekday ``extra_workday_hours_from`` (Monday by default) on a make-up
+    working day; otherwise the hours of its weekday.
+
+    Example:
+        >>> from datetime import date, datetime, time, timedelta
+        >>> office = {d: [(time(9), time(12)), (time(13), time(18))] for d in range(5)}
+        >>> cal = BusinessCalendar(tz="Asia/Shanghai", hours=office,
+        ...                        holidays=[date(2024, 10, 1)])
+        >>> friday = datetime(2024, 9, 27, 17, 0, tzinfo=cal.tzinfo)
+        >>> cal.add_business_time(friday, timedelta(hours=2)).isoformat()
+        '2024-09-30T10:00:00+08:00'
+        >>> cal.business_time_between(friday, datetime(2024, 10, 2, 9, tzinfo=cal.tzinfo))
+        datetime.timedelta(seconds=32400)
+
+    Attributes:
+        tz: an IANA time zone name, resolved with :func:`dateutil.tz.gettz`.
+        hours: the weekly schedule: weekday (0 = Monday) to ``(start, end)`` pairs of
+            :class:`datetime.time`. Missing weekdays are days off. Stored as a
+            seven-tuple, so ``cal.hours[0]`` reads Monday either way.
+        holidays: dates without working time.
+        extra_workdays: make-up working days (mainland China moves weekends to
+            bridge holidays); they may not also be holidays.
+        extra_workday_hours_from: whose hours a make-up day works (0 = Monday).
+
+    Raises:
+        ValidationError: naming the field, for an unknown zone, weekday keys outside
+            0..6, an interval that ends before it starts, overlapping intervals, a
+            week without working time, or a make-up day that is also a holiday.
+    """
+
+    tz: str = attrs.field(validator=_check_tz)
+    hours: WeeklyHours = attrs.field(converter=_convert_hours)
+    holidays: frozenset[date] = attrs.field(
+        factory=frozenset, converter=_convert_holidays
+    )
+    extra_workdays: frozenset[date] = attrs.field(
+        factory=frozenset, converter=_convert_extra_workdays
+    )
+    extra_workday_hours_from: int = attrs.field(default=0, validator=_check_weekday)
+    _tzinfo: tzinfo = attrs.field(init=False, repr=False, eq=False, hash=False)
+    # Per-day intervals are a pure function of the fields: caching them keeps the
+    # day-by-day reference walk usable on large batches.
+    _day_cache: dict[date, tuple[tuple[datetime, datetime], ...]] = attrs.field(
+        init=False, repr=False, eq=False, hash=False, factory=dict
+    )
+
+    def __attrs_post_init__(self) -> None:
+        zone = dateutil_tz.gettz(self.tz)
+        if zone is None:
+            raise ValidationError("BusinessCalendar.tz", self.tz, "a known IANA time zone name")
+        object.__setattr__(self, "_tzinfo", zone)
+        both = sorted(self.holidays & self.extra_workdays)
+        if both:
+            raise ValidationError(
+                "BusinessCalendar.extra_workdays", both[0], "a make-up day that is not a holiday"
+            )
+        if self.extra_workdays and not self.hours[self.extra_workday_hours_from]:
+            raise ValidationError(
+                "BusinessCalendar.extra_workday_hours_from",
+                self.extra_workday_hours_from,
+                "a weekday with working hours, for the make-up days to work",
+            )
+
+    # -- construction -----------------------------------------------------------------
+
+    @classmethod
+    def round_the_clock(cls, tz: str = "UTC") -> BusinessCalendar:
+        """A calendar where every instant is working time (SLAs in calendar hours)."""
+        return cls(tz=tz, hours={day: [(_MIDNIGHT, _MIDNIGHT)] for day in range(7)})
+
+    @classmethod
+    def from_holidays(
+        cls,
+        country: str,
+        *,
+        years: int | Iterable[int],
+        hours: Mapping[int, Sequence[Interval]] | None = None,
+        tz: str | None = None,
+        subdiv: str | None = None,
+        extra_workday_hours_from: int = 0,
+    ) -> BusinessCalendar:
+        """A calendar with the public holidays and make-up days of the ``holidays`` package.
+
+        The ``holidays`` package (the ``custmgmt[holidays]`` extra) lists each
+        country's days off, including substituted ones; for countries that move
+        weekends (mainland China) its ``weekend_workdays`` are the make-up days.
+        Only ``years`` are loaded: outside them the calendar knows no holidays.
+
+        Args:
+            country: ISO 3166-1 alpha-2 code, e.g. ``"CN"``.
+            years: the year or years to load.
+            hours: the weekly schedule; Monday to Friday 09:00-12:00 and 13:00-18:00
+                by default.
+            tz: the time zone; defaults to the country's only zone when it has one.
+            subdiv: a subdivision code, for regional holidays.
+            extra_workday_hours_from: whose hours a make-up day works (0 = Monday).
+
+        Raises:
+            CustMgmtError: when the ``holidays`` package is not installed.
+            ValidationError: for an unknown country, or a country with several time
+                zones and no ``tz``.
+        """
+        try:
+            import holidays as holidays_package
+        except ImportError as error:  # pragma: no cover - the test env has the extra
+            raise CustMgmtError(
+                "BusinessCalendar.from_holidays needs the optional 'holidays' package: "
+                "pip install 'custmgmt[holidays]'"
+            ) from error
+        if not isinstance(country, str):
+            raise ValidationError("country", country, "an ISO 3166-1 alpha-2 country code")
+        year_list = [years] if isinstance(years, int) else list(years)
+        if not year_list or not all(
+            isinstance(y, int) and not isinstance(y, bool) and 1 <= y <= 9998 for y in year_list
+        ):
+            raise ValidationError("years", years, "a year or a non-empty iterable of years")
+        if tz is None:
+            tz = _SINGLE_ZONE_COUNTRIES.get(country.upper())
+            if tz is None:
+                raise ValidationError(
+                    "tz", None, f"a time zone name (custmgmt has no single zone for {country!r})"
+                )
+        try:
+            days_off = holidays_package.country_holidays(
+                country.upper(), subdiv=subdiv, years=year_list
+            )
+        except NotImplementedError as error:
+            raise ValidationError(
+                "country", country, "a country code the holidays package supports"
+            ) from error
+        wanted = set(year_list)
+        holiday_dates = [day for day in days_off if day.year in wanted]
+        # weekend_workdays is filled while the years load and may hold dates from
+        # other years' special cases: keep only what was asked for.
+        makeup = [
+            day for day in getattr(days_off, "weekend_workdays", ()) if day.year in wanted
+        ]
+        return cls(
+            tz=tz,
+            hours=DEFAULT_HOURS if hours is None else hours,
+            holidays=holiday_dates,
+            extra_workdays=makeup,
+            extra_workday_hours_from=extra_workday_hours_from,
+        )
+
+    # -- the schedule -----------------------------------------------------------------
+
+    @property
+    def tzinfo(self) -> tzinfo:
+        """The resolved :class:`datetime.tzinfo` of :attr:`tz`."""
+        return self._tzinfo
+
+    def day_hours(self, day: date) -> tuple[Interval, ...]:
+        """The wall-clock working intervals of ``day`` (holidays and make-up days applied)."""
+        if day in self.holidays:
+            return ()
+        if day in self.extra_workdays:
+            return self.hours[self.extra_workday_hours_from]
+        return self.hours[day.weekday()]
+
+    def working_intervals(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
+        """The working intervals of ``day`` as aware datetimes in the calendar's zone.
+
+        Intervals that a DST change reduces to nothing are left out.
+        """
+        zone = self._tzinfo
+        return tuple(
+            (start.astimezone(zone), end.astimezone(zone))
+            for start, end in self._utc_intervals(day)
+        )
+
+    def _utc_intervals(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
+        cached = self._day_cache.get(day)
+        if cached is not None:
+            return cached
+        result: list[tuple[datetime, datetime]] = []
+        floor: datetime | None = None
+        for start_time, end_time in self.day_hours(day):
+            start = self._to_utc(day, start_time)
+            end = self._to_utc(day + _ONE_DAY if end_time == _MIDNIGHT else day, end_time)
+            if floor is not None and start < floor:
+                start = floor  # a DST shift pushed an earlier interval into this one
+            if end > start:
+                result.append((start, end))
+                floor = end
+        intervals = tuple(result)
+        if len(self._day_cache) > 100_000:  # bound memory for very long-running hosts
+            self._day_cache.clear()
+        self._day_cache[day] = intervals
+        return intervals
+
+    def _to_utc(self, day: date, wall: time) -> datetime:
+        local = datetime.combine(day, wall, tzinfo=self._tzinfo)
+        if not dateutil_tz.datetime_exists(local):
+            local = dateutil_tz.resolve_imaginary(local)
+        return local.astimezone(UTC)
+
+    # -- questions about instants -----------------------------------------------------
+
+    def is_working_time(self, t: datetime) -> bool:
+        """Whether ``t`` lies inside a working interval (start included, end excluded).
+
+        Raises:
+            ValidationError: if ``t`` is not a timezone-aware datetime.
+        """
+        moment = require_aware("t", t).astimezone(UTC)
+        day = moment.astimezone(self._tzinfo).date()
+        return any(
+            start <= moment < end
+            for d in (day - _ONE_DAY, day)
+            for start, end in self._utc_intervals(d)
+        )
+
+    def next_working_time(self, t: datetime) -> datetime:
+        """``t`` itself if it is working time, else the start of the next working interval.
+
+        The result is in the calendar's zone.
+
+        Raises:
+            ValidationError: if ``t`` is not a timezone-aware datetime.
+        """
+        moment = require_aware("t", t).astimezone(UTC)
+        for start, end in self._intervals_from(moment):
+            if start <= moment < end:
+                return moment.astimezone(self._tzinfo)
+            if start >= moment:
+                return start.astimezone(self._tzinfo)
+        raise ValidationError("t", t, "an instant followed by working time")  # pragma: no cover
+
+    # -- business-time arithmetic -----------------------------------------------------
+
+    def business_time_between(self, start: datetime, end: datetime) -> timedelta:
+        """The working time between two instants.
+
+        Negative when ``end`` is before ``start`` (the arithmetic is antisymmetric,
+        like subtracting datetimes).
+
+        Raises:
+            ValidationError: if either argument is not a timezone-aware datetime.
+        """
+        a = require_aware("start", start).astimezone(UTC)
+        b = require_aware("end", end).astimezone(UTC)
+        if b < a:
+            return -self._between(b, a)
+        return self._between(a, b)
+
+    def _between(self, a: datetime, b: datetime) -> timedelta:
+        total = _ZERO
+        day = a.astimezone(self._tzinfo).date() - _ONE_DAY
+        last = b.astimezone(self._tzinfo).date()
+        while day <= last:
+            for start, end in self._utc_intervals(day):
+                lo = max(start, a)
+                hi = min(end, b)
+                if hi > lo:
+                    total += hi - lo
+            day += _ONE_DAY
+        return total
+
+    def add_business_time(self, start: datetime, delta: timedelta) -> datetime:
+        """The earliest instant at which ``delta`` of working time has passed since ``start``.
+
+        The result is in the calendar's zone. Adding ``timedelta(0)`` returns
+        ``start``; a deadline that is reached exactly at the end of a working interval
+        is that end, not the start of the next interval.
+
+        Raises:
+            ValidationError: if ``start`` is naive, or ``delta`` is not a non-negative
+                timedelta (or so large that the result would pass year 9999).
+        """
+        moment = require_aware("start", start).astimezone(UTC)
+        if not isinstance(delta, timedelta):
+            raise ValidationError("delta", delta, "a non-negative timedelta")
+        if delta < _ZERO:
+            raise ValidationError("delta", delta, "a non-negative timedelta")
+        if delta == _ZERO:
+            return moment.astimezone(self._tzinfo)
+        remaining = delta
+        try:
+            for lo, hi in self._intervals_from(moment):
+                lo = max(lo, moment)
+                available = hi - lo
+                if available >= remaining:
+                    return (lo + remaining).astimezone(self._tzinfo)
+                remaining -= available
+        except OverflowError:
+            pass
+        raise ValidationError("delta", delta, "a delta whose deadline falls before year 9999")
+
+    def _intervals_from(self, moment: datetime) -> Iterable[tuple[datetime, datetime]]:
+        """Working intervals (UTC) that end after ``moment``, in order, day by day."""
+        day = moment.astimezone(self._tzinfo).date() - _ONE_DAY
+        for _ in range(_MAX_SEARCH_DAYS):
+            for start, end in self._utc_intervals(day):
+                if end > moment:
+                    yield start, end
+            if day >= date.max - _ONE_DAY:
+                return
+            day += _ONE_DAY
+

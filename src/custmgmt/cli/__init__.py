@@ -1,0 +1,57 @@
+"""The ``custmgmt`` command line.
+
+Each sub-command lives in its own module under :mod:`custmgmt.cli`, named in
+:data:`COMMANDS`; a module defines ``register(subparsers)``, which adds its parser and
+sets ``func=run``, and ``run(args) -> int``. Commands are imported only when the
+parser is built, so ``custmgmt --help`` stays quick and an optional extra that one
+command needs never breaks another.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from custmgmt.errors import CustMgmtError
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+#: The sub-command modules, in the order ``--help`` lists them.
+COMMANDS: tuple[str, ...] = ("demo",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the top-level parser with every registered sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="custmgmt",
+        description="Customer management: profiles, star ratings, segments, churn, "
+        "lifetime value and service tickets.",
+    )
+    from custmgmt import __version__
+
+    parser.add_argument("--version", action="version", version=f"custmgmt {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for name in COMMANDS:
+        module = importlib.import_module(f"custmgmt.cli.{name}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(func(args))
+    except CustMgmtError as exc:
+        print(f"custmgmt: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("custmgmt: interrupted", file=sys.stderr)
+        return 130

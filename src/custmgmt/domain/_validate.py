@@ -1,0 +1,185 @@
+"""Field validators and converters shared by the domain types.
+
+Every check raises :class:`~custmgmt.errors.ValidationError` naming the field as
+``Type.field``, the refused value and what was expected, so a caller who fed a bad row
+knows exactly which column to fix. They are attrs validators (``instance, attribute,
+value``) or field-aware converters, so the types stay declarative.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import re
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import attrs
+
+from custmgmt.errors import ValidationError
+
+E = TypeVar("E", bound=enum.Enum)
+
+#: Ids are opaque strings; the limit keeps indexes and logs sane.
+MAX_ID_LENGTH = 128
+MAX_TEXT_LENGTH = 20_000
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def field_name(instance: Any, attribute: attrs.Attribute[Any]) -> str:
+    """``Type.field``: how every message names a field."""
+    return f"{type(instance).__name__}.{attribute.name}"
+
+
+def check_id(name: str, value: Any) -> str:
+    """Validate an opaque identifier: a non-blank string without control characters."""
+    if not isinstance(value, str):
+        raise ValidationError(name, value, "an id string")
+    if not value.strip() or len(value) > MAX_ID_LENGTH or _CONTROL.search(value):
+        raise ValidationError(
+            name, value, f"a non-blank id of at most {MAX_ID_LENGTH} printable characters"
+        )
+    return value
+
+
+def an_id(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """attrs validator for a required id."""
+    check_id(field_name(instance, attribute), value)
+
+
+def optional_id(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """attrs validator for an id that may be None."""
+    if value is not None:
+        check_id(field_name(instance, attribute), value)
+
+
+def text(
+    *, optional: bool = False, max_length: int = MAX_TEXT_LENGTH, blank_ok: bool = False
+) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
+    """attrs validator for free text (any script; control characters refused)."""
+
+    def validate(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is None and optional:
+            return
+        name = field_name(instance, attribute)
+        if not isinstance(value, str):
+            raise ValidationError(name, value, "a string" + (" or None" if optional else ""))
+        if not blank_ok and not value.strip():
+            raise ValidationError(name, value, "non-blank text")
+        if len(value) > max_length:
+            raise ValidationError(name, value, f"at most {max_length} characters")
+        if _CONTROL.search(value):
+            raise ValidationError(name, value, "text without control characters")
+
+    return validate
+
+
+def aware_datetime(*, optional: bool = False) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
+    """attrs validator: a timezone-aware datetime (naive ones are ambiguous)."""
+
+    def validate(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is None and optional:
+            return
+        check_aware(field_name(instance, attribute), value)
+
+    return validate
+
+
+def check_aware(name: str, value: Any) -> datetime:
+    """Refuse anything but a timezone-aware datetime."""
+    if not isinstance(value, datetime):
+        raise ValidationError(name, value, "a timezone-aware datetime")
+    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        raise ValidationError(
+            name, value, "a timezone-aware datetime (naive datetimes are ambiguous)"
+        )
+    return value
+
+
+def optional_date(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """attrs validator: a calendar date (not a datetime) or None."""
+    if value is None:
+        return
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise ValidationError(field_name(instance, attribute), value, "a date or None")
+
+
+def version(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """attrs validator: a positive integer version."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValidationError(field_name(instance, attribute), value, "an integer version >= 1")
+
+
+def instance_of(
+    cls: type[Any] | tuple[type[Any], ...], expected: str, *, optional: bool = False
+) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
+    """attrs validator: an instance of ``cls``, with a readable expectation."""
+
+    def validate(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is None and optional:
+            return
+        if not isinstance(value, cls) or (isinstance(value, bool) and bool not in _as_tuple(cls)):
+            raise ValidationError(field_name(instance, attribute), value, expected)
+
+    return validate
+
+
+def _as_tuple(cls: type[Any] | tuple[type[Any], ...]) -> tuple[type[Any], ...]:
+    return cls if isinstance(cls, tuple) else (cls,)
+
+
+def coerce_enum(enum_type: type[E], value: Any, name: str) -> E:
+    """``value`` as a member of ``enum_type`` (a member or its value is accepted).
+
+    Raises:
+        ValidationError: naming ``name`` and the allowed values.
+    """
+    if isinstance(value, enum_type):
+        return value
+    try:
+        return enum_type(value)
+    except (ValueError, TypeError):
+        choices = ", ".join(repr(m.value) for m in enum_type)
+        raise ValidationError(name, value, f"one of {choices}") from None
+
+
+def text_set(value: Any, name: str) -> frozenset[str]:
+    """Any iterable of non-blank strings as a frozenset (tags, labels).
+
+    Raises:
+        ValidationError: naming ``name``, for a non-iterable or a bad item.
+    """
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise ValidationError(name, value, "an iterable of strings (e.g. a set of tags)")
+    items = list(value)
+    for item in items:
+        if not isinstance(item, str) or not item.strip() or len(item) > 200:
+            raise ValidationError(name, item, "non-blank strings of at most 200 characters")
+    return frozenset(items)
+
+
+def check_decimal(name: str, value: Any) -> Decimal:
+    """Accept a finite Decimal or int (exact); refuse floats, which are not exact."""
+    if isinstance(value, bool):
+        raise ValidationError(name, value, "a Decimal or int amount")
+    if isinstance(value, float):
+        raise ValidationError(
+            name, value, "a Decimal or int amount (floats are not exact: use Decimal('12.30'))"
+        )
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValidationError(name, value, "a finite Decimal amount")
+        return value
+    if isinstance(value, str):
+        raise ValidationError(name, value, "a Decimal amount (use Money.parse for strings)")
+    raise ValidationError(name, value, "a Decimal or int amount")
+
+
+def is_finite_number(value: Any) -> bool:
+    """True for a real, finite int or float (bools excluded)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

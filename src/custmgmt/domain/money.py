@@ -1,0 +1,183 @@
+"""Exact money: a Decimal amount in an ISO 4217 currency.
+
+Floats are refused everywhere (``0.1 + 0.2`` is not ``0.3``), so are sums across
+currencies: a host converts explicitly. In numpy, money travels as int64 *minor
+units* (fen, cents; yen have none), which :meth:`Money.to_minor` and
+:meth:`Money.from_minor` convert exactly.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import attrs
+
+from custmgmt.domain._validate import check_decimal, field_name
+from custmgmt.errors import ValidationError
+
+__all__ = ["CURRENCY_DIGITS", "Money", "currency_digits"]
+
+# ISO 4217 active codes and the number of digits of their minor unit. Most have 2;
+# these are the exceptions, listed so a lookup never guesses.
+_ZERO_DIGITS = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
+_THREE_DIGITS = "BHD IQD JOD KWD LYD OMR TND"
+_FOUR_DIGITS = "CLF UYW"
+_TWO_DIGITS = (
+    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BOV BRL BSD BTN "
+    "BWP BYN BZD CAD CDF CHE CHF CHW CNY COP COU CRC CUP CVE CZK DKK DOP DZD EGP ERN ETB "
+    "EUR FJD FKP GBP GEL GHS GIP GMD GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR JMD KES KGS "
+    "KHR KPW KYD KZT LAK LBP LKR LRD LSL MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN "
+    "MXV MYR MZN NAD NGN NIO NOK NPR NZD PAB PEN PGK PHP PKR PLN QAR RON RSD RUB SAR SBD "
+    "SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TOP TRY TTD TWD TZS "
+    "UAH USD USN UYU UZS VED VES WST XCD XCG YER ZAR ZMW ZWG"
+)
+
+#: Minor-unit digits per ISO 4217 currency code.
+CURRENCY_DIGITS: dict[str, int] = {
+    **dict.fromkeys(_TWO_DIGITS.split(), 2),
+    **dict.fromkeys(_ZERO_DIGITS.split(), 0),
+    **dict.fromkeys(_THREE_DIGITS.split(), 3),
+    **dict.fromkeys(_FOUR_DIGITS.split(), 4),
+}
+
+
+def currency_digits(code: Any, field: str = "currency") -> int:
+    """The number of minor-unit digits of an ISO 4217 currency code.
+
+    Raises:
+        ValidationError: the code is not a known ISO 4217 currency.
+    """
+    if not isinstance(code, str) or code not in CURRENCY_DIGITS:
+        raise ValidationError(field, code, "an ISO 4217 currency code such as 'CNY' or 'USD'")
+    return CURRENCY_DIGITS[code]
+
+
+def _check_currency(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    currency_digits(value, field_name(instance, attribute))
+
+
+def _to_decimal(value: Any) -> Decimal:
+    return check_decimal("Money.amount", value)
+
+
+@attrs.frozen(order=False)
+class Money:
+    """An exact amount of money in one currency.
+
+    >>> from decimal import Decimal
+    >>> price = Money(Decimal("19.90"), "CNY")
+    >>> price * 3
+    Money(amount=Decimal('59.70'), currency='CNY')
+    >>> price.to_minor()
+    1990
+    >>> Money.from_minor(1990, "CNY") == price
+    True
+
+    Args:
+        amount: a ``Decimal`` (or ``int``); floats are refused.
+        currency: an ISO 4217 code.
+    """
+
+    amount: Decimal = attrs.field(converter=_to_decimal)
+    currency: str = attrs.field(validator=_check_currency)
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        """Zero in ``currency``."""
+        return cls(Decimal(0), currency)
+
+    @classmethod
+    def parse(cls, text: str, currency: str) -> Money:
+        """Parse a decimal string such as ``"1234.50"`` exactly.
+
+        Raises:
+            ValidationError: the text is not a finite decimal number.
+        """
+        if not isinstance(text, str):
+            raise ValidationError("Money.amount", text, "a decimal string such as '12.30'")
+        try:
+            amount = Decimal(text.strip().replace(",", ""))
+        except InvalidOperation:
+            raise ValidationError(
+                "Money.amount", text, "a decimal string such as '12.30'"
+            ) from None
+        return cls(amount, currency)
+
+    @classmethod
+    def from_minor(cls, minor: int, currency: str) -> Money:
+        """Build from integer minor units (fen, cents), exactly.
+
+        Raises:
+            ValidationError: ``minor`` is not an integer or the currency is unknown.
+        """
+        digits = currency_digits(currency)
+        if isinstance(minor, bool) or not isinstance(minor, int):
+            # numpy integers are accepted through int(); floats are not.
+            if type(minor).__name__.startswith(("int", "uint")) and hasattr(minor, "item"):
+                minor = int(minor)
+            else:
+                raise ValidationError("Money.minor", minor, "an integer number of minor units")
+        return cls(Decimal(minor).scaleb(-digits), currency)
+
+    def to_minor(self) -> int:
+        """The amount in integer minor units.
+
+        Raises:
+            ValidationError: the amount has more decimals than the currency allows
+                (e.g. ``Decimal('0.001')`` CNY), so no exact conversion exists.
+        """
+        digits = CURRENCY_DIGITS[self.currency]
+        scaled = self.amount.scaleb(digits)
+        if scaled != scaled.to_integral_value():
+            raise ValidationError(
+                "Money.amount",
+                self.amount,
+                f"at most {digits} decimal places for {self.currency}",
+            )
+        return int(scaled)
+
+    @property
+    def is_zero(self) -> bool:
+        """True when the amount is zero."""
+        return self.amount == 0
+
+    def _same_currency(self, other: Any, op: str) -> Money:
+        if not isinstance(other, Money):
+            raise ValidationError("Money", other, f"a Money to {op} (got {type(other).__name__})")
+        if other.currency != self.currency:
+            raise ValidationError(
+                "Money.currency",
+                other.currency,
+                f"{self.currency} to {op} (convert currencies explicitly)",
+            )
+        return other
+
+    def __add__(self, other: Money) -> Money:
+        return Money(self.amount + self._same_currency(other, "add").amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        return Money(self.amount - self._same_currency(other, "subtract").amount, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def __mul__(self, factor: int | Decimal) -> Money:
+        return Money(self.amount * check_decimal("factor", factor), self.currency)
+
+    __rmul__ = __mul__
+
+    def __lt__(self, other: Money) -> bool:
+        return self.amount < self._same_currency(other, "compare").amount
+
+    def __le__(self, other: Money) -> bool:
+        return self.amount <= self._same_currency(other, "compare").amount
+
+    def __gt__(self, other: Money) -> bool:
+        return self.amount > self._same_currency(other, "compare").amount
+
+    def __ge__(self, other: Money) -> bool:
+        return self.amount >= self._same_currency(other, "compare").amount
+
+    def __str__(self) -> str:
+        return f"{self.amount:,} {self.currency}"

@@ -1,0 +1,139 @@
+"""The exception tree of custmgmt.
+
+Every error the library raises on purpose derives from :class:`CustMgmtError`, so a
+host can catch the library's failures with one ``except``.  Each leaf also inherits
+the builtin exception a caller would naturally catch, so code that knows nothing of
+custmgmt still behaves sensibly::
+
+    CustMgmtError
+    ├── ValidationError          (also ValueError)    bad input: field, value, expected
+    ├── NotFound                 (also LookupError)   no entity with that id
+    ├── Conflict                                      duplicate id or stale version
+    ├── TransitionNotAllowed                          a state machine refused an event
+    ├── NotFittedError           (also AttributeError) a model used before ``fit``
+    ├── PermissionDenied                              the actor may not do this
+    └── StorageError                                  the storage backend failed
+
+Errors carry their context as attributes (``ValidationError.field``,
+``NotFound.entity`` and ``.key``, ``TransitionNotAllowed.state`` and ``.event``), so
+callers never need to parse messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "Conflict",
+    "CustMgmtError",
+    "NotFittedError",
+    "NotFound",
+    "PermissionDenied",
+    "StorageError",
+    "TransitionNotAllowed",
+    "ValidationError",
+]
+
+
+class CustMgmtError(Exception):
+    """The root of every error raised by custmgmt."""
+
+
+class ValidationError(CustMgmtError, ValueError):
+    """Input failed validation.
+
+    Attributes:
+        field: the name of the offending field (dotted for nested values).
+        value: the value that was refused.
+        expected: a short description of what would have been accepted.
+    """
+
+    def __init__(self, field: str, value: Any, expected: str) -> None:
+        self.field = field
+        self.value = value
+        self.expected = expected
+        super().__init__(f"{field}: got {_short_repr(value)}, expected {expected}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.field, self.value, self.expected))
+
+
+class NotFound(CustMgmtError, LookupError):
+    """No entity of the given kind exists under the given key.
+
+    Attributes:
+        entity: the kind of entity looked up, e.g. ``"customer"``.
+        key: the id (or other key) that was not found.
+    """
+
+    def __init__(self, entity: str, key: Any) -> None:
+        self.entity = entity
+        self.key = key
+        super().__init__(f"{entity} {key!r} not found")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.entity, self.key))
+
+
+class Conflict(CustMgmtError):
+    """A write conflicts with what is stored: a duplicate id or a stale version.
+
+    Attributes:
+        entity: the kind of entity written.
+        key: its id.
+        expected_version: the version the caller based its change on (None for adds).
+        actual_version: the version found in storage (None for duplicate adds).
+    """
+
+    def __init__(
+        self,
+        entity: str,
+        key: Any,
+        message: str,
+        *,
+        expected_version: int | None = None,
+        actual_version: int | None = None,
+    ) -> None:
+        self.entity = entity
+        self.key = key
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+        super().__init__(f"{entity} {key!r}: {message}")
+
+
+class TransitionNotAllowed(CustMgmtError):
+    """A state machine refused an event in the current state.
+
+    Attributes:
+        state: the state the object was in (unchanged).
+        event: the event that was refused.
+    """
+
+    def __init__(self, state: Any, event: Any, reason: str = "") -> None:
+        self.state = state
+        self.event = event
+        self.reason = reason
+        state_name = getattr(state, "value", state)
+        event_name = getattr(event, "value", event)
+        detail = f": {reason}" if reason else ""
+        super().__init__(f"event {event_name!r} is not allowed in state {state_name!r}{detail}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.state, self.event, self.reason))
+
+
+class NotFittedError(CustMgmtError, AttributeError):
+    """A model was used before ``fit`` was called (scikit-learn's convention)."""
+
+
+class PermissionDenied(CustMgmtError):
+    """The acting person or service may not perform this operation."""
+
+
+class StorageError(CustMgmtError):
+    """The storage backend failed; the original driver error is the ``__cause__``."""
+
+
+def _short_repr(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,1 @@
+"""Service tickets: the ticket, its workflow, SLAs in business time, satisfaction follow-up."""

@@ -1,0 +1,234 @@
+"""Tickets, calendars and strategies shared by the SLA tests.
+
+The SLA engine reads tickets through the :class:`custmgmt.tickets.sla.SLATicket`
+protocol; these helpers build event logs with the workflow's vocabulary.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+
+import attrs
+from hypothesis import strategies as st
+
+from custmgmt.calendars import BusinessCalendar
+
+
+class Status(enum.Enum):
+    NEW = "new"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    WAITING_ON_CUSTOMER = "waiting_on_customer"
+    ESCALATED = "escalated"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+    MERGED = "merged"
+
+
+class Event(enum.Enum):
+    CREATE = "create"
+    ASSIGN = "assign"
+    START = "start"
+    RESPOND = "respond"
+    WAIT_ON_CUSTOMER = "wait_on_customer"
+    CUSTOMER_REPLIED = "customer_replied"
+    RESOLVE = "resolve"
+    CLOSE = "close"
+    REOPEN = "reopen"
+    ESCALATE = "escalate"
+    CANCEL = "cancel"
+    MERGE = "merge"
+
+
+class Priority(enum.Enum):
+    URGENT = "urgent"
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
+
+
+class Category(enum.Enum):
+    PRODUCT_QUALITY = "product_quality"
+    LOGISTICS = "logistics"
+    AFTER_SALES = "after_sales"
+    INQUIRY = "inquiry"
+    OTHER = "other"
+
+
+@attrs.frozen
+class Record:
+    at: datetime
+    event: Event
+    from_status: Status | None
+    to_status: Status
+    actor: str = "agent"
+    reason: str = ""
+
+
+@attrs.frozen
+class Ticket:
+    id: str
+    created_at: datetime
+    priority: Priority
+    category: Category
+    events: tuple[Record, ...]
+
+
+#: What each event does to the status (None: the status stays).
+EFFECT: dict[Event, Status | None] = {
+    Event.ASSIGN: Status.ASSIGNED,
+    Event.START: Status.IN_PROGRESS,
+    Event.RESPOND: None,
+    Event.WAIT_ON_CUSTOMER: Status.WAITING_ON_CUSTOMER,
+    Event.CUSTOMER_REPLIED: Status.IN_PROGRESS,
+    Event.RESOLVE: Status.RESOLVED,
+    Event.CLOSE: Status.CLOSED,
+    Event.REOPEN: Status.IN_PROGRESS,
+    Event.ESCALATE: Status.ESCALATED,
+    Event.CANCEL: Status.CANCELLED,
+    Event.MERGE: Status.MERGED,
+}
+
+#: The events each status allows (a simplified default workflow).
+MOVES: dict[Status, tuple[Event, ...]] = {
+    Status.NEW: (Event.ASSIGN, Event.RESPOND, Event.CANCEL, Event.MERGE, Event.CUSTOMER_REPLIED),
+    Status.ASSIGNED: (Event.START, Event.RESPOND, Event.ESCALATE, Event.CANCEL),
+    Status.IN_PROGRESS: (
+        Event.RESPOND, Event.WAIT_ON_CUSTOMER, Event.RESOLVE, Event.ESCALATE,
+        Event.CUSTOMER_REPLIED,
+    ),
+    Status.WAITING_ON_CUSTOMER: (Event.CUSTOMER_REPLIED, Event.RESOLVE, Event.RESPOND),
+    Status.ESCALATED: (Event.RESPOND, Event.START, Event.RESOLVE),
+    Status.RESOLVED: (Event.REOPEN, Event.CLOSE, Event.CUSTOMER_REPLIED),
+    Status.CLOSED: (),
+    Status.CANCELLED: (),
+    Status.MERGED: (),
+}
+
+
+def make_ticket(
+    created: datetime,
+    steps: Sequence[tuple[datetime, Event]],
+    *,
+    id: str = "T-1",  # noqa: A002 - mirrors the ticket's attribute
+    priority: Priority = Priority.NORMAL,
+    category: Category = Category.INQUIRY,
+) -> Ticket:
+    """A ticket created at ``created`` whose log then records ``steps``.
+
+    A customer reply on a resolved ticket leaves it resolved (only REOPEN reopens).
+    """
+    status = Status.NEW
+    records = [Record(created, Event.CREATE, None, Status.NEW)]
+    for at, event in steps:
+        after = EFFECT[event]
+        if after is None or (event is Event.CUSTOMER_REPLIED and status is not
+                             Status.WAITING_ON_CUSTOMER):
+            after = status
+        records.append(Record(at, event, status, after))
+        status = after
+    return Ticket(id, created, priority, category, tuple(records))
+
+
+# -- calendars ----------------------------------------------------------------------
+
+LUNCH_BREAK = [(time(9), time(12)), (time(13), time(18))]
+
+#: Shanghai office hours: Monday to Friday 09:00-12:00 and 13:00-18:00 (8 h a day).
+SHANGHAI = BusinessCalendar(tz="Asia/Shanghai", hours={d: LUNCH_BREAK for d in range(5)})
+
+#: The 2024 National Day week: 1-7 October off, Sunday 29 September and Saturday
+#: 12 October worked (with Monday's hours), as the State Council announced.
+SHANGHAI_NATIONAL_DAY = BusinessCalendar(
+    tz="Asia/Shanghai",
+    hours={d: LUNCH_BREAK for d in range(5)},
+    holidays=[date(2024, 10, d) for d in range(1, 8)],
+    extra_workdays=[date(2024, 9, 29), date(2024, 10, 12)],
+)
+
+#: New York office hours, Monday to Friday 09:00-17:00.
+NEW_YORK = BusinessCalendar(
+    tz="America/New_York", hours={d: [(time(9), time(17))] for d in range(5)}
+)
+
+ZONES = (
+    "UTC",
+    "Asia/Shanghai",
+    "America/New_York",
+    "Europe/London",
+    "Australia/Lord_Howe",  # a 30-minute DST shift
+    "America/Santiago",  # DST changes at midnight
+)
+
+
+@st.composite
+def day_hours(draw: st.DrawFn) -> list[tuple[time, time]]:
+    """Up to three non-overlapping intervals of a day, on a 5-minute grid."""
+    cuts = sorted(draw(st.sets(st.integers(0, 24 * 12), max_size=6)))
+    if len(cuts) % 2:
+        cuts = cuts[:-1]
+    intervals = []
+    for lo, hi in zip(cuts[::2], cuts[1::2], strict=True):
+        start = time(lo * 5 // 60, lo * 5 % 60)
+        end = time(0) if hi == 24 * 12 else time(hi * 5 // 60, hi * 5 % 60)
+        intervals.append((start, end))
+    return intervals
+
+
+@st.composite
+def calendars(draw: st.DrawFn) -> BusinessCalendar:
+    """Random calendars over 2024: any zone, schedule, holidays and make-up days."""
+    hours = {day: draw(day_hours()) for day in range(7)}
+    if not any(hours.values()):
+        hours[0] = [(time(9), time(17))]
+    days = st.dates(date(2024, 1, 1), date(2024, 12, 31))
+    holidays = draw(st.sets(days, max_size=20))
+    makeup = draw(st.sets(days, max_size=5)) - holidays
+    working = [d for d in range(7) if hours[d]]
+    return BusinessCalendar(
+        tz=draw(st.sampled_from(ZONES)),
+        hours=hours,
+        holidays=holidays,
+        extra_workdays=makeup,
+        extra_workday_hours_from=draw(st.sampled_from(working)),
+    )
+
+
+def instants(lo: datetime, hi: datetime) -> st.SearchStrategy[datetime]:
+    """Aware instants between ``lo`` and ``hi``, microsecond resolution, any offset."""
+    span = int((hi - lo) / timedelta(microseconds=1))
+    return st.builds(
+        lambda us: lo + timedelta(microseconds=us), st.integers(0, span)
+    )
+
+
+GAPS = st.sampled_from([0, 1, 7, 30, 45, 90, 200, 600, 1000, 1500, 3000, 6000])
+
+
+@st.composite
+def tickets(draw: st.DrawFn, start: datetime, ident: str = "T-1") -> Ticket:
+    """A random ticket created within 60 days of ``start`` walking the workflow."""
+    created = start + timedelta(minutes=draw(st.integers(0, 60 * 24 * 60)),
+                                microseconds=draw(st.integers(0, 999_999)))
+    status = Status.NEW
+    steps: list[tuple[datetime, Event]] = []
+    at = created
+    for _ in range(draw(st.integers(0, 12))):
+        options = MOVES[status]
+        if not options:
+            break
+        event = draw(st.sampled_from(options))
+        at = at + timedelta(minutes=draw(GAPS))
+        steps.append((at, event))
+        after = EFFECT[event]
+        if after is not None and not (
+            event is Event.CUSTOMER_REPLIED and status is not Status.WAITING_ON_CUSTOMER
+        ):
+            status = after
+    return make_ticket(
+        created, steps, id=ident,
+        priority=draw(st.sampled_from(Priority)), category=draw(st.sampled_from(Category)),
+    )
