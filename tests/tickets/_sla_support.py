@@ -92,17 +92,26 @@ EFFECT: dict[Event, Status | None] = {
     Event.MERGE: Status.MERGED,
 }
 
-#: The events each status allows (a simplified default workflow).
+#: The events each status allows (a simplified default workflow), repeated to weight
+#: the random walks towards long, lively logs rather than early cancellations.
 MOVES: dict[Status, tuple[Event, ...]] = {
-    Status.NEW: (Event.ASSIGN, Event.RESPOND, Event.CANCEL, Event.MERGE, Event.CUSTOMER_REPLIED),
-    Status.ASSIGNED: (Event.START, Event.RESPOND, Event.ESCALATE, Event.CANCEL),
-    Status.IN_PROGRESS: (
-        Event.RESPOND, Event.WAIT_ON_CUSTOMER, Event.RESOLVE, Event.ESCALATE,
-        Event.CUSTOMER_REPLIED,
+    Status.NEW: (
+        Event.ASSIGN, Event.ASSIGN, Event.ASSIGN, Event.RESPOND, Event.RESPOND,
+        Event.CUSTOMER_REPLIED, Event.CANCEL, Event.MERGE,
     ),
-    Status.WAITING_ON_CUSTOMER: (Event.CUSTOMER_REPLIED, Event.RESOLVE, Event.RESPOND),
-    Status.ESCALATED: (Event.RESPOND, Event.START, Event.RESOLVE),
-    Status.RESOLVED: (Event.REOPEN, Event.CLOSE, Event.CUSTOMER_REPLIED),
+    Status.ASSIGNED: (
+        Event.START, Event.START, Event.RESPOND, Event.RESPOND, Event.ESCALATE, Event.CANCEL,
+    ),
+    Status.IN_PROGRESS: (
+        Event.RESPOND, Event.RESPOND, Event.WAIT_ON_CUSTOMER, Event.WAIT_ON_CUSTOMER,
+        Event.CUSTOMER_REPLIED, Event.CUSTOMER_REPLIED, Event.RESOLVE, Event.ESCALATE,
+    ),
+    Status.WAITING_ON_CUSTOMER: (
+        Event.CUSTOMER_REPLIED, Event.CUSTOMER_REPLIED, Event.CUSTOMER_REPLIED,
+        Event.RESOLVE, Event.RESPOND,
+    ),
+    Status.ESCALATED: (Event.RESPOND, Event.START, Event.RESOLVE, Event.CUSTOMER_REPLIED),
+    Status.RESOLVED: (Event.REOPEN, Event.REOPEN, Event.CLOSE, Event.CUSTOMER_REPLIED),
     Status.CLOSED: (),
     Status.CANCELLED: (),
     Status.MERGED: (),
@@ -216,7 +225,7 @@ def tickets(draw: st.DrawFn, start: datetime, ident: str = "T-1") -> Ticket:
     status = Status.NEW
     steps: list[tuple[datetime, Event]] = []
     at = created
-    for _ in range(draw(st.integers(0, 12))):
+    for _ in range(draw(st.integers(0, 16))):
         options = MOVES[status]
         if not options:
             break

@@ -26,6 +26,7 @@ from custmgmt.domain.interaction import (
 )
 from custmgmt.domain.money import CURRENCY_DIGITS, Money, currency_digits
 from custmgmt.domain.order import Order, OrderLine, OrderStatus
+from custmgmt.domain.service import Priority
 from custmgmt.domain.time import (
     Clock,
     SystemClock,
@@ -52,6 +53,7 @@ __all__ = [
     "Order",
     "OrderLine",
     "OrderStatus",
+    "Priority",
     "Referral",
     "Review",
     "Search",

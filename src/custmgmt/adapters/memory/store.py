@@ -26,14 +26,22 @@ __all__ = [
     "MemoryInteractionRepository",
     "MemoryOrderRepository",
     "MemoryStore",
+    "TransactionLog",
+    "check_chunk_size",
+    "check_range",
 ]
 
 T = TypeVar("T", Customer, Order, Interaction)
 SortKey = tuple[int, str]
 
 
-class _Transactions:
-    """The lock and undo log shared by every repository of one store."""
+class TransactionLog:
+    """The lock and undo log shared by every repository of one in-memory store.
+
+    Capability repositories (ratings, tickets ...) take the store's log, hold
+    ``lock`` while writing and ``record`` an undo action for each write, so they
+    join the store's transactions.
+    """
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
@@ -42,6 +50,7 @@ class _Transactions:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
+        """Hold the lock; on an exception, undo every write recorded in the block."""
         with self.lock:
             outermost = self._depth == 0
             if outermost:
@@ -59,6 +68,7 @@ class _Transactions:
                     self._undo = None
 
     def record(self, undo: Callable[[], None]) -> None:
+        """Remember how to undo a write, when inside a transaction."""
         if self._undo is not None:
             self._undo.append(undo)
 
@@ -90,7 +100,7 @@ class _MemoryRepository(Generic[T]):
     entity_name: str
     entity_type: type[T]
 
-    def __init__(self, tx: _Transactions) -> None:
+    def __init__(self, tx: TransactionLog) -> None:
         self._tx = tx
         self._items: dict[str, T] = {}
         self._sorted: list[SortKey] | None = []
@@ -279,7 +289,8 @@ class MemoryStore:
     """
 
     def __init__(self) -> None:
-        self._tx = _Transactions()
+        self.tx = TransactionLog()
+        self._tx = self.tx
         self._customers = MemoryCustomerRepository(self._tx)
         self._orders = MemoryOrderRepository(self._tx)
         self._interactions = MemoryInteractionRepository(self._tx)
