@@ -14,6 +14,7 @@ import attrs
 from hypothesis import strategies as st
 
 from custmgmt.calendars import BusinessCalendar
+from custmgmt.domain import Priority
 
 
 class Status(enum.Enum):
@@ -41,13 +42,6 @@ class Event(enum.Enum):
     ESCALATE = "escalate"
     CANCEL = "cancel"
     MERGE = "merge"
-
-
-class Priority(enum.Enum):
-    URGENT = "urgent"
-    HIGH = "high"
-    NORMAL = "normal"
-    LOW = "low"
 
 
 class Category(enum.Enum):

@@ -129,3 +129,34 @@ def test_elapsed_business_time_never_exceeds_the_calendar_or_the_wall(
             # A running clock's deadline is exactly `remaining` of business time away.
             assert target.due_at is not None
             assert calendar.business_time_between(as_of, target.due_at) == target.remaining
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.data(),
+    st.one_of(FIXED_CALENDARS, calendars()),
+    policies(),
+    ticket_lists(4),
+    st.sampled_from([-timedelta(minutes=30), -US, timedelta(0), US, timedelta(minutes=5)]),
+)
+def test_the_engines_agree_around_deadlines(
+    data: st.DataObject,
+    calendar: BusinessCalendar,
+    policy: SLAPolicy,
+    ts: list[Ticket],
+    nudge: timedelta,
+) -> None:
+    # Deadlines and warning thresholds are where off-by-one errors live: evaluate
+    # again just before, at and just after the deadlines the first evaluation shows.
+    as_of = data.draw(moments(ts))
+    deadlines = [
+        target.due_at
+        for t in ts
+        for target in sla_status(t, policy, calendar, as_of).targets
+        if target.due_at is not None
+    ]
+    earliest = max(t.created_at for t in ts)
+    for deadline in deadlines[:3]:
+        moment = max(deadline + nudge, earliest)
+        expected = [sla_status(t, policy, calendar, moment) for t in ts]
+        assert sla_status_many(ts, policy, calendar, moment).to_list() == expected

@@ -3,3 +3,5 @@
 * :mod:`custmgmt.adapters.memory`: :class:`MemoryStore`, the default and the fast fake.
 * :mod:`custmgmt.adapters.sqlite`: :class:`SQLiteStore`, on the standard library's sqlite3.
 """
+
+__all__: list[str] = []

@@ -25,6 +25,8 @@ E = TypeVar("E", bound=enum.Enum)
 #: Ids are opaque strings; the limit keeps indexes and logs sane.
 MAX_ID_LENGTH = 128
 MAX_TEXT_LENGTH = 20_000
+#: Money amounts stay below this magnitude (see ``check_decimal``).
+MAX_AMOUNT = Decimal(10) ** 14
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -170,10 +172,16 @@ def check_decimal(name: str, value: Any) -> Decimal:
             name, value, "a Decimal or int amount (floats are not exact: use Decimal('12.30'))"
         )
     if isinstance(value, int):
-        return Decimal(value)
+        value = Decimal(value)
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValidationError(name, value, "a finite Decimal amount")
+        # Bounded so that minor units fit int64 for every currency (4 digits at most)
+        # and arithmetic never overflows the decimal context.
+        if abs(value) >= MAX_AMOUNT or (value != 0 and value.as_tuple().exponent < -12):  # type: ignore[operator]
+            raise ValidationError(
+                name, value, "an amount below 10^14 in magnitude with at most 12 decimals"
+            )
         return value
     if isinstance(value, str):
         raise ValidationError(name, value, "a Decimal amount (use Money.parse for strings)")

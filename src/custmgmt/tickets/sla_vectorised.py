@@ -132,7 +132,30 @@ class SLAEventFrame:
         statuses: list[int] = []
         codes: dict[Any, int] = {}
         members: list[Any] = []
-        kind_of = _KINDS.get
+        # Enum members are singletons: looking them up by identity skips Enum.__hash__
+        # and .value in the loop below (``members`` keeps them alive, so ids stay valid).
+        code_by_id: dict[int, int] = {}
+        kind_by_id: dict[int, int] = {}
+        kept: list[Any] = []
+
+        def status_code(status: Any) -> int:
+            key = status_key(status)
+            code = codes.get(key)
+            if code is None:
+                code = codes[key] = len(members)
+                members.append(status)
+            code_by_id[id(status)] = code
+            kept.append(status)
+            return code
+
+        def kind_code(event: Any) -> int:
+            code = _KINDS.get(status_key(event), KIND_OTHER)
+            kind_by_id[id(event)] = code
+            kept.append(event)
+            return code
+
+        status_of = code_by_id.get
+        kind_of = kind_by_id.get
         for ticket in tickets:
             events = ticket.events
             if not events:
@@ -148,14 +171,10 @@ class SLAEventFrame:
                 require_aware(f"tickets[{ticket.id!r}].created_at", ticket.created_at)
                 raise  # pragma: no cover - require_aware raised
             previous = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-            key = status_key(initial)
-            code = codes.get(key)
-            if code is None:
-                code = codes[key] = len(members)
-                members.append(initial)
+            code = status_of(id(initial))
             at.append(previous)
             kinds.append(KIND_CREATED)
-            statuses.append(code)
+            statuses.append(status_code(initial) if code is None else code)
             for index, record in enumerate(events):
                 moment = record.at
                 try:
@@ -172,15 +191,13 @@ class SLAEventFrame:
                         else "events at or after the ticket's creation",
                     )
                 previous = micros
-                to_status = record.to_status
-                key = status_key(to_status)
-                code = codes.get(key)
-                if code is None:
-                    code = codes[key] = len(members)
-                    members.append(to_status)
                 at.append(micros)
-                kinds.append(kind_of(status_key(record.event), KIND_OTHER))
-                statuses.append(code)
+                to_status = record.to_status
+                code = status_of(id(to_status))
+                statuses.append(status_code(to_status) if code is None else code)
+                event = record.event
+                code = kind_of(id(event))
+                kinds.append(kind_code(event) if code is None else code)
             offsets.append(len(at))
             ids.append(ticket.id)
             priorities.append(ticket.priority)

@@ -1,0 +1,192 @@
+"""``custmgmt demo``: the library's main job on its embedded default, SQLite.
+
+Creates (or reopens) an SQLite database, fills it with a seeded synthetic store when
+it is empty, prints a summary of what is stored and then runs each capability's demo
+section in :data:`SECTIONS`. Reopening a filled database neither fails nor duplicates
+data: every section is idempotent.
+
+A section is a module under :mod:`custmgmt.cli` with ``demo_section(ctx)``; adding a
+capability to the demo is adding its module name to :data:`SECTIONS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import random
+import sys
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TextIO
+
+import attrs
+
+from custmgmt.errors import ValidationError
+from custmgmt.ports import Store
+
+__all__ = ["DEFAULT_AS_OF", "DEFAULT_DB", "SECTIONS", "DemoContext", "register", "run"]
+
+#: Where the demo keeps its database unless ``--db`` says otherwise.
+DEFAULT_DB = Path("custmgmt-demo.sqlite3")
+#: The demo's "today": fixed, so every run of the demo tells the same story.
+DEFAULT_AS_OF = datetime(2026, 6, 30, 23, 59, tzinfo=timezone(timedelta(hours=8)))
+
+#: The capability sections, in the order they print.
+SECTIONS: tuple[str, ...] = ()
+
+
+@attrs.define(kw_only=True)
+class DemoContext:
+    """What every demo section gets.
+
+    Attributes:
+        store: the opened store (SQLite).
+        as_of: the demo's "now": analyses look at the data as of this moment.
+        seed: the seed the data was generated with.
+        out: where to print.
+        rng: a seeded random generator for sections that pick examples.
+        shared: results one section leaves for later ones (e.g. the rating run).
+    """
+
+    store: Store
+    as_of: datetime
+    seed: int
+    out: TextIO
+    rng: random.Random
+    shared: dict[str, Any] = attrs.field(factory=dict)
+
+    def print(self, *parts: object) -> None:
+        """Print a line to :attr:`out`."""
+        print(*parts, file=self.out)
+
+    def heading(self, title: str) -> None:
+        """Print a section heading."""
+        self.print()
+        self.print(title)
+        self.print("=" * len(title))
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``demo`` command."""
+    parser = subparsers.add_parser(
+        "demo",
+        help="create (or reopen) an SQLite demo store with synthetic customers and "
+        "show what custmgmt does with it",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+    )
+    parser.add_argument(
+        "--db", type=Path, default=DEFAULT_DB, help=f"SQLite database path (default: {DEFAULT_DB})"
+    )
+    parser.add_argument(
+        "--customers",
+        type=int,
+        default=2000,
+        help="customers to generate when empty (default: 2000)",
+    )
+    parser.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
+    parser.add_argument(
+        "--as-of",
+        type=_parse_as_of,
+        default=DEFAULT_AS_OF,
+        help="the demo's 'now', ISO date or datetime (default: 2026-06-30 23:59 +08:00)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the demo; returns the exit code."""
+    from custmgmt.adapters.sqlite import SQLiteStore
+
+    if args.customers < 1:
+        raise ValidationError("--customers", args.customers, "a positive number of customers")
+    out = sys.stdout
+    store = SQLiteStore(args.db)
+    try:
+        ctx = DemoContext(
+            store=store, as_of=args.as_of, seed=args.seed, out=out, rng=random.Random(args.seed)
+        )
+        ctx.print(f"custmgmt demo: database {args.db}")
+        if store.customers.count() == 0:
+            _fill(ctx, args.customers)
+        else:
+            ctx.print("reopened an existing store: nothing generated, nothing duplicated")
+        _summary(ctx)
+        for name in SECTIONS:
+            module = importlib.import_module(f"custmgmt.cli.{name}")
+            module.demo_section(ctx)
+    finally:
+        store.close()
+    return 0
+
+
+def _fill(ctx: DemoContext, customers: int) -> None:
+    from custmgmt import datasets
+
+    ctx.print(f"empty store: generating {customers:,} synthetic customers (seed {ctx.seed}) ...")
+    progress = _terminal_progress(ctx.out) if ctx.out.isatty() else None
+    data = datasets.make_dataset(n_customers=customers, seed=ctx.seed, as_of=ctx.as_of)
+    report = datasets.load_into(ctx.store, data, progress=progress)
+    if progress is not None:
+        ctx.out.write("\n")
+    ctx.print(
+        f"stored {report.customers:,} customers, {report.orders:,} orders, "
+        f"{report.interactions:,} interactions"
+    )
+
+
+def _terminal_progress(out: TextIO) -> Callable[[int, int], None]:
+    def show(done: int, total: int) -> None:
+        share = done / total if total else 1.0
+        bar = "#" * int(share * 30)
+        out.write(f"\r  loading [{bar:<30}] {share:6.1%} ({done:,}/{total:,})")
+        out.flush()
+
+    return show
+
+
+def _summary(ctx: DemoContext) -> None:
+    store = ctx.store
+    ctx.heading("What is stored")
+    ctx.print(
+        f"{store.customers.count():,} customers, {store.orders.count():,} orders, "
+        f"{store.interactions.count():,} interactions"
+    )
+    statuses: Counter[str] = Counter()
+    revenue: dict[str, Decimal] = {}
+    regions: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
+    for chunk in store.orders.iter_chunks():
+        for order in chunk:
+            statuses[order.status.value] += 1
+            if order.placed_at <= ctx.as_of:
+                net = order.net_total
+                revenue[net.currency] = revenue.get(net.currency, Decimal(0)) + net.amount
+    for customers in store.customers.iter_chunks():
+        for customer in customers:
+            regions[customer.region or "-"] += 1
+    for interactions in store.interactions.iter_chunks():
+        for interaction in interactions:
+            kinds[interaction.kind.value] += 1
+    for currency, amount in sorted(revenue.items()):
+        ctx.print(f"net revenue to {ctx.as_of:%Y-%m-%d}: {amount:,.2f} {currency}")
+    ctx.print("orders by status: " + ", ".join(f"{k} {v:,}" for k, v in statuses.most_common()))
+    ctx.print("customers by region: " + ", ".join(f"{k} {v:,}" for k, v in regions.most_common(6)))
+    ctx.print("interactions: " + ", ".join(f"{k} {v:,}" for k, v in kinds.most_common()))
+    first = next(iter(store.customers.iter_chunks(size=3)), [])
+    for customer in first:
+        where = customer.address.city if customer.address and customer.address.city else "-"
+        since = f"{customer.registered_at:%Y-%m-%d}"
+        ctx.print(f"  e.g. {customer.id}: {customer.name} ({where}), registered {since}")
+
+
+def _parse_as_of(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date or datetime: {text!r}") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value

@@ -1,0 +1,131 @@
+"""What segmentation reads: a table of per-customer feature columns.
+
+Rules, schemes, RFM and clustering read columns by name from a :class:`FeatureTable`:
+anything with ``customer_ids`` and ``table["name"] -> numpy array``, which is what
+:class:`custmgmt.analytics.features.CustomerFeatures` provides. :class:`Columns` is a
+plain implementation for hosts that compute their own features (or tests), and
+:func:`column` is the one place that turns a missing feature into a
+:class:`~custmgmt.errors.ValidationError` naming the feature and what is available.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from custmgmt.errors import ValidationError
+
+__all__ = ["Columns", "FeatureTable", "available_features", "column"]
+
+
+@runtime_checkable
+class FeatureTable(Protocol):
+    """A per-customer table: ``customer_ids`` plus named columns of equal length."""
+
+    @property
+    def customer_ids(self) -> NDArray[Any]:
+        """The customers, one per row."""
+        ...
+
+    def __getitem__(self, name: str, /) -> NDArray[Any]:
+        """The column called ``name``; raises ``KeyError`` (or a custmgmt error) if absent."""
+        ...
+
+
+class Columns:
+    """A minimal :class:`FeatureTable` over plain arrays.
+
+    Args:
+        customer_ids: one id per row.
+        columns: named columns, each as long as ``customer_ids``.
+
+    Raises:
+        ValidationError: a column's length differs from the ids'.
+
+    >>> t = Columns(["a", "b"], {"spend": [10.0, 20.0]})
+    >>> t["spend"].tolist(), list(t.names)
+    ([10.0, 20.0], ['spend'])
+    """
+
+    def __init__(self, customer_ids: ArrayLike, columns: Mapping[str, ArrayLike]) -> None:
+        self._ids = np.asarray(customer_ids)
+        if self._ids.ndim != 1:
+            raise ValidationError("Columns.customer_ids", self._ids.shape, "a 1-d sequence")
+        self._columns: dict[str, NDArray[Any]] = {}
+        for name, values in columns.items():
+            array = np.asarray(values)
+            if array.shape != self._ids.shape:
+                raise ValidationError(
+                    f"Columns.columns[{name!r}]",
+                    array.shape,
+                    f"one value per customer ({self._ids.shape[0]})",
+                )
+            self._columns[name] = array
+
+    @property
+    def customer_ids(self) -> NDArray[Any]:
+        """The customers, one per row."""
+        return self._ids
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The column names, in insertion order."""
+        return tuple(self._columns)
+
+    def __getitem__(self, name: str, /) -> NDArray[Any]:
+        return self._columns[name]
+
+    def __len__(self) -> int:
+        return int(self._ids.shape[0])
+
+    def with_columns(self, columns: Mapping[str, ArrayLike]) -> Columns:
+        """A copy with ``columns`` added (or replaced)."""
+        return Columns(self._ids, {**self._columns, **columns})
+
+
+def available_features(table: Any) -> tuple[str, ...]:
+    """The column names a table advertises (``names``, ``columns`` or mapping keys)."""
+    for attribute in ("names", "columns", "feature_names"):
+        names = getattr(table, attribute, None)
+        if names is not None and not callable(names):
+            try:
+                return tuple(str(n) for n in names)
+            except TypeError:  # an attribute that is not a collection of names
+                continue
+    if isinstance(table, Mapping):
+        return tuple(str(k) for k in table)
+    return ()
+
+
+def column(table: Any, name: str, *, field: str = "feature") -> NDArray[Any]:
+    """Read one column, turning an unknown name into a clear error.
+
+    Args:
+        table: a :class:`FeatureTable` (or a mapping of names to arrays).
+        name: the column.
+        field: how the error names the place that asked for it (``"rule.feature"``).
+
+    Raises:
+        ValidationError: the table has no such column.
+    """
+    try:
+        values = table[name]
+    except (LookupError, ValidationError) as exc:
+        known = available_features(table)
+        expected = f"one of {', '.join(known)}" if known else "a feature the table has"
+        raise ValidationError(field, name, expected) from exc
+    return np.asarray(values)
+
+
+def _customer_ids_of(table: Any, n: int) -> NDArray[Any]:
+    """The table's ids, or row numbers for a bare mapping of columns."""
+    ids = getattr(table, "customer_ids", None)
+    return np.arange(n) if ids is None else np.asarray(ids)
+
+
+def _as_columns(table: Any, names: Iterable[str]) -> dict[str, NDArray[np.float64]]:
+    """Several columns as float64 arrays (money in minor units stays exact below 2**53)."""
+    return {name: column(table, name).astype(np.float64, copy=False) for name in names}
