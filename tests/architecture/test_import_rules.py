@@ -31,8 +31,16 @@ def library_files(under: Path = PACKAGE) -> list[Path]:
 
 
 def test_the_domain_imports_only_the_standard_library_attrs_and_dateutil() -> None:
-    forbidden = ("numpy", "sqlite3", "pandas", "polars", "scipy", "custmgmt.adapters",
-                 "custmgmt.analytics", "custmgmt.testing")
+    forbidden = (
+        "numpy",
+        "sqlite3",
+        "pandas",
+        "polars",
+        "scipy",
+        "custmgmt.adapters",
+        "custmgmt.analytics",
+        "custmgmt.testing",
+    )
     offences = [
         f"{path.relative_to(PACKAGE)} imports {module}"
         for path in library_files(PACKAGE / "domain")

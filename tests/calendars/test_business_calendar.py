@@ -21,7 +21,7 @@ M = timedelta(minutes=1)
 
 def shanghai(**kwargs: object) -> BusinessCalendar:
     return BusinessCalendar(
-        tz="Asia/Shanghai", hours={d: LUNCH_BREAK for d in range(5)}, **kwargs
+        tz="Asia/Shanghai", hours=dict.fromkeys(range(5), LUNCH_BREAK), **kwargs
     )
 
 

@@ -22,7 +22,9 @@ T0 = datetime(2025, 3, 1, 10, 0, tzinfo=timezone(timedelta(hours=8)))
 def test_a_chinese_profile_keeps_every_character() -> None:
     customer = make_customer(
         name="欧阳娜娜",
-        address=Address(country="CN", province="浙江省", city="杭州市", street="西湖区文三路 90 号"),
+        address=Address(
+            country="CN", province="浙江省", city="杭州市", street="西湖区文三路 90 号"
+        ),
     )
     assert customer.name == "欧阳娜娜"
     assert customer.address is not None
@@ -41,7 +43,9 @@ def test_phone_numbers_are_normalised(raw: str, normalised: str) -> None:
     assert normalise_phone(raw) == normalised
 
 
-@pytest.mark.parametrize("bad", ["12345", "+0123456789", "2380013800", "phone", "+86 138 0013 80001234"])
+@pytest.mark.parametrize(
+    "bad", ["12345", "+0123456789", "2380013800", "phone", "+86 138 0013 80001234"]
+)
 def test_malformed_phones_are_refused_naming_the_field(bad: str) -> None:
     with pytest.raises(ValidationError, match=r"^Customer\.phone"):
         make_customer(phone=bad)

@@ -88,9 +88,7 @@ def test_negative_prices_are_refused() -> None:
 
 def test_lines_in_two_currencies_are_refused() -> None:
     with pytest.raises(ValidationError, match="one currency"):
-        make_order(
-            lines=[make_order_line(), make_order_line(unit_price=Money(Decimal(1), "USD"))]
-        )
+        make_order(lines=[make_order_line(), make_order_line(unit_price=Money(Decimal(1), "USD"))])
 
 
 def test_steps_cannot_precede_placement() -> None:

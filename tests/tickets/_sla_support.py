@@ -1,12 +1,12 @@
 """Tickets, calendars and strategies shared by the SLA tests.
 
-The SLA engine reads tickets through the :class:`custmgmt.tickets.sla.SLATicket`
-protocol; these helpers build event logs with the workflow's vocabulary.
+Tickets are the real :class:`custmgmt.tickets.ticket.Ticket`, with logs written
+directly; :class:`LooseTicket` carries logs a Ticket would refuse, to test that the
+SLA engines refuse them too.
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 
@@ -15,60 +15,49 @@ from hypothesis import strategies as st
 
 from custmgmt.calendars import BusinessCalendar
 from custmgmt.domain import Priority
+from custmgmt.tickets.ticket import (
+    Ticket,
+    TicketCategory,
+    TicketEvent,
+    TicketEventRecord,
+    TicketStatus,
+)
 
-
-class Status(enum.Enum):
-    NEW = "new"
-    ASSIGNED = "assigned"
-    IN_PROGRESS = "in_progress"
-    WAITING_ON_CUSTOMER = "waiting_on_customer"
-    ESCALATED = "escalated"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
-    CANCELLED = "cancelled"
-    MERGED = "merged"
-
-
-class Event(enum.Enum):
-    CREATE = "create"
-    ASSIGN = "assign"
-    START = "start"
-    RESPOND = "respond"
-    WAIT_ON_CUSTOMER = "wait_on_customer"
-    CUSTOMER_REPLIED = "customer_replied"
-    RESOLVE = "resolve"
-    CLOSE = "close"
-    REOPEN = "reopen"
-    ESCALATE = "escalate"
-    CANCEL = "cancel"
-    MERGE = "merge"
-
-
-class Category(enum.Enum):
-    PRODUCT_QUALITY = "product_quality"
-    LOGISTICS = "logistics"
-    AFTER_SALES = "after_sales"
-    INQUIRY = "inquiry"
-    OTHER = "other"
+Status = TicketStatus
+Event = TicketEvent
+Category = TicketCategory
 
 
 @attrs.frozen
-class Record:
+class LooseRecord:
+    """A log entry without the Ticket's own checks: for feeding the engine bad logs."""
+
     at: datetime
-    event: Event
-    from_status: Status | None
-    to_status: Status
-    actor: str = "agent"
-    reason: str = ""
+    event: TicketEvent
+    from_status: TicketStatus | None
+    to_status: TicketStatus
 
 
 @attrs.frozen
-class Ticket:
+class LooseTicket:
+    """Just what the SLA engine reads (:class:`custmgmt.tickets.sla.SLATicket`), unchecked."""
+
     id: str
     created_at: datetime
     priority: Priority
-    category: Category
-    events: tuple[Record, ...]
+    category: TicketCategory
+    events: tuple[LooseRecord, ...]
+
+
+def loose(ticket: Ticket) -> LooseTicket:
+    """The same ticket as an unchecked value, to break on purpose with attrs.evolve."""
+    return LooseTicket(
+        ticket.id,
+        ticket.created_at,
+        ticket.priority,
+        ticket.category,
+        tuple(LooseRecord(r.at, r.event, r.from_status, r.to_status) for r in ticket.events),
+    )
 
 
 #: What each event does to the status (None: the status stays).
@@ -114,26 +103,38 @@ MOVES: dict[Status, tuple[Event, ...]] = {
 
 def make_ticket(
     created: datetime,
-    steps: Sequence[tuple[datetime, Event]],
+    steps: Sequence[tuple[datetime, TicketEvent]],
     *,
-    id: str = "T-1",  # noqa: A002 - mirrors the ticket's attribute
+    id: str = "T-1",
     priority: Priority = Priority.NORMAL,
-    category: Category = Category.INQUIRY,
+    category: TicketCategory = TicketCategory.INQUIRY,
 ) -> Ticket:
     """A ticket created at ``created`` whose log then records ``steps``.
 
-    A customer reply on a resolved ticket leaves it resolved (only REOPEN reopens).
+    The log is written directly (the workflow's guards are not the point here); a
+    customer reply leaves any status but waiting-on-customer as it is.
     """
-    status = Status.NEW
-    records = [Record(created, Event.CREATE, None, Status.NEW)]
+    status = TicketStatus.NEW
+    records = [
+        TicketEventRecord(
+            at=created, event=TicketEvent.CREATE, from_status=None, to_status=status,
+            actor="customer",
+        )
+    ]
     for at, event in steps:
         after = EFFECT[event]
-        if after is None or (event is Event.CUSTOMER_REPLIED and status is not
-                             Status.WAITING_ON_CUSTOMER):
+        if after is None or (
+            event is TicketEvent.CUSTOMER_REPLIED and status is not TicketStatus.WAITING_ON_CUSTOMER
+        ):
             after = status
-        records.append(Record(at, event, status, after))
+        records.append(
+            TicketEventRecord(at=at, event=event, from_status=status, to_status=after, actor="a1")
+        )
         status = after
-    return Ticket(id, created, priority, category, tuple(records))
+    return Ticket(
+        id=id, customer_id="C-1", category=category, channel="web", priority=priority,
+        subject="测试工单", status=status, created_at=created, events=tuple(records),
+    )
 
 
 # -- calendars ----------------------------------------------------------------------
@@ -141,13 +142,13 @@ def make_ticket(
 LUNCH_BREAK = [(time(9), time(12)), (time(13), time(18))]
 
 #: Shanghai office hours: Monday to Friday 09:00-12:00 and 13:00-18:00 (8 h a day).
-SHANGHAI = BusinessCalendar(tz="Asia/Shanghai", hours={d: LUNCH_BREAK for d in range(5)})
+SHANGHAI = BusinessCalendar(tz="Asia/Shanghai", hours=dict.fromkeys(range(5), LUNCH_BREAK))
 
 #: The 2024 National Day week: 1-7 October off, Sunday 29 September and Saturday
 #: 12 October worked (with Monday's hours), as the State Council announced.
 SHANGHAI_NATIONAL_DAY = BusinessCalendar(
     tz="Asia/Shanghai",
-    hours={d: LUNCH_BREAK for d in range(5)},
+    hours=dict.fromkeys(range(5), LUNCH_BREAK),
     holidays=[date(2024, 10, d) for d in range(1, 8)],
     extra_workdays=[date(2024, 9, 29), date(2024, 10, 12)],
 )

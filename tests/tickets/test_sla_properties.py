@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import attrs
-
 from _sla_support import (
     SHANGHAI,
     SHANGHAI_NATIONAL_DAY,

@@ -98,10 +98,10 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo; returns the exit code."""
-    from custmgmt.adapters.sqlite import SQLiteStore
-
     if args.customers < 1:
         raise ValidationError("--customers", args.customers, "a positive number of customers")
+    from custmgmt.adapters.sqlite import SQLiteStore
+
     out = sys.stdout
     store = SQLiteStore(args.db)
     try:

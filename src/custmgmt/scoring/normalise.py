@@ -21,6 +21,10 @@ value; ``direction="lower"`` (complaints, recency in days) mirrors them.
 
 Mirrored (``direction="lower"``) values are ``1 - v`` for the bounded kinds and
 ``-v`` for ``z_score``.
+
+Missing values (NaN: a review mean without reviews, recency without orders) are left
+out of the fit and normalise to 0 whatever the direction: the bottom of the bounded
+kinds, the population mean for ``z_score``.
 """
 
 from __future__ import annotations
@@ -70,9 +74,9 @@ def _as_column(name: str, values: Any) -> FloatArray:
         raise ValidationError(name, values, "a numeric column") from None
     if column.ndim != 1:
         raise ValidationError(name, values, "a one-dimensional column")
-    if not np.isfinite(column).all():
-        bad = column[~np.isfinite(column)][0]
-        raise ValidationError(name, float(bad), "finite numbers (no NaN or infinity)")
+    if np.isinf(column).any():
+        bad = column[np.isinf(column)][0]
+        raise ValidationError(name, float(bad), "finite numbers or NaN for missing")
     return column
 
 
@@ -85,8 +89,12 @@ def percentile_rank(values: Any) -> FloatArray:
     [0.25, 0.625, 0.625, 1.0]
     """
     column = _as_column("values", values)
-    ranks, _ = _rank_and_sort(column)
-    return ranks
+    missing = np.isnan(column)
+    if missing.any():
+        out = np.zeros_like(column)
+        out[~missing] = _rank_and_sort(column[~missing])[0]
+        return out
+    return _rank_and_sort(column)[0]
 
 
 def _rank_and_sort(column: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -144,6 +152,14 @@ class Scale:
     def transform(self, values: Any) -> FloatArray:
         """Normalise a column of raw values against the fitted population."""
         column = _as_column("values", values)
+        missing = np.isnan(column)
+        if missing.any():
+            out = np.zeros_like(column)
+            out[~missing] = self._transform(column[~missing])
+            return out
+        return self._transform(column)
+
+    def _transform(self, column: FloatArray) -> FloatArray:
         kind = self.kind
         if kind is Normalisation.PERCENTILE_RANK:
             n = self.reference.size
@@ -173,6 +189,8 @@ class Scale:
         """Normalise one raw value (the incremental path: no array allocation)."""
         kind = self.kind
         x = float(value)
+        if x != x:  # NaN: missing
+            return 0.0
         if kind is Normalisation.PERCENTILE_RANK:
             ref = self.reference
             n = ref.size
@@ -239,9 +257,21 @@ def fit_scale(
         ValidationError: unknown kind or direction, non-finite values, ``capped``
             without a positive cap.
     """
-    kind = _enum(Normalisation, kind, "normalisation")
-    direction = _enum(Direction, direction, "direction")
+    kind_ = _enum(Normalisation, kind, "normalisation")
+    direction_ = _enum(Direction, direction, "direction")
     column = _as_column(name, values)
+    missing = np.isnan(column)
+    if missing.any():
+        scale, part = _fit(kind_, column[~missing], direction_, cap)
+        out = np.zeros_like(column)
+        out[~missing] = part
+        return scale, out
+    return _fit(kind_, column, direction_, cap)
+
+
+def _fit(
+    kind: Normalisation, column: FloatArray, direction: Direction, cap: float | None
+) -> tuple[Scale, FloatArray]:
     if kind is Normalisation.PERCENTILE_RANK:
         ranks, reference = _rank_and_sort(column)
         scale = Scale(kind=kind, direction=direction, reference=reference)
@@ -261,7 +291,7 @@ def fit_scale(
         if cap is None or not (isinstance(cap, int | float) and math.isfinite(cap) and cap > 0):
             raise ValidationError("cap", cap, "a positive finite cap for 'capped'")
         scale = Scale(kind=kind, direction=direction, high=float(cap))
-    return scale, scale.transform(column)
+    return scale, scale._transform(column)
 
 
 def _enum(enum_type: Any, value: Any, field: str) -> Any:

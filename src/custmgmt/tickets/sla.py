@@ -55,6 +55,7 @@ import attrs
 from custmgmt.calendars import BusinessCalendar
 from custmgmt.domain.time import require_aware
 from custmgmt.errors import ValidationError
+from custmgmt.tickets.ticket import TicketEvent, TicketStatus
 
 __all__ = [
     "CANCELLED_STATUSES",
@@ -74,17 +75,19 @@ __all__ = [
     "status_key",
 ]
 
-# The tickets workflow's vocabulary, by Enum value: the engine reads any Enum (or
-# string) whose values follow it, so hosts with their own workflow table can reuse it.
-RESPOND: Final = "respond"
-CUSTOMER_REPLIED: Final = "customer_replied"
-WAITING_ON_CUSTOMER: Final = "waiting_on_customer"
-ESCALATED: Final = "escalated"
+# The workflow's vocabulary, by Enum value: the engine reads TicketEvent and
+# TicketStatus, and also any host Enum (or plain strings) with the same values.
+RESPOND: Final = TicketEvent.RESPOND.value
+CUSTOMER_REPLIED: Final = TicketEvent.CUSTOMER_REPLIED.value
+WAITING_ON_CUSTOMER: Final = TicketStatus.WAITING_ON_CUSTOMER.value
+ESCALATED: Final = TicketStatus.ESCALATED.value
 
 #: Statuses that stop every clock as fulfilled: the ticket is solved.
-DONE_STATUSES: Final = frozenset({"resolved", "closed"})
+DONE_STATUSES: Final = frozenset({TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value})
 #: Statuses that stop every clock unfulfilled: the ticket no longer needs an answer.
-CANCELLED_STATUSES: Final = frozenset({"cancelled", "merged"})
+CANCELLED_STATUSES: Final = frozenset(
+    {TicketStatus.CANCELLED.value, TicketStatus.MERGED.value}
+)
 
 _ZERO: Final = timedelta(0)
 
@@ -122,7 +125,11 @@ class SLAEvent(Protocol):
 
 
 class SLATicket(Protocol):
-    """What the SLA engine needs of a ticket."""
+    """What the SLA engine needs of a ticket.
+
+    :class:`~custmgmt.tickets.ticket.Ticket` has it; so can a host's own ticket type,
+    whose event and status Enums (or strings) use the same values.
+    """
 
     @property
     def id(self) -> str:

@@ -235,7 +235,7 @@ class Ticket:
     def open(
         cls,
         *,
-        id: str,  # noqa: A002 - the attribute's name
+        id: str,
         customer_id: str,
         category: TicketCategory | str,
         priority: Priority | str,

@@ -1,0 +1,2 @@
+"""Customer segmentation (placeholder, filled below)."""
+__all__: list[str] = []

@@ -1,0 +1,131 @@
+"""Use cases that tie the ports and the domain together.
+
+These are the operations a host application calls from a request handler or a job:
+they enforce the rules that span several repositories (an order needs a known
+customer) and assemble the one-page view of a customer that service staff need.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from decimal import Decimal
+
+import attrs
+
+from custmgmt.domain import (
+    Complaint,
+    Customer,
+    Interaction,
+    InteractionKind,
+    Money,
+    Order,
+    OrderStatus,
+)
+from custmgmt.domain.time import require_aware
+from custmgmt.errors import NotFound, ValidationError
+from custmgmt.ports import Store
+
+__all__ = ["CustomerOverview", "customer_overview", "record_interaction", "record_order"]
+
+
+@attrs.frozen(kw_only=True)
+class CustomerOverview:
+    """Everything known about one customer as of a moment: the "customer 360" view.
+
+    Attributes:
+        customer: the profile.
+        as_of: the moment the view describes (later orders and interactions are left out).
+        orders: the customer's orders placed up to ``as_of``, oldest first.
+        interactions: interactions up to ``as_of``, oldest first.
+        net_spend: spend net of returns and cancellations, per currency.
+        order_count: orders that were not cancelled.
+        last_order_at: when the latest non-cancelled order was placed (None: never).
+        interaction_counts: interactions per kind.
+        review_mean: the mean review rating (None: no reviews).
+        open_complaints: complaints not yet resolved.
+    """
+
+    customer: Customer
+    as_of: datetime
+    orders: tuple[Order, ...]
+    interactions: tuple[Interaction, ...]
+    net_spend: dict[str, Money]
+    order_count: int
+    last_order_at: datetime | None
+    interaction_counts: dict[InteractionKind, int]
+    review_mean: float | None
+    open_complaints: tuple[Interaction, ...]
+
+
+def customer_overview(store: Store, customer_id: str, *, as_of: datetime) -> CustomerOverview:
+    """Assemble a customer's profile, orders and interactions up to ``as_of``.
+
+    Raises:
+        NotFound: no such customer.
+        ValidationError: ``as_of`` is naive.
+    """
+    require_aware("as_of", as_of)
+    customer = store.customers.get(customer_id)
+    orders = tuple(o for o in store.orders.for_customer(customer_id) if o.placed_at <= as_of)
+    interactions = tuple(i for i in store.interactions.for_customer(customer_id) if i.at <= as_of)
+    spend: dict[str, Money] = {}
+    for order in orders:
+        spend[order.currency] = (
+            spend.get(order.currency, Money.zero(order.currency)) + order.net_total
+        )
+    kept = [o for o in orders if o.status is not OrderStatus.CANCELLED]
+    ratings = [i.rating for i in interactions if i.rating is not None]
+    review_mean = float(Decimal(sum(ratings)) / len(ratings)) if ratings else None
+    open_complaints = tuple(
+        i for i in interactions if isinstance(i.details, Complaint) and not i.details.resolved
+    )
+    return CustomerOverview(
+        customer=customer,
+        as_of=as_of,
+        orders=orders,
+        interactions=interactions,
+        net_spend=spend,
+        order_count=len(kept),
+        last_order_at=kept[-1].placed_at if kept else None,
+        interaction_counts=dict(Counter(i.kind for i in interactions)),
+        review_mean=review_mean,
+        open_complaints=open_complaints,
+    )
+
+
+def record_order(store: Store, order: Order) -> None:
+    """Store a new order for a known customer, placed no earlier than registration.
+
+    Raises:
+        NotFound: the customer is unknown (nothing is stored).
+        ValidationError: the order predates the customer's registration.
+        Conflict: the order id is taken.
+    """
+    with store.transaction():
+        customer = store.customers.get(order.customer_id)
+        if order.placed_at < customer.registered_at:
+            raise ValidationError(
+                "Order.placed_at",
+                order.placed_at,
+                f"not before registration {customer.registered_at}",
+            )
+        store.orders.add(order)
+
+
+def record_interaction(store: Store, interaction: Interaction) -> None:
+    """Store a new interaction of a known customer (a referral's referred one too).
+
+    Raises:
+        NotFound: the customer (or the referred customer) is unknown; nothing is stored.
+        Conflict: the interaction id is taken.
+    """
+    with store.transaction():
+        store.customers.get(interaction.customer_id)
+        referred = getattr(interaction.details, "referred_customer_id", None)
+        if referred is not None:
+            try:
+                store.customers.get(referred)
+            except NotFound:
+                raise NotFound("customer", referred) from None
+        store.interactions.add(interaction)

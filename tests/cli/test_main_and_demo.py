@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from custmgmt.cli import COMMANDS, build_parser, main
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for command in COMMANDS:
+        assert command in out
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    assert "usage:" in capsys.readouterr().out
+
+
+def test_no_command_prints_help_and_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "commands" in capsys.readouterr().out
+
+
+def test_the_parser_builds_without_optional_extras_being_imported() -> None:
+    # Building the parser imports each command module; none may need scipy/pandas.
+    code = (
+        "import sys; from custmgmt.cli import build_parser; build_parser(); "
+        "bad = [m for m in ('scipy', 'pandas', 'polars', 'holidays') if m in sys.modules]; "
+        "sys.exit(str(bad) if bad else 0)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_bad_demo_arguments_are_clear_errors(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["demo", "--db", str(tmp_path / "d.sqlite3"), "--customers", "0"]) == 2
+    assert "--customers" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_demo_fills_once_and_reopens_without_duplicating(tmp_path: Path) -> None:
+    db = tmp_path / "demo.sqlite3"
+    command = [sys.executable, "-m", "custmgmt", "demo", "--db", str(db), "--customers", "150"]
+    first = subprocess.run(command, capture_output=True, text=True, check=True)
+    assert "generating 150 synthetic customers" in first.stdout
+    assert "150 customers" in first.stdout
+    second = subprocess.run(command, capture_output=True, text=True, check=True)
+    assert "reopened an existing store" in second.stdout
+    # the same store summary both times: nothing was added on reopening
+    summary = [
+        line for line in first.stdout.splitlines() if " orders, " in line and "customers" in line
+    ]
+    assert summary
+    assert summary[-1] in second.stdout
+    assert "Traceback" not in first.stderr + second.stderr
+
+
+def test_build_parser_is_reusable() -> None:
+    assert build_parser().prog == "custmgmt"
