@@ -21,7 +21,6 @@ Usage: ``python benchmarks/bench_sla.py [--quick] [--tickets N] [--out PATH]``.
 from __future__ import annotations
 
 import argparse
-import enum
 import platform
 import statistics
 import sys
@@ -31,70 +30,27 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-import attrs
 import numpy as np
 
 from custmgmt.calendars import BusinessCalendar
 from custmgmt.domain import Priority
 from custmgmt.tickets.sla import SLAPolicy, SLATargets, sla_status
 from custmgmt.tickets.sla_vectorised import SLAEventFrame, sla_status_many
+from custmgmt.tickets.ticket import (
+    Ticket,
+    TicketCategory,
+    TicketEvent,
+    TicketEventRecord,
+    TicketStatus,
+)
 
 T = TypeVar("T")
 H = timedelta(hours=1)
 
 
-class Status(enum.Enum):
-    NEW = "new"
-    ASSIGNED = "assigned"
-    IN_PROGRESS = "in_progress"
-    WAITING_ON_CUSTOMER = "waiting_on_customer"
-    ESCALATED = "escalated"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
-    CANCELLED = "cancelled"
-    MERGED = "merged"
-
-
-class Event(enum.Enum):
-    CREATE = "create"
-    ASSIGN = "assign"
-    START = "start"
-    RESPOND = "respond"
-    WAIT_ON_CUSTOMER = "wait_on_customer"
-    CUSTOMER_REPLIED = "customer_replied"
-    RESOLVE = "resolve"
-    CLOSE = "close"
-    REOPEN = "reopen"
-    ESCALATE = "escalate"
-    CANCEL = "cancel"
-    MERGE = "merge"
-
-
-class Category(enum.Enum):
-    PRODUCT_QUALITY = "product_quality"
-    LOGISTICS = "logistics"
-    AFTER_SALES = "after_sales"
-    INQUIRY = "inquiry"
-    OTHER = "other"
-
-
-@attrs.frozen
-class Record:
-    at: datetime
-    event: Event
-    from_status: Status | None
-    to_status: Status
-    actor: str
-    reason: str = ""
-
-
-@attrs.frozen
-class Ticket:
-    id: str
-    created_at: datetime
-    priority: Priority
-    category: Category
-    events: tuple[Record, ...]
+Status = TicketStatus
+Event = TicketEvent
+Category = TicketCategory
 
 
 POLICY = SLAPolicy(
@@ -132,7 +88,15 @@ def make_tickets(n: int, calendar: BusinessCalendar, as_of: datetime, seed: int)
         local = (start + timedelta(days=int(days[i]), minutes=int(minutes[i]))).astimezone(zone)
         # Timestamps come back from storage in UTC; every later one is derived from this.
         created = local.astimezone(UTC)
-        records = [Record(created, Event.CREATE, None, Status.NEW, "customer")]
+        records = [
+            TicketEventRecord(
+                at=created,
+                event=Event.CREATE,
+                from_status=None,
+                to_status=Status.NEW,
+                actor="customer",
+            )
+        ]
         status = Status.NEW
         at = created
 
@@ -141,14 +105,18 @@ def make_tickets(n: int, calendar: BusinessCalendar, as_of: datetime, seed: int)
             after: Status | None,
             wait: timedelta,
             actor: str = "agent",
-            records: list[Record] = records,
+            records: list[TicketEventRecord] = records,
         ) -> bool:
             nonlocal at, status
             at = at + wait
             if at > as_of:
                 return False
             new = status if after is None else after
-            records.append(Record(at, event, status, new, actor))
+            records.append(
+                TicketEventRecord(
+                    at=at, event=event, from_status=status, to_status=new, actor=actor
+                )
+            )
             status = new
             return True
 
@@ -177,7 +145,17 @@ def make_tickets(n: int, calendar: BusinessCalendar, as_of: datetime, seed: int)
                 ok = ok and log(Event.RESOLVE, Status.RESOLVED, delay(240))
             ok = ok and log(Event.CLOSE, Status.CLOSED, delay(3 * 1440, 0.3), "system")
         tickets.append(
-            Ticket(f"T-{i:06d}", created, priorities[i], categories[i], tuple(records))
+            Ticket(
+                id=f"T-{i:06d}",
+                customer_id=f"C-{i % 40_000:05d}",
+                category=categories[i],
+                channel="web",
+                priority=priorities[i],
+                subject="物流咨询",
+                status=status,
+                created_at=created,
+                events=tuple(records),
+            )
         )
     return tickets
 
@@ -198,7 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tickets", type=int, default=None, help="number of tickets")
     parser.add_argument("--repeat", type=int, default=None, help="vectorised repeats")
     parser.add_argument(
-        "--out", type=Path, default=Path("/work/helpers/perf-sla.md"),
+        "--out",
+        type=Path,
+        default=Path("/work/helpers/perf-sla.md"),
         help="where to write the Markdown table",
     )
     args = parser.parse_args(argv)

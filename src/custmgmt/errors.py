@@ -12,7 +12,8 @@ custmgmt still behaves sensibly::
     ├── TransitionNotAllowed                          a state machine refused an event
     ├── NotFittedError           (also AttributeError) a model used before ``fit``
     ├── PermissionDenied                              the actor may not do this
-    └── StorageError                                  the storage backend failed
+    ├── StorageError                                  the storage backend failed
+    └── MissingDependency        (also ImportError)   an optional extra is not installed
 
 Errors carry their context as attributes (``ValidationError.field``,
 ``NotFound.entity`` and ``.key``, ``TransitionNotAllowed.state`` and ``.event``), so
@@ -26,6 +27,7 @@ from typing import Any
 __all__ = [
     "Conflict",
     "CustMgmtError",
+    "MissingDependency",
     "NotFittedError",
     "NotFound",
     "PermissionDenied",
@@ -132,6 +134,27 @@ class PermissionDenied(CustMgmtError):
 
 class StorageError(CustMgmtError):
     """The storage backend failed; the original driver error is the ``__cause__``."""
+
+
+class MissingDependency(CustMgmtError, ImportError):
+    """An optional extra that this feature needs is not installed.
+
+    Attributes:
+        module: the module that could not be imported (``"scipy"``).
+        extra: the custmgmt extra that installs it (``"scipy"``).
+    """
+
+    def __init__(self, module: str, extra: str, purpose: str) -> None:
+        self.module = module
+        self.extra = extra
+        self.purpose = purpose
+        super().__init__(
+            f"{purpose} needs {module}, an optional extra: pip install 'custmgmt[{extra}]'",
+            name=module,
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.module, self.extra, self.purpose))
 
 
 def _short_repr(value: Any, limit: int = 80) -> str:

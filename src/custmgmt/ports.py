@@ -30,16 +30,23 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
 from custmgmt.domain import Customer, Interaction, InteractionKind, Order
+
+if TYPE_CHECKING:  # the tickets package needs numpy; the ports must not
+    from custmgmt.rating.overrides import Override, OverrideStatus
+    from custmgmt.rating.records import CustomerRating, RatingRun, StarHistoryEntry
+    from custmgmt.tickets.ticket import Ticket, TicketStatus
 
 __all__ = [
     "CustomerRepository",
     "InteractionRepository",
     "OrderRepository",
+    "RatingRepository",
     "Repository",
     "Store",
+    "TicketRepository",
 ]
 
 T = TypeVar("T")
@@ -201,8 +208,10 @@ class Store(Protocol):
         """A scope within which every write to any repository is all or nothing.
 
         Leaving the block normally commits; an exception rolls every write in the
-        block back and propagates. A transaction opened inside another joins it (the
-        outer block decides). Writes outside any transaction commit one call at a time.
+        block back and propagates. A transaction opened inside another is nested: if
+        the inner block fails, its own writes are undone and the exception propagates
+        to the outer block, which decides whether the rest commits. Writes outside any
+        transaction commit one call at a time.
 
         Raises:
             StorageError: the backend could not commit.
@@ -211,4 +220,197 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release resources; the store must not be used afterwards."""
+        ...
+
+
+@runtime_checkable
+class TicketRepository(Protocol):
+    """Service tickets with their event logs, keyed by :attr:`Ticket.id`.
+
+    Stores expose it as ``store.tickets``, sharing the store's transaction. Besides the
+    common contract (exact round-trip, :class:`~custmgmt.errors.Conflict` on
+    duplicate ids and stale versions, :class:`~custmgmt.errors.StorageError` for the
+    backend), a ticket's event log is append-only: an update may only add entries
+    after the stored ones, so entries are never lost, changed or reordered.
+    """
+
+    def get(self, ticket_id: str) -> Ticket:
+        """The stored ticket, its whole event log included.
+
+        Raises:
+            NotFound: nothing is stored under ``ticket_id``.
+            StorageError: the backend failed.
+        """
+        ...
+
+    def add(self, ticket: Ticket) -> None:
+        """Store a new ticket as it is (version and log included).
+
+        Raises:
+            Conflict: a ticket with the same id is stored; nothing is written.
+            ValidationError: ``ticket`` is not a Ticket.
+            StorageError: the backend failed; nothing is written.
+        """
+        ...
+
+    def update(self, ticket: Ticket, *, expected_version: int | None = None) -> None:
+        """Replace the stored ticket with ``ticket``, read at ``expected_version``.
+
+        ``expected_version`` defaults to ``ticket.version - 1`` (changed once since it
+        was read); pass the version read to save several transitions at once. The
+        stored log must be a prefix of ``ticket.events``; only the new entries are
+        appended.
+
+        Raises:
+            NotFound: nothing is stored under ``ticket.id``.
+            Conflict: the stored version is not ``expected_version`` (a stale copy), or
+                the update would drop, change or reorder stored log entries; nothing is
+                written.
+            ValidationError: ``ticket`` is not a Ticket or ``expected_version`` is not
+                below ``ticket.version``.
+            StorageError: the backend failed.
+        """
+        ...
+
+    def remove(self, ticket_id: str) -> None:
+        """Delete the ticket and its log (erasure, corrections).
+
+        Raises:
+            NotFound: nothing is stored under ``ticket_id``.
+            StorageError: the backend failed.
+        """
+        ...
+
+    def count(self) -> int:
+        """How many tickets are stored."""
+        ...
+
+    def find(
+        self,
+        *,
+        customer_id: str | None = None,
+        statuses: Collection[TicketStatus] | None = None,
+    ) -> list[Ticket]:
+        """Tickets of one customer and/or in some statuses, by ``created_at`` then id.
+
+        Raises:
+            ValidationError: ``statuses`` holds something that is not a status.
+        """
+        ...
+
+    def iter_chunks(self, size: int = DEFAULT_CHUNK_SIZE) -> Iterator[Sequence[Ticket]]:
+        """Stream every ticket in chunks of at most ``size``, by ``created_at`` then id.
+
+        Raises:
+            ValidationError: ``size`` is not a positive integer.
+        """
+        ...
+
+
+@runtime_checkable
+class RatingRepository(Protocol):
+    """Rating runs with their per-customer results, and manual overrides.
+
+    Runs are written once and never changed; a customer's star history is the
+    sequence of its results across runs. Overrides are versioned entities (see
+    :class:`custmgmt.rating.Override`). The bundled stores expose theirs as
+    ``store.ratings``, sharing the store's transaction. Check an implementation with
+    :class:`custmgmt.testing.RatingRepositoryContract`.
+    """
+
+    def save_run(self, run: RatingRun, results: Iterable[CustomerRating]) -> int:
+        """Store a run and all its results, all or nothing; returns the result count.
+
+        Raises:
+            Conflict: a run with this id is stored; nothing is written.
+            ValidationError: a result belongs to another run, a customer repeats, or
+                the count differs from ``run.customer_count``; nothing is written.
+            StorageError: the backend failed; nothing is written.
+        """
+        ...
+
+    def get_run(self, run_id: str) -> RatingRun:
+        """The stored run.
+
+        Raises:
+            NotFound: no run with this id (entity ``"rating run"``).
+        """
+        ...
+
+    def list_runs(self) -> list[RatingRun]:
+        """Every run, oldest first (by ``as_of``, then ``created_at``, then id)."""
+        ...
+
+    def latest_run(self, at: datetime | None = None) -> RatingRun | None:
+        """The last run of :meth:`list_runs` with ``as_of <= at`` (any, without ``at``).
+
+        Raises:
+            ValidationError: ``at`` is naive.
+        """
+        ...
+
+    def results(self, run_id: str) -> list[CustomerRating]:
+        """Every result of the run, by customer id.
+
+        Raises:
+            NotFound: no run with this id.
+        """
+        ...
+
+    def result(self, run_id: str, customer_id: str) -> CustomerRating:
+        """One customer's result in one run.
+
+        Raises:
+            NotFound: no such run (entity ``"rating run"``) or the customer has no
+                result in it (entity ``"rating result"``, key ``(run_id, customer_id)``).
+        """
+        ...
+
+    def star_history(self, customer_id: str) -> list[StarHistoryEntry]:
+        """The customer's stars in every run that rated it, oldest run first.
+
+        An unknown customer has an empty history.
+        """
+        ...
+
+    def remove_run(self, run_id: str) -> None:
+        """Delete a run and its results (retention, corrections).
+
+        Raises:
+            NotFound: no run with this id.
+        """
+        ...
+
+    def add_override(self, override: Override) -> None:
+        """Store a new override.
+
+        Raises:
+            Conflict: an override with this id is stored.
+        """
+        ...
+
+    def update_override(self, override: Override) -> None:
+        """Replace a stored override with a copy changed once since it was read.
+
+        Raises:
+            NotFound: no override with this id.
+            Conflict: the stored version is not ``override.version - 1``; nothing
+                is written.
+        """
+        ...
+
+    def get_override(self, override_id: str) -> Override:
+        """The stored override.
+
+        Raises:
+            NotFound: no override with this id (entity ``"override"``).
+        """
+        ...
+
+    def overrides_for(self, customer_id: str) -> list[Override]:
+        """The customer's overrides, oldest request first (``requested_at``, id)."""
+        ...
+
+    def list_overrides(self, status: OverrideStatus | None = None) -> list[Override]:
+        """Every override (of ``status``, if given), oldest request first."""
         ...

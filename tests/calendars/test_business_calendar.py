@@ -37,7 +37,9 @@ NATIONAL_DAY = shanghai(
     holidays=[date(2024, 10, d) for d in range(1, 8)],
     extra_workdays=[date(2024, 9, 29), date(2024, 10, 12)],
 )
-NEW_YORK = BusinessCalendar(tz="America/New_York", hours={d: [(time(9), time(17))] for d in range(5)})
+NEW_YORK = BusinessCalendar(
+    tz="America/New_York", hours={d: [(time(9), time(17))] for d in range(5)}
+)
 
 
 # -- hand-computed business time ----------------------------------------------------

@@ -70,8 +70,10 @@ def near(base: st.SearchStrategy[datetime], days: int = 10) -> st.SearchStrategy
 deltas = st.integers(0, 30 * 3600 * 10**6).map(lambda us: us * US)
 
 
-@settings(max_examples=150, deadline=None)
-@given(calendars(), instants(), st.integers(0, 5 * 86_400 * 10**6), st.integers(0, 5 * 86_400 * 10**6))
+@settings(max_examples=200, deadline=None)
+@given(
+    calendars(), instants(), st.integers(0, 5 * 86_400 * 10**6), st.integers(0, 5 * 86_400 * 10**6)
+)
 def test_business_time_is_additive_over_adjacent_intervals(
     calendar: BusinessCalendar, a: datetime, ab: int, bc: int
 ) -> None:
@@ -83,7 +85,7 @@ def test_business_time_is_additive_over_adjacent_intervals(
     assert between(c, a) == -between(a, c)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(calendars(), instants(), st.integers(0, 10 * 86_400 * 10**6))
 def test_business_time_never_exceeds_wall_time(
     calendar: BusinessCalendar, a: datetime, span: int
@@ -92,7 +94,7 @@ def test_business_time_never_exceeds_wall_time(
     assert timedelta(0) <= calendar.business_time_between(a, b) <= b - a
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(calendars(), instants(), deltas)
 def test_adding_business_time_then_measuring_gives_it_back(
     calendar: BusinessCalendar, start: datetime, delta: timedelta
@@ -106,7 +108,7 @@ def test_adding_business_time_then_measuring_gives_it_back(
         assert calendar.is_working_time(end - US)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(calendars(), instants())
 def test_next_working_time_is_working_and_skips_no_work(
     calendar: BusinessCalendar, t: datetime
@@ -118,8 +120,10 @@ def test_next_working_time_is_working_and_skips_no_work(
     assert calendar.is_working_time(t) == (found == t)
 
 
-@settings(max_examples=100, deadline=None)
-@given(calendars(), instants(), st.lists(st.integers(0, 20 * 86_400 * 10**6), min_size=1, max_size=8))
+@settings(max_examples=150, deadline=None)
+@given(
+    calendars(), instants(), st.lists(st.integers(0, 20 * 86_400 * 10**6), min_size=1, max_size=8)
+)
 def test_the_table_equals_the_reference_walk(
     calendar: BusinessCalendar, base: datetime, offsets: list[int]
 ) -> None:

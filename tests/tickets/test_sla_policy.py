@@ -66,7 +66,7 @@ def test_targets_must_be_positive_timedeltas(bad: object) -> None:
 
 
 def test_a_negative_target_names_the_metric() -> None:
-    with pytest.raises(ValidationError, match="first_response.*positive"):
+    with pytest.raises(ValidationError, match=r"first_response.*positive"):
         SLATargets(first_response=-2 * H)
 
 
@@ -77,8 +77,14 @@ def test_a_negative_target_names_the_metric() -> None:
         ({"targets": {Priority.NORMAL: 8 * H}}, "SLAPolicy.targets[<Priority.NORMAL: 'normal'>]"),
         ({"category_targets": {Priority.NORMAL: SLATargets()}}, "SLAPolicy.category_targets"),
         ({"paused_in": {"resolution": set()}}, "SLAPolicy.paused_in"),
-        ({"paused_in": {SLAMetric.RESOLUTION: "waiting_on_customer"}}, "SLAPolicy.paused_in[resolution]"),
-        ({"paused_in": {SLAMetric.RESOLUTION: {Status.RESOLVED}}}, "SLAPolicy.paused_in[resolution]"),
+        (
+            {"paused_in": {SLAMetric.RESOLUTION: "waiting_on_customer"}},
+            "SLAPolicy.paused_in[resolution]",
+        ),
+        (
+            {"paused_in": {SLAMetric.RESOLUTION: {Status.RESOLVED}}},
+            "SLAPolicy.paused_in[resolution]",
+        ),
         ({"warning_share": 0}, "SLAPolicy.warning_share"),
         ({"warning_share": 1.5}, "SLAPolicy.warning_share"),
         ({"warning_share": True}, "SLAPolicy.warning_share"),
@@ -114,13 +120,17 @@ def test_policies_accept_members_or_values_and_compare_by_value() -> None:
 
 
 def test_events_out_of_time_order_are_refused() -> None:
-    ordered = loose(make_ticket(
-        sh(2024, 9, 23, 9),
-        [(sh(2024, 9, 23, 10), Event.RESPOND), (sh(2024, 9, 23, 11), Event.RESOLVE)],
-    ))
+    ordered = loose(
+        make_ticket(
+            sh(2024, 9, 23, 9),
+            [(sh(2024, 9, 23, 10), Event.RESPOND), (sh(2024, 9, 23, 11), Event.RESOLVE)],
+        )
+    )
     first, second, third = ordered.events
-    ticket = attrs.evolve(ordered, events=(first, attrs.evolve(second, at=third.at),
-                                           attrs.evolve(third, at=second.at)))
+    ticket = attrs.evolve(
+        ordered,
+        events=(first, attrs.evolve(second, at=third.at), attrs.evolve(third, at=second.at)),
+    )
     reference, vectorised = both_refuse(ticket, sh(2024, 9, 24, 9))
     assert reference.field == "ticket.events[2].at"
     assert "time order" in str(reference)
@@ -237,9 +247,18 @@ def test_escalations_say_which_tickets_and_why() -> None:
         ({"name": " ", "when": SLAState.BREACHED}, "EscalationRule.name"),
         ({"name": "x", "when": SLAState.OK}, "EscalationRule.when"),
         ({"name": "x", "when": SLAState.BREACHED, "metrics": []}, "EscalationRule.metrics"),
-        ({"name": "x", "when": SLAState.BREACHED, "metrics": ["resolution"]}, "EscalationRule.metrics"),
-        ({"name": "x", "when": SLAState.BREACHED, "min_lateness": -H}, "EscalationRule.min_lateness"),
-        ({"name": "x", "when": SLAState.BREACHED, "priorities": "urgent"}, "EscalationRule.priorities"),
+        (
+            {"name": "x", "when": SLAState.BREACHED, "metrics": ["resolution"]},
+            "EscalationRule.metrics",
+        ),
+        (
+            {"name": "x", "when": SLAState.BREACHED, "min_lateness": -H},
+            "EscalationRule.min_lateness",
+        ),
+        (
+            {"name": "x", "when": SLAState.BREACHED, "priorities": "urgent"},
+            "EscalationRule.priorities",
+        ),
     ],
 )
 def test_bad_escalation_rules_are_refused(kwargs: dict[str, Any], field: str) -> None:

@@ -39,9 +39,9 @@ def policies(draw: st.DrawFn) -> SLAPolicy:
             resolution=draw(optional),
         )
 
-    pausable = st.sets(st.sampled_from(
-        [Status.WAITING_ON_CUSTOMER, Status.ESCALATED, Status.NEW, Status.ASSIGNED]
-    ))
+    pausable = st.sets(
+        st.sampled_from([Status.WAITING_ON_CUSTOMER, Status.ESCALATED, Status.NEW, Status.ASSIGNED])
+    )
     return SLAPolicy(
         targets={p: targets() for p in draw(st.sets(st.sampled_from(Priority), min_size=1))},
         paused_in={metric: draw(pausable) for metric in draw(st.sets(st.sampled_from(SLAMetric)))},
@@ -66,7 +66,7 @@ def moments(ts: list[Ticket]) -> st.SearchStrategy[datetime]:
     return st.integers(0, (hi - lo) // US).map(lambda us: lo + us * US)
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.data(), st.one_of(FIXED_CALENDARS, calendars()), policies(), ticket_lists())
 def test_the_vectorised_engine_equals_the_reference(
     data: st.DataObject, calendar: BusinessCalendar, policy: SLAPolicy, ts: list[Ticket]
@@ -76,7 +76,7 @@ def test_the_vectorised_engine_equals_the_reference(
     assert sla_status_many(ts, policy, calendar, as_of).to_list() == expected
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.data(), FIXED_CALENDARS, policies(), tickets(START))
 def test_a_breach_is_never_undone(
     data: st.DataObject, calendar: BusinessCalendar, policy: SLAPolicy, ticket: Ticket
@@ -91,7 +91,7 @@ def test_a_breach_is_never_undone(
             assert after[target.metric].breached_at == target.breached_at
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(FIXED_CALENDARS, policies(), tickets(START))
 def test_paused_time_never_counts(
     calendar: BusinessCalendar, policy: SLAPolicy, ticket: Ticket
@@ -112,7 +112,7 @@ def test_paused_time_never_counts(
         assert len(readings) == 1
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.data(), FIXED_CALENDARS, policies(), tickets(START))
 def test_elapsed_business_time_never_exceeds_the_calendar_or_the_wall(
     data: st.DataObject, calendar: BusinessCalendar, policy: SLAPolicy, ticket: Ticket
@@ -130,7 +130,7 @@ def test_elapsed_business_time_never_exceeds_the_calendar_or_the_wall(
             assert calendar.business_time_between(as_of, target.due_at) == target.remaining
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     st.data(),
     st.one_of(FIXED_CALENDARS, calendars()),

@@ -248,7 +248,10 @@ def test_a_paused_clock_stands_still_overnight() -> None:
 def test_waiting_on_the_customer_does_not_pause_the_first_response_by_default() -> None:
     ticket = make_ticket(
         sh(2024, 9, 23, 9),
-        [(sh(2024, 9, 23, 10), Event.WAIT_ON_CUSTOMER), (sh(2024, 9, 24, 10), Event.CUSTOMER_REPLIED)],
+        [
+            (sh(2024, 9, 23, 10), Event.WAIT_ON_CUSTOMER),
+            (sh(2024, 9, 24, 10), Event.CUSTOMER_REPLIED),
+        ],
     )
     first = clock(evaluate(ticket, sh(2024, 9, 24, 10, 30)), FR)
     # Never answered: Mon 09:00-12:00 3 h + 13:00-18:00 5 h + Tue 09:00-10:30 1 h 30.
@@ -263,7 +266,10 @@ def test_first_response_can_be_configured_to_pause_while_waiting() -> None:
     )
     ticket = make_ticket(
         sh(2024, 9, 23, 9),
-        [(sh(2024, 9, 23, 10), Event.WAIT_ON_CUSTOMER), (sh(2024, 9, 24, 10), Event.CUSTOMER_REPLIED)],
+        [
+            (sh(2024, 9, 23, 10), Event.WAIT_ON_CUSTOMER),
+            (sh(2024, 9, 24, 10), Event.CUSTOMER_REPLIED),
+        ],
     )
     first = clock(evaluate(ticket, sh(2024, 9, 24, 10, 30), policy=policy), FR)
     # Mon 09:00-10:00 1 h, paused until Tue 10:00, then 10:00-10:30: 1 h 30 of 2 h
@@ -297,12 +303,16 @@ def test_a_breach_stays_breached_after_the_ticket_is_resolved_and_closed() -> No
         first, resolution = clock(status, FR), clock(status, RES)
         # Answered at 11:00: 2 h against 1 h, late since 10:00.
         assert (first.state, first.lateness, first.breached_at) == (
-            SLAState.BREACHED, H, sh(2024, 9, 23, 10)
+            SLAState.BREACHED,
+            H,
+            sh(2024, 9, 23, 10),
         )
         # Resolved at 16:00: 09:00-12:00 + 13:00-16:00 = 6 h against 4 h; the 4th hour
         # ended at 14:00.
         assert (resolution.state, resolution.lateness, resolution.breached_at) == (
-            SLAState.BREACHED, 2 * H, sh(2024, 9, 23, 14)
+            SLAState.BREACHED,
+            2 * H,
+            sh(2024, 9, 23, 14),
         )
     assert status.status is Status.CLOSED
     assert status.worst is SLAState.BREACHED

@@ -39,10 +39,12 @@ from typing import Any, Final, TypeAlias
 import attrs
 from dateutil import tz as dateutil_tz
 
+from custmgmt._extras import require
 from custmgmt.domain.time import require_aware
-from custmgmt.errors import CustMgmtError, ValidationError
+from custmgmt.errors import ValidationError
 
 __all__ = [
+    "DEFAULT_HOURS",
     "BusinessCalendar",
     "Interval",
     "WeeklyHours",
@@ -206,9 +208,7 @@ class BusinessCalendar:
 
     tz: str = attrs.field(validator=_check_tz)
     hours: WeeklyHours = attrs.field(converter=_convert_hours)
-    holidays: frozenset[date] = attrs.field(
-        factory=frozenset, converter=_convert_holidays
-    )
+    holidays: frozenset[date] = attrs.field(factory=frozenset, converter=_convert_holidays)
     extra_workdays: frozenset[date] = attrs.field(
         factory=frozenset, converter=_convert_extra_workdays
     )
@@ -272,17 +272,13 @@ class BusinessCalendar:
             extra_workday_hours_from: whose hours a make-up day works (0 = Monday).
 
         Raises:
-            CustMgmtError: when the ``holidays`` package is not installed.
+            MissingDependency: the ``holidays`` package is not installed.
             ValidationError: for an unknown country, or a country with several time
                 zones and no ``tz``.
         """
-        try:
-            import holidays as holidays_package
-        except ImportError as error:  # pragma: no cover - the test env has the extra
-            raise CustMgmtError(
-                "BusinessCalendar.from_holidays needs the optional 'holidays' package: "
-                "pip install 'custmgmt[holidays]'"
-            ) from error
+        holidays_package = require(
+            "holidays", extra="holidays", purpose="BusinessCalendar.from_holidays"
+        )
         if not isinstance(country, str):
             raise ValidationError("country", country, "an ISO 3166-1 alpha-2 country code")
         year_list = [years] if isinstance(years, int) else list(years)
@@ -308,9 +304,7 @@ class BusinessCalendar:
         holiday_dates = [day for day in days_off if day.year in wanted]
         # weekend_workdays is filled while the years load and may hold dates from
         # other years' special cases: keep only what was asked for.
-        makeup = [
-            day for day in getattr(days_off, "weekend_workdays", ()) if day.year in wanted
-        ]
+        makeup = [day for day in getattr(days_off, "weekend_workdays", ()) if day.year in wanted]
         return cls(
             tz=tz,
             hours=DEFAULT_HOURS if hours is None else hours,
@@ -473,4 +467,3 @@ class BusinessCalendar:
             if day >= date.max - _ONE_DAY:
                 return
             day += _ONE_DAY
-

@@ -19,7 +19,7 @@ from custmgmt.errors import CustMgmtError
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: The sub-command modules, in the order ``--help`` lists them.
-COMMANDS: tuple[str, ...] = ("demo",)
+COMMANDS: tuple[str, ...] = ("demo", "rate", "segment", "clv", "tickets")
 
 
 def build_parser() -> argparse.ArgumentParser:

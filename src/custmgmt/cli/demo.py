@@ -35,7 +35,13 @@ DEFAULT_DB = Path("custmgmt-demo.sqlite3")
 DEFAULT_AS_OF = datetime(2026, 6, 30, 23, 59, tzinfo=timezone(timedelta(hours=8)))
 
 #: The capability sections, in the order they print.
-SECTIONS: tuple[str, ...] = ()
+SECTIONS: tuple[str, ...] = (
+    "demo_overview",
+    "demo_segments",
+    "demo_clv",
+    "demo_rating",
+    "demo_tickets",
+)
 
 
 @attrs.define(kw_only=True)

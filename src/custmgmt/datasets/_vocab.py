@@ -57,7 +57,8 @@ CN_GIVEN_MALE: tuple[tuple[str, str], ...] = (
     ("伟", "wei"), ("强", "qiang"), ("磊", "lei"), ("军", "jun"), ("洋", "yang"),
     ("勇", "yong"), ("杰", "jie"), ("涛", "tao"), ("明", "ming"), ("超", "chao"),
     ("刚", "gang"), ("平", "ping"), ("辉", "hui"), ("鹏", "peng"), ("浩然", "haoran"),
-    ("子轩", "zixuan"), ("建国", "jianguo"), ("志强", "zhiqiang"), ("宇航", "yuhang"), ("斌", "bin"),
+    ("子轩", "zixuan"), ("建国", "jianguo"), ("志强", "zhiqiang"), ("宇航", "yuhang"),
+    ("斌", "bin"),
 )
 EN_GIVEN_FEMALE: tuple[str, ...] = (
     "Emma", "Olivia", "Sophia", "Mia", "Charlotte", "Amelia", "Grace", "Chloe", "Lucy", "Anna",

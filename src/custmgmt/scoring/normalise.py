@@ -176,7 +176,7 @@ class Scale:
         elif kind is Normalisation.Z_SCORE:
             out = np.zeros_like(column) if self.high <= 0 else (column - self.low) / self.high
         elif kind is Normalisation.LOG:
-            top = math.log1p(self.high) if self.high > 0 else 0.0
+            top = float(np.log1p(self.high)) if self.high > 0 else 0.0
             if top <= 0:
                 out = np.zeros_like(column)
             else:
@@ -206,8 +206,10 @@ class Scale:
         elif kind is Normalisation.Z_SCORE:
             out = 0.0 if self.high <= 0 else (x - self.low) / self.high
         elif kind is Normalisation.LOG:
-            top = math.log1p(self.high) if self.high > 0 else 0.0
-            out = 0.0 if top <= 0 else min(max(math.log1p(max(x, 0.0)) / top, 0.0), 1.0)
+            top = float(np.log1p(self.high)) if self.high > 0 else 0.0
+            # numpy's log1p on both paths: math.log1p may differ in the last bit.
+            logged = float(np.log1p(np.float64(max(x, 0.0))))
+            out = 0.0 if top <= 0 else min(max(logged / top, 0.0), 1.0)
         else:
             out = min(max(x, 0.0), self.high) / self.high
         if self.direction is Direction.LOWER:

@@ -14,12 +14,14 @@ from custmgmt.errors import ValidationError
 from custmgmt.scoring.normalise import Direction, Normalisation, Scale, _enum, fit_scale
 
 __all__ = [
+    "SCORE_DECIMALS",
     "Criterion",
     "FeatureTable",
     "FittedWeightedSum",
     "Scorer",
     "WeightedSum",
     "feature_column",
+    "sum_contributions",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -173,18 +175,29 @@ class FittedWeightedSum:
             c.weight * s.transform_one(v)
             for c, s, v in zip(self.criteria, self.scales, values, strict=True)
         ]
-        total = 0.0
+        total = np.float64(0.0)
         for part in parts:
             total += part
-        return total, parts
+        return float(np.round(total, SCORE_DECIMALS)), parts
+
+
+#: Scores are rounded to this many decimals, so customers whose contributions are
+#: equal in exact arithmetic (0.6 + 0.15 + 0.05 against 0.4 + 0.3 + 0.1) get equal
+#: scores and stars; contributions add up to the score within 1e-12.
+SCORE_DECIMALS = 12
 
 
 def sum_contributions(parts: Iterable[FloatArray], n: int) -> FloatArray:
-    """Add contribution columns left to right (the order the one-customer path uses)."""
+    """Add contribution columns left to right, then round to :data:`SCORE_DECIMALS`.
+
+    The one-customer path (:meth:`FittedWeightedSum.score_one`) adds in the same
+    order and rounds the same way, so both give identical scores.
+    """
     total = np.zeros(n, dtype=np.float64)
     for part in parts:
         total += part
-    return total
+    rounded: FloatArray = np.round(total, SCORE_DECIMALS)
+    return rounded
 
 
 def _length(features: FeatureTable) -> int:

@@ -700,7 +700,7 @@ def rule_from_dict(data: Mapping[str, Any], *, path: str = "rule") -> Rule:
     cls = _TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise ValidationError(f"{path}.type", kind, f"one of {', '.join(sorted(_TYPES))}")
-    fields = {a.name for a in attrs.fields(cls)}
+    fields = {a.name for a in attrs.fields(cast(Any, cls))}
     unknown = sorted(set(data) - fields - {"type"})
     if unknown:
         raise ValidationError(f"{path}", unknown, f"only the keys {sorted(fields | {'type'})}")
@@ -715,12 +715,13 @@ def rule_from_dict(data: Mapping[str, Any], *, path: str = "rule") -> Rule:
     elif cls is Not:
         kwargs["rule"] = rule_from_dict(kwargs.get("rule"), path=f"{path}.rule")  # type: ignore[arg-type]
     try:
-        return cast(Rule, cls(**kwargs))
+        return cls(**kwargs)
     except TypeError as exc:  # a missing required key
         missing = sorted(fields - set(kwargs) - {"label", "closed"})
         raise ValidationError(path, dict(data), f"the keys {missing}") from exc
     except ValidationError as exc:
-        raise ValidationError(f"{path}.{exc.field.split('.')[-1]}", exc.value, exc.expected) from exc
+        leaf = exc.field.split(".")[-1]
+        raise ValidationError(f"{path}.{leaf}", exc.value, exc.expected) from exc
 
 
 def rule_from_json(text: str) -> Rule:

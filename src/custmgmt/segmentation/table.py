@@ -78,6 +78,9 @@ class Columns:
     def __getitem__(self, name: str, /) -> NDArray[Any]:
         return self._columns[name]
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._columns
+
     def __len__(self) -> int:
         return int(self._ids.shape[0])
 

@@ -16,9 +16,15 @@ from custmgmt.testing.factories import (
     make_order,
     make_order_line,
 )
+from custmgmt.testing.rating_contract import RatingRepositoryContract
+from custmgmt.testing.store_contract import StoreContract
+from custmgmt.testing.ticket_contract import TicketRepositoryContract
 
 __all__ = [
     "FixedClock",
+    "RatingRepositoryContract",
+    "StoreContract",
+    "TicketRepositoryContract",
     "make_customer",
     "make_interaction",
     "make_order",

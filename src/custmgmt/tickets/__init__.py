@@ -1,5 +1,42 @@
-"""Service tickets: the ticket, its workflow, SLAs in business time, satisfaction follow-up."""
+"""Service tickets: the ticket, its workflow, SLAs in business time, satisfaction follow-up.
 
+:mod:`~custmgmt.tickets.ticket` holds the :class:`Ticket` and its event log,
+:mod:`~custmgmt.tickets.workflow` the validated state machine,
+:mod:`~custmgmt.tickets.sla` and :mod:`~custmgmt.tickets.sla_vectorised` the SLA engine,
+:mod:`~custmgmt.tickets.satisfaction` the survey follow-up and per-customer statistics.
+"""
+
+from custmgmt.tickets.satisfaction import (
+    COMPLAINT_CATEGORIES,
+    DueAction,
+    FollowUpKind,
+    FollowUpTask,
+    SurveyAction,
+    SurveyOutcome,
+    SurveyPolicy,
+    TicketStatistics,
+    apply_due,
+    due_actions,
+    record_reply,
+    ticket_statistics,
+)
+from custmgmt.tickets.sla import (
+    Escalation,
+    EscalationRule,
+    SLAMetric,
+    SLAPolicy,
+    SLAState,
+    SLAStatus,
+    SLATargets,
+    TargetStatus,
+    escalations,
+    sla_status,
+)
+from custmgmt.tickets.sla_vectorised import (
+    SLAEventFrame,
+    SLAStatusFrame,
+    sla_status_many,
+)
 from custmgmt.tickets.ticket import (
     CATEGORY_RAISE,
     FINAL_STATUSES,
@@ -13,17 +50,64 @@ from custmgmt.tickets.ticket import (
     TicketStatus,
     derive_priority,
 )
+from custmgmt.tickets.workflow import (
+    DEFAULT_GUARDS,
+    DEFAULT_REOPEN_WINDOW,
+    DEFAULT_STATES,
+    DEFAULT_TRANSITIONS,
+    DEFAULT_WORKFLOW,
+    Guard,
+    State,
+    Transition,
+    TransitionRequest,
+    Workflow,
+)
 
 __all__ = [
     "CATEGORY_RAISE",
+    "COMPLAINT_CATEGORIES",
+    "DEFAULT_GUARDS",
+    "DEFAULT_REOPEN_WINDOW",
+    "DEFAULT_STATES",
+    "DEFAULT_TRANSITIONS",
+    "DEFAULT_WORKFLOW",
     "FINAL_STATUSES",
     "STAR_PRIORITY",
+    "DueAction",
+    "Escalation",
+    "EscalationRule",
+    "FollowUpKind",
+    "FollowUpTask",
+    "Guard",
     "PriorityDecision",
+    "SLAEventFrame",
+    "SLAMetric",
+    "SLAPolicy",
+    "SLAState",
+    "SLAStatus",
+    "SLAStatusFrame",
+    "SLATargets",
     "StarPriorities",
+    "State",
+    "SurveyAction",
+    "SurveyOutcome",
+    "SurveyPolicy",
+    "TargetStatus",
     "Ticket",
     "TicketCategory",
     "TicketEvent",
     "TicketEventRecord",
+    "TicketStatistics",
     "TicketStatus",
+    "Transition",
+    "TransitionRequest",
+    "Workflow",
+    "apply_due",
     "derive_priority",
+    "due_actions",
+    "escalations",
+    "record_reply",
+    "sla_status",
+    "sla_status_many",
+    "ticket_statistics",
 ]

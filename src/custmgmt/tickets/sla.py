@@ -59,7 +59,9 @@ from custmgmt.tickets.ticket import TicketEvent, TicketStatus
 
 __all__ = [
     "CANCELLED_STATUSES",
+    "DEFAULT_PAUSED_IN",
     "DONE_STATUSES",
+    "NOT_ESCALATED",
     "Escalation",
     "EscalationRule",
     "SLAEvent",
@@ -85,9 +87,7 @@ ESCALATED: Final = TicketStatus.ESCALATED.value
 #: Statuses that stop every clock as fulfilled: the ticket is solved.
 DONE_STATUSES: Final = frozenset({TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value})
 #: Statuses that stop every clock unfulfilled: the ticket no longer needs an answer.
-CANCELLED_STATUSES: Final = frozenset(
-    {TicketStatus.CANCELLED.value, TicketStatus.MERGED.value}
-)
+CANCELLED_STATUSES: Final = frozenset({TicketStatus.CANCELLED.value, TicketStatus.MERGED.value})
 
 _ZERO: Final = timedelta(0)
 
@@ -211,8 +211,14 @@ class SLATargets:
     @property
     def longest(self) -> timedelta:
         """The longest target set (zero when none is)."""
-        return max((t for t in (self.first_response, self.next_response, self.resolution)
-                    if t is not None), default=_ZERO)
+        return max(
+            (
+                t
+                for t in (self.first_response, self.next_response, self.resolution)
+                if t is not None
+            ),
+            default=_ZERO,
+        )
 
 
 _NO_TARGETS: Final = SLATargets()
@@ -415,8 +421,7 @@ class SLAStatus:
     def targets(self) -> tuple[TargetStatus, ...]:
         """The measured clocks, in metric order."""
         return tuple(
-            t for t in (self.first_response, self.next_response, self.resolution)
-            if t is not None
+            t for t in (self.first_response, self.next_response, self.resolution) if t is not None
         )
 
     @property
@@ -471,8 +476,9 @@ def _steps(ticket: SLATicket, as_of: datetime) -> list[_Step]:
         if record.at > as_of:
             break
         steps.append(
-            _Step(record.at, status_key(record.event), status_key(record.to_status),
-                  record.to_status)
+            _Step(
+                record.at, status_key(record.event), status_key(record.to_status), record.to_status
+            )
         )
     return steps
 
@@ -554,9 +560,7 @@ def _measure(
     return _Measured(elapsed, due, breached, state, due_at)
 
 
-def _summarise(
-    metric: SLAMetric, target: timedelta, measured: Sequence[_Measured]
-) -> TargetStatus:
+def _summarise(metric: SLAMetric, target: timedelta, measured: Sequence[_Measured]) -> TargetStatus:
     current = measured[-1]
     breached = [m for m in measured if m.breached]
     return TargetStatus(
@@ -716,9 +720,7 @@ class EscalationRule:
 
     name: str = attrs.field(validator=_check_name)
     when: SLAState = attrs.field(validator=_check_when)
-    metrics: frozenset[SLAMetric] = attrs.field(
-        default=frozenset(SLAMetric), converter=_metrics
-    )
+    metrics: frozenset[SLAMetric] = attrs.field(default=frozenset(SLAMetric), converter=_metrics)
     priorities: frozenset[Any] | None = attrs.field(default=None, converter=_priorities)
     min_lateness: timedelta = attrs.field(default=_ZERO, validator=_check_lateness)
 
@@ -779,8 +781,12 @@ def escalations(
         if status_key(status.status) in skip:
             continue
         found = next(
-            ((rule, target) for rule in rules for target in status.targets
-             if rule.matches(status, target)),
+            (
+                (rule, target)
+                for rule in rules
+                for target in status.targets
+                if rule.matches(status, target)
+            ),
             None,
         )
         if found is None:
@@ -796,8 +802,7 @@ def escalations(
                 rule=rule.name,
                 metric=target.metric,
                 state=target.state,
-                reason=f"{target.metric.value} {target.state.value}: {detail} "
-                f"(rule {rule.name!r})",
+                reason=f"{target.metric.value} {target.state.value}: {detail} (rule {rule.name!r})",
             )
         )
     return result

@@ -56,6 +56,10 @@ from custmgmt.tickets.sla import (
 )
 
 __all__ = [
+    "KIND_CREATED",
+    "KIND_CUSTOMER_REPLIED",
+    "KIND_OTHER",
+    "KIND_RESPOND",
     "NO_TIME",
     "STATE_CODES",
     "SLAEventFrame",
@@ -160,7 +164,8 @@ class SLAEventFrame:
             events = ticket.events
             if not events:
                 raise ValidationError(
-                    f"tickets[{ticket.id!r}].events", (),
+                    f"tickets[{ticket.id!r}].events",
+                    (),
                     "a non-empty event log starting with the creation",
                 )
             first = events[0]
@@ -187,7 +192,8 @@ class SLAEventFrame:
                     raise ValidationError(
                         f"tickets[{ticket.id!r}].events[{index}].at",
                         moment,
-                        "events in time order" if index
+                        "events in time order"
+                        if index
                         else "events at or after the ticket's creation",
                     )
                 previous = micros
@@ -408,8 +414,13 @@ def _clocks(
     breached = reached & (due < end)
     state = np.select(
         [breached, ~is_open & stop_met, ~is_open, paused_now, elapsed >= warn],
-        [_CODE[SLAState.BREACHED], _CODE[SLAState.MET], _CODE[SLAState.CANCELLED],
-         _CODE[SLAState.PAUSED], _CODE[SLAState.WARNING]],
+        [
+            _CODE[SLAState.BREACHED],
+            _CODE[SLAState.MET],
+            _CODE[SLAState.CANCELLED],
+            _CODE[SLAState.PAUSED],
+            _CODE[SLAState.WARNING],
+        ],
         _CODE[SLAState.OK],
     ).astype(np.int8)
     due_at = due.copy()
@@ -444,7 +455,8 @@ def _columns(
         lateness=np.maximum(clocks.elapsed - target, 0),
         due_at=clocks.due_at,
         breached_at=np.where(clocks.breached, clocks.due, NO_TIME)
-        if breached_at is None else breached_at,
+        if breached_at is None
+        else breached_at,
         cycles=np.ones(n, dtype=np.int64) if cycles is None else cycles,
         breaches=clocks.breached.astype(np.int64) if breaches is None else breaches,
     )
@@ -525,7 +537,9 @@ def sla_status_many(
     segment_end[last] = as_of_us
 
     table = BusinessTimeTable.covering(
-        calendar, from_epoch_micros(int(created.min())), as_of,
+        calendar,
+        from_epoch_micros(int(created.min())),
+        as_of,
         then_at_least=policy.longest_target,
     )
     f_at = table.business_time(at)
@@ -544,9 +558,21 @@ def sla_status_many(
     responds = kind == KIND_RESPOND
     ender = (kind != KIND_CREATED) & (responds | final)
     rows = _Rows(
-        table=table, as_of=as_of_us, n=n, ticket=ticket, first=first, last=last, at=at,
-        kind=kind, status=status, f_at=f_at, work=work, done=done, cancelled=cancelled,
-        ender=ender, ender_met=ender & (responds | done),
+        table=table,
+        as_of=as_of_us,
+        n=n,
+        ticket=ticket,
+        first=first,
+        last=last,
+        at=at,
+        kind=kind,
+        status=status,
+        f_at=f_at,
+        work=work,
+        done=done,
+        cancelled=cancelled,
+        ender=ender,
+        ender_met=ender & (responds | done),
     )
     paused = {metric: by_status(policy.paused_in[metric]) for metric in SLAMetric}
     paused_last = {metric: paused[metric][last] for metric in SLAMetric}
@@ -561,8 +587,15 @@ def sla_status_many(
     fr_target, fr_warn = targets[SLAMetric.FIRST_RESPONSE]
     fr_met = ~fr_open & rows.ender_met[np.minimum(fr_stop, m - 1)]
     fr = _clocks(
-        rows, ~paused[SLAMetric.FIRST_RESPONSE], first, fr_stop, fr_open, fr_met,
-        fr_open & paused_last[SLAMetric.FIRST_RESPONSE], fr_target, fr_warn,
+        rows,
+        ~paused[SLAMetric.FIRST_RESPONSE],
+        first,
+        fr_stop,
+        fr_open,
+        fr_met,
+        fr_open & paused_last[SLAMetric.FIRST_RESPONSE],
+        fr_target,
+        fr_warn,
     )
     first_response = _columns(SLAMetric.FIRST_RESPONSE, fr_target > 0, fr_target, fr)
 
@@ -586,10 +619,15 @@ def sla_status_many(
     closes = np.where(nr_open, last[cycle_ticket] + 1, closes)
     nr_target_all, nr_warn_all = targets[SLAMetric.NEXT_RESPONSE]
     nr = _clocks(
-        rows, ~paused[SLAMetric.NEXT_RESPONSE], opens, closes, nr_open,
+        rows,
+        ~paused[SLAMetric.NEXT_RESPONSE],
+        opens,
+        closes,
+        nr_open,
         rows.ender_met[np.minimum(closes, m - 1)],
         nr_open & paused_last[SLAMetric.NEXT_RESPONSE][cycle_ticket],
-        nr_target_all[cycle_ticket], nr_warn_all[cycle_ticket],
+        nr_target_all[cycle_ticket],
+        nr_warn_all[cycle_ticket],
     )
     next_response = _next_response(n, cycle_ticket, nr, nr_target_all)
 
@@ -603,8 +641,15 @@ def sla_status_many(
     latest_run = np.maximum.accumulate(np.where(run_start, row_index, 0))
     res_stop = np.where(res_open, last + 1, latest_run[last])
     res = _clocks(
-        rows, ~paused[SLAMetric.RESOLUTION] & ~final, first, res_stop, res_open, done[last],
-        res_open & paused_last[SLAMetric.RESOLUTION], res_target, res_warn,
+        rows,
+        ~paused[SLAMetric.RESOLUTION] & ~final,
+        first,
+        res_stop,
+        res_open,
+        done[last],
+        res_open & paused_last[SLAMetric.RESOLUTION],
+        res_target,
+        res_warn,
     )
     resolution = _columns(SLAMetric.RESOLUTION, res_target > 0, res_target, res)
 
@@ -649,8 +694,13 @@ def _next_response(
         due_at=per_ticket(clocks.due_at, NO_TIME),
     )
     return _columns(
-        SLAMetric.NEXT_RESPONSE, (target > 0) & (cycles > 0), target, folded,
-        breached_at=breached_at, cycles=cycles, breaches=breaches,
+        SLAMetric.NEXT_RESPONSE,
+        (target > 0) & (cycles > 0),
+        target,
+        folded,
+        breached_at=breached_at,
+        cycles=cycles,
+        breaches=breaches,
     )
 
 
@@ -658,14 +708,26 @@ def _empty(frame: SLAEventFrame, calendar: BusinessCalendar, as_of: datetime) ->
     none = np.zeros(0, dtype=np.int64)
     columns = {
         metric.value: TargetColumns(
-            metric=metric, present=np.zeros(0, dtype=np.bool_), state=np.zeros(0, dtype=np.int8),
-            target=none, elapsed=none, remaining=none, lateness=none, due_at=none,
-            breached_at=none, cycles=none, breaches=none,
+            metric=metric,
+            present=np.zeros(0, dtype=np.bool_),
+            state=np.zeros(0, dtype=np.int8),
+            target=none,
+            elapsed=none,
+            remaining=none,
+            lateness=none,
+            due_at=none,
+            breached_at=none,
+            cycles=none,
+            breaches=none,
         )
         for metric in SLAMetric
     }
     return SLAStatusFrame(
-        as_of=as_of, calendar=calendar, ticket_ids=(), priorities=(), categories=(),
-        statuses=(), **columns,
+        as_of=as_of,
+        calendar=calendar,
+        ticket_ids=(),
+        priorities=(),
+        categories=(),
+        statuses=(),
+        **columns,
     )
-

@@ -139,6 +139,8 @@ class TicketEventRecord:
         to_status: the status after (the same as before for events such as a reply).
         actor: who did it (an agent id, ``"customer"``, ``"system"`` ...).
         reason: why, in free text (may be empty).
+        score: the survey score (1-5) on a ``rate`` entry (the workflow always records
+            it; a log written by hand may leave it None); None on every other entry.
     """
 
     at: datetime = attrs.field(validator=v.aware_datetime())
@@ -147,6 +149,25 @@ class TicketEventRecord:
     to_status: TicketStatus = attrs.field(converter=_to_status)
     actor: str = attrs.field(validator=v.text(max_length=200))
     reason: str = attrs.field(default="", validator=v.text(blank_ok=True, max_length=2000))
+    score: int | None = attrs.field(default=None)
+
+    def __attrs_post_init__(self) -> None:
+        # The ticket keeps only the latest score; the log keeps every survey reply.
+        if self.score is None:
+            return
+        if self.event is TicketEvent.RATE:
+            if (
+                not isinstance(self.score, int)
+                or isinstance(self.score, bool)
+                or not 1 <= self.score <= 5
+            ):
+                raise ValidationError(
+                    "TicketEventRecord.score", self.score, "a survey score from 1 to 5 on 'rate'"
+                )
+        else:
+            raise ValidationError(
+                "TicketEventRecord.score", self.score, "None except on 'rate' entries"
+            )
 
 
 def _to_category(value: Any) -> TicketCategory:
@@ -286,12 +307,18 @@ class Ticket:
 
         Raises:
             ValidationError: when ``record`` is earlier than the last entry, does not
-                start from the current status, or ``changes`` holds a bad value.
+                start from the current status, or ``changes`` names a field an event
+                may not change (id, customer, the log, status, version) or holds a bad
+                value.
         """
-        for name in ("events", "status", "version", "id", "created_at"):
-            if name in changes:
-                raise ValidationError(f"changes[{name!r}]", changes[name], "a field the log "
-                                      "does not own (events, status, version, id, created_at)")
+        if not isinstance(record, TicketEventRecord):
+            raise ValidationError("record", record, "a TicketEventRecord")
+        for name, value in changes.items():
+            if name not in _CHANGEABLE:
+                raise ValidationError(
+                    f"changes[{name!r}]", value,
+                    f"one of the fields an event may change ({', '.join(sorted(_CHANGEABLE))})",
+                )
         return attrs.evolve(
             self, events=(*self.events, record), status=record.to_status,
             version=self.version + 1, **changes,
@@ -328,6 +355,13 @@ class Ticket:
     def events_of(self, event: TicketEvent) -> tuple[TicketEventRecord, ...]:
         """The entries of one kind of event, oldest first."""
         return tuple(r for r in self.events if r.event is event)
+
+
+#: The fields an event may change besides the log, status and version.
+_CHANGEABLE: Final = frozenset(
+    {"assignee", "solution", "satisfaction", "priority", "merged_into", "description",
+     "subject", "category", "channel"}
+)
 
 
 def _check_log(
@@ -375,13 +409,14 @@ class StarPriorities(Protocol):
         ...
 
 
-#: The priority by star level when no service levels are given.
+#: The priority by star level when no service levels are given: the same as
+#: ``custmgmt.rating.ServiceLevels.default()`` (URGENT is left to category and urgency).
 STAR_PRIORITY: Final[Mapping[int, Priority]] = {
     5: Priority.HIGH,
     4: Priority.HIGH,
     3: Priority.NORMAL,
     2: Priority.NORMAL,
-    1: Priority.LOW,
+    1: Priority.NORMAL,
 }
 
 #: How many levels each category raises the star priority by default: a faulty
@@ -430,10 +465,11 @@ def derive_priority(
     >>> derive_priority(5, "product_quality").priority
     <Priority.URGENT: 'urgent'>
     >>> derive_priority(1, "inquiry", override="high", override_reason="VIP complaint").reason
-    'overridden to high (derived low): VIP complaint'
+    'overridden to high (derived normal): VIP complaint'
 
     Args:
-        stars: the customer's star level (1-5), or None when unrated.
+        stars: the customer's star level (1-5, or up to the service levels' top), or
+            None when unrated.
         category: the ticket category.
         urgent: whether the request was flagged urgent.
         service_levels: an object with ``priority_for(stars)`` or a function of stars.
@@ -442,11 +478,15 @@ def derive_priority(
         override_reason: why (required with ``override``).
 
     Raises:
-        ValidationError: for stars outside 1-5, an unknown category or priority, or an
-            override without a reason.
+        ValidationError: for stars outside 1-5 (the service levels refuse their own
+            unknown levels), an unknown category or priority, or an override without a
+            reason.
     """
     if stars is not None and (
-        not isinstance(stars, int) or isinstance(stars, bool) or not 1 <= stars <= 5
+        not isinstance(stars, int)
+        or isinstance(stars, bool)
+        or stars < 1
+        or (service_levels is None and stars not in STAR_PRIORITY)
     ):
         raise ValidationError("stars", stars, "a star level from 1 to 5, or None")
     cat = v.coerce_enum(TicketCategory, category, "category")
@@ -462,7 +502,11 @@ def derive_priority(
         )
         base = v.coerce_enum(Priority, found, "service_levels(stars)")
         why = f"{stars} stars"
+    if not isinstance(category_raise, Mapping):
+        raise ValidationError("category_raise", category_raise, "a mapping of category to levels")
     steps = category_raise.get(cat, 0)
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
+        raise ValidationError(f"category_raise[{cat.value!r}]", steps, "an integer >= 0")
     derived = base.raised(steps) if steps > 0 else base
     parts = [f"{why}: {base.value}"]
     if steps > 0:

@@ -3,23 +3,26 @@
 Entities are immutable, so the store keeps references, never copies. Writes take one
 re-entrant lock, which makes the store safe to share between threads; a transaction
 holds the lock for its whole block and keeps an undo log, so a failed block leaves
-the store exactly as it was.
+the store exactly as it was. Reads of single entities, counts and the ordered
+indexes take the lock too, so they wait for another thread's open transaction
+rather than see part of it (a thread sees its own writes at once).
 """
 
 from __future__ import annotations
 
 import bisect
+import importlib
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from custmgmt.domain import Customer, Interaction, InteractionKind, Order
 from custmgmt.domain._validate import coerce_enum
 from custmgmt.domain.time import require_aware, to_epoch_micros
 from custmgmt.errors import Conflict, NotFound, ValidationError
-from custmgmt.ports import DEFAULT_CHUNK_SIZE
+from custmgmt.ports import DEFAULT_CHUNK_SIZE, RatingRepository, TicketRepository
 
 __all__ = [
     "MemoryCustomerRepository",
@@ -45,37 +48,43 @@ class TransactionLog:
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
-        self._undo: list[Callable[[], None]] | None = None
+        self._undo: list[Callable[[], object]] | None = None
         self._depth = 0
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Hold the lock; on an exception, undo every write recorded in the block."""
+        """Hold the lock; on an exception, undo every write recorded in the block.
+
+        A nested block joins the outer one like a savepoint: its failure undoes its
+        own writes (the SQLite store does the same), and the outer block decides
+        about everything else.
+        """
         with self.lock:
             outermost = self._depth == 0
             if outermost:
                 self._undo = []
+            assert self._undo is not None
+            mark = len(self._undo)
             self._depth += 1
             try:
                 yield
             except BaseException:
-                if outermost:
-                    self._rollback()
+                self._rollback(mark)
                 raise
             finally:
                 self._depth -= 1
                 if outermost:
                     self._undo = None
 
-    def record(self, undo: Callable[[], None]) -> None:
+    def record(self, undo: Callable[[], object]) -> None:
         """Remember how to undo a write, when inside a transaction."""
         if self._undo is not None:
             self._undo.append(undo)
 
-    def _rollback(self) -> None:
+    def _rollback(self, mark: int) -> None:
         assert self._undo is not None
-        for undo in reversed(self._undo):
-            undo()
+        while len(self._undo) > mark:
+            self._undo.pop()()
 
 
 def check_chunk_size(size: Any) -> int:
@@ -107,16 +116,23 @@ class _MemoryRepository(Generic[T]):
 
     # -- the Repository protocol ---------------------------------------------------
     def get(self, entity_id: str) -> T:
-        try:
-            return self._items[entity_id]
-        except (KeyError, TypeError):
-            raise NotFound(self.entity_name, entity_id) from None
+        # Under the lock: another thread's open transaction is never seen half-done.
+        with self._tx.lock:
+            try:
+                return self._items[entity_id]
+            except (KeyError, TypeError):
+                raise NotFound(self.entity_name, entity_id) from None
 
     def add(self, entity: T) -> None:
         self.add_many((entity,))
 
     def add_many(self, entities: Iterable[T]) -> int:
-        batch = list(entities)
+        try:
+            batch = list(entities)
+        except TypeError:
+            raise ValidationError(
+                "entities", entities, f"an iterable of {self.entity_type.__name__}"
+            ) from None
         with self._tx.lock:
             seen: set[str] = set()
             for entity in batch:
@@ -152,7 +168,8 @@ class _MemoryRepository(Generic[T]):
             self._tx.record(lambda: self._put(stored))
 
     def count(self) -> int:
-        return len(self._items)
+        with self._tx.lock:
+            return len(self._items)
 
     def iter_chunks(self, size: int = DEFAULT_CHUNK_SIZE) -> Iterator[Sequence[T]]:
         check_chunk_size(size)
@@ -294,6 +311,7 @@ class MemoryStore:
         self._customers = MemoryCustomerRepository(self._tx)
         self._orders = MemoryOrderRepository(self._tx)
         self._interactions = MemoryInteractionRepository(self._tx)
+        self._lazy: dict[str, Any] = {}
 
     @property
     def customers(self) -> MemoryCustomerRepository:
@@ -316,3 +334,24 @@ class MemoryStore:
 
     def close(self) -> None:
         """Nothing to release; present for the protocol."""
+
+    # -- capability repositories, created on first use ------------------------------------
+    @property
+    def ratings(self) -> RatingRepository:
+        """The rating repository (``custmgmt.adapters.memory.ratings``), made on first use."""
+        return cast("RatingRepository", self._capability("ratings", "MemoryRatingRepository"))
+
+    @property
+    def tickets(self) -> TicketRepository:
+        """The ticket repository (``custmgmt.adapters.memory.tickets``), made on first use."""
+        return cast("TicketRepository", self._capability("tickets", "MemoryTicketRepository"))
+
+    def _capability(self, module: str, name: str) -> Any:
+        with self.tx.lock:
+            repository = self._lazy.get(module)
+            if repository is None:
+                # Imported here so the core store never depends on capability modules.
+                found = importlib.import_module(f"custmgmt.adapters.memory.{module}")
+                repository = getattr(found, name)(self.tx)
+                self._lazy[module] = repository
+            return repository

@@ -1,0 +1,207 @@
+"""Rating runs and overrides in memory (see :class:`custmgmt.ports.RatingRepository`).
+
+Writes hold the store's lock and record an undo action, so they join
+:meth:`MemoryStore.transaction <custmgmt.adapters.memory.MemoryStore.transaction>`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from custmgmt.adapters.memory.store import TransactionLog
+from custmgmt.domain._validate import check_aware, coerce_enum
+from custmgmt.errors import Conflict, NotFound, ValidationError
+from custmgmt.rating.overrides import Override, OverrideStatus
+from custmgmt.rating.records import CustomerRating, RatingRun, StarHistoryEntry
+
+__all__ = ["MemoryRatingRepository", "check_override", "check_results", "run_sort_key"]
+
+
+def run_sort_key(run: RatingRun) -> tuple[datetime, datetime, str]:
+    """How runs are ordered: ``as_of``, then ``created_at``, then id."""
+    return (run.as_of, run.created_at, run.id)
+
+
+def check_results(run: RatingRun, results: Iterable[CustomerRating]) -> list[CustomerRating]:
+    """Validate a run's results before anything is written (shared by the adapters).
+
+    Raises:
+        ValidationError: not a RatingRun, a result of another run, a repeated
+            customer, or a count other than ``run.customer_count``.
+    """
+    if not isinstance(run, RatingRun):
+        raise ValidationError("run", run, "a RatingRun")
+    try:
+        batch = list(results)
+    except TypeError:
+        raise ValidationError("results", results, "an iterable of CustomerRating") from None
+    seen: set[str] = set()
+    for result in batch:
+        if not isinstance(result, CustomerRating):
+            raise ValidationError("results", result, "CustomerRating values")
+        if result.run_id != run.id:
+            raise ValidationError("results.run_id", result.run_id, f"the run's id {run.id!r}")
+        if result.customer_id in seen:
+            raise ValidationError("results.customer_id", result.customer_id, "each customer once")
+        seen.add(result.customer_id)
+    if len(batch) != run.customer_count:
+        raise ValidationError(
+            "results", len(batch), f"{run.customer_count} results (run.customer_count)"
+        )
+    return batch
+
+
+def check_override(override: Any) -> Override:
+    """Refuse anything but an :class:`Override`."""
+    if not isinstance(override, Override):
+        raise ValidationError("override", override, "an Override")
+    return override
+
+
+class MemoryRatingRepository:
+    """Rating runs, results and overrides in memory, joining a store's transactions.
+
+    Args:
+        tx: the store's transaction log (``MemoryStore.tx``).
+    """
+
+    def __init__(self, tx: TransactionLog) -> None:
+        self._tx = tx
+        self._runs: dict[str, RatingRun] = {}
+        self._results: dict[str, dict[str, CustomerRating]] = {}
+        # customer id -> run ids, so star history never scans every run's results.
+        self._by_customer: dict[str, set[str]] = {}
+        self._overrides: dict[str, Override] = {}
+
+    # -- runs --------------------------------------------------------------------------
+    def save_run(self, run: RatingRun, results: Iterable[CustomerRating]) -> int:
+        """Store a run and its results, all or nothing."""
+        batch = check_results(run, results)
+        with self._tx.lock:
+            if run.id in self._runs:
+                raise Conflict("rating run", run.id, "a run with this id exists")
+            self._put_run(run, {r.customer_id: r for r in batch})
+            self._tx.record(lambda: self._drop_run(run.id))
+        return len(batch)
+
+    def _put_run(self, run: RatingRun, results: dict[str, CustomerRating]) -> None:
+        self._runs[run.id] = run
+        self._results[run.id] = results
+        for customer_id in results:
+            self._by_customer.setdefault(customer_id, set()).add(run.id)
+
+    def _drop_run(self, run_id: str) -> tuple[RatingRun, dict[str, CustomerRating]]:
+        run = self._runs.pop(run_id)
+        results = self._results.pop(run_id)
+        for customer_id in results:
+            runs = self._by_customer.get(customer_id)
+            if runs is not None:
+                runs.discard(run_id)
+                if not runs:
+                    del self._by_customer[customer_id]
+        return run, results
+
+    def get_run(self, run_id: str) -> RatingRun:
+        """The stored run (NotFound otherwise)."""
+        try:
+            return self._runs[run_id]
+        except (KeyError, TypeError):
+            raise NotFound("rating run", run_id) from None
+
+    def list_runs(self) -> list[RatingRun]:
+        """Every run, oldest first."""
+        with self._tx.lock:
+            return sorted(self._runs.values(), key=run_sort_key)
+
+    def latest_run(self, at: datetime | None = None) -> RatingRun | None:
+        """The newest run with ``as_of <= at`` (or the newest of all)."""
+        if at is not None:
+            check_aware("at", at)
+        runs = [r for r in self.list_runs() if at is None or r.as_of <= at]
+        return runs[-1] if runs else None
+
+    def results(self, run_id: str) -> list[CustomerRating]:
+        """The run's results by customer id."""
+        with self._tx.lock:
+            self.get_run(run_id)
+            return sorted(self._results[run_id].values(), key=lambda r: r.customer_id)
+
+    def result(self, run_id: str, customer_id: str) -> CustomerRating:
+        """One customer's result in one run."""
+        with self._tx.lock:
+            self.get_run(run_id)
+            found = self._results[run_id].get(customer_id)
+        if found is None:
+            raise NotFound("rating result", (run_id, customer_id))
+        return found
+
+    def star_history(self, customer_id: str) -> list[StarHistoryEntry]:
+        """The customer's stars in every run that rated it, oldest first."""
+        with self._tx.lock:
+            run_ids = self._by_customer.get(customer_id, set())
+            runs = sorted((self._runs[i] for i in run_ids), key=run_sort_key)
+            return [
+                StarHistoryEntry(
+                    run_id=run.id,
+                    as_of=run.as_of,
+                    stars=self._results[run.id][customer_id].stars,
+                    score=self._results[run.id][customer_id].score,
+                )
+                for run in runs
+            ]
+
+    def remove_run(self, run_id: str) -> None:
+        """Delete a run and its results."""
+        with self._tx.lock:
+            self.get_run(run_id)
+            run, results = self._drop_run(run_id)
+            self._tx.record(lambda: self._put_run(run, results))
+
+    # -- overrides ---------------------------------------------------------------------
+    def add_override(self, override: Override) -> None:
+        """Store a new override (Conflict on a repeated id)."""
+        check_override(override)
+        with self._tx.lock:
+            if override.id in self._overrides:
+                raise Conflict("override", override.id, "an override with this id exists")
+            self._overrides[override.id] = override
+            self._tx.record(lambda: self._overrides.pop(override.id, None))
+
+    def update_override(self, override: Override) -> None:
+        """Replace a stored override with a copy changed once (optimistic)."""
+        check_override(override)
+        with self._tx.lock:
+            stored = self.get_override(override.id)
+            if stored.version != override.version - 1:
+                raise Conflict(
+                    "override",
+                    override.id,
+                    f"stored version is {stored.version}, but this copy was made from "
+                    f"version {override.version - 1} (reload, change once, then update)",
+                    expected_version=override.version - 1,
+                    actual_version=stored.version,
+                )
+            self._overrides[override.id] = override
+            self._tx.record(lambda: self._overrides.__setitem__(stored.id, stored))
+
+    def get_override(self, override_id: str) -> Override:
+        """The stored override (NotFound otherwise)."""
+        try:
+            return self._overrides[override_id]
+        except (KeyError, TypeError):
+            raise NotFound("override", override_id) from None
+
+    def overrides_for(self, customer_id: str) -> list[Override]:
+        """The customer's overrides, oldest request first."""
+        with self._tx.lock:
+            found = [o for o in self._overrides.values() if o.customer_id == customer_id]
+        return sorted(found, key=lambda o: (o.requested_at, o.id))
+
+    def list_overrides(self, status: OverrideStatus | None = None) -> list[Override]:
+        """Every override (of ``status``, if given), oldest request first."""
+        wanted = None if status is None else coerce_enum(OverrideStatus, status, "status")
+        with self._tx.lock:
+            found = [o for o in self._overrides.values() if wanted is None or o.status is wanted]
+        return sorted(found, key=lambda o: (o.requested_at, o.id))

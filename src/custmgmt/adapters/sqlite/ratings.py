@@ -1,0 +1,351 @@
+"""Rating runs and overrides in SQLite (see :class:`custmgmt.ports.RatingRepository`).
+
+The tables belong to the component ``"ratings"`` of the store's schema
+(:meth:`SQLiteStore.apply_migrations`); writes go through :meth:`SQLiteStore.writing`,
+so they join the store's transaction and a failure writes nothing. Times are kept
+as microseconds since the epoch plus the UTC offset in seconds, so they sort in SQL
+and come back at the same instant and offset.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from custmgmt.adapters.memory.ratings import check_override, check_results
+from custmgmt.adapters.sqlite.store import Migration, SQLiteStore
+from custmgmt.domain._validate import check_aware, coerce_enum
+from custmgmt.errors import Conflict, NotFound, StorageError
+from custmgmt.rating.overrides import Override, OverrideEvent, OverrideStatus
+from custmgmt.rating.records import CustomerRating, RatingRun, StarHistoryEntry
+
+__all__ = ["RATING_MIGRATIONS", "SQLiteRatingRepository"]
+
+_V1 = """
+CREATE TABLE rating_runs (
+    id TEXT PRIMARY KEY,
+    as_of_us INTEGER NOT NULL,
+    as_of_off INTEGER NOT NULL,
+    created_us INTEGER NOT NULL,
+    created_off INTEGER NOT NULL,
+    policy_json TEXT NOT NULL,
+    customer_count INTEGER NOT NULL,
+    distribution TEXT NOT NULL
+);
+CREATE INDEX rating_runs_by_time ON rating_runs (as_of_us, created_us, id);
+CREATE TABLE rating_results (
+    run_id TEXT NOT NULL REFERENCES rating_runs (id) ON DELETE CASCADE,
+    customer_id TEXT NOT NULL,
+    score REAL NOT NULL,
+    stars INTEGER NOT NULL,
+    computed_stars INTEGER NOT NULL,
+    previous_stars INTEGER NOT NULL,
+    pending INTEGER NOT NULL,
+    contributions TEXT NOT NULL,
+    PRIMARY KEY (run_id, customer_id)
+) WITHOUT ROWID;
+CREATE INDEX rating_results_by_customer ON rating_results (customer_id, run_id);
+CREATE TABLE rating_overrides (
+    id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    customer_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    requested_us INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX rating_overrides_by_customer ON rating_overrides (customer_id, requested_us, id);
+"""
+
+#: The ratings component's migrations, applied in order.
+RATING_MIGRATIONS: tuple[Migration, ...] = (_V1,)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _instant(value: datetime) -> tuple[int, int]:
+    delta = value - _EPOCH
+    offset = value.utcoffset()
+    assert offset is not None  # the records refuse naive datetimes
+    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return micros, offset.days * 86_400 + offset.seconds
+
+
+def _datetime(micros: int, offset: int) -> datetime:
+    tz = UTC if offset == 0 else timezone(timedelta(seconds=offset))
+    return _EPOCH.astimezone(tz) + timedelta(microseconds=micros)
+
+
+def _override_body(override: Override) -> str:
+    return json.dumps(
+        {
+            "stars": override.stars,
+            "reason": override.reason,
+            "expires_at": override.expires_at.isoformat(),
+            "requested_by": override.requested_by,
+            "requested_at": override.requested_at.isoformat(),
+            "history": [e.to_dict() for e in override.history],
+        },
+        ensure_ascii=False,
+    )
+
+
+def _override_from_row(row: Sequence[Any]) -> Override:
+    override_id, version, customer_id, status, body_text = row
+    body = json.loads(body_text)
+    return Override(
+        id=override_id,
+        customer_id=customer_id,
+        stars=body["stars"],
+        reason=body["reason"],
+        expires_at=datetime.fromisoformat(body["expires_at"]),
+        requested_by=body["requested_by"],
+        requested_at=datetime.fromisoformat(body["requested_at"]),
+        status=OverrideStatus(status),
+        history=tuple(OverrideEvent.from_dict(e) for e in body["history"]),
+        version=version,
+    )
+
+
+_RUN_COLUMNS = (
+    "id, as_of_us, as_of_off, created_us, created_off, policy_json, customer_count, distribution"
+)
+_RUN_ORDER = "ORDER BY as_of_us, created_us, id"
+
+
+def _run_from_row(row: Sequence[Any]) -> RatingRun:
+    return RatingRun(
+        id=row[0],
+        as_of=_datetime(row[1], row[2]),
+        created_at=_datetime(row[3], row[4]),
+        policy_json=row[5],
+        customer_count=row[6],
+        distribution=tuple(json.loads(row[7])),
+    )
+
+
+def _result_from_row(row: Sequence[Any]) -> CustomerRating:
+    return CustomerRating(
+        run_id=row[0],
+        customer_id=row[1],
+        score=float(row[2]),
+        stars=row[3],
+        computed_stars=row[4],
+        previous_stars=row[5],
+        pending=row[6],
+        contributions=tuple((str(k), float(v)) for k, v in json.loads(row[7])),
+    )
+
+
+class SQLiteRatingRepository:
+    """Rating runs, results and overrides in the store's SQLite database.
+
+    Args:
+        store: the :class:`SQLiteStore` whose connection and transaction it shares.
+
+    Raises:
+        StorageError: the tables could not be created.
+    """
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+        self._ensure()
+
+    def _ensure(self) -> None:
+        # The repository may first be made inside a transaction that later rolls
+        # back, taking the new tables with it: check (one indexed read) and recreate.
+        if self._store.schema_version("ratings") < len(RATING_MIGRATIONS):
+            self._store.apply_migrations("ratings", RATING_MIGRATIONS)
+
+    def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        self._ensure()
+        with self._store.lock:
+            try:
+                return self._store.connection.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise StorageError(f"sqlite: reading ratings failed: {exc}") from exc
+
+    # -- runs --------------------------------------------------------------------------
+    def save_run(self, run: RatingRun, results: Iterable[CustomerRating]) -> int:
+        """Store a run and its results, all or nothing."""
+        batch = check_results(run, results)
+        as_of = _instant(run.as_of)
+        created = _instant(run.created_at)
+        self._ensure()
+        with self._store.writing() as conn:
+            try:
+                conn.execute(
+                    f"INSERT INTO rating_runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        run.id, *as_of, *created, run.policy_json, run.customer_count,
+                        json.dumps(list(run.distribution)),
+                    ),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise Conflict("rating run", run.id, "a run with this id exists") from exc
+            conn.executemany(
+                "INSERT INTO rating_results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    (
+                        r.run_id, r.customer_id, r.score, r.stars, r.computed_stars,
+                        r.previous_stars, r.pending,
+                        json.dumps([list(pair) for pair in r.contributions], ensure_ascii=False),
+                    )
+                    for r in batch
+                ),
+            )
+        return len(batch)
+
+    def get_run(self, run_id: str) -> RatingRun:
+        """The stored run (NotFound otherwise)."""
+        rows = self._fetch(f"SELECT {_RUN_COLUMNS} FROM rating_runs WHERE id = ?", (run_id,))
+        if not rows:
+            raise NotFound("rating run", run_id)
+        return _run_from_row(rows[0])
+
+    def list_runs(self) -> list[RatingRun]:
+        """Every run, oldest first."""
+        rows = self._fetch(f"SELECT {_RUN_COLUMNS} FROM rating_runs {_RUN_ORDER}")
+        return [_run_from_row(r) for r in rows]
+
+    def latest_run(self, at: datetime | None = None) -> RatingRun | None:
+        """The newest run with ``as_of <= at`` (or the newest of all)."""
+        if at is None:
+            rows = self._fetch(
+                f"SELECT {_RUN_COLUMNS} FROM rating_runs "
+                "ORDER BY as_of_us DESC, created_us DESC, id DESC LIMIT 1"
+            )
+        else:
+            check_aware("at", at)
+            rows = self._fetch(
+                f"SELECT {_RUN_COLUMNS} FROM rating_runs WHERE as_of_us <= ? "
+                "ORDER BY as_of_us DESC, created_us DESC, id DESC LIMIT 1",
+                (_instant(at)[0],),
+            )
+        return _run_from_row(rows[0]) if rows else None
+
+    def results(self, run_id: str) -> list[CustomerRating]:
+        """The run's results by customer id."""
+        with self._store.lock:
+            self.get_run(run_id)
+            rows = self._fetch(
+                "SELECT * FROM rating_results WHERE run_id = ? ORDER BY customer_id", (run_id,)
+            )
+        return [_result_from_row(r) for r in rows]
+
+    def result(self, run_id: str, customer_id: str) -> CustomerRating:
+        """One customer's result in one run."""
+        with self._store.lock:
+            self.get_run(run_id)
+            rows = self._fetch(
+                "SELECT * FROM rating_results WHERE run_id = ? AND customer_id = ?",
+                (run_id, customer_id),
+            )
+        if not rows:
+            raise NotFound("rating result", (run_id, customer_id))
+        return _result_from_row(rows[0])
+
+    def star_history(self, customer_id: str) -> list[StarHistoryEntry]:
+        """The customer's stars in every run that rated it, oldest first."""
+        rows = self._fetch(
+            "SELECT r.id, r.as_of_us, r.as_of_off, x.stars, x.score "
+            "FROM rating_results x JOIN rating_runs r ON r.id = x.run_id "
+            "WHERE x.customer_id = ? ORDER BY r.as_of_us, r.created_us, r.id",
+            (customer_id,),
+        )
+        return [
+            StarHistoryEntry(run_id=r[0], as_of=_datetime(r[1], r[2]), stars=r[3], score=r[4])
+            for r in rows
+        ]
+
+    def remove_run(self, run_id: str) -> None:
+        """Delete a run and its results."""
+        self._ensure()
+        with self._store.writing() as conn:
+            conn.execute("DELETE FROM rating_results WHERE run_id = ?", (run_id,))
+            if conn.execute("DELETE FROM rating_runs WHERE id = ?", (run_id,)).rowcount == 0:
+                raise NotFound("rating run", run_id)
+
+    # -- overrides ---------------------------------------------------------------------
+    def add_override(self, override: Override) -> None:
+        """Store a new override (Conflict on a repeated id)."""
+        check_override(override)
+        self._ensure()
+        with self._store.writing() as conn:
+            try:
+                conn.execute(
+                    "INSERT INTO rating_overrides VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        override.id, override.version, override.customer_id,
+                        override.status.value, _instant(override.requested_at)[0],
+                        _override_body(override),
+                    ),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise Conflict("override", override.id, "an override with this id exists") from exc
+
+    def update_override(self, override: Override) -> None:
+        """Replace a stored override with a copy changed once (optimistic)."""
+        check_override(override)
+        self._ensure()
+        with self._store.writing() as conn:
+            found = conn.execute(
+                "SELECT version FROM rating_overrides WHERE id = ?", (override.id,)
+            ).fetchone()
+            if found is None:
+                raise NotFound("override", override.id)
+            stored_version = int(found[0])
+            if stored_version != override.version - 1:
+                raise Conflict(
+                    "override",
+                    override.id,
+                    f"stored version is {stored_version}, but this copy was made from "
+                    f"version {override.version - 1} (reload, change once, then update)",
+                    expected_version=override.version - 1,
+                    actual_version=stored_version,
+                )
+            conn.execute(
+                "UPDATE rating_overrides SET version = ?, status = ?, body = ? "
+                "WHERE id = ? AND version = ?",
+                (
+                    override.version, override.status.value, _override_body(override),
+                    override.id, stored_version,
+                ),
+            )
+
+    def get_override(self, override_id: str) -> Override:
+        """The stored override (NotFound otherwise)."""
+        rows = self._fetch(
+            "SELECT id, version, customer_id, status, body FROM rating_overrides WHERE id = ?",
+            (override_id,),
+        )
+        if not rows:
+            raise NotFound("override", override_id)
+        return _override_from_row(rows[0])
+
+    def overrides_for(self, customer_id: str) -> list[Override]:
+        """The customer's overrides, oldest request first."""
+        rows = self._fetch(
+            "SELECT id, version, customer_id, status, body FROM rating_overrides "
+            "WHERE customer_id = ? ORDER BY requested_us, id",
+            (customer_id,),
+        )
+        return [_override_from_row(r) for r in rows]
+
+    def list_overrides(self, status: OverrideStatus | None = None) -> list[Override]:
+        """Every override (of ``status``, if given), oldest request first."""
+        if status is None:
+            rows = self._fetch(
+                "SELECT id, version, customer_id, status, body FROM rating_overrides "
+                "ORDER BY requested_us, id"
+            )
+        else:
+            wanted = coerce_enum(OverrideStatus, status, "status")
+            rows = self._fetch(
+                "SELECT id, version, customer_id, status, body FROM rating_overrides "
+                "WHERE status = ? ORDER BY requested_us, id",
+                (wanted.value,),
+            )
+        return [_override_from_row(r) for r in rows]

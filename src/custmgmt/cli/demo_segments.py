@@ -1,0 +1,64 @@
+"""Demo section: segment sizes, the RFM table and the churn list with win-back actions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from custmgmt.cli.demo import DemoContext
+
+__all__ = ["demo_section"]
+
+
+def demo_section(ctx: DemoContext) -> None:
+    """Segment the demo store's customers as of the demo's date and list churn risks.
+
+    Leaves the :class:`~custmgmt.cli.segment.SegmentRun` in ``ctx.shared["segments"]``
+    and the frames in ``ctx.shared["order_frame"]`` / ``["interaction_frame"]`` (reused
+    when an earlier section left them there).
+    """
+    from custmgmt.analytics.frames import InteractionFrame, OrderFrame
+    from custmgmt.cli.segment import analyse
+
+    orders = ctx.shared.get("order_frame")
+    if orders is None:
+        orders = OrderFrame.from_store(ctx.store, currency="CNY", as_of=ctx.as_of)
+        ctx.shared["order_frame"] = orders
+    interactions = ctx.shared.get("interaction_frame")
+    if interactions is None:
+        interactions = InteractionFrame.from_store(
+            ctx.store, as_of=ctx.as_of, customer_index=orders
+        )
+        ctx.shared["interaction_frame"] = interactions
+    result = analyse(orders, interactions, as_of=ctx.as_of)
+    ctx.shared["segments"] = result
+    total = max(len(result.features), 1)
+
+    ctx.heading("Segments")
+    for name, segmentation in result.segmentations.items():
+        sizes = ", ".join(
+            f"{segment} {count:,} ({count / total:.0%})"
+            for segment, count in segmentation.sizes().items()
+        )
+        ctx.print(f"{name}: {sizes}")
+    quality = result.segmentations.get("quality tiers")
+    if quality is not None:
+        core = quality.members("core")
+        if len(core):
+            ctx.print(f"e.g. {core[0]}: {quality.explain(core[0])}")
+
+    ctx.heading("RFM segments (R x F map, quintile scores)")
+    ctx.print(result.rfm.format_table())
+
+    churn = result.churn
+    ctx.heading("Churn risks, likely reasons and win-back actions")
+    flagged = int(churn.flagged.sum())
+    risks = ", ".join(f"{k} {v:,}" for k, v in churn.risk_counts().items() if k != "none")
+    ctx.print(f"{flagged:,} customers flagged ({risks})")
+    reasons = ", ".join(f"{k} {v:,}" for k, v in churn.reason_counts().items() if v)
+    if reasons:
+        ctx.print(f"likely reasons: {reasons}")
+    for reason, action in churn.playbook.actions.items():
+        ctx.print(f"  {reason.value:>8} -> {action.code}: {action.description}")
+    for explanation in churn.explanations(limit=5):
+        ctx.print(f"  {explanation}")

@@ -1,0 +1,268 @@
+"""``custmgmt segment``: segments, RFM and the churn list, from a CSV of orders or a store.
+
+The CSV is the one ``custmgmt rate`` reads: a header row with ``customer_id``,
+``placed_at`` (ISO date or datetime; naive values are in ``--tz``) and ``amount`` (major
+units); optional ``order_id``, ``currency``, ``category``, ``status``,
+``returned_amount``, ``channel``. With ``--db PATH`` the orders and interactions of an
+SQLite store are read instead. The command prints the segment sizes under each shipped
+scheme (schemes that need interactions -- reviews, complaints, browsing -- are skipped
+for a CSV), the RFM table, and the churn list with reasons and win-back actions. With
+``--out`` it writes one row per customer (each scheme's segment, R, F, M, the RFM
+segment, churn risk, the rules that fired, the reason and the action), atomically:
+to a temporary file renamed into place only when complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import attrs
+import numpy as np
+
+from custmgmt.errors import ValidationError
+
+__all__ = ["SegmentRun", "analyse", "print_report", "register", "run", "write_segments_csv"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``segment`` command."""
+    parser = subparsers.add_parser(
+        "segment",
+        help="segment customers, score RFM and list churn risks from a CSV of orders "
+        "(or a store with --db)",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+    )
+    parser.add_argument("orders", nargs="?", metavar="ORDERS.csv", help="the orders CSV file")
+    parser.add_argument(
+        "--as-of",
+        metavar="DATE",
+        help="evaluate as of this ISO date (its end) or datetime; naive values are in --tz "
+        "(default: the last order in the file; with --db: now)",
+    )
+    parser.add_argument("--currency", default="CNY", help="the currency (default: CNY)")
+    parser.add_argument(
+        "--tz", default="Asia/Shanghai", help="timezone of naive times (default: Asia/Shanghai)"
+    )
+    parser.add_argument("--out", metavar="SEGMENTS.csv", help="write one row per customer here")
+    parser.add_argument(
+        "--top", type=int, default=10, help="how many churn-list customers to show (default: 10)"
+    )
+    parser.add_argument("--db", metavar="PATH", help="read the orders of this SQLite store")
+    parser.set_defaults(func=run)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class SegmentRun:
+    """Everything the command computes.
+
+    Attributes:
+        as_of: the moment of evaluation.
+        features: the segmentation feature table.
+        segmentations: per shipped scheme name, its segmentation.
+        skipped: names of schemes that could not run (missing interactions).
+        rfm: the RFM scores.
+        churn: the churn report.
+    """
+
+    as_of: datetime
+    features: Any
+    segmentations: dict[str, Any]
+    skipped: tuple[str, ...]
+    rfm: Any
+    churn: Any
+
+
+def analyse(orders: Any, interactions: Any = None, *, as_of: datetime) -> SegmentRun:
+    """Run the shipped schemes, RFM and the default churn engine on frames.
+
+    Raises:
+        ValidationError: a naive ``as_of`` or bad frames.
+    """
+    from custmgmt.churn import ChurnEngine
+    from custmgmt.segmentation import RFM, segment_features, shipped_schemes
+
+    engine = ChurnEngine()
+    needed = sorted(engine.required_features(interactions=interactions is not None))
+    features = segment_features(orders, interactions, as_of=as_of, extra=needed)
+    available = set(features.names)
+    segmentations = {}
+    skipped = []
+    for scheme in shipped_schemes():
+        if scheme.features() <= available:
+            segmentations[scheme.name] = scheme.assign(features)
+        else:
+            skipped.append(scheme.name)
+    rfm = RFM().score(features)
+    churn = engine.evaluate(orders, interactions, as_of=as_of, features=features)
+    return SegmentRun(
+        as_of=as_of,
+        features=features,
+        segmentations=segmentations,
+        skipped=tuple(skipped),
+        rfm=rfm,
+        churn=churn,
+    )
+
+
+def print_report(result: SegmentRun, out: TextIO, *, top: int = 10) -> None:
+    """Print segment sizes, the RFM table and the churn list."""
+    n = len(result.features)
+    total = max(n, 1)
+    out.write(f"{n} customers as of {result.as_of.isoformat()}\n")
+    for name, segmentation in result.segmentations.items():
+        sizes = ", ".join(
+            f"{segment} {count} ({count / total:.0%})"
+            for segment, count in segmentation.sizes().items()
+        )
+        out.write(f"  {name}: {sizes}\n")
+    for name in result.skipped:
+        out.write(f"  {name}: skipped (needs interactions: reviews, complaints, browsing)\n")
+    out.write("\nRFM segments:\n")
+    out.write(result.rfm.format_table() + "\n")
+    churn = result.churn
+    flagged = int(churn.flagged.sum())
+    risks = ", ".join(f"{k} {v}" for k, v in churn.risk_counts().items() if k != "none")
+    out.write(f"\nchurn: {flagged} customers flagged ({risks})\n")
+    if flagged:
+        reasons = ", ".join(f"{k} {v}" for k, v in churn.reason_counts().items() if v)
+        out.write(f"  likely reasons: {reasons}\n")
+        actions = {
+            reason.value: churn.playbook.action_for(reason).code
+            for reason in churn.playbook.actions
+        }
+        out.write(
+            "  win-back actions: " + ", ".join(f"{k} -> {v}" for k, v in actions.items()) + "\n"
+        )
+    if churn.skipped:
+        out.write(f"  rules skipped (no interactions): {', '.join(churn.skipped)}\n")
+    if top and flagged:
+        out.write(f"top {min(top, flagged)} at risk:\n")
+        for explanation in churn.explanations(limit=top):
+            out.write(f"  {explanation}\n")
+
+
+def write_segments_csv(result: SegmentRun, path: str | os.PathLike[str]) -> None:
+    """Write one row per customer, atomically (temporary file, then rename).
+
+    Columns: ``customer_id``, one per scheme run, ``rfm_r``, ``rfm_f``, ``rfm_m``,
+    ``rfm_segment``, ``churn_risk``, ``churn_score``, ``churn_rules`` (names of the rules
+    that fired, ``;``-separated), ``churn_reason`` and ``winback_action`` (empty when
+    nothing fired).
+
+    Raises:
+        ValidationError: the directory cannot be written.
+    """
+    from custmgmt.churn import Reason, RiskLevel
+
+    churn = result.churn
+    n = len(result.features)
+    rules = np.full(n, "", dtype=object)
+    for j, rule in enumerate(churn.rules):
+        joined = np.where(rules == "", rule.name, rules + ";" + rule.name)
+        rules = np.where(churn.fired[:, j], joined, rules)
+    risk_names = np.asarray([level.label for level in RiskLevel], dtype=object)
+    reason_names = np.asarray([r.value for r in Reason], dtype=object)
+    flagged = churn.flagged
+    columns: list[list[Any]] = [
+        result.features.customer_ids.tolist(),
+        *(s.labels.tolist() for s in result.segmentations.values()),
+        result.rfm.r.tolist(),
+        result.rfm.f.tolist(),
+        result.rfm.m.tolist(),
+        result.rfm.labels.tolist(),
+        risk_names[churn.risk].tolist(),
+        churn.score.tolist(),
+        rules.tolist(),
+        np.where(flagged, reason_names[churn.reason], "").tolist(),
+        churn.action_codes().tolist(),
+    ]
+    header = [
+        "customer_id",
+        *(name.replace(" ", "_") for name in result.segmentations),
+        "rfm_r",
+        "rfm_f",
+        "rfm_m",
+        "rfm_segment",
+        "churn_risk",
+        "churn_score",
+        "churn_rules",
+        "churn_reason",
+        "winback_action",
+    ]
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    try:
+        handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
+    except OSError as exc:
+        raise ValidationError("--out", str(path), f"a writable location ({exc})") from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            writer = csv.writer(stream)
+            writer.writerow(header)
+            writer.writerows(zip(*columns, strict=True))
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError("--tz", name, "an IANA time zone such as 'Asia/Shanghai'") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Segment, print, and write ``--out`` when asked."""
+    import sys
+
+    from custmgmt.analytics.frames import InteractionFrame, OrderFrame
+    from custmgmt.cli.rate import parse_as_of
+    from custmgmt.domain.time import from_epoch_micros
+
+    zone = _zone(args.tz)
+    if args.top < 0:
+        raise ValidationError("--top", args.top, "a non-negative number")
+    if args.db is not None:
+        if args.orders is not None:
+            raise ValidationError("ORDERS.csv", args.orders, "no CSV file together with --db")
+        from custmgmt.adapters.sqlite import SQLiteStore
+        from custmgmt.domain import SystemClock
+
+        if not Path(args.db).exists():
+            raise ValidationError("--db", args.db, "an existing SQLite store")
+        as_of = parse_as_of(args.as_of, zone) if args.as_of is not None else SystemClock(zone).now()
+        store = SQLiteStore(args.db)
+        try:
+            orders = OrderFrame.from_store(store, currency=args.currency, as_of=as_of)
+            interactions = InteractionFrame.from_store(store, as_of=as_of, customer_index=orders)
+        finally:
+            store.close()
+    else:
+        if args.orders is None:
+            raise ValidationError("ORDERS.csv", None, "a CSV file of orders (or --db PATH)")
+        orders = OrderFrame.from_csv(args.orders, currency=args.currency, tz=args.tz)
+        interactions = None
+        if args.as_of is not None:
+            as_of = parse_as_of(args.as_of, zone)
+        elif len(orders):
+            as_of = from_epoch_micros(int(orders.placed_at.max()), zone)
+        else:
+            raise ValidationError("ORDERS.csv", args.orders, "at least one order (or --as-of)")
+    result = analyse(orders, interactions, as_of=as_of)
+    if args.out is not None:
+        write_segments_csv(result, args.out)
+    print_report(result, sys.stdout, top=args.top)
+    if args.out is not None:
+        print(f"wrote {len(result.features)} customers to {args.out}")
+    return 0

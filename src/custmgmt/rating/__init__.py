@@ -1,0 +1,71 @@
+"""Star ratings: policies, rating runs, overrides, real-time updates, service levels.
+
+* :class:`RatingPolicy`: weighted criteria, star bands, hysteresis and schedule, as
+  data (``to_dict`` / ``from_json``); :meth:`RatingPolicy.rate` gives a
+  :class:`Rating` (scores, stars, contributions, change since the previous run).
+* :class:`Override`: staff-set stars, effective after a second person approves.
+* :class:`IncrementalRater`: keeps stars current as orders, returns and complaints
+  arrive between scheduled runs.
+* :class:`ServiceLevels`: what each number of stars earns.
+* :mod:`custmgmt.rating.services`: run a scheduled rating over a store and keep it.
+"""
+
+from custmgmt.rating.incremental import IncrementalRater
+from custmgmt.rating.overrides import (
+    Override,
+    OverrideAction,
+    OverrideEvent,
+    OverrideStatus,
+    effective_override,
+)
+from custmgmt.rating.policy import (
+    WEIGHT_TOLERANCE,
+    BandKind,
+    Hysteresis,
+    RatingPolicy,
+    Schedule,
+    StarBands,
+)
+from custmgmt.rating.records import CustomerRating, RatingRun, StarHistoryEntry
+from custmgmt.rating.result import Explanation, PreviousStars, Rating, RatingScale
+from custmgmt.rating.service_levels import ServiceLevel, ServiceLevels
+from custmgmt.rating.services import (
+    approve_override,
+    effective_stars,
+    load_previous,
+    rate_store,
+    request_override,
+    run_scheduled,
+    save_rating,
+)
+
+__all__ = [
+    "WEIGHT_TOLERANCE",
+    "BandKind",
+    "CustomerRating",
+    "Explanation",
+    "Hysteresis",
+    "IncrementalRater",
+    "Override",
+    "OverrideAction",
+    "OverrideEvent",
+    "OverrideStatus",
+    "PreviousStars",
+    "Rating",
+    "RatingPolicy",
+    "RatingRun",
+    "RatingScale",
+    "Schedule",
+    "ServiceLevel",
+    "ServiceLevels",
+    "StarBands",
+    "StarHistoryEntry",
+    "approve_override",
+    "effective_override",
+    "effective_stars",
+    "load_previous",
+    "rate_store",
+    "request_override",
+    "run_scheduled",
+    "save_rating",
+]

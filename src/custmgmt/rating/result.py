@@ -1,0 +1,371 @@
+"""Rating runs: scores, stars and the contributions that explain them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+from numpy.typing import NDArray
+
+from custmgmt.domain.time import require_aware
+from custmgmt.errors import NotFound, ValidationError
+from custmgmt.scoring import FeatureTable, FittedWeightedSum
+from custmgmt.scoring.weighted import sum_contributions
+
+if TYPE_CHECKING:
+    from custmgmt.rating.policy import RatingPolicy
+
+__all__ = [
+    "Explanation",
+    "PreviousStars",
+    "Rating",
+    "RatingScale",
+    "align_ids",
+    "apply_hysteresis",
+    "hysteresis_one",
+    "rate_with_policy",
+    "star_for_one",
+    "stars_for",
+]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class RatingScale:
+    """What a run froze about its population: fitted normalisations and thresholds.
+
+    Rating against the same scale (``policy.rate(..., scale=...)``) measures customers
+    against that population, which is what :class:`IncrementalRater` does between
+    scheduled runs.
+
+    Attributes:
+        fitted: the weighted sum with every normalisation fitted.
+        thresholds: the score at which each star above 1 begins (``levels - 1``).
+    """
+
+    fitted: FittedWeightedSum
+    thresholds: FloatArray
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class PreviousStars:
+    """The part of an earlier run that the next one needs.
+
+    Attributes:
+        customer_ids: the customers rated.
+        stars: their stars (after hysteresis), aligned with ``customer_ids``.
+        pending: how many runs in a row each has been rated below its stars
+            without dropping yet (see :class:`custmgmt.rating.Hysteresis`).
+    """
+
+    customer_ids: NDArray[Any]
+    stars: IntArray
+    pending: IntArray
+
+
+@attrs.frozen(kw_only=True)
+class Explanation:
+    """Why one customer has its stars.
+
+    Attributes:
+        customer_id: the customer.
+        score: the score (the sum of ``contributions``).
+        stars: the stars given by the run.
+        computed_stars: the stars the score alone gives (before hysteresis).
+        contributions: each criterion's ``weight * normalised value``.
+        change: stars minus the previous run's (0 for a new customer).
+    """
+
+    customer_id: Any
+    score: float
+    stars: int
+    computed_stars: int
+    contributions: dict[str, float]
+    change: int
+
+    def __str__(self) -> str:
+        parts = ", ".join(f"{k} {v:.3f}" for k, v in self.contributions.items())
+        sign = f" ({self.change:+d})" if self.change else ""
+        return f"{self.customer_id}: {self.stars}★{sign} score {self.score:.3f} = {parts}"
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class Rating:
+    """The result of one rating run, one entry per customer.
+
+    Attributes:
+        customer_ids: the customers, in the features' order.
+        score: each customer's score (float64), the sum of its contributions.
+        stars: the stars (1..levels) after hysteresis.
+        computed_stars: the stars the score alone gives.
+        contributions: per criterion name, each customer's share of the score.
+        previous_stars: stars in the previous run (0: not rated before).
+        pending: runs in a row below its stars without dropping (hysteresis).
+        previous_pending: the previous run's ``pending`` (0 for new customers).
+        as_of: the time the run rates.
+        policy: the policy used.
+        scale: the frozen normalisations and thresholds of this run.
+    """
+
+    customer_ids: NDArray[Any]
+    score: FloatArray
+    stars: IntArray
+    computed_stars: IntArray
+    contributions: Mapping[str, FloatArray]
+    previous_stars: IntArray
+    pending: IntArray
+    as_of: datetime
+    policy: RatingPolicy
+    scale: RatingScale
+    previous_pending: IntArray = attrs.field(factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def __attrs_post_init__(self) -> None:
+        if self.previous_pending.size != self.customer_ids.size:
+            object.__setattr__(
+                self, "previous_pending", np.zeros(self.customer_ids.size, dtype=np.int64)
+            )
+
+    def __len__(self) -> int:
+        return int(self.customer_ids.size)
+
+    @property
+    def change(self) -> IntArray:
+        """Stars minus the previous run's stars (0 for customers new in this run)."""
+        changed: IntArray = np.where(self.previous_stars > 0, self.stars - self.previous_stars, 0)
+        return changed
+
+    def distribution(self) -> dict[int, int]:
+        """How many customers have each number of stars (every level listed)."""
+        counts = np.bincount(self.stars, minlength=self.policy.levels + 1)
+        return {level: int(counts[level]) for level in range(1, self.policy.levels + 1)}
+
+    def index_of(self, customer_id: Any) -> int:
+        """The position of ``customer_id`` in this run.
+
+        Raises:
+            NotFound: the customer was not rated in this run.
+        """
+        found = align_ids(self.customer_ids, np.asarray([customer_id]))[0]
+        if found < 0:
+            raise NotFound("customer", customer_id)
+        return int(found)
+
+    def explain(self, customer_id: Any) -> Explanation:
+        """Score, stars and contributions of one customer.
+
+        Raises:
+            NotFound: the customer was not rated in this run.
+        """
+        return self._explain_at(self.index_of(customer_id))
+
+    def _explain_at(self, i: int) -> Explanation:
+        ident = self.customer_ids[i]
+        return Explanation(
+            customer_id=ident.item() if isinstance(ident, np.generic) else ident,
+            score=float(self.score[i]),
+            stars=int(self.stars[i]),
+            computed_stars=int(self.computed_stars[i]),
+            contributions={k: float(v[i]) for k, v in self.contributions.items()},
+            change=int(self.change[i]),
+        )
+
+    def top(self, n: int = 10) -> list[Explanation]:
+        """The ``n`` best customers by stars then score (ties by position)."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValidationError("n", n, "a non-negative integer")
+        order = np.lexsort((np.arange(len(self)), -self.score, -self.stars))[:n]
+        return [self._explain_at(int(i)) for i in order]
+
+    def previous(self) -> PreviousStars:
+        """What the next run needs from this one."""
+        return PreviousStars(customer_ids=self.customer_ids, stars=self.stars, pending=self.pending)
+
+    def to_pandas(self) -> Any:
+        """A DataFrame: customer_id, score, stars, computed_stars, change, contributions.
+
+        Raises:
+            CustMgmtError: pandas is not installed.
+        """
+        from custmgmt.rating._optional import import_pandas
+
+        pd = import_pandas()
+        columns: dict[str, Any] = {
+            "customer_id": self.customer_ids,
+            "score": self.score,
+            "stars": self.stars,
+            "computed_stars": self.computed_stars,
+            "change": self.change,
+        }
+        for name, values in self.contributions.items():
+            columns[f"contribution_{name}"] = values
+        return pd.DataFrame(columns)
+
+
+def stars_for(score: FloatArray, thresholds: FloatArray) -> IntArray:
+    """``1 + (number of thresholds <= score)`` for each score."""
+    stars: IntArray = np.searchsorted(thresholds, score, side="right").astype(np.int64) + 1
+    return stars
+
+
+def star_for_one(score: float, thresholds: list[float]) -> int:
+    """:func:`stars_for` for one score (the incremental path)."""
+    stars = 1
+    for t in thresholds:
+        if t <= score:
+            stars += 1
+        else:
+            break
+    return stars
+
+
+def apply_hysteresis(
+    policy: RatingPolicy,
+    score: FloatArray,
+    computed: IntArray,
+    thresholds: FloatArray,
+    previous_stars: IntArray,
+    previous_pending: IntArray,
+) -> tuple[IntArray, IntArray]:
+    """Stars and pending counters after the policy's hysteresis (see ``Hysteresis``)."""
+    rule = policy.hysteresis
+    if not rule.active:
+        return computed, np.zeros_like(computed)
+    below = (previous_stars > 0) & (computed < previous_stars)
+    pending = np.where(below, previous_pending + 1, 0).astype(np.int64)
+    if rule.margin is None:
+        held = previous_stars
+    else:
+        held = np.minimum(previous_stars, stars_for(score, thresholds - rule.margin))
+    hold = below if rule.consecutive is None else below & (pending < rule.consecutive)
+    stars = np.where(hold, held, computed).astype(np.int64)
+    pending = np.where(stars == computed, 0, pending).astype(np.int64)
+    return stars, pending
+
+
+def hysteresis_one(
+    policy: RatingPolicy,
+    score: float,
+    computed: int,
+    thresholds: list[float],
+    previous_stars: int,
+    previous_pending: int,
+) -> tuple[int, int]:
+    """:func:`apply_hysteresis` for one customer."""
+    rule = policy.hysteresis
+    if not rule.active or previous_stars <= 0 or computed >= previous_stars:
+        return computed, 0
+    pending = previous_pending + 1
+    if rule.consecutive is not None and pending >= rule.consecutive:
+        return computed, 0
+    if rule.margin is None:
+        held = previous_stars
+    else:
+        held = min(previous_stars, star_for_one(score, [t - rule.margin for t in thresholds]))
+    return held, (0 if held == computed else pending)
+
+
+def align_ids(reference: NDArray[Any], wanted: NDArray[Any]) -> IntArray:
+    """Position of each of ``wanted`` in ``reference`` (-1 when absent).
+
+    Integer ids and string ids are compared as strings when the two kinds meet (a
+    run loaded from storage has string ids, a frame built from arrays int64 ones).
+    """
+    ref = np.asarray(reference)
+    want = np.asarray(wanted)
+    if ref.size == 0 or want.size == 0:
+        return np.full(want.size, -1, dtype=np.int64)
+    if (ref.dtype.kind in "iu") != (want.dtype.kind in "iu"):
+        ref = ref.astype(str).astype(object)
+        want = want.astype(str).astype(object)
+    order = np.argsort(ref, kind="stable")
+    sorted_ref = ref[order]
+    pos = np.searchsorted(sorted_ref, want)
+    pos_clipped = np.minimum(pos, ref.size - 1)
+    hit = sorted_ref[pos_clipped] == want
+    out: IntArray = np.where(hit, order[pos_clipped], -1).astype(np.int64)
+    return out
+
+
+def _customer_ids(features: FeatureTable) -> NDArray[Any]:
+    ids = getattr(features, "customer_ids", None)
+    if ids is None:
+        raise ValidationError("features", features, "a feature table with customer_ids")
+    return np.asarray(ids)
+
+
+def rate_with_policy(
+    policy: RatingPolicy,
+    features: FeatureTable,
+    previous: PreviousStars | Rating | None,
+    *,
+    as_of: datetime | None,
+    scale: RatingScale | Rating | None,
+) -> Rating:
+    """The body of :meth:`RatingPolicy.rate` (see there)."""
+    ids = _customer_ids(features)
+    n = ids.size
+    features_as_of = getattr(features, "as_of", None)
+    if as_of is None:
+        if features_as_of is None:
+            raise ValidationError("as_of", None, "an aware datetime (the features have none)")
+        as_of = features_as_of
+    require_aware("as_of", as_of)
+    if features_as_of is not None and features_as_of != as_of:
+        raise ValidationError("as_of", as_of, f"the features' as_of {features_as_of}")
+    assert as_of is not None
+    if isinstance(scale, Rating):
+        scale = scale.scale
+    if scale is None:
+        fitted, parts = policy.scorer.fit_contributions(features)
+        score = sum_contributions(parts.values(), n)
+        thresholds = policy.bands.thresholds(score)
+        scale = RatingScale(fitted=fitted, thresholds=thresholds)
+    else:
+        if not isinstance(scale, RatingScale):
+            raise ValidationError("scale", scale, "a RatingScale or a Rating")
+        if [c.name for c in scale.fitted.criteria] != [c.name for c in policy.criteria]:
+            raise ValidationError("scale", scale, "a scale fitted with this policy's criteria")
+        parts = scale.fitted.contributions(features)
+        score = sum_contributions(parts.values(), n)
+        thresholds = scale.thresholds
+    for name, part in parts.items():
+        if part.size != n:
+            raise ValidationError(f"features[{name!r}]", part.size, f"{n} values")
+    computed = stars_for(score, thresholds)
+    if previous is None:
+        previous_stars = np.zeros(n, dtype=np.int64)
+        previous_pending = np.zeros(n, dtype=np.int64)
+        stars = computed
+        pending = previous_pending
+    else:
+        if isinstance(previous, Rating):
+            previous = previous.previous()
+        if not isinstance(previous, PreviousStars):
+            raise ValidationError("previous", previous, "a Rating or PreviousStars")
+        at = align_ids(previous.customer_ids, ids)
+        known = at >= 0
+        previous_stars = np.where(known, np.asarray(previous.stars)[np.maximum(at, 0)], 0)
+        previous_pending = np.where(known, np.asarray(previous.pending)[np.maximum(at, 0)], 0)
+        previous_stars = previous_stars.astype(np.int64)
+        previous_pending = previous_pending.astype(np.int64)
+        stars, pending = apply_hysteresis(
+            policy, score, computed, thresholds, previous_stars, previous_pending
+        )
+    return Rating(
+        customer_ids=ids,
+        score=score,
+        stars=stars,
+        computed_stars=computed,
+        contributions=parts,
+        previous_stars=previous_stars,
+        pending=pending,
+        previous_pending=previous_pending,
+        as_of=as_of,
+        policy=policy,
+        scale=scale,
+    )

@@ -1,0 +1,333 @@
+"""Use cases: rate a store on schedule and keep the run; review overrides.
+
+These tie the ports (a store with ``store.ratings``), the frames and features, and
+the policy together. Each write happens inside the store's transaction, so a failure
+stores nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from custmgmt.domain._validate import check_aware, check_id
+from custmgmt.errors import NotFound, ValidationError
+from custmgmt.ports import RatingRepository
+from custmgmt.rating.overrides import Override, effective_override
+from custmgmt.rating.policy import RatingPolicy
+from custmgmt.rating.records import CustomerRating, RatingRun
+from custmgmt.rating.result import PreviousStars, Rating, align_ids
+
+__all__ = [
+    "INTERACTION_FEATURES",
+    "approve_override",
+    "effective_stars",
+    "load_previous",
+    "rate_store",
+    "rating_records",
+    "reject_override",
+    "request_override",
+    "revoke_override",
+    "run_scheduled",
+    "save_rating",
+]
+
+#: Features computed from interactions (the rest come from orders).
+INTERACTION_FEATURES = ("review_count", "review_mean", "complaint_count", "complaint_unresolved")
+
+
+def _id_text(value: Any) -> str:
+    return str(value.item() if isinstance(value, np.generic) else value)
+
+
+def rating_records(
+    rating: Rating, *, run_id: str, created_at: datetime
+) -> tuple[RatingRun, Iterator[CustomerRating]]:
+    """The stored form of a rating: the run and (lazily) one result per customer."""
+    check_id("run_id", run_id)
+    check_aware("created_at", created_at)
+    distribution = rating.distribution()
+    run = RatingRun(
+        id=run_id,
+        as_of=rating.as_of,
+        created_at=created_at,
+        policy_json=rating.policy.to_json(),
+        customer_count=len(rating),
+        distribution=tuple(distribution[k] for k in sorted(distribution)),
+    )
+    names = list(rating.contributions)
+
+    def results() -> Iterator[CustomerRating]:
+        columns = [rating.contributions[name].tolist() for name in names]
+        ids = rating.customer_ids.tolist()
+        score = rating.score.tolist()
+        stars = rating.stars.tolist()
+        computed = rating.computed_stars.tolist()
+        previous = rating.previous_stars.tolist()
+        pending = rating.pending.tolist()
+        for i, ident in enumerate(ids):
+            yield CustomerRating(
+                run_id=run_id,
+                customer_id=str(ident),
+                score=float(score[i]),
+                stars=int(stars[i]),
+                computed_stars=int(computed[i]),
+                previous_stars=int(previous[i]),
+                pending=int(pending[i]),
+                contributions=tuple((n, float(c[i])) for n, c in zip(names, columns, strict=True)),
+            )
+
+    return run, results()
+
+
+def save_rating(
+    repository: RatingRepository,
+    rating: Rating,
+    *,
+    created_at: datetime,
+    run_id: str | None = None,
+) -> RatingRun:
+    """Store a rating run and its results, all or nothing.
+
+    Args:
+        repository: where to keep it (``store.ratings``).
+        rating: the run.
+        created_at: when it was computed (from the caller's clock).
+        run_id: the run's id; a fresh UUID by default.
+
+    Raises:
+        Conflict: ``run_id`` is taken. Nothing is stored on any error.
+    """
+    run, results = rating_records(
+        rating, run_id=run_id or f"run-{uuid.uuid4().hex[:12]}", created_at=created_at
+    )
+    repository.save_run(run, results)
+    return run
+
+
+def load_previous(
+    repository: RatingRepository, *, before: datetime | None = None
+) -> PreviousStars | None:
+    """The stars of the latest stored run with ``as_of`` strictly before ``before``.
+
+    Returns None when there is no such run.
+    """
+    runs = repository.list_runs()
+    if before is not None:
+        check_aware("before", before)
+        runs = [r for r in runs if r.as_of < before]
+    if not runs:
+        return None
+    results = repository.results(runs[-1].id)
+    return PreviousStars(
+        customer_ids=np.array([r.customer_id for r in results], dtype=object),
+        stars=np.array([r.stars for r in results], dtype=np.int64),
+        pending=np.array([r.pending for r in results], dtype=np.int64),
+    )
+
+
+def rate_store(
+    store: Any,
+    policy: RatingPolicy,
+    *,
+    as_of: datetime,
+    currency: str,
+    created_at: datetime,
+    rates: Any = None,
+    run_id: str | None = None,
+    save: bool = True,
+) -> tuple[Rating, RatingRun | None]:
+    """Rate every customer of a store and (by default) keep the run in ``store.ratings``.
+
+    Customers are those with orders (or interactions, when the policy reads
+    interaction features) up to ``as_of``; the previous stored run (the latest with an
+    earlier ``as_of``) feeds the change and the hysteresis.
+
+    Args:
+        store: a :class:`custmgmt.ports.Store` with a ``ratings`` repository.
+        policy: the policy.
+        as_of: the time rated (aware).
+        currency: the currency amounts are compared in.
+        created_at: when the run is made (from the caller's clock).
+        rates: conversion rates into ``currency`` for orders in other currencies.
+        run_id: the stored run's id (fresh by default).
+        save: store the run (False: compute only).
+
+    Raises:
+        ValidationError: naive ``as_of``, mixed currencies without rates, ...
+        Conflict: ``run_id`` is taken. Nothing is stored on any error.
+    """
+    from custmgmt.analytics.features import customer_features
+    from custmgmt.analytics.frames import InteractionFrame, OrderFrame
+
+    check_aware("as_of", as_of)
+    orders = OrderFrame.from_store(store, currency=currency, as_of=as_of, rates=rates)
+    interactions = None
+    if any(f in INTERACTION_FEATURES for f in policy.features):
+        interactions = InteractionFrame.from_store(store, as_of=as_of, customer_index=orders)
+    features = customer_features(
+        orders, interactions, as_of=as_of, features=list(policy.features)
+    )
+    repository: RatingRepository = store.ratings
+    previous = load_previous(repository, before=as_of)
+    rating = policy.rate(features, previous, as_of=as_of)
+    run = None
+    if save:
+        with store.transaction():
+            run = save_rating(repository, rating, created_at=created_at, run_id=run_id)
+    return rating, run
+
+
+def run_scheduled(
+    store: Any,
+    policy: RatingPolicy,
+    *,
+    now: datetime,
+    currency: str,
+    rates: Any = None,
+) -> tuple[Rating, RatingRun] | None:
+    """Run the rating that is due: at the latest scheduled time at or before ``now``.
+
+    Does nothing (returns None) when no scheduled time has passed or a stored run
+    already rates that time or later. The run id is ``"<policy name>-<time>"``, so two
+    processes racing for the same run store it once (the loser gets ``Conflict``).
+
+    Args:
+        store: a store with ``ratings``.
+        policy: the policy, whose schedule says when runs are due.
+        now: the current time, from the caller's clock (aware).
+        currency: the currency amounts are compared in.
+        rates: conversion rates for orders in other currencies.
+    """
+    check_aware("now", now)
+    due = policy.previous_run_time(now)
+    if due is None:
+        return None
+    latest = store.ratings.latest_run(now)
+    if latest is not None and latest.as_of >= due:
+        return None
+    rating, run = rate_store(
+        store, policy, as_of=due, currency=currency, created_at=now, rates=rates,
+        run_id=f"{policy.name}-{due:%Y%m%dT%H%M%z}",
+    )
+    assert run is not None
+    return rating, run
+
+
+def _customer_known(store: Any, customer_id: str) -> bool:
+    try:
+        store.customers.get(customer_id)
+        return True
+    except NotFound:
+        pass
+    latest = store.ratings.latest_run()
+    if latest is None:
+        return False
+    try:
+        store.ratings.result(latest.id, customer_id)
+        return True
+    except NotFound:
+        return False
+
+
+def request_override(
+    store: Any,
+    *,
+    customer_id: str,
+    stars: int,
+    reason: str,
+    expires_at: datetime,
+    requested_by: str,
+    at: datetime,
+    levels: int = 5,
+    override_id: str | None = None,
+) -> Override:
+    """Record a staff member's request to set a customer's stars (pending approval).
+
+    Raises:
+        NotFound: the customer is neither in ``store.customers`` nor in the latest run.
+        ValidationError: stars outside ``1..levels``, a blank reason, ``expires_at``
+            not after ``at``, naive times.
+    """
+    check_id("customer_id", customer_id)
+    if not _customer_known(store, customer_id):
+        raise NotFound("customer", customer_id)
+    override = Override.request(
+        id=override_id or f"ov-{uuid.uuid4().hex[:12]}",
+        customer_id=customer_id,
+        stars=stars,
+        reason=reason,
+        expires_at=expires_at,
+        requested_by=requested_by,
+        at=at,
+        levels=levels,
+    )
+    with store.transaction():
+        store.ratings.add_override(override)
+    return override
+
+
+def _review(store: Any, override_id: str, step: str, **kwargs: Any) -> Override:
+    with store.transaction():
+        stored: Override = store.ratings.get_override(override_id)
+        changed: Override = getattr(stored, step)(**kwargs)
+        store.ratings.update_override(changed)
+    return changed
+
+
+def approve_override(
+    store: Any, override_id: str, *, by: str, at: datetime, reason: str = ""
+) -> Override:
+    """Approve a pending override; it applies from ``at`` until it expires.
+
+    Raises:
+        NotFound: no such override.
+        PermissionDenied: ``by`` requested it (a second person must approve).
+        TransitionNotAllowed: it is not pending, or it has expired.
+    """
+    return _review(store, override_id, "approve", by=by, at=at, reason=reason)
+
+
+def reject_override(
+    store: Any, override_id: str, *, by: str, at: datetime, reason: str
+) -> Override:
+    """Reject a pending override (see :meth:`Override.reject`)."""
+    return _review(store, override_id, "reject", by=by, at=at, reason=reason)
+
+
+def revoke_override(
+    store: Any, override_id: str, *, by: str, at: datetime, reason: str
+) -> Override:
+    """End an approved override early (see :meth:`Override.revoke`)."""
+    return _review(store, override_id, "revoke", by=by, at=at, reason=reason)
+
+
+def effective_stars(
+    rating: Rating, overrides: Iterable[Override], *, at: datetime
+) -> NDArray[np.int64]:
+    """The stars that apply at ``at``: an approved, unexpired override, else computed.
+
+    Overrides of customers not in the rating are ignored; with several effective
+    overrides for one customer the most recently approved wins.
+    """
+    check_aware("at", at)
+    by_customer: dict[str, list[Override]] = {}
+    for o in overrides:
+        if not isinstance(o, Override):
+            raise ValidationError("overrides", o, "Override values")
+        by_customer.setdefault(o.customer_id, []).append(o)
+    stars = rating.stars.copy()
+    if not by_customer:
+        return stars
+    wanted = list(by_customer)
+    positions = align_ids(rating.customer_ids, np.array(wanted, dtype=object))
+    for customer_id, i in zip(wanted, positions.tolist(), strict=True):
+        chosen = effective_override(by_customer[customer_id], at)
+        if i >= 0 and chosen is not None:
+            stars[i] = min(chosen.stars, rating.policy.levels)
+    return stars

@@ -1,0 +1,312 @@
+"""The contract every :class:`~custmgmt.ports.RatingRepository` keeps, as a test suite.
+
+A host checks its own implementation by subclassing with one method::
+
+    from custmgmt.testing import RatingRepositoryContract
+
+    class TestMyRatings(RatingRepositoryContract):
+        def make_repository(self):
+            return MyRatingRepository(...)
+
+Optional hooks: :meth:`RatingRepositoryContract.close_repository` releases what
+``make_repository`` opened, and :meth:`RatingRepositoryContract.transaction` returns
+the store's transaction scope so the suite can check that rating writes roll back
+with it. The base class is not collected by pytest (its name does not start with
+``Test``) and needs no pytest import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from custmgmt.errors import Conflict, NotFound, ValidationError
+from custmgmt.ports import RatingRepository
+from custmgmt.rating.overrides import Override, OverrideStatus
+from custmgmt.rating.records import CustomerRating, RatingRun
+
+__all__ = ["RatingRepositoryContract", "make_rating_run"]
+
+_SHANGHAI = timezone(timedelta(hours=8))
+_T0 = datetime(2026, 1, 1, tzinfo=_SHANGHAI)
+
+
+def make_rating_run(
+    run_id: str = "run-1",
+    *,
+    as_of: datetime = _T0,
+    customers: dict[str, int] | None = None,
+    created_at: datetime | None = None,
+) -> tuple[RatingRun, list[CustomerRating]]:
+    """A run and its results: ``customers`` maps customer id to stars.
+
+    >>> run, results = make_rating_run(customers={"客户-1": 4})
+    >>> run.customer_count, results[0].stars
+    (1, 4)
+    """
+    customers = {"c-1": 5, "c-2": 3, "客户-3": 1} if customers is None else customers
+    run = RatingRun(
+        id=run_id,
+        as_of=as_of,
+        created_at=created_at or as_of + timedelta(minutes=5),
+        policy_json='{"name": "测试"}',
+        customer_count=len(customers),
+        distribution=tuple(sum(1 for s in customers.values() if s == k) for k in range(1, 6)),
+    )
+    results = [
+        CustomerRating(
+            run_id=run_id,
+            customer_id=cid,
+            score=stars / 5 - 0.05,
+            stars=stars,
+            computed_stars=stars,
+            previous_stars=max(0, stars - 1),
+            pending=0,
+            contributions=(("spend", 0.6 * stars / 5), ("frequency", 0.4 * stars / 5 - 0.05)),
+        )
+        for cid, stars in customers.items()
+    ]
+    return run, results
+
+
+def _override(override_id: str = "ov-1", customer_id: str = "c-1", **kw: Any) -> Override:
+    fields: dict[str, Any] = {
+        "id": override_id, "customer_id": customer_id, "stars": 5, "reason": "大客户，合同约定",
+        "expires_at": _T0 + timedelta(days=90), "requested_by": "alice", "at": _T0,
+    }
+    fields.update(kw)
+    return Override.request(**fields)
+
+
+class _Raises:
+    caught: BaseException | None = None
+
+
+@contextmanager
+def _raises(kind: type[BaseException]) -> Iterator[_Raises]:
+    box = _Raises()
+    try:
+        yield box
+    except kind as exc:
+        box.caught = exc
+    else:
+        raise AssertionError(f"expected {kind.__name__} to be raised")
+
+
+class _Boom(Exception):
+    pass
+
+
+class RatingRepositoryContract:
+    """Tests every rating repository must pass; subclass as ``TestSomething``."""
+
+    # -- hooks ----------------------------------------------------------------------
+    def make_repository(self) -> RatingRepository:
+        """Return a new, empty repository (the one method a subclass must define)."""
+        raise NotImplementedError("define make_repository() in the subclass")
+
+    def close_repository(self, repository: RatingRepository) -> None:
+        """Release what :meth:`make_repository` opened (default: nothing)."""
+
+    def transaction(self, repository: RatingRepository) -> AbstractContextManager[None] | None:
+        """The store's transaction scope for ``repository``, or None to skip that test."""
+        return None
+
+    def setup_method(self, method: Callable[..., Any] | None = None) -> None:
+        """Per-test setup (pytest's xunit hook)."""
+        self._made: list[RatingRepository] = []
+
+    def teardown_method(self, method: Callable[..., Any] | None = None) -> None:
+        """Close every repository a test made."""
+        for repository in getattr(self, "_made", []):
+            self.close_repository(repository)
+
+    def repository(self) -> RatingRepository:
+        """A new repository, closed after the test."""
+        repository = self.make_repository()
+        if not hasattr(self, "_made"):
+            self._made = []
+        self._made.append(repository)
+        return repository
+
+    # -- runs -----------------------------------------------------------------------
+    def test_a_saved_run_comes_back_equal_with_its_results(self) -> None:
+        repo = self.repository()
+        run, results = make_rating_run()
+        assert repo.save_run(run, results) == 3
+        assert repo.get_run(run.id) == run
+        assert repo.results(run.id) == sorted(results, key=lambda r: r.customer_id)
+        assert repo.result(run.id, "客户-3") == results[2]
+
+    def test_times_keep_their_instant_and_offset(self) -> None:
+        repo = self.repository()
+        run, results = make_rating_run()
+        repo.save_run(run, results)
+        back = repo.get_run(run.id)
+        assert back.as_of == run.as_of
+        assert back.as_of.utcoffset() == timedelta(hours=8)
+
+    def test_a_repeated_run_id_is_a_conflict_and_changes_nothing(self) -> None:
+        repo = self.repository()
+        run, results = make_rating_run()
+        repo.save_run(run, results)
+        other, other_results = make_rating_run(customers={"c-9": 2})
+        with _raises(Conflict):
+            repo.save_run(other, other_results)
+        assert repo.results(run.id) == sorted(results, key=lambda r: r.customer_id)
+        assert repo.star_history("c-9") == []
+
+    def test_invalid_results_store_nothing(self) -> None:
+        repo = self.repository()
+        run, results = make_rating_run()
+        with _raises(ValidationError):
+            repo.save_run(run, [*results, results[0]])
+        with _raises(ValidationError):
+            repo.save_run(run, results[:2])
+        wrong, _ = make_rating_run("run-2")
+        with _raises(ValidationError):
+            repo.save_run(wrong, results)
+        assert repo.list_runs() == []
+
+    def test_results_that_fail_while_streaming_store_nothing(self) -> None:
+        repo = self.repository()
+        run, results = make_rating_run()
+
+        def failing() -> Iterator[CustomerRating]:
+            yield results[0]
+            raise _Boom("the source failed half way")
+
+        with _raises(_Boom):
+            repo.save_run(run, failing())
+        assert repo.list_runs() == []
+        with _raises(NotFound):
+            repo.get_run(run.id)
+
+    def test_unknown_runs_and_results_are_not_found(self) -> None:
+        repo = self.repository()
+        with _raises(NotFound) as caught:
+            repo.get_run("nope")
+        assert getattr(caught.caught, "entity", None) == "rating run"
+        with _raises(NotFound):
+            repo.results("nope")
+        run, results = make_rating_run()
+        repo.save_run(run, results)
+        with _raises(NotFound) as caught:
+            repo.result(run.id, "nobody")
+        assert getattr(caught.caught, "entity", None) == "rating result"
+
+    def test_runs_are_listed_oldest_first_and_latest_respects_at(self) -> None:
+        repo = self.repository()
+        later, later_results = make_rating_run("run-b", as_of=_T0 + timedelta(days=31))
+        first, first_results = make_rating_run("run-a", as_of=_T0)
+        repo.save_run(later, later_results)
+        repo.save_run(first, first_results)
+        assert [r.id for r in repo.list_runs()] == ["run-a", "run-b"]
+        assert repo.latest_run() == later
+        assert repo.latest_run(_T0 + timedelta(days=1)) == first
+        assert repo.latest_run(_T0 - timedelta(days=1)) is None
+        with _raises(ValidationError):
+            repo.latest_run(datetime(2026, 1, 1))
+
+    def test_star_history_lists_every_run_that_rated_the_customer(self) -> None:
+        repo = self.repository()
+        for k, stars in enumerate((3, 4, 2)):
+            run, results = make_rating_run(
+                f"run-{k}", as_of=_T0 + timedelta(days=30 * k), customers={"c-1": stars, "c-2": 1}
+            )
+            repo.save_run(run, results)
+        only, only_results = make_rating_run("run-x", as_of=_T0, customers={"c-2": 5})
+        repo.save_run(only, only_results)
+        history = repo.star_history("c-1")
+        assert [(h.run_id, h.stars) for h in history] == [("run-0", 3), ("run-1", 4), ("run-2", 2)]
+        assert history[1].as_of == _T0 + timedelta(days=30)
+        assert repo.star_history("unknown") == []
+
+    def test_removing_a_run_removes_its_results_and_history(self) -> None:
+        repo = self.repository()
+        run, results = make_rating_run()
+        repo.save_run(run, results)
+        repo.remove_run(run.id)
+        assert repo.list_runs() == []
+        assert repo.star_history("c-1") == []
+        with _raises(NotFound):
+            repo.remove_run(run.id)
+
+    def test_a_run_saved_in_a_failed_transaction_is_rolled_back(self) -> None:
+        repo = self.repository()
+        scope = self.transaction(repo)
+        if scope is None:
+            return
+        run, results = make_rating_run()
+
+        def save_then_fail() -> None:
+            with scope:
+                repo.save_run(run, results)
+                repo.add_override(_override())
+                raise _Boom("failure after the save")
+
+        with _raises(_Boom):
+            save_then_fail()
+        assert repo.list_runs() == []
+        assert repo.star_history("c-1") == []
+        assert repo.list_overrides() == []
+
+    # -- overrides ------------------------------------------------------------------
+    def test_an_override_comes_back_equal_with_its_history(self) -> None:
+        repo = self.repository()
+        pending = _override()
+        repo.add_override(pending)
+        approved = pending.approve(by="bob", at=_T0 + timedelta(hours=1), reason="核实")
+        repo.update_override(approved)
+        back = repo.get_override(pending.id)
+        assert back == approved
+        assert back.approved_by == "bob"
+        assert [e.action.value for e in back.history] == ["request", "approve"]
+
+    def test_a_repeated_override_id_is_a_conflict(self) -> None:
+        repo = self.repository()
+        repo.add_override(_override())
+        with _raises(Conflict):
+            repo.add_override(_override())
+
+    def test_a_stale_override_update_is_a_conflict_and_changes_nothing(self) -> None:
+        repo = self.repository()
+        pending = _override()
+        repo.add_override(pending)
+        approved = pending.approve(by="bob", at=_T0 + timedelta(hours=1))
+        repo.update_override(approved)
+        rejected = pending.reject(by="carol", at=_T0 + timedelta(hours=2), reason="不符合")
+        with _raises(Conflict) as caught:
+            repo.update_override(rejected)
+        assert getattr(caught.caught, "actual_version", None) == 2
+        assert repo.get_override(pending.id) == approved
+
+    def test_unknown_overrides_are_not_found(self) -> None:
+        repo = self.repository()
+        with _raises(NotFound):
+            repo.get_override("nope")
+        with _raises(NotFound):
+            repo.update_override(_override().approve(by="bob", at=_T0))
+
+    def test_overrides_are_listed_by_customer_and_status(self) -> None:
+        repo = self.repository()
+        a = _override("ov-a", "c-1", at=_T0 + timedelta(hours=2))
+        b = _override("ov-b", "c-1", at=_T0)
+        c = _override("ov-c", "c-2")
+        for o in (a, b, c):
+            repo.add_override(o)
+        repo.update_override(c.approve(by="bob", at=_T0 + timedelta(hours=3)))
+        assert [o.id for o in repo.overrides_for("c-1")] == ["ov-b", "ov-a"]
+        assert repo.overrides_for("nobody") == []
+        assert [o.id for o in repo.list_overrides(OverrideStatus.APPROVED)] == ["ov-c"]
+        assert [o.id for o in repo.list_overrides()] == ["ov-b", "ov-c", "ov-a"]
+
+    def test_anything_but_records_is_refused(self) -> None:
+        repo = self.repository()
+        with _raises(ValidationError):
+            repo.add_override("not an override")  # type: ignore[arg-type]
+        run, _ = make_rating_run()
+        with _raises(ValidationError):
+            repo.save_run(run, ["not a result"])  # type: ignore[list-item]

@@ -1,0 +1,624 @@
+"""The contract every :class:`custmgmt.ports.Store` keeps, as a reusable test suite.
+
+A host checks its own store by subclassing :class:`StoreContract` in its tests and
+saying how to make a fresh, empty store::
+
+    from custmgmt.testing import StoreContract
+
+    class TestMyStore(StoreContract):
+        def make_store(self):
+            return MyStore(...)
+
+pytest collects the subclass (its name starts with ``Test``) and runs every
+``test_...`` method against a new store, closing it afterwards (override
+:meth:`StoreContract.close_store` to clean up more). The base class itself is never
+collected. The suite needs nothing but the standard library, so it runs under
+unittest-style runners too: call ``setup_method`` / ``teardown_method`` around each
+test.
+"""
+
+from __future__ import annotations
+
+import abc
+import itertools
+from collections.abc import Callable
+from contextlib import suppress
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from custmgmt.domain import (
+    Address,
+    BusinessProfile,
+    Complaint,
+    ComplaintCategory,
+    Consent,
+    Customer,
+    CustomerKind,
+    Gender,
+    Interaction,
+    InteractionKind,
+    Money,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Referral,
+    Review,
+    Search,
+)
+from custmgmt.errors import Conflict, NotFound, ValidationError
+from custmgmt.ports import Store
+
+__all__ = ["StoreContract"]
+
+E = TypeVar("E", bound=BaseException)
+
+_T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+_CST = timezone(timedelta(hours=8))  # China Standard Time
+_EST = timezone(timedelta(hours=-5))
+_ids = itertools.count(1)
+
+
+class _raises(Generic[E]):  # noqa: N801 - reads like pytest.raises at the call site
+    """``pytest.raises`` without pytest, so hosts can run the suite under any runner."""
+
+    value: E
+
+    def __init__(self, kind: type[E]) -> None:
+        self._kind = kind
+
+    def __enter__(self) -> _raises[E]:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: object, tb: object) -> bool:
+        if kind is None:
+            raise AssertionError(f"{self._kind.__name__} was not raised")
+        if isinstance(value, self._kind):
+            self.value = value
+            return True
+        return False
+
+
+def _id(prefix: str) -> str:
+    return f"{prefix}-{next(_ids):06d}"
+
+
+def _cny(text: str) -> Money:
+    return Money(Decimal(text), "CNY")
+
+
+def _customer(**overrides: Any) -> Customer:
+    fields: dict[str, Any] = {
+        "id": _id("c"),
+        "name": "王芳",
+        "registered_at": _T0,
+    }
+    fields.update(overrides)
+    return Customer(**fields)
+
+
+def _line(price: str = "88.00", currency: str = "CNY", **overrides: Any) -> OrderLine:
+    fields: dict[str, Any] = {
+        "sku": "SKU-1",
+        "category": "茶叶",
+        "quantity": 1,
+        "unit_price": Money(Decimal(price), currency),
+    }
+    fields.update(overrides)
+    return OrderLine(**fields)
+
+
+def _order(**overrides: Any) -> Order:
+    fields: dict[str, Any] = {
+        "id": _id("o"),
+        "customer_id": "c-any",
+        "placed_at": _T0,
+        "lines": (_line(),),
+    }
+    fields.update(overrides)
+    return Order(**fields)
+
+
+def _interaction(**overrides: Any) -> Interaction:
+    fields: dict[str, Any] = {
+        "id": _id("i"),
+        "customer_id": "c-any",
+        "kind": InteractionKind.BROWSE,
+        "at": _T0,
+    }
+    fields.update(overrides)
+    return Interaction(**fields)
+
+
+class StoreContract(abc.ABC):
+    """Behaviours every store keeps; subclass with ``make_store`` to run them.
+
+    Each ``test_...`` method gets a fresh store from :meth:`make_store` in
+    ``self.store``; :meth:`close_store` runs after it.
+    """
+
+    store: Store
+
+    @abc.abstractmethod
+    def make_store(self) -> Store:
+        """Return a new, empty store for one test."""
+
+    def close_store(self, store: Store) -> None:
+        """Release the store after a test (default: ``store.close()``)."""
+        store.close()
+
+    def setup_method(self, method: object = None) -> None:
+        """Make the store for the next test (pytest calls this)."""
+        self.store = self.make_store()
+
+    def teardown_method(self, method: object = None) -> None:
+        """Close the store after a test (pytest calls this)."""
+        self.close_store(self.store)
+
+    # -- customers --------------------------------------------------------------------------
+    def test_a_customer_reads_back_equal_to_what_was_added(self) -> None:
+        customer = _customer(
+            name="欧阳娜娜",
+            gender=Gender.FEMALE,
+            birth_date=date(1990, 2, 28),
+            phone="+86 138-1234-5678",
+            email="nana@example.cn",
+            address=Address(
+                country="CN",
+                province="浙江省",
+                city="杭州市",
+                district="西湖区",
+                street="文三路 90 号 3 幢 501 室",
+                postal_code="310012",
+            ),
+            region="华东",
+            occupation="工程师",
+            acquisition_channel="微信",
+            credit_limit=_cny("5000.00"),
+            credit_rating="AA",
+            tags={"VIP", "老客户"},
+            consent=Consent(email=True, sms=False, social=True, updated_at=_T0),
+        )
+        self.store.customers.add(customer)
+        assert self.store.customers.get(customer.id) == customer
+
+    def test_a_business_customer_round_trips_with_its_profile_address_and_consent(self) -> None:
+        customer = _customer(
+            name="杭州西湖龙井茶业有限公司",
+            kind=CustomerKind.BUSINESS,
+            business=BusinessProfile(
+                legal_name="杭州西湖龙井茶业有限公司",
+                registration_number="91330100MA2XXXXX1Q",
+                industry="茶叶批发",
+                employees=120,
+                annual_revenue=_cny("12345678.90"),
+                contact_person="陈经理",
+                situation="正在扩张华南市场；现金流紧张",
+            ),
+            address=Address(country="CN", city="杭州市", recipient="采购部 陈经理"),
+            consent=Consent(email=True, updated_at=_T0.astimezone(_CST)),
+        )
+        self.store.customers.add(customer)
+        got = self.store.customers.get(customer.id)
+        assert got == customer
+        assert got.business == customer.business
+        assert got.consent.updated_at is not None
+        assert got.consent.updated_at.utcoffset() == timedelta(hours=8)
+
+    def test_getting_an_unknown_id_raises_not_found(self) -> None:
+        with _raises(NotFound) as raised:
+            self.store.customers.get("nobody")
+        assert raised.value.key == "nobody"
+        with _raises(NotFound):
+            self.store.orders.get("no-order")
+        with _raises(NotFound):
+            self.store.interactions.get("no-interaction")
+
+    def test_adding_an_existing_id_raises_conflict_and_keeps_the_stored_entity(self) -> None:
+        first = _customer(name="张伟")
+        self.store.customers.add(first)
+        with _raises(Conflict) as raised:
+            self.store.customers.add(_customer(id=first.id, name="李强"))
+        assert raised.value.key == first.id
+        assert self.store.customers.get(first.id) == first
+        assert self.store.customers.count() == 1
+
+    def test_add_many_stores_every_entity_and_returns_the_count(self) -> None:
+        customers = [_customer(name=f"顾客{n}") for n in range(5)]
+        assert self.store.customers.add_many(customers) == 5
+        assert self.store.customers.count() == 5
+        for customer in customers:
+            assert self.store.customers.get(customer.id) == customer
+
+    def test_add_many_accepts_a_generator(self) -> None:
+        stored = self.store.orders.add_many(_order() for _ in range(3))
+        assert stored == 3
+        assert self.store.orders.count() == 3
+
+    def test_add_many_with_an_id_repeated_in_the_batch_stores_nothing(self) -> None:
+        batch = [_order(id="o-1"), _order(id="o-2"), _order(id="o-1")]
+        with _raises(Conflict) as raised:
+            self.store.orders.add_many(batch)
+        assert raised.value.key == "o-1"
+        assert self.store.orders.count() == 0
+        with _raises(NotFound):
+            self.store.orders.get("o-2")
+
+    def test_add_many_with_an_id_already_stored_stores_nothing(self) -> None:
+        existing = _interaction()
+        self.store.interactions.add(existing)
+        batch = [_interaction(), _interaction(), _interaction(id=existing.id)]
+        with _raises(Conflict) as raised:
+            self.store.interactions.add_many(batch)
+        assert raised.value.key == existing.id
+        assert self.store.interactions.count() == 1
+        assert self.store.interactions.get(existing.id) == existing
+
+    def test_update_replaces_the_entity_with_the_changed_copy(self) -> None:
+        customer = _customer()
+        self.store.customers.add(customer)
+        changed = customer.update_profile(
+            at=_T0 + timedelta(days=1), name="王芳芳", phone="13912345678"
+        )
+        self.store.customers.update(changed)
+        got = self.store.customers.get(customer.id)
+        assert got == changed
+        assert got.version == customer.version + 1
+
+    def test_updating_an_unknown_id_raises_not_found(self) -> None:
+        with _raises(NotFound):
+            self.store.customers.update(_customer(version=2))
+        with _raises(NotFound):
+            self.store.orders.update(_order(version=2))
+        with _raises(NotFound):
+            self.store.interactions.update(_interaction(version=2))
+
+    def test_a_stale_update_raises_conflict_naming_both_versions_and_writes_nothing(
+        self,
+    ) -> None:
+        customer = _customer()
+        self.store.customers.add(customer)
+        mine = customer.update_profile(at=_T0, region="华南")
+        theirs = customer.update_profile(at=_T0, region="华北")
+        self.store.customers.update(theirs)
+        with _raises(Conflict) as raised:
+            self.store.customers.update(mine)
+        assert raised.value.expected_version == 1
+        assert raised.value.actual_version == 2
+        assert self.store.customers.get(customer.id) == theirs
+
+    def test_a_copy_changed_twice_without_saving_is_a_conflict(self) -> None:
+        order = _order()
+        self.store.orders.add(order)
+        twice = order.pay(_T0 + timedelta(hours=1)).ship(_T0 + timedelta(hours=2))
+        with _raises(Conflict) as raised:
+            self.store.orders.update(twice)
+        assert raised.value.expected_version == 2
+        assert raised.value.actual_version == 1
+        assert self.store.orders.get(order.id) == order
+
+    def test_remove_deletes_the_entity_and_its_id_can_be_used_again(self) -> None:
+        order = _order(lines=(_line(), _line(sku="SKU-2")))
+        self.store.orders.add(order)
+        self.store.orders.remove(order.id)
+        with _raises(NotFound):
+            self.store.orders.get(order.id)
+        assert self.store.orders.count() == 0
+        again = _order(id=order.id, lines=(_line(sku="SKU-9"),))
+        self.store.orders.add(again)
+        assert self.store.orders.get(order.id) == again
+
+    def test_removing_an_unknown_id_raises_not_found(self) -> None:
+        with _raises(NotFound):
+            self.store.customers.remove("nobody")
+        with _raises(NotFound):
+            self.store.orders.remove("no-order")
+        with _raises(NotFound):
+            self.store.interactions.remove("no-interaction")
+
+    def test_count_follows_adds_and_removes(self) -> None:
+        assert self.store.interactions.count() == 0
+        items = [_interaction() for _ in range(4)]
+        self.store.interactions.add_many(items)
+        self.store.interactions.remove(items[0].id)
+        assert self.store.interactions.count() == 3
+
+    def test_customers_stream_by_id_in_bounded_chunks_covering_everything_once(self) -> None:
+        customers = [_customer(id=f"c-{n:03d}") for n in reversed(range(23))]
+        self.store.customers.add_many(customers)
+        chunks = list(self.store.customers.iter_chunks(5))
+        assert all(0 < len(chunk) <= 5 for chunk in chunks)
+        ids = [c.id for chunk in chunks for c in chunk]
+        assert ids == sorted(c.id for c in customers)
+
+    def test_iter_chunks_refuses_a_size_that_is_not_a_positive_integer(self) -> None:
+        for size in (0, -3, 2.5, "10"):
+            with _raises(ValidationError):
+                self.store.orders.iter_chunks(size)  # type: ignore[arg-type]
+
+    # -- orders -----------------------------------------------------------------------------
+    def test_decimal_prices_stay_exact(self) -> None:
+        order = _order(lines=(_line("0.10"), _line("0.20", sku="SKU-2", quantity=3)))
+        self.store.orders.add(order)
+        got = self.store.orders.get(order.id)
+        assert got == order
+        assert [line.unit_price.amount for line in got.lines] == [
+            Decimal("0.10"),
+            Decimal("0.20"),
+        ]
+        assert got.total == _cny("0.70")
+        assert str(got.lines[0].unit_price.amount) == "0.10"
+
+    def test_money_in_yen_and_three_digit_dinars_is_exact(self) -> None:
+        yen = _order(lines=(_line("1500", "JPY", quantity=2),))
+        dinars = _order(lines=(_line("1.234", "BHD"), _line("0.001", "BHD", sku="SKU-2")))
+        self.store.orders.add_many([yen, dinars])
+        assert self.store.orders.get(yen.id).total == Money(Decimal(3000), "JPY")
+        got = self.store.orders.get(dinars.id)
+        assert got == dinars
+        assert got.total == Money(Decimal("1.235"), "BHD")
+
+    def test_order_lines_keep_their_order_and_fields(self) -> None:
+        lines = tuple(
+            _line(f"{n}.99", sku=f"SKU-{9 - n}", category=f"类目{n}", quantity=n + 1)
+            for n in range(5)
+        )
+        order = _order(lines=lines, channel="小程序")
+        self.store.orders.add(order)
+        assert self.store.orders.get(order.id).lines == lines
+
+    def test_order_status_timestamps_and_returned_amount_round_trip(self) -> None:
+        order = _order(lines=(_line("100.00", quantity=2),))
+        self.store.orders.add(order)
+        steps: list[Callable[[Order], Order]] = [
+            lambda o: o.pay(_T0 + timedelta(minutes=5)),
+            lambda o: o.ship(_T0.astimezone(_EST) + timedelta(days=1)),
+            lambda o: o.deliver(_T0.astimezone(_CST) + timedelta(days=3)),
+            lambda o: o.record_return(_cny("50.00"), _T0 + timedelta(days=10)),
+            lambda o: o.record_return(_cny("150.00"), _T0 + timedelta(days=11)),
+        ]
+        for step in steps:
+            order = step(order)
+            self.store.orders.update(order)
+            assert self.store.orders.get(order.id) == order
+        got = self.store.orders.get(order.id)
+        assert got.status is OrderStatus.RETURNED
+        assert got.returned_amount == _cny("200.00")
+        assert got.shipped_at is not None
+        assert got.shipped_at.utcoffset() == timedelta(hours=-5)
+        cancelled = _order().cancel(_T0 + timedelta(hours=1))
+        self.store.orders.add(cancelled)
+        assert self.store.orders.get(cancelled.id).cancelled_at == cancelled.cancelled_at
+
+    def test_timestamps_keep_their_utc_offset(self) -> None:
+        registered = datetime(2025, 5, 1, 23, 30, 0, 123456, tzinfo=_CST)
+        customer = _customer(registered_at=registered)
+        order = _order(placed_at=datetime(2025, 5, 1, 10, 0, tzinfo=_EST))
+        interaction = _interaction(at=datetime(2025, 5, 2, 8, 0, tzinfo=_CST))
+        self.store.customers.add(customer)
+        self.store.orders.add(order)
+        self.store.interactions.add(interaction)
+        got_registered = self.store.customers.get(customer.id).registered_at
+        got_placed = self.store.orders.get(order.id).placed_at
+        got_at = self.store.interactions.get(interaction.id).at
+        assert got_registered == registered
+        assert got_registered.utcoffset() == timedelta(hours=8)
+        assert got_registered.microsecond == 123456
+        assert got_placed == order.placed_at
+        assert got_placed.utcoffset() == timedelta(hours=-5)
+        assert got_at == interaction.at
+        assert got_at.utcoffset() == timedelta(hours=8)
+
+    def test_for_customer_lists_orders_oldest_first_with_ties_broken_by_id(self) -> None:
+        same_time = _T0 + timedelta(days=2)
+        orders = [
+            _order(id="o-c", customer_id="c-1", placed_at=same_time),
+            _order(id="o-a", customer_id="c-1", placed_at=same_time.astimezone(_CST)),
+            _order(id="o-z", customer_id="c-1", placed_at=_T0.astimezone(_EST)),
+            _order(id="o-b", customer_id="c-2", placed_at=_T0),
+        ]
+        self.store.orders.add_many(orders)
+        assert [o.id for o in self.store.orders.for_customer("c-1")] == ["o-z", "o-a", "o-c"]
+        assert self.store.orders.for_customer("nobody") == []
+
+    def test_between_is_half_open_and_ordered_by_time_then_id(self) -> None:
+        start, end = _T0, _T0 + timedelta(days=1)
+        orders = [
+            _order(id="before", placed_at=start - timedelta(microseconds=1)),
+            _order(id="at-start-b", placed_at=start.astimezone(_CST)),
+            _order(id="at-start-a", placed_at=start),
+            _order(id="inside", placed_at=(start + timedelta(hours=5)).astimezone(_EST)),
+            _order(id="last", placed_at=end - timedelta(microseconds=1)),
+            _order(id="at-end", placed_at=end),
+        ]
+        self.store.orders.add_many(orders)
+        found = [o.id for o in self.store.orders.between(start, end)]
+        assert found == ["at-start-a", "at-start-b", "inside", "last"]
+        assert list(self.store.orders.between(start, start)) == []
+        # The range is a pair of instants: the same range written in +08:00 agrees.
+        shifted = [o.id for o in self.store.orders.between(start.astimezone(_CST), end)]
+        assert shifted == found
+
+    def test_between_refuses_naive_datetimes_and_reversed_ranges(self) -> None:
+        naive = datetime(2025, 1, 1)
+        with _raises(ValidationError):
+            self.store.orders.between(naive, _T0)
+        with _raises(ValidationError):
+            self.store.interactions.between(_T0, naive)
+        with _raises(ValidationError):
+            self.store.orders.between(_T0, _T0 - timedelta(seconds=1))
+
+    def test_orders_stream_by_time_in_bounded_chunks_covering_everything_once(self) -> None:
+        orders = [
+            _order(placed_at=_T0 + timedelta(hours=(n * 7) % 31), lines=(_line(),) * (1 + n % 3))
+            for n in range(31)
+        ]
+        self.store.orders.add_many(orders)
+        chunks = list(self.store.orders.iter_chunks(4))
+        assert all(0 < len(chunk) <= 4 for chunk in chunks)
+        streamed = [o for chunk in chunks for o in chunk]
+        assert sorted(o.id for o in streamed) == sorted(o.id for o in orders)
+        keys = [(o.placed_at, o.id) for o in streamed]
+        assert keys == sorted(keys)
+        assert {o.id: o for o in streamed} == {o.id: o for o in orders}
+
+    # -- interactions -----------------------------------------------------------------------
+    def test_chinese_review_and_complaint_texts_round_trip(self) -> None:
+        review = _interaction(
+            kind=InteractionKind.REVIEW,
+            details=Review(rating=4, text="包装很用心，物流快！就是价格有点贵😅"),
+            sku="SKU-1",
+            channel="淘宝",
+        )
+        complaint = _interaction(
+            kind=InteractionKind.COMPLAINT,
+            details=Complaint(
+                category=ComplaintCategory.LOGISTICS, text="快递三天没更新，客服不回复。"
+            ),
+            order_id="o-1",
+        )
+        self.store.interactions.add_many([review, complaint])
+        assert self.store.interactions.get(review.id) == review
+        assert self.store.interactions.get(complaint.id) == complaint
+
+    def test_every_kind_of_interaction_details_round_trips(self) -> None:
+        items = [
+            _interaction(kind=InteractionKind.SEARCH, details=Search(query="龙井 明前 250g")),
+            _interaction(
+                kind=InteractionKind.REFERRAL, details=Referral(referred_customer_id="c9")
+            ),
+            _interaction(kind=InteractionKind.REVIEW, details=Review(rating=1)),
+            _interaction(kind=InteractionKind.FAVORITE, sku="SKU-7"),
+            _interaction(kind=InteractionKind.PURCHASE, order_id="o-7", channel="app"),
+        ]
+        self.store.interactions.add_many(items)
+        for item in items:
+            assert self.store.interactions.get(item.id) == item
+
+    def test_resolving_a_complaint_is_an_update(self) -> None:
+        complaint = _interaction(
+            kind=InteractionKind.COMPLAINT,
+            details=Complaint(category=ComplaintCategory.PRODUCT_QUALITY, text="茶叶受潮"),
+        )
+        self.store.interactions.add(complaint)
+        resolved = complaint.resolve_complaint()
+        self.store.interactions.update(resolved)
+        got = self.store.interactions.get(complaint.id)
+        assert isinstance(got.details, Complaint)
+        assert got.details.resolved
+        assert got.version == 2
+
+    def test_interactions_for_a_customer_filter_by_kinds_oldest_first(self) -> None:
+        items = [
+            _interaction(id="i-3", customer_id="c-1", at=_T0 + timedelta(hours=3)),
+            _interaction(
+                id="i-1",
+                customer_id="c-1",
+                at=_T0 + timedelta(hours=1),
+                kind=InteractionKind.REVIEW,
+                details=Review(rating=5, text="好"),
+            ),
+            _interaction(id="i-2", customer_id="c-1", at=_T0 + timedelta(hours=2)),
+            _interaction(id="i-4", customer_id="c-2", at=_T0),
+        ]
+        self.store.interactions.add_many(items)
+        every = self.store.interactions.for_customer("c-1")
+        assert [i.id for i in every] == ["i-1", "i-2", "i-3"]
+        browsing = self.store.interactions.for_customer("c-1", kinds={InteractionKind.BROWSE})
+        assert [i.id for i in browsing] == ["i-2", "i-3"]
+        assert self.store.interactions.for_customer("nobody") == []
+
+    def test_interactions_between_filter_by_kinds(self) -> None:
+        items = [
+            _interaction(id="i-a", at=_T0),
+            _interaction(id="i-b", at=_T0 + timedelta(hours=1), kind=InteractionKind.CART),
+            _interaction(id="i-c", at=_T0 + timedelta(hours=2), kind=InteractionKind.SHARE),
+            _interaction(id="i-d", at=_T0 + timedelta(days=2), kind=InteractionKind.CART),
+        ]
+        self.store.interactions.add_many(items)
+        end = _T0 + timedelta(days=1)
+        assert [i.id for i in self.store.interactions.between(_T0, end)] == ["i-a", "i-b", "i-c"]
+        kinds = [InteractionKind.CART, InteractionKind.SHARE]
+        found = self.store.interactions.between(_T0, end, kinds=kinds)
+        assert [i.id for i in found] == ["i-b", "i-c"]
+
+    def test_interactions_stream_by_time_in_bounded_chunks(self) -> None:
+        items = [_interaction(at=_T0 - timedelta(minutes=n)) for n in range(10)]
+        self.store.interactions.add_many(items)
+        chunks = list(self.store.interactions.iter_chunks(3))
+        assert [len(chunk) for chunk in chunks] == [3, 3, 3, 1]
+        streamed = [i.id for chunk in chunks for i in chunk]
+        assert streamed == [i.id for i in reversed(items)]
+
+    # -- transactions -----------------------------------------------------------------------
+    def test_writes_in_a_transaction_commit_together(self) -> None:
+        customer = _customer()
+        with self.store.transaction():
+            self.store.customers.add(customer)
+            self.store.orders.add(_order(customer_id=customer.id))
+            self.store.interactions.add(_interaction(customer_id=customer.id))
+        assert self.store.customers.get(customer.id) == customer
+        assert len(self.store.orders.for_customer(customer.id)) == 1
+        assert len(self.store.interactions.for_customer(customer.id)) == 1
+
+    def test_a_failed_transaction_rolls_back_writes_to_every_repository(self) -> None:
+        kept = _customer(name="赵敏")
+        old_order = _order()
+        old_interaction = _interaction()
+        self.store.customers.add(kept)
+        self.store.orders.add(old_order)
+        self.store.interactions.add(old_interaction)
+
+        class Boom(Exception):
+            pass
+
+        with _raises(Boom), self.store.transaction():
+            self.store.customers.add(_customer(id="c-new"))
+            self.store.customers.update(kept.update_profile(at=_T0, name="周芷若"))
+            self.store.orders.add_many([_order(id="o-new"), _order(id="o-new-2")])
+            self.store.orders.remove(old_order.id)
+            self.store.interactions.update(
+                _interaction(id=old_interaction.id, version=2, kind="share")
+            )
+            raise Boom
+        assert self.store.customers.get(kept.id) == kept
+        assert self.store.customers.count() == 1
+        assert self.store.orders.get(old_order.id) == old_order
+        assert self.store.orders.count() == 1
+        assert self.store.interactions.get(old_interaction.id) == old_interaction
+
+    def test_a_conflict_inside_a_transaction_rolls_back_the_whole_block(self) -> None:
+        existing = _customer()
+        self.store.customers.add(existing)
+        with _raises(Conflict), self.store.transaction():
+            self.store.orders.add(_order(id="o-in-block"))
+            self.store.customers.add(_customer(id=existing.id))
+        assert self.store.orders.count() == 0
+
+    def test_a_nested_transaction_joins_the_outer_one(self) -> None:
+        class Boom(Exception):
+            pass
+
+        with _raises(Boom), self.store.transaction():
+            with self.store.transaction():
+                self.store.customers.add(_customer(id="c-inner"))
+            # The inner block is over, but the outer one decides.
+            self.store.orders.add(_order(id="o-outer"))
+            raise Boom
+        assert self.store.customers.count() == 0
+        assert self.store.orders.count() == 0
+        with self.store.transaction(), self.store.transaction():
+            self.store.customers.add(_customer(id="c-inner"))
+        assert self.store.customers.get("c-inner").id == "c-inner"
+
+    def test_a_failed_add_many_inside_a_transaction_stores_none_of_its_batch(self) -> None:
+        taken = _order(id="o-taken")
+        self.store.orders.add(taken)
+        with self.store.transaction():
+            self.store.customers.add(_customer(id="c-kept"))
+            with suppress(Conflict):  # the block goes on: its other writes still commit
+                self.store.orders.add_many([_order(id="o-fresh"), _order(id="o-taken")])
+        assert self.store.customers.get("c-kept").id == "c-kept"
+        assert self.store.orders.count() == 1
+        with _raises(NotFound):
+            self.store.orders.get("o-fresh")

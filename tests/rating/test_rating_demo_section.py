@@ -1,0 +1,59 @@
+"""The demo's rating section: distribution, explanations, an approved override; idempotent."""
+
+from __future__ import annotations
+
+import io
+import random
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from custmgmt.adapters.sqlite import SQLiteStore
+from custmgmt.cli import demo
+from custmgmt.cli.demo import DemoContext
+from custmgmt.cli.demo_rating import DEMO_OVERRIDE_ID, demo_section
+from custmgmt.domain import Money
+from custmgmt.rating import OverrideStatus
+from custmgmt.testing import make_customer, make_order, make_order_line
+
+AS_OF = datetime(2026, 6, 30, 23, 59, tzinfo=UTC)
+
+
+def _store() -> SQLiteStore:
+    store = SQLiteStore(":memory:")
+    t0 = AS_OF - timedelta(days=200)
+    for k in range(12):
+        store.customers.add(make_customer(id=f"c{k:02d}"))
+        for j in range(k % 5 + 1):
+            line = make_order_line(category=["书", "食品", "衣服"][(j + k) % 3],
+                                   unit_price=Money(Decimal(7 * k + 3), "CNY"))
+            store.orders.add(make_order(id=f"o{k}-{j}", customer_id=f"c{k:02d}",
+                                        placed_at=t0 + timedelta(days=9 * j + k), lines=[line]))
+    return store
+
+
+def test_the_rating_section_prints_stars_explanations_and_an_approved_override() -> None:
+    store = _store()
+    out = io.StringIO()
+    ctx = DemoContext(store=store, as_of=AS_OF, seed=7, out=out, rng=random.Random(7))
+    demo_section(ctx)
+    text = out.getvalue()
+    assert "12 customers rated" in text
+    assert "★★★★★" in text
+    assert "spend" in text
+    assert "self-approval refused" in text
+    assert "effective 5★" in text
+    assert store.ratings.get_override(DEMO_OVERRIDE_ID).status is OverrideStatus.APPROVED
+    runs = store.ratings.list_runs()
+    assert len(runs) == 2
+    assert "rating" in ctx.shared
+    # A second demo run finds everything and stores nothing new.
+    again = io.StringIO()
+    demo_section(DemoContext(store=store, as_of=AS_OF, seed=7, out=again,
+                             rng=random.Random(7)))
+    assert store.ratings.list_runs() == runs
+    assert "self-approval refused" not in again.getvalue()
+    store.close()
+
+
+def test_the_rating_section_is_registered_before_the_tickets() -> None:
+    assert demo.SECTIONS.index("demo_rating") < demo.SECTIONS.index("demo_tickets")

@@ -1,0 +1,109 @@
+"""``custmgmt tickets`` and the tickets demo section."""
+
+from __future__ import annotations
+
+import io
+import random
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from _ticket_support import PATHS, T0, new_ticket, walk
+
+from custmgmt.adapters.sqlite import SQLiteStore
+from custmgmt.cli import main
+from custmgmt.cli.demo import DemoContext
+from custmgmt.cli.demo_tickets import demo_section
+from custmgmt.cli.tickets import format_business_time, latest_stars, print_open_tickets
+from custmgmt.domain import Priority
+from custmgmt.testing import make_customer
+from custmgmt.tickets import TicketEvent, TicketStatus
+
+
+def fill(path: Path) -> None:
+    with SQLiteStore(path) as store:
+        # Monday 2024-09-23 09:00 +08:00; office hours 9-12, 13-18.
+        store.tickets.add(new_ticket("T-new", priority=Priority.URGENT, subject="急"))
+        store.tickets.add(walk(new_ticket("T-wait", at=T0 - timedelta(days=3)), [
+            TicketEvent.ASSIGN, TicketEvent.START, TicketEvent.RESPOND,
+            TicketEvent.WAIT_ON_CUSTOMER,
+        ]))
+        store.tickets.add(walk(new_ticket("T-done"), PATHS[TicketStatus.CLOSED]))
+        store.tickets.add(new_ticket("T-late", at=T0 - timedelta(days=7), customer_id="C-2",
+                                     priority=Priority.LOW))
+
+
+def test_the_command_lists_open_tickets_with_their_sla_state(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "t.db"
+    fill(path)
+    assert main(["tickets", "--db", str(path), "--as-of", "2024-09-23T09:48"]) == 0
+    out = capsys.readouterr().out
+    assert "open tickets at 2024-09-23 09:48 +0800: 3" in out
+    assert "T-done" not in out
+    lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("  T-")}
+    # urgent: 1 h first response, 48 min gone = 80 %: a warning with 12 min left
+    assert "warning" in lines["T-new"]
+    assert "first response: 12m left" in lines["T-new"]
+    assert "breached" in lines["T-late"]
+    assert "first response: late" in lines["T-late"]
+    assert "paused" in lines["T-wait"]
+    assert "urgent · stars -" in out
+    assert out.index("urgent · stars") < out.index("low · stars")
+    assert "SLA state by priority and stars" in out
+
+
+def test_a_missing_database_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                        ) -> None:
+    assert main(["tickets", "--db", str(tmp_path / "none.db")]) == 2
+    assert "custmgmt: error: --db" in capsys.readouterr().err
+
+
+def test_a_bad_time_zone_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "t.db"
+    fill(path)
+    assert main(["tickets", "--db", str(path), "--tz", "Mars/Olympus"]) == 2
+    assert "--tz" in capsys.readouterr().err
+
+
+def test_an_empty_store_lists_nothing(tmp_path: Path) -> None:
+    out = io.StringIO()
+    with SQLiteStore(":memory:") as store:
+        assert print_open_tickets(store, T0, out) == {}
+        assert latest_stars(store, T0) == {}
+    assert out.getvalue() == "open tickets at 2024-09-23 09:00 +0800: 0\n"
+
+
+def test_business_time_is_shown_in_hours_and_minutes() -> None:
+    assert format_business_time(timedelta(hours=2, minutes=5)) == "2h05m"
+    assert format_business_time(timedelta(seconds=59)) == "0m"
+    assert format_business_time(timedelta(hours=130)) == "5d10h"
+
+
+def test_the_demo_section_is_idempotent() -> None:
+    with SQLiteStore(":memory:") as store:
+        for i in range(14):
+            store.customers.add(make_customer(id=f"C-{i:02d}", name=f"客户{i}"))
+        as_of = T0 + timedelta(days=30)
+
+        def run() -> str:
+            out = io.StringIO()
+            demo_section(DemoContext(store=store, as_of=as_of, seed=1, out=out,
+                                     rng=random.Random(1)))
+            return out.getvalue()
+
+        first = run()
+        assert store.tickets.count() == 13  # 12 tickets and one follow-up
+        assert "opened 13 tickets" in first
+        assert "survey 1/5: reopen" in first
+        assert "DEMO-T10-R1" in first
+        second = run()
+        assert store.tickets.count() == 13
+        assert "already stored: nothing added" in second
+        # Both runs show the same SLA table.
+        assert first[first.index("open tickets at"):] == second[second.index("open tickets at"):]
+        statuses = {t.id: t.status for t in store.tickets.find()}
+        assert statuses["DEMO-T06"] is TicketStatus.IN_PROGRESS
+        assert statuses["DEMO-T07"] is TicketStatus.ESCALATED
+        assert statuses["DEMO-T09"] is TicketStatus.CLOSED
