@@ -12,6 +12,10 @@ The main types are importable from here; capabilities live in their own packages
 """
 
 from custmgmt.adapters.memory import MemoryStore
+from custmgmt.adapters.sqlite import SQLiteStore
+from custmgmt.analytics.features import CustomerFeatures, customer_features
+from custmgmt.analytics.frames import InteractionFrame, OrderFrame
+from custmgmt.calendars import BusinessCalendar
 from custmgmt.domain import (
     Address,
     BusinessProfile,
@@ -38,6 +42,7 @@ from custmgmt.domain import (
 from custmgmt.errors import (
     Conflict,
     CustMgmtError,
+    MissingDependency,
     NotFittedError,
     NotFound,
     PermissionDenied,
@@ -51,11 +56,14 @@ from custmgmt.ports import (
     OrderRepository,
     Store,
 )
+from custmgmt.rating import Rating, RatingPolicy, ServiceLevels
+from custmgmt.tickets import Ticket, TicketCategory, TicketStatus
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Address",
+    "BusinessCalendar",
     "BusinessProfile",
     "Clock",
     "Complaint",
@@ -65,29 +73,41 @@ __all__ = [
     "ContactChannel",
     "CustMgmtError",
     "Customer",
+    "CustomerFeatures",
     "CustomerKind",
     "CustomerRepository",
     "Gender",
     "Interaction",
+    "InteractionFrame",
     "InteractionKind",
     "InteractionRepository",
     "MemoryStore",
+    "MissingDependency",
     "Money",
     "NotFittedError",
     "NotFound",
     "Order",
+    "OrderFrame",
     "OrderLine",
     "OrderRepository",
     "OrderStatus",
     "PermissionDenied",
     "Priority",
+    "Rating",
+    "RatingPolicy",
     "Referral",
     "Review",
+    "SQLiteStore",
     "Search",
+    "ServiceLevels",
     "StorageError",
     "Store",
     "SystemClock",
+    "Ticket",
+    "TicketCategory",
+    "TicketStatus",
     "TransitionNotAllowed",
     "ValidationError",
     "__version__",
+    "customer_features",
 ]

@@ -168,7 +168,6 @@ def test_identical_rows_and_weights_give_the_same_fit() -> None:
     assert weighted.log_likelihood_ == pytest.approx(plain.log_likelihood_, rel=1e-12)
 
 
-@pytest.mark.slow
 def test_bgnbd_recovers_its_parameters_within_3_percent() -> None:
     truth = {"r": 1.5, "alpha": 15.0, "a": 0.8, "b": 4.0}
     ages = np.random.default_rng(21).uniform(365.0, 730.0, 300_000)

@@ -90,6 +90,17 @@ def _orders_frame(rows: list[dict], int_ids: bool) -> OrderFrame:
     )
 
 
+def _interactions_frame(rows: list[dict], int_ids: bool, orders: OrderFrame) -> InteractionFrame:
+    return InteractionFrame.from_arrays(
+        customer_id=np.array([r["customer"] for r in rows], dtype=np.int64 if int_ids else object),
+        at=np.array([r["t"] for r in rows], dtype=np.int64),
+        kind=[r["kind"] for r in rows],
+        rating=np.array([r["rating"] for r in rows], dtype=np.int64),
+        resolved=np.array([r["resolved"] for r in rows], dtype=bool),
+        customer_index=orders,
+    )
+
+
 def _as_of(micros: int) -> datetime:
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
 
@@ -119,16 +130,7 @@ def test_every_order_feature_matches_the_reference(h: dict) -> None:
 def test_interaction_features_match_the_reference_on_a_shared_index(h: dict) -> None:
     orders = _orders_frame(h["orders"], h["int_ids"])
     rows = h["interactions"]
-    interactions = InteractionFrame.from_arrays(
-        customer_id=np.array(
-            [r["customer"] for r in rows], dtype=np.int64 if h["int_ids"] else object
-        ),
-        at=np.array([r["t"] for r in rows], dtype=np.int64),
-        kind=[r["kind"] for r in rows],
-        rating=np.array([r["rating"] for r in rows], dtype=np.int64),
-        resolved=np.array([r["resolved"] for r in rows], dtype=bool),
-        customer_index=orders,
-    )
+    interactions = _interactions_frame(rows, h["int_ids"], orders)
     features = customer_features(orders, interactions, as_of=_as_of(h["as_of"]), windows=WINDOWS)
     customers = features.customer_ids.tolist()
     # Every customer of either frame is there, order customers first with their codes.
@@ -180,16 +182,17 @@ def test_interactions_indexed_separately_are_merged_onto_the_orders_index(h: dic
 @settings(max_examples=60, deadline=None)
 @given(histories(), st.integers(1, 4))
 def test_tiny_blocks_give_the_same_features_as_one_block(h: dict, chunk: int) -> None:
-    # Production blocks are 2**20 rows; tiny ones exercise every seam between blocks.
+    # Production blocks are 2**18 rows; tiny ones exercise every seam between blocks.
     frame = _orders_frame(h["orders"], h["int_ids"])
+    interactions = _interactions_frame(h["interactions"], h["int_ids"], frame)
     as_of = _as_of(h["as_of"])
-    whole = customer_features(frame, as_of=as_of, windows=WINDOWS)
+    whole = customer_features(frame, interactions, as_of=as_of, windows=WINDOWS)
     with (
         mock.patch.object(features_module, "CHUNK", chunk),
         mock.patch.object(_grouping, "CHUNK", chunk),
     ):
         fresh = _orders_frame(h["orders"], h["int_ids"])
-        blocks = customer_features(fresh, as_of=as_of, windows=WINDOWS)
+        blocks = customer_features(fresh, interactions, as_of=as_of, windows=WINDOWS)
     for name in whole.names:
         if whole[name].dtype.kind == "f":  # float sums in another order: last-bit noise
             np.testing.assert_allclose(blocks[name], whole[name], rtol=1e-12, err_msg=name)

@@ -598,26 +598,27 @@ class _Orders:
 
     # -- the customer's own purchase cycle: one (customer, time) ordering -------------
     @cached_property
-    def gaps(self) -> tuple[AnyArray, I64]:
-        """(customer code, gap in µs) of consecutive counted orders, grouped by code."""
+    def gaps(self) -> I64:
+        """Gaps in µs between consecutive counted orders, customer by customer (in
+        code order): customer ``c`` owns ``gap_counts[c]`` consecutive entries. The
+        codes are not stored; blocks rebuild them from the counts."""
         frame = self.frame
         sorted_times, sorted_cancelled = frame._by_customer_time()
         per_customer = np.bincount(self.codes, minlength=frame.n_customers)
         ends = np.cumsum(per_customer)
         n_rows = len(sorted_times)
-        gap_codes = np.empty(n_rows, dtype=self.codes.dtype)
         gaps = np.empty(n_rows, dtype=np.int64)
         filled = 0
         previous_code, previous_time = -1, 0
         for start in range(0, n_rows, CHUNK):
             stop = min(start + CHUNK, n_rows)
-            codes = _codes_between(ends, per_customer, start, stop).astype(self.codes.dtype)
+            codes = _codes_between(ends, per_customer, start, stop)
             times = sorted_times[start:stop]
             keep: AnyArray | None = None
             if self.any_late:
                 keep = times <= self.limit
             if sorted_cancelled is not None:
-                kept = ~sorted_cancelled[start : start + CHUNK]
+                kept = ~sorted_cancelled[start:stop]
                 keep = kept if keep is None else keep & kept
             if keep is not None:
                 codes, times = codes[keep], times[keep]
@@ -628,11 +629,14 @@ class _Orders:
             times = np.concatenate([np.array([previous_time], dtype=np.int64), times])
             same = codes[1:] == codes[:-1]
             k = int(same.sum())
-            gap_codes[filled : filled + k] = codes[1:][same]
             gaps[filled : filled + k] = np.diff(times)[same]
             filled += k
             previous_code, previous_time = int(codes[-1]), int(times[-1])
-        return gap_codes[:filled], gaps[:filled]
+        return gaps[:filled]
+
+    @cached_property
+    def gap_counts(self) -> I64:
+        return np.maximum(self.frequency - 1, 0)
 
     @cached_property
     def mean_gap_us(self) -> F64:
@@ -645,12 +649,15 @@ class _Orders:
 
     @cached_property
     def interval_std(self) -> F64:
-        gap_codes, gaps = self.gaps
+        gaps = self.gaps
+        counts = self.gap_counts
+        ends = np.cumsum(counts)
         mean = self.mean_gap_us
         squares = np.zeros(self.n)
         for start in range(0, len(gaps), CHUNK):
-            codes = gap_codes[start : start + CHUNK]
-            deviation = gaps[start : start + CHUNK] - mean[codes]
+            stop = min(start + CHUNK, len(gaps))
+            codes = _codes_between(ends, counts, start, stop)
+            deviation = gaps[start:stop] - mean[codes]
             squares += np.bincount(codes, weights=deviation * deviation, minlength=self.n)
         f = self.frequency
         out = np.full(self.n, np.nan)
@@ -660,11 +667,11 @@ class _Orders:
 
     @cached_property
     def interval_median(self) -> F64:
-        gap_codes, gaps = self.gaps
+        gaps = self.gaps
         out = np.full(self.n, np.nan)
         if len(gaps) == 0:
             return out
-        counts = np.bincount(gap_codes, minlength=self.n)
+        counts = self.gap_counts
         starts = segment_starts(counts)
         # Whole customers per block of about CHUNK gaps: the sort keys stay small, and
         # with few customers per block (code, gap) usually fits one values-only key.
@@ -675,9 +682,9 @@ class _Orders:
             b = int(starts[end]) if end < self.n else len(gaps)
             if a == b:
                 continue
-            local_codes = gap_codes[a:b] - first
-            ordered = sorted_within_groups(local_codes, end - first, gaps[a:b])
             k = counts[first:end]
+            local_codes = np.repeat(np.arange(end - first), k)
+            ordered = sorted_within_groups(local_codes, end - first, gaps[a:b])
             has = k > 0
             s = starts[first:end][has] - a
             k = k[has]
@@ -690,12 +697,7 @@ class _Orders:
     def category_breadth(self) -> I64:
         frame = self.frame
         k = max(len(frame.category_names), 1)
-        pairs: list[AnyArray] = []
-        for rows, mask in self.blocks():
-            codes, cats = self.codes[rows], frame.category[rows]
-            if mask is not None:
-                codes, cats = codes[mask], cats[mask]
-            pairs.append(_pair_keys(codes, cats, k))
+        line_blocks: list[tuple[AnyArray, AnyArray]] = []
         if frame.line_row is not None and frame.line_category is not None:
             line_rows = frame.line_row
             keep: AnyArray = np.ones(len(line_rows), dtype=bool)
@@ -703,17 +705,26 @@ class _Orders:
                 keep &= frame.placed_at[line_rows] <= self.limit
             if self.any_cancelled:
                 keep &= frame.status[line_rows] != _CANCELLED
-            pairs.append(_pair_keys(self.codes[line_rows[keep]], frame.line_category[keep], k))
+            line_blocks.append((self.codes[line_rows[keep]], frame.line_category[keep]))
+
+        def pair_blocks() -> Iterator[npt.NDArray[np.uint64]]:
+            for rows, mask in self.blocks():
+                codes, cats = self.codes[rows], frame.category[rows]
+                if mask is not None:
+                    codes, cats = codes[mask], cats[mask]
+                yield _pair_keys(codes, cats, k)
+            for codes, cats in line_blocks:
+                yield _pair_keys(codes, cats, k)
+
         if self.n * k <= max(8 * len(frame), 1 << 24):
-            # A bitmap of (customer, category) pairs: no sort at all.
+            # A bitmap of (customer, category) pairs: no sort, no pair list.
             seen = np.zeros(self.n * k, dtype=bool)
-            for key in pairs:
+            for key in pair_blocks():
                 seen[key] = True
             breadth: I64 = seen.reshape(self.n, k).sum(axis=1, dtype=np.int64)
             return breadth
         # Otherwise one values-only sort of the packed pairs.
-        every = np.concatenate(pairs) if pairs else np.empty(0, dtype=np.uint64)
-        del pairs
+        every = np.concatenate(list(pair_blocks()))
         every.sort()
         if len(every) == 0:
             return np.zeros(self.n, dtype=np.int64)
@@ -845,47 +856,102 @@ _ORDER_GETTERS: dict[str, Any] = {
 
 
 class _Interactions:
-    """Lazily computed interaction aggregates for one ``as_of``."""
+    """Interaction aggregates for one ``as_of``, scanning rows in blocks."""
 
-    def __init__(self, frame: InteractionFrame, codes: AnyArray, n: int, limit: int) -> None:
+    def __init__(
+        self, frame: InteractionFrame, codes: AnyArray, n: int, limit: int, names: Iterable[str]
+    ) -> None:
+        self.frame = frame
+        self.codes = codes
         self.n = n
         self.limit = limit
-        at = frame.at
-        valid = at <= limit if (len(at) and int(at.max()) > limit) else None
-        self.c = codes if valid is None else codes[valid]
-        self.at = at if valid is None else at[valid]
-        self.kind = frame.kind if valid is None else frame.kind[valid]
-        self.rating = frame.rating if valid is None else frame.rating[valid]
-        self.resolved = frame.resolved if valid is None else frame.resolved[valid]
-        self._memo: dict[str, AnyArray] = {}
+        self.any_late = bool(len(frame.at)) and int(frame.at.max()) > limit
+        # Trailing-window requests: days -> [(kind code, feature name)].
+        self.requests: dict[int, list[tuple[int, str]]] = {}
+        for name in names:
+            match = _WINDOWED.match(name)
+            if match is not None and match.group(1) in _KIND_VALUES:
+                days = int(match.group(2))
+                self.requests.setdefault(days, []).append((_KIND_VALUES[match.group(1)], name))
 
-    def _count(self, mask: AnyArray) -> I64:
-        return np.bincount(self.c[mask], minlength=self.n).astype(np.int64)
+    def blocks(self) -> Iterator[tuple[slice, AnyArray | None]]:
+        for start in range(0, len(self.frame), CHUNK):
+            rows = slice(start, min(start + CHUNK, len(self.frame)))
+            yield rows, (self.frame.at[rows] <= self.limit) if self.any_late else None
 
-    def by_kind(self, days: int) -> I64:
-        key = f"kinds:{days}"
-        if key not in self._memo:
-            inside = self.at > self.limit - days * DAY_US
-            k = len(KIND_CODES)
-            flat = self.c[inside].astype(np.int64) * k + self.kind[inside]
-            self._memo[key] = np.bincount(flat, minlength=self.n * k).reshape(self.n, k)
-        return self._memo[key]
+    def _count(self, select: Any) -> I64:
+        out = np.zeros(self.n, dtype=np.int64)
+        for rows, mask in self.blocks():
+            flag = select(rows)
+            if mask is not None:
+                flag &= mask
+            out += np.bincount(self.codes[rows][flag], minlength=self.n)
+        return out
+
+    def _is_review(self, rows: slice) -> AnyArray:
+        flag: AnyArray = self.frame.kind[rows] == _REVIEW
+        return flag
+
+    def _is_complaint(self, rows: slice) -> AnyArray:
+        flag: AnyArray = self.frame.kind[rows] == _COMPLAINT
+        return flag
+
+    @cached_property
+    def windowed(self) -> dict[str, I64]:
+        """Every requested ``{kind}_{N}d`` column: one pass over the rows per window."""
+        out: dict[str, I64] = {}
+        n_kinds = len(KIND_CODES)
+        frame = self.frame
+        for days, wanted in self.requests.items():
+            local = np.full(n_kinds, -1, dtype=np.int64)
+            kinds = sorted({kind for kind, _ in wanted})
+            local[kinds] = np.arange(len(kinds))
+            width = len(kinds)
+            table = np.zeros(self.n * width, dtype=np.int64)
+            bound = self.limit - days * DAY_US
+            for rows, mask in self.blocks():
+                inside = frame.at[rows] > bound
+                if mask is not None:
+                    inside &= mask
+                slot = local[frame.kind[rows][inside]]
+                ok = slot >= 0
+                key = self.codes[rows][inside][ok].astype(np.int64) * width + slot[ok]
+                table += np.bincount(key, minlength=self.n * width)
+            grid = table.reshape(self.n, width)
+            for kind, name in wanted:
+                out[name] = np.ascontiguousarray(grid[:, int(local[kind])])
+            del table, grid
+        return out
 
     def feature(self, name: str) -> AnyArray:
         if name == "review_count":
-            return self._count(self.kind == _REVIEW)
+            return self._count(self._is_review)
         if name == "review_mean":
-            rated = (self.kind == _REVIEW) & (self.rating > 0)
-            total = np.bincount(self.c[rated], weights=self.rating[rated], minlength=self.n)
-            return _ratio(total, self._count(rated))
+            total = np.zeros(self.n)
+            for rows, mask in self.blocks():
+                rating = self.frame.rating[rows]
+                rated = self._is_review(rows) & (rating > 0)
+                if mask is not None:
+                    rated &= mask
+                total += np.bincount(
+                    self.codes[rows][rated], weights=rating[rated], minlength=self.n
+                )
+
+            def rated_reviews(rows: slice) -> AnyArray:
+                flag: AnyArray = self._is_review(rows) & (self.frame.rating[rows] > 0)
+                return flag
+
+            return _ratio(total, self._count(rated_reviews))
         if name == "complaint_count":
-            return self._count(self.kind == _COMPLAINT)
+            return self._count(self._is_complaint)
         if name == "complaint_unresolved":
-            return self._count((self.kind == _COMPLAINT) & ~self.resolved)
-        match = _WINDOWED.match(name)
-        assert match is not None
-        kind, days = match.group(1), int(match.group(2))
-        return self.by_kind(days)[:, _KIND_VALUES[kind]].astype(np.int64)
+
+            def unresolved(rows: slice) -> AnyArray:
+                flag: AnyArray = self._is_complaint(rows) & ~self.frame.resolved[rows]
+                return flag
+
+            return self._count(unresolved)
+        return self.windowed[name]
 
 
 def _ratio(numerator: AnyArray, denominator: AnyArray) -> F64:
@@ -959,7 +1025,7 @@ def customer_features(
         else None
     )
     interaction_part = (
-        _Interactions(interactions, interaction_codes, n, limit)
+        _Interactions(interactions, interaction_codes, n, limit, names)
         if interactions is not None
         and interaction_codes is not None
         and any(s.source == "interactions" for s in specs)

@@ -53,6 +53,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from custmgmt._extras import require
 from custmgmt.analytics import _convert as cv
 from custmgmt.analytics._grouping import code_dtype, factorize, group_order, map_onto_index
 from custmgmt.domain.interaction import (
@@ -64,7 +65,7 @@ from custmgmt.domain.interaction import (
 from custmgmt.domain.money import currency_digits
 from custmgmt.domain.order import OrderStatus
 from custmgmt.domain.time import require_aware, to_epoch_micros
-from custmgmt.errors import CustMgmtError, ValidationError
+from custmgmt.errors import ValidationError
 
 __all__ = [
     "COMPLAINT_CATEGORY_CODES",
@@ -196,7 +197,6 @@ class OrderFrame:
     order_id: AnyArray | None = None
     line_row: AnyArray | None = None
     line_category: AnyArray | None = None
-    _cache: dict[str, Any] = attrs.field(factory=dict, init=False, repr=False)
 
     _columns: ClassVar[tuple[tuple[str, str], ...]] = (
         ("placed_at", "i"),
@@ -409,8 +409,7 @@ class OrderFrame:
         Raises:
             ValidationError: a naive ``as_of``, an order in a currency without a rate.
         """
-        digits = currency_digits(currency)
-        del digits
+        currency_digits(currency)  # refuse an unknown currency before streaming
         checked_rates = cv.check_rates(rates)
         limit = to_epoch_micros(require_aware("as_of", as_of)) if as_of is not None else None
         status_index = {s: i for i, s in enumerate(STATUS_CODES)}
@@ -683,28 +682,21 @@ class OrderFrame:
         """Placed-at times sorted by (customer code, placed_at, row), and whether each
         of those orders is cancelled (None when none is).
 
-        Every per-customer sequential feature reads these in order (customer ``c``'s
-        orders are the ``bincount(customer_code)[c]`` entries after the previous
-        customers'), so the random-access gathers happen once per frame. Cached:
-        9 bytes per order.
+        Customer ``c``'s orders are the ``bincount(customer_code)[c]`` entries after
+        the previous customers'. Not cached: the 9 bytes per order would outlive the
+        features that need them (the memory goal is a peak under the input's size).
         """
-        cached = self._cache.get("by_customer_time")
-        if cached is None:
-            perm, times = group_order(self.customer_code, self.n_customers, self.placed_at)
-            assert times is not None
-            cancelled = None
-            cancelled_code = STATUS_CODES.index(OrderStatus.CANCELLED)
-            if (self.status == cancelled_code).any():
-                cancelled = np.empty(len(perm), dtype=bool)
-                for start in range(0, len(perm), 1 << 18):
-                    rows = perm[start : start + (1 << 18)]
-                    cancelled[start : start + len(rows)] = self.status[rows] == cancelled_code
-                cancelled.flags.writeable = False
-            del perm
-            times.flags.writeable = False
-            cached = self._cache["by_customer_time"] = (times, cancelled)
-        result: tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_] | None] = cached
-        return result
+        perm, times = group_order(self.customer_code, self.n_customers, self.placed_at)
+        assert times is not None
+        cancelled = None
+        cancelled_code = STATUS_CODES.index(OrderStatus.CANCELLED)
+        if (self.status == cancelled_code).any():
+            cancelled = np.empty(len(perm), dtype=bool)
+            for start in range(0, len(perm), 1 << 18):
+                rows = perm[start : start + (1 << 18)]
+                cancelled[start : start + len(rows)] = self.status[rows] == cancelled_code
+        del perm
+        return times, cancelled
 
 
 _ORDER_COLUMNS = (
@@ -1014,14 +1006,7 @@ class InteractionFrame:
 
 # -- optional DataFrame libraries ------------------------------------------------------
 def _require(module: str) -> Any:
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise CustMgmtError(
-            f"{module} is not installed: pip install 'custmgmt[{module}]'"
-        ) from None
+    return require(module, extra=module, purpose=f"DataFrame interop ({module})")
 
 
 def _decategorise(value: Any) -> Any:

@@ -586,10 +586,8 @@ def _enum_field(name: str, field: str, value: Any) -> str:
 def _check_feature_name(criterion: str, feature: Any) -> None:
     if not isinstance(feature, str) or not feature.strip():
         raise ValidationError(f"criteria.{criterion}.feature", feature, "a feature name")
-    try:
-        from custmgmt.analytics.features import describe_feature
-    except ImportError:  # pragma: no cover - the features module ships with the library
-        return
+    from custmgmt.analytics.features import describe_feature
+
     try:
         describe_feature(feature)
     except (ValidationError, KeyError, LookupError):

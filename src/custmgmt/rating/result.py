@@ -191,9 +191,9 @@ class Rating:
         Raises:
             CustMgmtError: pandas is not installed.
         """
-        from custmgmt.rating._optional import import_pandas
+        from custmgmt._extras import require
 
-        pd = import_pandas()
+        pd = require("pandas", extra="pandas", purpose="Rating.to_pandas")
         columns: dict[str, Any] = {
             "customer_id": self.customer_ids,
             "score": self.score,

@@ -267,94 +267,119 @@ class _Pairs:
     money: npt.NDArray[Any] | None  # per pair: the merged amount
 
 
-def _pack(
-    ids: npt.NDArray[Any], periods: IntArray, with_rows: bool
-) -> tuple[npt.NDArray[np.uint64], npt.NDArray[Any] | None, int, int, int, int] | None:
-    """The packed sort key ``customer << (p+r) | period << r | row``, if it fits in 64 bits.
-
-    Built in place, so the peak stays at about two arrays of the input's length.
-    Returns the key, the distinct ids when they had to be factorised first (else
-    None), the bit widths of period and row, and the offsets of customer and period.
-    """
-    n = ids.size
-    p_low = int(periods.min())
-    p_bits = _bits(int(periods.max()) - p_low)
-    r_bits = _bits(n - 1) if with_rows else 0
-    distinct = None
-    c_low = 0
-    if ids.dtype.kind in "iu" and _bits(int(ids.max()) - int(ids.min())) + p_bits + r_bits <= 64:
-        c_low = int(ids.min())
-        shifted = ids.astype(np.int64)
-        shifted -= c_low
-        key: npt.NDArray[np.uint64] = shifted.view(np.uint64)
-    else:
-        distinct, key = _factorise(ids)
-        if _bits(max(distinct.size - 1, 0)) + p_bits + r_bits > 64:
-            return None
-    key <<= np.uint64(p_bits + r_bits)
-    part = periods - p_low
-    part_u = part.view(np.uint64)
-    part_u <<= np.uint64(r_bits)
-    key |= part_u
-    del part, part_u
-    if with_rows:
-        key |= np.arange(n, dtype=np.uint64)
-    return key, distinct, p_bits, r_bits, c_low, p_low
+# Rows per block where a whole-length temporary would otherwise double the peak memory.
+_BLOCK = 1 << 20
 
 
 def _sorted_pairs(
-    ids: npt.NDArray[Any], periods: IntArray, money: npt.NDArray[Any] | None
+    ids: npt.NDArray[Any], holder: list[IntArray], money: npt.NDArray[Any] | None
 ) -> _Pairs:
     """Group rows into sorted (customer, period) pairs with one values-only sort.
 
-    The low bits of the sorted packed key give the permutation for the amounts for
-    free; when the key does not fit in 64 bits, a lexsort does the same more slowly.
+    The sort key ``customer << (p+r) | period << r | row`` is built inside the period
+    array itself (handed over in ``holder``, so no other reference keeps it alive)
+    and every other whole-length step runs in blocks: the peak stays near two arrays
+    of the input's length. The low bits of the sorted key give the permutation for the
+    amounts for free; when the key does not fit in 64 bits a lexsort does the same,
+    more slowly.
     """
-    packed = _pack(ids, periods, money is not None)
-    if packed is None:
-        distinct, codes = _factorise(ids)
-        order = np.lexsort((periods, codes))
-        sorted_codes, sorted_periods = codes[order], periods[order]
-        new_pair = np.empty(ids.size, dtype=np.bool_)
-        new_pair[0] = True
-        new_pair[1:] = (sorted_codes[1:] != sorted_codes[:-1]) | (
-            sorted_periods[1:] != sorted_periods[:-1]
-        )
-        starts = np.flatnonzero(new_pair)
-        pair_codes = sorted_codes[starts]
-        pair_money = None if money is None else np.add.reduceat(money[order], starts)
-        return _Pairs(
-            customer_ids=distinct,
-            new_customer=np.r_[True, pair_codes[1:] != pair_codes[:-1]],
-            period=sorted_periods[starts],
-            money=pair_money,
-        )
-    key, factorised, p_bits, r_bits, c_low, p_low = packed
+    periods = holder.pop()
+    n = ids.size
+    p_low = int(periods.min())
+    p_bits = _bits(int(periods.max()) - p_low)
+    r_bits = _bits(n - 1) if money is not None else 0
+    factorised = None
+    c_low = 0
+    if ids.dtype.kind in "iu" and _bits(int(ids.max()) - int(ids.min())) + p_bits + r_bits <= 64:
+        c_low = int(ids.min())
+    else:
+        factorised, codes = _factorise(ids)
+        if _bits(max(factorised.size - 1, 0)) + p_bits + r_bits > 64:
+            return _lexsorted_pairs(factorised, codes, periods, money)
+    periods -= p_low
+    key: npt.NDArray[np.uint64] = periods.view(np.uint64)
+    del periods
+    key <<= np.uint64(r_bits)
+    customer_shift = np.uint64(p_bits + r_bits)
+    for lo in range(0, n, _BLOCK):
+        hi = min(lo + _BLOCK, n)
+        if money is not None:
+            key[lo:hi] |= np.arange(lo, hi, dtype=np.uint64)
+        if factorised is None:
+            part = ids[lo:hi].astype(np.int64)
+            part -= c_low
+            key[lo:hi] |= part.view(np.uint64) << customer_shift
+        else:
+            key[lo:hi] |= codes[lo:hi] << customer_shift
+    if factorised is not None:
+        del codes
     key.sort()
-    changed = key[1:] ^ key[:-1]
-    changed >>= np.uint64(r_bits)
-    new_pair = np.empty(key.size, dtype=np.bool_)
+    new_pair = np.empty(n, dtype=np.bool_)
     new_pair[0] = True
-    np.not_equal(changed, 0, out=new_pair[1:])
-    del changed
+    shift = np.uint64(r_bits)
+    for lo in range(0, n - 1, _BLOCK):
+        hi = min(lo + _BLOCK, n - 1)
+        np.not_equal((key[lo + 1 : hi + 1] ^ key[lo:hi]) >> shift, 0, out=new_pair[lo + 1 : hi + 1])
     starts = np.flatnonzero(new_pair)
     del new_pair
-    pair_key = key[starts] >> np.uint64(r_bits)
-    pair_period = (pair_key & np.uint64((1 << p_bits) - 1)).astype(np.int64)
-    pair_period += p_low
-    pair_key >>= np.uint64(p_bits)
-    new_customer = np.r_[True, pair_key[1:] != pair_key[:-1]]
+    pair_key = key[starts]
+    pair_key >>= shift
+    n_pairs = starts.size
+    new_customer = np.empty(n_pairs, dtype=np.bool_)
+    new_customer[0] = True
+    p_shift = np.uint64(p_bits)
+    for lo in range(0, n_pairs - 1, _BLOCK):
+        hi = min(lo + _BLOCK, n_pairs - 1)
+        np.not_equal(
+            pair_key[lo + 1 : hi + 1] >> p_shift,
+            pair_key[lo:hi] >> p_shift,
+            out=new_customer[lo + 1 : hi + 1],
+        )
     if factorised is None:
-        known = (pair_key[new_customer].astype(np.int64) + c_low).astype(ids.dtype)
+        known = ((pair_key[new_customer] >> p_shift).astype(np.int64) + c_low).astype(ids.dtype)
     else:
         known = factorised
-    del pair_key
+    pair_key &= np.uint64((1 << p_bits) - 1)
+    pair_period: IntArray = pair_key.view(np.int64)
+    pair_period += p_low
     pair_money = None
     if money is not None:
         key &= np.uint64((1 << r_bits) - 1)
-        pair_money = np.add.reduceat(money[key.view(np.int64)], starts)
+        rows = key.view(np.int64)
+        pair_money = np.empty(n_pairs, dtype=money.dtype)
+        # Gather and sum the amounts block by block of pairs, never all rows at once.
+        for lo in range(0, n_pairs, _BLOCK):
+            hi = min(lo + _BLOCK, n_pairs)
+            first = int(starts[lo])
+            last = int(starts[hi]) if hi < n_pairs else n
+            pair_money[lo:hi] = np.add.reduceat(money[rows[first:last]], starts[lo:hi] - first)
     return _Pairs(
         customer_ids=known, new_customer=new_customer, period=pair_period, money=pair_money
+    )
+
+
+def _lexsorted_pairs(
+    distinct: npt.NDArray[Any],
+    codes: npt.NDArray[np.uint64],
+    periods: IntArray,
+    money: npt.NDArray[Any] | None,
+) -> _Pairs:
+    """The same grouping by lexsort, for keys wider than 64 bits."""
+    order = np.lexsort((periods, codes))
+    sorted_codes, sorted_periods = codes[order], periods[order]
+    new_pair = np.empty(codes.size, dtype=np.bool_)
+    new_pair[0] = True
+    new_pair[1:] = (sorted_codes[1:] != sorted_codes[:-1]) | (
+        sorted_periods[1:] != sorted_periods[:-1]
+    )
+    starts = np.flatnonzero(new_pair)
+    pair_codes = sorted_codes[starts]
+    pair_money = None if money is None else np.add.reduceat(money[order], starts)
+    return _Pairs(
+        customer_ids=distinct,
+        new_customer=np.r_[True, pair_codes[1:] != pair_codes[:-1]],
+        period=sorted_periods[starts],
+        money=pair_money,
     )
 
 
@@ -451,12 +476,15 @@ def summarize_transactions(
     if not np.all(keep):
         ids, periods = ids[keep], periods[keep]
         money = None if money is None else money[keep]
-    return _summarise(ids, periods, money, end_p, cal_p, unit, period, ratio)
+    # The period array is handed over (the grouping turns it into its sort key).
+    holder = [periods]
+    del periods
+    return _summarise(ids, holder, money, end_p, cal_p, unit, period, ratio)
 
 
 def _summarise(
     ids: npt.NDArray[Any],
-    periods: IntArray,
+    holder: list[IntArray],
     money: npt.NDArray[Any] | None,
     end_p: int,
     cal_p: int | None,
@@ -466,7 +494,7 @@ def _summarise(
 ) -> TransactionSummary:
     if ids.size == 0:
         return _empty(ids, money is not None, cal_p is not None, end_p, cal_p, unit, period, ratio)
-    pairs = _sorted_pairs(ids, periods, money)
+    pairs = _sorted_pairs(ids, holder, money)
     distinct = pairs.customer_ids
     pair_p = pairs.period
     pair_money = pairs.money
@@ -476,7 +504,7 @@ def _summarise(
     first_p = pair_p[starts]
     horizon = end_p if cal_p is None else cal_p
     in_window = pair_p <= horizon
-    counts = np.add.reduceat(in_window.astype(np.int64), starts)
+    counts = np.add.reduceat(in_window, starts, dtype=np.int64)
     # Customers who first bought after the calibration end are not in the summary.
     present = counts > 0
     last_p = pair_p[starts + np.maximum(counts, 1) - 1]
@@ -494,7 +522,7 @@ def _summarise(
     duration = None
     if cal_p is not None:
         later = ~in_window
-        holdout_f = np.add.reduceat(later.astype(np.int64), starts)
+        holdout_f = np.add.reduceat(later, starts, dtype=np.int64)
         duration = (end_p - cal_p) * ratio
         if pair_money is not None:
             spent_later = np.add.reduceat(np.where(later, pair_money, 0), starts)
