@@ -44,6 +44,43 @@ def test_integer_ids_factorise_like_np_unique(ids: np.ndarray) -> None:
     np.testing.assert_array_equal(codes, want_codes.ravel())
 
 
+@st.composite
+def small_range_ids(draw: st.DrawFn) -> np.ndarray:
+    """Ids of any integer dtype whose span is small (the presence table must fit),
+    anywhere in the dtype's range, up to its extremes."""
+    dtype = np.dtype(
+        draw(st.sampled_from([np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16]))
+    )
+    info = np.iinfo(dtype)
+    base = draw(st.sampled_from([int(info.min), int(info.max) - 300, 0, -7]))
+    base = min(max(base, int(info.min)), int(info.max))
+    top = min(base + draw(st.sampled_from([3, 300])), int(info.max))
+    return draw(hnp.arrays(dtype, st.integers(1, 60), elements=st.integers(base, top)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(small_range_ids())
+def test_the_small_range_path_factorises_exactly_like_the_sort_path(ids: np.ndarray) -> None:
+    # Called directly, so that both paths see every input whatever its range.
+    checked = _grouping._as_ids(ids, "category")
+    lo, hi = int(checked.min()), int(checked.max())
+    dense_uniques, dense_codes = _grouping._factorize_dense(checked, lo, hi, np.int32)
+    sort_uniques, sort_codes = _grouping._factorize_sorted(checked, lo, hi, np.int32)
+    np.testing.assert_array_equal(dense_uniques, sort_uniques)
+    np.testing.assert_array_equal(dense_codes, sort_codes)
+    assert dense_uniques.dtype == sort_uniques.dtype == np.int64
+    assert dense_codes.dtype == sort_codes.dtype == np.int32
+    want_uniques, want_codes = np.unique(ids.astype(np.int64), return_inverse=True)
+    np.testing.assert_array_equal(dense_uniques, want_uniques)
+    np.testing.assert_array_equal(dense_codes, want_codes.ravel())
+
+
+def test_narrow_integer_ids_whose_span_overflows_their_dtype_factorise_exactly() -> None:
+    uniques, codes = factorize(np.array([-100, 100, 5], dtype=np.int8))
+    assert uniques.tolist() == [-100, 5, 100]
+    assert codes.tolist() == [0, 2, 1]
+
+
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.sampled_from(["王芳", "李雷", "a", "b", "客户-1"]), max_size=30))
 def test_string_ids_factorise_to_sorted_uniques(ids: list[str]) -> None:

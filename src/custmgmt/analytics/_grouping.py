@@ -126,10 +126,18 @@ def factorize(values: Any, field: str = "customer_id") -> tuple[npt.NDArray[Any]
     if n == 0:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     lo, hi = int(ids.min()), int(ids.max())
-    row_bits = _bits(n - 1)
     dtype = code_dtype(n)
     if hi - lo < max(1 << 16, n // 2):
         return _factorize_dense(ids, lo, hi, dtype)
+    return _factorize_sorted(ids, lo, hi, dtype)
+
+
+def _factorize_sorted(
+    ids: npt.NDArray[Any], lo: int, hi: int, dtype: type[np.signedinteger[Any]]
+) -> tuple[npt.NDArray[Any], I64]:
+    """Sparse integer ids: one values-only sort of a packed key (argsort if too wide)."""
+    n = len(ids)
+    row_bits = _bits(n - 1)
     if _bits(hi - lo) + row_bits <= 64:
         # uint64 arithmetic wraps, which is exactly right for (id - lo) < 2**64.
         key = ids.astype(U64)
@@ -166,9 +174,16 @@ def factorize(values: Any, field: str = "customer_id") -> tuple[npt.NDArray[Any]
 
 
 def _factorize_dense(
-    ids: I64, lo: int, hi: int, dtype: type[np.signedinteger[Any]]
+    ids: npt.NDArray[Any], lo: int, hi: int, dtype: type[np.signedinteger[Any]]
 ) -> tuple[npt.NDArray[Any], I64]:
-    """Dense ids (category codes, customers numbered 0..n): a lookup table, no sort."""
+    """Small-range ids (category codes, customers numbered 0..n): O(n), no sort.
+
+    A presence table over ``lo..hi`` gives the sorted uniques, and its running count
+    the code of each value: exactly what :func:`_factorize_sorted` returns.
+    """
+    if ids.dtype.itemsize < 4:
+        # ``ids - lo`` stays in the ids' dtype: int8/int16 spans can overflow it.
+        ids = ids.astype(np.int32)
     present = np.zeros(hi - lo + 1, dtype=bool)
     for start in range(0, len(ids), CHUNK):
         present[ids[start : start + CHUNK] - lo] = True
@@ -178,7 +193,10 @@ def _factorize_dense(
     remap -= 1
     codes = np.empty(len(ids), dtype=dtype)
     for start in range(0, len(ids), CHUNK):
-        codes[start : start + CHUNK] = remap[ids[start : start + CHUNK] - lo]
+        # Every offset is in range, so "clip" never clips; it spares the buffered
+        # bounds check of the default mode (about 2x faster than remap[offsets]).
+        stop = start + CHUNK
+        np.take(remap, ids[start:stop] - lo, out=codes[start:stop], mode="clip")
     return uniques, codes
 
 

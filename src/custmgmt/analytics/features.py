@@ -125,6 +125,11 @@ _RETURNED = (
     STATUS_CODES.index(OrderStatus.PARTIALLY_RETURNED),
 )
 _REVIEW = KIND_CODES.index(InteractionKind.REVIEW)
+#: Category breadth marks (customer, category) pairs in a bitmap of
+#: ``n_customers * n_categories`` bytes when it is at most this many bytes per order
+#: (or at most _BITMAP_MIN_CELLS in all); beyond that, one sort of the packed pairs.
+_BITMAP_CELLS_PER_ROW = 8
+_BITMAP_MIN_CELLS = 1 << 24
 _COMPLAINT = KIND_CODES.index(InteractionKind.COMPLAINT)
 
 
@@ -707,7 +712,7 @@ class _Orders:
                 keep &= frame.status[line_rows] != _CANCELLED
             line_blocks.append((self.codes[line_rows[keep]], frame.line_category[keep]))
 
-        def pair_blocks() -> Iterator[npt.NDArray[np.uint64]]:
+        def pair_blocks() -> Iterator[I64]:
             for rows, mask in self.blocks():
                 codes, cats = self.codes[rows], frame.category[rows]
                 if mask is not None:
@@ -716,7 +721,7 @@ class _Orders:
             for codes, cats in line_blocks:
                 yield _pair_keys(codes, cats, k)
 
-        if self.n * k <= max(8 * len(frame), 1 << 24):
+        if self.n * k <= max(_BITMAP_CELLS_PER_ROW * len(frame), _BITMAP_MIN_CELLS):
             # A bitmap of (customer, category) pairs: no sort, no pair list.
             seen = np.zeros(self.n * k, dtype=bool)
             for key in pair_blocks():
@@ -724,14 +729,14 @@ class _Orders:
             breadth: I64 = seen.reshape(self.n, k).sum(axis=1, dtype=np.int64)
             return breadth
         # Otherwise one values-only sort of the packed pairs.
-        every = np.concatenate(list(pair_blocks()))
+        every = np.concatenate([np.empty(0, dtype=np.int64), *pair_blocks()])
         every.sort()
         if len(every) == 0:
             return np.zeros(self.n, dtype=np.int64)
         new = np.empty(len(every), dtype=bool)
         new[0] = True
         np.not_equal(every[1:], every[:-1], out=new[1:])
-        owners = (every[new] // np.uint64(k)).astype(np.int64)
+        owners = every[new] // k
         return np.bincount(owners, minlength=self.n).astype(np.int64, copy=False)
 
     # -- trailing windows: every window from one bucketing pass ------------------------
@@ -812,11 +817,19 @@ def _codes_between(ends: I64, sizes: I64, start: int, stop: int) -> I64:
     return np.repeat(customers, end - begin)
 
 
-def _pair_keys(codes: AnyArray, cats: AnyArray, k: int) -> npt.NDArray[np.uint64]:
-    """Packed ``code * k + category`` of the rows that have a category."""
+def _pair_keys(codes: AnyArray, cats: AnyArray, k: int) -> I64:
+    """Packed ``code * k + category`` of the rows that have a category.
+
+    int64, not uint64: numpy indexes with int64 directly, while uint64 indices are
+    converted first (twice the time of marking the bitmap). Codes and categories are
+    below 2**31, so the key fits.
+    """
     has = cats >= 0
-    key = codes[has].astype(np.uint64) * np.uint64(k)
-    key += cats[has].astype(np.uint64)
+    if not has.all():
+        codes, cats = codes[has], cats[has]
+    key = codes.astype(np.int64)
+    key *= k
+    np.add(key, cats, out=key, casting="unsafe")  # any integer dtype of category codes
     return key
 
 

@@ -42,12 +42,13 @@ Conventions:
 
 from __future__ import annotations
 
+import functools
 import os
 import zoneinfo
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self, cast
 
 import attrs
 import numpy as np
@@ -91,10 +92,6 @@ DEFAULT_CHUNK_SIZE = 10_000
 AnyArray = npt.NDArray[Any]
 
 
-def _constant(value: int, dtype: Any, n: int) -> AnyArray:
-    return cv.constant(value, dtype, n)
-
-
 def _readonly(arr: AnyArray) -> AnyArray:
     # A view, so freezing never changes the caller's own array.
     view = arr.view()
@@ -121,6 +118,78 @@ def _encode_customers(customer_id: Any, customer_index: Any) -> tuple[AnyArray, 
         ids, remap = map_onto_index(uniques, _index_ids(customer_index))
         codes = remap[codes]
     return ids, codes.astype(code_dtype(len(ids)), copy=False)
+
+
+def _row_ids(customer_id: Any) -> AnyArray:
+    """The customer id of each row, refusing anything but a one-dimensional array."""
+    ids = np.asarray(customer_id)
+    if ids.ndim != 1:
+        raise ValidationError("customer_id", f"shape {ids.shape}", "a one-dimensional array")
+    return ids
+
+
+def _row_times(values: Any, field: str, n: int) -> AnyArray:
+    """int64 µs UTC per row (see :func:`cv.to_micros`), one per customer id."""
+    times = cv.to_micros(values, field)
+    cv.check_length(field, times, n, "customer_id")
+    return times
+
+
+def _as_of_limit(as_of: datetime | None) -> int | None:
+    """``as_of`` in µs UTC (None stays None); a naive datetime is refused."""
+    return to_epoch_micros(require_aware("as_of", as_of)) if as_of is not None else None
+
+
+def _require_columns(cols: dict[str, Any], required: tuple[str, ...]) -> None:
+    for name in required:
+        if name not in cols:
+            raise ValidationError("columns", sorted(cols), f"a {name!r} column")
+
+
+class _Chunks:
+    """Columns streamed from a store: per column, one numpy array per chunk, so only
+    one chunk's values are ever held as Python objects."""
+
+    def __init__(self, **dtypes: Any) -> None:
+        self._dtypes = dtypes
+        self._parts: dict[str, list[AnyArray]] = {key: [] for key in dtypes}
+
+    def start(self) -> list[list[Any]]:
+        """Empty lists for one chunk's values, one per column in declaration order."""
+        return [[] for _ in self._dtypes]
+
+    def add(self, values: list[list[Any]]) -> None:
+        """Append one chunk's values (the lists from :meth:`start`) as arrays."""
+        for (key, dtype), items in zip(self._dtypes.items(), values, strict=True):
+            self._parts[key].append(np.array(items, dtype=dtype))
+
+    def joined(self, key: str) -> AnyArray:
+        """The whole column (empty, of its dtype, when no chunk came)."""
+        parts = self._parts[key]
+        return np.concatenate(parts) if parts else np.empty(0, dtype=self._dtypes[key])
+
+
+def _minor_units(
+    values: AnyArray,
+    field: str,
+    *,
+    currency: str,
+    digits: int,
+    amount_unit: str,
+    currencies: Any,
+    rates: dict[str, Decimal],
+) -> AnyArray:
+    """Minor units of ``currency`` per row, converting rows priced in ``currencies``."""
+    if currencies is None:
+        return cv.to_minor(values, digits, amount_unit, field)
+    n = len(values)
+    minor = _check_currency_rows(
+        np.zeros(n, dtype=np.int64), currencies, currency, rates, values, amount_unit, field
+    )
+    native = np.asarray([c == currency for c in np.asarray(currencies).tolist()], dtype=bool)
+    if native.any():
+        minor[native] = cv.to_minor(values[native], digits, amount_unit, field)
+    return minor
 
 
 def _check_currency_rows(
@@ -158,8 +227,75 @@ def _check_currency_rows(
     return out
 
 
+class _CustomerFrame:
+    """What both frames share: the customer index, read-only columns, re-indexing and
+    DataFrame export. Subclasses are frozen attrs classes with ``customer_code`` and
+    ``customer_ids`` fields."""
+
+    __slots__ = ()
+
+    customer_code: AnyArray
+    customer_ids: AnyArray
+    #: Columns exported as ``datetime64[us, UTC]``.
+    _time_columns: ClassVar[tuple[str, ...]]
+    #: Required dtype kind of ``customer_code`` (None: any).
+    _code_kind: ClassVar[str | None] = None
+
+    def _freeze_columns(self, columns: Iterable[tuple[str, str | None]]) -> None:
+        """Make the customer index and ``columns`` read-only views, checking each
+        column's length (and dtype kind, when given) against ``customer_code``."""
+        n = len(self.customer_code)
+        code = np.asarray(self.customer_code)
+        if self._code_kind is not None and code.dtype.kind != self._code_kind:
+            raise ValidationError("customer_code", code.dtype, "integer codes")
+        object.__setattr__(self, "customer_code", _readonly(code))
+        object.__setattr__(self, "customer_ids", _readonly(np.asarray(self.customer_ids)))
+        for name, kind in columns:
+            arr = np.asarray(getattr(self, name))
+            if kind is not None and arr.dtype.kind != kind:
+                raise ValidationError(name, arr.dtype, "an integer array")
+            cv.check_length(name, arr, n, "customer_code")
+            object.__setattr__(self, name, _readonly(arr))
+
+    def __len__(self) -> int:
+        return len(self.customer_code)
+
+    @property
+    def n_rows(self) -> int:
+        """The number of rows (orders, or interactions)."""
+        return len(self.customer_code)
+
+    @property
+    def n_customers(self) -> int:
+        """The size of the customer index (customers without rows included)."""
+        return len(self.customer_ids)
+
+    def _export_columns(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame, one row per order (or interaction): ``customer_id``, the
+        time column (``placed_at`` or ``at``) as ``datetime64[us, UTC]``, money as int64
+        minor units, coded columns (``status``, ``kind``, ``category``, ``channel``,
+        ``complaint_category``) as categoricals, and ``order_id`` when there is one."""
+        return _to_pandas(self._export_columns(), time_columns=self._time_columns)
+
+    def to_polars(self) -> Any:
+        """A polars DataFrame with the columns of :meth:`to_pandas`."""
+        return _to_polars(self._export_columns(), time_columns=self._time_columns)
+
+    def with_customer_index(self, customer_index: Any) -> Self:
+        """The same rows re-coded onto another customer index (module docstring)."""
+        index = _index_ids(customer_index)
+        new_ids, remap = map_onto_index(self.customer_ids, index)
+        codes = remap[self.customer_code].astype(code_dtype(len(new_ids)), copy=False)
+        # Every subclass is an attrs class; the base alone is not, hence the cast.
+        frame: Self = attrs.evolve(cast(Any, self), customer_code=codes, customer_ids=new_ids)
+        return frame
+
+
 @attrs.frozen(kw_only=True, eq=False, repr=False)
-class OrderFrame:
+class OrderFrame(_CustomerFrame):
     """Orders as read-only columns, one row per order (see the module docstring).
 
     Build with a named constructor (:meth:`from_arrays`, :meth:`from_store`,
@@ -198,7 +334,7 @@ class OrderFrame:
     line_row: AnyArray | None = None
     line_category: AnyArray | None = None
 
-    _columns: ClassVar[tuple[tuple[str, str], ...]] = (
+    _columns: ClassVar[tuple[tuple[str, str | None], ...]] = (
         ("placed_at", "i"),
         ("amount", "i"),
         ("returned_amount", "i"),
@@ -206,21 +342,13 @@ class OrderFrame:
         ("category", "i"),
         ("channel", "i"),
     )
+    _time_columns: ClassVar[tuple[str, ...]] = ("placed_at",)
+    _code_kind: ClassVar[str | None] = "i"
 
     def __attrs_post_init__(self) -> None:
         currency_digits(self.currency)
         n = len(self.customer_code)
-        code = np.asarray(self.customer_code)
-        if code.dtype.kind != "i":
-            raise ValidationError("customer_code", code.dtype, "integer codes")
-        object.__setattr__(self, "customer_code", _readonly(code))
-        object.__setattr__(self, "customer_ids", _readonly(np.asarray(self.customer_ids)))
-        for name, kind in self._columns:
-            arr = np.asarray(getattr(self, name))
-            if arr.dtype.kind != kind:
-                raise ValidationError(name, arr.dtype, "an integer array")
-            cv.check_length(name, arr, n, "customer_code")
-            object.__setattr__(self, name, _readonly(arr))
+        self._freeze_columns(self._columns)
         for name in ("order_id", "line_row", "line_category"):
             value = getattr(self, name)
             if value is not None:
@@ -231,24 +359,11 @@ class OrderFrame:
             raise ValidationError("line_row", None, "line_row and line_category together")
 
     # -- reading ---------------------------------------------------------------------
-    def __len__(self) -> int:
-        return len(self.customer_code)
-
     def __repr__(self) -> str:
         return (
             f"OrderFrame(rows={len(self)}, customers={self.n_customers}, "
             f"currency={self.currency!r}, categories={len(self.category_names)})"
         )
-
-    @property
-    def n_rows(self) -> int:
-        """The number of orders."""
-        return len(self.customer_code)
-
-    @property
-    def n_customers(self) -> int:
-        """The size of the customer index (customers without rows included)."""
-        return len(self.customer_ids)
 
     @property
     def digits(self) -> int:
@@ -300,56 +415,26 @@ class OrderFrame:
                 rates, naive datetimes.
         """
         digits = currency_digits(currency)
-        ids = np.asarray(customer_id)
-        if ids.ndim != 1:
-            raise ValidationError("customer_id", f"shape {ids.shape}", "a one-dimensional array")
+        ids = _row_ids(customer_id)
         n = len(ids)
-        times = cv.to_micros(placed_at, "placed_at")
-        cv.check_length("placed_at", times, n, "customer_id")
+        times = _row_times(placed_at, "placed_at", n)
         amount_values = np.asarray(amount)
         cv.check_length("amount", amount_values, n, "customer_id")
-        checked_rates = cv.check_rates(rates)
-        if currencies is None:
-            minor = cv.to_minor(amount_values, digits, amount_unit, "amount")
-        else:
-            minor = _check_currency_rows(
-                np.zeros(n, dtype=np.int64),
-                currencies,
-                currency,
-                checked_rates,
-                amount_values,
-                amount_unit,
-                "amount",
-            )
-            native = np.asarray(
-                [c == currency for c in np.asarray(currencies).tolist()], dtype=bool
-            )
-            if native.any():
-                minor[native] = cv.to_minor(amount_values[native], digits, amount_unit, "amount")
+        minor_units = functools.partial(
+            _minor_units,
+            currency=currency,
+            digits=digits,
+            amount_unit=amount_unit,
+            currencies=currencies,
+            rates=cv.check_rates(rates),
+        )
+        minor = minor_units(amount_values, "amount")
         if returned_amount is None:
-            returned = _constant(0, np.int64, n)
+            returned = cv.constant(0, np.int64, n)
         else:
             returned_values = np.asarray(returned_amount)
             cv.check_length("returned_amount", returned_values, n, "customer_id")
-            if currencies is None:
-                returned = cv.to_minor(returned_values, digits, amount_unit, "returned_amount")
-            else:
-                returned = _check_currency_rows(
-                    np.zeros(n, dtype=np.int64),
-                    currencies,
-                    currency,
-                    checked_rates,
-                    returned_values,
-                    amount_unit,
-                    "returned_amount",
-                )
-                native = np.asarray(
-                    [c == currency for c in np.asarray(currencies).tolist()], dtype=bool
-                )
-                if native.any():
-                    returned[native] = cv.to_minor(
-                        returned_values[native], digits, amount_unit, "returned_amount"
-                    )
+            returned = minor_units(returned_values, "returned_amount")
             over = returned > minor
             if over.any():
                 row = int(np.flatnonzero(over)[0])
@@ -411,21 +496,16 @@ class OrderFrame:
         """
         currency_digits(currency)  # refuse an unknown currency before streaming
         checked_rates = cv.check_rates(rates)
-        limit = to_epoch_micros(require_aware("as_of", as_of)) if as_of is not None else None
+        limit = _as_of_limit(as_of)
         status_index = {s: i for i, s in enumerate(STATUS_CODES)}
-        cols: dict[str, list[AnyArray]] = {k: [] for k in ("cid", "t", "a", "r", "s", "oid")}
+        cols = _Chunks(cid=object, t=np.int64, a=np.int64, r=np.int64, s=np.int8, oid=object)
         category_labels: list[Any] = []
         channel_labels: list[Any] = []
         line_rows: list[int] = []
         line_labels: list[str] = []
         row = 0
         for chunk in store.orders.iter_chunks(chunk_size):
-            cid: list[str] = []
-            t: list[int] = []
-            a: list[int] = []
-            r: list[int] = []
-            s: list[int] = []
-            oid: list[str] = []
+            cid, t, a, r, s, oid = values = cols.start()
             for order in chunk:
                 placed = to_epoch_micros(order.placed_at)
                 if limit is not None and placed > limit:
@@ -459,18 +539,9 @@ class OrderFrame:
                         line_rows.append(row)
                         line_labels.append(name)
                 row += 1
-            cols["cid"].append(np.array(cid, dtype=object))
-            cols["t"].append(np.array(t, dtype=np.int64))
-            cols["a"].append(np.array(a, dtype=np.int64))
-            cols["r"].append(np.array(r, dtype=np.int64))
-            cols["s"].append(np.array(s, dtype=np.int8))
-            cols["oid"].append(np.array(oid, dtype=object))
+            cols.add(values)
 
-        def joined(key: str, dtype: Any) -> AnyArray:
-            parts = cols[key]
-            return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
-
-        ids = joined("cid", object)
+        ids = cols.joined("cid")
         customer_ids, codes = _encode_customers(ids, customer_index)
         category_codes, category_names = cv.encode_labels(
             np.array(category_labels + line_labels, dtype=object),
@@ -487,16 +558,16 @@ class OrderFrame:
         return cls(
             customer_code=codes,
             customer_ids=customer_ids,
-            placed_at=joined("t", np.int64),
-            amount=joined("a", np.int64),
-            returned_amount=joined("r", np.int64),
-            status=joined("s", np.int8),
+            placed_at=cols.joined("t"),
+            amount=cols.joined("a"),
+            returned_amount=cols.joined("r"),
+            status=cols.joined("s"),
             category=category_codes[:row],
             category_names=category_names,
             channel=channel_codes,
             channel_names=channel_names,
             currency=currency,
-            order_id=joined("oid", object),
+            order_id=cols.joined("oid"),
             line_row=line_row,
             line_category=line_category,
         )
@@ -575,9 +646,8 @@ class OrderFrame:
         to µs UTC (naive datetime columns are refused); categorical columns keep their
         codes.
         """
-        _require("pandas")
         return cls._from_columns(
-            _pandas_columns(df, columns, _ORDER_COLUMNS),
+            _dataframe_columns("pandas", df, columns, _ORDER_COLUMNS),
             currency=currency,
             amount_unit=amount_unit,
             rates=rates,
@@ -599,9 +669,8 @@ class OrderFrame:
 
         Datetime columns must carry a time zone (or be int64 µs UTC).
         """
-        _require("polars")
         return cls._from_columns(
-            _polars_columns(df, columns, _ORDER_COLUMNS),
+            _dataframe_columns("polars", df, columns, _ORDER_COLUMNS),
             currency=currency,
             amount_unit=amount_unit,
             rates=rates,
@@ -618,9 +687,7 @@ class OrderFrame:
         rates: Mapping[str, Any] | None,
         customer_index: Any,
     ) -> OrderFrame:
-        for required in ("customer_id", "placed_at", "amount"):
-            if required not in cols:
-                raise ValidationError("columns", sorted(cols), f"a {required!r} column")
+        _require_columns(cols, ("customer_id", "placed_at", "amount"))
         category = cols.get("category")
         categorical = isinstance(category, tuple)
         frame = cls.from_arrays(
@@ -659,23 +726,6 @@ class OrderFrame:
         if self.order_id is not None:
             cols["order_id"] = self.order_id
         return cols
-
-    def to_pandas(self) -> Any:
-        """A pandas DataFrame, one row per order: ``customer_id``, ``placed_at``
-        (datetime64[us, UTC]), ``amount`` and ``returned_amount`` (int64 minor units),
-        ``status``, ``category``, ``channel`` (categoricals), ``order_id``."""
-        return _to_pandas(self._export_columns(), time_columns=("placed_at",))
-
-    def to_polars(self) -> Any:
-        """A polars DataFrame with the columns of :meth:`to_pandas`."""
-        return _to_polars(self._export_columns(), time_columns=("placed_at",))
-
-    def with_customer_index(self, customer_index: Any) -> OrderFrame:
-        """The same orders re-coded onto another customer index (module docstring)."""
-        index = _index_ids(customer_index)
-        new_ids, remap = map_onto_index(self.customer_ids, index)
-        codes = remap[self.customer_code].astype(code_dtype(len(new_ids)), copy=False)
-        return attrs.evolve(self, customer_code=codes, customer_ids=new_ids)
 
     # -- cached orderings (the frame is immutable, so they never go stale) -------------
     def _by_customer_time(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_] | None]:
@@ -722,7 +772,7 @@ _INTERACTION_COLUMNS = (
 
 
 @attrs.frozen(kw_only=True, eq=False, repr=False)
-class InteractionFrame:
+class InteractionFrame(_CustomerFrame):
     """Interactions as read-only columns, one row per interaction.
 
     Attributes:
@@ -747,30 +797,17 @@ class InteractionFrame:
     channel: AnyArray
     channel_names: tuple[str, ...] = ()
 
-    def __attrs_post_init__(self) -> None:
-        n = len(self.customer_code)
-        object.__setattr__(self, "customer_code", _readonly(np.asarray(self.customer_code)))
-        object.__setattr__(self, "customer_ids", _readonly(np.asarray(self.customer_ids)))
-        for name in ("at", "kind", "rating", "complaint_category", "resolved", "channel"):
-            arr = np.asarray(getattr(self, name))
-            cv.check_length(name, arr, n, "customer_code")
-            object.__setattr__(self, name, _readonly(arr))
+    _columns: ClassVar[tuple[tuple[str, str | None], ...]] = tuple(
+        (name, None)
+        for name in ("at", "kind", "rating", "complaint_category", "resolved", "channel")
+    )
+    _time_columns: ClassVar[tuple[str, ...]] = ("at",)
 
-    def __len__(self) -> int:
-        return len(self.customer_code)
+    def __attrs_post_init__(self) -> None:
+        self._freeze_columns(self._columns)
 
     def __repr__(self) -> str:
         return f"InteractionFrame(rows={len(self)}, customers={self.n_customers})"
-
-    @property
-    def n_rows(self) -> int:
-        """The number of interactions."""
-        return len(self.customer_code)
-
-    @property
-    def n_customers(self) -> int:
-        """The size of the customer index (customers without rows included)."""
-        return len(self.customer_ids)
 
     @classmethod
     def from_arrays(
@@ -801,12 +838,9 @@ class InteractionFrame:
         Raises:
             ValidationError: mismatched lengths, unknown kinds, ratings outside 0..5.
         """
-        ids = np.asarray(customer_id)
-        if ids.ndim != 1:
-            raise ValidationError("customer_id", f"shape {ids.shape}", "a one-dimensional array")
+        ids = _row_ids(customer_id)
         n = len(ids)
-        times = cv.to_micros(at, "at")
-        cv.check_length("at", times, n, "customer_id")
+        times = _row_times(at, "at", n)
         kinds = cv.encode_enum(kind, InteractionKind, n, "kind", None)
         if rating is None:
             ratings = np.zeros(n, dtype=np.int8)
@@ -880,18 +914,13 @@ class InteractionFrame:
         Raises:
             ValidationError: a naive ``as_of``.
         """
-        limit = to_epoch_micros(require_aware("as_of", as_of)) if as_of is not None else None
+        limit = _as_of_limit(as_of)
         kind_index = {k: i for i, k in enumerate(KIND_CODES)}
         complaint_index = {c: i for i, c in enumerate(COMPLAINT_CATEGORY_CODES)}
-        parts: dict[str, list[AnyArray]] = {k: [] for k in ("cid", "t", "k", "r", "c", "z")}
+        cols = _Chunks(cid=object, t=np.int64, k=np.int8, r=np.int8, c=np.int8, z=bool)
         channels: list[Any] = []
         for chunk in store.interactions.iter_chunks(chunk_size):
-            cid: list[str] = []
-            t: list[int] = []
-            k: list[int] = []
-            r: list[int] = []
-            c: list[int] = []
-            z: list[bool] = []
+            cid, t, k, r, c, z = values = cols.start()
             for item in chunk:
                 at = to_epoch_micros(item.at)
                 if limit is not None and at > limit:
@@ -908,17 +937,9 @@ class InteractionFrame:
                     c.append(-1)
                     z.append(False)
                 channels.append(item.channel)
-            parts["cid"].append(np.array(cid, dtype=object))
-            parts["t"].append(np.array(t, dtype=np.int64))
-            parts["k"].append(np.array(k, dtype=np.int8))
-            parts["r"].append(np.array(r, dtype=np.int8))
-            parts["c"].append(np.array(c, dtype=np.int8))
-            parts["z"].append(np.array(z, dtype=bool))
+            cols.add(values)
 
-        def joined(key: str, dtype: Any) -> AnyArray:
-            return np.concatenate(parts[key]) if parts[key] else np.empty(0, dtype=dtype)
-
-        ids = joined("cid", object)
+        ids = cols.joined("cid")
         customer_ids, codes = _encode_customers(ids, customer_index)
         channel_codes, channel_names = cv.encode_labels(
             np.array(channels, dtype=object), len(ids), "channel"
@@ -926,11 +947,11 @@ class InteractionFrame:
         return cls(
             customer_code=codes,
             customer_ids=customer_ids,
-            at=joined("t", np.int64),
-            kind=joined("k", np.int8),
-            rating=joined("r", np.int8),
-            complaint_category=joined("c", np.int8),
-            resolved=joined("z", bool),
+            at=cols.joined("t"),
+            kind=cols.joined("k"),
+            rating=cols.joined("r"),
+            complaint_category=cols.joined("c"),
+            resolved=cols.joined("z"),
             channel=channel_codes,
             channel_names=channel_names,
         )
@@ -941,22 +962,20 @@ class InteractionFrame:
     ) -> InteractionFrame:
         """Build from a pandas DataFrame with columns named like :meth:`from_arrays`'
         keywords (``columns={"our_name": "df_name"}`` renames)."""
-        _require("pandas")
-        return cls._from_columns(_pandas_columns(df, columns, _INTERACTION_COLUMNS), customer_index)
+        cols = _dataframe_columns("pandas", df, columns, _INTERACTION_COLUMNS)
+        return cls._from_columns(cols, customer_index)
 
     @classmethod
     def from_polars(
         cls, df: Any, *, customer_index: Any = None, columns: Mapping[str, str] | None = None
     ) -> InteractionFrame:
         """Build from a polars DataFrame; the same columns as :meth:`from_pandas`."""
-        _require("polars")
-        return cls._from_columns(_polars_columns(df, columns, _INTERACTION_COLUMNS), customer_index)
+        cols = _dataframe_columns("polars", df, columns, _INTERACTION_COLUMNS)
+        return cls._from_columns(cols, customer_index)
 
     @classmethod
     def _from_columns(cls, cols: dict[str, Any], customer_index: Any) -> InteractionFrame:
-        for required in ("customer_id", "at", "kind"):
-            if required not in cols:
-                raise ValidationError("columns", sorted(cols), f"a {required!r} column")
+        _require_columns(cols, ("customer_id", "at", "kind"))
         channel = cols.get("channel")
         kind = cols["kind"]
         if isinstance(kind, tuple):  # a categorical: back to labels
@@ -988,20 +1007,6 @@ class InteractionFrame:
             "channel": (self.channel_names, self.channel),
         }
 
-    def to_pandas(self) -> Any:
-        """A pandas DataFrame, one row per interaction (``at`` as datetime64[us, UTC])."""
-        return _to_pandas(self._export_columns(), time_columns=("at",))
-
-    def to_polars(self) -> Any:
-        """A polars DataFrame with the columns of :meth:`to_pandas`."""
-        return _to_polars(self._export_columns(), time_columns=("at",))
-
-    def with_customer_index(self, customer_index: Any) -> InteractionFrame:
-        """The same interactions re-coded onto another customer index."""
-        index = _index_ids(customer_index)
-        new_ids, remap = map_onto_index(self.customer_ids, index)
-        codes = remap[self.customer_code].astype(code_dtype(len(new_ids)), copy=False)
-        return attrs.evolve(self, customer_code=codes, customer_ids=new_ids)
 
 
 # -- optional DataFrame libraries ------------------------------------------------------
@@ -1012,65 +1017,51 @@ def _require(module: str) -> Any:
 def _decategorise(value: Any) -> Any:
     if isinstance(value, tuple):
         codes, names = value
-        labels = np.asarray([*names, None], dtype=object)
-        return labels[np.asarray(codes, dtype=np.int64)]
+        return _labels(names, codes)
     return value
 
 
-def _pandas_columns(
-    df: Any, columns: Mapping[str, str] | None, known: tuple[str, ...]
+def _dataframe_columns(
+    library: str, df: Any, columns: Mapping[str, str] | None, known: tuple[str, ...]
 ) -> dict[str, Any]:
-    pd = _require("pandas")
-    if not isinstance(df, pd.DataFrame):
-        raise ValidationError("df", type(df).__name__, "a pandas DataFrame")
+    """Our name -> numpy values (or ``(codes, names)`` for a categorical) of each known
+    column a ``library`` ("pandas" or "polars") DataFrame has, after the
+    ``columns={"our_name": "df_name"}`` renames."""
+    module = _require(library)
+    if not isinstance(df, module.DataFrame):
+        raise ValidationError("df", type(df).__name__, f"a {library} DataFrame")
+    convert = _pandas_column if library == "pandas" else _polars_column
     rename = dict(columns or {})
     out: dict[str, Any] = {}
     for name in known:
         source = rename.get(name, name)
-        if source not in df.columns:
-            continue
-        series = df[source]
-        dtype = series.dtype
-        if isinstance(dtype, pd.CategoricalDtype):
-            out[name] = (series.cat.codes.to_numpy(), [str(c) for c in dtype.categories])
-        elif isinstance(dtype, pd.DatetimeTZDtype):
-            out[name] = (
-                series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[us]")
-            )
-        elif dtype.kind == "M":
+        if source in df.columns:
+            out[name] = convert(module, name, df[source])
+    return out
+
+
+def _pandas_column(pd: Any, name: str, series: Any) -> Any:
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return (series.cat.codes.to_numpy(), [str(c) for c in dtype.categories])
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[us]")
+    if dtype.kind == "M":
+        raise ValidationError(name, str(dtype), "timezone-aware datetimes (or int64 µs UTC)")
+    if dtype.kind in "OUS" or str(dtype).startswith("string"):
+        return series.to_numpy(dtype=object, na_value=None)
+    return series.to_numpy()
+
+
+def _polars_column(pl: Any, name: str, series: Any) -> Any:
+    dtype = series.dtype
+    if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is None:
             raise ValidationError(name, str(dtype), "timezone-aware datetimes (or int64 µs UTC)")
-        elif dtype.kind in "OUS" or str(dtype).startswith("string"):
-            out[name] = series.to_numpy(dtype=object, na_value=None)
-        else:
-            out[name] = series.to_numpy()
-    return out
-
-
-def _polars_columns(
-    df: Any, columns: Mapping[str, str] | None, known: tuple[str, ...]
-) -> dict[str, Any]:
-    pl = _require("polars")
-    if not isinstance(df, pl.DataFrame):
-        raise ValidationError("df", type(df).__name__, "a polars DataFrame")
-    rename = dict(columns or {})
-    out: dict[str, Any] = {}
-    for name in known:
-        source = rename.get(name, name)
-        if source not in df.columns:
-            continue
-        series = df.get_column(source)
-        dtype = series.dtype
-        if isinstance(dtype, pl.Datetime):
-            if dtype.time_zone is None:
-                raise ValidationError(
-                    name, str(dtype), "timezone-aware datetimes (or int64 µs UTC)"
-                )
-            out[name] = series.dt.epoch("us").to_numpy()
-        elif dtype in (pl.Utf8, pl.Categorical) or isinstance(dtype, pl.Enum):
-            out[name] = np.asarray(series.cast(pl.Utf8).to_list(), dtype=object)
-        else:
-            out[name] = series.to_numpy()
-    return out
+        return series.dt.epoch("us").to_numpy()
+    if dtype in (pl.Utf8, pl.Categorical) or isinstance(dtype, pl.Enum):
+        return np.asarray(series.cast(pl.Utf8).to_list(), dtype=object)
+    return series.to_numpy()
 
 
 def _labels(names: Iterable[str], codes: AnyArray) -> AnyArray:

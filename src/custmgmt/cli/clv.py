@@ -16,11 +16,18 @@ import argparse
 import sys
 from datetime import datetime
 from typing import Any, TextIO
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 import numpy as np
 
+from custmgmt.cli._inputs import (
+    add_order_source_arguments,
+    check_top,
+    frames_from_store,
+    orders_from_csv,
+    parse_as_of,
+    zone,
+)
 from custmgmt.errors import ValidationError
 
 __all__ = ["ClvRun", "analyse_clv", "print_clv", "register", "run"]
@@ -34,28 +41,22 @@ def register(subparsers: Any) -> None:
         "orders (or a store with --db)",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
-    parser.add_argument("orders", nargs="?", metavar="ORDERS.csv", help="the orders CSV file")
     parser.add_argument(
         "--calibration-end",
         metavar="DATE",
         help="fit on the orders up to this ISO date (its end) and compare the forecast "
         "with the purchases after it",
     )
-    parser.add_argument(
-        "--as-of",
-        metavar="DATE",
-        help="the end of observation, ISO date (its end) or datetime; naive values are in "
-        "--tz (default: the last order in the file; with --db: now)",
+    add_order_source_arguments(
+        parser,
+        as_of_help="the end of observation, ISO date (its end) or datetime; naive values are "
+        "in --tz (default: the last order in the file; with --db: now)",
     )
     parser.add_argument(
         "--unit",
         default="day",
         choices=["day", "week", "month"],
         help="the time unit; purchases in one unit merge (default: day)",
-    )
-    parser.add_argument("--currency", default="CNY", help="the currency (default: CNY)")
-    parser.add_argument(
-        "--tz", default="Asia/Shanghai", help="timezone of naive times (default: Asia/Shanghai)"
     )
     parser.add_argument(
         "--months", type=int, default=12, help="lifetime-value horizon in months (default: 12)"
@@ -69,7 +70,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--top", type=int, default=10, help="how many top customers to list (default: 10)"
     )
-    parser.add_argument("--db", metavar="PATH", help="read the orders of this SQLite store")
     parser.set_defaults(func=run)
 
 
@@ -100,13 +100,6 @@ class ClvRun:
     failures: dict[str, str]
     clv: Any
     currency: str
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError("--tz", name, "an IANA time zone such as 'Asia/Shanghai'") from None
 
 
 def analyse_clv(
@@ -257,42 +250,25 @@ def _print_holdout(result: ClvRun, out: TextIO) -> None:
             continue
         label = f"{bucket}+" if bucket == 7 else str(bucket)
         means = "".join(f" {f[rows].mean():>11.3f}" for f in forecasts.values())
-        out.write(
-            f"  {label:<13} {int(rows.sum()):>9} {actual[rows].mean():>8.3f}{means}\n"
-        )
+        out.write(f"  {label:<13} {int(rows.sum()):>9} {actual[rows].mean():>8.3f}{means}\n")
     totals = "".join(f" {f.sum():>11.1f}" for f in forecasts.values())
     out.write(f"  {'total':<13} {len(summary):>9} {float(actual.sum()):>8.1f}{totals}\n")
 
 
 def run(args: argparse.Namespace) -> int:
     """Fit, print; returns the exit code."""
-    from custmgmt.analytics.frames import OrderFrame
-    from custmgmt.cli.rate import parse_as_of
-    from custmgmt.domain.time import from_epoch_micros
-
-    zone = _zone(args.tz)
-    if args.top < 0:
-        raise ValidationError("--top", args.top, "a non-negative number")
+    tz = zone(args.tz)
+    check_top(args)
     if args.months < 1:
         raise ValidationError("--months", args.months, "a positive number of months")
     unit = {"day": "D", "week": "W", "month": "M"}[args.unit]
     if args.db is not None:
-        if args.orders is not None:
-            raise ValidationError("ORDERS.csv", args.orders, "no CSV file together with --db")
-        frame, as_of = _from_db(args, zone)
+        frame, _, as_of = frames_from_store(args, tz, interactions=False)
     else:
-        if args.orders is None:
-            raise ValidationError("ORDERS.csv", None, "a CSV file of orders (or --db PATH)")
-        frame = OrderFrame.from_csv(args.orders, currency=args.currency, tz=args.tz)
-        if args.as_of is not None:
-            as_of = parse_as_of(args.as_of, zone)
-        elif len(frame):
-            as_of = from_epoch_micros(int(frame.placed_at.max()), zone)
-        else:
-            raise ValidationError("ORDERS.csv", args.orders, "at least one order (or --as-of)")
+        frame, as_of = orders_from_csv(args, tz)
     calibration_end = None
     if args.calibration_end is not None:
-        calibration_end = parse_as_of(args.calibration_end, zone)
+        calibration_end = parse_as_of(args.calibration_end, tz, option="--calibration-end")
     result = analyse_clv(
         frame,
         as_of=as_of,
@@ -303,22 +279,3 @@ def run(args: argparse.Namespace) -> int:
     )
     print_clv(result, sys.stdout, top=args.top)
     return 0
-
-
-def _from_db(args: argparse.Namespace, zone: ZoneInfo) -> tuple[Any, datetime]:
-    from pathlib import Path
-
-    from custmgmt.adapters.sqlite import SQLiteStore
-    from custmgmt.analytics.frames import OrderFrame
-    from custmgmt.cli.rate import parse_as_of
-    from custmgmt.domain import SystemClock
-
-    if not Path(args.db).exists():
-        raise ValidationError("--db", args.db, "an existing SQLite store")
-    as_of = parse_as_of(args.as_of, zone) if args.as_of is not None else SystemClock(zone).now()
-    store = SQLiteStore(args.db)
-    try:
-        frame = OrderFrame.from_store(store, currency=args.currency, as_of=as_of)
-    finally:
-        store.close()
-    return frame, as_of

@@ -15,19 +15,21 @@ to a temporary file renamed into place only when complete.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import csv
 import os
-import tempfile
 from datetime import datetime
-from pathlib import Path
 from typing import Any, TextIO
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 import numpy as np
 
-from custmgmt.errors import ValidationError
+from custmgmt.cli._inputs import (
+    add_order_source_arguments,
+    check_top,
+    frames_from_store,
+    orders_from_csv,
+    write_csv_atomically,
+    zone,
+)
 
 __all__ = ["SegmentRun", "analyse", "print_report", "register", "run", "write_segments_csv"]
 
@@ -40,22 +42,15 @@ def register(subparsers: Any) -> None:
         "(or a store with --db)",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
-    parser.add_argument("orders", nargs="?", metavar="ORDERS.csv", help="the orders CSV file")
-    parser.add_argument(
-        "--as-of",
-        metavar="DATE",
-        help="evaluate as of this ISO date (its end) or datetime; naive values are in --tz "
-        "(default: the last order in the file; with --db: now)",
-    )
-    parser.add_argument("--currency", default="CNY", help="the currency (default: CNY)")
-    parser.add_argument(
-        "--tz", default="Asia/Shanghai", help="timezone of naive times (default: Asia/Shanghai)"
+    add_order_source_arguments(
+        parser,
+        as_of_help="evaluate as of this ISO date (its end) or datetime; naive values are in "
+        "--tz (default: the last order in the file; with --db: now)",
     )
     parser.add_argument("--out", metavar="SEGMENTS.csv", help="write one row per customer here")
     parser.add_argument(
         "--top", type=int, default=10, help="how many churn-list customers to show (default: 10)"
     )
-    parser.add_argument("--db", metavar="PATH", help="read the orders of this SQLite store")
     parser.set_defaults(func=run)
 
 
@@ -197,68 +192,20 @@ def write_segments_csv(result: SegmentRun, path: str | os.PathLike[str]) -> None
         "churn_reason",
         "winback_action",
     ]
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    try:
-        handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
-    except OSError as exc:
-        raise ValidationError("--out", str(path), f"a writable location ({exc})") from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            writer = csv.writer(stream)
-            writer.writerow(header)
-            writer.writerows(zip(*columns, strict=True))
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError("--tz", name, "an IANA time zone such as 'Asia/Shanghai'") from None
+    write_csv_atomically(path, header, zip(*columns, strict=True))
 
 
 def run(args: argparse.Namespace) -> int:
     """Segment, print, and write ``--out`` when asked."""
     import sys
 
-    from custmgmt.analytics.frames import InteractionFrame, OrderFrame
-    from custmgmt.cli.rate import parse_as_of
-    from custmgmt.domain.time import from_epoch_micros
-
-    zone = _zone(args.tz)
-    if args.top < 0:
-        raise ValidationError("--top", args.top, "a non-negative number")
+    tz = zone(args.tz)
+    check_top(args)
     if args.db is not None:
-        if args.orders is not None:
-            raise ValidationError("ORDERS.csv", args.orders, "no CSV file together with --db")
-        from custmgmt.adapters.sqlite import SQLiteStore
-        from custmgmt.domain import SystemClock
-
-        if not Path(args.db).exists():
-            raise ValidationError("--db", args.db, "an existing SQLite store")
-        as_of = parse_as_of(args.as_of, zone) if args.as_of is not None else SystemClock(zone).now()
-        store = SQLiteStore(args.db)
-        try:
-            orders = OrderFrame.from_store(store, currency=args.currency, as_of=as_of)
-            interactions = InteractionFrame.from_store(store, as_of=as_of, customer_index=orders)
-        finally:
-            store.close()
+        orders, interactions, as_of = frames_from_store(args, tz, interactions=True)
     else:
-        if args.orders is None:
-            raise ValidationError("ORDERS.csv", None, "a CSV file of orders (or --db PATH)")
-        orders = OrderFrame.from_csv(args.orders, currency=args.currency, tz=args.tz)
+        orders, as_of = orders_from_csv(args, tz)
         interactions = None
-        if args.as_of is not None:
-            as_of = parse_as_of(args.as_of, zone)
-        elif len(orders):
-            as_of = from_epoch_micros(int(orders.placed_at.max()), zone)
-        else:
-            raise ValidationError("ORDERS.csv", args.orders, "at least one order (or --as-of)")
     result = analyse(orders, interactions, as_of=as_of)
     if args.out is not None:
         write_segments_csv(result, args.out)

@@ -15,10 +15,7 @@ import argparse
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, time, timedelta
-from pathlib import Path
 from typing import Any, Final, TextIO
-
-from custmgmt.errors import ValidationError
 
 __all__ = [
     "OPEN_STATUSES",
@@ -62,29 +59,15 @@ def run(args: argparse.Namespace) -> int:
     """List the open tickets; returns the exit code."""
     import sys
 
-    from custmgmt.adapters.sqlite import SQLiteStore
-    from custmgmt.cli.rate import parse_as_of
-    from custmgmt.domain import SystemClock
+    from custmgmt.cli._inputs import as_of_or_now, open_existing_store, zone
 
-    zone = _zone(args.tz)
-    as_of = parse_as_of(args.as_of, zone) if args.as_of is not None else SystemClock(zone).now()
-    if not Path(args.db).exists():
-        raise ValidationError("--db", args.db, "an existing SQLite store")
-    store = SQLiteStore(args.db)
+    as_of = as_of_or_now(args, zone(args.tz))
+    store = open_existing_store(args.db)
     try:
         print_open_tickets(store, as_of, sys.stdout, calendar=default_calendar(args.tz))
     finally:
         store.close()
     return 0
-
-
-def _zone(name: str) -> Any:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError("--tz", name, "an IANA time zone such as 'Asia/Shanghai'") from None
 
 
 def default_calendar(tz: str = "Asia/Shanghai") -> Any:
@@ -114,12 +97,11 @@ def default_sla_policy() -> Any:
     return SLAPolicy(
         targets={
             Priority.URGENT: SLATargets(first_response=h, next_response=2 * h, resolution=4 * h),
-            Priority.HIGH: SLATargets(first_response=2 * h, next_response=4 * h,
-                                      resolution=8 * h),
-            Priority.NORMAL: SLATargets(first_response=4 * h, next_response=8 * h,
-                                        resolution=24 * h),
-            Priority.LOW: SLATargets(first_response=8 * h, next_response=16 * h,
-                                     resolution=40 * h),
+            Priority.HIGH: SLATargets(first_response=2 * h, next_response=4 * h, resolution=8 * h),
+            Priority.NORMAL: SLATargets(
+                first_response=4 * h, next_response=8 * h, resolution=24 * h
+            ),
+            Priority.LOW: SLATargets(first_response=8 * h, next_response=16 * h, resolution=40 * h),
         }
     )
 
@@ -199,9 +181,7 @@ def print_open_tickets(
     require_aware("as_of", as_of)
     calendar = default_calendar() if calendar is None else calendar
     policy = default_sla_policy() if policy is None else policy
-    tickets = [
-        t for t in store.tickets.find(statuses=OPEN_STATUSES) if t.created_at <= as_of
-    ]
+    tickets = [t for t in store.tickets.find(statuses=OPEN_STATUSES) if t.created_at <= as_of]
     stars = latest_stars(store, as_of)
     counts: Counter[tuple[str, str, str]] = Counter()
     print(f"open tickets at {as_of:%Y-%m-%d %H:%M %z}: {len(tickets)}", file=out)
@@ -236,13 +216,13 @@ def print_open_tickets(
     states = ("ok", "warning", "breached", "paused", "met")
     print(f"  {'priority':<8} {'stars':>5} " + " ".join(f"{s:>8}" for s in states), file=out)
     for p, s in _by_stars_desc(list({(p, s) for p, s, _ in counts})):
-        print(f"  {p:<8} {s:>5} " + " ".join(f"{counts[(p, s, st)]:>8}" for st in states),
-              file=out)
+        print(f"  {p:<8} {s:>5} " + " ".join(f"{counts[(p, s, st)]:>8}" for st in states), file=out)
     return counts
 
 
 def _by_stars_desc(keys: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     from custmgmt.domain import Priority
 
-    return sorted(keys, key=lambda k: (Priority(k[0]).rank, k[1] == "-",
-                                       -int(k[1]) if k[1].isdigit() else 0))
+    return sorted(
+        keys, key=lambda k: (Priority(k[0]).rank, k[1] == "-", -int(k[1]) if k[1].isdigit() else 0)
+    )

@@ -8,17 +8,16 @@ A host checks its own implementation by subclassing with one method::
         def make_repository(self):
             return MyRatingRepository(...)
 
-Optional hooks: :meth:`RatingRepositoryContract.close_repository` releases what
-``make_repository`` opened, and :meth:`RatingRepositoryContract.transaction` returns
-the store's transaction scope so the suite can check that rating writes roll back
-with it. The base class is not collected by pytest (its name does not start with
-``Test``) and needs no pytest import.
+Define :meth:`~RatingRepositoryContract.transaction` as well (the store's transaction
+scope) and the suite also checks that a run and an override saved in a failed
+transaction are rolled back; :meth:`~RatingRepositoryContract.close_repository`
+releases what ``make_repository`` opened. pytest never collects the base class (its
+name does not start with ``Test``), and it needs no pytest import.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -26,6 +25,7 @@ from custmgmt.errors import Conflict, NotFound, ValidationError
 from custmgmt.ports import RatingRepository
 from custmgmt.rating.overrides import Override, OverrideStatus
 from custmgmt.rating.records import CustomerRating, RatingRun
+from custmgmt.testing._contract import Boom, RepositoryContract, raises
 
 __all__ = ["RatingRepositoryContract", "make_rating_run"]
 
@@ -80,56 +80,8 @@ def _override(override_id: str = "ov-1", customer_id: str = "c-1", **kw: Any) ->
     return Override.request(**fields)
 
 
-class _Raises:
-    caught: BaseException | None = None
-
-
-@contextmanager
-def _raises(kind: type[BaseException]) -> Iterator[_Raises]:
-    box = _Raises()
-    try:
-        yield box
-    except kind as exc:
-        box.caught = exc
-    else:
-        raise AssertionError(f"expected {kind.__name__} to be raised")
-
-
-class _Boom(Exception):
-    pass
-
-
-class RatingRepositoryContract:
+class RatingRepositoryContract(RepositoryContract[RatingRepository]):
     """Tests every rating repository must pass; subclass as ``TestSomething``."""
-
-    # -- hooks ----------------------------------------------------------------------
-    def make_repository(self) -> RatingRepository:
-        """Return a new, empty repository (the one method a subclass must define)."""
-        raise NotImplementedError("define make_repository() in the subclass")
-
-    def close_repository(self, repository: RatingRepository) -> None:
-        """Release what :meth:`make_repository` opened (default: nothing)."""
-
-    def transaction(self, repository: RatingRepository) -> AbstractContextManager[None] | None:
-        """The store's transaction scope for ``repository``, or None to skip that test."""
-        return None
-
-    def setup_method(self, method: Callable[..., Any] | None = None) -> None:
-        """Per-test setup (pytest's xunit hook)."""
-        self._made: list[RatingRepository] = []
-
-    def teardown_method(self, method: Callable[..., Any] | None = None) -> None:
-        """Close every repository a test made."""
-        for repository in getattr(self, "_made", []):
-            self.close_repository(repository)
-
-    def repository(self) -> RatingRepository:
-        """A new repository, closed after the test."""
-        repository = self.make_repository()
-        if not hasattr(self, "_made"):
-            self._made = []
-        self._made.append(repository)
-        return repository
 
     # -- runs -----------------------------------------------------------------------
     def test_a_saved_run_comes_back_equal_with_its_results(self) -> None:
@@ -153,7 +105,7 @@ class RatingRepositoryContract:
         run, results = make_rating_run()
         repo.save_run(run, results)
         other, other_results = make_rating_run(customers={"c-9": 2})
-        with _raises(Conflict):
+        with raises(Conflict):
             repo.save_run(other, other_results)
         assert repo.results(run.id) == sorted(results, key=lambda r: r.customer_id)
         assert repo.star_history("c-9") == []
@@ -161,12 +113,12 @@ class RatingRepositoryContract:
     def test_invalid_results_store_nothing(self) -> None:
         repo = self.repository()
         run, results = make_rating_run()
-        with _raises(ValidationError):
+        with raises(ValidationError):
             repo.save_run(run, [*results, results[0]])
-        with _raises(ValidationError):
+        with raises(ValidationError):
             repo.save_run(run, results[:2])
         wrong, _ = make_rating_run("run-2")
-        with _raises(ValidationError):
+        with raises(ValidationError):
             repo.save_run(wrong, results)
         assert repo.list_runs() == []
 
@@ -176,26 +128,26 @@ class RatingRepositoryContract:
 
         def failing() -> Iterator[CustomerRating]:
             yield results[0]
-            raise _Boom("the source failed half way")
+            raise Boom("the source failed half way")
 
-        with _raises(_Boom):
+        with raises(Boom):
             repo.save_run(run, failing())
         assert repo.list_runs() == []
-        with _raises(NotFound):
+        with raises(NotFound):
             repo.get_run(run.id)
 
     def test_unknown_runs_and_results_are_not_found(self) -> None:
         repo = self.repository()
-        with _raises(NotFound) as caught:
+        with raises(NotFound) as caught:
             repo.get_run("nope")
-        assert getattr(caught.caught, "entity", None) == "rating run"
-        with _raises(NotFound):
+        assert caught.value.entity == "rating run"
+        with raises(NotFound):
             repo.results("nope")
         run, results = make_rating_run()
         repo.save_run(run, results)
-        with _raises(NotFound) as caught:
+        with raises(NotFound) as caught:
             repo.result(run.id, "nobody")
-        assert getattr(caught.caught, "entity", None) == "rating result"
+        assert caught.value.entity == "rating result"
 
     def test_runs_are_listed_oldest_first_and_latest_respects_at(self) -> None:
         repo = self.repository()
@@ -207,7 +159,7 @@ class RatingRepositoryContract:
         assert repo.latest_run() == later
         assert repo.latest_run(_T0 + timedelta(days=1)) == first
         assert repo.latest_run(_T0 - timedelta(days=1)) is None
-        with _raises(ValidationError):
+        with raises(ValidationError):
             repo.latest_run(datetime(2026, 1, 1))
 
     def test_star_history_lists_every_run_that_rated_the_customer(self) -> None:
@@ -231,7 +183,7 @@ class RatingRepositoryContract:
         repo.remove_run(run.id)
         assert repo.list_runs() == []
         assert repo.star_history("c-1") == []
-        with _raises(NotFound):
+        with raises(NotFound):
             repo.remove_run(run.id)
 
     def test_a_run_saved_in_a_failed_transaction_is_rolled_back(self) -> None:
@@ -240,15 +192,10 @@ class RatingRepositoryContract:
         if scope is None:
             return
         run, results = make_rating_run()
-
-        def save_then_fail() -> None:
-            with scope:
-                repo.save_run(run, results)
-                repo.add_override(_override())
-                raise _Boom("failure after the save")
-
-        with _raises(_Boom):
-            save_then_fail()
+        with raises(Boom), scope:
+            repo.save_run(run, results)
+            repo.add_override(_override())
+            raise Boom("failure after the save")
         assert repo.list_runs() == []
         assert repo.star_history("c-1") == []
         assert repo.list_overrides() == []
@@ -268,7 +215,7 @@ class RatingRepositoryContract:
     def test_a_repeated_override_id_is_a_conflict(self) -> None:
         repo = self.repository()
         repo.add_override(_override())
-        with _raises(Conflict):
+        with raises(Conflict):
             repo.add_override(_override())
 
     def test_a_stale_override_update_is_a_conflict_and_changes_nothing(self) -> None:
@@ -278,16 +225,16 @@ class RatingRepositoryContract:
         approved = pending.approve(by="bob", at=_T0 + timedelta(hours=1))
         repo.update_override(approved)
         rejected = pending.reject(by="carol", at=_T0 + timedelta(hours=2), reason="不符合")
-        with _raises(Conflict) as caught:
+        with raises(Conflict) as caught:
             repo.update_override(rejected)
-        assert getattr(caught.caught, "actual_version", None) == 2
+        assert caught.value.actual_version == 2
         assert repo.get_override(pending.id) == approved
 
     def test_unknown_overrides_are_not_found(self) -> None:
         repo = self.repository()
-        with _raises(NotFound):
+        with raises(NotFound):
             repo.get_override("nope")
-        with _raises(NotFound):
+        with raises(NotFound):
             repo.update_override(_override().approve(by="bob", at=_T0))
 
     def test_overrides_are_listed_by_customer_and_status(self) -> None:
@@ -305,8 +252,8 @@ class RatingRepositoryContract:
 
     def test_anything_but_records_is_refused(self) -> None:
         repo = self.repository()
-        with _raises(ValidationError):
+        with raises(ValidationError):
             repo.add_override("not an override")  # type: ignore[arg-type]
         run, _ = make_rating_run()
-        with _raises(ValidationError):
+        with raises(ValidationError):
             repo.save_run(run, ["not a result"])  # type: ignore[list-item]

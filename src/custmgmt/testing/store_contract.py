@@ -25,7 +25,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from custmgmt.domain import (
     Address,
@@ -48,35 +48,14 @@ from custmgmt.domain import (
 )
 from custmgmt.errors import Conflict, NotFound, ValidationError
 from custmgmt.ports import Store
+from custmgmt.testing._contract import Boom, ContractBase, raises
 
 __all__ = ["StoreContract"]
-
-E = TypeVar("E", bound=BaseException)
 
 _T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 _CST = timezone(timedelta(hours=8))  # China Standard Time
 _EST = timezone(timedelta(hours=-5))
 _ids = itertools.count(1)
-
-
-class _raises(Generic[E]):  # noqa: N801 - reads like pytest.raises at the call site
-    """``pytest.raises`` without pytest, so hosts can run the suite under any runner."""
-
-    value: E
-
-    def __init__(self, kind: type[E]) -> None:
-        self._kind = kind
-
-    def __enter__(self) -> _raises[E]:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, value: object, tb: object) -> bool:
-        if kind is None:
-            raise AssertionError(f"{self._kind.__name__} was not raised")
-        if isinstance(value, self._kind):
-            self.value = value
-            return True
-        return False
 
 
 def _id(prefix: str) -> str:
@@ -130,7 +109,7 @@ def _interaction(**overrides: Any) -> Interaction:
     return Interaction(**fields)
 
 
-class StoreContract(abc.ABC):
+class StoreContract(ContractBase[Store], abc.ABC):
     """Behaviours every store keeps; subclass with ``make_store`` to run them.
 
     Each ``test_...`` method gets a fresh store from :meth:`make_store` in
@@ -149,11 +128,14 @@ class StoreContract(abc.ABC):
 
     def setup_method(self, method: object = None) -> None:
         """Make the store for the next test (pytest calls this)."""
-        self.store = self.make_store()
+        super().setup_method(method)
+        self.store = self._fresh()
 
-    def teardown_method(self, method: object = None) -> None:
-        """Close the store after a test (pytest calls this)."""
-        self.close_store(self.store)
+    def _open(self) -> Store:
+        return self.make_store()
+
+    def _release(self, subject: Store) -> None:
+        self.close_store(subject)
 
     # -- customers --------------------------------------------------------------------------
     def test_a_customer_reads_back_equal_to_what_was_added(self) -> None:
@@ -206,18 +188,18 @@ class StoreContract(abc.ABC):
         assert got.consent.updated_at.utcoffset() == timedelta(hours=8)
 
     def test_getting_an_unknown_id_raises_not_found(self) -> None:
-        with _raises(NotFound) as raised:
+        with raises(NotFound) as raised:
             self.store.customers.get("nobody")
         assert raised.value.key == "nobody"
-        with _raises(NotFound):
+        with raises(NotFound):
             self.store.orders.get("no-order")
-        with _raises(NotFound):
+        with raises(NotFound):
             self.store.interactions.get("no-interaction")
 
     def test_adding_an_existing_id_raises_conflict_and_keeps_the_stored_entity(self) -> None:
         first = _customer(name="张伟")
         self.store.customers.add(first)
-        with _raises(Conflict) as raised:
+        with raises(Conflict) as raised:
             self.store.customers.add(_customer(id=first.id, name="李强"))
         assert raised.value.key == first.id
         assert self.store.customers.get(first.id) == first
@@ -237,18 +219,18 @@ class StoreContract(abc.ABC):
 
     def test_add_many_with_an_id_repeated_in_the_batch_stores_nothing(self) -> None:
         batch = [_order(id="o-1"), _order(id="o-2"), _order(id="o-1")]
-        with _raises(Conflict) as raised:
+        with raises(Conflict) as raised:
             self.store.orders.add_many(batch)
         assert raised.value.key == "o-1"
         assert self.store.orders.count() == 0
-        with _raises(NotFound):
+        with raises(NotFound):
             self.store.orders.get("o-2")
 
     def test_add_many_with_an_id_already_stored_stores_nothing(self) -> None:
         existing = _interaction()
         self.store.interactions.add(existing)
         batch = [_interaction(), _interaction(), _interaction(id=existing.id)]
-        with _raises(Conflict) as raised:
+        with raises(Conflict) as raised:
             self.store.interactions.add_many(batch)
         assert raised.value.key == existing.id
         assert self.store.interactions.count() == 1
@@ -266,11 +248,11 @@ class StoreContract(abc.ABC):
         assert got.version == customer.version + 1
 
     def test_updating_an_unknown_id_raises_not_found(self) -> None:
-        with _raises(NotFound):
+        with raises(NotFound):
             self.store.customers.update(_customer(version=2))
-        with _raises(NotFound):
+        with raises(NotFound):
             self.store.orders.update(_order(version=2))
-        with _raises(NotFound):
+        with raises(NotFound):
             self.store.interactions.update(_interaction(version=2))
 
     def test_a_stale_update_raises_conflict_naming_both_versions_and_writes_nothing(
@@ -281,7 +263,7 @@ class StoreContract(abc.ABC):
         mine = customer.update_profile(at=_T0, region="华南")
         theirs = customer.update_profile(at=_T0, region="华北")
         self.store.customers.update(theirs)
-        with _raises(Conflict) as raised:
+        with raises(Conflict) as raised:
             self.store.customers.update(mine)
         assert raised.value.expected_version == 1
         assert raised.value.actual_version == 2
@@ -291,7 +273,7 @@ class StoreContract(abc.ABC):
         order = _order()
         self.store.orders.add(order)
         twice = order.pay(_T0 + timedelta(hours=1)).ship(_T0 + timedelta(hours=2))
-        with _raises(Conflict) as raised:
+        with raises(Conflict) as raised:
             self.store.orders.update(twice)
         assert raised.value.expected_version == 2
         assert raised.value.actual_version == 1
@@ -301,7 +283,7 @@ class StoreContract(abc.ABC):
         order = _order(lines=(_line(), _line(sku="SKU-2")))
         self.store.orders.add(order)
         self.store.orders.remove(order.id)
-        with _raises(NotFound):
+        with raises(NotFound):
             self.store.orders.get(order.id)
         assert self.store.orders.count() == 0
         again = _order(id=order.id, lines=(_line(sku="SKU-9"),))
@@ -309,11 +291,11 @@ class StoreContract(abc.ABC):
         assert self.store.orders.get(order.id) == again
 
     def test_removing_an_unknown_id_raises_not_found(self) -> None:
-        with _raises(NotFound):
+        with raises(NotFound):
             self.store.customers.remove("nobody")
-        with _raises(NotFound):
+        with raises(NotFound):
             self.store.orders.remove("no-order")
-        with _raises(NotFound):
+        with raises(NotFound):
             self.store.interactions.remove("no-interaction")
 
     def test_count_follows_adds_and_removes(self) -> None:
@@ -333,7 +315,7 @@ class StoreContract(abc.ABC):
 
     def test_iter_chunks_refuses_a_size_that_is_not_a_positive_integer(self) -> None:
         for size in (0, -3, 2.5, "10"):
-            with _raises(ValidationError):
+            with raises(ValidationError):
                 self.store.orders.iter_chunks(size)  # type: ignore[arg-type]
 
     # -- orders -----------------------------------------------------------------------------
@@ -441,11 +423,11 @@ class StoreContract(abc.ABC):
 
     def test_between_refuses_naive_datetimes_and_reversed_ranges(self) -> None:
         naive = datetime(2025, 1, 1)
-        with _raises(ValidationError):
+        with raises(ValidationError):
             self.store.orders.between(naive, _T0)
-        with _raises(ValidationError):
+        with raises(ValidationError):
             self.store.interactions.between(_T0, naive)
-        with _raises(ValidationError):
+        with raises(ValidationError):
             self.store.orders.between(_T0, _T0 - timedelta(seconds=1))
 
     def test_orders_stream_by_time_in_bounded_chunks_covering_everything_once(self) -> None:
@@ -569,10 +551,7 @@ class StoreContract(abc.ABC):
         self.store.orders.add(old_order)
         self.store.interactions.add(old_interaction)
 
-        class Boom(Exception):
-            pass
-
-        with _raises(Boom), self.store.transaction():
+        with raises(Boom), self.store.transaction():
             self.store.customers.add(_customer(id="c-new"))
             self.store.customers.update(kept.update_profile(at=_T0, name="周芷若"))
             self.store.orders.add_many([_order(id="o-new"), _order(id="o-new-2")])
@@ -590,16 +569,13 @@ class StoreContract(abc.ABC):
     def test_a_conflict_inside_a_transaction_rolls_back_the_whole_block(self) -> None:
         existing = _customer()
         self.store.customers.add(existing)
-        with _raises(Conflict), self.store.transaction():
+        with raises(Conflict), self.store.transaction():
             self.store.orders.add(_order(id="o-in-block"))
             self.store.customers.add(_customer(id=existing.id))
         assert self.store.orders.count() == 0
 
     def test_a_nested_transaction_joins_the_outer_one(self) -> None:
-        class Boom(Exception):
-            pass
-
-        with _raises(Boom), self.store.transaction():
+        with raises(Boom), self.store.transaction():
             with self.store.transaction():
                 self.store.customers.add(_customer(id="c-inner"))
             # The inner block is over, but the outer one decides.
@@ -620,5 +596,5 @@ class StoreContract(abc.ABC):
                 self.store.orders.add_many([_order(id="o-fresh"), _order(id="o-taken")])
         assert self.store.customers.get("c-kept").id == "c-kept"
         assert self.store.orders.count() == 1
-        with _raises(NotFound):
+        with raises(NotFound):
             self.store.orders.get("o-fresh")

@@ -8,17 +8,15 @@ A host checks its own implementation by subclassing with one method::
         def make_repository(self):
             return MyTicketRepository(...)
 
-Optional hooks: :meth:`TicketRepositoryContract.close_repository` releases what
-``make_repository`` opened, and :meth:`TicketRepositoryContract.transaction` returns
-the store's transaction scope so the suite can check that ticket writes roll back with
-it. The base class is not collected by pytest (its name does not start with
-``Test``) and needs no pytest import.
+Two hooks are optional: ``close_repository(repository)`` releases what
+``make_repository`` opened, and ``transaction(repository)`` returns the store's
+transaction scope, so that the suite can check ticket writes roll back with it. The
+base class is not collected by pytest (its name does not start with ``Test``) and
+needs no pytest import.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -27,6 +25,7 @@ import attrs
 from custmgmt.domain import Priority
 from custmgmt.errors import Conflict, NotFound, ValidationError
 from custmgmt.ports import TicketRepository
+from custmgmt.testing._contract import Boom, RepositoryContract, raises
 from custmgmt.tickets.ticket import Ticket, TicketEvent, TicketStatus
 from custmgmt.tickets.workflow import DEFAULT_WORKFLOW
 
@@ -81,53 +80,8 @@ def make_ticket(
     return ticket
 
 
-class _Raises:
-    caught: BaseException | None = None
-
-
-@contextmanager
-def _raises(kind: type[BaseException]) -> Iterator[_Raises]:
-    box = _Raises()
-    try:
-        yield box
-    except kind as exc:
-        box.caught = exc
-    else:
-        raise AssertionError(f"expected {kind.__name__} to be raised")
-
-
-class TicketRepositoryContract:
+class TicketRepositoryContract(RepositoryContract[TicketRepository]):
     """Tests every ticket repository must pass; subclass as ``TestSomething``."""
-
-    # -- hooks ----------------------------------------------------------------------
-
-    def make_repository(self) -> TicketRepository:
-        """Return a new, empty repository (the one method a subclass must define)."""
-        raise NotImplementedError("define make_repository() in the subclass")
-
-    def close_repository(self, repository: TicketRepository) -> None:
-        """Release what :meth:`make_repository` opened (default: nothing)."""
-
-    def transaction(self, repository: TicketRepository) -> AbstractContextManager[None] | None:
-        """The store's transaction scope for ``repository``, or None to skip that test."""
-        return None
-
-    def setup_method(self, method: Callable[..., Any] | None = None) -> None:
-        """Per-test setup (pytest's xunit hook)."""
-        self._made: list[TicketRepository] = []
-
-    def teardown_method(self, method: Callable[..., Any] | None = None) -> None:
-        """Close every repository a test made."""
-        for repository in getattr(self, "_made", []):
-            self.close_repository(repository)
-
-    def repository(self) -> TicketRepository:
-        """A new repository, closed after the test."""
-        repository = self.make_repository()
-        if not hasattr(self, "_made"):
-            self._made = []
-        self._made.append(repository)
-        return repository
 
     # -- round trip -----------------------------------------------------------------
 
@@ -175,14 +129,14 @@ class TicketRepositoryContract:
 
     def test_an_unknown_id_is_not_found(self) -> None:
         repo = self.repository()
-        with _raises(NotFound) as box:
+        with raises(NotFound) as box:
             repo.get("missing")
-        assert isinstance(box.caught, NotFound)
-        assert box.caught.key == "missing"
+        assert isinstance(box.value, NotFound)
+        assert box.value.key == "missing"
 
     def test_anything_but_a_ticket_is_refused(self) -> None:
         repo = self.repository()
-        with _raises(ValidationError):
+        with raises(ValidationError):
             repo.add("T-1")  # type: ignore[arg-type]
         assert repo.count() == 0
 
@@ -192,10 +146,10 @@ class TicketRepositoryContract:
         repo = self.repository()
         first = make_ticket()
         repo.add(first)
-        with _raises(Conflict) as box:
+        with raises(Conflict) as box:
             repo.add(make_ticket(subject="另一个"))
-        assert isinstance(box.caught, Conflict)
-        assert box.caught.key == "T-1"
+        assert isinstance(box.value, Conflict)
+        assert box.value.key == "T-1"
         assert repo.get("T-1") == first
         assert repo.count() == 1
 
@@ -227,9 +181,9 @@ class TicketRepositoryContract:
         mine = wf.fire(ticket, "respond", at=_T0 + timedelta(hours=1), actor="a")
         theirs = wf.fire(ticket, "wait_on_customer", at=_T0 + timedelta(hours=1), actor="b")
         repo.update(theirs)
-        with _raises(Conflict) as box:
+        with raises(Conflict) as box:
             repo.update(mine)
-        caught = box.caught
+        caught = box.value
         assert isinstance(caught, Conflict)
         assert (caught.expected_version, caught.actual_version) == (ticket.version,
                                                                      theirs.version)
@@ -245,20 +199,20 @@ class TicketRepositoryContract:
             ticket, events=(ticket.events[0], changed, *ticket.events[2:]),
             version=ticket.version + 1,
         )
-        with _raises(Conflict):
+        with raises(Conflict):
             repo.update(forged)
         assert repo.get(ticket.id) == ticket
 
     def test_updating_an_unknown_ticket_is_not_found(self) -> None:
         repo = self.repository()
-        with _raises(NotFound):
+        with raises(NotFound):
             repo.update(make_ticket(steps=1))
 
     def test_a_bad_expected_version_is_refused(self) -> None:
         repo = self.repository()
         ticket = make_ticket(steps=1)
         repo.add(make_ticket())
-        with _raises(ValidationError):
+        with raises(ValidationError):
             repo.update(ticket, expected_version=ticket.version)
 
     # -- removal, counting, queries ---------------------------------------------------
@@ -268,9 +222,9 @@ class TicketRepositoryContract:
         repo.add(make_ticket(steps=4))
         repo.remove("T-1")
         assert repo.count() == 0
-        with _raises(NotFound):
+        with raises(NotFound):
             repo.get("T-1")
-        with _raises(NotFound):
+        with raises(NotFound):
             repo.remove("T-1")
         # The id can be used again, with a fresh log.
         repo.add(make_ticket())
@@ -294,7 +248,7 @@ class TicketRepositoryContract:
         assert [t.id for t in repo.find(customer_id="C-1", statuses={TicketStatus.CLOSED})] == ["D"]
         assert repo.find(statuses=set()) == []
         assert repo.find(customer_id="nobody") == []
-        with _raises(ValidationError):
+        with raises(ValidationError):
             repo.find(statuses={"sleeping"})  # type: ignore[arg-type]
 
     def test_iter_chunks_streams_everything_in_order(self) -> None:
@@ -305,7 +259,7 @@ class TicketRepositoryContract:
         assert [len(c) for c in chunks] == [3, 3, 1]
         assert [t.id for c in chunks for t in c] == [f"T-{i}" for i in reversed(range(7))]
         assert chunks[0][0] == repo.get("T-6")
-        with _raises(ValidationError):
+        with raises(ValidationError):
             repo.iter_chunks(0)
 
     def test_ticket_writes_roll_back_with_the_store_transaction(self) -> None:
@@ -315,13 +269,9 @@ class TicketRepositoryContract:
             return
         kept = make_ticket("kept")
         repo.add(kept)
-        with _raises(RuntimeError), scope:
-            _write_then_fail(repo)
+        with raises(Boom), scope:
+            repo.add(make_ticket("gone"))
+            repo.update(make_ticket("kept", steps=1))
+            raise Boom("roll back")
         assert repo.count() == 1
         assert repo.get("kept") == kept
-
-
-def _write_then_fail(repo: TicketRepository) -> None:
-    repo.add(make_ticket("gone"))
-    repo.update(make_ticket("kept", steps=1))
-    raise RuntimeError("roll back")

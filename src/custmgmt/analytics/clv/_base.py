@@ -30,11 +30,13 @@ def fit_in_log_space(
     max_iter: int,
     tol: float,
     start: FloatArray | None = None,
-) -> tuple[FloatArray, int]:
+) -> tuple[FloatArray, int, float]:
     """Maximise ``model._loglik`` over log-parameters; the mean per customer is minimised.
 
     Models with an analytic Hessian (``_newton``) take Newton steps, the others
     quasi-Newton (BFGS) steps from a difference Hessian of the exact gradient.
+    Returns the log-parameters, the iterations and the log-likelihood there (penalty
+    excluded).
     """
 
     def evaluate(
@@ -51,7 +53,7 @@ def fit_in_log_space(
         h = -(params[:, None] * hess * params[None, :] + np.diag(grad * params)) / total
         return f, g, h + np.diag(4.0 * pen * params**2)
 
-    theta, _, n_iter = newton_minimise(
+    theta, f, n_iter = newton_minimise(
         model._label,
         evaluate,
         model._start(data) if start is None else start,
@@ -59,7 +61,8 @@ def fit_in_log_space(
         tol=tol,
         exact_hessian=model._newton,
     )
-    return theta, n_iter
+    params = np.exp(theta)
+    return theta, n_iter, -(f - pen * float(np.sum(params**2))) * total
 
 
 #: Rows of the warm-start sample for large fits (see ``_CountingModel.fit``).
@@ -168,17 +171,19 @@ class _CountingModel(_Estimator):
             # frequency, so this is a stratified sample); the full data then need only
             # the last few iterations.
             k = x.size // _WARM_ROWS
-            sample = self._prepare(x[::k], tx[::k] * scale, age[::k] * scale, w[::k])
-            start, _ = fit_in_log_space(
-                self, sample, float(w[::k].sum()), pen, max_iter, max(tol, 1e-6)
-            )
-        data = self._prepare(x, tx * scale, age * scale, w)
-        theta, n_iter = fit_in_log_space(
+            sample = self._prepare(x[::k], tx[::k], age[::k], w[::k], scale)
+            try:
+                start, _, _ = fit_in_log_space(
+                    self, sample, float(w[::k].sum()), pen, max_iter, max(tol, 1e-6)
+                )
+            except ConvergenceError:
+                start = None  # the sample alone may not identify the model; the data will
+        data = self._prepare(x, tx, age, w, scale)
+        theta, n_iter, scaled = fit_in_log_space(
             self, data, float(w.sum()), pen, max_iter, tol, start=start
         )
         # The likelihood of event times has the dimension time^-x: back in the caller's
         # unit it differs from the rescaled one by sum(w x) log(scale).
-        scaled = float(self._loglik(np.exp(theta), data, 0)[0])
         self.params_ = params_mapping(self._param_names, self._unscale(np.exp(theta), scale))
         self.log_likelihood_ = scaled + dot(w, x) * np.log(scale)
         self.n_customers_ = float(w.sum())
@@ -187,7 +192,13 @@ class _CountingModel(_Estimator):
 
     # Hooks for the concrete models ------------------------------------------------
 
-    def _prepare(self, x: FloatArray, tx: FloatArray, age: FloatArray, w: FloatArray) -> Any:
+    def _prepare(
+        self, x: FloatArray, tx: FloatArray, age: FloatArray, w: FloatArray, scale: float = 1.0
+    ) -> Any:
+        """Regroup the rows for the likelihood, with times multiplied by ``scale``.
+
+        Grouping happens on the caller's times (whole days group fastest), scaling after.
+        """
         raise NotImplementedError
 
     def _unscale(self, params: FloatArray, scale: float) -> FloatArray:

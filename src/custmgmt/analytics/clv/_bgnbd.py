@@ -14,6 +14,7 @@ from custmgmt.analytics.clv._common import (
     FloatArray,
     check_horizon,
     dot,
+    factorise,
     import_scipy,
     weighted_counts,
 )
@@ -85,21 +86,23 @@ class BetaGeo(_CountingModel):
     _label = "BG/NBD"
     _newton = True
 
-    def _prepare(self, x: FloatArray, tx: FloatArray, age: FloatArray, w: FloatArray) -> _Data:
-        x_values, x_code = np.unique(x, return_inverse=True)
+    def _prepare(
+        self, x: FloatArray, tx: FloatArray, age: FloatArray, w: FloatArray, scale: float = 1.0
+    ) -> _Data:
+        x_values, x_code = factorise(x)
         x_code = x_code.reshape(-1)
-        t_values, t_code = np.unique(age, return_inverse=True)
+        t_values, t_code = factorise(age)
         t_code = t_code.reshape(-1)
         repeat = x > 0
         return _Data(
             x_values=x_values,
             x_weights=weighted_counts(x_code, w, x_values.size),
-            t_values=t_values,
+            t_values=t_values * scale,
             t_weights=weighted_counts(t_code, w, t_values.size),
             t_x_weights=weighted_counts(t_code, w * x, t_values.size),
             x=x[repeat],
-            tx=tx[repeat],
-            T=age[repeat],
+            tx=tx[repeat] * scale,
+            T=age[repeat] * scale,
             w=w[repeat],
             x_code=x_code[repeat],
         )
@@ -154,13 +157,17 @@ class BetaGeo(_CountingModel):
         n_x = xv.size
         soft_sum = s_sp = s_sa = s_u = 0.0
         h_rr = h_ra = h_aa = h_r_al = h_al_al = s_vsp = s_vsa = s_v = 0.0
-        u_x = np.zeros(n_x)
-        vsp_x = np.zeros(n_x)
-        vsa_x = np.zeros(n_x)
-        v_x = np.zeros(n_x)
+        # Per-row weights are kept and summed per frequency once after the loop (one
+        # bincount over all rows is far cheaper than one per block).
+        n_rows = d.x.size
+        u_rows = np.empty(n_rows if order >= 1 else 0)
+        vsp_rows = np.empty(n_rows if order >= 2 else 0)
+        vsa_rows = np.empty(n_rows if order >= 2 else 0)
+        v_rows = np.empty(n_rows if order >= 2 else 0)
         for lo in range(0, d.x.size, CHUNK):
             hi = lo + CHUNK
-            x, w, code = d.x[lo:hi], d.w[lo:hi], d.x_code[lo:hi]
+            x, w = d.x[lo:hi], d.w[lo:hi]
+            code = d.x_code[lo:hi]
             inv_age = 1.0 / (alpha + d.T[lo:hi])
             inv_last = 1.0 / (alpha + d.tx[lo:hi])
             spread = np.log(alpha + d.T[lo:hi]) - np.log(alpha + d.tx[lo:hi])
@@ -177,7 +184,7 @@ class BetaGeo(_CountingModel):
             s_sp += dot(u, spread)
             s_sa += dot(u, s_alpha)
             s_u += float(u.sum())
-            u_x += weighted_counts(code, u, n_x)
+            u_rows[lo:hi] = u
             if order == 1:
                 continue
             v = u * (1.0 - dead)
@@ -191,12 +198,13 @@ class BetaGeo(_CountingModel):
             s_vsp += float(vsp.sum())
             s_vsa += float(vsa.sum())
             s_v += float(v.sum())
-            vsp_x += weighted_counts(code, vsp, n_x)
-            vsa_x += weighted_counts(code, vsa, n_x)
-            v_x += weighted_counts(code, v, n_x)
+            vsp_rows[lo:hi] = vsp
+            vsa_rows[lo:hi] = vsa
+            v_rows[lo:hi] = v
         value += soft_sum
         if order == 0:
             return value, None, None
+        u_x = weighted_counts(d.x_code, u_rows, n_x)
         psi_ab = special.digamma(a + b)
         psi_abx = special.digamma(a + b + xv)
         grad = np.array(
@@ -213,6 +221,9 @@ class BetaGeo(_CountingModel):
         )
         if order == 1:
             return value, grad, None
+        vsp_x = weighted_counts(d.x_code, vsp_rows, n_x)
+        vsa_x = weighted_counts(d.x_code, vsa_rows, n_x)
+        v_x = weighted_counts(d.x_code, v_rows, n_x)
         tri_ab = special.polygamma(1, a + b)
         tri_abx = special.polygamma(1, a + b + xv)
         h_ab_common = dot(wx, tri_ab - tri_abx)

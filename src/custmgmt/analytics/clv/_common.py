@@ -186,6 +186,23 @@ def check_horizon(t: Any, shape: tuple[int, ...]) -> FloatArray:
 # ------------------------------------------------------------------ row compression
 
 
+def factorise(values: FloatArray) -> tuple[FloatArray, npt.NDArray[np.intp]]:
+    """Sorted distinct values and each row's index into them (``np.unique``'s inverse).
+
+    Whole numbers in a modest range (frequencies, ages in days) are counted with a
+    bincount instead of sorted: linear time, several times faster on a million rows.
+    """
+    if values.size and values.min() >= 0 and values.max() < 2**24:
+        as_int = values.astype(np.int64)
+        if np.array_equal(as_int, values):
+            present = np.bincount(as_int) > 0
+            lookup = np.cumsum(present) - 1
+            codes: npt.NDArray[np.intp] = lookup[as_int].astype(np.intp)
+            return np.flatnonzero(present).astype(np.float64), codes
+    distinct, inverse = np.unique(values, return_inverse=True)
+    return distinct, inverse.reshape(-1).astype(np.intp)
+
+
 def _integral_codes(column: FloatArray) -> tuple[npt.NDArray[np.uint64], int, FloatArray | None]:
     """Small non-negative integer codes for a column, its bit width, and the decoding table.
 

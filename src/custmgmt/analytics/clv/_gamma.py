@@ -17,6 +17,7 @@ from custmgmt.analytics.clv._common import (
     check_weights,
     compress_rows,
     dot,
+    factorise,
     first_bad,
     import_scipy,
     params_mapping,
@@ -135,10 +136,11 @@ class GammaGamma(_Estimator):
         # Spend is rescaled to mean 1 so the optimiser starts from parameters of order 1.
         scale = 1.0 / float(np.average(m, weights=w))
         data = self._prepare(x, m * scale, w)
-        theta, n_iter = fit_in_log_space(self, data, float(w.sum()), pen, max_iter, tol)
+        theta, n_iter, scaled = fit_in_log_space(
+            self, data, float(w.sum()), pen, max_iter, tol
+        )
         p, q, v = np.exp(theta)
         # Rescaling m and v by c shifts the log-likelihood by -log c per customer.
-        scaled = float(self._loglik(np.exp(theta), data, 0)[0])
         self.params_ = params_mapping(self._param_names, np.array([p, q, v / scale]))
         self.log_likelihood_ = scaled + float(w.sum()) * np.log(scale)
         self.n_customers_ = float(w.sum())
@@ -147,7 +149,7 @@ class GammaGamma(_Estimator):
 
     @staticmethod
     def _prepare(x: FloatArray, m: FloatArray, w: FloatArray) -> _Data:
-        values, inverse = np.unique(x, return_inverse=True)
+        values, inverse = factorise(x)
         weights = weighted_counts(inverse.reshape(-1), w, values.size)
         log_m = np.log(m)
         wx = w * x

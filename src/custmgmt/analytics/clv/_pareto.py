@@ -14,6 +14,7 @@ from custmgmt.analytics.clv._common import (
     FloatArray,
     check_horizon,
     dot,
+    factorise,
     import_scipy,
     pair_index,
     rows_dot,
@@ -139,20 +140,22 @@ class ParetoNBD(_CountingModel):
     _param_names = ("r", "alpha", "s", "beta")
     _label = "Pareto/NBD"
 
-    def _prepare(self, x: FloatArray, tx: FloatArray, age: FloatArray, w: FloatArray) -> _Data:
-        values, inverse = np.unique(x, return_inverse=True)
+    def _prepare(
+        self, x: FloatArray, tx: FloatArray, age: FloatArray, w: FloatArray, scale: float = 1.0
+    ) -> _Data:
+        values, inverse = factorise(x)
         weights = weighted_counts(inverse.reshape(-1), w, values.size)
         pair_x, pair_y, at_recency, at_age = _pairs(x, tx, age)
-        pair_x_values, pair_group = np.unique(pair_x, return_inverse=True)
+        pair_x_values, pair_group = factorise(pair_x)
         return _Data(
             x=x,
-            tx=tx,
-            T=age,
+            tx=tx * scale,
+            T=age * scale,
             w=w,
             x_values=values,
             x_weights=weights,
             pair_x=pair_x,
-            pair_y=pair_y,
+            pair_y=pair_y * scale,
             pair_x_values=pair_x_values,
             pair_group=pair_group.reshape(-1),
             at_recency=at_recency,
