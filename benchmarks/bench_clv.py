@@ -10,7 +10,7 @@ peak memory the growth of the process's resident set during one run (the kernel'
 high-water mark is reset just before it, ``/proc/self/clear_refs``). lifetimes needs
 old numpy/pandas, so it usually lives in its own virtualenv: pass its interpreter with
 ``--lifetimes-python`` (or ``CUSTMGMT_LIFETIMES_PYTHON``); without one the lifetimes
-column is left empty.
+column is left empty. ``benchmarks/requirements-lifetimes.txt`` pins that environment.
 
     python benchmarks/bench_clv.py [--quick] [--lifetimes-python PATH] [--out FILE.md]
 """
