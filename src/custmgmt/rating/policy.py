@@ -274,6 +274,8 @@ class Schedule:
 def _criteria(value: Any) -> tuple[Criterion, ...]:
     if isinstance(value, Mapping):
         raise ValidationError("criteria", value, "Criterion objects (use from_dict for data)")
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise ValidationError("criteria", value, "a sequence of Criterion objects")
     items = tuple(value)
     for item in items:
         if not isinstance(item, Criterion):

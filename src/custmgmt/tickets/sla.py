@@ -674,6 +674,8 @@ def _resolution_cycle(steps: Sequence[_Step], paused: frozenset[str], as_of: dat
 def _metrics(value: Any) -> frozenset[SLAMetric]:
     if isinstance(value, SLAMetric):
         return frozenset({value})
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise ValidationError("EscalationRule.metrics", value, "an SLAMetric or a set of them")
     items = frozenset(value)
     for item in items:
         if not isinstance(item, SLAMetric):
