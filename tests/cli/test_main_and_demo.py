@@ -68,3 +68,28 @@ def test_the_demo_fills_once_and_reopens_without_duplicating(tmp_path: Path) -> 
 
 def test_build_parser_is_reusable() -> None:
     assert build_parser().prog == "custmgmt"
+
+
+def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path) -> None:
+    # `custmgmt ... | head` closes the pipe early: no traceback, just an exit.
+    script = (
+        "import sys; from custmgmt.cli import main\n"
+        "import custmgmt.cli.demo as demo\n"
+        "def flood(args):\n"
+        "    for i in range(100000):\n"
+        "        print('line', i)\n"
+        "    return 0\n"
+        "demo.run = flood\n"
+        "sys.exit(main(['demo', '--db', sys.argv[1]]))\n"
+    )
+    reader = subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp_path / "x.sqlite3")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert reader.stdout is not None
+    reader.stdout.readline()
+    reader.stdout.close()
+    _, err = reader.communicate(timeout=60)
+    assert b"Traceback" not in err
+    assert reader.returncode == 141
