@@ -178,8 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out",
         type=Path,
-        default=Path("/work/helpers/perf-sla.md"),
-        help="where to write the Markdown table",
+        default=None,
+        help="also write the Markdown table to this file",
     )
     args = parser.parse_args(argv)
     n = args.tickets or (5_000 if args.quick else 100_000)
