@@ -328,8 +328,47 @@ def _check_rules(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> 
 
 
 # -- the parts ------------------------------------------------------------------------
+class _FeatureTest(Rule):
+    """A test on one feature column: what every such rule serialises and explains alike.
+
+    Subclasses are attrs classes whose fields start with ``feature`` and end with
+    ``label``; :meth:`to_dict` lists the fields in that order, leaving out an unset
+    label, and :meth:`_explain` handles a missing value and the label before asking the
+    subclass to :meth:`_describe` the comparison.
+    """
+
+    feature: str
+    label: str | None
+
+    def features(self) -> frozenset[str]:
+        return frozenset({self.feature})
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"type": self.type_name}
+        for field in attrs.fields(cast(Any, type(self))):  # subclasses are attrs classes
+            value = getattr(self, field.name)
+            if field.name != "label" or value is not None:
+                data[field.name] = value
+        return data
+
+    def _values(self, ctx: _Context) -> FloatArray:
+        return ctx.values(self.feature, f"{type(self).__name__}.feature")
+
+    def _explain(self, ctx: _Context, row: int, holds: bool) -> str:
+        x = float(self._values(ctx)[row])
+        if math.isnan(x):
+            return f"{_display(self.feature)} missing"
+        if holds and self.label is not None:
+            return self.label
+        return self._describe(ctx, x, holds)
+
+    @abc.abstractmethod
+    def _describe(self, ctx: _Context, x: float, holds: bool) -> str:
+        """The comparison in words, for a customer whose value is ``x``."""
+
+
 @attrs.frozen(kw_only=True)
-class Compare(Rule):
+class Compare(_FeatureTest):
     """``feature op value``.
 
     Attributes:
@@ -346,29 +385,10 @@ class Compare(Rule):
     value: float = attrs.field(converter=_number, validator=_check_number)
     label: str | None = attrs.field(default=None, validator=_check_label)
 
-    def features(self) -> frozenset[str]:
-        return frozenset({self.feature})
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "type": self.type_name,
-            "feature": self.feature,
-            "op": self.op,
-            "value": self.value,
-        }
-        if self.label is not None:
-            data["label"] = self.label
-        return data
-
     def _mask(self, ctx: _Context) -> BoolArray:
-        return _compare(ctx.values(self.feature, "Compare.feature"), self.op, float(self.value))
+        return _compare(self._values(ctx), self.op, float(self.value))
 
-    def _explain(self, ctx: _Context, row: int, holds: bool) -> str:
-        x = float(ctx.values(self.feature, "Compare.feature")[row])
-        if math.isnan(x):
-            return f"{_display(self.feature)} missing"
-        if holds and self.label is not None:
-            return self.label
+    def _describe(self, ctx: _Context, x: float, holds: bool) -> str:
         op = self.op if holds else _NEGATED[self.op]
         return f"{_display(self.feature)} {format_number(x)} {op} {format_number(self.value)}"
 
@@ -379,7 +399,7 @@ def _check_closed(instance: Any, attribute: attrs.Attribute[Any], value: Any) ->
 
 
 @attrs.frozen(kw_only=True)
-class Between(Rule):
+class Between(_FeatureTest):
     """``low <= feature < high`` by default; ``closed`` picks the closed ends.
 
     Attributes:
@@ -402,23 +422,8 @@ class Between(Rule):
         if self.high < self.low:
             raise ValidationError("Between.high", self.high, f"at least low ({self.low})")
 
-    def features(self) -> frozenset[str]:
-        return frozenset({self.feature})
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "type": self.type_name,
-            "feature": self.feature,
-            "low": self.low,
-            "high": self.high,
-            "closed": self.closed,
-        }
-        if self.label is not None:
-            data["label"] = self.label
-        return data
-
     def _mask(self, ctx: _Context) -> BoolArray:
-        x = ctx.values(self.feature, "Between.feature")
+        x = self._values(ctx)
         left_closed = self.closed in ("left", "both")
         right_closed = self.closed in ("right", "both")
         lower = x >= self.low if left_closed else x > self.low
@@ -430,12 +435,7 @@ class Between(Rule):
         right = "]" if self.closed in ("right", "both") else ")"
         return f"{left}{format_number(self.low)}, {format_number(self.high)}{right}"
 
-    def _explain(self, ctx: _Context, row: int, holds: bool) -> str:
-        x = float(ctx.values(self.feature, "Between.feature")[row])
-        if math.isnan(x):
-            return f"{_display(self.feature)} missing"
-        if holds and self.label is not None:
-            return self.label
+    def _describe(self, ctx: _Context, x: float, holds: bool) -> str:
         where = "in" if holds else "outside"
         return f"{_display(self.feature)} {format_number(x)} {where} {self._interval()}"
 
@@ -450,7 +450,7 @@ def _check_q(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None
 
 
 @attrs.frozen(kw_only=True)
-class QuantileCut(Rule):
+class QuantileCut(_FeatureTest):
     """``feature op cut`` with ``cut`` the population's ``q``-quantile.
 
     The cut-off is computed on the table evaluated (see the module docstring for the
@@ -470,35 +470,15 @@ class QuantileCut(Rule):
     q: float = attrs.field(converter=_number, validator=_check_q)
     label: str | None = attrs.field(default=None, validator=_check_label)
 
-    def features(self) -> frozenset[str]:
-        return frozenset({self.feature})
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "type": self.type_name,
-            "feature": self.feature,
-            "op": self.op,
-            "q": self.q,
-        }
-        if self.label is not None:
-            data["label"] = self.label
-        return data
-
     def cut_off(self, table: Any) -> float:
         """The cut-off value on ``table``."""
         return _Context(table).cut(self.feature, float(self.q), "QuantileCut.feature")
 
     def _mask(self, ctx: _Context) -> BoolArray:
-        values = ctx.values(self.feature, "QuantileCut.feature")
         cut = ctx.cut(self.feature, float(self.q), "QuantileCut.feature")
-        return _compare(values, self.op, cut)
+        return _compare(self._values(ctx), self.op, cut)
 
-    def _explain(self, ctx: _Context, row: int, holds: bool) -> str:
-        x = float(ctx.values(self.feature, "QuantileCut.feature")[row])
-        if math.isnan(x):
-            return f"{_display(self.feature)} missing"
-        if holds and self.label is not None:
-            return self.label
+    def _describe(self, ctx: _Context, x: float, holds: bool) -> str:
         cut = ctx.cut(self.feature, float(self.q), "QuantileCut.feature")
         op = self.op if holds else _NEGATED[self.op]
         return (
@@ -507,12 +487,14 @@ class QuantileCut(Rule):
         )
 
 
-@attrs.frozen(kw_only=True)
-class AllOf(Rule):
-    """True where every rule is true (``a & b``)."""
+class _Combination(Rule):
+    """Rules combined element-wise by ``_combine`` (and / or)."""
 
-    type_name: ClassVar[str] = "all"
-    rules: tuple[Rule, ...] = attrs.field(converter=_rules_tuple, validator=_check_rules)
+    rules: tuple[Rule, ...]
+
+    @abc.abstractmethod
+    def _combine(self, a: BoolArray, b: BoolArray) -> BoolArray:
+        """Element-wise ``a and b`` or ``a or b``."""
 
     def features(self) -> frozenset[str]:
         return frozenset().union(*(r.features() for r in self.rules))
@@ -521,10 +503,21 @@ class AllOf(Rule):
         return {"type": self.type_name, "rules": [r.to_dict() for r in self.rules]}
 
     def _mask(self, ctx: _Context) -> BoolArray:
-        result = ctx.mask(self.rules[0]).copy()
+        result = ctx.mask(self.rules[0])
         for rule in self.rules[1:]:
-            result &= ctx.mask(rule)
+            result = self._combine(result, ctx.mask(rule))
         return result
+
+
+@attrs.frozen(kw_only=True)
+class AllOf(_Combination):
+    """True where every rule is true (``a & b``)."""
+
+    type_name: ClassVar[str] = "all"
+    rules: tuple[Rule, ...] = attrs.field(converter=_rules_tuple, validator=_check_rules)
+
+    def _combine(self, a: BoolArray, b: BoolArray) -> BoolArray:
+        return a & b
 
     def _explain(self, ctx: _Context, row: int, holds: bool) -> str:
         # Holding: every part says why. Failing: the parts that fail say why not.
@@ -537,23 +530,14 @@ class AllOf(Rule):
 
 
 @attrs.frozen(kw_only=True)
-class AnyOf(Rule):
+class AnyOf(_Combination):
     """True where at least one rule is true (``a | b``)."""
 
     type_name: ClassVar[str] = "any"
     rules: tuple[Rule, ...] = attrs.field(converter=_rules_tuple, validator=_check_rules)
 
-    def features(self) -> frozenset[str]:
-        return frozenset().union(*(r.features() for r in self.rules))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type_name, "rules": [r.to_dict() for r in self.rules]}
-
-    def _mask(self, ctx: _Context) -> BoolArray:
-        result = ctx.mask(self.rules[0]).copy()
-        for rule in self.rules[1:]:
-            result |= ctx.mask(rule)
-        return result
+    def _combine(self, a: BoolArray, b: BoolArray) -> BoolArray:
+        return a | b
 
     def _explain(self, ctx: _Context, row: int, holds: bool) -> str:
         # Holding: the parts that hold say why. Failing: every part says why not.
