@@ -70,11 +70,13 @@ from custmgmt.errors import ValidationError
 
 __all__ = [
     "COMPLAINT_CATEGORY_CODES",
+    "COUNTED_STATUS_CODES",
     "KIND_CODES",
     "MISSING_TIME",
     "STATUS_CODES",
     "InteractionFrame",
     "OrderFrame",
+    "counted_mask",
 ]
 
 #: Order status codes: ``frame.status == STATUS_CODES.index(OrderStatus.CANCELLED)``.
@@ -86,10 +88,26 @@ COMPLAINT_CATEGORY_CODES: tuple[ComplaintCategory, ...] = tuple(ComplaintCategor
 #: A missing timestamp: int64 min, which is ``NaT`` when viewed as ``datetime64[us]``.
 MISSING_TIME: int = int(np.iinfo(np.int64).min)
 
+#: The status codes of counted orders (:data:`custmgmt.domain.COUNTED_STATUSES`), sorted.
+COUNTED_STATUS_CODES: tuple[int, ...] = tuple(
+    code for code, status in enumerate(STATUS_CODES) if status.is_counted
+)
+
 _DELIVERED = STATUS_CODES.index(OrderStatus.DELIVERED)
 DEFAULT_CHUNK_SIZE = 10_000
 
 AnyArray = npt.NDArray[Any]
+
+
+def counted_mask(status: AnyArray) -> npt.NDArray[np.bool_]:
+    """Which rows of an :attr:`OrderFrame.status` column are counted orders.
+
+    The vectorised form of :attr:`OrderStatus.is_counted`, the one definition every
+    analysis uses.
+    """
+    lookup = np.zeros(len(STATUS_CODES), dtype=bool)
+    lookup[list(COUNTED_STATUS_CODES)] = True
+    return lookup[np.asarray(status)]
 
 
 def _readonly(arr: AnyArray) -> AnyArray:

@@ -25,7 +25,7 @@ from custmgmt.domain.interaction import (
     Search,
 )
 from custmgmt.domain.money import CURRENCY_DIGITS, Money, currency_digits
-from custmgmt.domain.order import Order, OrderLine, OrderStatus
+from custmgmt.domain.order import COUNTED_STATUSES, Order, OrderLine, OrderStatus
 from custmgmt.domain.service import Priority
 from custmgmt.domain.time import (
     Clock,
@@ -36,6 +36,7 @@ from custmgmt.domain.time import (
 )
 
 __all__ = [
+    "COUNTED_STATUSES",
     "CURRENCY_DIGITS",
     "Address",
     "BusinessProfile",

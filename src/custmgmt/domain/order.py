@@ -24,7 +24,7 @@ from custmgmt.domain import _validate as v
 from custmgmt.domain.money import Money
 from custmgmt.errors import TransitionNotAllowed, ValidationError
 
-__all__ = ["Order", "OrderLine", "OrderStatus"]
+__all__ = ["COUNTED_STATUSES", "Order", "OrderLine", "OrderStatus"]
 
 
 class OrderStatus(enum.Enum):
@@ -37,6 +37,18 @@ class OrderStatus(enum.Enum):
     CANCELLED = "cancelled"
     RETURNED = "returned"
     PARTIALLY_RETURNED = "partially_returned"
+
+    @property
+    def is_counted(self) -> bool:
+        """Whether an order in this status counts as a purchase (see :data:`COUNTED_STATUSES`)."""
+        return self is not OrderStatus.CANCELLED
+
+
+#: The one definition of a *counted order*, read by every analysis and command: any
+#: order that was not cancelled. Returned and partially returned orders are purchases
+#: that happened; their refunds are subtracted from spend (net spend), never from the
+#: purchase count, so a return does not make a repeat buyer look like a new one.
+COUNTED_STATUSES: frozenset[OrderStatus] = frozenset(s for s in OrderStatus if s.is_counted)
 
 
 _STEP_TIMESTAMP: dict[OrderStatus, str] = {
