@@ -107,7 +107,8 @@ def counted_mask(status: AnyArray) -> npt.NDArray[np.bool_]:
     """
     lookup = np.zeros(len(STATUS_CODES), dtype=bool)
     lookup[list(COUNTED_STATUS_CODES)] = True
-    return lookup[np.asarray(status)]
+    mask: npt.NDArray[np.bool_] = lookup[np.asarray(status)]
+    return mask
 
 
 def _readonly(arr: AnyArray) -> AnyArray:
