@@ -158,5 +158,12 @@ class MissingDependency(CustMgmtError, ImportError):
 
 
 def _short_repr(value: Any, limit: int = 80) -> str:
-    text = repr(value)
+    if isinstance(value, int) and value.bit_length() > 256:
+        # repr() of an int beyond 4300 digits raises, and nobody reads 78 digits.
+        digits = int(value.bit_length() * 0.30103) + 1
+        return f"<{'negative ' if value < 0 else ''}integer of about {digits} digits>"
+    try:
+        text = repr(value)
+    except Exception:  # a host object whose repr fails must not hide the real error
+        text = f"<{type(value).__name__} object>"
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -7,6 +7,7 @@ import pytest
 from custmgmt.domain import (
     Address,
     BusinessProfile,
+    Consent,
     ContactChannel,
     Customer,
     CustomerKind,
@@ -133,3 +134,64 @@ def test_unknown_kind_lists_the_choices() -> None:
 
 def test_utc_and_offset_times_are_both_accepted() -> None:
     assert make_customer(registered_at=datetime(2025, 1, 1, tzinfo=UTC)).registered_at.tzinfo is UTC
+
+
+@pytest.mark.parametrize("tags", [None, 5, "vip"])
+@pytest.mark.parametrize("argument", ["add", "remove"])
+def test_with_tags_refuses_anything_but_an_iterable_of_tags(argument: str, tags: object) -> None:
+    customer = make_customer()
+    with pytest.raises(ValidationError, match=rf"^Customer\.tags\.{argument}: got"):
+        customer.with_tags(at=customer.updated_at, **{argument: tags})  # type: ignore[arg-type]
+
+
+def test_with_tags_adds_and_removes_in_one_change() -> None:
+    customer = make_customer(tags={"a", "b"})
+    changed = customer.with_tags(at=customer.updated_at, add=["c"], remove={"a"})
+    assert changed.tags == {"b", "c"}
+    assert changed.version == customer.version + 1
+
+
+@pytest.mark.parametrize("channel", [None, "fax", 3])
+def test_consent_allows_names_a_bad_channel(channel: object) -> None:
+    with pytest.raises(ValidationError, match=r"^channel: got .*'email', 'sms', 'social'"):
+        Consent().allows(channel)  # type: ignore[arg-type]
+
+
+def test_consent_allows_takes_a_channel_or_its_value() -> None:
+    consent = Consent(sms=True)
+    assert consent.allows("sms")
+    assert consent.allows(ContactChannel.SMS)
+    assert not consent.allows("email")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"name": "张\ud800"},
+        {"id": "c\udfff"},
+        {"region": "\udc80华东"},
+        {"tags": {"vip\ud83d"}},
+        {"email": "a\ud800@example.com"},
+    ],
+)
+def test_lone_surrogates_are_refused_in_every_text_field(changes: dict[str, object]) -> None:
+    (field,) = changes
+    with pytest.raises(ValidationError, match=rf"^Customer\.{field}"):
+        make_customer(**changes)
+
+
+def test_lone_surrogates_are_refused_in_an_address() -> None:
+    with pytest.raises(ValidationError, match=r"^Address\.street.*lone surrogates"):
+        Address(street="路\ud800")
+
+
+@pytest.mark.parametrize("field", ["version"])
+def test_integers_beyond_int64_are_refused_at_construction(field: str) -> None:
+    make_customer(**{field: 2**63 - 1})
+    with pytest.raises(ValidationError, match=rf"^Customer\.{field}: got 9223372036854775808"):
+        make_customer(**{field: 2**63})
+
+
+def test_a_head_count_beyond_int64_is_refused() -> None:
+    with pytest.raises(ValidationError, match=r"^BusinessProfile\.employees"):
+        BusinessProfile(employees=2**63)

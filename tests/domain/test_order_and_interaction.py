@@ -135,3 +135,29 @@ def test_kind_specific_data_is_kept() -> None:
 def test_only_complaints_can_be_resolved() -> None:
     with pytest.raises(ValidationError, match="a complaint"):
         make_interaction().resolve_complaint()
+
+
+def test_an_order_whose_total_reaches_10_to_the_14_is_refused_naming_the_order() -> None:
+    half = make_order_line(sku="a", quantity=1, unit_price=cny("50000000000000"))
+    other = make_order_line(sku="b", quantity=1, unit_price=cny("50000000000000"))
+    with pytest.raises(ValidationError, match=r"^Order\.lines: got \"order 'o-big': total"):
+        make_order(id="o-big", lines=[half, other])
+    assert make_order(lines=[half]).total == cny("50000000000000")
+
+
+def test_a_line_whose_subtotal_reaches_10_to_the_14_is_refused() -> None:
+    with pytest.raises(ValidationError, match=r"^OrderLine\.quantity: got 1000000"):
+        make_order_line(quantity=10**6, unit_price=cny("100000000"))
+
+
+@pytest.mark.parametrize("quantity", [2**63, 10**400], ids=["2**63", "10**400"])
+def test_quantities_beyond_int64_are_refused(quantity: int) -> None:
+    with pytest.raises(ValidationError, match=r"^OrderLine\.quantity"):
+        make_order_line(quantity=quantity, unit_price=cny("0"))
+
+
+def test_text_with_a_lone_surrogate_is_refused_in_orders_and_interactions() -> None:
+    with pytest.raises(ValidationError, match=r"^OrderLine\.category.*lone surrogates"):
+        make_order_line(category="茶\ud800")
+    with pytest.raises(ValidationError, match=r"^Search\.query.*lone surrogates"):
+        Search(query="\udfff")

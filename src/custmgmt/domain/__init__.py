@@ -24,6 +24,7 @@ from custmgmt.domain.interaction import (
     Review,
     Search,
 )
+from custmgmt.domain.masking import mask_email, mask_phone, mask_text
 from custmgmt.domain.money import CURRENCY_DIGITS, Money, currency_digits
 from custmgmt.domain.order import COUNTED_STATUSES, Order, OrderLine, OrderStatus
 from custmgmt.domain.service import Priority
@@ -61,6 +62,9 @@ __all__ = [
     "SystemClock",
     "currency_digits",
     "from_epoch_micros",
+    "mask_email",
+    "mask_phone",
+    "mask_text",
     "normalise_phone",
     "require_aware",
     "to_epoch_micros",

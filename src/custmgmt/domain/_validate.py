@@ -27,8 +27,16 @@ MAX_ID_LENGTH = 128
 MAX_TEXT_LENGTH = 20_000
 #: Money amounts stay below this magnitude (see ``check_decimal``).
 MAX_AMOUNT = Decimal(10) ** 14
+#: ``MAX_AMOUNT``'s decimal exponent: ``abs(d) < MAX_AMOUNT`` iff ``d.adjusted() < 14``.
+_MAX_AMOUNT_DIGITS = 14
+#: The largest integer a counter (version, quantity, stars) may hold: SQLite's INTEGER
+#: and numpy's int64 end here.
+MAX_INT64 = 2**63 - 1
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Lone surrogates are not characters: no encoding (UTF-8 for SQLite, JSON, files)
+# can write them, so text holding one would be accepted here and fail on storage.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def field_name(instance: Any, attribute: attrs.Attribute[Any]) -> str:
@@ -40,9 +48,46 @@ def check_id(name: str, value: Any) -> str:
     """Validate an opaque identifier: a non-blank string without control characters."""
     if not isinstance(value, str):
         raise ValidationError(name, value, "an id string")
-    if not value.strip() or len(value) > MAX_ID_LENGTH or _CONTROL.search(value):
+    if (
+        not value.strip()
+        or len(value) > MAX_ID_LENGTH
+        or _CONTROL.search(value)
+        or _SURROGATE.search(value)
+    ):
         raise ValidationError(
             name, value, f"a non-blank id of at most {MAX_ID_LENGTH} printable characters"
+        )
+    return value
+
+
+def check_unicode(name: str, value: str, shown: Any = None) -> str:
+    """Refuse text holding lone surrogates (``"\\ud800"``), which nothing can encode.
+
+    Args:
+        name: the field, for the error.
+        value: the text.
+        shown: what the error shows instead of ``value`` (a masked form), if given.
+    """
+    if _SURROGATE.search(value):
+        raise ValidationError(
+            name, value if shown is None else shown, "valid Unicode text (no lone surrogates)"
+        )
+    return value
+
+
+def check_count(name: str, value: Any, *, minimum: int = 0, expected: str | None = None) -> int:
+    """An int (not a bool) from ``minimum`` to :data:`MAX_INT64`, as storage can hold it.
+
+    Raises:
+        ValidationError: naming ``name``, with ``expected`` (or a default wording).
+    """
+    if (
+        not isinstance(value, int)
+        or isinstance(value, bool)
+        or not minimum <= value <= MAX_INT64
+    ):
+        raise ValidationError(
+            name, value, expected or f"an integer from {minimum} to 2**63 - 1"
         )
     return value
 
@@ -59,9 +104,21 @@ def optional_id(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> N
 
 
 def text(
-    *, optional: bool = False, max_length: int = MAX_TEXT_LENGTH, blank_ok: bool = False
+    *,
+    optional: bool = False,
+    max_length: int = MAX_TEXT_LENGTH,
+    blank_ok: bool = False,
+    mask: Callable[[str], str] | None = None,
 ) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
-    """attrs validator for free text (any script; control characters refused)."""
+    """attrs validator for free text (any script; control characters refused).
+
+    Args:
+        optional: None is accepted.
+        max_length: the longest text accepted.
+        blank_ok: empty or all-space text is accepted.
+        mask: for personal data, how errors show a refused text (e.g.
+            :func:`custmgmt.domain.masking.mask_text`); by default they show it as is.
+    """
 
     def validate(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if value is None and optional:
@@ -69,12 +126,14 @@ def text(
         name = field_name(instance, attribute)
         if not isinstance(value, str):
             raise ValidationError(name, value, "a string" + (" or None" if optional else ""))
+        shown = value if mask is None else mask(value)
         if not blank_ok and not value.strip():
-            raise ValidationError(name, value, "non-blank text")
+            raise ValidationError(name, shown, "non-blank text")
         if len(value) > max_length:
-            raise ValidationError(name, value, f"at most {max_length} characters")
+            raise ValidationError(name, shown, f"at most {max_length} characters")
         if _CONTROL.search(value):
-            raise ValidationError(name, value, "text without control characters")
+            raise ValidationError(name, shown, "text without control characters")
+        check_unicode(name, value, shown)
 
     return validate
 
@@ -110,9 +169,11 @@ def optional_date(instance: Any, attribute: attrs.Attribute[Any], value: Any) ->
 
 
 def version(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    """attrs validator: a positive integer version."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValidationError(field_name(instance, attribute), value, "an integer version >= 1")
+    """attrs validator: a positive integer version (below 2**63, as storage holds it)."""
+    check_count(
+        field_name(instance, attribute), value, minimum=1,
+        expected="an integer version from 1 to 2**63 - 1",
+    )
 
 
 def instance_of(
@@ -160,6 +221,9 @@ def text_set(value: Any, name: str) -> frozenset[str]:
     for item in items:
         if not isinstance(item, str) or not item.strip() or len(item) > 200:
             raise ValidationError(name, item, "non-blank strings of at most 200 characters")
+        if _CONTROL.search(item):
+            raise ValidationError(name, item, "strings without control characters")
+        check_unicode(name, item)
     return frozenset(items)
 
 
@@ -171,17 +235,21 @@ def check_decimal(name: str, value: Any) -> Decimal:
         raise ValidationError(
             name, value, "a Decimal or int amount (floats are not exact: use Decimal('12.30'))"
         )
+    bound = "an amount below 10^14 in magnitude with at most 12 decimals"
     if isinstance(value, int):
+        if abs(value) >= MAX_AMOUNT:  # before Decimal(): an int may be too long to convert
+            raise ValidationError(name, value, bound)
         value = Decimal(value)
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValidationError(name, value, "a finite Decimal amount")
         # Bounded so that minor units fit int64 for every currency (4 digits at most)
-        # and arithmetic never overflows the decimal context.
-        if abs(value) >= MAX_AMOUNT or (value != 0 and value.as_tuple().exponent < -12):  # type: ignore[operator]
-            raise ValidationError(
-                name, value, "an amount below 10^14 in magnitude with at most 12 decimals"
-            )
+        # and arithmetic never overflows the decimal context. adjusted() needs no
+        # context, so a huge exponent (1e1000000) cannot raise decimal.Overflow here.
+        if not value.is_zero() and (
+            value.adjusted() >= _MAX_AMOUNT_DIGITS or value.as_tuple().exponent < -12  # type: ignore[operator]
+        ):
+            raise ValidationError(name, value, bound)
         return value
     if isinstance(value, str):
         raise ValidationError(name, value, "a Decimal amount (use Money.parse for strings)")

@@ -11,6 +11,7 @@ import attrs
 from dateutil.relativedelta import relativedelta
 
 from custmgmt.domain import _validate as v
+from custmgmt.domain.masking import mask_email, mask_phone, mask_text
 from custmgmt.domain.money import Money
 from custmgmt.errors import ValidationError
 
@@ -68,16 +69,18 @@ def normalise_phone(value: Any, field: str = "phone") -> str:
     '13812345678'
 
     Raises:
-        ValidationError: the number is neither E.164 nor a mainland-China mobile.
+        ValidationError: the number is neither E.164 nor a mainland-China mobile
+            (the error shows it masked, like ``138****5678``).
     """
     if not isinstance(value, str):
-        raise ValidationError(field, value, "a phone number string")
+        shown = mask_phone(str(value)) if isinstance(value, int) else value
+        raise ValidationError(field, shown, "a phone number string")
     compact = _SEPARATORS.sub("", value)
-    if _E164.match(compact) or _CN_MOBILE.match(compact):
+    if _E164.fullmatch(compact) or _CN_MOBILE.fullmatch(compact):
         return compact
     raise ValidationError(
         field,
-        value,
+        mask_phone(value),
         "an E.164 number like '+8613812345678' or a mainland-China mobile like '13812345678'",
     )
 
@@ -101,10 +104,30 @@ def _to_tags(value: Any) -> frozenset[str]:
 def _check_email(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is None:
         return
-    if not isinstance(value, str) or len(value) > 254 or not _EMAIL.match(value):
-        raise ValidationError(
-            v.field_name(instance, attribute), value, "an email address like name@example.com"
-        )
+    name = v.field_name(instance, attribute)
+    expected = "an email address like name@example.com"
+    if not isinstance(value, str):
+        raise ValidationError(name, value, expected)
+    # A refused address is shown masked: error messages end up in logs.
+    if len(value) > 254 or not _EMAIL.fullmatch(value):
+        raise ValidationError(name, mask_email(value), expected)
+    v.check_unicode(name, value, mask_email(value))
+
+
+def _repr_phone(value: str | None) -> str:
+    return "None" if value is None else repr(mask_phone(value))
+
+
+def _repr_email(value: str | None) -> str:
+    return "None" if value is None else repr(mask_email(value))
+
+
+def _repr_text(value: str | None) -> str:
+    return "None" if value is None else repr(mask_text(value))
+
+
+def _personal_text(max_length: int) -> Any:
+    return v.text(optional=True, max_length=max_length, mask=mask_text)
 
 
 def _check_country(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -119,6 +142,10 @@ def _check_country(instance: Any, attribute: attrs.Attribute[Any], value: Any) -
 @attrs.frozen(kw_only=True)
 class Address:
     """A postal address; any field may be in any script (省, 市, 区 ...).
+
+    ``repr()`` and error messages mask the street and the recipient
+    (:func:`~custmgmt.domain.masking.mask_text`); the other fields locate the address
+    only roughly and are shown.
 
     Attributes:
         country: ISO 3166-1 alpha-2 code, e.g. ``"CN"``.
@@ -138,12 +165,14 @@ class Address:
     district: str | None = attrs.field(
         default=None, validator=v.text(optional=True, max_length=200)
     )
-    street: str | None = attrs.field(default=None, validator=v.text(optional=True, max_length=500))
+    street: str | None = attrs.field(
+        default=None, validator=_personal_text(500), repr=_repr_text
+    )
     postal_code: str | None = attrs.field(
         default=None, validator=v.text(optional=True, max_length=20)
     )
     recipient: str | None = attrs.field(
-        default=None, validator=v.text(optional=True, max_length=200)
+        default=None, validator=_personal_text(200), repr=_repr_text
     )
 
     def __attrs_post_init__(self) -> None:
@@ -154,6 +183,8 @@ class Address:
 @attrs.frozen(kw_only=True)
 class BusinessProfile:
     """What a B2B customer's file says about the business.
+
+    ``repr()`` and error messages mask the contact person's name.
 
     Attributes:
         legal_name: registered name, if it differs from the display name.
@@ -179,16 +210,14 @@ class BusinessProfile:
         default=None, validator=v.instance_of(Money, "a Money or None", optional=True)
     )
     contact_person: str | None = attrs.field(
-        default=None, validator=v.text(optional=True, max_length=200)
+        default=None, validator=_personal_text(200), repr=_repr_text
     )
     situation: str | None = attrs.field(default=None, validator=v.text(optional=True))
 
     @employees.validator
     def _check_employees(self, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value is None:
-            return
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise ValidationError(v.field_name(self, attribute), value, "a non-negative integer")
+        if value is not None:
+            v.check_count(v.field_name(self, attribute), value, expected="a non-negative integer")
 
 
 @attrs.frozen(kw_only=True)
@@ -207,9 +236,13 @@ class Consent:
         default=None, validator=v.aware_datetime(optional=True)
     )
 
-    def allows(self, channel: ContactChannel) -> bool:
-        """Whether the customer may be contacted on ``channel``."""
-        return bool(getattr(self, ContactChannel(channel).value))
+    def allows(self, channel: ContactChannel | str) -> bool:
+        """Whether the customer may be contacted on ``channel``.
+
+        Raises:
+            ValidationError: ``channel`` is not a :class:`ContactChannel` (or its value).
+        """
+        return bool(getattr(self, v.coerce_enum(ContactChannel, channel, "channel").value))
 
 
 def _default_updated_at(self: Customer) -> datetime:
@@ -222,6 +255,10 @@ class Customer:
 
     Change a customer through its methods: each returns a new copy with ``version``
     bumped by one, which a repository's ``update`` checks against what it stores.
+
+    Personal data is masked in ``repr()`` and ``str()`` (phone ``138****5678``, email
+    ``z***@example.com``, the address's street) and in error messages; the attributes
+    hold the real values.
 
     Attributes:
         id: the host's customer id.
@@ -253,11 +290,8 @@ class Customer:
     )
     gender: Gender | None = attrs.field(default=None, converter=_to_gender)
     birth_date: date | None = attrs.field(default=None, validator=v.optional_date)
-    phone: str | None = attrs.field(
-        default=None,
-        converter=_to_phone,
-    )
-    email: str | None = attrs.field(default=None, validator=_check_email)
+    phone: str | None = attrs.field(default=None, converter=_to_phone, repr=_repr_phone)
+    email: str | None = attrs.field(default=None, validator=_check_email, repr=_repr_email)
     address: Address | None = attrs.field(
         default=None, validator=v.instance_of(Address, "an Address or None", optional=True)
     )
@@ -342,8 +376,14 @@ class Customer:
         add: frozenset[str] | set[str] = frozenset(),
         remove: frozenset[str] | set[str] = frozenset(),
     ) -> Customer:
-        """A copy with tags added and removed (one version bump)."""
-        return self.update_profile(at=at, tags=(self.tags | set(add)) - set(remove))
+        """A copy with tags added and removed (one version bump).
+
+        Raises:
+            ValidationError: ``add`` or ``remove`` is not an iterable of tag strings.
+        """
+        added = v.text_set(add, "Customer.tags.add")
+        removed = v.text_set(remove, "Customer.tags.remove")
+        return self.update_profile(at=at, tags=(self.tags | added) - removed)
 
     def with_consent(
         self, channel: ContactChannel | str, granted: bool, *, at: datetime

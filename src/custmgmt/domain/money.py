@@ -8,7 +8,8 @@ units* (fen, cents; yen have none), which :meth:`Money.to_minor` and
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -57,6 +58,30 @@ def _check_currency(instance: Any, attribute: attrs.Attribute[Any], value: Any) 
     currency_digits(value, field_name(instance, attribute))
 
 
+def _number_form(point: str, separators: str) -> re.Pattern[str]:
+    group = f"[{separators}]"
+    return re.compile(
+        r"(?P<sign>[+-])?"
+        rf"(?P<int>\d+|\d{{1,3}}(?:(?P<sep>{group})\d{{3}})(?:(?P=sep)\d{{3}})*)?"
+        rf"(?:{re.escape(point)}(?P<frac>\d*))?"
+        r"(?P<exp>[eE][+-]?\d+)?"
+    )
+
+
+# decimal mark -> (the number's form, its group separators, an example for messages).
+# parse() also insists on a digit, and on no exponent after group separators.
+_NUMBER_FORMS: dict[str, tuple[re.Pattern[str], re.Pattern[str], str]] = {
+    ".": (_number_form(".", ","), re.compile(","), "'1234.50' or '1,234.50'"),
+    ",": (
+        _number_form(",", ". \u00a0\u202f"),
+        re.compile("[. \u00a0\u202f]"),
+        "'1234,50' or '1.234,50'",
+    ),
+}
+#: Longer texts are refused before parsing (an amount below 10^14 never needs them).
+_MAX_NUMBER_LENGTH = 100
+
+
 def _to_decimal(value: Any) -> Decimal:
     return check_decimal("Money.amount", value)
 
@@ -88,20 +113,58 @@ class Money:
         return cls(Decimal(0), currency)
 
     @classmethod
-    def parse(cls, text: str, currency: str) -> Money:
-        """Parse a decimal string such as ``"1234.50"`` exactly.
+    def parse(cls, text: str, currency: str, *, decimal: str = ".") -> Money:
+        """Parse a decimal string such as ``"1234.50"`` or ``"1,234.50"`` exactly.
+
+        Thousands separators are accepted only where they belong: between groups of
+        three digits of the integer part (``"1,234,567.50"``; not ``"12,50"``,
+        ``"1,2,3"`` or ``",5,"``). A decimal comma is read only when asked for with
+        ``decimal=","``; the thousands separator is then a dot or a space
+        (``"1.234,50"``, ``"1 234,50"``). Exponents (``"1.5E+3"``) are accepted
+        without separators. Surrounding spaces are ignored.
+
+        >>> Money.parse("1,234.50", "CNY")
+        Money(amount=Decimal('1234.50'), currency='CNY')
+        >>> Money.parse("1.234,50", "EUR", decimal=",")
+        Money(amount=Decimal('1234.50'), currency='EUR')
+        >>> Money.parse("12,50", "EUR")
+        Traceback (most recent call last):
+        ...
+        custmgmt.errors.ValidationError: Money.amount: got '12,50', expected a decimal \
+string such as '1234.50' or '1,234.50' (a decimal comma needs decimal=',')
+
+        Args:
+            text: the amount as written.
+            currency: an ISO 4217 code.
+            decimal: the decimal mark, ``"."`` (the default) or ``","``.
 
         Raises:
-            ValidationError: the text is not a finite decimal number.
+            ValidationError: the text is not a decimal number written that way, or
+                the amount is out of range (see :class:`Money`).
         """
+        if not isinstance(decimal, str) or decimal not in _NUMBER_FORMS:
+            raise ValidationError("decimal", decimal, "'.' or ','")
+        form, groups, example = _NUMBER_FORMS[decimal]
         if not isinstance(text, str):
-            raise ValidationError("Money.amount", text, "a decimal string such as '12.30'")
+            raise ValidationError("Money.amount", text, f"a decimal string such as {example}")
+        currency_digits(currency, "Money.currency")
+        stripped = text.strip()
+        match = form.fullmatch(stripped) if len(stripped) <= _MAX_NUMBER_LENGTH else None
+        if match is not None:
+            sign, whole, fraction, exponent = match.group("sign", "int", "frac", "exp")
+            grouped = match.group("sep") is not None
+            if not (whole or fraction) or (grouped and exponent):
+                match = None
+        if match is None:
+            comma = decimal == "." and "," in text and "." not in text
+            hint = " (a decimal comma needs decimal=',')" if comma else ""
+            raise ValidationError("Money.amount", text, f"a decimal string such as {example}{hint}")
+        normal = f"{sign or ''}{groups.sub('', whole or '') or '0'}"
+        normal += f".{fraction}" if fraction else ""
         try:
-            amount = Decimal(text.strip().replace(",", ""))
-        except InvalidOperation:
-            raise ValidationError(
-                "Money.amount", text, "a decimal string such as '12.30'"
-            ) from None
+            amount = check_decimal("Money.amount", Decimal(normal + (exponent or "")))
+        except ValidationError as exc:
+            raise ValidationError("Money.amount", text, exc.expected) from None
         return cls(amount, currency)
 
     @classmethod

@@ -66,10 +66,10 @@ _RETURNABLE = frozenset(
 
 
 def _check_quantity(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValidationError(
-            v.field_name(instance, attribute), value, "a positive integer quantity"
-        )
+    v.check_count(
+        v.field_name(instance, attribute), value, minimum=1,
+        expected="a positive integer quantity below 2**63",
+    )
 
 
 def _check_price(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -95,6 +95,14 @@ class OrderLine:
     category: str = attrs.field(validator=v.text(max_length=200))
     quantity: int = attrs.field(validator=_check_quantity)
     unit_price: Money = attrs.field(validator=_check_price)
+
+    def __attrs_post_init__(self) -> None:
+        if abs(self.unit_price.amount * self.quantity) >= v.MAX_AMOUNT:
+            raise ValidationError(
+                "OrderLine.quantity",
+                self.quantity,
+                f"a quantity whose subtotal at {self.unit_price} stays below 10^14",
+            )
 
     @property
     def subtotal(self) -> Money:
@@ -164,6 +172,15 @@ class Order:
     version: int = attrs.field(default=1, validator=v.version)
 
     def __attrs_post_init__(self) -> None:
+        # Every analysis adds order totals as Money: a total out of Money's range
+        # would break them all later, far from the order that caused it.
+        total = sum(line.unit_price.amount * line.quantity for line in self.lines)
+        if total >= v.MAX_AMOUNT:
+            raise ValidationError(
+                "Order.lines",
+                f"order {self.id!r}: total {total:,} {self.currency}",
+                "lines whose total stays below 10^14",
+            )
         # Steps cannot happen before the order was placed, nor out of order.
         previous = ("placed_at", self.placed_at)
         for name in ("paid_at", "shipped_at", "delivered_at"):
