@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 import attrs
 
@@ -256,6 +256,15 @@ def check_decimal(name: str, value: Any) -> Decimal:
     raise ValidationError(name, value, "a Decimal or int amount")
 
 
-def is_finite_number(value: Any) -> bool:
-    """True for a real, finite int or float (bools excluded)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+def is_finite_number(value: Any) -> TypeGuard[int | float]:
+    """True for a real int or float (bools excluded) that is finite as a float.
+
+    An int beyond the float range (``10**400``) is not: every computation reads
+    numbers as float64, and ``math.isfinite`` itself raises OverflowError on it.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False

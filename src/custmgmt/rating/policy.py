@@ -17,11 +17,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 import numpy as np
-from dateutil.rrule import rrule, rrulestr
 from numpy.typing import NDArray
 
+from custmgmt.domain._validate import is_finite_number
 from custmgmt.domain.time import require_aware
 from custmgmt.errors import ValidationError
+from custmgmt.rating._schedule import NotARecurrence, Recurrence
 from custmgmt.scoring import Criterion, Registry, WeightedSum, default_registry
 from custmgmt.scoring.normalise import _enum
 
@@ -62,7 +63,7 @@ class BandKind:
 
 
 def _number(field: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if not is_finite_number(value):
         raise ValidationError(field, value, "a finite number")
     return float(value)
 
@@ -217,7 +218,10 @@ class Schedule:
     April, July and October) or any RFC 5545 recurrence rule understood by
     ``dateutil.rrule.rrulestr`` without DTSTART (e.g. ``"FREQ=WEEKLY;BYDAY=MO;BYHOUR=6"``;
     rules are anchored on Monday 2000-01-03 00:00). Times are wall-clock times in
-    ``timezone``.
+    ``timezone``. Any frequency works, ``SECONDLY`` included: the runs next to a
+    moment are found from the period containing it, never by walking from the
+    anchor. A rule must recur (no run on 30 February) and may not have ``COUNT``,
+    which would count from the anchor (end a schedule with ``UNTIL``).
 
     Attributes:
         rule: the recurrence.
@@ -228,9 +232,14 @@ class Schedule:
     timezone: str = "UTC"
 
     def __attrs_post_init__(self) -> None:
-        self._rrule()
+        if not self._recurrence().recurs():
+            raise ValidationError(
+                "schedule.rule",
+                self.rule,
+                "a rule that recurs (this one has no run in a thousand years)",
+            )
 
-    def _rrule(self) -> rrule:
+    def _recurrence(self) -> Recurrence:
         if not isinstance(self.rule, str) or not self.rule.strip():
             raise ValidationError("schedule.rule", self.rule, "'monthly', 'quarterly' or RRULE")
         text = NAMED_SCHEDULES.get(self.rule, self.rule)
@@ -238,14 +247,13 @@ class Schedule:
             raise ValidationError("schedule.rule", self.rule, "a rule without DTSTART")
         zone = _zone(self.timezone)
         try:
-            parsed = rrulestr(text, dtstart=SCHEDULE_ANCHOR.replace(tzinfo=zone))
-        except (ValueError, TypeError, KeyError, AttributeError):
+            return Recurrence(text, zone, SCHEDULE_ANCHOR)
+        except NotARecurrence as exc:
+            raise ValidationError("schedule.rule", self.rule, str(exc)) from None
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
             raise ValidationError(
                 "schedule.rule", self.rule, "'monthly', 'quarterly' or an RFC 5545 RRULE"
             ) from None
-        if not isinstance(parsed, rrule):
-            raise ValidationError("schedule.rule", self.rule, "a single RRULE")
-        return parsed
 
     def next_runs(self, after: datetime, count: int = 1) -> list[datetime]:
         """The next ``count`` run times strictly after ``after`` (aware).
@@ -255,16 +263,25 @@ class Schedule:
         """
         require_aware("after", after)
         _positive_int("count", count)
-        rule = self._rrule()
+        recurrence = self._recurrence()
         runs: list[datetime] = []
         current = after
         for _ in range(count):
-            nxt = rule.after(current, inc=False)
+            nxt = recurrence.after(current)
             if nxt is None:
                 break
             runs.append(nxt)
             current = nxt
         return runs
+
+    def previous_run(self, before: datetime) -> datetime | None:
+        """The last run time at or before ``before`` (aware), None if there is none.
+
+        Raises:
+            ValidationError: ``before`` is naive.
+        """
+        require_aware("before", before)
+        return self._recurrence().before(before)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data."""
@@ -439,6 +456,8 @@ class RatingPolicy:
             data = json.loads(text)
         except (ValueError, TypeError) as exc:
             raise ValidationError("policy", text, f"valid JSON ({exc})") from None
+        except RecursionError:
+            raise ValidationError("policy", text, "JSON nested under 1,000 levels") from None
         return cls.from_dict(data, registry=registry)
 
     def to_dict(self) -> dict[str, Any]:
@@ -520,8 +539,7 @@ class RatingPolicy:
 
     def previous_run_time(self, before: datetime) -> datetime | None:
         """The last scheduled run time at or before ``before`` (None if none)."""
-        require_aware("before", before)
-        return self.schedule._rrule().before(before, inc=True)
+        return self.schedule.previous_run(before)
 
 
 def _even_quantiles(levels: int) -> tuple[float, ...]:

@@ -37,6 +37,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from custmgmt.domain._validate import is_finite_number
 from custmgmt.errors import ValidationError
 
 __all__ = [
@@ -290,7 +291,7 @@ def _fit(
         high = float(column.max()) if column.size else 0.0
         scale = Scale(kind=kind, direction=direction, high=high)
     else:
-        if cap is None or not (isinstance(cap, int | float) and math.isfinite(cap) and cap > 0):
+        if not (is_finite_number(cap) and cap > 0):
             raise ValidationError("cap", cap, "a positive finite cap for 'capped'")
         scale = Scale(kind=kind, direction=direction, high=float(cap))
     return scale, scale._transform(column)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -10,6 +9,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from custmgmt.domain._validate import is_finite_number
 from custmgmt.errors import ValidationError
 from custmgmt.scoring.normalise import Direction, Normalisation, Scale, _enum, fit_scale
 
@@ -74,7 +74,7 @@ def feature_column(features: FeatureTable, name: str) -> FloatArray:
 
 def _weight(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     name = getattr(instance, "name", "?")
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if not is_finite_number(value):
         raise ValidationError(f"criteria.{name}.weight", value, "a finite number")
     if value < 0:
         raise ValidationError(f"criteria.{name}.weight", value, "a non-negative weight")
@@ -118,12 +118,7 @@ class Criterion:
     def __attrs_post_init__(self) -> None:
         if self.normalisation is Normalisation.CAPPED:
             cap = self.cap
-            ok = (
-                isinstance(cap, int | float)
-                and not isinstance(cap, bool)
-                and math.isfinite(cap)
-                and cap > 0
-            )
+            ok = is_finite_number(cap) and cap > 0
             if not ok:
                 raise ValidationError(
                     f"criteria.{self.name}.cap", cap, "a positive finite cap for 'capped'"

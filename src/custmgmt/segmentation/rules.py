@@ -24,6 +24,9 @@ Conventions, so results never surprise:
   below 2**53).
 * A missing value (NaN) satisfies no comparison, range or cut; ``Not`` then makes it
   true, as plain boolean logic would.
+* Rules nest at most :data:`MAX_RULE_DEPTH` deep (``Not(Not(...))``, ``AllOf`` inside
+  ``AnyOf`` ...): deeper rules, built directly or read from data, are refused, since
+  evaluating, comparing or serialising them would exhaust Python's stack.
 * The ``q``-quantile of a column is the smallest value ``v`` such that at least a
   fraction ``q`` of the customers with a value have a value ``<= v`` (the "inverted
   CDF" definition: always an observed value, so explanations quote a real number;
@@ -54,10 +57,12 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from custmgmt.domain._validate import is_finite_number
 from custmgmt.errors import ValidationError
 from custmgmt.segmentation.table import _customer_ids_of, column
 
 __all__ = [
+    "MAX_RULE_DEPTH",
     "OPERATORS",
     "AllOf",
     "Always",
@@ -80,6 +85,10 @@ Operator = Literal[">", ">=", "<", "<=", "==", "!="]
 OPERATORS: tuple[str, ...] = (">", ">=", "<", "<=", "==", "!=")
 _NEGATED = {">": "<=", ">=": "<", "<": ">=", "<=": ">", "==": "!=", "!=": "=="}
 _CLOSED = ("left", "right", "both", "neither")
+#: How deep rules may nest: a single test is depth 1, ``Not(test)`` depth 2. Real
+#: segment rules nest a few levels; the limit keeps every recursive walk (evaluate,
+#: explain, ==, to_dict, rule_from_dict) far from Python's recursion limit.
+MAX_RULE_DEPTH = 100
 
 BoolArray = NDArray[np.bool_]
 FloatArray = NDArray[np.float64]
@@ -280,11 +289,8 @@ def _check_feature(instance: Any, attribute: attrs.Attribute[Any], value: Any) -
 
 
 def _check_number(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or (isinstance(value, float) and not math.isfinite(value))
-    ):
+    # Columns are read as float64: an int beyond its range (10**400) is refused too.
+    if not is_finite_number(value):
         raise ValidationError(
             f"{type(instance).__name__}.{attribute.name}", value, "a finite number"
         )
@@ -325,6 +331,22 @@ def _check_rules(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> 
     for i, rule in enumerate(value):
         if not isinstance(rule, Rule):
             raise ValidationError(f"{name}[{i}]", rule, "a Rule")
+    _check_depth(name, value)
+
+
+def _depth_of(rule: Rule) -> int:
+    # Composite rules record their depth when built; anything else is a single test.
+    depth = getattr(rule, "_depth", 1)
+    return depth if isinstance(depth, int) else 1
+
+
+def _check_depth(name: str, children: tuple[Rule, ...]) -> int:
+    depth = 1 + max(_depth_of(rule) for rule in children)
+    if depth > MAX_RULE_DEPTH:
+        raise ValidationError(
+            name, f"rules nested {depth} deep", f"rules nested at most {MAX_RULE_DEPTH} deep"
+        )
+    return depth
 
 
 # -- the parts ------------------------------------------------------------------------
@@ -441,11 +463,7 @@ class Between(_FeatureTest):
 
 
 def _check_q(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not (0.0 <= float(value) <= 1.0)
-    ):
+    if not is_finite_number(value) or not (0.0 <= float(value) <= 1.0):
         raise ValidationError("QuantileCut.q", value, "a fraction between 0 and 1")
 
 
@@ -491,6 +509,10 @@ class _Combination(Rule):
     """Rules combined element-wise by ``_combine`` (and / or)."""
 
     rules: tuple[Rule, ...]
+    _depth: int
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_depth", 1 + max(_depth_of(rule) for rule in self.rules))
 
     @abc.abstractmethod
     def _combine(self, a: BoolArray, b: BoolArray) -> BoolArray:
@@ -515,6 +537,7 @@ class AllOf(_Combination):
 
     type_name: ClassVar[str] = "all"
     rules: tuple[Rule, ...] = attrs.field(converter=_rules_tuple, validator=_check_rules)
+    _depth: int = attrs.field(init=False, default=2, repr=False, eq=False, hash=False)
 
     def _combine(self, a: BoolArray, b: BoolArray) -> BoolArray:
         return a & b
@@ -535,6 +558,7 @@ class AnyOf(_Combination):
 
     type_name: ClassVar[str] = "any"
     rules: tuple[Rule, ...] = attrs.field(converter=_rules_tuple, validator=_check_rules)
+    _depth: int = attrs.field(init=False, default=2, repr=False, eq=False, hash=False)
 
     def _combine(self, a: BoolArray, b: BoolArray) -> BoolArray:
         return a | b
@@ -552,6 +576,7 @@ class AnyOf(_Combination):
 def _check_rule(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, Rule):
         raise ValidationError("Not.rule", value, "a Rule")
+    _check_depth("Not.rule", (value,))
 
 
 @attrs.frozen(kw_only=True)
@@ -560,6 +585,10 @@ class Not(Rule):
 
     type_name: ClassVar[str] = "not"
     rule: Rule = attrs.field(validator=_check_rule)
+    _depth: int = attrs.field(init=False, default=2, repr=False, eq=False, hash=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_depth", 1 + _depth_of(self.rule))
 
     def features(self) -> frozenset[str]:
         return self.rule.features()
@@ -675,17 +704,26 @@ def rule_from_dict(data: Mapping[str, Any], *, path: str = "rule") -> Rule:
         path: how errors name this place (nested rules extend it: ``rule.rules[1]``).
 
     Raises:
-        ValidationError: an unknown type, a missing or unexpected key, or a bad value;
-            the error's ``field`` is the dotted path to it.
+        ValidationError: an unknown type, a missing or unexpected key, a bad value, or
+            rules nested deeper than :data:`MAX_RULE_DEPTH`; the error's ``field`` is
+            the dotted path to it.
     """
+    return _rule_from_dict(data, path, 1)
+
+
+def _rule_from_dict(data: Mapping[str, Any], path: str, depth: int) -> Rule:
+    if depth > MAX_RULE_DEPTH:
+        raise ValidationError(
+            path, f"rules nested {depth} deep", f"rules nested at most {MAX_RULE_DEPTH} deep"
+        )
     if not isinstance(data, Mapping):
         raise ValidationError(path, data, "a mapping describing a rule")
     kind = data.get("type")
     cls = _TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise ValidationError(f"{path}.type", kind, f"one of {', '.join(sorted(_TYPES))}")
-    fields = {a.name for a in attrs.fields(cast(Any, cls))}
-    unknown = sorted(set(data) - fields - {"type"})
+    fields = {a.name for a in attrs.fields(cast(Any, cls)) if a.init}
+    unknown = sorted(set(data) - fields - {"type"}, key=str)  # keys may be of any type
     if unknown:
         raise ValidationError(f"{path}", unknown, f"only the keys {sorted(fields | {'type'})}")
     kwargs: dict[str, Any] = {k: v for k, v in data.items() if k != "type"}
@@ -694,10 +732,10 @@ def rule_from_dict(data: Mapping[str, Any], *, path: str = "rule") -> Rule:
         if not isinstance(rules, Sequence) or isinstance(rules, str):
             raise ValidationError(f"{path}.rules", rules, "a list of rules")
         kwargs["rules"] = tuple(
-            rule_from_dict(r, path=f"{path}.rules[{i}]") for i, r in enumerate(rules)
+            _rule_from_dict(r, f"{path}.rules[{i}]", depth + 1) for i, r in enumerate(rules)
         )
     elif cls is Not:
-        kwargs["rule"] = rule_from_dict(kwargs.get("rule"), path=f"{path}.rule")  # type: ignore[arg-type]
+        kwargs["rule"] = _rule_from_dict(kwargs.get("rule"), f"{path}.rule", depth + 1)  # type: ignore[arg-type]
     try:
         return cls(**kwargs)
     except TypeError as exc:  # a missing required key
@@ -718,4 +756,6 @@ def rule_from_json(text: str) -> Rule:
         data = json.loads(text)
     except (TypeError, ValueError) as exc:
         raise ValidationError("rule", text, "JSON text describing a rule") from exc
+    except RecursionError:
+        raise ValidationError("rule", text, "JSON nested under 1,000 levels") from None
     return rule_from_dict(data)

@@ -39,7 +39,19 @@ from numpy.typing import NDArray
 from custmgmt.errors import ValidationError
 from custmgmt.segmentation.rules import Rule, _Context, _find_row, rule_from_dict
 
-__all__ = ["Scheme", "Segment", "Segmentation"]
+__all__ = ["MAX_SEGMENTS", "Scheme", "Segment", "Segmentation"]
+
+#: The most segments a scheme may have: :attr:`Segmentation.codes` are int16, and the
+#: default segment takes the code after the last rule's.
+MAX_SEGMENTS = int(np.iinfo(np.int16).max)
+_SEGMENT_KEYS = frozenset({"name", "rule", "description"})
+_SCHEME_KEYS = frozenset({"name", "segments", "default", "description"})
+
+
+def _check_keys(path: str, data: Mapping[Any, Any], allowed: frozenset[str]) -> None:
+    unknown = sorted((key for key in data if key not in allowed), key=str)  # any key type
+    if unknown:
+        raise ValidationError(path, unknown, f"only the keys {sorted(allowed)}")
 
 
 def _check_name(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -88,6 +100,12 @@ def _to_segments(value: Any) -> Any:
 def _check_segments(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, tuple) or not value:
         raise ValidationError("Scheme.segments", value, "a non-empty sequence of Segment")
+    if len(value) >= MAX_SEGMENTS:
+        raise ValidationError(
+            "Scheme.segments",
+            f"{len(value):,} segments",
+            f"at most {MAX_SEGMENTS - 1:,} segments (and the default)",
+        )
     seen: set[str] = set()
     for i, segment in enumerate(value):
         if not isinstance(segment, Segment):
@@ -108,7 +126,8 @@ class Scheme:
         description: free text.
 
     Raises:
-        ValidationError: no segments, duplicate names, or a default equal to a segment.
+        ValidationError: no segments, more than :data:`MAX_SEGMENTS` - 1, duplicate
+            names, or a default equal to a segment.
     """
 
     name: str = attrs.field(validator=_check_name)
@@ -173,10 +192,11 @@ class Scheme:
         """Build a scheme from :meth:`to_dict`'s form.
 
         Raises:
-            ValidationError: a missing key or a bad rule, with the path to it.
+            ValidationError: a missing or unknown key or a bad rule, with the path to it.
         """
         if not isinstance(data, Mapping):
             raise ValidationError("scheme", data, "a mapping")
+        _check_keys("scheme", data, _SCHEME_KEYS)
         segments = data.get("segments")
         if not isinstance(segments, Sequence) or isinstance(segments, str):
             raise ValidationError("scheme.segments", segments, "a list of segments")
@@ -184,6 +204,7 @@ class Scheme:
         for i, item in enumerate(segments):
             if not isinstance(item, Mapping):
                 raise ValidationError(f"scheme.segments[{i}]", item, "a mapping")
+            _check_keys(f"scheme.segments[{i}]", item, _SEGMENT_KEYS)
             built.append(
                 Segment(
                     name=item.get("name"),  # type: ignore[arg-type]
@@ -205,6 +226,8 @@ class Scheme:
             data = json.loads(text)
         except (TypeError, ValueError) as exc:
             raise ValidationError("scheme", text, "JSON text describing a scheme") from exc
+        except RecursionError:
+            raise ValidationError("scheme", text, "JSON nested under 1,000 levels") from None
         return cls.from_dict(data)
 
 
