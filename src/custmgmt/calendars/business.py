@@ -162,6 +162,10 @@ def _check_dates(field: str, value: Any) -> frozenset[date]:
 def _check_tz(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, str) or not value.strip():
         raise ValidationError("BusinessCalendar.tz", value, "an IANA time zone name")
+    # dateutil's gettz opens a path it is given: a name is never one ("/dev/stdin"
+    # would block, "../../etc/passwd" would be read).
+    if value.startswith(("/", ".", ":", "~")) or ".." in value or "\x00" in value or "\\" in value:
+        raise ValidationError("BusinessCalendar.tz", value, "an IANA time zone name, not a path")
 
 
 def _check_weekday(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -221,7 +225,10 @@ class BusinessCalendar:
     )
 
     def __attrs_post_init__(self) -> None:
-        zone = dateutil_tz.gettz(self.tz)
+        try:
+            zone = dateutil_tz.gettz(self.tz)
+        except (ValueError, OSError):  # gettz reads a path it is given ("/etc/passwd")
+            zone = None
         if zone is None:
             raise ValidationError("BusinessCalendar.tz", self.tz, "a known IANA time zone name")
         object.__setattr__(self, "_tzinfo", zone)
@@ -321,7 +328,13 @@ class BusinessCalendar:
         return self._tzinfo
 
     def day_hours(self, day: date) -> tuple[Interval, ...]:
-        """The wall-clock working intervals of ``day`` (holidays and make-up days applied)."""
+        """The wall-clock working intervals of ``day`` (holidays and make-up days applied).
+
+        Raises:
+            ValidationError: ``day`` is not a date.
+        """
+        if not isinstance(day, date):
+            raise ValidationError("day", day, "a datetime.date")
         if day in self.holidays:
             return ()
         if day in self.extra_workdays:

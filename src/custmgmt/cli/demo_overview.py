@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from custmgmt.domain.masking import mask_email, mask_phone
 from custmgmt.services import customer_overview
 
 if TYPE_CHECKING:
@@ -34,8 +35,9 @@ def demo_section(ctx: DemoContext) -> None:
         f"via {c.acquisition_channel or '-'}"
     )
     consented = [ch for ch in ("email", "sms", "social") if getattr(c.consent, ch)]
+    # Personal data: a demo printout is shown and pasted around, so it is masked.
     ctx.print(
-        f"contact: {c.phone or '-'} / {c.email or '-'}; "
+        f"contact: {mask_phone(c.phone) or '-'} / {mask_email(c.email) or '-'}; "
         f"marketing consent: {', '.join(consented) or 'none'}"
     )
     spend = ", ".join(str(m) for m in view.net_spend.values()) or "0"

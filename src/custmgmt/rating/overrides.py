@@ -23,7 +23,7 @@ from typing import Any
 
 import attrs
 
-from custmgmt.domain._validate import check_aware, check_id
+from custmgmt.domain._validate import check_aware, check_count, check_id
 from custmgmt.errors import PermissionDenied, TransitionNotAllowed, ValidationError
 
 __all__ = [
@@ -172,8 +172,8 @@ class Override:
         check_id("Override.id", self.id)
         check_id("Override.customer_id", self.customer_id)
         check_id("Override.requested_by", self.requested_by)
-        if isinstance(self.stars, bool) or not isinstance(self.stars, int) or self.stars < 1:
-            raise ValidationError("Override.stars", self.stars, "a positive number of stars")
+        check_count("Override.stars", self.stars, minimum=1, expected="a positive number of stars")
+        check_count("Override.version", self.version, minimum=1, expected="an integer version >= 1")
         _text("Override.reason", self.reason)
         check_aware("Override.expires_at", self.expires_at)
         check_aware("Override.requested_at", self.requested_at)

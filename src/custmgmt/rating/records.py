@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from custmgmt.domain._validate import check_aware, check_id
+from custmgmt.domain._validate import check_aware, check_count, check_id
 from custmgmt.errors import ValidationError
 
 __all__ = ["CustomerRating", "RatingRun", "StarHistoryEntry"]
@@ -44,9 +44,7 @@ class RatingRun:
         check_aware("RatingRun.created_at", self.created_at)
         if not isinstance(self.policy_json, str):
             raise ValidationError("RatingRun.policy_json", self.policy_json, "JSON text")
-        count = self.customer_count
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise ValidationError("RatingRun.customer_count", count, "a non-negative integer")
+        check_count("RatingRun.customer_count", self.customer_count)
 
 
 @attrs.frozen(kw_only=True)
@@ -79,8 +77,7 @@ class CustomerRating:
             raise ValidationError("CustomerRating.score", self.score, "a finite float")
         for name in ("stars", "computed_stars", "previous_stars", "pending"):
             value: Any = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValidationError(f"CustomerRating.{name}", value, "a non-negative int")
+            check_count(f"CustomerRating.{name}", value, expected="a non-negative int below 2**63")
 
     @property
     def change(self) -> int:

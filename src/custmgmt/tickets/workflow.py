@@ -394,6 +394,13 @@ class Workflow:
             )
         if not isinstance(reason, str):
             raise ValidationError("reason", reason, "a string")
+        # Guards read these before the new ticket validates them: check the types first.
+        if not isinstance(actor, str):
+            raise ValidationError("actor", actor, "a string")
+        data = {"assignee": assignee, "solution": solution, "merged_into": merged_into}
+        for name, text in data.items():
+            if text is not None and not isinstance(text, str):
+                raise ValidationError(name, text, "a string or None")
         new_priority = None if priority is None else v.coerce_enum(Priority, priority, "priority")
         row = self._table.get((ticket.status, kind))
         if row is None:

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from custmgmt.adapters.memory.ratings import check_override, check_results
 from custmgmt.adapters.sqlite.store import Migration, SQLiteStore
 from custmgmt.domain._validate import check_aware, coerce_enum
-from custmgmt.errors import Conflict, NotFound, StorageError
+from custmgmt.errors import Conflict, CustMgmtError, NotFound, StorageError
 from custmgmt.rating.overrides import Override, OverrideEvent, OverrideStatus
 from custmgmt.rating.records import CustomerRating, RatingRun, StarHistoryEntry
 
@@ -115,6 +115,42 @@ _RUN_COLUMNS = (
 _RUN_ORDER = "ORDER BY as_of_us, created_us, id"
 
 
+T = TypeVar("T")
+
+# What decoding a row that another program edited can raise: bad JSON (ValueError),
+# a huge number (OverflowError), wrong shapes (TypeError, KeyError, ...), bad values.
+_DECODE_ERRORS = (
+    CustMgmtError, ValueError, TypeError, KeyError, IndexError, AttributeError,
+    OverflowError, RecursionError,
+)
+
+
+def _decoded(what: str, key: Any, decode: Callable[[Sequence[Any]], T], row: Sequence[Any]) -> T:
+    try:
+        return decode(row)
+    except _DECODE_ERRORS as exc:
+        # The rows were valid when written: something else changed the database.
+        raise StorageError(f"sqlite: stored {what} {key!r} is not valid any more: {exc}") from exc
+
+
+def _run(row: Sequence[Any]) -> RatingRun:
+    return _decoded("rating run", row[0], _run_from_row, row)
+
+
+def _result(row: Sequence[Any]) -> CustomerRating:
+    return _decoded("rating result", (row[0], row[1]), _result_from_row, row)
+
+
+def _override(row: Sequence[Any]) -> Override:
+    return _decoded("override", row[0], _override_from_row, row)
+
+
+def _history_from_row(row: Sequence[Any]) -> StarHistoryEntry:
+    return StarHistoryEntry(
+        run_id=row[0], as_of=_datetime(row[1], row[2]), stars=row[3], score=row[4]
+    )
+
+
 def _run_from_row(row: Sequence[Any]) -> RatingRun:
     return RatingRun(
         id=row[0],
@@ -203,12 +239,12 @@ class SQLiteRatingRepository:
         rows = self._fetch(f"SELECT {_RUN_COLUMNS} FROM rating_runs WHERE id = ?", (run_id,))
         if not rows:
             raise NotFound("rating run", run_id)
-        return _run_from_row(rows[0])
+        return _run(rows[0])
 
     def list_runs(self) -> list[RatingRun]:
         """Every run, oldest first."""
         rows = self._fetch(f"SELECT {_RUN_COLUMNS} FROM rating_runs {_RUN_ORDER}")
-        return [_run_from_row(r) for r in rows]
+        return [_run(r) for r in rows]
 
     def latest_run(self, at: datetime | None = None) -> RatingRun | None:
         """The newest run with ``as_of <= at`` (or the newest of all)."""
@@ -224,7 +260,7 @@ class SQLiteRatingRepository:
                 "ORDER BY as_of_us DESC, created_us DESC, id DESC LIMIT 1",
                 (_instant(at)[0],),
             )
-        return _run_from_row(rows[0]) if rows else None
+        return _run(rows[0]) if rows else None
 
     def results(self, run_id: str) -> list[CustomerRating]:
         """The run's results by customer id."""
@@ -233,7 +269,7 @@ class SQLiteRatingRepository:
             rows = self._fetch(
                 "SELECT * FROM rating_results WHERE run_id = ? ORDER BY customer_id", (run_id,)
             )
-        return [_result_from_row(r) for r in rows]
+        return [_result(r) for r in rows]
 
     def result(self, run_id: str, customer_id: str) -> CustomerRating:
         """One customer's result in one run."""
@@ -245,7 +281,7 @@ class SQLiteRatingRepository:
             )
         if not rows:
             raise NotFound("rating result", (run_id, customer_id))
-        return _result_from_row(rows[0])
+        return _result(rows[0])
 
     def star_history(self, customer_id: str) -> list[StarHistoryEntry]:
         """The customer's stars in every run that rated it, oldest first."""
@@ -255,10 +291,7 @@ class SQLiteRatingRepository:
             "WHERE x.customer_id = ? ORDER BY r.as_of_us, r.created_us, r.id",
             (customer_id,),
         )
-        return [
-            StarHistoryEntry(run_id=r[0], as_of=_datetime(r[1], r[2]), stars=r[3], score=r[4])
-            for r in rows
-        ]
+        return [_decoded("rating result", (r[0], customer_id), _history_from_row, r) for r in rows]
 
     def remove_run(self, run_id: str) -> None:
         """Delete a run and its results."""
@@ -323,7 +356,7 @@ class SQLiteRatingRepository:
         )
         if not rows:
             raise NotFound("override", override_id)
-        return _override_from_row(rows[0])
+        return _override(rows[0])
 
     def overrides_for(self, customer_id: str) -> list[Override]:
         """The customer's overrides, oldest request first."""
@@ -332,7 +365,7 @@ class SQLiteRatingRepository:
             "WHERE customer_id = ? ORDER BY requested_us, id",
             (customer_id,),
         )
-        return [_override_from_row(r) for r in rows]
+        return [_override(r) for r in rows]
 
     def list_overrides(self, status: OverrideStatus | None = None) -> list[Override]:
         """Every override (of ``status``, if given), oldest request first."""
@@ -348,4 +381,4 @@ class SQLiteRatingRepository:
                 "WHERE status = ? ORDER BY requested_us, id",
                 (wanted.value,),
             )
-        return [_override_from_row(r) for r in rows]
+        return [_override(r) for r in rows]

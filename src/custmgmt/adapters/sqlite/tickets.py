@@ -286,7 +286,10 @@ class SQLiteTicketRepository:
         for row in rows:
             try:
                 result.append(_ticket(row, events[row[0]]))
-            except (CustMgmtError, ValueError, TypeError, KeyError, IndexError) as exc:
+            except (
+                CustMgmtError, ValueError, TypeError, KeyError, IndexError, AttributeError,
+                OverflowError,
+            ) as exc:
                 # The rows were valid when written: something else changed the database.
                 raise StorageError(
                     f"sqlite: stored ticket {row[0]!r} is not valid any more: {exc}"
