@@ -1,4 +1,16 @@
-"""Shared test settings: hypothesis profiles for local runs and CI."""
+"""Shared test settings: hypothesis profiles for local runs, CI and long sweeps.
+
+The profile is chosen by ``HYPOTHESIS_PROFILE`` (``dev``, ``ci`` or ``sweep``); without
+it, ``ci`` when ``CI`` is set and ``dev`` otherwise. Both ``dev`` and ``ci`` run 100
+examples per property (fewer where a test asks for fewer).
+
+``sweep`` is the long hostile-input run: 10,000 examples for every property that does
+not set its own number, meant for the bad-input sweeps::
+
+    HYPOTHESIS_PROFILE=sweep pytest -p no:cacheprovider \\
+        tests/domain/test_bad_input_sweep.py \\
+        tests/architecture/test_bad_input_sweep_capabilities.py
+"""
 
 from __future__ import annotations
 
@@ -13,4 +25,12 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile("dev", deadline=None)
-settings.load_profile("ci" if os.environ.get("CI") else "dev")
+settings.register_profile(
+    "sweep",
+    max_examples=10_000,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+_DEFAULT = "ci" if os.environ.get("CI") else "dev"
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or _DEFAULT)

@@ -345,7 +345,12 @@ class BusinessCalendar:
         """The working intervals of ``day`` as aware datetimes in the calendar's zone.
 
         Intervals that a DST change reduces to nothing are left out.
+
+        Raises:
+            ValidationError: ``day`` is not a date.
         """
+        if not isinstance(day, date):
+            raise ValidationError("day", day, "a datetime.date")
         zone = self._tzinfo
         return tuple(
             (start.astimezone(zone), end.astimezone(zone))

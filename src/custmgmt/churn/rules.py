@@ -44,6 +44,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from custmgmt.domain._validate import is_finite_number
 from custmgmt.errors import ValidationError
 from custmgmt.segmentation.rules import format_number
 
@@ -129,12 +130,7 @@ class RuleOutcome:
 
 
 def _positive(cls: str, name: str, value: Any) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
+    if not is_finite_number(value) or value <= 0:
         raise ValidationError(f"{cls}.{name}", value, "a positive finite number")
 
 

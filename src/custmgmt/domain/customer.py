@@ -73,8 +73,11 @@ def normalise_phone(value: Any, field: str = "phone") -> str:
             (the error shows it masked, like ``138****5678``).
     """
     if not isinstance(value, str):
-        shown = mask_phone(str(value)) if isinstance(value, int) else value
-        raise ValidationError(field, shown, "a phone number string")
+        # A number given as an int is a phone number all the same: mask it too.
+        is_number = isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**20
+        raise ValidationError(
+            field, mask_phone(str(value)) if is_number else value, "a phone number string"
+        )
     compact = _SEPARATORS.sub("", value)
     if _E164.fullmatch(compact) or _CN_MOBILE.fullmatch(compact):
         return compact
@@ -339,7 +342,13 @@ class Customer:
 
     # -- reading -------------------------------------------------------------------
     def age(self, on: date) -> int | None:
-        """Age in whole years on ``on``, or None when the birth date is unknown."""
+        """Age in whole years on ``on``, or None when the birth date is unknown.
+
+        Raises:
+            ValidationError: ``on`` is not a date.
+        """
+        if not isinstance(on, date):
+            raise ValidationError("on", on, "a date")
         if self.birth_date is None:
             return None
         on_date = on.date() if isinstance(on, datetime) else on

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
 from custmgmt.domain import Priority
-from custmgmt.domain._validate import coerce_enum
+from custmgmt.domain._validate import coerce_enum, is_finite_number
 from custmgmt.errors import ValidationError
 
 __all__ = ["ServiceLevel", "ServiceLevels"]
@@ -40,12 +39,7 @@ class ServiceLevel:
             if not isinstance(getattr(self, name), bool):
                 raise ValidationError(name, getattr(self, name), "True or False")
         factor = self.response_time_factor
-        if (
-            isinstance(factor, bool)
-            or not isinstance(factor, int | float)
-            or not math.isfinite(factor)
-            or factor <= 0
-        ):
+        if not is_finite_number(factor) or factor <= 0:
             raise ValidationError("response_time_factor", factor, "a positive finite number")
 
     def to_dict(self) -> dict[str, Any]:

@@ -30,6 +30,7 @@ import attrs
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from custmgmt.domain._validate import is_finite_number
 from custmgmt.errors import NotFittedError, ValidationError
 from custmgmt.segmentation.table import column
 
@@ -203,11 +204,7 @@ class KMeans:
         k = _check_int("n_clusters", self.n_clusters, 1)
         n_init = _check_int("n_init", self.n_init, 1)
         max_iter = _check_int("max_iter", self.max_iter, 1)
-        if (
-            isinstance(self.tol, bool)
-            or not isinstance(self.tol, int | float)
-            or not (self.tol >= 0 and math.isfinite(self.tol))
-        ):
+        if not is_finite_number(self.tol) or self.tol < 0:
             raise ValidationError("KMeans.tol", self.tol, "a non-negative number")
         if self.random_state is not None:
             _check_int("random_state", self.random_state, 0)

@@ -48,6 +48,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from custmgmt.domain._validate import is_finite_number
 from custmgmt.errors import ValidationError
 from custmgmt.segmentation.table import column
 
@@ -226,10 +227,7 @@ def _check_edges(name: str, edges: Any) -> tuple[float, ...] | None:
         not isinstance(edges, Sequence)
         or isinstance(edges, str)
         or len(edges) != 4
-        or not all(
-            isinstance(e, int | float) and not isinstance(e, bool) and math.isfinite(e)
-            for e in edges
-        )
+        or not all(is_finite_number(e) for e in edges)
         or any(b <= a for a, b in itertools.pairwise(edges))
     ):
         raise ValidationError(f"RFM.{name}", edges, "None (quantiles) or 4 increasing numbers")

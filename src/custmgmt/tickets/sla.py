@@ -289,8 +289,8 @@ def _check_share(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> 
     if (
         not isinstance(value, int | float)
         or isinstance(value, bool)
+        or not 0 < value <= 1  # before isfinite, which overflows on 10**400
         or not math.isfinite(value)
-        or not 0 < value <= 1
     ):
         raise ValidationError("SLAPolicy.warning_share", value, "a share in (0, 1], e.g. 0.8")
 
