@@ -9,10 +9,10 @@ import subprocess
 import sys
 import textwrap
 import threading
-import types
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -32,7 +32,9 @@ from custmgmt.domain import (
     Review,
 )
 from custmgmt.errors import Conflict, NotFound, StorageError, ValidationError
+from custmgmt.rating.ports import RATINGS
 from custmgmt.testing import make_customer, make_order, make_order_line
+from custmgmt.tickets.ports import TICKETS
 
 T0 = datetime(2025, 6, 1, 8, 0, tzinfo=UTC)
 
@@ -518,23 +520,24 @@ def test_any_instant_and_price_round_trip_exactly(
     ],
 )
 def test_capability_repositories_are_made_on_first_use_and_cached(
-    monkeypatch: pytest.MonkeyPatch, make: type[MemoryStore], package: str, names: dict[str, str]
+    make: type[MemoryStore], package: str, names: dict[str, str]
 ) -> None:
     made: list[tuple[str, object]] = []
-    for attribute, class_name in names.items():
-        module = types.ModuleType(f"{package}.{attribute}")
-
-        def factory(arg: object, _attribute: str = attribute) -> object:
-            made.append((_attribute, arg))
-            return object()
-
-        setattr(module, class_name, factory)
-        monkeypatch.setitem(sys.modules, f"{package}.{attribute}", module)
     store = make()
+    for key in (RATINGS, TICKETS):
+        registered = store._factories[key]
+
+        def factory(arg: object, _name: str = key.name, _real: Any = registered) -> object:
+            made.append((_name, arg))
+            return _real(arg)
+
+        store._factories[key] = factory
     assert made == []
     assert store.ratings is store.ratings
     assert store.tickets is store.tickets
     assert [name for name, _ in made] == ["ratings", "tickets"]
+    assert type(store.ratings).__name__ == names["ratings"]
+    assert type(store.tickets).__module__ == f"{package}.tickets"
     expected_arg = store.tx if isinstance(store, MemoryStore) else store
     assert all(arg is expected_arg for _, arg in made)
     store.close()

@@ -17,9 +17,9 @@ from numpy.typing import NDArray
 
 from custmgmt.domain._validate import check_aware, check_id
 from custmgmt.errors import NotFound, ValidationError
-from custmgmt.ports import RatingRepository
 from custmgmt.rating.overrides import Override, effective_override
 from custmgmt.rating.policy import RatingPolicy
+from custmgmt.rating.ports import RatingRepository
 from custmgmt.rating.records import CustomerRating, RatingRun
 from custmgmt.rating.result import PreviousStars, Rating, align_ids
 
