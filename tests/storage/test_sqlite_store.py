@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import sqlite3
@@ -508,7 +509,7 @@ def test_any_instant_and_price_round_trip_exactly(
     ("make", "package", "names"),
     [
         (
-            lambda: SQLiteStore(":memory:"),
+            functools.partial(SQLiteStore, ":memory:"),
             "custmgmt.adapters.sqlite",
             {"ratings": "SQLiteRatingRepository", "tickets": "SQLiteTicketRepository"},
         ),
@@ -519,20 +520,22 @@ def test_any_instant_and_price_round_trip_exactly(
         ),
     ],
 )
-def test_capability_repositories_are_made_on_first_use_and_cached(
+def test_capability_repositories_are_made_once_and_cached(
     make: type[MemoryStore], package: str, names: dict[str, str]
 ) -> None:
     made: list[tuple[str, object]] = []
-    store = make()
+    factories: dict[Any, Any] = {}
     for key in (RATINGS, TICKETS):
-        registered = store._factories[key]
+        registered = getattr(make, "func", make)._capability_factories[key]
 
         def factory(arg: object, _name: str = key.name, _real: Any = registered) -> object:
             made.append((_name, arg))
             return _real(arg)
 
-        store._factories[key] = factory
-    assert made == []
+        factories[key] = factory
+    store = make(capabilities=factories)
+    # The memory store makes them on first use; SQLite at once, outside any transaction.
+    assert len(made) == (0 if isinstance(store, MemoryStore) else 2)
     assert store.ratings is store.ratings
     assert store.tickets is store.tickets
     assert [name for name, _ in made] == ["ratings", "tickets"]

@@ -107,6 +107,10 @@ class SQLiteStore(SQLiteDatabase, CapabilityHost):
         self._customers = SQLiteCustomerRepository(self)
         self._orders = SQLiteOrderRepository(self)
         self._interactions = SQLiteInteractionRepository(self)
+        # Capability repositories are made now, not on first use: their migrations
+        # must not run inside a transaction that a later failure rolls back.
+        for key in sorted(self._factories, key=lambda k: k.name):
+            self.repository(key)
 
     # -- the Store protocol ----------------------------------------------------------------
     @property
