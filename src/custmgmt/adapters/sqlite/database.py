@@ -25,10 +25,14 @@ from typing import Self
 
 from custmgmt.adapters.sqlite.codecs import storage_error
 from custmgmt.adapters.sqlite.schema import SCHEMA_TABLE, Migration
+from custmgmt.domain._validate import is_finite_number
 from custmgmt.errors import Conflict, StorageError, ValidationError
 
 __all__ = ["SQLiteDatabase"]
 from custmgmt.adapters.sqlite.schema import split_sql
+
+# SQLite's busy timeout is a 32-bit count of milliseconds: about 24 days at most.
+_MAX_TIMEOUT = 2_000_000
 
 
 class SQLiteDatabase:
@@ -42,12 +46,14 @@ class SQLiteDatabase:
     Args:
         database: a path (``str`` or ``Path``), ``":memory:"``, or an open
             :class:`sqlite3.Connection` owned by the host.
-        timeout: seconds to wait for another connection's lock before failing.
+        timeout: seconds to wait for another connection's lock before failing (a
+            finite number of seconds, up to about 24 days).
         verify_reads: rebuild every entity read through its validating constructor.
 
     Raises:
         StorageError: the database cannot be opened.
-        ValidationError: ``database`` is none of the accepted types.
+        ValidationError: ``database`` is none of the accepted types or a path with a
+            NUL character, or ``timeout`` is not a number of seconds in range.
     """
 
     def __init__(
@@ -57,6 +63,10 @@ class SQLiteDatabase:
         timeout: float = 30.0,
         verify_reads: bool = False,
     ) -> None:
+        if not is_finite_number(timeout) or not 0 <= timeout <= _MAX_TIMEOUT:
+            raise ValidationError(
+                "timeout", timeout, f"a number of seconds from 0 to {_MAX_TIMEOUT:,}"
+            )
         self._verify_reads = bool(verify_reads)
         self._lock = threading.RLock()
         self._depth = 0
@@ -66,6 +76,9 @@ class SQLiteDatabase:
             self._conn = database
             self._owns_connection = False
         elif isinstance(database, str | os.PathLike):
+            target: str | bytes = os.fspath(database)  # a PathLike may give bytes
+            if ("\x00" if isinstance(target, str) else b"\x00") in target:  # type: ignore[operator]
+                raise ValidationError("database", database, "a path without NUL characters")
             self._conn = self._open(database, timeout)
             self._owns_connection = True
         else:
