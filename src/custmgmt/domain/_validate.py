@@ -37,6 +37,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Lone surrogates are not characters: no encoding (UTF-8 for SQLite, JSON, files)
 # can write them, so text holding one would be accepted here and fail on storage.
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+# Both at once: valid text is scanned once.
+_CONTROL_OR_SURROGATE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def field_name(instance: Any, attribute: attrs.Attribute[Any]) -> str:
@@ -48,12 +50,7 @@ def check_id(name: str, value: Any) -> str:
     """Validate an opaque identifier: a non-blank string without control characters."""
     if not isinstance(value, str):
         raise ValidationError(name, value, "an id string")
-    if (
-        not value.strip()
-        or len(value) > MAX_ID_LENGTH
-        or _CONTROL.search(value)
-        or _SURROGATE.search(value)
-    ):
+    if not value.strip() or len(value) > MAX_ID_LENGTH or _CONTROL_OR_SURROGATE.search(value):
         raise ValidationError(
             name, value, f"a non-blank id of at most {MAX_ID_LENGTH} printable characters"
         )
@@ -131,9 +128,10 @@ def text(
             raise ValidationError(name, shown, "non-blank text")
         if len(value) > max_length:
             raise ValidationError(name, shown, f"at most {max_length} characters")
-        if _CONTROL.search(value):
-            raise ValidationError(name, shown, "text without control characters")
-        check_unicode(name, value, shown)
+        if _CONTROL_OR_SURROGATE.search(value):
+            if _CONTROL.search(value):
+                raise ValidationError(name, shown, "text without control characters")
+            check_unicode(name, value, shown)
 
     return validate
 

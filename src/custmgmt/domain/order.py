@@ -173,14 +173,10 @@ class Order:
 
     def __attrs_post_init__(self) -> None:
         # Every analysis adds order totals as Money: a total out of Money's range
-        # would break them all later, far from the order that caused it.
-        total = sum(line.unit_price.amount * line.quantity for line in self.lines)
-        if total >= v.MAX_AMOUNT:
-            raise ValidationError(
-                "Order.lines",
-                f"order {self.id!r}: total {total:,} {self.currency}",
-                "lines whose total stays below 10^14",
-            )
+        # would break them all later, far from the order that caused it. (One line's
+        # subtotal is already in range: OrderLine checks it.)
+        if len(self.lines) > 1:
+            self._check_total()
         # Steps cannot happen before the order was placed, nor out of order.
         previous = ("placed_at", self.placed_at)
         for name in ("paid_at", "shipped_at", "delivered_at"):
@@ -218,6 +214,15 @@ class Order:
                 "Order.returned_amount",
                 self.returned_amount,
                 f"a positive amount for status {self.status.value!r}",
+            )
+
+    def _check_total(self) -> None:
+        total = sum(line.unit_price.amount * line.quantity for line in self.lines)
+        if total >= v.MAX_AMOUNT:
+            raise ValidationError(
+                "Order.lines",
+                f"order {self.id!r}: total {total:,} {self.currency}",
+                "lines whose total stays below 10^14",
             )
 
     # -- reading -------------------------------------------------------------------
