@@ -18,6 +18,7 @@ import pytest
 from custmgmt.adapters.sqlite import SQLiteStore
 from custmgmt.errors import StorageError
 from custmgmt.rating.overrides import Override
+from custmgmt.testing import make_customer
 from custmgmt.testing.rating_contract import make_rating_run
 from custmgmt.tickets import Ticket
 
@@ -73,6 +74,15 @@ EDITS: list[tuple[str, str, Callable[[Any], object]]] = [
     (f"UPDATE ticket_events SET at_us = -{BIG}", "ticket 'T-1'",
      lambda s: list(s.tickets.iter_chunks())),
 ]
+
+
+def test_an_edited_customer_timestamp_is_a_storage_error(
+    connection: sqlite3.Connection, store: SQLiteStore
+) -> None:
+    store.customers.add(make_customer(id="c-1"))
+    connection.execute(f"UPDATE customers SET registered_us = {BIG}")
+    with pytest.raises(StorageError, match="stored customer row is not valid any more"):
+        store.customers.get("c-1")
 
 
 @pytest.mark.parametrize(("sql", "named", "read"), EDITS, ids=[e[0][:40] for e in EDITS])

@@ -228,7 +228,7 @@ class _SQLiteRepository(Generic[T]):
     def _decode(self, decode: Callable[..., T], value: Any) -> T:
         try:
             return decode(value, verify=self._store._verify_reads)
-        except (CustMgmtError, ValueError, TypeError, KeyError, IndexError) as exc:
+        except (CustMgmtError, ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
             # The row was valid when written: something else changed the database.
             raise StorageError(
                 f"sqlite: a stored {self.entity_name} row is not valid any more: {exc}"
