@@ -3,6 +3,7 @@ instants of years 1 and 9999 end in a ValidationError, never an OverflowError.""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
@@ -185,12 +186,15 @@ def _calls(calendar: BusinessCalendar, t: datetime) -> dict[str, Any]:
 def test_instants_of_years_one_and_9999_answer_or_name_the_argument(
     calendar: BusinessCalendar, t: datetime
 ) -> None:
+    refused: dict[str, ValidationError] = {}
     for name, call in _calls(calendar, t).items():
         try:
             call()
         except ValidationError as error:
-            assert error.field in ("t", "start", "end", "delta"), name
-            assert error.value in (t, timedelta(hours=1)), name
+            refused[name] = error
+    for name, error in refused.items():
+        assert error.field in ("t", "start", "end", "delta"), name
+        assert error.value in (t, timedelta(hours=1)), name
 
 
 def test_the_overflows_found_by_hypothesis_are_validation_errors_naming_the_argument() -> None:
@@ -248,10 +252,8 @@ def test_random_instants_at_the_ends_of_time_never_overflow(
         lambda: calendar.add_business_time(t, delta),
     ]
     for call in calls:
-        try:
+        with contextlib.suppress(ValidationError):
             call()
-        except ValidationError:
-            pass
 
 
 def test_a_zone_whose_changes_cannot_be_listed_is_walked_day_by_day(
