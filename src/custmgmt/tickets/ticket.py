@@ -240,10 +240,10 @@ class TicketLog(Sequence[TicketEventRecord]):
         entries, size = self._entries, self._size
         if len(entries) == size:
             entries.append(record)
-            # Another thread may have appended to the same list first: then the
-            # entry at ``size`` is not ours, and this log gets a copy of its own.
-            if entries[size] is record:
-                return TicketLog._view(entries, size + 1)
+        # Another log (or thread) may have appended to the same list first: share it
+        # when it holds the same entry (a replay of the log), else copy.
+        if entries[size] is record or entries[size] == record:
+            return TicketLog._view(entries, size + 1)
         copied = entries[:size]
         copied.append(record)
         return TicketLog._view(copied, size + 1)
