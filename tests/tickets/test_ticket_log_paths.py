@@ -25,7 +25,6 @@ from custmgmt.adapters.sqlite import SQLiteStore
 from custmgmt.adapters.sqlite.tickets import SQLiteTicketRepository
 from custmgmt.domain import Priority
 from custmgmt.errors import TransitionNotAllowed, ValidationError
-from custmgmt.ports import TicketRepository
 from custmgmt.tickets import (
     DEFAULT_WORKFLOW,
     State,
@@ -37,6 +36,7 @@ from custmgmt.tickets import (
     Transition,
     Workflow,
 )
+from custmgmt.tickets.ports import TicketRepository
 
 E, S = TicketEvent, TicketStatus
 WF = DEFAULT_WORKFLOW
@@ -308,6 +308,7 @@ def test_a_log_is_saved_exactly_when_fire_could_have_written_it(
     fired: Ticket | None = ticket
     for i, (event, after) in enumerate(steps, start=1):
         entry = record(i, event, ticket.status, after,
+                       reason=DATA.get(event, {}).get("reason", ""),
                        score=DATA[E.RATE]["score"] if event is E.RATE else None)
         ticket = ticket.appended(entry, **_changes(event))
         if fired is not None:

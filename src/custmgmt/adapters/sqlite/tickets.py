@@ -1,4 +1,4 @@
-"""Service tickets in SQLite (see :class:`custmgmt.ports.TicketRepository`).
+"""Service tickets in SQLite (see :class:`custmgmt.tickets.ports.TicketRepository`).
 
 Two tables, owned by the component ``"tickets"`` through
 :meth:`SQLiteStore.apply_migrations <custmgmt.adapters.sqlite.SQLiteStore.apply_migrations>`:
@@ -29,14 +29,10 @@ import sqlite3
 from collections.abc import Collection, Iterator, Sequence
 from typing import Any, Final
 
-from custmgmt.adapters.memory.store import check_chunk_size
-from custmgmt.adapters.memory.tickets import check_statuses, check_update
-from custmgmt.adapters.sqlite.store import (
-    Migration,
-    SQLiteStore,
-    _datetime,
-    _instant,
-)
+from custmgmt.adapters._checks import check_chunk_size, check_statuses, check_update
+from custmgmt.adapters.sqlite.codecs import _datetime, _instant
+from custmgmt.adapters.sqlite.database import SQLiteDatabase
+from custmgmt.adapters.sqlite.schema import Migration
 from custmgmt.domain._validate import check_id
 from custmgmt.errors import Conflict, CustMgmtError, NotFound, StorageError, ValidationError
 from custmgmt.ports import DEFAULT_CHUNK_SIZE
@@ -167,7 +163,7 @@ class SQLiteTicketRepository:
         ValidationError: ``workflow`` is not a Workflow.
     """
 
-    def __init__(self, store: SQLiteStore, *, workflow: Workflow = DEFAULT_WORKFLOW) -> None:
+    def __init__(self, store: SQLiteDatabase, *, workflow: Workflow = DEFAULT_WORKFLOW) -> None:
         if not isinstance(workflow, Workflow):
             raise ValidationError("workflow", workflow, "a Workflow")
         self._store = store
@@ -182,7 +178,7 @@ class SQLiteTicketRepository:
     # -- the TicketRepository protocol -------------------------------------------------
 
     def get(self, ticket_id: str) -> Ticket:
-        """The stored ticket (see :meth:`custmgmt.ports.TicketRepository.get`)."""
+        """The stored ticket (see ``TicketRepository.get``)."""
         if not isinstance(ticket_id, str):
             raise NotFound("ticket", ticket_id)
         found = self._load("SELECT " + _COLUMNS + " FROM tickets WHERE id = ?", (ticket_id,))
@@ -191,7 +187,7 @@ class SQLiteTicketRepository:
         return found[0]
 
     def add(self, ticket: Ticket) -> None:
-        """Store a new ticket (see :meth:`custmgmt.ports.TicketRepository.add`).
+        """Store a new ticket (see ``TicketRepository.add``).
 
         Raises:
             TransitionNotAllowed: its log is not a path of the workflow.
@@ -206,7 +202,7 @@ class SQLiteTicketRepository:
             raise Conflict("ticket", ticket.id, "a ticket with this id exists") from exc
 
     def update(self, ticket: Ticket, *, expected_version: int | None = None) -> None:
-        """Replace a stored ticket (see :meth:`custmgmt.ports.TicketRepository.update`).
+        """Replace a stored ticket (see ``TicketRepository.update``).
 
         Raises:
             TransitionNotAllowed: the entries it adds are not a path of the workflow
@@ -225,7 +221,7 @@ class SQLiteTicketRepository:
             conn.executemany(_INSERT_EVENT, _event_rows(ticket, len(stored.events)))
 
     def remove(self, ticket_id: str) -> None:
-        """Delete a ticket and its log (see :meth:`custmgmt.ports.TicketRepository.remove`)."""
+        """Delete a ticket and its log (see ``TicketRepository.remove``)."""
         if not isinstance(ticket_id, str):
             raise NotFound("ticket", ticket_id)
         with self._store.writing() as conn:
@@ -244,7 +240,7 @@ class SQLiteTicketRepository:
         customer_id: str | None = None,
         statuses: Collection[TicketStatus] | None = None,
     ) -> list[Ticket]:
-        """Matching tickets (see :meth:`custmgmt.ports.TicketRepository.find`)."""
+        """Matching tickets (see ``TicketRepository.find``)."""
         wanted = check_statuses(statuses)
         where: list[str] = []
         params: list[Any] = []
@@ -263,7 +259,7 @@ class SQLiteTicketRepository:
         return self._load(sql + " ORDER BY created_us, id", params)
 
     def iter_chunks(self, size: int = DEFAULT_CHUNK_SIZE) -> Iterator[Sequence[Ticket]]:
-        """Every ticket in chunks (see :meth:`custmgmt.ports.TicketRepository.iter_chunks`)."""
+        """Every ticket in chunks (see ``TicketRepository.iter_chunks``)."""
         check_chunk_size(size)
         return self._chunks(size)
 
