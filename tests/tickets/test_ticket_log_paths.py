@@ -334,3 +334,18 @@ def _changes(event: TicketEvent) -> dict[str, Any]:
     if "score" in data:
         data["satisfaction"] = data.pop("score")
     return data
+
+
+def test_appended_still_checks_and_converts_the_fields_it_changes() -> None:
+    ticket = walk(opened(), [E.ASSIGN, E.START])
+    reply = record(9, E.RESPOND, S.IN_PROGRESS, S.IN_PROGRESS)
+    for bad in ({"assignee": ""}, {"satisfaction": 9}, {"category": "weather"},
+                {"subject": "x" * 600}):
+        with pytest.raises(ValidationError):
+            ticket.appended(reply, **bad)
+    changed = ticket.appended(reply, priority="urgent", category="logistics")
+    assert changed.priority is Priority.URGENT
+    assert changed.category.value == "logistics"
+    assert changed == attrs.evolve(ticket, events=(*ticket.events, reply), status=S.IN_PROGRESS,
+                                   version=ticket.version + 1, priority=Priority.URGENT,
+                                   category="logistics")

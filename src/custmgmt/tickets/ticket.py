@@ -449,13 +449,32 @@ class Ticket:
                     f"changes[{name!r}]", value,
                     f"one of the fields an event may change ({', '.join(sorted(_CHANGEABLE))})",
                 )
-        # This ticket's log was checked when it was built: check only the new entry.
+        # This ticket was checked when it was built: check only the new entry and the
+        # fields that change (attrs.evolve would re-run every field's validator).
         events = self.events
         _check_entry(len(events), events[-1], record)
-        return attrs.evolve(
-            self, events=events._append(record), status=record.to_status,
+        return self._derived(
+            events=events._append(record), status=record.to_status,
             version=self.version + 1, **changes,
         )
+
+    def _derived(self, **changes: Any) -> Ticket:
+        """A copy with ``changes``, running the converters and validators of those only."""
+        fields = _ticket_fields()
+        copy = object.__new__(Ticket)
+        for field in fields.values():
+            object.__setattr__(copy, field.name, getattr(self, field.name))
+        for name, value in changes.items():
+            field = fields[name]
+            if field.converter is not None:
+                value = field.converter(value)  # type: ignore[operator]
+            object.__setattr__(copy, name, value)
+        for name in changes:
+            field = fields[name]
+            if field.validator is not None:
+                field.validator(copy, field, getattr(copy, name))
+        copy.__attrs_post_init__()
+        return copy
 
     # -- what the log says ----------------------------------------------------------
 
@@ -488,6 +507,15 @@ class Ticket:
     def events_of(self, event: TicketEvent) -> tuple[TicketEventRecord, ...]:
         """The entries of one kind of event, oldest first."""
         return tuple(r for r in self.events if r.event is event)
+
+
+_FIELDS: dict[str, attrs.Attribute[Any]] = {}
+
+
+def _ticket_fields() -> dict[str, attrs.Attribute[Any]]:
+    if not _FIELDS:
+        _FIELDS.update(attrs.fields_dict(Ticket))
+    return _FIELDS
 
 
 #: The fields an event may change besides the log, status and version.
