@@ -1,18 +1,34 @@
-"""Benchmark custmgmt's lifetime models against lifetimes 0.11.3.
+"""Benchmark custmgmt's lifetime models against lifetimes 0.11.3, like for like.
 
 In one run: summarising transactions (``summarize_transactions`` against lifetimes'
 ``summary_data_from_transaction_data``), and fitting BG/NBD, Pareto/NBD and Gamma-Gamma
 on synthetic customers; it also checks that both libraries agree (same summary, same
 predictions to 4 significant figures at the same parameters, close fitted parameters).
 
-Every measurement runs in a fresh subprocess: time is the median of ``--repeat`` runs,
-peak memory the growth of the process's resident set during one run (the kernel's
-high-water mark is reset just before it, ``/proc/self/clear_refs``). lifetimes needs
-old numpy/pandas, so it usually lives in its own virtualenv: pass its interpreter with
-``--lifetimes-python`` (or ``CUSTMGMT_LIFETIMES_PYTHON``); without one the lifetimes
-column is left empty. ``benchmarks/requirements-lifetimes.txt`` pins that environment.
+Like for like first. custmgmt's fits compress identical rows into weights and compute
+no standard errors. lifetimes is therefore timed twice:
 
-    python benchmarks/bench_clv.py [--quick] [--lifetimes-python PATH] [--out FILE.md]
+* *like for like*: the same rows compressed into ``weights`` first (a pandas
+  ``groupby``, timed) and the post-fit autograd Hessian (standard errors, 42% of its
+  BG/NBD time) left out: a subclass whose ``_fit`` returns no Hessian;
+* *as shipped*: ``Fitter().fit(...)`` on every row, Hessian and standard errors included.
+
+The sides take turns (custmgmt, lifetimes like for like, lifetimes as shipped, and
+again), each run in a fresh subprocess after a small warm-up fit, so machine load
+lands on all of them; time is the median of ``--repeat`` turns (a run slower than
+``SLOW_SECONDS`` is not repeated), peak memory the growth of the process's resident
+set during the timed call (the kernel's high-water mark is reset just before it,
+``/proc/self/clear_refs``), input data loaded beforehand on both sides.
+
+lifetimes needs old numpy/pandas, so it lives in its own virtualenv: pass its
+interpreter with ``--lifetimes-python`` (or ``CUSTMGMT_LIFETIMES_PYTHON``);
+``benchmarks/requirements-lifetimes.txt`` pins that environment. Without one the
+lifetimes columns stay empty.
+
+    python benchmarks/bench_clv.py [--quick | --large] [--lifetimes-python PATH] [--out FILE.md]
+
+Default sizes finish in a few minutes on a 2-core machine; ``--large`` is the
+1,000,000-customer comparison (lifetimes' Pareto/NBD then takes minutes per run).
 """
 
 from __future__ import annotations
@@ -32,23 +48,50 @@ from typing import Any
 
 import numpy as np
 
-FULL = {
-    "transactions": 5_000_000,
-    "tx_customers": 1_000_000,
-    "customers": 1_000_000,
-    "pareto_lifetimes": 100_000,
-}
-QUICK = {
-    "transactions": 200_000,
-    "tx_customers": 40_000,
-    "customers": 50_000,
-    "pareto_lifetimes": 10_000,
+SIZES = {
+    "default": {
+        "transactions": 2_000_000,
+        "tx_customers": 400_000,
+        "customers": 400_000,
+        "pareto_lifetimes": 20_000,
+    },
+    "large": {
+        "transactions": 5_000_000,
+        "tx_customers": 1_000_000,
+        "customers": 1_000_000,
+        "pareto_lifetimes": 100_000,
+    },
+    "quick": {
+        "transactions": 200_000,
+        "tx_customers": 40_000,
+        "customers": 50_000,
+        "pareto_lifetimes": 5_000,
+    },
 }
 OBSERVATION_END = "2024-12-31"
 AGREEMENT_ROWS = 2_000
-# lifetimes runs slower than a minute are measured once.
-SLOW_SECONDS = 60.0
-
+WARM_UP_ROWS = 2_000
+# Runs slower than this are measured once.
+SLOW_SECONDS = 30.0
+VARIANTS = {
+    "lfl": "lifetimes like for like (same weights, no Hessian)",
+    "shipped": "lifetimes as shipped (every row, Hessian)",
+}
+WHAT = """\
+What each side does (and does not do):
+- summary: both read the same transactions (ids, times, amounts in cents) and return
+  frequency, recency, T and mean spend per customer at daily resolution; lifetimes from a
+  pandas DataFrame built beforehand (not timed), custmgmt from numpy arrays.
+- custmgmt fits: input validation, compression of identical rows into weights, a
+  Newton/trust-region fit in log space with exact gradients; no standard errors.
+- lifetimes like for like: the same compression (pandas groupby, timed) passed as
+  `weights`, the same fit without its post-fit autograd Hessian (no standard errors).
+- lifetimes as shipped: every row, post-fit Hessian, variance matrix, standard errors
+  and confidence intervals (BG/NBD and Gamma-Gamma; its Pareto/NBD computes none).
+- Pareto/NBD: lifetimes uses Nelder-Mead (up to 2000 iterations, tol 1e-4); it is compared
+  on the first customers of the set (see the row); custmgmt's time on the full set is
+  given beside it.
+"""
 
 # ------------------------------------------------------------------------ memory
 
@@ -58,28 +101,6 @@ def _rss_mb(field: str) -> float:
         if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024.0
     return float("nan")
-
-
-def measure_peak(call: Any) -> tuple[Any, float]:
-    """Run ``call()`` once; return its result and how far the resident set grew (MB)."""
-    gc.collect()
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")  # reset the high-water mark
-    before = _rss_mb("VmRSS")
-    result = call()
-    return result, _rss_mb("VmHWM") - before
-
-
-def timed(call: Any, repeat: int) -> tuple[float, Any]:
-    times = []
-    result = None
-    for i in range(repeat):
-        start = time.perf_counter()
-        result = call()
-        times.append(time.perf_counter() - start)
-        if i == 0 and times[0] > SLOW_SECONDS:
-            break
-    return statistics.median(times), result
 
 
 # ----------------------------------------------------------------- data (ours)
@@ -121,18 +142,31 @@ def make_data(sizes: dict[str, int], folder: Path) -> None:
 # ------------------------------------------------------------------------ workers
 
 
-def worker(task: str, folder: Path, repeat: int, limit: int) -> dict[str, Any]:
+def worker(task: str, folder: Path, limit: int | None, variant: str) -> dict[str, Any]:
     if task == "ours-summary":
-        return _ours_summary(folder, repeat)
+        return _ours_summary(folder)
     if task == "lifetimes-summary":
-        return _lifetimes_summary(folder, repeat)
+        return _lifetimes_summary(folder)
     model = task.split("-", 1)[1]
     if task.startswith("ours-"):
-        return _ours_fit(model, folder, repeat, limit)
-    return _lifetimes_fit(model, folder, repeat, limit)
+        return _ours_fit(model, folder, limit)
+    return _lifetimes_fit(model, folder, limit, variant)
 
 
-def _ours_summary(folder: Path, repeat: int) -> dict[str, Any]:
+def _measure(call: Any, warm_up: Any) -> tuple[Any, float, float]:
+    """Warm up, then one timed call: its result, seconds and peak memory growth (MB)."""
+    warm_up()
+    gc.collect()
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")  # reset the high-water mark
+    before = _rss_mb("VmRSS")
+    start = time.perf_counter()
+    result = call()
+    seconds = time.perf_counter() - start
+    return result, seconds, _rss_mb("VmHWM") - before
+
+
+def _ours_summary(folder: Path) -> dict[str, Any]:
     from datetime import date
 
     from custmgmt.analytics.clv import summarize_transactions
@@ -141,11 +175,10 @@ def _ours_summary(folder: Path, repeat: int) -> dict[str, Any]:
     ids, at, amount = data["ids"], data["at"], data["amount"]
     end = date.fromisoformat(OBSERVATION_END)
 
-    def call() -> Any:
-        return summarize_transactions(ids, at, amount, observation_end=end)
+    def call(rows: slice = slice(None)) -> Any:
+        return summarize_transactions(ids[rows], at[rows], amount[rows], observation_end=end)
 
-    summary, peak = measure_peak(call)
-    seconds, _ = timed(call, repeat)
+    summary, seconds, peak = _measure(call, lambda: call(slice(WARM_UP_ROWS)))
     np.savez(
         folder / "summary-ours.npz",
         ids=summary.customer_ids,
@@ -157,7 +190,7 @@ def _ours_summary(folder: Path, repeat: int) -> dict[str, Any]:
     return {"seconds": seconds, "peak_mb": peak, "rows": len(summary)}
 
 
-def _lifetimes_summary(folder: Path, repeat: int) -> dict[str, Any]:
+def _lifetimes_summary(folder: Path) -> dict[str, Any]:
     import pandas as pd
     from lifetimes.utils import summary_data_from_transaction_data
 
@@ -171,9 +204,9 @@ def _lifetimes_summary(folder: Path, repeat: int) -> dict[str, Any]:
     )
     del data
 
-    def call() -> Any:
+    def call(rows: slice = slice(None)) -> Any:
         return summary_data_from_transaction_data(
-            frame,
+            frame.iloc[rows],
             "customer_id",
             "date",
             monetary_value_col="amount",
@@ -181,8 +214,7 @@ def _lifetimes_summary(folder: Path, repeat: int) -> dict[str, Any]:
             freq="D",
         )
 
-    summary, peak = measure_peak(call)
-    seconds, _ = timed(call, repeat)
+    summary, seconds, peak = _measure(call, lambda: call(slice(WARM_UP_ROWS)))
     summary = summary.sort_index()
     np.savez(
         folder / "summary-lifetimes.npz",
@@ -195,7 +227,7 @@ def _lifetimes_summary(folder: Path, repeat: int) -> dict[str, Any]:
     return {"seconds": seconds, "peak_mb": peak, "rows": len(summary)}
 
 
-def _columns(model: str, folder: Path, limit: int) -> tuple[np.ndarray, ...]:
+def _columns(model: str, folder: Path, limit: int | None) -> tuple[np.ndarray, ...]:
     data = np.load(folder / "customers.npz")
     if model == "gg":
         x, m = data["bg_x"], data["spend"]
@@ -210,17 +242,16 @@ def _sample(columns: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
     return tuple(c[::step][:AGREEMENT_ROWS] for c in columns)
 
 
-def _ours_fit(model: str, folder: Path, repeat: int, limit: int) -> dict[str, Any]:
+def _ours_fit(model: str, folder: Path, limit: int | None) -> dict[str, Any]:
     from custmgmt.analytics.clv import BetaGeo, GammaGamma, ParetoNBD
 
     columns = _columns(model, folder, limit)
     cls = {"bgnbd": BetaGeo, "pareto": ParetoNBD, "gg": GammaGamma}[model]
 
-    def call() -> Any:
-        return cls().fit(*columns)
+    def call(rows: slice = slice(None)) -> Any:
+        return cls().fit(*(c[rows] for c in columns))
 
-    fitted, peak = measure_peak(call)
-    seconds, _ = timed(call, repeat)
+    fitted, seconds, peak = _measure(call, lambda: call(slice(WARM_UP_ROWS)))
     return {
         "seconds": seconds,
         "peak_mb": peak,
@@ -229,21 +260,69 @@ def _ours_fit(model: str, folder: Path, repeat: int, limit: int) -> dict[str, An
     }
 
 
-def _lifetimes_fit(model: str, folder: Path, repeat: int, limit: int) -> dict[str, Any]:
+def _without_hessian(cls: Any) -> Any:
+    """A lifetimes fitter that skips the post-fit Hessian and what is computed from it."""
+    from autograd import value_and_grad
+    from scipy.optimize import minimize
+
+    class NoHessian(cls):  # type: ignore[misc, valid-type]
+        def _fit(self, args: Any, initial: Any, size: int, disp: Any, tol: float = 1e-7,
+                 bounds: Any = None, **kwargs: Any) -> Any:
+            # lifetimes' BaseFitter._fit, less the autograd Hessian after the fit.
+            options = {"disp": disp, **kwargs}
+            start = 0.1 * np.ones(size) if initial is None else initial
+            output = minimize(value_and_grad(self._negative_log_likelihood), jac=True,
+                              method=None, tol=tol, x0=start, args=args, options=options,
+                              bounds=bounds)
+            if not output.success:
+                raise RuntimeError(f"lifetimes did not converge: {output.message}")
+            return output.x, output.fun, None
+
+        def _compute_variance_matrix(self) -> None:
+            return None
+
+        def _compute_standard_errors(self) -> None:
+            return None
+
+        def _compute_confidence_intervals(self) -> None:
+            return None
+
+    return NoHessian
+
+
+def _compressed(columns: tuple[np.ndarray, ...]) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """Identical rows merged, as custmgmt's fits do: the distinct rows and their counts."""
+    import pandas as pd
+
+    names = [f"c{i}" for i in range(len(columns))]
+    counts = pd.DataFrame(dict(zip(names, columns, strict=True))).groupby(
+        names, sort=False
+    ).size()
+    rows = counts.index.to_frame(index=False)
+    return tuple(rows[n].to_numpy() for n in names), counts.to_numpy()
+
+
+def _lifetimes_fit(model: str, folder: Path, limit: int | None, variant: str) -> dict[str, Any]:
     import warnings
 
     warnings.simplefilter("ignore")
     from lifetimes import BetaGeoFitter, GammaGammaFitter, ParetoNBDFitter
 
     columns = _columns(model, folder, limit)
-    cls = {"bgnbd": BetaGeoFitter, "pareto": ParetoNBDFitter, "gg": GammaGammaFitter}[model]
+    shipped = {"bgnbd": BetaGeoFitter, "pareto": ParetoNBDFitter, "gg": GammaGammaFitter}[model]
+    # lifetimes' Pareto/NBD (Nelder-Mead) computes no Hessian in either variant.
+    no_hessian = variant == "shipped" or model == "pareto"
+    cls = shipped if no_hessian else _without_hessian(shipped)
 
-    def call() -> Any:
+    def call(rows: slice = slice(None)) -> Any:
         np.random.seed(0)  # ParetoNBDFitter starts from random parameters
-        return cls().fit(*columns)
+        given = tuple(c[rows] for c in columns)
+        if variant == "shipped":
+            return cls().fit(*given)
+        distinct, weights = _compressed(given)
+        return cls().fit(*distinct, weights=weights)
 
-    fitted, peak = measure_peak(call)
-    seconds, _ = timed(call, repeat)
+    fitted, seconds, peak = _measure(call, lambda: call(slice(WARM_UP_ROWS)))
     params = {k: float(v) for k, v in fitted.params_.items()}
     # Predictions at lifetimes' own parameters, for the agreement check.
     sample = _sample(columns)
@@ -271,7 +350,9 @@ def _lifetimes_fit(model: str, folder: Path, repeat: int, limit: int) -> dict[st
 # ---------------------------------------------------------------------- agreement
 
 
-def our_predictions(model: str, params: dict[str, float], folder: Path, limit: int) -> Any:
+def our_predictions(
+    model: str, params: dict[str, float], folder: Path, limit: int | None
+) -> Any:
     """Our predictions on the same sample at lifetimes' parameters."""
     from types import MappingProxyType
 
@@ -290,7 +371,11 @@ def our_predictions(model: str, params: dict[str, float], folder: Path, limit: i
 
 
 def log_likelihoods(
-    model: str, ours: dict[str, float], theirs: dict[str, float], folder: Path, limit: int
+    model: str,
+    ours: dict[str, float],
+    theirs: dict[str, float],
+    folder: Path,
+    limit: int | None,
 ) -> tuple[float, float]:
     """Our log-likelihood of the same data at our and at lifetimes' fitted parameters."""
     from custmgmt.analytics.clv import BetaGeo, GammaGamma, ParetoNBD
@@ -328,36 +413,62 @@ def compare_summaries(folder: Path) -> str:
 # ---------------------------------------------------------------------------- main
 
 
-def run_worker(python: str, task: str, folder: Path, repeat: int, limit: int) -> dict[str, Any]:
+def run_worker(
+    python: str, task: str, folder: Path, limit: int | None, variant: str = ""
+) -> dict[str, Any]:
     command = [python, __file__, "--worker", task, "--folder", str(folder)]
-    command += ["--repeat", str(repeat), "--limit", str(limit)]
+    command += ["--limit", str(limit or 0), "--variant", variant]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"{task} failed:\n{done.stderr[-3000:]}")
+        raise RuntimeError(f"{task} {variant} failed:\n{done.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def interleaved(
+    sides: dict[str, tuple[str, str, int | None, str]], folder: Path, repeat: int
+) -> dict[str, dict[str, Any]]:
+    """Run the sides in turns (A B C A B C ...); medians of time and peak memory per side."""
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in sides}
+    for turn in range(repeat):
+        for name, (python, task, limit, variant) in sides.items():
+            if turn and runs[name][0]["seconds"] > SLOW_SECONDS:
+                continue  # slow: measured once
+            runs[name].append(run_worker(python, task, folder, limit, variant))
+    result = {}
+    for name, done in runs.items():
+        summary = dict(done[-1])
+        summary["seconds"] = statistics.median(r["seconds"] for r in done)
+        summary["peak_mb"] = statistics.median(r["peak_mb"] for r in done)
+        summary["runs"] = len(done)
+        result[name] = summary
     return result
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
+    size.add_argument("--large", action="store_true",
+                      help="1,000,000 customers, 5,000,000 transactions (takes long)")
     parser.add_argument(
         "--lifetimes-python",
         default=os.environ.get("CUSTMGMT_LIFETIMES_PYTHON"),
         help="python of a virtualenv with lifetimes 0.11.3 (default: this one, if it has it)",
     )
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs per measurement")
+    parser.add_argument("--repeat", type=int, default=3, help="turns per measurement (median)")
     parser.add_argument("--out", help="also write the table as Markdown to this file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     parser.add_argument("--limit", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--variant", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        result = worker(args.worker, Path(args.folder), args.repeat, args.limit or None)
+        result = worker(args.worker, Path(args.folder), args.limit or None, args.variant)
         print(json.dumps(result))
         return 0
 
-    sizes = QUICK if args.quick else FULL
+    sizes = SIZES["quick" if args.quick else "large" if args.large else "default"]
     theirs_python = args.lifetimes_python
     if theirs_python is None:
         try:
@@ -367,62 +478,69 @@ def main() -> int:
         except ImportError:
             print("lifetimes is not importable here and --lifetimes-python was not given:")
             print("only custmgmt is measured.")
+    print(WHAT)
     with tempfile.TemporaryDirectory(prefix="bench-clv-") as tmp:
         folder = Path(tmp)
         print(f"generating data: {sizes}", flush=True)
         make_data(sizes, folder)
         n = sizes["customers"]
+        small = sizes["pareto_lifetimes"]
         jobs = [
-            ("summary", f"summarise {sizes['transactions']:,} transactions", n, n),
-            ("bgnbd", f"fit BG/NBD, {n:,} customers", n, n),
-            ("pareto", f"fit Pareto/NBD, {n:,} customers", n, sizes["pareto_lifetimes"]),
-            ("gg", "fit Gamma-Gamma, repeat buyers of the BG/NBD set", n, n),
+            ("summary", f"summarise {sizes['transactions']:,} transactions", None),
+            ("bgnbd", f"fit BG/NBD, {n:,} customers", None),
+            ("pareto", f"fit Pareto/NBD, {small:,} customers", small),
+            ("gg", "fit Gamma-Gamma, repeat buyers of the BG/NBD set", None),
         ]
         rows = []
         notes = []
-        for key, label, ours_limit, theirs_limit in jobs:
-            ours = run_worker(sys.executable, f"ours-{key}", folder, args.repeat, ours_limit)
-            theirs = None
-            same_size = None
+        for key, label, limit in jobs:
+            sides: dict[str, tuple[str, str, int | None, str]] = {
+                "ours": (sys.executable, f"ours-{key}", limit, ""),
+            }
             if theirs_python:
-                theirs = run_worker(
-                    theirs_python, f"lifetimes-{key}", folder, args.repeat, theirs_limit
-                )
-                if theirs_limit != ours_limit:
-                    # Compare at the same size too: lifetimes is too slow for the full set.
-                    same_size = run_worker(
-                        sys.executable, f"ours-{key}", folder, args.repeat, theirs_limit
-                    )
-            rows.append((label, ours, theirs, same_size, theirs_limit))
-            print(f"  {label}: ours {ours['seconds']:.3f} s", flush=True)
-            if theirs is None:
+                sides["lfl"] = (theirs_python, f"lifetimes-{key}", limit, "lfl")
+                if key != "summary":
+                    sides["shipped"] = (theirs_python, f"lifetimes-{key}", limit, "shipped")
+            done = interleaved(sides, folder, args.repeat)
+            extra = None
+            if limit is not None:
+                extra = interleaved({"ours": (sys.executable, f"ours-{key}", None, "")},
+                                    folder, args.repeat)["ours"]
+            rows.append((key, label, done, extra, n))
+            line = ", ".join(f"{k} {v['seconds']:.3f} s" for k, v in done.items())
+            print(f"  {label}: {line}", flush=True)
+            if "lfl" not in done:
                 continue
             if key == "summary":
                 notes.append(f"summary: {compare_summaries(folder)}")
-            else:
-                mine = our_predictions(key, theirs["params"], folder, theirs_limit)
-                worst = max(max_relative(mine[k], v) for k, v in theirs["predictions"].items())
-                fitted = same_size or ours
-                drift = max(
-                    abs(fitted["params"][k] / v - 1) for k, v in theirs["params"].items()
-                )
-                verdict = "agree to 4 significant figures" if worst < 5e-5 else "DISAGREE"
-                ll_ours, ll_theirs = log_likelihoods(
-                    key, fitted["params"], theirs["params"], folder, theirs_limit
-                )
-                notes.append(
-                    f"{key}: predictions at lifetimes' parameters {verdict} "
-                    f"(max rel. diff {worst:.1e} over {AGREEMENT_ROWS} customers); fitted "
-                    f"parameters differ by at most {drift:.1e} (relative); log-likelihood "
-                    f"at custmgmt's fit {ll_ours:.6f}, at lifetimes' {ll_theirs:.6f}"
-                )
+                continue
+            theirs = done["lfl"]
+            mine = our_predictions(key, theirs["params"], folder, limit)
+            worst = max(max_relative(mine[k], v) for k, v in theirs["predictions"].items())
+            drift = max(
+                abs(done["ours"]["params"][k] / v - 1) for k, v in theirs["params"].items()
+            )
+            shipped_drift = max(
+                abs(done["shipped"]["params"][k] / v - 1) for k, v in theirs["params"].items()
+            )
+            verdict = "agree to 4 significant figures" if worst < 5e-5 else "DISAGREE"
+            ll_ours, ll_theirs = log_likelihoods(
+                key, done["ours"]["params"], theirs["params"], folder, limit
+            )
+            notes.append(
+                f"{key}: predictions at lifetimes' parameters {verdict} "
+                f"(max rel. diff {worst:.1e} over {AGREEMENT_ROWS} customers); fitted "
+                f"parameters differ by at most {drift:.1e} (relative; lifetimes with and "
+                f"without weights: {shipped_drift:.1e}); log-likelihood at custmgmt's fit "
+                f"{ll_ours:.6f}, at lifetimes' {ll_theirs:.6f}"
+            )
     table = format_table(rows)
     print()
     print(table)
     for note in notes:
         print(f"- {note}")
     if args.out:
-        text = table + "\n\n" + "".join(f"- {note}\n" for note in notes)
+        text = WHAT + "\n" + table + "\n\n" + "".join(f"- {note}\n" for note in notes)
         Path(args.out).write_text(text, encoding="utf-8")
     return 0
 
@@ -430,29 +548,31 @@ def main() -> int:
 def format_table(rows: list[tuple[Any, ...]]) -> str:
     lines = [
         (
-            "| task | custmgmt | lifetimes 0.11.3 | speed-up | custmgmt peak MB "
-            "| lifetimes peak MB | memory ratio |"
+            "| task | custmgmt | lifetimes like for like | speed-up, like for like "
+            "| lifetimes as shipped | speed-up vs shipped | custmgmt peak MB "
+            "| lifetimes peak MB (like for like) | runs |"
         ),
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for label, ours, theirs, same_size, theirs_limit in rows:
-        mine = same_size or ours
-        if theirs is None:
-            lines.append(
-                f"| {label} | {ours['seconds']:.3f} s | – | – | {ours['peak_mb']:.0f} | – | – |"
-            )
-            continue
-        suffix = ""
-        if same_size is not None:
-            suffix = (
-                f" (both on {theirs_limit:,} customers; custmgmt on the full set: "
-                f"{ours['seconds']:.3f} s)"
-            )
-        lines.append(
-            f"| {label}{suffix} | {mine['seconds']:.3f} s | {theirs['seconds']:.2f} s "
-            f"| {theirs['seconds'] / mine['seconds']:.0f}x | {mine['peak_mb']:.0f} "
-            f"| {theirs['peak_mb']:.0f} | {mine['peak_mb'] / max(theirs['peak_mb'], 1e-9):.2f} |"
-        )
+    for key, label, done, extra, n in rows:
+        ours = done["ours"]
+        if extra is not None:
+            label += f" (custmgmt on all {n:,}: {extra['seconds']:.3f} s)"
+        cells = [label, f"{ours['seconds']:.3f} s"]
+        runs = [str(ours["runs"])]
+        for variant in ("lfl", "shipped"):
+            theirs = done.get(variant)
+            if theirs is None:
+                same = variant == "shipped" and key == "summary" and "lfl" in done
+                cells += ["same", "same"] if same else ["–", "–"]
+                continue
+            cells += [f"{theirs['seconds']:.2f} s", f"{theirs['seconds'] / ours['seconds']:.1f}x"]
+            runs.append(str(theirs["runs"]))
+        peak_theirs = done["lfl"]["peak_mb"] if "lfl" in done else None
+        cells.append(f"{ours['peak_mb']:.0f}")
+        cells.append("–" if peak_theirs is None else f"{peak_theirs:.0f}")
+        cells.append("/".join(runs))
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -2,7 +2,13 @@
 and the floor; peak memory; one incremental update with 1M customers rated.
 
 Run as ``python benchmarks/bench_rating.py`` (``--quick`` for small sizes,
-``--markdown PATH`` to also write the table as Markdown).
+``--scale`` for 1e6, 1e7 and 1e8 orders on a big server, ``--markdown PATH`` to also
+write the table as Markdown). pandas and polars are optional: an engine that is not
+installed is left out and said so.
+
+The engines take turns (custmgmt, pandas, polars, floor, custmgmt, pandas, ...), so
+machine load lands on all of them; each figure is the median of its turns, and every
+ratio compares medians from the same run.
 
 The computation, the same in every engine: from unsorted, sparse int64 customer ids
 with placed_at, amount, returned amount and a category code per order, keep orders
@@ -15,7 +21,8 @@ checked to agree.
 * custmgmt: ``OrderFrame.from_arrays`` -> ``customer_features`` -> ``policy.rate``,
   single-threaded numpy.
 * pandas: ``groupby(...).agg(sum, size, nunique)``, ``rank(pct=True)``, ``quantile``.
-* polars: the lazy ``group_by().agg()`` with ``rank("average")``, on all cores.
+* polars: the lazy ``group_by().agg()`` with ``rank("average")``, on all its threads
+  (``POLARS_MAX_THREADS``; the table says how many).
 * floor: one stable argsort of the customer ids plus one ``np.bincount``.
 
 Peak memory is measured in a child process with tracemalloc (numpy reports its
@@ -40,6 +47,20 @@ from typing import Any
 import numpy as np
 
 AS_OF = datetime(2026, 1, 1, tzinfo=UTC)
+WHAT = """\
+What each engine does (and does not do):
+- all: the same input arrays (generated, not timed); keep orders placed up to as_of; per
+  customer net spend, order count, distinct categories; the default policy's score and
+  five star levels at its quantiles. Stars are checked to agree between engines.
+- custmgmt: OrderFrame.from_arrays (validation, id factorisation) + customer_features +
+  RatingPolicy.rate, single-threaded numpy; returns a Rating (ids, scores, stars,
+  per-criterion contributions).
+- pandas: DataFrame from the arrays, groupby-agg, rank(pct=True), quantile cuts; single
+  thread; no validation, no contributions.
+- polars: the same as a lazy query on all its threads; no validation, no contributions.
+- floor: one stable argsort of the ids + one bincount; no ranking, no stars: a lower
+  bound for any sort-based grouping, not a competitor.
+"""
 AS_OF_US = int((AS_OF - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(microseconds=1))
 CUTS = [0.30, 0.60, 0.80, 0.95]
 Arrays = dict[str, np.ndarray]
@@ -144,12 +165,40 @@ def run_floor(data: Arrays) -> None:
 
 # -- measuring --------------------------------------------------------------------------
 def timed(fn: Callable[[], Any], repeats: int) -> float:
+    """Median seconds of ``repeats`` calls of ``fn`` (one engine on its own)."""
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def interleaved(engines: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
+    """Median seconds per engine, the engines taking turns: A B C, A B C, ..."""
+    times: dict[str, list[float]] = {name: [] for name in engines}
+    for _ in range(repeats):
+        for name, fn in engines.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def available(engine: str) -> bool:
+    """Whether the optional engine (``pandas`` or ``polars``) is installed."""
+    try:
+        __import__(engine)
+    except ImportError:
+        return False
+    return True
+
+
+def polars_threads() -> int:
+    import polars as pl
+
+    size = getattr(pl, "thread_pool_size", None)
+    return int(size()) if size is not None else int(pl.threadpool_size())
 
 
 def agree(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> float:
@@ -183,28 +232,39 @@ def child_peak(n_orders: int) -> dict[str, int]:
     return result
 
 
-def bench_size(n_orders: int, repeats: int) -> list[tuple[str, float, str]]:
+def bench_size(
+    n_orders: int, repeats: int, engines: tuple[str, ...] = ("pandas", "polars")
+) -> list[tuple[str, float, str]]:
+    """One size: every installed engine in turns, stars checked, custmgmt's peak memory."""
     data = synthetic(n_orders)
     ours = run_custmgmt(data)
-    checks = {"pandas": agree(ours, run_pandas(data)), "polars": agree(ours, run_polars(data))}
-    t_ours = timed(lambda: run_custmgmt(data), repeats)
-    t_pandas = timed(lambda: run_pandas(data), repeats)
-    t_polars = timed(lambda: run_polars(data), repeats)
-    t_floor = timed(lambda: run_floor(data), repeats)
+    runners = {"pandas": run_pandas, "polars": run_polars}
+    others = [e for e in engines if available(e)]
+    checks = {e: agree(ours, runners[e](data)) for e in others}
+    contenders: dict[str, Callable[[], Any]] = {"custmgmt": lambda: run_custmgmt(data)}
+    for e in others:
+        contenders[e] = lambda e=e: runners[e](data)  # type: ignore[misc]
+    contenders["floor"] = lambda: run_floor(data)
+    medians = interleaved(contenders, repeats)
+    t_ours, t_floor = medians["custmgmt"], medians["floor"]
     mem = child_peak(n_orders)
     peak_ratio = mem["peak"] / mem["input"]
     label = f"{n_orders:.0e} orders, {len(ours[0]):,} customers"
-    return [
-        (f"{label}: custmgmt", t_ours, f"{t_ours / t_floor:.2f}x floor"),
-        (f"{label}: pandas", t_pandas,
-         f"custmgmt {t_pandas / t_ours:.2f}x faster; stars agree {checks['pandas']:.4%}"),
-        (f"{label}: polars (2 threads)", t_polars,
-         f"custmgmt {t_polars / t_ours:.2f}x faster; stars agree {checks['polars']:.4%}"),
+    rows = [(f"{label}: custmgmt (1 thread)", t_ours, f"{t_ours / t_floor:.2f}x floor")]
+    for e in engines:
+        if e not in checks:
+            rows.append((f"{label}: {e}", float("nan"), "not installed: left out"))
+            continue
+        threads = f"{polars_threads()} threads" if e == "polars" else "1 thread"
+        note = f"custmgmt {medians[e] / t_ours:.2f}x faster; stars agree {checks[e]:.4%}"
+        rows.append((f"{label}: {e} ({threads})", medians[e], note))
+    rows += [
         (f"{label}: floor (argsort + bincount)", t_floor, "1.00x"),
         (f"{label}: custmgmt peak memory beyond the input", float("nan"),
          (f"{mem['peak'] / 2**20:.0f} MiB = {peak_ratio:.2f}x the "
           f"{mem['input'] / 2**20:.0f} MiB input (goal < 1x: total < 2x)")),
     ]
+    return rows
 
 
 def bench_incremental(n_customers: int, updates: int) -> list[tuple[str, float, str]]:
@@ -254,14 +314,31 @@ def fmt(seconds: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes, fewer repeats")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="small sizes, fewer repeats")
+    size.add_argument(
+        "--scale",
+        action="store_true",
+        help="1e6, 1e7 and 1e8 orders: for a server with many cores and ~64 GiB of memory",
+    )
+    parser.add_argument("--repeats", type=int, default=None, help="turns per engine (median)")
     parser.add_argument("--markdown", help="also write the table as Markdown to this file")
     args = parser.parse_args()
-    sizes = [10**5, 10**6] if args.quick else [10**6, 10**7]
-    repeats = 3 if args.quick else 5
+    if args.quick:
+        sizes = [10**5, 10**6]
+    elif args.scale:
+        sizes = [10**6, 10**7, 10**8]
+    else:
+        sizes = [10**6, 10**7]
+    print(WHAT)
+    for engine in ("pandas", "polars"):
+        if not available(engine):
+            print(f"{engine} is not installed: its rows are left out.")
     rows: list[tuple[str, float, str]] = []
     for n in sizes:
-        rows += bench_size(n, repeats if n < 10**7 else 3)
+        repeats = args.repeats or (5 if n < 10**7 else 3 if n < 10**8 else 1)
+        rows += bench_size(n, repeats)
+        print(f"  {n:.0e} orders done", flush=True)
     rows += bench_incremental(10**5 if args.quick else 10**6, 2_000 if args.quick else 20_000)
     width = max(len(r[0]) for r in rows)
     print(f"{'step':<{width}}  {'median':>10}  notes")

@@ -110,8 +110,7 @@ def check_update(stored: Ticket, ticket: Ticket, expected_version: int | None) -
             f"{expected} (reload, apply the change again, then update)",
             expected_version=expected, actual_version=stored.version,
         )
-    old = stored.events
-    if len(ticket.events) < len(old) or ticket.events[: len(old)] != old:
+    if not ticket.events.extends(stored.events):
         raise Conflict(
             "ticket", ticket.id,
             "the update would drop, change or reorder stored event-log entries "

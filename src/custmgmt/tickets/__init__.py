@@ -47,6 +47,7 @@ from custmgmt.tickets.ticket import (
     TicketCategory,
     TicketEvent,
     TicketEventRecord,
+    TicketLog,
     TicketStatus,
     derive_priority,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "TicketCategory",
     "TicketEvent",
     "TicketEventRecord",
+    "TicketLog",
     "TicketStatistics",
     "TicketStatus",
     "Transition",

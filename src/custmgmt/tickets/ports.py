@@ -24,7 +24,9 @@ class TicketRepository(Protocol):
     common contract (exact round-trip, :class:`~custmgmt.errors.Conflict` on
     duplicate ids and stale versions, :class:`~custmgmt.errors.StorageError` for the
     backend), a ticket's event log is append-only: an update may only add entries
-    after the stored ones, so entries are never lost, changed or reordered.
+    after the stored ones, so entries are never lost, changed or reordered; and only a
+    path of the repository's workflow is saved (``Workflow.check_path``): a log written
+    with ``Ticket.appended`` is no way around ``Workflow.fire``.
     """
 
     def get(self, ticket_id: str) -> Ticket:
@@ -41,6 +43,8 @@ class TicketRepository(Protocol):
 
         Raises:
             Conflict: a ticket with the same id is stored; nothing is written.
+            TransitionNotAllowed: its log is not a path of the workflow; nothing is
+                written.
             ValidationError: ``ticket`` is not a Ticket.
             StorageError: the backend failed; nothing is written.
         """
@@ -59,6 +63,8 @@ class TicketRepository(Protocol):
             Conflict: the stored version is not ``expected_version`` (a stale copy), or
                 the update would drop, change or reorder stored log entries; nothing is
                 written.
+            TransitionNotAllowed: the new entries are not a path of the workflow from
+                the stored ticket; nothing is written.
             ValidationError: ``ticket`` is not a Ticket or ``expected_version`` is not
                 below ``ticket.version``.
             StorageError: the backend failed.

@@ -9,6 +9,10 @@ follow-up, complaint statistics. A ticket therefore refuses a log that could not
 happened: one that does not start with its creation, runs backwards in time, or whose
 ``from_status`` does not continue the previous entry's ``to_status``.
 
+The log is a :class:`TicketLog`: an immutable sequence that shares its entries with
+the log it was appended to, so firing n events copies and checks O(n) entries in
+all, not O(n**2) (each transition checks only the entry it adds).
+
 Priority comes from the customer's stars (through the rating package's
 ``ServiceLevels``, or anything with a ``priority_for(stars)`` method), raised for some
 categories and for urgent requests, and can be overridden with a reason
@@ -26,9 +30,11 @@ categories and for urgent requests, and can be overridden with a reason
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping
+import itertools
+import operator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import Any, Final, Protocol, overload, runtime_checkable
 
 import attrs
 
@@ -46,6 +52,7 @@ __all__ = [
     "TicketCategory",
     "TicketEvent",
     "TicketEventRecord",
+    "TicketLog",
     "TicketStatus",
     "derive_priority",
 ]
@@ -182,14 +189,133 @@ def _to_ticket_status(value: Any) -> TicketStatus:
     return v.coerce_enum(TicketStatus, value, "Ticket.status")
 
 
-def _to_events(value: Any) -> tuple[TicketEventRecord, ...]:
-    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
-        raise ValidationError("Ticket.events", value, "a sequence of TicketEventRecord")
-    events = tuple(value)
-    for i, record in enumerate(events):
-        if not isinstance(record, TicketEventRecord):
-            raise ValidationError(f"Ticket.events[{i}]", record, "a TicketEventRecord")
-    return events
+class TicketLog(Sequence[TicketEventRecord]):
+    """A ticket's event log: an immutable sequence of :class:`TicketEventRecord`.
+
+    It reads like a tuple (indexing, slicing to a tuple, iteration, ``len``, equality
+    with tuples and other logs, hashing). :meth:`Ticket.appended` extends it without
+    copying: the longer log shares the entries of the shorter one, which never change
+    (a second log appended to the same one gets a copy of its own).
+
+    >>> from datetime import datetime, timezone
+    >>> at = datetime(2024, 9, 23, 9, tzinfo=timezone.utc)
+    >>> log = TicketLog([TicketEventRecord(at=at, event="create", from_status=None,
+    ...                                    to_status="new", actor="web")])
+    >>> len(log), log[0].event.value, log == tuple(log)
+    (1, 'create', True)
+
+    Args:
+        records: the entries, oldest first. A log on its own is not checked; a ticket
+            checks the log it is given once (:class:`Ticket`).
+
+    Raises:
+        ValidationError: ``records`` is not an iterable of TicketEventRecord.
+    """
+
+    __slots__ = ("_checked", "_entries", "_size")
+
+    def __init__(self, records: Iterable[TicketEventRecord] = ()) -> None:
+        given: object = records  # hosts call this untyped too: check at run time
+        if isinstance(given, str | bytes) or not isinstance(given, Iterable):
+            raise ValidationError("Ticket.events", records, "a sequence of TicketEventRecord")
+        entries = list(records)
+        for i, record in enumerate(entries):
+            if not isinstance(record, TicketEventRecord):
+                raise ValidationError(f"Ticket.events[{i}]", record, "a TicketEventRecord")
+        self._entries = entries
+        self._size = len(entries)
+        # Set by Ticket once it has checked the log's order and status chain.
+        self._checked = False
+
+    @classmethod
+    def _view(cls, entries: list[TicketEventRecord], size: int) -> TicketLog:
+        log = cls.__new__(cls)
+        log._entries = entries
+        log._size = size
+        log._checked = True
+        return log
+
+    def _append(self, record: TicketEventRecord) -> TicketLog:
+        """A checked log one entry longer, sharing this log's entries when it can."""
+        entries, size = self._entries, self._size
+        if len(entries) == size:
+            entries.append(record)
+        # Another log (or thread) may have appended to the same list first: share it
+        # when it holds the same entry (a replay of the log), else copy.
+        if entries[size] is record or entries[size] == record:
+            return TicketLog._view(entries, size + 1)
+        copied = entries[:size]
+        copied.append(record)
+        return TicketLog._view(copied, size + 1)
+
+    def __len__(self) -> int:
+        return self._size
+
+    @overload
+    def __getitem__(self, index: int) -> TicketEventRecord: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[TicketEventRecord, ...]: ...
+
+    def __getitem__(
+        self, index: int | slice
+    ) -> TicketEventRecord | tuple[TicketEventRecord, ...]:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self._size)
+            if step > 0:
+                return tuple(self._entries[start:stop:step])
+            entries = self._entries
+            return tuple(entries[i] for i in range(start, stop, step))
+        position = operator.index(index)
+        if position < 0:
+            position += self._size
+        if not 0 <= position < self._size:
+            raise IndexError("ticket log index out of range")
+        return self._entries[position]
+
+    def __iter__(self) -> Iterator[TicketEventRecord]:
+        return itertools.islice(self._entries, self._size)
+
+    def __reversed__(self) -> Iterator[TicketEventRecord]:
+        entries = self._entries
+        return (entries[i] for i in range(self._size - 1, -1, -1))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, TicketLog):
+            if other._size != self._size:
+                return False
+            if other._entries is self._entries:
+                return True
+        elif isinstance(other, tuple):
+            if len(other) != self._size:
+                return False
+        else:
+            return NotImplemented
+        return all(a is b or a == b for a, b in zip(self, other, strict=True))
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return repr(tuple(self))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (TicketLog, (tuple(self),))
+
+    def extends(self, other: TicketLog | Sequence[TicketEventRecord]) -> bool:
+        """Whether ``other`` is a prefix of this log (O(1) when one was appended to the other)."""
+        size = len(other)
+        if size > self._size:
+            return False
+        if isinstance(other, TicketLog) and other._entries is self._entries:
+            return True
+        return all(a is b or a == b for a, b in zip(self, other, strict=False))
+
+
+def _to_events(value: Any) -> TicketLog:
+    if isinstance(value, TicketLog):
+        return value
+    return TicketLog(value)
 
 
 def _check_satisfaction(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -239,7 +365,7 @@ class Ticket:
     description: str = attrs.field(default="", validator=v.text(blank_ok=True))
     status: TicketStatus = attrs.field(converter=_to_ticket_status)
     created_at: datetime = attrs.field(validator=v.aware_datetime())
-    events: tuple[TicketEventRecord, ...] = attrs.field(converter=_to_events)
+    events: TicketLog = attrs.field(converter=_to_events)
     assignee: str | None = attrs.field(default=None, validator=v.optional_id)
     solution: str | None = attrs.field(
         default=None, validator=v.text(optional=True, blank_ok=False)
@@ -250,7 +376,11 @@ class Ticket:
     version: int = attrs.field(default=1, validator=v.version)
 
     def __attrs_post_init__(self) -> None:
-        _check_log(self.events, self.created_at, self.status)
+        events = self.events
+        if not events._checked:
+            _check_log(events, self.created_at, self.status)
+            events._checked = True
+        _check_ends(events, self.created_at, self.status)
 
     @classmethod
     def open(
@@ -319,10 +449,32 @@ class Ticket:
                     f"changes[{name!r}]", value,
                     f"one of the fields an event may change ({', '.join(sorted(_CHANGEABLE))})",
                 )
-        return attrs.evolve(
-            self, events=(*self.events, record), status=record.to_status,
+        # This ticket was checked when it was built: check only the new entry and the
+        # fields that change (attrs.evolve would re-run every field's validator).
+        events = self.events
+        _check_entry(len(events), events[-1], record)
+        return self._derived(
+            events=events._append(record), status=record.to_status,
             version=self.version + 1, **changes,
         )
+
+    def _derived(self, **changes: Any) -> Ticket:
+        """A copy with ``changes``, running the converters and validators of those only."""
+        fields = _ticket_fields()
+        copy = object.__new__(Ticket)
+        for field in fields.values():
+            object.__setattr__(copy, field.name, getattr(self, field.name))
+        for name, value in changes.items():
+            field = fields[name]
+            if field.converter is not None:
+                value = field.converter(value)  # type: ignore[operator]
+            object.__setattr__(copy, name, value)
+        for name in changes:
+            field = fields[name]
+            if field.validator is not None:
+                field.validator(copy, field, getattr(copy, name))
+        copy.__attrs_post_init__()
+        return copy
 
     # -- what the log says ----------------------------------------------------------
 
@@ -357,6 +509,15 @@ class Ticket:
         return tuple(r for r in self.events if r.event is event)
 
 
+_FIELDS: dict[str, attrs.Attribute[Any]] = {}
+
+
+def _ticket_fields() -> dict[str, attrs.Attribute[Any]]:
+    if not _FIELDS:
+        _FIELDS.update(attrs.fields_dict(Ticket))
+    return _FIELDS
+
+
 #: The fields an event may change besides the log, status and version.
 _CHANGEABLE: Final = frozenset(
     {"assignee", "solution", "satisfaction", "priority", "merged_into", "description",
@@ -364,9 +525,7 @@ _CHANGEABLE: Final = frozenset(
 )
 
 
-def _check_log(
-    events: tuple[TicketEventRecord, ...], created_at: datetime, status: TicketStatus
-) -> None:
+def _check_log(events: TicketLog, created_at: datetime, status: TicketStatus) -> None:
     if not events:
         raise ValidationError("Ticket.events", events, "a log starting with a 'create' entry")
     first = events[0]
@@ -376,21 +535,31 @@ def _check_log(
         )
     if first.at != created_at:
         raise ValidationError("Ticket.events[0].at", first.at, f"created_at ({created_at})")
-    for i in range(1, len(events)):
-        before, record = events[i - 1], events[i]
-        if record.at < before.at:
-            raise ValidationError(
-                f"Ticket.events[{i}].at", record.at,
-                f"a time at or after the previous entry's ({before.at.isoformat()})",
-            )
-        if record.event is TicketEvent.CREATE:
-            raise ValidationError(f"Ticket.events[{i}].event", record.event,
-                                  "'create' only as the first entry")
-        if record.from_status is not before.to_status:
-            raise ValidationError(
-                f"Ticket.events[{i}].from_status", record.from_status,
-                f"the previous entry's to_status ({before.to_status.value!r})",
-            )
+    for i, (before, record) in enumerate(itertools.pairwise(events), start=1):
+        _check_entry(i, before, record)
+
+
+def _check_entry(i: int, before: TicketEventRecord, record: TicketEventRecord) -> None:
+    """Check log entry ``i`` against the entry before it."""
+    if record.at < before.at:
+        raise ValidationError(
+            f"Ticket.events[{i}].at", record.at,
+            f"a time at or after the previous entry's ({before.at.isoformat()})",
+        )
+    if record.event is TicketEvent.CREATE:
+        raise ValidationError(f"Ticket.events[{i}].event", record.event,
+                              "'create' only as the first entry")
+    if record.from_status is not before.to_status:
+        raise ValidationError(
+            f"Ticket.events[{i}].from_status", record.from_status,
+            f"the previous entry's to_status ({before.to_status.value!r})",
+        )
+
+
+def _check_ends(events: TicketLog, created_at: datetime, status: TicketStatus) -> None:
+    """What a checked log must still agree with: the ticket's creation time and status."""
+    if events[0].at != created_at:
+        raise ValidationError("Ticket.events[0].at", events[0].at, f"created_at ({created_at})")
     if events[-1].to_status is not status:
         raise ValidationError(
             "Ticket.status", status, f"the last entry's to_status ({events[-1].to_status.value!r})"

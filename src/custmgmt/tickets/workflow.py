@@ -423,6 +423,74 @@ class Workflow:
         )
         return ticket.appended(record, **changes)
 
+    def check_path(self, ticket: Ticket, *, stored: Ticket | None = None) -> None:
+        """Check that ``ticket`` is what :meth:`fire` could have made of ``stored``.
+
+        Repositories call this before they save, so that a log written with
+        :meth:`Ticket.appended` (which checks only that the log hangs together) is no
+        way around the workflow. The entries after ``stored``'s log (the whole log,
+        from the creation, when ``stored`` is None) are replayed through :meth:`fire`
+        from the state before them, with the data the ticket carries (its assignee,
+        solution, merged_into and priority; the entry's survey score), so the table's
+        rows and their guards are checked as when the events were fired. The fields
+        that only events change (assignee, solution, merged_into, priority,
+        satisfaction) must end as the replay leaves them. Only the new entries are
+        replayed, so saving a long-lived ticket again and again stays linear.
+
+        Args:
+            ticket: the ticket to save.
+            stored: the stored ticket it was made from (its log a prefix of
+                ``ticket``'s, checked when it was saved), or None for a new ticket.
+
+        Raises:
+            TransitionNotAllowed: naming the first entry the workflow does not allow
+                (its state and event), or the field the log does not explain.
+        """
+        events = ticket.events
+        if stored is None:
+            first = events[0]
+            if first.to_status is not self.initial:
+                raise TransitionNotAllowed(
+                    first.to_status, TicketEvent.CREATE,
+                    f"Ticket.events[0]: a ticket of this workflow starts in "
+                    f"{self.initial.value!r}",
+                )
+            state = attrs.evolve(
+                ticket, events=events[:1], status=first.to_status, version=1,
+                assignee=None, solution=None, satisfaction=None, merged_into=None,
+            )
+        else:
+            state = stored
+        for i in range(len(state.events), len(events)):
+            record = events[i]
+            data = _replay_data(record, ticket)
+            try:
+                state = self.fire(
+                    state, record.event, at=record.at, actor=record.actor,
+                    reason=record.reason, **data,
+                )
+            except ValidationError as error:
+                raise TransitionNotAllowed(
+                    record.from_status, record.event, f"Ticket.events[{i}]: {error}"
+                ) from error
+            except TransitionNotAllowed as error:
+                raise TransitionNotAllowed(
+                    error.state, error.event, f"Ticket.events[{i}]"
+                    + (f": {error.reason}" if error.reason else "")
+                ) from error
+            if state.status is not record.to_status:
+                raise TransitionNotAllowed(
+                    record.from_status, record.event,
+                    f"Ticket.events[{i}]: the workflow leads to {state.status.value!r}, "
+                    f"the log records {record.to_status.value!r}",
+                )
+        for name, event in _FIELD_EVENTS.items():
+            if getattr(state, name) != getattr(ticket, name):
+                raise TransitionNotAllowed(
+                    ticket.status, event,
+                    f"Ticket.{name} changed without a {event.value!r} entry in the log",
+                )
+
     def can_fire(self, ticket: Ticket, event: TicketEvent | str, **data: Any) -> bool:
         """Whether :meth:`fire` would accept ``event`` now (same arguments).
 
@@ -498,6 +566,32 @@ _EVENT_DATA: Final[Mapping[TicketEvent, str]] = {
     TicketEvent.SET_PRIORITY: "priority",
     TicketEvent.RATE: "score",
 }
+
+
+#: The fields only an event changes, and the event that changes each.
+_FIELD_EVENTS: Final[Mapping[str, TicketEvent]] = {
+    "assignee": TicketEvent.ASSIGN,
+    "solution": TicketEvent.RESOLVE,
+    "merged_into": TicketEvent.MERGE,
+    "priority": TicketEvent.SET_PRIORITY,
+    "satisfaction": TicketEvent.RATE,
+}
+
+
+def _replay_data(record: TicketEventRecord, ticket: Ticket) -> dict[str, Any]:
+    """The data ``fire`` is given to replay ``record``: what ``ticket`` ended up with."""
+    kind = record.event
+    if kind is TicketEvent.ASSIGN:
+        return {"assignee": ticket.assignee}
+    if kind is TicketEvent.RESOLVE:
+        return {"solution": ticket.solution}
+    if kind is TicketEvent.MERGE:
+        return {"merged_into": ticket.merged_into}
+    if kind is TicketEvent.SET_PRIORITY:
+        return {"priority": ticket.priority}
+    if kind is TicketEvent.RATE:
+        return {"score": record.score if record.score is not None else ticket.satisfaction}
+    return {}
 
 
 def _changes(

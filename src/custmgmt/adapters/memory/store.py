@@ -41,8 +41,87 @@ T = TypeVar("T", Customer, Order, Interaction)
 SortKey = tuple[int, str]
 
 
+class _SortedKeys:
+    """Sort keys kept in order as they come and go: a list of short sorted runs.
+
+    Adding or removing a key costs a binary search plus a shift inside one run of at
+    most ``2 * _LOAD`` keys, and a range query a binary search plus the keys it
+    returns, so alternating writes and ordered reads stay near-linear (re-sorting
+    after every write made them quadratic). The runs are what ``sortedcontainers``
+    calls a load-balanced sorted list, without the dependency.
+    """
+
+    _LOAD = 1000
+
+    def __init__(self, keys: Iterable[SortKey] = ()) -> None:
+        ordered = sorted(keys)
+        self._runs: list[list[SortKey]] = [
+            ordered[i : i + self._LOAD] for i in range(0, len(ordered), self._LOAD)
+        ]
+        self._maxes: list[SortKey] = [run[-1] for run in self._runs]
+        self._size = len(ordered)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def add(self, key: SortKey) -> None:
+        """Insert ``key`` in order."""
+        self._size += 1
+        if not self._runs:
+            self._runs.append([key])
+            self._maxes.append(key)
+            return
+        i = bisect.bisect_left(self._maxes, key)
+        if i == len(self._maxes):
+            i -= 1
+            self._runs[i].append(key)
+            self._maxes[i] = key
+        else:
+            bisect.insort(self._runs[i], key)
+        run = self._runs[i]
+        if len(run) > 2 * self._LOAD:
+            self._runs[i : i + 1] = [run[: self._LOAD], run[self._LOAD :]]
+            self._maxes[i : i + 1] = [run[self._LOAD - 1], run[-1]]
+
+    def discard(self, key: SortKey) -> None:
+        """Remove ``key`` if present."""
+        i = bisect.bisect_left(self._maxes, key)
+        if i == len(self._maxes):
+            return
+        run = self._runs[i]
+        j = bisect.bisect_left(run, key)
+        if j == len(run) or run[j] != key:
+            return
+        del run[j]
+        self._size -= 1
+        if run:
+            self._maxes[i] = run[-1]
+        else:
+            del self._runs[i]
+            del self._maxes[i]
+
+    def ids(self) -> list[str]:
+        """Every key's entity id, in key order."""
+        return [key[1] for run in self._runs for key in run]
+
+    def ids_between(self, lo: int, hi: int) -> list[str]:
+        """The entity ids of keys whose time is in ``[lo, hi)``, in key order."""
+        first, last = (lo, ""), (hi, "")
+        found: list[str] = []
+        i = bisect.bisect_left(self._maxes, first)
+        start = bisect.bisect_left(self._runs[i], first) if i < len(self._runs) else 0
+        while i < len(self._runs):
+            run = self._runs[i]
+            stop = bisect.bisect_left(run, last)
+            found.extend(key[1] for key in run[start:stop])
+            if stop < len(run):
+                break
+            i, start = i + 1, 0
+        return found
+
+
 class _MemoryRepository(Generic[T]):
-    """A dict of entities plus a lazily sorted index for ordered reads."""
+    """A dict of entities plus a sorted index for ordered reads, kept up to date."""
 
     entity_name: str
     entity_type: type[T]
@@ -50,7 +129,8 @@ class _MemoryRepository(Generic[T]):
     def __init__(self, tx: TransactionLog) -> None:
         self._tx = tx
         self._items: dict[str, T] = {}
-        self._sorted: list[SortKey] | None = []
+        # None until an ordered read needs it: bulk loads then sort once.
+        self._sorted: _SortedKeys | None = None
 
     # -- the Repository protocol ---------------------------------------------------
     def get(self, entity_id: str) -> T:
@@ -78,6 +158,8 @@ class _MemoryRepository(Generic[T]):
                 if entity.id in self._items or entity.id in seen:
                     raise Conflict(self.entity_name, entity.id, "an entity with this id exists")
                 seen.add(entity.id)
+            if self._sorted is not None and len(batch) > len(self._sorted):
+                self._sorted = None  # cheaper to sort everything once on the next read
             for entity in batch:
                 self._put(entity)
             self._tx.record(lambda: self._forget([e.id for e in batch]))
@@ -129,33 +211,40 @@ class _MemoryRepository(Generic[T]):
 
     def _put(self, entity: T) -> None:
         self._items[entity.id] = entity
-        self._sorted = None
+        if self._sorted is not None:
+            self._sorted.add(self._sort_key(entity))
 
     def _replace(self, old: T, new: T) -> None:
         self._items[new.id] = new
-        if self._sort_key(old) != self._sort_key(new):
-            self._sorted = None
+        if self._sorted is not None:
+            old_key, new_key = self._sort_key(old), self._sort_key(new)
+            if old_key != new_key:
+                self._sorted.discard(old_key)
+                self._sorted.add(new_key)
 
     def _forget(self, ids: list[str]) -> None:
+        index = self._sorted
+        if index is not None and len(ids) > len(index) // 2:
+            index = self._sorted = None  # most of it goes: sort what stays on the next read
         for entity_id in ids:
-            self._items.pop(entity_id, None)
-        self._sorted = None
+            entity = self._items.pop(entity_id, None)
+            if entity is not None and index is not None:
+                index.discard(self._sort_key(entity))
 
-    def _index(self) -> list[SortKey]:
-        with self._tx.lock:
-            if self._sorted is None:
-                self._sorted = sorted(self._sort_key(e) for e in self._items.values())
-            return self._sorted
+    def _index(self) -> _SortedKeys:
+        # Callers hold the lock: the index changes in place with every write.
+        if self._sorted is None:
+            self._sorted = _SortedKeys(self._sort_key(e) for e in self._items.values())
+        return self._sorted
 
     def _ordered_ids(self) -> list[str]:
-        return [key[1] for key in self._index()]
+        with self._tx.lock:
+            return self._index().ids()
 
     def _ids_between(self, start: datetime, end: datetime) -> list[str]:
         lo, hi = check_range(start, end)
-        index = self._index()
-        first = bisect.bisect_left(index, (lo, ""))
-        last = bisect.bisect_left(index, (hi, ""))
-        return [key[1] for key in index[first:last]]
+        with self._tx.lock:
+            return self._index().ids_between(lo, hi)
 
 
 class MemoryCustomerRepository(_MemoryRepository[Customer]):

@@ -2,7 +2,10 @@
 
 Tickets are immutable, so the repository keeps references. Writes hold the store's
 lock and record an undo action, so they join :meth:`MemoryStore.transaction
-<custmgmt.adapters.memory.MemoryStore.transaction>`.
+<custmgmt.adapters.memory.MemoryStore.transaction>`. A ticket is saved only when its
+log is a path of the repository's workflow (:meth:`Workflow.check_path
+<custmgmt.tickets.workflow.Workflow.check_path>`); an update replays only the entries
+it adds.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from custmgmt.domain._validate import check_id
 from custmgmt.errors import Conflict, NotFound, ValidationError
 from custmgmt.ports import DEFAULT_CHUNK_SIZE
 from custmgmt.tickets.ticket import Ticket, TicketStatus
+from custmgmt.tickets.workflow import DEFAULT_WORKFLOW, Workflow
 
 __all__ = ["MemoryTicketRepository"]
 
@@ -40,11 +44,20 @@ class MemoryTicketRepository:
 
     Args:
         tx: the store's transaction log (``MemoryStore.tx``).
+        workflow: the workflow every saved ticket's log must follow.
     """
 
-    def __init__(self, tx: TransactionLog) -> None:
+    def __init__(self, tx: TransactionLog, *, workflow: Workflow = DEFAULT_WORKFLOW) -> None:
+        if not isinstance(workflow, Workflow):
+            raise ValidationError("workflow", workflow, "a Workflow")
         self._tx = tx
+        self._workflow = workflow
         self._items: dict[str, Ticket] = {}
+
+    @property
+    def workflow(self) -> Workflow:
+        """The workflow every saved ticket's log must follow."""
+        return self._workflow
 
     def get(self, ticket_id: str) -> Ticket:
         """The stored ticket (see ``TicketRepository.get``)."""
@@ -54,8 +67,13 @@ class MemoryTicketRepository:
             raise NotFound("ticket", ticket_id) from None
 
     def add(self, ticket: Ticket) -> None:
-        """Store a new ticket (see ``TicketRepository.add``)."""
+        """Store a new ticket (see ``TicketRepository.add``).
+
+        Raises:
+            TransitionNotAllowed: its log is not a path of the workflow.
+        """
         _check_ticket(ticket)
+        self._workflow.check_path(ticket)
         with self._tx.lock:
             if ticket.id in self._items:
                 raise Conflict("ticket", ticket.id, "a ticket with this id exists")
@@ -63,11 +81,17 @@ class MemoryTicketRepository:
             self._tx.record(lambda: self._items.pop(ticket.id, None))
 
     def update(self, ticket: Ticket, *, expected_version: int | None = None) -> None:
-        """Replace a stored ticket (see ``TicketRepository.update``)."""
+        """Replace a stored ticket (see ``TicketRepository.update``).
+
+        Raises:
+            TransitionNotAllowed: the entries it adds are not a path of the workflow
+                from the stored ticket.
+        """
         _check_ticket(ticket)
         with self._tx.lock:
             stored = self.get(ticket.id)
             check_update(stored, ticket, expected_version)
+            self._workflow.check_path(ticket, stored=stored)
             self._items[ticket.id] = ticket
             self._tx.record(lambda: self._items.__setitem__(ticket.id, stored))
 

@@ -5,7 +5,9 @@ Two tables, owned by the component ``"tickets"`` through
 ``tickets`` (one row per ticket, with its version) and ``ticket_events`` (one row per
 log entry, keyed by ticket and sequence number). An update checks the version and
 that the new log extends the stored one, then appends only the new entries under the
-next sequence numbers, so entries are never rewritten, lost or reordered. Instants
+next sequence numbers, so entries are never rewritten, lost or reordered; a ticket is
+saved only when its log is a path of the repository's workflow (an update replays
+only the entries it adds). Instants
 are stored as microseconds since the epoch plus the UTC offset, so they come back
 exactly (with a fixed offset); text is stored as it is, in any script.
 
@@ -35,6 +37,7 @@ from custmgmt.domain._validate import check_id
 from custmgmt.errors import Conflict, CustMgmtError, NotFound, StorageError, ValidationError
 from custmgmt.ports import DEFAULT_CHUNK_SIZE
 from custmgmt.tickets.ticket import Ticket, TicketEventRecord, TicketStatus
+from custmgmt.tickets.workflow import DEFAULT_WORKFLOW, Workflow
 
 __all__ = ["TICKET_MIGRATIONS", "SQLiteTicketRepository"]
 
@@ -153,14 +156,24 @@ class SQLiteTicketRepository:
 
     Args:
         store: the SQLite store (``store.tickets`` makes one on first use).
+        workflow: the workflow every saved ticket's log must follow.
 
     Raises:
         StorageError: the schema cannot be created.
+        ValidationError: ``workflow`` is not a Workflow.
     """
 
-    def __init__(self, store: SQLiteDatabase) -> None:
+    def __init__(self, store: SQLiteDatabase, *, workflow: Workflow = DEFAULT_WORKFLOW) -> None:
+        if not isinstance(workflow, Workflow):
+            raise ValidationError("workflow", workflow, "a Workflow")
         self._store = store
+        self._workflow = workflow
         store.apply_migrations("tickets", TICKET_MIGRATIONS)
+
+    @property
+    def workflow(self) -> Workflow:
+        """The workflow every saved ticket's log must follow."""
+        return self._workflow
 
     # -- the TicketRepository protocol -------------------------------------------------
 
@@ -174,8 +187,13 @@ class SQLiteTicketRepository:
         return found[0]
 
     def add(self, ticket: Ticket) -> None:
-        """Store a new ticket (see ``TicketRepository.add``)."""
+        """Store a new ticket (see ``TicketRepository.add``).
+
+        Raises:
+            TransitionNotAllowed: its log is not a path of the workflow.
+        """
         _check_ticket(ticket)
+        self._workflow.check_path(ticket)
         try:
             with self._store.writing() as conn:
                 conn.execute(_INSERT, _ticket_row(ticket))
@@ -184,11 +202,17 @@ class SQLiteTicketRepository:
             raise Conflict("ticket", ticket.id, "a ticket with this id exists") from exc
 
     def update(self, ticket: Ticket, *, expected_version: int | None = None) -> None:
-        """Replace a stored ticket (see ``TicketRepository.update``)."""
+        """Replace a stored ticket (see ``TicketRepository.update``).
+
+        Raises:
+            TransitionNotAllowed: the entries it adds are not a path of the workflow
+                from the stored ticket.
+        """
         _check_ticket(ticket)
         with self._store.writing() as conn:
             stored = self.get(ticket.id)
             check_update(stored, ticket, expected_version)
+            self._workflow.check_path(ticket, stored=stored)
             changed = conn.execute(
                 _UPDATE, (*_ticket_row(ticket)[1:], ticket.id, stored.version)
             ).rowcount
