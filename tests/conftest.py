@@ -14,3 +14,7 @@ settings.register_profile(
 )
 settings.register_profile("dev", deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+# The documented longer run: HYPOTHESIS_PROFILE=long pytest ... (10,000 examples a test).
+settings.register_profile("long", deadline=None, max_examples=10_000)
+if os.environ.get("HYPOTHESIS_PROFILE"):
+    settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
