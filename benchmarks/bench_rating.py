@@ -77,7 +77,7 @@ def stars_from_scores(score: np.ndarray) -> np.ndarray:
 def run_custmgmt(data: Arrays) -> tuple[np.ndarray, np.ndarray]:
     from custmgmt.analytics.features import customer_features
     from custmgmt.analytics.frames import OrderFrame
-    from custmgmt.rating import RatingPolicy
+    from custmgmt.rating import RatingPolicy, rate
 
     policy = RatingPolicy.default()
     frame = OrderFrame.from_arrays(
@@ -89,7 +89,7 @@ def run_custmgmt(data: Arrays) -> tuple[np.ndarray, np.ndarray]:
         currency="CNY",
     )
     features = customer_features(frame, as_of=AS_OF, features=policy.features)
-    rating = policy.rate(features)
+    rating = rate(policy, features)
     return rating.customer_ids, rating.stars
 
 
@@ -210,7 +210,7 @@ def bench_size(n_orders: int, repeats: int) -> list[tuple[str, float, str]]:
 def bench_incremental(n_customers: int, updates: int) -> list[tuple[str, float, str]]:
     from custmgmt.analytics.features import customer_features
     from custmgmt.analytics.frames import OrderFrame
-    from custmgmt.rating import IncrementalRater, RatingPolicy
+    from custmgmt.rating import IncrementalRater, RatingPolicy, rate
 
     data = synthetic(n_customers * 10, seed=1)
     policy = RatingPolicy.default()
@@ -221,7 +221,7 @@ def bench_incremental(n_customers: int, updates: int) -> list[tuple[str, float, 
     features = customer_features(
         frame, as_of=AS_OF, features=IncrementalRater.required_features(policy)
     )
-    rating = policy.rate(features)
+    rating = rate(policy, features)
     rater = IncrementalRater(rating, features, frame)
     rng = np.random.default_rng(2)
     ids = rating.customer_ids[rng.integers(0, len(rating), updates)].tolist()

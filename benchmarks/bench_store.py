@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from custmgmt.adapters.sqlite import SQLiteStore
-from custmgmt.adapters.sqlite.store import order_to_rows
+from custmgmt.adapters.sqlite.codecs import order_to_rows
 from custmgmt.domain import Money, Order, OrderLine, OrderStatus
 
 CHUNK = 50_000

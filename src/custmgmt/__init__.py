@@ -9,57 +9,67 @@ and SQLite stores).
 The main types are importable from here; capabilities live in their own packages
 (:mod:`custmgmt.analytics`, :mod:`custmgmt.rating`, :mod:`custmgmt.segmentation`,
 :mod:`custmgmt.churn`, :mod:`custmgmt.tickets`, :mod:`custmgmt.calendars`).
+Names are imported on first use (PEP 562), so ``import custmgmt`` is cheap and
+loads no adapter or capability until one is asked for.
 """
 
-from custmgmt.adapters.memory import MemoryStore
-from custmgmt.adapters.sqlite import SQLiteStore
-from custmgmt.analytics.features import CustomerFeatures, customer_features
-from custmgmt.analytics.frames import InteractionFrame, OrderFrame
-from custmgmt.calendars import BusinessCalendar
-from custmgmt.domain import (
-    Address,
-    BusinessProfile,
-    Clock,
-    Complaint,
-    ComplaintCategory,
-    Consent,
-    ContactChannel,
-    Customer,
-    CustomerKind,
-    Gender,
-    Interaction,
-    InteractionKind,
-    Money,
-    Order,
-    OrderLine,
-    OrderStatus,
-    Priority,
-    Referral,
-    Review,
-    Search,
-    SystemClock,
-)
-from custmgmt.errors import (
-    Conflict,
-    CustMgmtError,
-    MissingDependency,
-    NotFittedError,
-    NotFound,
-    PermissionDenied,
-    StorageError,
-    TransitionNotAllowed,
-    ValidationError,
-)
-from custmgmt.ports import (
-    CustomerRepository,
-    InteractionRepository,
-    OrderRepository,
-    Store,
-)
-from custmgmt.rating import Rating, RatingPolicy, ServiceLevels
-from custmgmt.tickets import Ticket, TicketCategory, TicketStatus
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# Where each top-level name lives; imported on first attribute access.
+_EXPORTS: dict[str, str] = {
+    "Address": "custmgmt.domain",
+    "BusinessCalendar": "custmgmt.calendars",
+    "BusinessProfile": "custmgmt.domain",
+    "Clock": "custmgmt.domain",
+    "Complaint": "custmgmt.domain",
+    "ComplaintCategory": "custmgmt.domain",
+    "Conflict": "custmgmt.errors",
+    "Consent": "custmgmt.domain",
+    "ContactChannel": "custmgmt.domain",
+    "CustMgmtError": "custmgmt.errors",
+    "Customer": "custmgmt.domain",
+    "CustomerFeatures": "custmgmt.analytics.features",
+    "CustomerKind": "custmgmt.domain",
+    "CustomerRepository": "custmgmt.ports",
+    "Gender": "custmgmt.domain",
+    "Interaction": "custmgmt.domain",
+    "InteractionFrame": "custmgmt.analytics.frames",
+    "InteractionKind": "custmgmt.domain",
+    "InteractionRepository": "custmgmt.ports",
+    "MemoryStore": "custmgmt.adapters.memory",
+    "MissingDependency": "custmgmt.errors",
+    "Money": "custmgmt.domain",
+    "NotFittedError": "custmgmt.errors",
+    "NotFound": "custmgmt.errors",
+    "Order": "custmgmt.domain",
+    "OrderFrame": "custmgmt.analytics.frames",
+    "OrderLine": "custmgmt.domain",
+    "OrderRepository": "custmgmt.ports",
+    "OrderStatus": "custmgmt.domain",
+    "PermissionDenied": "custmgmt.errors",
+    "Priority": "custmgmt.domain",
+    "Rating": "custmgmt.rating",
+    "RatingPolicy": "custmgmt.rating",
+    "Referral": "custmgmt.domain",
+    "Review": "custmgmt.domain",
+    "SQLiteStore": "custmgmt.adapters.sqlite",
+    "Search": "custmgmt.domain",
+    "ServiceLevels": "custmgmt.rating",
+    "StorageError": "custmgmt.errors",
+    "Store": "custmgmt.ports",
+    "SystemClock": "custmgmt.domain",
+    "Ticket": "custmgmt.tickets",
+    "TicketCategory": "custmgmt.tickets",
+    "TicketStatus": "custmgmt.tickets",
+    "TransitionNotAllowed": "custmgmt.errors",
+    "ValidationError": "custmgmt.errors",
+    "customer_features": "custmgmt.analytics.features",
+}
 
 __all__ = [
     "Address",
@@ -111,3 +121,66 @@ __all__ = [
     "__version__",
     "customer_features",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'custmgmt' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ serves these
+    from custmgmt.adapters.memory import MemoryStore
+    from custmgmt.adapters.sqlite import SQLiteStore
+    from custmgmt.analytics.features import CustomerFeatures, customer_features
+    from custmgmt.analytics.frames import InteractionFrame, OrderFrame
+    from custmgmt.calendars import BusinessCalendar
+    from custmgmt.domain import (
+        Address,
+        BusinessProfile,
+        Clock,
+        Complaint,
+        ComplaintCategory,
+        Consent,
+        ContactChannel,
+        Customer,
+        CustomerKind,
+        Gender,
+        Interaction,
+        InteractionKind,
+        Money,
+        Order,
+        OrderLine,
+        OrderStatus,
+        Priority,
+        Referral,
+        Review,
+        Search,
+        SystemClock,
+    )
+    from custmgmt.errors import (
+        Conflict,
+        CustMgmtError,
+        MissingDependency,
+        NotFittedError,
+        NotFound,
+        PermissionDenied,
+        StorageError,
+        TransitionNotAllowed,
+        ValidationError,
+    )
+    from custmgmt.ports import (
+        CustomerRepository,
+        InteractionRepository,
+        OrderRepository,
+        Store,
+    )
+    from custmgmt.rating import Rating, RatingPolicy, ServiceLevels
+    from custmgmt.tickets import Ticket, TicketCategory, TicketStatus

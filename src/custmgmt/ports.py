@@ -21,8 +21,12 @@ The contract every repository keeps:
 * Failures of the backend surface as :class:`~custmgmt.errors.StorageError` with the
   driver's exception as ``__cause__``.
 
-Later capabilities (ratings, tickets ...) add protocols of their own next to these
-rather than changing them, so a host store written today keeps working.
+Capabilities (ratings, tickets ...) own their ports: each capability package has a
+``ports.py`` with its repository protocols, a :class:`CapabilityKey` naming its
+repository, and a typed store protocol that extends :class:`Store` (for example
+``RatingStore(Store, Protocol)`` with ``.ratings``). This module imports no
+capability, so a host store written against it keeps working as capabilities are
+added; ``docs/adding-a-capability.md`` walks through adding one.
 """
 
 from __future__ import annotations
@@ -30,26 +34,24 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
+
+import attrs
 
 from custmgmt.domain import Customer, Interaction, InteractionKind, Order
-
-if TYPE_CHECKING:  # the tickets package needs numpy; the ports must not
-    from custmgmt.rating.overrides import Override, OverrideStatus
-    from custmgmt.rating.records import CustomerRating, RatingRun, StarHistoryEntry
-    from custmgmt.tickets.ticket import Ticket, TicketStatus
+from custmgmt.errors import ValidationError
 
 __all__ = [
+    "CapabilityKey",
     "CustomerRepository",
     "InteractionRepository",
     "OrderRepository",
-    "RatingRepository",
     "Repository",
     "Store",
-    "TicketRepository",
 ]
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 #: The default number of entities per chunk when streaming for analytics.
 DEFAULT_CHUNK_SIZE = 10_000
@@ -223,194 +225,36 @@ class Store(Protocol):
         ...
 
 
-@runtime_checkable
-class TicketRepository(Protocol):
-    """Service tickets with their event logs, keyed by :attr:`Ticket.id`.
+@attrs.frozen
+class CapabilityKey(Generic[R]):
+    """Names a capability's repository, typed by the repository protocol it returns.
 
-    Stores expose it as ``store.tickets``, sharing the store's transaction. Besides the
-    common contract (exact round-trip, :class:`~custmgmt.errors.Conflict` on
-    duplicate ids and stale versions, :class:`~custmgmt.errors.StorageError` for the
-    backend), a ticket's event log is append-only: an update may only add entries
-    after the stored ones, so entries are never lost, changed or reordered.
+    Each capability declares one in its ``ports.py``
+    (``RATINGS: CapabilityKey[RatingRepository] = CapabilityKey("ratings", RatingRepository)``);
+    the bundled stores map keys to repository factories, and
+    ``store.repository(RATINGS)`` is typed as a ``RatingRepository``.
+
+    Attributes:
+        name: the attribute name stores expose the repository under (``"ratings"``).
+        protocol: the repository protocol (a runtime-checkable :class:`typing.Protocol`).
     """
 
-    def get(self, ticket_id: str) -> Ticket:
-        """The stored ticket, its whole event log included.
+    name: str
+    # ``type[R]`` would refuse a Protocol class (mypy's type-abstract), so the type
+    # parameter comes from the declaration: ``RATINGS: CapabilityKey[RatingRepository]``.
+    protocol: type[Any] = attrs.field(repr=False)
+
+    def check(self, repository: Any) -> R:
+        """Return ``repository``, checked to provide :attr:`protocol`'s methods.
 
         Raises:
-            NotFound: nothing is stored under ``ticket_id``.
-            StorageError: the backend failed.
+            ValidationError: the object does not implement the protocol.
         """
-        ...
-
-    def add(self, ticket: Ticket) -> None:
-        """Store a new ticket as it is (version and log included).
-
-        Raises:
-            Conflict: a ticket with the same id is stored; nothing is written.
-            ValidationError: ``ticket`` is not a Ticket.
-            StorageError: the backend failed; nothing is written.
-        """
-        ...
-
-    def update(self, ticket: Ticket, *, expected_version: int | None = None) -> None:
-        """Replace the stored ticket with ``ticket``, read at ``expected_version``.
-
-        ``expected_version`` defaults to ``ticket.version - 1`` (changed once since it
-        was read); pass the version read to save several transitions at once. The
-        stored log must be a prefix of ``ticket.events``; only the new entries are
-        appended.
-
-        Raises:
-            NotFound: nothing is stored under ``ticket.id``.
-            Conflict: the stored version is not ``expected_version`` (a stale copy), or
-                the update would drop, change or reorder stored log entries; nothing is
-                written.
-            ValidationError: ``ticket`` is not a Ticket or ``expected_version`` is not
-                below ``ticket.version``.
-            StorageError: the backend failed.
-        """
-        ...
-
-    def remove(self, ticket_id: str) -> None:
-        """Delete the ticket and its log (erasure, corrections).
-
-        Raises:
-            NotFound: nothing is stored under ``ticket_id``.
-            StorageError: the backend failed.
-        """
-        ...
-
-    def count(self) -> int:
-        """How many tickets are stored."""
-        ...
-
-    def find(
-        self,
-        *,
-        customer_id: str | None = None,
-        statuses: Collection[TicketStatus] | None = None,
-    ) -> list[Ticket]:
-        """Tickets of one customer and/or in some statuses, by ``created_at`` then id.
-
-        Raises:
-            ValidationError: ``statuses`` holds something that is not a status.
-        """
-        ...
-
-    def iter_chunks(self, size: int = DEFAULT_CHUNK_SIZE) -> Iterator[Sequence[Ticket]]:
-        """Stream every ticket in chunks of at most ``size``, by ``created_at`` then id.
-
-        Raises:
-            ValidationError: ``size`` is not a positive integer.
-        """
-        ...
-
-
-@runtime_checkable
-class RatingRepository(Protocol):
-    """Rating runs with their per-customer results, and manual overrides.
-
-    Runs are written once and never changed; a customer's star history is the
-    sequence of its results across runs. Overrides are versioned entities (see
-    :class:`custmgmt.rating.Override`). The bundled stores expose theirs as
-    ``store.ratings``, sharing the store's transaction. Check an implementation with
-    :class:`custmgmt.testing.RatingRepositoryContract`.
-    """
-
-    def save_run(self, run: RatingRun, results: Iterable[CustomerRating]) -> int:
-        """Store a run and all its results, all or nothing; returns the result count.
-
-        Raises:
-            Conflict: a run with this id is stored; nothing is written.
-            ValidationError: a result belongs to another run, a customer repeats, or
-                the count differs from ``run.customer_count``; nothing is written.
-            StorageError: the backend failed; nothing is written.
-        """
-        ...
-
-    def get_run(self, run_id: str) -> RatingRun:
-        """The stored run.
-
-        Raises:
-            NotFound: no run with this id (entity ``"rating run"``).
-        """
-        ...
-
-    def list_runs(self) -> list[RatingRun]:
-        """Every run, oldest first (by ``as_of``, then ``created_at``, then id)."""
-        ...
-
-    def latest_run(self, at: datetime | None = None) -> RatingRun | None:
-        """The last run of :meth:`list_runs` with ``as_of <= at`` (any, without ``at``).
-
-        Raises:
-            ValidationError: ``at`` is naive.
-        """
-        ...
-
-    def results(self, run_id: str) -> list[CustomerRating]:
-        """Every result of the run, by customer id.
-
-        Raises:
-            NotFound: no run with this id.
-        """
-        ...
-
-    def result(self, run_id: str, customer_id: str) -> CustomerRating:
-        """One customer's result in one run.
-
-        Raises:
-            NotFound: no such run (entity ``"rating run"``) or the customer has no
-                result in it (entity ``"rating result"``, key ``(run_id, customer_id)``).
-        """
-        ...
-
-    def star_history(self, customer_id: str) -> list[StarHistoryEntry]:
-        """The customer's stars in every run that rated it, oldest run first.
-
-        An unknown customer has an empty history.
-        """
-        ...
-
-    def remove_run(self, run_id: str) -> None:
-        """Delete a run and its results (retention, corrections).
-
-        Raises:
-            NotFound: no run with this id.
-        """
-        ...
-
-    def add_override(self, override: Override) -> None:
-        """Store a new override.
-
-        Raises:
-            Conflict: an override with this id is stored.
-        """
-        ...
-
-    def update_override(self, override: Override) -> None:
-        """Replace a stored override with a copy changed once since it was read.
-
-        Raises:
-            NotFound: no override with this id.
-            Conflict: the stored version is not ``override.version - 1``; nothing
-                is written.
-        """
-        ...
-
-    def get_override(self, override_id: str) -> Override:
-        """The stored override.
-
-        Raises:
-            NotFound: no override with this id (entity ``"override"``).
-        """
-        ...
-
-    def overrides_for(self, customer_id: str) -> list[Override]:
-        """The customer's overrides, oldest request first (``requested_at``, id)."""
-        ...
-
-    def list_overrides(self, status: OverrideStatus | None = None) -> list[Override]:
-        """Every override (of ``status``, if given), oldest request first."""
-        ...
+        if not isinstance(repository, self.protocol):
+            raise ValidationError(
+                f"capability {self.name!r}",
+                type(repository).__name__,
+                f"an implementation of {self.protocol.__name__}",
+            )
+        checked: R = repository
+        return checked

@@ -95,3 +95,145 @@ def test_core_modules_import_no_optional_extra_at_module_level() -> None:
                 names = [node.module]
             offences += [f"{path.relative_to(PACKAGE)}: {n}" for n in names if n.startswith(extras)]
     assert offences == []
+
+
+# -- the capability seam ---------------------------------------------------------------
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+MODULES = {module_name(path): path for path in library_files()}
+
+
+def _owning_module(name: str) -> str:
+    while name and name not in MODULES:
+        name = name.rpartition(".")[0]
+    return name
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Every module of src -> the modules of src it imports (anywhere in the file).
+
+    ``from package import name`` counts as importing ``package.name`` when that is a
+    module, else ``package``; imports under ``TYPE_CHECKING`` and inside functions
+    count too, since they are arrows all the same.
+    """
+    graph: dict[str, set[str]] = {}
+    for name, path in MODULES.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        targets: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                targets.update(_owning_module(a.name) for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for alias in node.names:
+                    full = f"{node.module}.{alias.name}"
+                    targets.add(full if full in MODULES else _owning_module(node.module))
+        targets.discard("")
+        targets.discard(name)
+        graph[name] = targets
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in graph.get(node, ()):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in graph:
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_there_is_no_import_cycle_between_modules_of_the_library() -> None:
+    assert cycles(import_graph()) == []
+
+
+def test_the_cycle_finder_finds_a_cycle_of_three() -> None:
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+ADAPTERS = ("memory", "sqlite", "postgres")
+
+
+def test_no_adapter_imports_another_adapter() -> None:
+    offences = []
+    for name, targets in import_graph().items():
+        parts = name.split(".")
+        if parts[:2] != ["custmgmt", "adapters"] or len(parts) < 3 or parts[2] not in ADAPTERS:
+            continue
+        for target in targets:
+            other = target.split(".")
+            crosses = other[:2] == ["custmgmt", "adapters"] and len(other) > 2
+            if crosses and other[2] in ADAPTERS and other[2] != parts[2]:
+                offences.append(f"{name} imports {target}")
+    assert offences == []
+
+
+CAPABILITIES = (
+    "rating",
+    "tickets",
+    "segmentation",
+    "churn",
+    "calendars",
+    "loyalty",
+    "campaigns",
+    "engagement",
+    "recommendations",
+    "risk",
+    "kpi",
+    "privacy",
+    "prospects",
+    "team",
+)
+
+
+def _is_capability_or_adapter(module: str) -> bool:
+    parts = module.split(".")
+    return len(parts) > 1 and parts[1] in (*CAPABILITIES, "adapters", "cli", "services")
+
+
+def test_the_core_ports_import_no_capability_and_no_adapter() -> None:
+    offences = sorted(t for t in import_graph()["custmgmt.ports"] if _is_capability_or_adapter(t))
+    assert offences == []
+
+
+def test_analytics_imports_no_capability_and_no_adapter() -> None:
+    offences = [
+        f"{name} imports {target}"
+        for name, targets in import_graph().items()
+        if name.startswith("custmgmt.analytics")
+        for target in targets
+        if _is_capability_or_adapter(target)
+    ]
+    assert offences == []

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from custmgmt.analytics.features import customer_features
 from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 from custmgmt.errors import NotFound, ValidationError
-from custmgmt.rating import IncrementalRater, RatingPolicy
+from custmgmt.rating import IncrementalRater, RatingPolicy, rate
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 RUN0 = datetime(2025, 12, 1, tzinfo=UTC)
@@ -123,9 +123,9 @@ def test_after_any_events_the_rater_equals_a_full_re_rate_on_the_frozen_run(
         history.complaints.append((customer * 7, T0 + timedelta(days=k)))
     # Two scheduled runs, so the second one's hysteresis has a previous run to hold.
     features0, _ = features_for(policy, history, RUN0)
-    run0 = policy.rate(features0)
+    run0 = rate(policy, features0)
     features1, orders1 = features_for(policy, history, RUN1)
-    run1 = policy.rate(features1, run0)
+    run1 = rate(policy, features1, run0)
     rater = IncrementalRater(run1, features1, orders1)
     now = RUN1
     for event in happenings:
@@ -148,7 +148,7 @@ def test_after_any_events_the_rater_equals_a_full_re_rate_on_the_frozen_run(
             history.complaints.append((customer * 7, now))
             rater.add_complaint(customer * 7, at=now)
     features2, _ = features_for(policy, history, now)
-    full = policy.rate(features2, run0, scale=run1)
+    full = rate(policy, features2, run0, scale=run1)
     live = rater.snapshot()
     assert sorted(live.customer_ids.tolist()) == sorted(full.customer_ids.tolist())
     for i, customer in enumerate(full.customer_ids.tolist()):
@@ -166,7 +166,7 @@ def _simple() -> tuple[IncrementalRater, Any]:
     for k in range(10):
         history.order(k, T0 + timedelta(days=k), 1000 * (k + 1), "书")
     features, orders = features_for(policy, history, RUN1)
-    run = policy.rate(features)
+    run = rate(policy, features)
     return IncrementalRater(run, features, orders), run
 
 
@@ -216,7 +216,7 @@ def test_time_dependent_criteria_need_a_scheduled_run() -> None:
         RatingPolicy.default(), history, RUN1
     )
     features = customer_features(orders, as_of=RUN1, features=["monetary_net", "recency"])
-    run = policy.rate(features)
+    run = rate(policy, features)
     with pytest.raises(ValidationError, match="recency"):
         IncrementalRater(run, features, orders)
 
@@ -227,4 +227,4 @@ def test_category_breadth_needs_the_runs_orders() -> None:
     history.order(1, T0, 100, "书")
     features, _ = features_for(policy, history, RUN1)
     with pytest.raises(ValidationError, match="orders"):
-        IncrementalRater(policy.rate(features), features)
+        IncrementalRater(rate(policy, features), features)

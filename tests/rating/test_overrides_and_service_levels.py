@@ -28,6 +28,7 @@ from custmgmt.rating import (
     approve_override,
     effective_override,
     effective_stars,
+    rate,
     request_override,
 )
 from custmgmt.rating.services import reject_override, revoke_override
@@ -115,7 +116,7 @@ def _rating() -> Any:
                  "category_breadth": np.array([1, 1, 1])},
         as_of=T0,
     )
-    return RatingPolicy.default().rate(features)
+    return rate(RatingPolicy.default(), features)
 
 
 def test_effective_stars_are_the_approved_unexpired_override_else_computed() -> None:

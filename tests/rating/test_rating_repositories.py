@@ -7,7 +7,7 @@ from typing import Any
 
 from custmgmt.adapters.memory import MemoryStore
 from custmgmt.adapters.sqlite import SQLiteStore
-from custmgmt.ports import RatingRepository
+from custmgmt.rating.ports import RatingRepository
 from custmgmt.testing import RatingRepositoryContract
 
 

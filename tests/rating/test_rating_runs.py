@@ -22,6 +22,7 @@ from custmgmt.rating import (
     RatingPolicy,
     StarBands,
     load_previous,
+    rate,
     rate_store,
     save_rating,
 )
@@ -52,7 +53,7 @@ def random_table(n: int, seed: int = 0) -> CustomerFeatures:
 
 
 def test_contributions_add_up_to_the_score_and_stars_are_in_range() -> None:
-    rating = RatingPolicy.default().rate(random_table(500))
+    rating = rate(RatingPolicy.default(), random_table(500))
     total = sum(rating.contributions.values())
     np.testing.assert_allclose(total, rating.score, rtol=0, atol=1e-12)
     assert rating.stars.min() >= 1
@@ -62,7 +63,7 @@ def test_contributions_add_up_to_the_score_and_stars_are_in_range() -> None:
 
 
 def test_quantile_bands_cut_the_population_at_numpys_quantiles() -> None:
-    rating = RatingPolicy.default().rate(random_table(1000, seed=4))
+    rating = rate(RatingPolicy.default(), random_table(1000, seed=4))
     expected = np.quantile(rating.score, [0.30, 0.60, 0.80, 0.95])
     np.testing.assert_allclose(rating.scale.thresholds, expected, rtol=1e-12)
     slow = [1 + sum(t <= s for t in rating.scale.thresholds) for s in rating.score]
@@ -76,7 +77,7 @@ def test_absolute_bands_use_the_cut_points_as_score_thresholds() -> None:
             "bands": {"kind": "absolute", "cuts": [0.2, 0.4, 0.6, 0.8]},
         }
     )
-    rating = policy.rate(table(["a", "b", "c", "d", "e", "f"],
+    rating = rate(policy, table(["a", "b", "c", "d", "e", "f"],
                                monetary_net=[0, 19, 20, 50, 80, 100]))
     assert rating.stars.tolist() == [1, 1, 2, 3, 5, 5]
 
@@ -144,7 +145,7 @@ def test_a_customer_at_least_as_good_on_every_criterion_never_gets_fewer_stars(
         category_breadth=[r[2] for r in rows],
         complaint_count=[r[3] for r in rows],
     )
-    rating = policy.rate(features)
+    rating = rate(policy, features)
     worse_at = pick % len(population)
     assert rating.stars[-1] >= rating.stars[worse_at]
     assert rating.score[-1] >= rating.score[worse_at]
@@ -163,7 +164,7 @@ def test_customers_equal_in_exact_arithmetic_get_equal_stars() -> None:
         }
     )
     # 0.6*1 + 0.3*0.5 + 0.1*0.5 and 0.6*(2/3) + 0.3*1 + 0.1*1 are both 0.8.
-    rating = policy.rate(
+    rating = rate(policy,
         table([1, 2, 3], monetary_net=[0, 3, 2], frequency=[0, 1, 2], category_breadth=[0, 1, 2])
     )
     assert rating.score[1] == rating.score[2] == 0.8
@@ -174,15 +175,15 @@ def test_bad_rating_input_is_a_validation_error_naming_it() -> None:
     policy = RatingPolicy.default()
     features = random_table(10)
     with pytest.raises(ValidationError, match="as_of"):
-        policy.rate(features, as_of=datetime(2026, 1, 1))
+        rate(policy, features, as_of=datetime(2026, 1, 1))
     with pytest.raises(ValidationError, match="as_of"):
-        policy.rate(features, as_of=AS_OF + timedelta(days=1))
+        rate(policy, features, as_of=AS_OF + timedelta(days=1))
     with pytest.raises(ValidationError, match="category_breadth"):
-        policy.rate(table([1, 2], monetary_net=[1, 2], frequency=[1, 1]))
+        rate(policy, table([1, 2], monetary_net=[1, 2], frequency=[1, 1]))
     with pytest.raises(ValidationError, match="finite"):
-        policy.rate(table([1], monetary_net=[np.inf], frequency=[1], category_breadth=[1]))
+        rate(policy, table([1], monetary_net=[np.inf], frequency=[1], category_breadth=[1]))
     with pytest.raises(ValidationError, match="previous"):
-        policy.rate(features, previous="last month")  # type: ignore[arg-type]
+        rate(policy, features, previous="last month")  # type: ignore[arg-type]
 
 
 def test_the_change_since_the_previous_run_is_given_per_customer() -> None:
@@ -192,8 +193,8 @@ def test_the_change_since_the_previous_run_is_given_per_customer() -> None:
             "bands": {"kind": "absolute", "cuts": [0.2, 0.4, 0.6, 0.8]},
         }
     )
-    first = policy.rate(table(["a", "b", "c"], monetary_net=[0, 50, 100]))
-    second = policy.rate(
+    first = rate(policy, table(["a", "b", "c"], monetary_net=[0, 50, 100]))
+    second = rate(policy,
         table(["a", "b", "c", "d"], AS_OF + timedelta(days=31),
               monetary_net=[100, 50, 0, 75]),
         first,
@@ -226,16 +227,16 @@ def _previous(stars: int, pending: int = 0) -> PreviousStars:
 def test_a_margin_keeps_stars_until_the_score_falls_below_the_band_by_more() -> None:
     policy = _hysteresis_policy(margin=0.05)
     # Five stars start at 0.8; 0.77 is within the 0.05 margin, 0.74 is not.
-    near = policy.rate(table(["a"], monetary_net=[77]), _previous(5))
+    near = rate(policy, table(["a"], monetary_net=[77]), _previous(5))
     assert near.computed_stars.tolist() == [4]
     assert near.stars.tolist() == [5]
-    far = policy.rate(table(["a"], monetary_net=[74]), _previous(5))
+    far = rate(policy, table(["a"], monetary_net=[74]), _previous(5))
     assert far.stars.tolist() == [4]
     # Far below: the drop goes to the band reached with every threshold lowered.
-    low = policy.rate(table(["a"], monetary_net=[57]), _previous(5))
+    low = rate(policy, table(["a"], monetary_net=[57]), _previous(5))
     assert low.stars.tolist() == [4]
     assert low.computed_stars.tolist() == [3]
-    rise = policy.rate(table(["a"], monetary_net=[95]), _previous(2))
+    rise = rate(policy, table(["a"], monetary_net=[95]), _previous(2))
     assert rise.stars.tolist() == [5]
 
 
@@ -244,17 +245,17 @@ def test_consecutive_runs_below_the_band_drop_the_star_on_the_nth() -> None:
     previous = _previous(4)
     seen = []
     for _ in range(3):
-        rating = policy.rate(table(["a"], monetary_net=[50]), previous)
+        rating = rate(policy, table(["a"], monetary_net=[50]), previous)
         seen.append((int(rating.stars[0]), int(rating.pending[0])))
         previous = rating.previous()
     assert seen == [(4, 1), (4, 2), (3, 0)]
     # A run back in the band resets the count.
-    back = policy.rate(table(["a"], monetary_net=[85]), _previous(4, pending=2))
+    back = rate(policy, table(["a"], monetary_net=[85]), _previous(4, pending=2))
     assert (int(back.stars[0]), int(back.pending[0])) == (5, 0)
 
 
 def test_explanations_and_the_top_customers() -> None:
-    rating = RatingPolicy.default().rate(random_table(100, seed=7))
+    rating = rate(RatingPolicy.default(), random_table(100, seed=7))
     top = rating.top(3)
     assert [t.stars for t in top] == sorted((t.stars for t in top), reverse=True)
     best = int(np.lexsort((-rating.score, -rating.stars))[0])
@@ -330,7 +331,7 @@ class _FailingRepository:
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
 def test_nothing_is_stored_from_a_run_that_fails_mid_save(kind: str) -> None:
     store = _filled(MemoryStore() if kind == "memory" else SQLiteStore(":memory:"))
-    rating = RatingPolicy.default().rate(
+    rating = rate(RatingPolicy.default(),
         table(["c0", "c1", "c2", "c3"], monetary_net=[1, 2, 3, 4], frequency=[1, 1, 1, 1],
               category_breadth=[1, 1, 1, 1])
     )
@@ -344,7 +345,7 @@ def test_nothing_is_stored_from_a_run_that_fails_mid_save(kind: str) -> None:
 
 def test_a_run_in_a_transaction_that_fails_later_is_rolled_back() -> None:
     store = _filled(SQLiteStore(":memory:"))
-    rating = RatingPolicy.default().rate(
+    rating = rate(RatingPolicy.default(),
         table(["c0"], monetary_net=[1], frequency=[1], category_breadth=[1])
     )
 
@@ -360,15 +361,15 @@ def test_a_run_in_a_transaction_that_fails_later_is_rolled_back() -> None:
 
 
 def test_quantile_bands_with_one_customer_and_with_ties() -> None:
-    one = RatingPolicy.default().rate(
+    one = rate(RatingPolicy.default(),
         table(["solo"], monetary_net=[5], frequency=[1], category_breadth=[1])
     )
     assert one.stars.tolist() == [5]
-    tied = RatingPolicy.default().rate(
+    tied = rate(RatingPolicy.default(),
         table(range(10), monetary_net=[5] * 10, frequency=[1] * 10, category_breadth=[1] * 10)
     )
     assert len(set(tied.stars.tolist())) == 1
-    empty = RatingPolicy.default().rate(
+    empty = rate(RatingPolicy.default(),
         table([], monetary_net=[], frequency=[], category_breadth=[])
     )
     assert len(empty) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import sqlite3
@@ -9,10 +10,10 @@ import subprocess
 import sys
 import textwrap
 import threading
-import types
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -32,7 +33,9 @@ from custmgmt.domain import (
     Review,
 )
 from custmgmt.errors import Conflict, NotFound, StorageError, ValidationError
+from custmgmt.rating.ports import RATINGS
 from custmgmt.testing import make_customer, make_order, make_order_line
+from custmgmt.tickets.ports import TICKETS
 
 T0 = datetime(2025, 6, 1, 8, 0, tzinfo=UTC)
 
@@ -506,7 +509,7 @@ def test_any_instant_and_price_round_trip_exactly(
     ("make", "package", "names"),
     [
         (
-            lambda: SQLiteStore(":memory:"),
+            functools.partial(SQLiteStore, ":memory:"),
             "custmgmt.adapters.sqlite",
             {"ratings": "SQLiteRatingRepository", "tickets": "SQLiteTicketRepository"},
         ),
@@ -517,24 +520,27 @@ def test_any_instant_and_price_round_trip_exactly(
         ),
     ],
 )
-def test_capability_repositories_are_made_on_first_use_and_cached(
-    monkeypatch: pytest.MonkeyPatch, make: type[MemoryStore], package: str, names: dict[str, str]
+def test_capability_repositories_are_made_once_and_cached(
+    make: type[MemoryStore], package: str, names: dict[str, str]
 ) -> None:
     made: list[tuple[str, object]] = []
-    for attribute, class_name in names.items():
-        module = types.ModuleType(f"{package}.{attribute}")
+    factories: dict[Any, Any] = {}
+    for key in (RATINGS, TICKETS):
+        registered = getattr(make, "func", make)._capability_factories[key]
 
-        def factory(arg: object, _attribute: str = attribute) -> object:
-            made.append((_attribute, arg))
-            return object()
+        def factory(arg: object, _name: str = key.name, _real: Any = registered) -> object:
+            made.append((_name, arg))
+            return _real(arg)
 
-        setattr(module, class_name, factory)
-        monkeypatch.setitem(sys.modules, f"{package}.{attribute}", module)
-    store = make()
-    assert made == []
+        factories[key] = factory
+    store = make(capabilities=factories)
+    # The memory store makes them on first use; SQLite at once, outside any transaction.
+    assert len(made) == (0 if isinstance(store, MemoryStore) else 2)
     assert store.ratings is store.ratings
     assert store.tickets is store.tickets
     assert [name for name, _ in made] == ["ratings", "tickets"]
+    assert type(store.ratings).__name__ == names["ratings"]
+    assert type(store.tickets).__module__ == f"{package}.tickets"
     expected_arg = store.tx if isinstance(store, MemoryStore) else store
     assert all(arg is expected_arg for _, arg in made)
     store.close()

@@ -18,10 +18,10 @@ from custmgmt.adapters.memory.tickets import MemoryTicketRepository
 from custmgmt.adapters.sqlite import SQLiteStore
 from custmgmt.adapters.sqlite.tickets import SQLiteTicketRepository
 from custmgmt.errors import StorageError, TransitionNotAllowed, ValidationError
-from custmgmt.ports import TicketRepository
 from custmgmt.testing import TicketRepositoryContract
 from custmgmt.testing.ticket_contract import make_ticket
 from custmgmt.tickets import DEFAULT_WORKFLOW, TicketEvent
+from custmgmt.tickets.ports import TicketRepository
 
 
 class TestMemoryTickets(TicketRepositoryContract):

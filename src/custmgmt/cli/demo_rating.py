@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from custmgmt.errors import NotFound, PermissionDenied
+from custmgmt.rating import rate
 
 if TYPE_CHECKING:
     from custmgmt.cli.demo import DemoContext
@@ -30,7 +31,7 @@ def _rate(ctx: DemoContext, orders: Any, as_of: Any, previous: Any, run_id: str)
 
     policy = RatingPolicy.default()
     features = customer_features(orders, as_of=as_of, features=list(policy.features))
-    rating = policy.rate(features, previous, as_of=as_of)
+    rating = rate(policy, features, previous, as_of=as_of)
     try:
         ctx.store.ratings.get_run(run_id)  # type: ignore[attr-defined]
     except NotFound:

@@ -28,6 +28,7 @@ from custmgmt.cli._inputs import (
     zone,
 )
 from custmgmt.errors import ValidationError
+from custmgmt.rating import rate
 
 __all__ = ["print_rating", "register", "run", "write_stars_csv"]
 
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValidationError("--save", True, "--save only with --db")
         frame, as_of = orders_from_csv(args, tz)
         features = customer_features(frame, as_of=as_of, features=list(policy.features))
-        rating = policy.rate(features, as_of=as_of)
+        rating = rate(policy, features, as_of=as_of)
     if args.out is not None:
         write_stars_csv(rating, args.out)
     print_rating(rating, sys.stdout, top=args.top)

@@ -1,7 +1,7 @@
 """Star ratings: policies, rating runs, overrides, real-time updates, service levels.
 
 * :class:`RatingPolicy`: weighted criteria, star bands, hysteresis and schedule, as
-  data (``to_dict`` / ``from_json``); :meth:`RatingPolicy.rate` gives a
+  data (``to_dict`` / ``from_json``); :func:`rate` (the engine) gives a
   :class:`Rating` (scores, stars, contributions, change since the previous run).
 * :class:`Override`: staff-set stars, effective after a second person approves.
 * :class:`IncrementalRater`: keeps stars current as orders, returns and complaints
@@ -27,7 +27,7 @@ from custmgmt.rating.policy import (
     StarBands,
 )
 from custmgmt.rating.records import CustomerRating, RatingRun, StarHistoryEntry
-from custmgmt.rating.result import Explanation, PreviousStars, Rating, RatingScale
+from custmgmt.rating.result import Explanation, PreviousStars, Rating, RatingScale, rate
 from custmgmt.rating.service_levels import ServiceLevel, ServiceLevels
 from custmgmt.rating.services import (
     approve_override,
@@ -64,6 +64,7 @@ __all__ = [
     "effective_override",
     "effective_stars",
     "load_previous",
+    "rate",
     "rate_store",
     "request_override",
     "run_scheduled",

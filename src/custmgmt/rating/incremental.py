@@ -7,7 +7,7 @@ numpy arrays addressed through a dict from customer id to position, and the
 customer is measured against the population *as frozen at the run* (its fitted
 normalisations and star thresholds, see :class:`RatingScale`). So after any sequence
 of events the rater agrees with a full re-rate of all orders against the same scale
-(``policy.rate(features, previous, scale=run)``), which the tests check; population
+(``rate(policy, features, previous, scale=run)``), which the tests check; population
 quantiles move only at the next scheduled run. Absolute bands are fixed thresholds
 and so apply at once by construction.
 

@@ -26,8 +26,7 @@ from custmgmt.scoring import Criterion, Registry, WeightedSum, default_registry
 from custmgmt.scoring.normalise import _enum
 
 if TYPE_CHECKING:
-    from custmgmt.rating.result import PreviousStars, Rating, RatingScale
-    from custmgmt.scoring import FeatureTable
+    pass
 
 __all__ = [
     "WEIGHT_TOLERANCE",
@@ -477,36 +476,6 @@ class RatingPolicy:
             if c.name == name:
                 return c
         raise ValidationError("criterion", name, f"one of {[c.name for c in self.criteria]}")
-
-    def rate(
-        self,
-        features: FeatureTable,
-        previous: PreviousStars | Rating | None = None,
-        *,
-        as_of: datetime | None = None,
-        scale: RatingScale | Rating | None = None,
-    ) -> Rating:
-        """Rate every customer of ``features``.
-
-        Args:
-            features: a :class:`custmgmt.analytics.features.CustomerFeatures` (or any
-                table with ``customer_ids`` and the policy's feature columns).
-            previous: the previous run (a :class:`Rating` or stored
-                :class:`PreviousStars`): gives each customer's change and feeds the
-                hysteresis. Customers not in it are new (change 0).
-            as_of: the rating's time; defaults to ``features.as_of``. Must be aware
-                and agree with the features.
-            scale: rate against a frozen population (a previous :class:`Rating` or its
-                :class:`RatingScale`): normalisations and quantile thresholds are
-                taken from it instead of fitted on ``features``.
-
-        Raises:
-            ValidationError: naive or inconsistent ``as_of``, a missing or non-numeric
-                feature column, an inconsistent previous run.
-        """
-        from custmgmt.rating.result import rate_with_policy
-
-        return rate_with_policy(self, features, previous, as_of=as_of, scale=scale)
 
     def next_runs(self, *, after: datetime, count: int = 1) -> list[datetime]:
         """The next ``count`` scheduled run times strictly after ``after``.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 import numpy as np
@@ -12,11 +12,9 @@ from numpy.typing import NDArray
 
 from custmgmt.domain.time import require_aware
 from custmgmt.errors import NotFound, ValidationError
+from custmgmt.rating.policy import RatingPolicy
 from custmgmt.scoring import FeatureTable, FittedWeightedSum
 from custmgmt.scoring.weighted import sum_contributions
-
-if TYPE_CHECKING:
-    from custmgmt.rating.policy import RatingPolicy
 
 __all__ = [
     "Explanation",
@@ -26,7 +24,7 @@ __all__ = [
     "align_ids",
     "apply_hysteresis",
     "hysteresis_one",
-    "rate_with_policy",
+    "rate",
     "star_for_one",
     "stars_for",
 ]
@@ -39,7 +37,7 @@ IntArray = NDArray[np.int64]
 class RatingScale:
     """What a run froze about its population: fitted normalisations and thresholds.
 
-    Rating against the same scale (``policy.rate(..., scale=...)``) measures customers
+    Rating against the same scale (``rate(policy, ..., scale=...)``) measures customers
     against that population, which is what :class:`IncrementalRater` does between
     scheduled runs.
 
@@ -298,15 +296,35 @@ def _customer_ids(features: FeatureTable) -> NDArray[Any]:
     return np.asarray(ids)
 
 
-def rate_with_policy(
+def rate(
     policy: RatingPolicy,
     features: FeatureTable,
-    previous: PreviousStars | Rating | None,
+    previous: PreviousStars | Rating | None = None,
     *,
-    as_of: datetime | None,
-    scale: RatingScale | Rating | None,
+    as_of: datetime | None = None,
+    scale: RatingScale | Rating | None = None,
 ) -> Rating:
-    """The body of :meth:`RatingPolicy.rate` (see there)."""
+    """Rate every customer of ``features`` by ``policy``.
+
+    The rating engine; :class:`RatingPolicy` itself is data.
+
+    Args:
+        policy: the rating policy (criteria, star bands, hysteresis).
+        features: a :class:`custmgmt.analytics.features.CustomerFeatures` (or any
+            table with ``customer_ids`` and the policy's feature columns).
+        previous: the previous run (a :class:`Rating` or stored
+            :class:`PreviousStars`): gives each customer's change and feeds the
+            hysteresis. Customers not in it are new (change 0).
+        as_of: the rating's time; defaults to ``features.as_of``. Must be aware
+            and agree with the features.
+        scale: rate against a frozen population (a previous :class:`Rating` or its
+            :class:`RatingScale`): normalisations and quantile thresholds are
+            taken from it instead of fitted on ``features``.
+
+    Raises:
+        ValidationError: naive or inconsistent ``as_of``, a missing or non-numeric
+            feature column, an inconsistent previous run.
+    """
     ids = _customer_ids(features)
     n = ids.size
     features_as_of = getattr(features, "as_of", None)

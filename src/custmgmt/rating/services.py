@@ -17,11 +17,11 @@ from numpy.typing import NDArray
 
 from custmgmt.domain._validate import check_aware, check_id
 from custmgmt.errors import NotFound, ValidationError
-from custmgmt.ports import RatingRepository
 from custmgmt.rating.overrides import Override, effective_override
 from custmgmt.rating.policy import RatingPolicy
+from custmgmt.rating.ports import RatingRepository
 from custmgmt.rating.records import CustomerRating, RatingRun
-from custmgmt.rating.result import PreviousStars, Rating, align_ids
+from custmgmt.rating.result import PreviousStars, Rating, align_ids, rate
 
 __all__ = [
     "INTERACTION_FEATURES",
@@ -175,7 +175,7 @@ def rate_store(
     )
     repository: RatingRepository = store.ratings
     previous = load_previous(repository, before=as_of)
-    rating = policy.rate(features, previous, as_of=as_of)
+    rating = rate(policy, features, previous, as_of=as_of)
     run = None
     if save:
         with store.transaction():

@@ -1,4 +1,4 @@
-"""The contract every :class:`~custmgmt.ports.RatingRepository` keeps, as a test suite.
+"""The contract every :class:`~custmgmt.rating.ports.RatingRepository` keeps, as a test suite.
 
 A host checks its own implementation by subclassing with one method::
 
@@ -22,8 +22,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from custmgmt.errors import Conflict, NotFound, ValidationError
-from custmgmt.ports import RatingRepository
 from custmgmt.rating.overrides import Override, OverrideStatus
+from custmgmt.rating.ports import RatingRepository
 from custmgmt.rating.records import CustomerRating, RatingRun
 from custmgmt.testing._contract import Boom, RepositoryContract, raises
 

@@ -1,4 +1,4 @@
-"""The contract every :class:`~custmgmt.ports.TicketRepository` keeps, as a test suite.
+"""The contract every :class:`~custmgmt.tickets.ports.TicketRepository` keeps, as a test suite.
 
 A host checks its own implementation by subclassing with one method::
 
@@ -24,8 +24,8 @@ import attrs
 
 from custmgmt.domain import Priority
 from custmgmt.errors import Conflict, NotFound, ValidationError
-from custmgmt.ports import TicketRepository
 from custmgmt.testing._contract import Boom, RepositoryContract, raises
+from custmgmt.tickets.ports import TicketRepository
 from custmgmt.tickets.ticket import Ticket, TicketEvent, TicketStatus
 from custmgmt.tickets.workflow import DEFAULT_WORKFLOW
 

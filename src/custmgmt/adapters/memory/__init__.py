@@ -1,7 +1,8 @@
 """The in-memory adapter: :class:`MemoryStore`, the default backend and the fast fake.
 
 Capability repositories live beside the core store in this package (``ratings.py``,
-``tickets.py``), each joining the store's :class:`TransactionLog`.
+``tickets.py``), each joining the store's :class:`TransactionLog`; the store class
+registers each with one ``Capability(...)`` line.
 """
 
 from custmgmt.adapters.memory.store import (
@@ -9,8 +10,8 @@ from custmgmt.adapters.memory.store import (
     MemoryInteractionRepository,
     MemoryOrderRepository,
     MemoryStore,
-    TransactionLog,
 )
+from custmgmt.adapters.memory.transaction import TransactionLog
 
 __all__ = [
     "MemoryCustomerRepository",

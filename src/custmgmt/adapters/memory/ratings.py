@@ -1,4 +1,4 @@
-"""Rating runs and overrides in memory (see :class:`custmgmt.ports.RatingRepository`).
+"""Rating runs and overrides in memory (see :class:`custmgmt.rating.ports.RatingRepository`).
 
 Writes hold the store's lock and record an undo action, so they join
 :meth:`MemoryStore.transaction <custmgmt.adapters.memory.MemoryStore.transaction>`.
@@ -8,56 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
-from custmgmt.adapters.memory.store import TransactionLog
+from custmgmt.adapters._checks import check_override, check_results
+from custmgmt.adapters.memory.transaction import TransactionLog
 from custmgmt.domain._validate import check_aware, coerce_enum
-from custmgmt.errors import Conflict, NotFound, ValidationError
+from custmgmt.errors import Conflict, NotFound
 from custmgmt.rating.overrides import Override, OverrideStatus
 from custmgmt.rating.records import CustomerRating, RatingRun, StarHistoryEntry
 
-__all__ = ["MemoryRatingRepository", "check_override", "check_results", "run_sort_key"]
+__all__ = ["MemoryRatingRepository", "run_sort_key"]
 
 
 def run_sort_key(run: RatingRun) -> tuple[datetime, datetime, str]:
     """How runs are ordered: ``as_of``, then ``created_at``, then id."""
     return (run.as_of, run.created_at, run.id)
-
-
-def check_results(run: RatingRun, results: Iterable[CustomerRating]) -> list[CustomerRating]:
-    """Validate a run's results before anything is written (shared by the adapters).
-
-    Raises:
-        ValidationError: not a RatingRun, a result of another run, a repeated
-            customer, or a count other than ``run.customer_count``.
-    """
-    if not isinstance(run, RatingRun):
-        raise ValidationError("run", run, "a RatingRun")
-    try:
-        batch = list(results)
-    except TypeError:
-        raise ValidationError("results", results, "an iterable of CustomerRating") from None
-    seen: set[str] = set()
-    for result in batch:
-        if not isinstance(result, CustomerRating):
-            raise ValidationError("results", result, "CustomerRating values")
-        if result.run_id != run.id:
-            raise ValidationError("results.run_id", result.run_id, f"the run's id {run.id!r}")
-        if result.customer_id in seen:
-            raise ValidationError("results.customer_id", result.customer_id, "each customer once")
-        seen.add(result.customer_id)
-    if len(batch) != run.customer_count:
-        raise ValidationError(
-            "results", len(batch), f"{run.customer_count} results (run.customer_count)"
-        )
-    return batch
-
-
-def check_override(override: Any) -> Override:
-    """Refuse anything but an :class:`Override`."""
-    if not isinstance(override, Override):
-        raise ValidationError("override", override, "an Override")
-    return override
 
 
 class MemoryRatingRepository:

@@ -11,18 +11,23 @@ rather than see part of it (a thread sees its own writes at once).
 from __future__ import annotations
 
 import bisect
-import importlib
-import threading
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar
 
+from custmgmt.adapters._checks import check_chunk_size, check_range
+from custmgmt.adapters._registry import Capability, CapabilityHost
+from custmgmt.adapters.memory.ratings import MemoryRatingRepository
+from custmgmt.adapters.memory.tickets import MemoryTicketRepository
+from custmgmt.adapters.memory.transaction import TransactionLog
 from custmgmt.domain import Customer, Interaction, InteractionKind, Order
 from custmgmt.domain._validate import coerce_enum
-from custmgmt.domain.time import require_aware, to_epoch_micros
+from custmgmt.domain.time import to_epoch_micros
 from custmgmt.errors import Conflict, NotFound, ValidationError
-from custmgmt.ports import DEFAULT_CHUNK_SIZE, RatingRepository, TicketRepository
+from custmgmt.ports import DEFAULT_CHUNK_SIZE, CapabilityKey
+from custmgmt.rating.ports import RATINGS
+from custmgmt.tickets.ports import TICKETS
 
 __all__ = [
     "MemoryCustomerRepository",
@@ -30,77 +35,10 @@ __all__ = [
     "MemoryOrderRepository",
     "MemoryStore",
     "TransactionLog",
-    "check_chunk_size",
-    "check_range",
 ]
 
 T = TypeVar("T", Customer, Order, Interaction)
 SortKey = tuple[int, str]
-
-
-class TransactionLog:
-    """The lock and undo log shared by every repository of one in-memory store.
-
-    Capability repositories (ratings, tickets ...) take the store's log, hold
-    ``lock`` while writing and ``record`` an undo action for each write, so they
-    join the store's transactions.
-    """
-
-    def __init__(self) -> None:
-        self.lock = threading.RLock()
-        self._undo: list[Callable[[], object]] | None = None
-        self._depth = 0
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Hold the lock; on an exception, undo every write recorded in the block.
-
-        A nested block joins the outer one like a savepoint: its failure undoes its
-        own writes (the SQLite store does the same), and the outer block decides
-        about everything else.
-        """
-        with self.lock:
-            outermost = self._depth == 0
-            if outermost:
-                self._undo = []
-            assert self._undo is not None
-            mark = len(self._undo)
-            self._depth += 1
-            try:
-                yield
-            except BaseException:
-                self._rollback(mark)
-                raise
-            finally:
-                self._depth -= 1
-                if outermost:
-                    self._undo = None
-
-    def record(self, undo: Callable[[], object]) -> None:
-        """Remember how to undo a write, when inside a transaction."""
-        if self._undo is not None:
-            self._undo.append(undo)
-
-    def _rollback(self, mark: int) -> None:
-        assert self._undo is not None
-        while len(self._undo) > mark:
-            self._undo.pop()()
-
-
-def check_chunk_size(size: Any) -> int:
-    """Validate ``iter_chunks``' size argument."""
-    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-        raise ValidationError("size", size, "a positive integer chunk size")
-    return size
-
-
-def check_range(start: Any, end: Any) -> tuple[int, int]:
-    """Validate a ``[start, end)`` range of aware datetimes; returns epoch microseconds."""
-    require_aware("start", start)
-    require_aware("end", end)
-    if end < start:
-        raise ValidationError("end", end, f"not before start {start}")
-    return to_epoch_micros(start), to_epoch_micros(end)
 
 
 class _MemoryRepository(Generic[T]):
@@ -292,7 +230,7 @@ def _kinds(kinds: Collection[InteractionKind] | None) -> frozenset[InteractionKi
     return frozenset(coerce_enum(InteractionKind, k, "kinds") for k in given)
 
 
-class MemoryStore:
+class MemoryStore(CapabilityHost):
     """A complete store in memory: the default backend and the test double.
 
     >>> from custmgmt.testing import make_customer
@@ -300,18 +238,31 @@ class MemoryStore:
     >>> store.customers.add(make_customer(id="c1", name="李娜"))
     >>> store.customers.get("c1").name
     '李娜'
+    >>> store.capabilities
+    ('ratings', 'tickets')
 
-    Capabilities add their repositories here as attributes (``ratings``,
-    ``tickets`` ...), all sharing the store's lock and transactions.
+    Capability repositories are registered below, one line each (see
+    :mod:`custmgmt.adapters._registry`); all share the store's lock and transactions.
+
+    Args:
+        capabilities: more capability repositories for this store, as
+            ``{key: factory(transaction_log)}``, read with :meth:`repository`.
     """
 
-    def __init__(self) -> None:
+    ratings = Capability(RATINGS, MemoryRatingRepository)
+    tickets = Capability(TICKETS, MemoryTicketRepository)
+
+    def __init__(
+        self,
+        *,
+        capabilities: Mapping[CapabilityKey[Any], Callable[[TransactionLog], Any]] | None = None,
+    ) -> None:
         self.tx = TransactionLog()
         self._tx = self.tx
         self._customers = MemoryCustomerRepository(self._tx)
         self._orders = MemoryOrderRepository(self._tx)
         self._interactions = MemoryInteractionRepository(self._tx)
-        self._lazy: dict[str, Any] = {}
+        self._init_capabilities(capabilities, self.tx.lock)
 
     @property
     def customers(self) -> MemoryCustomerRepository:
@@ -335,23 +286,5 @@ class MemoryStore:
     def close(self) -> None:
         """Nothing to release; present for the protocol."""
 
-    # -- capability repositories, created on first use ------------------------------------
-    @property
-    def ratings(self) -> RatingRepository:
-        """The rating repository (``custmgmt.adapters.memory.ratings``), made on first use."""
-        return cast("RatingRepository", self._capability("ratings", "MemoryRatingRepository"))
-
-    @property
-    def tickets(self) -> TicketRepository:
-        """The ticket repository (``custmgmt.adapters.memory.tickets``), made on first use."""
-        return cast("TicketRepository", self._capability("tickets", "MemoryTicketRepository"))
-
-    def _capability(self, module: str, name: str) -> Any:
-        with self.tx.lock:
-            repository = self._lazy.get(module)
-            if repository is None:
-                # Imported here so the core store never depends on capability modules.
-                found = importlib.import_module(f"custmgmt.adapters.memory.{module}")
-                repository = getattr(found, name)(self.tx)
-                self._lazy[module] = repository
-            return repository
+    def _capability_context(self) -> TransactionLog:
+        return self.tx

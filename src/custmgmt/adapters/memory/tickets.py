@@ -1,4 +1,4 @@
-"""Service tickets in memory (see :class:`custmgmt.ports.TicketRepository`).
+"""Service tickets in memory (see :class:`custmgmt.tickets.ports.TicketRepository`).
 
 Tickets are immutable, so the repository keeps references. Writes hold the store's
 lock and record an undo action, so they join :meth:`MemoryStore.transaction
@@ -10,55 +10,14 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
-from custmgmt.adapters.memory.store import TransactionLog, check_chunk_size
-from custmgmt.domain._validate import check_id, coerce_enum
+from custmgmt.adapters._checks import check_chunk_size, check_statuses, check_update
+from custmgmt.adapters.memory.transaction import TransactionLog
+from custmgmt.domain._validate import check_id
 from custmgmt.errors import Conflict, NotFound, ValidationError
 from custmgmt.ports import DEFAULT_CHUNK_SIZE
 from custmgmt.tickets.ticket import Ticket, TicketStatus
 
-__all__ = ["MemoryTicketRepository", "check_statuses", "check_update"]
-
-
-def check_statuses(statuses: Any) -> frozenset[TicketStatus] | None:
-    """Validate ``find``'s ``statuses`` argument (members or their values)."""
-    if statuses is None:
-        return None
-    if isinstance(statuses, str) or not isinstance(statuses, Collection):
-        raise ValidationError("statuses", statuses, "a collection of TicketStatus or None")
-    return frozenset(coerce_enum(TicketStatus, s, "statuses") for s in statuses)
-
-
-def check_update(stored: Ticket, ticket: Ticket, expected_version: int | None) -> None:
-    """The checks every ticket adapter makes before an update (shared by the adapters).
-
-    Raises:
-        ValidationError: ``expected_version`` is not an int below ``ticket.version``.
-        Conflict: a stale version, or a log that does not extend the stored one.
-    """
-    expected = ticket.version - 1 if expected_version is None else expected_version
-    if (
-        not isinstance(expected, int)
-        or isinstance(expected, bool)
-        or not 1 <= expected < ticket.version
-    ):
-        raise ValidationError(
-            "expected_version", expected_version, f"an int from 1 to {ticket.version - 1}"
-        )
-    if stored.version != expected:
-        raise Conflict(
-            "ticket", ticket.id,
-            f"stored version is {stored.version}, but this copy was made from version "
-            f"{expected} (reload, apply the change again, then update)",
-            expected_version=expected, actual_version=stored.version,
-        )
-    old = stored.events
-    if len(ticket.events) < len(old) or ticket.events[: len(old)] != old:
-        raise Conflict(
-            "ticket", ticket.id,
-            "the update would drop, change or reorder stored event-log entries "
-            "(the log is append-only)",
-            expected_version=expected, actual_version=stored.version,
-        )
+__all__ = ["MemoryTicketRepository"]
 
 
 def _sort_key(ticket: Ticket) -> tuple[Any, str]:
@@ -88,14 +47,14 @@ class MemoryTicketRepository:
         self._items: dict[str, Ticket] = {}
 
     def get(self, ticket_id: str) -> Ticket:
-        """The stored ticket (see :meth:`custmgmt.ports.TicketRepository.get`)."""
+        """The stored ticket (see ``TicketRepository.get``)."""
         try:
             return self._items[ticket_id]
         except (KeyError, TypeError):
             raise NotFound("ticket", ticket_id) from None
 
     def add(self, ticket: Ticket) -> None:
-        """Store a new ticket (see :meth:`custmgmt.ports.TicketRepository.add`)."""
+        """Store a new ticket (see ``TicketRepository.add``)."""
         _check_ticket(ticket)
         with self._tx.lock:
             if ticket.id in self._items:
@@ -104,7 +63,7 @@ class MemoryTicketRepository:
             self._tx.record(lambda: self._items.pop(ticket.id, None))
 
     def update(self, ticket: Ticket, *, expected_version: int | None = None) -> None:
-        """Replace a stored ticket (see :meth:`custmgmt.ports.TicketRepository.update`)."""
+        """Replace a stored ticket (see ``TicketRepository.update``)."""
         _check_ticket(ticket)
         with self._tx.lock:
             stored = self.get(ticket.id)
@@ -113,7 +72,7 @@ class MemoryTicketRepository:
             self._tx.record(lambda: self._items.__setitem__(ticket.id, stored))
 
     def remove(self, ticket_id: str) -> None:
-        """Delete a ticket (see :meth:`custmgmt.ports.TicketRepository.remove`)."""
+        """Delete a ticket (see ``TicketRepository.remove``)."""
         with self._tx.lock:
             stored = self.get(ticket_id)
             del self._items[stored.id]
@@ -129,7 +88,7 @@ class MemoryTicketRepository:
         customer_id: str | None = None,
         statuses: Collection[TicketStatus] | None = None,
     ) -> list[Ticket]:
-        """Matching tickets (see :meth:`custmgmt.ports.TicketRepository.find`)."""
+        """Matching tickets (see ``TicketRepository.find``)."""
         wanted = check_statuses(statuses)
         if customer_id is not None:
             check_id("customer_id", customer_id)
@@ -142,7 +101,7 @@ class MemoryTicketRepository:
         return sorted(found, key=_sort_key)
 
     def iter_chunks(self, size: int = DEFAULT_CHUNK_SIZE) -> Iterator[Sequence[Ticket]]:
-        """Every ticket in chunks (see :meth:`custmgmt.ports.TicketRepository.iter_chunks`)."""
+        """Every ticket in chunks (see ``TicketRepository.iter_chunks``)."""
         check_chunk_size(size)
         return self._chunks(size)
 

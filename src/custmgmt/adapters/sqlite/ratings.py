@@ -1,4 +1,4 @@
-"""Rating runs and overrides in SQLite (see :class:`custmgmt.ports.RatingRepository`).
+"""Rating runs and overrides in SQLite (see :class:`custmgmt.rating.ports.RatingRepository`).
 
 The tables belong to the component ``"ratings"`` of the store's schema
 (:meth:`SQLiteStore.apply_migrations`); writes go through :meth:`SQLiteStore.writing`,
@@ -15,8 +15,9 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from custmgmt.adapters.memory.ratings import check_override, check_results
-from custmgmt.adapters.sqlite.store import Migration, SQLiteStore
+from custmgmt.adapters._checks import check_override, check_results
+from custmgmt.adapters.sqlite.database import SQLiteDatabase
+from custmgmt.adapters.sqlite.schema import Migration
 from custmgmt.domain._validate import check_aware, coerce_enum
 from custmgmt.errors import Conflict, NotFound, StorageError
 from custmgmt.rating.overrides import Override, OverrideEvent, OverrideStatus
@@ -149,7 +150,7 @@ class SQLiteRatingRepository:
         StorageError: the tables could not be created.
     """
 
-    def __init__(self, store: SQLiteStore) -> None:
+    def __init__(self, store: SQLiteDatabase) -> None:
         self._store = store
         self._ensure()
 

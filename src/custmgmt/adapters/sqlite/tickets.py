@@ -1,4 +1,4 @@
-"""Service tickets in SQLite (see :class:`custmgmt.ports.TicketRepository`).
+"""Service tickets in SQLite (see :class:`custmgmt.tickets.ports.TicketRepository`).
 
 Two tables, owned by the component ``"tickets"`` through
 :meth:`SQLiteStore.apply_migrations <custmgmt.adapters.sqlite.SQLiteStore.apply_migrations>`:
@@ -27,14 +27,10 @@ import sqlite3
 from collections.abc import Collection, Iterator, Sequence
 from typing import Any, Final
 
-from custmgmt.adapters.memory.store import check_chunk_size
-from custmgmt.adapters.memory.tickets import check_statuses, check_update
-from custmgmt.adapters.sqlite.store import (
-    Migration,
-    SQLiteStore,
-    _datetime,
-    _instant,
-)
+from custmgmt.adapters._checks import check_chunk_size, check_statuses, check_update
+from custmgmt.adapters.sqlite.codecs import _datetime, _instant
+from custmgmt.adapters.sqlite.database import SQLiteDatabase
+from custmgmt.adapters.sqlite.schema import Migration
 from custmgmt.domain._validate import check_id
 from custmgmt.errors import Conflict, CustMgmtError, NotFound, StorageError, ValidationError
 from custmgmt.ports import DEFAULT_CHUNK_SIZE
@@ -162,14 +158,14 @@ class SQLiteTicketRepository:
         StorageError: the schema cannot be created.
     """
 
-    def __init__(self, store: SQLiteStore) -> None:
+    def __init__(self, store: SQLiteDatabase) -> None:
         self._store = store
         store.apply_migrations("tickets", TICKET_MIGRATIONS)
 
     # -- the TicketRepository protocol -------------------------------------------------
 
     def get(self, ticket_id: str) -> Ticket:
-        """The stored ticket (see :meth:`custmgmt.ports.TicketRepository.get`)."""
+        """The stored ticket (see ``TicketRepository.get``)."""
         if not isinstance(ticket_id, str):
             raise NotFound("ticket", ticket_id)
         found = self._load("SELECT " + _COLUMNS + " FROM tickets WHERE id = ?", (ticket_id,))
@@ -178,7 +174,7 @@ class SQLiteTicketRepository:
         return found[0]
 
     def add(self, ticket: Ticket) -> None:
-        """Store a new ticket (see :meth:`custmgmt.ports.TicketRepository.add`)."""
+        """Store a new ticket (see ``TicketRepository.add``)."""
         _check_ticket(ticket)
         try:
             with self._store.writing() as conn:
@@ -188,7 +184,7 @@ class SQLiteTicketRepository:
             raise Conflict("ticket", ticket.id, "a ticket with this id exists") from exc
 
     def update(self, ticket: Ticket, *, expected_version: int | None = None) -> None:
-        """Replace a stored ticket (see :meth:`custmgmt.ports.TicketRepository.update`)."""
+        """Replace a stored ticket (see ``TicketRepository.update``)."""
         _check_ticket(ticket)
         with self._store.writing() as conn:
             stored = self.get(ticket.id)
@@ -201,7 +197,7 @@ class SQLiteTicketRepository:
             conn.executemany(_INSERT_EVENT, _event_rows(ticket, len(stored.events)))
 
     def remove(self, ticket_id: str) -> None:
-        """Delete a ticket and its log (see :meth:`custmgmt.ports.TicketRepository.remove`)."""
+        """Delete a ticket and its log (see ``TicketRepository.remove``)."""
         if not isinstance(ticket_id, str):
             raise NotFound("ticket", ticket_id)
         with self._store.writing() as conn:
@@ -220,7 +216,7 @@ class SQLiteTicketRepository:
         customer_id: str | None = None,
         statuses: Collection[TicketStatus] | None = None,
     ) -> list[Ticket]:
-        """Matching tickets (see :meth:`custmgmt.ports.TicketRepository.find`)."""
+        """Matching tickets (see ``TicketRepository.find``)."""
         wanted = check_statuses(statuses)
         where: list[str] = []
         params: list[Any] = []
@@ -239,7 +235,7 @@ class SQLiteTicketRepository:
         return self._load(sql + " ORDER BY created_us, id", params)
 
     def iter_chunks(self, size: int = DEFAULT_CHUNK_SIZE) -> Iterator[Sequence[Ticket]]:
-        """Every ticket in chunks (see :meth:`custmgmt.ports.TicketRepository.iter_chunks`)."""
+        """Every ticket in chunks (see ``TicketRepository.iter_chunks``)."""
         check_chunk_size(size)
         return self._chunks(size)
 

@@ -1,0 +1,120 @@
+"""Checks every storage adapter makes, shared sideways so no adapter imports another.
+
+They validate arguments and entities before anything is written, so the memory,
+SQLite and any later adapter refuse the same input with the same error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from typing import Any
+
+from custmgmt.domain._validate import coerce_enum
+from custmgmt.domain.time import require_aware, to_epoch_micros
+from custmgmt.errors import Conflict, ValidationError
+from custmgmt.rating.overrides import Override
+from custmgmt.rating.records import CustomerRating, RatingRun
+from custmgmt.tickets.ticket import Ticket, TicketStatus
+
+__all__ = [
+    "check_chunk_size",
+    "check_override",
+    "check_range",
+    "check_results",
+    "check_statuses",
+    "check_update",
+]
+
+
+def check_chunk_size(size: Any) -> int:
+    """Validate ``iter_chunks``' size argument."""
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        raise ValidationError("size", size, "a positive integer chunk size")
+    return size
+
+
+def check_range(start: Any, end: Any) -> tuple[int, int]:
+    """Validate a ``[start, end)`` range of aware datetimes; returns epoch microseconds."""
+    require_aware("start", start)
+    require_aware("end", end)
+    if end < start:
+        raise ValidationError("end", end, f"not before start {start}")
+    return to_epoch_micros(start), to_epoch_micros(end)
+
+
+def check_results(run: RatingRun, results: Iterable[CustomerRating]) -> list[CustomerRating]:
+    """Validate a run's results before anything is written (shared by the adapters).
+
+    Raises:
+        ValidationError: not a RatingRun, a result of another run, a repeated
+            customer, or a count other than ``run.customer_count``.
+    """
+    if not isinstance(run, RatingRun):
+        raise ValidationError("run", run, "a RatingRun")
+    try:
+        batch = list(results)
+    except TypeError:
+        raise ValidationError("results", results, "an iterable of CustomerRating") from None
+    seen: set[str] = set()
+    for result in batch:
+        if not isinstance(result, CustomerRating):
+            raise ValidationError("results", result, "CustomerRating values")
+        if result.run_id != run.id:
+            raise ValidationError("results.run_id", result.run_id, f"the run's id {run.id!r}")
+        if result.customer_id in seen:
+            raise ValidationError("results.customer_id", result.customer_id, "each customer once")
+        seen.add(result.customer_id)
+    if len(batch) != run.customer_count:
+        raise ValidationError(
+            "results", len(batch), f"{run.customer_count} results (run.customer_count)"
+        )
+    return batch
+
+
+def check_override(override: Any) -> Override:
+    """Refuse anything but an :class:`Override`."""
+    if not isinstance(override, Override):
+        raise ValidationError("override", override, "an Override")
+    return override
+
+
+def check_statuses(statuses: Any) -> frozenset[TicketStatus] | None:
+    """Validate ``find``'s ``statuses`` argument (members or their values)."""
+    if statuses is None:
+        return None
+    if isinstance(statuses, str) or not isinstance(statuses, Collection):
+        raise ValidationError("statuses", statuses, "a collection of TicketStatus or None")
+    return frozenset(coerce_enum(TicketStatus, s, "statuses") for s in statuses)
+
+
+def check_update(stored: Ticket, ticket: Ticket, expected_version: int | None) -> None:
+    """The checks every ticket adapter makes before an update (shared by the adapters).
+
+    Raises:
+        ValidationError: ``expected_version`` is not an int below ``ticket.version``.
+        Conflict: a stale version, or a log that does not extend the stored one.
+    """
+    expected = ticket.version - 1 if expected_version is None else expected_version
+    if (
+        not isinstance(expected, int)
+        or isinstance(expected, bool)
+        or not 1 <= expected < ticket.version
+    ):
+        raise ValidationError(
+            "expected_version", expected_version, f"an int from 1 to {ticket.version - 1}"
+        )
+    if stored.version != expected:
+        raise Conflict(
+            "ticket", ticket.id,
+            f"stored version is {stored.version}, but this copy was made from version "
+            f"{expected} (reload, apply the change again, then update)",
+            expected_version=expected, actual_version=stored.version,
+        )
+    old = stored.events
+    if len(ticket.events) < len(old) or ticket.events[: len(old)] != old:
+        raise Conflict(
+            "ticket", ticket.id,
+            "the update would drop, change or reorder stored event-log entries "
+            "(the log is append-only)",
+            expected_version=expected, actual_version=stored.version,
+        )

@@ -1,0 +1,318 @@
+"""The SQLite database under a store: one connection, its lock, transactions, migrations.
+
+:class:`SQLiteDatabase` is what every SQLite repository, core or capability, is given:
+it runs writes atomically (:meth:`SQLiteDatabase.writing`), nests transactions as
+savepoints, and brings each component's tables up to date
+(:meth:`SQLiteDatabase.apply_migrations`). :class:`~custmgmt.adapters.sqlite.SQLiteStore`
+is a database with the repositories on top.
+
+Transactions are explicit: every write runs inside ``BEGIN IMMEDIATE`` ... ``COMMIT``
+(or inside a savepoint when it joins an open transaction), so concurrent writers on
+other connections queue on SQLite's lock (``busy_timeout``) instead of failing, and
+the optimistic check ``UPDATE ... WHERE id = ? AND version = ?`` is race-free across
+connections and processes. One store holds one connection, shared by its threads
+under a re-entrant lock.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, suppress
+from typing import Self
+
+from custmgmt.adapters.sqlite.codecs import storage_error
+from custmgmt.adapters.sqlite.schema import SCHEMA_TABLE, Migration
+from custmgmt.errors import Conflict, StorageError, ValidationError
+
+__all__ = ["SQLiteDatabase"]
+from custmgmt.adapters.sqlite.schema import split_sql
+
+
+class SQLiteDatabase:
+    """An SQLite connection shared by repositories, with transactions and migrations.
+
+    File databases use WAL journaling (readers never block the writer) with
+    ``synchronous=NORMAL``; every connection waits up to ``timeout`` seconds for
+    another connection's write to finish. A connection the host passes in stays the
+    host's: it is never closed and its settings are never changed.
+
+    Args:
+        database: a path (``str`` or ``Path``), ``":memory:"``, or an open
+            :class:`sqlite3.Connection` owned by the host.
+        timeout: seconds to wait for another connection's lock before failing.
+        verify_reads: rebuild every entity read through its validating constructor.
+
+    Raises:
+        StorageError: the database cannot be opened.
+        ValidationError: ``database`` is none of the accepted types.
+    """
+
+    def __init__(
+        self,
+        database: str | os.PathLike[str] | sqlite3.Connection,
+        *,
+        timeout: float = 30.0,
+        verify_reads: bool = False,
+    ) -> None:
+        self._verify_reads = bool(verify_reads)
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._doomed = False
+        self._closed = False
+        if isinstance(database, sqlite3.Connection):
+            self._conn = database
+            self._owns_connection = False
+        elif isinstance(database, str | os.PathLike):
+            self._conn = self._open(database, timeout)
+            self._owns_connection = True
+        else:
+            raise ValidationError(
+                "database", database, "a path, ':memory:' or an sqlite3.Connection"
+            )
+
+    @property
+    def verify_reads(self) -> bool:
+        """Whether rows are rebuilt through the validating constructors when read."""
+        return self._verify_reads
+
+    @staticmethod
+    def _open(path: str | os.PathLike[str], timeout: float) -> sqlite3.Connection:
+        target = os.fspath(path)
+        in_memory = target == ":memory:" or target == ""
+        try:
+            # isolation_level=None: no implicit transactions; the store issues BEGIN
+            # IMMEDIATE itself so a write never upgrades a read lock (which in WAL
+            # mode fails at once instead of waiting).
+            conn = sqlite3.connect(
+                target, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise storage_error(f"opening {target!r}", exc) from exc
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            if not in_memory:
+                conn.execute("PRAGMA journal_mode = WAL")
+                # In WAL mode NORMAL never corrupts the database; a power cut may lose
+                # the last commits, a killed process loses nothing committed.
+                conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as exc:
+            conn.close()
+            raise storage_error(f"configuring {target!r}", exc) from exc
+        return conn
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """All-or-nothing scope for writes (see :meth:`custmgmt.ports.Store.transaction`).
+
+        The outermost block runs ``BEGIN IMMEDIATE`` ... ``COMMIT`` and holds the
+        store's lock, so other threads using this store wait for it; a nested block
+        is a savepoint: its failure undoes its own writes, and the outer block decides
+        about the rest.
+
+        Raises:
+            StorageError: the transaction could not begin or commit.
+        """
+        return self._scope()
+
+    def close(self) -> None:
+        """Close the connection if the store opened it; the store is unusable afterwards."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._owns_connection:
+                try:
+                    self._conn.close()
+                except sqlite3.Error as exc:
+                    raise storage_error("closing", exc) from exc
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- hooks for capability repositories ---------------------------------------------------
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The store's connection, for capability repositories' own queries.
+
+        Hold :attr:`lock` around its use (``with store.lock:``) when the store is
+        shared between threads; write through :meth:`writing`.
+
+        Raises:
+            StorageError: the store was closed.
+        """
+        if self._closed:
+            raise StorageError("sqlite: the store is closed")
+        return self._conn
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The re-entrant lock that serialises use of :attr:`connection`."""
+        return self._lock
+
+    @contextmanager
+    def writing(self) -> Iterator[sqlite3.Connection]:
+        """Run writes atomically inside the store's transaction, yielding the connection.
+
+        Joins the transaction that is open (as a savepoint, so a failure here undoes
+        only this block's writes) or runs its own ``BEGIN IMMEDIATE`` ... ``COMMIT``.
+        An exception rolls the block back and propagates; raw :class:`sqlite3.Error`
+        leaving the block becomes :class:`~custmgmt.errors.StorageError` (a UNIQUE
+        violation becomes :class:`~custmgmt.errors.Conflict`).
+
+        >>> store = SQLiteDatabase(":memory:")
+        >>> with store.writing() as conn:
+        ...     _ = conn.execute("CREATE TABLE notes (id TEXT PRIMARY KEY, text TEXT)")
+        ...     _ = conn.execute("INSERT INTO notes VALUES ('n1', '回访')")
+        >>> store.connection.execute("SELECT text FROM notes").fetchone()
+        ('回访',)
+        >>> store.close()
+        """
+        with self._scope():
+            try:
+                yield self._conn
+            except sqlite3.IntegrityError as exc:
+                if "UNIQUE" in str(exc) or "PRIMARY KEY" in str(exc):
+                    raise Conflict("row", None, f"a row with this key exists ({exc})") from exc
+                raise storage_error("writing", exc) from exc
+            except sqlite3.Error as exc:
+                raise storage_error("writing", exc) from exc
+
+    def apply_migrations(self, component: str, migrations: Sequence[Migration]) -> int:
+        """Bring ``component``'s schema up to ``len(migrations)``; returns that version.
+
+        ``custmgmt_schema`` records each component's version: migration ``k`` (from 1)
+        runs only when the recorded version is below ``k``. The missing migrations and
+        the new version are written in one transaction, so a failing migration leaves
+        the schema and its recorded version as they were. A migration is SQL text (one
+        or more statements) or a function taking the connection; do not commit in it.
+
+        Call it outside :meth:`transaction` where possible: inside one, the new tables
+        disappear again if the transaction rolls back.
+
+        >>> store = SQLiteDatabase(":memory:")
+        >>> store.apply_migrations("notes", ["CREATE TABLE notes (id TEXT PRIMARY KEY)"])
+        1
+        >>> store.apply_migrations("notes", ["CREATE TABLE notes (id TEXT PRIMARY KEY)"])
+        1
+        >>> store.close()
+
+        Raises:
+            ValidationError: ``component`` is blank or a migration is neither str nor callable.
+            StorageError: a migration failed, or the database records a newer version
+                than ``migrations`` knows.
+        """
+        if not isinstance(component, str) or not component.strip():
+            raise ValidationError("component", component, "a non-blank component name")
+        steps = list(migrations)
+        for step in steps:
+            if not isinstance(step, str) and not callable(step):
+                raise ValidationError("migrations", step, "SQL text or a callable(connection)")
+        with self._scope():
+            conn = self.connection
+            try:
+                conn.execute(SCHEMA_TABLE)
+                found = conn.execute(
+                    "SELECT version FROM custmgmt_schema WHERE component = ?", (component,)
+                ).fetchone()
+                current = 0 if found is None else int(found[0])
+                if current > len(steps):
+                    raise StorageError(
+                        f"sqlite: schema of {component!r} is at version {current}, newer than "
+                        f"the {len(steps)} migrations this library knows"
+                    )
+                for step in steps[current:]:
+                    if isinstance(step, str):
+                        for statement in split_sql(step):
+                            conn.execute(statement)
+                    else:
+                        step(conn)
+                if current < len(steps):
+                    conn.execute(
+                        "INSERT INTO custmgmt_schema (component, version) VALUES (?, ?) "
+                        "ON CONFLICT (component) DO UPDATE SET version = excluded.version",
+                        (component, len(steps)),
+                    )
+            except sqlite3.Error as exc:
+                raise storage_error(f"migrating {component!r}", exc) from exc
+        return len(steps)
+
+    def schema_version(self, component: str) -> int:
+        """The recorded schema version of ``component`` (0 when it has none)."""
+        with self._lock:
+            try:
+                found = self.connection.execute(
+                    "SELECT version FROM custmgmt_schema WHERE component = ?", (component,)
+                ).fetchone()
+            except sqlite3.Error as exc:
+                raise storage_error("reading the schema version", exc) from exc
+        return 0 if found is None else int(found[0])
+
+    # -- internals -------------------------------------------------------------------------
+    @contextmanager
+    def _scope(self) -> Iterator[None]:
+        """Hold the lock; BEGIN IMMEDIATE ... COMMIT, or a savepoint inside an open one."""
+        with self._lock:
+            conn = self.connection
+            if self._depth > 0 or conn.in_transaction:
+                name = f"custmgmt_{self._depth}"
+                self._run(conn, f"SAVEPOINT {name}", "opening a savepoint")
+                self._depth += 1
+                try:
+                    yield
+                except BaseException:
+                    self._quietly(conn, f"ROLLBACK TO {name}")
+                    self._quietly(conn, f"RELEASE {name}")
+                    raise
+                else:
+                    self._run(conn, f"RELEASE {name}", "releasing a savepoint")
+                finally:
+                    self._depth -= 1
+            else:
+                self._run(conn, "BEGIN IMMEDIATE", "beginning a transaction")
+                self._depth += 1
+                try:
+                    yield
+                except BaseException:
+                    self._quietly(conn, "ROLLBACK")
+                    raise
+                else:
+                    if self._doomed:
+                        self._quietly(conn, "ROLLBACK")
+                        raise StorageError(
+                            "sqlite: the transaction was rolled back: a write inside it "
+                            "failed halfway"
+                        )
+                    try:
+                        conn.execute("COMMIT")
+                    except sqlite3.Error as exc:
+                        self._quietly(conn, "ROLLBACK")
+                        raise storage_error("committing", exc) from exc
+                finally:
+                    self._depth -= 1
+                    self._doomed = False
+
+    def _doom(self) -> None:
+        """Make the open transaction roll back at its end, whatever happens in between."""
+        self._doomed = True
+
+    @staticmethod
+    def _run(conn: sqlite3.Connection, sql: str, doing: str) -> None:
+        try:
+            conn.execute(sql)
+        except sqlite3.Error as exc:
+            raise storage_error(doing, exc) from exc
+
+    @staticmethod
+    def _quietly(conn: sqlite3.Connection, sql: str) -> None:
+        # Rolling back after a failure: SQLite may already have rolled back by itself
+        # (disk full, interrupted), and the original error is the one to report.
+        if conn.in_transaction:
+            with suppress(sqlite3.Error):
+                conn.execute(sql)
+
