@@ -10,7 +10,6 @@ import stat
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -145,7 +144,7 @@ def test_a_fifo_is_written_through(orders: Path, tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def device_nodes(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+def device_nodes(tmp_path: Path) -> tuple[Path, Path]:
     """Private copies of /dev/null and /dev/full (never the real ones)."""
     if os.geteuid() != 0:
         pytest.skip("making device nodes needs root")
@@ -155,7 +154,7 @@ def device_nodes(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
         os.mknod(full, stat.S_IFCHR | 0o666, os.makedev(1, 7))
     except PermissionError:
         pytest.skip("this system does not allow mknod")
-    yield null, full
+    return null, full
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -227,7 +226,7 @@ def test_neutralising_can_be_undone_by_removing_one_leading_quote() -> None:
     values = ["=a", "'=a", "''", "-1", "-x", "a", "", "\r", "1e5", "+1.5"]
     written = [neutralise(v) for v in values]
     assert len(set(written)) == len(values)
-    undone = [w[1:] if w.startswith("'") and w != v else w for w, v in zip(written, values)]
+    undone = [w.removeprefix("'") for w in written]
     assert undone == values
 
 
