@@ -161,9 +161,9 @@ def _decode_error(data: bytes, error: UnicodeError, encoding: str) -> Validation
     column = "header"
     if line > 1:
         header = next(csv.reader([prefix.split("\n", 1)[0]]), [])
-        index = line_text.count(",")
         names = [_normalise(h) for h in header]
-        column = names[index] if '"' not in line_text and index < len(names) else "row"
+        index = len(next(csv.reader([line_text]), [""])) - 1 if line_text else 0
+        column = names[index] if index < len(names) else "row"
     cell_start = line_text.rfind(",") + 1
     value = line_text[cell_start:].encode(encoding, errors="replace") + rest[: max(stop, 1)]
     return cell_error(
@@ -173,12 +173,11 @@ def _decode_error(data: bytes, error: UnicodeError, encoding: str) -> Validation
 
 def _utf8(data: bytes, encoding: str) -> bytes:
     """The file as UTF-8 without a byte order mark, checked to decode."""
+    expected = "a text encoding such as utf-8, gb18030 or latin-1"
     try:
         name = codecs.lookup(encoding).name
-    except LookupError:
-        raise ValidationError(
-            "encoding", encoding, "a text encoding such as utf-8, gb18030 or latin-1"
-        ) from None
+    except (LookupError, ValueError):
+        raise ValidationError("encoding", encoding, expected) from None
     if name in ("utf-8", "utf-8-sig"):
         if not data.isascii():
             try:
@@ -187,9 +186,18 @@ def _utf8(data: bytes, encoding: str) -> bytes:
                 raise _decode_error(data, e, "utf-8") from None
     else:
         try:
-            data = data.decode(name).encode("utf-8")
+            text = data.decode(name)
+        except LookupError:  # a codec that is not for text (rot13, zlib, ...)
+            raise ValidationError("encoding", encoding, expected) from None
         except UnicodeError as e:
             raise _decode_error(data, e, name) from None
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError as e:
+            line = text.count("\n", 0, e.start) + 1
+            raise cell_error(
+                line, "row", text[e.start : e.end], "text without lone surrogates"
+            ) from None
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     return data
@@ -335,7 +343,8 @@ def _is_blank(line: bytes) -> bool:
 
 
 def _split_csv(data: bytes, wanted_names: Callable[[list[str]], dict[str, int]]) -> _Rows:
-    """Split a file with quoted cells or bare carriage returns with the csv module."""
+    """Split a file with quoted cells, bare carriage returns or NUL bytes (refused in a
+    cell that is read) with the csv module."""
     reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""))
     try:
         header = next(reader)
@@ -347,6 +356,7 @@ def _split_csv(data: bytes, wanted_names: Callable[[list[str]], dict[str, int]])
     n_cols = len(header)
     values: dict[str, list[bytes]] = {name: [] for name in wanted}
     lines: list[int] = []
+    nul = b"\x00" in data
     while True:
         start = reader.line_num + 1  # a row's first physical line
         try:
@@ -361,6 +371,8 @@ def _split_csv(data: bytes, wanted_names: Callable[[list[str]], dict[str, int]])
             raise cell_error(start, "row", ",".join(row), f"{n_cols} cells like the header")
         lines.append(start)
         for name, c in wanted.items():
+            if nul and "\x00" in row[c]:
+                raise cell_error(start, name, row[c], "text without NUL characters")
             values[name].append(row[c].encode("utf-8"))
     cells: dict[str, Cells] = {}
     lengths: dict[str, I64] = {}
@@ -379,11 +391,11 @@ def _split_csv(data: bytes, wanted_names: Callable[[list[str]], dict[str, int]])
 def _split(data: bytes, wanted_names: Callable[[list[str]], dict[str, int]]) -> _Rows:
     """Header and body: the numpy splitter when the file has no quotes and no bare
     carriage returns, else the csv module."""
-    if b"\x00" in data:
-        at = data.index(b"\x00")
-        line = data.count(b"\n", 0, at) + 1
-        raise cell_error(line, "row", data[data.rfind(b"\n", 0, at) + 1 : at + 1], "no NUL bytes")
-    if b'"' in data or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n")):
+    if (
+        b'"' in data
+        or b"\x00" in data
+        or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n"))
+    ):
         return _split_csv(data, wanted_names)
     if not data.endswith(b"\n"):
         data += b"\n"
