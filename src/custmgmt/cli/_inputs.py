@@ -157,17 +157,22 @@ def check_top(args: argparse.Namespace) -> None:
         raise ValidationError("--top", args.top, "a non-negative number")
 
 
-def open_existing_store(path: str | Path) -> SQLiteStore:
-    """Open ``--db``, refusing to create a new empty database by a typo.
+def open_existing_store(path: str | Path, *, writable: bool = False) -> SQLiteStore:
+    """Open ``--db``: an existing custmgmt store only, read-only unless ``writable``.
+
+    A typo never creates a new database, someone else's SQLite file is refused
+    untouched ("not a custmgmt store"), and a store on a read-only file or file system
+    can be analysed.
 
     Raises:
-        ValidationError: no file at ``path``.
+        ValidationError: no file at ``path``, or a directory.
+        StorageError: not a custmgmt store, or it cannot be opened.
     """
     from custmgmt.adapters.sqlite import SQLiteStore
 
-    if not Path(path).exists():
+    if not Path(path).is_file():
         raise ValidationError("--db", str(path), "an existing SQLite store")
-    return SQLiteStore(path)
+    return SQLiteStore(path, mode="existing" if writable else "read_only")
 
 
 def orders_from_csv(args: argparse.Namespace, tz: ZoneInfo) -> tuple[OrderFrame, datetime]:

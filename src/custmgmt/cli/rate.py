@@ -109,7 +109,7 @@ def _rate_db(args: argparse.Namespace, policy: Any, tz: ZoneInfo) -> Any:
 
     clock = SystemClock(tz)
     as_of = as_of_or_now(args, tz)
-    store = open_existing_store(args.db)
+    store = open_existing_store(args.db, writable=args.save)
     try:
         rating, run = rate_store(
             store,
