@@ -33,4 +33,6 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 _DEFAULT = "ci" if os.environ.get("CI") else "dev"
+# The documented longer run: HYPOTHESIS_PROFILE=long pytest ... (10,000 examples a test).
+settings.register_profile("long", deadline=None, max_examples=10_000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or _DEFAULT)

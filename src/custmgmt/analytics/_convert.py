@@ -153,11 +153,26 @@ def _one_minor(x: Any, digits: int, unit: str, field: str) -> int:
         raise ValidationError(field, x, "a decimal amount such as 12.30") from None
     if not d.is_finite() or d < 0:
         raise ValidationError(field, x, "a finite non-negative amount")
-    scaled = d.scaleb(digits) if unit == "major" else d
-    if scaled != scaled.to_integral_value():
-        what = f"at most {digits} decimal places" if unit == "major" else "whole minor units"
-        raise ValidationError(field, x, what)
-    value = int(scaled)
+    # Exact integer arithmetic on the digits: Decimal's own scaleb would round to 28
+    # digits, overflow past 1e999999 or underflow to zero.
+    _, coefficient_digits, exponent = d.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    coefficient = int("".join(map(str, coefficient_digits)) or "0")
+    exponent += digits if unit == "major" else 0
+    if coefficient == 0:
+        return 0
+    if exponent >= 0:
+        if len(str(coefficient)) + exponent > 19:
+            raise ValidationError(field, x, "an amount that fits in int64")
+        value: int = coefficient * 10**exponent
+    else:
+        if -exponent > len(coefficient_digits):
+            what = f"at most {digits} decimal places" if unit == "major" else "whole minor units"
+            raise ValidationError(field, x, what)
+        value, rest = divmod(coefficient, 10**-exponent)
+        if rest:
+            what = f"at most {digits} decimal places" if unit == "major" else "whole minor units"
+            raise ValidationError(field, x, what)
     if value > np.iinfo(np.int64).max:
         raise ValidationError(field, x, "an amount that fits in int64")
     return value

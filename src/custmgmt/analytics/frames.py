@@ -604,18 +604,26 @@ class OrderFrame(_CustomerFrame):
     ) -> OrderFrame:
         """Read a CSV file of orders with a header row.
 
-        Columns: ``customer_id`` (kept as text), ``placed_at`` (ISO date or datetime;
-        naive values are in ``tz``, values with an offset keep it), ``amount`` (major
-        units as decimal text, converted exactly). Optional: ``order_id``, ``currency``
-        (per row; other currencies need ``rates``), ``category``, ``status`` (an
-        ``OrderStatus`` value, default ``delivered``), ``returned_amount`` (major
-        units), ``channel``. Other columns are ignored.
+        Columns (headers matched case-insensitively, other columns ignored):
+        ``customer_id`` (kept as text, exactly: ids that differ in surrounding
+        whitespace are different customers), ``placed_at`` (ISO date or datetime; naive
+        values are in ``tz``, values with an offset keep it), ``amount`` (major units
+        as decimal text, converted exactly). Optional: ``order_id`` (rows sharing one
+        are the lines of one order: amounts summed, the category of the largest line,
+        a differing customer, time, status or channel refused), ``currency`` (per row;
+        other currencies need ``rates``), ``category``, ``status`` (an ``OrderStatus``
+        value, default ``delivered``), ``returned_amount`` (major units), ``channel``.
+
+        The file is parsed column by column with numpy (see
+        :mod:`custmgmt.analytics._csv`); the result is the same as reading it row by
+        row.
 
         Raises:
-            ValidationError: a missing required column, or a malformed row: the error's
-                ``field`` is ``"line N, column NAME"`` (N counts physical lines, the
-                header being line 1), ``value`` is the raw text, and the error also has
-                ``.line`` and ``.column`` attributes.
+            ValidationError: a missing column, a file that cannot be decoded with
+                ``encoding``, or a malformed row: the error's ``field`` is
+                ``"line N, column NAME"`` (N counts physical lines, the header being
+                line 1), ``value`` is the raw text, and the error also has ``.line``
+                and ``.column`` attributes.
         """
         from custmgmt.analytics._csv import read_orders_csv
 
@@ -627,22 +635,25 @@ class OrderFrame(_CustomerFrame):
         data = read_orders_csv(
             path, currency=currency, zone=zone, rates=checked_rates, encoding=encoding
         )
-        customer_ids, codes = _encode_customers(data["customer_id"], customer_index)
-        category_codes, category_names = cv.encode_labels(data["category"], len(codes), "category")
-        channel_codes, channel_names = cv.encode_labels(data["channel"], len(codes), "channel")
+        customer_ids, codes = data["customer_ids"], data["customer_code"]
+        if customer_index is not None:
+            customer_ids, remap = map_onto_index(customer_ids, _index_ids(customer_index))
+            codes = remap[codes]
         return cls(
-            customer_code=codes,
+            customer_code=codes.astype(code_dtype(len(customer_ids)), copy=False),
             customer_ids=customer_ids,
             placed_at=data["placed_at"],
             amount=data["amount"],
             returned_amount=data["returned_amount"],
             status=data["status"],
-            category=category_codes,
-            category_names=category_names,
-            channel=channel_codes,
-            channel_names=channel_names,
+            category=data["category"],
+            category_names=data["category_names"],
+            channel=data["channel"],
+            channel_names=data["channel_names"],
             currency=currency,
             order_id=data["order_id"],
+            line_row=data["line_row"],
+            line_category=data["line_category"],
         )
 
     @classmethod

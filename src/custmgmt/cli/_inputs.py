@@ -1,9 +1,28 @@
 """What the analyst commands share: reading orders, time options, writing CSVs safely.
 
 ``rate``, ``segment`` and ``clv`` take the same input: an orders CSV (columns documented
-in :meth:`custmgmt.analytics.frames.OrderFrame.from_csv`) or ``--db PATH`` for an SQLite
-store, with ``--as-of``, ``--currency`` and ``--tz``. Defining the options and their
-checks once keeps the commands consistent: the same option means the same thing.
+in :meth:`custmgmt.analytics.frames.OrderFrame.from_csv` and listed by ``--help``) or
+``--db PATH`` for an SQLite store, with ``--as-of``, ``--currency``, ``--tz`` and
+``--encoding``. Defining the options and their checks once keeps the commands
+consistent: the same option means the same thing.
+
+``--out`` never destroys what it points at (:func:`check_output`, :func:`write_csv`):
+
+* ``-`` is standard output;
+* an existing regular file is replaced atomically (a temporary file beside it, renamed
+  over it when complete) and keeps its permission bits (and, for root, its owner);
+  another hard link to it keeps the old content;
+* a symbolic link is followed: the file it points to is written by these rules (a
+  dangling link creates its target), the link itself stays;
+* a character device (``/dev/null``, a terminal) or a FIFO is written through, never
+  replaced;
+* a directory, a socket or block device, and any input of the command (the orders
+  CSV, ``--db``, ``--policy``) are refused before anything is computed.
+
+Every CSV the commands write neutralises spreadsheet formulas (OWASP's advice for CSV
+injection): a text cell that begins with ``=``, ``+``, ``-``, ``@``, a tab or a
+carriage return, and is not a plain number, gets a leading ``'``; so does a cell that
+already begins with ``'``, so that removing one leading ``'`` gives back every value.
 """
 
 from __future__ import annotations
@@ -12,6 +31,9 @@ import argparse
 import contextlib
 import csv
 import os
+import re
+import stat
+import sys
 import tempfile
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
@@ -26,27 +48,69 @@ if TYPE_CHECKING:
     from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 
 __all__ = [
+    "CSV_HELP",
+    "OUT_HELP",
     "add_order_source_arguments",
     "as_of_or_now",
+    "check_output",
     "check_top",
     "frames_from_store",
+    "inputs_of",
+    "neutralise",
     "open_existing_store",
     "orders_from_csv",
     "parse_as_of",
-    "write_csv_atomically",
+    "write_csv",
     "zone",
 ]
 
+#: The ``--help`` epilog of the commands that read an orders CSV.
+CSV_HELP = """\
+ORDERS.csv: a header row, then one row per order (or per order line).
+  Headers are matched case-insensitively; other columns are ignored.
+  customer_id      required; kept exactly as written (" a" and "a" differ)
+  placed_at        required; ISO date or datetime (2026-03-01, 2026-03-01 10:30,
+                   2026-03-01T10:30:00+08:00); naive values are in --tz
+                   (default Asia/Shanghai); years 1 to 9999
+  amount           required; the order total in major units (199.90), exact
+  order_id         optional; rows sharing one are the lines of one order
+                   (amounts summed; customer, time, status, channel must agree)
+  currency         optional; per row (default --currency, CNY)
+  category         optional; the order's category
+  status           optional; paid, delivered (default), cancelled, returned, ...
+  returned_amount  optional; refunded, major units, at most the amount
+  channel          optional; the sales channel
+  The file is read as --encoding (default utf-8). A malformed cell is an error
+  naming its line, column and value; nothing is written then."""
+
+#: The ``--out`` rules, for ``--help``.
+OUT_HELP = (
+    "'-' for standard output; an existing file is replaced atomically, keeping its "
+    "permissions; a symlink is followed; a device or FIFO is written through; the "
+    "input files and directories are refused. Cells beginning with = + - @ tab or CR "
+    "get a leading ' (CSV formula injection)"
+)
+
 
 def add_order_source_arguments(parser: argparse.ArgumentParser, *, as_of_help: str) -> None:
-    """Add ``ORDERS.csv``, ``--as-of``, ``--currency``, ``--tz`` and ``--db`` to ``parser``."""
+    """Add ``ORDERS.csv``, ``--as-of``, ``--currency``, ``--tz``, ``--encoding`` and ``--db``
+    to ``parser``, and the CSV columns to its ``--help``."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = CSV_HELP
     parser.add_argument("orders", nargs="?", metavar="ORDERS.csv", help="the orders CSV file")
     parser.add_argument("--as-of", metavar="DATE", help=as_of_help)
     parser.add_argument("--currency", default="CNY", help="the currency (default: CNY)")
     parser.add_argument(
         "--tz", default="Asia/Shanghai", help="timezone of naive times (default: Asia/Shanghai)"
     )
-    parser.add_argument("--db", metavar="PATH", help="read the orders of this SQLite store")
+    parser.add_argument(
+        "--encoding",
+        default="utf-8",
+        help="the text encoding of ORDERS.csv, e.g. gb18030 (default: utf-8)",
+    )
+    parser.add_argument(
+        "--db", metavar="PATH", help="read the orders of this existing custmgmt SQLite store"
+    )
 
 
 def zone(name: str) -> ZoneInfo:
@@ -93,17 +157,22 @@ def check_top(args: argparse.Namespace) -> None:
         raise ValidationError("--top", args.top, "a non-negative number")
 
 
-def open_existing_store(path: str | Path) -> SQLiteStore:
-    """Open ``--db``, refusing to create a new empty database by a typo.
+def open_existing_store(path: str | Path, *, writable: bool = False) -> SQLiteStore:
+    """Open ``--db``: an existing custmgmt store only, read-only unless ``writable``.
+
+    A typo never creates a new database, someone else's SQLite file is refused
+    untouched ("not a custmgmt store"), and a store on a read-only file or file system
+    can be analysed.
 
     Raises:
-        ValidationError: no file at ``path``.
+        ValidationError: no file at ``path``, or a directory.
+        StorageError: not a custmgmt store, or it cannot be opened.
     """
     from custmgmt.adapters.sqlite import SQLiteStore
 
-    if not Path(path).exists():
+    if not Path(path).is_file():
         raise ValidationError("--db", str(path), "an existing SQLite store")
-    return SQLiteStore(path)
+    return SQLiteStore(path, mode="existing" if writable else "read_only")
 
 
 def orders_from_csv(args: argparse.Namespace, tz: ZoneInfo) -> tuple[OrderFrame, datetime]:
@@ -118,7 +187,12 @@ def orders_from_csv(args: argparse.Namespace, tz: ZoneInfo) -> tuple[OrderFrame,
 
     if args.orders is None:
         raise ValidationError("ORDERS.csv", None, "a CSV file of orders (or --db PATH)")
-    frame = OrderFrame.from_csv(args.orders, currency=args.currency, tz=args.tz)
+    frame = OrderFrame.from_csv(
+        args.orders,
+        currency=args.currency,
+        tz=args.tz,
+        encoding=getattr(args, "encoding", "utf-8"),
+    )
     if args.as_of is not None:
         return frame, parse_as_of(args.as_of, tz)
     if len(frame):
@@ -152,28 +226,134 @@ def frames_from_store(
     return orders, found, as_of
 
 
-def write_csv_atomically(
-    path: str | os.PathLike[str], header: Sequence[str], rows: Iterable[Sequence[Any]]
-) -> None:
-    """Write a CSV so that readers see the old file or the complete new one, never a part.
+# -- output --------------------------------------------------------------------------
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
-    The rows go to a temporary file beside ``path``, renamed over it only when complete;
-    on any failure the temporary file is removed and an older file stays untouched.
+
+def neutralise(cell: str) -> str:
+    """``cell`` made safe to open in a spreadsheet (see the module docstring).
+
+    >>> print(neutralise("=1+1"), neutralise("@SUM(A1)"), neutralise("-0.25"), neutralise("'a"))
+    '=1+1 '@SUM(A1) -0.25 ''a
+    """
+    if cell.startswith(_FORMULA_START) and not _NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
+def inputs_of(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """The (option, path) pairs of the files a command reads, for :func:`check_output`."""
+    names = (("orders", "ORDERS.csv"), ("db", "--db"), ("policy", "--policy"))
+    return [(option, value) for attr, option in names if (value := getattr(args, attr, None))]
+
+
+def check_output(path: str | None, inputs: Sequence[tuple[str, str]] = ()) -> None:
+    """Refuse an ``--out`` that cannot or must not be written, before any work is done.
+
+    ``inputs`` are (option, path) pairs of the files the command reads; writing over
+    one of them is refused, however it is named (a link, another relative path).
 
     Raises:
-        ValidationError: the directory cannot be written.
+        ValidationError: a directory, a socket or block device, an input file, a path
+            whose directory does not exist, or a symlink loop.
     """
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
+    if path is None or path == "-":
+        return
+    target = os.path.realpath(path)
     try:
-        handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
+        found = os.stat(target)
+    except FileNotFoundError:
+        if not os.path.isdir(os.path.dirname(target) or "."):
+            raise ValidationError("--out", path, "a file in an existing directory") from None
+        return
+    except OSError as e:
+        raise ValidationError("--out", path, f"a writable file ({e.strerror or e})") from None
+    if stat.S_ISDIR(found.st_mode):
+        raise ValidationError("--out", path, "a file, not a directory")
+    if not (
+        stat.S_ISREG(found.st_mode) or stat.S_ISCHR(found.st_mode) or stat.S_ISFIFO(found.st_mode)
+    ):
+        raise ValidationError(
+            "--out", path, "a regular file, a character device, a FIFO, or - for standard output"
+        )
+    for option, source in inputs:
+        with contextlib.suppress(OSError):
+            if os.path.samestat(found, os.stat(source)):
+                raise ValidationError(
+                    "--out", path, f"a file other than the input {option} {source!r}"
+                )
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _write_rows(stream: Any, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    writer = csv.writer(stream)
+    writer.writerow([neutralise(h) for h in header])
+    for row in rows:
+        writer.writerow([neutralise(c) if isinstance(c, str) else c for c in row])
+
+
+def write_csv(
+    path: str | os.PathLike[str],
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    inputs: Sequence[tuple[str, str]] = (),
+) -> None:
+    """Write a CSV to ``path`` by the ``--out`` rules of the module docstring.
+
+    A regular file is written so that readers see the old file or the complete new
+    one, never a part: on any failure the temporary file is removed and an older file
+    stays untouched. Text cells are neutralised (:func:`neutralise`).
+
+    Raises:
+        ValidationError: ``path`` is refused by :func:`check_output`, or cannot be
+            written (a full disk, no permission), naming the reason.
+    """
+    text = os.fspath(path)
+    check_output(text, inputs)
+    if text == "-":
+        _write_rows(sys.stdout, header, rows)
+        sys.stdout.flush()
+        return
+    target = os.path.realpath(text)
+    try:
+        found: os.stat_result | None = os.stat(target)
+    except FileNotFoundError:
+        found = None
+    try:
+        if found is not None and not stat.S_ISREG(found.st_mode):
+            # A device or FIFO: write through; replacing it would destroy it.
+            with open(target, "w", encoding="utf-8", newline="") as stream:
+                _write_rows(stream, header, rows)
+            return
+        _replace_atomically(target, found, header, rows)
     except OSError as exc:
-        raise ValidationError("--out", str(path), f"a writable location ({exc})") from None
+        raise ValidationError("--out", text, f"a writable file ({exc.strerror or exc})") from None
+
+
+def _replace_atomically(
+    target: str,
+    found: os.stat_result | None,
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+) -> None:
+    directory = os.path.dirname(target) or "."
+    handle, temp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", dir=directory)
     try:
+        if found is None:
+            os.fchmod(handle, 0o666 & ~_umask())  # what a plain open() would have made
+        else:
+            os.fchmod(handle, stat.S_IMODE(found.st_mode))
+            if os.geteuid() == 0 and (found.st_uid, found.st_gid) != (0, 0):
+                os.fchown(handle, found.st_uid, found.st_gid)
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            writer = csv.writer(stream)
-            writer.writerow(header)
-            writer.writerows(rows)
+            _write_rows(stream, header, rows)
         os.replace(temp, target)
     except BaseException:
         with contextlib.suppress(OSError):

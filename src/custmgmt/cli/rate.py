@@ -5,26 +5,32 @@ datetime; naive values are in ``--tz``) and ``amount`` (major units, e.g. ``199.
 optional ``order_id``, ``currency``, ``category``, ``status``, ``returned_amount``,
 ``channel``. The command prints the star distribution and the top customers with
 their explanations, and with ``--out`` writes one row per customer (id, score,
-stars, each criterion's contribution). A malformed row is an error naming its line,
-column and value; nothing is written then (outputs are written to a temporary file
-and renamed into place only when complete).
+stars, each criterion's contribution) by the ``--out`` rules of
+:mod:`custmgmt.cli._inputs` (``-`` for standard output, then the report goes to
+standard error; files replaced atomically; devices written through; formulas
+neutralised). A malformed row is an error naming its line, column and value; nothing
+is written then.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from custmgmt.cli._inputs import (
+    OUT_HELP,
     add_order_source_arguments,
     as_of_or_now,
+    check_output,
     check_top,
+    inputs_of,
     open_existing_store,
     orders_from_csv,
-    write_csv_atomically,
+    write_csv,
     zone,
 )
 from custmgmt.errors import ValidationError
@@ -46,7 +52,9 @@ def register(subparsers: Any) -> None:
         "(default: the last order in the file; with --db: now)",
     )
     parser.add_argument("--policy", metavar="POLICY.json", help="a rating policy as JSON")
-    parser.add_argument("--out", metavar="STARS.csv", help="write one row per customer here")
+    parser.add_argument(
+        "--out", metavar="STARS.csv", help=f"write one row per customer here: {OUT_HELP}"
+    )
     parser.add_argument("--top", type=int, default=10, help="how many top customers to show")
     parser.add_argument(
         "--save", action="store_true", help="with --db: keep the run in the store's ratings"
@@ -73,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
     from custmgmt.analytics.features import customer_features
 
     tz = zone(args.tz)
+    check_output(args.out, inputs_of(args))
     policy = _policy(args.policy)
     check_top(args)
     if args.db is not None:
@@ -86,10 +95,11 @@ def run(args: argparse.Namespace) -> int:
         features = customer_features(frame, as_of=as_of, features=list(policy.features))
         rating = rate(policy, features, as_of=as_of)
     if args.out is not None:
-        write_stars_csv(rating, args.out)
-    print_rating(rating, sys.stdout, top=args.top)
-    if args.out is not None:
-        print(f"wrote {len(rating)} customers to {args.out}")
+        write_stars_csv(rating, args.out, inputs=inputs_of(args))
+    report = sys.stderr if args.out == "-" else sys.stdout  # keep a piped CSV clean
+    print_rating(rating, report, top=args.top)
+    if args.out is not None and args.out != "-":
+        print(f"wrote {len(rating)} customers to {args.out}", file=report)
     return 0
 
 
@@ -99,7 +109,7 @@ def _rate_db(args: argparse.Namespace, policy: Any, tz: ZoneInfo) -> Any:
 
     clock = SystemClock(tz)
     as_of = as_of_or_now(args, tz)
-    store = open_existing_store(args.db)
+    store = open_existing_store(args.db, writable=args.save)
     try:
         rating, run = rate_store(
             store,
@@ -129,14 +139,18 @@ def print_rating(rating: Any, out: TextIO, *, top: int = 10) -> None:
             out.write(f"  {explanation}\n")
 
 
-def write_stars_csv(rating: Any, path: str | os.PathLike[str]) -> None:
-    """Write one row per customer (id, score, stars, contributions), atomically.
+def write_stars_csv(
+    rating: Any, path: str | os.PathLike[str], *, inputs: Sequence[tuple[str, str]] = ()
+) -> None:
+    """Write one row per customer (id, score, stars, contributions).
 
-    The rows go to a temporary file beside ``path`` that is renamed over it only when
-    complete, so a failure leaves no partial file (and an older file untouched).
+    By the ``--out`` rules (:func:`custmgmt.cli._inputs.write_csv`): a regular file is
+    replaced atomically, so a failure leaves no partial file (and an older file
+    untouched); ``-`` is standard output; ids are neutralised against formulas.
 
     Raises:
-        ValidationError: the directory cannot be written.
+        ValidationError: ``path`` is refused (a directory, one of ``inputs``) or
+            cannot be written.
     """
     names = list(rating.contributions)
     columns = [rating.contributions[n].tolist() for n in names]
@@ -151,4 +165,4 @@ def write_stars_csv(rating: Any, path: str | os.PathLike[str]) -> None:
             )
         )
     )
-    write_csv_atomically(path, ["customer_id", "score", "stars", *names], rows)
+    write_csv(path, ["customer_id", "score", "stars", *names], rows, inputs=inputs)

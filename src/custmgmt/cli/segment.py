@@ -8,14 +8,17 @@ SQLite store are read instead. The command prints the segment sizes under each s
 scheme (schemes that need interactions -- reviews, complaints, browsing -- are skipped
 for a CSV), the RFM table, and the churn list with reasons and win-back actions. With
 ``--out`` it writes one row per customer (each scheme's segment, R, F, M, the RFM
-segment, churn risk, the rules that fired, the reason and the action), atomically:
-to a temporary file renamed into place only when complete.
+segment, churn risk, the rules that fired, the reason and the action) by the ``--out``
+rules of :mod:`custmgmt.cli._inputs` (``-`` for standard output, then the report goes
+to standard error; files replaced atomically; devices written through; formulas
+neutralised).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TextIO
 
@@ -23,11 +26,14 @@ import attrs
 import numpy as np
 
 from custmgmt.cli._inputs import (
+    OUT_HELP,
     add_order_source_arguments,
+    check_output,
     check_top,
     frames_from_store,
+    inputs_of,
     orders_from_csv,
-    write_csv_atomically,
+    write_csv,
     zone,
 )
 
@@ -47,7 +53,9 @@ def register(subparsers: Any) -> None:
         as_of_help="evaluate as of this ISO date (its end) or datetime; naive values are in "
         "--tz (default: the last order in the file; with --db: now)",
     )
-    parser.add_argument("--out", metavar="SEGMENTS.csv", help="write one row per customer here")
+    parser.add_argument(
+        "--out", metavar="SEGMENTS.csv", help=f"write one row per customer here: {OUT_HELP}"
+    )
     parser.add_argument(
         "--top", type=int, default=10, help="how many churn-list customers to show (default: 10)"
     )
@@ -144,8 +152,11 @@ def print_report(result: SegmentRun, out: TextIO, *, top: int = 10) -> None:
             out.write(f"  {explanation}\n")
 
 
-def write_segments_csv(result: SegmentRun, path: str | os.PathLike[str]) -> None:
-    """Write one row per customer, atomically (temporary file, then rename).
+def write_segments_csv(
+    result: SegmentRun, path: str | os.PathLike[str], *, inputs: Sequence[tuple[str, str]] = ()
+) -> None:
+    """Write one row per customer by the ``--out`` rules
+    (:func:`custmgmt.cli._inputs.write_csv`: atomic for files, formulas neutralised).
 
     Columns: ``customer_id``, one per scheme run, ``rfm_r``, ``rfm_f``, ``rfm_m``,
     ``rfm_segment``, ``churn_risk``, ``churn_score``, ``churn_rules`` (names of the rules
@@ -153,7 +164,8 @@ def write_segments_csv(result: SegmentRun, path: str | os.PathLike[str]) -> None
     nothing fired).
 
     Raises:
-        ValidationError: the directory cannot be written.
+        ValidationError: ``path`` is refused (a directory, one of ``inputs``) or
+            cannot be written.
     """
     from custmgmt.churn import Reason, RiskLevel
 
@@ -192,7 +204,7 @@ def write_segments_csv(result: SegmentRun, path: str | os.PathLike[str]) -> None
         "churn_reason",
         "winback_action",
     ]
-    write_csv_atomically(path, header, zip(*columns, strict=True))
+    write_csv(path, header, zip(*columns, strict=True), inputs=inputs)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -200,6 +212,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     tz = zone(args.tz)
+    check_output(args.out, inputs_of(args))
     check_top(args)
     if args.db is not None:
         orders, interactions, as_of = frames_from_store(args, tz, interactions=True)
@@ -208,8 +221,9 @@ def run(args: argparse.Namespace) -> int:
         interactions = None
     result = analyse(orders, interactions, as_of=as_of)
     if args.out is not None:
-        write_segments_csv(result, args.out)
-    print_report(result, sys.stdout, top=args.top)
-    if args.out is not None:
-        print(f"wrote {len(result.features)} customers to {args.out}")
+        write_segments_csv(result, args.out, inputs=inputs_of(args))
+    report = sys.stderr if args.out == "-" else sys.stdout  # keep a piped CSV clean
+    print_report(result, report, top=args.top)
+    if args.out is not None and args.out != "-":
+        print(f"wrote {len(result.features)} customers to {args.out}", file=report)
     return 0

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import urllib.parse
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Self
@@ -28,11 +29,13 @@ from custmgmt.adapters.sqlite.schema import SCHEMA_TABLE, Migration
 from custmgmt.domain._validate import is_finite_number
 from custmgmt.errors import Conflict, StorageError, ValidationError
 
-__all__ = ["SQLiteDatabase"]
+__all__ = ["OPEN_MODES", "SQLiteDatabase"]
 from custmgmt.adapters.sqlite.schema import split_sql
 
 # SQLite's busy timeout is a 32-bit count of milliseconds: about 24 days at most.
 _MAX_TIMEOUT = 2_000_000
+#: How a database file may be opened (the ``mode`` argument).
+OPEN_MODES = ("create", "existing", "read_only")
 
 
 class SQLiteDatabase:
@@ -43,17 +46,32 @@ class SQLiteDatabase:
     another connection's write to finish. A connection the host passes in stays the
     host's: it is never closed and its settings are never changed.
 
+    A database file is never taken over by accident: before anything is changed (its
+    journal mode included), a file that holds tables but no ``custmgmt_schema`` table
+    is refused as "not a custmgmt store" unless ``adopt=True``.
+
     Args:
         database: a path (``str`` or ``Path``), ``":memory:"``, or an open
             :class:`sqlite3.Connection` owned by the host.
         timeout: seconds to wait for another connection's lock before failing (a
             finite number of seconds, up to about 24 days).
         verify_reads: rebuild every entity read through its validating constructor.
+        mode: for a path, ``"create"`` (the default: open a store, or make one in a
+            new or empty file), ``"existing"`` (an existing custmgmt store only; its
+            schema is upgraded if older) or ``"read_only"`` (an existing custmgmt
+            store, opened read-only: nothing is written, not even the journal mode,
+            so a read-only file or file system can be read; writes fail with
+            :class:`~custmgmt.errors.StorageError`).
+        adopt: with ``mode="create"``, add the custmgmt tables to a database that
+            already holds other tables (and switch it to WAL journaling).
 
     Raises:
-        StorageError: the database cannot be opened.
+        StorageError: the database cannot be opened, or is not a custmgmt store
+            (see ``mode`` and ``adopt``).
         ValidationError: ``database`` is none of the accepted types or a path with a
-            NUL character, or ``timeout`` is not a number of seconds in range.
+            NUL character, ``timeout`` is not a number of seconds in range, or
+            ``mode`` is not one of :data:`OPEN_MODES` (only ``"create"`` for
+            ``":memory:"``).
     """
 
     def __init__(
@@ -62,11 +80,16 @@ class SQLiteDatabase:
         *,
         timeout: float = 30.0,
         verify_reads: bool = False,
+        mode: str = "create",
+        adopt: bool = False,
     ) -> None:
         if not is_finite_number(timeout) or not 0 <= timeout <= _MAX_TIMEOUT:
             raise ValidationError(
                 "timeout", timeout, f"a number of seconds from 0 to {_MAX_TIMEOUT:,}"
             )
+        if mode not in OPEN_MODES:
+            raise ValidationError("mode", mode, f"one of {list(OPEN_MODES)}")
+        self._read_only = mode == "read_only"
         self._verify_reads = bool(verify_reads)
         self._lock = threading.RLock()
         self._depth = 0
@@ -79,7 +102,7 @@ class SQLiteDatabase:
             target: str | bytes = os.fspath(database)  # a PathLike may give bytes
             if ("\x00" if isinstance(target, str) else b"\x00") in target:  # type: ignore[operator]
                 raise ValidationError("database", database, "a path without NUL characters")
-            self._conn = self._open(database, timeout)
+            self._conn = self._open(database, timeout, mode, bool(adopt))
             self._owns_connection = True
         else:
             raise ValidationError(
@@ -91,23 +114,66 @@ class SQLiteDatabase:
         """Whether rows are rebuilt through the validating constructors when read."""
         return self._verify_reads
 
+    @property
+    def read_only(self) -> bool:
+        """Whether the database was opened with ``mode="read_only"``."""
+        return self._read_only
+
     @staticmethod
-    def _open(path: str | os.PathLike[str], timeout: float) -> sqlite3.Connection:
-        target = os.fspath(path)
-        in_memory = target == ":memory:" or target == ""
+    def _connect(target: str, timeout: float, query: str = "") -> sqlite3.Connection:
         try:
             # isolation_level=None: no implicit transactions; the store issues BEGIN
             # IMMEDIATE itself so a write never upgrades a read lock (which in WAL
             # mode fails at once instead of waiting).
-            conn = sqlite3.connect(
-                target, timeout=timeout, isolation_level=None, check_same_thread=False
+            return sqlite3.connect(
+                f"file:{urllib.parse.quote(os.path.abspath(target))}?{query}"
+                if query
+                else target,
+                timeout=timeout,
+                isolation_level=None,
+                check_same_thread=False,
+                uri=bool(query),
             )
         except sqlite3.Error as exc:
             raise storage_error(f"opening {target!r}", exc) from exc
+
+    @classmethod
+    def _open(
+        cls, path: str | os.PathLike[str], timeout: float, mode: str, adopt: bool
+    ) -> sqlite3.Connection:
+        target = os.fspath(path)
+        in_memory = target == ":memory:" or target == ""
+        if in_memory and mode != "create":
+            raise ValidationError("mode", mode, "'create' for an in-memory database")
+        query = {"create": "", "existing": "mode=rw", "read_only": "mode=ro"}[mode]
+        conn = cls._connect(target, timeout, query)
         try:
+            try:
+                tables = _tables(conn)
+            except sqlite3.OperationalError:
+                if mode != "read_only":
+                    raise
+                # A WAL database on a read-only file system cannot make its shared
+                # memory file: read it as immutable (nobody can change it there).
+                conn.close()
+                conn = cls._connect(target, timeout, "mode=ro&immutable=1")
+                tables = _tables(conn)
+            if "custmgmt_schema" not in tables and (tables or mode != "create") and not (
+                adopt and mode == "create"
+            ):
+                found = f"its tables are {sorted(tables)}" if tables else "it is empty"
+                hint = (
+                    "; SQLiteStore(..., adopt=True) adds the custmgmt tables to it"
+                    if tables
+                    else ""
+                )
+                raise StorageError(
+                    f"sqlite: {target!r} is not a custmgmt store ({found}, with no "
+                    f"custmgmt_schema table){hint}"
+                )
             conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             conn.execute("PRAGMA foreign_keys = ON")
-            if not in_memory:
+            if not in_memory and mode != "read_only":
                 conn.execute("PRAGMA journal_mode = WAL")
                 # In WAL mode NORMAL never corrupts the database; a power cut may lose
                 # the last commits, a killed process loses nothing committed.
@@ -115,6 +181,9 @@ class SQLiteDatabase:
         except sqlite3.Error as exc:
             conn.close()
             raise storage_error(f"configuring {target!r}", exc) from exc
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     def transaction(self) -> AbstractContextManager[None]:
@@ -226,6 +295,8 @@ class SQLiteDatabase:
         for step in steps:
             if not isinstance(step, str) and not callable(step):
                 raise ValidationError("migrations", step, "SQL text or a callable(connection)")
+        if self._read_only:
+            return self._check_version(component, len(steps))
         with self._scope():
             conn = self.connection
             try:
@@ -265,6 +336,26 @@ class SQLiteDatabase:
             except sqlite3.Error as exc:
                 raise storage_error("reading the schema version", exc) from exc
         return 0 if found is None else int(found[0])
+
+    def _check_version(self, component: str, needed: int) -> int:
+        """In a read-only database: the recorded version, if this library can read it.
+
+        A component the store never had (version 0) is no error here: its tables are
+        missing, and reading them fails with a StorageError naming the table.
+        """
+        current = self.schema_version(component)
+        if current == 0 and component != "core":
+            return 0
+        if current != needed:
+            raise StorageError(
+                f"sqlite: the schema of {component!r} is at version {current} and this "
+                f"library reads version {needed}; open the store writable once "
+                f"(mode='existing') to upgrade it"
+                if current < needed
+                else f"sqlite: schema of {component!r} is at version {current}, newer than "
+                f"the {needed} migrations this library knows"
+            )
+        return current
 
     # -- internals -------------------------------------------------------------------------
     @contextmanager
@@ -329,3 +420,12 @@ class SQLiteDatabase:
             with suppress(sqlite3.Error):
                 conn.execute(sql)
 
+
+
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    """The user tables and views of the database (SQLite's own ``sqlite_*`` left out)."""
+    rows = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+        "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+    ).fetchall()
+    return {str(name) for (name,) in rows}

@@ -79,9 +79,17 @@ class SQLiteStore(SQLiteDatabase, CapabilityHost):
             them from validated entities.
         capabilities: more capability repositories for this store, as
             ``{key: factory(database)}``, read with :meth:`repository`.
+        mode: for a path, ``"create"`` (default: open, or make a store in a new or
+            empty file), ``"existing"`` (an existing custmgmt store only) or
+            ``"read_only"`` (an existing custmgmt store, nothing written: readable on
+            a read-only file or file system).
+        adopt: with ``mode="create"``, add the custmgmt tables to a database that
+            holds other tables; without it such a file is refused, untouched, as
+            "not a custmgmt store".
 
     Raises:
-        StorageError: the database cannot be opened or its schema created.
+        StorageError: the database cannot be opened or its schema created, or it is
+            not a custmgmt store (see ``mode`` and ``adopt``).
         ValidationError: ``database`` is none of the accepted types.
     """
 
@@ -95,8 +103,12 @@ class SQLiteStore(SQLiteDatabase, CapabilityHost):
         timeout: float = 30.0,
         verify_reads: bool = False,
         capabilities: Mapping[CapabilityKey[Any], Callable[[SQLiteDatabase], Any]] | None = None,
+        mode: str = "create",
+        adopt: bool = False,
     ) -> None:
-        super().__init__(database, timeout=timeout, verify_reads=verify_reads)
+        super().__init__(
+            database, timeout=timeout, verify_reads=verify_reads, mode=mode, adopt=adopt
+        )
         self._init_capabilities(capabilities, self._lock)
         try:
             self.apply_migrations("core", CORE_MIGRATIONS)
