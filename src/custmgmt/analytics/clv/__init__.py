@@ -18,7 +18,6 @@ attributes end in ``_``, using an unfitted model raises
 """
 
 from custmgmt.analytics.clv._bgnbd import BetaGeo
-from custmgmt.analytics.clv._common import ConvergenceError
 from custmgmt.analytics.clv._gamma import GammaGamma, PurchaseForecaster
 from custmgmt.analytics.clv._pareto import ParetoNBD
 from custmgmt.analytics.clv._simulate import (
@@ -27,6 +26,7 @@ from custmgmt.analytics.clv._simulate import (
     simulate_pareto_nbd,
 )
 from custmgmt.analytics.clv._summary import TransactionSummary, summarize_transactions
+from custmgmt.errors import ConvergenceError
 
 __all__ = [
     "BetaGeo",
