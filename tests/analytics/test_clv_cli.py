@@ -50,7 +50,7 @@ def test_clv_prints_the_three_models_and_the_top_customers(
     for name in ("BG/NBD", "Pareto/NBD", "Gamma-Gamma"):
         assert name in out
     assert "log-likelihood=" in out
-    assert "top 3 customers by predicted lifetime value (CNY)" in out
+    assert "top 3 customers by predicted 12-month lifetime value (CNY;" in out
     assert "客户" in out
 
 

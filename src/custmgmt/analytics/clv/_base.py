@@ -180,6 +180,8 @@ _EDGE_MARGIN = 1.0
 # A standard error of a log-parameter above this (a 95% interval wider than a factor
 # of e^2.6 ~ 14 either way) means the data hardly determine the parameter.
 _LOOSE = 1.3
+# Above this (a factor e^10 ~ 22,000 either way) the parameter is not determined at all.
+_FLAT = 5.0
 #: Fewer repeat buyers than this are too few to fit a lifetime model reliably.
 MIN_REPEAT_BUYERS = 10
 
@@ -234,8 +236,11 @@ def identification_warnings(
             "not identified"
         )
         return tuple(found)
-    errors = np.sqrt(np.diag(np.linalg.inv(sub)))
-    loose = [(names[i], e) for i, e in zip(rest, errors, strict=True) if e > _LOOSE]
+    errors = np.sqrt(np.maximum(np.diag(np.linalg.inv(sub)), 0.0))
+    flat = [names[i] for i, e in zip(rest, errors, strict=True) if e > _FLAT]
+    if flat:
+        found.append(f"the likelihood is nearly flat in {_join(flat)}: not identified")
+    loose = [(names[i], e) for i, e in zip(rest, errors, strict=True) if _LOOSE < e <= _FLAT]
     if loose:
         described = ", ".join(f"{n} (within a factor {math.exp(2 * e):.3g})" for n, e in loose)
         found.append(f"poorly determined at 95%: {described}")
