@@ -70,7 +70,7 @@ def rows_dot(matrix: npt.NDArray[Any], b: npt.NDArray[Any]) -> FloatArray:
 
 # Above this, lgamma(z + x) - lgamma(z) is taken from Stirling's series: the two
 # lgamma values are near z log z and their difference would lose log10(z log z) digits.
-_STIRLING_FROM = 1e3
+_STIRLING_FROM = 20.0
 
 
 def log_rising(z: Any, x: Any) -> FloatArray:
@@ -94,6 +94,8 @@ def log_rising(z: Any, x: Any) -> FloatArray:
         - x_arr
         + (1.0 / end - 1.0 / safe) / 12.0
         - (end**-3 - safe**-3) / 360.0
+        + (end**-5 - safe**-5) / 1260.0
+        - (end**-7 - safe**-7) / 1680.0
     )
     direct = special.gammaln(z_arr + x_arr) - special.gammaln(z_arr)
     result: FloatArray = np.where(big, stirling, direct)
@@ -114,6 +116,8 @@ def digamma_difference(z: Any, x: Any) -> FloatArray:
         - 0.5 * (1.0 / end - 1.0 / safe)
         - (end**-2 - safe**-2) / 12.0
         + (end**-4 - safe**-4) / 120.0
+        - (end**-6 - safe**-6) / 252.0
+        + (end**-8 - safe**-8) / 240.0
     )
     direct = special.digamma(z_arr + x_arr) - special.digamma(z_arr)
     result: FloatArray = np.where(big, series, direct)

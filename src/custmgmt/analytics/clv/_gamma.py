@@ -211,6 +211,15 @@ class GammaGamma(_Estimator):
             bounds=self._bounds(),
             n_repeat=total,
         )
+        q = float(np.exp(fit.log_params[1]))
+        if q <= 1.0:
+            warnings = (
+                *warnings,
+                (
+                    f"q = {q:.3g} <= 1: spend is so heavy-tailed that the expected spend "
+                    "of customers with few repeat purchases (p x + q <= 1) is infinite"
+                ),
+            )
         if excluded:
             warnings = (
                 (
