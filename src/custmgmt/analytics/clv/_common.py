@@ -497,14 +497,25 @@ def newton_minimise(
         t = 1.0
         while True:
             candidate = theta + t * step
+            if np.array_equal(candidate, theta):
+                t = 0.0
+                break
             value = value_at(candidate)
             # When the function values can no longer tell this step from staying put,
             # any finite point is accepted: the quadratic model is trusted for it.
-            if value <= f + 1e-4 * t * slope or (noise and math.isfinite(value)):
+            if (value <= f + 1e-4 * t * slope and value < f) or (
+                noise and math.isfinite(value)
+            ):
                 break
             t *= 0.5
             if t < 1e-12:
-                return Optimum(theta=theta, f=f, n_iter=iteration, stalled=True)
+                t = 0.0
+                break
+        if t == 0.0:
+            # No point along the step is better in floating point. If the predicted
+            # gain is below what rounding can resolve anyway, this is the optimum.
+            lost = -slope < 1e-9 * max(1.0, abs(f))
+            return Optimum(theta=theta, f=f, n_iter=iteration, stalled=not lost)
         if t == 1.0 and not noise and predicted < 0 and value - f < 1.1 * predicted:
             # The function fell further than its quadratic model said: it is flatter
             # ahead than the model thinks. Double the step while it keeps falling.

@@ -270,7 +270,11 @@ class GammaGamma(_Estimator):
         # p log(m x) - p log(v + m x) and q log v - q log(v + m x) are written with
         # log1p: when p or q and v run off to infinity together (a flat likelihood)
         # the plain terms would be huge numbers whose difference keeps few digits.
-        value = dot(wx, log_rising(px, q) - special.gammaln(q)) - d.sum_w_log_m
+        # lgamma(px + q) - lgamma(px) - lgamma(q) = -log B(px, q), from the smaller
+        # argument's lgamma and a rising factorial: no large lgamma values cancel.
+        small = np.minimum(px, q)
+        value = dot(wx, log_rising(np.maximum(px, q), small) - special.gammaln(small))
+        value -= d.sum_w_log_m
         s_w_l = s_wx_l = s_w_i = s_wx_i = s_w_i2 = s_wx_i2 = s_wxx_i2 = s_w_f = 0.0
         for lo in range(0, d.x.size, CHUNK):
             hi = lo + CHUNK
