@@ -101,7 +101,7 @@ def fit_in_log_space(
             its ``f`` the log-likelihood (penalty excluded) there.
     """
     basis = model._basis_matrix()
-    inverse = np.linalg.inv(basis)
+    inverse: FloatArray = np.linalg.inv(basis).astype(np.float64)
 
     def log_params_of(theta: FloatArray) -> FloatArray:
         result: FloatArray = basis @ theta
@@ -160,19 +160,36 @@ def fit_in_log_space(
         )
     hessian = None
     if curvature:
-        with np.errstate(all="ignore"):
-            _, g, h = evaluate(optimum.theta, 2 if model._newton else 1)
-        if h is None and g is not None:
-            h = difference_hessian(evaluate, optimum.theta, g)
-        if h is not None and np.all(np.isfinite(h)):
-            # back from the optimiser's basis to log-parameters, and to the total
-            hessian = inverse.T @ h @ inverse * total
+        hessian = _total_hessian(optimum.hessian, inverse, total)
+        if not model._newton and (
+            hessian is None or identification_warnings(
+                model._param_names, log_params, hessian, label="", bounds=model._bounds()
+            )
+        ):
+            # The BFGS estimate suggests trouble: confirm it with the curvature from
+            # differences of the exact gradient before saying anything.
+            with np.errstate(all="ignore"):
+                _, g, _ = evaluate(optimum.theta, 1)
+            if g is not None:
+                exact = difference_hessian(evaluate, optimum.theta, g)
+                hessian = _total_hessian(exact, inverse, total)
     return _Fit(
         log_params=log_params,
         n_iter=optimum.n_iter,
         log_likelihood=-(optimum.f - penalty(log_params)) * total,
         hessian=hessian,
     )
+
+
+def _total_hessian(
+    hessian: FloatArray | None, inverse: FloatArray, total: float
+) -> FloatArray | None:
+    """The optimiser's Hessian (of the mean, in its basis) as the Hessian of minus
+    the total log-likelihood in log-parameters."""
+    if hessian is None or not np.all(np.isfinite(hessian)):
+        return None
+    result: FloatArray = inverse.T @ hessian @ inverse * total
+    return result
 
 
 # A log-parameter this close to the box edge ran off: the data do not bound it.

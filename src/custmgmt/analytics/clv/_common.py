@@ -365,6 +365,7 @@ class Optimum:
     f: float
     n_iter: int
     stalled: bool = False
+    hessian: FloatArray | None = None  # the last (exact or BFGS) Hessian in theta
 
 
 def newton_minimise(
@@ -491,7 +492,7 @@ def newton_minimise(
         step *= room(theta, step)
         slope = float(g @ step)
         if slope >= 0.0:
-            return Optimum(theta=theta, f=f, n_iter=iteration, stalled=True)
+            return Optimum(theta=theta, f=f, n_iter=iteration, stalled=True, hessian=h)
         predicted = slope + 0.5 * float(step @ h @ step)
         noise = -slope < 1e-13 * max(1.0, abs(f))
         t = 1.0
@@ -515,7 +516,7 @@ def newton_minimise(
             # No point along the step is better in floating point. If the predicted
             # gain is below what rounding can resolve anyway, this is the optimum.
             lost = -slope < 1e-9 * max(1.0, abs(f))
-            return Optimum(theta=theta, f=f, n_iter=iteration, stalled=not lost)
+            return Optimum(theta=theta, f=f, n_iter=iteration, stalled=not lost, hessian=h)
         if t == 1.0 and not noise and predicted < 0 and value - f < 1.1 * predicted:
             # The function fell further than its quadratic model said: it is flatter
             # ahead than the model thinks. Double the step while it keeps falling.
@@ -552,7 +553,7 @@ def newton_minimise(
             on_iteration(iteration, theta, f)
         if noise:
             break
-    return Optimum(theta=theta, f=f, n_iter=iteration)
+    return Optimum(theta=theta, f=f, n_iter=iteration, hessian=h)
 
 
 def params_mapping(names: tuple[str, ...], values: FloatArray) -> Mapping[str, float]:
