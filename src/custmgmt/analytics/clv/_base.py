@@ -220,12 +220,7 @@ def identification_warnings(
     likelihood barely changes with it; and too few repeat buyers make any estimate
     fragile.
     """
-    found: list[str] = []
-    if n_repeat is not None and n_repeat < MIN_REPEAT_BUYERS:
-        found.append(
-            f"only {n_repeat:g} customers with repeat purchases: too few to identify "
-            f"{label}'s parameters"
-        )
+    found = [] if n_repeat is None else _few_repeaters(n_repeat, label)
     edges = bounds - _EDGE_MARGIN
     high = [n for n, v, e in zip(names, log_params, edges, strict=True) if v >= e]
     low = [n for n, v, e in zip(names, log_params, edges, strict=True) if v <= -e]
@@ -262,6 +257,16 @@ def identification_warnings(
         described = ", ".join(f"{n} (within a factor {math.exp(2 * e):.3g})" for n, e in loose)
         found.append(f"poorly determined at 95%: {described}")
     return tuple(found)
+
+
+def _few_repeaters(n_repeat: float, label: str) -> list[str]:
+    if n_repeat >= MIN_REPEAT_BUYERS:
+        return []
+    text = (
+        f"only {n_repeat:g} customers with repeat purchases: too few to identify "
+        f"{label}'s parameters"
+    )
+    return [text]
 
 
 def _join(names: list[str]) -> str:
@@ -476,6 +481,8 @@ class _CountingModel(_Estimator):
             except (ConvergenceError, NotConverged):
                 start = None  # the sample alone may not identify the model; the data will
         data = self._prepare(x, tx, age, w, scale)
+        n_repeat = float(w[x > 0].sum())
+        few = tuple(_few_repeaters(n_repeat, self._label))
         report = self._reporter(progress, started, lambda _p, value: value + shift)
         unscale = lambda p: self._unscale(p, scale)  # noqa: E731
         try:
@@ -496,7 +503,7 @@ class _CountingModel(_Estimator):
             if limit is None:
                 raise self._not_converged(stop, unscale, shift) from None
             params, scaled, note = limit
-            warnings: tuple[str, ...] = (note,)
+            warnings: tuple[str, ...] = (*few, note)
             n_iter = stop.n_iter
         else:
             params = np.exp(fit.log_params)
@@ -507,14 +514,14 @@ class _CountingModel(_Estimator):
                 fit.hessian,
                 label=self._label,
                 bounds=self._bounds(),
-                n_repeat=float(w[x > 0].sum()),
+                n_repeat=n_repeat,
             )
             n_iter = fit.n_iter
             if warnings:
                 limit = self._limit(x, tx, age, w, scale, scaled)
                 if limit is not None:
                     params, scaled, note = limit
-                    warnings = (note,)
+                    warnings = (*few, note)
         self.params_ = params_mapping(self._param_names, self._unscale(params, scale))
         self.log_likelihood_ = scaled + shift
         self.n_customers_ = float(w.sum())
