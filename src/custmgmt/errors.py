@@ -11,6 +11,7 @@ custmgmt still behaves sensibly::
     ├── Conflict                                      duplicate id or stale version
     ├── TransitionNotAllowed                          a state machine refused an event
     ├── NotFittedError           (also AttributeError) a model used before ``fit``
+    ├── ConvergenceError         (also RuntimeError)  a model fit did not converge
     ├── PermissionDenied                              the actor may not do this
     ├── StorageError                                  the storage backend failed
     └── MissingDependency        (also ImportError)   an optional extra is not installed
@@ -22,10 +23,13 @@ callers never need to parse messages.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 __all__ = [
     "Conflict",
+    "ConvergenceError",
     "CustMgmtError",
     "MissingDependency",
     "NotFittedError",
@@ -128,6 +132,45 @@ class NotFittedError(CustMgmtError, AttributeError):
     """A model was used before ``fit`` was called (scikit-learn's convention)."""
 
 
+class ConvergenceError(CustMgmtError, RuntimeError):
+    """Fitting a model failed: the optimiser did not converge within its iteration or
+    time limit, or the data cannot identify the model at all (nobody came back).
+
+    Attributes:
+        model: the name of the model that was being fitted (``"BG/NBD"``).
+        reason: what went wrong, in words.
+        best: the best parameters reached before giving up (in the caller's units),
+            or None when no point could be evaluated.
+        log_likelihood: the log-likelihood at ``best``, or None.
+        n_iter: the optimiser iterations used, or None.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        reason: str,
+        *,
+        best: Mapping[str, float] | None = None,
+        log_likelihood: float | None = None,
+        n_iter: int | None = None,
+    ) -> None:
+        self.model = model
+        self.reason = reason
+        self.best = None if best is None else MappingProxyType(dict(best))
+        self.log_likelihood = log_likelihood
+        self.n_iter = n_iter
+        detail = ""
+        if self.best is not None:
+            figures = ", ".join(f"{k}={v:.6g}" for k, v in self.best.items())
+            detail = f" (best point reached: {figures})"
+        super().__init__(f"{model} did not fit: {reason}{detail}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        best = None if self.best is None else dict(self.best)
+        arguments = (self.model, self.reason, best, self.log_likelihood, self.n_iter)
+        return (_rebuild_convergence_error, arguments)
+
+
 class PermissionDenied(CustMgmtError):
     """The acting person or service may not perform this operation."""
 
@@ -155,6 +198,18 @@ class MissingDependency(CustMgmtError, ImportError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.module, self.extra, self.purpose))
+
+
+def _rebuild_convergence_error(
+    model: str,
+    reason: str,
+    best: Mapping[str, float] | None,
+    log_likelihood: float | None,
+    n_iter: int | None,
+) -> ConvergenceError:
+    return ConvergenceError(
+        model, reason, best=best, log_likelihood=log_likelihood, n_iter=n_iter
+    )
 
 
 def _short_repr(value: Any, limit: int = 80) -> str:

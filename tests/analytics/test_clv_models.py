@@ -322,11 +322,13 @@ def test_bad_weights_and_settings_are_refused() -> None:
 
 def test_gamma_gamma_refuses_bad_spend_and_needs_a_repeat_buyer() -> None:
     with pytest.raises(ValidationError, match="monetary_value"):
-        GammaGamma().fit([1, 2], [10.0, 0.0])
+        GammaGamma().fit([1, 2], [10.0, np.nan])
     with pytest.raises(ValidationError, match="monetary_value"):
         GammaGamma().fit([1, 2], [10.0])
     with pytest.raises(ValidationError, match="frequency"):
         GammaGamma().fit([0, 0], [0.0, 0.0])
+    with pytest.raises(ValidationError, match="positive spend"):
+        GammaGamma().fit([1, 2, 0], [0.0, -3.0, 5.0])
 
 
 def test_prediction_inputs_are_checked(fitted_bgnbd: BetaGeo) -> None:
@@ -359,8 +361,15 @@ def test_data_without_repeat_purchases_cannot_be_fitted() -> None:
         BetaGeo().fit(np.zeros(500), np.zeros(500), np.linspace(10.0, 100.0, 500))
     with pytest.raises(ConvergenceError, match="Pareto/NBD"):
         ParetoNBD().fit(np.zeros(500), np.zeros(500), np.linspace(10.0, 100.0, 500))
-    with pytest.raises(ConvergenceError, match="Gamma-Gamma"):
-        GammaGamma().fit(np.ones(100), np.full(100, 25.0))
+
+
+
+def test_identical_spend_fits_with_a_warning_that_the_spread_is_not_identified() -> None:
+    model = GammaGamma().fit(np.ones(100), np.full(100, 25.0))
+    assert any("ran off to infinity" in w for w in model.warnings_)
+    expected = model.conditional_expected_average_profit([1, 3], [25.0, 30.0])
+    assert np.all(np.isfinite(expected))
+    assert expected[0] == pytest.approx(25.0, rel=1e-4)
 
 
 def test_a_missing_scipy_is_reported_as_a_custmgmt_error(

@@ -14,13 +14,14 @@ def demo_section(ctx: DemoContext) -> None:
     """Fit BG/NBD, Pareto/NBD and Gamma-Gamma to the demo store's orders and list the
     customers with the highest predicted 12-month lifetime value.
 
-    Reuses the order frame an earlier section left in ``ctx.shared["order_frame"]``
-    and leaves its :class:`~custmgmt.cli.clv.ClvRun` in ``ctx.shared["clv"]``.
+    Runs the same library service as ``custmgmt clv``
+    (:func:`custmgmt.analytics.clv.analyse_clv`) on the order frame an earlier section
+    left in ``ctx.shared["order_frame"]``, and leaves its
+    :class:`~custmgmt.analytics.clv.ClvReport` in ``ctx.shared["clv"]``.
     """
     import importlib.util
 
     from custmgmt.analytics.frames import OrderFrame
-    from custmgmt.cli.clv import analyse_clv, print_clv
 
     orders = ctx.shared.get("order_frame")
     if orders is None:
@@ -30,6 +31,8 @@ def demo_section(ctx: DemoContext) -> None:
     if importlib.util.find_spec("scipy") is None:  # pragma: no cover - optional extra
         ctx.print("skipped: the lifetime models need scipy (pip install 'custmgmt[scipy]')")
         return
-    result = analyse_clv(orders, as_of=ctx.as_of)
-    ctx.shared["clv"] = result
-    print_clv(result, ctx.out, top=10)
+    from custmgmt.analytics.clv import analyse_clv
+
+    report = analyse_clv(orders, as_of=ctx.as_of)
+    ctx.shared["clv"] = report
+    ctx.out.write(report.render(top=10))

@@ -10,6 +10,9 @@
   spend per transaction and combines with either of them into
   ``customer_lifetime_value``.
 * ``simulate_*`` draw synthetic customers from each model, seeded.
+* :func:`analyse_clv` is the whole use case behind ``custmgmt clv``: orders (a frame
+  or a store) in, a :class:`ClvReport` with every model's estimates, what the data
+  cannot identify, and each customer's lifetime value out.
 
 The models follow scikit-learn's conventions (``fit`` returns ``self``, learnt
 attributes end in ``_``, using an unfitted model raises
@@ -17,24 +20,43 @@ attributes end in ``_``, using an unfitted model raises
 (``pip install 'custmgmt[scipy]'``), imported only when a model is used.
 """
 
+from custmgmt.analytics.clv._base import FitProgress, ProgressCallback
 from custmgmt.analytics.clv._bgnbd import BetaGeo
-from custmgmt.analytics.clv._common import ConvergenceError
 from custmgmt.analytics.clv._gamma import GammaGamma, PurchaseForecaster
 from custmgmt.analytics.clv._pareto import ParetoNBD
+from custmgmt.analytics.clv._report import (
+    MODELS,
+    ClvEvent,
+    ClvReport,
+    ModelFit,
+    SpendExclusion,
+    SummaryReady,
+    analyse_clv,
+)
 from custmgmt.analytics.clv._simulate import (
     simulate_bgnbd,
     simulate_gamma_gamma,
     simulate_pareto_nbd,
 )
 from custmgmt.analytics.clv._summary import TransactionSummary, summarize_transactions
+from custmgmt.errors import ConvergenceError
 
 __all__ = [
+    "MODELS",
     "BetaGeo",
+    "ClvEvent",
+    "ClvReport",
     "ConvergenceError",
+    "FitProgress",
     "GammaGamma",
+    "ModelFit",
     "ParetoNBD",
+    "ProgressCallback",
     "PurchaseForecaster",
+    "SpendExclusion",
+    "SummaryReady",
     "TransactionSummary",
+    "analyse_clv",
     "simulate_bgnbd",
     "simulate_gamma_gamma",
     "simulate_pareto_nbd",

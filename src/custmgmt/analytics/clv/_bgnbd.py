@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
-from custmgmt.analytics.clv._base import _CountingModel
+from custmgmt.analytics.clv._base import _CountingModel, fit_in_log_space
 from custmgmt.analytics.clv._common import (
     CHUNK,
     FloatArray,
+    NotConverged,
     check_horizon,
+    digamma_difference,
     dot,
     factorise,
     import_scipy,
+    log_rising,
     weighted_counts,
 )
-from custmgmt.analytics.clv._special import hyp2f1_series
+from custmgmt.analytics.clv._special import bgnbd_forecast
+from custmgmt.errors import ConvergenceError
 
 __all__ = ["BetaGeo"]
 
@@ -63,6 +68,8 @@ class BetaGeo(_CountingModel):
             plain maximum-likelihood estimate.
         max_iter: iteration limit of the optimiser.
         tol: convergence tolerance on the mean log-likelihood and its gradient.
+        max_time: wall-clock limit of one fit in seconds (None: no limit, so results
+            never depend on the machine's speed).
 
     Attributes:
         params_: ``{"r", "alpha", "a", "b"}`` as a read-only mapping; alpha is in the
@@ -71,6 +78,8 @@ class BetaGeo(_CountingModel):
             customers, penalty excluded).
         n_customers_: how many customers (sum of weights) were fitted.
         n_iter_: optimiser iterations used.
+        warnings_: what the data cannot identify, in words (empty when all is well),
+            e.g. a parameter that ran off to infinity.
 
     Example:
         >>> from custmgmt.analytics.clv import simulate_bgnbd
@@ -85,6 +94,15 @@ class BetaGeo(_CountingModel):
     _param_names = ("r", "alpha", "a", "b")
     _label = "BG/NBD"
     _newton = True
+    # The optimiser moves (log r, log r/alpha, log a, log a/b): "everybody buys at the
+    # same rate" and "everybody has the same dropout chance" are then straight lines.
+    _basis = (
+        (1.0, 0.0, 0.0, 0.0),
+        (1.0, -1.0, 0.0, 0.0),
+        (0.0, 0.0, 1.0, 0.0),
+        (0.0, 0.0, 1.0, -1.0),
+    )
+    _shapes = (True, False, True, True)
 
     def _prepare(
         self, x: FloatArray, tx: FloatArray, age: FloatArray, w: FloatArray, scale: float = 1.0
@@ -138,20 +156,14 @@ class BetaGeo(_CountingModel):
         inv_b = np.where(xv > 0, 1.0 / np.where(xv > 0, b + xv - 1.0, 1.0), 0.0)
         log_odds = np.log(a) + np.log(np.where(xv > 0, inv_b, 1.0))
         inv_ages = 1.0 / (alpha + d.t_values)
-        log_ages = np.log(alpha + d.t_values)
-        age_weights = r * d.t_weights + d.t_x_weights
+        # r log(alpha) - r log(alpha + T) as -r log1p(T/alpha), and differences of
+        # lgamma as log_rising: parameters that run off to infinity (a flat
+        # likelihood) would otherwise turn them into differences of huge numbers.
+        stretch = np.log1p(d.t_values / alpha)
         value = (
-            dot(
-                wx,
-                special.gammaln(r + xv)
-                - special.gammaln(r)
-                + special.gammaln(a + b)
-                + special.gammaln(b + xv)
-                - special.gammaln(b)
-                - special.gammaln(a + b + xv),
-            )
-            + total_w * r * np.log(alpha)
-            - dot(age_weights, log_ages)
+            dot(wx, log_rising(r, xv) + log_rising(b, xv) - log_rising(a + b, xv))
+            - r * dot(d.t_weights, stretch)
+            - dot(d.t_x_weights, np.log(alpha + d.t_values))
         )
         # Sums over the repeat buyers, block by block (see CHUNK).
         n_x = xv.size
@@ -170,7 +182,7 @@ class BetaGeo(_CountingModel):
             code = d.x_code[lo:hi]
             inv_age = 1.0 / (alpha + d.T[lo:hi])
             inv_last = 1.0 / (alpha + d.tx[lo:hi])
-            spread = np.log(alpha + d.T[lo:hi]) - np.log(alpha + d.tx[lo:hi])
+            spread = np.log1p((d.T[lo:hi] - d.tx[lo:hi]) * inv_last)
             r_x = r + x
             delta = log_odds[code] + r_x * spread
             softplus = np.maximum(delta, 0.0) + np.log1p(np.exp(-np.abs(delta)))
@@ -205,18 +217,15 @@ class BetaGeo(_CountingModel):
         if order == 0:
             return value, None, None
         u_x = weighted_counts(d.x_code, u_rows, n_x)
-        psi_ab = special.digamma(a + b)
-        psi_abx = special.digamma(a + b + xv)
+        rise_ab = digamma_difference(a + b, xv)
         grad = np.array(
             [
-                dot(wx, special.digamma(r + xv) - special.digamma(r))
-                + total_w * np.log(alpha)
-                - dot(d.t_weights, log_ages)
-                + s_sp,
-                total_w * r / alpha - dot(age_weights, inv_ages) + s_sa,
-                dot(wx, psi_ab - psi_abx) + s_u / a,
-                dot(wx, psi_ab + special.digamma(b + xv) - special.digamma(b) - psi_abx)
-                - dot(u_x, inv_b),
+                dot(wx, digamma_difference(r, xv)) - dot(d.t_weights, stretch) + s_sp,
+                r * dot(d.t_weights, d.t_values * inv_ages) / alpha
+                - dot(d.t_x_weights, inv_ages)
+                + s_sa,
+                -dot(wx, rise_ab) + s_u / a,
+                dot(wx, digamma_difference(b, xv) - rise_ab) - dot(u_x, inv_b),
             ]
         )
         if order == 1:
@@ -230,6 +239,7 @@ class BetaGeo(_CountingModel):
         hess = np.empty((4, 4))
         hess[0, 0] = dot(wx, special.polygamma(1, r + xv) - special.polygamma(1, r)) + h_rr
         hess[0, 1] = total_w / alpha - dot(d.t_weights, inv_ages) + h_ra + h_r_al
+        age_weights = r * d.t_weights + d.t_x_weights
         hess[1, 1] = -total_w * r / alpha**2 + dot(age_weights, inv_ages**2) + h_aa + h_al_al
         hess[0, 2] = s_vsp / a
         hess[0, 3] = -dot(vsp_x, inv_b)
@@ -251,7 +261,7 @@ class BetaGeo(_CountingModel):
         """P(alive | x, t_x, T): the chance each customer has not dropped out yet.
 
         Fader, Hardie & Lee's note 021 (2008), computed as a logistic of a log-odds, so
-        it stays finite and in [0, 1] for any frequency.
+        it stays finite and in [0, 1] for any frequency (1 in the no-dropout limit).
 
         Args:
             frequency: repeat transactions (scalar or array).
@@ -268,9 +278,11 @@ class BetaGeo(_CountingModel):
     def _alive(params: FloatArray, x: FloatArray, tx: FloatArray, age: FloatArray) -> FloatArray:
         special = import_scipy("special")
         r, alpha, a, b = params
+        if a == 0.0:  # the NBD limit: nobody drops out
+            return np.ones(np.shape(x))
         x_safe = np.maximum(x, 1.0)
-        log_odds_dead = np.log(a / (b + x_safe - 1.0)) + (r + x) * (
-            np.log(alpha + age) - np.log(alpha + tx)
+        log_odds_dead = np.log(a / (b + x_safe - 1.0)) + (r + x) * np.log1p(
+            (age - tx) / (alpha + tx)
         )
         alive: FloatArray = np.where(x > 0, special.expit(-log_odds_dead), 1.0)
         return alive
@@ -278,10 +290,13 @@ class BetaGeo(_CountingModel):
     def predict_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> FloatArray:
         """Expected repeat purchases in the next ``t`` time units, given the history.
 
-        Equation (10) of Fader, Hardie & Lee (2005), with the hypergeometric term in
-        its Euler-transformed form ``(1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z)``,
-        which neither overflows nor underflows for large frequencies (lifetimes falls
-        back to it only when the direct form is infinite).
+        Equation (10) of Fader, Hardie & Lee (2005): P(alive) times
+        ``(a+b+x-1)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z)]``
+        with ``z = t/(alpha+T+t)``. The bracket is evaluated as a series of positive
+        terms (see :func:`custmgmt.analytics.clv._special.bgnbd_forecast`), so it has
+        no 0/0 at a = 1, neither overflows nor cancels for large frequencies or large
+        a and b, and is never NaN; in the no-dropout limit (a = 0) it is the NBD's
+        ``(r+x) t / (alpha+T)``.
 
         Args:
             t: the horizon, a scalar or one value per customer (>= 0).
@@ -294,35 +309,19 @@ class BetaGeo(_CountingModel):
         """
         x, tx, age = self._history(frequency, recency, T)
         horizon = check_horizon(t, x.shape)
-        params = self._params()
-        a = params[2]
-        if abs(a - 1.0) < 1e-7:
-            # (a+b+x-1)/(a-1) * [1 - ...] is 0/0 at a = 1; its limit is the average of
-            # the values on either side (the error is far below the estimate's own).
-            low, high = params.copy(), params.copy()
-            low[2], high[2] = 1.0 - 1e-5, 1.0 + 1e-5
-            return 0.5 * (
-                self._forecast(low, horizon, x, tx, age) + self._forecast(high, horizon, x, tx, age)
-            )
-        return self._forecast(params, horizon, x, tx, age)
+        return self._forecast(self._params(), horizon, x, tx, age)
 
     def _forecast(
         self, params: FloatArray, t: FloatArray, x: FloatArray, tx: FloatArray, age: FloatArray
     ) -> FloatArray:
-        special = import_scipy("special")
         r, alpha, a, b = params
         t, x, tx, age = np.broadcast_arrays(t, x, tx, age)
-        z = t / (alpha + age + t)
-        c = a + b + x - 1.0
-        upper = np.full(z.shape, a + b - 1.0 - r)
-        lower = np.full(z.shape, a - 1.0)
-        hyp = special.hyp2f1(upper, lower, c, z)
-        bad = ~np.isfinite(hyp)
-        if np.any(bad):
-            hyp = np.array(hyp, dtype=np.float64)
-            hyp[bad] = hyp2f1_series(upper[bad], lower[bad], c[bad], z[bad])
-        term = np.exp((a - 1.0) * np.log1p(-z)) * hyp
-        expected = (a + b + x - 1.0) / (a - 1.0) * (1.0 - term)
+        if a == 0.0:
+            expected = (r + x) * t / (alpha + age)
+        else:
+            expected = bgnbd_forecast(
+                r, alpha, a, b, np.ravel(t), np.ravel(x), np.ravel(age)
+            ).reshape(x.shape)
         result: FloatArray = expected * self._alive(params, x, tx, age)
         return result
 
@@ -334,3 +333,119 @@ class BetaGeo(_CountingModel):
         horizon = check_horizon(t, np.shape(t))
         zero = np.zeros(horizon.shape)
         return self._forecast(self._params(), horizon, zero, zero, zero)
+
+    # The no-dropout limit ------------------------------------------------------
+
+    def _limit(
+        self,
+        x: FloatArray,
+        tx: FloatArray,
+        age: FloatArray,
+        w: FloatArray,
+        scale: float,
+        log_likelihood: float,
+    ) -> tuple[FloatArray, float, str] | None:
+        """The NBD (p = 0 for everybody) when it explains the data at least as well.
+
+        When the data show no dropout, the BG/NBD likelihood rises towards its p -> 0
+        boundary, where it is the NBD's; the estimates then drift (a -> 0 or
+        b -> infinity) and predictions lose all digits. If the NBD, fitted on its own,
+        is at least as likely, it is the maximum-likelihood estimate: a = 0 and
+        b = inf stand for "p is 0 for everybody".
+        """
+        nbd = _NoDropout(penalizer_coef=self.penalizer_coef, max_iter=self.max_iter, tol=self.tol)
+        try:
+            fit = fit_in_log_space(
+                nbd, nbd._prepare(x, tx, age, w, scale), float(w.sum()),
+                float(self.penalizer_coef), self.max_iter, self.tol,
+            )
+        except (ConvergenceError, NotConverged):
+            return None
+        if fit.log_likelihood < log_likelihood - 1e-6 * max(1.0, abs(log_likelihood)):
+            return None
+        r, alpha = np.exp(fit.log_params)
+        return (
+            np.array([r, alpha, 0.0, math.inf]),
+            fit.log_likelihood,
+            (
+                "no sign of dropout: the likelihood is highest in the no-dropout limit, "
+                "the NBD (a = 0, b = inf: p = 0 for everybody, every customer alive)"
+            ),
+        )
+
+
+class _NoDropout(_CountingModel):
+    """The NBD: Poisson purchasing at a Gamma(r, alpha) rate, nobody drops out.
+
+    The limit of BG/NBD as p -> 0; fitted only to check for that limit.
+    """
+
+    _param_names = ("r", "alpha")
+    _label = "NBD"
+    _newton = True
+    _basis = ((1.0, 0.0), (1.0, -1.0))
+    _shapes = (True, False)
+
+    def _prepare(
+        self, x: FloatArray, tx: FloatArray, age: FloatArray, w: FloatArray, scale: float = 1.0
+    ) -> _NbdData:
+        x_values, x_code = factorise(x)
+        t_values, t_code = factorise(age)
+        x_code, t_code = x_code.reshape(-1), t_code.reshape(-1)
+        return _NbdData(
+            x_values=x_values,
+            x_weights=weighted_counts(x_code, w, x_values.size),
+            t_values=t_values * scale,
+            t_weights=weighted_counts(t_code, w, t_values.size),
+            t_x_weights=weighted_counts(t_code, w * x, t_values.size),
+        )
+
+    def _start(self, data: Any) -> FloatArray:
+        d: _NbdData = data
+        rate = float(np.sum(d.t_x_weights) / max(dot(d.t_weights, d.t_values), 1e-9))
+        return np.array([0.0, -np.log(max(rate, 1e-3))])
+
+    def _loglik(
+        self, params: FloatArray, data: Any, order: int
+    ) -> tuple[float, FloatArray | None, FloatArray | None]:
+        special = import_scipy("special")
+        r, alpha = (float(v) for v in params)
+        d: _NbdData = data
+        stretch = np.log1p(d.t_values / alpha)
+        inv_ages = 1.0 / (alpha + d.t_values)
+        value = (
+            dot(d.x_weights, log_rising(r, d.x_values))
+            - r * dot(d.t_weights, stretch)
+            - dot(d.t_x_weights, np.log(alpha + d.t_values))
+        )
+        if order == 0:
+            return value, None, None
+        grad = np.array(
+            [
+                dot(d.x_weights, digamma_difference(r, d.x_values)) - dot(d.t_weights, stretch),
+                r * dot(d.t_weights, d.t_values * inv_ages) / alpha
+                - dot(d.t_x_weights, inv_ages),
+            ]
+        )
+        if order == 1:
+            return value, grad, None
+        total_w = float(d.t_weights.sum())
+        hess = np.empty((2, 2))
+        hess[0, 0] = dot(
+            d.x_weights,
+            special.polygamma(1, r + d.x_values) - special.polygamma(1, r),
+        )
+        hess[0, 1] = hess[1, 0] = total_w / alpha - dot(d.t_weights, inv_ages)
+        hess[1, 1] = -total_w * r / alpha**2 + dot(
+            r * d.t_weights + d.t_x_weights, inv_ages**2
+        )
+        return value, grad, hess
+
+
+@attrs.frozen
+class _NbdData:
+    x_values: FloatArray
+    x_weights: FloatArray
+    t_values: FloatArray
+    t_weights: FloatArray
+    t_x_weights: FloatArray  # sum of w * x per distinct T

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import importlib
 import math
+import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType, ModuleType
 from typing import Any
 
+import attrs
 import numpy as np
 import numpy.typing as npt
 
-from custmgmt.errors import CustMgmtError, NotFittedError, ValidationError
+from custmgmt.errors import ConvergenceError, CustMgmtError, NotFittedError, ValidationError
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -28,26 +30,14 @@ CHUNK = 16_384
 
 # Log-parameters are boxed in so exp() can neither overflow nor underflow to zero
 # while the optimiser explores; an estimate on the box edge means the data do not
-# pin that parameter down, which fit() reports instead of returning it.
+# pin that parameter down, which fit() reports next to the estimate.
 LOG_PARAM_BOUND = 18.0
-
-
-class ConvergenceError(CustMgmtError, RuntimeError):
-    """Fitting a lifetime model failed: the optimiser did not converge, or the data
-    cannot identify the model's parameters (for example nobody ever came back).
-
-    Attributes:
-        model: the name of the model that was being fitted.
-        reason: what went wrong, in words.
-    """
-
-    def __init__(self, model: str, reason: str) -> None:
-        self.model = model
-        self.reason = reason
-        super().__init__(f"{model} did not fit: {reason}")
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.model, self.reason))
+# Gamma and Beta shape parameters are boxed tighter: beyond 1e5 a shape means the
+# coefficient of variation is below 0.3%, everybody alike, and the likelihood can only
+# change by O(1/shape) on the way to infinity; there is nothing left to estimate.
+SHAPE_BOUND = math.log(1e5)
+# The longest step, in log-parameters, of one iteration.
+_MAX_STEP = 2.0
 
 
 def import_scipy(submodule: str) -> ModuleType:
@@ -75,6 +65,62 @@ def weighted_counts(codes: npt.NDArray[Any], weights: npt.NDArray[Any], n: int) 
 def rows_dot(matrix: npt.NDArray[Any], b: npt.NDArray[Any]) -> FloatArray:
     """``matrix @ b`` for a short, wide matrix, without BLAS (see :func:`dot`)."""
     result: FloatArray = np.einsum("ij,j->i", matrix, b)
+    return result
+
+
+# Above this, lgamma(z + x) - lgamma(z) is taken from Stirling's series: the two
+# lgamma values are near z log z and their difference would lose log10(z log z) digits.
+_STIRLING_FROM = 20.0
+
+
+def log_rising(z: Any, x: Any) -> FloatArray:
+    """``lgamma(z + x) - lgamma(z)`` (the log of the rising factorial), for z > 0,
+    x >= 0, without cancellation when z is large.
+
+    Parameters that run off towards infinity (a flat likelihood) reach z ~ 1e7, where
+    the difference of two ``gammaln`` values would keep only eight digits and make the
+    optimiser see noise.
+    """
+    special = import_scipy("special")
+    z_arr, x_arr = np.broadcast_arrays(
+        np.asarray(z, dtype=np.float64), np.asarray(x, dtype=np.float64)
+    )
+    big = z_arr >= _STIRLING_FROM
+    safe = np.where(big, z_arr, _STIRLING_FROM)
+    end = safe + x_arr
+    stirling = (
+        (safe - 0.5) * np.log1p(x_arr / safe)
+        + x_arr * np.log(end)
+        - x_arr
+        + (1.0 / end - 1.0 / safe) / 12.0
+        - (end**-3 - safe**-3) / 360.0
+        + (end**-5 - safe**-5) / 1260.0
+        - (end**-7 - safe**-7) / 1680.0
+    )
+    direct = special.gammaln(z_arr + x_arr) - special.gammaln(z_arr)
+    result: FloatArray = np.where(big, stirling, direct)
+    return result
+
+
+def digamma_difference(z: Any, x: Any) -> FloatArray:
+    """``digamma(z + x) - digamma(z)``, without cancellation when z is large."""
+    special = import_scipy("special")
+    z_arr, x_arr = np.broadcast_arrays(
+        np.asarray(z, dtype=np.float64), np.asarray(x, dtype=np.float64)
+    )
+    big = z_arr >= _STIRLING_FROM
+    safe = np.where(big, z_arr, _STIRLING_FROM)
+    end = safe + x_arr
+    series = (
+        np.log1p(x_arr / safe)
+        - 0.5 * (1.0 / end - 1.0 / safe)
+        - (end**-2 - safe**-2) / 12.0
+        + (end**-4 - safe**-4) / 120.0
+        - (end**-6 - safe**-6) / 252.0
+        + (end**-8 - safe**-8) / 240.0
+    )
+    direct = special.digamma(z_arr + x_arr) - special.digamma(z_arr)
+    result: FloatArray = np.where(big, series, direct)
     return result
 
 
@@ -281,7 +327,7 @@ def pair_index(
 # ----------------------------------------------------------------------- optimiser
 
 
-def _difference_hessian(evaluate: Evaluate, theta: FloatArray, g0: FloatArray) -> FloatArray:
+def difference_hessian(evaluate: Evaluate, theta: FloatArray, g0: FloatArray) -> FloatArray:
     """The Hessian by forward differences of the exact gradient (one gradient per parameter)."""
     step = 1e-5
     columns = []
@@ -298,6 +344,30 @@ def _difference_hessian(evaluate: Evaluate, theta: FloatArray, g0: FloatArray) -
     return result
 
 
+class NotConverged(Exception):
+    """The optimiser stopped without converging; carries the best point reached."""
+
+    def __init__(self, reason: str, theta: FloatArray, f: float, n_iter: int) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.theta = theta
+        self.f = f
+        self.n_iter = n_iter
+
+
+@attrs.frozen
+class Optimum:
+    """Where :func:`newton_minimise` stopped: the point, the objective, the iterations,
+    and whether it stalled (the line search found no better point, as at the box
+    edge when the likelihood keeps rising beyond it)."""
+
+    theta: FloatArray
+    f: float
+    n_iter: int
+    stalled: bool = False
+    hessian: FloatArray | None = None  # the last (exact or BFGS) Hessian in theta
+
+
 def newton_minimise(
     model: str,
     evaluate: Evaluate,
@@ -306,8 +376,16 @@ def newton_minimise(
     max_iter: int,
     tol: float,
     exact_hessian: bool,
-) -> tuple[FloatArray, float, int]:
+    basis: FloatArray | None = None,
+    bound: float | FloatArray = LOG_PARAM_BOUND,
+    deadline: float | None = None,
+    on_iteration: Callable[[int, FloatArray, float], None] | None = None,
+) -> Optimum:
     """Minimise a smooth function of a few parameters with (quasi-)Newton steps.
+
+    The function is of ``theta``; the box ``|basis @ theta| <= bound`` (the
+    log-parameters, ``bound`` a scalar or one value per parameter) keeps the search
+    where the parameters are representable and meaningful.
 
     With ``exact_hessian`` each iteration uses the analytic Hessian (Newton's method:
     a handful of iterations); otherwise the Hessian is estimated once from differences
@@ -315,14 +393,32 @@ def newton_minimise(
     quasi-Newton method from the true curvature instead of the identity and halves the
     number of likelihood evaluations. Negative curvature is flipped (the
     "saddle-free" step), steps are capped, and a backtracking line search keeps every
-    step downhill. Iteration stops when the gradient is below ``tol`` or the predicted
-    decrease is lost in rounding. Returns the solution, the objective and the
-    iterations used.
+    step downhill. Two things keep a fit whose likelihood rises towards a degenerate
+    limit (a parameter running off to infinity) from crawling there: a step that
+    decreases the function more than its quadratic model predicted is extended
+    (doubled while the function keeps falling), and log-parameters that reach the box
+    edge while the gradient still pushes outwards are held there (a projected Newton
+    step on the others). Iteration stops when the projected gradient is below ``tol``
+    or the predicted decrease is lost in rounding.
+
+    ``deadline`` (a ``time.monotonic()`` value) and ``max_iter`` bound the work;
+    ``on_iteration(iteration, theta, objective)`` is called after every step.
+
+    Raises:
+        ConvergenceError: the objective is not finite at the starting point.
+        NotConverged: the iteration or time limit was reached; it carries the best
+            point reached. (A line search that cannot improve the fit returns the point
+            with ``stalled`` set: the caller decides whether that is an edge optimum.)
     """
-    bound = LOG_PARAM_BOUND
+    size = int(np.size(x0))
+    m = np.eye(size) if basis is None else np.asarray(basis, dtype=np.float64)
+    limits = np.broadcast_to(np.asarray(bound, dtype=np.float64), (size,))
+
+    def in_box(theta: FloatArray) -> bool:
+        return bool(np.all(np.abs(m @ theta) <= limits * (1.0 + 1e-12)))
 
     def value_at(theta: FloatArray) -> float:
-        if np.any(np.abs(theta) > bound):
+        if not in_box(theta):
             return math.inf
         try:
             with np.errstate(all="ignore"):
@@ -331,47 +427,117 @@ def newton_minimise(
             return math.inf
         return value if math.isfinite(value) else math.inf
 
-    def at(theta: FloatArray) -> tuple[float, FloatArray, FloatArray | None]:
+    def at(theta: FloatArray) -> tuple[float, FloatArray, FloatArray | None] | None:
         with np.errstate(all="ignore"):
             f, g, h = evaluate(theta, 2 if exact_hessian else 1)
         if g is None or not (math.isfinite(f) and np.all(np.isfinite(g))):
-            raise ConvergenceError(model, "the likelihood is not finite at the starting point")
+            return None
         return f, g, h
 
+    def free_space(theta: FloatArray, g: FloatArray) -> FloatArray:
+        """Columns spanning the directions not blocked by the box edge."""
+        log_params = m @ theta
+        pushing = (np.abs(log_params) >= limits * (1.0 - 1e-9)) & (
+            np.sign(log_params) * -np.linalg.solve(m.T, g) > 0
+        )
+        if not np.any(pushing):
+            return np.eye(size)
+        _, singular, vt = np.linalg.svd(m[pushing])
+        rank = int(np.sum(singular > 1e-12))
+        result: FloatArray = vt[rank:].T
+        return result
+
+    def room(theta: FloatArray, step: FloatArray) -> float:
+        """The largest t <= 1 with theta + t step inside the box."""
+        log_params = m @ theta
+        change = m @ step
+        limit = 1.0
+        for value, delta, edge in zip(log_params, change, limits, strict=True):
+            if delta > 1e-300:
+                limit = min(limit, max(edge - value, 0.0) / delta)
+            elif delta < -1e-300:
+                limit = min(limit, max(edge + value, 0.0) / -delta)
+        return limit
+
     theta = np.asarray(x0, dtype=np.float64).copy()
-    f, g, h = at(theta)
+    first = at(theta)
+    if first is None:
+        raise ConvergenceError(model, "the likelihood is not finite at the starting point")
+    f, g, h = first
     if not exact_hessian:
-        h = _difference_hessian(evaluate, theta, g)
+        h = difference_hessian(evaluate, theta, g)
     iteration = 0
-    while float(np.max(np.abs(g))) > tol:
+    while True:
+        z = free_space(theta, g)
+        g_free = z @ (z.T @ g)
+        if z.shape[1] == 0 or float(np.max(np.abs(g_free))) <= tol:
+            break
         if iteration == max_iter:
-            raise ConvergenceError(model, f"no convergence in {max_iter} iterations")
+            raise NotConverged(f"no convergence in {max_iter} iterations", theta, f, iteration)
+        if deadline is not None and time.monotonic() > deadline:
+            raise NotConverged(
+                f"the time limit was reached after {iteration} iterations", theta, f, iteration
+            )
         iteration += 1
         if h is None or not np.all(np.isfinite(h)):
-            h = np.eye(theta.size)
-        eigenvalues, vectors = np.linalg.eigh(h)
+            h = np.eye(size)
+        reduced = z.T @ h @ z
+        eigenvalues, vectors = np.linalg.eigh(0.5 * (reduced + reduced.T))
         top = max(float(np.max(np.abs(eigenvalues))), 1e-12)
         eigenvalues = np.maximum(np.abs(eigenvalues), 1e-9 * top)
-        step = -vectors @ ((vectors.T @ g) / eigenvalues)
+        step = -z @ (vectors @ ((vectors.T @ (z.T @ g)) / eigenvalues))
         longest = float(np.max(np.abs(step)))
-        if longest > 2.0:
-            step *= 2.0 / longest
+        if longest > _MAX_STEP:
+            step *= _MAX_STEP / longest
+        step *= room(theta, step)
         slope = float(g @ step)
+        if slope >= 0.0:
+            return Optimum(theta=theta, f=f, n_iter=iteration, stalled=True, hessian=h)
+        predicted = slope + 0.5 * float(step @ h @ step)
         noise = -slope < 1e-13 * max(1.0, abs(f))
-        if noise:
-            # The function values can no longer tell this step from staying put: trust
-            # the quadratic model for one last step and stop.
-            candidate = theta + step
-        else:
-            t = 1.0
-            while True:
-                candidate = theta + t * step
-                if value_at(candidate) <= f + 1e-4 * t * slope:
+        t = 1.0
+        while True:
+            candidate = theta + t * step
+            if np.array_equal(candidate, theta):
+                t = 0.0
+                break
+            value = value_at(candidate)
+            # When the function values can no longer tell this step from staying put,
+            # any finite point is accepted: the quadratic model is trusted for it.
+            if (value <= f + 1e-4 * t * slope and value < f) or (
+                noise and math.isfinite(value)
+            ):
+                break
+            t *= 0.5
+            if t < 1e-12:
+                t = 0.0
+                break
+        if t == 0.0:
+            # No point along the step is better in floating point. If the predicted
+            # gain is below what rounding can resolve anyway, this is the optimum.
+            lost = -slope < 1e-9 * max(1.0, abs(f))
+            return Optimum(theta=theta, f=f, n_iter=iteration, stalled=not lost, hessian=h)
+        if t == 1.0 and not noise and predicted < 0 and value - f < 1.1 * predicted:
+            # The function fell further than its quadratic model said: it is flatter
+            # ahead than the model thinks. Double the step while it keeps falling.
+            scale = 1.0
+            while scale < 2.0**20:
+                further = step * (2.0 * scale)
+                limit = room(theta, further)
+                if limit < 0.5 + 1e-12:
+                    further *= limit
+                trial = theta + further
+                trial_value = value_at(trial)
+                if not trial_value < value:
                     break
-                t *= 0.5
-                if t < 1e-12:
-                    raise ConvergenceError(model, "the line search cannot improve the fit")
-        f_new, g_new, h_new = at(candidate)
+                candidate, value = trial, trial_value
+                if limit < 1.0:
+                    break
+                scale *= 2.0
+        new = at(candidate)
+        if new is None:
+            raise NotConverged("the likelihood's gradient is not finite", theta, f, iteration)
+        f_new, g_new, h_new = new
         if not exact_hessian:
             # BFGS update of the Hessian estimate (skipped when curvature is not positive).
             s_k = candidate - theta
@@ -383,15 +549,11 @@ def newton_minimise(
             else:
                 h_new = h
         theta, f, g, h = candidate, f_new, g_new, h_new
+        if on_iteration is not None:
+            on_iteration(iteration, theta, f)
         if noise:
             break
-    if np.any(np.abs(theta) >= bound - 1e-3):
-        raise ConvergenceError(
-            model,
-            "a parameter ran off to 0 or infinity; the data cannot identify the model "
-            "(too few customers, or too few repeat purchases)",
-        )
-    return theta, f, iteration
+    return Optimum(theta=theta, f=f, n_iter=iteration, hessian=h)
 
 
 def params_mapping(names: tuple[str, ...], values: FloatArray) -> Mapping[str, float]:

@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Any, Protocol, Self
 
 import attrs
 import numpy as np
 
-from custmgmt.analytics.clv._base import _Estimator, fit_in_log_space
+from custmgmt.analytics.clv._base import (
+    ProgressCallback,
+    _Estimator,
+    fit_in_log_space,
+    identification_warnings,
+)
 from custmgmt.analytics.clv._common import (
     CHUNK,
     FloatArray,
+    NotConverged,
     as_float_vector,
     check_frequency,
     check_same_shape,
     check_weights,
     compress_rows,
+    digamma_difference,
     dot,
     factorise,
     first_bad,
     import_scipy,
+    log_rising,
     params_mapping,
     weighted_counts,
 )
@@ -54,20 +64,23 @@ class _Data:
 
 
 def _spend(
-    frequency: Any, monetary_value: Any, *, allow_scalar: bool
+    frequency: Any, monetary_value: Any, *, allow_scalar: bool, fitting: bool = False
 ) -> tuple[FloatArray, FloatArray]:
+    """Validate (frequency, monetary value); predictions need a spend >= 0 where
+    frequency > 0, fitting takes any finite spend (the non-positive are skipped)."""
     x = as_float_vector("frequency", frequency, allow_scalar=allow_scalar)
     m = as_float_vector("monetary_value", monetary_value, allow_scalar=allow_scalar)
     check_same_shape("frequency", x, "monetary_value", m)
     check_frequency(x)
-    bad = (x > 0) & (m <= 0)
-    if np.any(bad):
-        row = first_bad(bad)
-        raise ValidationError(
-            "monetary_value",
-            float(np.atleast_1d(m)[row]),
-            f"a positive mean spend where frequency > 0 (row {row})",
-        )
+    if not fitting:
+        bad = (x > 0) & (m < 0)
+        if np.any(bad):
+            row = first_bad(bad)
+            raise ValidationError(
+                "monetary_value",
+                float(np.atleast_1d(m)[row]),
+                f"a mean spend >= 0 where frequency > 0 (row {row})",
+            )
     return x, m
 
 
@@ -87,12 +100,16 @@ class GammaGamma(_Estimator):
             0 for the plain maximum-likelihood estimate.
         max_iter: iteration limit of the optimiser.
         tol: convergence tolerance.
+        max_time: wall-clock limit of one fit in seconds (None: no limit, so results
+            never depend on the machine's speed).
 
     Attributes:
         params_: ``{"p", "q", "v"}`` as a read-only mapping; v is in money units.
         log_likelihood_: the log-likelihood of the fitted customers' mean spend.
         n_customers_: how many customers (sum of weights) with frequency > 0 were fitted.
+        n_excluded_: how many repeat buyers were left out for a mean spend <= 0.
         n_iter_: optimiser iterations used.
+        warnings_: what the data cannot identify, in words (empty when all is well).
 
     Example:
         >>> import numpy as np
@@ -104,47 +121,119 @@ class GammaGamma(_Estimator):
         ['p', 'q', 'v']
     """
 
+    n_excluded_: float
+
     _param_names = ("p", "q", "v")
     _label = "Gamma-Gamma"
     _newton = True
+    # The optimiser moves (log p, log q, log q/v): "everybody has the same mean
+    # spend" (q running off to infinity at a fixed q/v) is then a straight line.
+    _basis = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 1.0, -1.0))
+    _shapes = (True, True, False)
 
-    def fit(self, frequency: Any, monetary_value: Any, weights: Any = None) -> Self:
+    def fit(
+        self,
+        frequency: Any,
+        monetary_value: Any,
+        weights: Any = None,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> Self:
         """Fit the model by maximum likelihood on the customers with frequency > 0.
+
+        Customers whose repeat transactions average zero or less (free or fully
+        refunded orders) are left out, as in the literature: the model describes
+        positive spend. How many were left out is ``n_excluded_``, and ``warnings_``
+        says so.
 
         Args:
             frequency: repeat transactions per customer (whole numbers >= 0).
-            monetary_value: mean spend of those transactions (> 0 where frequency > 0).
+            monetary_value: mean spend of those transactions.
             weights: optional count of customers per row.
+            progress: called with a :class:`FitProgress` after every optimiser step.
 
         Returns:
-            self, with ``params_``, ``log_likelihood_``, ``n_customers_``, ``n_iter_``.
+            self, with ``params_``, ``log_likelihood_``, ``n_customers_`` (those
+            fitted), ``n_excluded_``, ``n_iter_`` and ``warnings_`` (what the data
+            cannot identify, in words; empty when all is well).
 
         Raises:
-            ValidationError: bad input, or no customer with a repeat transaction.
-            ConvergenceError: the optimiser failed or the spend cannot identify the
-                parameters (for example everybody spends exactly the same).
+            ValidationError: bad input, or no customer with a repeat transaction and
+                a positive spend.
+            ConvergenceError: the optimiser reached ``max_iter`` or ``max_time``
+                without converging; the error carries the best point reached.
         """
-        pen, max_iter, tol = self._check_hyperparameters()
-        x, m = _spend(frequency, monetary_value, allow_scalar=False)
+        started = time.monotonic()
+        pen, max_iter, tol, max_time = self._check_hyperparameters()
+        x, m = _spend(frequency, monetary_value, allow_scalar=False, fitting=True)
         w = np.ones(x.size) if weights is None else check_weights(weights, x.size)
-        keep = (x > 0) & (w > 0)
+        repeat = (x > 0) & (w > 0)
+        keep = repeat & (m > 0)
+        excluded = float(w[repeat & ~keep].sum())
         if not np.any(keep):
             raise ValidationError(
-                "frequency", "<no repeat buyer>", "at least one customer with frequency > 0"
+                "frequency",
+                "<no repeat buyer with a positive spend>",
+                "at least one customer with frequency > 0 and monetary_value > 0",
             )
         (x, m), w = compress_rows((x[keep], m[keep]), w[keep])
         # Spend is rescaled to mean 1 so the optimiser starts from parameters of order 1.
         scale = 1.0 / float(np.average(m, weights=w))
         data = self._prepare(x, m * scale, w)
-        theta, n_iter, scaled = fit_in_log_space(
-            self, data, float(w.sum()), pen, max_iter, tol
-        )
-        p, q, v = np.exp(theta)
+        total = float(w.sum())
         # Rescaling m and v by c shifts the log-likelihood by -log c per customer.
-        self.params_ = params_mapping(self._param_names, np.array([p, q, v / scale]))
-        self.log_likelihood_ = scaled + float(w.sum()) * np.log(scale)
-        self.n_customers_ = float(w.sum())
-        self.n_iter_ = n_iter
+        shift = total * math.log(scale)
+
+        def unscale(params: FloatArray) -> FloatArray:
+            result: FloatArray = params * np.array([1.0, 1.0, 1.0 / scale])
+            return result
+
+        report = self._reporter(progress, started, lambda _p, value: value + shift)
+        try:
+            fit = fit_in_log_space(
+                self,
+                data,
+                total,
+                pen,
+                max_iter,
+                tol,
+                deadline=None if max_time is None else started + max_time,
+                report=report,
+                curvature=True,
+            )
+        except NotConverged as stop:
+            raise self._not_converged(stop, unscale, shift) from None
+        warnings = identification_warnings(
+            self._param_names,
+            fit.log_params,
+            fit.hessian,
+            label=self._label,
+            bounds=self._bounds(),
+            n_repeat=total,
+        )
+        q = float(np.exp(fit.log_params[1]))
+        if q <= 1.0:
+            warnings = (
+                *warnings,
+                (
+                    f"q = {q:.3g} <= 1: spend is so heavy-tailed that the expected spend "
+                    "of customers with few repeat purchases (p x + q <= 1) is infinite"
+                ),
+            )
+        if excluded:
+            warnings = (
+                (
+                    f"{excluded:g} customers with repeat purchases averaging 0 or less "
+                    "were left out (the model describes positive spend)"
+                ),
+                *warnings,
+            )
+        self.params_ = params_mapping(self._param_names, unscale(np.exp(fit.log_params)))
+        self.log_likelihood_ = fit.log_likelihood + shift
+        self.n_customers_ = total
+        self.n_excluded_ = excluded
+        self.n_iter_ = fit.n_iter
+        self.warnings_ = warnings
         return self
 
     @staticmethod
@@ -178,28 +267,30 @@ class GammaGamma(_Estimator):
         p, q, v = (float(t) for t in params)
         xv, wx = d.x_values, d.x_weights
         px = p * xv
-        total_w = float(wx.sum())
-        log_v = np.log(v)
-        value = (
-            dot(wx, special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q))
-            + total_w * q * log_v
-            + p * (d.sum_wx_log_m + d.sum_wx_log_x)
-            - d.sum_w_log_m
-        )
-        s_w_l = s_wx_l = s_w_i = s_wx_i = s_w_i2 = s_wx_i2 = s_wxx_i2 = 0.0
+        # p log(m x) - p log(v + m x) and q log v - q log(v + m x) are written with
+        # log1p: when p or q and v run off to infinity together (a flat likelihood)
+        # the plain terms would be huge numbers whose difference keeps few digits.
+        # lgamma(px + q) - lgamma(px) - lgamma(q) = -log B(px, q), from the smaller
+        # argument's lgamma and a rising factorial: no large lgamma values cancel.
+        small = np.minimum(px, q)
+        value = dot(wx, log_rising(np.maximum(px, q), small) - special.gammaln(small))
+        value -= d.sum_w_log_m
+        s_w_l = s_wx_l = s_w_i = s_wx_i = s_w_i2 = s_wx_i2 = s_wxx_i2 = s_w_f = 0.0
         for lo in range(0, d.x.size, CHUNK):
             hi = lo + CHUNK
             x, w = d.x[lo:hi], d.w[lo:hi]
-            total = v + d.m[lo:hi] * x
-            log_total = np.log(total)
+            mx = d.m[lo:hi] * x
+            total = v + mx
             wx_ = w * x
-            s_w_l += dot(w, log_total)
-            s_wx_l += dot(wx_, log_total)
+            # log((v + m x) / (m x)) and log((v + m x) / v)
+            s_wx_l += dot(wx_, np.log1p(v / mx))
+            s_w_l += dot(w, np.log1p(mx / v))
             if order == 0:
                 continue
             inv = 1.0 / total
             s_w_i += dot(w, inv)
             s_wx_i += dot(wx_, inv)
+            s_w_f += dot(w, mx * inv)
             if order == 1:
                 continue
             inv2 = inv * inv
@@ -209,20 +300,17 @@ class GammaGamma(_Estimator):
         value -= p * s_wx_l + q * s_w_l
         if order == 0:
             return value, None, None
-        psi_pxq = special.digamma(px + q)
         grad = np.array(
             [
-                dot(wx, xv * (psi_pxq - special.digamma(px)))
-                + d.sum_wx_log_m
-                + d.sum_wx_log_x
-                - s_wx_l,
-                dot(wx, psi_pxq - special.digamma(q)) + total_w * log_v - s_w_l,
-                total_w * q / v - (p * s_wx_i + q * s_w_i),
+                dot(wx, xv * digamma_difference(px, q)) - s_wx_l,
+                dot(wx, digamma_difference(q, px)) - s_w_l,
+                q * s_w_f / v - p * s_wx_i,
             ]
         )
         if order == 1:
             return value, grad, None
         tri_pxq = special.polygamma(1, px + q)
+        total_w = float(wx.sum())
         hess = np.empty((3, 3))
         hess[0, 0] = dot(wx, xv * xv * (tri_pxq - special.polygamma(1, px)))
         hess[0, 1] = hess[1, 0] = dot(wx, xv * tri_pxq)

@@ -13,9 +13,10 @@ from custmgmt.analytics.clv._common import (
     CHUNK,
     FloatArray,
     check_horizon,
+    digamma_difference,
     dot,
     factorise,
-    import_scipy,
+    log_rising,
     pair_index,
     rows_dot,
     weighted_counts,
@@ -59,44 +60,53 @@ def _log_h(
     *,
     gradient: bool,
 ) -> tuple[FloatArray, FloatArray]:
-    """log H(y) = log of the integral over tau > y of (alpha+tau)^-(r+x) (beta+tau)^-(s+1).
+    """``log H(y) + r log(alpha) + s log(beta)``, H(y) being the integral over tau > y
+    of (alpha+tau)^-(r+x) (beta+tau)^-(s+1).
 
-    With Euler's and Pfaff's transformations this is a power of (alpha+y), (beta+y)
-    times G = 2F1(1, E; C; -kappa) with kappa >= 0 (see :mod:`._special`); which of
-    alpha, beta is larger picks the branch, as in Fader & Hardie's note 009 (2005),
-    equations (19)-(20). Returns the values and, with ``gradient``, their derivatives
-    in (r, alpha, s, beta) as a (4, n) array. ``x_values`` are the distinct x and
-    ``group`` each row's index into them.
+    With Euler's and Pfaff's transformations H is a power of (alpha+y), (beta+y) times
+    G = 2F1(1, E; C; -kappa) with kappa >= 0 (see :mod:`._special`); which of alpha,
+    beta is larger picks the branch, as in Fader & Hardie's note 009 (2005), equations
+    (19)-(20). The constant ``r log(alpha) + s log(beta)`` of the likelihood is folded
+    in as ``-r log1p(y/alpha) - s log1p(y/beta)``: when the parameters run off to
+    infinity (a flat likelihood) the two sides would otherwise be huge numbers whose
+    difference keeps few digits. Returns the values and, with ``gradient``, their
+    derivatives in (r, alpha, s, beta) as a (4, n) array. ``x_values`` are the
+    distinct x and ``group`` each row's index into them.
     """
     r, alpha, s, beta = (float(v) for v in params)
     m = r + s + x
     a_y = alpha + y
     b_y = beta + y
-    log_a = np.log(a_y)
-    log_b = np.log(b_y)
+    spread_a = np.log1p(y / alpha)
+    spread_b = np.log1p(y / beta)
+    # d/dalpha of -r log1p(y/alpha) and d/dbeta of -s log1p(y/beta)
+    pull_a = r * y / (alpha * a_y)
+    pull_b = s * y / (beta * b_y)
     if alpha >= beta:
         e = np.full(x_values.shape, s + 1.0)
         kappa = (alpha - beta) / b_y
         g, g_e, g_c, g_k = log_g(e, r + s + x_values + 1.0, group, kappa, gradient=gradient)
-        value = -(r + x - 1.0) * log_a - (s + 1.0) * log_b - np.log(m) + g
+        value = (
+            -r * spread_a - (x - 1.0) * np.log(a_y) - s * spread_b - np.log(b_y) - np.log(m) + g
+        )
         if not gradient:
             return value, np.zeros((4, 0))
-        d_r = -log_a - 1.0 / m + g_c
-        d_s = -log_b - 1.0 / m + g_e + g_c
-        d_alpha = -(r + x - 1.0) / a_y + g_k / b_y
-        d_beta = -(s + 1.0) / b_y - g_k * a_y / b_y**2
+        d_r = -spread_a - 1.0 / m + g_c
+        d_s = -spread_b - 1.0 / m + g_e + g_c
+        d_alpha = pull_a - (x - 1.0) / a_y + g_k / b_y
+        d_beta = pull_b - 1.0 / b_y - g_k * a_y / b_y**2
     else:
         kappa = (beta - alpha) / a_y
         g, g_e, g_c, g_k = log_g(
             r + x_values, r + s + x_values + 1.0, group, kappa, gradient=gradient
         )
-        value = -(r + x) * log_a - s * log_b - np.log(m) + g
+        value = -r * spread_a - x * np.log(a_y) - s * spread_b - np.log(m) + g
         if not gradient:
             return value, np.zeros((4, 0))
-        d_r = -log_a - 1.0 / m + g_e + g_c
-        d_s = -log_b - 1.0 / m + g_c
-        d_alpha = -(r + x) / a_y - g_k * b_y / a_y**2
-        d_beta = -s / b_y + g_k / a_y
+        d_r = -spread_a - 1.0 / m + g_e + g_c
+        d_s = -spread_b - 1.0 / m + g_c
+        d_alpha = pull_a - x / a_y - g_k * b_y / a_y**2
+        d_beta = pull_b + g_k / a_y
     return value, np.stack([d_r, d_alpha, d_s, d_beta])
 
 
@@ -118,6 +128,8 @@ class ParetoNBD(_CountingModel):
             oldest customer has age 1, as lifetimes' ``penalizer_coef``).
         max_iter: iteration limit of the optimiser.
         tol: convergence tolerance on the mean log-likelihood and its gradient.
+        max_time: wall-clock limit of one fit in seconds (None: no limit, so results
+            never depend on the machine's speed).
 
     Attributes:
         params_: ``{"r", "alpha", "s", "beta"}`` as a read-only mapping; alpha and
@@ -125,6 +137,8 @@ class ParetoNBD(_CountingModel):
         log_likelihood_: the log-likelihood of the data at ``params_``.
         n_customers_: how many customers (sum of weights) were fitted.
         n_iter_: optimiser iterations used.
+        warnings_: what the data cannot identify, in words (empty when all is well),
+            e.g. a parameter that ran off to infinity.
 
     Example:
         >>> from custmgmt.analytics.clv import simulate_pareto_nbd
@@ -139,6 +153,16 @@ class ParetoNBD(_CountingModel):
 
     _param_names = ("r", "alpha", "s", "beta")
     _label = "Pareto/NBD"
+    # The optimiser moves (log r, log r/alpha, log s, log s/beta): the shapes and the
+    # mean rates. "Everybody buys (or drops out) at the same rate" is then a straight
+    # line (a shape running off to infinity at a fixed mean rate).
+    _basis = (
+        (1.0, 0.0, 0.0, 0.0),
+        (1.0, -1.0, 0.0, 0.0),
+        (0.0, 0.0, 1.0, 0.0),
+        (0.0, 0.0, 1.0, -1.0),
+    )
+    _shapes = (True, False, True, False)
 
     def _prepare(
         self, x: FloatArray, tx: FloatArray, age: FloatArray, w: FloatArray, scale: float = 1.0
@@ -179,12 +203,14 @@ class ParetoNBD(_CountingModel):
 
         The likelihood (apart from a factor in x alone) is ``exp(P) + exp(Q)``: P for
         "alive at T", Q = log s + log(H(t_x) - H(T)) for "dropped out between t_x and
-        T" (impossible, Q = -inf, when t_x = T). Also returns ``H(T) - H(t_x)`` in log.
+        T" (impossible, Q = -inf, when t_x = T), both including
+        ``r log(alpha) + s log(beta)`` (see :func:`_log_h`). Also returns
+        ``H(T) - H(t_x)`` in log.
         """
         r, alpha, s, beta = (float(v) for v in params)
         x, age = d.x[lo:hi], d.T[lo:hi]
         between = d.died_between[lo:hi]
-        p_term = -(r + x) * np.log(alpha + age) - s * np.log(beta + age)
+        p_term = -r * np.log1p(age / alpha) - x * np.log(alpha + age) - s * np.log1p(age / beta)
         h_recency = h[d.at_recency[lo:hi]]
         gap = np.where(between, h[d.at_age[lo:hi]] - h_recency, -1.0)
         q_term = np.where(between, np.log(s) + h_recency + np.log(-np.expm1(gap)), -np.inf)
@@ -195,14 +221,10 @@ class ParetoNBD(_CountingModel):
     def _loglik(
         self, params: FloatArray, data: Any, order: int
     ) -> tuple[float, FloatArray | None, FloatArray | None]:
-        special = import_scipy("special")
         d: _Data = data
         r, alpha, s, beta = (float(v) for v in params)
         xv, wx = d.x_values, d.x_weights
-        total_w = float(wx.sum())
-        value = dot(wx, special.gammaln(r + xv)) + total_w * (
-            r * np.log(alpha) + s * np.log(beta) - special.gammaln(r)
-        )
+        value = dot(wx, log_rising(r, xv))
         h, dh = _log_h(
             params, d.pair_x, d.pair_y, d.pair_x_values, d.pair_group, gradient=order > 0
         )
@@ -226,21 +248,21 @@ class ParetoNBD(_CountingModel):
             on_pairs += weighted_counts(d.at_recency[lo:hi], w_q * (1.0 + inv_em), n_pairs)
             on_pairs -= weighted_counts(d.at_age[lo:hi], w_q * inv_em, n_pairs)
             age = d.T[lo:hi]
+            a_t = alpha + age
+            b_t = beta + age
             s_q += float(w_q.sum())
-            g_r -= dot(w_p, np.log(alpha + age))
-            g_alpha -= dot(w_p * (r + d.x[lo:hi]), 1.0 / (alpha + age))
-            g_s -= dot(w_p, np.log(beta + age))
-            g_beta -= dot(w_p, 1.0 / (beta + age))
+            g_r -= dot(w_p, np.log1p(age / alpha))
+            g_alpha += dot(w_p, (r * age / alpha - d.x[lo:hi]) / a_t)
+            g_s -= dot(w_p, np.log1p(age / beta))
+            g_beta += dot(w_p, s * age / (beta * b_t))
         if order == 0:
             return value, None, None
         grad = np.array(
             [
-                g_r
-                + dot(wx, special.digamma(r + xv))
-                - total_w * (special.digamma(r) - np.log(alpha)),
-                g_alpha + total_w * r / alpha,
-                g_s + total_w * np.log(beta) + s_q / s,
-                (g_beta + total_w / beta) * s,
+                g_r + dot(wx, digamma_difference(r, xv)),
+                g_alpha,
+                g_s + s_q / s,
+                g_beta,
             ]
         )
         return value, grad + rows_dot(dh, on_pairs), None
