@@ -27,22 +27,41 @@ repository, and a typed store protocol that extends :class:`Store` (for example
 ``RatingStore(Store, Protocol)`` with ``.ratings``). This module imports no
 capability, so a host store written against it keeps working as capabilities are
 added; ``docs/adding-a-capability.md`` walks through adding one.
+
+Analytics read a store through the *columnar port*, :class:`ColumnarStore`: a store
+that answers ``order_frame(...)`` and ``interaction_frame(...)`` with numpy columns
+built straight from its rows (filters pushed down into its query or index, no entity
+objects), and stores new orders from columns (``load_orders(batch)``). It is optional:
+:meth:`OrderFrame.from_store
+<custmgmt.analytics.frames.OrderFrame.from_store>` and
+:func:`custmgmt.analytics.loading.load_orders` use it when the store has it and
+otherwise go through the entity repositories (``iter_chunks``, ``add_many``), so a
+host store that implements only :class:`Store` keeps working, just slower. Check an
+implementation with :class:`custmgmt.testing.ColumnarStoreContract`: its frames must
+equal the frames built from the same store's entities.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
 
 import attrs
 
 from custmgmt.domain import Customer, Interaction, InteractionKind, Order
 from custmgmt.errors import ValidationError
 
+if TYPE_CHECKING:
+    # Type names only: the frames module reads stores through this module, not the
+    # other way round.
+    from custmgmt.analytics.batches import OrderBatch
+    from custmgmt.analytics.frames import InteractionFrame, OrderFrame
+
 __all__ = [
     "CapabilityKey",
+    "ColumnarStore",
     "CustomerRepository",
     "InteractionRepository",
     "OrderRepository",
@@ -222,6 +241,135 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release resources; the store must not be used afterwards."""
+        ...
+
+
+@runtime_checkable
+class ColumnarStore(Store, Protocol):
+    """A store that answers analytics in columns: the columnar read port (and bulk load).
+
+    Frames are built from the store's rows without creating entity objects, with the
+    filters pushed down (an SQL ``WHERE`` on the indexed time and customer columns, a
+    bisect on an in-memory time index). Whatever the backend, a frame must be *equal*
+    to the frame :meth:`OrderFrame.from_store
+    <custmgmt.analytics.frames.OrderFrame.from_store>` builds from the same store's
+    entities (``store.orders.iter_chunks``) with the same arguments: the same rows in
+    the same order, the same codes and names, the same customer index;
+    :class:`custmgmt.testing.ColumnarStoreContract` checks exactly that on random
+    stores. The conventions of :mod:`custmgmt.analytics.frames` apply: times are int64
+    microseconds since the epoch (UTC), money int64 minor units computed exactly (never
+    through floats), categorical columns are codes into sorted names.
+
+    Rows come in the order of the repositories' ``iter_chunks``: by time, then by id
+    (ids compare as Python strings compare, i.e. by code point, which is also the byte
+    order of their UTF-8 encoding). The time window is ``since <= t <= as_of``: both
+    bounds are inclusive, and either may be None (unbounded).
+
+    A read sees one consistent state of the store: a write committed while a frame is
+    being built is either wholly in it or wholly absent.
+    """
+
+    def order_frame(
+        self,
+        *,
+        currency: str,
+        as_of: datetime | None = None,
+        since: datetime | None = None,
+        customers: Collection[str] | None = None,
+        rates: Mapping[str, Any] | None = None,
+        customer_index: Any = None,
+    ) -> OrderFrame:
+        """The stored orders as an :class:`~custmgmt.analytics.frames.OrderFrame`.
+
+        One row per order placed in ``[since, as_of]`` (by customers in
+        ``customers``, when given), by ``placed_at`` then order id. Per row:
+        ``amount`` is the order total (the sum of its lines' ``quantity *
+        unit_price``) and ``returned_amount`` its refunded amount, both exact minor
+        units of ``currency``; an order in another currency is converted with
+        ``rates[its currency]``, exactly, rounded half-even to the minor unit (the
+        refund is capped at the converted total). ``status`` is the code into
+        :data:`~custmgmt.analytics.frames.STATUS_CODES`; ``category`` the order's main
+        category (the category of the line with the largest subtotal, the first such
+        line on ties), ``-1`` never occurs since every line has a category; orders
+        with several distinct categories also list every (row, category) pair,
+        rows ascending and names sorted within a row, in ``line_row`` /
+        ``line_category`` (both None when no order has two categories);
+        ``category_names`` holds every main and line category, sorted. ``channel``
+        codes into sorted ``channel_names`` (``-1``: no channel). ``order_id`` holds
+        the order ids (``str``). The customer index follows ``customer_index`` as
+        :mod:`custmgmt.analytics.frames` describes (without it: the distinct customer
+        ids of the rows, sorted); its ids are ``str`` in an object array.
+
+        Args:
+            currency: the frame's currency (ISO 4217).
+            as_of: when given (aware), orders placed after it are left out.
+            since: when given (aware), orders placed before it are left out.
+            customers: when given, only these customers' orders (a collection of
+                ``str`` ids, not a single string; unknown ids simply match nothing).
+            rates: currency code -> ``Decimal`` (or int/str) rate into ``currency``.
+            customer_index: fixes the first customer codes (a frame, a
+                ``CustomerFeatures`` or a sequence of ids).
+
+        Raises:
+            ValidationError: an unknown ``currency``; a naive ``as_of`` or ``since``;
+                ``customers`` that is a string or holds a non-string; invalid
+                ``rates``; a selected order in a currency other than ``currency``
+                without a rate; a selected order whose total or refund has no exact
+                minor-unit value in its currency (field ``"order <id>"``).
+            StorageError: the backend failed.
+        """
+        ...
+
+    def interaction_frame(
+        self,
+        *,
+        as_of: datetime | None = None,
+        since: datetime | None = None,
+        customers: Collection[str] | None = None,
+        kinds: Collection[InteractionKind] | None = None,
+        customer_index: Any = None,
+    ) -> InteractionFrame:
+        """The stored interactions as an :class:`~custmgmt.analytics.frames.InteractionFrame`.
+
+        One row per interaction at ``[since, as_of]`` (of ``customers`` and of
+        ``kinds``, when given), by ``at`` then interaction id. Per row: ``kind`` codes
+        into :data:`~custmgmt.analytics.frames.KIND_CODES`; ``rating`` is a review's
+        rating (0 for other kinds); ``complaint_category`` a complaint's category code
+        into :data:`~custmgmt.analytics.frames.COMPLAINT_CATEGORY_CODES` (``-1`` for
+        other kinds) and ``resolved`` whether a complaint is resolved (False for other
+        kinds); ``channel`` codes into sorted ``channel_names`` (``-1``: none).
+
+        Args:
+            as_of: when given (aware), interactions after it are left out.
+            since: when given (aware), interactions before it are left out.
+            customers: when given, only these customers' interactions (``str`` ids).
+            kinds: when given, only interactions of these kinds (members or values).
+            customer_index: fixes the first customer codes; pass the ``OrderFrame``
+                to code both frames alike.
+
+        Raises:
+            ValidationError: a naive ``as_of`` or ``since``; ``customers`` that is a
+                string or holds a non-string; an unknown kind.
+            StorageError: the backend failed.
+        """
+        ...
+
+    def load_orders(self, batch: OrderBatch) -> int:
+        """Store every order of a validated :class:`~custmgmt.analytics.batches.OrderBatch`.
+
+        The columnar write: all or nothing, with the effect of
+        ``orders.add_many(batch.to_orders())`` (which is what
+        :func:`~custmgmt.analytics.loading.load_orders` does for a store without this
+        method): afterwards ``orders.get`` returns exactly those entities, and the
+        frames see them. The batch is already validated; the store only checks that
+        no id is stored yet. Inside ``transaction()`` the load joins the transaction.
+        Returns the number of orders stored.
+
+        Raises:
+            Conflict: an order id is already stored; nothing is written.
+            ValidationError: ``batch`` is not an ``OrderBatch``; nothing is written.
+            StorageError: the backend failed; nothing is written.
+        """
         ...
 
 

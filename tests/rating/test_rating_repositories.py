@@ -7,6 +7,7 @@ from typing import Any
 
 from custmgmt.adapters.memory import MemoryStore
 from custmgmt.adapters.sqlite import SQLiteStore
+from custmgmt.adapters.sqlite.ratings import RATING_MIGRATIONS
 from custmgmt.rating.ports import RatingRepository
 from custmgmt.testing import RatingRepositoryContract
 
@@ -48,5 +49,5 @@ def test_the_bundled_repositories_satisfy_the_protocol() -> None:
 def test_the_sqlite_ratings_schema_is_recorded_as_its_own_component() -> None:
     store = SQLiteStore(":memory:")
     _ = store.ratings
-    assert store.schema_version("ratings") == 1
+    assert store.schema_version("ratings") == len(RATING_MIGRATIONS)
     store.close()

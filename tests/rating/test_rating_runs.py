@@ -324,6 +324,11 @@ class _FailingRepository:
 
         return int(self.inner.save_run(run, half()))
 
+    def save_run_arrays(self, run: RatingRun, results: Any) -> int:
+        # The columnar save writes everything in one go: fail right after it.
+        self.inner.save_run_arrays(run, results)
+        raise StorageError("disk full")
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 

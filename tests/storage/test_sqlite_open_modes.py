@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from custmgmt.adapters.sqlite import SQLiteStore
+from custmgmt.adapters.sqlite.schema import CORE_MIGRATIONS
 from custmgmt.cli import main
 from custmgmt.errors import StorageError, ValidationError
 from custmgmt.testing import make_customer, make_order
@@ -77,7 +78,7 @@ def test_a_foreign_database_is_refused_untouched(foreign: Path) -> None:
 
 def test_adopting_a_foreign_database_is_explicit(foreign: Path) -> None:
     store = SQLiteStore(foreign, adopt=True)
-    assert store.schema_version("core") == 1
+    assert store.schema_version("core") == len(CORE_MIGRATIONS)
     store.close()
     conn = sqlite3.connect(foreign)
     assert conn.execute("SELECT name FROM users").fetchall() == [("x",)]
@@ -113,7 +114,7 @@ def test_an_empty_file_becomes_a_store_only_when_creating(tmp_path: Path) -> Non
             SQLiteStore(empty, mode=mode)
     assert main(["rate", "--db", str(empty)]) == 2
     SQLiteStore(empty).close()
-    assert SQLiteStore(empty, mode="read_only").schema_version("core") == 1
+    assert SQLiteStore(empty, mode="read_only").schema_version("core") == len(CORE_MIGRATIONS)
 
 
 def test_a_missing_file_is_never_created_outside_create_mode(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custmgmt.adapters.memory import MemoryStore
-from custmgmt.adapters.sqlite import SQLiteStore
+from custmgmt.adapters.sqlite import CORE_MIGRATIONS, SQLiteStore
 from custmgmt.domain import (
     Address,
     BusinessProfile,
@@ -237,10 +237,10 @@ def test_a_process_killed_after_add_many_returned_keeps_all_of_the_batch(db_path
 
 def test_the_core_schema_version_is_recorded(db_path: Path) -> None:
     with SQLiteStore(db_path) as store:
-        assert store.schema_version("core") == 1
+        assert store.schema_version("core") == len(CORE_MIGRATIONS)
         assert store.schema_version("never-migrated") == 0
         rows = store.connection.execute("SELECT component, version FROM custmgmt_schema")
-        assert ("core", 1) in rows.fetchall()
+        assert ("core", len(CORE_MIGRATIONS)) in rows.fetchall()
 
 
 def test_a_file_database_uses_wal_foreign_keys_and_a_busy_timeout(db_path: Path) -> None:
@@ -273,7 +273,7 @@ def test_reopening_a_file_keeps_the_data_and_runs_no_migration_twice(db_path: Pa
         assert store.apply_migrations("notes", [first, second]) == 2
         assert calls == ["first", "second"]
         assert store.schema_version("notes") == 2
-        assert store.schema_version("core") == 1
+        assert store.schema_version("core") == len(CORE_MIGRATIONS)
 
 
 def test_a_failing_migration_leaves_the_schema_and_its_version_unchanged(
@@ -647,3 +647,20 @@ def test_trusted_and_verified_reads_rebuild_every_field_alike() -> None:
 def make_interaction_of(details: object) -> Interaction:
     kind = type(details).__name__.lower()
     return Interaction(id=f"i-{kind}", customer_id="c-1", kind=kind, at=T0, details=details)
+
+
+def test_every_read_validates_rows_changed_behind_the_stores_back() -> None:
+    # Reads used to trust rows (object.__new__ without validators) unless
+    # verify_reads=True; frames no longer decode entities, so every read validates.
+    store = SQLiteStore(":memory:")
+    assert store.verify_reads
+    store.customers.add(make_customer(id="c-1"))
+    store.orders.add(make_order(id="o-1"))
+    with store.writing() as connection:
+        connection.execute("UPDATE customers SET email = 'not an email' WHERE id = 'c-1'")
+        connection.execute("UPDATE order_lines SET quantity = 0 WHERE order_id = 'o-1'")
+    with pytest.raises(StorageError, match="not valid"):
+        store.customers.get("c-1")
+    with pytest.raises(StorageError, match="not valid"):
+        store.orders.get("o-1")
+    store.close()

@@ -14,12 +14,14 @@ from custmgmt.domain.time import require_aware, to_epoch_micros
 from custmgmt.errors import Conflict, ValidationError
 from custmgmt.rating.overrides import Override
 from custmgmt.rating.records import CustomerRating, RatingRun
+from custmgmt.rating.result_columns import RatingResults
 from custmgmt.tickets.ticket import Ticket, TicketStatus
 
 __all__ = [
     "check_chunk_size",
     "check_override",
     "check_range",
+    "check_result_arrays",
     "check_results",
     "check_statuses",
     "check_update",
@@ -69,6 +71,26 @@ def check_results(run: RatingRun, results: Iterable[CustomerRating]) -> list[Cus
             "results", len(batch), f"{run.customer_count} results (run.customer_count)"
         )
     return batch
+
+
+def check_result_arrays(run: RatingRun, results: Any) -> RatingResults:
+    """Validate a run's columnar results before anything is written.
+
+    Raises:
+        ValidationError: not a RatingRun or RatingResults, results of another run, or
+            a row count other than ``run.customer_count``.
+    """
+    if not isinstance(run, RatingRun):
+        raise ValidationError("run", run, "a RatingRun")
+    if not isinstance(results, RatingResults):
+        raise ValidationError("results", type(results).__name__, "a RatingResults")
+    if results.run_id != run.id:
+        raise ValidationError("results.run_id", results.run_id, f"the run's id {run.id!r}")
+    if len(results) != run.customer_count:
+        raise ValidationError(
+            "results", len(results), f"{run.customer_count} results (run.customer_count)"
+        )
+    return results
 
 
 def check_override(override: Any) -> Override:

@@ -43,12 +43,14 @@ Conventions:
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import zoneinfo
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Self, cast
+from itertools import repeat
+from typing import Any, ClassVar, Protocol, Self, TypeVar, cast
 
 import attrs
 import numpy as np
@@ -57,14 +59,16 @@ import numpy.typing as npt
 from custmgmt._extras import require
 from custmgmt.analytics import _convert as cv
 from custmgmt.analytics._grouping import code_dtype, factorize, group_order, map_onto_index
+from custmgmt.domain._validate import coerce_enum
 from custmgmt.domain.interaction import (
     Complaint,
     ComplaintCategory,
+    Interaction,
     InteractionKind,
     Review,
 )
 from custmgmt.domain.money import currency_digits
-from custmgmt.domain.order import OrderStatus
+from custmgmt.domain.order import Order, OrderStatus
 from custmgmt.domain.time import require_aware, to_epoch_micros
 from custmgmt.errors import ValidationError
 
@@ -75,8 +79,16 @@ __all__ = [
     "MISSING_TIME",
     "STATUS_CODES",
     "InteractionFrame",
+    "InteractionFrameBuilder",
+    "InteractionSource",
     "OrderFrame",
+    "OrderFrameBuilder",
+    "OrderSource",
+    "check_customers",
+    "check_kinds",
+    "check_window",
     "counted_mask",
+    "time_then_id_order",
 ]
 
 #: Order status codes: ``frame.status == STATUS_CODES.index(OrderStatus.CANCELLED)``.
@@ -94,9 +106,39 @@ COUNTED_STATUS_CODES: tuple[int, ...] = tuple(
 )
 
 _DELIVERED = STATUS_CODES.index(OrderStatus.DELIVERED)
-DEFAULT_CHUNK_SIZE = 10_000
+
 
 AnyArray = npt.NDArray[Any]
+T = TypeVar("T")
+E_co = TypeVar("E_co", covariant=True)
+
+#: Entities per chunk when a store is read through its entities.
+DEFAULT_CHUNK_SIZE = 10_000
+
+
+# What from_store reads, as structural types: any custmgmt.ports.Store fits them. This
+# module does not import custmgmt.ports, whose columnar port returns the frames below
+# (so the dependency goes one way only).
+class _Chunked(Protocol[E_co]):
+    def iter_chunks(self, size: int = ...) -> Iterator[Sequence[E_co]]: ...
+
+
+class OrderSource(Protocol):
+    """What :meth:`OrderFrame.from_store` reads: any :class:`custmgmt.ports.Store`."""
+
+    @property
+    def orders(self) -> _Chunked[Order]:
+        """The order repository."""
+        ...
+
+
+class InteractionSource(Protocol):
+    """What :meth:`InteractionFrame.from_store` reads: any :class:`custmgmt.ports.Store`."""
+
+    @property
+    def interactions(self) -> _Chunked[Interaction]:
+        """The interaction repository."""
+        ...
 
 
 def counted_mask(status: AnyArray) -> npt.NDArray[np.bool_]:
@@ -163,29 +205,6 @@ def _require_columns(cols: dict[str, Any], required: tuple[str, ...]) -> None:
     for name in required:
         if name not in cols:
             raise ValidationError("columns", sorted(cols), f"a {name!r} column")
-
-
-class _Chunks:
-    """Columns streamed from a store: per column, one numpy array per chunk, so only
-    one chunk's values are ever held as Python objects."""
-
-    def __init__(self, **dtypes: Any) -> None:
-        self._dtypes = dtypes
-        self._parts: dict[str, list[AnyArray]] = {key: [] for key in dtypes}
-
-    def start(self) -> list[list[Any]]:
-        """Empty lists for one chunk's values, one per column in declaration order."""
-        return [[] for _ in self._dtypes]
-
-    def add(self, values: list[list[Any]]) -> None:
-        """Append one chunk's values (the lists from :meth:`start`) as arrays."""
-        for (key, dtype), items in zip(self._dtypes.items(), values, strict=True):
-            self._parts[key].append(np.array(items, dtype=dtype))
-
-    def joined(self, key: str) -> AnyArray:
-        """The whole column (empty, of its dtype, when no chunk came)."""
-        parts = self._parts[key]
-        return np.concatenate(parts) if parts else np.empty(0, dtype=self._dtypes[key])
 
 
 def _minor_units(
@@ -488,108 +507,147 @@ class OrderFrame(_CustomerFrame):
     @classmethod
     def from_store(
         cls,
-        store: Any,
+        store: OrderSource,
         *,
         currency: str,
         as_of: datetime | None = None,
+        since: datetime | None = None,
+        customers: Collection[str] | None = None,
         rates: Mapping[str, Any] | None = None,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         customer_index: Any = None,
     ) -> OrderFrame:
-        """Stream ``store.orders.iter_chunks(chunk_size)`` into a frame.
+        """The orders of a store, placed in ``[since, as_of]`` (of ``customers``).
 
-        Memory stays bounded by one chunk of order objects plus the growing numpy
-        columns. ``amount`` is ``Order.total``, ``returned_amount`` ``Order.refunded``;
-        orders in another currency are converted with ``rates`` (else refused).
+        A store with the columnar port (an ``order_frame`` method: see
+        :class:`custmgmt.ports.ColumnarStore`; both bundled stores have it) builds the
+        frame itself, filtering in its query and
+        creating no entity objects. Any other store is read through its entities:
+        ``store.orders.iter_chunks(chunk_size)`` into :meth:`from_orders`, with
+        memory bounded by one chunk of orders plus the growing columns. Both give the
+        same frame (the contract of :meth:`ColumnarStore.order_frame
+        <custmgmt.ports.ColumnarStore.order_frame>`, which says what each column holds).
 
         Args:
-            store: a :class:`custmgmt.ports.Store` (only ``.orders`` is read).
+            store: a :class:`custmgmt.ports.Store` (only ``orders`` is read, and
+                ``order_frame`` when it has one).
             currency: the frame's currency.
-            as_of: when given (aware), orders placed after it are skipped.
+            as_of: when given (aware), orders placed after it are left out.
+            since: when given (aware), orders placed before it are left out.
+            customers: when given, only these customers' orders (``str`` ids).
             rates: currency code -> ``Decimal`` rate into ``currency``.
-            chunk_size: orders per chunk.
+            chunk_size: orders per chunk on the entity path.
             customer_index: fixes the first customer codes (module docstring).
 
         Raises:
-            ValidationError: a naive ``as_of``, an order in a currency without a rate.
+            ValidationError: a naive ``as_of`` or ``since``, a bad ``customers``, an
+                order in a currency without a rate, an order total without a
+                minor-unit value.
+            StorageError: the store failed.
         """
-        currency_digits(currency)  # refuse an unknown currency before streaming
-        checked_rates = cv.check_rates(rates)
-        limit = _as_of_limit(as_of)
+        port = getattr(store, "order_frame", None)
+        if callable(port):
+            return _from_port(
+                cls,
+                "order_frame",
+                port(
+                    currency=currency,
+                    as_of=as_of,
+                    since=since,
+                    customers=customers,
+                    rates=rates,
+                    customer_index=customer_index,
+                ),
+            )
+        builder = OrderFrameBuilder(currency=currency, rates=rates)  # checks before streaming
+        check_window(as_of, since)
+        check_customers(customers)
+        return cls.from_orders(
+            itertools.chain.from_iterable(store.orders.iter_chunks(chunk_size)),
+            currency=builder.currency,
+            as_of=as_of,
+            since=since,
+            customers=customers,
+            rates=rates,
+            customer_index=customer_index,
+        )
+
+    @classmethod
+    def from_orders(
+        cls,
+        orders: Iterable[Order],
+        *,
+        currency: str,
+        as_of: datetime | None = None,
+        since: datetime | None = None,
+        customers: Collection[str] | None = None,
+        rates: Mapping[str, Any] | None = None,
+        customer_index: Any = None,
+    ) -> OrderFrame:
+        """Order entities as a frame, one row per order in ``[since, as_of]`` (of
+        ``customers``), in the order given.
+
+        ``amount`` is ``Order.total`` and ``returned_amount`` ``Order.refunded`` in
+        minor units; orders in another currency are converted with ``rates``. This is
+        the reference the columnar port is checked against
+        (:class:`custmgmt.testing.ColumnarStoreContract`): give it the orders by
+        ``placed_at`` then id, as ``iter_chunks`` streams them, to get the port's frame.
+
+        Raises:
+            ValidationError: as :meth:`from_store`; also an item that is not an Order.
+        """
+        builder = OrderFrameBuilder(currency=currency, rates=rates)
+        lo, hi = check_window(as_of, since)
+        wanted = check_customers(customers)
         status_index = {s: i for i, s in enumerate(STATUS_CODES)}
-        cols = _Chunks(cid=object, t=np.int64, a=np.int64, r=np.int64, s=np.int8, oid=object)
-        category_labels: list[Any] = []
-        channel_labels: list[Any] = []
-        line_rows: list[int] = []
-        line_labels: list[str] = []
-        row = 0
-        for chunk in store.orders.iter_chunks(chunk_size):
-            cid, t, a, r, s, oid = values = cols.start()
+        for chunk in _batches(orders):
+            cid: list[str] = []
+            placed: list[int] = []
+            total: list[int | None] = []
+            refunded: list[int | None] = []
+            status: list[int] = []
+            main: list[str] = []
+            channel: list[str | None] = []
+            oid: list[str] = []
+            own: list[str | None] = []
+            rows: list[int] = []
+            names: list[str] = []
             for order in chunk:
-                placed = to_epoch_micros(order.placed_at)
-                if limit is not None and placed > limit:
+                if not isinstance(order, Order):
+                    raise ValidationError("orders", order, "Order entities")
+                at = to_epoch_micros(order.placed_at)
+                if not _in_window(at, lo, hi):
                     continue
-                total = order.total.to_minor()
-                refunded = order.refunded.to_minor()
-                if order.currency != currency:
-                    rate = checked_rates.get(order.currency)
-                    if rate is None:
-                        raise ValidationError(
-                            "currency",
-                            order.currency,
-                            f"orders in {currency}, or rates for {order.currency} into {currency}",
-                        )
-                    total = cv.convert_minor(total, order.currency, currency, rate)
-                    refunded = min(
-                        total, cv.convert_minor(refunded, order.currency, currency, rate)
-                    )
-                cid.append(order.customer_id)
-                t.append(placed)
-                a.append(total)
-                r.append(refunded)
-                s.append(status_index[order.status])
-                oid.append(order.id)
-                best = max(order.lines, key=lambda line: line.subtotal.amount)
-                category_labels.append(best.category)
-                channel_labels.append(order.channel)
+                if wanted is not None and order.customer_id not in wanted:
+                    continue
                 categories = order.categories
                 if len(categories) > 1:
+                    row = len(builder) + len(oid)
                     for name in sorted(categories):
-                        line_rows.append(row)
-                        line_labels.append(name)
-                row += 1
-            cols.add(values)
-
-        ids = cols.joined("cid")
-        customer_ids, codes = _encode_customers(ids, customer_index)
-        category_codes, category_names = cv.encode_labels(
-            np.array(category_labels + line_labels, dtype=object),
-            row + len(line_labels),
-            "category",
-        )
-        channel_codes, channel_names = cv.encode_labels(
-            np.array(channel_labels, dtype=object), row, "channel"
-        )
-        line_row = line_category = None
-        if line_rows:
-            line_row = np.asarray(line_rows, dtype=np.int64)
-            line_category = category_codes[row:]
-        return cls(
-            customer_code=codes,
-            customer_ids=customer_ids,
-            placed_at=cols.joined("t"),
-            amount=cols.joined("a"),
-            returned_amount=cols.joined("r"),
-            status=cols.joined("s"),
-            category=category_codes[:row],
-            category_names=category_names,
-            channel=channel_codes,
-            channel_names=channel_names,
-            currency=currency,
-            order_id=cols.joined("oid"),
-            line_row=line_row,
-            line_category=line_category,
-        )
+                        rows.append(row)
+                        names.append(name)
+                cid.append(order.customer_id)
+                placed.append(at)
+                total.append(order.total.to_minor())
+                refunded.append(order.refunded.to_minor())
+                status.append(status_index[order.status])
+                main.append(max(order.lines, key=lambda line: line.subtotal.amount).category)
+                channel.append(order.channel)
+                oid.append(order.id)
+                own.append(None if order.currency == builder.currency else order.currency)
+            builder.add(
+                customer_id=cid,
+                placed_at=placed,
+                amount=total,
+                returned_amount=refunded,
+                status=status,
+                category=main,
+                channel=channel,
+                order_id=oid,
+                currency=own,
+            )
+            builder.add_categories(rows, names)
+        return builder.build(customer_index)
 
     @classmethod
     def from_csv(
@@ -927,33 +985,104 @@ class InteractionFrame(_CustomerFrame):
     @classmethod
     def from_store(
         cls,
-        store: Any,
+        store: InteractionSource,
         *,
         as_of: datetime | None = None,
+        since: datetime | None = None,
+        customers: Collection[str] | None = None,
+        kinds: Collection[InteractionKind] | None = None,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         customer_index: Any = None,
     ) -> InteractionFrame:
-        """Stream ``store.interactions.iter_chunks(chunk_size)`` into a frame.
+        """The interactions of a store at ``[since, as_of]`` (of ``customers``, ``kinds``).
+
+        Like :meth:`OrderFrame.from_store`: the store's columnar port when it has one
+        (an ``interaction_frame`` method: :meth:`ColumnarStore.interaction_frame
+        <custmgmt.ports.ColumnarStore.interaction_frame>`), else its entities through
+        :meth:`from_interactions`; both give the same frame.
 
         Args:
-            store: a :class:`custmgmt.ports.Store` (only ``.interactions`` is read).
-            as_of: when given (aware), interactions after it are skipped.
-            chunk_size: interactions per chunk.
+            store: a :class:`custmgmt.ports.Store` (only ``interactions`` is read, and
+                ``interaction_frame`` when it has one).
+            as_of: when given (aware), interactions after it are left out.
+            since: when given (aware), interactions before it are left out.
+            customers: when given, only these customers' interactions (``str`` ids).
+            kinds: when given, only interactions of these kinds.
+            chunk_size: interactions per chunk on the entity path.
             customer_index: fixes the first customer codes; pass the ``OrderFrame``.
 
         Raises:
-            ValidationError: a naive ``as_of``.
+            ValidationError: a naive ``as_of`` or ``since``, a bad ``customers``, an
+                unknown kind.
+            StorageError: the store failed.
         """
-        limit = _as_of_limit(as_of)
+        port = getattr(store, "interaction_frame", None)
+        if callable(port):
+            return _from_port(
+                cls,
+                "interaction_frame",
+                port(
+                    as_of=as_of,
+                    since=since,
+                    customers=customers,
+                    kinds=kinds,
+                    customer_index=customer_index,
+                ),
+            )
+        check_window(as_of, since)
+        check_customers(customers)
+        check_kinds(kinds)
+        return cls.from_interactions(
+            itertools.chain.from_iterable(store.interactions.iter_chunks(chunk_size)),
+            as_of=as_of,
+            since=since,
+            customers=customers,
+            kinds=kinds,
+            customer_index=customer_index,
+        )
+
+    @classmethod
+    def from_interactions(
+        cls,
+        interactions: Iterable[Interaction],
+        *,
+        as_of: datetime | None = None,
+        since: datetime | None = None,
+        customers: Collection[str] | None = None,
+        kinds: Collection[InteractionKind] | None = None,
+        customer_index: Any = None,
+    ) -> InteractionFrame:
+        """Interaction entities as a frame, one row per interaction in ``[since,
+        as_of]`` (of ``customers`` and ``kinds``), in the order given: the reference
+        the columnar port is checked against.
+
+        Raises:
+            ValidationError: as :meth:`from_store`; also an item that is not an
+                Interaction.
+        """
+        lo, hi = check_window(as_of, since)
+        wanted = check_customers(customers)
+        wanted_kinds = check_kinds(kinds)
         kind_index = {k: i for i, k in enumerate(KIND_CODES)}
         complaint_index = {c: i for i, c in enumerate(COMPLAINT_CATEGORY_CODES)}
-        cols = _Chunks(cid=object, t=np.int64, k=np.int8, r=np.int8, c=np.int8, z=bool)
-        channels: list[Any] = []
-        for chunk in store.interactions.iter_chunks(chunk_size):
-            cid, t, k, r, c, z = values = cols.start()
+        builder = InteractionFrameBuilder()
+        for chunk in _batches(interactions):
+            cid: list[str] = []
+            t: list[int] = []
+            k: list[int] = []
+            r: list[int] = []
+            c: list[int] = []
+            z: list[bool] = []
+            channel: list[str | None] = []
             for item in chunk:
+                if not isinstance(item, Interaction):
+                    raise ValidationError("interactions", item, "Interaction entities")
                 at = to_epoch_micros(item.at)
-                if limit is not None and at > limit:
+                if not _in_window(at, lo, hi):
+                    continue
+                if wanted is not None and item.customer_id not in wanted:
+                    continue
+                if wanted_kinds is not None and item.kind not in wanted_kinds:
                     continue
                 details = item.details
                 cid.append(item.customer_id)
@@ -966,25 +1095,17 @@ class InteractionFrame(_CustomerFrame):
                 else:
                     c.append(-1)
                     z.append(False)
-                channels.append(item.channel)
-            cols.add(values)
-
-        ids = cols.joined("cid")
-        customer_ids, codes = _encode_customers(ids, customer_index)
-        channel_codes, channel_names = cv.encode_labels(
-            np.array(channels, dtype=object), len(ids), "channel"
-        )
-        return cls(
-            customer_code=codes,
-            customer_ids=customer_ids,
-            at=cols.joined("t"),
-            kind=cols.joined("k"),
-            rating=cols.joined("r"),
-            complaint_category=cols.joined("c"),
-            resolved=cols.joined("z"),
-            channel=channel_codes,
-            channel_names=channel_names,
-        )
+                channel.append(item.channel)
+            builder.add(
+                customer_id=cid,
+                at=t,
+                kind=k,
+                rating=r,
+                complaint_category=c,
+                resolved=z,
+                channel=channel,
+            )
+        return builder.build(customer_index)
 
     @classmethod
     def from_pandas(
@@ -1037,6 +1158,506 @@ class InteractionFrame(_CustomerFrame):
             "channel": (self.channel_names, self.channel),
         }
 
+
+# -- building frames from stores ---------------------------------------------------------
+F = TypeVar("F", "OrderFrame", "InteractionFrame")
+
+
+def _from_port(kind: type[F], method: str, frame: object) -> F:
+    """``frame``, checked to be what the store's port promised."""
+    if not isinstance(frame, kind):
+        raise ValidationError(f"store.{method}()", type(frame).__name__, f"an {kind.__name__}")
+    return frame
+
+
+def check_window(
+    as_of: datetime | None, since: datetime | None
+) -> tuple[int | None, int | None]:
+    """``(since, as_of)`` in µs UTC (None stays None); naive datetimes are refused.
+
+    The window of the columnar port is ``since <= t <= as_of``.
+
+    Raises:
+        ValidationError: ``as_of`` or ``since`` is not an aware datetime.
+    """
+    lo = to_epoch_micros(require_aware("since", since)) if since is not None else None
+    return lo, _as_of_limit(as_of)
+
+
+def check_customers(customers: Collection[str] | None) -> frozenset[str] | None:
+    """The ``customers`` filter of the columnar port as a set (None: every customer).
+
+    Raises:
+        ValidationError: a string (not a collection of ids), or an item not a string.
+    """
+    if customers is None:
+        return None
+    given: object = customers  # hosts call this untyped too: check at run time
+    if isinstance(given, str | bytes) or not isinstance(given, Iterable):
+        raise ValidationError("customers", customers, "a collection of customer ids or None")
+    wanted = frozenset(given)
+    for item in wanted:
+        if not isinstance(item, str):
+            raise ValidationError("customers", item, "customer ids (str)")
+    return wanted
+
+
+def check_kinds(kinds: Collection[InteractionKind] | None) -> frozenset[InteractionKind] | None:
+    """The ``kinds`` filter as a set of members (None: every kind).
+
+    Raises:
+        ValidationError: a string, or an item that is not a kind or a kind's value.
+    """
+    if kinds is None:
+        return None
+    given: object = kinds  # hosts call this untyped too: check at run time
+    if isinstance(given, str) or not isinstance(given, Iterable):
+        raise ValidationError("kinds", kinds, "a collection of InteractionKind or None")
+    return frozenset(coerce_enum(InteractionKind, k, "kinds") for k in given)
+
+
+def _batches(items: Iterable[T]) -> Iterator[list[T]]:
+    source = iter(items)
+    while batch := list(itertools.islice(source, DEFAULT_CHUNK_SIZE)):
+        yield batch
+
+
+def _in_window(t: int, lo: int | None, hi: int | None) -> bool:
+    return (lo is None or t >= lo) and (hi is None or t <= hi)
+
+
+_UNSEEN = -2
+
+
+class _Labels:
+    """Text labels coded in first-seen order across chunks (``None`` -> ``-1``).
+
+    A value may also be a code already (an ``int`` from :meth:`known`): a store that
+    codes known labels in its query (the SQLite adapter, with a ``CASE``) saves
+    creating a string per row.
+    """
+
+    def __init__(self, *, codes_given: bool = False) -> None:
+        self.table: dict[str | int | None, int] = {None: -1}
+        self._names: list[str] = []
+        #: Whether values may be codes from :meth:`known` (each code is then a key too).
+        self._codes_given = codes_given
+
+    def known(self) -> dict[str, int]:
+        """Label -> code of every label seen so far."""
+        return {name: code for code, name in enumerate(self._names)}
+
+    def codes(self, values: Sequence[str | int | None]) -> AnyArray:
+        table = self.table
+        # One C-level pass for the values seen before, then the new labels in bulk
+        # (first-seen order); no Python statement runs per row.
+        # int32: these codes are kept for every row until the frame is built.
+        codes = np.fromiter(map(table.get, values, repeat(_UNSEEN)), np.int32, len(values))
+        unseen = np.flatnonzero(codes == _UNSEEN)
+        if len(unseen):
+            pending = list(map(values.__getitem__, unseen.tolist()))
+            fresh: list[str] = []
+            for label in dict.fromkeys(pending):
+                if label not in table:
+                    if not isinstance(label, str):
+                        raise ValidationError("label", label, "a text label or None")
+                    fresh.append(label)
+            base = len(self._names)
+            self._names.extend(fresh)
+            new_codes = range(base, base + len(fresh))
+            table.update(zip(fresh, new_codes, strict=True))
+            if self._codes_given:
+                table.update(zip(new_codes, new_codes, strict=True))
+            codes[unseen] = np.fromiter(map(table.__getitem__, pending), np.int32, len(pending))
+        return codes
+
+    def names(self) -> list[str]:
+        """The labels in code order."""
+        return list(self._names)
+
+    def sorted(self, codes: AnyArray) -> tuple[npt.NDArray[np.int32], tuple[str, ...]]:
+        """``codes`` re-coded so that the names come out sorted (-1 stays -1)."""
+        names = self._names
+        order = sorted(range(len(names)), key=names.__getitem__)
+        remap = np.empty(len(names) + 1, dtype=np.int32)
+        remap[-1] = -1  # code -1 takes the last slot ("wrap"): missing stays missing
+        remap[np.asarray(order, dtype=np.int64)] = np.arange(len(names), dtype=np.int32)
+        recoded: npt.NDArray[np.int32] = np.take(remap, codes, mode="wrap")
+        return recoded, tuple(names[i] for i in order)
+
+
+def _join(parts: list[AnyArray], dtype: Any) -> AnyArray:
+    if not parts:
+        return np.empty(0, dtype=dtype)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _customer_codes(
+    ids: _Labels, codes: AnyArray, customer_index: Any
+) -> tuple[AnyArray, AnyArray]:
+    """(customer_ids, customer_code) from first-seen codes, as :func:`_encode_customers`
+    makes them from the ids of every row."""
+    names = ids.names()
+    order = sorted(range(len(names)), key=names.__getitem__)
+    uniques = np.empty(len(names), dtype=object)
+    uniques[:] = [names[i] for i in order]
+    remap = np.empty(len(names), dtype=np.int64)
+    remap[np.asarray(order, dtype=np.int64)] = np.arange(len(names), dtype=np.int64)
+    customer_ids: AnyArray = uniques
+    if customer_index is not None:
+        customer_ids, onto = map_onto_index(uniques, _index_ids(customer_index))
+        remap = onto[remap] if len(remap) else remap
+    dtype = code_dtype(len(customer_ids))
+    return customer_ids, remap.astype(dtype)[codes] if len(codes) else codes.astype(dtype)
+
+
+def time_then_id_order(times: AnyArray, ids: AnyArray) -> AnyArray | None:
+    """The permutation that orders rows by time, then id (None: already in order).
+
+    A stable numpy sort on the int64 times; only runs of rows with equal times are
+    then ordered by id, in Python (ids compare as Python strings compare).
+    """
+    n = len(times)
+    if n < 2:
+        return None
+    step = times[1:] >= times[:-1]
+    perm: AnyArray | None = None
+    if not step.all():
+        perm = np.argsort(times, kind="stable")
+        times = times[perm]
+    tie = times[1:] == times[:-1]
+    if tie.any():
+        edges = np.diff(np.concatenate(([0], tie.view(np.int8), [0])))
+        starts = np.flatnonzero(edges == 1)
+        stops = np.flatnonzero(edges == -1) + 1
+        rows = np.arange(n, dtype=np.int64) if perm is None else perm
+        changed = False
+        for start, stop in zip(starts.tolist(), stops.tolist(), strict=True):
+            run = rows[start:stop].tolist()
+            ordered = sorted(run, key=ids.__getitem__)
+            if ordered != run:
+                rows[start:stop] = ordered
+                changed = True
+        if changed or perm is not None:
+            perm = rows
+    return perm
+
+
+class OrderFrameBuilder:
+    """Assembles an :class:`OrderFrame` from a store's rows, chunk by chunk.
+
+    For adapters implementing the columnar port
+    (:meth:`custmgmt.ports.ColumnarStore.order_frame`) and for
+    :meth:`OrderFrame.from_orders`: each :meth:`add` takes one chunk of rows as plain
+    sequences, in the frame's row order; only numpy columns and the label tables are
+    kept between chunks. :meth:`build` codes customers, categories and channels
+    exactly as the frame's other constructors do and converts foreign currencies.
+
+    Args:
+        currency: the frame's currency.
+        rates: currency code -> rate into ``currency`` (see :meth:`OrderFrame.from_arrays`).
+
+    Raises:
+        ValidationError: an unknown currency or invalid rates.
+    """
+
+    def __init__(self, *, currency: str, rates: Mapping[str, Any] | None = None) -> None:
+        currency_digits(currency)
+        self.currency = currency
+        self.rates = cv.check_rates(rates)
+        self._customers = _Labels()
+        self._categories = _Labels(codes_given=True)
+        self._channels = _Labels(codes_given=True)
+        self._currencies = _Labels()
+        self._parts: dict[str, list[AnyArray]] = {
+            key: [] for key in ("cust", "t", "a", "r", "s", "cat", "ch", "oid")
+        }
+        self._foreign: list[tuple[int, AnyArray]] = []
+        self._pairs: list[tuple[int, str]] = []
+        self._rows = 0
+
+    def __len__(self) -> int:
+        return self._rows
+
+    def add(
+        self,
+        *,
+        customer_id: Sequence[str],
+        placed_at: Sequence[int],
+        amount: Sequence[int | None],
+        returned_amount: Sequence[int | None],
+        status: Sequence[int],
+        category: Sequence[str | int],
+        channel: Sequence[str | int | None],
+        order_id: Sequence[str],
+        currency: Sequence[str | None] | None = None,
+    ) -> None:
+        """Append one chunk of orders (equal-length sequences, one entry per order).
+
+        Args:
+            customer_id: the orders' customer ids.
+            placed_at: µs since the epoch, UTC.
+            amount: each order's total in minor units of its own currency; None when
+                it has no exact minor-unit value (refused in :meth:`build`).
+            returned_amount: each order's refund, like ``amount``.
+            status: codes into :data:`STATUS_CODES`.
+            category: each order's main category (or its code from
+                :meth:`known_categories`).
+            channel: each order's channel, None for none (or its code from
+                :meth:`known_channels`).
+            order_id: the order ids.
+            currency: each order's currency, None for the frame's currency (None for
+                the whole chunk: every order is in the frame's currency).
+        """
+        parts = self._parts
+        n = len(order_id)
+        parts["cust"].append(self._customers.codes(customer_id))
+        parts["t"].append(np.array(placed_at, dtype=np.int64))
+        parts["a"].append(self._money(amount, order_id, "total"))
+        parts["r"].append(self._money(returned_amount, order_id, "refund"))
+        parts["s"].append(np.array(status, dtype=np.int8))
+        parts["cat"].append(self._categories.codes(category))
+        parts["ch"].append(self._channels.codes(channel))
+        oid = np.empty(n, dtype=object)
+        oid[:] = order_id
+        parts["oid"].append(oid)
+        if currency is not None and currency.count(None) != n:
+            # Only chunks with foreign rows keep a column (with where it starts).
+            self._foreign.append((self._rows, self._currencies.codes(currency)))
+        self._rows += n
+
+    @staticmethod
+    def _money(values: Sequence[int | None], order_id: Sequence[str], what: str) -> AnyArray:
+        try:
+            return np.array(values, dtype=np.int64)
+        except (TypeError, OverflowError):
+            row = next(
+                i for i, v in enumerate(values) if v is None or not -(2**63) <= v < 2**63
+            )
+            raise ValidationError(
+                f"order {order_id[row]}",
+                values[row],
+                f"an order {what} with an exact minor-unit value in its currency "
+                "(at most the currency's decimals, below 10^14)",
+            ) from None
+
+    def known_categories(self) -> dict[str, int]:
+        """Category -> the code :meth:`add` accepts in its place (an ``int``), for
+        every category seen so far: an adapter may code these in its query."""
+        return self._categories.known()
+
+    def known_channels(self) -> dict[str, int]:
+        """Channel -> the code :meth:`add` accepts in its place (see
+        :meth:`known_categories`)."""
+        return self._channels.known()
+
+    def add_categories(self, row: Sequence[int], category: Sequence[str]) -> None:
+        """Add (row, category) pairs of orders with several distinct categories.
+
+        ``row`` counts the orders added so far from 0; pairs may come in any order and
+        repeat; :meth:`build` sorts them by row, then name, and drops repeats. Pairs
+        for an order with one distinct category must not be given.
+        """
+        self._pairs.extend(zip(row, category, strict=True))
+
+    def build(self, customer_index: Any = None, *, sort: bool = False) -> OrderFrame:
+        """The frame of every row added (see :class:`OrderFrame`).
+
+        Args:
+            customer_index: fixes the first customer codes (module docstring).
+            sort: the rows were added in any order: put them in the frame's order,
+                by ``placed_at`` then order id (a stable numpy sort on the times; only
+                rows that tie on time are ordered by id in Python).
+
+        Raises:
+            ValidationError: a row in a currency without a rate into the frame's
+                currency, or a total or refund without a minor-unit value.
+        """
+        parts = self._parts
+        n = self._rows
+        columns: dict[str, AnyArray] = {}
+        for key, dtype in (
+            ("cust", np.int32), ("t", np.int64), ("a", np.int64), ("r", np.int64),
+            ("s", np.int8), ("cat", np.int32), ("ch", np.int32), ("oid", object),
+        ):  # fmt: skip
+            # One column at a time, its chunks freed as soon as it is joined.
+            columns[key] = _join(parts.pop(key), dtype)
+        foreign = np.full(n if self._foreign else 0, -1, dtype=np.int32)
+        for start, codes in self._foreign:
+            foreign[start : start + len(codes)] = codes
+        self._foreign = []
+        if len(foreign):
+            columns["cur"] = foreign
+        pair_list = self._pairs
+        if sort:
+            perm = time_then_id_order(columns["t"], columns["oid"])
+            if perm is not None:
+                for key, column in columns.items():
+                    columns[key] = column[perm]
+                rank = np.empty(n, dtype=np.int64)
+                rank[perm] = np.arange(n, dtype=np.int64)
+                pair_list = [(int(rank[row]), name) for row, name in pair_list]
+        amount, returned = columns.pop("a"), columns.pop("r")
+        if "cur" in columns:
+            amount, returned = self._convert(amount, returned, columns.pop("cur"))
+        pairs = sorted(set(pair_list))
+        line_row = line_category = None
+        if pairs:
+            line_row = np.array([p[0] for p in pairs], dtype=np.int64)
+            pair_codes = self._categories.codes([p[1] for p in pairs])
+        else:
+            pair_codes = np.empty(0, dtype=np.int32)
+        codes, category_names = self._categories.sorted(
+            np.concatenate([columns["cat"], pair_codes])
+        )
+        if pairs:
+            line_category = codes[n:]
+        channel_codes, channel_names = self._channels.sorted(columns["ch"])
+        customer_ids, customer_code = _customer_codes(
+            self._customers, columns["cust"], customer_index
+        )
+        return OrderFrame(
+            customer_code=customer_code,
+            customer_ids=customer_ids,
+            placed_at=columns["t"],
+            amount=amount,
+            returned_amount=returned,
+            status=columns["s"],
+            category=codes[:n],
+            category_names=category_names,
+            channel=channel_codes,
+            channel_names=channel_names,
+            currency=self.currency,
+            order_id=columns["oid"],
+            line_row=line_row,
+            line_category=line_category,
+        )
+
+    def _convert(
+        self, amount: AnyArray, returned: AnyArray, foreign: AnyArray
+    ) -> tuple[AnyArray, AnyArray]:
+        amount = amount.copy()
+        returned = returned.copy()
+        for code, name in enumerate(self._currencies.names()):
+            rate = self.rates.get(name)
+            if name == self.currency:
+                continue
+            rows = np.flatnonzero(foreign == code)
+            if not len(rows):
+                continue
+            if rate is None:
+                raise ValidationError(
+                    "currency",
+                    name,
+                    f"orders in {self.currency}, or rates for {name} into {self.currency}",
+                )
+            for row in rows.tolist():
+                total = cv.convert_minor(int(amount[row]), name, self.currency, rate)
+                refund = cv.convert_minor(int(returned[row]), name, self.currency, rate)
+                amount[row] = total
+                returned[row] = min(total, refund)
+        return amount, returned
+
+
+class InteractionFrameBuilder:
+    """Assembles an :class:`InteractionFrame` from a store's rows, chunk by chunk.
+
+    The interaction counterpart of :class:`OrderFrameBuilder`, for adapters
+    implementing :meth:`custmgmt.ports.ColumnarStore.interaction_frame`.
+    """
+
+    def __init__(self) -> None:
+        self._customers = _Labels()
+        self._channels = _Labels()
+        self._parts: dict[str, list[AnyArray]] = {
+            key: [] for key in ("cust", "t", "k", "r", "c", "z", "ch", "id")
+        }
+        self._rows = 0
+
+    def __len__(self) -> int:
+        return self._rows
+
+    def add(
+        self,
+        *,
+        customer_id: Sequence[str],
+        at: Sequence[int],
+        kind: Sequence[int],
+        rating: Sequence[int],
+        complaint_category: Sequence[int],
+        resolved: Sequence[bool | int],
+        channel: Sequence[str | None],
+        interaction_id: Sequence[str] | None = None,
+    ) -> None:
+        """Append one chunk of interactions (equal-length sequences).
+
+        Args:
+            customer_id: the customer ids.
+            at: µs since the epoch, UTC.
+            kind: codes into :data:`KIND_CODES`.
+            rating: a review's rating, 0 for other kinds.
+            complaint_category: codes into :data:`COMPLAINT_CATEGORY_CODES`, -1 none.
+            resolved: whether a complaint is resolved (False for other kinds).
+            channel: the channel (None: none).
+            interaction_id: the interaction ids, needed (only) to sort the rows in
+                :meth:`build`; they are not part of the frame.
+        """
+        parts = self._parts
+        if interaction_id is not None:
+            ids = np.empty(len(interaction_id), dtype=object)
+            ids[:] = interaction_id
+            parts["id"].append(ids)
+        parts["cust"].append(self._customers.codes(customer_id))
+        parts["t"].append(np.array(at, dtype=np.int64))
+        parts["k"].append(np.array(kind, dtype=np.int8))
+        parts["r"].append(np.array(rating, dtype=np.int8))
+        parts["c"].append(np.array(complaint_category, dtype=np.int8))
+        parts["z"].append(np.array(resolved, dtype=bool))
+        parts["ch"].append(self._channels.codes(channel))
+        self._rows += len(at)
+
+    def build(self, customer_index: Any = None, *, sort: bool = False) -> InteractionFrame:
+        """The frame of every row added (see :class:`InteractionFrame`).
+
+        Args:
+            customer_index: fixes the first customer codes; pass the ``OrderFrame``.
+            sort: the rows were added in any order: put them in the frame's order, by
+                ``at`` then interaction id (every chunk must have given its ids).
+
+        Raises:
+            ValidationError: ``sort`` without the interaction ids.
+        """
+        parts = self._parts
+        columns = {
+            key: _join(parts.pop(key), dtype)
+            for key, dtype in (
+                ("cust", np.int32), ("t", np.int64), ("k", np.int8), ("r", np.int8),
+                ("c", np.int8), ("z", bool), ("ch", np.int32),
+            )
+        }  # fmt: skip
+        if sort:
+            ids = _join(parts["id"], object)
+            if len(ids) != self._rows:
+                raise ValidationError("interaction_id", None, "the ids of every row, to sort")
+            perm = time_then_id_order(columns["t"], ids)
+            if perm is not None:
+                columns = {key: column[perm] for key, column in columns.items()}
+        parts.clear()
+        channel_codes, channel_names = self._channels.sorted(columns["ch"])
+        customer_ids, customer_code = _customer_codes(
+            self._customers, columns["cust"], customer_index
+        )
+        return InteractionFrame(
+            customer_code=customer_code,
+            customer_ids=customer_ids,
+            at=columns["t"],
+            kind=columns["k"],
+            rating=columns["r"],
+            complaint_category=columns["c"],
+            resolved=columns["z"],
+            channel=channel_codes,
+            channel_names=channel_names,
+        )
 
 
 # -- optional DataFrame libraries ------------------------------------------------------

@@ -28,6 +28,7 @@ from custmgmt.rating.policy import (
 )
 from custmgmt.rating.records import CustomerRating, RatingRun, StarHistoryEntry
 from custmgmt.rating.result import Explanation, PreviousStars, Rating, RatingScale, rate
+from custmgmt.rating.result_columns import RatingResults
 from custmgmt.rating.service_levels import ServiceLevel, ServiceLevels
 from custmgmt.rating.services import (
     approve_override,
@@ -53,6 +54,7 @@ __all__ = [
     "PreviousStars",
     "Rating",
     "RatingPolicy",
+    "RatingResults",
     "RatingRun",
     "RatingScale",
     "Schedule",

@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 from custmgmt.ports import CapabilityKey, Store
 from custmgmt.rating.overrides import Override, OverrideStatus
 from custmgmt.rating.records import CustomerRating, RatingRun, StarHistoryEntry
+from custmgmt.rating.result_columns import RatingResults
 
 __all__ = ["RATINGS", "RatingRepository", "RatingStore"]
 
@@ -37,6 +38,35 @@ class RatingRepository(Protocol):
             ValidationError: a result belongs to another run, a customer repeats, or
                 the count differs from ``run.customer_count``; nothing is written.
             StorageError: the backend failed; nothing is written.
+        """
+        ...
+
+    def save_run_arrays(self, run: RatingRun, results: RatingResults) -> int:
+        """Store a run and its results given as columns, all or nothing; returns the
+        result count.
+
+        The columnar form of :meth:`save_run`, for runs of many customers: no record is
+        built per customer. Afterwards :meth:`results` gives ``results.to_records()``
+        and :meth:`results_arrays` gives columns equal to ``results``.
+
+        Raises:
+            Conflict: a run with this id is stored; nothing is written.
+            ValidationError: ``results`` is not a ``RatingResults``, belongs to another
+                run, or its row count differs from ``run.customer_count``; nothing is
+                written.
+            StorageError: the backend failed; nothing is written.
+        """
+        ...
+
+    def results_arrays(self, run_id: str) -> RatingResults:
+        """Every result of the run as columns, by customer id.
+
+        For a run saved with :meth:`save_run` the criteria are every name its results
+        use, in first-seen order (see :meth:`RatingResults.from_records`).
+
+        Raises:
+            NotFound: no run with this id.
+            StorageError: the backend failed.
         """
         ...
 

@@ -22,6 +22,7 @@ from custmgmt.rating.policy import RatingPolicy
 from custmgmt.rating.ports import RatingRepository
 from custmgmt.rating.records import CustomerRating, RatingRun
 from custmgmt.rating.result import PreviousStars, Rating, align_ids, rate
+from custmgmt.rating.result_columns import RatingResults
 
 __all__ = [
     "INTERACTION_FEATURES",
@@ -103,10 +104,11 @@ def save_rating(
     Raises:
         Conflict: ``run_id`` is taken. Nothing is stored on any error.
     """
-    run, results = rating_records(
+    run, _ = rating_records(
         rating, run_id=run_id or f"run-{uuid.uuid4().hex[:12]}", created_at=created_at
     )
-    repository.save_run(run, results)
+    # The columnar path: no record per customer, contributions stored in bulk.
+    repository.save_run_arrays(run, RatingResults.from_rating(rating, run_id=run.id))
     return run
 
 
@@ -123,11 +125,9 @@ def load_previous(
         runs = [r for r in runs if r.as_of < before]
     if not runs:
         return None
-    results = repository.results(runs[-1].id)
+    results = repository.results_arrays(runs[-1].id)
     return PreviousStars(
-        customer_ids=np.array([r.customer_id for r in results], dtype=object),
-        stars=np.array([r.stars for r in results], dtype=np.int64),
-        pending=np.array([r.pending for r in results], dtype=np.int64),
+        customer_ids=results.customer_ids, stars=results.stars, pending=results.pending
     )
 
 

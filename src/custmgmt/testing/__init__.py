@@ -10,6 +10,7 @@ Nothing in the library imports this package; host test suites do::
 """
 
 from custmgmt.testing.clock import FixedClock
+from custmgmt.testing.columnar_contract import ColumnarStoreContract, assert_frames_equal
 from custmgmt.testing.factories import (
     make_customer,
     make_interaction,
@@ -21,10 +22,12 @@ from custmgmt.testing.store_contract import StoreContract
 from custmgmt.testing.ticket_contract import TicketRepositoryContract
 
 __all__ = [
+    "ColumnarStoreContract",
     "FixedClock",
     "RatingRepositoryContract",
     "StoreContract",
     "TicketRepositoryContract",
+    "assert_frames_equal",
     "make_customer",
     "make_interaction",
     "make_order",

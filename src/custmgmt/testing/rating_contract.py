@@ -17,17 +17,21 @@ name does not start with ``Test``), and it needs no pytest import.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
+
+import attrs
 
 from custmgmt.errors import Conflict, NotFound, ValidationError
 from custmgmt.rating.overrides import Override, OverrideStatus
 from custmgmt.rating.ports import RatingRepository
 from custmgmt.rating.records import CustomerRating, RatingRun
+from custmgmt.rating.result_columns import RatingResults
 from custmgmt.testing._contract import Boom, RepositoryContract, raises
 
-__all__ = ["RatingRepositoryContract", "make_rating_run"]
+__all__ = ["RatingRepositoryContract", "make_rating_columns", "make_rating_run"]
 
 _SHANGHAI = timezone(timedelta(hours=8))
 _T0 = datetime(2026, 1, 1, tzinfo=_SHANGHAI)
@@ -69,6 +73,40 @@ def make_rating_run(
         for cid, stars in customers.items()
     ]
     return run, results
+
+
+def make_rating_columns(run_id: str = "run-cols") -> tuple[RatingRun, RatingResults]:
+    """A run of four customers (Chinese and emoji ids, given unsorted) as columns.
+
+    >>> run, columns = make_rating_columns()
+    >>> columns.customer_ids.tolist(), columns.criteria
+    (['c-1', 'c-2', '客户-3', '😀'], ('spend', 'frequency'))
+    """
+    run, _ = make_rating_run(run_id, customers={"c-1": 5, "c-2": 2, "客户-3": 1, "😀": 4})
+    columns = RatingResults.from_arrays(
+        run_id=run_id,
+        customer_ids=["😀", "c-2", "客户-3", "c-1"],
+        score=[0.75, 0.3, 0.125, 1.0],
+        stars=[4, 2, 1, 5],
+        computed_stars=[4, 3, 1, 5],
+        previous_stars=[0, 2, 2, 4],
+        pending=[0, 1, 0, 0],
+        criteria=("spend", "frequency"),
+        contributions=[[0.5, 0.25], [0.2, 0.1], [0.25, -0.125], [0.6, 0.4]],
+    )
+    return run, columns
+
+
+def _assert_same_results(got: RatingResults, want: RatingResults) -> None:
+    assert got.run_id == want.run_id
+    assert got.criteria == want.criteria
+    assert got.customer_ids.tolist() == want.customer_ids.tolist()
+    for name in ("score", "stars", "computed_stars", "previous_stars", "pending"):
+        mine, theirs = getattr(got, name), getattr(want, name)
+        assert mine.dtype == theirs.dtype, name
+        assert mine.tolist() == theirs.tolist(), name
+    assert got.contributions.shape == want.contributions.shape
+    assert got.contributions.tobytes() == want.contributions.tobytes()  # NaN included
 
 
 def _override(override_id: str = "ov-1", customer_id: str = "c-1", **kw: Any) -> Override:
@@ -199,6 +237,79 @@ class RatingRepositoryContract(RepositoryContract[RatingRepository]):
         assert repo.list_runs() == []
         assert repo.star_history("c-1") == []
         assert repo.list_overrides() == []
+
+    # -- runs as columns -----------------------------------------------------------
+    def test_a_run_saved_from_columns_comes_back_as_columns_and_records(self) -> None:
+        repo = self.repository()
+        run, columns = make_rating_columns()
+        assert repo.save_run_arrays(run, columns) == 4
+        assert repo.get_run(run.id) == run
+        _assert_same_results(repo.results_arrays(run.id), columns)
+        records = list(columns.to_records())
+        assert [r.customer_id for r in records] == ["c-1", "c-2", "客户-3", "😀"]
+        assert repo.results(run.id) == records
+        assert repo.result(run.id, "客户-3") == records[2]
+        assert records[2].contributions == (("spend", 0.25), ("frequency", -0.125))
+        assert [(h.run_id, h.stars) for h in repo.star_history("c-2")] == [(run.id, 2)]
+
+    def test_a_run_saved_from_records_comes_back_as_columns(self) -> None:
+        repo = self.repository()
+        run, results = make_rating_run()
+        repo.save_run(run, results)
+        _assert_same_results(
+            repo.results_arrays(run.id), RatingResults.from_records(run.id, results)
+        )
+
+    def test_records_that_name_different_criteria_give_nan_columns(self) -> None:
+        repo = self.repository()
+        run, results = make_rating_run(customers={"c-1": 3, "c-2": 4})
+        odd = attrs.evolve(results[1], contributions=(("spend", 0.5), ("tenure", 0.25)))
+        repo.save_run(run, [results[0], odd])
+        columns = repo.results_arrays(run.id)
+        assert columns.criteria == ("spend", "frequency", "tenure")
+        assert math.isnan(columns.contributions[0, 2])
+        assert math.isnan(columns.contributions[1, 1])
+        assert repo.results(run.id) == [results[0], odd]
+
+    def test_a_repeated_run_id_from_columns_is_a_conflict_and_changes_nothing(self) -> None:
+        repo = self.repository()
+        run, columns = make_rating_columns()
+        repo.save_run_arrays(run, columns)
+        other, _ = make_rating_run(run.id, customers={"c-9": 2})
+        other_columns = RatingResults.from_arrays(
+            run_id=run.id, customer_ids=["c-9"], score=[0.5], stars=[2], computed_stars=[2]
+        )
+        with raises(Conflict):
+            repo.save_run_arrays(other, other_columns)
+        _assert_same_results(repo.results_arrays(run.id), columns)
+        assert repo.star_history("c-9") == []
+
+    def test_columns_of_another_run_or_size_store_nothing(self) -> None:
+        repo = self.repository()
+        run, columns = make_rating_columns()
+        wrong, _ = make_rating_run("run-2", customers={"a": 1, "b": 1, "c": 1, "d": 1})
+        with raises(ValidationError):
+            repo.save_run_arrays(wrong, columns)
+        short, _ = make_rating_run(run.id, customers={"a": 1})
+        with raises(ValidationError):
+            repo.save_run_arrays(short, columns)
+        with raises(ValidationError):
+            repo.save_run_arrays(run, list(columns.to_records()))  # type: ignore[arg-type]
+        assert repo.list_runs() == []
+        with raises(NotFound):
+            repo.results_arrays(run.id)
+
+    def test_a_run_saved_from_columns_in_a_failed_transaction_is_rolled_back(self) -> None:
+        repo = self.repository()
+        scope = self.transaction(repo)
+        if scope is None:
+            return
+        run, columns = make_rating_columns()
+        with raises(Boom), scope:
+            repo.save_run_arrays(run, columns)
+            raise Boom("failure after the save")
+        assert repo.list_runs() == []
+        assert repo.star_history("c-1") == []
 
     # -- overrides ------------------------------------------------------------------
     def test_an_override_comes_back_equal_with_its_history(self) -> None:

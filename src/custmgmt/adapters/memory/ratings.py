@@ -9,14 +9,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from custmgmt.adapters._checks import check_override, check_results
+from custmgmt.adapters._checks import check_override, check_result_arrays, check_results
 from custmgmt.adapters.memory.transaction import TransactionLog
 from custmgmt.domain._validate import check_aware, coerce_enum
 from custmgmt.errors import Conflict, NotFound
 from custmgmt.rating.overrides import Override, OverrideStatus
 from custmgmt.rating.records import CustomerRating, RatingRun, StarHistoryEntry
+from custmgmt.rating.result_columns import RatingResults
 
 __all__ = ["MemoryRatingRepository", "run_sort_key"]
+
+
+#: A run's results as saved: records by customer id, or columns.
+_Results = dict[str, CustomerRating] | RatingResults
 
 
 def run_sort_key(run: RatingRun) -> tuple[datetime, datetime, str]:
@@ -34,38 +39,42 @@ class MemoryRatingRepository:
     def __init__(self, tx: TransactionLog) -> None:
         self._tx = tx
         self._runs: dict[str, RatingRun] = {}
-        self._results: dict[str, dict[str, CustomerRating]] = {}
-        # customer id -> run ids, so star history never scans every run's results.
-        self._by_customer: dict[str, set[str]] = {}
+        # A run's results in the form they were saved in: records by customer id
+        # (save_run) or columns (save_run_arrays), so neither form is ever converted
+        # unless it is read in the other.
+        self._results: dict[str, _Results] = {}
         self._overrides: dict[str, Override] = {}
 
     # -- runs --------------------------------------------------------------------------
     def save_run(self, run: RatingRun, results: Iterable[CustomerRating]) -> int:
         """Store a run and its results, all or nothing."""
         batch = check_results(run, results)
+        self._put_new(run, {r.customer_id: r for r in batch})
+        return len(batch)
+
+    def save_run_arrays(self, run: RatingRun, results: RatingResults) -> int:
+        """Store a run and its columnar results, all or nothing (kept as columns)."""
+        self._put_new(run, check_result_arrays(run, results))
+        return len(results)
+
+    def _put_new(
+        self, run: RatingRun, results: _Results
+    ) -> None:
         with self._tx.lock:
             if run.id in self._runs:
                 raise Conflict("rating run", run.id, "a run with this id exists")
-            self._put_run(run, {r.customer_id: r for r in batch})
+            self._runs[run.id] = run
+            self._results[run.id] = results
             self._tx.record(lambda: self._drop_run(run.id))
-        return len(batch)
 
-    def _put_run(self, run: RatingRun, results: dict[str, CustomerRating]) -> None:
+    def _drop_run(self, run_id: str) -> tuple[RatingRun, _Results]:
+        return self._runs.pop(run_id), self._results.pop(run_id)
+
+    def _put_run(
+        self, run: RatingRun, results: _Results
+    ) -> None:
         self._runs[run.id] = run
         self._results[run.id] = results
-        for customer_id in results:
-            self._by_customer.setdefault(customer_id, set()).add(run.id)
-
-    def _drop_run(self, run_id: str) -> tuple[RatingRun, dict[str, CustomerRating]]:
-        run = self._runs.pop(run_id)
-        results = self._results.pop(run_id)
-        for customer_id in results:
-            runs = self._by_customer.get(customer_id)
-            if runs is not None:
-                runs.discard(run_id)
-                if not runs:
-                    del self._by_customer[customer_id]
-        return run, results
 
     def get_run(self, run_id: str) -> RatingRun:
         """The stored run (NotFound otherwise)."""
@@ -90,13 +99,32 @@ class MemoryRatingRepository:
         """The run's results by customer id."""
         with self._tx.lock:
             self.get_run(run_id)
-            return sorted(self._results[run_id].values(), key=lambda r: r.customer_id)
+            stored = self._results[run_id]
+        if isinstance(stored, RatingResults):
+            return list(stored.to_records())
+        return sorted(stored.values(), key=lambda r: r.customer_id)
+
+    def results_arrays(self, run_id: str) -> RatingResults:
+        """The run's results as columns, by customer id."""
+        with self._tx.lock:
+            self.get_run(run_id)
+            stored = self._results[run_id]
+        if isinstance(stored, RatingResults):
+            return stored
+        return RatingResults.from_records(run_id, stored.values())
+
+    def _lookup(self, run_id: str, customer_id: str) -> CustomerRating | None:
+        stored = self._results[run_id]
+        if isinstance(stored, RatingResults):
+            row = stored.position(customer_id)
+            return None if row is None else stored.record(row)
+        return stored.get(customer_id)
 
     def result(self, run_id: str, customer_id: str) -> CustomerRating:
         """One customer's result in one run."""
         with self._tx.lock:
             self.get_run(run_id)
-            found = self._results[run_id].get(customer_id)
+            found = self._lookup(run_id, customer_id)
         if found is None:
             raise NotFound("rating result", (run_id, customer_id))
         return found
@@ -104,17 +132,16 @@ class MemoryRatingRepository:
     def star_history(self, customer_id: str) -> list[StarHistoryEntry]:
         """The customer's stars in every run that rated it, oldest first."""
         with self._tx.lock:
-            run_ids = self._by_customer.get(customer_id, set())
-            runs = sorted((self._runs[i] for i in run_ids), key=run_sort_key)
-            return [
-                StarHistoryEntry(
-                    run_id=run.id,
-                    as_of=run.as_of,
-                    stars=self._results[run.id][customer_id].stars,
-                    score=self._results[run.id][customer_id].score,
-                )
-                for run in runs
-            ]
+            history = []
+            for run in sorted(self._runs.values(), key=run_sort_key):
+                found = self._lookup(run.id, customer_id)
+                if found is not None:
+                    history.append(
+                        StarHistoryEntry(
+                            run_id=run.id, as_of=run.as_of, stars=found.stars, score=found.score
+                        )
+                    )
+            return history
 
     def remove_run(self, run_id: str) -> None:
         """Delete a run and its results."""

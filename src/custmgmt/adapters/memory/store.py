@@ -14,13 +14,17 @@ import bisect
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
+from threading import RLock
 from typing import Any, Generic, TypeVar
 
 from custmgmt.adapters._checks import check_chunk_size, check_range
 from custmgmt.adapters._registry import Capability, CapabilityHost
+from custmgmt.adapters.memory import frames
 from custmgmt.adapters.memory.ratings import MemoryRatingRepository
 from custmgmt.adapters.memory.tickets import MemoryTicketRepository
 from custmgmt.adapters.memory.transaction import TransactionLog
+from custmgmt.analytics.batches import OrderBatch
+from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 from custmgmt.domain import Customer, Interaction, InteractionKind, Order
 from custmgmt.domain._validate import coerce_enum
 from custmgmt.domain.time import to_epoch_micros
@@ -241,6 +245,31 @@ class _MemoryRepository(Generic[T]):
         with self._tx.lock:
             return self._index().ids()
 
+    # -- what the columnar port reads (adapters/memory/frames.py) ---------------------
+    @property
+    def lock(self) -> RLock:
+        """The store's lock; hold it while reading :attr:`items` and :meth:`window_ids`."""
+        return self._tx.lock
+
+    @property
+    def items(self) -> Mapping[str, T]:
+        """The stored entities by id (read-only use, under :attr:`lock`)."""
+        return self._items
+
+    def window_ids(self, lo: int | None, hi: int | None) -> list[str]:
+        """Ids of the entities whose time in µs is in ``[lo, hi]`` (``None``: no
+        bound), in ``(µs, id)`` order, the order of ``iter_chunks``."""
+        keys = self._index()
+        if lo is None and hi is None:
+            return keys.ids()
+        first = -(2**63) if lo is None else lo
+        # Every id sorts after "", so (hi + 1, "") is the first key past ``hi``.
+        return keys.ids_between(first, 2**63 if hi is None else hi + 1)
+
+    def micros(self, entity: T) -> int:
+        """The entity's time in µs since the epoch, UTC: the first part of its key."""
+        return self._sort_key(entity)[0]
+
     def _ids_between(self, start: datetime, end: datetime) -> list[str]:
         lo, hi = check_range(start, end)
         with self._tx.lock:
@@ -371,6 +400,55 @@ class MemoryStore(CapabilityHost):
     def transaction(self) -> AbstractContextManager[None]:
         """All-or-nothing scope for writes (see :meth:`custmgmt.ports.Store.transaction`)."""
         return self._tx.transaction()
+
+    # -- the columnar port (custmgmt.ports.ColumnarStore) ------------------------------------
+    def order_frame(
+        self,
+        *,
+        currency: str,
+        as_of: datetime | None = None,
+        since: datetime | None = None,
+        customers: Collection[str] | None = None,
+        rates: Mapping[str, Any] | None = None,
+        customer_index: Any = None,
+    ) -> OrderFrame:
+        """The stored orders as a frame (see :meth:`custmgmt.ports.ColumnarStore.order_frame`)."""
+        return frames.order_frame(
+            self._orders,
+            currency=currency,
+            as_of=as_of,
+            since=since,
+            customers=customers,
+            rates=rates,
+            customer_index=customer_index,
+        )
+
+    def load_orders(self, batch: OrderBatch) -> int:
+        """Store a validated batch of new orders, all or nothing (see
+        :meth:`custmgmt.ports.ColumnarStore.load_orders`)."""
+        if not isinstance(batch, OrderBatch):
+            raise ValidationError("batch", type(batch).__name__, "an OrderBatch")
+        return self._orders.add_many(batch.to_orders())
+
+    def interaction_frame(
+        self,
+        *,
+        as_of: datetime | None = None,
+        since: datetime | None = None,
+        customers: Collection[str] | None = None,
+        kinds: Collection[InteractionKind] | None = None,
+        customer_index: Any = None,
+    ) -> InteractionFrame:
+        """The stored interactions as a frame (see
+        :meth:`custmgmt.ports.ColumnarStore.interaction_frame`)."""
+        return frames.interaction_frame(
+            self._interactions,
+            as_of=as_of,
+            since=since,
+            customers=customers,
+            kinds=kinds,
+            customer_index=customer_index,
+        )
 
     def close(self) -> None:
         """Nothing to release; present for the protocol."""

@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from custmgmt.adapters._columns import order_summary
 from custmgmt.adapters.sqlite.schema import Row
 from custmgmt.domain import (
     Address,
@@ -151,40 +152,11 @@ def _business_json(business: BusinessProfile | None) -> str | None:
     return _json({k: v for k, v in fields.items() if v is not None})
 
 
-def _trusted(cls: type[E], **fields: Any) -> E:
-    """An attrs instance from fields the store itself wrote: no converters, no validators.
-
-    Every field must be given. The rows were produced from validated entities, so
-    checking them again would only cost time (validated decoding takes about 1.5
-    times as long); ``SQLiteStore(verify_reads=True)`` goes through the constructors.
-    """
-    entity = cls.__new__(cls)
-    for name, value in fields.items():
-        _set(entity, name, value)
-    return entity
-
-
-def _trusted_line(sku: str, category: str, quantity: int, price: str, currency: str) -> OrderLine:
-    # The hottest path of reading orders (two lines per order on average): spelled
-    # out rather than going through _trusted's keyword dict.
-    money = _new(Money)
-    _set(money, "amount", Decimal(price))
-    _set(money, "currency", currency)
-    line = _new(OrderLine)
-    _set(line, "sku", sku)
-    _set(line, "category", category)
-    _set(line, "quantity", quantity)
-    _set(line, "unit_price", money)
-    return line
-
-
 def _checked(cls: type[E], **fields: Any) -> E:
     """An instance through its validating constructor."""
     return cls(**fields)
 
 
-_set = object.__setattr__  # what attrs' own __init__ uses on frozen classes
-_new = object.__new__
 _ADDRESS_FIELDS = dict.fromkeys(
     ("country", "province", "city", "district", "street", "postal_code", "recipient")
 )
@@ -244,20 +216,19 @@ def customer_to_row(customer: Customer) -> Row:
     )
 
 
-def customer_from_row(row: Row, *, verify: bool = False) -> Customer:
-    """Rebuild a customer from its ``customers`` row.
+def customer_from_row(row: Row) -> Customer:
+    """Rebuild a customer from its ``customers`` row, through the validating
+    constructors (a row another program changed is refused, never trusted).
 
     Args:
         row: the columns in schema order, as :func:`customer_to_row` made them.
-        verify: rebuild through the validating constructors (slower), for rows that
-            may not come from this store.
     """
     (
         id_, version, name, kind, reg_us, reg_off, upd_us, upd_off, gender, birth, phone,
         email, address, region, occupation, channel, credit, credit_cur, rating, business,
         tags, c_email, c_sms, c_social, c_us, c_off,
     ) = row  # fmt: skip
-    new = _checked if verify else _trusted
+    new = _checked
     return new(
         Customer,
         id=id_,
@@ -293,12 +264,14 @@ def customer_from_row(row: Row, *, verify: bool = False) -> Customer:
 
 
 def order_to_rows(order: Order) -> tuple[Row, list[Row]]:
-    """The ``orders`` row and the ``order_lines`` rows of an order."""
+    """The ``orders`` row (the columns of ``ORDER_WRITE_COLUMNS``) and the
+    ``order_lines`` rows of an order."""
     return _order_row(order), _line_rows(order)
 
 
 def _order_row(order: Order) -> Row:
-    # The bulk-load hot path: attribute reads and inline None checks only.
+    # The bulk-load hot path: attribute reads and inline None checks only. The columns
+    # of ORDER_WRITE_COLUMNS: the entity's, then its summary for the columnar port.
     o = order
     returned = o.returned_amount
     paid, shipped, delivered = o.paid_at, o.shipped_at, o.delivered_at
@@ -317,6 +290,7 @@ def _order_row(order: Order) -> Row:
         *(_NO_INSTANT if returned_at is None else _instant(returned_at)),
         None if returned is None else str(returned.amount),
         o.channel,
+        *order_summary(o),
     )
 
 
@@ -328,31 +302,32 @@ def _line_rows(order: Order) -> list[Row]:
     ]
 
 
-def order_from_rows(rows: Sequence[Row], *, verify: bool = False) -> Order:
-    """Rebuild an order from its joined rows: the order's columns, then a line's.
+def order_from_rows(rows: Sequence[Row]) -> Order:
+    """Rebuild an order from its joined rows (the order's columns, then a line's),
+    through the validating constructors.
+
+    Analytics never come this way: frames are read column by column
+    (:mod:`custmgmt.adapters.sqlite.frames`), so entity reads are the transactional
+    path (one order, one customer's orders) and can afford full validation.
 
     Args:
         rows: the rows of one order, one per line, in line order (as the store's
             queries return them).
-        verify: rebuild through the validating constructors (slower).
     """
-    new = _checked if verify else _trusted
+    new = _checked
     first = rows[0]
     currency = first[6]
-    if verify:
-        lines = tuple(
-            [
-                OrderLine(
-                    sku=r[19],
-                    category=r[20],
-                    quantity=r[21],
-                    unit_price=Money(Decimal(r[22]), currency),
-                )
-                for r in rows
-            ]
-        )
-    else:
-        lines = tuple([_trusted_line(r[19], r[20], r[21], r[22], currency) for r in rows])
+    lines = tuple(
+        [
+            OrderLine(
+                sku=r[19],
+                category=r[20],
+                quantity=r[21],
+                unit_price=Money(Decimal(r[22]), currency),
+            )
+            for r in rows
+        ]
+    )
     returned = first[17]
     order: Order = new(
         Order,
@@ -407,18 +382,18 @@ def interaction_to_row(interaction: Interaction) -> Row:
     )
 
 
-def interaction_from_row(row: Row, *, verify: bool = False) -> Interaction:
-    """Rebuild an interaction from its ``interactions`` row.
+def interaction_from_row(row: Row) -> Interaction:
+    """Rebuild an interaction from its ``interactions`` row, through the validating
+    constructors.
 
     Args:
         row: the columns in schema order, as :func:`interaction_to_row` made them.
-        verify: rebuild through the validating constructors (slower).
     """
     (
         id_, version, customer_id, kind, at_us, at_off, channel, order_id, sku, rating,
         text, category, resolved, query, referred,
     ) = row  # fmt: skip
-    new = _checked if verify else _trusted
+    new = _checked
     kind_ = _INTERACTION_KINDS[kind]
     details: Review | Complaint | Search | Referral | None = None
     if kind_ is InteractionKind.REVIEW:

@@ -55,7 +55,8 @@ class SQLiteDatabase:
             :class:`sqlite3.Connection` owned by the host.
         timeout: seconds to wait for another connection's lock before failing (a
             finite number of seconds, up to about 24 days).
-        verify_reads: rebuild every entity read through its validating constructor.
+        verify_reads: accepted for compatibility; every entity read is rebuilt
+            through its validating constructor.
         mode: for a path, ``"create"`` (the default: open a store, or make one in a
             new or empty file), ``"existing"`` (an existing custmgmt store only; its
             schema is upgraded if older) or ``"read_only"`` (an existing custmgmt
@@ -90,7 +91,7 @@ class SQLiteDatabase:
         if mode not in OPEN_MODES:
             raise ValidationError("mode", mode, f"one of {list(OPEN_MODES)}")
         self._read_only = mode == "read_only"
-        self._verify_reads = bool(verify_reads)
+        del verify_reads  # every read validates (see the property)
         self._lock = threading.RLock()
         self._depth = 0
         self._doomed = False
@@ -111,8 +112,10 @@ class SQLiteDatabase:
 
     @property
     def verify_reads(self) -> bool:
-        """Whether rows are rebuilt through the validating constructors when read."""
-        return self._verify_reads
+        """Whether rows are rebuilt through the validating constructors when read:
+        always (analytics read columns, not entities, so nothing needs trusted
+        decoding any more)."""
+        return True
 
     @property
     def read_only(self) -> bool:

@@ -7,6 +7,9 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from custmgmt.adapters._checks import check_chunk_size, check_range
 from custmgmt.adapters.sqlite.codecs import _instant, _line_rows, _order_row, order_from_rows
 from custmgmt.adapters.sqlite.database import SQLiteDatabase
@@ -16,17 +19,74 @@ from custmgmt.adapters.sqlite.schema import (
     MAX_US,
     MIN_US,
     ORDER_COLUMNS,
+    ORDER_WRITE_COLUMNS,
     PAGE,
     Row,
     insert_sql,
 )
+from custmgmt.analytics.batches import OrderBatch
+from custmgmt.analytics.frames import STATUS_CODES
 from custmgmt.domain import (
+    CURRENCY_DIGITS,
     Order,
 )
+from custmgmt.errors import ValidationError
 from custmgmt.ports import DEFAULT_CHUNK_SIZE
 
-__all__ = ["SQLiteOrderRepository"]
+__all__ = ["SQLiteOrderRepository", "batch_rows"]
 
+
+def _decimal_texts(minor: npt.NDArray[np.int64], currency: str) -> list[str]:
+    """``str(Money.from_minor(m, currency).amount)`` of each value (``"19.90"``), as the
+    entity codec writes prices, without building a Decimal per value."""
+    digits = CURRENCY_DIGITS[currency]
+    if digits == 0:
+        return [str(m) for m in minor.tolist()]
+    whole, part = np.divmod(minor, 10**digits)
+    return [f"{w}.{p:0{digits}d}" for w, p in zip(whole.tolist(), part.tolist(), strict=True)]
+
+
+
+def batch_rows(batch: OrderBatch) -> tuple[list[Row], list[Row]]:
+    """The ``orders`` rows (``ORDER_WRITE_COLUMNS``) and ``order_lines`` rows of a
+    batch: exactly what :func:`~custmgmt.adapters.sqlite.codecs.order_to_rows` gives
+    for each of ``batch.to_orders()``, built column by column."""
+    ids: list[str] = batch.order_id.tolist()
+    n = len(ids)
+    status_text = np.array([s.value for s in STATUS_CODES], dtype=object)[batch.status]
+    prices = _decimal_texts(batch.amount, batch.currency)
+    refunds = batch.returned_amount
+    refund_text: list[str | None] = [None] * n
+    if refunds.any():
+        rows = np.flatnonzero(refunds)
+        for row, text in zip(rows.tolist(), _decimal_texts(refunds[rows], batch.currency),
+                             strict=True):  # fmt: skip
+            refund_text[row] = text
+    steps: list[list[int | None]] = []
+    step_times = batch.step_times()
+    for name in ("paid_at", "shipped_at", "delivered_at", "cancelled_at", "returned_at"):
+        absent = step_times[name] == np.iinfo(np.int64).min
+        micros = step_times[name].astype(object)
+        micros[absent] = None
+        offset = np.zeros(n, dtype=object)
+        offset[absent] = None
+        steps += [micros.tolist(), offset.tolist()]
+    zeros = [0] * n
+    customers = batch.customer_id.tolist()
+    categories = batch.category.tolist()
+    order_rows = list(
+        zip(
+            ids, [1] * n, customers, batch.placed_at.tolist(), zeros,
+            status_text.tolist(), [batch.currency] * n, *steps, refund_text,
+            batch.channel.tolist(), batch.amount.tolist(), refunds.tolist(),
+            categories, [None] * n,
+            strict=True,
+        )
+    )  # fmt: skip
+    line_rows = list(
+        zip(ids, zeros, batch.sku.tolist(), categories, [1] * n, prices, strict=True)
+    )
+    return order_rows, line_rows
 
 
 class SQLiteOrderRepository(_SQLiteRepository[Order]):
@@ -35,7 +95,7 @@ class SQLiteOrderRepository(_SQLiteRepository[Order]):
     entity_name = "order"
     entity_type = Order
     table = "orders"
-    columns = ORDER_COLUMNS
+    columns = ORDER_WRITE_COLUMNS
 
     def __init__(self, store: SQLiteDatabase) -> None:
         super().__init__(store)
@@ -47,6 +107,29 @@ class SQLiteOrderRepository(_SQLiteRepository[Order]):
             "JOIN order_lines l ON l.order_id = page.id "
             "ORDER BY page.placed_us, page.id, l.line_no"
         )
+
+    def load_batch(self, batch: OrderBatch) -> int:
+        """Store the orders of a validated batch, all or nothing, from its columns.
+
+        The rows are exactly those :meth:`add_many` writes for ``batch.to_orders()``
+        (see :meth:`custmgmt.ports.ColumnarStore.load_orders`), built column by column
+        without creating an entity.
+
+        Raises:
+            Conflict: an order id is already stored; nothing is written.
+            ValidationError: ``batch`` is not an OrderBatch.
+            StorageError: the database failed; nothing is written.
+        """
+        if not isinstance(batch, OrderBatch):
+            raise ValidationError("batch", type(batch).__name__, "an OrderBatch")
+        order_rows, line_rows = batch_rows(batch)
+        ids = [row[0] for row in order_rows]
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.executemany(self._insert, order_rows)
+            conn.executemany(self._insert_lines, line_rows)
+
+        return self._insert_encoded(ids, write)
 
     def _encode(self, entity: Order) -> Row:
         return _order_row(entity)

@@ -9,19 +9,23 @@ and come back at the same instant and offset.
 
 from __future__ import annotations
 
+import bisect
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, TypeVar
 
-from custmgmt.adapters._checks import check_override, check_results
+import numpy as np
+
+from custmgmt.adapters._checks import check_override, check_result_arrays, check_results
 from custmgmt.adapters.sqlite.database import SQLiteDatabase
 from custmgmt.adapters.sqlite.schema import Migration
 from custmgmt.domain._validate import check_aware, coerce_enum
 from custmgmt.errors import Conflict, CustMgmtError, NotFound, StorageError
 from custmgmt.rating.overrides import Override, OverrideEvent, OverrideStatus
 from custmgmt.rating.records import CustomerRating, RatingRun, StarHistoryEntry
+from custmgmt.rating.result_columns import RatingResults
 
 __all__ = ["RATING_MIGRATIONS", "SQLiteRatingRepository"]
 
@@ -60,8 +64,49 @@ CREATE TABLE rating_overrides (
 CREATE INDEX rating_overrides_by_customer ON rating_overrides (customer_id, requested_us, id);
 """
 
+# Runs saved from columns (save_run_arrays) keep their results as columns too, in
+# parts of PART_ROWS customers (sorted by id): the ids joined by ID_SEPARATOR, and one
+# BLOB of little-endian numbers per part, a record per customer (score, stars,
+# computed stars, previous stars, pending, then one float64 per criterion). The run
+# names its criteria; runs saved from records (save_run) keep one row per result in
+# rating_results, as version 1 did, and have no criteria.
+_V2 = """
+ALTER TABLE rating_runs ADD COLUMN criteria TEXT;
+CREATE TABLE rating_result_parts (
+    run_id TEXT NOT NULL REFERENCES rating_runs (id) ON DELETE CASCADE,
+    first_id TEXT NOT NULL,
+    customer_ids TEXT NOT NULL,
+    numbers BLOB NOT NULL,
+    PRIMARY KEY (run_id, first_id)
+) WITHOUT ROWID;
+"""
+
 #: The ratings component's migrations, applied in order.
-RATING_MIGRATIONS: tuple[Migration, ...] = (_V1,)
+RATING_MIGRATIONS: tuple[Migration, ...] = (_V1, _V2)
+
+#: Customers per stored part of a columnar run: reading one customer's result reads
+#: one part (about 0.3 MB with four criteria).
+PART_ROWS = 4096
+#: Joins the customer ids of a part (the domain refuses control characters in ids).
+ID_SEPARATOR = "\x1f"
+
+
+def _record_dtype(criteria: int) -> np.dtype[Any]:
+    return np.dtype(
+        [
+            ("score", "<f8"),
+            ("stars", "<i8"),
+            ("computed_stars", "<i8"),
+            ("previous_stars", "<i8"),
+            ("pending", "<i8"),
+            ("contributions", "<f8", (criteria,)),
+        ]
+    )
+
+
+def _part_records(numbers: bytes, criteria: int) -> np.ndarray[Any, Any]:
+    return np.frombuffer(numbers, dtype=_record_dtype(criteria))
+
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -164,15 +209,43 @@ def _run_from_row(row: Sequence[Any]) -> RatingRun:
 
 
 def _result_from_row(row: Sequence[Any]) -> CustomerRating:
-    return CustomerRating(
-        run_id=row[0],
-        customer_id=row[1],
-        score=float(row[2]),
-        stars=row[3],
-        computed_stars=row[4],
-        previous_stars=row[5],
-        pending=row[6],
-        contributions=tuple((str(k), float(v)) for k, v in json.loads(row[7])),
+    try:
+        return CustomerRating(
+            run_id=row[0],
+            customer_id=row[1],
+            score=float(row[2]),
+            stars=row[3],
+            computed_stars=row[4],
+            previous_stars=row[5],
+            pending=row[6],
+            contributions=tuple((str(k), float(v)) for k, v in json.loads(row[7])),
+        )
+    except (CustMgmtError, ValueError, TypeError, KeyError) as exc:
+        raise StorageError(f"sqlite: a stored rating result is not valid any more: {exc}") from exc
+
+
+def _columns(run_id: str, parts: list[Any], criteria: tuple[str, ...]) -> RatingResults:
+    """The stored parts of a columnar run (in customer order) as one RatingResults."""
+    ids: list[str] = []
+    for text, _ in parts:
+        ids.extend(text.split(ID_SEPARATOR))
+    records = np.frombuffer(b"".join(p[1] for p in parts), dtype=_record_dtype(len(criteria)))
+    if len(records) != len(ids):
+        raise ValueError(f"{len(records)} results for {len(ids)} customers")
+    customer_ids = np.empty(len(ids), dtype=object)
+    customer_ids[:] = ids
+    return RatingResults(
+        run_id=run_id,
+        customer_ids=customer_ids,
+        score=records["score"].astype(np.float64),
+        stars=records["stars"].astype(np.int64),
+        computed_stars=records["computed_stars"].astype(np.int64),
+        previous_stars=records["previous_stars"].astype(np.int64),
+        pending=records["pending"].astype(np.int64),
+        criteria=criteria,
+        contributions=np.ascontiguousarray(records["contributions"], dtype=np.float64).reshape(
+            len(ids), len(criteria)
+        ),
     )
 
 
@@ -235,6 +308,110 @@ class SQLiteRatingRepository:
             )
         return len(batch)
 
+    def save_run_arrays(self, run: RatingRun, results: RatingResults) -> int:
+        """Store a run and its columnar results, all or nothing, as columns: parts of
+        :data:`PART_ROWS` customers (no row, no record, no JSON per customer)."""
+        check_result_arrays(run, results)
+        as_of = _instant(run.as_of)
+        created = _instant(run.created_at)
+        n = len(results)
+        table = np.zeros(n, dtype=_record_dtype(len(results.criteria)))
+        table["score"] = results.score
+        table["stars"] = results.stars
+        table["computed_stars"] = results.computed_stars
+        table["previous_stars"] = results.previous_stars
+        table["pending"] = results.pending
+        table["contributions"] = results.contributions
+        ids = results.customer_ids.tolist()
+        parts = [
+            (run.id, ids[start], ID_SEPARATOR.join(ids[start : start + PART_ROWS]),
+             table[start : start + PART_ROWS].tobytes())
+            for start in range(0, n, PART_ROWS)
+        ]  # fmt: skip
+        del table
+        self._ensure()
+        with self._store.writing() as conn:
+            try:
+                conn.execute(
+                    f"INSERT INTO rating_runs ({_RUN_COLUMNS}, criteria) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        run.id, *as_of, *created, run.policy_json, run.customer_count,
+                        json.dumps(list(run.distribution)),
+                        json.dumps(list(results.criteria), ensure_ascii=False),
+                    ),
+                )  # fmt: skip
+            except sqlite3.IntegrityError as exc:
+                raise Conflict("rating run", run.id, "a run with this id exists") from exc
+            conn.executemany("INSERT INTO rating_result_parts VALUES (?, ?, ?, ?)", parts)
+        return n
+
+    def _criteria(self, run_id: str) -> tuple[str, ...] | None:
+        """The run's criteria when its results are stored as BLOBs (NotFound: no run)."""
+        rows = self._fetch("SELECT criteria FROM rating_runs WHERE id = ?", (run_id,))
+        if not rows:
+            raise NotFound("rating run", run_id)
+        if rows[0][0] is None:
+            return None
+        try:
+            return tuple(str(name) for name in json.loads(rows[0][0]))
+        except (ValueError, TypeError) as exc:
+            raise StorageError(
+                f"sqlite: the criteria of run {run_id!r} are not valid: {exc}"
+            ) from exc
+
+    def results_arrays(self, run_id: str) -> RatingResults:
+        """The run's results as columns, by customer id, read without records."""
+        with self._store.lock:
+            criteria = self._criteria(run_id)
+            if criteria is None:
+                return RatingResults.from_records(run_id, self.results(run_id))
+            rows = self._fetch(
+                "SELECT customer_ids, numbers FROM rating_result_parts "
+                "WHERE run_id = ? ORDER BY first_id",
+                (run_id,),
+            )
+        try:
+            return _columns(run_id, rows, criteria)
+        except (CustMgmtError, ValueError, TypeError) as exc:
+            raise StorageError(
+                f"sqlite: the stored results of run {run_id!r} are not valid: {exc}"
+            ) from exc
+
+    def _part_lookup(
+        self, run_id: str, customer_id: str, criteria: tuple[str, ...]
+    ) -> CustomerRating | None:
+        """One customer's result in a columnar run: the one part that may hold it."""
+        rows = self._fetch(
+            "SELECT customer_ids, numbers FROM rating_result_parts "
+            "WHERE run_id = ? AND first_id <= ? ORDER BY first_id DESC LIMIT 1",
+            (run_id, customer_id),
+        )
+        if not rows:
+            return None
+        try:
+            ids = rows[0][0].split(ID_SEPARATOR)
+            i = bisect.bisect_left(ids, customer_id)
+            if i == len(ids) or ids[i] != customer_id:
+                return None
+            record = _part_records(rows[0][1], len(criteria))[i]
+            return CustomerRating(
+                run_id=run_id,
+                customer_id=customer_id,
+                score=float(record["score"]),
+                stars=int(record["stars"]),
+                computed_stars=int(record["computed_stars"]),
+                previous_stars=int(record["previous_stars"]),
+                pending=int(record["pending"]),
+                contributions=tuple(
+                    zip(criteria, record["contributions"].tolist(), strict=True)
+                ),
+            )
+        except (CustMgmtError, ValueError, TypeError, IndexError) as exc:
+            raise StorageError(
+                f"sqlite: the stored results of run {run_id!r} are not valid: {exc}"
+            ) from exc
+
     def get_run(self, run_id: str) -> RatingRun:
         """The stored run (NotFound otherwise)."""
         rows = self._fetch(f"SELECT {_RUN_COLUMNS} FROM rating_runs WHERE id = ?", (run_id,))
@@ -266,7 +443,8 @@ class SQLiteRatingRepository:
     def results(self, run_id: str) -> list[CustomerRating]:
         """The run's results by customer id."""
         with self._store.lock:
-            self.get_run(run_id)
+            if self._criteria(run_id) is not None:
+                return list(self.results_arrays(run_id).to_records())
             rows = self._fetch(
                 "SELECT * FROM rating_results WHERE run_id = ? ORDER BY customer_id", (run_id,)
             )
@@ -274,31 +452,71 @@ class SQLiteRatingRepository:
 
     def result(self, run_id: str, customer_id: str) -> CustomerRating:
         """One customer's result in one run."""
+        found = self._result_or_none(run_id, customer_id)
+        if found is None:
+            raise NotFound("rating result", (run_id, customer_id))
+        return found
+
+    def _result_or_none(self, run_id: str, customer_id: str) -> CustomerRating | None:
         with self._store.lock:
-            self.get_run(run_id)
+            criteria = self._criteria(run_id)
+            given: object = customer_id  # hosts call this untyped too
+            if not isinstance(given, str):
+                return None
+            if criteria is not None:
+                return self._part_lookup(run_id, customer_id, criteria)
             rows = self._fetch(
                 "SELECT * FROM rating_results WHERE run_id = ? AND customer_id = ?",
                 (run_id, customer_id),
             )
-        if not rows:
-            raise NotFound("rating result", (run_id, customer_id))
-        return _result(rows[0])
+        return _result(rows[0]) if rows else None
 
     def star_history(self, customer_id: str) -> list[StarHistoryEntry]:
-        """The customer's stars in every run that rated it, oldest first."""
-        rows = self._fetch(
-            "SELECT r.id, r.as_of_us, r.as_of_off, x.stars, x.score "
-            "FROM rating_results x JOIN rating_runs r ON r.id = x.run_id "
-            "WHERE x.customer_id = ? ORDER BY r.as_of_us, r.created_us, r.id",
-            (customer_id,),
-        )
-        return [_decoded("rating result", (r[0], customer_id), _history_from_row, r) for r in rows]
+        """The customer's stars in every run that rated it, oldest first (one indexed
+        lookup per run: the runs saved from records in one query, each columnar run
+        in the one part that may hold the customer)."""
+        given: object = customer_id  # hosts call this untyped too
+        if not isinstance(given, str):
+            return []
+        with self._store.lock:
+            found = {
+                r[0]: _decoded("rating result", (r[0], customer_id), _history_from_row, r)
+                for r in self._fetch(
+                    "SELECT r.id, r.as_of_us, r.as_of_off, x.stars, x.score "
+                    "FROM rating_results x JOIN rating_runs r ON r.id = x.run_id "
+                    "WHERE x.customer_id = ?",
+                    (customer_id,),
+                )
+            }
+            runs = self._fetch(
+                f"SELECT id, as_of_us, as_of_off, criteria FROM rating_runs {_RUN_ORDER}"
+            )
+            history = []
+            for run_id, as_of_us, as_of_off, criteria in runs:
+                if criteria is None:
+                    if run_id in found:
+                        history.append(found[run_id])
+                    continue
+                result = self._part_lookup(
+                    run_id, customer_id, tuple(json.loads(criteria))
+                )
+                if result is not None:
+                    history.append(
+                        StarHistoryEntry(
+                            run_id=run_id,
+                            as_of=_datetime(as_of_us, as_of_off),
+                            stars=result.stars,
+                            score=result.score,
+                        )
+                    )
+        return history
 
     def remove_run(self, run_id: str) -> None:
         """Delete a run and its results."""
         self._ensure()
         with self._store.writing() as conn:
             conn.execute("DELETE FROM rating_results WHERE run_id = ?", (run_id,))
+            conn.execute("DELETE FROM rating_result_parts WHERE run_id = ?", (run_id,))
             if conn.execute("DELETE FROM rating_runs WHERE id = ?", (run_id,)).rowcount == 0:
                 raise NotFound("rating run", run_id)
 

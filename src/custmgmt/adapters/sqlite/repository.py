@@ -146,6 +146,35 @@ class _SQLiteRepository(Generic[T]):
             raise
         return len(rows)
 
+    def _insert_encoded(
+        self, ids: list[str], write: Callable[[sqlite3.Connection], None]
+    ) -> int:
+        """Run ``write`` (the inserts of rows already encoded, whose ids are ``ids``)
+        all or nothing, with the semantics of :meth:`add_many`: its own transaction
+        (a repeated id found after the rollback), or inside the open one after
+        checking every id first (a failure half way dooms that transaction)."""
+        with self._store.lock:
+            if self._store._depth > 0:
+                conflict = self._find_conflict(ids)
+                if conflict is not None:
+                    raise conflict
+                try:
+                    write(self._store.connection)
+                except BaseException as exc:
+                    self._store._doom()
+                    if isinstance(exc, sqlite3.Error):
+                        raise storage_error(f"adding {self.entity_name}s", exc) from exc
+                    raise
+                return len(ids)
+            try:
+                with self._store._scope():
+                    write(self._store.connection)
+            except sqlite3.IntegrityError as exc:
+                raise self._conflict(ids, exc) from exc
+            except sqlite3.Error as exc:
+                raise storage_error(f"adding {self.entity_name}s", exc) from exc
+        return len(ids)
+
     def update(self, entity: T) -> None:
         """Replace the stored entity (see :meth:`custmgmt.ports.Repository.update`).
 
@@ -227,7 +256,7 @@ class _SQLiteRepository(Generic[T]):
 
     def _decode(self, decode: Callable[..., T], value: Any) -> T:
         try:
-            return decode(value, verify=self._store._verify_reads)
+            return decode(value)
         except (CustMgmtError, ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
             # The row was valid when written: something else changed the database.
             raise StorageError(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, TypeAlias, TypeVar
 
+from custmgmt.adapters._columns import CATEGORY_SEPARATOR, minor_or_none
 from custmgmt.domain import (
     Customer,
     Interaction,
@@ -123,8 +125,66 @@ CREATE INDEX interactions_by_time ON interactions (at_us, id);
 CREATE INDEX interactions_by_customer ON interactions (customer_id, at_us, id);
 """
 
+
+def _core_v2(conn: sqlite3.Connection) -> None:
+    """Columns for the columnar port: each order's total and refund in exact minor
+    units, its main category and (when it has several) its distinct categories,
+    derived from its lines when it is written (see :mod:`custmgmt.adapters._columns`),
+    so a frame is read from ``orders`` alone. Existing orders are filled in."""
+    for statement in split_sql(_CORE_V2):
+        conn.execute(statement)
+    _backfill_order_summaries(conn)
+
+
+_CORE_V2 = """
+ALTER TABLE orders ADD COLUMN total_minor INTEGER;
+ALTER TABLE orders ADD COLUMN returned_minor INTEGER;
+ALTER TABLE orders ADD COLUMN main_category TEXT;
+ALTER TABLE orders ADD COLUMN line_categories TEXT;
+"""
+
+
+def _backfill_order_summaries(conn: sqlite3.Connection) -> None:
+    # Lines come grouped by order; one UPDATE per order, batched. Decimal arithmetic
+    # as the domain does it (see custmgmt.adapters._columns), never floats.
+    rows = conn.execute(
+        "SELECT o.id, o.currency, o.returned_amount, l.category, l.quantity, l.unit_price "
+        "FROM orders o JOIN order_lines l ON l.order_id = o.id ORDER BY o.id, l.line_no"
+    )
+    updates: list[Row] = []
+    group: list[Row] = []
+    for row in rows:
+        if group and row[0] != group[0][0]:
+            updates.append(_summary_of_rows(group))
+            group = []
+        group.append(row)
+    if group:
+        updates.append(_summary_of_rows(group))
+    conn.executemany(
+        "UPDATE orders SET total_minor = ?, returned_minor = ?, main_category = ?, "
+        "line_categories = ? WHERE id = ?",
+        updates,
+    )
+
+
+def _summary_of_rows(group: list[Row]) -> Row:
+    order_id, currency, returned = group[0][:3]
+    best: Decimal | None = None
+    main = ""
+    total = Decimal(0)
+    for _, _, _, category, quantity, price in group:
+        subtotal = Decimal(price) * quantity
+        total += subtotal
+        if best is None or subtotal > best:
+            best, main = subtotal, category
+    refund = 0 if returned is None else minor_or_none(Decimal(returned), currency)
+    distinct = {r[3] for r in group}
+    categories = CATEGORY_SEPARATOR.join(sorted(distinct)) if len(distinct) > 1 else None
+    return (minor_or_none(total, currency), refund, main, categories, order_id)
+
+
 #: The core schema's migrations, applied in order under the component ``"core"``.
-CORE_MIGRATIONS: tuple[Migration, ...] = (_CORE_V1,)
+CORE_MIGRATIONS: tuple[Migration, ...] = (_CORE_V1, _core_v2)
 
 CUSTOMER_COLUMNS = (
     "id, version, name, kind, registered_us, registered_off, updated_us, updated_off, "
@@ -137,6 +197,10 @@ ORDER_COLUMNS = (
     "shipped_us, shipped_off, delivered_us, delivered_off, cancelled_us, cancelled_off, "
     "returned_us, returned_off, returned_amount, channel"
 )
+#: What an order's row holds beyond the entity's own columns (derived from its lines).
+ORDER_SUMMARY_COLUMNS = "total_minor, returned_minor, main_category, line_categories"
+#: Every column an order write sets: the entity's, then the summary.
+ORDER_WRITE_COLUMNS = f"{ORDER_COLUMNS}, {ORDER_SUMMARY_COLUMNS}"
 LINE_COLUMNS = "order_id, line_no, sku, category, quantity, unit_price"
 INTERACTION_COLUMNS = (
     "id, version, customer_id, kind, at_us, at_off, channel, order_id, sku, rating, text, "

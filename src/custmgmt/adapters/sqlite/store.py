@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
+from datetime import datetime
 from typing import Any
 
 from custmgmt.adapters._registry import Capability, CapabilityHost
+from custmgmt.adapters.sqlite import frames
 from custmgmt.adapters.sqlite.customers import SQLiteCustomerRepository
 from custmgmt.adapters.sqlite.database import SQLiteDatabase
 from custmgmt.adapters.sqlite.interactions import SQLiteInteractionRepository
@@ -35,6 +37,10 @@ from custmgmt.adapters.sqlite.orders import SQLiteOrderRepository
 from custmgmt.adapters.sqlite.ratings import SQLiteRatingRepository
 from custmgmt.adapters.sqlite.schema import CORE_MIGRATIONS
 from custmgmt.adapters.sqlite.tickets import SQLiteTicketRepository
+from custmgmt.analytics.batches import OrderBatch
+from custmgmt.analytics.frames import InteractionFrame, OrderFrame
+from custmgmt.domain import InteractionKind
+from custmgmt.errors import ValidationError
 from custmgmt.ports import CapabilityKey
 from custmgmt.rating.ports import RATINGS
 from custmgmt.tickets.ports import TICKETS
@@ -51,7 +57,7 @@ class SQLiteStore(SQLiteDatabase, CapabilityHost):
     >>> store.customers.get("c1").name
     '李娜'
     >>> store.schema_version("core")
-    1
+    2
     >>> store.close()
 
     File databases use WAL journaling (readers never block the writer) with
@@ -73,10 +79,9 @@ class SQLiteStore(SQLiteDatabase, CapabilityHost):
         database: a path (``str`` or ``Path``), ``":memory:"``, or an open
             :class:`sqlite3.Connection` owned by the host.
         timeout: seconds to wait for another connection's lock before failing.
-        verify_reads: rebuild every entity read through its validating constructor
-            (decoding takes about 1.5 times as long), for databases that other
-            programs also write; by default rows are trusted, since the store wrote
-            them from validated entities.
+        verify_reads: accepted for compatibility and without effect: every entity
+            read is rebuilt through its validating constructor (analytics read the
+            columnar port, so no bulk path decodes entities any more).
         capabilities: more capability repositories for this store, as
             ``{key: factory(database)}``, read with :meth:`repository`.
         mode: for a path, ``"create"`` (default: open, or make a store in a new or
@@ -139,6 +144,56 @@ class SQLiteStore(SQLiteDatabase, CapabilityHost):
     def interactions(self) -> SQLiteInteractionRepository:
         """The interaction repository."""
         return self._interactions
+
+    # -- the columnar port (custmgmt.ports.ColumnarStore) ------------------------------------
+    def order_frame(
+        self,
+        *,
+        currency: str,
+        as_of: datetime | None = None,
+        since: datetime | None = None,
+        customers: Collection[str] | None = None,
+        rates: Mapping[str, Any] | None = None,
+        customer_index: Any = None,
+    ) -> OrderFrame:
+        """The stored orders as a frame, straight from SQL (see
+        :meth:`custmgmt.ports.ColumnarStore.order_frame` and :mod:`.frames`)."""
+        return frames.order_frame(
+            self,
+            currency=currency,
+            as_of=as_of,
+            since=since,
+            customers=customers,
+            rates=rates,
+            customer_index=customer_index,
+        )
+
+    def load_orders(self, batch: OrderBatch) -> int:
+        """Store a validated batch of new orders, all or nothing (see
+        :meth:`custmgmt.ports.ColumnarStore.load_orders`)."""
+        if not isinstance(batch, OrderBatch):
+            raise ValidationError("batch", type(batch).__name__, "an OrderBatch")
+        return self._orders.load_batch(batch)
+
+    def interaction_frame(
+        self,
+        *,
+        as_of: datetime | None = None,
+        since: datetime | None = None,
+        customers: Collection[str] | None = None,
+        kinds: Collection[InteractionKind] | None = None,
+        customer_index: Any = None,
+    ) -> InteractionFrame:
+        """The stored interactions as a frame, straight from SQL (see
+        :meth:`custmgmt.ports.ColumnarStore.interaction_frame`)."""
+        return frames.interaction_frame(
+            self,
+            as_of=as_of,
+            since=since,
+            customers=customers,
+            kinds=kinds,
+            customer_index=customer_index,
+        )
 
     def _capability_context(self) -> SQLiteDatabase:
         return self
