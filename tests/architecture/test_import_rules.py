@@ -237,3 +237,32 @@ def test_analytics_imports_no_capability_and_no_adapter() -> None:
         if _is_capability_or_adapter(target)
     ]
     assert offences == []
+
+
+#: The only modules that may import by name: the root's lazy exports (PEP 562) and the
+#: places that look for an optional extra.
+IMPORTLIB_ALLOWED = {
+    "custmgmt",
+    "custmgmt._extras",
+    "custmgmt.analytics.clv._common",
+    "custmgmt.cli.demo_clv",
+}
+
+
+def test_no_module_imports_by_name_except_for_optional_extras() -> None:
+    users = {
+        name
+        for name, path in MODULES.items()
+        if any(m.split(".")[0] == "importlib" for m in imported_modules(path))
+    }
+    assert users <= IMPORTLIB_ALLOWED, sorted(users - IMPORTLIB_ALLOWED)
+
+
+def test_the_commands_and_demo_sections_are_listed_not_looked_up() -> None:
+    from custmgmt.cli import COMMANDS
+    from custmgmt.cli.demo import SECTIONS
+
+    assert [(n, m.__name__) for n, m in COMMANDS.items()] == [
+        (n, f"custmgmt.cli.{n}") for n in ("demo", "rate", "segment", "clv", "tickets")
+    ]
+    assert all(callable(section) for section in SECTIONS)

@@ -1,26 +1,41 @@
 """The ``custmgmt`` command line.
 
-Each sub-command lives in its own module under :mod:`custmgmt.cli`, named in
+Each sub-command lives in its own module under :mod:`custmgmt.cli`, listed in
 :data:`COMMANDS`; a module defines ``register(subparsers)``, which adds its parser and
-sets ``func=run``, and ``run(args) -> int``. Commands are imported only when the
-parser is built, so ``custmgmt --help`` stays quick and an optional extra that one
-command needs never breaks another.
+sets ``func=run``, and ``run(args) -> int``. A command that needs an optional extra
+imports it when it runs, so a missing extra never breaks another command.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any, Protocol
 
+from custmgmt import __version__
+from custmgmt.cli import clv, demo, rate, segment, tickets
 from custmgmt.errors import CustMgmtError
 
-__all__ = ["COMMANDS", "build_parser", "main"]
+__all__ = ["COMMANDS", "CommandModule", "build_parser", "main"]
 
-#: The sub-command modules, in the order ``--help`` lists them.
-COMMANDS: tuple[str, ...] = ("demo", "rate", "segment", "clv", "tickets")
+
+class CommandModule(Protocol):
+    """What a sub-command module offers: ``register(subparsers)`` adds its parser."""
+
+    def register(self, subparsers: Any) -> None:
+        """Add the command's parser to ``subparsers`` (with ``func`` set to its ``run``)."""
+
+
+#: The sub-commands by name, in the order ``--help`` lists them.
+COMMANDS: dict[str, CommandModule] = {
+    "demo": demo,
+    "rate": rate,
+    "segment": segment,
+    "clv": clv,
+    "tickets": tickets,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,12 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Customer management: profiles, star ratings, segments, churn, "
         "lifetime value and service tickets.",
     )
-    from custmgmt import __version__
-
     parser.add_argument("--version", action="version", version=f"custmgmt {__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for name in COMMANDS:
-        module = importlib.import_module(f"custmgmt.cli.{name}")
+    for module in COMMANDS.values():
         module.register(subparsers)
     return parser
 

@@ -5,14 +5,15 @@ it is empty, prints a summary of what is stored and then runs each capability's 
 section in :data:`SECTIONS`. Reopening a filled database neither fails nor duplicates
 data: every section is idempotent.
 
-A section is a module under :mod:`custmgmt.cli` with ``demo_section(ctx)``; adding a
-capability to the demo is adding its module name to :data:`SECTIONS`.
+A section is a function ``demo_section(ctx)`` taking a
+:class:`~custmgmt.cli.demo_context.DemoContext`, in a module of its own under
+:mod:`custmgmt.cli`; adding a capability to the demo is importing its module here and
+adding its ``demo_section`` to :data:`SECTIONS`.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import random
 import sys
 from collections import Counter
@@ -22,10 +23,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
-import attrs
-
+from custmgmt.cli import (
+    demo_clv,
+    demo_overview,
+    demo_rating,
+    demo_segments,
+    demo_tickets,
+)
+from custmgmt.cli.demo_context import DemoContext
 from custmgmt.errors import ValidationError
-from custmgmt.ports import Store
 
 __all__ = ["DEFAULT_AS_OF", "DEFAULT_DB", "SECTIONS", "DemoContext", "register", "run"]
 
@@ -35,44 +41,13 @@ DEFAULT_DB = Path("custmgmt-demo.sqlite3")
 DEFAULT_AS_OF = datetime(2026, 6, 30, 23, 59, tzinfo=timezone(timedelta(hours=8)))
 
 #: The capability sections, in the order they print.
-SECTIONS: tuple[str, ...] = (
-    "demo_overview",
-    "demo_segments",
-    "demo_clv",
-    "demo_rating",
-    "demo_tickets",
+SECTIONS: tuple[Callable[[DemoContext], None], ...] = (
+    demo_overview.demo_section,
+    demo_segments.demo_section,
+    demo_clv.demo_section,
+    demo_rating.demo_section,
+    demo_tickets.demo_section,
 )
-
-
-@attrs.define(kw_only=True)
-class DemoContext:
-    """What every demo section gets.
-
-    Attributes:
-        store: the opened store (SQLite).
-        as_of: the demo's "now": analyses look at the data as of this moment.
-        seed: the seed the data was generated with.
-        out: where to print.
-        rng: a seeded random generator for sections that pick examples.
-        shared: results one section leaves for later ones (e.g. the rating run).
-    """
-
-    store: Store
-    as_of: datetime
-    seed: int
-    out: TextIO
-    rng: random.Random
-    shared: dict[str, Any] = attrs.field(factory=dict)
-
-    def print(self, *parts: object) -> None:
-        """Print a line to :attr:`out`."""
-        print(*parts, file=self.out)
-
-    def heading(self, title: str) -> None:
-        """Print a section heading."""
-        self.print()
-        self.print(title)
-        self.print("=" * len(title))
 
 
 def register(subparsers: Any) -> None:
@@ -120,9 +95,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             ctx.print("reopened an existing store: nothing generated, nothing duplicated")
         _summary(ctx)
-        for name in SECTIONS:
-            module = importlib.import_module(f"custmgmt.cli.{name}")
-            module.demo_section(ctx)
+        for section in SECTIONS:
+            section(ctx)
     finally:
         store.close()
     return 0

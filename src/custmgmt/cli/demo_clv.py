@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from custmgmt.cli.demo import DemoContext
+    from custmgmt.cli.demo_context import DemoContext
 
 __all__ = ["demo_section"]
 

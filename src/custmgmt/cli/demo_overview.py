@@ -8,7 +8,7 @@ from custmgmt.domain.masking import mask_email, mask_phone
 from custmgmt.services import customer_overview
 
 if TYPE_CHECKING:
-    from custmgmt.cli.demo import DemoContext
+    from custmgmt.cli.demo_context import DemoContext
 
 __all__ = ["demo_section"]
 

@@ -17,7 +17,7 @@ from custmgmt.errors import NotFound, PermissionDenied
 from custmgmt.rating import rate
 
 if TYPE_CHECKING:
-    from custmgmt.cli.demo import DemoContext
+    from custmgmt.cli.demo_context import DemoContext
 
 __all__ = ["DEMO_OVERRIDE_ID", "demo_section"]
 

@@ -1,0 +1,44 @@
+"""What every section of ``custmgmt demo`` gets: the store, the demo's "now" and a printer."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime
+from typing import Any, TextIO
+
+import attrs
+
+from custmgmt.ports import Store
+
+__all__ = ["DemoContext"]
+
+
+@attrs.define(kw_only=True)
+class DemoContext:
+    """What every demo section gets.
+
+    Attributes:
+        store: the opened store (SQLite).
+        as_of: the demo's "now": analyses look at the data as of this moment.
+        seed: the seed the data was generated with.
+        out: where to print.
+        rng: a seeded random generator for sections that pick examples.
+        shared: results one section leaves for later ones (e.g. the rating run).
+    """
+
+    store: Store
+    as_of: datetime
+    seed: int
+    out: TextIO
+    rng: random.Random
+    shared: dict[str, Any] = attrs.field(factory=dict)
+
+    def print(self, *parts: object) -> None:
+        """Print a line to :attr:`out`."""
+        print(*parts, file=self.out)
+
+    def heading(self, title: str) -> None:
+        """Print a section heading."""
+        self.print()
+        self.print(title)
+        self.print("=" * len(title))
