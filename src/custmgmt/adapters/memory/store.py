@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 from custmgmt.adapters._checks import check_chunk_size, check_range
 from custmgmt.adapters._registry import Capability, CapabilityHost
 from custmgmt.adapters.memory import frames
+from custmgmt.adapters.memory.privacy import MemoryPrivacyRepository
 from custmgmt.adapters.memory.ratings import MemoryRatingRepository
 from custmgmt.adapters.memory.tickets import MemoryTicketRepository
 from custmgmt.adapters.memory.transaction import TransactionLog
@@ -30,6 +31,7 @@ from custmgmt.domain._validate import coerce_enum
 from custmgmt.domain.time import to_epoch_micros
 from custmgmt.errors import Conflict, NotFound, ValidationError
 from custmgmt.ports import DEFAULT_CHUNK_SIZE, CapabilityKey
+from custmgmt.privacy.ports import PRIVACY
 from custmgmt.rating.ports import RATINGS
 from custmgmt.tickets.ports import TICKETS
 
@@ -357,7 +359,7 @@ class MemoryStore(CapabilityHost):
     >>> store.customers.get("c1").name
     '李娜'
     >>> store.capabilities
-    ('ratings', 'tickets')
+    ('privacy', 'ratings', 'tickets')
 
     Capability repositories are registered below, one line each (see
     :mod:`custmgmt.adapters._registry`); all share the store's lock and transactions.
@@ -367,6 +369,7 @@ class MemoryStore(CapabilityHost):
             ``{key: factory(transaction_log)}``, read with :meth:`repository`.
     """
 
+    privacy = Capability(PRIVACY, MemoryPrivacyRepository)
     ratings = Capability(RATINGS, MemoryRatingRepository)
     tickets = Capability(TICKETS, MemoryTicketRepository)
 

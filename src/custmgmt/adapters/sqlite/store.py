@@ -34,6 +34,7 @@ from custmgmt.adapters.sqlite.customers import SQLiteCustomerRepository
 from custmgmt.adapters.sqlite.database import SQLiteDatabase
 from custmgmt.adapters.sqlite.interactions import SQLiteInteractionRepository
 from custmgmt.adapters.sqlite.orders import SQLiteOrderRepository
+from custmgmt.adapters.sqlite.privacy import SQLitePrivacyRepository
 from custmgmt.adapters.sqlite.ratings import SQLiteRatingRepository
 from custmgmt.adapters.sqlite.schema import CORE_MIGRATIONS
 from custmgmt.adapters.sqlite.tickets import SQLiteTicketRepository
@@ -42,6 +43,7 @@ from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 from custmgmt.domain import InteractionKind
 from custmgmt.errors import ValidationError
 from custmgmt.ports import CapabilityKey
+from custmgmt.privacy.ports import PRIVACY
 from custmgmt.rating.ports import RATINGS
 from custmgmt.tickets.ports import TICKETS
 
@@ -98,6 +100,7 @@ class SQLiteStore(SQLiteDatabase, CapabilityHost):
         ValidationError: ``database`` is none of the accepted types.
     """
 
+    privacy = Capability(PRIVACY, SQLitePrivacyRepository)
     ratings = Capability(RATINGS, SQLiteRatingRepository)
     tickets = Capability(TICKETS, SQLiteTicketRepository)
 
