@@ -54,10 +54,11 @@ def test_the_file_its_wal_and_a_backup_hold_no_plaintext_and_lookups_work(
                         if v.encode() in on_disk]
         assert secrets_seen == []
         assert sum(len(personal_values(c)) for c in customers) > 2 * len(customers)
-        for customer in customers[:25]:
-            assert find_customers(store, privacy, OFFICER, email=customer.email.upper()) == [
-                customer.id
-            ]
+        reachable = [c for c in customers if c.email and c.phone][:25]
+        assert len(reachable) == 25
+        for customer in reachable:
+            email = customer.email.upper()  # type: ignore[union-attr]
+            assert customer.id in find_customers(store, privacy, OFFICER, email=email)
             assert customer.id in find_customers(store, privacy, OFFICER, phone=customer.phone)
             assert read_customer(store, privacy, OFFICER, customer.id) == customer
     finally:
