@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import attrs
 import pytest
+from _privacy_support import NOW, OFFICER, plain
 from hypothesis import given
 from hypothesis import strategies as st
-from _privacy_support import NOW, OFFICER, plain
 
 from custmgmt.adapters.memory import MemoryStore
 from custmgmt.errors import PermissionDenied, ValidationError
@@ -48,15 +48,17 @@ def test_exactly_the_allowed_actions_pass_for_each_role_and_all_are_audited() ->
     for role, allowed in EXPECTED.items():
         actor = Actor(id=f"{role}-1", roles={role})
         for action in ACTIONS:
+            denied: AccessDenied | None = None
             try:
                 authorise(store, privacy, actor, action, "customer:C-1", purpose="矩阵测试")
-                passed = True
-            except AccessDenied as denied:
-                passed = False
+            except AccessDenied as refusal:
+                denied = refusal
+            passed = denied is None
+            assert passed == (action in allowed), (role, action)
+            if denied is not None:
                 assert (denied.actor, denied.action, denied.resource) == (
                     actor.id, action.value, "customer:C-1")
                 assert isinstance(denied, PermissionDenied)
-            assert passed == (action in allowed), (role, action)
             expected_log.append((actor.id, action.value, "allowed" if passed else "denied"))
     log = store.privacy.audit_entries()
     assert [(e.actor, e.action, e.outcome) for e in log] == expected_log
@@ -156,7 +158,8 @@ def test_verify_finds_every_edit_deletion_insertion_and_reordering(
     tampered = _tamper(entries, how, i, j)
     result = verify_chain(tampered, head=head)
     assert not result.ok
-    assert result.first_bad is not None and result.first_bad <= max(i, j) + 1
+    assert result.first_bad is not None
+    assert result.first_bad <= max(i, j) + 1
     if how != "delete" or i != n - 1:
         assert not verify_chain(tampered).ok  # caught even without the anchor
 
@@ -165,7 +168,8 @@ def test_verify_finds_every_edit_deletion_insertion_and_reordering(
 def test_an_untouched_log_always_verifies(n: int) -> None:
     entries = make_audit_log(n)
     result = verify_chain(entries)
-    assert result.ok and result.checked == n
+    assert result.ok
+    assert result.checked == n
     assert verify_chain(entries, head=result.head).ok
 
 

@@ -55,7 +55,8 @@ def test_a_backup_during_writes_holds_every_earlier_commit_and_passes_the_check(
     finally:
         stop.set()
         thread.join()
-    assert report.integrity == "ok" and report.pages > 0
+    assert report.integrity == "ok"
+    assert report.pages > 0
     assert check_integrity(tmp_path / "live.bak") == []
     assert not Path(f"{tmp_path / 'live.bak'}-wal").exists()
     restored = tmp_path / "restored.db"
@@ -83,7 +84,8 @@ def test_restore_refuses_a_store_with_data_without_force_and_changes_nothing(
         restore(tmp_path / "a.bak", tmp_path / "b.db")
     assert (tmp_path / "b.db").read_bytes() == before
     report = restore(tmp_path / "a.bak", tmp_path / "b.db", force=True)
-    assert report.kept is not None and report.kept.exists()
+    assert report.kept is not None
+    assert report.kept.exists()
     with SQLiteStore(report.kept, mode="existing") as kept:
         assert kept.customers.get("B-1").name == "李四"  # the replaced store survives
     with SQLiteStore(tmp_path / "b.db", mode="existing") as b:

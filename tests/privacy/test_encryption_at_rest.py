@@ -6,6 +6,17 @@ import json
 from pathlib import Path
 
 import pytest
+from _privacy_support import (
+    ADMIN,
+    NOW,
+    OFFICER,
+    encrypted,
+    file_bytes,
+    filled_store,
+    keys,
+    personal_values,
+    plain,
+)
 
 from custmgmt.adapters.memory import MemoryStore
 from custmgmt.adapters.sqlite import SQLiteStore
@@ -27,18 +38,6 @@ from custmgmt.privacy import (
 )
 from custmgmt.privacy.crypto import FileKeyProvider
 from custmgmt.testing import make_customer
-
-from _privacy_support import (
-    ADMIN,
-    NOW,
-    OFFICER,
-    encrypted,
-    file_bytes,
-    filled_store,
-    keys,
-    personal_values,
-    plain,
-)
 
 
 def test_the_file_its_wal_and_a_backup_hold_no_plaintext_and_lookups_work(

@@ -76,9 +76,9 @@ def test_both_bundled_stores_are_privacy_stores() -> None:
     [
         ("UPDATE privacy_audit SET purpose = '改过' WHERE seq = 2", "hash does not match"),
         ("DELETE FROM privacy_audit WHERE seq = 2", "seq is 3, expected 2"),
-        ("UPDATE privacy_audit SET seq = 100 WHERE seq = 2;"
+        (("UPDATE privacy_audit SET seq = 100 WHERE seq = 2;"
          "UPDATE privacy_audit SET seq = 2 WHERE seq = 3;"
-         "UPDATE privacy_audit SET seq = 3 WHERE seq = 100", "previous hash"),
+         "UPDATE privacy_audit SET seq = 3 WHERE seq = 100"), "previous hash"),
         ("UPDATE privacy_audit SET actor = 'someone-else' WHERE seq = 4", "hash does not match"),
     ],
 )

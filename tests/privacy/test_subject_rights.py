@@ -120,7 +120,8 @@ def test_an_export_holds_every_capability_s_data_and_round_trips_chinese() -> No
     assert [o["id"] for o in data["orders"]] == ["O-1"]
     assert data["interactions"][0]["details"]["text"].startswith("欧阳娜娜")
     assert data["tickets"][0]["subject"] == "欧阳娜娜的退货"
-    assert data["star_history"] == [] and data["points"] == [{"balance": 120}]
+    assert data["star_history"] == []
+    assert data["points"] == [{"balance": 120}]
     assert data["erasure"] is None
     assert "欧阳娜娜" in text  # not escaped
 
@@ -131,17 +132,22 @@ def test_erasure_redacts_free_text_keeps_orders_and_tickets_and_suppresses_forev
     ticket_before = store.tickets.get("T-1")
     record = erase_subject(store, plain(), OFFICER, "C-1", purpose="删除请求")
     customer = store.customers.get("C-1")
-    assert customer.name == record.pseudonym and customer.phone is None
+    assert customer.name == record.pseudonym
+    assert customer.phone is None
     assert not any(customer.consent.allows(ch) for ch in ("email", "sms", "social"))
     review = store.interactions.get("I-1").details
-    assert isinstance(review, Review) and review.text is None and review.rating == 2
+    assert isinstance(review, Review)
+    assert review.text is None
+    assert review.rating == 2
     ticket = store.tickets.get("T-1")
-    assert ticket.subject == ERASED_TEXT and ticket.description == ""
+    assert ticket.subject == ERASED_TEXT
+    assert ticket.description == ""
     assert [e.at for e in ticket.events] == [e.at for e in ticket_before.events]
     assert ticket.status is ticket_before.status
     assert store.orders.get("O-1") == make_order(id="O-1", customer_id="C-1")
     text = export_subject_json(store, plain(), OFFICER, "C-1")
-    assert "欧阳娜娜" not in text and "13812345678" not in text
+    assert "欧阳娜娜" not in text
+    assert "13812345678" not in text
     assert is_suppressed(store, "C-1")
     with pytest.raises(Conflict):
         update_customer(store, plain(), OFFICER, customer.update_profile(at=NOW, name="回来"))
