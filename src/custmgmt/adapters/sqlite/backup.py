@@ -173,7 +173,9 @@ def backup(
     """
     target = _path(to, "to")
     if target.exists() and not overwrite:
-        raise ValidationError("to", str(target), "a file that does not exist (or overwrite=True, --force)")
+        raise ValidationError(
+            "to", str(target), "a file that does not exist (or overwrite=True, --force)"
+        )
     if not target.parent.is_dir():
         raise ValidationError("to", str(target), "a path in an existing folder")
     if not isinstance(source, SQLiteDatabase):
