@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import json
 import os
@@ -334,6 +333,7 @@ class FieldCipher:
         self.keys = keys
         self.index_bytes = index_bytes
         self._keks: dict[str, Any] = {}
+        self._index_key: bytes | None = None
 
     def __repr__(self) -> str:
         return f"FieldCipher(keys={self.keys!r}, index_bytes={self.index_bytes})"
@@ -420,13 +420,18 @@ class FieldCipher:
             ValidationError: see :func:`normalise_for_index`.
             KeyUnavailable: the provider holds no index key.
         """
-        message = kind.encode() + b"\x00" + normalise_for_index(kind, value).encode()
-        key = self.keys.key(self.keys.index_key_id)
-        digest: bytes = hmac.digest(key, message, hashlib.sha256)
+        return self.digest_normalised(kind, normalise_for_index(kind, value))
+
+    def digest_normalised(self, kind: str, normalised: str) -> bytes:
+        """The blind index of a value already in its :func:`normalise_for_index` form."""
+        key = self._index_key
+        if key is None:
+            key = self._index_key = self.keys.key(self.keys.index_key_id)
+        digest: bytes = hmac.digest(key, (kind + "\x00" + normalised).encode(), "sha256")
         return digest[: self.index_bytes]
 
     def pseudonym(self, customer_id: str) -> str:
         """A stable pseudonym for ``customer_id`` that cannot be reversed without the key."""
         key = self.keys.key(self.keys.index_key_id)
-        digest = hmac.digest(key, b"pseudonym\x00" + customer_id.encode(), hashlib.sha256)
+        digest = hmac.digest(key, b"pseudonym\x00" + customer_id.encode(), "sha256")
         return "匿名-" + digest[:6].hex()

@@ -55,6 +55,9 @@ def _check_indexes(
             or not isinstance(item[1], bytes) or not item[1]
         ):
             raise ValidationError("SealedRecord.indexes", item, f"(kind in {INDEX_KINDS}, bytes)")
+    kinds = [item[0] for item in value]
+    if len(set(kinds)) != len(kinds):
+        raise ValidationError("SealedRecord.indexes", kinds, "at most one digest per kind")
 
 
 @attrs.frozen(kw_only=True)
@@ -64,7 +67,7 @@ class SealedRecord:
     Attributes:
         customer_id: whose fields.
         ciphertext: the sealed fields (not shown in ``repr``).
-        indexes: ``(kind, digest)`` pairs, e.g. ``("email", b"...")``.
+        indexes: ``(kind, digest)`` pairs, at most one per kind, e.g. ``("email", b"...")``.
     """
 
     customer_id: str = attrs.field(validator=v.an_id)
@@ -74,6 +77,19 @@ class SealedRecord:
     indexes: tuple[tuple[str, bytes], ...] = attrs.field(
         default=(), converter=_to_indexes, validator=_check_indexes, repr=False
     )
+
+
+    @classmethod
+    def trusted(
+        cls, customer_id: str, ciphertext: bytes, indexes: tuple[tuple[str, bytes], ...]
+    ) -> SealedRecord:
+        """A record from parts the library made itself, without re-validating them
+        (bulk sealing makes a million of these)."""
+        record = object.__new__(cls)
+        object.__setattr__(record, "customer_id", customer_id)
+        object.__setattr__(record, "ciphertext", ciphertext)
+        object.__setattr__(record, "indexes", indexes)
+        return record
 
 
 @attrs.frozen(kw_only=True)
@@ -162,8 +178,12 @@ class PrivacyRepository(Protocol):
         """Store or replace a customer's sealed record and its indexes."""
         ...
 
-    def put_sealed_many(self, records: Iterable[tuple[SealedRecord, WrappedKey]]) -> int:
+    def put_sealed_many(
+        self, records: Iterable[tuple[SealedRecord, WrappedKey | None]]
+    ) -> int:
         """Store new sealed records with their customers' first keys, all or nothing.
+
+        A key of None stores no key (an unencrypted store keeps only the indexes).
 
         Raises:
             Conflict: a customer already has a key (or repeats in the batch).

@@ -40,7 +40,7 @@ import secrets
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -56,10 +56,10 @@ from custmgmt.domain import (
     SystemClock,
 )
 from custmgmt.domain.customer import BusinessProfile
-from custmgmt.errors import Conflict, NotFound, ValidationError
+from custmgmt.errors import Conflict, NotFound, StorageError, ValidationError
 from custmgmt.privacy.access import AccessDenied, AccessPolicy, Actor, Permission
 from custmgmt.privacy.audit import AuditEntry, AuditVerification, verify_chain
-from custmgmt.privacy.crypto import FieldCipher, normalise_for_index
+from custmgmt.privacy.crypto import FieldCipher, WrappedKey, normalise_for_index
 from custmgmt.privacy.ports import ErasureRecord, PrivacyStore, SealedRecord
 from custmgmt.rating.ports import RatingStore
 from custmgmt.tickets.ports import TicketStore
@@ -179,53 +179,111 @@ def verify_audit_log(
 
 
 # -- sealing ------------------------------------------------------------------------
+T = TypeVar("T")
+
+
+def _replaced(instance: T, **changes: Any) -> T:
+    """A copy of a frozen attrs value with fields replaced, without re-validating.
+
+    Only for changes the caller knows to be valid (None for an optional field, a
+    pseudonym for a name, a coarser copy of a valid address): ``attrs.evolve`` would
+    re-run every validator of the customer, which was most of the cost of sealing.
+    """
+    cls: Any = type(instance)
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in attrs.fields(cls))
+    copy: T = object.__new__(cls)
+    setter = object.__setattr__
+    for name in names:
+        setter(copy, name, changes[name] if name in changes else getattr(instance, name))
+    return copy
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _index_digest(privacy: Privacy, kind: str, value: str) -> bytes:
     if privacy.cipher is not None:
         return privacy.cipher.blind_index(kind, value)
     # Unencrypted stores keep a plain hash: a lookup index, not a protection.
-    message = (kind + "\x00" + normalise_for_index(kind, value)).encode()
-    return hashlib.sha256(message).digest()[:8]
+    return _plain_digest(kind, normalise_for_index(kind, value))
 
 
 def _indexes(privacy: Privacy, customer: Customer) -> tuple[tuple[str, bytes], ...]:
+    # The customer's fields are validated already (the phone normalised), so the index
+    # forms are computed here directly: the same as normalise_for_index gives.
+    digest = (
+        privacy.cipher.digest_normalised if privacy.cipher is not None else _plain_digest
+    )
     pairs: list[tuple[str, bytes]] = []
     if customer.email is not None:
-        pairs.append(("email", _index_digest(privacy, "email", customer.email)))
-    if customer.phone is not None:
-        pairs.append(("phone", _index_digest(privacy, "phone", customer.phone)))
-        pairs.append(("phone_last4", _index_digest(privacy, "phone_last4", customer.phone)))
+        pairs.append(("email", digest("email", customer.email.strip().lower())))
+    phone = customer.phone
+    if phone is not None:
+        e164 = phone if phone[0] == "+" else "+86" + phone
+        pairs.append(("phone", digest("phone", e164)))
+        pairs.append(("phone_last4", digest("phone_last4", e164[-4:])))
     return tuple(pairs)
+
+
+def _plain_digest(kind: str, normalised: str) -> bytes:
+    return hashlib.sha256((kind + "\x00" + normalised).encode()).digest()[:8]
 
 
 def _split(privacy: Privacy, customer: Customer) -> tuple[Customer, bytes]:
     """The core copy without identifying and contact fields, and those fields as JSON."""
     address = customer.address
     business = customer.business
-    payload = {
-        "name": customer.name, "phone": customer.phone, "email": customer.email,
-        "birth_date": None if customer.birth_date is None else customer.birth_date.isoformat(),
-        "street": None if address is None else address.street,
-        "postal_code": None if address is None else address.postal_code,
-        "recipient": None if address is None else address.recipient,
-        "contact_person": None if business is None else business.contact_person,
-    }
+    values = (
+        customer.name, customer.phone, customer.email,
+        None if customer.birth_date is None else customer.birth_date.isoformat(),
+        None if address is None else address.street,
+        None if address is None else address.postal_code,
+        None if address is None else address.recipient,
+        None if business is None else business.contact_person,
+    )
     coarse = None
     if address is not None and any(
         (address.country, address.province, address.city, address.district)
     ):
-        coarse = attrs.evolve(address, street=None, postal_code=None, recipient=None)
+        coarse = _replaced(address, street=None, postal_code=None, recipient=None)
     assert privacy.cipher is not None
-    core = attrs.evolve(
+    core = _replaced(
         customer, name=privacy.cipher.pseudonym(customer.id), phone=None, email=None,
         birth_date=None, address=coarse,
-        business=None if business is None else attrs.evolve(business, contact_person=None),
+        business=None if business is None else _replaced(business, contact_person=None),
     )
-    text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return core, text.encode()
+    return core, _encode_sealed(values)
+
+
+# The sealed fields, in this order, joined by the ASCII unit separator: domain text
+# never holds control characters (its validators refuse them), so the separator and
+# the NUL that stands for None cannot occur inside a value. Faster than JSON, which
+# was a tenth of the cost of sealing.
+_SEALED_FIELDS = (
+    "name", "phone", "email", "birth_date", "street", "postal_code", "recipient",
+    "contact_person",
+)
+_SEP, _NONE, _VERSION = "\x1f", "\x00", "v1\x1e"
+
+
+def _encode_sealed(values: tuple[str | None, ...]) -> bytes:
+    return (_VERSION + _SEP.join(_NONE if v is None else v for v in values)).encode()
+
+
+def _decode_sealed(payload: bytes) -> dict[str, str | None]:
+    text = payload.decode()
+    if not text.startswith(_VERSION):
+        raise StorageError("sealed customer fields: unknown format")
+    parts = text[len(_VERSION) :].split(_SEP)
+    if len(parts) != len(_SEALED_FIELDS):
+        raise StorageError("sealed customer fields: wrong number of fields")
+    return {k: None if v == _NONE else v for k, v in zip(_SEALED_FIELDS, parts, strict=True)}
 
 
 def _join(core: Customer, payload: bytes) -> Customer:
-    data = json.loads(payload)
+    data = _decode_sealed(payload)
     address = core.address
     if data["street"] or data["postal_code"] or data["recipient"]:
         parts = {"street": data["street"], "postal_code": data["postal_code"],
@@ -235,6 +293,7 @@ def _join(core: Customer, payload: bytes) -> Customer:
     if business is not None:
         business = attrs.evolve(business, contact_person=data["contact_person"])
     birth = data["birth_date"]
+    assert data["name"] is not None
     return attrs.evolve(
         core, name=data["name"], phone=data["phone"], email=data["email"],
         birth_date=None if birth is None else date.fromisoformat(birth),
@@ -245,11 +304,11 @@ def _join(core: Customer, payload: bytes) -> Customer:
 def _seal(privacy: Privacy, customer: Customer, dek: bytes | None) -> tuple[Customer, SealedRecord]:
     indexes = _indexes(privacy, customer)
     if privacy.cipher is None:
-        return customer, SealedRecord(customer_id=customer.id, ciphertext=b"", indexes=indexes)
+        return customer, SealedRecord.trusted(customer.id, b"", indexes)
     assert dek is not None
     core, payload = _split(privacy, customer)
     blob = privacy.cipher.seal(customer.id, dek, payload)
-    return core, SealedRecord(customer_id=customer.id, ciphertext=blob, indexes=indexes)
+    return core, SealedRecord.trusted(customer.id, blob, indexes)
 
 
 def _check_customer(customer: Any) -> Customer:
@@ -285,7 +344,7 @@ def add_customers(
     resource = f"customer:{batch[0].id}" if len(batch) == 1 else f"customers:{len(batch)}"
     privacy.policy.check(actor, Permission.CHANGE_CUSTOMER, resource)
     cores: list[Customer] = []
-    sealed: list[tuple[SealedRecord, Any]] = []
+    sealed: list[tuple[SealedRecord, WrappedKey | None]] = []
     for customer in batch:
         if privacy.cipher is None:
             core, record = _seal(privacy, customer, None)
@@ -297,11 +356,7 @@ def add_customers(
         cores.append(core)
     with store.transaction():
         store.customers.add_many(cores)
-        if privacy.cipher is None:
-            for record, _ in sealed:
-                store.privacy.put_sealed(record)
-        else:
-            store.privacy.put_sealed_many(sealed)
+        store.privacy.put_sealed_many(sealed)
         record_audit(store, privacy, actor, "add_customer", resource, purpose=purpose)
     return len(batch)
 

@@ -157,12 +157,15 @@ class MemoryPrivacyRepository:
         with self._tx.lock:
             self._swap_sealed(record.customer_id, record)
 
-    def put_sealed_many(self, records: Iterable[tuple[SealedRecord, WrappedKey]]) -> int:
+    def put_sealed_many(
+        self, records: Iterable[tuple[SealedRecord, WrappedKey | None]]
+    ) -> int:
         """Store new sealed records with their keys, all or nothing."""
-        batch = [(check_sealed(r), check_wrapped(k)) for r, k in records]
+        batch = [(check_sealed(r), None if k is None else check_wrapped(k)) for r, k in records]
         with self._tx.transaction():
             for record, key in batch:
-                self.put_key(record.customer_id, key)
+                if key is not None:
+                    self.put_key(record.customer_id, key)
                 self.put_sealed(record)
         return len(batch)
 

@@ -1,9 +1,9 @@
 """The privacy capability in SQLite (see :class:`custmgmt.privacy.ports.PrivacyRepository`).
 
-Five tables, owned by the component ``"privacy"``: ``privacy_audit`` (the hash chain,
+Four tables, owned by the component ``"privacy"``: ``privacy_audit`` (the hash chain,
 keyed by ``seq``), ``privacy_keys`` (each customer's wrapped data key with its KEK's
-id), ``privacy_sealed`` (each customer's sealed fields), ``privacy_index`` (blind
-indexes: kind, truncated digest, customer) and ``privacy_erasures``. Only ciphertext,
+id), ``privacy_sealed`` (each customer's sealed fields with one column, and one
+partial index, per blind-index kind) and ``privacy_erasures``. Only ciphertext,
 digests and pseudonyms are stored here; nothing in these tables is plaintext
 personal data.
 
@@ -33,7 +33,7 @@ from custmgmt.adapters.sqlite.codecs import _datetime, _instant
 from custmgmt.adapters.sqlite.database import SQLiteDatabase
 from custmgmt.errors import Conflict, CustMgmtError, NotFound, StorageError
 from custmgmt.privacy.audit import AuditEntry
-from custmgmt.privacy.crypto import WrappedKey
+from custmgmt.privacy.crypto import INDEX_KINDS, WrappedKey
 from custmgmt.privacy.ports import ErasureRecord, SealedRecord
 
 __all__ = ["PRIVACY_MIGRATIONS", "SQLitePrivacyRepository"]
@@ -59,15 +59,15 @@ CREATE TABLE privacy_keys (
 CREATE INDEX privacy_keys_by_kek ON privacy_keys (kek_id, customer_id);
 CREATE TABLE privacy_sealed (
     customer_id TEXT PRIMARY KEY,
-    ciphertext BLOB NOT NULL
+    ciphertext BLOB NOT NULL,
+    email_ix BLOB,
+    phone_ix BLOB,
+    phone_last4_ix BLOB
 );
-CREATE TABLE privacy_index (
-    kind TEXT NOT NULL,
-    digest BLOB NOT NULL,
-    customer_id TEXT NOT NULL,
-    PRIMARY KEY (kind, digest, customer_id)
-) WITHOUT ROWID;
-CREATE INDEX privacy_index_by_customer ON privacy_index (customer_id);
+CREATE INDEX privacy_sealed_by_email ON privacy_sealed (email_ix) WHERE email_ix IS NOT NULL;
+CREATE INDEX privacy_sealed_by_phone ON privacy_sealed (phone_ix) WHERE phone_ix IS NOT NULL;
+CREATE INDEX privacy_sealed_by_last4 ON privacy_sealed (phone_last4_ix)
+    WHERE phone_last4_ix IS NOT NULL;
 CREATE TABLE privacy_erasures (
     customer_id TEXT PRIMARY KEY,
     pseudonym TEXT NOT NULL,
@@ -200,39 +200,33 @@ class SQLitePrivacyRepository:
 
     # -- sealed records -------------------------------------------------------------
     @staticmethod
-    def _write_sealed(conn: sqlite3.Connection, record: SealedRecord) -> None:
-        cid = record.customer_id
-        conn.execute(
-            "INSERT OR REPLACE INTO privacy_sealed VALUES (?, ?)", (cid, record.ciphertext)
-        )
-        conn.execute("DELETE FROM privacy_index WHERE customer_id = ?", (cid,))
-        conn.executemany(
-            "INSERT OR IGNORE INTO privacy_index VALUES (?, ?, ?)",
-            [(kind, digest, cid) for kind, digest in record.indexes],
-        )
+    def _row(record: SealedRecord) -> tuple[Any, ...]:
+        ix = dict(record.indexes)
+        return (record.customer_id, record.ciphertext, ix.get("email"), ix.get("phone"),
+                ix.get("phone_last4"))
 
     def put_sealed(self, record: SealedRecord) -> None:
         """Store or replace a sealed record."""
         check_sealed(record)
         with self._db.writing() as conn:
-            self._write_sealed(conn, record)
+            conn.execute(
+                "INSERT OR REPLACE INTO privacy_sealed VALUES (?, ?, ?, ?, ?)", self._row(record)
+            )
 
-    def put_sealed_many(self, records: Iterable[tuple[SealedRecord, WrappedKey]]) -> int:
+    def put_sealed_many(
+        self, records: Iterable[tuple[SealedRecord, WrappedKey | None]]
+    ) -> int:
         """Store new sealed records with their keys, all or nothing."""
-        batch = [(check_sealed(r), check_wrapped(k)) for r, k in records]
+        batch = [(check_sealed(r), None if k is None else check_wrapped(k)) for r, k in records]
         try:
             with self._db.writing() as conn:
                 conn.executemany(
                     "INSERT INTO privacy_keys VALUES (?, ?, ?)",
-                    [(r.customer_id, k.kek_id, k.blob) for r, k in batch],
+                    [(r.customer_id, k.kek_id, k.blob) for r, k in batch if k is not None],
                 )
                 conn.executemany(
-                    "INSERT INTO privacy_sealed VALUES (?, ?)",
-                    [(r.customer_id, r.ciphertext) for r, _ in batch],
-                )
-                conn.executemany(
-                    "INSERT OR IGNORE INTO privacy_index VALUES (?, ?, ?)",
-                    [(kind, digest, r.customer_id) for r, _ in batch for kind, digest in r.indexes],
+                    "INSERT INTO privacy_sealed VALUES (?, ?, ?, ?, ?)",
+                    [self._row(r) for r, _ in batch],
                 )
         except Conflict as exc:
             raise Conflict("data key", None, f"a customer has a data key already ({exc})") from exc
@@ -241,23 +235,25 @@ class SQLitePrivacyRepository:
     def get_sealed(self, customer_id: str) -> SealedRecord:
         """The customer's sealed record."""
         rows = self._read(
-            "SELECT ciphertext FROM privacy_sealed WHERE customer_id = ?", (str(customer_id),)
+            "SELECT ciphertext, email_ix, phone_ix, phone_last4_ix FROM privacy_sealed"
+            " WHERE customer_id = ?",
+            (str(customer_id),),
         )
         if not rows:
             raise NotFound("sealed record", customer_id)
-        indexes = self._read(
-            "SELECT kind, digest FROM privacy_index WHERE customer_id = ? ORDER BY kind, digest",
-            (str(customer_id),),
+        row = rows[0]
+        indexes = tuple(
+            (kind, bytes(digest))
+            for kind, digest in zip(INDEX_KINDS, row[1:], strict=True)
+            if digest is not None
         )
         return SealedRecord(
-            customer_id=str(customer_id), ciphertext=bytes(rows[0][0]),
-            indexes=tuple((str(k), bytes(d)) for k, d in indexes),
+            customer_id=str(customer_id), ciphertext=bytes(row[0]), indexes=indexes
         )
 
     def remove_sealed(self, customer_id: str) -> bool:
         """Delete the sealed record and its indexes."""
         with self._db.writing() as conn:
-            conn.execute("DELETE FROM privacy_index WHERE customer_id = ?", (str(customer_id),))
             cur = conn.execute(
                 "DELETE FROM privacy_sealed WHERE customer_id = ?", (str(customer_id),)
             )
@@ -266,10 +262,10 @@ class SQLitePrivacyRepository:
     def find_by_index(self, kind: str, digest: bytes) -> list[str]:
         """Customer ids with index ``(kind, digest)``, sorted."""
         check_index_query(kind, digest)
+        column = {"email": "email_ix", "phone": "phone_ix", "phone_last4": "phone_last4_ix"}[kind]
         rows = self._read(
-            "SELECT customer_id FROM privacy_index WHERE kind = ? AND digest = ?"
-            " ORDER BY customer_id",
-            (kind, digest),
+            f"SELECT customer_id FROM privacy_sealed WHERE {column} = ? ORDER BY customer_id",
+            (digest,),
         )
         return [r[0] for r in rows]
 
