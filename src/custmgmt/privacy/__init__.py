@@ -30,6 +30,7 @@ from custmgmt.privacy.crypto import (
     StaticKeyProvider,
     WrappedKey,
     environment_key_provider,
+    normalise_for_index,
     write_key_file,
 )
 from custmgmt.privacy.masking import (
@@ -105,6 +106,7 @@ __all__ = [
     "mask_id_number",
     "mask_name",
     "mask_phone",
+    "normalise_for_index",
     "personal_fields",
     "read_customer",
     "record_audit",

@@ -48,6 +48,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from custmgmt._extras import require
+from custmgmt.domain import _validate as v
 from custmgmt.domain.customer import normalise_phone
 from custmgmt.errors import NotFound, StorageError, ValidationError
 
@@ -131,9 +132,11 @@ class StaticKeyProvider:
     """
 
     def __init__(self, keys: Mapping[str, bytes], *, current: str, index: str) -> None:
-        self._keys = {str(k): _check_key(str(k), v) for k, v in dict(keys).items()}
+        if not isinstance(keys, Mapping):
+            raise ValidationError("keys", type(keys).__name__, "a mapping of key id -> 32 bytes")
+        self._keys = {str(k): _check_key(str(k), v) for k, v in keys.items()}
         for name, value in (("current", current), ("index", index)):
-            if value not in self._keys:
+            if not isinstance(value, str) or value not in self._keys:
                 raise ValidationError(name, value, f"one of the key ids {sorted(self._keys)}")
         self._current = current
         self._index = index
@@ -267,8 +270,10 @@ class WrappedKey:
         blob: nonce and ciphertext (not shown in ``repr``).
     """
 
-    kek_id: str
-    blob: bytes = attrs.field(repr=lambda b: f"<{len(b)} bytes>")
+    kek_id: str = attrs.field(validator=v.text(max_length=200))
+    blob: bytes = attrs.field(
+        validator=v.instance_of(bytes, "bytes"), repr=lambda b: f"<{len(b)} bytes>"
+    )
 
 
 def normalise_for_index(kind: str, value: str) -> str:
