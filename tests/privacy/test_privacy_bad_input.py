@@ -15,7 +15,6 @@ from custmgmt.errors import CustMgmtError
 from custmgmt.privacy import (
     AccessPolicy,
     Actor,
-    AuditEntry,
     ErasureRecord,
     SealedRecord,
     StaticKeyProvider,
