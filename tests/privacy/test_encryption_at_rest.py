@@ -229,3 +229,13 @@ def test_without_the_cryptography_package_encryption_is_a_missing_dependency(
     with pytest.raises(MissingDependency, match="privacy"):
         FieldCipher(keys())
     assert isinstance(Privacy(), Privacy)  # unencrypted use needs nothing extra
+
+
+def test_an_empty_batch_stores_nothing_and_logs_nothing() -> None:
+    from custmgmt.privacy import add_customers
+
+    store = MemoryStore()
+    assert add_customers(store, encrypted(), OFFICER, []) == 0
+    assert store.privacy.audit_entries() == []
+    with pytest.raises(ValidationError):
+        add_customers(store, encrypted(), OFFICER, ["not a customer"])  # type: ignore[list-item]

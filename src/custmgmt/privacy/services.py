@@ -341,6 +341,8 @@ def add_customers(
         Conflict: an id is taken or repeats; nothing is written.
     """
     batch = [_check_customer(c) for c in customers]
+    if not batch:
+        return 0
     resource = f"customer:{batch[0].id}" if len(batch) == 1 else f"customers:{len(batch)}"
     privacy.policy.check(actor, Permission.CHANGE_CUSTOMER, resource)
     cores: list[Customer] = []
