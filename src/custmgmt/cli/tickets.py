@@ -107,18 +107,19 @@ def default_sla_policy() -> Any:
 
 
 def latest_stars(store: Any, as_of: datetime) -> dict[str, int]:
-    """Stars per customer from the store's latest rating run at ``as_of`` (empty if none).
+    """The stars that apply per customer at ``as_of``: the latest rating run with the
+    approved overrides in effect (see :func:`custmgmt.rating.current_stars`).
 
-    A store without a rating repository, or with no run yet, gives an empty map.
+    A store without a rating repository, or with no run and no override, gives an
+    empty map.
     """
+    from custmgmt.rating import current_stars
+    from custmgmt.rating.ports import RatingStore
+
     # A host store may not offer ratings at all; that, and only that, means no stars.
-    ratings = getattr(store, "ratings", None)
-    if ratings is None:
+    if not isinstance(store, RatingStore):
         return {}
-    run = ratings.latest_run(as_of)
-    if run is None:
-        return {}
-    return {r.customer_id: int(r.stars) for r in ratings.results(run.id)}
+    return current_stars(store, as_of)
 
 
 def format_business_time(delta: timedelta) -> str:

@@ -114,7 +114,8 @@ class IncrementalRater:
             self._columns[name] = _grown(column, capacity)
         k = len(policy.criteria)
         self._score = _grown(rating.score.astype(np.float64), capacity)
-        self._stars = _grown(rating.stars.astype(np.int64), capacity)
+        # Overrides are applied by the reader (rate_store, current_stars), not here.
+        self._stars = _grown(rating.rated_stars.astype(np.int64), capacity)
         self._computed = _grown(rating.computed_stars.astype(np.int64), capacity)
         self._previous = _grown(rating.previous_stars.astype(np.int64), capacity)
         self._pending = _grown(rating.pending.astype(np.int64), capacity)
