@@ -11,6 +11,7 @@ from _privacy_support import ADMIN, NOW, OFFICER, encrypted, file_bytes, filled_
 from _privacy_support import personal_values as values_of
 
 from custmgmt.adapters.memory import MemoryStore
+from custmgmt.adapters.sqlite import SQLiteStore
 from custmgmt.adapters.sqlite.backup import backup
 from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 from custmgmt.cli.segment import analyse
@@ -198,3 +199,18 @@ def test_only_a_privacy_officer_may_export_or_erase() -> None:
         with pytest.raises(AccessDenied):
             erase_subject(store, plain(), actor, "C-1")
     assert store.privacy.erasure("C-1") is None
+
+
+@pytest.mark.parametrize("make", [MemoryStore, lambda: SQLiteStore(":memory:")])
+def test_a_sealed_customer_cannot_be_removed_but_can_be_erased(make: object) -> None:
+    store = make()  # type: ignore[operator]
+    privacy = encrypted()
+    add_customer(store, privacy, OFFICER, make_customer(id="C-1", name="王芳",
+                                                        email="wf@example.cn"))
+    with pytest.raises(Conflict, match="sealed records"):
+        store.customers.remove("C-1")
+    assert read_customer(store, privacy, OFFICER, "C-1").name == "王芳"
+    erase_subject(store, privacy, OFFICER, "C-1")
+    store.customers.remove("C-1")  # nothing personal is left to orphan
+    with pytest.raises(NotFound):
+        store.customers.get("C-1")

@@ -17,7 +17,7 @@ The repository keeps four things, all in the store's transaction:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -206,6 +206,16 @@ class PrivacyRepository(Protocol):
         """Customer ids whose sealed record has index ``(kind, digest)``, sorted.
 
         Truncated digests collide: callers check the candidates.
+        """
+        ...
+
+    def customer_dependents(self, customer_id: str) -> Mapping[str, int]:
+        """How many sealed records and data keys the customer has (0 or 1 each).
+
+        They hold the customer's personal data, so they block ``customers.remove``
+        (:class:`custmgmt.ports.CustomerDependents`): erase the customer instead, which
+        removes both and keeps the pseudonymised profile. Audit entries and the
+        erasure record never block.
         """
         ...
 

@@ -181,6 +181,16 @@ class PrivacyRepositoryContract(RepositoryContract[PrivacyRepository]):
         with raises(ValidationError):
             repo.find_by_index("email", "text")  # type: ignore[arg-type]
 
+    def test_sealed_records_and_keys_are_counted_as_the_customer_s_dependents(self) -> None:
+        repo = self.repository()
+        assert {k: n for k, n in repo.customer_dependents("C-1").items() if n} == {}
+        repo.put_sealed_many([(_sealed("C-1"), _key())])
+        assert repo.customer_dependents("C-1") == {"sealed records": 1, "data keys": 1}
+        repo.shred_key("C-1")
+        repo.remove_sealed("C-1")
+        repo.record_erasure(ErasureRecord(customer_id="C-1", pseudonym="p", at=_T0))
+        assert {k: n for k, n in repo.customer_dependents("C-1").items() if n} == {}
+
     # -- erasures -------------------------------------------------------------------
     def test_erasures_are_recorded_once(self) -> None:
         repo = self.repository()

@@ -191,6 +191,14 @@ class MemoryPrivacyRepository:
         with self._tx.lock:
             return sorted(self._index.get((kind, digest), ()))
 
+    def customer_dependents(self, customer_id: str) -> dict[str, int]:
+        """The customer's sealed record and data key, which block ``customers.remove``."""
+        with self._tx.lock:
+            return {
+                "sealed records": int(customer_id in self._sealed),
+                "data keys": int(customer_id in self._keys),
+            }
+
     # -- erasures -------------------------------------------------------------------
     def record_erasure(self, record: ErasureRecord) -> None:
         """Remember an erasure."""

@@ -269,6 +269,15 @@ class SQLitePrivacyRepository:
         )
         return [r[0] for r in rows]
 
+    def customer_dependents(self, customer_id: str) -> dict[str, int]:
+        """The customer's sealed record and data key, which block ``customers.remove``."""
+        rows = self._read(
+            "SELECT (SELECT count(*) FROM privacy_sealed WHERE customer_id = ?),"
+            " (SELECT count(*) FROM privacy_keys WHERE customer_id = ?)",
+            (str(customer_id), str(customer_id)),
+        )
+        return {"sealed records": int(rows[0][0]), "data keys": int(rows[0][1])}
+
     # -- erasures -------------------------------------------------------------------
     def record_erasure(self, record: ErasureRecord) -> None:
         """Remember an erasure."""
