@@ -1,7 +1,7 @@
 """Demo section: masking, sealed customers, access control, audit, erasure, backup.
 
 Shows a few customers masked the way a privacy officer wants them; seals the store's
-first three customers (by id: their identifying and contact fields move into an
+last three customers (by id: their identifying and contact fields move into an
 AES-256-GCM ciphertext under each one's own data key; the demo's development keys are
 derived from its seed, never do that with real data) and finds one by email through
 the blind index; an analyst is refused contact data and an agent with an open ticket
@@ -66,9 +66,13 @@ def demo_section(ctx: DemoContext) -> None:
     if not isinstance(store, PrivacyStore):
         ctx.print("this store keeps no privacy data (no store.privacy): section skipped")
         return
-    chunks = store.customers.iter_chunks(3)
-    chosen = [c.id for c in next(chunks, [])]
-    _masking(ctx, next(chunks, []))
+    # The last customers by id: the other sections show the first ones, and sealing
+    # replaces a name by its pseudonym in the customers table.
+    last: list[Any] = []
+    for chunk in store.customers.iter_chunks(1000):
+        last = (last + list(chunk))[-6:]
+    chosen = [c.id for c in last[3:]]
+    _masking(ctx, last[:3])
     if len(chosen) < 3:
         ctx.print("fewer than six customers: nothing more to show")
         return
