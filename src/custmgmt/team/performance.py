@@ -106,8 +106,11 @@ def wilson_interval(successes: Any, trials: Any, z: float = _Z) -> tuple[FloatAr
         denom = 1 + z2 / n
         centre = (p + z2 / (2 * n)) / denom
         half = z * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
-        lo = np.clip(centre - half, 0.0, 1.0)
-        hi = np.clip(centre + half, 0.0, 1.0)
+        # At k = 0 (k = n) the bound is exactly 0 (1); rounding would leave ~1e-17.
+        lo = np.where(k == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
+        hi = np.where(k == n, 1.0, np.clip(centre + half, 0.0, 1.0))
+        lo = np.where(n > 0, lo, np.nan)
+        hi = np.where(n > 0, hi, np.nan)
     return lo, hi
 
 
