@@ -96,10 +96,12 @@ def test_both_stores_offer_the_three_repositories_typed() -> None:
     assert isinstance(memory.prospects, ProspectRepository)
     assert isinstance(memory.agents, AgentRepository)
     assert isinstance(memory.assignments, AssignmentRepository)
-    assert isinstance(memory, ProspectStore) and isinstance(memory, TeamStore)
+    assert isinstance(memory, ProspectStore)
+    assert isinstance(memory, TeamStore)
     with SQLiteStore(":memory:") as store:
         assert store.prospects is store.prospects
-        assert isinstance(store, ProspectStore) and isinstance(store, TeamStore)
+        assert isinstance(store, ProspectStore)
+        assert isinstance(store, TeamStore)
         assert store.schema_version("prospects") == 1
         _ = store.agents
         assert store.schema_version("team") == 1

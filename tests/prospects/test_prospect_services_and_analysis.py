@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -55,10 +55,12 @@ def test_converting_a_won_prospect_twice_creates_one_customer(store: Any) -> Non
     second = convert_to_customer(store, "P-1", at=T0 + timedelta(days=10))
     assert first == second
     assert store.customers.count() == 1
-    assert first.name == "上海某某电子有限公司" and first.kind.value == "business"
+    assert first.name == "上海某某电子有限公司"
+    assert first.kind.value == "business"
     assert "prospect:P-1" in first.tags
     linked = store.prospects.get("P-1")
-    assert linked.customer_id == first.id and len(linked.history) == 7
+    assert linked.customer_id == first.id
+    assert len(linked.history) == 7
     assert store.prospects.find(customer_id=first.id) == [linked]
 
 
@@ -96,7 +98,7 @@ def test_leads_are_customers_who_browsed_or_carted_without_ordering(store: Any) 
     store.interactions.add(make_interaction(id="i3", customer_id="c-cart", kind="browse"))
     store.interactions.add(make_interaction(id="i4", customer_id="c-buyer", kind="cart"))
     store.orders.add(make_order(id="o1", customer_id="c-buyer"))
-    as_of = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    as_of = datetime(2030, 1, 1, tzinfo=UTC)
     found = find_leads(store, as_of=as_of, owner="销售-1")
     assert [(p.id, p.source, p.customer_id) for p in found] == [
         ("lead-c-browse", "store:browse", "c-browse"), ("lead-c-cart", "store:cart", "c-cart")]
@@ -108,9 +110,9 @@ def test_a_lead_from_the_store_converts_to_its_existing_customer() -> None:
     store = MemoryStore()
     store.customers.add(make_customer(id="c1", name="李雷"))
     store.interactions.add(make_interaction(id="i1", customer_id="c1", kind="cart"))
-    find_leads(store, as_of=datetime(2030, 1, 1, tzinfo=timezone.utc), owner="s1")
+    find_leads(store, as_of=datetime(2030, 1, 1, tzinfo=UTC), owner="s1")
     p = store.prospects.get("lead-c1")
-    at = datetime(2030, 1, 2, tzinfo=timezone.utc)
+    at = datetime(2030, 1, 2, tzinfo=UTC)
     for stage in MAIN[1:]:
         p = DEFAULT_PIPELINE.move(p, stage, at=at, actor="s1", policy=POLICY,
                                   approved_by={"investigation_planned": ["经理-1"],
@@ -190,7 +192,8 @@ def test_win_rate_losses_and_time_in_stage_match_references(prospects: list[Pros
     lost = [p for p in prospects if p.stage == "lost"]
     rate = win_rate(prospects, DEFAULT_PIPELINE)
     if won + len(lost):
-        assert rate is not None and (rate.successes, rate.trials) == (won, won + len(lost))
+        assert rate is not None
+        assert (rate.successes, rate.trials) == (won, won + len(lost))
     else:
         assert rate is None
     assert dict(loss_reasons(prospects, DEFAULT_PIPELINE)) == dict(
@@ -253,10 +256,13 @@ def test_outreach_effect_compares_contacted_and_not() -> None:
                       summary="电话"),
     ]
     effect = outreach_effect([won, lost, quiet, open_one], contacts, DEFAULT_PIPELINE)
-    assert effect.contacted is not None and (effect.contacted.successes,
+    assert effect.contacted is not None
+    assert (effect.contacted.successes,
                                              effect.contacted.trials) == (1, 2)
-    assert effect.not_contacted is not None and effect.not_contacted.trials == 1
-    assert effect.by_kind["visit"].value == 1.0 and effect.by_kind["call"].value == 0.0
+    assert effect.not_contacted is not None
+    assert effect.not_contacted.trials == 1
+    assert effect.by_kind["visit"].value == 1.0
+    assert effect.by_kind["call"].value == 0.0
     assert effect.by_campaign["春季"].trials == 2
 
 

@@ -135,11 +135,11 @@ def test_a_failed_assignment_stores_nothing() -> None:
 def test_an_agent_in_two_teams_is_refused_where_the_policy_forbids_it() -> None:
     store = MemoryStore()
     both = Agent(id="a1", name="甲", role="agent", teams={"east", "west"})
-    with pytest.raises(ValidationError, match="Agent.teams"):
+    with pytest.raises(ValidationError, match=r"Agent\.teams"):
         add_agent(store, both)
     assert store.agents.count() == 0
     add_agent(store, both, policy=TeamPolicy(one_team_per_agent=False))
-    with pytest.raises(ValidationError, match="Agent.teams"):
+    with pytest.raises(ValidationError, match=r"Agent\.teams"):
         update_agent(store, both.revised(name="甲甲"))
     assert store.agents.get("a1").version == 1
 

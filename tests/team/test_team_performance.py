@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta, timezone
 from typing import Any
 
 import numpy as np
@@ -28,12 +28,12 @@ from custmgmt.team import (
 TZ = timezone(timedelta(hours=8))
 T0 = datetime(2026, 3, 2, 0, 0, tzinfo=TZ)  # a Monday
 H = 3_600_000_000
-CAL = BusinessCalendar(tz="Asia/Shanghai",
-                       hours=dict.fromkeys(range(5), [(time(9), time(12)), (time(13), time(18))]))
+OFFICE = ((time(9), time(12)), (time(13), time(18)))
+CAL = BusinessCalendar(tz="Asia/Shanghai", hours=dict.fromkeys(range(5), OFFICE))
 
 
 def us(d: datetime) -> int:
-    return (d - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(microseconds=1)
+    return (d - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 
 
 @st.composite
@@ -129,7 +129,9 @@ def close(a: float | None, b: float | None) -> bool:
 
 @settings(max_examples=60)
 @given(histories())
-def test_figures_match_the_slow_reference(case: tuple[PerformanceFrame, datetime, datetime]) -> None:
+def test_figures_match_the_slow_reference(
+    case: tuple[PerformanceFrame, datetime, datetime],
+) -> None:
     frame, start, end = case
     perf = team_performance(frame, start=start, end=end, calendar=CAL)
     expected = reference(frame, start, end)
@@ -159,16 +161,20 @@ def test_figures_match_the_slow_reference(case: tuple[PerformanceFrame, datetime
         assert close(row.satisfaction, ref["satisfaction"])
         if ref["handled"]:
             assert row.complaints == ref["complaints"]
-            assert row.reopen_rate is not None and row.reopen_rate.successes == ref["reopened"]
+            assert row.reopen_rate is not None
+            assert row.reopen_rate.successes == ref["reopened"]
             assert row.escalation_rate is not None
             assert row.escalation_rate.successes == ref["escalated"]
         else:
-            assert row.complaints is None and row.reopen_rate is None
+            assert row.complaints is None
+            assert row.reopen_rate is None
 
 
 @settings(max_examples=40)
 @given(histories())
-def test_not_measurable_is_never_zero_or_nan(case: tuple[PerformanceFrame, datetime, datetime]) -> None:
+def test_not_measurable_is_never_zero_or_nan(
+    case: tuple[PerformanceFrame, datetime, datetime],
+) -> None:
     frame, start, end = case
     perf = team_performance(frame, start=start, end=end, calendar=CAL)
     for name in ("first_response_mean", "first_response_median", "resolution_mean",
@@ -271,6 +277,7 @@ def test_training_effect_compares_the_windows_around_the_date() -> None:
     frame = PerformanceFrame.from_arrays(agent_ids=["a1"], as_of=T0 + 30 * day,
                                          agent=[0] * 14, created=created, first_response=answer)
     effect = training_effect(frame, "a1", T0 + 7 * day, calendar=CAL, window=7 * day)
-    assert effect.before.handled == 7 and effect.after.handled == 7
+    assert effect.before.handled == 7
+    assert effect.after.handled == 7
     assert effect.before.first_response_median == timedelta(hours=2)
     assert effect.after.first_response_median == timedelta(minutes=15)
