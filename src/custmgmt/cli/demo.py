@@ -26,8 +26,10 @@ from typing import Any, TextIO
 from custmgmt.cli import (
     demo_clv,
     demo_overview,
+    demo_prospects,
     demo_rating,
     demo_segments,
+    demo_team,
     demo_tickets,
 )
 from custmgmt.cli.demo_context import DemoContext
@@ -47,6 +49,8 @@ SECTIONS: tuple[Callable[[DemoContext], None], ...] = (
     demo_clv.demo_section,
     demo_rating.demo_section,
     demo_tickets.demo_section,
+    demo_team.demo_section,
+    demo_prospects.demo_section,
 )
 
 
