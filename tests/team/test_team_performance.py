@@ -281,3 +281,13 @@ def test_training_effect_compares_the_windows_around_the_date() -> None:
     assert effect.after.handled == 7
     assert effect.before.first_response_median == timedelta(hours=2)
     assert effect.after.first_response_median == timedelta(minutes=15)
+
+
+def test_tickets_opened_after_the_frame_was_taken_run_no_clock() -> None:
+    frame = PerformanceFrame.from_arrays(
+        agent_ids=["a1"], as_of=T0, agent=[0], created=[us(T0 + timedelta(days=1, hours=10))],
+        first_response_target=[H])
+    perf = team_performance(frame, start=T0, end=T0 + timedelta(days=3), calendar=CAL)
+    row = perf.row("a1")
+    assert row.handled == 1
+    assert row.sla_attainment is None  # undecided: nothing ran yet

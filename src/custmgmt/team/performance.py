@@ -591,13 +591,13 @@ def team_performance(
     responded = fr_at != NO_TIME
     resolved = res_at != NO_TIME
     if created.size:
-        lo = int(created.min())
-        hi = max(as_of, int(fr_at.max()), int(res_at.max()), lo)
+        lo = min(int(created.min()), as_of)
+        hi = max(as_of, int(fr_at.max()), int(res_at.max()), int(created.max()))
         table = BusinessTimeTable.covering(calendar, from_epoch_micros(lo),
                                            from_epoch_micros(hi))
-        now = np.maximum(np.full(created.shape, as_of, dtype=np.int64), created)
         f_created = table.business_time(created)
-        f_now = table.business_time(now)
+        # A clock still running runs until as_of (not at all for a ticket opened later).
+        f_now = np.maximum(table.business_time(np.asarray([as_of], dtype=np.int64)), f_created)
         fr_bt = np.where(responded, table.business_time(np.where(responded, fr_at, created))
                          - f_created, 0)
         res_bt = np.where(resolved, table.business_time(np.where(resolved, res_at, created))
