@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     week = parse_as_of(args.week, tz, option="--week") if args.week else as_of
     store = open_existing_store(args.db)
     try:
-        if store.schema_version("prospects") == 0:
+        if store.schema_version("prospects") == 0 or store.prospects.count() == 0:
             print("no prospects stored", file=sys.stdout)
             return 0
         print_development(store, as_of, sys.stdout, week_of=week)

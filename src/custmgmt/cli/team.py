@@ -58,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValidationError("--to", args.end, f"a day on or after --from ({args.start})")
     store = open_existing_store(args.db)
     try:
-        if store.schema_version("team") == 0 or store.schema_version("tickets") == 0:
+        if (store.schema_version("team") == 0 or store.schema_version("tickets") == 0
+                or store.agents.count() == 0):
             print("no service team stored", file=sys.stdout)
             return 0
         print_team(store, start, end, sys.stdout, tz=args.tz)
