@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from custmgmt.domain._validate import check_aware
+from custmgmt.domain._validate import check_aware, check_unicode
 from custmgmt.errors import Conflict, ValidationError
 from custmgmt.prospects.prospect import Prospect
 
@@ -23,9 +23,11 @@ __all__ = [
 
 
 def check_filter(name: str, value: Any) -> str | None:
-    """A ``find`` filter: None or a string."""
-    if value is not None and not isinstance(value, str):
-        raise ValidationError(name, value, "a string or None")
+    """A ``find`` filter: None or a string (valid Unicode, so any backend can take it)."""
+    if value is not None:
+        if not isinstance(value, str):
+            raise ValidationError(name, value, "a string or None")
+        check_unicode(name, value)
     return value
 
 

@@ -107,6 +107,8 @@ class ProspectRepositoryContract(RepositoryContract[ProspectRepository]):
             repo.get("missing")
         with raises(NotFound):
             repo.get(42)  # type: ignore[arg-type]
+        with raises(NotFound):
+            repo.get("\ud800")
 
     def test_adding_a_taken_id_is_a_conflict_and_keeps_the_first(self) -> None:
         repo = self.repository()

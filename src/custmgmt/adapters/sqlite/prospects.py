@@ -239,7 +239,10 @@ class SQLiteProspectRepository:
         """The stored prospect (see ``ProspectRepository.get``)."""
         if not isinstance(prospect_id, str):
             raise NotFound("prospect", prospect_id)
-        found = self._load(f"SELECT {_COLUMNS} FROM prospects WHERE id = ?", (prospect_id,))
+        try:
+            found = self._load(f"SELECT {_COLUMNS} FROM prospects WHERE id = ?", (prospect_id,))
+        except ValidationError:  # not valid Unicode: no prospect has such an id
+            found = []
         if not found:
             raise NotFound("prospect", prospect_id)
         return found[0]
@@ -385,6 +388,8 @@ class SQLiteProspectRepository:
         with self._store.lock:
             try:
                 return self._store.connection.execute(sql, params).fetchall()
+            except UnicodeEncodeError as exc:
+                raise ValidationError("id", exc.object, "valid Unicode text") from None
             except sqlite3.Error as exc:
                 raise StorageError(f"sqlite: reading prospects failed: {exc}") from exc
 

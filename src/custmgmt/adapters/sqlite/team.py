@@ -107,6 +107,8 @@ class _Reader:
         with self._store.lock:
             try:
                 return self._store.connection.execute(sql, params).fetchall()
+            except UnicodeEncodeError as exc:
+                raise ValidationError("id", exc.object, "valid Unicode text") from None
             except sqlite3.Error as exc:
                 raise StorageError(f"sqlite: reading the service team failed: {exc}") from exc
 
@@ -133,8 +135,11 @@ class SQLiteAgentRepository(_Reader):
         """The stored agent (see ``AgentRepository.get``)."""
         if not isinstance(agent_id, str):
             raise NotFound("agent", agent_id)
-        found = self._decode(_agent, self._fetch(
-            f"SELECT {_AGENT} FROM team_agents WHERE id = ?", (agent_id,)))
+        try:
+            found = self._decode(_agent, self._fetch(
+                f"SELECT {_AGENT} FROM team_agents WHERE id = ?", (agent_id,)))
+        except ValidationError:  # not valid Unicode: no agent has such an id
+            found = []
         if not found:
             raise NotFound("agent", agent_id)
         return found[0]
