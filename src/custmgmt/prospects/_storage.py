@@ -27,8 +27,8 @@ def check_filter(name: str, value: Any) -> str | None:
     if value is not None:
         if not isinstance(value, str):
             raise ValidationError(name, value, "a string or None")
-        check_unicode(name, value)
-    return value
+        return check_unicode(name, value)
+    return None
 
 
 def check_period(since: Any, until: Any) -> tuple[datetime | None, datetime | None]:
