@@ -6,8 +6,8 @@ before the demo's "now" for the store's first customers, assigns them (least
 loaded, some round robin, one by hand) by skill, and walks each through answers,
 resolution (a few reopened or escalated on the way), a survey and closing, with
 each agent's own pace and quality. Records a training for one agent, then prints
-the team's performance table over the last eight weeks and that agent's figures before
-and after the training.
+the team's performance table over the last eight weeks, each agent against the
+team's targets, and that agent's figures before and after the training.
 
 Ids are fixed (agents ``a01`` ..., tickets ``DEMO-S001`` ...), so a second run
 against the same database adds nothing.
@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from custmgmt.errors import NotFound
-from custmgmt.team import Agent, TeamStore, TrainingRecord
+from custmgmt.team import Agent, TeamStore, TeamTargets, TrainingRecord, compare_with_targets
 from custmgmt.team.services import (
     add_agent,
     assign_ticket,
@@ -29,7 +29,7 @@ from custmgmt.team.services import (
 )
 from custmgmt.tickets import DEFAULT_WORKFLOW, Ticket
 
-__all__ = ["DEMO_AGENTS", "DEMO_TEAM_TICKETS", "demo_section"]
+__all__ = ["DEMO_AGENTS", "DEMO_TARGETS", "DEMO_TEAM_TICKETS", "demo_section"]
 
 #: How many tickets the team section opens.
 DEMO_TEAM_TICKETS = 160
@@ -92,6 +92,7 @@ def demo_section(ctx: Any) -> None:
     ctx.print("assignments by method: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     ctx.print()
     print_team(store, ctx.as_of - timedelta(days=56), ctx.as_of, ctx.out)
+    _print_targets(store, ctx)
     effect = training_comparison(store, "DEMO-TR1", calendar=default_calendar(),
                                  window=timedelta(days=21), as_of=ctx.as_of)
     ctx.print(f"\ntraining of {effect.agent_id} on {effect.at:%Y-%m-%d} (21 days each side):")
@@ -100,6 +101,29 @@ def demo_section(ctx: Any) -> None:
         sat = "-" if row.satisfaction is None else f"{row.satisfaction:.1f}"
         ctx.print(f"  {label:<6} tickets {row.handled:>3}, median first response "
                   f"{'-' if fr is None else format_business_time(fr)}, satisfaction {sat}")
+
+
+#: The demo teams' targets.
+DEMO_TARGETS = TeamTargets(first_response=timedelta(hours=1), sla_attainment=0.9,
+                           satisfaction=3.5, reopen_rate=0.1)
+
+
+def _print_targets(store: Any, ctx: Any) -> None:
+    from custmgmt.cli.tickets import default_calendar, default_sla_policy, latest_stars
+    from custmgmt.team.services import performance
+
+    perf = performance(store, start=ctx.as_of - timedelta(days=56), end=ctx.as_of,
+                       calendar=default_calendar(), policy=default_sla_policy(),
+                       stars=latest_stars(store, ctx.as_of))
+    found = compare_with_targets(perf, DEMO_TARGETS)
+    ctx.print("\nagainst the targets (first response <= 1h median, SLA met >= 90 %,")
+    ctx.print("satisfaction >= 3.5, reopened <= 10 %; uncertain: too few tickets to tell):")
+    by_agent: dict[str, list[str]] = {}
+    for c in found:
+        if c.verdict not in ("not measurable", "no target"):
+            by_agent.setdefault(c.agent_id, []).append(f"{c.metric} {c.verdict}")
+    for agent_id, verdicts in by_agent.items():
+        ctx.print(f"  {agent_id}: " + ", ".join(verdicts))
 
 
 def _agents(store: Any) -> int:

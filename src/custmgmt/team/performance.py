@@ -20,6 +20,12 @@ and complaints (survey scores at or under ``complaint_score``). Everything is a
 ``bincount`` on agent codes, the medians one sort of a packed ``agent << 53 | value``
 key. Rates carry 95 % Wilson intervals, which stay honest when counts are small.
 
+The resolution time runs from opening to the (last) resolution in business time,
+waiting on the customer included; the SLA engine
+(:func:`custmgmt.tickets.sla_vectorised.sla_status_many`) pauses its resolution clock
+there, so for a ticket's own SLA state use the engine: these figures measure how long
+customers waited, per agent.
+
 An agent with no tickets in the period is *not measurable*: its figures are masked
 (``numpy.ma``) in the columns and ``None`` in :meth:`TeamPerformance.row`; never
 zero, never NaN. The same goes for a single figure without data (the mean
