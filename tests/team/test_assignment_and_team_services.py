@@ -177,3 +177,35 @@ def test_performance_and_training_from_a_store() -> None:
     assert effect.after.first_response_median == timedelta(minutes=10)
     with pytest.raises(ValidationError, match="end"):
         performance(store, start=T0, end=T0 - timedelta(days=1), calendar=default_calendar())
+
+
+@settings(max_examples=30)
+@given(teams(), st.lists(st.tuples(st.sampled_from(CATEGORIES), st.booleans()), max_size=25))
+def test_the_service_assigns_least_loaded_by_skill_on_random_streams(
+    agents: list[Agent], stream: list[tuple[str, bool]]
+) -> None:
+    """Tickets arrive (and some get resolved) at random; every assignment goes to a
+    skilled active agent whose open load was the smallest among the skilled."""
+    store = MemoryStore()
+    for agent in agents:
+        store.agents.add(agent)
+    wf = DEFAULT_WORKFLOW
+    for i, (category, resolve_one) in enumerate(stream):
+        at = T0 + timedelta(minutes=i)
+        store.tickets.add(wf.open(id=f"T-{i}", customer_id="C-1", category=category,
+                                  priority="normal", subject="x", at=at, actor="web"))
+        skilled = [a.id for a in agents if a.active and category in {s.value for s in a.skills}]
+        before = open_loads(store)
+        if not skilled:
+            with pytest.raises(NotFound):
+                assign_ticket(store, f"T-{i}", method="least_loaded", at=at, actor="rule")
+            assert store.tickets.get(f"T-{i}").assignee is None
+            continue
+        chosen = assign_ticket(store, f"T-{i}", method="least_loaded", at=at, actor="rule")
+        assert chosen.agent_id in skilled
+        assert before[chosen.agent_id] == min(before[a] for a in skilled)
+        if resolve_one:  # the oldest open ticket of this agent is solved and closed
+            t = store.tickets.find(statuses={"assigned"})[0]
+            done = wf.fire(wf.fire(wf.fire(t, "start", at=at, actor="a"), "resolve", at=at,
+                                   actor="a", solution="ok"), "close", at=at, actor="a")
+            store.tickets.update(done, expected_version=t.version)
