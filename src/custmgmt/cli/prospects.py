@@ -15,7 +15,19 @@ import argparse
 from datetime import datetime, timedelta
 from typing import Any, TextIO
 
-__all__ = ["print_development", "register", "run"]
+__all__ = ["pad", "print_development", "register", "run"]
+
+
+def pad(text: str, width: int) -> str:
+    """``text`` left-aligned in ``width`` terminal columns (CJK characters take two).
+
+    >>> pad("展会", 6) + "|"
+    '展会  |'
+    """
+    import unicodedata
+
+    used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(0, width - used)
 
 
 def register(subparsers: Any) -> None:
@@ -89,7 +101,7 @@ def print_development(
         say(f"  {step.stage:<22} {step.reached:>7}  {_pct(step.conversion)}")
     say("by source channel (reached per stage, in the order above):")
     for source, steps in result.by_source.items():
-        say(f"  {source:<16} " + " ".join(f"{s.reached:>4}" for s in steps))
+        say(f"  {pad(source, 16)} " + " ".join(f"{s.reached:>4}" for s in steps))
     say(f"win rate (won among decided): {_pct(win_rate(prospects, pipe))}")
     reasons = loss_reasons(prospects, pipe)
     if reasons:

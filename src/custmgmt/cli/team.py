@@ -81,6 +81,7 @@ def print_team(store: Any, start: datetime, end: datetime, out: TextIO, *,
         format_business_time,
         latest_stars,
     )
+    from custmgmt.cli.prospects import pad
     from custmgmt.team.services import performance
 
     def say(*parts: object) -> None:
@@ -104,12 +105,12 @@ def print_team(store: Any, start: datetime, end: datetime, out: TextIO, *,
         f"{'SLA met [95%]':>15} {'sat.':>4} {'reopen':>6} {'escal.':>6} {'compl.':>6}")
     for row in perf.rows():
         if not row.measurable:
-            say(f"  {row.agent_id:<10} {row.team or '-':<8} {0:>7}  not measurable "
+            say(f"  {row.agent_id:<10} {pad(row.team or '-', 8)} {0:>7}  not measurable "
                 "(no ticket in the period)")
             continue
         sat = "-" if row.satisfaction is None else f"{row.satisfaction:.1f}"
         small = " *" if row.small else ""
-        say(f"  {row.agent_id:<10} {row.team or '-':<8} {row.handled:>7} "
+        say(f"  {row.agent_id:<10} {pad(row.team or '-', 8)} {row.handled:>7} "
             f"{hours(row.first_response_median):>8} {hours(row.resolution_median):>8} "
             f"{pct(row.sla_attainment):>15} {sat:>4} "
             f"{share(row.reopen_rate):>6} {share(row.escalation_rate):>6} "
