@@ -75,13 +75,13 @@ def print_team(store: Any, start: datetime, end: datetime, out: TextIO, *,
     Raises:
         ValidationError: ``end`` is not after ``start``.
     """
+    from custmgmt.cli.prospects import pad
     from custmgmt.cli.tickets import (
         default_calendar,
         default_sla_policy,
         format_business_time,
         latest_stars,
     )
-    from custmgmt.cli.prospects import pad
     from custmgmt.team.services import performance
 
     def say(*parts: object) -> None:
