@@ -108,7 +108,8 @@ def like_for_like(rounds: int) -> None:
         median = row.first_response_median
         got = (row.handled, None if median is None else median.total_seconds())
         want = expected[row.agent_id]
-        assert got[0] == want[0] and (got[1] is None) == (want[1] is None)
+        assert got[0] == want[0]
+        assert (got[1] is None) == (want[1] is None)
         assert got[1] is None or abs(got[1] - want[1]) < 1e-6  # type: ignore[operator]
     fast: list[float] = []
     slow: list[float] = []
