@@ -291,3 +291,31 @@ def test_tickets_opened_after_the_frame_was_taken_run_no_clock() -> None:
     row = perf.row("a1")
     assert row.handled == 1
     assert row.sla_attainment is None  # undecided: nothing ran yet
+
+
+@settings(max_examples=40)
+@given(histories())
+def test_team_figures_pool_the_tickets_of_the_team_members(
+    case: tuple[PerformanceFrame, datetime, datetime],
+) -> None:
+    frame, start, end = case
+    names = sorted({t for t in frame.teams if t is not None})
+    pooled = PerformanceFrame.from_arrays(
+        agent_ids=names, teams=names, as_of=frame.as_of,
+        agent=[names.index(frame.teams[c]) if c >= 0 and frame.teams[c] is not None else -1
+               for c in frame.agent.tolist()],
+        created=frame.created, first_response=frame.first_response, resolved=frame.resolved,
+        first_response_target=frame.first_response_target,
+        resolution_target=frame.resolution_target, stars=frame.stars,
+        satisfaction=frame.satisfaction, reopened=frame.reopened, escalated=frame.escalated)
+    by_team = team_performance(frame.by_team(), start=start, end=end, calendar=CAL)
+    expected = reference(pooled, start, end)
+    agents = team_performance(frame, start=start, end=end, calendar=CAL)
+    for row in by_team.rows():
+        ref = expected[row.agent_id]
+        assert row.handled == ref["handled"]
+        assert row.handled == sum(int(agents.handled[i]) for i, t in enumerate(agents.teams)
+                                  if t == row.agent_id)
+        median = row.first_response_median
+        assert close(None if median is None else median.total_seconds(), ref["fr_median"])
+        assert close(row.satisfaction, ref["satisfaction"])

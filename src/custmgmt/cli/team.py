@@ -5,8 +5,9 @@ in ``[--from, --to)``, one line per agent: tickets handled, median first-respons
 and resolution times in business hours (office hours 09:00-12:00 and 13:00-18:00,
 Monday to Friday, in ``--tz``), SLA attainment with its 95 % interval (the default
 SLA targets of ``custmgmt tickets``), mean satisfaction, reopen and escalation
-rates and complaints, then the team medians. An agent with no ticket in the period
-is shown as not measurable. Agent ids only: no names.
+rates and complaints; then the same pooled per team, and the team medians. An
+agent with no ticket in the period is shown as not measurable. Agent ids only: no
+names.
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ def print_team(store: Any, start: datetime, end: datetime, out: TextIO, *,
     Raises:
         ValidationError: ``end`` is not after ``start``.
     """
+    import attrs
+
     from custmgmt.cli.prospects import pad
     from custmgmt.cli.tickets import (
         default_calendar,
@@ -87,8 +90,12 @@ def print_team(store: Any, start: datetime, end: datetime, out: TextIO, *,
     def say(*parts: object) -> None:
         print(*parts, file=out)
 
-    perf = performance(store, start=start, end=end, calendar=default_calendar(tz),
-                       policy=default_sla_policy(), stars=latest_stars(store, end))
+    common: dict[str, Any] = {
+        "start": start, "end": end, "calendar": default_calendar(tz),
+        "policy": default_sla_policy(), "stars": latest_stars(store, end),
+    }
+    perf = performance(store, **common)
+    teams = performance(store, by_team=True, **common)
 
     def hours(d: timedelta | None) -> str:
         return "-" if d is None else format_business_time(d)
@@ -103,7 +110,9 @@ def print_team(store: Any, start: datetime, end: datetime, out: TextIO, *,
         "(business time):")
     say(f"  {'agent':<10} {'team':<8} {'tickets':>7} {'1st resp':>8} {'resolve':>8} "
         f"{'SLA met [95%]':>15} {'sat.':>4} {'reopen':>6} {'escal.':>6} {'compl.':>6}")
-    for row in perf.rows():
+    rows = [*perf.rows(), *(attrs.evolve(r, agent_id="team", team=r.agent_id)
+                           for r in teams.rows())]
+    for row in rows:
         if not row.measurable:
             say(f"  {row.agent_id:<10} {pad(row.team or '-', 8)} {0:>7}  not measurable "
                 "(no ticket in the period)")
@@ -117,6 +126,8 @@ def print_team(store: Any, start: datetime, end: datetime, out: TextIO, *,
             f"{row.complaints:>6}{small}")
     say(f"  (* fewer than {perf.min_count} tickets: read the intervals)")
     for team, medians in perf.team_medians().items():
+        if team is None:
+            continue
         fr = medians["first_response_median"]
         sla = medians["sla_attainment"]
         say(f"  team {team or '-'} medians: first response "

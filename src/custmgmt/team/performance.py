@@ -89,6 +89,8 @@ Int64Array = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
 
+#: The epoch, for examples.
+EPOCH_UTC: Final = from_epoch_micros(0)
 #: "Never" in the frame's time columns.
 NO_TIME: Final = int(np.iinfo(np.int64).min)
 #: "No target" in the frame's target columns.
@@ -246,6 +248,28 @@ class PerformanceFrame:
                 if int(col.min()) < NO_TARGET or bool((col == 0).any()):
                     raise ValidationError(name, int(col.min()),
                                           "a positive target in microseconds, or -1")
+
+    def by_team(self) -> PerformanceFrame:
+        """The same tickets counted per team: the rows of the result are the teams.
+
+        ``agent_ids`` become the sorted team names (``teams`` the same); a ticket of
+        an agent without a team (or with several) is counted for nobody. Pass the
+        result to :func:`team_performance` for per-team figures (pooled over the
+        team's tickets, medians included).
+
+        >>> f = PerformanceFrame.from_arrays(agent_ids=["a", "b", "c"],
+        ...     teams=["east", "west", "east"], as_of=EPOCH_UTC, agent=[0, 1, 2, -1],
+        ...     created=[0, 0, 0, 0])
+        >>> f.by_team().agent_ids, f.by_team().agent.tolist()
+        (('east', 'west'), [0, 1, 0, -1])
+        """
+        names = tuple(sorted({t for t in self.teams if t is not None}))
+        position = {name: i for i, name in enumerate(names)}
+        lookup = np.asarray([position.get(t, -1) if t is not None else -1
+                             for t in self.teams] + [-1], dtype=np.int64)
+        # Code -1 (nobody) indexes the trailing -1.
+        codes = lookup[np.where(self.agent >= 0, self.agent, len(self.teams))]
+        return attrs.evolve(self, agent_ids=names, teams=names, agent=codes)
 
     @classmethod
     def from_tickets(

@@ -170,10 +170,12 @@ def performance(
     stars: Mapping[str, int] | None = None,
     as_of: datetime | None = None,
     min_count: int = 20,
+    by_team: bool = False,
 ) -> TeamPerformance:
-    """Every agent's figures for the tickets opened in ``[start, end)``.
+    """Every agent's (or, ``by_team``, every team's) figures for ``[start, end)``.
 
-    Clocks still running are measured at ``as_of`` (default: ``end``).
+    Clocks still running are measured at ``as_of`` (default: ``end``). Per team, the
+    figures pool the tickets of the team's members (see ``PerformanceFrame.by_team``).
 
     Raises:
         ValidationError: a bad period (``end`` not after ``start``) or argument.
@@ -184,6 +186,8 @@ def performance(
         raise ValidationError("end", end, f"an instant after start ({start.isoformat()})")
     frame = performance_frame(store, as_of=end if as_of is None else as_of, policy=policy,
                               stars=stars)
+    if by_team:
+        frame = frame.by_team()
     return team_performance(frame, start=start, end=end, calendar=calendar, min_count=min_count)
 
 
