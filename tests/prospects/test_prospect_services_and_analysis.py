@@ -285,3 +285,12 @@ def test_record_services_store_contacts() -> None:
     assert [c.kind.value for c in store.prospects.contacts()] == ["standing"]
     assert make_prospect().estimated_value is not None
     assert make_prospect().estimated_value.amount == Decimal("120000.50")
+
+
+def test_an_interaction_of_an_unknown_customer_makes_no_lead() -> None:
+    store = MemoryStore()
+    store.customers.add(make_customer(id="c1", name="李雷"))
+    store.interactions.add(make_interaction(id="i1", customer_id="c1", kind="browse"))
+    store.interactions.add(make_interaction(id="i2", customer_id="ghost", kind="cart"))
+    found = find_leads(store, as_of=datetime(2030, 1, 1, tzinfo=timezone.utc), owner="s1")
+    assert [p.id for p in found] == ["lead-c1"]

@@ -199,7 +199,10 @@ def find_leads(
                 continue
             except NotFound:
                 pass
-            customer = store.customers.get(customer_id)
+            try:
+                customer = store.customers.get(customer_id)
+            except NotFound:  # an interaction of a customer erased since: no lead
+                continue
             kinds = seen[customer_id]
             prospect = pipeline.new_prospect(
                 id=lead_id, name=customer.name, owner=owner, at=as_of, actor=owner,

@@ -121,7 +121,8 @@ def assign_ticket(
     with store.transaction():
         ticket = store.tickets.get(ticket_id)
         agents = store.agents.find()
-        earlier = store.assignments.find(category=ticket.category)
+        earlier = (store.assignments.find(category=ticket.category)
+                   if how is AssignMethod.ROUND_ROBIN else [])
         chosen = choose_agent(
             agents, ticket.category, method, agent_id=agent_id,
             loads=open_loads(store) if how is AssignMethod.LEAST_LOADED else None,
