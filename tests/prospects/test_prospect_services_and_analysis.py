@@ -292,5 +292,5 @@ def test_an_interaction_of_an_unknown_customer_makes_no_lead() -> None:
     store.customers.add(make_customer(id="c1", name="李雷"))
     store.interactions.add(make_interaction(id="i1", customer_id="c1", kind="browse"))
     store.interactions.add(make_interaction(id="i2", customer_id="ghost", kind="cart"))
-    found = find_leads(store, as_of=datetime(2030, 1, 1, tzinfo=timezone.utc), owner="s1")
+    found = find_leads(store, as_of=datetime(2030, 1, 1, tzinfo=UTC), owner="s1")
     assert [p.id for p in found] == ["lead-c1"]
