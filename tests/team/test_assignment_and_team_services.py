@@ -209,3 +209,34 @@ def test_the_service_assigns_least_loaded_by_skill_on_random_streams(
             done = wf.fire(wf.fire(wf.fire(t, "start", at=at, actor="a"), "resolve", at=at,
                                    actor="a", solution="ok"), "close", at=at, actor="a")
             store.tickets.update(done, expected_version=t.version)
+
+
+def test_equally_loaded_agents_take_turns_by_how_long_they_waited() -> None:
+    agents = [Agent(id=f"a{i}", name="x", role="agent", skills={"logistics"}) for i in range(3)]
+    loads = {"a0": 1, "a1": 1, "a2": 1}
+    waited = {"a0": T0, "a1": T0 - timedelta(hours=2), "a2": T0 - timedelta(hours=1)}
+    assert choose_agent(agents, "logistics", "least_loaded", loads=loads,
+                        last_assigned=waited).id == "a1"
+    assert choose_agent(agents, "logistics", "least_loaded", loads=loads,
+                        last_assigned={"a0": T0}).id == "a1"  # never assigned first
+    assert choose_agent(agents, "logistics", "least_loaded", loads={**loads, "a0": 0},
+                        last_assigned=waited).id == "a0"  # the load decides first
+    with pytest.raises(ValidationError, match="last_assigned"):
+        choose_agent(agents, "logistics", "least_loaded",
+                     last_assigned={"a0": datetime(2026, 1, 1)})
+
+
+@settings(max_examples=100)
+@given(teams(), st.sampled_from(CATEGORIES), st.dictionaries(
+    st.sampled_from([f"a{i}" for i in range(6)]), st.integers(0, 3)),
+    st.dictionaries(st.sampled_from([f"a{i}" for i in range(6)]),
+                    st.integers(0, 10).map(lambda h: T0 - timedelta(hours=h))))
+def test_the_tie_break_never_overrides_skill_or_load(
+    agents: list[Agent], category: str, loads: dict[str, int], waited: dict[str, datetime]
+) -> None:
+    skilled = [a for a in agents if a.can_handle(category)]
+    if not skilled:
+        return
+    chosen = choose_agent(agents, category, "least_loaded", loads=loads, last_assigned=waited)
+    assert chosen in skilled
+    assert loads.get(chosen.id, 0) == min(loads.get(a.id, 0) for a in skilled)

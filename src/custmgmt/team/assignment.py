@@ -3,7 +3,8 @@
 :func:`choose_agent` is the pure rule: among the active agents skilled for the
 ticket's category, round robin takes the next one after the last agent given that
 category (by agent id, wrapping around), least loaded takes the one with the fewest
-open tickets (ties broken by agent id), and manual takes the agent named, refusing
+open tickets (ties go to the agent who has waited longest for a ticket, then by
+id), and manual takes the agent named, refusing
 one without the skill. Nobody skilled: :class:`~custmgmt.errors.NotFound`.
 
 >>> from custmgmt.team.agents import Agent
@@ -19,9 +20,11 @@ one without the skill. Nobody skilled: :class:`~custmgmt.errors.NotFound`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
-from custmgmt.domain._validate import coerce_enum
+from custmgmt.domain._validate import check_aware, coerce_enum
+from custmgmt.domain.time import to_epoch_micros
 from custmgmt.errors import NotFound, ValidationError
 from custmgmt.team.agents import Agent, AssignMethod
 from custmgmt.tickets.ticket import TicketCategory
@@ -53,6 +56,7 @@ def choose_agent(
     loads: Mapping[str, int] | None = None,
     last: str | None = None,
     agent_id: str | None = None,
+    last_assigned: Mapping[str, datetime] | None = None,
 ) -> Agent:
     """The agent a ticket of ``category`` goes to.
 
@@ -63,6 +67,9 @@ def choose_agent(
         loads: open tickets per agent id (least loaded; missing ids count 0).
         last: the agent the previous ticket of this category went to (round robin).
         agent_id: the agent named (manual).
+        last_assigned: when each agent last got a ticket (least loaded: among equally
+            loaded agents the one waiting longest goes first, never-assigned ones
+            before all; then by id).
 
     Raises:
         NotFound: no active agent has the category's skill (or, manual, the agent
@@ -97,7 +104,20 @@ def choose_agent(
                 return agent
         return candidates[0]
     counts = _loads(loads)
-    return min(candidates, key=lambda a: (counts.get(a.id, 0), a.id))
+    waited = _last_assigned(last_assigned)
+    return min(candidates, key=lambda a: (counts.get(a.id, 0), a.id in waited,
+                                          waited.get(a.id, 0), a.id))
+
+
+def _last_assigned(value: Any) -> dict[str, int]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValidationError("last_assigned", value, "a mapping of agent id to datetime")
+    result = {}
+    for key, at in value.items():
+        result[key] = to_epoch_micros(check_aware(f"last_assigned[{key!r}]", at))
+    return result
 
 
 def _loads(loads: Any) -> Mapping[str, int]:

@@ -16,7 +16,7 @@ from custmgmt.calendars import BusinessCalendar
 from custmgmt.domain._validate import check_aware, check_id, coerce_enum
 from custmgmt.errors import NotFound, ValidationError
 from custmgmt.team.agents import Agent, Assignment, AssignMethod, TeamPolicy, TrainingRecord
-from custmgmt.team.assignment import choose_agent
+from custmgmt.team.assignment import choose_agent, eligible_agents
 from custmgmt.team.performance import (
     PerformanceFrame,
     TeamPerformance,
@@ -104,8 +104,9 @@ def assign_ticket(
 
     The agent is chosen by :func:`~custmgmt.team.assignment.choose_agent` among the
     stored agents: the one named (manual), the next after the last one given this
-    category (round robin) or the one with the fewest open tickets (least loaded),
-    always skilled for the ticket's category. The ticket's ``assign`` transition and
+    category (round robin) or the one with the fewest open tickets (least loaded;
+    among equals, the one whose last assignment is oldest), always skilled for the
+    ticket's category. The ticket's ``assign`` transition and
     the :class:`Assignment` (id ``"<ticket id>#<n>"``) are saved together.
 
     Raises:
@@ -123,10 +124,16 @@ def assign_ticket(
         agents = store.agents.find()
         earlier = (store.assignments.find(category=ticket.category)
                    if how is AssignMethod.ROUND_ROBIN else [])
+        waited: dict[str, datetime] = {}
+        if how is AssignMethod.LEAST_LOADED:
+            for agent in eligible_agents(agents, ticket.category):
+                theirs = store.assignments.find(agent_id=agent.id)
+                if theirs:
+                    waited[agent.id] = theirs[-1].at
         chosen = choose_agent(
             agents, ticket.category, method, agent_id=agent_id,
             loads=open_loads(store) if how is AssignMethod.LEAST_LOADED else None,
-            last=earlier[-1].agent_id if earlier else None,
+            last=earlier[-1].agent_id if earlier else None, last_assigned=waited,
         )
         fired: Ticket = workflow.fire(ticket, TicketEvent.ASSIGN, at=at, actor=actor,
                                       assignee=chosen.id)
