@@ -27,8 +27,10 @@ from custmgmt.cli import (
     demo_clv,
     demo_overview,
     demo_privacy,
+    demo_prospects,
     demo_rating,
     demo_segments,
+    demo_team,
     demo_tickets,
 )
 from custmgmt.cli.demo_context import DemoContext
@@ -49,6 +51,8 @@ SECTIONS: tuple[Callable[[DemoContext], None], ...] = (
     demo_rating.demo_section,
     demo_tickets.demo_section,
     demo_privacy.demo_section,
+    demo_team.demo_section,
+    demo_prospects.demo_section,
 )
 
 
