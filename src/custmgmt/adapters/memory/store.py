@@ -20,15 +20,19 @@ from typing import Any, Generic, TypeVar
 from custmgmt.adapters._checks import check_chunk_size, check_range
 from custmgmt.adapters._registry import Capability, CapabilityHost
 from custmgmt.adapters.memory import frames
+from custmgmt.adapters.memory.campaigns import MemoryCampaignRepository
+from custmgmt.adapters.memory.followups import MemoryFollowUpRepository
 from custmgmt.adapters.memory.ratings import MemoryRatingRepository
 from custmgmt.adapters.memory.tickets import MemoryTicketRepository
 from custmgmt.adapters.memory.transaction import TransactionLog
 from custmgmt.analytics.batches import OrderBatch
 from custmgmt.analytics.frames import InteractionFrame, OrderFrame
+from custmgmt.campaigns.ports import CAMPAIGNS
 from custmgmt.domain import Customer, Interaction, InteractionKind, Order
 from custmgmt.domain._validate import coerce_enum
 from custmgmt.domain.time import to_epoch_micros
 from custmgmt.errors import Conflict, NotFound, ValidationError
+from custmgmt.followup.ports import FOLLOWUPS
 from custmgmt.ports import DEFAULT_CHUNK_SIZE, CapabilityKey
 from custmgmt.rating.ports import RATINGS
 from custmgmt.tickets.ports import TICKETS
@@ -357,7 +361,7 @@ class MemoryStore(CapabilityHost):
     >>> store.customers.get("c1").name
     '李娜'
     >>> store.capabilities
-    ('ratings', 'tickets')
+    ('campaigns', 'followups', 'ratings', 'tickets')
 
     Capability repositories are registered below, one line each (see
     :mod:`custmgmt.adapters._registry`); all share the store's lock and transactions.
@@ -367,6 +371,8 @@ class MemoryStore(CapabilityHost):
             ``{key: factory(transaction_log)}``, read with :meth:`repository`.
     """
 
+    campaigns = Capability(CAMPAIGNS, MemoryCampaignRepository)
+    followups = Capability(FOLLOWUPS, MemoryFollowUpRepository)
     ratings = Capability(RATINGS, MemoryRatingRepository)
     tickets = Capability(TICKETS, MemoryTicketRepository)
 

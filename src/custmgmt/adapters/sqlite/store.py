@@ -30,8 +30,10 @@ from typing import Any
 
 from custmgmt.adapters._registry import Capability, CapabilityHost
 from custmgmt.adapters.sqlite import frames
+from custmgmt.adapters.sqlite.campaigns import SQLiteCampaignRepository
 from custmgmt.adapters.sqlite.customers import SQLiteCustomerRepository
 from custmgmt.adapters.sqlite.database import SQLiteDatabase
+from custmgmt.adapters.sqlite.followups import SQLiteFollowUpRepository
 from custmgmt.adapters.sqlite.interactions import SQLiteInteractionRepository
 from custmgmt.adapters.sqlite.orders import SQLiteOrderRepository
 from custmgmt.adapters.sqlite.ratings import SQLiteRatingRepository
@@ -39,8 +41,10 @@ from custmgmt.adapters.sqlite.schema import CORE_MIGRATIONS
 from custmgmt.adapters.sqlite.tickets import SQLiteTicketRepository
 from custmgmt.analytics.batches import OrderBatch
 from custmgmt.analytics.frames import InteractionFrame, OrderFrame
+from custmgmt.campaigns.ports import CAMPAIGNS
 from custmgmt.domain import InteractionKind
 from custmgmt.errors import ValidationError
+from custmgmt.followup.ports import FOLLOWUPS
 from custmgmt.ports import CapabilityKey
 from custmgmt.rating.ports import RATINGS
 from custmgmt.tickets.ports import TICKETS
@@ -98,6 +102,8 @@ class SQLiteStore(SQLiteDatabase, CapabilityHost):
         ValidationError: ``database`` is none of the accepted types.
     """
 
+    campaigns = Capability(CAMPAIGNS, SQLiteCampaignRepository)
+    followups = Capability(FOLLOWUPS, SQLiteFollowUpRepository)
     ratings = Capability(RATINGS, SQLiteRatingRepository)
     tickets = Capability(TICKETS, SQLiteTicketRepository)
 
