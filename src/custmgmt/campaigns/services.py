@@ -180,7 +180,9 @@ def _decide(
             customer = store.customers.get(cid)
         except NotFound:
             customers.append(None)
-            consent[i] = True  # judged by the suppression step: erased
+            # Gone from the store: no consent to read, so the suppression step
+            # records it as erased.
+            consent[i] = True
             supp[i] = SUPPRESSION_CODES["erased"]
             continue
         customers.append(customer)
@@ -193,8 +195,6 @@ def _decide(
         found = listed.get(cid)
         if found is not None and (supp[i] == 0 or found < supp[i]):
             supp[i] = found
-    # A customer without consent and erased is reported as erased: the data is gone.
-    consent[supp == SUPPRESSION_CODES["erased"]] = True
     offsets = np.zeros(n, dtype=np.int64)
     zones = dict(timezones or {})
     cache: dict[str, int] = {}
