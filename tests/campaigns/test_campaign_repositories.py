@@ -1,4 +1,4 @@
-"""The campaign and follow-up repositories (memory, SQLite :memory: and file) pass their contracts."""
+"""Campaign and follow-up repositories (memory, SQLite :memory: and file) pass their contracts."""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ from custmgmt.campaigns import (
 from custmgmt.campaigns.records import SendDecision
 from custmgmt.domain import Money
 from custmgmt.errors import Conflict, NotFound, ValidationError
-from custmgmt.segmentation import Columns, feature
+from custmgmt.segmentation import Columns
 from custmgmt.testing import make_customer, make_order, make_order_line
 from custmgmt.testing.campaign_contract import make_campaign, make_offer
 
@@ -65,7 +65,7 @@ def test_a_run_decides_for_every_candidate_and_enqueues_rendered_messages(store:
     suppress(store, "C001", "unsubscribed", at=RUN_AT - timedelta(days=2))
     create_campaign(store, make_campaign(quiet_hours=None))
     notifier = MemoryNotifier()
-    t = table(ids + ["ERASED-1"], [5] * 150 + [2] * 50 + [5])
+    t = table([*ids, "ERASED-1"], [5] * 150 + [2] * 50 + [5])
     preview = preview_audience(store, "C-1", t, at=RUN_AT)
     assert preview.reason_of("C000") is SendReason.NO_CONSENT
     assert preview.reason_of("C001") is SendReason.BLACKLISTED  # the first listed reason
@@ -81,7 +81,8 @@ def test_a_run_decides_for_every_candidate_and_enqueues_rendered_messages(store:
     message = notifier.outbox[0]
     assert message.text.endswith("送您满199减20，2026-08-01前有效")
     assert message.text.startswith(("张伟您好", "李娜您好"))
-    assert "张伟" not in repr(message) and "李娜" not in repr(message)
+    assert "张伟" not in repr(message)
+    assert "李娜" not in repr(message)
     assert {m.customer_id for m in notifier.outbox} == {
         d.customer_id for d in decisions if d.reason is SendReason.SENT
     }
@@ -100,7 +101,8 @@ def test_new_and_returning_customers_get_their_own_offer(store: Any) -> None:
     notifier = MemoryNotifier()
     run_campaign(store, "C-1", table(["new", "old"], [5, 5], [1, 0]), notifier, at=RUN_AT)
     texts = {m.customer_id: m.text for m in notifier.outbox}
-    assert "新人专享券" in texts["new"] and "老客回馈券" in texts["old"]
+    assert "新人专享券" in texts["new"]
+    assert "老客回馈券" in texts["old"]
 
 
 def test_quiet_hours_hold_messages_until_morning(store: Any) -> None:
@@ -180,7 +182,9 @@ def test_nobody_without_consent_listed_or_over_the_cap_is_ever_sent_to(data: Any
         recent = sum(1 for cid, ago in set(history) if cid == d.customer_id
                      and (today - (RUN_AT - timedelta(days=ago, minutes=5)).date()).days < window)
         if d.customer_id in sent:
-            assert consent[i] and d.customer_id not in listed_ids and recent < cap
+            assert consent[i]
+            assert d.customer_id not in listed_ids
+            assert recent < cap
             assert d.reason is SendReason.SENT
         elif d.reason.dropped:
             # Exactly one reason, and it is the first rule that applies.
@@ -284,14 +288,18 @@ def test_the_report_measures_uplift_against_the_holdout(store: Any) -> None:
                              groups={"stars": stars}, replicates=300)
     assert report.uplift is not None
     conv = report.uplift.conversion
-    assert conv.treated_rate is not None and conv.treated_rate.denominator == report.treated
-    assert conv.low > 0.2 and conv.high < 0.6
+    assert conv.treated_rate is not None
+    assert conv.treated_rate.denominator == report.treated
+    assert conv.low > 0.2
+    assert conv.high < 0.6
     assert report.uplift.revenue_per_customer.low > 20
     assert [g.label for g in report.groups] == ["4", "5"]
     assert sum(g.conversion.n_treated for g in report.groups) == report.treated
     assert report.window_complete
     text = "\n".join(report.lines())
-    assert "holdout" in text and "ROI" in text and "stars=5" in text
+    assert "holdout" in text
+    assert "ROI" in text
+    assert "stars=5" in text
 
 
 def test_a_lottery_draw_is_recorded_re_run_and_tampering_detected(store: Any) -> None:
@@ -302,20 +310,23 @@ def test_a_lottery_draw_is_recorded_re_run_and_tampering_detected(store: Any) ->
     record = record_draw(store, "L", draw_id="D-1", entrants=ids[:20], winners=3,
                          seed="2026-06-20 福彩3D 7 2 9", prize="200 积分", at=RUN_AT)
     stored = store.campaigns.get_draw("D-1")
-    assert stored == record and verify_draw(stored).ok
+    assert stored == record
+    assert verify_draw(stored).ok
     again = draw_winners("D-1", campaign_id="L", entrants=list(reversed(ids[:20])), winners=3,
                          seed=record.seed, prize=record.prize, at=record.at)
-    assert again.winners == record.winners and again.digest == record.digest
+    assert again.winners == record.winners
+    assert again.digest == record.digest
     swapped = attrs.evolve(stored, winners=(ids[0], *stored.winners[1:]))
     if swapped.winners != stored.winners:
         assert not verify_draw(swapped).ok
     assert not verify_draw(attrs.evolve(stored, seed="another seed")).ok
     assert not verify_draw(attrs.evolve(stored, prize="1000 积分")).digest_match
     report = campaign_report(store, "L", as_of=RUN_AT + timedelta(days=20), replicates=100)
-    assert report.activity is not None and report.activity.participants == 20
+    assert report.activity is not None
+    assert report.activity.participants == 20
     assert report.uplift is None  # no holdout
+    create_campaign(store, make_campaign("S", quiet_hours=None))
     with pytest.raises(ValidationError, match="lottery"):
-        create_campaign(store, make_campaign("S", quiet_hours=None))
         record_draw(store, "S", draw_id="D-2", entrants=ids, winners=1, seed="s", prize="p",
                     at=RUN_AT)
 

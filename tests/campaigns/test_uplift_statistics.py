@@ -27,8 +27,8 @@ def slow_bootstrap_mean_diff(
         k = min(block, replicates - done)
         u = rng.random((k, n))
         for r in range(k):
-            ta = [values[int(math.floor(u[r, i] * len(a)))] for i in range(len(a))]
-            tb = [values[len(a) + int(math.floor(u[r, len(a) + j] * len(b)))]
+            ta = [values[math.floor(u[r, i] * len(a))] for i in range(len(a))]
+            tb = [values[len(a) + math.floor(u[r, len(a) + j] * len(b))]
                   for j in range(len(b))]
             diffs.append(sum(ta) / len(ta) - sum(tb) / len(tb))
         done += k
@@ -66,7 +66,8 @@ def slow_newcombe(x1: int, n1: int, x2: int, n2: int, z: float = 1.9599639845400
     p1, p2 = x1 / n1, x2 / n2
     (l1, u1), (l2, u2) = wilson(x1, n1), wilson(x2, n2)
     d = p1 - p2
-    return d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    low = d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    return low, d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
 
 
 @given(n1=st.integers(1, 400), n2=st.integers(1, 400), data=st.data())

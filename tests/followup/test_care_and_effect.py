@@ -112,7 +112,10 @@ def test_repurchase_reminders_follow_the_products_typical_interval() -> None:
     found = repurchase_reminders(orders, as_of=as_of, policy=CarePolicy(min_buyers=5,
                                                                         window_days=90))
     ids = {r.customer_id for r in found}
-    assert "due" in ids and "early" not in ids and "lapsed" not in ids and "x1" not in ids
+    assert "due" in ids
+    assert "early" not in ids
+    assert "lapsed" not in ids
+    assert "x1" not in ids
     assert {r.sku for r in found} == {"FILTER"}
     due = next(r for r in found if r.customer_id == "due")
     assert due.on == (as_of - timedelta(days=5)).date()
@@ -136,17 +139,19 @@ def _population(seed: int, effect: float) -> dict:
     spend_a = after * 100
     sat_b = np.where(rng.random(n) < 0.5, rng.integers(3, 6, n), np.nan)
     sat_a = sat_b + 0.0
-    return dict(followed=followed, segment=segment, stars=stars, prior_spend=prior,
-                before={"purchases": before, "spend": spend_b, "satisfaction": sat_b},
-                after={"purchases": after, "spend": spend_a, "satisfaction": sat_a})
+    return {"followed": followed, "segment": segment, "stars": stars, "prior_spend": prior,
+                "before": {"purchases": before, "spend": spend_b, "satisfaction": sat_b},
+                "after": {"purchases": after, "spend": spend_a, "satisfaction": sat_a}}
 
 
 @pytest.mark.parametrize("seed", range(3))
 def test_the_matched_evaluation_recovers_a_planted_followup_effect(seed: int) -> None:
     data = _population(seed, effect=0.8)
     result = evaluate_followup_effect(**data, replicates=300, seed=seed)
-    assert result.purchases is not None and result.spend is not None
-    assert result.purchases.covers(0.8) and result.purchases.low > 0
+    assert result.purchases is not None
+    assert result.spend is not None
+    assert result.purchases.covers(0.8)
+    assert result.purchases.low > 0
     assert result.spend.covers(80.0)
     assert result.matched + result.unmatched == result.followed
     # The naive difference of changes is biased upwards by the star trend.
@@ -160,8 +165,10 @@ def test_the_matched_evaluation_recovers_a_planted_followup_effect(seed: int) ->
 @pytest.mark.parametrize("seed", range(3, 6))
 def test_the_matched_evaluation_reports_no_effect_where_none_was_planted(seed: int) -> None:
     result = evaluate_followup_effect(**_population(seed, effect=0.0), replicates=300, seed=seed)
-    assert result.purchases is not None and result.purchases.covers(0.0)
-    assert result.satisfaction is not None and result.satisfaction.covers(0.0)
+    assert result.purchases is not None
+    assert result.purchases.covers(0.0)
+    assert result.satisfaction is not None
+    assert result.satisfaction.covers(0.0)
     assert "followed up" in result.lines()[0]
 
 

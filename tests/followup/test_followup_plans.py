@@ -38,7 +38,8 @@ def store(request: pytest.FixtureRequest) -> Any:
 
 def test_a_key_customers_plan_waits_for_its_named_approver(store: Any) -> None:
     plan = create_plan(store, make_plan(approver="经理-李"), policy=POLICY, stars=5)
-    assert plan.status is PlanStatus.PENDING_APPROVAL and plan.requires_approval
+    assert plan.status is PlanStatus.PENDING_APPROVAL
+    assert plan.requires_approval
     assert due_followups(store, date(2026, 6, 8)) == []  # not active yet
     with pytest.raises(PermissionDenied):
         approve_plan(store, "P-1", by="总监-赵", at=datetime(2026, 6, 1, 12, tzinfo=CST))
@@ -46,7 +47,8 @@ def test_a_key_customers_plan_waits_for_its_named_approver(store: Any) -> None:
                             note="同意，注意语气")
     assert approved.status is PlanStatus.ACTIVE
     stored = store.followups.get_plan("P-1")
-    assert stored.approval is not None and stored.approval.by == "经理-李"
+    assert stored.approval is not None
+    assert stored.approval.by == "经理-李"
     assert stored.approval.note == "同意，注意语气"
     with pytest.raises(TransitionNotAllowed):
         approve_plan(store, "P-1", by="经理-李", at=datetime(2026, 6, 2, tzinfo=CST))

@@ -23,6 +23,7 @@ from custmgmt.campaigns.audience import (
     holdout_hash,
     sample_ratio_check,
 )
+from custmgmt.campaigns.audience_table import audience_table
 from custmgmt.campaigns.campaign import (
     TEMPLATE_FIELDS,
     Campaign,
@@ -88,6 +89,7 @@ __all__ = [
     "Uplift",
     "UpliftReport",
     "analyse_uplift",
+    "audience_table",
     "campaign_report",
     "create_campaign",
     "decide_audience",

@@ -25,6 +25,7 @@ from typing import Any, TextIO
 
 from custmgmt.cli import (
     demo_clv,
+    demo_engagement,
     demo_overview,
     demo_rating,
     demo_segments,
@@ -47,6 +48,7 @@ SECTIONS: tuple[Callable[[DemoContext], None], ...] = (
     demo_clv.demo_section,
     demo_rating.demo_section,
     demo_tickets.demo_section,
+    demo_engagement.demo_section,
 )
 
 

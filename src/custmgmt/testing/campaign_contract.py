@@ -169,7 +169,7 @@ class CampaignRepositoryContract(RepositoryContract[CampaignRepository]):
         ]
         assert len(repo.send_log(_T0 - timedelta(days=30))) == 3
         with raises(ValidationError):
-            repo.send_log(datetime(2026, 1, 1))  # noqa: DTZ001 - naive on purpose
+            repo.send_log(datetime(2026, 1, 1))
 
     def test_the_suppression_list_keeps_one_entry_per_customer_and_reason(self) -> None:
         repo = self.repository()

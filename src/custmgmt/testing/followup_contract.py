@@ -62,7 +62,8 @@ class FollowUpRepositoryContract(RepositoryContract[FollowUpRepository]):
         repo.update_plan(approved)
         back = repo.get_plan("P-1")
         assert back == approved
-        assert back.approval is not None and back.approval.note == "同意"
+        assert back.approval is not None
+        assert back.approval.note == "同意"
 
     def test_a_segment_plan_round_trips(self) -> None:
         repo = self.repository()
@@ -118,7 +119,7 @@ class FollowUpRepositoryContract(RepositoryContract[FollowUpRepository]):
         with raises(NotFound):
             repo.add_contact(make_contact("K-9", plan_id="P-404"))
         with raises(ValidationError):
-            repo.contacts(since=datetime(2026, 1, 1))  # noqa: DTZ001 - naive on purpose
+            repo.contacts(since=datetime(2026, 1, 1))
 
     def test_followup_writes_roll_back_with_the_store_transaction(self) -> None:
         repo = self.repository()
