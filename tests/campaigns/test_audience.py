@@ -209,3 +209,22 @@ def test_quiet_hours_hold_until_the_window_ends_in_the_customers_clock() -> None
 
 def test_suppression_codes_cover_every_list_reason() -> None:
     assert sorted(SUPPRESSION_CODES) == ["blacklisted", "erased", "restricted", "unsubscribed"]
+
+
+@given(
+    st.lists(st.text(alphabet="ab王0-", min_size=1, max_size=5), unique=True, max_size=30),
+    st.lists(st.text(alphabet="ab王0-", min_size=1, max_size=5), max_size=60),
+)
+def test_matching_ids_equals_a_dict_lookup(candidates: list[str], ids: list[str]) -> None:
+    from custmgmt.campaigns.audience import match_ids
+
+    position = {c: i for i, c in enumerate(candidates)}
+    got = match_ids(np.array(candidates, dtype=object), np.array(ids, dtype=object))
+    assert got.tolist() == [position.get(i, -1) for i in ids]
+
+
+def test_matching_refuses_repeated_candidates() -> None:
+    from custmgmt.campaigns.audience import match_ids
+
+    with pytest.raises(ValidationError, match="candidates"):
+        match_ids(np.array(["a", "b", "a"]), np.array(["a"]))

@@ -36,8 +36,10 @@ def test_the_demo_section_plans_approves_runs_and_reports_once(db: Path) -> None
         text = out.getvalue()
         assert "pending_approval (approver 运营经理-李)" in text
         assert "approved by 运营经理-李" in text
-        assert "no_consent" in text and "messages handed to the in-memory notifier" in text
-        assert "conversion: treated" in text and "holdout" in text
+        assert "no_consent" in text
+        assert "messages handed to the in-memory notifier" in text
+        assert "conversion: treated" in text
+        assert "holdout" in text
         decisions = store.campaigns.count_decisions(DEMO_CAMPAIGN_ID)
         plans = len(store.followups.plans())
         again = io.StringIO()
@@ -48,7 +50,8 @@ def test_the_demo_section_plans_approves_runs_and_reports_once(db: Path) -> None
         assert "ran on" in again.getvalue()
         # The same report both times: the analysis is seeded.
         tail = [line for line in text.splitlines() if line.startswith("conversion:")]
-        assert tail and tail[0] in again.getvalue()
+        assert tail
+        assert tail[0] in again.getvalue()
 
 
 def test_plan_preview_run_report_and_list_from_the_command_line(
@@ -62,13 +65,15 @@ def test_plan_preview_run_report_and_list_from_the_command_line(
     assert main(["campaign", "--db", str(db), "preview", "CLI-1",
                  "--as-of", "2026-05-01T10:30"]) == 0
     preview = capsys.readouterr().out
-    assert "candidates selected" in preview and "frequency_cap" in preview
+    assert "candidates selected" in preview
+    assert "frequency_cap" in preview
     assert main(["campaign", "--db", str(db), "run", "CLI-1", "--as-of", "2026-05-01T10:30"]) == 0
     assert "messages handed to the in-memory notifier" in capsys.readouterr().out
     assert main(["campaign", "--db", str(db), "report", "CLI-1", "--as-of", "2026-06-30",
                  "--replicates", "200"]) == 0
     report = capsys.readouterr().out
-    assert "revenue per customer" in report and "ROI" in report
+    assert "revenue per customer" in report
+    assert "ROI" in report
     assert main(["campaign", "--db", str(db), "list"]) == 0
     assert "ran 2026-05-01" in capsys.readouterr().out
 
@@ -92,7 +97,8 @@ def test_followups_lists_due_overdue_and_care(db: Path, capsys: pytest.CaptureFi
     assert main(["followups", "--db", str(db), "--due", "2026-06-30", "--care",
                  "--holiday", "2026-06-30=测试节"]) == 0
     out = capsys.readouterr().out
-    assert "follow-ups due on 2026-06-30" in out and "overdue" in out
+    assert "follow-ups due on 2026-06-30" in out
+    assert "overdue" in out
     assert "测试节" in out
     assert main(["followups", "--db", str(db), "--due", "30/06/2026"]) == 2
     assert "--due" in capsys.readouterr().err

@@ -56,6 +56,7 @@ __all__ = [
     "decide_audience",
     "holdout_hash",
     "holdout_hash_reference",
+    "match_ids",
     "sample_ratio_check",
 ]
 
@@ -171,6 +172,71 @@ def holdout_hash(ids: Any, salt: str) -> NDArray[np.float64]:
             h = np.where(live, (h ^ c) * prime, h)
         z = _finalise(h)
     return np.asarray((z >> np.uint64(11)).astype(np.float64) / float(1 << 53))
+
+
+def _as_str_array(name: str, values: Any) -> NDArray[np.str_]:
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise ValidationError(name, arr.shape, "a 1-d array of ids")
+    if arr.dtype.kind == "U":
+        return arr
+    if arr.size == 0:
+        return np.zeros(0, dtype="<U1")
+    if arr.dtype.kind == "O" and all(isinstance(x, str) for x in arr.tolist()):
+        return arr.astype(str)
+    raise ValidationError(name, arr.dtype, "customer id strings")
+
+
+def match_ids(candidates: Any, ids: Any) -> NDArray[np.int64]:
+    """The position of each of ``ids`` among ``candidates`` (-1 where absent), vectorised.
+
+    A hash join: both sides are hashed to 64 bits (:func:`holdout_hash`'s mixing with a
+    fixed salt), matched by binary search on the sorted candidate hashes, and every
+    match is confirmed by comparing the strings, so a collision never mismatches.
+
+    Raises:
+        ValidationError: ids that are not strings, or repeated candidates.
+    """
+    cand = _as_str_array("candidates", candidates)
+    wanted = _as_str_array("ids", ids)
+    if cand.size == 0 or wanted.size == 0:
+        return np.full(wanted.size, -1, dtype=np.int64)
+    hc = _hash64(cand)
+    order = np.argsort(hc, kind="stable")
+    sorted_h = hc[order]
+    twins = np.flatnonzero(np.diff(sorted_h) == 0)
+    if twins.size and (cand[order[twins]] == cand[order[twins + 1]]).any():
+        raise ValidationError("candidates", "repeated ids", "unique candidate ids")
+    hw = _hash64(wanted)
+    pos = np.searchsorted(sorted_h, hw)
+    pos_c = np.minimum(pos, sorted_h.size - 1)
+    found = sorted_h[pos_c] == hw
+    result = np.where(found, order[pos_c], -1).astype(np.int64)
+    hit = result >= 0
+    same = cand[result[hit]] == wanted[hit]
+    if not same.all() or twins.size:
+        # A 64-bit collision (vanishingly rare): settle those ids exactly.
+        position = {c: i for i, c in enumerate(cand.tolist())}
+        rows = np.flatnonzero(hit)[~same] if not same.all() else np.flatnonzero(hit)
+        for r in rows.tolist():
+            result[r] = position.get(str(wanted[r]), -1)
+    return result
+
+
+def _hash64(arr: NDArray[np.str_]) -> NDArray[np.uint64]:
+    n = arr.size
+    width = max(arr.dtype.itemsize // 4, 1)
+    points = np.ascontiguousarray(arr).view(np.uint32).reshape(n, width)
+    h = np.full(n, _salt_state("custmgmt.match_ids"), dtype=np.uint64)
+    prime = np.uint64(_FNV_PRIME)
+    with np.errstate(over="ignore"):
+        for j in range(width):
+            c = points[:, j].astype(np.uint64)
+            live = c != 0
+            if not live.any():
+                break
+            h = np.where(live, (h ^ c) * prime, h)
+        return _finalise(h)
 
 
 def holdout_hash_reference(customer_id: str, salt: str) -> float:

@@ -26,6 +26,7 @@ from custmgmt.campaigns.audience import (
     SampleRatioCheck,
     SendReason,
     decide_audience,
+    match_ids,
     sample_ratio_check,
 )
 from custmgmt.campaigns.campaign import Campaign, CampaignKind
@@ -208,9 +209,7 @@ def _decide(
     codes = times = None
     if cap is not None:
         log = store.campaigns.send_log(at - timedelta(days=cap.window_days + 1))
-        position = {cid: i for i, cid in enumerate(ids.tolist())}
-        codes = np.array([position.get(str(c), -1) for c in log.customer_ids.tolist()],
-                         dtype=np.int64)
+        codes = match_ids(ids, log.customer_ids)
         times = log.send_at_us
     quiet = campaign.quiet_hours.minutes if campaign.quiet_hours is not None else (None, None)
     decisions = decide_audience(
