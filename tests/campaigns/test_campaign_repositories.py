@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -92,3 +93,29 @@ def test_a_reopened_sqlite_file_keeps_campaigns_and_plans(tmp_path: Path) -> Non
     with SQLiteStore(path) as store:
         assert store.campaigns.get_campaign("C-1") == make_campaign()
         assert store.followups.get_plan("P-1") == make_plan()
+
+
+def test_a_store_made_before_these_capabilities_reads_as_empty_when_read_only(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    with SQLiteStore(path):
+        pass
+    # Forget the two components, as in a file written by an earlier version.
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("DELETE FROM custmgmt_schema WHERE component IN ('campaigns', 'followups')")
+        for table in ("campaign_sends", "campaign_suppressions", "campaign_draws", "campaigns",
+                      "followup_contacts", "followup_plans"):
+            conn.execute(f"DROP TABLE {table}")
+    conn.close()
+    with SQLiteStore(path, mode="read_only") as store:
+        assert store.campaigns.list_campaigns() == []
+        assert store.campaigns.count_decisions() == 0
+        assert store.followups.plans() == []
+        assert len(store.campaigns.send_log(datetime(2026, 1, 1, tzinfo=UTC))) == 0
+    with SQLiteStore(path, mode="existing") as store:  # writable: the tables are made
+        assert store.schema_version("campaigns") == 1
+        assert store.followups.contacts() == []

@@ -214,10 +214,12 @@ class SQLiteCampaignRepository:
     def count_decisions(self, campaign_id: str | None = None) -> int:
         """How many decisions are stored."""
         if campaign_id is None:
-            return int(self._fetch("SELECT count(*) FROM campaign_sends", ())[0][0])
-        return int(self._fetch(
-            "SELECT count(*) FROM campaign_sends WHERE campaign_id = ?", (campaign_id,)
-        )[0][0])
+            rows = self._fetch("SELECT count(*) FROM campaign_sends", ())
+        else:
+            rows = self._fetch(
+                "SELECT count(*) FROM campaign_sends WHERE campaign_id = ?", (campaign_id,)
+            )
+        return int(rows[0][0]) if rows else 0
 
     def send_log(self, since: datetime) -> SendLog:
         """Sent and held messages from ``since`` on, as columns."""
@@ -318,6 +320,10 @@ class SQLiteCampaignRepository:
 
     def _fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         with self._store.lock:
+            if self._store.read_only and self._store.schema_version("campaigns") == 0:
+                # A store opened read-only that never had this capability: nothing
+                # stored (its tables cannot be created without writing).
+                return []
             try:
                 return self._store.connection.execute(sql, params).fetchall()
             except sqlite3.Error as exc:

@@ -207,6 +207,10 @@ class SQLiteFollowUpRepository:
 
     def _fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         with self._store.lock:
+            if self._store.read_only and self._store.schema_version("followups") == 0:
+                # A store opened read-only that never had this capability: nothing
+                # stored (its tables cannot be created without writing).
+                return []
             try:
                 return self._store.connection.execute(sql, params).fetchall()
             except sqlite3.Error as exc:
