@@ -159,19 +159,16 @@ class Offer:
             v.check_count("Offer.points", self.points, minimum=1, expected="a positive integer")
 
     def check_valid_at(self, moment: datetime, field: str = "offer") -> None:
-        """Refuse an offer that has expired (or not started) at ``moment``.
+        """Refuse an offer that has expired at ``moment`` (one valid from a later day
+        may be sent ahead).
 
         Raises:
-            ValidationError: ``moment`` is outside ``[valid_from, valid_until)``.
+            ValidationError: ``moment`` is not before ``valid_until``.
         """
         v.check_aware("moment", moment)
         if moment >= self.valid_until:
             raise ValidationError(
                 f"{field}.valid_until", self.valid_until, f"a coupon still valid at {moment}"
-            )
-        if moment < self.valid_from - timedelta(days=366):
-            raise ValidationError(
-                f"{field}.valid_from", self.valid_from, f"an offer usable within a year of {moment}"
             )
 
     def applies_to(self, is_new: bool) -> bool:

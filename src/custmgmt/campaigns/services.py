@@ -130,7 +130,9 @@ class AudiencePreview:
     def lines(self) -> list[str]:
         """A printable summary: every reason with its count over the candidates."""
         n = len(self.customer_ids)
-        out = [f"{n:,} candidates selected by {self.campaign.audience!r}"[:200]]
+        rule = self.campaign.audience.to_json()
+        shown = rule if len(rule) <= 160 else rule[:157] + "..."
+        out = [f"{n:,} candidates selected by {shown}"]
         for reason, count in self.counts().items():
             kind = "dropped" if reason.dropped else "kept"
             out.append(f"  {reason.value:<14} {kind:<8} {Rate(count, n)}")
@@ -531,8 +533,8 @@ def campaign_report(
             pf = OrderFrame.from_store(store, currency=currency, since=start, as_of=end,
                                        customers=entrants)
             p_orders, p_rev = window_outcomes(
-                pf, p_ids, np.full(p_ids.size, s_us[0] if s_us.size else to_epoch_micros(start)),
-                np.full(p_ids.size, to_epoch_micros(end)),
+                pf, p_ids, np.full(p_ids.size, to_epoch_micros(start), dtype=np.int64),
+                np.full(p_ids.size, to_epoch_micros(end), dtype=np.int64),
             )
             sales = float(p_rev.sum()) / 10**digits
             buyers = Rate(int((p_orders > 0).sum()), len(entrants))
