@@ -155,3 +155,17 @@ def test_rates_show_their_denominators() -> None:
     assert str(Rate(0, 0)) == "n/a (0 of 0)"
     with pytest.raises(ValidationError):
         Rate(5, 4)
+
+
+def test_a_group_with_an_empty_side_says_so_instead_of_printing_nan() -> None:
+    from custmgmt.campaigns.effect import uplift_by_group
+
+    ids_t = np.array(["a", "b"], dtype=object)
+    ids_c = np.array(["c"], dtype=object)
+    rows = uplift_by_group("stars", {"a": "5", "b": "4", "c": "4"}, ids_t,
+                           (np.array([1, 0]), np.array([100, 0])), ids_c,
+                           (np.array([1]), np.array([50])), replicates=100)
+    assert [r.label for r in rows] == ["4", "5"]
+    assert "nan" not in str(rows[1])
+    assert "n/a (a side is empty)" in str(rows[1])
+    assert rows[1].revenue_per_customer is None

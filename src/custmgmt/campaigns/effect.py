@@ -274,9 +274,13 @@ class GroupUplift:
             f"[{self.revenue_per_customer.low:+,.2f}, {self.revenue_per_customer.high:+,.2f}]"
         )
         c = self.conversion
+        uplift = (
+            "n/a (a side is empty)" if not (c.n_treated and c.n_control)
+            else f"{c.estimate:+.2%} [{c.low:+.2%}, {c.high:+.2%}]"
+        )
         return (
             f"{self.by}={self.label}: conversion {c.treated_rate} vs {c.control_rate}, "
-            f"uplift {c.estimate:+.2%} [{c.low:+.2%}, {c.high:+.2%}]; revenue/customer {rpc}"
+            f"uplift {uplift}; revenue/customer {rpc}"
         )
 
 
