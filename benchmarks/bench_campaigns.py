@@ -16,7 +16,11 @@ string customer ids to candidate codes, which the store service does before call
 the core: :func:`custmgmt.campaigns.audience.match_ids` (a vectorised hash join) and,
 once at the largest size, a plain dict lookup per send for comparison.
 
-Usage: ``python benchmarks/bench_campaigns.py [--quick] [--repeat N]``.
+With ``--service N`` it also times the store path once: ``run_campaign`` on an
+SQLite file holding N synthetic customers (consent, suppression list, three earlier
+campaigns' decisions as the cap's history), the feature table built beforehand.
+
+Usage: ``python benchmarks/bench_campaigns.py [--quick] [--repeat N] [--service N]``.
 """
 
 from __future__ import annotations
@@ -120,7 +124,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes only")
     parser.add_argument("--repeat", type=int, default=3, help="runs per row (default 3)")
+    parser.add_argument("--service", type=int, default=0, metavar="N",
+                        help="also time run_campaign on an SQLite store of N customers")
     args = parser.parse_args()
+    if args.service:
+        service(args.service)
+        return
     sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 300_000, 1_000_000]
     print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}")
     print(f"{'customers':>10} {'past sends':>11} {'row':<34} {'median s':>9} {'per customer':>13}")
@@ -157,6 +166,58 @@ def main() -> None:
         counts = fast.counts()
         print(f"{'':>22} decisions: " + ", ".join(
             f"{r.value} {c:,}" for r, c in counts.items() if c))
+
+
+def service(n: int) -> None:
+    """Time preview and run of one campaign on an SQLite file of ``n`` customers."""
+    import tempfile
+    from datetime import datetime, timedelta, timezone
+    from pathlib import Path
+
+    from custmgmt.adapters.sqlite import SQLiteStore
+    from custmgmt.campaigns import MemoryNotifier, preview_audience, run_campaign
+    from custmgmt.campaigns.records import SendDecision, Suppression
+    from custmgmt.domain import Customer
+    from custmgmt.segmentation import Columns
+    from custmgmt.testing.campaign_contract import make_campaign
+
+    cst = timezone(timedelta(hours=8))
+    at = datetime(2026, 6, 18, 14, tzinfo=cst)
+    rng = np.random.default_rng(2)
+    ids = [f"C{i:07d}" for i in range(n)]
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SQLiteStore(Path(tmp) / "bench.sqlite3")
+        registered = datetime(2025, 1, 1, tzinfo=cst)
+        consent = rng.random(n) < 0.6
+        store.customers.add_many(
+            Customer(id=cid, name="王芳", registered_at=registered).with_consent(
+                "sms", bool(ok), at=registered)
+            for cid, ok in zip(ids, consent, strict=True)
+        )
+        with store.transaction():
+            for i in np.flatnonzero(rng.random(n) < 0.02).tolist():
+                store.campaigns.add_suppression(
+                    Suppression(customer_id=ids[i], reason="blacklisted", at=registered))
+        for k in range(3):
+            past = make_campaign(f"P{k}", starts_at=at - timedelta(days=10))
+            store.campaigns.add_campaign(past)
+            when = at - timedelta(days=k + 1)
+            store.campaigns.add_decisions([
+                SendDecision(campaign_id=past.id, customer_id=cid, reason="sent",
+                             channel="sms", decided_at=when, send_at=when, offer_index=0,
+                             message_id=f"{past.id}:{cid}")
+                for cid in ids if rng.random() < 0.5
+            ])
+        store.campaigns.add_campaign(make_campaign(quiet_hours=None))
+        table = Columns(ids, {"stars": rng.integers(1, 6, n)})
+        t, preview = timed(lambda: preview_audience(store, "C-1", table, at=at))
+        sends = len(store.campaigns.send_log(at - timedelta(days=8)))
+        print(f"service, SQLite file, {n:,} customers, {sends:,} past sends:")
+        print(f"  preview_audience  {t:8.2f} s  ({len(preview.customer_ids):,} candidates)")
+        t, result = timed(lambda: run_campaign(store, "C-1", table, MemoryNotifier(), at=at))
+        print(f"  run_campaign      {t:8.2f} s  ({result.messages:,} messages, "
+              f"{sum(result.counts.values()):,} decisions stored)")
+        store.close()
 
 
 if __name__ == "__main__":
