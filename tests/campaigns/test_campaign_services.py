@@ -336,3 +336,38 @@ def test_the_report_needs_a_run_campaign(store: Any) -> None:
     with pytest.raises(ValidationError, match="has run"):
         campaign_report(store, "C-1", as_of=RUN_AT)
     assert time(9) == make_campaign().quiet_hours.end  # type: ignore[union-attr]
+
+
+def test_referral_rewards_go_to_both_sides_once_the_friend_buys(store: Any) -> None:
+    from custmgmt.campaigns import referral_rewards
+    from custmgmt.domain import Referral
+    from custmgmt.testing import make_interaction
+
+    for cid in ("R1", "R2", "held"):
+        store.customers.add(consenting(cid))
+    referral = make_offer(kind="referral", amount=Money(Decimal("30"), "CNY"),
+                          friend_amount=Money(Decimal("15"), "CNY"), description="推荐有礼")
+    create_campaign(store, make_campaign(offers=(referral,), holdout_share=0.0,
+                                         quiet_hours=None))
+    run_campaign(store, "C-1", table(["R1", "R2"], [5, 5]), MemoryNotifier(), at=RUN_AT)
+    store.customers.add(consenting("F1", name="新朋友"))
+    store.customers.add(consenting("F2"))
+
+    def refer(iid: str, who: str, friend: str, days: int) -> None:
+        store.interactions.add(make_interaction(
+            id=iid, customer_id=who, kind="referral", at=RUN_AT + timedelta(days=days),
+            details=Referral(referred_customer_id=friend)))
+
+    refer("I1", "R1", "F1", 1)
+    refer("I2", "R2", "F1", 2)      # F1 is credited to R1 only
+    refer("I3", "R2", "F2", 3)      # F2 never buys: no reward
+    refer("I4", "held", "F2", 3)    # not in the campaign
+    refer("I5", "R2", "ghost", 3)   # not a customer
+    store.orders.add(make_order(id="OF1", customer_id="F1",
+                                placed_at=RUN_AT + timedelta(days=4)))
+    rewards = referral_rewards(store, "C-1", as_of=RUN_AT + timedelta(days=20))
+    assert [(r.referrer_id, r.referee_id, r.order_id) for r in rewards] == [("R1", "F1", "OF1")]
+    assert rewards[0].referrer_reward == Money(Decimal("30"), "CNY")
+    assert rewards[0].referee_reward == Money(Decimal("15"), "CNY")
+    # Before the friend's order, nothing is owed.
+    assert referral_rewards(store, "C-1", as_of=RUN_AT + timedelta(days=3)) == []

@@ -29,14 +29,14 @@ from custmgmt.campaigns.audience import (
     match_ids,
     sample_ratio_check,
 )
-from custmgmt.campaigns.campaign import Campaign, CampaignKind
+from custmgmt.campaigns.campaign import Campaign, CampaignKind, OfferKind
 from custmgmt.campaigns.draws import DrawRecord, draw_winners
 from custmgmt.campaigns.effect import GroupUplift, UpliftReport, analyse_uplift, uplift_by_group
 from custmgmt.campaigns.notify import Notifier, OutboundMessage
 from custmgmt.campaigns.ports import CampaignStore
 from custmgmt.campaigns.records import SendDecision, Suppression, SuppressionReason
 from custmgmt.campaigns.stats import DEFAULT_REPLICATES, Rate
-from custmgmt.domain import InteractionKind, currency_digits
+from custmgmt.domain import InteractionKind, Money, Referral, currency_digits
 from custmgmt.domain import _validate as v
 from custmgmt.domain.time import from_epoch_micros, to_epoch_micros
 from custmgmt.errors import Conflict, NotFound, ValidationError
@@ -47,10 +47,12 @@ __all__ = [
     "AudiencePreview",
     "CampaignReport",
     "CampaignRun",
+    "ReferralReward",
     "campaign_report",
     "create_campaign",
     "preview_audience",
     "record_draw",
+    "referral_rewards",
     "run_campaign",
     "suppress",
 ]
@@ -566,3 +568,86 @@ def campaign_report(
         groups=tuple(group_rows), ratio=ratio, activity=activity,
         window_complete=as_of >= start + campaign.attribution_window,
     )
+
+
+@attrs.frozen(kw_only=True)
+class ReferralReward:
+    """A referral that earned both sides their reward.
+
+    Attributes:
+        referrer_id: the treated customer who referred.
+        referee_id: the new customer referred.
+        referred_at: when the referral was recorded.
+        order_id: the referee's first counted order in the window, which qualified it.
+        referrer_reward: the referrer's reward (the offer's ``amount``).
+        referee_reward: the new customer's reward (the offer's ``friend_amount``).
+    """
+
+    referrer_id: str
+    referee_id: str
+    referred_at: datetime
+    order_id: str
+    referrer_reward: Money
+    referee_reward: Money
+
+
+def referral_rewards(
+    store: CampaignStore, campaign_id: str, *, as_of: datetime
+) -> list[ReferralReward]:
+    """The referral rewards a campaign owes, both sides, by referral time.
+
+    A treated customer whose offer was a referral reward earns it for each customer
+    they referred (a ``referral`` interaction naming them) within the attribution
+    window, once that customer is in the store and has placed a counted order after
+    the referral and within the window; the referred customer earns the friend's
+    reward. A customer referred by several people is credited to the first.
+
+    Raises:
+        NotFound: no such campaign.
+        ValidationError: the campaign has not run, or a naive ``as_of``.
+    """
+    v.check_aware("as_of", as_of)
+    campaign = store.campaigns.get_campaign(campaign_id)
+    if campaign.ran_at is None:
+        raise ValidationError("campaign", campaign_id, "a campaign that has run")
+    offers = {
+        d.customer_id: campaign.offers[d.offer_index]
+        for d in store.campaigns.decisions(campaign_id)
+        if d.offer_index is not None
+        and campaign.offers[d.offer_index].kind is OfferKind.REFERRAL
+    }
+    if not offers:
+        return []
+    start = campaign.ran_at
+    end = min(start + campaign.attribution_window, as_of + timedelta(microseconds=1))
+    if end <= start:
+        return []
+    rewards: list[ReferralReward] = []
+    credited: set[str] = set()
+    for event in store.interactions.between(start, end, kinds=[InteractionKind.REFERRAL]):
+        offer = offers.get(event.customer_id)
+        details = event.details
+        if offer is None or not isinstance(details, Referral):
+            continue
+        referee = details.referred_customer_id
+        if referee in credited or referee == event.customer_id:
+            continue
+        try:
+            store.customers.get(referee)
+        except NotFound:
+            continue
+        qualifying = [
+            o for o in store.orders.for_customer(referee)
+            if o.status.is_counted and event.at <= o.placed_at < end
+        ]
+        if not qualifying:
+            continue
+        mine, theirs = offer.amount, offer.friend_amount
+        if mine is None or theirs is None:  # pragma: no cover - a referral offer has both
+            continue
+        credited.add(referee)
+        rewards.append(ReferralReward(
+            referrer_id=event.customer_id, referee_id=referee, referred_at=event.at,
+            order_id=qualifying[0].id, referrer_reward=mine, referee_reward=theirs,
+        ))
+    return rewards
