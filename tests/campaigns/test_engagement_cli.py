@@ -74,6 +74,10 @@ def test_plan_preview_run_report_and_list_from_the_command_line(
     report = capsys.readouterr().out
     assert "revenue per customer" in report
     assert "ROI" in report
+    assert "value tiers=" in report
+    assert main(["campaign", "--db", str(db), "report", "CLI-1", "--as-of", "2026-06-30",
+                 "--replicates", "200", "--by-segment", "shoe sizes"]) == 2
+    assert "--by-segment" in capsys.readouterr().err
     assert main(["campaign", "--db", str(db), "list"]) == 0
     assert "ran 2026-05-01" in capsys.readouterr().out
 

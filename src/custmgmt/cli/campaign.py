@@ -83,6 +83,10 @@ def register(subparsers: Any) -> None:
             sub.add_argument("--replicates", type=int, default=2000,
                              help="bootstrap replicates (default: 2000)")
             sub.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
+            sub.add_argument("--by-segment", metavar="SCHEME", default="value tiers",
+                             help="also break the uplift down by this segmentation scheme's "
+                             "segments at the time of the run (default: 'value tiers'; "
+                             "'none' for no breakdown)")
     parser.set_defaults(func=run)
 
 
@@ -214,6 +218,8 @@ def run(args: argparse.Namespace) -> int:
                 print(str(result.ratio), file=out)
         else:
             groups = _star_groups(store, now)
+            if args.by_segment.lower() != "none":
+                groups.update(_segment_groups(store, args.id, args.by_segment))
             report = campaign_report(store, args.id, as_of=now, groups=groups,
                                      replicates=args.replicates, seed=args.seed)
             for line in report.lines():
@@ -228,3 +234,24 @@ def _star_groups(store: Any, as_of: datetime) -> dict[str, dict[str, str]]:
 
     stars = latest_stars(store, as_of)
     return {"stars": {cid: str(s) for cid, s in stars.items()}} if stars else {}
+
+
+def _segment_groups(store: Any, campaign_id: str, scheme: str) -> dict[str, dict[str, str]]:
+    from custmgmt.campaigns import audience_table
+
+    campaign = store.campaigns.get_campaign(campaign_id)
+    if campaign.ran_at is None:
+        return {}
+    table = audience_table(store, as_of=campaign.ran_at)
+    prefix = f"{scheme}="
+    columns = [name for name in table.names if name.startswith(prefix)]
+    if not columns:
+        known = sorted({n.split("=", 1)[0] for n in table.names if "=" in n})
+        raise ValidationError("--by-segment", scheme, f"one of {', '.join(known)} or none")
+    labels: dict[str, str] = {}
+    ids = [str(c) for c in table.customer_ids.tolist()]
+    for name in columns:
+        for cid, member in zip(ids, table[name].tolist(), strict=True):
+            if member:
+                labels[cid] = name[len(prefix):]
+    return {scheme: labels}
