@@ -17,8 +17,10 @@ from typing import Any, Protocol
 from custmgmt import __version__
 from custmgmt.cli import (
     backup,
+    campaign,
     clv,
     demo,
+    followups,
     privacy,
     prospects,
     rate,
@@ -51,6 +53,8 @@ COMMANDS: dict[str, CommandModule] = {
     "restore": restore,
     "prospects": prospects,
     "team": team,
+    "campaign": campaign,
+    "followups": followups,
 }
 
 

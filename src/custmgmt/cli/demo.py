@@ -25,6 +25,7 @@ from typing import Any, TextIO
 
 from custmgmt.cli import (
     demo_clv,
+    demo_engagement,
     demo_overview,
     demo_privacy,
     demo_prospects,
@@ -53,6 +54,7 @@ SECTIONS: tuple[Callable[[DemoContext], None], ...] = (
     demo_privacy.demo_section,
     demo_team.demo_section,
     demo_prospects.demo_section,
+    demo_engagement.demo_section,
 )
 
 

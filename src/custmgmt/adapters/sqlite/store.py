@@ -30,9 +30,11 @@ from typing import Any
 
 from custmgmt.adapters._registry import Capability, CapabilityHost
 from custmgmt.adapters.sqlite import frames
+from custmgmt.adapters.sqlite.campaigns import SQLiteCampaignRepository
 from custmgmt.adapters.sqlite.codecs import storage_error
 from custmgmt.adapters.sqlite.customers import SQLiteCustomerRepository
 from custmgmt.adapters.sqlite.database import SQLiteDatabase
+from custmgmt.adapters.sqlite.followups import SQLiteFollowUpRepository
 from custmgmt.adapters.sqlite.interactions import SQLiteInteractionRepository
 from custmgmt.adapters.sqlite.orders import SQLiteOrderRepository
 from custmgmt.adapters.sqlite.privacy import SQLitePrivacyRepository
@@ -43,8 +45,10 @@ from custmgmt.adapters.sqlite.team import SQLiteAgentRepository, SQLiteAssignmen
 from custmgmt.adapters.sqlite.tickets import SQLiteTicketRepository
 from custmgmt.analytics.batches import OrderBatch
 from custmgmt.analytics.frames import InteractionFrame, OrderFrame
+from custmgmt.campaigns.ports import CAMPAIGNS
 from custmgmt.domain import InteractionKind
 from custmgmt.errors import ValidationError
+from custmgmt.followup.ports import FOLLOWUPS
 from custmgmt.ports import CapabilityKey
 from custmgmt.privacy.ports import PRIVACY
 from custmgmt.prospects.ports import PROSPECTS
@@ -106,6 +110,8 @@ class SQLiteStore(SQLiteDatabase, CapabilityHost):
     """
 
     privacy = Capability(PRIVACY, SQLitePrivacyRepository)
+    campaigns = Capability(CAMPAIGNS, SQLiteCampaignRepository)
+    followups = Capability(FOLLOWUPS, SQLiteFollowUpRepository)
     ratings = Capability(RATINGS, SQLiteRatingRepository)
     tickets = Capability(TICKETS, SQLiteTicketRepository)
     prospects = Capability(PROSPECTS, SQLiteProspectRepository)
