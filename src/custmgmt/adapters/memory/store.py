@@ -21,6 +21,7 @@ from custmgmt.adapters._checks import check_chunk_size, check_range
 from custmgmt.adapters._registry import Capability, CapabilityHost
 from custmgmt.adapters.memory import frames
 from custmgmt.adapters.memory.ratings import MemoryRatingRepository
+from custmgmt.adapters.memory.risk import MemoryRiskRepository
 from custmgmt.adapters.memory.tickets import MemoryTicketRepository
 from custmgmt.adapters.memory.transaction import TransactionLog
 from custmgmt.analytics.batches import OrderBatch
@@ -31,6 +32,7 @@ from custmgmt.domain.time import to_epoch_micros
 from custmgmt.errors import Conflict, NotFound, ValidationError
 from custmgmt.ports import DEFAULT_CHUNK_SIZE, CapabilityKey
 from custmgmt.rating.ports import RATINGS
+from custmgmt.risk.ports import RISK
 from custmgmt.tickets.ports import TICKETS
 
 __all__ = [
@@ -357,7 +359,7 @@ class MemoryStore(CapabilityHost):
     >>> store.customers.get("c1").name
     '李娜'
     >>> store.capabilities
-    ('ratings', 'tickets')
+    ('ratings', 'risk', 'tickets')
 
     Capability repositories are registered below, one line each (see
     :mod:`custmgmt.adapters._registry`); all share the store's lock and transactions.
@@ -368,6 +370,7 @@ class MemoryStore(CapabilityHost):
     """
 
     ratings = Capability(RATINGS, MemoryRatingRepository)
+    risk = Capability(RISK, MemoryRiskRepository)
     tickets = Capability(TICKETS, MemoryTicketRepository)
 
     def __init__(

@@ -35,6 +35,7 @@ from custmgmt.adapters.sqlite.database import SQLiteDatabase
 from custmgmt.adapters.sqlite.interactions import SQLiteInteractionRepository
 from custmgmt.adapters.sqlite.orders import SQLiteOrderRepository
 from custmgmt.adapters.sqlite.ratings import SQLiteRatingRepository
+from custmgmt.adapters.sqlite.risk import SQLiteRiskRepository
 from custmgmt.adapters.sqlite.schema import CORE_MIGRATIONS
 from custmgmt.adapters.sqlite.tickets import SQLiteTicketRepository
 from custmgmt.analytics.batches import OrderBatch
@@ -43,6 +44,7 @@ from custmgmt.domain import InteractionKind
 from custmgmt.errors import ValidationError
 from custmgmt.ports import CapabilityKey
 from custmgmt.rating.ports import RATINGS
+from custmgmt.risk.ports import RISK
 from custmgmt.tickets.ports import TICKETS
 
 __all__ = ["SQLiteStore"]
@@ -99,6 +101,7 @@ class SQLiteStore(SQLiteDatabase, CapabilityHost):
     """
 
     ratings = Capability(RATINGS, SQLiteRatingRepository)
+    risk = Capability(RISK, SQLiteRiskRepository)
     tickets = Capability(TICKETS, SQLiteTicketRepository)
 
     def __init__(
