@@ -27,6 +27,7 @@ from custmgmt.cli import (
     demo_clv,
     demo_overview,
     demo_rating,
+    demo_risk,
     demo_segments,
     demo_tickets,
 )
@@ -47,6 +48,7 @@ SECTIONS: tuple[Callable[[DemoContext], None], ...] = (
     demo_clv.demo_section,
     demo_rating.demo_section,
     demo_tickets.demo_section,
+    demo_risk.demo_section,
 )
 
 

@@ -218,7 +218,7 @@ def _bin_feature(name: str, x: F64, y: AnyArray, n_bins: int, monotone: bool,
     for i in range(k):
         if i < n_range:
             lo, hi = bounds[0][i], bounds[1][i]
-            label = f"[{_fmt(lo)}, {_fmt(hi)})"
+            label = f"[{_fmt(lo, -1)}, {_fmt(hi)})"
             stats.append(BinStats(label=label, kind="range", lower=lo, upper=hi, special=None,
                                   good=int(good[i]), bad=int(bad[i]), woe=float(woe[i])))
         elif i == n_range:
@@ -233,9 +233,9 @@ def _bin_feature(name: str, x: F64, y: AnyArray, n_bins: int, monotone: bool,
     return FeatureBinning(feature=name, edges=edges, specials=specials, bins=tuple(stats), iv=iv)
 
 
-def _fmt(value: float | None) -> str:
+def _fmt(value: float | None, sign: int = 1) -> str:
     if value is None:
-        return "inf"
+        return "inf" if sign > 0 else "-inf"
     return f"{value:.6g}"
 
 
