@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -62,7 +63,8 @@ def test_points_run_with_the_bad_rate_and_missing_and_special_values_have_bins()
     assert any(b.special == (-99.0,) for b in card.table("f3").bins)
     assert card.explain({"f0": None, "f1": 0, "f2": 0, "f3": -99, "f4": 0}).parts[3].bin == "= -99"
     ivs = fitter.information_values()
-    assert list(ivs)[0] == "f4" and ivs["f4"] > ivs["f2"]
+    assert next(iter(ivs)) == "f4"
+    assert ivs["f4"] > ivs["f2"]
 
 
 def test_numpy_irls_matches_sklearn_coefficients() -> None:
@@ -132,7 +134,7 @@ def test_evaluation_intervals_contain_the_point_values_and_calibration_adds_up()
 def slow_psi(e: Any, a: Any, edges: Any, floor: float = 1e-4) -> float:
     total = 0.0
     bounds = [-np.inf, *edges, np.inf]
-    for lo, hi in zip(bounds, bounds[1:], strict=False):
+    for lo, hi in itertools.pairwise(bounds):
         pe = max(sum(1 for v in e if lo <= v < hi) / len(e), floor)
         pa = max(sum(1 for v in a if lo <= v < hi) / len(a), floor)
         total += (pa - pe) * np.log(pa / pe)
@@ -155,11 +157,13 @@ def test_card_stability_watches_the_score_and_each_features_bins() -> None:
     card = ScorecardFitter().fit(cols, y).card
     ref = card.score_columns(cols)
     same = card_stability(card, ref, ref)
-    assert same.score_psi == pytest.approx(0) and same.score_verdict == "stable"
+    assert same.score_psi == pytest.approx(0)
+    assert same.score_verdict == "stable"
     moved = dict(cols, f4=cols["f4"] + 1.5)
     report = card_stability(card, ref, card.score_columns(moved))
     verdicts = {f: v for f, _, v in report.features}
-    assert verdicts["f4"] == "shift" and verdicts["f1"] == "stable"
+    assert verdicts["f4"] == "shift"
+    assert verdicts["f1"] == "stable"
     assert report.score_verdict in ("watch", "shift")
 
 

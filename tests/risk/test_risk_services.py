@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import attrs
 import numpy as np
 import pytest
+from _risk_support import AS_OF, fill
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custmgmt.adapters.memory import MemoryStore
 from custmgmt.adapters.sqlite import SQLiteStore
-from custmgmt.domain import Money
-from custmgmt.domain.interaction import Complaint, Review
 from custmgmt.errors import Conflict, NotFound, TransitionNotAllowed, ValidationError
 from custmgmt.risk import (
     DEFAULT_RULES,
@@ -42,10 +40,9 @@ from custmgmt.risk import (
     submit_appeal,
 )
 from custmgmt.risk.services import appeal_calendar, quarter_label, quarter_starts
-from custmgmt.testing import make_customer, make_interaction, make_order
+from custmgmt.testing import make_customer
 from custmgmt.testing.risk_contract import make_scorecard
 
-AS_OF = datetime(2025, 6, 30, 12, tzinfo=UTC)
 MONDAY_10 = datetime(2025, 6, 30, 10, tzinfo=appeal_calendar().tzinfo)
 
 
@@ -55,29 +52,6 @@ def store(request: Any) -> Iterator[Any]:
     fill(made)
     yield made
     made.close()
-
-
-def fill(store: Any) -> None:
-    """Twelve customers: most clean, one returner, one troll with a review burst."""
-    for k in range(12):
-        store.customers.add(make_customer(id=f"c{k:02d}", name="张伟"))
-        for d in range(1 + k % 4):
-            placed = AS_OF - timedelta(days=20 + 30 * d)
-            store.orders.add(make_order(customer_id=f"c{k:02d}", placed_at=placed)
-                             .pay(at=placed + timedelta(minutes=5)))
-    for d in (10, 20, 30, 40):
-        placed = AS_OF - timedelta(days=d)
-        order = make_order(customer_id="c01", placed_at=placed)
-        order = order.pay(at=placed + timedelta(hours=1))
-        store.orders.add(order.record_return(Money(Decimal("88.00"), "CNY"),
-                                             at=placed + timedelta(days=3)))
-    for h in range(6):
-        store.interactions.add(make_interaction(
-            customer_id="c02", at=AS_OF - timedelta(days=1, hours=h),
-            details=Review(rating=1, text="差评")))
-    store.interactions.add(make_interaction(customer_id="c03", kind="complaint",
-                                            at=AS_OF - timedelta(days=3),
-                                            details=Complaint(category="logistics")))
 
 
 def test_stored_scores_equal_the_vectorised_and_single_customer_paths(store: Any) -> None:
@@ -118,7 +92,8 @@ def test_quarterly_rescoring_runs_once_a_quarter_and_keeps_history(store: Any) -
                                                                          tzinfo=UTC))
     assert [quarter_label(s) for s in starts] == ["2025Q2", "2025Q3", "2025Q4"]
     first = rescore_quarterly(store, card, as_of=AS_OF)
-    assert first is not None and first.id == "credit-v1-2025Q2"
+    assert first is not None
+    assert first.id == "credit-v1-2025Q2"
     assert rescore_quarterly(store, card, as_of=AS_OF + timedelta(hours=1)) is None
     assert rescore_quarterly(store, card, as_of=AS_OF + timedelta(days=10)) is not None
     assert [h.run_id for h in store.risk.score_history("c00")] == [
@@ -128,10 +103,12 @@ def test_quarterly_rescoring_runs_once_a_quarter_and_keeps_history(store: Any) -
 def test_alerts_are_raised_once_then_acknowledged_and_resolved(store: Any) -> None:
     run = raise_alerts(store, DEFAULT_RULES, as_of=AS_OF)
     fired = {(a.rule, a.customer_id) for a in run.added}
-    assert ("review-burst", "c02") in fired and ("frequent-returns", "c01") in fired
+    assert ("review-burst", "c02") in fired
+    assert ("frequent-returns", "c01") in fired
     assert not any(c in ("c00", "c04", "c05") for _, c in fired)
     again = raise_alerts(store, DEFAULT_RULES, as_of=AS_OF + timedelta(days=1))
-    assert again.added == [] and again.duplicates == len(run.added)
+    assert again.added == []
+    assert again.duplicates == len(run.added)
     alert = run.added[0]
     acknowledge_alert(store, alert.id, at=AS_OF + timedelta(days=1), actor="分析员")
     resolve_alert(store, alert.id, at=AS_OF + timedelta(days=2), actor="分析员", note="已处理")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from datetime import UTC, datetime
 from typing import Any
@@ -154,9 +155,9 @@ def test_overlapping_or_gapped_bins_are_refused_naming_the_problem() -> None:
         FeatureTable(feature="x", bins=_bins(Bin(label="a", points=1), missing,
                                              Bin(label="s", special=(1,), points=0),
                                              Bin(label="t", special=(1,), points=0)))
-    with pytest.raises(ValidationError, match="Bin.points"):
+    with pytest.raises(ValidationError, match=r"Bin\.points"):
         Bin(label="a", points=1.5)  # type: ignore[arg-type]
-    with pytest.raises(ValidationError, match="Bin.upper"):
+    with pytest.raises(ValidationError, match=r"Bin\.upper"):
         Bin(label="a", lower=3, upper=3, points=0)
 
 
@@ -164,7 +165,7 @@ def test_grade_bands_must_cover_the_whole_score_range() -> None:
     table = FeatureTable(feature="x", bins=_bins(Bin(label="a", upper=0, points=0),
                                                  Bin(label="b", lower=0, points=100),
                                                  Bin(label="m", missing=True, points=50)))
-    with pytest.raises(ValidationError, match="covering the whole score range 500..600"):
+    with pytest.raises(ValidationError, match=r"covering the whole score range 500\.\.600"):
         Scorecard(name="c", version=1, base_points=500, tables=(table,),
                   grades=(GradeBand(grade="A", lower=550, upper=600),
                           GradeBand(grade="B", lower=510, upper=549)))
@@ -208,7 +209,5 @@ def test_random_bad_rows_raise_validation_errors_not_crashes(junk: Any) -> None:
         lambda: GradeBand(grade="A", lower=junk, upper=3),
         lambda: PDOScaling(pdo=junk),
     ):
-        try:
+        with contextlib.suppress(ValidationError):
             build()
-        except ValidationError:
-            pass

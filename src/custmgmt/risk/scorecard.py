@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
@@ -63,7 +62,6 @@ __all__ = [
 AnyArray = npt.NDArray[Any]
 I64 = npt.NDArray[np.int64]
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 #: Points per bin stay within this magnitude so that sums fit int64 with room to spare.
 MAX_POINTS: Final = 10**9
 
@@ -202,9 +200,9 @@ def _bins(value: Any) -> tuple[Bin, ...]:
 
 
 def _feature_name(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, str) or not _NAME.match(value):
+    if not isinstance(value, str) or not value.isidentifier() or len(value) > 64:
         raise ValidationError(f"{type(instance).__name__}.{attribute.name}", value,
-                              "a feature name (letters, digits, _; at most 64)")
+                              "a name of letters (any script), digits and _; at most 64")
 
 
 @attrs.frozen(kw_only=True)
