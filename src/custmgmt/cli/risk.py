@@ -166,7 +166,7 @@ def _fit(args: argparse.Namespace, out: TextIO) -> int:
     from custmgmt.risk import PDOScaling, ScorecardFitter, evaluate
 
     columns, y = read_labelled_table(args.table, args.label, args.id_column)
-    y = fitter_labels(y)
+    y = _labels(y)
     scaling = PDOScaling(base_score=args.base_score, base_odds=args.base_odds, pdo=args.pdo)
     fitter = ScorecardFitter(name=args.name, n_bins=args.bins, l2=args.l2,
                              scaling=scaling).fit(columns, y)
@@ -193,7 +193,7 @@ def _fit(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def fitter_labels(y: Any) -> Any:
+def _labels(y: Any) -> Any:
     """The label column as 0/1 (checked again by the evaluation)."""
     from custmgmt.risk.learn import check_labels
 
