@@ -33,8 +33,16 @@ from typing import Any
 import numpy as np
 
 from custmgmt.analytics.frames import InteractionFrame, OrderFrame
-from custmgmt.risk import DEFAULT_RULES, Bin, FeatureTable, Scorecard, ScorecardFitter
-from custmgmt.risk import default_grades, evaluate_rules, fit_logistic
+from custmgmt.risk import (
+    DEFAULT_RULES,
+    Bin,
+    FeatureTable,
+    Scorecard,
+    ScorecardFitter,
+    default_grades,
+    evaluate_rules,
+    fit_logistic,
+)
 
 AS_OF = datetime(2026, 1, 1, tzinfo=UTC)
 DAY = 86_400_000_000
@@ -72,65 +80,73 @@ def bench_scoring(sizes: list[int], repeat: int) -> None:
     print(f"{'N':>10} {'custmgmt':>10} {'floor':>10} {'ratio':>7} {'ns/customer':>12}")
     rng = np.random.default_rng(0)
     for n in sizes:
-        cols = {f"f{j}": rng.normal(size=n) for j in range(6)}
+        _scoring_one(card, n, rng, repeat)
+
+
+def _scoring_one(card: Scorecard, n: int, rng: Any, repeat: int) -> None:
+    cols = {f"f{j}": rng.normal(size=n) for j in range(6)}
+    for x in cols.values():
+        x[rng.random(n) < 0.05] = np.nan
+        x[rng.random(n) < 0.02] = -9.0
+    edges = np.array([-1.0, -0.3, 0.3, 1.0])
+    pts = np.array([20, 10, 0, -10, -20])
+
+    def floor() -> Any:
+        total = np.full(n, 500, dtype=np.int64)
         for x in cols.values():
-            x[rng.random(n) < 0.05] = np.nan
-            x[rng.random(n) < 0.02] = -9.0
-        edges = np.array([-1.0, -0.3, 0.3, 1.0])
-        pts = np.array([20, 10, 0, -10, -20])
+            idx = np.zeros(n, dtype=np.int16)
+            for e in edges:
+                idx += x >= e
+            total += pts[idx]
+        return total
 
-        def floor() -> Any:
-            total = np.full(n, 500, dtype=np.int64)
-            for x in cols.values():
-                idx = np.zeros(n, dtype=np.int16)
-                for e in edges:
-                    idx += x >= e
-                total += pts[idx]
-            return total
-
-        t = median_times({"custmgmt": lambda: card.score_columns(cols), "floor": floor},
-                         repeat)
-        print(f"{n:>10,} {t['custmgmt']:>10.3f} {t['floor']:>10.3f} "
-              f"{t['custmgmt'] / t['floor']:>7.2f} {1e9 * t['custmgmt'] / n:>12.0f}")
+    t = median_times({"custmgmt": lambda: card.score_columns(cols), "floor": floor},
+                     repeat)
+    print(f"{n:>10,} {t['custmgmt']:>10.3f} {t['floor']:>10.3f} "
+          f"{t['custmgmt'] / t['floor']:>7.2f} {1e9 * t['custmgmt'] / n:>12.0f}")
 
 
 def bench_fit(sizes: list[int], repeat: int) -> None:
     try:
         from sklearn.linear_model import LogisticRegression
     except ImportError:
-        LogisticRegression = None  # noqa: N806
+        LogisticRegression = None
     print("\nfit: N labelled rows x 20 features (median seconds)")
     print(f"{'N':>10} {'fit card':>9} {'IRLS':>7} {'sklearn':>8} {'AUC card':>9} "
           f"{'AUC skl':>8}")
     rng = np.random.default_rng(1)
     beta = rng.normal(scale=0.4, size=20)
     for n in sizes:
-        x = rng.normal(size=(n, 20))
-        x[rng.random((n, 20)) < 0.03] = np.nan
-        eta = -2 + np.nan_to_num(x) @ beta
-        y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(np.int8)
-        cols = {f"f{j}": x[:, j] for j in range(20)}
-        fitter = ScorecardFitter(n_bins=10)
-        fitter.fit(cols, y)
-        woe = np.column_stack([fitter.binnings_[f].woe_of(cols[f]) for f in cols])
-        engines: dict[str, Callable[[], Any]] = {
-            "card": lambda: ScorecardFitter(n_bins=10).fit(cols, y),
-            "irls": lambda: fit_logistic(woe, y, l2=1.0),
-        }
-        if LogisticRegression is not None:
-            engines["sklearn"] = lambda: LogisticRegression(C=1.0, max_iter=1000).fit(woe, y)
-        t = median_times(engines, repeat)
-        from custmgmt.risk import auc
+        _fit_one(n, rng, beta, repeat, LogisticRegression)
 
-        card_auc = auc(y, fitter.card.score_columns(cols).scores)
-        skl = "-"
-        skl_auc = "-"
-        if LogisticRegression is not None:
-            skl = f"{t['sklearn']:.2f}"
-            model = LogisticRegression(C=1.0, max_iter=1000).fit(woe, y)
-            skl_auc = f"{auc(y, -model.decision_function(woe)):.4f}"
-        print(f"{n:>10,} {t['card']:>9.2f} {t['irls']:>7.2f} {skl:>8} {card_auc:>9.4f} "
-              f"{skl_auc:>8}")
+
+def _fit_one(n: int, rng: Any, beta: Any, repeat: int, LogisticRegression: Any) -> None:
+    x = rng.normal(size=(n, 20))
+    x[rng.random((n, 20)) < 0.03] = np.nan
+    eta = -2 + np.nan_to_num(x) @ beta
+    y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(np.int8)
+    cols = {f"f{j}": x[:, j] for j in range(20)}
+    fitter = ScorecardFitter(n_bins=10)
+    fitter.fit(cols, y)
+    woe = np.column_stack([fitter.binnings_[f].woe_of(cols[f]) for f in cols])
+    engines: dict[str, Callable[[], Any]] = {
+        "card": lambda: ScorecardFitter(n_bins=10).fit(cols, y),
+        "irls": lambda: fit_logistic(woe, y, l2=1.0),
+    }
+    if LogisticRegression is not None:
+        engines["sklearn"] = lambda: LogisticRegression(C=1.0, max_iter=1000).fit(woe, y)
+    t = median_times(engines, repeat)
+    from custmgmt.risk import auc
+
+    card_auc = auc(y, fitter.card.score_columns(cols).scores)
+    skl = "-"
+    skl_auc = "-"
+    if LogisticRegression is not None:
+        skl = f"{t['sklearn']:.2f}"
+        model = LogisticRegression(C=1.0, max_iter=1000).fit(woe, y)
+        skl_auc = f"{auc(y, -model.decision_function(woe)):.4f}"
+    print(f"{n:>10,} {t['card']:>9.2f} {t['irls']:>7.2f} {skl:>8} {card_auc:>9.4f} "
+          f"{skl_auc:>8}")
 
 
 def make_frames(n_orders: int, seed: int = 2) -> tuple[OrderFrame, InteractionFrame]:
@@ -160,16 +176,19 @@ def bench_alerts(sizes: list[int], repeat: int) -> None:
           "(median seconds)")
     print(f"{'N orders':>10} {'custmgmt':>10} {'ns/order':>9} {'alerts':>8}")
     for n in sizes:
-        orders, inter = make_frames(n)
-        found: list[Any] = []
+        _alerts_one(n, repeat)
 
-        def run() -> None:
-            found[:] = evaluate_rules(DEFAULT_RULES, orders, inter, as_of=AS_OF)
 
-        t = median_times({"custmgmt": run}, repeat)
-        print(f"{n:>10,} {t['custmgmt']:>10.2f} {1e9 * t['custmgmt'] / n:>9.0f} "
-              f"{len(found):>8,}")
-        del orders, inter
+def _alerts_one(n: int, repeat: int) -> None:
+    orders, inter = make_frames(n)
+    found: list[Any] = []
+
+    def run() -> None:
+        found[:] = evaluate_rules(DEFAULT_RULES, orders, inter, as_of=AS_OF)
+
+    t = median_times({"custmgmt": run}, repeat)
+    print(f"{n:>10,} {t['custmgmt']:>10.2f} {1e9 * t['custmgmt'] / n:>9.0f} "
+          f"{len(found):>8,}")
 
 
 def main(argv: list[str] | None = None) -> int:
