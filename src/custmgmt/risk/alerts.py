@@ -389,15 +389,31 @@ _ALERT_MOVES: Final = {
 }
 
 
+def _alert_events(value: Any) -> tuple[AlertEvent, ...]:
+    return _entries(value, AlertEvent, "Alert.events")
+
+
+def _entries(value: Any, kind: type[Any], name: str) -> tuple[Any, ...]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ValidationError(name, value, f"a sequence of {kind.__name__}")
+    out = tuple(value)
+    for item in out:
+        if not isinstance(item, kind):
+            raise ValidationError(name, item, f"{kind.__name__} entries")
+    return out
+
+
 def _values(value: Any) -> tuple[tuple[str, float], ...]:
     if isinstance(value, Mapping):
         value = tuple(value.items())
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ValidationError("Alert.values", value, "(name, number) pairs")
     out = []
     for item in tuple(value):
-        if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
+        if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)
+                and isinstance(item[1], (int, float)) and not isinstance(item[1], bool)):
             raise ValidationError("Alert.values", value, "(name, number) pairs")
-        number = float(item[1])
-        out.append((item[0], number))
+        out.append((item[0], float(item[1])))
     return tuple(out)
 
 
@@ -425,7 +441,7 @@ class Alert:
     window_end: datetime = attrs.field(validator=v.aware_datetime())
     status: AlertStatus = attrs.field(default=AlertStatus.OPEN, converter=_alert_status)
     version: int = attrs.field(default=1, validator=v.version)
-    events: tuple[AlertEvent, ...] = ()
+    events: tuple[AlertEvent, ...] = attrs.field(default=(), converter=_alert_events)
 
     def __attrs_post_init__(self) -> None:
         if not self.events or self.events[-1].status is not self.status:

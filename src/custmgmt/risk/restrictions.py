@@ -148,6 +148,24 @@ class RestrictionEntry:
     reason: str = attrs.field(default="", validator=v.text(max_length=2000, blank_ok=True))
 
 
+def _entries(value: Any, kind: type[Any], name: str) -> tuple[Any, ...]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ValidationError(name, value, f"a sequence of {kind.__name__}")
+    out = tuple(value)
+    for item in out:
+        if not isinstance(item, kind):
+            raise ValidationError(name, item, f"{kind.__name__} entries")
+    return out
+
+
+def _restriction_events(value: Any) -> tuple[RestrictionEntry, ...]:
+    return _entries(value, RestrictionEntry, "Restriction.events")
+
+
+def _appeal_events(value: Any) -> tuple[AppealEntry, ...]:
+    return _entries(value, AppealEntry, "Appeal.events")
+
+
 def _kind(x: Any) -> RestrictionKind:
     return v.coerce_enum(RestrictionKind, x, "Restriction.kind")
 
@@ -187,7 +205,7 @@ class Restriction:
         default=None, validator=v.instance_of(Money, "a Money cap or None", optional=True))
     status: RestrictionStatus = attrs.field(default=RestrictionStatus.ACTIVE, converter=_rstatus)
     version: int = attrs.field(default=1, validator=v.version)
-    events: tuple[RestrictionEntry, ...] = ()
+    events: tuple[RestrictionEntry, ...] = attrs.field(default=(), converter=_restriction_events)
 
     def __attrs_post_init__(self) -> None:
         if self.end is not None and self.end <= self.start:
@@ -377,7 +395,7 @@ class Appeal:
     status: AppealStatus = attrs.field(converter=_appeal_status)
     deadline: datetime = attrs.field(validator=v.aware_datetime())
     version: int = attrs.field(default=1, validator=v.version)
-    events: tuple[AppealEntry, ...] = ()
+    events: tuple[AppealEntry, ...] = attrs.field(default=(), converter=_appeal_events)
 
     def __attrs_post_init__(self) -> None:
         if not self.events or self.events[0].event is not AppealEvent.SUBMIT:

@@ -300,7 +300,7 @@ def impose_restriction(
     _store(store)
     restriction = Restriction(id=id, customer_id=customer_id, kind=kind, reason=reason,
                               actor=actor, start=start, end=end,
-                              blocked_methods=frozenset(blocked_methods), credit_cap=credit_cap)
+                              blocked_methods=blocked_methods, credit_cap=credit_cap)
     with store.transaction():
         store.customers.get(customer_id)
         store.risk.add_restriction(restriction)
