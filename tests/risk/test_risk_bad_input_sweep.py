@@ -7,12 +7,14 @@ the same for the rules, the fitter's inputs and the store-facing services.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import attrs
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -26,7 +28,6 @@ from custmgmt.risk import (
     CreditTerms,
     GradeBand,
     PDOScaling,
-    Restriction,
     ReviewBurstRule,
     ScorecardFitter,
     ThresholdRule,
@@ -72,18 +73,14 @@ def test_junk_in_any_field_of_a_risk_value_is_a_custmgmt_error(which: int, data:
     for name in data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=2,
                                    unique=True)):
         fields[name] = data.draw(junk)
-    try:
+    with contextlib.suppress(CustMgmtError):
         type(valid)(**fields)
-    except CustMgmtError:
-        pass
 
 
 @given(y=st.lists(junk, min_size=1, max_size=6), x=junk)
 def test_junk_labels_and_columns_for_the_fitter_are_custmgmt_errors(y: list[Any], x: Any) -> None:
-    try:
+    with contextlib.suppress(CustMgmtError):
         ScorecardFitter().fit({"a": x}, np.asarray(y, dtype=object))
-    except CustMgmtError:
-        pass
 
 
 @given(field=st.sampled_from(["id", "customer_id", "kind", "reason", "actor", "start", "end",
@@ -104,10 +101,5 @@ def test_junk_to_impose_restriction_is_refused_and_nothing_is_stored(field: str,
 
 def test_an_alert_rebuilt_without_its_log_is_refused() -> None:
     alert = make_alert()
-    try:
+    with pytest.raises(CustMgmtError, match="log"):
         Alert(**{**attrs.asdict(alert, recurse=False), "events": ()})
-    except CustMgmtError as e:
-        assert "log" in str(e)
-    else:
-        raise AssertionError("an alert without a log was accepted")
-    assert isinstance(make_restriction(), Restriction)
