@@ -6,12 +6,12 @@ import io
 import random
 from pathlib import Path
 
+from _risk_support import AS_OF, fill
+
 from custmgmt.adapters.sqlite import SQLiteStore
 from custmgmt.cli.demo_context import DemoContext
 from custmgmt.cli.demo_risk import DEMO_APPEAL_ID, DEMO_CARD, DEMO_RESTRICTION_ID, demo_section
 from custmgmt.risk import AppealStatus, RestrictionStatus
-
-from _risk_support import AS_OF, fill
 
 
 def run_section(store: SQLiteStore) -> str:
