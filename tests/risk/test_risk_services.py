@@ -235,3 +235,36 @@ def test_scores_are_not_written_twice_for_one_run_id(store: Any) -> None:
         score_customers(store, card, as_of=AS_OF, run_id="r1")
     assert len(store.risk.score_runs()) == 1
     assert np.all(store.risk.get_score_run("r1").batch.scores >= card.score_range[0])
+
+
+def test_the_review_is_carried_by_a_service_ticket_that_follows_the_appeal(store: Any) -> None:
+    impose_restriction(store, id="R-1", customer_id="c02", kind="blacklisted",
+                       reason="恶意差评", actor="officer", start=MONDAY_10)
+    appeal = submit_appeal(store, id="A-1", restriction_id="R-1", statement="我是真实买家",
+                           at=MONDAY_10 + timedelta(hours=1), actor="c02")
+    assert appeal.ticket_id == "A-1-T"
+    ticket = store.tickets.get("A-1-T")
+    assert (ticket.status.value, ticket.customer_id, ticket.channel) == ("new", "c02", "appeal")
+    start_review(store, "A-1", at=MONDAY_10 + timedelta(hours=2), actor="officer")
+    assert store.tickets.get("A-1-T").status.value == "in_progress"
+    assert store.tickets.get("A-1-T").assignee == "officer"
+    escalate_overdue(store, at=MONDAY_10 + timedelta(days=3))
+    assert store.tickets.get("A-1-T").status.value == "escalated"
+    decide_appeal(store, "A-1", overturn=True, at=MONDAY_10 + timedelta(days=3, hours=1),
+                  actor="manager", reason="核实无误")
+    closed = store.tickets.get("A-1-T")
+    assert closed.status.value == "closed"
+    assert closed.solution == "overturned: 核实无误"
+    assert store.risk.get_appeal("A-1").ticket_id == "A-1-T"
+
+
+def test_an_appeal_without_a_ticket_when_asked_or_when_the_store_has_none(store: Any) -> None:
+    impose_restriction(store, id="R-1", customer_id="c02", kind="restricted", reason="r",
+                       actor="o", start=MONDAY_10)
+    plain = submit_appeal(store, id="A-1", restriction_id="R-1", statement="s",
+                          at=MONDAY_10, actor="c02", open_ticket=False)
+    assert plain.ticket_id is None
+    assert store.tickets.find(customer_id="c02") == []
+    changed = attrs.evolve(plain, version=2, ticket_id="T-9")
+    with pytest.raises(Conflict, match="ticket_id"):
+        store.risk.update_appeal(changed)

@@ -39,6 +39,7 @@ __all__ = [
     "check_alert_statuses",
     "check_appeal",
     "check_appeal_statuses",
+    "check_appeal_update",
     "check_instance",
     "check_log_update",
     "check_restriction_update",
@@ -102,6 +103,14 @@ def check_appeal(appeal: Appeal, restriction: Restriction) -> None:
             restriction.status is not RestrictionStatus.LIFTED):
         raise Conflict("appeal", appeal.id, f"overturned, but restriction {restriction.id!r} "
                        "is not lifted (lift it in the same transaction)")
+
+
+def check_appeal_update(stored: Appeal, new: Appeal) -> None:
+    """:func:`check_log_update` plus: the restriction, customer, statement and ticket stay."""
+    check_log_update("appeal", stored, new)
+    for name in ("restriction_id", "customer_id", "statement", "ticket_id"):
+        if getattr(stored, name) != getattr(new, name):
+            raise Conflict("appeal", new.id, f"{name} cannot change")
 
 
 def check_run_fits(run: ScoreRun, card: Scorecard) -> None:
@@ -247,7 +256,7 @@ def appeal_to_doc(a: Appeal) -> dict[str, Any]:
     return {
         "id": a.id, "restriction_id": a.restriction_id, "customer_id": a.customer_id,
         "statement": a.statement, "status": a.status.value, "deadline": _t(a.deadline),
-        "version": a.version,
+        "version": a.version, "ticket_id": a.ticket_id,
         "events": [{"at": _t(e.at), "event": e.event.value,
                     "from": None if e.from_status is None else e.from_status.value,
                     "to": e.to_status.value, "actor": e.actor, "reason": e.reason}
@@ -260,7 +269,7 @@ def appeal_from_doc(doc: dict[str, Any]) -> Appeal:
     return Appeal(
         id=doc["id"], restriction_id=doc["restriction_id"], customer_id=doc["customer_id"],
         statement=doc["statement"], status=doc["status"], deadline=_dt(doc["deadline"]),
-        version=doc["version"],
+        version=doc["version"], ticket_id=doc.get("ticket_id"),
         events=tuple(AppealEntry(at=_dt(e["at"]), event=e["event"], from_status=e["from"],
                                  to_status=e["to"], actor=e["actor"], reason=e["reason"])
                      for e in doc["events"]),

@@ -18,8 +18,9 @@ and the event::
         +-> escalated <+   (past the deadline)   escalated -> upheld | overturned
 
 Deciding needs a reason. The services (:mod:`custmgmt.risk.services`) lift the
-restriction in the same transaction as an overturn, and the repositories refuse an
-overturned appeal whose restriction is still in force.
+restriction in the same transaction as an overturn (and, on a store that keeps
+tickets, walk the appeal's service ticket through the ticket workflow alongside),
+and the repositories refuse an overturned appeal whose restriction is not lifted.
 """
 
 from __future__ import annotations
@@ -386,6 +387,8 @@ class Appeal:
         deadline: when a decision is due (business time from submission).
         version: bumped by every change.
         events: the log; the first entry is the submission.
+        ticket_id: the service ticket that carries the review, when the store keeps
+            tickets (the service desk works it with its SLAs), else None.
     """
 
     id: str = attrs.field(validator=v.an_id)
@@ -396,6 +399,7 @@ class Appeal:
     deadline: datetime = attrs.field(validator=v.aware_datetime())
     version: int = attrs.field(default=1, validator=v.version)
     events: tuple[AppealEntry, ...] = attrs.field(default=(), converter=_appeal_events)
+    ticket_id: str | None = attrs.field(default=None, validator=v.optional_id)
 
     def __attrs_post_init__(self) -> None:
         if not self.events or self.events[0].event is not AppealEvent.SUBMIT:
@@ -485,13 +489,14 @@ class AppealWorkflow:
         object.__setattr__(self, "_table", types.MappingProxyType(table))
 
     def submit(self, *, id: str, restriction_id: str, customer_id: str, statement: str,
-               at: datetime, deadline: datetime, actor: str) -> Appeal:
+               at: datetime, deadline: datetime, actor: str,
+               ticket_id: str | None = None) -> Appeal:
         """A new appeal in the initial state."""
         entry = AppealEntry(at=at, event=AppealEvent.SUBMIT, from_status=None,
                             to_status=self.initial, actor=actor, reason="")
         return Appeal(id=id, restriction_id=restriction_id, customer_id=customer_id,
                       statement=statement, status=self.initial, deadline=deadline,
-                      events=(entry,))
+                      events=(entry,), ticket_id=ticket_id)
 
     def allowed_events(self, status: AppealStatus) -> tuple[AppealEvent, ...]:
         """The events the table has for ``status``."""

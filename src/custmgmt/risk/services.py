@@ -13,7 +13,7 @@ campaign suppression and a rating policy read.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta, timezone
 from typing import Any, Final
 
 from dateutil.rrule import MONTHLY, rrule
@@ -41,6 +41,9 @@ from custmgmt.risk.restrictions import (
     effective_terms,
 )
 from custmgmt.risk.scorecard import Scorecard
+from custmgmt.tickets.ports import TicketStore
+from custmgmt.tickets.ticket import TicketEvent
+from custmgmt.tickets.workflow import DEFAULT_WORKFLOW as TICKET_WORKFLOW
 
 __all__ = [
     "DEFAULT_REVIEW_TIME",
@@ -362,8 +365,15 @@ def submit_appeal(
     actor: str,
     calendar: BusinessCalendar | None = None,
     review_time: timedelta = DEFAULT_REVIEW_TIME,
+    open_ticket: bool | None = None,
 ) -> Appeal:
     """Appeal against a restriction; the deadline is ``review_time`` of business time.
+
+    When the store keeps service tickets (and ``open_ticket`` is not False), the review
+    is also carried by a ticket ``"{id}-T"`` (category ``other``, priority ``high``,
+    channel ``appeal``) that follows the appeal through the ticket workflow: assigned
+    and started with the review, escalated with it, resolved and closed with the
+    decision, so the service desk sees it with its SLAs.
 
     Raises:
         NotFound: no such restriction.
@@ -385,11 +395,21 @@ def submit_appeal(
         if open_ones:
             raise Conflict("appeal", open_ones[0].id,
                            f"restriction {restriction_id!r} has an undecided appeal")
+        with_ticket = isinstance(store, TicketStore) if open_ticket is None else open_ticket
+        if with_ticket and not isinstance(store, TicketStore):
+            raise ValidationError("open_ticket", open_ticket, "False: the store keeps no tickets")
+        ticket_id = f"{id}-T" if with_ticket else None
         appeal = APPEAL_WORKFLOW.submit(
             id=id, restriction_id=restriction_id, customer_id=restriction.customer_id,
             statement=statement, at=at, deadline=cal.add_business_time(at, review_time),
-            actor=actor)
+            actor=actor, ticket_id=ticket_id)
         store.risk.add_appeal(appeal)
+        if ticket_id is not None and isinstance(store, TicketStore):
+            store.tickets.add(TICKET_WORKFLOW.open(
+                id=ticket_id, customer_id=restriction.customer_id, category="other",
+                priority="high", subject=f"Appeal {id} against restriction {restriction_id}",
+                description=statement, at=_fixed(at), actor=actor, channel="appeal",
+                reason=f"appeal {id}"))
         store.risk.update_restriction(restriction.logged(
             "appealed", at=max(at, restriction.events[-1].at), actor=actor,
             reason=f"appeal {id}"))
@@ -403,7 +423,35 @@ def start_review(store: RiskStore, appeal_id: str, *, at: datetime, actor: str) 
         appeal = APPEAL_WORKFLOW.fire(store.risk.get_appeal(appeal_id), AppealEvent.START_REVIEW,
                                       at=at, actor=actor)
         store.risk.update_appeal(appeal)
+        _follow(store, appeal, [(TicketEvent.ASSIGN, {"assignee": actor}),
+                                (TicketEvent.START, {})], at=at, actor=actor)
     return appeal
+
+
+def _fixed(at: datetime) -> datetime:
+    """``at`` with its UTC offset as a fixed zone: the ticket codecs key offsets by
+    zone and some zone objects (dateutil's) cannot be keys."""
+    require_aware("at", at)
+    offset = at.utcoffset()
+    assert offset is not None
+    return at.astimezone(timezone(offset))
+
+
+def _follow(store: RiskStore, appeal: Appeal, steps: list[tuple[TicketEvent, dict[str, Any]]],
+            *, at: datetime, actor: str, reason: str = "") -> None:
+    """Walk the appeal's ticket along ``steps``, skipping those the ticket's state
+    does not allow (the service desk may have moved it meanwhile)."""
+    if appeal.ticket_id is None or not isinstance(store, TicketStore):
+        return
+    ticket = store.tickets.get(appeal.ticket_id)
+    read = ticket.version
+    for event, data in steps:
+        when = max(_fixed(at), ticket.updated_at)
+        if TICKET_WORKFLOW.can_fire(ticket, event, at=when, actor=actor, reason=reason, **data):
+            ticket = TICKET_WORKFLOW.fire(ticket, event, at=when, actor=actor, reason=reason,
+                                          **data)
+    if ticket.version != read:
+        store.tickets.update(ticket, expected_version=read)
 
 
 def decide_appeal(store: RiskStore, appeal_id: str, *, overturn: bool, at: datetime,
@@ -436,6 +484,10 @@ def decide_appeal(store: RiskStore, appeal_id: str, *, overturn: bool, at: datet
                                              reason=reason)
         store.risk.update_restriction(restriction)
         store.risk.update_appeal(appeal)
+        verdict = "overturned" if overturn else "upheld"
+        _follow(store, appeal, [(TicketEvent.RESOLVE, {"solution": f"{verdict}: {reason}"}),
+                                (TicketEvent.CLOSE, {})], at=at, actor=actor,
+                reason=f"appeal {verdict}")
     return appeal
 
 
@@ -453,5 +505,7 @@ def escalate_overdue(store: RiskStore, *, at: datetime,
                                              reason=f"deadline {appeal.deadline.isoformat()} "
                                              "passed")
                 store.risk.update_appeal(moved)
+                _follow(store, moved, [(TicketEvent.ESCALATE, {})], at=at, actor=actor,
+                        reason="appeal deadline passed")
                 escalated.append(moved)
     return escalated

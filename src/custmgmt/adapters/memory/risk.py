@@ -19,6 +19,7 @@ from custmgmt.adapters._risk_rows import (
     check_alert_statuses,
     check_appeal,
     check_appeal_statuses,
+    check_appeal_update,
     check_instance,
     check_log_update,
     check_optional_id,
@@ -212,9 +213,7 @@ class MemoryRiskRepository:
         check_instance(appeal, Appeal, "appeal")
         with self._tx.lock:
             stored = self.get_appeal(appeal.id)
-            check_log_update("appeal", stored, appeal)
-            if appeal.restriction_id != stored.restriction_id:
-                raise Conflict("appeal", appeal.id, "restriction_id cannot change")
+            check_appeal_update(stored, appeal)
             check_appeal(appeal, self.get_restriction(appeal.restriction_id))
             self._put(self._appeals, appeal.id, appeal)
 

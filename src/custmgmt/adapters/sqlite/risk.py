@@ -35,6 +35,7 @@ from custmgmt.adapters._risk_rows import (
     check_alert_statuses,
     check_appeal,
     check_appeal_statuses,
+    check_appeal_update,
     check_instance,
     check_log_update,
     check_optional_id,
@@ -371,9 +372,7 @@ class SQLiteRiskRepository:
         a = check_instance(appeal, Appeal, "appeal")
         with self._db.writing() as conn:
             stored = self.get_appeal(a.id)
-            check_log_update("appeal", stored, a)
-            if a.restriction_id != stored.restriction_id:
-                raise Conflict("appeal", a.id, "restriction_id cannot change")
+            check_appeal_update(stored, a)
             check_appeal(a, self.get_restriction(a.restriction_id))
             conn.execute("UPDATE risk_appeals SET status = ?, version = ?, doc = ? "
                          "WHERE id = ? AND version = ?",
