@@ -267,10 +267,11 @@ class RiskRepositoryContract(RepositoryContract[RiskRepository]):
         with raises(NotFound):
             repo.add_appeal(make_appeal())
         repo.add_restriction(make_restriction())
-        appeal = make_appeal()
+        appeal = attrs.evolve(make_appeal(), ticket_id="工单-A-1")
         repo.add_appeal(appeal)
         assert repo.get_appeal("A-1") == appeal
         assert repo.get_appeal("A-1").statement == "我的评价都是真实购买后写的"
+        assert repo.get_appeal("A-1").ticket_id == "工单-A-1"
         reviewing = APPEAL_WORKFLOW.fire(appeal, AppealEvent.START_REVIEW,
                                          at=_T0 + timedelta(hours=2), actor="officer")
         repo.update_appeal(reviewing)
