@@ -107,7 +107,7 @@ def test_alerts_are_raised_once_then_acknowledged_and_resolved(store: Any) -> No
     assert ("frequent-returns", "c01") in fired
     assert not any(c in ("c00", "c04", "c05") for _, c in fired)
     again = raise_alerts(store, DEFAULT_RULES, as_of=AS_OF + timedelta(days=1))
-    assert again.added == []
+    assert again.added == ()
     assert again.duplicates == len(run.added)
     alert = run.added[0]
     acknowledge_alert(store, alert.id, at=AS_OF + timedelta(days=1), actor="分析员")

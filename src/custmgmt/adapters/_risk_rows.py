@@ -42,8 +42,11 @@ __all__ = [
     "check_appeal_update",
     "check_instance",
     "check_log_update",
+    "check_optional_id",
     "check_restriction_update",
     "check_run_fits",
+    "restriction_entry_from_doc",
+    "restriction_entry_to_doc",
     "restriction_from_doc",
     "restriction_to_doc",
 ]

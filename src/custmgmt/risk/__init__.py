@@ -59,6 +59,7 @@ from custmgmt.risk.scorecard import (
     scale_min_max,
 )
 from custmgmt.risk.services import (
+    AlertRun,
     acknowledge_alert,
     current_grades,
     customer_terms,
@@ -84,6 +85,7 @@ __all__ = [
     "RISK_FEATURES",
     "Alert",
     "AlertFinding",
+    "AlertRun",
     "AlertStatus",
     "Appeal",
     "AppealEvent",

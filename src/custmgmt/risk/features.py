@@ -59,7 +59,6 @@ import numpy as np
 import numpy.typing as npt
 
 from custmgmt.analytics.features import (
-    FEATURES,
     CustomerFeatures,
     FeatureSpec,
     customer_features,
@@ -354,6 +353,3 @@ def _account_age(base: CustomerFeatures, registered_at: Mapping[Any, datetime],
             out[i] = (as_of - when).total_seconds() / 86_400
     return out
 
-
-# The catalogue's names, for a reader looking for where "known feature" comes from.
-_CATALOGUE: Final = FEATURES

@@ -275,8 +275,7 @@ def effective_terms(policy: CreditPolicy, grade: str, restrictions: Iterable[Res
             continue
         if r.kind is RestrictionKind.BLACKLISTED:
             return CreditTerms(grade=grade, credit_limit=Money(Decimal(0), limit.currency),
-                               payment_methods=frozenset({"prepaid"}) & methods
-                               or frozenset({"prepaid"}))
+                               payment_methods=frozenset({"prepaid"}))
         methods -= r.blocked_methods
         if r.credit_cap is not None and r.credit_cap.currency == limit.currency:
             limit = min(limit, r.credit_cap, key=lambda m: m.amount)

@@ -629,10 +629,6 @@ class Scorecard:
             out += t.points_of(col)
         return out
 
-    def grade_distribution_template(self) -> dict[str, int]:
-        """Every grade with a zero count (for reports that list all grades)."""
-        return {g.grade: 0 for g in self.grades}
-
 
 def _positive(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):

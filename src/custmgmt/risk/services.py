@@ -16,6 +16,7 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime, time, timedelta, timezone
 from typing import Any, Final
 
+import attrs
 from dateutil.rrule import MONTHLY, rrule
 
 from custmgmt.calendars import BusinessCalendar
@@ -203,15 +204,18 @@ def current_grades(store: RiskStore, card_name: str) -> dict[str, str]:
 # -- alerts ---------------------------------------------------------------------------
 
 
+@attrs.frozen(kw_only=True)
 class AlertRun:
-    """What :func:`raise_alerts` did: the alerts added and how many were duplicates."""
+    """What :func:`raise_alerts` did.
 
-    def __init__(self, added: list[Alert], duplicates: int) -> None:
-        self.added = added
-        self.duplicates = duplicates
+    Attributes:
+        added: the alerts stored, in the order the rules found them.
+        duplicates: findings left out because an alert of the rule was current for
+            the customer (or the same alert was raised before).
+    """
 
-    def __repr__(self) -> str:
-        return f"AlertRun(added={len(self.added)}, duplicates={self.duplicates})"
+    added: tuple[Alert, ...]
+    duplicates: int
 
 
 def raise_alerts(
@@ -253,7 +257,7 @@ def raise_alerts(
                 added.append(alert)
             else:
                 duplicates += 1
-    return AlertRun(added, duplicates)
+    return AlertRun(added=tuple(added), duplicates=duplicates)
 
 
 def _move_alert(store: RiskStore, alert_id: str, status: AlertStatus, at: datetime,
