@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
@@ -78,3 +79,19 @@ def test_the_overview_lists_grades_alerts_and_restrictions(
     assert "no score runs for card 'other'" in capsys.readouterr().out
 
 
+
+
+def test_a_store_from_before_the_risk_capability_reports_no_risk_data(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "old.sqlite3"
+    store = SQLiteStore(path)
+    store.close()
+    conn = sqlite3.connect(path)
+    for table in [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'risk_%'")]:
+        conn.execute(f"DROP TABLE {table}")
+    conn.execute("DELETE FROM custmgmt_schema WHERE component = 'risk'")
+    conn.commit()
+    conn.close()
+    assert main(["risk", "--db", str(path)]) == 0
+    assert "no risk data in this store yet" in capsys.readouterr().out

@@ -63,6 +63,13 @@ def run(args: argparse.Namespace) -> int:
     at = as_of_or_now(args, zone(args.tz))
     store = open_existing_store(args.db)
     try:
+        with store.lock:
+            found = store.connection.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'risk_score_runs'"
+            ).fetchone()
+        if found is None:  # a store made before the risk capability, opened read-only
+            print("no risk data in this store yet (no scores, alerts or restrictions)")
+            return 0
         print_risk_overview(store, at, sys.stdout, card_name=args.card)
     finally:
         store.close()
