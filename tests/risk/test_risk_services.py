@@ -34,6 +34,7 @@ from custmgmt.risk import (
     resolve_alert,
     restricted_customers,
     risk_features,
+    run_stability,
     save_scorecard,
     score_customers,
     start_review,
@@ -98,6 +99,11 @@ def test_quarterly_rescoring_runs_once_a_quarter_and_keeps_history(store: Any) -
     assert rescore_quarterly(store, card, as_of=AS_OF + timedelta(days=10)) is not None
     assert [h.run_id for h in store.risk.score_history("c00")] == [
         "credit-v1-2025Q2", "credit-v1-2025Q3"]
+    report = run_stability(store, "credit")
+    assert report is not None
+    assert report.score_verdict in ("stable", "watch", "shift")
+    assert [f for f, _, _ in report.features] == list(card.features)
+    assert run_stability(store, "nothing") is None
 
 
 def test_alerts_are_raised_once_then_acknowledged_and_resolved(store: Any) -> None:
@@ -268,3 +274,15 @@ def test_an_appeal_without_a_ticket_when_asked_or_when_the_store_has_none(store:
     changed = attrs.evolve(plain, version=2, ticket_id="T-9")
     with pytest.raises(Conflict, match="ticket_id"):
         store.risk.update_appeal(changed)
+
+
+def test_stability_between_two_runs_reads_the_stored_bins(store: Any) -> None:
+    card = make_scorecard()
+    save_scorecard(store, card)
+    score_customers(store, card, as_of=AS_OF, run_id="a")
+    assert run_stability(store, "credit") is None
+    score_customers(store, card, as_of=AS_OF, run_id="b")
+    same = run_stability(store, "credit")
+    assert same is not None
+    assert same.score_psi == pytest.approx(0.0)
+    assert {v for _, _, v in same.features} == {"stable"}

@@ -98,6 +98,14 @@ def print_risk_overview(store: Any, at: Any, out: TextIO, *, card_name: str | No
             p(f"  {band.grade}  {band.lower:>5}-{band.upper:<5} {band.value_tier:<5} "
               f"{band.segment:<9} {n:>7}  {100 * n / total:5.1f}%  "
               f"{'#' * round(40 * n / total)}")
+        from custmgmt.risk import run_stability
+
+        report = run_stability(store, info.card_name)
+        if report is not None:
+            shifted = [f"{f} {v:.2f} ({verdict})" for f, v, verdict in report.features
+                       if verdict != "stable"]
+            p(f"  stability against the previous run: score PSI {report.score_psi:.3f} "
+              f"({report.score_verdict})" + ("; " + ", ".join(shifted) if shifted else ""))
     current = store.risk.find_alerts(statuses=(AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED))
     by_rule = Counter(a.rule for a in current)
     p(f"\ncurrent alerts: {len(current)}" + ("" if not by_rule else " (" + ", ".join(

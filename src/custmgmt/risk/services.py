@@ -25,6 +25,7 @@ from custmgmt.domain.money import Money
 from custmgmt.domain.time import require_aware
 from custmgmt.errors import Conflict, NotFound, TransitionNotAllowed, ValidationError
 from custmgmt.risk.alerts import Alert, AlertRule, AlertStatus, evaluate_rules
+from custmgmt.risk.evaluation import StabilityReport, card_stability
 from custmgmt.risk.features import describe_risk_feature, is_known_feature, risk_features
 from custmgmt.risk.history import ScoreRun
 from custmgmt.risk.ports import RiskStore
@@ -63,6 +64,7 @@ __all__ = [
     "rescore_quarterly",
     "resolve_alert",
     "restricted_customers",
+    "run_stability",
     "save_scorecard",
     "score_customers",
     "start_review",
@@ -199,6 +201,21 @@ def current_grades(store: RiskStore, card_name: str) -> dict[str, str]:
         return {}
     run = store.risk.get_score_run(runs[-1].id)
     return {cid: run.batch.grade_of(i) for i, cid in enumerate(run.customer_ids.tolist())}
+
+
+def run_stability(store: RiskStore, card_name: str) -> StabilityReport | None:
+    """PSI of the score and of every feature's bins between the card's last two runs.
+
+    Reads the stored runs only (their bins), so it needs no features recomputed.
+    None when the card has fewer than two runs of one version.
+    """
+    _store(store)
+    runs = store.risk.score_runs(card_name)
+    if len(runs) < 2 or runs[-1].card_version != runs[-2].card_version:
+        return None
+    before, after = (store.risk.get_score_run(r.id) for r in runs[-2:])
+    card = store.risk.get_scorecard(card_name, runs[-1].card_version)
+    return card_stability(card, before.batch, after.batch)
 
 
 # -- alerts ---------------------------------------------------------------------------
