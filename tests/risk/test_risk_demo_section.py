@@ -32,6 +32,7 @@ def test_the_section_tells_the_story_once_and_a_rerun_adds_nothing(tmp_path: Pat
     assert [e.action for e in restriction.events] == ["imposed", "appealed", "lifted"]
     assert store.risk.get_appeal(DEMO_APPEAL_ID).status is AppealStatus.OVERTURNED
     assert "overturn     -> overturned" in first
+    assert f"service ticket {DEMO_APPEAL_ID}-T: closed" in first
     counts = (len(store.risk.score_runs()), len(store.risk.find_alerts()),
               len(store.risk.find_restrictions()), len(store.risk.find_appeals()))
     second = run_section(store)

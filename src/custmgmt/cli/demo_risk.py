@@ -110,8 +110,13 @@ def demo_section(ctx: DemoContext) -> None:
         for e in restriction.events:
             ctx.print(f"  {e.at:%Y-%m-%d %H:%M}  {e.action:<10} by {e.actor}: {e.reason}")
     if appeal is not None:
+        carried = ""
+        if appeal.ticket_id is not None:
+            ticket = _find(store.tickets.get, appeal.ticket_id)
+            if ticket is not None:
+                carried = f"; service ticket {ticket.id}: {ticket.status.value}"
         ctx.print(f"appeal {appeal.id}: deadline {appeal.deadline:%Y-%m-%d %H:%M} "
-                  "(16 business hours)")
+                  f"(16 business hours){carried}")
         for a in appeal.events:
             ctx.print(f"  {a.at:%Y-%m-%d %H:%M}  {a.event.value:<12} -> "
                       f"{a.to_status.value:<12} by {a.actor}" + (f": {a.reason}" if a.reason
