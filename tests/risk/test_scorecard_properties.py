@@ -211,3 +211,17 @@ def test_random_bad_rows_raise_validation_errors_not_crashes(junk: Any) -> None:
     ):
         with contextlib.suppress(ValidationError):
             build()
+
+
+def test_a_table_with_many_cut_points_bins_like_the_reference() -> None:
+    cuts = [float(c) for c in range(-50, 51, 2)]  # 51 cuts: the binary-search path
+    edges: list[float | None] = [None, *cuts, None]
+    bins = [Bin(label=f"r{i}", lower=edges[i], upper=edges[i + 1], points=i)
+            for i in range(len(edges) - 1)]
+    table = FeatureTable(feature="x", bins=(Bin(label="m", missing=True, points=-1),
+                                            *reversed(bins),
+                                            Bin(label="s", special=(7.0, 9.0), points=99)))
+    values = np.array([-80, -50, -49.5, 0, 7, 8, 9, 50, 51, np.nan])
+    got = table.points_of(table.bin_indexes(values)).tolist()
+    want = [reference_points(table, None if np.isnan(v) else float(v))[0] for v in values]
+    assert got == want

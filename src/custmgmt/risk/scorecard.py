@@ -226,6 +226,7 @@ class FeatureTable:
     bins: tuple[Bin, ...] = attrs.field(converter=_bins)
     _edges: AnyArray = attrs.field(init=False, repr=False, eq=False)
     _range_index: AnyArray = attrs.field(init=False, repr=False, eq=False)
+    _ranges_first: bool = attrs.field(init=False, repr=False, eq=False)
     _points: I64 = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
@@ -267,7 +268,10 @@ class FeatureTable:
                 )
         edges = np.array([self.bins[i].lower for i in ranges[1:]], dtype=np.float64)
         object.__setattr__(self, "_edges", edges)
-        object.__setattr__(self, "_range_index", np.array(ranges, dtype=np.int64))
+        if len(self.bins) > 32767:
+            raise ValidationError(name, len(self.bins), "at most 32767 bins")
+        object.__setattr__(self, "_range_index", np.array(ranges, dtype=np.int16))
+        object.__setattr__(self, "_ranges_first", ranges == list(range(len(ranges))))
         object.__setattr__(self, "_points",
                            np.array([b.points for b in self.bins], dtype=np.int64))
 
@@ -296,18 +300,24 @@ class FeatureTable:
             return self.missing_index
         return next(i for i, b in enumerate(self.bins) if b.kind == "range" and b.contains(number))
 
-    def bin_indexes(self, values: Any) -> I64:
-        """The bin index of every value of an array (NaN is missing), vectorised."""
+    def bin_indexes(self, values: Any) -> AnyArray:
+        """The bin index of every value of an array (NaN is missing), vectorised.
+
+        Returns int16 indexes into :attr:`bins` (a table has at most 32767 bins).
+        """
         x = np.asarray(values, dtype=np.float64)
-        out = self._range_index[_bucket(self._edges, x)]
+        out = _bucket(self._edges, x)
+        if not self._ranges_first:
+            out = self._range_index[out]
         for i, b in enumerate(self.bins):
-            if b.special:
+            if len(b.special) == 1:
+                out[x == b.special[0]] = i
+            elif b.special:
                 out[np.isin(x, b.special)] = i
         out[np.isnan(x)] = self.missing_index
-        result: I64 = out.astype(np.int64, copy=False)
-        return result
+        return out
 
-    def points_of(self, indexes: I64) -> I64:
+    def points_of(self, indexes: AnyArray) -> I64:
         """The points of bin indexes (from :meth:`bin_indexes`)."""
         out: I64 = self._points[indexes]
         return out
@@ -324,7 +334,8 @@ def _bucket(edges: AnyArray, x: AnyArray) -> AnyArray:
     NaN compares false with every edge (bucket 0), as callers overwrite it anyway.
     """
     if len(edges) > _COMPARE_CUTS:
-        return np.searchsorted(edges, x, side="right")
+        found: AnyArray = np.searchsorted(edges, x, side="right").astype(np.int16)
+        return found
     out = np.zeros(len(x), dtype=np.int16)
     for edge in edges.tolist():
         out += x >= edge
@@ -605,7 +616,7 @@ class Scorecard:
             if x.dtype.kind == "f" and np.isinf(x).any():
                 raise ValidationError(t.feature, "inf", "finite values or NaN")
             idx = t.bin_indexes(x)
-            bins.append(idx.astype(np.int16))
+            bins.append(idx.astype(np.int16, copy=False))
             assert scores is not None
             scores += t.points_of(idx)
         assert scores is not None
