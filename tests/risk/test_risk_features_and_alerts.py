@@ -164,6 +164,12 @@ class World:
             self.orders.append(("canceller", AS_OF_US - (d + 31) * DAY, "cancelled", 0))
         for d in (2, 5, 9, 14, 20):  # ... then five in thirty days
             self.orders.append(("canceller", AS_OF_US - d * DAY, "cancelled", 0))
+        for d in range(5, 215, 10):  # steady: cancels often, but always did (no spike)
+            self.orders.append(("steady", AS_OF_US - d * DAY, "cancelled", 0))
+            self.orders.append(("steady", AS_OF_US - d * DAY - HOUR, "delivered", 0))
+        for d in (4, 9, 15):  # orders left unpaid past the grace period
+            self.orders.append(("nonpayer", AS_OF_US - d * DAY, "placed", 0))
+        self.orders.append(("nonpayer", AS_OF_US - DAY, "placed", 0))  # still in grace
         self.orders.append(("troll", AS_OF_US - 200 * DAY, "delivered", 0))
         for h in range(8):  # eight one-star reviews within six hours, one order
             self.inter.append(("troll", AS_OF_US - 3 * DAY + h * 45 * 60_000_000, "review", 1))
@@ -198,7 +204,11 @@ def test_each_rule_fires_on_its_planted_pattern_and_stays_silent_on_clean_custom
     # malice from honesty, and it flags the troll alone.
     assert fired == {("frequent-returns", "returner"), ("bad-review-run", "grumpy"),
                      ("bad-review-run", "troll"), ("bad-review-run", "reviewer"),
-                     ("cancellation-spike", "canceller"), ("review-burst", "troll")}
+                     ("cancellation-spike", "canceller"), ("review-burst", "troll"),
+                     ("unpaid-orders", "nonpayer")}
+    assert {r.name for r in DEFAULT_RULES} == {rule for rule, _ in fired}  # each rule fired
+    unpaid = next(f for f in found if f.rule == "unpaid-orders")
+    assert dict(unpaid.values) == {"unpaid_count": 3.0}
     assert not any(c.startswith("clean-") for _, c in fired)
     burst = next(f for f in found if f.rule == "review-burst")
     assert dict(burst.values)["low_reviews_burst"] == 8
