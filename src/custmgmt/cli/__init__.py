@@ -25,6 +25,7 @@ from custmgmt.cli import (
     prospects,
     rate,
     restore,
+    risk,
     segment,
     team,
     tickets,
@@ -55,6 +56,7 @@ COMMANDS: dict[str, CommandModule] = {
     "team": team,
     "campaign": campaign,
     "followups": followups,
+    "risk": risk,
 }
 
 

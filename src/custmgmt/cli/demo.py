@@ -30,6 +30,7 @@ from custmgmt.cli import (
     demo_privacy,
     demo_prospects,
     demo_rating,
+    demo_risk,
     demo_segments,
     demo_team,
     demo_tickets,
@@ -55,6 +56,7 @@ SECTIONS: tuple[Callable[[DemoContext], None], ...] = (
     demo_team.demo_section,
     demo_prospects.demo_section,
     demo_engagement.demo_section,
+    demo_risk.demo_section,
 )
 
 

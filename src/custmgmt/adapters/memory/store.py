@@ -25,6 +25,7 @@ from custmgmt.adapters.memory.followups import MemoryFollowUpRepository
 from custmgmt.adapters.memory.privacy import MemoryPrivacyRepository
 from custmgmt.adapters.memory.prospects import MemoryProspectRepository
 from custmgmt.adapters.memory.ratings import MemoryRatingRepository
+from custmgmt.adapters.memory.risk import MemoryRiskRepository
 from custmgmt.adapters.memory.team import MemoryAgentRepository, MemoryAssignmentRepository
 from custmgmt.adapters.memory.tickets import MemoryTicketRepository
 from custmgmt.adapters.memory.transaction import TransactionLog
@@ -40,6 +41,7 @@ from custmgmt.ports import DEFAULT_CHUNK_SIZE, CapabilityKey
 from custmgmt.privacy.ports import PRIVACY
 from custmgmt.prospects.ports import PROSPECTS
 from custmgmt.rating.ports import RATINGS
+from custmgmt.risk.ports import RISK
 from custmgmt.team.ports import AGENTS, ASSIGNMENTS
 from custmgmt.tickets.ports import TICKETS
 
@@ -412,6 +414,7 @@ class MemoryStore(CapabilityHost):
     campaigns = Capability(CAMPAIGNS, MemoryCampaignRepository)
     followups = Capability(FOLLOWUPS, MemoryFollowUpRepository)
     ratings = Capability(RATINGS, MemoryRatingRepository)
+    risk = Capability(RISK, MemoryRiskRepository)
     tickets = Capability(TICKETS, MemoryTicketRepository)
     prospects = Capability(PROSPECTS, MemoryProspectRepository)
     agents = Capability(AGENTS, MemoryAgentRepository)

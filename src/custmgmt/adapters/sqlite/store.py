@@ -40,6 +40,7 @@ from custmgmt.adapters.sqlite.orders import SQLiteOrderRepository
 from custmgmt.adapters.sqlite.privacy import SQLitePrivacyRepository
 from custmgmt.adapters.sqlite.prospects import SQLiteProspectRepository
 from custmgmt.adapters.sqlite.ratings import SQLiteRatingRepository
+from custmgmt.adapters.sqlite.risk import SQLiteRiskRepository
 from custmgmt.adapters.sqlite.schema import CORE_MIGRATIONS
 from custmgmt.adapters.sqlite.team import SQLiteAgentRepository, SQLiteAssignmentRepository
 from custmgmt.adapters.sqlite.tickets import SQLiteTicketRepository
@@ -53,6 +54,7 @@ from custmgmt.ports import CapabilityKey
 from custmgmt.privacy.ports import PRIVACY
 from custmgmt.prospects.ports import PROSPECTS
 from custmgmt.rating.ports import RATINGS
+from custmgmt.risk.ports import RISK
 from custmgmt.team.ports import AGENTS, ASSIGNMENTS
 from custmgmt.tickets.ports import TICKETS
 
@@ -113,6 +115,7 @@ class SQLiteStore(SQLiteDatabase, CapabilityHost):
     campaigns = Capability(CAMPAIGNS, SQLiteCampaignRepository)
     followups = Capability(FOLLOWUPS, SQLiteFollowUpRepository)
     ratings = Capability(RATINGS, SQLiteRatingRepository)
+    risk = Capability(RISK, SQLiteRiskRepository)
     tickets = Capability(TICKETS, SQLiteTicketRepository)
     prospects = Capability(PROSPECTS, SQLiteProspectRepository)
     agents = Capability(AGENTS, SQLiteAgentRepository)
