@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 from custmgmt.adapters._checks import check_chunk_size, check_range
 from custmgmt.adapters._registry import Capability, CapabilityHost
 from custmgmt.adapters.memory import frames
+from custmgmt.adapters.memory.loyalty import MemoryPointsRepository
 from custmgmt.adapters.memory.ratings import MemoryRatingRepository
 from custmgmt.adapters.memory.tickets import MemoryTicketRepository
 from custmgmt.adapters.memory.transaction import TransactionLog
@@ -29,6 +30,7 @@ from custmgmt.domain import Customer, Interaction, InteractionKind, Order
 from custmgmt.domain._validate import coerce_enum
 from custmgmt.domain.time import to_epoch_micros
 from custmgmt.errors import Conflict, NotFound, ValidationError
+from custmgmt.loyalty.ports import LOYALTY
 from custmgmt.ports import DEFAULT_CHUNK_SIZE, CapabilityKey
 from custmgmt.rating.ports import RATINGS
 from custmgmt.tickets.ports import TICKETS
@@ -367,6 +369,7 @@ class MemoryStore(CapabilityHost):
             ``{key: factory(transaction_log)}``, read with :meth:`repository`.
     """
 
+    loyalty = Capability(LOYALTY, MemoryPointsRepository)
     ratings = Capability(RATINGS, MemoryRatingRepository)
     tickets = Capability(TICKETS, MemoryTicketRepository)
 

@@ -33,6 +33,7 @@ from custmgmt.adapters.sqlite import frames
 from custmgmt.adapters.sqlite.customers import SQLiteCustomerRepository
 from custmgmt.adapters.sqlite.database import SQLiteDatabase
 from custmgmt.adapters.sqlite.interactions import SQLiteInteractionRepository
+from custmgmt.adapters.sqlite.loyalty import SQLitePointsRepository
 from custmgmt.adapters.sqlite.orders import SQLiteOrderRepository
 from custmgmt.adapters.sqlite.ratings import SQLiteRatingRepository
 from custmgmt.adapters.sqlite.schema import CORE_MIGRATIONS
@@ -41,6 +42,7 @@ from custmgmt.analytics.batches import OrderBatch
 from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 from custmgmt.domain import InteractionKind
 from custmgmt.errors import ValidationError
+from custmgmt.loyalty.ports import LOYALTY
 from custmgmt.ports import CapabilityKey
 from custmgmt.rating.ports import RATINGS
 from custmgmt.tickets.ports import TICKETS
@@ -98,6 +100,7 @@ class SQLiteStore(SQLiteDatabase, CapabilityHost):
         ValidationError: ``database`` is none of the accepted types.
     """
 
+    loyalty = Capability(LOYALTY, SQLitePointsRepository)
     ratings = Capability(RATINGS, SQLiteRatingRepository)
     tickets = Capability(TICKETS, SQLiteTicketRepository)
 
