@@ -463,11 +463,11 @@ def reverse_for_order(
         if limit is not None and folded.debt + debt > limit:
             debt = max(0, limit - folded.debt)
             written_off = left - debt
-        policy = program.returns.mode.value
+        policy = f" ({program.returns.mode.value})" if debt or written_off else ""
         entry = LedgerEntry(
             id=_entry_id(customer_id, folded.seq + 1), customer_id=customer_id,
             seq=folded.seq + 1, kind=EntryKind.REVERSE, points=-due, at=at, key=key,
-            actor=actor, reason=f"退货 {order.id}" + (f" ({policy})" if debt or written_off else ""),
+            actor=actor, reason=f"退货 {order.id}{policy}",
             order_id=order.id, draws=tuple(draws), debt=debt, written_off=written_off,
         )
         store.loyalty.append(entry)
