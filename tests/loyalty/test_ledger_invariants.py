@@ -13,6 +13,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from _loyalty_support import T0, add_customer, paid_order, reference_available, reference_lots
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -39,8 +40,6 @@ from custmgmt.loyalty import (
 )
 from custmgmt.loyalty.ports import LoyaltyStore
 from custmgmt.loyalty.rules import DEFAULT_PROGRAM, Expiry
-
-from _loyalty_support import T0, add_customer, paid_order, reference_available, reference_lots
 
 POLICIES = {
     "debt_lot": ReturnPolicy(mode="debt_lot"),

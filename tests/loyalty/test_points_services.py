@@ -65,7 +65,8 @@ def earn(store, points: int, at: datetime, key: str = "k") -> LedgerEntry:  # ty
 def test_order_points_round_down_and_stay_locked_through_the_return_window(store) -> None:  # type: ignore[no-untyped-def]
     store.orders.add(paid_order("O-1", "99.99", day(1)))  # delivered on day 3
     entry = earn_for_order(store, "O-1", program=NO_TIERS)
-    assert entry is not None and entry.points == 99
+    assert entry is not None
+    assert entry.points == 99
     assert entry.locked_until == day(10)
     assert entry.expires_at == day(1) + timedelta(days=365)
     locked = statement(store, "C-1", as_of=day(9), program=NO_TIERS)
@@ -86,7 +87,8 @@ def test_unpaid_and_cancelled_orders_earn_nothing(store) -> None:  # type: ignor
 def test_recording_an_order_with_points_earns_once(store) -> None:  # type: ignore[no-untyped-def]
     order = paid_order("O-1", "300.00", day(1))
     first = record_order_with_points(store, order, program=NO_TIERS)
-    assert first is not None and first.points == 300
+    assert first is not None
+    assert first.points == 300
     with pytest.raises(Conflict):
         record_order_with_points(store, order, program=NO_TIERS)
     assert earn_for_order(store, "O-1", program=NO_TIERS) == first
@@ -113,7 +115,8 @@ def test_caps_limit_an_activity_per_calendar_period(store) -> None:  # type: ign
     assert [e.points if e else 0 for e in awarded] == [20, 20, 20, 20, 20, 0, 0]
     february = earn_points(store, "C-1", rule="review", key="rev-feb", at=day(31),
                            program=NO_TIERS)
-    assert february is not None and february.points == 20
+    assert february is not None
+    assert february.points == 20
 
 
 def test_a_referral_earns_for_both_sides_once(store) -> None:  # type: ignore[no-untyped-def]
@@ -134,12 +137,14 @@ def test_a_partial_return_reverses_pro_rata_and_a_retry_takes_nothing_more(store
     order = store.orders.get("O-1")
     store.orders.update(order.record_return(Money(Decimal("250.00"), "CNY"), day(4)))
     first = reverse_for_order(store, "O-1", program=NO_TIERS)
-    assert first is not None and first.points == -250
+    assert first is not None
+    assert first.points == -250
     assert reverse_for_order(store, "O-1", program=NO_TIERS) is None
     order = store.orders.get("O-1")
     store.orders.update(order.record_return(Money(Decimal("750.00"), "CNY"), day(5)))
     second = reverse_for_order(store, "O-1", program=NO_TIERS)
-    assert second is not None and second.points == -750
+    assert second is not None
+    assert second.points == -750
     assert statement(store, "C-1", as_of=day(30), program=NO_TIERS).balance == 0
 
 
@@ -177,7 +182,8 @@ def test_the_expiry_job_records_each_expired_lot_once(store) -> None:  # type: i
                       expiry=Expiry(mode="end_of_month", amount=1))
     lot = earn_points(store, "C-1", rule="lottery", key="l-1", at=day(5), points=80,
                       program=program)
-    assert lot is not None and lot.expires_at == datetime(2025, 3, 1, tzinfo=T0.tzinfo)
+    assert lot is not None
+    assert lot.expires_at == datetime(2025, 3, 1, tzinfo=T0.tzinfo)
     redeem_points(store, "C-1", 30, key="r-1", at=day(6), program=program)
     assert expire_points(store, as_of=day(58), program=program) == []
     written = expire_points(store, as_of=day(59), program=program)
@@ -212,7 +218,8 @@ def test_bad_input_is_refused_and_leaves_the_ledger_unchanged(store) -> None:  #
         assert caught.value.field == "points"
     with pytest.raises(ValidationError) as rule:
         earn_points(store, "C-1", rule="抽奖大转盘", key="x", at=day(2), program=NO_TIERS)
-    assert rule.value.field == "rule" and rule.value.value == "抽奖大转盘"
+    assert rule.value.field == "rule"
+    assert rule.value.value == "抽奖大转盘"
     with pytest.raises(ValidationError) as expiry:
         adjust_points(store, "C-1", 50, key="a", at=day(2), actor="a", reason="r",
                       expires_at=day(1), program=NO_TIERS)
@@ -223,7 +230,7 @@ def test_bad_input_is_refused_and_leaves_the_ledger_unchanged(store) -> None:  #
     with pytest.raises(ValidationError, match="at"):
         earn(store, 10, day(0.5), key="late")
     with pytest.raises(ValidationError, match="at"):
-        redeem_points(store, "C-1", 5, key="r-3", at=datetime(2025, 3, 1), program=NO_TIERS)  # noqa: DTZ001
+        redeem_points(store, "C-1", 5, key="r-3", at=datetime(2025, 3, 1), program=NO_TIERS)
     with pytest.raises(NotFound):
         redeem_points(store, "nobody", 5, key="r-4", at=day(2), program=NO_TIERS)
     with pytest.raises(ValidationError):

@@ -62,8 +62,10 @@ def test_without_downgrades_a_tier_once_reached_is_kept() -> None:
     assert status.since == day(20)
     assert status.qualifying == 0  # nothing earned in the last 365 days
     assert status.points_to_keep == 0
-    assert status.expires_at is None and status.review_at is None
-    assert status.next_tier is None and status.points_to_next is None
+    assert status.expires_at is None
+    assert status.review_at is None
+    assert status.next_tier is None
+    assert status.points_to_next is None
 
 
 def test_automatic_downgrade_follows_the_reversal_of_the_promoting_transaction() -> None:
@@ -208,7 +210,8 @@ def test_the_tier_multiplier_applies_to_later_awards() -> None:
     earn_for_order(store, "O-1", program=program)
     store.orders.add(paid_order("O-2", "100.00", day(20)))
     second = earn_for_order(store, "O-2", program=program)
-    assert second is not None and second.points == 150  # silver: 1.5 x 100
+    assert second is not None
+    assert second.points == 150
 
 
 @pytest.mark.parametrize(
