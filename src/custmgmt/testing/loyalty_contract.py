@@ -196,6 +196,6 @@ class PointsRepositoryContract(RepositoryContract[PointsRepository]):
         assert repo.by_key("C-1", "k-2") is None
         assert repo.snapshot("C-1") is None
         assert repo.tier_history("C-1") == []
-        repo.append(make_entry(2, kind=EntryKind.EXPIRE, points=-100,
+        repo.append(make_entry(2, kind=EntryKind.EXPIRE.value, points=-100,
                                draws=[Draw(lot="C-1#1", points=100)]))
         assert repo.last_seq("C-1") == 2
