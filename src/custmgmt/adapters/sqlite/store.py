@@ -35,6 +35,7 @@ from custmgmt.adapters.sqlite.database import SQLiteDatabase
 from custmgmt.adapters.sqlite.interactions import SQLiteInteractionRepository
 from custmgmt.adapters.sqlite.loyalty import SQLitePointsRepository
 from custmgmt.adapters.sqlite.orders import SQLiteOrderRepository
+from custmgmt.adapters.sqlite.purchase_lines import SQLiteOrderLineReader
 from custmgmt.adapters.sqlite.ratings import SQLiteRatingRepository
 from custmgmt.adapters.sqlite.schema import CORE_MIGRATIONS
 from custmgmt.adapters.sqlite.tickets import SQLiteTicketRepository
@@ -45,6 +46,7 @@ from custmgmt.errors import ValidationError
 from custmgmt.loyalty.ports import LOYALTY
 from custmgmt.ports import CapabilityKey
 from custmgmt.rating.ports import RATINGS
+from custmgmt.recommend.ports import PURCHASE_LINES
 from custmgmt.tickets.ports import TICKETS
 
 __all__ = ["SQLiteStore"]
@@ -101,6 +103,7 @@ class SQLiteStore(SQLiteDatabase, CapabilityHost):
     """
 
     loyalty = Capability(LOYALTY, SQLitePointsRepository)
+    purchase_lines = Capability(PURCHASE_LINES, SQLiteOrderLineReader)
     ratings = Capability(RATINGS, SQLiteRatingRepository)
     tickets = Capability(TICKETS, SQLiteTicketRepository)
 
