@@ -25,8 +25,10 @@ from typing import Any, TextIO
 
 from custmgmt.cli import (
     demo_clv,
+    demo_loyalty,
     demo_overview,
     demo_rating,
+    demo_recommend,
     demo_segments,
     demo_tickets,
 )
@@ -47,6 +49,8 @@ SECTIONS: tuple[Callable[[DemoContext], None], ...] = (
     demo_clv.demo_section,
     demo_rating.demo_section,
     demo_tickets.demo_section,
+    demo_loyalty.demo_section,
+    demo_recommend.demo_section,
 )
 
 

@@ -260,6 +260,7 @@ def earn_for_order(
     *,
     program: Program = DEFAULT_PROGRAM,
     actor: str = "system",
+    reverse_refunds: bool = True,
 ) -> LedgerEntry | None:
     """Award an order's points once (key ``order:<id>``), locked through the return window.
 
@@ -267,7 +268,9 @@ def earn_for_order(
     the lot is dated at payment (placement when no payment time is recorded) and
     stays locked until ``return_window_days`` after delivery (after placement when
     no delivery is recorded). An order already partly or wholly refunded is reversed
-    pro rata at once. Unpaid and cancelled orders earn nothing (None).
+    pro rata at once, unless ``reverse_refunds`` is False (a job replaying history
+    calls :func:`reverse_for_order` at the refund's moment instead). Unpaid and
+    cancelled orders earn nothing (None).
 
     Raises:
         NotFound: no such order or customer.
@@ -289,7 +292,7 @@ def earn_for_order(
             locked_until=max(earned_at, start + timedelta(days=program.return_window_days)),
             actor=actor, reason=f"订单 {order.id}",
         )
-        if entry is not None and not order.refunded.is_zero:
+        if entry is not None and reverse_refunds and not order.refunded.is_zero:
             reverse_for_order(store, order.id, program=program, actor=actor)
         return entry
 

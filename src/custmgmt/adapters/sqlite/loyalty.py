@@ -178,6 +178,9 @@ class SQLitePointsRepository:
     def __init__(self, store: SQLiteDatabase) -> None:
         self._store = store
         store.apply_migrations("loyalty", LOYALTY_MIGRATIONS)
+        # A store opened read-only that never had a ledger has no tables: its ledgers
+        # are empty, as in a new store.
+        self._absent = store.read_only and store.schema_version("loyalty") == 0
 
     def append(self, entry: LedgerEntry) -> None:
         """Add the customer's next entry (see ``PointsRepository.append``)."""
@@ -226,6 +229,8 @@ class SQLitePointsRepository:
     def last_seq(self, customer_id: str) -> int:
         """The customer's last seq (0: none)."""
         check_id("customer_id", customer_id)
+        if self._absent:
+            return 0
         with self._store.lock:
             try:
                 return self._last(self._store.connection, customer_id)
@@ -343,6 +348,8 @@ class SQLitePointsRepository:
         return int(found[0])
 
     def _read(self, sql: str, params: tuple[Any, ...]) -> list[Row]:
+        if self._absent:
+            return [(0,)] if sql.startswith("SELECT count(*)") else []
         with self._store.lock:
             try:
                 return list(self._store.connection.execute(sql, params).fetchall())
