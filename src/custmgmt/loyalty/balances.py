@@ -216,34 +216,35 @@ def balances(
     t = to_epoch_micros(require_aware("as_of", as_of))
     n, n_customers = len(ledger), len(ledger.customer_ids)
     done = ledger.at <= t
-    opens = ledger.opens_lot & done
     # Remainders: points, less debt settled (debt < 0 on awards), less draws made by then.
-    drawn = np.zeros(n, dtype=np.int64)
+    remaining = ledger.points + ledger.debt
     if len(ledger.draw_lot):
         counted = done[ledger.draw_entry]
-        drawn = np.bincount(
+        remaining -= np.bincount(
             ledger.draw_lot[counted], weights=ledger.draw_points[counted], minlength=n
         ).astype(np.int64)
-    remaining = np.where(opens, ledger.points + ledger.debt - drawn, 0)
     # Holds: the last lock / unlock entry (by row, i.e. by seq) naming each lot.
-    holds = np.flatnonzero(((ledger.kind == _LOCK) | (ledger.kind == _UNLOCK)) & done)
-    held = np.zeros(n, dtype=bool)
+    holds = np.flatnonzero(ledger.lot >= 0)
+    holds = holds[done[holds]]
+    locked_now = ledger.locked_until > t
     if len(holds):
         last = np.full(n, -1, dtype=np.int64)
         np.maximum.at(last, ledger.lot[holds], holds)
-        has = last >= 0
-        held[has] = ledger.kind[last[has]] == _LOCK
-    live = opens & (ledger.expires_at > t)
-    locked_now = held | (ledger.locked_until > t)
-    counts = live & ~locked_now
-    available = np.bincount(
-        ledger.customer, weights=np.where(counts, remaining, 0), minlength=n_customers
+        has = np.flatnonzero(last >= 0)
+        locked_now[has] |= ledger.kind[last[has]] == _LOCK
+    live = ledger.opens_lot
+    live &= done
+    live &= ledger.expires_at > t
+    # One count for both: slot 2c holds customer c's available points, 2c+1 its locked.
+    slot = ledger.customer * 2 + locked_now
+    both = np.bincount(
+        slot[live], weights=remaining[live], minlength=2 * n_customers
     ).astype(np.int64)
-    locked = np.bincount(
-        ledger.customer, weights=np.where(live & locked_now, remaining, 0), minlength=n_customers
-    ).astype(np.int64)
+    available, locked = both[0::2].copy(), both[1::2].copy()
+    moved = np.flatnonzero(ledger.debt != 0)
+    moved = moved[done[moved]]
     debt = np.bincount(
-        ledger.customer, weights=np.where(done, ledger.debt, 0), minlength=n_customers
+        ledger.customer[moved], weights=ledger.debt[moved], minlength=n_customers
     ).astype(np.int64)
     balance = available - debt if debt_in_balance else available.copy()
     for array in (balance, available, locked, debt):
