@@ -343,3 +343,24 @@ def test_a_stale_writer_is_refused_by_the_next_seq_check(tmp_path: Path) -> None
             a.loyalty.append(attrs.evolve(stale, id="C-1#2b", key="y"))
         assert caught.value.actual_version == 2
         assert a.loyalty.last_seq("C-1") == 2
+
+
+def test_the_birthday_job_awards_once_a_year_and_on_28_february_for_leap_day_births(
+    store,  # type: ignore[no-untyped-def]
+) -> None:
+    from datetime import date
+
+    from custmgmt.loyalty import award_birthdays
+
+    store.customers.add(make_customer(id="B-1", registered_at=T0, birth_date=date(1990, 3, 5)))
+    store.customers.add(make_customer(id="B-2", registered_at=T0, birth_date=date(2000, 2, 29)))
+    on_fifth = datetime(2025, 3, 5, 12, tzinfo=T0.tzinfo)
+    assert [e.customer_id for e in award_birthdays(store, as_of=on_fifth, program=NO_TIERS)] == [
+        "B-1"
+    ]
+    assert award_birthdays(store, as_of=on_fifth + timedelta(hours=1), program=NO_TIERS) == []
+    feb_28 = datetime(2025, 2, 28, 12, tzinfo=T0.tzinfo)
+    assert [e.customer_id for e in award_birthdays(store, as_of=feb_28, program=NO_TIERS)] == [
+        "B-2"
+    ]
+    assert store.loyalty.by_key("B-1", "birthday:2025").points == 100  # type: ignore[union-attr]

@@ -47,6 +47,7 @@ __all__ = [
     "Statement",
     "account",
     "adjust_points",
+    "award_birthdays",
     "check_snapshot",
     "earn_for_interaction",
     "earn_for_order",
@@ -336,6 +337,51 @@ def earn_for_interaction(
             if entry is not None:
                 awarded.append(entry)
         return awarded
+
+
+def award_birthdays(
+    store: LoyaltyStore,
+    *,
+    as_of: datetime,
+    program: Program = DEFAULT_PROGRAM,
+    actor: str = "birthday job",
+) -> list[LedgerEntry]:
+    """The birthday job: award the birthday rule to customers whose birthday is ``as_of``'s date.
+
+    The date is read in ``as_of``'s time zone; a 29 February birthday counts on 28
+    February in other years. Key ``birthday:<year>``, so running the job twice on one
+    day (or on two days of one year) awards once. Returns the entries written.
+
+    Raises:
+        ValidationError: ``as_of`` is naive, or the programme has no birthday rule.
+    """
+    require_aware("as_of", as_of)
+    rule = program.rule_for(Trigger.BIRTHDAY)
+    if rule is None:
+        raise ValidationError("program.rules", [r.name for r in program.rules], "a birthday rule")
+    today = as_of.date()
+    leap_day_today = today.month == 2 and today.day == 28 and not _is_leap(today.year)
+    written: list[LedgerEntry] = []
+    for chunk in store.customers.iter_chunks():
+        for customer in chunk:
+            born = customer.birth_date
+            if born is None or customer.registered_at > as_of:
+                continue
+            same = (born.month, born.day) == (today.month, today.day)
+            if not same and not (leap_day_today and (born.month, born.day) == (2, 29)):
+                continue
+            key = f"birthday:{today.year}"
+            if store.loyalty.by_key(customer.id, key) is not None:
+                continue
+            entry = earn_points(store, customer.id, rule=rule.name, key=key, at=as_of,
+                                program=program, actor=actor, reason=f"生日礼 {today.year}")
+            if entry is not None:
+                written.append(entry)
+    return written
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
 def record_order_with_points(
