@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from custmgmt.errors import NotFittedError, ValidationError
 from custmgmt.recommend import ItemItemModel, PopularityModel, Purchases
+from custmgmt.recommend import model as model_module
 from custmgmt.recommend.model import top_k_rows
 
 purchases_strategy = st.lists(
@@ -59,9 +61,16 @@ def reference_neighbours(
 
 @settings(max_examples=80, deadline=None)
 @given(p=purchases_strategy, similarity=st.sampled_from(["cosine", "lift"]),
-       top_k=st.integers(1, 6))
-def test_neighbours_equal_the_reference(p: Purchases, similarity: str, top_k: int) -> None:
-    model = ItemItemModel(similarity=similarity, top_k=top_k).fit(p)
+       top_k=st.integers(1, 6), path=st.sampled_from(["dense", "sorted", "small blocks"]))
+def test_neighbours_equal_the_reference(
+    p: Purchases, similarity: str, top_k: int, path: str
+) -> None:
+    # Force each way of counting: dense blocks, sorted keys, and many small blocks.
+    ratio = {"dense": 10**9, "sorted": 0, "small blocks": 10**9}[path]
+    cells = 1 << 25 if path != "small blocks" else 16
+    with (mock.patch.object(model_module, "_DENSE_RATIO", ratio),
+          mock.patch.object(model_module, "_DENSE_CELLS", cells)):
+        model = ItemItemModel(similarity=similarity, top_k=top_k).fit(p)
     expected = reference_neighbours(p, similarity, top_k)
     for a in range(p.n_items):
         got = [(int(b), float(s)) for b, s in zip(model.neighbours_[a], model.similarities_[a],

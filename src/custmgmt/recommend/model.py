@@ -8,9 +8,11 @@ each item's ``top_k`` neighbours:
 * ``lift``: ``c(a, b) * N / (n(a) * n(b))``, computed as ``c * (N/n(a)) * (1/n(b))``,
 
 with ``n(x)`` the buyers of ``x`` and ``N`` the customers. Counting is done in blocks
-of items holding about 16 million customer-item pairs each: a block's pair keys are
-sorted (values only) and counted by run lengths, so memory stays bounded by the block
-and time grows with the pairs, not with the square of the catalogue.
+of items holding at most about 16 million customer-item pairs and 32 million cells:
+a block with few cells per pair is counted with one ``np.bincount`` over its cells, a
+sparse one by sorting its pair keys (values only) and counting run lengths. Memory
+stays bounded by the block, and time grows with the pairs rather than with the square
+of the catalogue.
 Neighbours go by similarity, ties by item code (the order of the sorted item ids).
 
 A customer's candidates are scored by summing the similarities of the neighbours of
@@ -50,6 +52,10 @@ F64 = npt.NDArray[np.float64]
 SIMILARITIES = ("cosine", "lift")
 _BLOCK_CELLS = 1 << 22
 _BLOCK_PAIRS = 1 << 24
+#: Most cells of one dense block of pair counts (int64: 256 MiB).
+_DENSE_CELLS = 1 << 25
+#: A block is counted densely when it has at most this many cells per pair.
+_DENSE_RATIO = 32
 _DAY_US = 86_400_000_000
 
 
@@ -357,22 +363,34 @@ class ItemItemModel(_Recommender):
             np.cumsum(per_item), np.arange(_BLOCK_PAIRS, int(per_item.sum()), _BLOCK_PAIRS)
         )
         edges = np.unique(np.concatenate(([0], bounds + 1, [n])).clip(0, n))
+        rows_cap = max(1, _DENSE_CELLS // n)
+        edges = np.unique(np.concatenate([np.arange(a, b, rows_cap) for a, b in
+                                          itertools.pairwise(edges.tolist())] + [[n]]))
         for lo, hi in itertools.pairwise(edges.tolist()):
             left = by_item[item_starts[lo] : item_starts[hi]]
             lens = sizes[cust[left]]
             total = int(lens.sum())
-            left_item = np.repeat(item[left], lens)
+            left_item = np.repeat(item[left] - lo, lens)
             shift = np.repeat(starts[cust[left]] - (np.cumsum(lens) - lens), lens)
             right = item[np.arange(total, dtype=np.int64) + shift]
-            keys = (left_item - lo) * n + right
-            keys = keys[left_item != right]
-            keys.sort()
-            if len(keys) == 0:
-                continue
-            cut = np.flatnonzero(np.diff(keys)) + 1
-            starts_k = np.concatenate(([0], cut))
-            counts = np.diff(np.concatenate((starts_k, [len(keys)])))
-            uniq = keys[starts_k]
+            keys = left_item * n + right
+            cells = (hi - lo) * n
+            if cells <= _DENSE_RATIO * total:
+                # Few cells per pair: count them all in one bincount, read the nonzero.
+                dense = np.bincount(keys, minlength=cells)
+                dense[np.arange(hi - lo) * n + np.arange(lo, hi)] = 0  # an item with itself
+                uniq = np.flatnonzero(dense)
+                counts = dense[uniq]
+            else:
+                # Many cells per pair: sort the keys (values only), count by run lengths.
+                keys = keys[left_item + lo != right]
+                keys.sort()
+                if len(keys) == 0:
+                    continue
+                cut = np.flatnonzero(np.diff(keys)) + 1
+                starts_k = np.concatenate(([0], cut))
+                counts = np.diff(np.concatenate((starts_k, [len(keys)])))
+                uniq = keys[starts_k]
             if self.min_support > 1:
                 strong = counts >= self.min_support
                 uniq, counts = uniq[strong], counts[strong]
