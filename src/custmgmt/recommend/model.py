@@ -56,6 +56,8 @@ _BLOCK_PAIRS = 1 << 24
 _DENSE_CELLS = 1 << 25
 #: A block is counted densely when it has at most this many cells per pair.
 _DENSE_RATIO = 32
+#: Value buckets per row when pruning candidates for the top k.
+_BUCKETS = 256
 _DAY_US = 86_400_000_000
 
 
@@ -108,6 +110,23 @@ def _distinct(keys: I64) -> I64:
 
 def _top_k_sparse(rows: I64, cols: I64, vals: F64, n_rows: int, k: int) -> tuple[I64, F64]:
     """Like :func:`top_k_rows` for triplets sorted by (row, col) (all values positive)."""
+    per_row = np.bincount(rows, minlength=n_rows)
+    if len(rows) and per_row.max() > k:
+        # Keep only candidates: bucket the values by log2 (monotone in the value), count
+        # each row's entries per bucket, and keep the buckets from the top down until
+        # they hold k entries. Every entry of the top k is kept; the exact order comes
+        # from the sort below, over far fewer entries.
+        buckets = _BUCKETS
+        lg = np.log2(vals)
+        low, span = float(lg.min()), float(lg.max() - lg.min())
+        scale = (buckets - 1) / span if span > 0 else 0.0
+        bucket = ((lg - low) * scale).astype(np.int64)
+        hist = np.bincount(rows * buckets + bucket, minlength=n_rows * buckets)
+        from_top = np.cumsum(hist.reshape(n_rows, buckets)[:, ::-1], axis=1)
+        enough = from_top >= k
+        threshold = np.where(enough.any(axis=1), buckets - 1 - np.argmax(enough, axis=1), 0)
+        keep = bucket >= threshold[rows]
+        rows, cols, vals = rows[keep], cols[keep], vals[keep]
     order = np.argsort(-vals, kind="stable")  # ties keep their (row, col) order
     row_type = np.uint16 if n_rows <= 1 << 16 else np.int64  # uint16 sorts by radix
     order = order[np.argsort(rows[order].astype(row_type), kind="stable")]
