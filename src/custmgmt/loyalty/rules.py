@@ -210,7 +210,7 @@ class EarnRule:
     def __attrs_post_init__(self) -> None:
         per_unit = _multiplier("EarnRule.per_unit", self.per_unit)
         object.__setattr__(self, "per_unit", per_unit)
-        if self.rounding not in ROUNDINGS:
+        if not isinstance(self.rounding, str) or self.rounding not in ROUNDINGS:
             raise ValidationError("EarnRule.rounding", self.rounding, f"one of {sorted(ROUNDINGS)}")
         if self.trigger is Trigger.ORDER:
             if per_unit <= 0 or not isinstance(self.currency, str):
@@ -306,8 +306,15 @@ class Program:
         names = [r.name for r in self.rules]
         if len(set(names)) != len(names):
             raise ValidationError("Program.rules", names, "rules with unique names")
+        pairs = self.star_multipliers
+        if not isinstance(pairs, tuple) or not all(
+            isinstance(p, tuple) and len(p) == 2 for p in pairs
+        ):
+            raise ValidationError(
+                "Program.star_multipliers", pairs, "a mapping of star level to multiplier"
+            )
         checked = []
-        for stars, factor in self.star_multipliers:
+        for stars, factor in pairs:
             if not isinstance(stars, int) or isinstance(stars, bool) or not 1 <= stars <= 5:
                 raise ValidationError("Program.star_multipliers", stars, "star levels 1 to 5")
             checked.append((stars, _multiplier(f"Program.star_multipliers[{stars}]", factor)))
