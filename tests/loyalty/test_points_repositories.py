@@ -73,13 +73,12 @@ def test_a_snapshot_edited_into_nonsense_is_a_storage_error(tmp_path: Path) -> N
 
 def test_a_read_only_store_that_never_had_a_ledger_reads_empty_ledgers(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
-    with SQLiteStore(path) as store:
-        # As a store made before the loyalty capability existed: no tables, no version.
-        with store.writing() as conn:
-            conn.execute("DROP TABLE points_entries")
-            conn.execute("DROP TABLE points_snapshots")
-            conn.execute("DROP TABLE tier_changes")
-            conn.execute("DELETE FROM custmgmt_schema WHERE component = 'loyalty'")
+    # As a store made before the loyalty capability existed: no tables, no version.
+    with SQLiteStore(path) as store, store.writing() as conn:
+        conn.execute("DROP TABLE points_entries")
+        conn.execute("DROP TABLE points_snapshots")
+        conn.execute("DROP TABLE tier_changes")
+        conn.execute("DELETE FROM custmgmt_schema WHERE component = 'loyalty'")
     with SQLiteStore(path, mode="read_only") as store:
         assert store.loyalty.entries("C-1") == []
         assert store.loyalty.last_seq("C-1") == 0
