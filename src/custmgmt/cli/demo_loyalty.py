@@ -100,8 +100,9 @@ def demo_section(ctx: DemoContext) -> None:
     st = statement(store, cid, as_of=ctx.as_of, program=program)
     expired = sum(1 for e in st.entries if e.kind is EntryKind.EXPIRE)
     ctx.print(
-        f"customer {cid}: {len(orders)} paid orders, 1 point per yuan, locked 7 days after "
-        f"delivery, lots expire after 12 months ({expired} lots expired by the expiry job)"
+        f"customer {cid}: {len(orders)} paid orders, 1 point per yuan times the tier's "
+        f"multiplier, locked 7 days after delivery, lots expire after 12 months ({expired} "
+        "lots expired by the expiry job)"
     )
     print_statement(st, ctx.out, tz=ctx.as_of.tzinfo)
 

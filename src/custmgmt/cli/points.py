@@ -58,7 +58,7 @@ def _state(lot: Any, at: datetime) -> str:
         return "on hold"
     if lot.locked_until is not None and at < lot.locked_until:
         return f"locked to {lot.locked_until:%Y-%m-%d}"
-    return "spent" if lot.remaining == 0 else "available"
+    return "used up" if lot.remaining == 0 else "available"
 
 
 def print_statement(st: Any, out: TextIO, *, tz: Any = None) -> None:
