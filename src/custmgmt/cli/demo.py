@@ -27,6 +27,7 @@ from custmgmt.cli import (
     demo_clv,
     demo_loyalty,
     demo_overview,
+    demo_privacy,
     demo_rating,
     demo_recommend,
     demo_segments,
@@ -49,6 +50,7 @@ SECTIONS: tuple[Callable[[DemoContext], None], ...] = (
     demo_clv.demo_section,
     demo_rating.demo_section,
     demo_tickets.demo_section,
+    demo_privacy.demo_section,
     demo_loyalty.demo_section,
     demo_recommend.demo_section,
 )

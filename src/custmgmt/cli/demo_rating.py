@@ -68,8 +68,11 @@ def demo_section(ctx: DemoContext) -> None:
         f"stars, {int((moved < 0).sum())} lost stars" if earlier else ""
     )
 
-    # A manual override: requested by one person, approved only by another.
-    from custmgmt.rating import approve_override, request_override
+    # A manual override: requested by one person, approved only by a reviewer the
+    # override policy names (here by role).
+    from custmgmt.rating import OverridePolicy, approve_override, request_override
+
+    reviewers = OverridePolicy(approver_roles={"运营经理"})
 
     ratings: Any = ctx.store.ratings  # type: ignore[attr-defined]
     ctx.print("\nmanual override with review")
@@ -90,17 +93,22 @@ def demo_section(ctx: DemoContext) -> None:
         )
         try:
             approve_override(ctx.store, DEMO_OVERRIDE_ID, by="客服主管-王",
-                             at=ctx.as_of - timedelta(hours=2))
+                             at=ctx.as_of - timedelta(hours=2), policy=reviewers,
+                             roles=("客服主管",))
         except PermissionDenied as exc:
             ctx.print(f"  self-approval refused: {exc}")
         override = approve_override(ctx.store, DEMO_OVERRIDE_ID, by="运营经理-李",
-                                    at=ctx.as_of - timedelta(hours=1), reason="已核对合同")
+                                    at=ctx.as_of - timedelta(hours=1), policy=reviewers,
+                                    roles=("运营经理",), reason="已核对合同")
     for event in override.history:
         why = f": {event.reason}" if event.reason else ""
-        ctx.print(f"  {event.at:%Y-%m-%d %H:%M} {event.action.value:<8} by {event.actor}{why}")
+        role = f" ({event.role})" if event.role else ""
+        ctx.print(
+            f"  {event.at:%Y-%m-%d %H:%M} {event.action.value:<8} by {event.actor}{role}{why}"
+        )
     i = rating.index_of(override.customer_id)
     effective = effective_stars(rating, [override], at=ctx.as_of)
     ctx.print(
-        f"  customer {override.customer_id}: computed {int(rating.stars[i])}★, "
+        f"  customer {override.customer_id}: computed {int(rating.rated_stars[i])}★, "
         f"effective {int(effective[i])}★ until {override.expires_at:%Y-%m-%d}"
     )

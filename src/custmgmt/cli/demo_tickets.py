@@ -27,6 +27,7 @@ from custmgmt.cli.tickets import (
 )
 from custmgmt.domain import Priority
 from custmgmt.errors import NotFound
+from custmgmt.rating import ServiceLevels
 from custmgmt.tickets import (
     DEFAULT_WORKFLOW,
     EscalationRule,
@@ -101,8 +102,12 @@ ESCALATION_RULES = (
 
 def _print_escalations(ctx: Any) -> None:
     policy, calendar = default_sla_policy(), default_calendar()
+    stars, levels = latest_stars(ctx.store, ctx.as_of), ServiceLevels.default()
     statuses = [
-        sla_status(t, policy, calendar, ctx.as_of)
+        sla_status(
+            t, policy, calendar, ctx.as_of,
+            factor=levels.response_time_factor_for(stars.get(t.customer_id)),
+        )
         for t in ctx.store.tickets.find(statuses=OPEN_STATUSES)
         if t.created_at <= ctx.as_of
     ]

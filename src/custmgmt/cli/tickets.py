@@ -107,18 +107,19 @@ def default_sla_policy() -> Any:
 
 
 def latest_stars(store: Any, as_of: datetime) -> dict[str, int]:
-    """Stars per customer from the store's latest rating run at ``as_of`` (empty if none).
+    """The stars that apply per customer at ``as_of``: the latest rating run with the
+    approved overrides in effect (see :func:`custmgmt.rating.current_stars`).
 
-    A store without a rating repository, or with no run yet, gives an empty map.
+    A store without a rating repository, or with no run and no override, gives an
+    empty map.
     """
+    from custmgmt.rating import current_stars
+    from custmgmt.rating.ports import RatingStore
+
     # A host store may not offer ratings at all; that, and only that, means no stars.
-    ratings = getattr(store, "ratings", None)
-    if ratings is None:
+    if not isinstance(store, RatingStore):
         return {}
-    run = ratings.latest_run(as_of)
-    if run is None:
-        return {}
-    return {r.customer_id: int(r.stars) for r in ratings.results(run.id)}
+    return current_stars(store, as_of)
 
 
 def format_business_time(delta: timedelta) -> str:
@@ -166,16 +167,21 @@ def print_open_tickets(
     *,
     calendar: Any = None,
     policy: Any = None,
+    service_levels: Any = None,
 ) -> Counter[tuple[str, str, str]]:
     """Print the open tickets of ``store`` at ``as_of`` with their SLA state.
 
     "Open" is the stored status (tickets opened after ``as_of`` are left out); the SLA
-    clocks are evaluated at ``as_of``. Returns the counts by (priority, stars, state).
+    clocks are evaluated at ``as_of``, each ticket's targets multiplied by its
+    customer's response-time factor (``service_levels``, default
+    ``ServiceLevels.default()``: a 5★ customer's targets are halved). Returns the
+    counts by (priority, stars, state).
 
     Raises:
         ValidationError: a naive ``as_of``.
     """
     from custmgmt.domain import require_aware
+    from custmgmt.rating import ServiceLevels
     from custmgmt.tickets import sla_status_many
 
     require_aware("as_of", as_of)
@@ -187,7 +193,15 @@ def print_open_tickets(
     print(f"open tickets at {as_of:%Y-%m-%d %H:%M %z}: {len(tickets)}", file=out)
     if not tickets:
         return counts
-    frame = sla_status_many(tickets, policy, calendar, as_of)
+    levels = ServiceLevels.default() if service_levels is None else service_levels
+    # Stars above the map's top (a policy with more levels) get the top's service.
+    factors = [
+        levels.response_time_factor_for(
+            None if (star := stars.get(t.customer_id)) is None else min(star, levels.top)
+        )
+        for t in tickets
+    ]
+    frame = sla_status_many(tickets, policy, calendar, as_of, factors=factors)
     rows = []
     for i, ticket in enumerate(tickets):
         target = _pressing(frame.status(i))

@@ -3,7 +3,10 @@
 * :class:`RatingPolicy`: weighted criteria, star bands, hysteresis and schedule, as
   data (``to_dict`` / ``from_json``); :func:`rate` (the engine) gives a
   :class:`Rating` (scores, stars, contributions, change since the previous run).
-* :class:`Override`: staff-set stars, effective after a second person approves.
+* :class:`Override`: staff-set stars, effective after a reviewer named by an
+  :class:`OverridePolicy` (a staff id or role, never the requester) approves; every
+  consumer (``rate_store``, :func:`star_history`, :func:`current_stars`, ticket
+  priorities and SLAs) sees the effective stars, with the override in the explanation.
 * :class:`IncrementalRater`: keeps stars current as orders, returns and complaints
   arrive between scheduled runs.
 * :class:`ServiceLevels`: what each number of stars earns.
@@ -15,6 +18,7 @@ from custmgmt.rating.overrides import (
     Override,
     OverrideAction,
     OverrideEvent,
+    OverridePolicy,
     OverrideStatus,
     effective_override,
 )
@@ -32,12 +36,17 @@ from custmgmt.rating.result_columns import RatingResults
 from custmgmt.rating.service_levels import ServiceLevel, ServiceLevels
 from custmgmt.rating.services import (
     approve_override,
+    current_stars,
     effective_stars,
+    explain_stars,
     load_previous,
     rate_store,
+    reject_override,
     request_override,
+    revoke_override,
     run_scheduled,
     save_rating,
+    star_history,
 )
 
 __all__ = [
@@ -50,6 +59,7 @@ __all__ = [
     "Override",
     "OverrideAction",
     "OverrideEvent",
+    "OverridePolicy",
     "OverrideStatus",
     "PreviousStars",
     "Rating",
@@ -63,12 +73,17 @@ __all__ = [
     "StarBands",
     "StarHistoryEntry",
     "approve_override",
+    "current_stars",
     "effective_override",
     "effective_stars",
+    "explain_stars",
     "load_previous",
     "rate",
     "rate_store",
+    "reject_override",
     "request_override",
+    "revoke_override",
     "run_scheduled",
     "save_rating",
+    "star_history",
 ]

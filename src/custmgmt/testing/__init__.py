@@ -18,6 +18,7 @@ from custmgmt.testing.factories import (
     make_order_line,
 )
 from custmgmt.testing.loyalty_contract import PointsRepositoryContract
+from custmgmt.testing.privacy_contract import PrivacyRepositoryContract
 from custmgmt.testing.rating_contract import RatingRepositoryContract
 from custmgmt.testing.store_contract import StoreContract
 from custmgmt.testing.ticket_contract import TicketRepositoryContract
@@ -26,6 +27,7 @@ __all__ = [
     "ColumnarStoreContract",
     "FixedClock",
     "PointsRepositoryContract",
+    "PrivacyRepositoryContract",
     "RatingRepositoryContract",
     "StoreContract",
     "TicketRepositoryContract",
