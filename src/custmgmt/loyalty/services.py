@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -42,6 +42,9 @@ from custmgmt.loyalty.rules import DEFAULT_PROGRAM, EarnRule, Program, Trigger
 from custmgmt.loyalty.tiers import TierEvent, TierStatus, evaluate_tier
 from custmgmt.rating.ports import RatingStore
 from custmgmt.services import record_interaction, record_order
+
+if TYPE_CHECKING:
+    from custmgmt.rating.incremental import IncrementalRater
 
 __all__ = [
     "Statement",
@@ -385,24 +388,33 @@ def _is_leap(year: int) -> bool:
 
 
 def record_order_with_points(
-    store: LoyaltyStore, order: Order, *, program: Program = DEFAULT_PROGRAM
+    store: LoyaltyStore,
+    order: Order,
+    *,
+    program: Program = DEFAULT_PROGRAM,
+    rater: IncrementalRater | None = None,
 ) -> LedgerEntry | None:
     """Record a new order (:func:`custmgmt.services.record_order`) and earn its points, atomically.
 
     Recording the same order twice is a :class:`~custmgmt.errors.Conflict` and earns
-    nothing; earning is idempotent on its own too.
+    nothing; earning is idempotent on its own too. ``rater`` is passed on to
+    ``record_order`` (real-time stars).
     """
     with store.transaction():
-        record_order(store, order)
+        record_order(store, order, rater=rater)
         return earn_for_order(store, order.id, program=program)
 
 
 def record_interaction_with_points(
-    store: LoyaltyStore, interaction: Interaction, *, program: Program = DEFAULT_PROGRAM
+    store: LoyaltyStore,
+    interaction: Interaction,
+    *,
+    program: Program = DEFAULT_PROGRAM,
+    rater: IncrementalRater | None = None,
 ) -> list[LedgerEntry]:
     """Record a new interaction (:func:`custmgmt.services.record_interaction`) and earn for it."""
     with store.transaction():
-        record_interaction(store, interaction)
+        record_interaction(store, interaction, rater=rater)
         return earn_for_interaction(store, interaction.id, program=program)
 
 
