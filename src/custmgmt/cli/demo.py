@@ -26,10 +26,12 @@ from typing import Any, TextIO
 from custmgmt.cli import (
     demo_clv,
     demo_engagement,
+    demo_loyalty,
     demo_overview,
     demo_privacy,
     demo_prospects,
     demo_rating,
+    demo_recommend,
     demo_risk,
     demo_segments,
     demo_team,
@@ -52,11 +54,13 @@ SECTIONS: tuple[Callable[[DemoContext], None], ...] = (
     demo_clv.demo_section,
     demo_rating.demo_section,
     demo_tickets.demo_section,
-    demo_privacy.demo_section,
     demo_team.demo_section,
     demo_prospects.demo_section,
     demo_engagement.demo_section,
     demo_risk.demo_section,
+    demo_loyalty.demo_section,
+    demo_recommend.demo_section,
+    demo_privacy.demo_section,
 )
 
 
