@@ -25,7 +25,7 @@ FORK = multiprocessing.get_context("fork")
 
 
 def test_a_malformed_dsn_is_a_storage_error_naming_what_was_expected() -> None:
-    with pytest.raises(StorageError, match="not a valid DSN.*expected 'postgresql://") as info:
+    with pytest.raises(StorageError, match=r"not a valid DSN.*expected 'postgresql://") as info:
         PostgresStore("host=localhost port=5432 dbname")
     assert isinstance(info.value.__cause__, psycopg.Error)
 
@@ -38,7 +38,7 @@ def test_a_password_in_a_dsn_never_shows_in_the_error() -> None:
 
 
 def test_an_unreachable_server_is_a_storage_error() -> None:
-    with pytest.raises(StorageError, match="cannot connect.*expected a running PostgreSQL"):
+    with pytest.raises(StorageError, match=r"cannot connect.*expected a running PostgreSQL"):
         PostgresStore("postgresql://postgres@/db?host=/nonexistent-dir", connect_timeout=1)
 
 
@@ -53,7 +53,7 @@ def test_bad_arguments_are_validation_errors_before_connecting(option: str, valu
 
 
 def test_a_target_of_the_wrong_type_is_a_validation_error() -> None:
-    with pytest.raises(ValidationError, match="a DSN, a psycopg_pool.ConnectionPool"):
+    with pytest.raises(ValidationError, match=r"a DSN, a psycopg_pool\.ConnectionPool"):
         PostgresStore(42)  # type: ignore[arg-type]
 
 
@@ -77,7 +77,9 @@ class TestSchemasAndConnections(OnPostgres):
         schema = new_schema()
         PostgresStore(self.dsn, schema=schema).close()
         with self.connect(autocommit=True) as conn:
-            conn.execute(f"UPDATE {schema}.custmgmt_schema SET version = 99 WHERE component = 'core'")
+            conn.execute(
+                f"UPDATE {schema}.custmgmt_schema SET version = 99 WHERE component = 'core'"
+            )
         with pytest.raises(StorageError, match=r"'core' is at version 99, newer than the 1"):
             PostgresStore(self.dsn, schema=schema)
         drop_schema(self.dsn, schema)
@@ -103,7 +105,10 @@ class TestSchemasAndConnections(OnPostgres):
 
     def test_two_schemas_in_one_database_are_two_stores(self) -> None:
         first, second = new_schema(), new_schema()
-        with PostgresStore(self.dsn, schema=first) as a, PostgresStore(self.dsn, schema=second) as b:
+        with (
+            PostgresStore(self.dsn, schema=first) as a,
+            PostgresStore(self.dsn, schema=second) as b,
+        ):
             a.customers.add(make_customer(id="c1", name="李娜"))
             assert b.customers.count() == 0
             assert a.customers.get("c1").name == "李娜"
@@ -130,7 +135,7 @@ class TestSchemasAndConnections(OnPostgres):
         schema = new_schema()
         with PostgresStore(self.dsn, schema=schema, pool_size=1) as store:
             store.customers.add(make_customer(id="c1"))
-            with pytest.raises(StorageError, match="connection was lost") as info:
+            def cut_off_mid_transaction() -> None:
                 with store.transaction():
                     store.customers.get("c1")
                     with self.connect(autocommit=True) as admin:
@@ -140,6 +145,9 @@ class TestSchemasAndConnections(OnPostgres):
                             "AND state LIKE 'idle in transaction%'"
                         )
                     store.customers.add(make_customer(id="c2"))
+
+            with pytest.raises(StorageError, match="connection was lost") as info:
+                cut_off_mid_transaction()
             assert isinstance(info.value.__cause__, psycopg.Error)
             # The pool replaced the broken connection: the store works again.
             assert store.customers.count() == 1

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from custmgmt.cli import (
 )
 from custmgmt.cli.demo_context import DemoContext
 from custmgmt.errors import ValidationError
+from custmgmt.ports import Store
 
 __all__ = ["DEFAULT_AS_OF", "DEFAULT_DB", "SECTIONS", "DemoContext", "register", "run"]
 
@@ -54,12 +56,16 @@ def register(subparsers: Any) -> None:
     """Add the ``demo`` command."""
     parser = subparsers.add_parser(
         "demo",
-        help="create (or reopen) an SQLite demo store with synthetic customers and "
-        "show what custmgmt does with it",
+        help="create (or reopen) a demo store (SQLite, or PostgreSQL with --db "
+        "postgresql://...) with synthetic customers and show what custmgmt does with it",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
     parser.add_argument(
-        "--db", type=Path, default=DEFAULT_DB, help=f"SQLite database path (default: {DEFAULT_DB})"
+        "--db",
+        default=str(DEFAULT_DB),
+        metavar="PATH|DSN",
+        help=f"SQLite database path, or a postgresql://... DSN (schema custmgmt) "
+        f"(default: {DEFAULT_DB})",
     )
     parser.add_argument(
         "--customers",
@@ -81,15 +87,21 @@ def run(args: argparse.Namespace) -> int:
     """Run the demo; returns the exit code."""
     if args.customers < 1:
         raise ValidationError("--customers", args.customers, "a positive number of customers")
-    from custmgmt.adapters.sqlite import SQLiteStore
+    from custmgmt.cli._inputs import is_postgres_dsn, open_postgres
 
     out = sys.stdout
-    store = SQLiteStore(args.db)
+    store: Store
+    if is_postgres_dsn(args.db):
+        store = open_postgres(args.db, create=True)
+    else:
+        from custmgmt.adapters.sqlite import SQLiteStore
+
+        store = SQLiteStore(Path(args.db))
     try:
         ctx = DemoContext(
             store=store, as_of=args.as_of, seed=args.seed, out=out, rng=random.Random(args.seed)
         )
-        ctx.print(f"custmgmt demo: database {args.db}")
+        ctx.print(f"custmgmt demo: database {_shown(args.db)}")
         if store.customers.count() == 0:
             _fill(ctx, args.customers)
         else:
@@ -100,6 +112,11 @@ def run(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return 0
+
+
+def _shown(db: str) -> str:
+    """``--db`` as printed: a DSN's password replaced by ``***``."""
+    return re.sub(r"(postgres(?:ql)?://[^:/@]*:)[^@]*@", r"\1***@", db)
 
 
 def _fill(ctx: DemoContext, customers: int) -> None:

@@ -98,6 +98,8 @@ class PostgresDatabase:
             deadlock is run again before it is a :class:`Conflict`.
         adopt: use a schema that already holds other tables (without it such a
             schema is refused, untouched, as "not a custmgmt schema").
+        create: create the schema and tables when missing (default); with False, a
+            database without a custmgmt store in ``schema`` is refused, untouched.
 
     Raises:
         StorageError: a malformed DSN, an unreachable server, a schema that belongs
@@ -115,6 +117,7 @@ class PostgresDatabase:
         connect_timeout: float = 10.0,
         retries: int = 5,
         adopt: bool = False,
+        create: bool = True,
     ) -> None:
         if not isinstance(schema, str) or not _SCHEMA_NAME.fullmatch(schema) or (
             schema.startswith("pg_") or schema == "information_schema"
@@ -131,6 +134,8 @@ class PostgresDatabase:
         self.schema = schema
         self._retries = retries
         self._adopt = bool(adopt)
+        self._create = bool(create)
+        self._described = _masked(target) if isinstance(target, str) else type(target).__name__
         self._local = threading.local()
         self._closed = False
         self._lock = threading.RLock()
@@ -353,6 +358,12 @@ class PostgresDatabase:
                 raise ValidationError("migrations", step, "SQL text or a callable(connection)")
         if self.schema_version(component) == len(steps):
             return len(steps)  # the common case: one indexed read, no lock
+        if not self._create and not self._has_schema_table():
+            raise StorageError(
+                f"postgres: {self._described!r} holds no custmgmt store in schema "
+                f"{self.schema!r} (no {self.schema}.custmgmt_schema table); create one "
+                "first (e.g. custmgmt demo --db DSN, or PostgresStore(DSN))"
+            )
         try:
             with self._scope() as conn:
                 conn.execute(
@@ -402,14 +413,17 @@ class PostgresDatabase:
                 "schema (schema=...) or pass adopt=True to add the custmgmt tables to it"
             )
 
-    def schema_version(self, component: str) -> int:
-        """The recorded schema version of ``component`` (0 when it has none)."""
+    def _has_schema_table(self) -> bool:
         rows = self.fetch(
-            "SELECT CASE WHEN to_regclass(%s) IS NULL THEN NULL ELSE 1 END",
+            "SELECT to_regclass(%s) IS NOT NULL",
             (f"{self.schema}.custmgmt_schema",),
             doing="reading the schema version",
         )
-        if rows[0][0] is None:
+        return bool(rows[0][0])
+
+    def schema_version(self, component: str) -> int:
+        """The recorded schema version of ``component`` (0 when it has none)."""
+        if not self._has_schema_table():
             return 0
         found = self.fetch(
             "SELECT version FROM custmgmt_schema WHERE component = %s",

@@ -58,6 +58,8 @@ class PostgresStore(PostgresDatabase, CapabilityHost):
         capabilities: more capability repositories for this store, as
             ``{key: factory(database)}``, read with :meth:`repository`.
         adopt: add the custmgmt tables to a schema that holds other tables.
+        create: create the schema and tables when missing (default); with False an
+            existing custmgmt store only (older ones are still upgraded).
 
     Raises:
         StorageError: a malformed DSN, an unreachable server, a schema of another
@@ -79,6 +81,7 @@ class PostgresStore(PostgresDatabase, CapabilityHost):
         capabilities: Mapping[CapabilityKey[Any], Callable[[PostgresDatabase], Any]]
         | None = None,
         adopt: bool = False,
+        create: bool = True,
     ) -> None:
         super().__init__(
             target,
@@ -87,6 +90,7 @@ class PostgresStore(PostgresDatabase, CapabilityHost):
             connect_timeout=connect_timeout,
             retries=retries,
             adopt=adopt,
+            create=create,
         )
         try:
             self._init_capabilities(capabilities, self._lock)
