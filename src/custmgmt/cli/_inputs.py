@@ -3,8 +3,8 @@
 ``rate``, ``segment`` and ``clv`` take the same input: an orders CSV (columns documented
 in :meth:`custmgmt.analytics.frames.OrderFrame.from_csv` and listed by ``--help``) or
 ``--db PATH`` for an SQLite store (``--db postgresql://...`` for a PostgreSQL one),
-with ``--as-of``, ``--currency``, ``--tz`` and ``--encoding``. Defining the options and their checks once keeps the commands
-consistent: the same option means the same thing.
+with ``--as-of``, ``--currency``, ``--tz`` and ``--encoding``. Defining the options and
+their checks once keeps the commands consistent: the same option means the same thing.
 
 ``--out`` never destroys what it points at (:func:`check_output`, :func:`write_csv`):
 
