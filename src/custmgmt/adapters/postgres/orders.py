@@ -21,7 +21,7 @@ from custmgmt.adapters.postgres.schema import (
     Row,
     select_list,
 )
-from custmgmt.analytics.batches import OrderBatch
+from custmgmt.analytics.batches import STEP_COLUMNS, OrderBatch
 from custmgmt.analytics.frames import STATUS_CODES
 from custmgmt.domain import CURRENCY_DIGITS, Order
 from custmgmt.errors import ValidationError
@@ -47,13 +47,10 @@ def _decimal_texts(minor: npt.NDArray[np.int64], currency: str) -> list[str]:
 
 
 def _timestamps(micros: npt.NDArray[np.int64]) -> list[str]:
-    """COPY text of µs since the epoch as UTC ``timestamptz`` (``\\N`` for MISSING)."""
-    text = np.char.add(
-        np.datetime_as_string(micros.astype("datetime64[us]"), unit="us"), "+00"
-    ).astype(object)
-    text[micros == np.iinfo(np.int64).min] = _NULL
-    out: list[str] = text.tolist()
-    return out
+    """COPY text of µs since the epoch as ``timestamptz`` without a zone: the store's
+    sessions run with ``TimeZone=UTC``, so PostgreSQL reads them as UTC, exactly."""
+    text: list[str] = np.datetime_as_string(micros.astype("datetime64[us]"), unit="us").tolist()
+    return text
 
 
 def _texts(values: list[Any]) -> list[str]:
@@ -67,6 +64,29 @@ def _texts(values: list[Any]) -> list[str]:
     return [_NULL if v is None else v for v in values]
 
 
+_STEPS = ("paid_at", "shipped_at", "delivered_at", "cancelled_at", "returned_at")
+
+
+def _step_segments(batch: OrderBatch) -> list[str]:
+    """Per order, the COPY text of the ten step columns (``paid_at, paid_off, ...,
+    returned_at, returned_off``): an order has at most one step, its status's."""
+    n = len(batch)
+    out = np.empty(n, dtype=object)
+    empty = "\t".join([_NULL] * 10)
+    for code in np.unique(batch.status).tolist():
+        rows = np.flatnonzero(batch.status == code)
+        column = STEP_COLUMNS[STATUS_CODES[code]]
+        if column is None:
+            out[rows] = empty
+            continue
+        k = _STEPS.index(column)
+        before = "".join(f"{_NULL}\t{_NULL}\t" for _ in range(k))
+        after = "".join(f"\t{_NULL}\t{_NULL}" for _ in range(len(_STEPS) - k - 1))
+        out[rows] = [f"{before}{t}\t0{after}" for t in _timestamps(batch.status_at[rows])]
+    segments: list[str] = out.tolist()
+    return segments
+
+
 def batch_copy_text(batch: OrderBatch) -> tuple[list[str], list[str]]:
     """The COPY text lines (no newline) of the ``orders`` rows (``ORDER_WRITE_COLUMNS``)
     and ``order_lines`` rows of a batch: the rows :meth:`add_many` writes for
@@ -74,7 +94,6 @@ def batch_copy_text(batch: OrderBatch) -> tuple[list[str], list[str]]:
     ids = _texts(batch.order_id.tolist())
     n = len(ids)
     status_text = np.array([s.value for s in STATUS_CODES], dtype=object)[batch.status].tolist()
-    prices = _decimal_texts(batch.amount, batch.currency)
     refunds = batch.returned_amount
     refund_text: list[str] = [_NULL] * n
     if refunds.any():
@@ -82,31 +101,24 @@ def batch_copy_text(batch: OrderBatch) -> tuple[list[str], list[str]]:
         for row, text in zip(rows.tolist(), _decimal_texts(refunds[rows], batch.currency),
                              strict=True):  # fmt: skip
             refund_text[row] = text
-    steps: list[list[str]] = []
-    step_times = batch.step_times()
-    for name in ("paid_at", "shipped_at", "delivered_at", "cancelled_at", "returned_at"):
-        times = step_times[name]
-        offsets = np.where(times == np.iinfo(np.int64).min, _NULL, "0").tolist()
-        steps += [_timestamps(times), offsets]
-    ones = ["1"] * n
-    zeros = ["0"] * n
+    currency = batch.currency
     categories = _texts(batch.category.tolist())
     order_lines = [
-        "\t".join(fields)
-        for fields in zip(
-            ids, ones, _texts(batch.customer_id.tolist()), _timestamps(batch.placed_at), zeros,
-            status_text, [batch.currency] * n, *steps, refund_text,
-            _texts(batch.channel.tolist()), [str(v) for v in batch.amount.tolist()],
-            [str(v) for v in refunds.tolist()], categories, [_NULL] * n,
+        f"{i}\t1\t{c}\t{t}\t0\t{s}\t{currency}\t{steps}\t{r}\t{ch}\t{a}\t{rm}\t{cat}\t\\N"
+        for i, c, t, s, steps, r, ch, a, rm, cat in zip(
+            ids, _texts(batch.customer_id.tolist()), _timestamps(batch.placed_at),
+            status_text, _step_segments(batch), refund_text, _texts(batch.channel.tolist()),
+            batch.amount.tolist(), refunds.tolist(), categories,
             strict=True,
         )
     ]  # fmt: skip
     line_lines = [
-        "\t".join(fields)
-        for fields in zip(
-            ids, zeros, _texts(batch.sku.tolist()), categories, ones, prices, strict=True
+        f"{i}\t0\t{sku}\t{cat}\t1\t{price}"
+        for i, sku, cat, price in zip(
+            ids, _texts(batch.sku.tolist()), categories,
+            _decimal_texts(batch.amount, currency), strict=True,
         )
-    ]
+    ]  # fmt: skip
     return order_lines, line_lines
 
 

@@ -20,11 +20,16 @@ __all__ = [
     "INTERACTION_COLUMNS",
     "LINE_COLUMNS",
     "ORDER_COLUMNS",
+    "ORDER_SUMMARY_COLUMNS",
     "ORDER_WRITE_COLUMNS",
     "PAGE",
+    "SCHEMA_TABLE",
     "Migration",
     "Row",
+    "insert_sql",
     "micros",
+    "select_list",
+    "update_sql",
 ]
 
 #: A schema migration: SQL text (one or more statements) or a function of the connection.
