@@ -508,6 +508,21 @@ class PostgresRatingRepository:
                     )
         return history
 
+    def customer_dependents(self, customer_id: str) -> dict[str, int]:
+        """The customer's rating results (one per run that rated it) and overrides.
+        Inside a transaction (a customer's removal) the tables are locked against new
+        rows until it ends."""
+        with self._store.writing() as conn:
+            conn.execute(
+                "LOCK TABLE rating_runs, rating_results, rating_result_parts, "
+                "rating_overrides IN SHARE MODE"
+            )
+            results = len(self.star_history(customer_id))
+            found = conn.execute(
+                "SELECT count(*) FROM rating_overrides WHERE customer_id = %s", (customer_id,)
+            ).fetchone()
+        return {"rating results": results, "overrides": int(found[0]) if found else 0}
+
     def remove_run(self, run_id: str) -> None:
         """Delete a run and its results."""
         with self._store.writing() as conn:

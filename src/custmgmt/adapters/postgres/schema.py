@@ -131,6 +131,8 @@ CREATE TABLE interactions (
 );
 CREATE INDEX interactions_by_time ON interactions (at, id);
 CREATE INDEX interactions_by_customer ON interactions (customer_id, at, id);
+CREATE INDEX interactions_by_referred ON interactions (referred_customer_id)
+    WHERE referred_customer_id IS NOT NULL;
 """
 
 #: The core schema's migrations, applied in order under the component ``"core"``.

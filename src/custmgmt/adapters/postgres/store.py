@@ -95,7 +95,7 @@ class PostgresStore(PostgresDatabase, CapabilityHost):
         try:
             self._init_capabilities(capabilities, self._lock)
             self.apply_migrations("core", CORE_MIGRATIONS)
-            self._customers = PostgresCustomerRepository(self)
+            self._customers = PostgresCustomerRepository(self, self._customer_dependents)
             self._orders = PostgresOrderRepository(self)
             self._interactions = PostgresInteractionRepository(self)
             # Capability repositories are made now: their migrations must not run
@@ -174,3 +174,27 @@ class PostgresStore(PostgresDatabase, CapabilityHost):
 
     def _capability_context(self) -> PostgresDatabase:
         return self
+
+    def _customer_dependents(self, conn: Connection, customer_id: str) -> dict[str, int]:
+        """What still belongs to a customer, counted in the removal's transaction with
+        the tables locked against new rows: the core records and each capability's
+        (every capability repository with a ``customer_dependents`` method; they are
+        all made when the store opens)."""
+        conn.execute("LOCK TABLE orders, interactions IN SHARE MODE")
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM orders WHERE customer_id = %(c)s), "
+            "(SELECT count(*) FROM interactions WHERE customer_id = %(c)s), "
+            "(SELECT count(*) FROM interactions WHERE referred_customer_id = %(c)s "
+            "AND customer_id <> %(c)s)",
+            {"c": customer_id},
+        ).fetchone()
+        assert row is not None
+        found = {"orders": int(row[0]), "interactions": int(row[1]), "referrals": int(row[2])}
+        with self._capability_lock:
+            repositories = list(self._repositories.values())
+        for repository in repositories:
+            count = getattr(repository, "customer_dependents", None)
+            if count is not None:
+                for kind, n in count(customer_id).items():
+                    found[kind] = found.get(kind, 0) + int(n)
+        return found

@@ -245,6 +245,16 @@ class PostgresTicketRepository:
             sql += " WHERE " + " AND ".join(where)
         return self._load(sql + " ORDER BY created_at, id", params)
 
+    def customer_dependents(self, customer_id: str) -> dict[str, int]:
+        """The customer's tickets. Inside a transaction (a customer's removal) the
+        table is locked against new tickets until it ends."""
+        with self._store.writing() as conn:
+            conn.execute("LOCK TABLE tickets IN SHARE MODE")
+            found = conn.execute(
+                "SELECT count(*) FROM tickets WHERE customer_id = %s", (customer_id,)
+            ).fetchone()
+        return {"tickets": int(found[0]) if found else 0}
+
     def iter_chunks(self, size: int = DEFAULT_CHUNK_SIZE) -> Iterator[Sequence[Ticket]]:
         """Every ticket in chunks (see ``TicketRepository.iter_chunks``)."""
         check_chunk_size(size)
