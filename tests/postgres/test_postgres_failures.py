@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import psycopg
+import psycopg.conninfo
 import pytest
 from _pg_support import OnPostgres, drop_schema, new_schema
 from psycopg_pool import ConnectionPool
@@ -224,3 +225,14 @@ def test_naive_bounds_are_refused_before_any_query() -> None:
     sql, params = order_query(currency="CNY", as_of=datetime(2026, 1, 1, tzinfo=UTC))
     assert "placed_at <=" in sql
     assert params[0] == "CNY"
+
+
+class TestDsnOptions(OnPostgres):
+    def test_options_in_the_dsn_stay_in_force_beside_the_stores(self) -> None:
+        schema = new_schema()
+        dsn = psycopg.conninfo.make_conninfo(self.dsn, options="-c statement_timeout=4321")
+        with PostgresStore(dsn, schema=schema) as store:
+            assert store.fetch("SHOW statement_timeout") == [("4321ms",)]
+            assert store.fetch("SHOW search_path") == [(schema,)]
+            assert store.fetch("SHOW TimeZone") == [("UTC",)]
+        drop_schema(self.dsn, schema)

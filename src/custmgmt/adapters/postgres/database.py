@@ -157,13 +157,14 @@ class PostgresDatabase:
     # -- opening -------------------------------------------------------------------------
     def _open_pool(self, dsn: str, size: int, timeout: float) -> ConnectionPool[Any]:
         try:
-            psycopg.conninfo.conninfo_to_dict(dsn)
+            given = psycopg.conninfo.conninfo_to_dict(dsn)
         except psycopg.Error as exc:
             raise StorageError(
                 f"postgres: {_masked(dsn)!r} is not a valid DSN (expected "
                 f"'postgresql://user@host:port/database' or 'dbname=... host=...'): {exc}"
             ) from exc
-        options = f"-c search_path={self.schema} -c TimeZone=UTC"
+        # The store's settings come after any the DSN gives (which stay in force).
+        options = f"{given.get('options') or ''} -c search_path={self.schema} -c TimeZone=UTC"
         try:
             # One direct connection first: the server's own words when it cannot be
             # reached (a pool would only time out).
@@ -177,7 +178,7 @@ class PostgresDatabase:
             dsn,
             min_size=1,
             max_size=size,
-            kwargs={"autocommit": True, "options": options,
+            kwargs={"autocommit": True, "options": options.strip(),
                     "connect_timeout": max(1, round(timeout))},
             check=ConnectionPool.check_connection,
             open=False,
