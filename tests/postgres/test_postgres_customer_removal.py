@@ -62,9 +62,14 @@ class TestRemovingACustomer(OnPostgres):
         self, store: PostgresStore
     ) -> None:
         store.customers.add(make_customer(id="c1"))
-        with pytest.raises(Conflict, match="1 orders"), store.transaction():
-            store.orders.add(make_order(id="o1", customer_id="c1"))
-            store.customers.remove("c1")
+
+        def add_then_remove() -> None:
+            with store.transaction():
+                store.orders.add(make_order(id="o1", customer_id="c1"))
+                store.customers.remove("c1")
+
+        with pytest.raises(Conflict, match="1 orders"):
+            add_then_remove()
         assert store.customers.get("c1").id == "c1"
         assert store.orders.count() == 0
 
