@@ -134,10 +134,12 @@ def bench_load(dsn: str, store: PostgresStore, n: int, repeat: int) -> dict[str,
         truncate(dsn)
 
         def work() -> None:
-            with psycopg.connect(dsn, options=f"-c search_path={SCHEMA}") as conn:
-                with conn.cursor() as cursor:
-                    cursor.executemany(insert_sql("orders", ORDER_WRITE_COLUMNS), order_rows)
-                    cursor.executemany(insert_sql("order_lines", LINE_COLUMNS), lines)
+            with (
+                psycopg.connect(dsn, options=f"-c search_path={SCHEMA}") as conn,
+                conn.cursor() as cursor,
+            ):
+                cursor.executemany(insert_sql("orders", ORDER_WRITE_COLUMNS), order_rows)
+                cursor.executemany(insert_sql("order_lines", LINE_COLUMNS), lines)
 
         return timed(work)
 
@@ -150,9 +152,12 @@ def bench_load(dsn: str, store: PostgresStore, n: int, repeat: int) -> dict[str,
 
 def raw_read(dsn: str) -> dict[str, np.ndarray[Any, Any]]:
     """The same ten columns as the store's frame query, into numpy, by hand."""
-    with psycopg.connect(dsn, options=f"-c search_path={SCHEMA}") as conn:
-        with conn.cursor() as cursor, cursor.copy(RAW_SQL) as copy:
-            text = b"".join(bytes(block) for block in copy).decode()
+    with (
+        psycopg.connect(dsn, options=f"-c search_path={SCHEMA}") as conn,
+        conn.cursor() as cursor,
+        cursor.copy(RAW_SQL) as copy,
+    ):
+        text = b"".join(bytes(block) for block in copy).decode()
     rows = [line.split("\t") for line in text.split("\n") if line]
     del text
     columns = list(zip(*rows, strict=True)) if rows else [()] * 10
