@@ -177,6 +177,7 @@ class TestSchemasAndConnections(OnPostgres):
             assert store.customers.count() == 2
         drop_schema(self.dsn, schema)
 
+    @pytest.mark.slow
     def test_a_process_killed_in_the_middle_of_a_copy_leaves_none_of_the_batch(self) -> None:
         schema = new_schema()
         PostgresStore(self.dsn, schema=schema).close()
