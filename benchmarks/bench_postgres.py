@@ -24,6 +24,12 @@ same connection settings; the machine is shared, so read the ratios.
     python benchmarks/bench_postgres.py                    # 100k, 300k, 1M; 3 repeats
     python benchmarks/bench_postgres.py --quick            # 20k, 50k
     python benchmarks/bench_postgres.py --sizes 1000000 --repeat 2 --only load
+    python benchmarks/bench_postgres.py --load-sizes 50000,100000 --copy-only 1000000
+
+``executemany`` costs a round trip per batch of statements; on a loaded machine each
+one waits for the scheduler, so the baseline can take many minutes at 1M: run the
+comparison at smaller sizes (``--load-sizes``) and time the COPY path alone at 1M
+(``--copy-only``).
 """
 
 from __future__ import annotations
@@ -195,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="20k and 50k orders")
     parser.add_argument("--only", default="load,frame", help="load, frame or both")
+    parser.add_argument("--load-sizes", help="sizes of the load comparison (default: --sizes)")
+    parser.add_argument("--copy-only", default="", help="sizes to time load_orders alone at")
     parser.add_argument("--dsn", help="an existing server's database (default: a throwaway one)")
     args = parser.parse_args(argv)
     sizes = [20_000, 50_000] if args.quick else [int(s) for s in args.sizes.split(",")]
@@ -209,11 +217,21 @@ def main(argv: list[str] | None = None) -> int:
             print("\n1. bulk load of n orders (one line each)")
             print(f"{'n':>10} {'load_orders (COPY)':>20} {'executemany':>16} {'speed-up':>9}"
                   f" {'µs/order COPY':>14}")  # fmt: skip
-            for n in sizes:
+            load_sizes = [int(s) for s in args.load_sizes.split(",")] if args.load_sizes else sizes
+            for n in load_sizes:
                 found = bench_load(dsn, store, n, args.repeat)
                 copy, many = found["copy"], found["executemany"]
                 print(f"{n:>10,} {copy!s:>20} {many!s:>16} {many.wall / copy.wall:>8.1f}x"
                       f" {copy.wall / n * 1e6:>14.2f}")  # fmt: skip
+            for n in [int(s) for s in args.copy_only.split(",") if s]:
+                batch = order_batch(n)
+
+                def copy_alone(batch: OrderBatch = batch) -> Seconds:
+                    truncate(dsn)
+                    return timed(lambda: store.load_orders(batch))
+
+                copy = interleave(args.repeat, copy=copy_alone)["copy"]
+                print(f"{n:>10,} {copy!s:>20} {'-':>16} {'-':>9} {copy.wall / n * 1e6:>14.2f}")
         if "frame" in only:
             print("\n2. OrderFrame of n orders")
             print(f"{'n':>10} {'order_frame':>16} {'raw COPY TO numpy':>18} {'ratio':>7}"
