@@ -23,6 +23,7 @@ Only the standard library is needed to run the server; the DSNs it gives are for
 
 from __future__ import annotations
 
+import atexit
 import glob
 import os
 import pwd
@@ -100,6 +101,9 @@ class TemporaryPostgres:
                 "start",
             )  # fmt: skip
             self._started = True
+            # A run that ends without calling stop() (an uncaught error, sys.exit)
+            # still stops the server when the interpreter exits.
+            atexit.register(self.stop)
         except BaseException:
             self.stop()
             raise
@@ -130,6 +134,7 @@ class TemporaryPostgres:
     def stop(self) -> None:
         """Stop the server (immediately: nothing here is worth keeping) and remove
         its directory. Safe to call twice."""
+        atexit.unregister(self.stop)
         try:
             if self._started:
                 self._started = False
