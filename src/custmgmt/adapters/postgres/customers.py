@@ -14,7 +14,7 @@ from custmgmt.domain import Customer
 from custmgmt.errors import Conflict, NotFound
 from custmgmt.ports import DEFAULT_CHUNK_SIZE
 
-__all__ = ["PostgresCustomerRepository"]
+__all__ = ["Dependents", "PostgresCustomerRepository", "has_dependents"]
 
 _SELECT = select_list(CUSTOMER_COLUMNS)
 
