@@ -104,7 +104,7 @@ CREATE TABLE orders (
 CREATE INDEX orders_by_time ON orders (placed_at, id);
 CREATE INDEX orders_by_customer ON orders (customer_id, placed_at, id);
 CREATE TABLE order_lines (
-    order_id text COLLATE "C" NOT NULL REFERENCES orders (id) ON DELETE CASCADE,
+    order_id text COLLATE "C" NOT NULL,
     line_no integer NOT NULL,
     sku text NOT NULL,
     category text NOT NULL,
