@@ -188,14 +188,15 @@ def run(args: argparse.Namespace) -> int:
         preview_audience,
         run_campaign,
     )
-    from custmgmt.cli._inputs import as_of_or_now, open_existing_store, zone
+    from custmgmt.cli._inputs import as_of_or_now, open_sqlite_store, zone
 
     out = sys.stdout
     from custmgmt.domain import SystemClock
 
     tz = zone(args.tz)
     now = as_of_or_now(args, tz) if hasattr(args, "as_of") else SystemClock(tz).now()
-    store: Any = open_existing_store(args.db, writable=args.action in ("plan", "run"))
+    writable = args.action in ("plan", "run")
+    store: Any = open_sqlite_store(args.db, keeps="campaigns", writable=writable)
     try:
         if args.action == "list":
             print_campaigns(store.campaigns.list_campaigns(), out)

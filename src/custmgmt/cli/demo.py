@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -39,8 +40,17 @@ from custmgmt.cli import (
 )
 from custmgmt.cli.demo_context import DemoContext
 from custmgmt.errors import ValidationError
+from custmgmt.ports import Store
 
-__all__ = ["DEFAULT_AS_OF", "DEFAULT_DB", "SECTIONS", "DemoContext", "register", "run"]
+__all__ = [
+    "DEFAULT_AS_OF",
+    "DEFAULT_DB",
+    "SECTIONS",
+    "SECTION_NEEDS",
+    "DemoContext",
+    "register",
+    "run",
+]
 
 #: Where the demo keeps its database unless ``--db`` says otherwise.
 DEFAULT_DB = Path("custmgmt-demo.sqlite3")
@@ -63,17 +73,33 @@ SECTIONS: tuple[Callable[[DemoContext], None], ...] = (
     demo_privacy.demo_section,
 )
 
+#: The capabilities a section reads beyond the core records, ratings and tickets. A
+#: store that does not keep them (the PostgreSQL store, so far) skips the section and
+#: says so.
+SECTION_NEEDS: dict[Callable[[DemoContext], None], tuple[str, ...]] = {
+    demo_team.demo_section: ("agents", "assignments"),
+    demo_prospects.demo_section: ("agents", "prospects"),
+    demo_engagement.demo_section: ("campaigns", "followups"),
+    demo_risk.demo_section: ("risk",),
+    demo_loyalty.demo_section: ("loyalty",),
+    demo_privacy.demo_section: ("privacy",),
+}
+
 
 def register(subparsers: Any) -> None:
     """Add the ``demo`` command."""
     parser = subparsers.add_parser(
         "demo",
-        help="create (or reopen) an SQLite demo store with synthetic customers and "
-        "show what custmgmt does with it",
+        help="create (or reopen) a demo store (SQLite, or PostgreSQL with --db "
+        "postgresql://...) with synthetic customers and show what custmgmt does with it",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
     parser.add_argument(
-        "--db", type=Path, default=DEFAULT_DB, help=f"SQLite database path (default: {DEFAULT_DB})"
+        "--db",
+        default=str(DEFAULT_DB),
+        metavar="PATH|DSN",
+        help=f"SQLite database path, or a postgresql://... DSN (schema custmgmt) "
+        f"(default: {DEFAULT_DB})",
     )
     parser.add_argument(
         "--customers",
@@ -95,25 +121,44 @@ def run(args: argparse.Namespace) -> int:
     """Run the demo; returns the exit code."""
     if args.customers < 1:
         raise ValidationError("--customers", args.customers, "a positive number of customers")
-    from custmgmt.adapters.sqlite import SQLiteStore
+    from custmgmt.cli._inputs import is_postgres_dsn, open_postgres
 
     out = sys.stdout
-    store = SQLiteStore(args.db)
+    store: Store
+    if is_postgres_dsn(args.db):
+        store = open_postgres(args.db, create=True)
+    else:
+        from custmgmt.adapters.sqlite import SQLiteStore
+
+        store = SQLiteStore(Path(args.db))
     try:
         ctx = DemoContext(
             store=store, as_of=args.as_of, seed=args.seed, out=out, rng=random.Random(args.seed)
         )
-        ctx.print(f"custmgmt demo: database {args.db}")
+        ctx.print(f"custmgmt demo: database {_shown(args.db)}")
         if store.customers.count() == 0:
             _fill(ctx, args.customers)
         else:
             ctx.print("reopened an existing store: nothing generated, nothing duplicated")
         _summary(ctx)
+        offered = set(getattr(store, "capabilities", ()))
         for section in SECTIONS:
+            missing = [name for name in SECTION_NEEDS.get(section, ()) if name not in offered]
+            if missing:
+                ctx.print(
+                    f"\n({section.__module__.rpartition('.')[2]} skipped: this store does "
+                    f"not keep {', '.join(missing)} yet)"
+                )
+                continue
             section(ctx)
     finally:
         store.close()
     return 0
+
+
+def _shown(db: str) -> str:
+    """``--db`` as printed: a DSN's password replaced by ``***``."""
+    return re.sub(r"(postgres(?:ql)?://[^:/@]*:)[^@]*@", r"\1***@", db)
 
 
 def _fill(ctx: DemoContext, customers: int) -> None:

@@ -71,7 +71,7 @@ def print_due(items: list[Any], out: TextIO, *, title: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """List what is due; returns the exit code."""
-    from custmgmt.cli._inputs import open_existing_store, zone
+    from custmgmt.cli._inputs import open_sqlite_store, zone
     from custmgmt.followup import (
         CarePolicy,
         birthday_reminders,
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     holidays = _holidays(args.holiday)
     end_of_day = datetime.combine(day, time.max, tzinfo=tz)
     out = sys.stdout
-    store: Any = open_existing_store(args.db)
+    store: Any = open_sqlite_store(args.db, keeps="follow-ups")
     try:
         members = _members(store, end_of_day)
         print_due(due_followups(store, day, timezone=args.tz, members=members), out,

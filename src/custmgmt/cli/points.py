@@ -38,12 +38,12 @@ def run(args: argparse.Namespace) -> int:
     """Print the statement; returns the exit code."""
     import sys
 
-    from custmgmt.cli._inputs import as_of_or_now, open_existing_store, zone
+    from custmgmt.cli._inputs import as_of_or_now, open_sqlite_store, zone
     from custmgmt.loyalty import statement
 
     tz = zone(args.tz)
     as_of = as_of_or_now(args, tz)
-    store = open_existing_store(args.db)
+    store = open_sqlite_store(args.db, keeps="loyalty points")
     try:
         print_statement(statement(store, args.customer, as_of=as_of), sys.stdout, tz=tz)
     finally:

@@ -64,7 +64,7 @@ def _actor(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Run one privacy action."""
-    from custmgmt.cli._inputs import open_existing_store
+    from custmgmt.cli._inputs import open_sqlite_store
     from custmgmt.domain.masking import mask_text
     from custmgmt.privacy import (
         erase_subject,
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
               "keep it out of backups and version control")
         return 0
     if args.action == "verify":
-        with open_existing_store(args.db) as store:
+        with open_sqlite_store(args.db, keeps="the privacy records") as store:
             result = verify_audit_log(store, head=args.head)
         state = "intact" if result.ok else f"BROKEN: {result.problem}"
         print(f"audit log: {result.checked:,} entries, {state}; head {result.head}")
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "export":
         if os.path.lexists(args.out):
             raise ValidationError("--out", args.out, "a file that does not exist yet")
-        with open_existing_store(args.db, writable=True) as store:
+        with open_sqlite_store(args.db, keeps="the privacy records", writable=True) as store:
             text = export_subject_json(store, _privacy(args), _actor(args), args.customer,
                                        purpose=args.purpose)
         with open(args.out, "x", encoding="utf-8") as fh:
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         os.chmod(args.out, 0o600)
         print(f"exported customer {args.customer} to {args.out}")
         return 0
-    with open_existing_store(args.db, writable=True) as store:
+    with open_sqlite_store(args.db, keeps="the privacy records", writable=True) as store:
         record = erase_subject(store, _privacy(args), _actor(args), args.customer,
                                purpose=args.purpose)
     print(f"erased customer {record.customer_id}: now {mask_text(record.pseudonym, keep=3)} "

@@ -52,12 +52,12 @@ def run(args: argparse.Namespace) -> int:
     """Print the development analysis; returns the exit code."""
     import sys
 
-    from custmgmt.cli._inputs import as_of_or_now, open_existing_store, parse_as_of, zone
+    from custmgmt.cli._inputs import as_of_or_now, open_sqlite_store, parse_as_of, zone
 
     tz = zone(args.tz)
     as_of = as_of_or_now(args, tz)
     week = parse_as_of(args.week, tz, option="--week") if args.week else as_of
-    store = open_existing_store(args.db)
+    store = open_sqlite_store(args.db, keeps="prospects")
     try:
         if store.schema_version("prospects") == 0 or store.prospects.count() == 0:
             print("no prospects stored", file=sys.stdout)

@@ -46,7 +46,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Recommend or evaluate; returns the exit code."""
-    from custmgmt.cli._inputs import as_of_or_now, open_existing_store, zone
+    from custmgmt.cli._inputs import as_of_or_now, open_sqlite_store, zone
     from custmgmt.errors import ValidationError
     from custmgmt.recommend import also_bought, evaluate_store, recommend_for
 
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if args.holdout_days < 1:
         raise ValidationError("--holdout-days", args.holdout_days, "a positive number of days")
     as_of = as_of_or_now(args, zone(args.tz))
-    store = open_existing_store(args.db)
+    store = open_sqlite_store(args.db, keeps="purchase lines")
     try:
         if args.evaluate:
             report = evaluate_store(store, as_of=as_of, holdout_days=args.holdout_days,

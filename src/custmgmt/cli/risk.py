@@ -58,10 +58,10 @@ def run(args: argparse.Namespace) -> int:
         return _fit(args, sys.stdout)
     if not args.db:
         raise ValidationError("--db", None, "the SQLite store to report on (or: risk fit ...)")
-    from custmgmt.cli._inputs import as_of_or_now, open_existing_store, zone
+    from custmgmt.cli._inputs import as_of_or_now, open_sqlite_store, zone
 
     at = as_of_or_now(args, zone(args.tz))
-    store = open_existing_store(args.db)
+    store = open_sqlite_store(args.db, keeps="risk records")
     try:
         with store.lock:
             found = store.connection.execute(

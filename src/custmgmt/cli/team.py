@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the performance table; returns the exit code."""
     import sys
 
-    from custmgmt.cli._inputs import open_existing_store, parse_as_of, zone
+    from custmgmt.cli._inputs import open_sqlite_store, parse_as_of, zone
     from custmgmt.domain import SystemClock
 
     tz = zone(args.tz)
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         from custmgmt.errors import ValidationError
 
         raise ValidationError("--to", args.end, f"a day on or after --from ({args.start})")
-    store = open_existing_store(args.db)
+    store = open_sqlite_store(args.db, keeps="the service team")
     try:
         if (store.schema_version("team") == 0 or store.schema_version("tickets") == 0
                 or store.agents.count() == 0):

@@ -42,7 +42,12 @@ def register(subparsers: Any) -> None:
         help="list open service tickets with their SLA state, by priority and star level",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
-    parser.add_argument("--db", metavar="PATH", required=True, help="the SQLite store")
+    parser.add_argument(
+        "--db",
+        metavar="PATH|DSN",
+        required=True,
+        help="the store: an SQLite file or a postgresql://... DSN",
+    )
     parser.add_argument(
         "--as-of",
         metavar="DATE",
