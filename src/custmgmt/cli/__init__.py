@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from custmgmt import __version__
-from custmgmt.cli import clv, demo, rate, segment, tickets
+from custmgmt.cli import clv, demo, rate, report, segment, tickets
 from custmgmt.errors import CustMgmtError
 
 __all__ = ["COMMANDS", "CommandModule", "build_parser", "main"]
@@ -35,6 +35,7 @@ COMMANDS: dict[str, CommandModule] = {
     "segment": segment,
     "clv": clv,
     "tickets": tickets,
+    "report": report,
 }
 
 
