@@ -27,6 +27,7 @@ from custmgmt.cli import (
     demo_clv,
     demo_overview,
     demo_rating,
+    demo_report,
     demo_segments,
     demo_tickets,
 )
@@ -47,6 +48,7 @@ SECTIONS: tuple[Callable[[DemoContext], None], ...] = (
     demo_clv.demo_section,
     demo_rating.demo_section,
     demo_tickets.demo_section,
+    demo_report.demo_section,
 )
 
 
@@ -87,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
     store = SQLiteStore(args.db)
     try:
         ctx = DemoContext(
-            store=store, as_of=args.as_of, seed=args.seed, out=out, rng=random.Random(args.seed)
+            store=store, as_of=args.as_of, seed=args.seed, out=out, rng=random.Random(args.seed),
+            db_path=Path(args.db),
         )
         ctx.print(f"custmgmt demo: database {args.db}")
         if store.customers.count() == 0:
