@@ -6,6 +6,7 @@ writes replies and events the same way to descriptor 4: no websocket, no package
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -34,7 +35,7 @@ class Browser:
         self._proc = subprocess.Popen(
             args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             pass_fds=(3, 4),
-            preexec_fn=lambda: (os.dup2(to_child_r, 3), os.dup2(from_child_w, 4)),  # noqa: PLW1509
+            preexec_fn=lambda: (os.dup2(to_child_r, 3), os.dup2(from_child_w, 4)),
         )
         os.close(to_child_r)
         os.close(from_child_w)
@@ -46,10 +47,8 @@ class Browser:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        try:
+        with contextlib.suppress(CDPError, OSError):
             self._send("Browser.close", {})
-        except (CDPError, OSError):
-            pass
         try:
             self._proc.wait(timeout=10)
         except subprocess.TimeoutExpired:

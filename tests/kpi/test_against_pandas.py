@@ -62,7 +62,7 @@ def test_the_cohort_matrix_equals_pandas(seed: int) -> None:
     assert got.active.tolist() == act.tolist()
 
 
-@pytest.mark.parametrize("freq,rule", [("month", "M"), ("day", "D"), ("week", "W")])
+@pytest.mark.parametrize(("freq", "rule"), [("month", "M"), ("day", "D"), ("week", "W")])
 def test_sales_by_period_equal_pandas(freq: str, rule: str) -> None:
     frame, df = _data(3)
     p = Period(datetime(2025, 3, 10, tzinfo=UTC), datetime(2025, 9, 20, tzinfo=UTC))

@@ -151,7 +151,8 @@ def test_interaction_rates_match_the_references(
     if scores:
         assert mean.value == pytest.approx(sum(scores) / len(scores))
     else:
-        assert mean.value is None and mean.reason
+        assert mean.value is None
+        assert mean.reason
 
 
 @given(order_rows, st.integers(30, 420), st.integers(1, 18))
@@ -186,7 +187,7 @@ def test_an_inverted_or_empty_period_is_refused() -> None:
     with pytest.raises(ValidationError, match="Period"):
         Period(T0, T0)
     with pytest.raises(ValidationError, match="aware"):
-        Period(datetime(2025, 1, 1), datetime(2025, 2, 1))  # noqa: DTZ001
+        Period(datetime(2025, 1, 1), datetime(2025, 2, 1))
 
 
 def test_overlapping_periods_are_refused_for_retention() -> None:

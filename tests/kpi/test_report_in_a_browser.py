@@ -84,7 +84,8 @@ def test_every_chart_of_the_demo_report_renders_with_no_console_error(
     screenshot = tmp_path / "kpi-report.png"
     screenshot.write_bytes(png)
     print(f"KPI report screenshot: {screenshot}")
-    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    assert png.startswith(b"\x89PNG")
+    assert len(png) > 10_000
     assert len(measured) == expected
     assert _flat(measured) == [], "charts not rendered"
     # the page's own file is the only request: nothing else is fetched
@@ -101,7 +102,7 @@ def test_the_browser_check_catches_a_flat_chart_and_a_blocked_fetch(tmp_path: Pa
         "</head><body><svg width='0' height='40' viewBox='0 0 10 10'><rect width='5' "
         "height='5'/></svg><svg width='50' height='40'><rect width='5' height='5'/></svg>"
         "<img src='https://cdn.example.invalid/chart.png'></body></html>", encoding="utf-8")
-    measured, requests, errors, _ = _inspect(executable, page)
+    measured, _requests, errors, _ = _inspect(executable, page)
     assert [s["width"] for s in _flat(measured)] == [0]
     assert len(measured) == 2
     assert errors, "the blocked image must show up as a console error"
