@@ -88,6 +88,9 @@ class Target:
 
     ``Target("return_rate", "change", -0.10)`` asks for a return rate 10% lower than
     the baseline's; ``Target("satisfaction_share", "level", 0.9)`` for 90% satisfied.
+    The KPI's direction decides: a KPI where lower is better (:data:`LOWER_IS_BETTER`)
+    meets its target at or below it, any other KPI at or above it (so
+    ``Target("net_sales", "change", -0.3)`` accepts a fall of up to 30%).
 
     Raises:
         ValidationError: an unknown KPI or kind, or a value that is not a finite number.
@@ -178,7 +181,7 @@ def _evaluate(target: Target, baseline: Figure, current: Figure) -> TargetResult
         return result("met" if ok else "not met")
     if change.value is None:
         return result("not measurable", change.reason)
-    ok = change.value >= target.value if target.value >= 0 else change.value <= target.value
+    ok = change.value <= target.value if lower else change.value >= target.value
     return result("met" if ok else "not met")
 
 
