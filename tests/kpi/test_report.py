@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -72,14 +72,15 @@ def test_a_rate_carries_numerator_denominator_and_a_wilson_interval() -> None:
                      + [(c, "2026-05-02", 100, "delivered") for c in range(3)])
     f = _report(orders).figure("repeat_purchase_rate")
     assert (f.numerator, f.denominator, f.value) == (3, 10, 0.3)
-    assert f.low is not None and f.high is not None
+    assert f.low is not None
+    assert f.high is not None
     assert f.low < 0.3 < f.high
 
 
 def test_empty_periods_give_not_measurable_figures_never_nan_or_errors() -> None:
     orders = _orders([(1, "2025-03-01", 100, "delivered")])
     report = _report(orders)
-    for name, (b, c, _) in report.kpis.items():
+    for name, (_b, c, _) in report.kpis.items():
         if name in ("orders", "buyers"):
             assert c.value == 0
             continue
@@ -167,7 +168,8 @@ def test_the_same_input_gives_byte_identical_html_and_json() -> None:
 
 
 class _Structure(HTMLParser):
-    VOID = {"meta", "br", "img", "input", "link", "hr", "circle", "rect", "line", "polyline"}
+    VOID: ClassVar[set[str]] = {"meta", "br", "img", "input", "link", "hr", "circle", "rect",
+                                "line", "polyline"}
 
     def __init__(self) -> None:
         super().__init__()
