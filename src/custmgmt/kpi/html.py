@@ -7,16 +7,61 @@ Chinese. The output depends only on the report: the same report gives the same b
 
 from __future__ import annotations
 
+from datetime import datetime
 from html import escape
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from custmgmt.kpi import svg
-from custmgmt.kpi.figures import Figure
+from custmgmt.kpi.figures import Figure, Period
+from custmgmt.kpi.measures import Breakdown, CohortMatrix, GroupedSales, Trend
+from custmgmt.kpi.targets import KPI_LABELS, TargetResult
 
-if TYPE_CHECKING:
-    from custmgmt.kpi.report import KpiReport
+__all__ = ["RenderedReport", "render_html"]
 
-__all__ = ["render_html"]
+
+class RenderedReport(Protocol):
+    """What :func:`render_html` reads: a :class:`~custmgmt.kpi.RenderedReport`."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def as_of(self) -> datetime: ...
+    @property
+    def baseline(self) -> Period: ...
+    @property
+    def current(self) -> Period: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def digits(self) -> int: ...
+    @property
+    def kpis(self) -> dict[str, tuple[Figure, Figure, Figure]]: ...
+    @property
+    def targets(self) -> tuple[TargetResult, ...]: ...
+    @property
+    def high_value_threshold(self) -> int | None: ...
+    @property
+    def sales(self) -> GroupedSales: ...
+    @property
+    def sales_trend(self) -> Trend: ...
+    @property
+    def sales_moving_average(self) -> tuple[float | None, ...]: ...
+    @property
+    def categories(self) -> tuple[GroupedSales, GroupedSales]: ...
+    @property
+    def cohorts(self) -> CohortMatrix: ...
+    @property
+    def breakdowns(self) -> tuple[Breakdown, ...]: ...
+    @property
+    def stars(self) -> tuple[int, ...] | None: ...
+    @property
+    def rfm(self) -> tuple[tuple[int, ...], ...]: ...
+    @property
+    def sla_by_star(self) -> dict[int, Figure]: ...
+
+    def format_figure(self, figure: Figure, *, interval: bool = True) -> str:
+        """The figure for people."""
+        ...
 
 _CSS = """
 body{font-family:"Noto Sans CJK SC","PingFang SC","Microsoft YaHei",system-ui,sans-serif;
@@ -40,13 +85,11 @@ def _cls(status: str) -> str:
     return status.replace(" ", "-")
 
 
-def _major(report: KpiReport, minor: float) -> float:
+def _major(report: RenderedReport, minor: float) -> float:
     return float(minor) / float(10**report.digits)
 
 
-def _tiles(report: KpiReport) -> list[str]:
-    from custmgmt.kpi.report import KPI_LABELS
-
+def _tiles(report: RenderedReport) -> list[str]:
     out = []
     for r in report.targets:
         en, zh, unit = KPI_LABELS[r.target.kpi]
@@ -61,9 +104,7 @@ def _tiles(report: KpiReport) -> list[str]:
     return out
 
 
-def _kpi_table(report: KpiReport) -> str:
-    from custmgmt.kpi.report import KPI_LABELS
-
+def _kpi_table(report: RenderedReport) -> str:
     rows = [('<table class="kpis"><thead><tr><th>KPI · 指标</th><th>baseline · 基期</th>'
             '<th>current · 本期</th><th>change · 变化</th><th>n</th></tr></thead><tbody>')]
     for name, (b, c, d) in report.kpis.items():
@@ -83,7 +124,7 @@ def _kpi_table(report: KpiReport) -> str:
     return "".join(rows)
 
 
-def _targets(report: KpiReport) -> str:
+def _targets(report: RenderedReport) -> str:
     items = []
     for r in report.targets:
         extra = f": {escape(r.reason)}" if r.reason else ""
@@ -95,7 +136,7 @@ def _targets(report: KpiReport) -> str:
     return "<ul>" + "".join(items) + "</ul>"
 
 
-def _sales(report: KpiReport) -> str:
+def _sales(report: RenderedReport) -> str:
     s = report.sales
     net = [_major(report, v) for v in s.net.tolist()]
     ma = [None if v is None else _major(report, v) for v in report.sales_moving_average]
@@ -109,7 +150,7 @@ def _sales(report: KpiReport) -> str:
                           list(s.labels), series)
 
 
-def _categories(report: KpiReport) -> str:
+def _categories(report: RenderedReport) -> str:
     base, cur = report.categories
     return svg.bar_chart(
         f"Net sales by category · 品类销售额 ({report.currency})", list(cur.labels),
@@ -117,7 +158,7 @@ def _categories(report: KpiReport) -> str:
          ("current · 本期", [_major(report, v) for v in cur.net.tolist()])])
 
 
-def _cohorts(report: KpiReport, which: str) -> str:
+def _cohorts(report: RenderedReport, which: str) -> str:
     c = report.cohorts
     shares = c.shares(which)
     counts = c.returned if which == "returned" else c.active
@@ -138,10 +179,7 @@ def _cohorts(report: KpiReport, which: str) -> str:
                        left=110)
 
 
-def _breakdown(report: KpiReport, b: object) -> str:
-    from custmgmt.kpi.measures import Breakdown
-
-    assert isinstance(b, Breakdown)
+def _breakdown(report: RenderedReport, b: Breakdown) -> str:
     title = f"Net sales by {_DIMENSIONS.get(b.dimension, b.dimension)} ({report.currency})"
     if b.reason:
         return svg.message(title, f"not measurable · 无法衡量: {b.reason}")
@@ -150,7 +188,7 @@ def _breakdown(report: KpiReport, b: object) -> str:
                           ], width=460)
 
 
-def _stars(report: KpiReport) -> str:
+def _stars(report: RenderedReport) -> str:
     title = "Customers by stars · 客户星级分布"
     if report.stars is None or not any(report.stars):
         return svg.message(title, "not measurable: no stored rating · 无法衡量：无评级")
@@ -158,7 +196,7 @@ def _stars(report: KpiReport) -> str:
     return svg.bar_chart(title, labels, [("customers · 客户", list(report.stars))], width=460)
 
 
-def _rfm(report: KpiReport) -> str:
+def _rfm(report: RenderedReport) -> str:
     total = sum(sum(r) for r in report.rfm)
     title = "RFM grid: recency x frequency score · RFM 矩阵"
     if total == 0:
@@ -171,7 +209,7 @@ def _rfm(report: KpiReport) -> str:
                        cells, notes, fmt="{:.2f}", cell=40)
 
 
-def _sla(report: KpiReport) -> str:
+def _sla(report: RenderedReport) -> str:
     title = "Ticket SLA attainment by stars · 各星级工单SLA达成率"
     if not report.sla_by_star:
         return svg.message(title, "not measurable: no ticket SLA statuses · 无法衡量")
@@ -185,7 +223,7 @@ def _figure_note(f: Figure) -> str:
     return "" if f.reason is None else f.reason
 
 
-def render_html(report: KpiReport) -> str:
+def render_html(report: RenderedReport) -> str:
     """The report as a complete HTML document (see the module docstring)."""
     threshold = report.high_value_threshold
     hv = ("" if threshold is None else
