@@ -285,3 +285,19 @@ def test_the_html_for_a_million_customers_and_24_cohorts_stays_under_400_kb() ->
     assert len(html) < 400_000, len(html)
     assert _report(orders).to_html().encode() == html
     check_structure(html.decode())
+
+
+def test_the_segment_distribution_adds_up_the_rfm_grid_by_the_ten_segment_map() -> None:
+    from custmgmt.kpi.measures import segment_distribution
+    from custmgmt.segmentation.rfm import TEN_SEGMENTS
+
+    grid = np.arange(25).reshape(5, 5)
+    got = dict(segment_distribution(grid))
+    assert sum(got.values()) == grid.sum()
+    for r in range(1, 6):
+        for f in range(1, 6):
+            name = TEN_SEGMENTS.segment_at(r, f)
+            assert got[name] >= grid[r - 1, f - 1]
+    assert got["champions"] == grid[4, 3] + grid[4, 4]
+    with pytest.raises(ValidationError, match="grid"):
+        segment_distribution(np.zeros((4, 5)))

@@ -57,6 +57,8 @@ class RenderedReport(Protocol):
     @property
     def rfm(self) -> tuple[tuple[int, ...], ...]: ...
     @property
+    def segments(self) -> tuple[tuple[str, int], ...]: ...
+    @property
     def sla_by_star(self) -> dict[int, Figure]: ...
 
     def format_figure(self, figure: Figure, *, interval: bool = True) -> str:
@@ -209,6 +211,14 @@ def _rfm(report: RenderedReport) -> str:
                        cells, notes, fmt="{:.2f}", cell=40)
 
 
+def _segments(report: RenderedReport) -> str:
+    title = "Buyers by RFM segment · RFM 客户分群"
+    if not any(count for _, count in report.segments):
+        return svg.message(title, "not measurable: no buyers · 无法衡量")
+    return svg.bar_chart(title, [name for name, _ in report.segments],
+                         [("buyers · 客户", [count for _, count in report.segments])], width=460)
+
+
 def _sla(report: RenderedReport) -> str:
     title = "Ticket SLA attainment by stars · 各星级工单SLA达成率"
     if not report.sla_by_star:
@@ -246,6 +256,7 @@ def render_html(report: RenderedReport) -> str:
         "</div>", "<h2>Retention · 留存</h2>", '<div class="charts">',
         _cohorts(report, "returned"), _cohorts(report, "active"), "</div>",
         "<h2>Customers · 客户</h2>", '<div class="charts">', _stars(report), _rfm(report),
+        _segments(report),
         _sla(report), "</div>", "<h2>Breakdowns (current period) · 细分（本期）</h2>",
         '<div class="charts">', *(_breakdown(report, b) for b in report.breakdowns), "</div>",
         ("<footer><p>custmgmt KPI report · generated from the data only; no script, "

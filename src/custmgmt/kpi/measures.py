@@ -86,6 +86,7 @@ __all__ = [
     "sales_by_category",
     "sales_by_period",
     "satisfaction",
+    "segment_distribution",
     "sla_attainment_by_star",
     "star_distribution",
 ]
@@ -702,3 +703,18 @@ def rfm_grid(orders: OrderFrame, as_of: datetime) -> I64:
     f = quantile_scores(counts[buyers].astype(np.float64))
     grid = np.bincount((r.astype(np.int64) - 1) * 5 + (f - 1), minlength=25)
     return grid.reshape(5, 5).astype(np.int64)
+
+
+def segment_distribution(grid: AnyArray) -> tuple[tuple[str, int], ...]:
+    """Buyers per segment of the ten-segment RFM map, from an :func:`rfm_grid`.
+
+    Uses :data:`custmgmt.segmentation.rfm.TEN_SEGMENTS` (champions, loyal ...), in its
+    order.
+    """
+    from custmgmt.segmentation.rfm import TEN_SEGMENTS
+
+    g = np.asarray(grid, dtype=np.int64)
+    if g.shape != (5, 5):
+        raise ValidationError("grid", g.shape, "a 5x5 recency x frequency grid")
+    return tuple((name, int(sum(g[r - 1, f - 1] for r, f in cells)))
+                 for name, cells in TEN_SEGMENTS.cells)

@@ -143,6 +143,7 @@ class KpiReport:
             and purchase count.
         stars: customers per star level 0 (unrated) .. 5, or None.
         rfm: buyers by recency x frequency quintile score, 5x5.
+        segments: buyers per segment of the ten-segment RFM map.
         sla_by_star: the current period's SLA attainment per star level.
     """
 
@@ -164,6 +165,7 @@ class KpiReport:
     breakdowns: tuple[m.Breakdown, ...]
     stars: tuple[int, ...] | None
     rfm: tuple[tuple[int, ...], ...]
+    segments: tuple[tuple[str, int], ...]
     sla_by_star: dict[int, Figure]
 
     @classmethod
@@ -219,6 +221,7 @@ class KpiReport:
                 and inputs.sla_stars is not None):
             inside = m._in(inputs.sla_at, current)
             sla = m.sla_attainment_by_star(inputs.sla_met[inside], inputs.sla_stars[inside])
+        grid = m.rfm_grid(orders, as_of)
         return cls(
             title=title, as_of=as_of, baseline=baseline, current=current,
             currency=orders.currency, digits=orders.digits, kpis=kpis,
@@ -233,7 +236,8 @@ class KpiReport:
                              for dim, g, labels in groups),
             stars=None if inputs.stars is None
             else tuple(m.star_distribution(inputs.stars).tolist()),
-            rfm=tuple(tuple(r) for r in m.rfm_grid(orders, as_of).tolist()),
+            rfm=tuple(tuple(r) for r in grid.tolist()),
+            segments=m.segment_distribution(grid),
             sla_by_star=sla,
         )
 
@@ -299,6 +303,7 @@ class KpiReport:
             "breakdowns": [b.to_dict() for b in self.breakdowns],
             "stars": None if self.stars is None else list(self.stars),
             "rfm_grid": [list(r) for r in self.rfm],
+            "rfm_segments": dict(self.segments),
             "sla_by_star": {str(k): v.to_dict() for k, v in sorted(self.sla_by_star.items())},
         }
 
@@ -360,6 +365,8 @@ class KpiReport:
                 continue
             cells = " ".join("   -  " if v != v else f"{v:6.1%}" for v in shares[i, :6])
             lines.append(f"  {label} {int(co.sizes[i]):>7,}  {cells}")
+        lines += ["", "Buyers by RFM segment"]
+        lines += [f"  {name:<20} {count:>8,}" for name, count in self.segments]
         if self.sla_by_star:
             lines += ["", "SLA attainment by stars (current)"]
             for s, f in sorted(self.sla_by_star.items()):
