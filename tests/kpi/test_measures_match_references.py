@@ -197,3 +197,21 @@ def test_overlapping_periods_are_refused_for_retention() -> None:
     b = Period(T0 + timedelta(days=5), T0 + timedelta(days=20))
     with pytest.raises(ValidationError, match="baseline"):
         retention_rate(frame, a, b)
+
+
+@given(order_rows, st.integers(30, 420), st.integers(1, 18))
+def test_the_cohort_matrix_for_grids_too_large_to_mark_matches_the_reference(
+    rows: list[dict[str, Any]], day: int, months: int
+) -> None:
+    from unittest import mock
+
+    from custmgmt.kpi import measures
+
+    frame, rows = _orders(rows)
+    as_of = T0 + timedelta(days=day)
+    with mock.patch.object(measures, "COHORT_GRID_LIMIT", 0):
+        m = cohort_matrix(frame, as_of, months)
+    sizes, returned, active = ref.cohorts(rows, to_epoch_micros(as_of), months)
+    assert m.sizes.tolist() == sizes
+    assert m.returned.tolist() == returned
+    assert m.active.tolist() == active

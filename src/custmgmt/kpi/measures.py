@@ -102,6 +102,9 @@ _REVIEW = KIND_CODES.index(InteractionKind.REVIEW)
 _REFERRAL = KIND_CODES.index(InteractionKind.REFERRAL)
 _COMPLAINT = KIND_CODES.index(InteractionKind.COMPLAINT)
 _LOW_BITS = 26
+_DAY_US = 86_400_000_000
+#: Above this many (customer, month) cells the cohort matrix sorts instead of marking.
+COHORT_GRID_LIMIT = 400_000_000
 _NO_BUYERS = "no counted orders in the period"
 
 
@@ -358,15 +361,27 @@ def _offset(moment: datetime) -> int:
     return 0 if delta is None else (delta.days * 86_400 + delta.seconds) * 1_000_000
 
 
-def _bucket(times: AnyArray, freq: str, offset: int = 0) -> tuple[I64, Any]:
-    us = (times.astype(np.int64) + offset).astype("datetime64[us]")
+def _month_of(micros: int) -> int:
+    return int(np.datetime64(micros, "us").astype("datetime64[M]").astype(np.int64))
+
+
+def _bucket(times: AnyArray, freq: str, offset: int = 0) -> I64:
+    """Bucket index per time (months since 1970-01, days, or Monday weeks), local to
+    ``offset``; integer arithmetic and a binary search, no datetime casts per row."""
+    local = times.astype(np.int64) + offset
     if freq == "month":
-        return us.astype("datetime64[M]").astype(np.int64), "datetime64[M]"
-    days = us.astype("datetime64[D]").astype(np.int64)
+        if local.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        lo, hi = _month_of(int(local.min())), _month_of(int(local.max()))
+        starts = np.arange(lo + 1, hi + 1).astype("datetime64[M]").astype("datetime64[us]")
+        index: I64 = lo + np.searchsorted(starts.astype(np.int64), local, side="right")
+        return index
+    days: I64 = local // _DAY_US
     if freq == "day":
-        return days, "datetime64[D]"
+        return days
     # 1970-01-01 was a Thursday: Monday-start weeks, labelled by their Monday.
-    return (days + 3) // 7, None
+    weeks: I64 = (days + 3) // 7
+    return weeks
 
 
 def _bucket_label(index: int, freq: str) -> str:
@@ -387,10 +402,10 @@ def sales_by_period(orders: OrderFrame, period: Period, freq: str = "month") -> 
         raise ValidationError("freq", freq, f"one of {', '.join(FREQUENCIES)}")
     start, end = period.micros
     off = _offset(period.start)
-    first = int(_bucket(np.array([start], dtype=np.int64), freq, off)[0][0])
-    last = int(_bucket(np.array([end - 1], dtype=np.int64), freq, off)[0][0])
+    first = int(_bucket(np.array([start], dtype=np.int64), freq, off)[0])
+    last = int(_bucket(np.array([end - 1], dtype=np.int64), freq, off)[0])
     mask = _counted_in(orders, period)
-    codes = _bucket(orders.placed_at[mask], freq, off)[0] - first
+    codes = _bucket(orders.placed_at[mask], freq, off) - first
     n = last - first + 1
     return GroupedSales(
         labels=tuple(_bucket_label(first + i, freq) for i in range(n)),
@@ -459,43 +474,73 @@ def cohort_matrix(orders: OrderFrame, as_of: datetime, months: int = 24) -> Coho
     if not isinstance(months, int) or isinstance(months, bool) or not 1 <= months <= 240:
         raise ValidationError("months", months, "a whole number of months from 1 to 240")
     limit = to_epoch_micros(as_of)
+    off = _offset(as_of)
+    end_month = int(_bucket(np.array([limit], dtype=np.int64), "month", off)[0])
+    start_month = end_month - months + 1
+    labels = tuple(str(np.datetime64(start_month + i, "M")) for i in range(months))
     mask = counted_mask(orders.status) & (orders.placed_at <= limit)
     codes = orders.customer_code[mask].astype(np.int64)
-    off = _offset(as_of)
-    m = _bucket(orders.placed_at[mask], "month", off)[0]
-    end_month = int(_bucket(np.array([limit], dtype=np.int64), "month", off)[0][0])
-    start_month = end_month - months + 1
+    m = _bucket(orders.placed_at[mask], "month", off)
     n = orders.n_customers
+    sizes = np.zeros(months, dtype=np.int64)
+    returned = np.zeros((months, months), dtype=np.int64)
+    by_lag = np.zeros((months, months), dtype=np.int64)
+    if m.size:
+        first_month = int(m.min())
+        span = end_month - first_month + 1
+        if n * span <= COHORT_GRID_LIMIT:
+            _cohorts_by_grid(codes, m - first_month, n, span, start_month - first_month,
+                             months, sizes, returned, by_lag)
+        else:
+            _cohorts_by_sorting(codes, m, n, start_month, months, sizes, returned, by_lag)
+    active = np.cumsum(by_lag[:, ::-1], axis=1)[:, ::-1].astype(np.int64)
+    future = (np.arange(months)[:, None] + np.arange(months)[None, :]) >= months
+    returned[future] = -1
+    active[future] = -1
+    return CohortMatrix(cohorts=labels, sizes=sizes, returned=returned, active=active)
+
+
+def _cohorts_by_grid(codes: I64, m: I64, n: int, span: int, s0: int, months: int,
+                     sizes: I64, returned: I64, by_lag: I64) -> None:
+    """Mark a (customer x month) grid once; first/last months are argmax scans."""
+    seen = np.zeros((n, span), dtype=bool)
+    seen[codes, m] = True
+    has = seen.any(axis=1)
+    first = seen.argmax(axis=1)
+    last = span - 1 - seen[:, ::-1].argmax(axis=1)
+    members = np.flatnonzero(has & (first >= s0))
+    coh = first[members] - s0
+    sizes += np.bincount(coh, minlength=months)
+    f = first[members]
+    for k in range(months):
+        col = f + k
+        ok = col < span
+        hit = np.zeros(len(members), dtype=bool)
+        hit[ok] = seen[members[ok], col[ok]]
+        returned[:, k] += np.bincount(coh[hit], minlength=months)
+    lag = (last[members] - f).astype(np.int64)
+    by_lag += np.bincount(coh * months + lag, minlength=months * months).reshape(months, months)
+
+
+def _cohorts_by_sorting(codes: I64, m: I64, n: int, start_month: int, months: int,
+                        sizes: I64, returned: I64, by_lag: I64) -> None:
+    """The same counts for grids too large to hold: per-customer min/max and unique pairs."""
     first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
     last = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
     np.minimum.at(first, codes, m)
     np.maximum.at(last, codes, m)
     keep = first[codes] >= start_month
-    codes, m = codes[keep], m[keep] - start_month
-    cohort_of = first - start_month  # meaningful for customers with first >= start
-    members = (cohort_of >= 0) & (cohort_of < months)
-    sizes = np.bincount(cohort_of[members], minlength=months).astype(np.int64)
-    # distinct (customer, month) pairs
-    if n * months <= 50_000_000:
-        seen = np.zeros(n * months, dtype=bool)
-        seen[codes * months + m] = True
-        pairs = np.flatnonzero(seen)
-    else:
-        pairs = np.unique(codes * months + m)
+    pairs = np.unique(codes[keep] * months + (m[keep] - start_month))
     pc, pm = pairs // months, pairs % months
+    cohort_of = first - start_month
     pcoh = cohort_of[pc]
-    returned = np.bincount(pcoh * months + (pm - pcoh), minlength=months * months)
-    lag = last[members] - first[members]
+    returned += np.bincount(pcoh * months + (pm - pcoh),
+                            minlength=months * months).reshape(months, months)
+    members = (cohort_of >= 0) & (cohort_of < months)
     coh = cohort_of[members]
-    by_lag = np.bincount(coh * months + lag, minlength=months * months).reshape(months, months)
-    active = np.cumsum(by_lag[:, ::-1], axis=1)[:, ::-1]
-    future = (np.arange(months)[:, None] + np.arange(months)[None, :]) >= months
-    returned = returned.reshape(months, months).astype(np.int64)
-    active = active.astype(np.int64)
-    returned[future] = -1
-    active[future] = -1
-    labels = tuple(str(np.datetime64(start_month + i, "M")) for i in range(months))
-    return CohortMatrix(cohorts=labels, sizes=sizes, returned=returned, active=active)
+    sizes += np.bincount(coh, minlength=months)
+    lag = last[members] - first[members]
+    by_lag += np.bincount(coh * months + lag, minlength=months * months).reshape(months, months)
 
 
 @attrs.frozen(kw_only=True)
