@@ -301,3 +301,23 @@ def test_the_segment_distribution_adds_up_the_rfm_grid_by_the_ten_segment_map() 
     assert got["champions"] == grid[4, 3] + grid[4, 4]
     with pytest.raises(ValidationError, match="grid"):
         segment_distribution(np.zeros((4, 5)))
+
+
+@pytest.mark.parametrize("suffix", ["png", "pdf"])
+def test_charts_export_to_png_and_pdf_identically_twice(tmp_path: Path, suffix: str) -> None:
+    pytest.importorskip("matplotlib")
+    orders = _orders([(1, "2026-02-01", 100, "delivered"), (1, "2026-05-01", 300, "delivered"),
+                      (2, "2026-05-03", 800, "delivered")])
+    report = _report(orders)
+    a, b = tmp_path / f"a.{suffix}", tmp_path / f"b.{suffix}"
+    report.export_charts(a)
+    report.export_charts(b)
+    head = {"png": b"\x89PNG", "pdf": b"%PDF"}[suffix]
+    assert a.read_bytes().startswith(head)
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_chart_export_refuses_other_formats(tmp_path: Path) -> None:
+    orders = _orders([(1, "2026-05-01", 300, "delivered")])
+    with pytest.raises(ValidationError, match=r"\.png or \.pdf"):
+        _report(orders).export_charts(tmp_path / "chart.svg")

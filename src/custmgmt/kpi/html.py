@@ -208,7 +208,8 @@ def _rfm(report: RenderedReport) -> str:
     notes = [[f"R{5 - i} F{j + 1}: {v} buyers" for j, v in enumerate(row)]
              for i, row in enumerate(report.rfm[::-1])]
     return svg.heatmap(title, [f"R{5 - i}" for i in range(5)], [f"F{j}" for j in range(1, 6)],
-                       cells, notes, fmt="{:.2f}", cell=40)
+                       cells, notes, cell=40,
+                       texts=[[f"{v:,}" for v in row] for row in report.rfm[::-1]])
 
 
 def _segments(report: RenderedReport) -> str:

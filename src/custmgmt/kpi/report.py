@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -394,6 +395,13 @@ class KpiReport:
     def to_html(self) -> str:
         """A single self-contained HTML file with inline SVG charts (no script, no fetch)."""
         return render_html(self)
+
+    def export_charts(self, path: str | os.PathLike[str], *, dpi: int = 100) -> None:
+        """Write the charts as PNG or PDF through matplotlib (the ``plot`` extra); see
+        :func:`custmgmt.kpi.export.export_charts`."""
+        from custmgmt.kpi.export import export_charts
+
+        export_charts(self, path, dpi=dpi)
 
     def _repr_html_(self) -> str:
         return self.to_html()

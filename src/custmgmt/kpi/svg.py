@@ -142,8 +142,10 @@ def line_chart(title: str, labels: Sequence[str],
 
 def heatmap(title: str, rows: Sequence[str], cols: Sequence[str],
             cells: Sequence[Sequence[float | None]], notes: Sequence[Sequence[str]] | None = None,
-            fmt: str = "{:.0%}", cell: int = 24, left: int = 70) -> str:
-    """A grid of cells shaded by value in [0, 1] (None: a blank cell), with hover titles."""
+            fmt: str = "{:.0%}", cell: int = 24, left: int = 70,
+            texts: Sequence[Sequence[str]] | None = None) -> str:
+    """A grid of cells shaded by value in [0, 1] (None: a blank cell), with hover titles;
+    each cell shows ``texts[i][j]`` if given, else its value through ``fmt``."""
     if not rows or not cols:
         return message(title, "no data · 无数据")
     top = 50
@@ -167,6 +169,7 @@ def heatmap(title: str, rows: Sequence[str], cols: Sequence[str],
             body.append(f'<rect x="{xx}" y="{y}" width="{cell - 1}" height="{cell - 1}" '
                         f'fill="{colour}"><title>{escape(note)}</title></rect>')
             if cell >= 22:
-                body.append(_text(xx + cell / 2, y + cell / 2 + 3, fmt.format(v), size=7,
+                shown = texts[i][j] if texts else fmt.format(v)
+                body.append(_text(xx + cell / 2, y + cell / 2 + 3, shown, size=7,
                                   anchor="middle", fill=ink))
     return _svg(width, height, title, body)
