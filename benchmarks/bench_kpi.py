@@ -259,8 +259,8 @@ def main() -> None:
         _same(reference, with_polars(pldf), "polars")
         runs: dict[str, list[float]] = {"ours": [], "pandas": [], "polars": []}
         sides: dict[str, Callable[[], Any]] = {
-            "ours": lambda: ours(frame), "pandas": lambda: with_pandas(pdf),
-            "polars": lambda: with_polars(pldf)}
+            "ours": lambda f=frame: ours(f), "pandas": lambda d=pdf: with_pandas(d),
+            "polars": lambda d=pldf: with_polars(d)}
         for _ in range(args.repeats):
             for name, fn in sides.items():
                 start = time.perf_counter()
