@@ -321,3 +321,13 @@ def test_chart_export_refuses_other_formats(tmp_path: Path) -> None:
     orders = _orders([(1, "2026-05-01", 300, "delivered")])
     with pytest.raises(ValidationError, match=r"\.png or \.pdf"):
         _report(orders).export_charts(tmp_path / "chart.svg")
+
+
+def test_category_growth_compares_each_category_with_its_baseline() -> None:
+    orders = _orders([(1, "2026-02-01", 100, "delivered"), (1, "2026-05-01", 300, "delivered"),
+                      (2, "2026-05-03", 800, "delivered")], category=["茶叶", "茶叶", "图书"])
+    report = _report(orders)
+    assert report.categories[1].labels == ("图书", "茶叶")
+    assert report.category_growth() == (None, 2.0)
+    assert json.loads(report.to_json())["sales_by_category"]["growth"] == [None, 2.0]
+    assert "+200.0%" in report.to_text()

@@ -242,6 +242,12 @@ class KpiReport:
             sla_by_star=sla,
         )
 
+    def category_growth(self) -> tuple[float | None, ...]:
+        """Per category, net sales growth from the baseline (None: no baseline sales)."""
+        base, cur = self.categories
+        return tuple(None if b == 0 else c / b - 1
+                     for b, c in zip(base.net.tolist(), cur.net.tolist(), strict=True))
+
     def figure(self, kpi: str, which: str = "current") -> Figure:
         """One KPI's figure: ``which`` is ``baseline``, ``current`` or ``change``."""
         if kpi not in self.kpis:
@@ -299,7 +305,8 @@ class KpiReport:
                                "month_over_month": list(self.sales_change),
                                "trend": self.sales_trend.to_dict()},
             "sales_by_category": {"baseline": self.categories[0].to_dict(),
-                                  "current": self.categories[1].to_dict()},
+                                  "current": self.categories[1].to_dict(),
+                                  "growth": list(self.category_growth())},
             "cohorts": self.cohorts.to_dict(),
             "breakdowns": [b.to_dict() for b in self.breakdowns],
             "stars": None if self.stars is None else list(self.stars),
@@ -345,10 +352,13 @@ class KpiReport:
                          f"[{t.low / 10**self.digits:,.2f}, {t.high / 10**self.digits:,.2f}]")
         else:
             lines.append(f"  trend not measurable: {t.reason}")
-        lines += ["", "Net sales by category (current)"]
+        lines += ["", "Net sales by category (current, growth from the baseline)"]
         cat = self.categories[1]
-        for label, net in zip(cat.labels, cat.net.tolist(), strict=True):
-            lines.append(f"  {label:<20} {_fmt_money(net, self.digits, self.currency):>20}")
+        for label, net, g in zip(cat.labels, cat.net.tolist(), self.category_growth(),
+                                 strict=True):
+            change = "     -" if g is None else f"{g:+6.1%}"
+            lines.append(f"  {label:<20} {_fmt_money(net, self.digits, self.currency):>20}"
+                         f"  {change}")
         for br in self.breakdowns:
             lines += ["", f"By {br.dimension} (current)"]
             if br.reason:
