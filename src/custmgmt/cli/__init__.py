@@ -26,6 +26,7 @@ from custmgmt.cli import (
     prospects,
     rate,
     recommend,
+    report,
     restore,
     risk,
     segment,
@@ -61,6 +62,7 @@ COMMANDS: dict[str, CommandModule] = {
     "risk": risk,
     "points": points,
     "recommend": recommend,
+    "report": report,
 }
 
 

@@ -33,6 +33,7 @@ from custmgmt.cli import (
     demo_prospects,
     demo_rating,
     demo_recommend,
+    demo_report,
     demo_risk,
     demo_segments,
     demo_team,
@@ -70,6 +71,7 @@ SECTIONS: tuple[Callable[[DemoContext], None], ...] = (
     demo_risk.demo_section,
     demo_loyalty.demo_section,
     demo_recommend.demo_section,
+    demo_report.demo_section,
     demo_privacy.demo_section,
 )
 
@@ -133,7 +135,12 @@ def run(args: argparse.Namespace) -> int:
         store = SQLiteStore(Path(args.db))
     try:
         ctx = DemoContext(
-            store=store, as_of=args.as_of, seed=args.seed, out=out, rng=random.Random(args.seed)
+            store=store,
+            as_of=args.as_of,
+            seed=args.seed,
+            out=out,
+            rng=random.Random(args.seed),
+            db_path=None if is_postgres_dsn(args.db) else Path(args.db),
         )
         ctx.print(f"custmgmt demo: database {_shown(args.db)}")
         if store.customers.count() == 0:

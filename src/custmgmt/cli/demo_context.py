@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TextIO
 
 import attrs
@@ -24,6 +25,8 @@ class DemoContext:
         out: where to print.
         rng: a seeded random generator for sections that pick examples.
         shared: results one section leaves for later ones (e.g. the rating run).
+        db_path: the database file, for sections that write files next to it (None:
+            in memory).
     """
 
     store: Store
@@ -32,6 +35,7 @@ class DemoContext:
     out: TextIO
     rng: random.Random
     shared: dict[str, Any] = attrs.field(factory=dict)
+    db_path: Path | None = None
 
     def print(self, *parts: object) -> None:
         """Print a line to :attr:`out`."""
