@@ -7,10 +7,14 @@
 * :class:`IncrementalRater`: keeps stars current as orders, returns and complaints
   arrive between scheduled runs.
 * :class:`ServiceLevels`: what each number of stars earns.
+* :func:`rate_frames`: rate the customers of order (and interaction) frames: only
+  customers with a counted order are rated; features the input cannot support are
+  dropped or refused as the policy says.
 * :mod:`custmgmt.rating.services`: run a scheduled rating over a store and keep it.
 """
 
 from custmgmt.rating.incremental import IncrementalRater
+from custmgmt.rating.inputs import rate_frames
 from custmgmt.rating.overrides import (
     Override,
     OverrideAction,
@@ -37,6 +41,7 @@ from custmgmt.rating.services import (
     rate_store,
     request_override,
     run_scheduled,
+    same_run,
     save_rating,
 )
 
@@ -67,8 +72,10 @@ __all__ = [
     "effective_stars",
     "load_previous",
     "rate",
+    "rate_frames",
     "rate_store",
     "request_override",
     "run_scheduled",
+    "same_run",
     "save_rating",
 ]

@@ -108,6 +108,11 @@ class Rating:
         as_of: the time the run rates.
         policy: the policy used.
         scale: the frozen normalisations and thresholds of this run.
+        unsupported: features of the original policy the input could not support,
+            with why (their criteria were dropped by ``missing_input="rescale"``;
+            :attr:`policy` is then the rescaled policy).
+        unrated: customers of the input left unrated: no counted order at or
+            before ``as_of``.
     """
 
     customer_ids: NDArray[Any]
@@ -121,6 +126,8 @@ class Rating:
     policy: RatingPolicy
     scale: RatingScale
     previous_pending: IntArray = attrs.field(factory=lambda: np.zeros(0, dtype=np.int64))
+    unsupported: Mapping[str, str] = attrs.field(factory=dict)
+    unrated: int = 0
 
     def __attrs_post_init__(self) -> None:
         if self.previous_pending.size != self.customer_ids.size:

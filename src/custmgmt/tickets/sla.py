@@ -62,6 +62,7 @@ __all__ = [
     "DEFAULT_PAUSED_IN",
     "DONE_STATUSES",
     "NOT_ESCALATED",
+    "SLA_SEVERITY",
     "Escalation",
     "EscalationRule",
     "SLAEvent",
@@ -382,14 +383,16 @@ class TargetStatus:
     breaches: int
 
 
-_SEVERITY: Final = {
+#: How pressing each SLA state is (higher: more pressing). The one ordering of states:
+#: :attr:`SLAStatus.worst`, :attr:`SLAStatus.pressing` and the open-ticket report read it.
+SLA_SEVERITY: Final[Mapping[SLAState, int]] = types.MappingProxyType({
     SLAState.BREACHED: 5,
     SLAState.WARNING: 4,
     SLAState.OK: 3,
     SLAState.PAUSED: 2,
     SLAState.MET: 1,
     SLAState.CANCELLED: 0,
-}
+})
 
 
 @attrs.frozen(kw_only=True)
@@ -428,7 +431,16 @@ class SLAStatus:
     def worst(self) -> SLAState | None:
         """The most urgent state among the clocks (breached > warning > ok > paused > met)."""
         states = [t.state for t in self.targets]
-        return max(states, key=_SEVERITY.__getitem__) if states else None
+        return max(states, key=SLA_SEVERITY.__getitem__) if states else None
+
+    @property
+    def pressing(self) -> TargetStatus | None:
+        """The clock that needs attention first: the most severe state, then the least
+        business time left (None when no clock is measured)."""
+        targets = self.targets
+        if not targets:
+            return None
+        return min(targets, key=lambda t: (-SLA_SEVERITY[t.state], t.remaining))
 
 
 # -- the reference engine -----------------------------------------------------------
