@@ -15,6 +15,7 @@
 
 from custmgmt.rating.incremental import IncrementalRater
 from custmgmt.rating.inputs import rate_frames
+from custmgmt.rating.lookup import latest_stars
 from custmgmt.rating.overrides import (
     Override,
     OverrideAction,
@@ -70,6 +71,7 @@ __all__ = [
     "approve_override",
     "effective_override",
     "effective_stars",
+    "latest_stars",
     "load_previous",
     "rate",
     "rate_frames",
