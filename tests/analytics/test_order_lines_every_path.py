@@ -81,7 +81,8 @@ def test_conflicting_customers_of_one_order_name_both_rows() -> None:
         _from_arrays(rows)
     message = str(caught.value)
     assert "row 1, column customer_id" in message
-    assert "row 0" in message and "'o1'" in message
+    assert "row 0" in message
+    assert "'o1'" in message
 
 
 def test_conflicting_times_of_one_order_name_both_rows() -> None:

@@ -126,7 +126,8 @@ def test_customers_whose_orders_all_come_later_are_unrated_by_the_rate_command(
     assert "2 unrated: no counted order" in out
     # no stars handed out at all: every band is empty
     bands = [line for line in out.splitlines() if "★" in line]
-    assert bands and all(line.split()[1] == "0" for line in bands)
+    assert bands
+    assert all(line.split()[1] == "0" for line in bands)
 
 
 def test_cancelled_only_and_future_customers_are_left_unrated() -> None:
@@ -215,7 +216,8 @@ def test_saving_the_same_policy_and_as_of_twice_keeps_one_run(kind: str) -> None
     _, first = rate_store(store, policy, as_of=AS_OF, currency="CNY", created_at=AS_OF)
     _, again = rate_store(store, policy, as_of=AS_OF, currency="CNY",
                           created_at=AS_OF + timedelta(hours=1))
-    assert first is not None and again is not None
+    assert first is not None
+    assert again is not None
     assert again.id == first.id
     assert len(store.ratings.list_runs()) == 1
     other = RatingPolicy.from_dict({"name": "other", "criteria": {"spend": {"weight": 1.0}}})

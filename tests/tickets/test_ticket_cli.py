@@ -14,11 +14,10 @@ from custmgmt.adapters.sqlite import SQLiteStore
 from custmgmt.cli import main
 from custmgmt.cli.demo import DemoContext
 from custmgmt.cli.demo_tickets import demo_section
-from custmgmt.rating import latest_stars
-from custmgmt.tickets import format_business_hours, open_ticket_report
 from custmgmt.domain import Priority
+from custmgmt.rating import latest_stars
 from custmgmt.testing import make_customer
-from custmgmt.tickets import TicketEvent, TicketStatus
+from custmgmt.tickets import TicketEvent, TicketStatus, format_business_hours, open_ticket_report
 
 
 def fill(path: Path) -> None:
