@@ -14,7 +14,6 @@ from custmgmt.tickets.reports import (
     OpenTicketReport,
     default_calendar,
     default_sla_policy,
-    format_business_hours,
     open_ticket_report,
 )
 from custmgmt.tickets.satisfaction import (
@@ -43,6 +42,7 @@ from custmgmt.tickets.sla import (
     SLATargets,
     TargetStatus,
     escalations,
+    format_business_hours,
     sla_status,
 )
 from custmgmt.tickets.sla_vectorised import (

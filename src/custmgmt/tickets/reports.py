@@ -37,7 +37,14 @@ from custmgmt.calendars import BusinessCalendar
 from custmgmt.domain import Priority
 from custmgmt.domain.time import require_aware
 from custmgmt.tickets.ports import TicketStore
-from custmgmt.tickets.sla import SLA_SEVERITY, SLAPolicy, SLAState, SLATargets, TargetStatus
+from custmgmt.tickets.sla import (
+    SLA_SEVERITY,
+    SLAPolicy,
+    SLAState,
+    SLATargets,
+    TargetStatus,
+    format_business_hours,
+)
 from custmgmt.tickets.sla_vectorised import sla_status_many
 from custmgmt.tickets.ticket import OPEN_STATUSES, Ticket
 
@@ -47,7 +54,6 @@ __all__ = [
     "OpenTicketReport",
     "default_calendar",
     "default_sla_policy",
-    "format_business_hours",
     "open_ticket_report",
 ]
 
@@ -86,24 +92,6 @@ def default_sla_policy() -> SLAPolicy:
             Priority.LOW: SLATargets(first_response=8 * h, next_response=16 * h, resolution=40 * h),
         }
     )
-
-
-def format_business_hours(delta: timedelta) -> str:
-    """A business-time duration as business hours and minutes, however long.
-
-    Business time counts only the calendar's working hours, so it is never shown as
-    24-hour days.
-
-    >>> format_business_hours(timedelta(hours=2, minutes=5))
-    '2h05m'
-    >>> format_business_hours(timedelta(hours=301, minutes=30))
-    '301h30m'
-    >>> format_business_hours(timedelta(seconds=59))
-    '0h00m'
-    """
-    minutes = int(delta.total_seconds() // 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
 
 
 @attrs.frozen(kw_only=True)

@@ -74,6 +74,7 @@ __all__ = [
     "SLATicket",
     "TargetStatus",
     "escalations",
+    "format_business_hours",
     "sla_status",
     "status_key",
 ]
@@ -91,6 +92,24 @@ DONE_STATUSES: Final = frozenset({TicketStatus.RESOLVED.value, TicketStatus.CLOS
 CANCELLED_STATUSES: Final = frozenset({TicketStatus.CANCELLED.value, TicketStatus.MERGED.value})
 
 _ZERO: Final = timedelta(0)
+
+
+def format_business_hours(delta: timedelta) -> str:
+    """A business-time duration as business hours and minutes, however long.
+
+    Business time counts only the calendar's working hours, so it is never shown as
+    24-hour days.
+
+    >>> format_business_hours(timedelta(hours=2, minutes=5))
+    '2h05m'
+    >>> format_business_hours(timedelta(hours=301, minutes=30))
+    '301h30m'
+    >>> format_business_hours(timedelta(seconds=59))
+    '0h00m'
+    """
+    minutes = int(delta.total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
 
 
 def status_key(value: Any) -> Any:
@@ -807,9 +826,9 @@ def escalations(
             continue
         rule, target = found
         if target.state is SLAState.BREACHED:
-            detail = f"late by {target.lateness} business time"
+            detail = f"late by {format_business_hours(target.lateness)} business hours"
         else:
-            detail = f"{target.remaining} business time left"
+            detail = f"{format_business_hours(target.remaining)} business hours left"
         result.append(
             Escalation(
                 ticket_id=status.ticket_id,
