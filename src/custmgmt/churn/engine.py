@@ -37,7 +37,9 @@ from custmgmt.churn.rules import (
     UnresolvedComplaint,
     churn_rule_from_dict,
 )
+from custmgmt.domain.time import require_aware
 from custmgmt.errors import ValidationError
+from custmgmt.segmentation.inputs import segment_features
 
 __all__ = [
     "ChurnEngine",
@@ -321,12 +323,8 @@ class ChurnEngine:
         Raises:
             ValidationError: a naive ``as_of``, features missing a column, bad frames.
         """
-        from custmgmt.domain.time import require_aware
-
         require_aware("as_of", as_of)
         if features is None:
-            from custmgmt.segmentation.inputs import segment_features
-
             features = segment_features(
                 orders,
                 interactions,

@@ -38,14 +38,14 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from custmgmt.adapters.sqlite import SQLiteStore
+from custmgmt.analytics.frames import InteractionFrame, OrderFrame
+from custmgmt.domain import SystemClock
+from custmgmt.domain.time import from_epoch_micros
 from custmgmt.errors import ValidationError
-
-if TYPE_CHECKING:
-    from custmgmt.adapters.sqlite import SQLiteStore
-    from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 
 __all__ = [
     "CSV_HELP",
@@ -146,7 +146,6 @@ def parse_as_of(text: str, tz: ZoneInfo, *, option: str = "--as-of") -> datetime
 
 def as_of_or_now(args: argparse.Namespace, tz: ZoneInfo) -> datetime:
     """``--as-of`` if given, else the system clock's now (the one place a command reads it)."""
-    from custmgmt.domain import SystemClock
 
     return parse_as_of(args.as_of, tz) if args.as_of is not None else SystemClock(tz).now()
 
@@ -168,7 +167,6 @@ def open_existing_store(path: str | Path, *, writable: bool = False) -> SQLiteSt
         ValidationError: no file at ``path``, or a directory.
         StorageError: not a custmgmt store, or it cannot be opened.
     """
-    from custmgmt.adapters.sqlite import SQLiteStore
 
     if not Path(path).is_file():
         raise ValidationError("--db", str(path), "an existing SQLite store")
@@ -182,8 +180,6 @@ def orders_from_csv(args: argparse.Namespace, tz: ZoneInfo) -> tuple[OrderFrame,
         ValidationError: no CSV given, a CSV together with ``--db``, a malformed row
             (naming line, column and value), or an empty file without ``--as-of``.
     """
-    from custmgmt.analytics.frames import OrderFrame
-    from custmgmt.domain.time import from_epoch_micros
 
     if args.orders is None:
         raise ValidationError("ORDERS.csv", None, "a CSV file of orders (or --db PATH)")
@@ -208,7 +204,6 @@ def frames_from_store(
     Raises:
         ValidationError: a CSV given too, or no store at ``--db``.
     """
-    from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 
     if args.orders is not None:
         raise ValidationError("ORDERS.csv", args.orders, "no CSV file together with --db")

@@ -23,6 +23,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
+from custmgmt import datasets
+from custmgmt.adapters.sqlite import SQLiteStore
 from custmgmt.cli import (
     demo_clv,
     demo_overview,
@@ -81,8 +83,6 @@ def run(args: argparse.Namespace) -> int:
     """Run the demo; returns the exit code."""
     if args.customers < 1:
         raise ValidationError("--customers", args.customers, "a positive number of customers")
-    from custmgmt.adapters.sqlite import SQLiteStore
-
     out = sys.stdout
     store = SQLiteStore(args.db)
     try:
@@ -103,8 +103,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _fill(ctx: DemoContext, customers: int) -> None:
-    from custmgmt import datasets
-
     ctx.print(f"empty store: generating {customers:,} synthetic customers (seed {ctx.seed}) ...")
     progress = _terminal_progress(ctx.out) if ctx.out.isatty() else None
     data = datasets.make_dataset(n_customers=customers, seed=ctx.seed, as_of=ctx.as_of)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -75,8 +76,6 @@ def _policy(path: str | None) -> RatingPolicy:
 
 def run(args: argparse.Namespace) -> int:
     """Rate, print, and write ``--out`` when asked."""
-    import sys
-
     tz = zone(args.tz)
     check_output(args.out, inputs_of(args))
     policy = _policy(args.policy)
