@@ -4,6 +4,7 @@ RFM values in its rows (issue 11 items 10, 11, 13; issue 10 item 6)."""
 from __future__ import annotations
 
 import csv
+import itertools
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -44,7 +45,7 @@ def test_the_at_risk_list_is_sorted_by_score_then_value_not_by_id() -> None:
     assert scores == sorted(scores, reverse=True)
     spend = dict(zip(report.features.customer_ids.tolist(),
                      report.features["total_spend"].tolist(), strict=True))
-    for a, b in zip(listed, listed[1:], strict=False):
+    for a, b in itertools.pairwise(listed):
         if a.score == b.score:
             assert spend[a.customer_id] >= spend[b.customer_id]
     # Same scores here, so the biggest spender (the last id) comes first.
