@@ -22,7 +22,7 @@ from custmgmt.errors import NotFound, ValidationError
 from custmgmt.rating.inputs import rate_frames
 from custmgmt.rating.overrides import Override, effective_override
 from custmgmt.rating.policy import RatingPolicy
-from custmgmt.rating.ports import RatingRepository
+from custmgmt.rating.ports import RatingRepository, RatingStore
 from custmgmt.rating.records import CustomerRating, RatingRun
 from custmgmt.rating.result import PreviousStars, Rating, align_ids
 from custmgmt.rating.result_columns import RatingResults
@@ -131,7 +131,7 @@ def load_previous(
 
 
 def rate_store(
-    store: Any,
+    store: RatingStore,
     policy: RatingPolicy,
     *,
     as_of: datetime,
@@ -192,7 +192,7 @@ def same_run(
 
 
 def run_scheduled(
-    store: Any,
+    store: RatingStore,
     policy: RatingPolicy,
     *,
     now: datetime,
