@@ -184,18 +184,26 @@ def _encode_customers(customer_id: Any, customer_index: Any) -> tuple[AnyArray, 
 
 def _order_groups(order_ids: AnyArray) -> npt.NDArray[np.int64] | None:
     """A group code per row (rows with the same order id share one; a row without an
-    id has its own), or None when no two rows share an id."""
+    id, None or blank, has its own), or None when no two rows share an id."""
     n = len(order_ids)
-    if order_ids.dtype.kind != "O":
-        uniques, codes = np.unique(order_ids, return_inverse=True)
-        return None if len(uniques) == n else codes.astype(np.int64).reshape(-1)
-    seen: dict[Any, int] = {}
-    out = np.empty(n, dtype=np.int64)
-    for i, value in enumerate(order_ids.tolist()):
-        blank = value is None or (isinstance(value, str) and not value.strip())
-        key: Any = ("\0row", i) if blank else value
-        out[i] = seen.setdefault(key, len(seen))
-    return None if len(seen) == n else out
+    blank = None
+    if order_ids.dtype.kind == "O":
+        # Ids compare as their text (C-level conversion, then one sort).
+        missing = np.equal(order_ids, None)
+        text = order_ids.astype(str)
+        blank = missing | (np.char.strip(text) == "")
+        order_ids = text
+    elif order_ids.dtype.kind == "U":
+        blank = np.char.strip(order_ids) == ""
+    uniques, codes = np.unique(order_ids, return_inverse=True)
+    codes = codes.astype(np.int64).reshape(-1)
+    if blank is not None and blank.any():
+        rows = np.flatnonzero(blank)
+        codes[rows] = len(uniques) + np.arange(len(rows), dtype=np.int64)
+        distinct = len(np.unique(codes))
+    else:
+        distinct = len(uniques)
+    return None if distinct == n else codes
 
 
 def _row_ids(customer_id: Any) -> AnyArray:
