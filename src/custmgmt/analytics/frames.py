@@ -189,7 +189,7 @@ def _order_groups(order_ids: AnyArray) -> npt.NDArray[np.int64] | None:
     blank = None
     if order_ids.dtype.kind == "O":
         # Ids compare as their text (C-level conversion, then one sort).
-        missing = np.equal(order_ids, None)
+        missing = np.equal(order_ids, np.array(None, dtype=object))
         text = order_ids.astype(str)
         blank = missing | (np.char.strip(text) == "")
         order_ids = text
