@@ -78,6 +78,7 @@ _EXPORTS: dict[str, str] = {
     "customer_features": "custmgmt.analytics.features",
     "customer_overview": "custmgmt.services",
     "fire_ticket": "custmgmt.tickets",
+    "format_rating": "custmgmt.rating",
     "open_ticket": "custmgmt.tickets",
     "open_ticket_report": "custmgmt.tickets",
     "rate_frames": "custmgmt.rating",
@@ -143,6 +144,7 @@ __all__ = [
     "customer_features",
     "customer_overview",
     "fire_ticket",
+    "format_rating",
     "open_ticket",
     "open_ticket_report",
     "rate_frames",
@@ -214,7 +216,14 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ se
         OrderRepository,
         Store,
     )
-    from custmgmt.rating import Rating, RatingPolicy, ServiceLevels, rate_frames, rate_store
+    from custmgmt.rating import (
+        Rating,
+        RatingPolicy,
+        ServiceLevels,
+        format_rating,
+        rate_frames,
+        rate_store,
+    )
     from custmgmt.segmentation.report import SegmentReport, segment_report, segment_store
     from custmgmt.services import (
         CustomerOverview,

@@ -36,7 +36,7 @@ from custmgmt.cli._inputs import (
 )
 from custmgmt.domain import SystemClock
 from custmgmt.errors import ValidationError
-from custmgmt.rating import Rating, RatingPolicy, rate_frames, rate_store
+from custmgmt.rating import Rating, RatingPolicy, format_rating, rate_frames, rate_store
 
 __all__ = ["print_rating", "register", "run", "write_stars_csv"]
 
@@ -120,29 +120,8 @@ def _rate_db(args: argparse.Namespace, policy: RatingPolicy, tz: ZoneInfo) -> Ra
 
 
 def print_rating(rating: Rating, out: TextIO, *, top: int = 10) -> None:
-    """Print the star distribution, what was left out and why, the moves since the
-    previous run (when there was one) and the ``top`` customers with explanations."""
-    total = max(len(rating), 1)
-    out.write(f"{len(rating)} customers rated as of {rating.as_of.isoformat()}\n")
-    if rating.unrated:
-        out.write(f"  {rating.unrated} unrated: no counted order at or before as_of\n")
-    for name, why in rating.unsupported.items():
-        out.write(f"  {name} left out ({why}); the other criteria rescaled\n")
-    for stars, count in sorted(rating.distribution().items(), reverse=True):
-        bar = "★" * stars + "☆" * (rating.policy.levels - stars)
-        out.write(f"  {bar}  {count:>8}  {100 * count / total:5.1f}%\n")
-    known = rating.previous_stars > 0
-    if known.any():
-        change = rating.change[known]
-        out.write(
-            f"since the previous run: {int((change > 0).sum())} gained stars, "
-            f"{int((change < 0).sum())} lost stars, {int((change == 0).sum())} unchanged, "
-            f"{int((~known).sum())} newly rated\n"
-        )
-    if top:
-        out.write(f"top {min(top, len(rating))} customers:\n")
-        for explanation in rating.top(top):
-            out.write(f"  {explanation}\n")
+    """Print :func:`custmgmt.rating.format_rating`."""
+    out.write(format_rating(rating, top=top) + "\n")
 
 
 def write_stars_csv(

@@ -32,6 +32,7 @@ from custmgmt.rating.policy import (
     StarBands,
 )
 from custmgmt.rating.records import CustomerRating, RatingRun, StarHistoryEntry
+from custmgmt.rating.report import format_rating
 from custmgmt.rating.result import Explanation, PreviousStars, Rating, RatingScale, rate
 from custmgmt.rating.result_columns import RatingResults
 from custmgmt.rating.service_levels import ServiceLevel, ServiceLevels
@@ -71,6 +72,7 @@ __all__ = [
     "approve_override",
     "effective_override",
     "effective_stars",
+    "format_rating",
     "latest_stars",
     "load_previous",
     "rate",
