@@ -76,6 +76,7 @@ _EXPORTS: dict[str, str] = {
     "ValidationError": "custmgmt.errors",
     "analyse_clv": "custmgmt.analytics.clv",
     "customer_features": "custmgmt.analytics.features",
+    "current_stars": "custmgmt.rating",
     "customer_overview": "custmgmt.services",
     "fire_ticket": "custmgmt.tickets",
     "format_rating": "custmgmt.rating",
@@ -85,6 +86,7 @@ _EXPORTS: dict[str, str] = {
     "rate_store": "custmgmt.rating",
     "record_interaction": "custmgmt.services",
     "record_order": "custmgmt.services",
+    "record_return": "custmgmt.services",
     "segment_report": "custmgmt.segmentation.report",
     "segment_store": "custmgmt.segmentation.report",
 }
@@ -141,6 +143,7 @@ __all__ = [
     "ValidationError",
     "__version__",
     "analyse_clv",
+    "current_stars",
     "customer_features",
     "customer_overview",
     "fire_ticket",
@@ -151,6 +154,7 @@ __all__ = [
     "rate_store",
     "record_interaction",
     "record_order",
+    "record_return",
     "segment_report",
     "segment_store",
 ]
@@ -220,6 +224,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ se
         Rating,
         RatingPolicy,
         ServiceLevels,
+        current_stars,
         format_rating,
         rate_frames,
         rate_store,
@@ -230,6 +235,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ se
         customer_overview,
         record_interaction,
         record_order,
+        record_return,
     )
     from custmgmt.tickets import (
         OpenTicketReport,

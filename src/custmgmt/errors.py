@@ -82,13 +82,17 @@ class NotFound(CustMgmtError, LookupError):
 
 
 class Conflict(CustMgmtError):
-    """A write conflicts with what is stored: a duplicate id or a stale version.
+    """A write conflicts with what is stored: a duplicate id, a stale version, or
+    records that still depend on the entity being removed.
 
     Attributes:
         entity: the kind of entity written.
         key: its id.
         expected_version: the version the caller based its change on (None for adds).
         actual_version: the version found in storage (None for duplicate adds).
+        dependents: for a refused removal, how many stored records of each kind
+            still belong to the entity (e.g. ``{"orders": 3, "tickets": 1}``); empty
+            otherwise.
     """
 
     def __init__(
@@ -99,12 +103,27 @@ class Conflict(CustMgmtError):
         *,
         expected_version: int | None = None,
         actual_version: int | None = None,
+        dependents: Mapping[str, int] | None = None,
     ) -> None:
         self.entity = entity
         self.key = key
         self.expected_version = expected_version
         self.actual_version = actual_version
+        self.dependents: Mapping[str, int] = MappingProxyType(dict(dependents or {}))
         super().__init__(f"{entity} {key!r}: {message}")
+
+    @classmethod
+    def has_dependents(cls, entity: str, key: Any, dependents: Mapping[str, int]) -> Conflict:
+        """The error for removing an entity that stored records still depend on.
+
+        >>> str(Conflict.has_dependents("customer", "c-1", {"orders": 2, "tickets": 1}))
+        "customer 'c-1': still has 2 orders, 1 tickets; remove or reassign them first"
+        """
+        kept = {kind: int(n) for kind, n in dependents.items() if n > 0}
+        listed = ", ".join(f"{n} {kind}" for kind, n in kept.items())
+        return cls(
+            entity, key, f"still has {listed}; remove or reassign them first", dependents=kept
+        )
 
 
 class TransitionNotAllowed(CustMgmtError):

@@ -62,6 +62,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CapabilityKey",
     "ColumnarStore",
+    "CustomerDependents",
     "CustomerRepository",
     "InteractionRepository",
     "OrderRepository",
@@ -153,7 +154,35 @@ class Repository(Protocol[T]):
 
 @runtime_checkable
 class CustomerRepository(Repository[Customer], Protocol):
-    """Customers, keyed by :attr:`Customer.id`; ``iter_chunks`` goes by id."""
+    """Customers, keyed by :attr:`Customer.id`; ``iter_chunks`` goes by id.
+
+    ``remove`` refuses a customer that stored records still belong to: its orders,
+    its interactions, interactions that name it as a referred customer, and the
+    records of every capability repository of the store that counts them (see
+    :class:`CustomerDependents`: tickets, rating results, overrides ...). The refusal
+    is a :class:`~custmgmt.errors.Conflict` whose ``dependents`` gives the count of
+    each kind, and nothing is deleted; the check and the delete are one atomic step,
+    so a record added concurrently cannot be left behind. (Erasing a customer with
+    everything that belongs to it is a separate, audited operation.)
+    """
+
+
+@runtime_checkable
+class CustomerDependents(Protocol):
+    """A repository whose records belong to customers and so block their removal.
+
+    A capability repository implements this to keep ``customers.remove`` from leaving
+    its records behind: the bundled stores ask every capability repository that has
+    it before removing a customer, inside the removal's transaction.
+    """
+
+    def customer_dependents(self, customer_id: str) -> Mapping[str, int]:
+        """How many stored records of each kind belong to the customer.
+
+        Kinds are plural nouns (``{"tickets": 2}``); zero counts may be left out.
+        An unknown customer has none.
+        """
+        ...
 
 
 @runtime_checkable

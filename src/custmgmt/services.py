@@ -3,6 +3,8 @@
 These are the operations a host application calls from a request handler or a job:
 they enforce the rules that span several repositories (an order needs a known
 customer) and assemble the one-page view of a customer that service staff need.
+Given a live rater (``rater=``, an :class:`~custmgmt.rating.IncrementalRater`), each
+stored order, return and complaint also updates the customer's stars at once.
 
 The other use cases live with their capability and are listed, with these, in
 ``docs/getting-started.md`` ("A host application"): :func:`custmgmt.rating.rate_store`,
@@ -17,6 +19,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -34,7 +37,17 @@ from custmgmt.domain.time import require_aware
 from custmgmt.errors import NotFound, ValidationError
 from custmgmt.ports import Store
 
-__all__ = ["CustomerOverview", "customer_overview", "record_interaction", "record_order"]
+if TYPE_CHECKING:
+    # A type name only: the service calls the rater's methods, it never builds one.
+    from custmgmt.rating.incremental import IncrementalRater
+
+__all__ = [
+    "CustomerOverview",
+    "customer_overview",
+    "record_interaction",
+    "record_order",
+    "record_return",
+]
 
 
 @attrs.frozen(kw_only=True)
@@ -133,8 +146,17 @@ def customer_overview(store: Store, customer_id: str, *, as_of: datetime) -> Cus
     )
 
 
-def record_order(store: Store, order: Order) -> None:
+def record_order(
+    store: Store, order: Order, *, rater: IncrementalRater | None = None
+) -> int | None:
     """Store a new order for a known customer, placed no earlier than registration.
+
+    With ``rater`` (an :class:`~custmgmt.rating.IncrementalRater`, e.g. rebuilt at
+    start-up with :meth:`~custmgmt.rating.IncrementalRater.from_store`), the
+    customer's stars are updated once the order is stored, and returned.
+
+    Returns:
+        The customer's stars from ``rater``; None without one.
 
     Raises:
         NotFound: the customer is unknown (nothing is stored).
@@ -150,10 +172,51 @@ def record_order(store: Store, order: Order) -> None:
                 f"not before registration {customer.registered_at}",
             )
         store.orders.add(order)
+    # Only what was stored moves the stars (a failed write raised above).
+    return None if rater is None else rater.apply_order(order)
 
 
-def record_interaction(store: Store, interaction: Interaction) -> None:
+def record_return(
+    store: Store,
+    order_id: str,
+    amount: Money,
+    *,
+    at: datetime,
+    rater: IncrementalRater | None = None,
+) -> Order:
+    """Record a refund on a stored order (see :meth:`Order.record_return`).
+
+    With ``rater``, the customer's stars are updated once the return is stored.
+
+    Returns:
+        The updated order.
+
+    Raises:
+        NotFound: no such order.
+        TransitionNotAllowed: the order cannot take a return (not paid, cancelled).
+        ValidationError: a non-positive amount, more than is left to refund, another
+            currency, a naive ``at``.
+        Conflict: the order changed concurrently; nothing is stored.
+    """
+    with store.transaction():
+        before = store.orders.get(order_id)
+        after = before.record_return(amount, at)
+        store.orders.update(after)
+    if rater is not None:
+        rater.apply_return(before, after)
+    return after
+
+
+def record_interaction(
+    store: Store, interaction: Interaction, *, rater: IncrementalRater | None = None
+) -> int | None:
     """Store a new interaction of a known customer (a referral's referred one too).
+
+    With ``rater``, a complaint (or any interaction, when the policy reads interaction
+    features) updates the customer's stars once it is stored.
+
+    Returns:
+        The customer's stars from ``rater`` when it changed anything; None otherwise.
 
     Raises:
         NotFound: the customer (or the referred customer) is unknown; nothing is stored.
@@ -168,3 +231,4 @@ def record_interaction(store: Store, interaction: Interaction) -> None:
             except NotFound:
                 raise NotFound("customer", referred) from None
         store.interactions.add(interaction)
+    return None if rater is None else rater.apply_interaction(interaction)

@@ -21,6 +21,7 @@ from custmgmt.errors import (
 from custmgmt.rating import (
     Override,
     OverrideAction,
+    OverridePolicy,
     OverrideStatus,
     RatingPolicy,
     ServiceLevel,
@@ -129,6 +130,9 @@ def test_effective_stars_are_the_approved_unexpired_override_else_computed() -> 
     assert after.tolist() == rating.stars.tolist()
 
 
+REVIEWERS = OverridePolicy(approvers={"bob", "carol"})
+
+
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
 def test_the_override_services_record_each_step_in_the_store(kind: str) -> None:
     store: Any = MemoryStore() if kind == "memory" else SQLiteStore(":memory:")
@@ -138,12 +142,13 @@ def test_the_override_services_record_each_step_in_the_store(kind: str) -> None:
                          override_id="ov-9")
     assert store.ratings.get_override("ov-9") == o
     with pytest.raises(PermissionDenied):
-        approve_override(store, "ov-9", by="alice", at=T0)
+        approve_override(store, "ov-9", by="alice", at=T0, policy=REVIEWERS)
     assert store.ratings.get_override("ov-9").status is OverrideStatus.PENDING
-    approved = approve_override(store, "ov-9", by="bob", at=T0 + timedelta(hours=1))
+    approved = approve_override(store, "ov-9", by="bob", at=T0 + timedelta(hours=1),
+                                policy=REVIEWERS)
     assert store.ratings.get_override("ov-9") == approved
     revoked = revoke_override(store, "ov-9", by="carol", at=T0 + timedelta(days=1),
-                              reason="合同终止")
+                              reason="合同终止", policy=REVIEWERS)
     assert [e.actor for e in store.ratings.get_override("ov-9").history] == [
         "alice", "bob", "carol"]
     assert revoked.status is OverrideStatus.REVOKED
@@ -152,10 +157,10 @@ def test_the_override_services_record_each_step_in_the_store(kind: str) -> None:
                          expires_at=T0 + timedelta(days=1), requested_by="alice", at=T0)
     second = request_override(store, customer_id="c-1", stars=2, reason="测试",
                               expires_at=T0 + timedelta(days=1), requested_by="alice", at=T0)
-    assert reject_override(store, second.id, by="bob", at=T0, reason="no").status is (
-        OverrideStatus.REJECTED)
+    assert reject_override(store, second.id, by="bob", at=T0, reason="no",
+                           policy=REVIEWERS).status is OverrideStatus.REJECTED
     with pytest.raises(NotFound):
-        approve_override(store, "missing", by="bob", at=T0)
+        approve_override(store, "missing", by="bob", at=T0, policy=REVIEWERS)
     store.close()
 
 

@@ -95,7 +95,30 @@ class DictRepository(Generic[E]):
 
 
 class DictCustomers(DictRepository[Customer]):
-    pass
+    """Customers that refuse removal while orders or interactions belong to them."""
+
+    def __init__(self, name: str, lock: threading.RLock, store: DictStore) -> None:
+        super().__init__(name, lock)
+        self.store = store
+
+    def remove(self, entity_id: str) -> None:
+        with self.lock:  # the check and the delete under one lock
+            self.get(entity_id)
+            interactions = self.store._interactions.rows.values()
+            found = {
+                "orders": sum(
+                    o.customer_id == entity_id for o in self.store._orders.rows.values()
+                ),
+                "interactions": sum(i.customer_id == entity_id for i in interactions),
+                "referrals": sum(
+                    i.customer_id != entity_id
+                    and getattr(i.details, "referred_customer_id", None) == entity_id
+                    for i in interactions
+                ),
+            }
+            if any(found.values()):
+                raise Conflict.has_dependents(self.name, entity_id, found)
+            del self.rows[entity_id]
 
 
 class DictOrders(DictRepository[Order]):
@@ -147,7 +170,7 @@ class DictStore:
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
-        self._customers = DictCustomers("customer", self.lock)
+        self._customers = DictCustomers("customer", self.lock, self)
         self._orders = DictOrders("order", self.lock)
         self._interactions = DictInteractions("interaction", self.lock)
         self._depth = 0

@@ -39,6 +39,9 @@ class TestSQLiteStoreVerifyingReads(StoreContract):
 
 
 class TestSQLiteStoreOnAHostOwnedConnection(StoreContract):
+    # sqlite3's default connection may only be used by the thread that made it.
+    threads_share_the_store = False
+
     def make_store(self) -> Store:
         # The host's own connection, with the sqlite3 module's default (implicit
         # transaction) settings: the store must manage its transactions regardless.

@@ -15,7 +15,7 @@ from custmgmt.cli import main
 from custmgmt.cli.demo import DemoContext
 from custmgmt.cli.demo_tickets import demo_section
 from custmgmt.domain import Priority
-from custmgmt.rating import latest_stars
+from custmgmt.rating import current_stars
 from custmgmt.testing import make_customer
 from custmgmt.tickets import TicketEvent, TicketStatus, format_business_hours, open_ticket_report
 
@@ -71,7 +71,7 @@ def test_an_empty_store_lists_nothing(tmp_path: Path) -> None:
     with SQLiteStore(":memory:") as store:
         report = open_ticket_report(store, T0)
         assert report.counts == {}
-        assert latest_stars(store, T0) == {}
+        assert current_stars(store, T0) == {}
     assert report.format() == "open tickets at 2024-09-23 09:00 +0800: 0"
 
 

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar, overload
 
 from custmgmt.errors import NotFound, ValidationError
-from custmgmt.ports import CapabilityKey
+from custmgmt.ports import CapabilityKey, CustomerDependents
 
 __all__ = ["Capability", "CapabilityHost"]
 
@@ -94,6 +94,22 @@ class CapabilityHost:
 
     def _capability_context(self) -> Any:
         raise NotImplementedError
+
+    def _capability_dependents(self, customer_id: str) -> dict[str, int]:
+        """Records of each kind that the capability repositories made so far hold for
+        a customer (those implementing :class:`custmgmt.ports.CustomerDependents`).
+
+        A repository not made yet has stored nothing in a memory store; the SQLite
+        store makes every repository when it opens.
+        """
+        found: dict[str, int] = {}
+        with self._capability_lock:
+            repositories = list(self._repositories.values())
+        for repository in repositories:
+            if isinstance(repository, CustomerDependents):
+                for kind, n in repository.customer_dependents(customer_id).items():
+                    found[kind] = found.get(kind, 0) + int(n)
+        return found
 
     @property
     def capabilities(self) -> tuple[str, ...]:

@@ -20,6 +20,7 @@ from custmgmt.analytics.loading import store_frames
 from custmgmt.cli.rate import print_rating
 from custmgmt.errors import NotFound, PermissionDenied
 from custmgmt.rating import (
+    OverridePolicy,
     Rating,
     RatingPolicy,
     approve_override,
@@ -68,7 +69,9 @@ def demo_section(ctx: DemoContext) -> None:
         ctx.print(f"(the previous run rated {earlier:%Y-%m-%d})")
     print_rating(rating, ctx.out, top=5)
 
-    # A manual override: requested by one person, approved only by another.
+    # A manual override: requested by one person, approved only by a reviewer the
+    # override policy names (here by role).
+    reviewers = OverridePolicy(approver_roles={"运营经理"})
     ratings = ctx.store.ratings
     ctx.print("\nmanual override with review")
     try:
@@ -88,17 +91,22 @@ def demo_section(ctx: DemoContext) -> None:
         )
         try:
             approve_override(ctx.store, DEMO_OVERRIDE_ID, by="客服主管-王",
-                             at=ctx.as_of - timedelta(hours=2))
+                             at=ctx.as_of - timedelta(hours=2), policy=reviewers,
+                             roles=("客服主管",))
         except PermissionDenied as exc:
             ctx.print(f"  self-approval refused: {exc}")
         override = approve_override(ctx.store, DEMO_OVERRIDE_ID, by="运营经理-李",
-                                    at=ctx.as_of - timedelta(hours=1), reason="已核对合同")
+                                    at=ctx.as_of - timedelta(hours=1), policy=reviewers,
+                                    roles=("运营经理",), reason="已核对合同")
     for event in override.history:
         why = f": {event.reason}" if event.reason else ""
-        ctx.print(f"  {event.at:%Y-%m-%d %H:%M} {event.action.value:<8} by {event.actor}{why}")
+        role = f" ({event.role})" if event.role else ""
+        ctx.print(
+            f"  {event.at:%Y-%m-%d %H:%M} {event.action.value:<8} by {event.actor}{role}{why}"
+        )
     i = rating.index_of(override.customer_id)
     effective = effective_stars(rating, [override], at=ctx.as_of)
     ctx.print(
-        f"  customer {override.customer_id}: computed {int(rating.stars[i])}★, "
+        f"  customer {override.customer_id}: computed {int(rating.rated_stars[i])}★, "
         f"effective {int(effective[i])}★ until {override.expires_at:%Y-%m-%d}"
     )

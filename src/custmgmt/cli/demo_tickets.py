@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from custmgmt.domain import Customer, Priority
 from custmgmt.errors import NotFound
-from custmgmt.rating import latest_stars
+from custmgmt.rating import current_stars, response_time_factors
 from custmgmt.tickets import (
     DEFAULT_WORKFLOW,
     OPEN_STATUSES,
@@ -71,7 +71,7 @@ def demo_section(ctx: DemoContext) -> None:
     if not customers:
         ctx.print("no customers: no tickets")
         return
-    stars = latest_stars(store, ctx.as_of)
+    stars = current_stars(store, ctx.as_of)
     added, lines = demo_tickets(store, customers, stars, ctx.as_of)
     if added:
         ctx.print(f"opened {added} tickets (ids DEMO-T01 ...):")
@@ -80,7 +80,10 @@ def demo_section(ctx: DemoContext) -> None:
     else:
         ctx.print("the demo tickets are already stored: nothing added")
     ctx.print()
-    ctx.print(open_ticket_report(store, ctx.as_of, stars=stars).format())
+    report = open_ticket_report(
+        store, ctx.as_of, stars=stars, factors=response_time_factors(stars)
+    )
+    ctx.print(report.format())
     _print_escalations(ctx)
     everything = [t for chunk in store.tickets.iter_chunks() for t in chunk]
     stats = ticket_statistics(everything, ctx.as_of)
@@ -105,8 +108,9 @@ ESCALATION_RULES = (
 
 def _print_escalations(ctx: DemoContext) -> None:
     policy, calendar = default_sla_policy(), default_calendar()
+    factors = response_time_factors(current_stars(ctx.store, ctx.as_of))
     statuses = [
-        sla_status(t, policy, calendar, ctx.as_of)
+        sla_status(t, policy, calendar, ctx.as_of, factor=factors.get(t.customer_id, 1.0))
         for t in ctx.store.tickets.find(statuses=OPEN_STATUSES)
         if t.created_at <= ctx.as_of
     ]

@@ -5,7 +5,10 @@ Reads the tickets of an SQLite store and prints
 pressing SLA clock on the default business calendar (office hours 09:00-12:00 and
 13:00-18:00, Monday to Friday, in ``--tz``) with the default targets of
 :func:`custmgmt.tickets.default_sla_policy`, grouped by priority and by the customer's
-stars (from the latest stored rating run, ``-`` when there is none). Each line shows
+stars (from the latest stored rating run with approved overrides, ``-`` when there is
+none); each customer's targets are multiplied by the response-time factor of their
+service level (:meth:`custmgmt.rating.ServiceLevels.default`: a 5★ customer's are
+halved). Each line shows
 ``ok`` or ``warning`` with the business time left, ``breached`` with the lateness,
 ``paused`` while waiting on the customer. Times are business hours and minutes of the
 calendar (8 business hours a day), never 24-hour days.
@@ -17,7 +20,7 @@ import argparse
 from typing import Any
 
 from custmgmt.cli._inputs import as_of_or_now, open_existing_store, zone
-from custmgmt.rating import latest_stars
+from custmgmt.rating import current_stars, response_time_factors
 from custmgmt.tickets import DEFAULT_TZ, default_calendar, open_ticket_report
 
 __all__ = ["register", "run"]
@@ -48,8 +51,13 @@ def run(args: argparse.Namespace) -> int:
     as_of = as_of_or_now(args, zone(args.tz))
     store = open_existing_store(args.db)
     try:
+        stars = current_stars(store, as_of)
         report = open_ticket_report(
-            store, as_of, stars=latest_stars(store, as_of), calendar=default_calendar(args.tz)
+            store,
+            as_of,
+            stars=stars,
+            factors=response_time_factors(stars),
+            calendar=default_calendar(args.tz),
         )
     finally:
         store.close()

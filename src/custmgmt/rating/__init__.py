@@ -3,7 +3,10 @@
 * :class:`RatingPolicy`: weighted criteria, star bands, hysteresis and schedule, as
   data (``to_dict`` / ``from_json``); :func:`rate` (the engine) gives a
   :class:`Rating` (scores, stars, contributions, change since the previous run).
-* :class:`Override`: staff-set stars, effective after a second person approves.
+* :class:`Override`: staff-set stars, effective after a reviewer named by an
+  :class:`OverridePolicy` (a staff id or role, never the requester) approves; every
+  consumer (``rate_store``, :func:`star_history`, :func:`current_stars`, ticket
+  priorities and SLAs) sees the effective stars, with the override in the explanation.
 * :class:`IncrementalRater`: keeps stars current as orders, returns and complaints
   arrive between scheduled runs.
 * :class:`ServiceLevels`: what each number of stars earns.
@@ -15,11 +18,12 @@
 
 from custmgmt.rating.incremental import IncrementalRater
 from custmgmt.rating.inputs import rate_frames
-from custmgmt.rating.lookup import latest_stars
+from custmgmt.rating.lookup import response_time_factors
 from custmgmt.rating.overrides import (
     Override,
     OverrideAction,
     OverrideEvent,
+    OverridePolicy,
     OverrideStatus,
     effective_override,
 )
@@ -38,13 +42,18 @@ from custmgmt.rating.result_columns import RatingResults
 from custmgmt.rating.service_levels import ServiceLevel, ServiceLevels
 from custmgmt.rating.services import (
     approve_override,
+    current_stars,
     effective_stars,
+    explain_stars,
     load_previous,
     rate_store,
+    reject_override,
     request_override,
+    revoke_override,
     run_scheduled,
     same_run,
     save_rating,
+    star_history,
 )
 
 __all__ = [
@@ -57,6 +66,7 @@ __all__ = [
     "Override",
     "OverrideAction",
     "OverrideEvent",
+    "OverridePolicy",
     "OverrideStatus",
     "PreviousStars",
     "Rating",
@@ -70,16 +80,21 @@ __all__ = [
     "StarBands",
     "StarHistoryEntry",
     "approve_override",
+    "current_stars",
     "effective_override",
     "effective_stars",
+    "explain_stars",
     "format_rating",
-    "latest_stars",
     "load_previous",
     "rate",
     "rate_frames",
     "rate_store",
+    "reject_override",
     "request_override",
+    "response_time_factors",
+    "revoke_override",
     "run_scheduled",
     "same_run",
     "save_rating",
+    "star_history",
 ]

@@ -14,21 +14,42 @@ and so apply at once by construction.
 Only features that single events change are supported: ``frequency``,
 ``monetary_total``, ``monetary_net``, ``returned_total``, ``monetary_mean``, ``aov``,
 ``category_breadth`` and ``complaint_count``. Time-dependent features (recency,
-tenure, windowed counts) change for every customer every day and need a run.
+tenure, windowed counts) change for every customer every day and need a run; a
+policy reading one is refused with the criterion and the feature named.
+
+Wired to a store: :meth:`IncrementalRater.from_store` rebuilds a rater at start-up
+(from the latest stored run of the policy and everything stored since), and the
+service layer (:func:`custmgmt.services.record_order`,
+:func:`~custmgmt.services.record_return`,
+:func:`~custmgmt.services.record_interaction`) feeds it each order, return and
+complaint it stores when given ``rater=``, through :meth:`IncrementalRater.apply_order`,
+:meth:`~IncrementalRater.apply_return` and :meth:`~IncrementalRater.apply_interaction`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from custmgmt.analytics.features import FEATURES, customer_features
+from custmgmt.analytics.frames import InteractionFrame, OrderFrame
+from custmgmt.domain import Interaction, InteractionKind, Order, OrderStatus
 from custmgmt.domain.time import require_aware, to_epoch_micros
 from custmgmt.errors import NotFound, ValidationError
-from custmgmt.rating.result import PreviousStars, Rating, hysteresis_one, star_for_one
+from custmgmt.rating.inputs import counted_only
+from custmgmt.rating.policy import RatingPolicy
+from custmgmt.rating.ports import RatingStore
+from custmgmt.rating.result import (
+    PreviousStars,
+    Rating,
+    hysteresis_one,
+    rate,
+    star_for_one,
+)
 
 __all__ = ["INCREMENTAL_FEATURES", "IncrementalRater"]
 
@@ -70,25 +91,29 @@ class IncrementalRater:
             (see :meth:`required_features`).
         orders: the run's order frame; needed only when the policy uses
             ``category_breadth`` (to know which categories a customer already has).
+        currency: the currency amounts are compared in, for :meth:`apply_order` and
+            :meth:`apply_return` (default: ``orders.currency``).
+        rates: conversion rates into ``currency`` for orders in other currencies.
 
     Raises:
         ValidationError: a criterion reads a feature that single events cannot
-            update, a needed feature column is missing, or the features do not match
-            the rating's customers.
+            update (the criterion and the feature are named), a needed feature
+            column is missing, or the features do not match the rating's customers.
     """
 
-    def __init__(self, rating: Rating, features: Any, orders: Any = None) -> None:
+    def __init__(
+        self,
+        rating: Rating,
+        features: Any,
+        orders: Any = None,
+        *,
+        currency: str | None = None,
+        rates: Mapping[str, Any] | None = None,
+    ) -> None:
         if not isinstance(rating, Rating):
             raise ValidationError("rating", rating, "a Rating")
         policy = rating.policy
-        for c in policy.criteria:
-            if c.feature not in INCREMENTAL_FEATURES:
-                raise ValidationError(
-                    f"criteria.{c.name}.feature",
-                    c.feature,
-                    f"a feature single events update ({', '.join(INCREMENTAL_FEATURES)}); "
-                    "time-dependent features need a scheduled run",
-                )
+        self.check_policy(policy)
         ids = np.asarray(getattr(features, "customer_ids", ()))
         if ids.shape != rating.customer_ids.shape or not np.array_equal(
             ids, rating.customer_ids
@@ -114,7 +139,8 @@ class IncrementalRater:
             self._columns[name] = _grown(column, capacity)
         k = len(policy.criteria)
         self._score = _grown(rating.score.astype(np.float64), capacity)
-        self._stars = _grown(rating.stars.astype(np.int64), capacity)
+        # Overrides are applied by the reader (rate_store, current_stars), not here.
+        self._stars = _grown(rating.rated_stars.astype(np.int64), capacity)
         self._computed = _grown(rating.computed_stars.astype(np.int64), capacity)
         self._previous = _grown(rating.previous_stars.astype(np.int64), capacity)
         self._pending = _grown(rating.pending.astype(np.int64), capacity)
@@ -134,6 +160,112 @@ class IncrementalRater:
         if "category_breadth" in self._base and orders is None:
             raise ValidationError("orders", None, "the run's OrderFrame (for category_breadth)")
         self.as_of: datetime = rating.as_of
+        self.currency: str | None = currency if currency is not None else getattr(
+            orders, "currency", None
+        )
+        self.rates = rates
+        self._reads_interactions = any(
+            FEATURES[f].source == "interactions"
+            for f in self._base
+            if f in FEATURES
+        )
+
+    # -- start-up ----------------------------------------------------------------------
+    @staticmethod
+    def check_policy(policy: RatingPolicy) -> None:
+        """Refuse a policy with a criterion single events cannot keep current.
+
+        Raises:
+            ValidationError: naming the first such criterion and its feature.
+        """
+        for c in policy.criteria:
+            if c.feature not in INCREMENTAL_FEATURES:
+                raise ValidationError(
+                    f"criteria.{c.name}.feature",
+                    c.feature,
+                    f"a feature single events update ({', '.join(INCREMENTAL_FEATURES)}); "
+                    f"the incremental rater cannot keep {c.feature!r} current (time-dependent "
+                    "features such as recency and windowed counts need a scheduled run)",
+                )
+
+    @classmethod
+    def from_store(
+        cls,
+        store: RatingStore,
+        policy: RatingPolicy,
+        *,
+        currency: str,
+        now: datetime,
+        rates: Mapping[str, Any] | None = None,
+    ) -> IncrementalRater:
+        """Rebuild a rater at start-up from what the store holds.
+
+        The population is frozen as at the latest stored run of ``policy`` with
+        ``as_of <= now`` (its normalisations and quantile thresholds are refitted
+        from the store's data at that ``as_of``); every customer is then measured
+        against it with everything stored up to ``now``, and the run's stored stars
+        feed the hysteresis. Without such a run the population is the store at
+        ``now``. From there on, feed it through the service layer (``rater=``).
+
+        Orders are not versioned by time: a return recorded later on an order the
+        run counted changes what the store says about the run's population, so a
+        rater rebuilt after it measures against the population as the store now
+        holds it (the next scheduled run settles it either way).
+
+        Args:
+            store: a store with ``ratings``.
+            policy: the policy (every criterion must be one single events update).
+            currency: the currency amounts are compared in.
+            now: the current time, from the caller's clock (aware).
+            rates: conversion rates for orders in other currencies.
+
+        Raises:
+            ValidationError: a criterion single events cannot update (named), a
+                naive ``now``, mixed currencies without rates.
+        """
+        cls.check_policy(policy)
+        require_aware("now", now)
+        needed = cls.required_features(policy)
+        reads_interactions = any(FEATURES[f].source == "interactions" for f in needed)
+
+        def features_at(as_of: datetime) -> tuple[OrderFrame, Any]:
+            orders = OrderFrame.from_store(store, currency=currency, as_of=as_of, rates=rates)
+            interactions = (
+                InteractionFrame.from_store(store, as_of=as_of, customer_index=orders)
+                if reads_interactions
+                else None
+            )
+            features = customer_features(orders, interactions, as_of=as_of, features=list(needed))
+            return orders, features
+
+        ratings = store.ratings
+        text = policy.to_json()
+        runs = [r for r in ratings.list_runs() if r.as_of <= now and r.policy_json == text]
+        orders, features = features_at(now)
+        # Scales are fitted on the rated population only (customers with a counted
+        # order), as every full rating is; everyone is then measured against it.
+        if not runs:
+            population = rate(policy, counted_only(features, orders, as_of=now), None, as_of=now)
+            rating = rate(policy, features, None, as_of=now, scale=population)
+        else:
+            run = runs[-1]
+            earlier = [r for r in runs if r.as_of < run.as_of]
+            before = None
+            if earlier:
+                kept = ratings.results_arrays(earlier[-1].id)
+                before = PreviousStars(
+                    customer_ids=kept.customer_ids, stars=kept.stars, pending=kept.pending
+                )
+            run_orders, at_run = features_at(run.as_of)
+            population = rate(
+                policy, counted_only(at_run, run_orders, as_of=run.as_of), before, as_of=run.as_of
+            )
+            stored = ratings.results_arrays(run.id)
+            previous = PreviousStars(
+                customer_ids=stored.customer_ids, stars=stored.stars, pending=stored.pending
+            )
+            rating = rate(policy, features, previous, as_of=now, scale=population)
+        return cls(rating, features, orders, currency=currency, rates=rates)
 
     # -- queries -----------------------------------------------------------------------
     @staticmethod
@@ -272,6 +404,73 @@ class IncrementalRater:
             self._columns["complaint_count"][i] += 1.0
         return self._rerate(i)
 
+    # -- domain events (what the service layer feeds) ----------------------------------
+    def _minor_amounts(self, order: Order) -> tuple[int, int]:
+        """The order's total and refunded amount in minor units of :attr:`currency`,
+        converted exactly as the order frames convert them."""
+        if self.currency is None:
+            raise ValidationError(
+                "currency", None, "the rating currency (pass currency= or the run's OrderFrame)"
+            )
+        row = OrderFrame.from_orders([order], currency=self.currency, rates=self.rates)
+        return int(row.amount[0]), int(row.returned_amount[0])
+
+    def apply_order(self, order: Order) -> int:
+        """Apply a newly stored order; returns the customer's stars.
+
+        A cancelled order counts for nothing, but its customer becomes known (as a
+        full re-rate would list them).
+
+        Raises:
+            ValidationError: not an ``Order``, or a currency without a rate.
+        """
+        if not isinstance(order, Order):
+            raise ValidationError("order", order, "an Order")
+        if order.status is OrderStatus.CANCELLED:
+            self._advance(order.placed_at)
+            return self._rerate(self._position(order.customer_id, create=True))
+        amount, returned = self._minor_amounts(order)
+        return self.add_order(
+            order.customer_id,
+            amount=amount,
+            placed_at=order.placed_at,
+            categories=sorted(order.categories),
+            returned_amount=returned,
+        )
+
+    def apply_return(self, before: Order, after: Order) -> int:
+        """Apply a return recorded on a stored order (``before`` -> ``after``, the same
+        order with more refunded); returns the customer's stars.
+
+        Raises:
+            ValidationError: the two are not the same order, or less is refunded after.
+            NotFound: the customer is unknown to the rater.
+        """
+        if not isinstance(before, Order) or not isinstance(after, Order) or before.id != after.id:
+            raise ValidationError("after", after, "the same Order as before, changed")
+        _, was = self._minor_amounts(before)
+        _, now = self._minor_amounts(after)
+        if now < was:
+            raise ValidationError("after.returned_amount", after.refunded, "at least as before")
+        at = after.returned_at if after.returned_at is not None else after.placed_at
+        return self.add_return(after.customer_id, amount=now - was, at=at)
+
+    def apply_interaction(self, interaction: Interaction) -> int | None:
+        """Apply a newly stored interaction; returns the customer's stars (None when it
+        changes nothing the policy reads).
+
+        A complaint adds to ``complaint_count``; any interaction makes its customer
+        known when the policy reads interaction features (as a full re-rate would).
+        """
+        if not isinstance(interaction, Interaction):
+            raise ValidationError("interaction", interaction, "an Interaction")
+        if not self._reads_interactions:
+            return None
+        if interaction.kind is InteractionKind.COMPLAINT:
+            return self.add_complaint(interaction.customer_id, at=interaction.at)
+        self._advance(interaction.at)
+        return self._rerate(self._position(interaction.customer_id, create=True))
+
     # -- internals ---------------------------------------------------------------------
     def _advance(self, at: datetime) -> None:
         require_aware("at", at)
@@ -390,7 +589,6 @@ class IncrementalRater:
 
 def _cancelled_code() -> int:
     from custmgmt.analytics.frames import STATUS_CODES
-    from custmgmt.domain import OrderStatus
 
     return STATUS_CODES.index(OrderStatus.CANCELLED)
 

@@ -32,7 +32,7 @@ from custmgmt.errors import ValidationError
 from custmgmt.rating.policy import RatingPolicy
 from custmgmt.rating.result import PreviousStars, Rating, rate
 
-__all__ = ["rate_frames", "rated_features"]
+__all__ = ["counted_only", "rate_frames", "rated_features"]
 
 
 def rated_features(
@@ -74,6 +74,25 @@ def rated_features(
         table, customer_ids=np.asarray(table.customer_ids)[rated], columns=columns
     )
     return policy, features, unrated, unsupported
+
+
+def counted_only(
+    features: CustomerFeatures, orders: OrderFrame, *, as_of: datetime
+) -> CustomerFeatures:
+    """The rows of ``features`` (built on ``orders``' customer index, or with it
+    first) of customers with a counted order at or before ``as_of``: the population a
+    rating is fitted on.
+
+    Raises:
+        ValidationError: a naive ``as_of``.
+    """
+    counts = customer_features(orders, as_of=as_of, features=["frequency"])
+    rows = np.flatnonzero(np.asarray(counts["frequency"]) > 0)
+    keep = np.zeros(len(features), dtype=bool)
+    keep[rows[rows < len(features)]] = True
+    ids = np.asarray(features.customer_ids)
+    columns = {name: np.asarray(features[name])[keep] for name in features.names}
+    return attrs.evolve(features, customer_ids=ids[keep], columns=columns)
 
 
 def _reads_interactions(name: str) -> bool:

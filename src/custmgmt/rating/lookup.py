@@ -1,33 +1,32 @@
-"""The stars a customer has now: read from the latest stored run.
+"""What other capabilities ask of ratings: the SLA factor each customer's stars earn.
 
-What other capabilities (the open-ticket report, SLA priorities, the demo) ask of
-ratings: each customer's stars as of a moment, from the latest run at or before it.
+The stars that apply now are :func:`custmgmt.rating.current_stars` (the latest run
+with approved overrides); :func:`response_time_factors` turns them into the
+response-time factor of each customer's service level, which the open-ticket report
+and the SLA engine multiply the targets by.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
 
-from custmgmt.domain._validate import check_aware
-from custmgmt.rating.ports import RatingRepository, RatingStore
+from custmgmt.rating.service_levels import ServiceLevels
 
-__all__ = ["latest_stars"]
+__all__ = ["response_time_factors"]
 
 
-def latest_stars(store: RatingStore, at: datetime) -> dict[str, int]:
-    """Stars per customer from the latest stored run with ``as_of`` at or before ``at``
-    (empty when there is no such run).
+def response_time_factors(
+    stars: Mapping[str, int], levels: ServiceLevels | None = None
+) -> dict[str, float]:
+    """Each customer's SLA response-time factor from their stars (default
+    :meth:`ServiceLevels.default`: a 5★ customer's targets are halved). Stars above
+    the map's top (a policy with more levels) get the top's service.
 
-    Raises:
-        ValidationError: a naive ``at``.
+    >>> response_time_factors({"c-vip": 5, "c-new": 1})
+    {'c-vip': 0.5, 'c-new': 1.0}
     """
-    check_aware("at", at)
-    repository: RatingRepository = store.ratings
-    run = repository.latest_run(at)
-    if run is None:
-        return {}
-    results = repository.results_arrays(run.id)
+    chosen = ServiceLevels.default() if levels is None else levels
     return {
-        str(c): int(s)
-        for c, s in zip(results.customer_ids.tolist(), results.stars.tolist(), strict=True)
+        customer: chosen.response_time_factor_for(min(star, chosen.top))
+        for customer, star in stars.items()
     }

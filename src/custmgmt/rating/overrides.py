@@ -7,8 +7,10 @@ dependency)::
        |  \\--reject---> REJECTED
        \\----withdraw--> WITHDRAWN
 
-Each step is recorded in :attr:`Override.history` with who, when and why. An approved
-override applies until its ``expires_at``; after that the computed stars apply again.
+Each step is recorded in :attr:`Override.history` with who, when, why and under which
+role. An approved override applies until its ``expires_at``; after that the computed
+stars apply again. Who may approve, reject and revoke is named by an
+:class:`OverridePolicy` (staff ids or roles); the requester never approves their own.
 This module uses only the standard library and attrs (no numpy), so repositories and
 ports can import it freely.
 """
@@ -16,7 +18,7 @@ ports can import it freely.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
@@ -30,6 +32,7 @@ __all__ = [
     "Override",
     "OverrideAction",
     "OverrideEvent",
+    "OverridePolicy",
     "OverrideStatus",
     "effective_override",
 ]
@@ -102,21 +105,27 @@ class OverrideEvent:
         actor: who did it (a staff id).
         at: when (aware).
         reason: why (free text; may be empty for approvals).
+        role: the role under which the policy allowed it ("" when the actor is named
+            by id, or no policy was checked).
     """
 
     action: OverrideAction
     actor: str
     at: datetime
     reason: str = ""
+    role: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (times in ISO 8601)."""
-        return {
+        data = {
             "action": self.action.value,
             "actor": self.actor,
             "at": self.at.isoformat(),
             "reason": self.reason,
         }
+        if self.role:
+            data["role"] = self.role
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OverrideEvent:
@@ -126,7 +135,110 @@ class OverrideEvent:
             actor=data["actor"],
             at=datetime.fromisoformat(data["at"]),
             reason=data.get("reason", ""),
+            role=data.get("role", ""),
         )
+
+
+def _names(value: Any) -> frozenset[str]:
+    if isinstance(value, str) or not isinstance(value, Collection):
+        raise ValidationError("names", value, "a collection of staff ids or role names")
+    for name in value:
+        check_id("names", name)
+    return frozenset(value)
+
+
+@attrs.frozen(kw_only=True)
+class OverridePolicy:
+    """Who may review overrides: staff ids and roles, for approval and for revocation.
+
+    A reviewer qualifies by id (``approvers``) or by holding one of ``approver_roles``
+    (the acting user's roles are passed with each step, as the host's authentication
+    knows them). The requester never approves or rejects their own request, whatever
+    their roles. Revoking an approved override is allowed to ``revokers`` /
+    ``revoker_roles``, which default to the approvers.
+
+    >>> policy = OverridePolicy(approver_roles={"ops-manager"}, approvers={"li.ming"})
+    >>> policy.role_for("li.ming", ()), policy.role_for("zhao", ("agent", "ops-manager"))
+    ('', 'ops-manager')
+    >>> policy.role_for("zhao", ("agent",)) is None
+    True
+
+    Attributes:
+        approvers: staff ids that may approve and reject.
+        approver_roles: roles whose holders may approve and reject.
+        revokers: staff ids that may revoke (None: the approvers).
+        revoker_roles: roles whose holders may revoke (None: the approver roles).
+
+    Raises:
+        ValidationError: nobody could approve (no approver id and no role), or a
+            name is not a non-blank id.
+    """
+
+    approvers: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
+    approver_roles: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
+    revokers: frozenset[str] | None = attrs.field(
+        default=None, converter=attrs.converters.optional(_names)
+    )
+    revoker_roles: frozenset[str] | None = attrs.field(
+        default=None, converter=attrs.converters.optional(_names)
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if not self.approvers and not self.approver_roles:
+            raise ValidationError(
+                "OverridePolicy", "no approvers", "at least one approver id or approver role"
+            )
+
+    def role_for(
+        self, actor: str, roles: Collection[str], action: OverrideAction = OverrideAction.APPROVE
+    ) -> str | None:
+        """How ``actor`` (holding ``roles``) qualifies for ``action``: ``""`` by id, the
+        first qualifying role (sorted) by role, None when they do not."""
+        check_id("by", actor)
+        held = _names(roles)
+        if action is OverrideAction.REVOKE:
+            ids = self.approvers if self.revokers is None else self.revokers
+            named = self.approver_roles if self.revoker_roles is None else self.revoker_roles
+        else:
+            ids, named = self.approvers, self.approver_roles
+        if actor in ids:
+            return ""
+        matching = sorted(held & named)
+        return matching[0] if matching else None
+
+    def authorise(
+        self, override: Override, action: OverrideAction, actor: str, roles: Collection[str]
+    ) -> str:
+        """The role that allows ``actor`` to take ``action`` on ``override`` ("" by id).
+
+        Raises:
+            PermissionDenied: the actor is the requester (for approve or reject), or
+                neither their id nor any of their roles is named for the action.
+        """
+        if action in (OverrideAction.APPROVE, OverrideAction.REJECT) and (
+            actor == override.requested_by
+        ):
+            raise PermissionDenied(
+                f"override {override.id!r}: {actor!r} requested it and may not "
+                f"{action.value} it (a second, different person reviews it)"
+            )
+        role = self.role_for(actor, roles, action)
+        if role is None:
+            revoke = action is OverrideAction.REVOKE
+            ids = self.revokers if revoke and self.revokers is not None else self.approvers
+            named = (
+                self.revoker_roles
+                if revoke and self.revoker_roles is not None
+                else self.approver_roles
+            )
+            allowed = [f"staff {sorted(ids)}"] if ids else []
+            if named:
+                allowed.append(f"roles {sorted(named)}")
+            raise PermissionDenied(
+                f"override {override.id!r}: {actor!r} (roles {sorted(roles)}) may not "
+                f"{action.value} it; the override policy allows {' or '.join(allowed)}"
+            )
+        return role
 
 
 @attrs.frozen(kw_only=True)
@@ -221,11 +333,28 @@ class Override:
         )
 
     # -- review ------------------------------------------------------------------------
-    def approve(self, *, by: str, at: datetime, reason: str = "") -> Override:
+    def approve(
+        self,
+        *,
+        by: str,
+        at: datetime,
+        reason: str = "",
+        policy: OverridePolicy | None = None,
+        roles: Collection[str] = (),
+    ) -> Override:
         """Approve: the override applies from now until it expires.
 
+        Args:
+            by: the approver's staff id.
+            at: when (aware).
+            reason: why (optional).
+            policy: who may approve; without one only the four-eyes rule is checked
+                (the services in :mod:`custmgmt.rating.services` always pass one).
+            roles: the roles ``by`` holds, checked against ``policy``.
+
         Raises:
-            PermissionDenied: ``by`` is the requester (a second person must approve).
+            PermissionDenied: ``by`` is the requester (a second person must approve),
+                or the policy names neither ``by`` nor any of ``roles``.
             TransitionNotAllowed: it is not pending, or it has already expired.
         """
         check_id("by", by)
@@ -235,17 +364,27 @@ class Override:
                 f"override {self.id!r}: {by!r} requested it and may not approve it "
                 "(a second, different person must approve)"
             )
+        role = "" if policy is None else policy.authorise(self, OverrideAction.APPROVE, by, roles)
         if at >= self.expires_at:
             raise TransitionNotAllowed(
                 self.status, OverrideAction.APPROVE, f"the override expired at {self.expires_at}"
             )
-        return self._step(OverrideAction.APPROVE, by, at, reason)
+        return self._step(OverrideAction.APPROVE, by, at, reason, role)
 
-    def reject(self, *, by: str, at: datetime, reason: str) -> Override:
+    def reject(
+        self,
+        *,
+        by: str,
+        at: datetime,
+        reason: str,
+        policy: OverridePolicy | None = None,
+        roles: Collection[str] = (),
+    ) -> Override:
         """Refuse the override (a reason is required).
 
         Raises:
-            PermissionDenied: ``by`` is the requester (withdraw instead).
+            PermissionDenied: ``by`` is the requester (withdraw instead), or the
+                policy names neither ``by`` nor any of ``roles``.
             TransitionNotAllowed: it is not pending.
         """
         check_id("by", by)
@@ -253,7 +392,8 @@ class Override:
             raise PermissionDenied(
                 f"override {self.id!r}: the requester {by!r} withdraws rather than rejects"
             )
-        return self._step(OverrideAction.REJECT, by, at, _text("reason", reason))
+        role = "" if policy is None else policy.authorise(self, OverrideAction.REJECT, by, roles)
+        return self._step(OverrideAction.REJECT, by, at, _text("reason", reason), role)
 
     def withdraw(self, *, by: str, at: datetime, reason: str = "") -> Override:
         """The requester takes a pending override back.
@@ -269,16 +409,29 @@ class Override:
             )
         return self._step(OverrideAction.WITHDRAW, by, at, reason)
 
-    def revoke(self, *, by: str, at: datetime, reason: str) -> Override:
+    def revoke(
+        self,
+        *,
+        by: str,
+        at: datetime,
+        reason: str,
+        policy: OverridePolicy | None = None,
+        roles: Collection[str] = (),
+    ) -> Override:
         """End an approved override before it expires (a reason is required).
 
         Raises:
+            PermissionDenied: the policy names neither ``by`` nor any of ``roles``
+                as a revoker.
             TransitionNotAllowed: it is not approved.
         """
         check_id("by", by)
-        return self._step(OverrideAction.REVOKE, by, at, _text("reason", reason))
+        role = "" if policy is None else policy.authorise(self, OverrideAction.REVOKE, by, roles)
+        return self._step(OverrideAction.REVOKE, by, at, _text("reason", reason), role)
 
-    def _step(self, action: OverrideAction, by: str, at: datetime, reason: str) -> Override:
+    def _step(
+        self, action: OverrideAction, by: str, at: datetime, reason: str, role: str = ""
+    ) -> Override:
         check_aware("at", at)
         if not isinstance(reason, str):
             raise ValidationError("reason", reason, "text")
@@ -287,7 +440,7 @@ class Override:
             raise TransitionNotAllowed(self.status, action, f"override {self.id!r}")
         if at < self.requested_at:
             raise ValidationError("at", at, f"not before the request ({self.requested_at})")
-        event = OverrideEvent(action=action, actor=by, at=at, reason=reason)
+        event = OverrideEvent(action=action, actor=by, at=at, reason=reason, role=role)
         return attrs.evolve(
             self, status=new_status, history=(*self.history, event), version=self.version + 1
         )
@@ -321,6 +474,28 @@ class Override:
             if event.action is OverrideAction.APPROVE:
                 return event.at
         return None
+
+    def describe(self) -> str:
+        """Who set it, who approved it, why and until when, in one line.
+
+        >>> from datetime import UTC
+        >>> t = datetime(2026, 3, 1, tzinfo=UTC)
+        >>> o = Override.request(id="ov-1", customer_id="c-42", stars=5, reason="VIP",
+        ...                      expires_at=datetime(2026, 6, 1, tzinfo=UTC),
+        ...                      requested_by="alice", at=t)
+        >>> o.approve(by="bob", at=t).describe()
+        'override ov-1 to 5★ by alice, approved by bob, until 2026-06-01 00:00 +0000: VIP'
+        """
+        approved = "" if self.approved_by is None else f", approved by {self.approved_by}"
+        role = next(
+            (e.role for e in self.history if e.action is OverrideAction.APPROVE and e.role), ""
+        )
+        if role:
+            approved += f" ({role})"
+        return (
+            f"override {self.id} to {self.stars}★ by {self.requested_by}{approved}, "
+            f"until {self.expires_at:%Y-%m-%d %H:%M %z}: {self.reason}"
+        )
 
 
 def effective_override(overrides: Iterable[Override], at: datetime) -> Override | None:

@@ -14,6 +14,7 @@ import attrs
 
 from custmgmt.domain._validate import check_aware, check_count, check_id
 from custmgmt.errors import ValidationError
+from custmgmt.rating.overrides import Override
 
 __all__ = ["CustomerRating", "RatingRun", "StarHistoryEntry"]
 
@@ -89,14 +90,23 @@ class CustomerRating:
 class StarHistoryEntry:
     """A customer's stars in one run, for star history.
 
+    Repositories give the stars each run rated; :func:`custmgmt.rating.star_history`
+    gives the stars that applied, with the override that set them.
+
     Attributes:
         run_id: the run.
         as_of: the run's time.
-        stars: the stars given.
+        stars: the stars that applied at ``as_of``.
         score: the score.
+        rated_stars: the stars the run gave (``stars`` when no override applied).
+        override: the approved override in effect at ``as_of``, or None.
     """
 
     run_id: str
     as_of: datetime
     stars: int
     score: float
+    rated_stars: int = attrs.field(
+        default=attrs.Factory(lambda self: self.stars, takes_self=True)
+    )
+    override: Override | None = None

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -12,6 +13,7 @@ from numpy.typing import NDArray
 
 from custmgmt.domain.time import require_aware
 from custmgmt.errors import NotFound, ValidationError
+from custmgmt.rating.overrides import Override, effective_override
 from custmgmt.rating.policy import RatingPolicy
 from custmgmt.scoring import FeatureTable, FittedWeightedSum
 from custmgmt.scoring.weighted import sum_contributions
@@ -73,10 +75,15 @@ class Explanation:
     Attributes:
         customer_id: the customer.
         score: the score (the sum of ``contributions``).
-        stars: the stars given by the run.
+        stars: the stars that apply: an approved, unexpired override's, else the
+            rating's.
         computed_stars: the stars the score alone gives (before hysteresis).
         contributions: each criterion's ``weight * normalised value``.
-        change: stars minus the previous run's (0 for a new customer).
+        change: the rating's stars minus the previous run's (0 for a new customer).
+        rated_stars: the stars the rating gives (after hysteresis, before any
+            override); equal to ``stars`` without an override.
+        override: the override that sets ``stars`` (who requested and approved it,
+            why, until when), or None.
     """
 
     customer_id: Any
@@ -85,11 +92,18 @@ class Explanation:
     computed_stars: int
     contributions: dict[str, float]
     change: int
+    rated_stars: int = attrs.field(
+        default=attrs.Factory(lambda self: self.stars, takes_self=True)
+    )
+    override: Override | None = None
 
     def __str__(self) -> str:
         parts = ", ".join(f"{k} {v:.3f}" for k, v in self.contributions.items())
         sign = f" ({self.change:+d})" if self.change else ""
-        return f"{self.customer_id}: {self.stars}★{sign} score {self.score:.3f} = {parts}"
+        text = f"{self.customer_id}: {self.stars}★{sign} score {self.score:.3f} = {parts}"
+        if self.override is not None:
+            text += f" [rated {self.rated_stars}★; {self.override.describe()}]"
+        return text
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -99,7 +113,9 @@ class Rating:
     Attributes:
         customer_ids: the customers, in the features' order.
         score: each customer's score (float64), the sum of its contributions.
-        stars: the stars (1..levels) after hysteresis.
+        stars: the stars (1..levels) that apply: after hysteresis, and replaced by
+            an approved, unexpired override where :meth:`with_overrides` found one
+            (``rate_store`` applies them by default).
         computed_stars: the stars the score alone gives.
         contributions: per criterion name, each customer's share of the score.
         previous_stars: stars in the previous run (0: not rated before).
@@ -108,6 +124,10 @@ class Rating:
         as_of: the time the run rates.
         policy: the policy used.
         scale: the frozen normalisations and thresholds of this run.
+        rated_stars: the stars after hysteresis, before overrides (what is stored
+            and what the next run's hysteresis continues from); ``stars`` when no
+            override applies.
+        overrides: the overrides applied, by customer id (as text).
         unsupported: features of the original policy the input could not support,
             with why (their criteria were dropped by ``missing_input="rescale"``;
             :attr:`policy` is then the rescaled policy).
@@ -126,6 +146,8 @@ class Rating:
     policy: RatingPolicy
     scale: RatingScale
     previous_pending: IntArray = attrs.field(factory=lambda: np.zeros(0, dtype=np.int64))
+    rated_stars: IntArray = attrs.field(factory=lambda: np.zeros(0, dtype=np.int64))
+    overrides: Mapping[str, Override] = attrs.field(factory=lambda: MappingProxyType({}))
     unsupported: Mapping[str, str] = attrs.field(factory=dict)
     unrated: int = 0
 
@@ -134,14 +156,54 @@ class Rating:
             object.__setattr__(
                 self, "previous_pending", np.zeros(self.customer_ids.size, dtype=np.int64)
             )
+        if self.rated_stars.size != self.customer_ids.size:
+            object.__setattr__(self, "rated_stars", self.stars)
+
+    def with_overrides(self, overrides: Iterable[Override], *, at: datetime) -> Rating:
+        """This rating with approved, unexpired overrides at ``at`` applied to ``stars``.
+
+        ``rated_stars`` keeps the rating's own stars and :attr:`overrides` the
+        overrides applied; overrides of customers not in the rating are ignored, and
+        with several effective overrides for one customer the most recently approved
+        wins. Stars above the policy's levels are capped at the top level.
+
+        Raises:
+            ValidationError: ``at`` is naive, or an item is not an ``Override``.
+        """
+        require_aware("at", at)
+        by_customer: dict[str, list[Override]] = {}
+        for o in overrides:
+            if not isinstance(o, Override):
+                raise ValidationError("overrides", o, "Override values")
+            by_customer.setdefault(o.customer_id, []).append(o)
+        rated = self.rated_stars
+        stars = rated.copy()
+        applied: dict[str, Override] = {}
+        if by_customer:
+            wanted = list(by_customer)
+            positions = align_ids(self.customer_ids, np.array(wanted, dtype=object))
+            for customer_id, i in zip(wanted, positions.tolist(), strict=True):
+                chosen = effective_override(by_customer[customer_id], at)
+                if i >= 0 and chosen is not None:
+                    stars[i] = min(chosen.stars, self.policy.levels)
+                    applied[customer_id] = chosen
+        return attrs.evolve(
+            self, stars=stars, rated_stars=rated, overrides=MappingProxyType(applied)
+        )
 
     def __len__(self) -> int:
         return int(self.customer_ids.size)
 
     @property
     def change(self) -> IntArray:
-        """Stars minus the previous run's stars (0 for customers new in this run)."""
-        changed: IntArray = np.where(self.previous_stars > 0, self.stars - self.previous_stars, 0)
+        """The rating's stars minus the previous run's (0 for customers new in this run).
+
+        Both sides are rated stars (overrides left out), so an override does not
+        show as a move of the rating.
+        """
+        changed: IntArray = np.where(
+            self.previous_stars > 0, self.rated_stars - self.previous_stars, 0
+        )
         return changed
 
     def distribution(self) -> dict[int, int]:
@@ -170,13 +232,16 @@ class Rating:
 
     def _explain_at(self, i: int) -> Explanation:
         ident = self.customer_ids[i]
+        customer_id = ident.item() if isinstance(ident, np.generic) else ident
         return Explanation(
-            customer_id=ident.item() if isinstance(ident, np.generic) else ident,
+            customer_id=customer_id,
             score=float(self.score[i]),
             stars=int(self.stars[i]),
             computed_stars=int(self.computed_stars[i]),
             contributions={k: float(v[i]) for k, v in self.contributions.items()},
             change=int(self.change[i]),
+            rated_stars=int(self.rated_stars[i]),
+            override=self.overrides.get(str(customer_id)),
         )
 
     def top(self, n: int = 10) -> list[Explanation]:
@@ -187,8 +252,10 @@ class Rating:
         return [self._explain_at(int(i)) for i in order]
 
     def previous(self) -> PreviousStars:
-        """What the next run needs from this one."""
-        return PreviousStars(customer_ids=self.customer_ids, stars=self.stars, pending=self.pending)
+        """What the next run needs from this one (its rated stars: overrides left out)."""
+        return PreviousStars(
+            customer_ids=self.customer_ids, stars=self.rated_stars, pending=self.pending
+        )
 
     def to_pandas(self) -> Any:
         """A DataFrame: customer_id, score, stars, computed_stars, change, contributions.
@@ -204,6 +271,7 @@ class Rating:
             "score": self.score,
             "stars": self.stars,
             "computed_stars": self.computed_stars,
+            "rated_stars": self.rated_stars,
             "change": self.change,
         }
         for name, values in self.contributions.items():
@@ -374,8 +442,13 @@ def rate(
             raise ValidationError("previous", previous, "a Rating or PreviousStars")
         at = align_ids(previous.customer_ids, ids)
         known = at >= 0
-        previous_stars = np.where(known, np.asarray(previous.stars)[np.maximum(at, 0)], 0)
-        previous_pending = np.where(known, np.asarray(previous.pending)[np.maximum(at, 0)], 0)
+        # A previous run may rate nobody (every customer unrated then): nothing to take.
+        safe = np.maximum(at, 0) if known.any() else np.zeros(0, dtype=np.int64)
+        previous_stars = np.zeros(n, dtype=np.int64)
+        previous_pending = np.zeros(n, dtype=np.int64)
+        if known.any():
+            previous_stars = np.where(known, np.asarray(previous.stars)[safe], 0)
+            previous_pending = np.where(known, np.asarray(previous.pending)[safe], 0)
         previous_stars = previous_stars.astype(np.int64)
         previous_pending = previous_pending.astype(np.int64)
         stars, pending = apply_hysteresis(

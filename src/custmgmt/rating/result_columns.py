@@ -195,7 +195,7 @@ class RatingResults:
     @classmethod
     def from_rating(cls, rating: Rating, *, run_id: str) -> RatingResults:
         """The results of a :class:`~custmgmt.rating.Rating` as run ``run_id`` stores
-        them (customer ids as text)."""
+        them (customer ids as text; its rated stars, overrides left out)."""
         names = tuple(rating.contributions)
         n = len(rating)
         matrix = np.empty((n, len(names)), dtype=np.float64)
@@ -205,7 +205,7 @@ class RatingResults:
             run_id=run_id,
             customer_ids=rating.customer_ids,
             score=rating.score,
-            stars=rating.stars,
+            stars=rating.rated_stars,
             computed_stars=rating.computed_stars,
             previous_stars=rating.previous_stars,
             pending=rating.pending,

@@ -171,6 +171,23 @@ class ServiceLevels:
         """The ticket priority for ``stars`` (see :meth:`for_stars`)."""
         return self.for_stars(stars).priority
 
+    def response_time_factor_for(self, stars: int | None) -> float:
+        """What the SLA targets of a customer with ``stars`` are multiplied by.
+
+        Pass it to ``sla_status(..., factor=...)`` (or one per ticket as
+        ``sla_status_many(..., factors=...)``). An unrated customer (None) keeps the
+        targets (1.0).
+
+        >>> ServiceLevels.default().response_time_factor_for(5)
+        0.5
+
+        Raises:
+            ValidationError: ``stars`` is neither None nor an integer from 1 to :attr:`top`.
+        """
+        if stars is None:
+            return 1.0
+        return self.for_stars(stars).response_time_factor
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data: ``{"1": {...}, ...}`` (string keys, as JSON needs)."""
         return {str(k): v.to_dict() for k, v in sorted(self.levels.items())}

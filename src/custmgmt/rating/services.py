@@ -8,7 +8,7 @@ stores nothing.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -20,16 +20,24 @@ from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 from custmgmt.domain._validate import check_aware, check_id
 from custmgmt.errors import NotFound, ValidationError
 from custmgmt.rating.inputs import rate_frames
-from custmgmt.rating.overrides import Override, effective_override
+from custmgmt.rating.overrides import (
+    Override,
+    OverrideAction,
+    OverridePolicy,
+    OverrideStatus,
+    effective_override,
+)
 from custmgmt.rating.policy import RatingPolicy
 from custmgmt.rating.ports import RatingRepository, RatingStore
-from custmgmt.rating.records import CustomerRating, RatingRun
-from custmgmt.rating.result import PreviousStars, Rating, align_ids
+from custmgmt.rating.records import CustomerRating, RatingRun, StarHistoryEntry
+from custmgmt.rating.result import Explanation, PreviousStars, Rating
 from custmgmt.rating.result_columns import RatingResults
 
 __all__ = [
     "approve_override",
+    "current_stars",
     "effective_stars",
+    "explain_stars",
     "load_previous",
     "rate_store",
     "rating_records",
@@ -39,6 +47,7 @@ __all__ = [
     "run_scheduled",
     "same_run",
     "save_rating",
+    "star_history",
 ]
 
 def _id_text(value: Any) -> str:
@@ -48,10 +57,15 @@ def _id_text(value: Any) -> str:
 def rating_records(
     rating: Rating, *, run_id: str, created_at: datetime
 ) -> tuple[RatingRun, Iterator[CustomerRating]]:
-    """The stored form of a rating: the run and (lazily) one result per customer."""
+    """The stored form of a rating: the run and (lazily) one result per customer.
+
+    A run stores its rated stars (overrides left out: they are applied when read,
+    and the next run's hysteresis continues from the rating, not the override).
+    """
     check_id("run_id", run_id)
     check_aware("created_at", created_at)
-    distribution = rating.distribution()
+    counts = np.bincount(rating.rated_stars, minlength=rating.policy.levels + 1)
+    distribution = {level: int(counts[level]) for level in range(1, rating.policy.levels + 1)}
     run = RatingRun(
         id=run_id,
         as_of=rating.as_of,
@@ -66,7 +80,7 @@ def rating_records(
         columns = [rating.contributions[name].tolist() for name in names]
         ids = rating.customer_ids.tolist()
         score = rating.score.tolist()
-        stars = rating.stars.tolist()
+        stars = rating.rated_stars.tolist()
         computed = rating.computed_stars.tolist()
         previous = rating.previous_stars.tolist()
         pending = rating.pending.tolist()
@@ -140,6 +154,7 @@ def rate_store(
     rates: Any = None,
     run_id: str | None = None,
     save: bool = True,
+    apply_overrides: bool = True,
 ) -> tuple[Rating, RatingRun | None]:
     """Rate every customer of a store and (by default) keep the run in ``store.ratings``.
 
@@ -148,7 +163,10 @@ def rate_store(
     :func:`custmgmt.rating.rate_frames`). The previous stored run (the latest with an
     earlier ``as_of``) feeds the change and the hysteresis. Saving is idempotent: when
     a stored run already rates this ``as_of`` with this policy (and no ``run_id`` is
-    given), that run is returned and nothing new is stored.
+    given), that run is returned and nothing new is stored. The rating's ``stars``
+    are the effective stars: approved overrides in effect at ``as_of`` replace the
+    rated stars (kept in ``rated_stars``; :meth:`Rating.explain` names the override).
+    The stored run keeps the rated stars.
 
     Args:
         store: a :class:`custmgmt.ports.Store` with a ``ratings`` repository.
@@ -159,6 +177,7 @@ def rate_store(
         rates: conversion rates into ``currency`` for orders in other currencies.
         run_id: the stored run's id (fresh by default).
         save: store the run (False: compute only).
+        apply_overrides: apply approved overrides to ``stars`` (False: rated stars).
 
     Raises:
         ValidationError: naive ``as_of``, mixed currencies without rates, ...
@@ -178,6 +197,9 @@ def rate_store(
         if run is None:
             with store.transaction():
                 run = save_rating(repository, rating, created_at=created_at, run_id=run_id)
+    if apply_overrides:
+        approved = repository.list_overrides(OverrideStatus.APPROVED)
+        rating = rating.with_overrides(approved, at=as_of)
     return rating, run
 
 
@@ -280,62 +302,227 @@ def request_override(
     return override
 
 
-def _review(store: Any, override_id: str, step: str, **kwargs: Any) -> Override:
+def _review(
+    store: Any,
+    override_id: str,
+    action: OverrideAction,
+    *,
+    by: str,
+    at: datetime,
+    reason: str,
+    policy: OverridePolicy,
+    roles: Collection[str],
+) -> Override:
+    if not isinstance(policy, OverridePolicy):
+        raise ValidationError("policy", policy, "an OverridePolicy naming the reviewers")
     with store.transaction():
         stored: Override = store.ratings.get_override(override_id)
-        changed: Override = getattr(stored, step)(**kwargs)
+        if action is OverrideAction.APPROVE:
+            changed = stored.approve(by=by, at=at, reason=reason, policy=policy, roles=roles)
+        elif action is OverrideAction.REJECT:
+            changed = stored.reject(by=by, at=at, reason=reason, policy=policy, roles=roles)
+        else:
+            changed = stored.revoke(by=by, at=at, reason=reason, policy=policy, roles=roles)
         store.ratings.update_override(changed)
     return changed
 
 
 def approve_override(
-    store: Any, override_id: str, *, by: str, at: datetime, reason: str = ""
+    store: Any,
+    override_id: str,
+    *,
+    by: str,
+    at: datetime,
+    policy: OverridePolicy,
+    roles: Collection[str] = (),
+    reason: str = "",
 ) -> Override:
     """Approve a pending override; it applies from ``at`` until it expires.
 
+    The approval is recorded in the override's history (who, when, why, under which
+    role).
+
+    Args:
+        store: a store with ``ratings``.
+        override_id: the override.
+        by: the approver's staff id.
+        at: when (aware).
+        policy: who may approve (staff ids or roles).
+        roles: the roles ``by`` holds (from the host's authentication).
+        reason: why (optional).
+
     Raises:
         NotFound: no such override.
-        PermissionDenied: ``by`` requested it (a second person must approve).
+        PermissionDenied: ``by`` requested it (a second person must approve), or the
+            policy names neither ``by`` nor any of ``roles``.
         TransitionNotAllowed: it is not pending, or it has expired.
+        ValidationError: ``policy`` is not an :class:`OverridePolicy`.
     """
-    return _review(store, override_id, "approve", by=by, at=at, reason=reason)
+    return _review(
+        store, override_id, OverrideAction.APPROVE,
+        by=by, at=at, reason=reason, policy=policy, roles=roles,
+    )
 
 
 def reject_override(
-    store: Any, override_id: str, *, by: str, at: datetime, reason: str
+    store: Any,
+    override_id: str,
+    *,
+    by: str,
+    at: datetime,
+    reason: str,
+    policy: OverridePolicy,
+    roles: Collection[str] = (),
 ) -> Override:
-    """Reject a pending override (see :meth:`Override.reject`)."""
-    return _review(store, override_id, "reject", by=by, at=at, reason=reason)
+    """Reject a pending override (a reason is required); recorded in its history.
+
+    Raises:
+        NotFound: no such override.
+        PermissionDenied: ``by`` requested it (withdraw instead), or the policy names
+            neither ``by`` nor any of ``roles``.
+        TransitionNotAllowed: it is not pending.
+        ValidationError: a blank reason, or ``policy`` is not an :class:`OverridePolicy`.
+    """
+    return _review(
+        store, override_id, OverrideAction.REJECT,
+        by=by, at=at, reason=reason, policy=policy, roles=roles,
+    )
 
 
 def revoke_override(
-    store: Any, override_id: str, *, by: str, at: datetime, reason: str
+    store: Any,
+    override_id: str,
+    *,
+    by: str,
+    at: datetime,
+    reason: str,
+    policy: OverridePolicy,
+    roles: Collection[str] = (),
 ) -> Override:
-    """End an approved override early (see :meth:`Override.revoke`)."""
-    return _review(store, override_id, "revoke", by=by, at=at, reason=reason)
+    """End an approved override early (a reason is required); recorded in its history.
+
+    Raises:
+        NotFound: no such override.
+        PermissionDenied: the policy names neither ``by`` nor any of ``roles`` as a
+            revoker.
+        TransitionNotAllowed: it is not approved.
+        ValidationError: a blank reason, or ``policy`` is not an :class:`OverridePolicy`.
+    """
+    return _review(
+        store, override_id, OverrideAction.REVOKE,
+        by=by, at=at, reason=reason, policy=policy, roles=roles,
+    )
 
 
 def effective_stars(
     rating: Rating, overrides: Iterable[Override], *, at: datetime
 ) -> NDArray[np.int64]:
-    """The stars that apply at ``at``: an approved, unexpired override, else computed.
+    """The stars that apply at ``at``: an approved, unexpired override, else rated.
 
     Overrides of customers not in the rating are ignored; with several effective
-    overrides for one customer the most recently approved wins.
+    overrides for one customer the most recently approved wins. (The same as
+    ``rating.with_overrides(overrides, at=at).stars``.)
     """
     check_aware("at", at)
+    return rating.with_overrides(overrides, at=at).stars
+
+
+def star_history(store: Any, customer_id: str) -> list[StarHistoryEntry]:
+    """The customer's stars in every stored run, oldest first, as they applied.
+
+    Each entry's ``stars`` are the override's where an approved override was in
+    effect at the run's ``as_of``, with the run's own stars in ``rated_stars`` and
+    the override in ``override``. (``store.ratings.star_history`` gives the rated
+    stars only.)
+    """
+    ratings: RatingRepository = store.ratings
+    history = ratings.star_history(customer_id)
+    overrides = ratings.overrides_for(customer_id) if history else []
+    applied = []
+    for entry in history:
+        chosen = effective_override(overrides, entry.as_of)
+        if chosen is None:
+            applied.append(entry)
+            continue
+        applied.append(
+            StarHistoryEntry(
+                run_id=entry.run_id,
+                as_of=entry.as_of,
+                stars=chosen.stars,
+                score=entry.score,
+                rated_stars=entry.stars,
+                override=chosen,
+            )
+        )
+    return applied
+
+
+def current_stars(store: Any, at: datetime) -> dict[str, int]:
+    """Every customer's stars that apply at ``at``: the latest stored run at ``at``
+    with the approved overrides in effect at ``at`` applied.
+
+    A customer with an effective override but not in the run (rated later, or new)
+    gets the override's stars. Empty when there is no run and no override.
+
+    Raises:
+        ValidationError: ``at`` is naive.
+    """
+    check_aware("at", at)
+    ratings: RatingRepository = store.ratings
+    run = ratings.latest_run(at)
+    stars: dict[str, int] = {}
+    if run is not None:
+        results = ratings.results_arrays(run.id)
+        stars = dict(
+            zip(
+                [str(c) for c in results.customer_ids.tolist()],
+                results.stars.tolist(),
+                strict=True,
+            )
+        )
     by_customer: dict[str, list[Override]] = {}
-    for o in overrides:
-        if not isinstance(o, Override):
-            raise ValidationError("overrides", o, "Override values")
+    for o in ratings.list_overrides(OverrideStatus.APPROVED):
         by_customer.setdefault(o.customer_id, []).append(o)
-    stars = rating.stars.copy()
-    if not by_customer:
-        return stars
-    wanted = list(by_customer)
-    positions = align_ids(rating.customer_ids, np.array(wanted, dtype=object))
-    for customer_id, i in zip(wanted, positions.tolist(), strict=True):
-        chosen = effective_override(by_customer[customer_id], at)
-        if i >= 0 and chosen is not None:
-            stars[i] = min(chosen.stars, rating.policy.levels)
+    for customer_id, found in by_customer.items():
+        chosen = effective_override(found, at)
+        if chosen is not None:
+            stars[customer_id] = chosen.stars
     return stars
+
+
+def explain_stars(store: Any, customer_id: str, *, at: datetime) -> Explanation:
+    """Why a customer has the stars that apply at ``at``: the latest stored run's
+    result (score, contributions, computed and rated stars) and the override in
+    effect, if any.
+
+    Raises:
+        NotFound: no run at ``at`` rated the customer and no override applies.
+        ValidationError: ``at`` is naive.
+    """
+    check_aware("at", at)
+    ratings: RatingRepository = store.ratings
+    chosen = effective_override(ratings.overrides_for(customer_id), at)
+    run = ratings.latest_run(at)
+    result = None
+    if run is not None:
+        try:
+            result = ratings.result(run.id, customer_id)
+        except NotFound:
+            result = None
+    if result is None:
+        if chosen is None:
+            raise NotFound("rating result", customer_id)
+        return Explanation(
+            customer_id=customer_id, score=float("nan"), stars=chosen.stars,
+            computed_stars=0, contributions={}, change=0, rated_stars=0, override=chosen,
+        )
+    return Explanation(
+        customer_id=customer_id,
+        score=result.score,
+        stars=result.stars if chosen is None else chosen.stars,
+        computed_stars=result.computed_stars,
+        contributions=dict(result.contributions),
+        change=result.change,
+        rated_stars=result.stars,
+        override=chosen,
+    )

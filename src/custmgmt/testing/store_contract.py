@@ -118,6 +118,10 @@ class StoreContract(ContractBase[Store], abc.ABC):
 
     store: Store
 
+    #: Whether two threads may use the store at once (False skips the race tests,
+    #: e.g. for a store on a connection bound to one thread).
+    threads_share_the_store: bool = True
+
     @abc.abstractmethod
     def make_store(self) -> Store:
         """Return a new, empty store for one test."""
@@ -297,6 +301,143 @@ class StoreContract(ContractBase[Store], abc.ABC):
             self.store.orders.remove("no-order")
         with raises(NotFound):
             self.store.interactions.remove("no-interaction")
+
+    def test_removing_a_customer_with_orders_and_interactions_is_a_conflict_naming_them(
+        self,
+    ) -> None:
+        kept = _customer(name="张伟")
+        friend = _customer()
+        self.store.customers.add_many([kept, friend])
+        orders = [_order(customer_id=kept.id) for _ in range(2)]
+        self.store.orders.add_many(orders)
+        browse = _interaction(customer_id=kept.id)
+        referral = _interaction(
+            customer_id=friend.id,
+            kind=InteractionKind.REFERRAL,
+            details=Referral(referred_customer_id=kept.id),
+        )
+        self.store.interactions.add_many([browse, referral])
+        with raises(Conflict) as raised:
+            self.store.customers.remove(kept.id)
+        assert raised.value.entity == "customer"
+        assert raised.value.key == kept.id
+        assert dict(raised.value.dependents) == {"orders": 2, "interactions": 1, "referrals": 1}
+        assert "2 orders" in str(raised.value)
+        assert "1 interactions" in str(raised.value)
+        assert self.store.customers.get(kept.id) == kept
+        assert self.store.orders.count() == 2
+        # The referring customer has only its own interaction.
+        with raises(Conflict) as raised:
+            self.store.customers.remove(friend.id)
+        assert dict(raised.value.dependents) == {"interactions": 1}
+        # Once nothing belongs to it any more, the customer goes.
+        for order in orders:
+            self.store.orders.remove(order.id)
+        self.store.interactions.remove(browse.id)
+        self.store.interactions.remove(referral.id)
+        self.store.customers.remove(kept.id)
+        with raises(NotFound):
+            self.store.customers.get(kept.id)
+
+    def test_a_dependent_written_earlier_in_the_same_transaction_blocks_the_removal(
+        self,
+    ) -> None:
+        customer = _customer()
+        self.store.customers.add(customer)
+        with raises(Conflict) as raised, self.store.transaction():
+            self.store.orders.add(_order(customer_id=customer.id))
+            self.store.customers.remove(customer.id)
+        assert dict(raised.value.dependents) == {"orders": 1}
+        assert self.store.customers.get(customer.id) == customer
+        assert self.store.orders.count() == 0
+
+    def test_tickets_and_ratings_of_a_customer_block_its_removal(self) -> None:
+        from custmgmt.rating import Override
+        from custmgmt.rating.ports import RatingStore
+        from custmgmt.tickets import Ticket
+        from custmgmt.tickets.ports import TicketStore
+
+        customer = _customer()
+        self.store.customers.add(customer)
+        expected: dict[str, int] = {}
+        if isinstance(self.store, TicketStore):
+            self.store.tickets.add(
+                Ticket.open(
+                    id=_id("T"), customer_id=customer.id, category="inquiry",
+                    priority="normal", subject="发票", at=_T0, actor="web",
+                )
+            )
+            expected["tickets"] = 1
+        if isinstance(self.store, RatingStore):
+            self.store.ratings.add_override(
+                Override.request(
+                    id=_id("ov"), customer_id=customer.id, stars=5, reason="年度合同",
+                    expires_at=_T0 + timedelta(days=30), requested_by="alice", at=_T0,
+                )
+            )
+            expected["overrides"] = 1
+        if not expected:
+            return  # a store without these capabilities has nothing of theirs to keep
+        with raises(Conflict) as raised:
+            self.store.customers.remove(customer.id)
+        assert dict(raised.value.dependents) == expected
+        assert self.store.customers.get(customer.id) == customer
+
+    def test_a_removal_racing_an_order_never_leaves_an_order_without_its_customer(
+        self,
+    ) -> None:
+        if not self.threads_share_the_store:
+            return
+        import threading
+
+        for _ in range(15):
+            customer = _customer()
+            self.store.customers.add(customer)
+            start = threading.Barrier(2)
+            outcome: dict[str, BaseException | None] = {}
+
+            def place(
+                cid: str = customer.id,
+                start: threading.Barrier = start,
+                outcome: dict[str, BaseException | None] = outcome,
+            ) -> None:
+                start.wait()
+                try:
+                    with self.store.transaction():
+                        self.store.customers.get(cid)
+                        self.store.orders.add(_order(customer_id=cid))
+                    outcome["place"] = None
+                except (NotFound, Conflict) as exc:
+                    outcome["place"] = exc
+
+            def remove(
+                cid: str = customer.id,
+                start: threading.Barrier = start,
+                outcome: dict[str, BaseException | None] = outcome,
+            ) -> None:
+                start.wait()
+                try:
+                    self.store.customers.remove(cid)
+                    outcome["remove"] = None
+                except (NotFound, Conflict) as exc:
+                    outcome["remove"] = exc
+
+            workers = [threading.Thread(target=place), threading.Thread(target=remove)]
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join(timeout=30)
+            orders = self.store.orders.for_customer(customer.id)
+            try:
+                self.store.customers.get(customer.id)
+                present = True
+            except NotFound:
+                present = False
+            # Exactly one of the two wins; an order never outlives its customer.
+            assert present or not orders, "an order was left without its customer"
+            assert (outcome["place"] is None) != (outcome["remove"] is None), outcome
+            for order in orders:
+                self.store.orders.remove(order.id)
 
     def test_count_follows_adds_and_removes(self) -> None:
         assert self.store.interactions.count() == 0

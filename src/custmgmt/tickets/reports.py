@@ -197,6 +197,7 @@ def open_ticket_report(
     as_of: datetime,
     *,
     stars: Mapping[str, int] | None = None,
+    factors: Mapping[str, float] | None = None,
     calendar: BusinessCalendar | None = None,
     policy: SLAPolicy | None = None,
 ) -> OpenTicketReport:
@@ -208,8 +209,11 @@ def open_ticket_report(
     Args:
         store: a store with tickets.
         as_of: the aware moment of evaluation.
-        stars: each customer's stars (e.g. :func:`custmgmt.rating.latest_stars`);
+        stars: each customer's stars (e.g. :func:`custmgmt.rating.current_stars`);
             customers not in it show ``-``.
+        factors: each customer's SLA response-time factor (the targets are
+            multiplied by it; e.g. :func:`custmgmt.rating.response_time_factors`);
+            customers not in it keep the targets (1.0).
         calendar: business hours (default :func:`default_calendar`).
         policy: SLA targets (default :func:`default_sla_policy`).
 
@@ -223,7 +227,11 @@ def open_ticket_report(
     tickets = [t for t in store.tickets.find(statuses=OPEN_STATUSES) if t.created_at <= as_of]
     lines: list[OpenTicketLine] = []
     if tickets:
-        frame = sla_status_many(tickets, policy, calendar, as_of)
+        scale = {} if factors is None else factors
+        frame = sla_status_many(
+            tickets, policy, calendar, as_of,
+            factors=[scale.get(t.customer_id, 1.0) for t in tickets],
+        )
         for i, ticket in enumerate(tickets):
             target = frame.status(i).pressing
             lines.append(

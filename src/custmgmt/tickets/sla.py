@@ -73,6 +73,7 @@ __all__ = [
     "SLATargets",
     "SLATicket",
     "TargetStatus",
+    "check_factor",
     "escalations",
     "format_business_hours",
     "sla_status",
@@ -92,6 +93,23 @@ DONE_STATUSES: Final = frozenset({TicketStatus.RESOLVED.value, TicketStatus.CLOS
 CANCELLED_STATUSES: Final = frozenset({TicketStatus.CANCELLED.value, TicketStatus.MERGED.value})
 
 _ZERO: Final = timedelta(0)
+_MICROSECOND: Final = timedelta(microseconds=1)
+
+
+def check_factor(field: str, value: Any) -> float:
+    """A response-time factor: a positive finite number, as a float.
+
+    Raises:
+        ValidationError: anything else (booleans, NaN, infinities, zero, negatives).
+    """
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ValidationError(field, value, "a positive finite number (1.0 keeps the targets)")
+    return float(value)
 
 
 def format_business_hours(delta: timedelta) -> str:
@@ -227,6 +245,31 @@ class SLATargets:
         """The target for ``metric``."""
         result: timedelta | None = getattr(self, metric.value)
         return result
+
+    def scaled(self, factor: float) -> SLATargets:
+        """Every target multiplied by ``factor`` (rounded to the microsecond, at least 1 µs).
+
+        This is how a customer's service level shortens its tickets' targets
+        (:attr:`custmgmt.rating.ServiceLevel.response_time_factor`: 0.5 halves them).
+
+        >>> SLATargets(first_response=timedelta(hours=4)).scaled(0.5).first_response
+        datetime.timedelta(seconds=7200)
+
+        Raises:
+            ValidationError: ``factor`` is not a positive finite number.
+        """
+        factor = check_factor("factor", factor)
+        if factor == 1.0:
+            return self
+
+        def times(target: timedelta | None) -> timedelta | None:
+            return None if target is None else max(target * factor, _MICROSECOND)
+
+        return SLATargets(
+            first_response=times(self.first_response),
+            next_response=times(self.next_response),
+            resolution=times(self.resolution),
+        )
 
     @property
     def longest(self) -> timedelta:
@@ -613,6 +656,8 @@ def sla_status(
     policy: SLAPolicy,
     calendar: BusinessCalendar,
     as_of: datetime,
+    *,
+    factor: float = 1.0,
 ) -> SLAStatus:
     """The SLA of ``ticket`` at ``as_of``: the obviously-correct reference.
 
@@ -625,16 +670,20 @@ def sla_status(
         policy: the targets, pauses and warning share.
         calendar: the working time the clocks run on.
         as_of: the moment of evaluation (timezone-aware).
+        factor: multiplies the ticket's targets (see :meth:`SLATargets.scaled`): the
+            customer's :attr:`~custmgmt.rating.ServiceLevel.response_time_factor`.
 
     Raises:
         ValidationError: for naive datetimes, an empty log, events out of time order
-            or before the creation, or ``as_of`` before the creation.
+            or before the creation, ``as_of`` before the creation, or a factor that
+            is not a positive finite number.
     """
     as_of = require_aware("as_of", as_of)
+    factor = check_factor("factor", factor)
     steps = _steps(ticket, as_of)
     if as_of < steps[0].at:
         raise ValidationError("as_of", as_of, "an instant at or after the ticket's creation")
-    targets = policy.targets_for(ticket.priority, ticket.category)
+    targets = policy.targets_for(ticket.priority, ticket.category).scaled(factor)
     first_end = next((k for k in range(1, len(steps)) if _ends_clock(steps[k])), None)
 
     def measure(metric: SLAMetric, cycles: Sequence[_Cycle]) -> TargetStatus | None:

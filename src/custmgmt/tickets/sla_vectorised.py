@@ -52,6 +52,7 @@ from custmgmt.tickets.sla import (
     SLAStatus,
     SLATicket,
     TargetStatus,
+    check_factor,
     status_key,
 )
 
@@ -462,14 +463,27 @@ def _columns(
     )
 
 
+def _factors(value: Any, n: int) -> list[float]:
+    """Each ticket's response-time factor (all 1.0 when none are given)."""
+    if value is None:
+        return [1.0] * n
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise ValidationError("factors", value, "one positive factor per ticket")
+    given = [f.item() if isinstance(f, np.generic) else f for f in value]
+    found = [check_factor(f"factors[{i}]", f) for i, f in enumerate(given)]
+    if len(found) != n:
+        raise ValidationError("factors", len(found), f"one factor per ticket ({n})")
+    return found
+
+
 def _targets(
-    frame: SLAEventFrame, policy: SLAPolicy
+    frame: SLAEventFrame, policy: SLAPolicy, factors: list[float]
 ) -> dict[SLAMetric, tuple[Int64Array, Int64Array]]:
     """Per metric: each ticket's target and warning threshold (0 when unmeasured)."""
-    groups: dict[tuple[Any, Any], int] = {}
+    groups: dict[tuple[Any, Any, float], int] = {}
     code = np.empty(len(frame), dtype=np.int64)
     for i, (priority, category) in enumerate(zip(frame.priorities, frame.categories, strict=True)):
-        key = (status_key(priority), status_key(category))
+        key = (status_key(priority), status_key(category), factors[i])
         found = groups.get(key)
         if found is None:
             found = groups[key] = len(groups)
@@ -478,8 +492,9 @@ def _targets(
     for metric in SLAMetric:
         target = np.zeros(len(groups), dtype=np.int64)
         warn = np.zeros(len(groups), dtype=np.int64)
-        for (priority, category), g in groups.items():
-            value = policy.targets_for(priority, category).get(metric)
+        for (priority, category, factor), g in groups.items():
+            # The same timedelta arithmetic as the reference (SLATargets.scaled).
+            value = policy.targets_for(priority, category).scaled(factor).get(metric)
             if value is not None:
                 target[g] = value // _MICRO
                 warn[g] = policy.warning_threshold(value) // _MICRO
@@ -492,6 +507,8 @@ def sla_status_many(
     policy: SLAPolicy,
     calendar: BusinessCalendar,
     as_of: datetime,
+    *,
+    factors: Iterable[float] | None = None,
 ) -> SLAStatusFrame:
     """The SLA status of many tickets at once; equals :func:`~custmgmt.tickets.sla.sla_status`.
 
@@ -501,6 +518,9 @@ def sla_status_many(
         policy: the targets, pauses and warning share.
         calendar: the working time the clocks run on.
         as_of: the moment of evaluation (timezone-aware).
+        factors: one response-time factor per ticket, in order (the customers'
+            :attr:`~custmgmt.rating.ServiceLevel.response_time_factor`); ticket ``i``
+            gets ``sla_status(..., factor=factors[i])``. None: 1.0 for every ticket.
 
     Raises:
         ValidationError: as :func:`~custmgmt.tickets.sla.sla_status` does, naming the
@@ -517,7 +537,8 @@ def sla_status_many(
         raise ValidationError(
             "as_of", as_of, f"an instant at or after ticket {frame.ticket_ids[bad]!r}'s creation"
         )
-    targets = _targets(frame, policy)
+    scale = _factors(factors, n)
+    targets = _targets(frame, policy, scale)
     if n == 0:
         return _empty(frame, calendar, as_of)
 
@@ -540,7 +561,7 @@ def sla_status_many(
         calendar,
         from_epoch_micros(int(created.min())),
         as_of,
-        then_at_least=policy.longest_target,
+        then_at_least=policy.longest_target * max(scale, default=1.0),
     )
     f_at = table.business_time(at)
     work = table.business_time(segment_end) - f_at

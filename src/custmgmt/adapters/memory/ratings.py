@@ -196,3 +196,13 @@ class MemoryRatingRepository:
         with self._tx.lock:
             found = [o for o in self._overrides.values() if wanted is None or o.status is wanted]
         return sorted(found, key=lambda o: (o.requested_at, o.id))
+
+    # -- what blocks removing a customer (custmgmt.ports.CustomerDependents) -----------
+    def customer_dependents(self, customer_id: str) -> dict[str, int]:
+        """The customer's rating results (one per run that rated it) and overrides."""
+        with self._tx.lock:
+            results = sum(
+                1 for run_id in self._runs if self._lookup(run_id, customer_id) is not None
+            )
+            overrides = sum(1 for o in self._overrides.values() if o.customer_id == customer_id)
+        return {"rating results": results, "overrides": overrides}

@@ -277,10 +277,41 @@ class _MemoryRepository(Generic[T]):
 
 
 class MemoryCustomerRepository(_MemoryRepository[Customer]):
-    """Customers in memory (see :class:`custmgmt.ports.CustomerRepository`)."""
+    """Customers in memory (see :class:`custmgmt.ports.CustomerRepository`).
+
+    Args:
+        tx: the store's transaction log.
+        dependents: counts the records that belong to a customer, by kind; a
+            customer with any is not removed (``Conflict``). The store passes its own.
+    """
 
     entity_name = "customer"
     entity_type = Customer
+
+    def __init__(
+        self,
+        tx: TransactionLog,
+        dependents: Callable[[str], Mapping[str, int]] | None = None,
+    ) -> None:
+        super().__init__(tx)
+        self._dependents = dependents
+
+    def remove(self, entity_id: str) -> None:
+        """Delete a customer that no stored record belongs to.
+
+        Raises:
+            NotFound: no such customer.
+            Conflict: records still belong to it (``dependents`` counts them by kind);
+                nothing is deleted.
+        """
+        # One lock around the check and the delete: no record can slip in between.
+        with self._tx.lock:
+            self.get(entity_id)
+            if self._dependents is not None:
+                found = {k: n for k, n in self._dependents(entity_id).items() if n > 0}
+                if found:
+                    raise Conflict.has_dependents(self.entity_name, entity_id, found)
+            super().remove(entity_id)
 
 
 class MemoryOrderRepository(_MemoryRepository[Order]):
@@ -377,7 +408,7 @@ class MemoryStore(CapabilityHost):
     ) -> None:
         self.tx = TransactionLog()
         self._tx = self.tx
-        self._customers = MemoryCustomerRepository(self._tx)
+        self._customers = MemoryCustomerRepository(self._tx, self._customer_dependents)
         self._orders = MemoryOrderRepository(self._tx)
         self._interactions = MemoryInteractionRepository(self._tx)
         self._init_capabilities(capabilities, self.tx.lock)
@@ -452,6 +483,20 @@ class MemoryStore(CapabilityHost):
 
     def close(self) -> None:
         """Nothing to release; present for the protocol."""
+
+    def _customer_dependents(self, customer_id: str) -> dict[str, int]:
+        """What still belongs to a customer: the core records and each capability's."""
+        with self._tx.lock:
+            orders = sum(1 for o in self._orders.items.values() if o.customer_id == customer_id)
+            interactions = referrals = 0
+            for i in self._interactions.items.values():
+                if i.customer_id == customer_id:
+                    interactions += 1
+                elif getattr(i.details, "referred_customer_id", None) == customer_id:
+                    referrals += 1
+            found = {"orders": orders, "interactions": interactions, "referrals": referrals}
+            found.update(self._capability_dependents(customer_id))
+        return found
 
     def _capability_context(self) -> TransactionLog:
         return self.tx

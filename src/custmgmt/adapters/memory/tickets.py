@@ -124,6 +124,11 @@ class MemoryTicketRepository:
             ]
         return sorted(found, key=_sort_key)
 
+    def customer_dependents(self, customer_id: str) -> dict[str, int]:
+        """The customer's tickets (see :class:`custmgmt.ports.CustomerDependents`)."""
+        with self._tx.lock:
+            return {"tickets": sum(1 for t in self._items.values() if t.customer_id == customer_id)}
+
     def iter_chunks(self, size: int = DEFAULT_CHUNK_SIZE) -> Iterator[Sequence[Ticket]]:
         """Every ticket in chunks (see ``TicketRepository.iter_chunks``)."""
         check_chunk_size(size)

@@ -511,6 +511,16 @@ class SQLiteRatingRepository:
                     )
         return history
 
+    def customer_dependents(self, customer_id: str) -> dict[str, int]:
+        """The customer's rating results (one per run that rated it) and overrides
+        (see :class:`custmgmt.ports.CustomerDependents`)."""
+        with self._store.lock:
+            results = len(self.star_history(customer_id))
+            overrides = self._fetch(
+                "SELECT count(*) FROM rating_overrides WHERE customer_id = ?", (customer_id,)
+            )[0][0]
+        return {"rating results": results, "overrides": int(overrides)}
+
     def remove_run(self, run_id: str) -> None:
         """Delete a run and its results."""
         self._ensure()

@@ -30,6 +30,7 @@ from typing import Any
 
 from custmgmt.adapters._registry import Capability, CapabilityHost
 from custmgmt.adapters.sqlite import frames
+from custmgmt.adapters.sqlite.codecs import storage_error
 from custmgmt.adapters.sqlite.customers import SQLiteCustomerRepository
 from custmgmt.adapters.sqlite.database import SQLiteDatabase
 from custmgmt.adapters.sqlite.interactions import SQLiteInteractionRepository
@@ -121,7 +122,7 @@ class SQLiteStore(SQLiteDatabase, CapabilityHost):
             if self._owns_connection:
                 self._conn.close()
             raise
-        self._customers = SQLiteCustomerRepository(self)
+        self._customers = SQLiteCustomerRepository(self, self._customer_dependents)
         self._orders = SQLiteOrderRepository(self)
         self._interactions = SQLiteInteractionRepository(self)
         # Capability repositories are made now, not on first use: their migrations
@@ -197,3 +198,21 @@ class SQLiteStore(SQLiteDatabase, CapabilityHost):
 
     def _capability_context(self) -> SQLiteDatabase:
         return self
+
+    def _customer_dependents(self, customer_id: str) -> dict[str, int]:
+        """What still belongs to a customer: the core records and each capability's."""
+        sql = (
+            "SELECT (SELECT count(*) FROM orders WHERE customer_id = ?),"
+            " (SELECT count(*) FROM interactions WHERE customer_id = ?),"
+            " (SELECT count(*) FROM interactions WHERE referred_customer_id = ?"
+            " AND customer_id <> ?)"
+        )
+        with self.lock:
+            try:
+                row = self.connection.execute(sql, (customer_id,) * 4).fetchone()
+            except sqlite3.Error as exc:
+                doing = f"counting the records of customer {customer_id!r}"
+                raise storage_error(doing, exc) from exc
+        found = {"orders": int(row[0]), "interactions": int(row[1]), "referrals": int(row[2])}
+        found.update(self._capability_dependents(customer_id))
+        return found

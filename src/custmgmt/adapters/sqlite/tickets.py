@@ -258,6 +258,11 @@ class SQLiteTicketRepository:
             sql += " WHERE " + " AND ".join(where)
         return self._load(sql + " ORDER BY created_us, id", params)
 
+    def customer_dependents(self, customer_id: str) -> dict[str, int]:
+        """The customer's tickets (see :class:`custmgmt.ports.CustomerDependents`)."""
+        found = self._fetch("SELECT count(*) FROM tickets WHERE customer_id = ?", (customer_id,))
+        return {"tickets": int(found[0][0])}
+
     def iter_chunks(self, size: int = DEFAULT_CHUNK_SIZE) -> Iterator[Sequence[Ticket]]:
         """Every ticket in chunks (see ``TicketRepository.iter_chunks``)."""
         check_chunk_size(size)
