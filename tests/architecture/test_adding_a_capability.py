@@ -110,8 +110,8 @@ def test_a_capability_joins_the_stores_transaction(store: NotesStore) -> None:
 
 
 def test_adding_a_capability_in_a_subclass_leaves_the_base_class_alone() -> None:
-    assert NotesMemoryStore().capabilities == ("notes", "ratings", "tickets")
-    assert MemoryStore().capabilities == ("ratings", "tickets")
+    assert set(NotesMemoryStore().capabilities) == {"notes", *MemoryStore().capabilities}
+    assert "notes" not in MemoryStore().capabilities
     with pytest.raises(NotFound):
         MemoryStore().repository(NOTES)
 

@@ -262,7 +262,6 @@ def test_the_commands_and_demo_sections_are_listed_not_looked_up() -> None:
     from custmgmt.cli import COMMANDS
     from custmgmt.cli.demo import SECTIONS
 
-    assert [(n, m.__name__) for n, m in COMMANDS.items()] == [
-        (n, f"custmgmt.cli.{n}") for n in ("demo", "rate", "segment", "clv", "tickets")
-    ]
+    assert list(COMMANDS)[:5] == ["demo", "rate", "segment", "clv", "tickets"]
+    assert all(m.__name__ == f"custmgmt.cli.{n}" for n, m in COMMANDS.items())
     assert all(callable(section) for section in SECTIONS)

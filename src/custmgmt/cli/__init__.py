@@ -15,7 +15,18 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from custmgmt import __version__
-from custmgmt.cli import clv, demo, rate, segment, tickets
+from custmgmt.cli import (
+    backup,
+    clv,
+    demo,
+    privacy,
+    prospects,
+    rate,
+    restore,
+    segment,
+    team,
+    tickets,
+)
 from custmgmt.errors import CustMgmtError
 
 __all__ = ["COMMANDS", "CommandModule", "build_parser", "main"]
@@ -35,6 +46,11 @@ COMMANDS: dict[str, CommandModule] = {
     "segment": segment,
     "clv": clv,
     "tickets": tickets,
+    "privacy": privacy,
+    "backup": backup,
+    "restore": restore,
+    "prospects": prospects,
+    "team": team,
 }
 
 

@@ -28,8 +28,11 @@ from custmgmt.adapters.sqlite import SQLiteStore
 from custmgmt.cli import (
     demo_clv,
     demo_overview,
+    demo_privacy,
+    demo_prospects,
     demo_rating,
     demo_segments,
+    demo_team,
     demo_tickets,
 )
 from custmgmt.cli.demo_context import DemoContext
@@ -49,6 +52,9 @@ SECTIONS: tuple[Callable[[DemoContext], None], ...] = (
     demo_clv.demo_section,
     demo_rating.demo_section,
     demo_tickets.demo_section,
+    demo_privacy.demo_section,
+    demo_team.demo_section,
+    demo_prospects.demo_section,
 )
 
 

@@ -17,6 +17,7 @@ from custmgmt.testing.factories import (
     make_order,
     make_order_line,
 )
+from custmgmt.testing.privacy_contract import PrivacyRepositoryContract
 from custmgmt.testing.rating_contract import RatingRepositoryContract
 from custmgmt.testing.store_contract import StoreContract
 from custmgmt.testing.ticket_contract import TicketRepositoryContract
@@ -24,6 +25,7 @@ from custmgmt.testing.ticket_contract import TicketRepositoryContract
 __all__ = [
     "ColumnarStoreContract",
     "FixedClock",
+    "PrivacyRepositoryContract",
     "RatingRepositoryContract",
     "StoreContract",
     "TicketRepositoryContract",

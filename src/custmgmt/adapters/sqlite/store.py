@@ -35,15 +35,21 @@ from custmgmt.adapters.sqlite.customers import SQLiteCustomerRepository
 from custmgmt.adapters.sqlite.database import SQLiteDatabase
 from custmgmt.adapters.sqlite.interactions import SQLiteInteractionRepository
 from custmgmt.adapters.sqlite.orders import SQLiteOrderRepository
+from custmgmt.adapters.sqlite.privacy import SQLitePrivacyRepository
+from custmgmt.adapters.sqlite.prospects import SQLiteProspectRepository
 from custmgmt.adapters.sqlite.ratings import SQLiteRatingRepository
 from custmgmt.adapters.sqlite.schema import CORE_MIGRATIONS
+from custmgmt.adapters.sqlite.team import SQLiteAgentRepository, SQLiteAssignmentRepository
 from custmgmt.adapters.sqlite.tickets import SQLiteTicketRepository
 from custmgmt.analytics.batches import OrderBatch
 from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 from custmgmt.domain import InteractionKind
 from custmgmt.errors import ValidationError
 from custmgmt.ports import CapabilityKey
+from custmgmt.privacy.ports import PRIVACY
+from custmgmt.prospects.ports import PROSPECTS
 from custmgmt.rating.ports import RATINGS
+from custmgmt.team.ports import AGENTS, ASSIGNMENTS
 from custmgmt.tickets.ports import TICKETS
 
 __all__ = ["SQLiteStore"]
@@ -99,8 +105,12 @@ class SQLiteStore(SQLiteDatabase, CapabilityHost):
         ValidationError: ``database`` is none of the accepted types.
     """
 
+    privacy = Capability(PRIVACY, SQLitePrivacyRepository)
     ratings = Capability(RATINGS, SQLiteRatingRepository)
     tickets = Capability(TICKETS, SQLiteTicketRepository)
+    prospects = Capability(PROSPECTS, SQLiteProspectRepository)
+    agents = Capability(AGENTS, SQLiteAgentRepository)
+    assignments = Capability(ASSIGNMENTS, SQLiteAssignmentRepository)
 
     def __init__(
         self,

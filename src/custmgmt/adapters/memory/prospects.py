@@ -1,0 +1,155 @@
+"""Prospects in memory (see :class:`custmgmt.prospects.ports.ProspectRepository`).
+
+Prospects and their records are immutable, so the repository keeps references.
+Writes hold the store's lock and record an undo action, so they join
+:meth:`MemoryStore.transaction <custmgmt.adapters.memory.MemoryStore.transaction>`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from custmgmt.adapters.memory.transaction import TransactionLog
+from custmgmt.errors import Conflict, NotFound, ValidationError
+from custmgmt.prospects._storage import (
+    check_filter,
+    check_history_extends,
+    check_period,
+    check_versioned_update,
+)
+from custmgmt.prospects.pipeline import DEFAULT_PIPELINE, Pipeline
+from custmgmt.prospects.prospect import ContactRecord, InvestigationReport, Prospect
+
+__all__ = ["MemoryProspectRepository"]
+
+
+class MemoryProspectRepository:
+    """Prospects in memory, joining an in-memory store's transactions.
+
+    Args:
+        tx: the store's transaction log (``MemoryStore.tx``).
+        pipeline: the pipeline every saved prospect's history must follow.
+    """
+
+    def __init__(self, tx: TransactionLog, *, pipeline: Pipeline = DEFAULT_PIPELINE) -> None:
+        if not isinstance(pipeline, Pipeline):
+            raise ValidationError("pipeline", pipeline, "a Pipeline")
+        self._tx = tx
+        self._pipeline = pipeline
+        self._items: dict[str, Prospect] = {}
+        self._contacts: dict[str, ContactRecord] = {}
+        self._reports: dict[str, InvestigationReport] = {}
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The pipeline every saved prospect's history must follow."""
+        return self._pipeline
+
+    def get(self, prospect_id: str) -> Prospect:
+        """The stored prospect (see ``ProspectRepository.get``)."""
+        try:
+            return self._items[prospect_id]
+        except (KeyError, TypeError):
+            raise NotFound("prospect", prospect_id) from None
+
+    def add(self, prospect: Prospect) -> None:
+        """Store a new prospect (see ``ProspectRepository.add``)."""
+        _check(prospect)
+        self._pipeline.check_path(prospect)
+        with self._tx.lock:
+            if prospect.id in self._items:
+                raise Conflict("prospect", prospect.id, "a prospect with this id exists")
+            self._items[prospect.id] = prospect
+            self._tx.record(lambda: self._items.pop(prospect.id, None))
+
+    def update(self, prospect: Prospect, *, expected_version: int | None = None) -> None:
+        """Replace a stored prospect (see ``ProspectRepository.update``)."""
+        _check(prospect)
+        with self._tx.lock:
+            stored = self.get(prospect.id)
+            check_versioned_update("prospect", prospect.id, stored.version, prospect.version,
+                                   expected_version)
+            check_history_extends(stored, prospect)
+            self._pipeline.check_path(prospect, stored=stored)
+            self._items[prospect.id] = prospect
+            self._tx.record(lambda: self._items.__setitem__(prospect.id, stored))
+
+    def count(self) -> int:
+        """How many prospects are stored."""
+        return len(self._items)
+
+    def find(
+        self,
+        *,
+        stage: str | None = None,
+        owner: str | None = None,
+        source: str | None = None,
+        customer_id: str | None = None,
+    ) -> list[Prospect]:
+        """Matching prospects (see ``ProspectRepository.find``)."""
+        wanted = {
+            "stage": check_filter("stage", stage), "owner": check_filter("owner", owner),
+            "source": check_filter("source", source),
+            "customer_id": check_filter("customer_id", customer_id),
+        }
+        with self._tx.lock:
+            found = [
+                p for p in self._items.values()
+                if all(value is None or getattr(p, name) == value for name, value in wanted.items())
+            ]
+        return sorted(found, key=lambda p: (p.created_at, p.id))
+
+    def add_contact(self, record: ContactRecord) -> None:
+        """Store a contact record (see ``ProspectRepository.add_contact``)."""
+        if not isinstance(record, ContactRecord):
+            raise ValidationError("record", record, "a ContactRecord")
+        with self._tx.lock:
+            self.get(record.prospect_id)
+            if record.id in self._contacts:
+                raise Conflict("contact record", record.id, "a record with this id exists")
+            self._contacts[record.id] = record
+            self._tx.record(lambda: self._contacts.pop(record.id, None))
+
+    def contacts(
+        self,
+        *,
+        prospect_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[ContactRecord]:
+        """Contact records (see ``ProspectRepository.contacts``)."""
+        check_filter("prospect_id", prospect_id)
+        check_period(since, until)
+        with self._tx.lock:
+            found = [
+                r for r in self._contacts.values()
+                if (prospect_id is None or r.prospect_id == prospect_id)
+                and (since is None or r.at >= since)
+                and (until is None or r.at < until)
+            ]
+        return sorted(found, key=lambda r: (r.at, r.id))
+
+    def add_report(self, report: InvestigationReport) -> None:
+        """Store an investigation report (see ``ProspectRepository.add_report``)."""
+        if not isinstance(report, InvestigationReport):
+            raise ValidationError("report", report, "an InvestigationReport")
+        with self._tx.lock:
+            self.get(report.prospect_id)
+            if report.id in self._reports:
+                raise Conflict("investigation report", report.id, "a report with this id exists")
+            self._reports[report.id] = report
+            self._tx.record(lambda: self._reports.pop(report.id, None))
+
+    def reports(self, prospect_id: str) -> list[InvestigationReport]:
+        """The prospect's reports (see ``ProspectRepository.reports``)."""
+        check_filter("prospect_id", prospect_id)
+        with self._tx.lock:
+            found = [r for r in self._reports.values() if r.prospect_id == prospect_id]
+        return sorted(found, key=lambda r: (r.at, r.id))
+
+
+def _check(prospect: Any) -> None:
+    if not isinstance(prospect, Prospect):
+        raise ValidationError("prospect", prospect, "a Prospect")
+

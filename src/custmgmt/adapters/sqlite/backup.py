@@ -1,0 +1,283 @@
+"""Online backup, integrity check and restore of an SQLite store.
+
+:func:`backup` copies a live database with SQLite's backup API: it reads one
+consistent snapshot (every transaction committed before it began, none half), while
+other connections keep writing (WAL mode lets them). The copy is written to a
+temporary file beside the target, checked with ``PRAGMA integrity_check``, switched to
+a self-contained rollback journal and only then renamed onto the target, so a failed
+backup never leaves a half-written file, and an existing file is replaced only when
+asked (``overwrite=True``), atomically.
+
+:func:`restore` checks the backup first, refuses to replace a database that holds
+data unless ``force=True``, and even then keeps the replaced file (and its WAL)
+beside it as ``<name>.pre-restore-<timestamp>``: no file the user points at is ever
+destroyed. Stop the writers of the target before restoring.
+
+Encrypted stores stay encrypted: a backup is a page copy, so sealed fields stay
+ciphertext and the keys stay with the host's key provider, not in the file.
+
+>>> import tempfile, pathlib
+>>> from custmgmt.adapters.sqlite import SQLiteStore
+>>> from custmgmt.testing import make_customer
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> with SQLiteStore(folder / "shop.sqlite3") as store:
+...     store.customers.add(make_customer(id="C-1", name="王芳"))
+>>> backup(folder / "shop.sqlite3", folder / "shop.bak").integrity
+'ok'
+>>> restore(folder / "shop.bak", folder / "copy.sqlite3").kept is None
+True
+>>> with SQLiteStore(folder / "copy.sqlite3", mode="existing") as copy:
+...     copy.customers.get("C-1").name
+'王芳'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import attrs
+
+from custmgmt.adapters.sqlite.database import SQLiteDatabase
+from custmgmt.errors import Conflict, StorageError, ValidationError
+
+__all__ = ["BackupReport", "RestoreReport", "backup", "check_integrity", "restore"]
+
+_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+@attrs.frozen(kw_only=True)
+class BackupReport:
+    """What :func:`backup` wrote.
+
+    Attributes:
+        path: the backup file.
+        pages: database pages copied.
+        size: the file's size in bytes.
+        integrity: ``"ok"`` (anything else raised instead).
+    """
+
+    path: Path
+    pages: int
+    size: int
+    integrity: str
+
+
+@attrs.frozen(kw_only=True)
+class RestoreReport:
+    """What :func:`restore` did.
+
+    Attributes:
+        path: the restored database.
+        source: the backup it came from.
+        kept: where the replaced database was moved, or None when there was none.
+    """
+
+    path: Path
+    source: Path
+    kept: Path | None
+
+
+def _path(value: object, name: str) -> Path:
+    if not isinstance(value, str | os.PathLike) or not os.fspath(value) or os.fspath(
+        value
+    ) == ":memory:":
+        raise ValidationError(name, value, "a file path")
+    return Path(os.fspath(value))
+
+
+def _problems(conn: sqlite3.Connection) -> list[str]:
+    rows = conn.execute("PRAGMA integrity_check").fetchall()
+    problems = [r[0] for r in rows if r[0] != "ok"]
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "custmgmt_schema" not in tables:
+        problems.append("not a custmgmt store (no custmgmt_schema table)")
+    return problems
+
+
+def check_integrity(path: str | os.PathLike[str]) -> list[str]:
+    """What is wrong with the database at ``path`` (empty when it is a sound store).
+
+    Runs ``PRAGMA integrity_check`` read-only and checks that it is a custmgmt store.
+
+    Raises:
+        ValidationError: ``path`` is not an existing file.
+    """
+    file = _path(path, "path")
+    if not file.is_file():
+        raise ValidationError("path", str(file), "an existing database file")
+    try:
+        conn = sqlite3.connect(f"file:{file.absolute().as_posix()}?mode=ro", uri=True)
+        try:
+            return _problems(conn)
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        return [f"not an SQLite database ({exc})"]
+
+
+def _copy(source: sqlite3.Connection, target: Path) -> int:
+    """Back ``source`` up into the new file ``target``; returns the page count."""
+    dest = sqlite3.connect(target, isolation_level=None)
+    try:
+        source.backup(dest)  # all pages in one step: one consistent snapshot
+        problems = _problems(dest)
+        if problems:
+            raise StorageError(f"sqlite: the copy failed its integrity check: {problems[:3]}")
+        # A self-contained file: no WAL beside it to lose when it is copied around.
+        dest.execute("PRAGMA journal_mode = DELETE")
+        pages = int(dest.execute("PRAGMA page_count").fetchone()[0])
+    finally:
+        dest.close()
+    with open(target, "rb") as fh:
+        os.fsync(fh.fileno())
+    return pages
+
+
+def _temporary(beside: Path) -> Path:
+    fd, name = tempfile.mkstemp(prefix=f".{beside.name}.", suffix=".partial", dir=beside.parent)
+    os.close(fd)
+    os.unlink(name)  # SQLite makes the file; mkstemp only reserved a unique name
+    return Path(name)
+
+
+def _discard(path: Path) -> None:
+    for suffix in ("", *_COMPANIONS):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{path}{suffix}")
+
+
+def backup(
+    source: str | os.PathLike[str] | SQLiteDatabase,
+    to: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+) -> BackupReport:
+    """Copy a live store to ``to`` (see the module docstring).
+
+    Args:
+        source: the database file, or an open store (an in-memory one included: its
+            own connection is used, under its lock).
+        to: the backup file to write.
+        overwrite: replace an existing ``to`` (atomically, once the copy is sound).
+
+    Raises:
+        ValidationError: a bad argument, or ``to`` exists and ``overwrite`` is False
+            (nothing is written), or ``to`` is the source itself.
+        StorageError: the source cannot be read or the copy is unsound (the target
+            is left as it was).
+    """
+    target = _path(to, "to")
+    if target.exists() and not overwrite:
+        raise ValidationError(
+            "to", str(target), "a file that does not exist (or overwrite=True, --force)"
+        )
+    if not target.parent.is_dir():
+        raise ValidationError("to", str(target), "a path in an existing folder")
+    if not isinstance(source, SQLiteDatabase):
+        origin = _path(source, "source")
+        if not origin.is_file():
+            raise ValidationError("source", str(origin), "an existing database file")
+        if target.exists() and origin.resolve() == target.resolve():
+            raise ValidationError("to", str(target), "a file other than the source")
+    partial = _temporary(target)
+    try:
+        if isinstance(source, SQLiteDatabase):
+            with source.lock:
+                pages = _copy(source.connection, partial)
+        else:
+            conn = sqlite3.connect(
+                f"file:{origin.absolute().as_posix()}?mode=ro", uri=True, timeout=30.0
+            )
+            try:
+                pages = _copy(conn, partial)
+            finally:
+                conn.close()
+        os.replace(partial, target)
+    except sqlite3.Error as exc:
+        _discard(partial)
+        raise StorageError(f"sqlite: backing up to {str(target)!r} failed: {exc}") from exc
+    except BaseException:
+        _discard(partial)
+        raise
+    return BackupReport(path=target, pages=pages, size=target.stat().st_size, integrity="ok")
+
+
+def _holds_data(path: Path) -> bool:
+    if not path.exists() or path.stat().st_size == 0:
+        return False
+    try:
+        conn = sqlite3.connect(f"file:{path.absolute().as_posix()}?mode=ro", uri=True)
+        try:
+            tables = [
+                r[0] for r in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type='table'"
+                    " AND name NOT LIKE 'sqlite_%' AND name != 'custmgmt_schema'"
+                )
+            ]
+            return any(
+                conn.execute(f'SELECT 1 FROM "{t}" LIMIT 1').fetchone() for t in tables
+            )
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return True  # not a database we can read: certainly not ours to replace silently
+
+
+def restore(
+    backup_file: str | os.PathLike[str],
+    to: str | os.PathLike[str],
+    *,
+    force: bool = False,
+) -> RestoreReport:
+    """Restore ``backup_file`` as the database ``to`` (see the module docstring).
+
+    Raises:
+        ValidationError: a bad argument, or the backup is missing.
+        StorageError: the backup fails its integrity check (nothing changes).
+        Conflict: ``to`` holds data and ``force`` is False (nothing changes).
+    """
+    source = _path(backup_file, "backup_file")
+    target = _path(to, "to")
+    if not source.is_file():
+        raise ValidationError("backup_file", str(source), "an existing backup file")
+    if not target.parent.is_dir():
+        raise ValidationError("to", str(target), "a path in an existing folder")
+    problems = check_integrity(source)
+    if problems:
+        raise StorageError(f"sqlite: {str(source)!r} is not a sound backup: {problems[:3]}")
+    if _holds_data(target) and not force:
+        raise Conflict(
+            "database", str(target),
+            "it holds data; restore with force=True (--force) to replace it "
+            "(the old file is kept beside it)",
+        )
+    partial = _temporary(target)
+    try:
+        conn = sqlite3.connect(f"file:{source.absolute().as_posix()}?mode=ro", uri=True)
+        try:
+            _copy(conn, partial)
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        _discard(partial)
+        raise StorageError(f"sqlite: restoring {str(source)!r} failed: {exc}") from exc
+    except BaseException:
+        _discard(partial)
+        raise
+    kept = None
+    if target.exists():
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        kept = target.with_name(f"{target.name}.pre-restore-{stamp}")
+        os.replace(target, kept)
+        for suffix in _COMPANIONS:
+            # The old WAL belongs with the old file: moved with it, never applied to
+            # the restored one.
+            if Path(f"{target}{suffix}").exists():
+                os.replace(f"{target}{suffix}", f"{kept}{suffix}")
+    os.replace(partial, target)
+    return RestoreReport(path=target, source=source, kept=kept)

@@ -1,0 +1,107 @@
+"""``custmgmt privacy``: verify the audit log, export or erase a customer, make dev keys.
+
+``verify`` checks the audit log's hash chain (with ``--head``, against an anchored
+hash too) and exits 1 when it is broken. ``export`` writes everything held on one
+customer as JSON to a new file; ``erase`` erases a customer (PIPL / GDPR). Both act
+as ``--actor`` with ``--role`` (default ``privacy_officer``) under the default access
+policy and are written to the audit log; an encrypted store needs ``--keys``.
+``keygen`` writes a development key file (never over an existing file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from typing import Any
+
+from custmgmt.cli._inputs import open_existing_store
+from custmgmt.domain.masking import mask_text
+from custmgmt.errors import ValidationError
+from custmgmt.privacy import (
+    Actor,
+    FieldCipher,
+    FileKeyProvider,
+    Privacy,
+    erase_subject,
+    export_subject_json,
+    verify_audit_log,
+    write_key_file,
+)
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``privacy`` command and its sub-commands."""
+    parser = subparsers.add_parser(
+        "privacy",
+        help="verify the audit log, export or erase a customer, make development keys",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+    )
+    actions = parser.add_subparsers(title="actions", dest="action", metavar="ACTION")
+    verify = actions.add_parser("verify", help="check the audit log's hash chain")
+    verify.add_argument("--db", required=True, metavar="PATH")
+    verify.add_argument("--head", metavar="HASH", help="the anchored hash of the last entry")
+    for name, text in (("export", "write everything held on a customer as JSON"),
+                       ("erase", "erase a customer's personal data")):
+        sub = actions.add_parser(name, help=text)
+        sub.add_argument("--db", required=True, metavar="PATH")
+        sub.add_argument("--customer", required=True, metavar="ID")
+        sub.add_argument("--actor", default=None, help="who acts (default: the login name)")
+        sub.add_argument("--role", default="privacy_officer", help="the actor's role")
+        sub.add_argument("--purpose", default="", help="why (written to the audit log)")
+        sub.add_argument("--keys", metavar="FILE", help="key file of an encrypted store")
+        if name == "export":
+            sub.add_argument("--out", required=True, metavar="FILE.json",
+                             help="a new file to write (an existing one is refused)")
+    keygen = actions.add_parser("keygen", help="write a development key file")
+    keygen.add_argument("--to", required=True, metavar="FILE")
+    parser.set_defaults(func=run)
+
+
+def _privacy(args: argparse.Namespace) -> Any:
+
+    cipher = None if args.keys is None else FieldCipher(FileKeyProvider(args.keys))
+    return Privacy(cipher=cipher)
+
+
+def _actor(args: argparse.Namespace) -> Any:
+
+    return Actor(id=args.actor or getpass.getuser(), roles={args.role})
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run one privacy action."""
+
+    if args.action is None:
+        raise ValidationError("action", None, "one of verify, export, erase, keygen")
+    if args.action == "keygen":
+        provider = write_key_file(args.to)
+        print(f"wrote development keys {list(provider.key_ids)} to {args.to} (mode 0600); "
+              "keep it out of backups and version control")
+        return 0
+    if args.action == "verify":
+        with open_existing_store(args.db) as store:
+            result = verify_audit_log(store, head=args.head)
+        state = "intact" if result.ok else f"BROKEN: {result.problem}"
+        print(f"audit log: {result.checked:,} entries, {state}; head {result.head}")
+        return 0 if result.ok else 1
+    if args.action == "export":
+        if os.path.lexists(args.out):
+            raise ValidationError("--out", args.out, "a file that does not exist yet")
+        with open_existing_store(args.db, writable=True) as store:
+            text = export_subject_json(store, _privacy(args), _actor(args), args.customer,
+                                       purpose=args.purpose)
+        with open(args.out, "x", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(args.out, 0o600)
+        print(f"exported customer {args.customer} to {args.out}")
+        return 0
+    with open_existing_store(args.db, writable=True) as store:
+        record = erase_subject(store, _privacy(args), _actor(args), args.customer,
+                               purpose=args.purpose)
+    print(f"erased customer {record.customer_id}: now {mask_text(record.pseudonym, keep=3)} "
+          f"({record.at.isoformat()})", file=sys.stdout)
+    return 0

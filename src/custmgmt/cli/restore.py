@@ -1,0 +1,46 @@
+"""``custmgmt restore``: restore a store from a backup file, checked first.
+
+The backup must pass ``PRAGMA integrity_check`` and be a custmgmt store. A ``--db``
+that holds data is replaced only with ``--force``, and even then it is kept beside
+the restored one as ``PATH.pre-restore-<time>`` (with its WAL): nothing the user
+points at is destroyed. Stop the store's writers first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from custmgmt.adapters.sqlite.backup import restore
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``restore`` command."""
+    parser = subparsers.add_parser(
+        "restore",
+        help="restore a store from a backup (checked; the old store is kept)",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+    )
+    parser.add_argument("--db", required=True, metavar="PATH", help="the store to restore into")
+    parser.add_argument(
+        "--from", dest="source", required=True, metavar="FILE", help="the backup to restore"
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a store that holds data (it is kept as PATH.pre-restore-<time>)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Restore ``--from`` into ``--db``; prints what happened."""
+
+    report = restore(args.source, args.db, force=args.force)
+    print(f"restored {report.source} into {report.path}", file=sys.stdout)
+    if report.kept is not None:
+        print(f"the previous store is kept as {report.kept}", file=sys.stdout)
+    return 0

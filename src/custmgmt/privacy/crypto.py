@@ -1,0 +1,442 @@
+"""Field encryption: keys from the host, per-customer data keys, blind indexes.
+
+A store that encrypts keeps each customer's identifying and contact fields as one
+AES-256-GCM ciphertext under a *data key* of that customer's own; the data key is
+stored wrapped (encrypted) by a *key-encryption key* (KEK) that the host's
+:class:`KeyProvider` holds, with the KEK's id beside it. So
+
+* erasure shreds one customer's data key and their ciphertext becomes noise
+  (crypto-shredding: old copies in the WAL or a backup are unreadable too);
+* rotating the KEK rewraps the small data keys, never re-encrypts the fields, and
+  during a rotation every data key names the KEK that opens it, so reads and
+  lookups keep working while some keys are old and some new;
+* lookups by email or phone go through *blind indexes*: a keyed HMAC-SHA256 of the
+  normalised value, truncated to ``index_bytes`` (the index key never rotates with the
+  KEK, so indexes stay valid).
+
+Authenticated encryption needs the ``cryptography`` package (``pip install
+'custmgmt[privacy]'``); custmgmt never implements a cipher itself. A wrong key or a
+tampered ciphertext is a :class:`DecryptionFailed`, a key the provider does not hold
+a :class:`KeyUnavailable`, never garbage.
+
+>>> keys = StaticKeyProvider({"kek-1": bytes(32), "index": bytes(range(32))},
+...                          current="kek-1", index="index")
+>>> cipher = FieldCipher(keys)
+>>> dek, wrapped = cipher.new_data_key("C-1")
+>>> wrapped.kek_id
+'kek-1'
+>>> blob = cipher.seal("C-1", dek, "王芳".encode())
+>>> cipher.open("C-1", cipher.unwrap("C-1", wrapped), blob).decode()
+'王芳'
+>>> cipher.blind_index("email", "Wang@Example.com") == cipher.blind_index(
+...     "email", "wang@example.com ")
+True
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
+
+from custmgmt._extras import require
+from custmgmt.domain import _validate as v
+from custmgmt.domain.customer import normalise_phone
+from custmgmt.errors import NotFound, StorageError, ValidationError
+
+__all__ = [
+    "INDEX_KINDS",
+    "DecryptionFailed",
+    "FieldCipher",
+    "FileKeyProvider",
+    "KeyProvider",
+    "KeyUnavailable",
+    "StaticKeyProvider",
+    "WrappedKey",
+    "environment_key_provider",
+    "normalise_for_index",
+    "write_key_file",
+]
+
+#: What a blind index can be built on: an email, a phone (E.164), its last four digits.
+INDEX_KINDS = ("email", "phone", "phone_last4")
+
+_KEY_BYTES = 32
+_NONCE_BYTES = 12
+_FORMAT = b"\x01"
+
+
+class KeyUnavailable(NotFound):
+    """The key provider holds no key under the id asked for (``.key`` is the id)."""
+
+    def __init__(self, key_id: Any) -> None:
+        super().__init__("key", key_id)
+
+
+class DecryptionFailed(StorageError):
+    """A ciphertext did not authenticate: the wrong key, or the bytes were changed."""
+
+
+@runtime_checkable
+class KeyProvider(Protocol):
+    """Where keys come from: the host implements it on its KMS, HSM or vault.
+
+    Keys are 32 random bytes. ``current_key_id`` names the KEK new data keys are
+    wrapped with; during a rotation the provider must still hold the old KEK, so data
+    keys not yet rewrapped can be opened. ``index_key_id`` names the blind-index key.
+    """
+
+    @property
+    def current_key_id(self) -> str:
+        """The id of the key-encryption key to wrap new data keys with."""
+        ...
+
+    @property
+    def index_key_id(self) -> str:
+        """The id of the key blind indexes are computed with."""
+        ...
+
+    def key(self, key_id: str) -> bytes:
+        """The 32-byte key named ``key_id``.
+
+        Raises:
+            KeyUnavailable: the provider holds no key under ``key_id``.
+        """
+        ...
+
+
+def _check_key(key_id: str, key: Any) -> bytes:
+    if not isinstance(key, bytes) or len(key) != _KEY_BYTES:
+        raise ValidationError(f"keys[{key_id!r}]", "<secret>", "32 bytes")
+    return key
+
+
+class StaticKeyProvider:
+    """Keys held in memory: for tests, development and hosts that load keys themselves.
+
+    Args:
+        keys: key id -> 32 bytes.
+        current: the id of the KEK new data keys are wrapped with.
+        index: the id of the blind-index key.
+
+    Raises:
+        ValidationError: a key is not 32 bytes, or ``current`` / ``index`` is not in ``keys``.
+    """
+
+    def __init__(self, keys: Mapping[str, bytes], *, current: str, index: str) -> None:
+        if not isinstance(keys, Mapping):
+            raise ValidationError("keys", type(keys).__name__, "a mapping of key id -> 32 bytes")
+        self._keys = {str(k): _check_key(str(k), v) for k, v in keys.items()}
+        for name, value in (("current", current), ("index", index)):
+            if not isinstance(value, str) or value not in self._keys:
+                raise ValidationError(name, value, f"one of the key ids {sorted(self._keys)}")
+        self._current = current
+        self._index = index
+
+    def __repr__(self) -> str:
+        return f"StaticKeyProvider(key_ids={sorted(self._keys)}, current={self._current!r})"
+
+    @property
+    def current_key_id(self) -> str:
+        """The KEK new data keys are wrapped with."""
+        return self._current
+
+    @property
+    def index_key_id(self) -> str:
+        """The blind-index key's id."""
+        return self._index
+
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        """Every key id held, sorted."""
+        return tuple(sorted(self._keys))
+
+    def key(self, key_id: str) -> bytes:
+        """The key named ``key_id`` (see :meth:`KeyProvider.key`)."""
+        try:
+            return self._keys[key_id]
+        except (KeyError, TypeError):
+            raise KeyUnavailable(key_id) from None
+
+    def with_current(self, key_id: str, key: bytes | None = None) -> StaticKeyProvider:
+        """A copy whose current KEK is ``key_id`` (added with ``key`` if given).
+
+        The old keys stay, so data keys wrapped with them still open: what a rotation
+        needs.
+        """
+        keys = dict(self._keys)
+        if key is not None:
+            keys[key_id] = key
+        return StaticKeyProvider(keys, current=key_id, index=self._index)
+
+
+def _decode_keys(raw: Mapping[str, Any], source: str) -> dict[str, bytes]:
+    keys: dict[str, bytes] = {}
+    for key_id, text in raw.items():
+        try:
+            keys[str(key_id)] = base64.b64decode(str(text), validate=True)
+        except (binascii.Error, ValueError):
+            raise ValidationError(f"{source}: keys[{key_id!r}]", "<secret>", "base64") from None
+    return keys
+
+
+class FileKeyProvider(StaticKeyProvider):
+    """Keys from a JSON file, for development (production keys belong in a KMS).
+
+    The file is ``{"current": ID, "index": ID, "keys": {ID: base64, ...}}``; make one
+    with :func:`write_key_file`.
+
+    Raises:
+        ValidationError: the file is missing, not JSON of that shape, or a key is
+            not 32 bytes of base64.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            current, index, raw = data["current"], data["index"], data["keys"]
+            if not isinstance(raw, dict):
+                raise TypeError
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ValidationError(
+                "key file", str(path), 'JSON {"current": .., "index": .., "keys": {..}}'
+            ) from exc
+        super().__init__(_decode_keys(raw, str(path)), current=current, index=index)
+
+
+def write_key_file(path: str | os.PathLike[str]) -> FileKeyProvider:
+    """Create a key file with a fresh KEK and index key (never overwrites a file).
+
+    Raises:
+        ValidationError: ``path`` exists already.
+    """
+    target = Path(path)
+    payload = {
+        "current": "kek-1",
+        "index": "index-1",
+        "keys": {k: base64.b64encode(secrets.token_bytes(_KEY_BYTES)).decode()
+                 for k in ("kek-1", "index-1")},
+    }
+    try:
+        with target.open("x", encoding="utf-8") as fh:
+            json.dump(payload, fh, indent=2)
+    except FileExistsError:
+        raise ValidationError("path", str(path), "a file that does not exist yet") from None
+    os.chmod(target, 0o600)
+    return FileKeyProvider(target)
+
+
+def environment_key_provider(environ: Mapping[str, str] | None = None) -> StaticKeyProvider:
+    """Keys from environment variables, for development and containers.
+
+    ``CUSTMGMT_KEYS`` is ``id:base64,id:base64``; ``CUSTMGMT_KEK`` names the current
+    KEK and ``CUSTMGMT_INDEX_KEY`` the index key.
+
+    Raises:
+        ValidationError: a variable is missing or malformed.
+    """
+    env = os.environ if environ is None else environ
+    missing = [n for n in ("CUSTMGMT_KEYS", "CUSTMGMT_KEK", "CUSTMGMT_INDEX_KEY") if n not in env]
+    if missing:
+        raise ValidationError("environment", missing, "CUSTMGMT_KEYS, _KEK and _INDEX_KEY set")
+    pairs: dict[str, str] = {}
+    for item in env["CUSTMGMT_KEYS"].split(","):
+        key_id, sep, text = item.strip().partition(":")
+        if not sep or not key_id:
+            raise ValidationError("CUSTMGMT_KEYS", "<secret>", "id:base64 pairs, comma separated")
+        pairs[key_id] = text
+    return StaticKeyProvider(
+        _decode_keys(pairs, "CUSTMGMT_KEYS"),
+        current=env["CUSTMGMT_KEK"],
+        index=env["CUSTMGMT_INDEX_KEY"],
+    )
+
+
+@attrs.frozen(kw_only=True)
+class WrappedKey:
+    """A customer's data key encrypted by a key-encryption key.
+
+    Attributes:
+        kek_id: the id of the KEK that opens it.
+        blob: nonce and ciphertext (not shown in ``repr``).
+    """
+
+    kek_id: str = attrs.field(validator=v.text(max_length=200))
+    blob: bytes = attrs.field(
+        validator=v.instance_of(bytes, "bytes"), repr=lambda b: f"<{len(b)} bytes>"
+    )
+
+
+def normalise_for_index(kind: str, value: str) -> str:
+    """The form of ``value`` a blind index of ``kind`` is computed on.
+
+    Emails are trimmed and lower-cased; phones become E.164 (a mainland mobile gets
+    ``+86``); ``phone_last4`` is the last four digits.
+
+    >>> normalise_for_index("phone", "138 1234 5678")
+    '+8613812345678'
+    >>> normalise_for_index("phone_last4", "+86 138-1234-5678")
+    '5678'
+
+    Raises:
+        ValidationError: an unknown kind, or a value that is not an email / phone.
+    """
+    if kind not in INDEX_KINDS:
+        raise ValidationError("kind", kind, f"one of {INDEX_KINDS}")
+    if not isinstance(value, str):
+        raise ValidationError(kind, type(value).__name__, "a string")
+    if kind == "email":
+        text = value.strip().lower()
+        if "@" not in text:
+            raise ValidationError("email", "<not shown>", "an email address")
+        return text
+    phone = normalise_phone(value, kind)
+    e164 = phone if phone.startswith("+") else "+86" + phone
+    return e164 if kind == "phone" else e164[-4:]
+
+
+class FieldCipher:
+    """AES-256-GCM for sealed fields and wrapped data keys, HMAC-SHA256 for indexes.
+
+    Args:
+        keys: the host's key provider.
+        index_bytes: how many bytes of the HMAC a blind index keeps (1-32). Fewer
+            bytes leak less (many customers share an index value) but give more false
+            candidates, which lookups discard after decrypting: with ``n`` customers
+            a lookup meets about ``n / 256**index_bytes`` of them (see
+            ``docs/privacy.md`` for measured rates).
+
+    Raises:
+        MissingDependency: the ``cryptography`` package is not installed.
+        ValidationError: ``index_bytes`` is out of range.
+    """
+
+    def __init__(self, keys: KeyProvider, *, index_bytes: int = 8) -> None:
+        if not isinstance(keys, KeyProvider):
+            raise ValidationError("keys", type(keys).__name__, "a KeyProvider")
+        if isinstance(index_bytes, bool) or not isinstance(index_bytes, int) or not (
+            1 <= index_bytes <= 32
+        ):
+            raise ValidationError("index_bytes", index_bytes, "an integer from 1 to 32")
+        aead = require(
+            "cryptography.hazmat.primitives.ciphers.aead",
+            extra="privacy",
+            purpose="field encryption",
+        )
+        invalid = require("cryptography.exceptions", extra="privacy", purpose="field encryption")
+        self._aesgcm: Any = aead.AESGCM
+        self._invalid: type[Exception] = invalid.InvalidTag
+        self.keys = keys
+        self.index_bytes = index_bytes
+        self._keks: dict[str, Any] = {}
+        self._index_key: bytes | None = None
+
+    def __repr__(self) -> str:
+        return f"FieldCipher(keys={self.keys!r}, index_bytes={self.index_bytes})"
+
+    def _kek(self, kek_id: str) -> Any:
+        aes = self._keks.get(kek_id)
+        if aes is None:
+            aes = self._aesgcm(_check_key(kek_id, self.keys.key(kek_id)))
+            self._keks[kek_id] = aes
+        return aes
+
+    @staticmethod
+    def _wrap_aad(kek_id: str, customer_id: str) -> bytes:
+        return b"custmgmt-dek\x00" + kek_id.encode() + b"\x00" + customer_id.encode()
+
+    def new_data_key(self, customer_id: str) -> tuple[bytes, WrappedKey]:
+        """A fresh data key for ``customer_id`` and its copy wrapped by the current KEK."""
+        dek = secrets.token_bytes(_KEY_BYTES)
+        return dek, self.wrap(customer_id, dek, self.keys.current_key_id)
+
+    def wrap(self, customer_id: str, dek: bytes, kek_id: str) -> WrappedKey:
+        """``dek`` wrapped by the KEK ``kek_id``, bound to ``customer_id``.
+
+        Raises:
+            KeyUnavailable: the provider holds no ``kek_id``.
+        """
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        sealed = self._kek(kek_id).encrypt(nonce, dek, self._wrap_aad(kek_id, customer_id))
+        return WrappedKey(kek_id=kek_id, blob=nonce + sealed)
+
+    def unwrap(self, customer_id: str, wrapped: WrappedKey) -> bytes:
+        """The data key inside ``wrapped``.
+
+        Raises:
+            KeyUnavailable: the provider no longer holds the KEK it was wrapped with.
+            DecryptionFailed: the blob was changed, or belongs to another customer.
+        """
+        blob = wrapped.blob
+        try:
+            return bytes(
+                self._kek(wrapped.kek_id).decrypt(
+                    blob[:_NONCE_BYTES], blob[_NONCE_BYTES:],
+                    self._wrap_aad(wrapped.kek_id, customer_id),
+                )
+            )
+        except self._invalid as exc:
+            raise DecryptionFailed(
+                f"the data key of customer {customer_id!r} (KEK {wrapped.kek_id!r}) "
+                "does not authenticate: wrong key or changed bytes"
+            ) from exc
+
+    def rewrap(self, customer_id: str, wrapped: WrappedKey, kek_id: str) -> WrappedKey:
+        """``wrapped``'s data key wrapped again by ``kek_id`` (rotation)."""
+        return self.wrap(customer_id, self.unwrap(customer_id, wrapped), kek_id)
+
+    def seal(self, customer_id: str, dek: bytes, plaintext: bytes) -> bytes:
+        """``plaintext`` encrypted under ``dek``, bound to ``customer_id``."""
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        aad = b"custmgmt-record\x00" + customer_id.encode()
+        sealed: bytes = self._aesgcm(dek).encrypt(nonce, plaintext, aad)
+        return _FORMAT + nonce + sealed
+
+    def open(self, customer_id: str, dek: bytes, blob: bytes) -> bytes:
+        """The plaintext sealed in ``blob``.
+
+        Raises:
+            DecryptionFailed: wrong key, another customer's blob, or changed bytes.
+        """
+        if blob[:1] != _FORMAT:
+            raise DecryptionFailed(f"the record of customer {customer_id!r} has an unknown format")
+        aad = b"custmgmt-record\x00" + customer_id.encode()
+        try:
+            return bytes(self._aesgcm(dek).decrypt(blob[1:13], blob[13:], aad))
+        except self._invalid as exc:
+            raise DecryptionFailed(
+                f"the record of customer {customer_id!r} does not authenticate: "
+                "wrong key or changed bytes"
+            ) from exc
+
+    def blind_index(self, kind: str, value: str) -> bytes:
+        """The truncated keyed HMAC of ``value`` normalised for ``kind``.
+
+        Raises:
+            ValidationError: see :func:`normalise_for_index`.
+            KeyUnavailable: the provider holds no index key.
+        """
+        return self.digest_normalised(kind, normalise_for_index(kind, value))
+
+    def digest_normalised(self, kind: str, normalised: str) -> bytes:
+        """The blind index of a value already in its :func:`normalise_for_index` form."""
+        key = self._index_key
+        if key is None:
+            key = self._index_key = self.keys.key(self.keys.index_key_id)
+        digest: bytes = hmac.digest(key, (kind + "\x00" + normalised).encode(), "sha256")
+        return digest[: self.index_bytes]
+
+    def pseudonym(self, customer_id: str) -> str:
+        """A stable pseudonym for ``customer_id`` that cannot be reversed without the key."""
+        key = self.keys.key(self.keys.index_key_id)
+        digest = hmac.digest(key, b"pseudonym\x00" + customer_id.encode(), "sha256")
+        return "匿名-" + digest[:6].hex()
