@@ -37,7 +37,14 @@ def test_the_feature_table_protocol_is_defined_once() -> None:
 
     assert ScoringTable is FeatureTable
     assert SegmentationTable is FeatureTable
-    assert _definitions(lambda n: n == "FeatureTable") == ["analytics/tables.py:FeatureTable"]
+    protocols = [
+        f"{path.relative_to(PACKAGE)}:{node.name}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ClassDef) and node.name == "FeatureTable"
+        and any(getattr(b, "id", getattr(b, "attr", "")) == "Protocol" for b in node.bases)
+    ]
+    assert protocols == ["analytics/tables.py:FeatureTable"]
 
 
 def test_sla_severity_is_defined_once_and_orders_every_state() -> None:

@@ -17,12 +17,15 @@ from typing import Any, Protocol
 from custmgmt import __version__
 from custmgmt.cli import (
     backup,
+    campaign,
     clv,
     demo,
+    followups,
     privacy,
     prospects,
     rate,
     restore,
+    risk,
     segment,
     team,
     tickets,
@@ -51,6 +54,9 @@ COMMANDS: dict[str, CommandModule] = {
     "restore": restore,
     "prospects": prospects,
     "team": team,
+    "campaign": campaign,
+    "followups": followups,
+    "risk": risk,
 }
 
 

@@ -27,10 +27,12 @@ from custmgmt import datasets
 from custmgmt.adapters.sqlite import SQLiteStore
 from custmgmt.cli import (
     demo_clv,
+    demo_engagement,
     demo_overview,
     demo_privacy,
     demo_prospects,
     demo_rating,
+    demo_risk,
     demo_segments,
     demo_team,
     demo_tickets,
@@ -55,6 +57,8 @@ SECTIONS: tuple[Callable[[DemoContext], None], ...] = (
     demo_privacy.demo_section,
     demo_team.demo_section,
     demo_prospects.demo_section,
+    demo_engagement.demo_section,
+    demo_risk.demo_section,
 )
 
 
