@@ -21,9 +21,11 @@ from custmgmt.cli import (
     clv,
     demo,
     followups,
+    points,
     privacy,
     prospects,
     rate,
+    recommend,
     restore,
     risk,
     segment,
@@ -57,6 +59,8 @@ COMMANDS: dict[str, CommandModule] = {
     "campaign": campaign,
     "followups": followups,
     "risk": risk,
+    "points": points,
+    "recommend": recommend,
 }
 
 

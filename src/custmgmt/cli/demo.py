@@ -28,10 +28,12 @@ from custmgmt.adapters.sqlite import SQLiteStore
 from custmgmt.cli import (
     demo_clv,
     demo_engagement,
+    demo_loyalty,
     demo_overview,
     demo_privacy,
     demo_prospects,
     demo_rating,
+    demo_recommend,
     demo_risk,
     demo_segments,
     demo_team,
@@ -54,11 +56,13 @@ SECTIONS: tuple[Callable[[DemoContext], None], ...] = (
     demo_clv.demo_section,
     demo_rating.demo_section,
     demo_tickets.demo_section,
-    demo_privacy.demo_section,
     demo_team.demo_section,
     demo_prospects.demo_section,
     demo_engagement.demo_section,
     demo_risk.demo_section,
+    demo_loyalty.demo_section,
+    demo_recommend.demo_section,
+    demo_privacy.demo_section,
 )
 
 

@@ -19,6 +19,7 @@ from custmgmt.testing.factories import (
     make_order_line,
 )
 from custmgmt.testing.followup_contract import FollowUpRepositoryContract
+from custmgmt.testing.loyalty_contract import PointsRepositoryContract
 from custmgmt.testing.privacy_contract import PrivacyRepositoryContract
 from custmgmt.testing.rating_contract import RatingRepositoryContract
 from custmgmt.testing.store_contract import StoreContract
@@ -29,6 +30,7 @@ __all__ = [
     "ColumnarStoreContract",
     "FixedClock",
     "FollowUpRepositoryContract",
+    "PointsRepositoryContract",
     "PrivacyRepositoryContract",
     "RatingRepositoryContract",
     "StoreContract",

@@ -22,6 +22,7 @@ from custmgmt.adapters._registry import Capability, CapabilityHost
 from custmgmt.adapters.memory import frames
 from custmgmt.adapters.memory.campaigns import MemoryCampaignRepository
 from custmgmt.adapters.memory.followups import MemoryFollowUpRepository
+from custmgmt.adapters.memory.loyalty import MemoryPointsRepository
 from custmgmt.adapters.memory.privacy import MemoryPrivacyRepository
 from custmgmt.adapters.memory.prospects import MemoryProspectRepository
 from custmgmt.adapters.memory.ratings import MemoryRatingRepository
@@ -37,6 +38,7 @@ from custmgmt.domain._validate import coerce_enum
 from custmgmt.domain.time import to_epoch_micros
 from custmgmt.errors import Conflict, NotFound, ValidationError
 from custmgmt.followup.ports import FOLLOWUPS
+from custmgmt.loyalty.ports import LOYALTY
 from custmgmt.ports import DEFAULT_CHUNK_SIZE, CapabilityKey
 from custmgmt.privacy.ports import PRIVACY
 from custmgmt.prospects.ports import PROSPECTS
@@ -410,6 +412,7 @@ class MemoryStore(CapabilityHost):
             ``{key: factory(transaction_log)}``, read with :meth:`repository`.
     """
 
+    loyalty = Capability(LOYALTY, MemoryPointsRepository)
     privacy = Capability(PRIVACY, MemoryPrivacyRepository)
     campaigns = Capability(CAMPAIGNS, MemoryCampaignRepository)
     followups = Capability(FOLLOWUPS, MemoryFollowUpRepository)

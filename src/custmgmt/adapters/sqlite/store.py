@@ -36,9 +36,11 @@ from custmgmt.adapters.sqlite.customers import SQLiteCustomerRepository
 from custmgmt.adapters.sqlite.database import SQLiteDatabase
 from custmgmt.adapters.sqlite.followups import SQLiteFollowUpRepository
 from custmgmt.adapters.sqlite.interactions import SQLiteInteractionRepository
+from custmgmt.adapters.sqlite.loyalty import SQLitePointsRepository
 from custmgmt.adapters.sqlite.orders import SQLiteOrderRepository
 from custmgmt.adapters.sqlite.privacy import SQLitePrivacyRepository
 from custmgmt.adapters.sqlite.prospects import SQLiteProspectRepository
+from custmgmt.adapters.sqlite.purchase_lines import SQLiteOrderLineReader
 from custmgmt.adapters.sqlite.ratings import SQLiteRatingRepository
 from custmgmt.adapters.sqlite.risk import SQLiteRiskRepository
 from custmgmt.adapters.sqlite.schema import CORE_MIGRATIONS
@@ -50,10 +52,12 @@ from custmgmt.campaigns.ports import CAMPAIGNS
 from custmgmt.domain import InteractionKind
 from custmgmt.errors import ValidationError
 from custmgmt.followup.ports import FOLLOWUPS
+from custmgmt.loyalty.ports import LOYALTY
 from custmgmt.ports import CapabilityKey
 from custmgmt.privacy.ports import PRIVACY
 from custmgmt.prospects.ports import PROSPECTS
 from custmgmt.rating.ports import RATINGS
+from custmgmt.recommend.ports import PURCHASE_LINES
 from custmgmt.risk.ports import RISK
 from custmgmt.team.ports import AGENTS, ASSIGNMENTS
 from custmgmt.tickets.ports import TICKETS
@@ -111,9 +115,11 @@ class SQLiteStore(SQLiteDatabase, CapabilityHost):
         ValidationError: ``database`` is none of the accepted types.
     """
 
+    loyalty = Capability(LOYALTY, SQLitePointsRepository)
     privacy = Capability(PRIVACY, SQLitePrivacyRepository)
     campaigns = Capability(CAMPAIGNS, SQLiteCampaignRepository)
     followups = Capability(FOLLOWUPS, SQLiteFollowUpRepository)
+    purchase_lines = Capability(PURCHASE_LINES, SQLiteOrderLineReader)
     ratings = Capability(RATINGS, SQLiteRatingRepository)
     risk = Capability(RISK, SQLiteRiskRepository)
     tickets = Capability(TICKETS, SQLiteTicketRepository)
