@@ -236,7 +236,7 @@ def test_the_demo_report_is_well_formed_self_contained_html(demo_report_html: Pa
 
 def test_the_report_of_a_store_reads_interactions_tickets_and_stars(demo_db: Path) -> None:
     from custmgmt.adapters.sqlite import SQLiteStore
-    from custmgmt.cli.tickets import default_calendar, default_sla_policy
+    from custmgmt.tickets import default_calendar, default_sla_policy
 
     store = SQLiteStore(demo_db, mode="read_only")
     try:

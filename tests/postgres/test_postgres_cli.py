@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from custmgmt.cli import demo as demo_module
 from custmgmt.cli import main
 from custmgmt.cli.demo import SECTION_NEEDS
 
@@ -23,7 +24,10 @@ def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
 
 @pytest.mark.slow
 def test_the_demo_and_the_commands_on_postgres_match_sqlite(
-    postgres_dsn: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    postgres_dsn: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     sqlite = str(tmp_path / "demo.sqlite3")
     demo = ["demo", "--customers", "120", "--seed", "3"]
@@ -36,16 +40,33 @@ def test_the_demo_and_the_commands_on_postgres_match_sqlite(
     summary = [line for line in first.splitlines() if line.startswith("120 customers,")]
     assert summary
     assert summary[0] in second.splitlines()  # the same counts: nothing added
+    # The same data in SQLite: the demo without the sections whose capabilities the
+    # PostgreSQL store does not keep yet (prospects, for one, add customers).
+    monkeypatch.setattr(
+        demo_module,
+        "SECTIONS",
+        tuple(s for s in demo_module.SECTIONS if s not in SECTION_NEEDS),
+    )
     code, on_sqlite, _ = _run([*demo, "--db", sqlite], capsys)
     assert code == 0
-    # The same story from both stores, but for the line naming the database, up to
-    # the first section whose capability the PostgreSQL store does not keep yet; each
-    # of those is skipped with a line saying so.
+    # The same story from both stores, but for the line naming the database, the line
+    # saying a section was skipped (with the blank line before it) and where the HTML
+    # report went (next to an SQLite file; not written for a DSN).
     on_postgres = first.splitlines()[1:]
+    written = "HTML report (charts, no script, nothing fetched): "
+    assert "(no database path: the HTML report is not written)" in on_postgres
     skipped = [i for i, line in enumerate(on_postgres) if "skipped: this store" in line]
     assert len(skipped) == len(SECTION_NEEDS)
-    assert on_postgres[: skipped[0]] == on_sqlite.splitlines()[1 : skipped[0] + 1]
-    assert not any("skipped: this store" in line for line in on_sqlite.splitlines())
+    shown = [
+        line
+        for i, line in enumerate(on_postgres)
+        if i not in skipped and i + 1 not in skipped
+    ]
+    from_sqlite = [
+        "(no database path: the HTML report is not written)" if line.startswith(written) else line
+        for line in on_sqlite.splitlines()[1:]
+    ]
+    assert shown == from_sqlite
     for command in COMMANDS:
         code, from_postgres, err = _run([*command, "--db", postgres_dsn], capsys)
         assert (code, err) == (0, "")

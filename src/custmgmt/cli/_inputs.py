@@ -38,15 +38,15 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from custmgmt.adapters.sqlite import SQLiteStore
+from custmgmt.analytics.frames import InteractionFrame, OrderFrame
+from custmgmt.cli.demo_context import DemoStore
+from custmgmt.domain import SystemClock
+from custmgmt.domain.time import from_epoch_micros
 from custmgmt.errors import ValidationError
-
-if TYPE_CHECKING:
-    from custmgmt.adapters.sqlite import SQLiteStore
-    from custmgmt.analytics.frames import InteractionFrame, OrderFrame
-    from custmgmt.ports import ColumnarStore
 
 __all__ = [
     "CSV_HELP",
@@ -153,7 +153,6 @@ def parse_as_of(text: str, tz: ZoneInfo, *, option: str = "--as-of") -> datetime
 
 def as_of_or_now(args: argparse.Namespace, tz: ZoneInfo) -> datetime:
     """``--as-of`` if given, else the system clock's now (the one place a command reads it)."""
-    from custmgmt.domain import SystemClock
 
     return parse_as_of(args.as_of, tz) if args.as_of is not None else SystemClock(tz).now()
 
@@ -173,7 +172,7 @@ def is_postgres_dsn(target: str | Path) -> bool:
     return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
 
 
-def open_existing_store(path: str | Path, *, writable: bool = False) -> ColumnarStore:
+def open_existing_store(path: str | Path, *, writable: bool = False) -> DemoStore:
     """Open ``--db``: an existing custmgmt store only, read-only unless ``writable``.
 
     A typo never creates a new database, someone else's SQLite file is refused
@@ -188,8 +187,6 @@ def open_existing_store(path: str | Path, *, writable: bool = False) -> Columnar
     """
     if is_postgres_dsn(path):
         return open_postgres(str(path), create=False)
-    from custmgmt.adapters.sqlite import SQLiteStore
-
     if not Path(path).is_file():
         raise ValidationError("--db", str(path), "an existing SQLite store")
     return SQLiteStore(path, mode="existing" if writable else "read_only")
@@ -211,14 +208,13 @@ def open_sqlite_store(path: str | Path, *, keeps: str, writable: bool = False) -
             "postgresql://...",
             f"an SQLite store (the PostgreSQL store does not keep {keeps} yet)",
         )
-    from custmgmt.adapters.sqlite import SQLiteStore
 
     if not Path(path).is_file():
         raise ValidationError("--db", str(path), "an existing SQLite store")
     return SQLiteStore(path, mode="existing" if writable else "read_only")
 
 
-def open_postgres(dsn: str, *, create: bool) -> ColumnarStore:
+def open_postgres(dsn: str, *, create: bool) -> DemoStore:
     """A :class:`~custmgmt.adapters.postgres.PostgresStore` on ``dsn`` (schema
     ``custmgmt``), imported only now: psycopg is the ``postgres`` extra."""
     from custmgmt._extras import require
@@ -236,8 +232,6 @@ def orders_from_csv(args: argparse.Namespace, tz: ZoneInfo) -> tuple[OrderFrame,
         ValidationError: no CSV given, a CSV together with ``--db``, a malformed row
             (naming line, column and value), or an empty file without ``--as-of``.
     """
-    from custmgmt.analytics.frames import OrderFrame
-    from custmgmt.domain.time import from_epoch_micros
 
     if args.orders is None:
         raise ValidationError("ORDERS.csv", None, "a CSV file of orders (or --db PATH)")
@@ -262,7 +256,6 @@ def frames_from_store(
     Raises:
         ValidationError: a CSV given too, or no store at ``--db``.
     """
-    from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 
     if args.orders is not None:
         raise ValidationError("ORDERS.csv", args.orders, "no CSV file together with --db")

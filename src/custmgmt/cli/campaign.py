@@ -19,7 +19,23 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, TextIO
 
+from custmgmt.campaigns import (
+    Campaign,
+    FrequencyCap,
+    MemoryNotifier,
+    Offer,
+    QuietHours,
+    audience_table,
+    campaign_report,
+    create_campaign,
+    preview_audience,
+    run_campaign,
+)
+from custmgmt.cli._inputs import as_of_or_now, open_sqlite_store, parse_as_of, zone
+from custmgmt.domain import Money, SystemClock
 from custmgmt.errors import ValidationError
+from custmgmt.rating import current_stars
+from custmgmt.segmentation import feature, rule_from_json
 
 __all__ = ["build_campaign", "print_campaigns", "register", "run"]
 
@@ -101,7 +117,6 @@ def _decimal(option: str, text: str) -> Decimal:
 
 
 def _cap(text: str) -> Any:
-    from custmgmt.campaigns import FrequencyCap
 
     if text.lower() == "none":
         return None
@@ -112,7 +127,6 @@ def _cap(text: str) -> Any:
 
 
 def _quiet(text: str) -> Any:
-    from custmgmt.campaigns import QuietHours
 
     if text.lower() == "none":
         return None
@@ -132,10 +146,6 @@ def build_campaign(args: argparse.Namespace, now: datetime) -> Any:
     Raises:
         ValidationError: a bad option value, named after the option.
     """
-    from custmgmt.campaigns import Campaign, Offer
-    from custmgmt.cli._inputs import parse_as_of, zone
-    from custmgmt.domain import Money
-    from custmgmt.segmentation import feature, rule_from_json
 
     starts = parse_as_of(args.starts, zone(args.tz), option="--starts") if args.starts else now
     if args.starts and len(args.starts) == 10:
@@ -180,18 +190,8 @@ def print_campaigns(campaigns: list[Any], out: TextIO) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run one action; returns the exit code."""
-    from custmgmt.campaigns import (
-        MemoryNotifier,
-        audience_table,
-        campaign_report,
-        create_campaign,
-        preview_audience,
-        run_campaign,
-    )
-    from custmgmt.cli._inputs import as_of_or_now, open_sqlite_store, zone
 
     out = sys.stdout
-    from custmgmt.domain import SystemClock
 
     tz = zone(args.tz)
     now = as_of_or_now(args, tz) if hasattr(args, "as_of") else SystemClock(tz).now()
@@ -231,14 +231,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _star_groups(store: Any, as_of: datetime) -> dict[str, dict[str, str]]:
-    from custmgmt.cli.tickets import latest_stars
 
-    stars = latest_stars(store, as_of)
+    stars = current_stars(store, as_of)
     return {"stars": {cid: str(s) for cid, s in stars.items()}} if stars else {}
 
 
 def _segment_groups(store: Any, campaign_id: str, scheme: str) -> dict[str, dict[str, str]]:
-    from custmgmt.campaigns import audience_table
 
     campaign = store.campaigns.get_campaign(campaign_id)
     if campaign.ran_at is None:

@@ -24,6 +24,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
+from custmgmt import datasets
+from custmgmt.adapters.sqlite import SQLiteStore
 from custmgmt.cli import (
     demo_clv,
     demo_engagement,
@@ -39,6 +41,7 @@ from custmgmt.cli import (
     demo_team,
     demo_tickets,
 )
+from custmgmt.cli._inputs import is_postgres_dsn, open_postgres
 from custmgmt.cli.demo_context import DemoContext
 from custmgmt.errors import ValidationError
 from custmgmt.ports import Store
@@ -123,15 +126,11 @@ def run(args: argparse.Namespace) -> int:
     """Run the demo; returns the exit code."""
     if args.customers < 1:
         raise ValidationError("--customers", args.customers, "a positive number of customers")
-    from custmgmt.cli._inputs import is_postgres_dsn, open_postgres
-
     out = sys.stdout
     store: Store
     if is_postgres_dsn(args.db):
         store = open_postgres(args.db, create=True)
     else:
-        from custmgmt.adapters.sqlite import SQLiteStore
-
         store = SQLiteStore(Path(args.db))
     try:
         ctx = DemoContext(
@@ -169,8 +168,6 @@ def _shown(db: str) -> str:
 
 
 def _fill(ctx: DemoContext, customers: int) -> None:
-    from custmgmt import datasets
-
     ctx.print(f"empty store: generating {customers:,} synthetic customers (seed {ctx.seed}) ...")
     progress = _terminal_progress(ctx.out) if ctx.out.isatty() else None
     data = datasets.make_dataset(n_customers=customers, seed=ctx.seed, as_of=ctx.as_of)

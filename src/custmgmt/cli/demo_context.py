@@ -5,13 +5,21 @@ from __future__ import annotations
 import random
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 import attrs
 
-from custmgmt.ports import Store
+from custmgmt.ports import ColumnarStore
+from custmgmt.rating.ports import RatingStore
+from custmgmt.tickets.ports import TicketStore
 
-__all__ = ["DemoContext"]
+__all__ = ["DemoContext", "DemoStore"]
+
+
+class DemoStore(ColumnarStore, RatingStore, TicketStore, Protocol):
+    """What the demo runs on: a store with the columnar read port, ratings and
+    tickets (the bundled :class:`~custmgmt.adapters.sqlite.SQLiteStore` and
+    :class:`~custmgmt.adapters.memory.MemoryStore` both are one)."""
 
 
 @attrs.define(kw_only=True)
@@ -19,7 +27,7 @@ class DemoContext:
     """What every demo section gets.
 
     Attributes:
-        store: the opened store (SQLite).
+        store: the opened store (SQLite), with ratings and tickets.
         as_of: the demo's "now": analyses look at the data as of this moment.
         seed: the seed the data was generated with.
         out: where to print.
@@ -29,7 +37,7 @@ class DemoContext:
             in memory).
     """
 
-    store: Store
+    store: DemoStore
     as_of: datetime
     seed: int
     out: TextIO

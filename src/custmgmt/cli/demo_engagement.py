@@ -15,12 +15,36 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import numpy as np
+
+from custmgmt.campaigns import (
+    Campaign,
+    FrequencyCap,
+    MemoryNotifier,
+    Offer,
+    QuietHours,
+    audience_table,
+    campaign_report,
+    create_campaign,
+    preview_audience,
+    run_campaign,
+)
+from custmgmt.cli.demo_context import DemoContext
+from custmgmt.domain import Money
 from custmgmt.errors import NotFound
-
-if TYPE_CHECKING:
-    from custmgmt.cli.demo_context import DemoContext
+from custmgmt.followup import (
+    ApprovalPolicy,
+    ContactRecord,
+    FollowUpPlan,
+    approve_plan,
+    create_plan,
+    due_followups,
+    overdue_followups,
+    record_contact,
+)
+from custmgmt.segmentation import feature
 
 __all__ = ["DEMO_CAMPAIGN_ID", "DEMO_PLAN_IDS", "demo_section"]
 
@@ -31,18 +55,7 @@ DEMO_PLAN_IDS = ("DEMO-FU-KEY", "DEMO-FU-1")
 
 
 def _followups(ctx: DemoContext, table: Any) -> None:
-    import numpy as np
 
-    from custmgmt.followup import (
-        ApprovalPolicy,
-        ContactRecord,
-        FollowUpPlan,
-        approve_plan,
-        create_plan,
-        due_followups,
-        overdue_followups,
-        record_contact,
-    )
 
     store: Any = ctx.store
     ctx.heading("Follow-ups: plans, approval, what is due")
@@ -101,20 +114,6 @@ def _followups(ctx: DemoContext, table: Any) -> None:
 
 def demo_section(ctx: DemoContext) -> None:
     """Plan, approve and list follow-ups; run a campaign with a holdout; print its uplift."""
-    from custmgmt.campaigns import (
-        Campaign,
-        FrequencyCap,
-        MemoryNotifier,
-        Offer,
-        QuietHours,
-        audience_table,
-        campaign_report,
-        create_campaign,
-        preview_audience,
-        run_campaign,
-    )
-    from custmgmt.domain import Money
-    from custmgmt.segmentation import feature
 
     store: Any = ctx.store
     if store.orders.count() == 0:

@@ -11,6 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from custmgmt.cli.demo_context import DemoContext
+from custmgmt.cli.report import default_periods, write_text_atomically
+from custmgmt.kpi import KpiInputs, KpiReport
+from custmgmt.tickets import default_calendar, default_sla_policy
 
 __all__ = ["demo_section", "report_path"]
 
@@ -22,9 +25,6 @@ def report_path(db: Path) -> Path:
 
 def demo_section(ctx: DemoContext) -> None:
     """Build the KPI report of the demo store, print it and write its HTML."""
-    from custmgmt.cli.report import default_periods, write_text_atomically
-    from custmgmt.cli.tickets import default_calendar, default_sla_policy
-    from custmgmt.kpi import KpiInputs, KpiReport
 
     ctx.heading("KPI report: the last three months against the three before")
     inputs = KpiInputs.from_store(ctx.store, currency="CNY", as_of=ctx.as_of,

@@ -14,8 +14,10 @@ nothing.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
+from custmgmt.cli.demo_context import DemoContext
+from custmgmt.cli.risk import print_risk_overview
 from custmgmt.errors import NotFound
 from custmgmt.risk import (
     DEFAULT_RULES,
@@ -33,9 +35,6 @@ from custmgmt.risk import (
     submit_appeal,
 )
 from custmgmt.risk.services import appeal_calendar
-
-if TYPE_CHECKING:
-    from custmgmt.cli.demo_context import DemoContext
 
 __all__ = ["DEMO_APPEAL_ID", "DEMO_CARD", "DEMO_RESTRICTION_ID", "demo_section"]
 
@@ -87,7 +86,6 @@ DEMO_CARD: Final = _card()
 
 def demo_section(ctx: DemoContext) -> None:
     """Print the risk section of ``custmgmt demo`` (see the module docstring)."""
-    from custmgmt.cli.risk import print_risk_overview
 
     ctx.heading("Customer quality and credit risk: grades, early warnings, appeals")
     store: Any = ctx.store

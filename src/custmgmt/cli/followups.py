@@ -16,7 +16,19 @@ import sys
 from datetime import date, datetime, time
 from typing import Any, TextIO
 
+from custmgmt.campaigns import audience_table
+from custmgmt.cli._inputs import open_sqlite_store, zone
+from custmgmt.domain import SystemClock
 from custmgmt.errors import ValidationError
+from custmgmt.followup import (
+    CarePolicy,
+    birthday_reminders,
+    due_followups,
+    holiday_reminders,
+    overdue_followups,
+    profile_reminders,
+)
+from custmgmt.followup.plan import PlanStatus
 
 __all__ = ["print_due", "register", "run"]
 
@@ -41,7 +53,6 @@ def register(subparsers: Any) -> None:
 
 
 def _day(text: str | None, tz: Any) -> date:
-    from custmgmt.domain import SystemClock
 
     if text is None:
         return SystemClock(tz).now().date()
@@ -71,16 +82,6 @@ def print_due(items: list[Any], out: TextIO, *, title: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """List what is due; returns the exit code."""
-    from custmgmt.cli._inputs import open_sqlite_store, zone
-    from custmgmt.followup import (
-        CarePolicy,
-        birthday_reminders,
-        due_followups,
-        holiday_reminders,
-        overdue_followups,
-        profile_reminders,
-    )
-    from custmgmt.followup.plan import PlanStatus
 
     if args.lookback < 1:
         raise ValidationError("--lookback", args.lookback, "a positive number of days")
@@ -120,13 +121,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _members(store: Any, as_of: datetime) -> dict[str, list[str]]:
-    from custmgmt.followup.plan import PlanStatus
 
     segments = {p.segment for p in store.followups.plans(status=PlanStatus.ACTIVE)
                 if p.segment is not None}
     if not segments:
         return {}
-    from custmgmt.campaigns import audience_table
 
     table = audience_table(store, as_of=as_of)
     ids = table.customer_ids

@@ -10,8 +10,12 @@ the ledger entries, under the default programme
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import datetime
 from typing import Any, TextIO
+
+from custmgmt.cli._inputs import as_of_or_now, open_sqlite_store, zone
+from custmgmt.loyalty import statement
 
 __all__ = ["print_statement", "register", "run"]
 
@@ -36,10 +40,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the statement; returns the exit code."""
-    import sys
 
-    from custmgmt.cli._inputs import as_of_or_now, open_sqlite_store, zone
-    from custmgmt.loyalty import statement
 
     tz = zone(args.tz)
     as_of = as_of_or_now(args, tz)

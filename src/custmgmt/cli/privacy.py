@@ -16,7 +16,19 @@ import os
 import sys
 from typing import Any
 
+from custmgmt.cli._inputs import open_sqlite_store
+from custmgmt.domain.masking import mask_text
 from custmgmt.errors import ValidationError
+from custmgmt.privacy import (
+    Actor,
+    FieldCipher,
+    FileKeyProvider,
+    Privacy,
+    erase_subject,
+    export_subject_json,
+    verify_audit_log,
+    write_key_file,
+)
 
 __all__ = ["register", "run"]
 
@@ -50,28 +62,18 @@ def register(subparsers: Any) -> None:
 
 
 def _privacy(args: argparse.Namespace) -> Any:
-    from custmgmt.privacy import FieldCipher, FileKeyProvider, Privacy
 
     cipher = None if args.keys is None else FieldCipher(FileKeyProvider(args.keys))
     return Privacy(cipher=cipher)
 
 
 def _actor(args: argparse.Namespace) -> Any:
-    from custmgmt.privacy import Actor
 
     return Actor(id=args.actor or getpass.getuser(), roles={args.role})
 
 
 def run(args: argparse.Namespace) -> int:
     """Run one privacy action."""
-    from custmgmt.cli._inputs import open_sqlite_store
-    from custmgmt.domain.masking import mask_text
-    from custmgmt.privacy import (
-        erase_subject,
-        export_subject_json,
-        verify_audit_log,
-        write_key_file,
-    )
 
     if args.action is None:
         raise ValidationError("action", None, "one of verify, export, erase, keygen")

@@ -14,6 +14,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from custmgmt.cli._inputs import as_of_or_now, open_sqlite_store, zone
+from custmgmt.errors import ValidationError
+from custmgmt.recommend import also_bought, evaluate_store, recommend_for
+
 __all__ = ["register", "run"]
 
 
@@ -46,9 +50,6 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Recommend or evaluate; returns the exit code."""
-    from custmgmt.cli._inputs import as_of_or_now, open_sqlite_store, zone
-    from custmgmt.errors import ValidationError
-    from custmgmt.recommend import also_bought, evaluate_store, recommend_for
 
     chosen = [bool(args.customer), bool(args.item), bool(args.evaluate)]
     if sum(chosen) != 1:

@@ -23,8 +23,11 @@ from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 
+from custmgmt.analytics.frames import OrderFrame
 from custmgmt.cli import _inputs
 from custmgmt.errors import ValidationError
+from custmgmt.kpi import DEFAULT_TARGETS, KpiInputs, KpiReport, Period, Target
+from custmgmt.tickets import default_calendar, default_sla_policy
 
 __all__ = ["default_periods", "register", "run", "write_text_atomically"]
 
@@ -62,7 +65,6 @@ def _day(text: str, option: str) -> date:
 
 
 def _period(start: str, end: str, tz: ZoneInfo, names: tuple[str, str]) -> Any:
-    from custmgmt.kpi import Period
 
     first, last = _day(start, names[0]), _day(end, names[1])
     if last < first:
@@ -73,7 +75,6 @@ def _period(start: str, end: str, tz: ZoneInfo, names: tuple[str, str]) -> Any:
 
 def default_periods(as_of: datetime) -> tuple[Any, Any]:
     """``(baseline, current)``: the three months up to ``as_of`` and the three before."""
-    from custmgmt.kpi import Period
 
     end = as_of + timedelta(microseconds=1)
     middle = end - relativedelta(months=3)
@@ -88,7 +89,6 @@ def _periods(args: argparse.Namespace, tz: ZoneInfo, as_of: datetime) -> tuple[A
             raise ValidationError("--from/--to", None, "both --from and --to")
         current = _period(args.__dict__["from"], args.to, tz, ("--from", "--to"))
         length = current.end - current.start
-        from custmgmt.kpi import Period
 
         baseline = Period(current.start - length, current.start)
     b_given = [args.baseline_from is not None, args.baseline_to is not None]
@@ -105,7 +105,6 @@ def _periods(args: argparse.Namespace, tz: ZoneInfo, as_of: datetime) -> tuple[A
 
 
 def _targets(path: str | None) -> Any:
-    from custmgmt.kpi import DEFAULT_TARGETS, Target
 
     if path is None:
         return DEFAULT_TARGETS
@@ -136,8 +135,6 @@ def write_text_atomically(path: str | Path, text: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build and print the report; returns the exit code."""
-    from custmgmt.analytics.frames import OrderFrame
-    from custmgmt.kpi import KpiInputs, KpiReport
 
     tz = _inputs.zone(args.tz)
     for out in (args.html, args.json):
@@ -146,7 +143,6 @@ def run(args: argparse.Namespace) -> int:
     if args.db is not None:
         if args.orders is not None:
             raise ValidationError("ORDERS.csv", args.orders, "no CSV file together with --db")
-        from custmgmt.cli.tickets import default_calendar, default_sla_policy
 
         as_of = _inputs.as_of_or_now(args, tz)
         baseline, current = _periods(args, tz, as_of)

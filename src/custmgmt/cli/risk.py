@@ -20,6 +20,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, TextIO
 
+import numpy as np
+
+from custmgmt.cli._inputs import as_of_or_now, open_sqlite_store, zone
+from custmgmt.errors import ValidationError
+from custmgmt.risk import AlertStatus, PDOScaling, ScorecardFitter, evaluate, run_stability
+from custmgmt.risk.learn import check_labels
+
 __all__ = ["print_risk_overview", "read_labelled_table", "register", "run"]
 
 
@@ -52,13 +59,11 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the overview or fit a card; returns the exit code."""
-    from custmgmt.errors import ValidationError
 
     if getattr(args, "action", None) == "fit":
         return _fit(args, sys.stdout)
     if not args.db:
         raise ValidationError("--db", None, "the SQLite store to report on (or: risk fit ...)")
-    from custmgmt.cli._inputs import as_of_or_now, open_sqlite_store, zone
 
     at = as_of_or_now(args, zone(args.tz))
     store = open_sqlite_store(args.db, keeps="risk records")
@@ -79,7 +84,6 @@ def run(args: argparse.Namespace) -> int:
 def print_risk_overview(store: Any, at: Any, out: TextIO, *, card_name: str | None = None,
                         limit: int = 10) -> None:
     """Grade distribution, current alerts and restrictions of ``store`` at ``at``."""
-    from custmgmt.risk import AlertStatus
 
     def p(*parts: object) -> None:
         print(*parts, file=out)
@@ -98,7 +102,6 @@ def print_risk_overview(store: Any, at: Any, out: TextIO, *, card_name: str | No
             p(f"  {band.grade}  {band.lower:>5}-{band.upper:<5} {band.value_tier:<5} "
               f"{band.segment:<9} {n:>7}  {100 * n / total:5.1f}%  "
               f"{'#' * round(40 * n / total)}")
-        from custmgmt.risk import run_stability
 
         report = run_stability(store, info.card_name)
         if report is not None:
@@ -138,9 +141,7 @@ def read_labelled_table(path: Path, label: str, id_column: str | None = None
     Raises:
         ValidationError: no such file or label column, a non-numeric cell, no features.
     """
-    import numpy as np
 
-    from custmgmt.errors import ValidationError
 
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
@@ -178,7 +179,6 @@ def read_labelled_table(path: Path, label: str, id_column: str | None = None
 
 
 def _fit(args: argparse.Namespace, out: TextIO) -> int:
-    from custmgmt.risk import PDOScaling, ScorecardFitter, evaluate
 
     columns, y = read_labelled_table(args.table, args.label, args.id_column)
     y = _labels(y)
@@ -210,6 +210,5 @@ def _fit(args: argparse.Namespace, out: TextIO) -> int:
 
 def _labels(y: Any) -> Any:
     """The label column as 0/1 (checked again by the evaluation)."""
-    from custmgmt.risk.learn import check_labels
 
     return check_labels(y, "--label")
