@@ -160,9 +160,15 @@ class TestDeadlocksAndSerialisationFailures(OnPostgres):
         barrier = threading.Barrier(2, timeout=10)
         attempts = {"a": 0, "b": 0}
         outcomes: list[Any] = []
+        finished = {"a": threading.Event(), "b": threading.Event()}
 
         def work(name: str, first: str, second: str) -> None:
             attempts[name] += 1
+            if attempts[name] > 1:
+                # The deadlock's loser runs again once the winner has committed: were it
+                # to read before that commit, its update would be stale (a Conflict,
+                # rightly, but not the deadlock retry this test is about).
+                finished["b" if name == "a" else "a"].wait(10)
             one = store.customers.get(first)
             store.customers.update(one.with_tags(at=T0, add={f"{name}{attempts[name]}"}))
             if attempts[name] == 1:
@@ -178,6 +184,8 @@ class TestDeadlocksAndSerialisationFailures(OnPostgres):
                 outcomes.append(exc)
             except BaseException as exc:  # pragma: no cover - reported by the assertion
                 outcomes.append(("raw", exc))
+            finally:
+                finished[name].set()
 
         threads = [
             threading.Thread(target=run, args=("a", "x", "y")),
