@@ -19,10 +19,10 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from custmgmt.cli.team import print_team
+from custmgmt.cli.team import TeamReportStore, print_team
 from custmgmt.errors import NotFound
 from custmgmt.rating import current_stars
-from custmgmt.team import Agent, TeamStore, TeamTargets, TrainingRecord, compare_with_targets
+from custmgmt.team import Agent, TeamTargets, TrainingRecord, compare_with_targets
 from custmgmt.team.services import (
     add_agent,
     assign_ticket,
@@ -74,7 +74,7 @@ def demo_section(ctx: Any) -> None:
 
     ctx.heading("Service team: assignment by skill and load, performance in business time")
     store = ctx.store
-    if not isinstance(store, TeamStore):
+    if not isinstance(store, TeamReportStore):
         ctx.print("this store keeps no service team")
         return
     customers = [c.id for c in next(iter(store.customers.iter_chunks(size=12)), [])]

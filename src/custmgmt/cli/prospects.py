@@ -27,6 +27,7 @@ from custmgmt.prospects import (
     weekly_report,
     win_rate,
 )
+from custmgmt.prospects.ports import ProspectStore
 
 __all__ = ["pad", "print_development", "register", "run"]
 
@@ -85,7 +86,7 @@ def _pct(rate: Any) -> str:
 
 
 def print_development(
-    store: Any, as_of: datetime, out: TextIO, *, week_of: datetime | None = None
+    store: ProspectStore, as_of: datetime, out: TextIO, *, week_of: datetime | None = None
 ) -> None:
     """Print the funnel, wins, losses, time in stage, the weekly report and outreach."""
 

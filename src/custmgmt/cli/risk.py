@@ -26,6 +26,7 @@ from custmgmt.cli._inputs import as_of_or_now, open_sqlite_store, zone
 from custmgmt.errors import ValidationError
 from custmgmt.risk import AlertStatus, PDOScaling, ScorecardFitter, evaluate, run_stability
 from custmgmt.risk.learn import check_labels
+from custmgmt.risk.ports import RiskStore
 
 __all__ = ["print_risk_overview", "read_labelled_table", "register", "run"]
 
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_risk_overview(store: Any, at: Any, out: TextIO, *, card_name: str | None = None,
+def print_risk_overview(store: RiskStore, at: Any, out: TextIO, *, card_name: str | None = None,
                         limit: int = 10) -> None:
     """Grade distribution, current alerts and restrictions of ``store`` at ``at``."""
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import datetime, timedelta
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO, runtime_checkable
 
 import attrs
 
@@ -24,10 +24,17 @@ from custmgmt.cli.prospects import pad
 from custmgmt.domain import SystemClock
 from custmgmt.errors import ValidationError
 from custmgmt.rating import current_stars
+from custmgmt.rating.ports import RatingStore
+from custmgmt.team.ports import TeamStore
 from custmgmt.team.services import performance
 from custmgmt.tickets import default_calendar, default_sla_policy, format_business_hours
 
-__all__ = ["print_team", "register", "run"]
+__all__ = ["TeamReportStore", "print_team", "register", "run"]
+
+
+@runtime_checkable
+class TeamReportStore(TeamStore, RatingStore, Protocol):
+    """What the team report reads: agents, assignments, tickets and stars."""
 
 
 def register(subparsers: Any) -> None:
@@ -76,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_team(store: Any, start: datetime, end: datetime, out: TextIO, *,
+def print_team(store: TeamReportStore, start: datetime, end: datetime, out: TextIO, *,
                tz: str = "Asia/Shanghai") -> None:
     """Print the team table for ``[start, end)``.
 

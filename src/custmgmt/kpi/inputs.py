@@ -187,7 +187,7 @@ class KpiInputs:
                    stars=stars if stars_by_id else None, **fields)
 
 
-def _current_stars(store: Any, as_of: datetime) -> dict[str, int]:
+def _current_stars(store: object, as_of: datetime) -> dict[str, int]:
     from custmgmt.rating import current_stars
     from custmgmt.rating.ports import RatingStore
 

@@ -249,7 +249,7 @@ def run_scheduled(
     return rating, run
 
 
-def _customer_known(store: Any, customer_id: str) -> bool:
+def _customer_known(store: RatingStore, customer_id: str) -> bool:
     try:
         store.customers.get(customer_id)
         return True
@@ -266,7 +266,7 @@ def _customer_known(store: Any, customer_id: str) -> bool:
 
 
 def request_override(
-    store: Any,
+    store: RatingStore,
     *,
     customer_id: str,
     stars: int,
@@ -303,7 +303,7 @@ def request_override(
 
 
 def _review(
-    store: Any,
+    store: RatingStore,
     override_id: str,
     action: OverrideAction,
     *,
@@ -328,7 +328,7 @@ def _review(
 
 
 def approve_override(
-    store: Any,
+    store: RatingStore,
     override_id: str,
     *,
     by: str,
@@ -365,7 +365,7 @@ def approve_override(
 
 
 def reject_override(
-    store: Any,
+    store: RatingStore,
     override_id: str,
     *,
     by: str,
@@ -390,7 +390,7 @@ def reject_override(
 
 
 def revoke_override(
-    store: Any,
+    store: RatingStore,
     override_id: str,
     *,
     by: str,
@@ -427,7 +427,7 @@ def effective_stars(
     return rating.with_overrides(overrides, at=at).stars
 
 
-def star_history(store: Any, customer_id: str) -> list[StarHistoryEntry]:
+def star_history(store: RatingStore, customer_id: str) -> list[StarHistoryEntry]:
     """The customer's stars in every stored run, oldest first, as they applied.
 
     Each entry's ``stars`` are the override's where an approved override was in
@@ -457,7 +457,7 @@ def star_history(store: Any, customer_id: str) -> list[StarHistoryEntry]:
     return applied
 
 
-def current_stars(store: Any, at: datetime) -> dict[str, int]:
+def current_stars(store: RatingStore, at: datetime) -> dict[str, int]:
     """Every customer's stars that apply at ``at``: the latest stored run at ``at``
     with the approved overrides in effect at ``at`` applied.
 
@@ -490,7 +490,7 @@ def current_stars(store: Any, at: datetime) -> dict[str, int]:
     return stars
 
 
-def explain_stars(store: Any, customer_id: str, *, at: datetime) -> Explanation:
+def explain_stars(store: RatingStore, customer_id: str, *, at: datetime) -> Explanation:
     """Why a customer has the stars that apply at ``at``: the latest stored run's
     result (score, contributions, computed and rated stars) and the override in
     effect, if any.
