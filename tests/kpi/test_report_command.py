@@ -80,3 +80,18 @@ def test_a_target_for_an_unknown_kpi_is_a_clear_error(
     err = capsys.readouterr().err
     assert "Target.kpi" in err
     assert "nps" in err
+
+
+@pytest.mark.parametrize("option", ["--html", "--json"])
+def test_an_output_over_the_input_is_refused_naming_its_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str
+) -> None:
+    csv = tmp_path / "orders.csv"
+    text = "customer_id,placed_at,amount\nc1,2026-01-10,100.00\n"
+    csv.write_text(text, encoding="utf-8")
+    assert main(["report", str(csv), "--as-of", "2026-06-30", option, str(csv)]) == 2
+    err = capsys.readouterr().err
+    assert f"{option}: got" in err and "a file other than the input ORDERS.csv" in err
+    assert csv.read_text(encoding="utf-8") == text
+    assert main(["report", str(csv), "--as-of", "2026-06-30", option, str(tmp_path)]) == 2
+    assert f"{option}: got" in capsys.readouterr().err

@@ -295,11 +295,14 @@ def inputs_of(args: argparse.Namespace) -> list[tuple[str, str]]:
     return [(option, value) for attr, option in names if (value := getattr(args, attr, None))]
 
 
-def check_output(path: str | None, inputs: Sequence[tuple[str, str]] = ()) -> None:
+def check_output(
+    path: str | None, inputs: Sequence[tuple[str, str]] = (), *, option: str = "--out"
+) -> None:
     """Refuse an ``--out`` that cannot or must not be written, before any work is done.
 
     ``inputs`` are (option, path) pairs of the files the command reads; writing over
     one of them is refused, however it is named (a link, another relative path).
+    ``option`` is how the output is named in errors (``--html`` ...).
 
     Raises:
         ValidationError: a directory, a socket or block device, an input file, a path
@@ -312,23 +315,23 @@ def check_output(path: str | None, inputs: Sequence[tuple[str, str]] = ()) -> No
         found = os.stat(target)
     except FileNotFoundError:
         if not os.path.isdir(os.path.dirname(target) or "."):
-            raise ValidationError("--out", path, "a file in an existing directory") from None
+            raise ValidationError(option, path, "a file in an existing directory") from None
         return
     except OSError as e:
-        raise ValidationError("--out", path, f"a writable file ({e.strerror or e})") from None
+        raise ValidationError(option, path, f"a writable file ({e.strerror or e})") from None
     if stat.S_ISDIR(found.st_mode):
-        raise ValidationError("--out", path, "a file, not a directory")
+        raise ValidationError(option, path, "a file, not a directory")
     if not (
         stat.S_ISREG(found.st_mode) or stat.S_ISCHR(found.st_mode) or stat.S_ISFIFO(found.st_mode)
     ):
         raise ValidationError(
-            "--out", path, "a regular file, a character device, a FIFO, or - for standard output"
+            option, path, "a regular file, a character device, a FIFO, or - for standard output"
         )
-    for option, source in inputs:
+    for source_option, source in inputs:
         with contextlib.suppress(OSError):
             if os.path.samestat(found, os.stat(source)):
                 raise ValidationError(
-                    "--out", path, f"a file other than the input {option} {source!r}"
+                    option, path, f"a file other than the input {source_option} {source!r}"
                 )
 
 

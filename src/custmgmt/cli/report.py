@@ -137,8 +137,8 @@ def run(args: argparse.Namespace) -> int:
     """Build and print the report; returns the exit code."""
 
     tz = _inputs.zone(args.tz)
-    for out in (args.html, args.json):
-        _inputs.check_output(out, _inputs.inputs_of(args))
+    for option, out in (("--html", args.html), ("--json", args.json)):
+        _inputs.check_output(out, _inputs.inputs_of(args), option=option)
     targets = _targets(args.targets)
     if args.db is not None:
         if args.orders is not None:
