@@ -1,8 +1,9 @@
 """Behavioural clusters: seeded k-means in numpy, or any scikit-learn clusterer.
 
 :class:`KMeans` follows scikit-learn's conventions (``__init__`` stores parameters,
-``fit`` returns ``self``, learnt attributes end in ``_``, ``predict`` before ``fit``
-raises :class:`~custmgmt.errors.NotFittedError`). It runs Lloyd's algorithm from a
+``get_params`` / ``set_params``, ``fit`` returns ``self``, learnt attributes end in
+``_``, ``predict`` before ``fit`` raises
+:class:`~custmgmt.errors.NotFittedError`). It runs Lloyd's algorithm from a
 k-means++ start (Arthur and Vassilvitskii, 2007, with ``2 + log k`` candidates per
 step, as scikit-learn does), ``n_init`` times, and keeps the run with the lowest
 inertia. A seed makes everything reproducible: same data and seed, same labels.
@@ -32,6 +33,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from custmgmt.domain._validate import is_finite_number
 from custmgmt.errors import NotFittedError, ValidationError
+from custmgmt.notebook.estimator import Estimator
 from custmgmt.segmentation.table import column
 
 __all__ = [
@@ -161,7 +163,7 @@ def _check_int(name: str, value: Any, minimum: int) -> int:
     return int(value)
 
 
-class KMeans:
+class KMeans(Estimator):
     """Seeded k-means with k-means++ initialisation and restarts.
 
     Args:
@@ -246,21 +248,6 @@ class KMeans:
     def fit_predict(self, X: ArrayLike) -> IntArray:
         """``fit(X)`` and return ``labels_``."""
         return self.fit(X).labels_
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor parameters (scikit-learn's protocol)."""
-        return {
-            "n_clusters": self.n_clusters,
-            "n_init": self.n_init,
-            "max_iter": self.max_iter,
-            "tol": self.tol,
-            "random_state": self.random_state,
-        }
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"KMeans({args})"
-
 
 def _matrix(X: ArrayLike) -> FloatArray:
     try:

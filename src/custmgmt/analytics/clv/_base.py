@@ -33,6 +33,7 @@ from custmgmt.analytics.clv._common import (
     require_fitted,
 )
 from custmgmt.errors import ConvergenceError, NotFittedError, ValidationError
+from custmgmt.notebook.estimator import Estimator
 
 __all__ = ["FitProgress", "ProgressCallback"]
 
@@ -277,8 +278,9 @@ def _join(names: list[str]) -> str:
 _WARM_ROWS = 20_000
 
 
-class _Estimator:
-    """Keyword hyper-parameters stored untouched; learnt attributes end in ``_``."""
+class _Estimator(Estimator):
+    """Keyword hyper-parameters stored untouched (``get_params`` / ``set_params``);
+    learnt attributes end in ``_``."""
 
     _param_names: ClassVar[tuple[str, ...]]
     _label: ClassVar[str]
@@ -316,12 +318,6 @@ class _Estimator:
                 f"{type(self).__name__}.{name} does not exist yet: call fit() first"
             )
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(penalizer_coef={self.penalizer_coef!r}, "
-            f"max_iter={self.max_iter!r}, tol={self.tol!r}, max_time={self.max_time!r})"
-        )
 
     def _check_hyperparameters(self) -> tuple[float, int, float, float | None]:
         pen, max_iter, tol, max_time = self.penalizer_coef, self.max_iter, self.tol, self.max_time
