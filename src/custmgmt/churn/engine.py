@@ -38,6 +38,7 @@ from custmgmt.churn.rules import (
     churn_rule_from_dict,
 )
 from custmgmt.errors import ValidationError
+from custmgmt.notebook.display import Report, counts_table, short_repr
 
 __all__ = [
     "ChurnEngine",
@@ -174,6 +175,30 @@ class ChurnReport:
     evidence: NDArray[np.int64]
     playbook: WinBackPlaybook
     skipped: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return short_repr(
+            "ChurnReport", customers=len(self.customer_ids),
+            flagged=int(np.count_nonzero(self.flagged)), as_of=self.as_of,
+        )
+
+    def _repr_html_(self) -> str:
+        """Customers per risk level, per likely reason and per rule."""
+        report = Report(
+            "Churn flags",
+            facts=[
+                ("customers", len(self.customer_ids)),
+                ("flagged", int(np.count_nonzero(self.flagged))),
+                ("as of", self.as_of),
+            ],
+        )
+        report.add(counts_table("customers per risk level", "risk", self.risk_counts()))
+        report.add(counts_table("flagged customers per likely reason", "reason",
+                                self.reason_counts()))
+        report.add(counts_table("customers flagged by each rule", "rule", self.rule_counts()))
+        for name in self.skipped:
+            report.note(f"rule {name} skipped: no interactions given")
+        return report.to_html()
 
     @property
     def flagged(self) -> NDArray[np.bool_]:

@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 
 from custmgmt.domain.time import require_aware
 from custmgmt.errors import NotFound, ValidationError
+from custmgmt.notebook.display import Report, counts_table, numeric_summary, short_repr
 from custmgmt.rating.overrides import Override, effective_override
 from custmgmt.rating.policy import RatingPolicy
 from custmgmt.scoring import FeatureTable, FittedWeightedSum
@@ -183,6 +184,42 @@ class Rating:
         return attrs.evolve(
             self, stars=stars, rated_stars=rated, overrides=MappingProxyType(applied)
         )
+
+    def __repr__(self) -> str:
+        return short_repr(
+            "Rating",
+            policy=self.policy.name,
+            customers=len(self),
+            levels=self.policy.levels,
+            as_of=self.as_of,
+        )
+
+    def _repr_html_(self) -> str:
+        """Stars per level, movement since the previous run, score quantiles."""
+        report = Report(
+            "Rating",
+            facts=[
+                ("policy", self.policy.name),
+                ("customers", len(self)),
+                ("as of", self.as_of),
+                ("overrides applied", len(self.overrides)),
+            ],
+        )
+        stars = {f"{level}★": n for level, n in self.distribution().items()}
+        report.add(counts_table("customers per star", "stars", stars))
+        seen = self.previous_stars > 0
+        change = self.change
+        moves = {
+            "up": int(np.count_nonzero(seen & (change > 0))),
+            "same": int(np.count_nonzero(seen & (change == 0))),
+            "down": int(np.count_nonzero(seen & (change < 0))),
+            "new": int(np.count_nonzero(~seen)),
+        }
+        report.add(counts_table("movement since the previous run", "change", moves))
+        columns = {"score": self.score}
+        columns.update({f"contribution {k}": v for k, v in self.contributions.items()})
+        report.add(numeric_summary(columns, caption="score and its contributions"))
+        return report.to_html()
 
     def __len__(self) -> int:
         return int(self.customer_ids.size)

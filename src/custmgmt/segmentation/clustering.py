@@ -33,6 +33,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from custmgmt.domain._validate import is_finite_number
 from custmgmt.errors import NotFittedError, ValidationError
+from custmgmt.notebook.display import Report, Table, short_repr
 from custmgmt.notebook.estimator import Estimator
 from custmgmt.segmentation.table import column
 
@@ -308,6 +309,25 @@ class Clustering:
     features: tuple[str, ...]
     profiles: tuple[ClusterProfile, ...]
     clusterer: Any = attrs.field(repr=False)
+
+    def __repr__(self) -> str:
+        return short_repr(
+            "Clustering", customers=len(self.labels), clusters=len(self.profiles),
+            features=list(self.features),
+        )
+
+    def _repr_html_(self) -> str:
+        """Each cluster's size, revenue share and feature means."""
+        report = Report("Clustering", facts=[("customers", len(self.labels))])
+        rows = tuple(
+            (p.cluster, p.size, f"{p.share:.1%}", f"{p.revenue_share:.1%}",
+             *(p.means[name] for name in self.features))
+            for p in self.profiles
+        )
+        header = ("cluster", "customers", "share", "revenue share",
+                  *(f"mean {name}" for name in self.features))
+        report.add(Table(caption="cluster profiles", header=header, rows=rows))
+        return report.to_html()
 
     def sizes(self) -> dict[int, int]:
         """Customers per cluster."""

@@ -37,6 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from custmgmt.errors import ValidationError
+from custmgmt.notebook.display import Report, counts_table, short_repr
 from custmgmt.segmentation.rules import Rule, _Context, _find_row, rule_from_dict
 
 __all__ = ["MAX_SEGMENTS", "Scheme", "Segment", "Segmentation"]
@@ -246,6 +247,21 @@ class Segmentation:
     customer_ids: NDArray[Any]
     codes: NDArray[np.int16]
     table: Any = attrs.field(repr=False)
+
+    def __repr__(self) -> str:
+        return short_repr(
+            "Segmentation", scheme=self.scheme.name, customers=len(self.codes),
+            segments=len(self.names),
+        )
+
+    def _repr_html_(self) -> str:
+        """Customers per segment, in scheme order."""
+        report = Report(
+            f"Segmentation: {self.scheme.name}",
+            facts=[("customers", len(self.codes)), ("segments", len(self.names))],
+        )
+        report.add(counts_table("customers per segment", "segment", self.sizes()))
+        return report.to_html()
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -46,6 +46,7 @@ import numpy.typing as npt
 
 from custmgmt.domain import _validate as v
 from custmgmt.errors import ValidationError
+from custmgmt.notebook.display import Report, numeric_summary, short_repr
 from custmgmt.tickets.ticket import Ticket, TicketCategory, TicketEvent, TicketStatus
 from custmgmt.tickets.workflow import DEFAULT_WORKFLOW, Workflow
 
@@ -386,6 +387,28 @@ class TicketStatistics:
 
     def __len__(self) -> int:
         return int(self.customer_ids.shape[0])
+
+    def __repr__(self) -> str:
+        return short_repr(
+            "TicketStatistics", customers=len(self), tickets=int(self.tickets.sum()),
+            as_of=self.as_of,
+        )
+
+    def _repr_html_(self) -> str:
+        """Totals, and quantiles of each per-customer column."""
+        report = Report(
+            "Ticket statistics",
+            facts=[
+                ("customers", len(self)),
+                ("tickets", int(self.tickets.sum())),
+                ("complaints", int(self.complaints.sum())),
+                ("open", int(self.open.sum())),
+                ("survey replies", int(self.surveys.sum())),
+                ("as of", self.as_of),
+            ],
+        )
+        report.add(numeric_summary({name: getattr(self, name) for name in _COLUMNS}))
+        return report.to_html()
 
     def row(self, customer_id: str) -> dict[str, Any]:
         """One customer's statistics as a dict (zeros for a customer without tickets)."""

@@ -41,6 +41,7 @@ import numpy.typing as npt
 from custmgmt.calendars import BusinessCalendar, BusinessTimeTable
 from custmgmt.domain.time import EPOCH, from_epoch_micros, require_aware, to_epoch_micros
 from custmgmt.errors import ValidationError
+from custmgmt.notebook.display import Report, Table, short_repr
 from custmgmt.tickets.sla import (
     CANCELLED_STATUSES,
     CUSTOMER_REPLIED,
@@ -285,6 +286,26 @@ class SLAStatusFrame:
 
     def __len__(self) -> int:
         return len(self.ticket_ids)
+
+    def __repr__(self) -> str:
+        breached = int(np.count_nonzero(self.resolution.present & (
+            self.resolution.state == STATE_CODES.index(SLAState.BREACHED))))
+        return short_repr(
+            "SLAStatusFrame", tickets=len(self), as_of=self.as_of,
+            resolution_breached=breached,
+        )
+
+    def _repr_html_(self) -> str:
+        """Tickets per SLA state for each clock, and breaches counted over cycles."""
+        report = Report("SLA status", facts=[("tickets", len(self)), ("as of", self.as_of)])
+        metrics = (self.first_response, self.next_response, self.resolution)
+        rows = tuple(
+            (state.value, *(c.count(state) for c in metrics)) for state in STATE_CODES
+        )
+        rows += (("breached cycles", *(int(c.breaches[c.present].sum()) for c in metrics)),)
+        report.add(Table(caption="tickets per state of each clock",
+                         header=("state", *(c.metric.value for c in metrics)), rows=rows))
+        return report.to_html()
 
     def column(self, metric: SLAMetric) -> TargetColumns:
         """The columns of ``metric``."""

@@ -33,6 +33,7 @@ from custmgmt.analytics.clv._common import (
     require_fitted,
 )
 from custmgmt.errors import ConvergenceError, NotFittedError, ValidationError
+from custmgmt.notebook.display import Report, Table
 from custmgmt.notebook.estimator import Estimator
 
 __all__ = ["FitProgress", "ProgressCallback"]
@@ -318,6 +319,28 @@ class _Estimator(Estimator):
                 f"{type(self).__name__}.{name} does not exist yet: call fit() first"
             )
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _repr_html_(self) -> str:
+        """The hyper-parameters and, once fitted, the estimates, log-likelihood and
+        what the data cannot identify."""
+        report = Report(
+            f"{type(self).__name__} ({self._label})",
+            facts=list(self.get_params(deep=False).items()),
+        )
+        fitted = vars(self)
+        if "params_" not in fitted:
+            report.note("not fitted yet: call fit()")
+            return report.to_html()
+        rows = tuple((name, float(value)) for name, value in self.params_.items())
+        report.add(Table(caption="estimates", header=("parameter", "value"), rows=rows))
+        report.add(Table(
+            caption="fit",
+            header=("log-likelihood", "customers", "iterations"),
+            rows=((self.log_likelihood_, self.n_customers_, self.n_iter_),),
+        ))
+        for warning in self.warnings_:
+            report.note(f"warning: {warning}")
+        return report.to_html()
 
     def _check_hyperparameters(self) -> tuple[float, int, float, float | None]:
         pen, max_iter, tol, max_time = self.penalizer_coef, self.max_iter, self.tol, self.max_time

@@ -33,6 +33,7 @@ from custmgmt.analytics.clv._summary import (
 from custmgmt.analytics.frames import OrderFrame, counted_mask
 from custmgmt.domain.time import require_aware, to_epoch_micros
 from custmgmt.errors import ConvergenceError, ValidationError
+from custmgmt.notebook.display import Report, Table, numeric_summary, short_repr
 
 if TYPE_CHECKING:
     from custmgmt.ports import Store
@@ -120,6 +121,18 @@ class ModelFit:
         """What the data cannot identify (the model's ``warnings_``)."""
         return () if self.model is None else self.model.warnings_
 
+    def __repr__(self) -> str:
+        status = "fitted" if self.model is not None else "not fitted"
+        return short_repr("ModelFit", name=self.name, status=status, seconds=self.seconds)
+
+    def _repr_html_(self) -> str:
+        """The fitted model's display, or why it was not fitted."""
+        if self.model is None:
+            report = Report(f"{self.name}: not fitted", facts=[("seconds", self.seconds)])
+            report.note(str(self.error))
+            return report.to_html()
+        return self.model._repr_html_()
+
     def __str__(self) -> str:
         if self.model is None:
             return f"  {self.name:<11}  not fitted: {self.error}\n"
@@ -178,6 +191,53 @@ class ClvReport:
     discount_rate: float
     currency: str
     spend_exclusions: tuple[SpendExclusion, ...]
+
+    def __repr__(self) -> str:
+        return short_repr(
+            "ClvReport", customers=len(self.customer_ids),
+            models=[f.name for f in self.fits], value_model=self.value_model,
+            currency=self.currency,
+        )
+
+    def _repr_html_(self) -> str:
+        """Every model's estimates and warnings, and the lifetime values' quantiles."""
+        stage = self.stage
+        report = Report(
+            "Customer lifetime value",
+            facts=[
+                ("customers", len(self.customer_ids)),
+                ("repeat purchases", int(stage.summary.frequency.sum())),
+                ("orders counted", stage.n_counted),
+                ("observation ends", stage.calibration_end or stage.as_of),
+                ("time unit", stage.unit),
+                ("value model", self.value_model or "none"),
+                ("horizon (months)", self.months),
+                ("monthly discount rate", self.discount_rate),
+                ("currency", self.currency),
+            ],
+        )
+        rows: list[tuple[Any, ...]] = []
+        for fit in self.fits:
+            if fit.model is None:
+                rows.append((fit.name, "not fitted", "", str(fit.error), fit.seconds))
+                continue
+            params = ", ".join(f"{k}={v:.4g}" for k, v in fit.model.params_.items())
+            rows.append((fit.name, params, fit.model.log_likelihood_,
+                         "; ".join(fit.warnings) or "none", fit.seconds))
+        report.add(Table(caption="models",
+                         header=("model", "estimates", "log-likelihood", "warnings", "seconds"),
+                         rows=tuple(rows)))
+        columns: dict[str, Any] = {}
+        if self.clv is not None:
+            columns[f"clv ({self.currency})"] = self.clv
+        if self.alive is not None:
+            columns["P(alive)"] = self.alive
+        if columns:
+            report.add(numeric_summary(columns, caption="per customer"))
+        if self.spend_exclusions:
+            report.note(f"{len(self.spend_exclusions)} customers left out of Gamma-Gamma "
+                        "(repeat purchases averaging 0 or less)")
+        return report.to_html()
 
     @property
     def summary(self) -> TransactionSummary:
