@@ -38,6 +38,7 @@ from custmgmt.churn.rules import (
     churn_rule_from_dict,
 )
 from custmgmt.errors import ValidationError
+from custmgmt.notebook.dataframes import Coded, to_pandas, to_polars
 from custmgmt.notebook.display import Report, counts_table, short_repr
 
 __all__ = [
@@ -199,6 +200,40 @@ class ChurnReport:
         for name in self.skipped:
             report.note(f"rule {name} skipped: no interactions given")
         return report.to_html()
+
+    def _frame_columns(self) -> dict[str, Any]:
+        flagged = self.flagged
+        reason = np.where(flagged, self.reason, -1).astype(np.int16)
+        columns: dict[str, Any] = {
+            "customer_id": self.customer_ids,
+            "score": self.score,
+            "risk": Coded(self.risk, tuple(level.label for level in RiskLevel)),
+            "flagged": flagged,
+            "reason": Coded(reason, tuple(r.value for r in Reason)),
+            "action": self.action_codes(),
+        }
+        for j, rule in enumerate(self.rules):
+            columns[f"fired_{rule.name}"] = self.fired[:, j]
+        return columns
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame, one row per customer: ``customer_id``,
+        ``score``, ``risk`` (level label), ``flagged``, ``reason`` (missing where
+        nothing fired), ``action`` and one ``fired_<rule>`` column per rule.
+        Numeric columns share memory with this result; labels are categorical.
+
+        Raises:
+            MissingDependency: pandas is not installed.
+        """
+        return to_pandas(self._frame_columns(), purpose="ChurnReport.to_pandas")
+
+    def to_polars(self) -> Any:
+        """A polars DataFrame with the columns of :meth:`to_pandas`.
+
+        Raises:
+            MissingDependency: polars is not installed.
+        """
+        return to_polars(self._frame_columns(), purpose="ChurnReport.to_polars")
 
     @property
     def flagged(self) -> NDArray[np.bool_]:

@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 
 from custmgmt.domain.time import require_aware
 from custmgmt.errors import NotFound, ValidationError
+from custmgmt.notebook.dataframes import to_polars
 from custmgmt.notebook.display import Report, counts_table, numeric_summary, short_repr
 from custmgmt.rating.overrides import Override, effective_override
 from custmgmt.rating.policy import RatingPolicy
@@ -287,6 +288,25 @@ class Rating:
             customer_ids=self.customer_ids, stars=self.rated_stars, pending=self.pending
         )
 
+    def to_polars(self) -> Any:
+        """A polars DataFrame with the columns of :meth:`to_pandas` (numeric columns
+        shared with this rating where polars allows it).
+
+        Raises:
+            MissingDependency: polars is not installed.
+        """
+        columns: dict[str, Any] = {
+            "customer_id": self.customer_ids,
+            "score": self.score,
+            "stars": self.stars,
+            "computed_stars": self.computed_stars,
+            "rated_stars": self.rated_stars,
+            "change": self.change,
+        }
+        for name, values in self.contributions.items():
+            columns[f"contribution_{name}"] = values
+        return to_polars(columns, purpose="Rating.to_polars")
+
     def to_pandas(self) -> Any:
         """A DataFrame: customer_id, score, stars, computed_stars, change, contributions.
 
@@ -306,7 +326,7 @@ class Rating:
         }
         for name, values in self.contributions.items():
             columns[f"contribution_{name}"] = values
-        return pd.DataFrame(columns)
+        return pd.DataFrame(columns, copy=False)
 
 
 def stars_for(score: FloatArray, thresholds: FloatArray) -> IntArray:

@@ -50,6 +50,7 @@ from numpy.typing import NDArray
 
 from custmgmt.domain._validate import is_finite_number
 from custmgmt.errors import ValidationError
+from custmgmt.notebook.dataframes import Coded, to_pandas, to_polars
 from custmgmt.notebook.display import Report, Table, counts_table, numeric_summary, short_repr
 from custmgmt.segmentation.table import column
 
@@ -318,6 +319,36 @@ class RFMScores:
             caption="values scored",
         ))
         return report.to_html()
+
+    def _frame_columns(self) -> dict[str, Any]:
+        return {
+            "customer_id": self.customer_ids,
+            "r": self.r,
+            "f": self.f,
+            "m": self.m,
+            "segment": Coded(self.codes, self.names),
+            "recency": self.recency,
+            "frequency": self.frequency,
+            "monetary": self.monetary,
+        }
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame, one row per customer: ``customer_id``, the
+        ``r``, ``f``, ``m`` scores, ``segment`` and the raw values scored.
+        Numeric columns share memory with this result; labels are categorical.
+
+        Raises:
+            MissingDependency: pandas is not installed.
+        """
+        return to_pandas(self._frame_columns(), purpose="RFMScores.to_pandas")
+
+    def to_polars(self) -> Any:
+        """A polars DataFrame with the columns of :meth:`to_pandas`.
+
+        Raises:
+            MissingDependency: polars is not installed.
+        """
+        return to_polars(self._frame_columns(), purpose="RFMScores.to_polars")
 
     def sizes(self) -> dict[str, int]:
         """Customers per segment (every segment listed)."""

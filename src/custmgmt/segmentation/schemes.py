@@ -37,6 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from custmgmt.errors import ValidationError
+from custmgmt.notebook.dataframes import Coded, to_pandas, to_polars
 from custmgmt.notebook.display import Report, counts_table, short_repr
 from custmgmt.segmentation.rules import Rule, _Context, _find_row, rule_from_dict
 
@@ -262,6 +263,27 @@ class Segmentation:
         )
         report.add(counts_table("customers per segment", "segment", self.sizes()))
         return report.to_html()
+
+    def _frame_columns(self) -> dict[str, Any]:
+        return {"customer_id": self.customer_ids, "segment": Coded(self.codes, self.names)}
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame, one row per customer: ``customer_id`` and
+        ``segment``.
+        Numeric columns share memory with this result; labels are categorical.
+
+        Raises:
+            MissingDependency: pandas is not installed.
+        """
+        return to_pandas(self._frame_columns(), purpose="Segmentation.to_pandas")
+
+    def to_polars(self) -> Any:
+        """A polars DataFrame with the columns of :meth:`to_pandas`.
+
+        Raises:
+            MissingDependency: polars is not installed.
+        """
+        return to_polars(self._frame_columns(), purpose="Segmentation.to_polars")
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -1,0 +1,168 @@
+"""DataFrames in and out: the DataFrame path equals the array path; results convert back
+without copying numeric columns."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+
+from custmgmt.analytics.features import customer_features
+from custmgmt.analytics.frames import InteractionFrame, OrderFrame
+from custmgmt.churn import ChurnEngine
+from custmgmt.errors import ValidationError
+from custmgmt.notebook import analyses
+from custmgmt.rating import RatingPolicy
+from custmgmt.rating.result import rate
+from custmgmt.segmentation.clustering import cluster_customers
+from custmgmt.segmentation.inputs import add_derived_features
+from custmgmt.segmentation.presets import value_tiers
+from custmgmt.segmentation.rfm import RFM
+
+pd = pytest.importorskip("pandas")
+pl = pytest.importorskip("polars")
+
+AS_OF = datetime(2025, 1, 1, tzinfo=UTC)
+START = AS_OF - timedelta(days=720)
+
+
+def arrays(n: int = 400, seed: int = 0) -> dict[str, Any]:
+    rng = np.random.default_rng(seed)
+    per = rng.integers(1, 6, n)
+    ids = np.repeat(np.arange(1000, 1000 + n), per)
+    rng.shuffle(ids)
+    micros = int(START.timestamp() * 1e6) + rng.integers(0, 700 * 86_400, ids.size) * 1_000_000
+    return {
+        "customer_id": ids.astype(np.int64),
+        "placed_at": micros.astype(np.int64),
+        "amount": rng.integers(1_000, 50_000, ids.size).astype(np.int64),
+        "category": np.array(["books", "toys", "服装"], dtype=object)[rng.integers(0, 3, ids.size)],
+    }
+
+
+def interactions_arrays(seed: int = 1) -> dict[str, Any]:
+    rng = np.random.default_rng(seed)
+    m = 600
+    return {
+        "customer_id": rng.integers(1000, 1400, m).astype(np.int64),
+        "at": (int((AS_OF - timedelta(days=300)).timestamp() * 1e6)
+               + rng.integers(0, 290 * 86_400, m) * 1_000_000).astype(np.int64),
+        "kind": np.array(["browse", "review", "complaint"], dtype=object)[rng.integers(0, 3, m)],
+    }
+
+
+def as_pandas(cols: dict[str, Any], time: str) -> Any:
+    df = pd.DataFrame(cols)
+    df[time] = pd.to_datetime(df[time], unit="us", utc=True)
+    return df
+
+
+def as_polars(cols: dict[str, Any], time: str) -> Any:
+    df = pl.DataFrame({k: (v.tolist() if v.dtype == object else v) for k, v in cols.items()})
+    return df.with_columns(pl.col(time).cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
+
+
+@pytest.fixture(scope="module")
+def data() -> dict[str, Any]:
+    cols, inter = arrays(), interactions_arrays()
+    orders = OrderFrame.from_arrays(**cols, currency="CNY")
+    interactions = InteractionFrame.from_arrays(**inter, customer_index=orders)
+    table = add_derived_features(customer_features(orders, interactions, as_of=AS_OF))
+    return {
+        "cols": cols, "inter": inter, "orders": orders, "interactions": interactions,
+        "table": table,
+    }
+
+
+@pytest.mark.parametrize("library", ["pandas", "polars"])
+def test_the_dataframe_path_gives_the_array_paths_results(
+    data: dict[str, Any], library: str
+) -> None:
+    convert = as_pandas if library == "pandas" else as_polars
+    orders_df = convert(data["cols"], "placed_at")
+    inter_df = convert(data["inter"], "at")
+    table = data["table"]
+
+    rating = analyses.rate(orders_df, interactions=inter_df, as_of=AS_OF)
+    expected = rate(RatingPolicy.default(), table, as_of=AS_OF)
+    np.testing.assert_array_equal(rating.customer_ids, expected.customer_ids)
+    np.testing.assert_array_equal(rating.stars, expected.stars)
+    np.testing.assert_array_equal(rating.score, expected.score)
+
+    segments = analyses.segment(orders_df, interactions=inter_df, as_of=AS_OF)
+    np.testing.assert_array_equal(segments.codes, value_tiers().assign(table).codes)
+
+    scores = analyses.rfm(orders_df, as_of=AS_OF)
+    reference = RFM().score(add_derived_features(
+        customer_features(data["orders"], as_of=AS_OF)))
+    np.testing.assert_array_equal(scores.codes, reference.codes)
+    np.testing.assert_array_equal(scores.r, reference.r)
+
+    flags = analyses.churn(orders_df, inter_df, as_of=AS_OF)
+    ref_flags = ChurnEngine().evaluate(data["orders"], data["interactions"], as_of=AS_OF)
+    np.testing.assert_array_equal(flags.risk, ref_flags.risk)
+    np.testing.assert_array_equal(flags.fired, ref_flags.fired)
+
+
+def test_anything_but_a_dataframe_or_frame_is_refused() -> None:
+    with pytest.raises(ValidationError, match="orders"):
+        analyses.rate({"customer_id": [1]}, as_of=AS_OF)
+    with pytest.raises(ValidationError, match="interactions"):
+        analyses.interaction_frame([1, 2])
+
+
+def test_results_convert_to_pandas_sharing_their_numeric_columns(
+    data: dict[str, Any],
+) -> None:
+    table = data["table"]
+    rating = rate(RatingPolicy.default(), table, as_of=AS_OF)
+    df = rating.to_pandas()
+    assert np.shares_memory(df["score"].to_numpy(), rating.score)
+    assert np.shares_memory(df["stars"].to_numpy(), rating.stars)
+
+    scores = RFM().score(table)
+    rfm_df = scores.to_pandas()
+    assert np.shares_memory(rfm_df["recency"].to_numpy(), scores.recency)
+    assert list(rfm_df["segment"].astype(str)) == list(scores.labels)
+    assert rfm_df["r"].tolist() == scores.r.tolist()
+
+    segments = value_tiers().assign(table)
+    seg_df = segments.to_pandas()
+    assert list(seg_df["segment"].astype(str)) == list(segments.labels)
+    assert seg_df["customer_id"].tolist() == segments.customer_ids.tolist()
+    assert seg_df["segment"].value_counts().to_dict() == segments.sizes()
+
+    clusters = cluster_customers(table, k=3)
+    assert clusters.to_pandas()["cluster"].tolist() == clusters.labels.tolist()
+
+    flags = ChurnEngine().evaluate(data["orders"], data["interactions"], as_of=AS_OF)
+    churn_df = flags.to_pandas()
+    assert np.shares_memory(churn_df["score"].to_numpy(), flags.score)
+    explained = flags.explain(flags.customer_ids[int(np.argmax(flags.score))])
+    row = churn_df.loc[int(np.argmax(flags.score))]
+    assert row["risk"] == explained.risk.label
+    assert row["reason"] == explained.reason.value
+    assert row["flagged"] == bool(explained.fired)
+    for rule in flags.rules:
+        assert churn_df[f"fired_{rule.name}"].sum() == flags.rule_counts()[rule.name]
+    assert churn_df.loc[~churn_df["flagged"], "reason"].isna().all()
+
+
+def test_results_convert_to_polars_with_the_same_values(data: dict[str, Any]) -> None:
+    table = data["table"]
+    rating = rate(RatingPolicy.default(), table, as_of=AS_OF)
+    pl_df, pd_df = rating.to_polars(), rating.to_pandas()
+    assert pl_df.columns == list(pd_df.columns)
+    np.testing.assert_array_equal(pl_df["score"].to_numpy(), pd_df["score"].to_numpy())
+    assert np.shares_memory(pl_df["score"].to_numpy(), rating.score)
+
+    segments = value_tiers().assign(table)
+    assert segments.to_polars()["segment"].to_list() == list(segments.labels)
+    scores = RFM().score(table)
+    assert scores.to_polars()["segment"].to_list() == list(scores.labels)
+    flags = ChurnEngine().evaluate(data["orders"], data["interactions"], as_of=AS_OF)
+    polars_flags = flags.to_polars()
+    assert polars_flags["risk"].to_list() == flags.to_pandas()["risk"].astype(str).tolist()
+    assert polars_flags["reason"].null_count() == int((~flags.flagged).sum())
