@@ -166,3 +166,19 @@ def test_results_convert_to_polars_with_the_same_values(data: dict[str, Any]) ->
     polars_flags = flags.to_polars()
     assert polars_flags["risk"].to_list() == flags.to_pandas()["risk"].astype(str).tolist()
     assert polars_flags["reason"].null_count() == int((~flags.flagged).sum())
+
+
+def test_the_clv_report_converts_with_its_predictions(data: dict[str, Any]) -> None:
+    from custmgmt.analytics.clv import analyse_clv
+
+    report = analyse_clv(data["orders"], as_of=AS_OF, models=("bg", "gg"), time_limit=None)
+    assert report.clv is not None
+    assert report.alive is not None
+    df = report.to_pandas()
+    assert list(df.columns) == ["customer_id", "frequency", "recency", "T",
+                                "monetary_value", "p_alive", "clv"]
+    assert np.shares_memory(df["clv"].to_numpy(), report.clv)
+    np.testing.assert_array_equal(df["frequency"].to_numpy(), report.summary.frequency)
+    polars_df = report.to_polars()
+    np.testing.assert_array_equal(polars_df["p_alive"].to_numpy(), report.alive)
+    assert polars_df["customer_id"].to_list() == df["customer_id"].tolist()

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -98,6 +99,36 @@ def test_a_model_fit_writes_nothing_to_a_pipe(
     GammaGamma().fit([1, 2, 3, 4] * 10, [10.0, 12.0, 9.0, 20.0] * 10, progress=True)
     stream.close()
     assert _read_all(read) == b""
+
+
+def test_the_clv_use_case_draws_a_bar_per_fit_on_a_terminal_and_nothing_on_a_pipe(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datetime import UTC, datetime
+
+    from custmgmt.analytics.clv import analyse_clv
+    from custmgmt.analytics.frames import OrderFrame
+
+    rng = np.random.default_rng(4)
+    ids = rng.integers(0, 300, 1500)
+    start = int(datetime(2024, 1, 1, tzinfo=UTC).timestamp() * 1e6)
+    orders = OrderFrame.from_arrays(
+        customer_id=ids, placed_at=start + rng.integers(0, 360 * 86_400, ids.size) * 1_000_000,
+        amount=rng.integers(100, 10_000, ids.size), currency="CNY",
+    )
+    monkeypatch.setattr(progress_module, "DELAY", 0.0)
+    for make, expect in ((pty.openpty, True), (os.pipe, False)):
+        reader, writer = make()
+        stream = os.fdopen(writer, "w", encoding="utf-8")
+        os.set_blocking(reader, False)
+        monkeypatch.setattr(sys, "stderr", stream)
+        analyse_clv(orders, as_of=datetime(2025, 1, 1, tzinfo=UTC), progress=True)
+        stream.flush()
+        out = _read_all(reader).decode()
+        stream.close()
+        os.close(reader)
+        for label in ("BG/NBD", "Pareto/NBD", "Gamma-Gamma"):
+            assert (f"fitting {label}" in out) is expect
 
 
 def test_no_bar_is_drawn_before_the_delay(terminal: tuple[Any, int],

@@ -33,6 +33,7 @@ from custmgmt.analytics.clv._summary import (
 from custmgmt.analytics.frames import OrderFrame, counted_mask
 from custmgmt.domain.time import require_aware, to_epoch_micros
 from custmgmt.errors import ConvergenceError, ValidationError
+from custmgmt.notebook.dataframes import to_pandas, to_polars
 from custmgmt.notebook.display import Report, Table, numeric_summary, short_repr
 
 if TYPE_CHECKING:
@@ -239,6 +240,41 @@ class ClvReport:
                         "(repeat purchases averaging 0 or less)")
         return report.to_html()
 
+    def _frame_columns(self) -> dict[str, Any]:
+        summary = self.summary
+        columns: dict[str, Any] = {
+            "customer_id": self.customer_ids,
+            "frequency": summary.frequency,
+            "recency": summary.recency,
+            "T": summary.T,
+        }
+        if summary.monetary_value is not None:
+            columns["monetary_value"] = summary.monetary_value
+        if self.alive is not None:
+            columns["p_alive"] = self.alive
+        if self.clv is not None:
+            columns["clv"] = self.clv
+        return columns
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame, one row per customer: ``customer_id``,
+        ``frequency``, ``recency``, ``T``, ``monetary_value`` (minor units), and where
+        a value model was fitted ``p_alive`` and ``clv`` (major units).
+        Numeric columns share memory with this result; labels are categorical.
+
+        Raises:
+            MissingDependency: pandas is not installed.
+        """
+        return to_pandas(self._frame_columns(), purpose="ClvReport.to_pandas")
+
+    def to_polars(self) -> Any:
+        """A polars DataFrame with the columns of :meth:`to_pandas`.
+
+        Raises:
+            MissingDependency: polars is not installed.
+        """
+        return to_polars(self._frame_columns(), purpose="ClvReport.to_polars")
+
     @property
     def summary(self) -> TransactionSummary:
         """The per-customer summary the models were fitted on."""
@@ -372,7 +408,7 @@ def analyse_clv(
     discount_rate: float = 0.01,
     currency: str = "CNY",
     time_limit: float | None = 60.0,
-    progress: Callable[[ClvEvent], None] | None = None,
+    progress: Callable[[ClvEvent], None] | bool | None = None,
 ) -> ClvReport:
     """Fit customer-lifetime models to orders and value every customer.
 
@@ -406,7 +442,8 @@ def analyse_clv(
             reaches it is reported as not fitted, with the best point reached.
         progress: called with a :class:`SummaryReady`, then while fitting with
             :class:`FitProgress` reports, and with each :class:`ModelFit` as soon as
-            that model is done.
+            that model is done; ``True`` draws a bar per fit on an interactive
+            terminal or notebook (nothing on a pipe); ``False`` / ``None``: silence.
 
     Returns:
         A :class:`ClvReport`.
@@ -430,7 +467,11 @@ def analyse_clv(
         if isinstance(source, OrderFrame)
         else OrderFrame.from_store(source, currency=currency, as_of=as_of)
     )
-    emit = progress if progress is not None else _ignore
+    if progress is not None and not isinstance(progress, bool) and not callable(progress):
+        raise ValidationError("progress", progress, "True, False, None or a callable")
+    emit = _ignore if progress is None or isinstance(progress, bool) else progress
+    # progress=True: a bar per model fit on an interactive terminal, nothing elsewhere.
+    on_fit: Any = True if progress is True else emit
     offset = as_of.utcoffset()
     shift = 0 if offset is None else int(offset.total_seconds()) * 1_000_000
     end = to_epoch_micros(as_of)
@@ -472,10 +513,10 @@ def analyse_clv(
         model: BetaGeo | ParetoNBD | GammaGamma
         try:
             if key == "gg":
-                model = GammaGamma(max_time=time_limit).fit(x, money, progress=emit)
+                model = GammaGamma(max_time=time_limit).fit(x, money, progress=on_fit)
             else:
                 cls = BetaGeo if key == "bg" else ParetoNBD
-                model = cls(max_time=time_limit).fit(x, tx, age, progress=emit)
+                model = cls(max_time=time_limit).fit(x, tx, age, progress=on_fit)
         except (ConvergenceError, ValidationError) as exc:
             reason = exc.reason if isinstance(exc, ConvergenceError) else str(exc)
             if isinstance(exc, ConvergenceError) and exc.best is not None:
