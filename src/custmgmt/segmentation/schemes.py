@@ -38,7 +38,7 @@ from numpy.typing import NDArray
 
 from custmgmt.errors import ValidationError
 from custmgmt.notebook.dataframes import Coded, to_pandas, to_polars
-from custmgmt.notebook.display import Report, counts_table, short_repr
+from custmgmt.notebook.display import Report, Table, counts_table, short_repr
 from custmgmt.segmentation.rules import Rule, _Context, _find_row, rule_from_dict
 
 __all__ = ["MAX_SEGMENTS", "Scheme", "Segment", "Segmentation"]
@@ -151,6 +151,17 @@ class Scheme:
     def features(self) -> frozenset[str]:
         """The feature columns the scheme's rules read."""
         return frozenset().union(*(s.rule.features() for s in self.segments))
+
+    def _repr_html_(self) -> str:
+        """The segments in the order they are tried, with their rules."""
+        report = Report(f"Segment scheme: {self.name}", facts=[("default", self.default)])
+        rows = tuple(
+            (i + 1, seg.name, seg.rule.to_json(), seg.description)
+            for i, seg in enumerate(self.segments)
+        )
+        report.add(Table(caption="segments, first matching rule wins",
+                         header=("order", "segment", "rule", "description"), rows=rows))
+        return report.to_html()
 
     def assign(self, table: Any) -> Segmentation:
         """Put every customer of ``table`` in one segment (first matching rule).
