@@ -15,7 +15,13 @@ from custmgmt.analytics.features import customer_features
 from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 from custmgmt.churn import ChurnEngine
 from custmgmt.cli.tickets import default_calendar, default_sla_policy
-from custmgmt.notebook.display import MAX_TABLE_ROWS, Report, Table, numeric_summary
+from custmgmt.notebook.display import (
+    MAX_TABLE_ROWS,
+    Report,
+    Table,
+    numeric_summary,
+    text_width,
+)
 from custmgmt.rating import RatingPolicy
 from custmgmt.rating.result import rate
 from custmgmt.segmentation.clustering import cluster_customers
@@ -265,3 +271,29 @@ def test_a_million_customers_display_in_under_50_kb() -> None:
         html = value._repr_html_()
         parse(html)
         assert len(html.encode()) < 50_000, type(value).__name__
+
+
+def test_summary_is_the_same_report_as_aligned_text(small: dict[str, Any]) -> None:
+    for name, value in small.items():
+        if not hasattr(value, "summary") or not callable(value.summary):
+            continue
+        if name in {"RFMScores", "ClvReport"}:  # summary() means something else there
+            continue
+        text = value.summary()
+        assert text.endswith("\n"), name
+        assert "<" not in text.replace("<=", ""), name
+    rating = small["Rating"]
+    for level, count in rating.distribution().items():
+        assert any(line.split() == [f"{level}★", str(count),
+                                    f"{count / len(rating):.1%}"]
+                   for line in rating.summary().splitlines())
+
+
+def test_chinese_text_lines_up_in_the_text_tables() -> None:
+    table = Table(caption="分群", header=("segment", "customers"),
+                  rows=(("高价值客户", 12), ("low", 3), ("流失风险", 1_234)))
+    lines = table.to_text().splitlines()[1:]
+    widths = {text_width(line) for line in lines}
+    assert len(widths) == 1  # every row ends in the same terminal column
+    assert text_width("高价值客户") == 10
+    assert lines[1].startswith("  高价值客户")

@@ -413,6 +413,13 @@ class OrderFrame(_CustomerFrame):
         )
 
     def _repr_html_(self) -> str:
+        return self._display().to_html()
+
+    def summary(self) -> str:
+        """The summary shown in a notebook, as aligned text for a terminal."""
+        return self._display().to_text()
+
+    def _display(self) -> Report:
         """Size, time span, orders per status and the amounts' quantiles."""
         report = Report(
             "Order frame",
@@ -431,7 +438,7 @@ class OrderFrame(_CustomerFrame):
             {"amount": self.amount, "returned_amount": self.returned_amount},
             caption=f"money in {self.currency} minor units",
         ))
-        return report.to_html()
+        return report
 
     @property
     def digits(self) -> int:
@@ -925,6 +932,13 @@ class InteractionFrame(_CustomerFrame):
         self._freeze_columns(self._columns)
 
     def _repr_html_(self) -> str:
+        return self._display().to_html()
+
+    def summary(self) -> str:
+        """The summary shown in a notebook, as aligned text for a terminal."""
+        return self._display().to_text()
+
+    def _display(self) -> Report:
         """Size, time span and interactions per kind."""
         report = Report(
             "Interaction frame",
@@ -935,7 +949,7 @@ class InteractionFrame(_CustomerFrame):
         counts = np.bincount(np.asarray(self.kind, dtype=np.int64), minlength=len(kinds))
         report.add(counts_table("interactions per kind", "kind",
                                 {k.value: int(counts[i]) for i, k in enumerate(kinds)}))
-        return report.to_html()
+        return report
 
     def __repr__(self) -> str:
         return f"InteractionFrame(rows={len(self)}, customers={self.n_customers})"

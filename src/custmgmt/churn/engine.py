@@ -184,6 +184,13 @@ class ChurnReport:
         )
 
     def _repr_html_(self) -> str:
+        return self._display().to_html()
+
+    def summary(self) -> str:
+        """The summary shown in a notebook, as aligned text for a terminal."""
+        return self._display().to_text()
+
+    def _display(self) -> Report:
         """Customers per risk level, per likely reason and per rule."""
         report = Report(
             "Churn flags",
@@ -199,7 +206,7 @@ class ChurnReport:
         report.add(counts_table("customers flagged by each rule", "rule", self.rule_counts()))
         for name in self.skipped:
             report.note(f"rule {name} skipped: no interactions given")
-        return report.to_html()
+        return report
 
     def _frame_columns(self) -> dict[str, Any]:
         flagged = self.flagged

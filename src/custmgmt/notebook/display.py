@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html
 import math
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -35,7 +36,9 @@ __all__ = [
     "counts_table",
     "format_value",
     "numeric_summary",
+    "pad",
     "short_repr",
+    "text_width",
 ]
 
 #: Tables show at most this many rows, then say how many more there are.
@@ -93,6 +96,30 @@ class Table:
             f"<tbody>{''.join(body)}</tbody></table>"
         )
 
+    def to_text(self) -> str:
+        """The table as aligned text (numbers right-aligned; wide characters such as
+        Chinese count two columns), truncated like :meth:`to_html`."""
+        shown = [tuple(format_value(v) for v in row) for row in self.rows[:MAX_TABLE_ROWS]]
+        numeric = [
+            all(isinstance(row[j], int | float | np.number) for row in self.rows[:MAX_TABLE_ROWS])
+            for j in range(len(self.header))
+        ]
+        widths = [
+            max([text_width(h)] + [text_width(row[j]) for row in shown])
+            for j, h in enumerate(self.header)
+        ]
+        lines = [self.caption]
+        for cells in (tuple(self.header), *shown):
+            padded = [
+                pad(cell, widths[j], right=numeric[j])
+                for j, cell in enumerate(cells)
+            ]
+            lines.append("  " + "  ".join(padded).rstrip())
+        hidden = len(self.rows) - MAX_TABLE_ROWS
+        if hidden > 0:
+            lines.append(f"  … {hidden:,} more rows")
+        return "\n".join(lines)
+
 
 class Report:
     """Builds one result's HTML: a title, facts, tables and notes (warnings).
@@ -132,6 +159,19 @@ class Report:
             parts.append(f"<ul>{items}</ul>")
         parts.append("</div>")
         return "".join(parts)
+
+    def to_text(self) -> str:
+        """The whole report as aligned text for a terminal (the long ``summary()``)."""
+        lines = [self.title]
+        if self.facts:
+            width = max(text_width(label) for label, _ in self.facts)
+            lines += [f"  {pad(label, width)}  {format_value(v)}" for label, v in self.facts]
+        for table in self.tables:
+            lines += ["", table.to_text()]
+        if self.notes:
+            lines.append("")
+            lines += [f"  * {note}" for note in self.notes[:MAX_TABLE_ROWS]]
+        return "\n".join(lines) + "\n"
 
 
 def numeric_summary(
@@ -186,6 +226,17 @@ def _short(value: Any) -> str:
         more = ", ..." if len(value) > 4 else ""
         return "[" + ", ".join(items) + more + "]"
     return repr(value)
+
+
+def text_width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: wide (East Asian) characters count two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def pad(text: str, width: int, *, right: bool = False) -> str:
+    """``text`` padded with spaces to ``width`` terminal columns."""
+    fill = " " * max(width - text_width(text), 0)
+    return fill + text if right else text + fill
 
 
 def _e(text: Any) -> str:

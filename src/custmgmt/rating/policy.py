@@ -366,6 +366,13 @@ class RatingPolicy:
             raise ValidationError("name", self.name, "a non-blank name")
 
     def _repr_html_(self) -> str:
+        return self._display().to_html()
+
+    def summary(self) -> str:
+        """The summary shown in a notebook, as aligned text for a terminal."""
+        return self._display().to_text()
+
+    def _display(self) -> Report:
         """The criteria with their weights, the star bands and the hysteresis."""
         report = Report(
             f"Rating policy: {self.name}",
@@ -389,7 +396,7 @@ class RatingPolicy:
         report.add(Table(caption="criteria",
                          header=("criterion", "feature", "weight", "normalisation", "direction"),
                          rows=rows))
-        return report.to_html()
+        return report
 
     # -- construction ------------------------------------------------------------------
     @classmethod

@@ -196,6 +196,13 @@ class Rating:
         )
 
     def _repr_html_(self) -> str:
+        return self._display().to_html()
+
+    def summary(self) -> str:
+        """The summary shown in a notebook, as aligned text for a terminal."""
+        return self._display().to_text()
+
+    def _display(self) -> Report:
         """Stars per level, movement since the previous run, score quantiles."""
         report = Report(
             "Rating",
@@ -220,7 +227,7 @@ class Rating:
         columns = {"score": self.score}
         columns.update({f"contribution {k}": v for k, v in self.contributions.items()})
         report.add(numeric_summary(columns, caption="score and its contributions"))
-        return report.to_html()
+        return report
 
     def __len__(self) -> int:
         return int(self.customer_ids.size)

@@ -318,6 +318,13 @@ class Clustering:
         )
 
     def _repr_html_(self) -> str:
+        return self._display().to_html()
+
+    def summary(self) -> str:
+        """The summary shown in a notebook, as aligned text for a terminal."""
+        return self._display().to_text()
+
+    def _display(self) -> Report:
         """Each cluster's size, revenue share and feature means."""
         report = Report("Clustering", facts=[("customers", len(self.labels))])
         rows = tuple(
@@ -328,7 +335,7 @@ class Clustering:
         header = ("cluster", "customers", "share", "revenue share",
                   *(f"mean {name}" for name in self.features))
         report.add(Table(caption="cluster profiles", header=header, rows=rows))
-        return report.to_html()
+        return report
 
     def _frame_columns(self) -> dict[str, Any]:
         return {"customer_id": self.customer_ids, "cluster": self.labels}

@@ -64,6 +64,13 @@ class Migration:
         )
 
     def _repr_html_(self) -> str:
+        return self._display().to_html()
+
+    def summary(self) -> str:
+        """The summary shown in a notebook, as aligned text for a terminal."""
+        return self._display().to_text()
+
+    def _display(self) -> Report:
         """The counts matrix, one row per "from" segment."""
         report = Report("Segment migration", facts=[("customers", int(self.counts.sum()))])
         rows = tuple(
@@ -71,7 +78,7 @@ class Migration:
         )
         report.add(Table(caption="customers from (rows) to (columns)",
                          header=("from \\ to", *self.columns), rows=rows))
-        return report.to_html()
+        return report
 
     def count(self, source: str, target: str) -> int:
         """Customers who went from ``source`` to ``target``.

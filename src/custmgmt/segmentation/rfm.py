@@ -305,6 +305,9 @@ class RFMScores:
         return short_repr("RFMScores", customers=len(self.codes), segments=len(self.names))
 
     def _repr_html_(self) -> str:
+        return self._display().to_html()
+
+    def _display(self) -> Report:
         """Customers per segment and per score, and the raw values' quantiles."""
         report = Report("RFM scores", facts=[("customers", len(self.codes))])
         report.add(counts_table("customers per segment", "segment", self.sizes()))
@@ -318,7 +321,7 @@ class RFMScores:
             {"recency": self.recency, "frequency": self.frequency, "monetary": self.monetary},
             caption="values scored",
         ))
-        return report.to_html()
+        return report
 
     def _frame_columns(self) -> dict[str, Any]:
         return {

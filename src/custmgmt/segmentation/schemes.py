@@ -153,6 +153,13 @@ class Scheme:
         return frozenset().union(*(s.rule.features() for s in self.segments))
 
     def _repr_html_(self) -> str:
+        return self._display().to_html()
+
+    def summary(self) -> str:
+        """The summary shown in a notebook, as aligned text for a terminal."""
+        return self._display().to_text()
+
+    def _display(self) -> Report:
         """The segments in the order they are tried, with their rules."""
         report = Report(f"Segment scheme: {self.name}", facts=[("default", self.default)])
         rows = tuple(
@@ -161,7 +168,7 @@ class Scheme:
         )
         report.add(Table(caption="segments, first matching rule wins",
                          header=("order", "segment", "rule", "description"), rows=rows))
-        return report.to_html()
+        return report
 
     def assign(self, table: Any) -> Segmentation:
         """Put every customer of ``table`` in one segment (first matching rule).
@@ -267,13 +274,20 @@ class Segmentation:
         )
 
     def _repr_html_(self) -> str:
+        return self._display().to_html()
+
+    def summary(self) -> str:
+        """The summary shown in a notebook, as aligned text for a terminal."""
+        return self._display().to_text()
+
+    def _display(self) -> Report:
         """Customers per segment, in scheme order."""
         report = Report(
             f"Segmentation: {self.scheme.name}",
             facts=[("customers", len(self.codes)), ("segments", len(self.names))],
         )
         report.add(counts_table("customers per segment", "segment", self.sizes()))
-        return report.to_html()
+        return report
 
     def _frame_columns(self) -> dict[str, Any]:
         return {"customer_id": self.customer_ids, "segment": Coded(self.codes, self.names)}

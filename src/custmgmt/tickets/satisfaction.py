@@ -395,6 +395,13 @@ class TicketStatistics:
         )
 
     def _repr_html_(self) -> str:
+        return self._display().to_html()
+
+    def summary(self) -> str:
+        """The summary shown in a notebook, as aligned text for a terminal."""
+        return self._display().to_text()
+
+    def _display(self) -> Report:
         """Totals, and quantiles of each per-customer column."""
         report = Report(
             "Ticket statistics",
@@ -408,7 +415,7 @@ class TicketStatistics:
             ],
         )
         report.add(numeric_summary({name: getattr(self, name) for name in _COLUMNS}))
-        return report.to_html()
+        return report
 
     def row(self, customer_id: str) -> dict[str, Any]:
         """One customer's statistics as a dict (zeros for a customer without tickets)."""

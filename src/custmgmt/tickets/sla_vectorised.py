@@ -296,6 +296,13 @@ class SLAStatusFrame:
         )
 
     def _repr_html_(self) -> str:
+        return self._display().to_html()
+
+    def summary(self) -> str:
+        """The summary shown in a notebook, as aligned text for a terminal."""
+        return self._display().to_text()
+
+    def _display(self) -> Report:
         """Tickets per SLA state for each clock, and breaches counted over cycles."""
         report = Report("SLA status", facts=[("tickets", len(self)), ("as of", self.as_of)])
         metrics = (self.first_response, self.next_response, self.resolution)
@@ -305,7 +312,7 @@ class SLAStatusFrame:
         rows += (("breached cycles", *(int(c.breaches[c.present].sum()) for c in metrics)),)
         report.add(Table(caption="tickets per state of each clock",
                          header=("state", *(c.metric.value for c in metrics)), rows=rows))
-        return report.to_html()
+        return report
 
     def column(self, metric: SLAMetric) -> TargetColumns:
         """The columns of ``metric``."""

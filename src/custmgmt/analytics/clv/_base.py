@@ -357,6 +357,13 @@ class _Estimator(Estimator):
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def _repr_html_(self) -> str:
+        return self._display().to_html()
+
+    def summary(self) -> str:
+        """The summary shown in a notebook, as aligned text for a terminal."""
+        return self._display().to_text()
+
+    def _display(self) -> Report:
         """The hyper-parameters and, once fitted, the estimates, log-likelihood and
         what the data cannot identify."""
         report = Report(
@@ -366,7 +373,7 @@ class _Estimator(Estimator):
         fitted = vars(self)
         if "params_" not in fitted:
             report.note("not fitted yet: call fit()")
-            return report.to_html()
+            return report
         rows = tuple((name, float(value)) for name, value in self.params_.items())
         report.add(Table(caption="estimates", header=("parameter", "value"), rows=rows))
         report.add(Table(
@@ -376,7 +383,7 @@ class _Estimator(Estimator):
         ))
         for warning in self.warnings_:
             report.note(f"warning: {warning}")
-        return report.to_html()
+        return report
 
     def _check_hyperparameters(self) -> tuple[float, int, float, float | None]:
         pen, max_iter, tol, max_time = self.penalizer_coef, self.max_iter, self.tol, self.max_time

@@ -127,12 +127,19 @@ class ModelFit:
         return short_repr("ModelFit", name=self.name, status=status, seconds=self.seconds)
 
     def _repr_html_(self) -> str:
+        return self._display().to_html()
+
+    def summary(self) -> str:
+        """The summary shown in a notebook, as aligned text for a terminal."""
+        return self._display().to_text()
+
+    def _display(self) -> Report:
         """The fitted model's display, or why it was not fitted."""
         if self.model is None:
             report = Report(f"{self.name}: not fitted", facts=[("seconds", self.seconds)])
             report.note(str(self.error))
-            return report.to_html()
-        return self.model._repr_html_()
+            return report
+        return self.model._display()
 
     def __str__(self) -> str:
         if self.model is None:
@@ -201,6 +208,9 @@ class ClvReport:
         )
 
     def _repr_html_(self) -> str:
+        return self._display().to_html()
+
+    def _display(self) -> Report:
         """Every model's estimates and warnings, and the lifetime values' quantiles."""
         stage = self.stage
         report = Report(
@@ -238,7 +248,7 @@ class ClvReport:
         if self.spend_exclusions:
             report.note(f"{len(self.spend_exclusions)} customers left out of Gamma-Gamma "
                         "(repeat purchases averaging 0 or less)")
-        return report.to_html()
+        return report
 
     def _frame_columns(self) -> dict[str, Any]:
         summary = self.summary

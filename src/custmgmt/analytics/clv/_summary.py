@@ -102,6 +102,13 @@ class TransactionSummary:
         )
 
     def _repr_html_(self) -> str:
+        return self._display().to_html()
+
+    def summary(self) -> str:
+        """The summary shown in a notebook, as aligned text for a terminal."""
+        return self._display().to_text()
+
+    def _display(self) -> Report:
         """Quantiles of each column."""
         report = Report(
             "Transaction summary",
@@ -115,7 +122,7 @@ class TransactionSummary:
             if value is not None:
                 columns[name] = value
         report.add(numeric_summary(columns))
-        return report.to_html()
+        return report
 
     def __len__(self) -> int:
         return int(self.customer_ids.size)
