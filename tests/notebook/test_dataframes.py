@@ -182,3 +182,26 @@ def test_the_clv_report_converts_with_its_predictions(data: dict[str, Any]) -> N
     polars_df = report.to_polars()
     np.testing.assert_array_equal(polars_df["p_alive"].to_numpy(), report.alive)
     assert polars_df["customer_id"].to_list() == df["customer_id"].tolist()
+
+
+def test_ticket_statistics_convert_with_one_row_per_customer() -> None:
+    from custmgmt.tickets import Ticket
+    from custmgmt.tickets.satisfaction import ticket_statistics
+
+    tickets = [
+        Ticket.open(id=f"T-{i}", customer_id=f"c-{i % 3}", category="logistics",
+                    priority="normal", subject="快递没有更新", at=AS_OF - timedelta(hours=i + 1),
+                    actor="web")
+        for i in range(7)
+    ]
+    stats = ticket_statistics(tickets, AS_OF)
+    df = stats.to_pandas()
+    assert df["customer_id"].tolist() == ["c-0", "c-1", "c-2"]
+    assert df["tickets"].tolist() == [3, 2, 2]
+    assert np.shares_memory(df["tickets"].to_numpy(), stats.tickets)
+    for row in df.to_dict("records"):
+        expected = stats.row(row.pop("customer_id"))
+        assert row.keys() == expected.keys()
+        assert all(row[k] == expected[k] or (row[k] != row[k] and expected[k] != expected[k])
+                   for k in row)
+    assert stats.to_polars()["tickets"].to_list() == [3, 2, 2]
