@@ -205,3 +205,42 @@ def test_ticket_statistics_convert_with_one_row_per_customer() -> None:
         assert all(row[k] == expected[k] or (row[k] != row[k] and expected[k] != expected[k])
                    for k in row)
     assert stats.to_polars()["tickets"].to_list() == [3, 2, 2]
+
+
+def test_the_sla_status_frame_converts_one_row_per_ticket_like_the_slow_path() -> None:
+    from custmgmt.cli.tickets import default_calendar, default_sla_policy
+    from custmgmt.tickets import Ticket
+    from custmgmt.tickets.sla_vectorised import sla_status_many
+
+    opened = datetime(2024, 9, 23, 2, 0, tzinfo=UTC)
+    tickets = []
+    for i in range(9):
+        t = Ticket.open(id=f"T-{i}", customer_id=f"c-{i}", category="logistics",
+                        priority=("low", "normal", "high")[i % 3], subject="快递",
+                        at=opened + timedelta(hours=5 * i), actor="web")
+        tickets.append(t)
+    frame = sla_status_many(tickets, default_sla_policy(), default_calendar(),
+                            opened + timedelta(days=3))
+    df = frame.to_pandas()
+    assert len(df) == len(tickets)
+    for i, row in df.iterrows():
+        status = frame.status(int(i))
+        assert row["ticket_id"] == status.ticket_id
+        assert row["priority"] == getattr(status.priority, "value", status.priority)
+        for name in ("first_response", "next_response", "resolution"):
+            target = getattr(status, name)
+            if target is None:
+                assert pd.isna(row[f"{name}_state"])
+                continue
+            assert row[f"{name}_state"] == target.state.value
+            assert row[f"{name}_breaches"] == target.breaches
+            if target.due_at is None:
+                assert pd.isna(row[f"{name}_due_at"])
+            else:
+                assert row[f"{name}_due_at"].to_pydatetime() == target.due_at
+    assert df["resolution_due_at"].notna().all()
+    assert df["resolution_state"].nunique() >= 1
+    polars_df = frame.to_polars()
+    assert polars_df["resolution_state"].to_list() == df["resolution_state"].astype(
+        object).where(df["resolution_state"].notna(), None).tolist()
+    assert str(polars_df["resolution_due_at"].dtype) == "Datetime(time_unit='us', time_zone='UTC')"

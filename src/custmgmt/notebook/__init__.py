@@ -14,7 +14,7 @@
   reads the capabilities.
 """
 
-from custmgmt.notebook.dataframes import Coded, to_pandas, to_polars
+from custmgmt.notebook.dataframes import Coded, Times, to_pandas, to_polars
 from custmgmt.notebook.display import Report, Table
 from custmgmt.notebook.estimator import Estimator, check_fitted
 from custmgmt.notebook.progress import Step, Tracker
@@ -25,6 +25,7 @@ __all__ = [
     "Report",
     "Step",
     "Table",
+    "Times",
     "Tracker",
     "check_fitted",
     "to_pandas",

@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 
 from custmgmt._extras import require
 
-__all__ = ["Coded", "to_pandas", "to_polars"]
+__all__ = ["Coded", "Times", "to_pandas", "to_polars"]
 
 
 @attrs.frozen
@@ -39,6 +39,18 @@ class Coded:
     names: tuple[str, ...]
 
 
+@attrs.frozen
+class Times:
+    """A time column as int64 microseconds since the epoch, UTC; the int64 minimum
+    (numpy's ``NaT``) marks a missing time. Shown as timezone-aware UTC times.
+
+    Attributes:
+        micros: one value per row.
+    """
+
+    micros: NDArray[np.int64]
+
+
 def to_pandas(columns: Mapping[str, Any], *, purpose: str) -> Any:
     """A pandas DataFrame of ``columns`` (numeric arrays shared, labels categorical).
 
@@ -50,6 +62,9 @@ def to_pandas(columns: Mapping[str, Any], *, purpose: str) -> Any:
     for name, column in columns.items():
         if isinstance(column, Coded):
             data[name] = pd.Categorical.from_codes(column.codes, categories=list(column.names))
+        elif isinstance(column, Times):
+            times = np.asarray(column.micros, dtype=np.int64).view("datetime64[us]")
+            data[name] = pd.DatetimeIndex(times).tz_localize("UTC")
         else:
             data[name] = column
     return pd.DataFrame(data, copy=False)
@@ -72,6 +87,10 @@ def to_polars(columns: Mapping[str, Any], *, purpose: str) -> Any:
             if (codes < 0).any():
                 picked = picked.scatter(np.flatnonzero(codes < 0), None)
             series.append(picked)
+            continue
+        if isinstance(column, Times):
+            times = np.asarray(column.micros, dtype=np.int64).view("datetime64[us]")
+            series.append(pl.Series(name, times).dt.replace_time_zone("UTC"))
             continue
         array = np.asarray(column)
         if array.dtype.kind in "OUS":
