@@ -208,8 +208,7 @@ def test_ticket_statistics_convert_with_one_row_per_customer() -> None:
 
 
 def test_the_sla_status_frame_converts_one_row_per_ticket_like_the_slow_path() -> None:
-    from custmgmt.cli.tickets import default_calendar, default_sla_policy
-    from custmgmt.tickets import Ticket
+    from custmgmt.tickets import Ticket, default_calendar, default_sla_policy
     from custmgmt.tickets.sla_vectorised import sla_status_many
 
     opened = datetime(2024, 9, 23, 2, 0, tzinfo=UTC)

@@ -14,7 +14,6 @@ from custmgmt.analytics.clv._summary import TransactionSummary
 from custmgmt.analytics.features import customer_features
 from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 from custmgmt.churn import ChurnEngine
-from custmgmt.cli.tickets import default_calendar, default_sla_policy
 from custmgmt.notebook.display import (
     MAX_TABLE_ROWS,
     Report,
@@ -29,7 +28,7 @@ from custmgmt.segmentation.inputs import add_derived_features
 from custmgmt.segmentation.migration import migration_matrix
 from custmgmt.segmentation.presets import value_tiers
 from custmgmt.segmentation.rfm import RFM
-from custmgmt.tickets import Ticket
+from custmgmt.tickets import Ticket, default_calendar, default_sla_policy
 from custmgmt.tickets.satisfaction import ticket_statistics
 from custmgmt.tickets.sla_vectorised import sla_status_many
 
