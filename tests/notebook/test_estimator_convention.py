@@ -151,3 +151,23 @@ def test_get_params_of_a_fitted_kmeans_equals_its_constructor_arguments(
     model.fit(np.random.default_rng(seed).normal(size=(20, 2)))
     assert model.get_params() == arguments
     assert base.clone(model).get_params() == arguments
+
+
+def test_the_learnt_scorecard_follows_the_convention_too() -> None:
+    from custmgmt.risk.learn import ScorecardFitter
+
+    arguments = {"name": "card", "n_bins": 6, "monotone": True, "specials": {"f": [-99.0]},
+                 "l2": 0.5}
+    fitter = ScorecardFitter(**arguments)
+    assert base.clone(fitter).get_params(deep=False) | {"specials": arguments["specials"]} \
+        == fitter.get_params(deep=False)
+    with pytest.raises(NotFittedError):
+        _ = fitter.card
+    rng = np.random.default_rng(0)
+    f = rng.normal(size=400)
+    y = (rng.random(400) < 1 / (1 + np.exp(-2 * f))).astype(int)
+    assert fitter.fit({"f": f, "g": rng.normal(size=400)}, y) is fitter
+    params = fitter.get_params(deep=False)
+    assert {k: params[k] for k in arguments} == arguments
+    assert fitter.set_params(n_bins=4) is fitter
+    assert fitter.n_bins == 4
