@@ -10,7 +10,7 @@ custmgmt still behaves sensibly::
     ├── NotFound                 (also LookupError)   no entity with that id
     ├── Conflict                                      duplicate id or stale version
     ├── TransitionNotAllowed                          a state machine refused an event
-    ├── NotFittedError           (also AttributeError) a model used before ``fit``
+    ├── NotFittedError           (also ValueError, AttributeError) a model used before ``fit``
     ├── ConvergenceError         (also RuntimeError)  a model fit did not converge
     ├── PermissionDenied                              the actor may not do this
     ├── StorageError                                  the storage backend failed
@@ -147,8 +147,12 @@ class TransitionNotAllowed(CustMgmtError):
         return (type(self), (self.state, self.event, self.reason))
 
 
-class NotFittedError(CustMgmtError, AttributeError):
-    """A model was used before ``fit`` was called (scikit-learn's convention)."""
+class NotFittedError(CustMgmtError, ValueError, AttributeError):
+    """A model was used before ``fit`` was called.
+
+    Like scikit-learn's ``NotFittedError`` it is both a ``ValueError`` and an
+    ``AttributeError``, so ``hasattr(model, "params_")`` is simply False before ``fit``.
+    """
 
 
 class ConvergenceError(CustMgmtError, RuntimeError):

@@ -70,8 +70,9 @@ from custmgmt.domain.interaction import (
 )
 from custmgmt.domain.money import currency_digits
 from custmgmt.domain.order import Order, OrderStatus
-from custmgmt.domain.time import require_aware, to_epoch_micros
+from custmgmt.domain.time import from_epoch_micros, require_aware, to_epoch_micros
 from custmgmt.errors import ValidationError
+from custmgmt.notebook.display import Report, counts_table, numeric_summary
 
 __all__ = [
     "COMPLAINT_CATEGORY_CODES",
@@ -357,6 +358,14 @@ class _CustomerFrame:
         return frame
 
 
+def _time_span(micros: AnyArray) -> list[tuple[str, Any]]:
+    """("first", ...), ("last", ...) of epoch-microsecond times, for displays."""
+    if len(micros) == 0:
+        return []
+    first, last = int(np.min(micros)), int(np.max(micros))
+    return [("first", from_epoch_micros(first)), ("last", from_epoch_micros(last))]
+
+
 @attrs.frozen(kw_only=True, eq=False, repr=False)
 class OrderFrame(_CustomerFrame):
     """Orders as read-only columns, one row per order (see the module docstring).
@@ -427,6 +436,34 @@ class OrderFrame(_CustomerFrame):
             f"OrderFrame(rows={len(self)}, customers={self.n_customers}, "
             f"currency={self.currency!r}, categories={len(self.category_names)})"
         )
+
+    def _repr_html_(self) -> str:
+        return self._display().to_html()
+
+    def summary(self) -> str:
+        """The summary shown in a notebook, as aligned text for a terminal."""
+        return self._display().to_text()
+
+    def _display(self) -> Report:
+        """Size, time span, orders per status and the amounts' quantiles."""
+        report = Report(
+            "Order frame",
+            facts=[
+                ("orders", len(self)),
+                ("customers", self.n_customers),
+                ("currency", self.currency),
+                *_time_span(self.placed_at),
+            ],
+        )
+        statuses = list(OrderStatus)
+        counts = np.bincount(np.asarray(self.status, dtype=np.int64), minlength=len(statuses))
+        report.add(counts_table("orders per status", "status",
+                                {s.value: int(counts[i]) for i, s in enumerate(statuses)}))
+        report.add(numeric_summary(
+            {"amount": self.amount, "returned_amount": self.returned_amount},
+            caption=f"money in {self.currency} minor units",
+        ))
+        return report
 
     @property
     def digits(self) -> int:
@@ -947,6 +984,26 @@ class InteractionFrame(_CustomerFrame):
 
     def __attrs_post_init__(self) -> None:
         self._freeze_columns(self._columns)
+
+    def _repr_html_(self) -> str:
+        return self._display().to_html()
+
+    def summary(self) -> str:
+        """The summary shown in a notebook, as aligned text for a terminal."""
+        return self._display().to_text()
+
+    def _display(self) -> Report:
+        """Size, time span and interactions per kind."""
+        report = Report(
+            "Interaction frame",
+            facts=[("interactions", len(self)), ("customers", self.n_customers),
+                   *_time_span(self.at)],
+        )
+        kinds = list(InteractionKind)
+        counts = np.bincount(np.asarray(self.kind, dtype=np.int64), minlength=len(kinds))
+        report.add(counts_table("interactions per kind", "kind",
+                                {k.value: int(counts[i]) for i, k in enumerate(kinds)}))
+        return report
 
     def __repr__(self) -> str:
         return f"InteractionFrame(rows={len(self)}, customers={self.n_customers})"

@@ -39,6 +39,8 @@ from custmgmt.churn.rules import (
 )
 from custmgmt.domain.time import require_aware
 from custmgmt.errors import ValidationError
+from custmgmt.notebook.dataframes import Coded, to_pandas, to_polars
+from custmgmt.notebook.display import Report, counts_table, short_repr
 from custmgmt.segmentation.inputs import segment_features
 
 __all__ = [
@@ -180,6 +182,71 @@ class ChurnReport:
     evidence: NDArray[np.int64]
     playbook: WinBackPlaybook
     skipped: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return short_repr(
+            "ChurnReport", customers=len(self.customer_ids),
+            flagged=int(np.count_nonzero(self.flagged)), as_of=self.as_of,
+        )
+
+    def _repr_html_(self) -> str:
+        return self._display().to_html()
+
+    def summary(self) -> str:
+        """The summary shown in a notebook, as aligned text for a terminal."""
+        return self._display().to_text()
+
+    def _display(self) -> Report:
+        """Customers per risk level, per likely reason and per rule."""
+        report = Report(
+            "Churn flags",
+            facts=[
+                ("customers", len(self.customer_ids)),
+                ("flagged", int(np.count_nonzero(self.flagged))),
+                ("as of", self.as_of),
+            ],
+        )
+        report.add(counts_table("customers per risk level", "risk", self.risk_counts()))
+        report.add(counts_table("flagged customers per likely reason", "reason",
+                                self.reason_counts()))
+        report.add(counts_table("customers flagged by each rule", "rule", self.rule_counts()))
+        for name in self.skipped:
+            report.note(f"rule {name} skipped: no interactions given")
+        return report
+
+    def _frame_columns(self) -> dict[str, Any]:
+        flagged = self.flagged
+        reason = np.where(flagged, self.reason, -1).astype(np.int16)
+        columns: dict[str, Any] = {
+            "customer_id": self.customer_ids,
+            "score": self.score,
+            "risk": Coded(self.risk, tuple(level.label for level in RiskLevel)),
+            "flagged": flagged,
+            "reason": Coded(reason, tuple(r.value for r in Reason)),
+            "action": self.action_codes(),
+        }
+        for j, rule in enumerate(self.rules):
+            columns[f"fired_{rule.name}"] = self.fired[:, j]
+        return columns
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame, one row per customer: ``customer_id``,
+        ``score``, ``risk`` (level label), ``flagged``, ``reason`` (missing where
+        nothing fired), ``action`` and one ``fired_<rule>`` column per rule.
+        Numeric columns share memory with this result; labels are categorical.
+
+        Raises:
+            MissingDependency: pandas is not installed.
+        """
+        return to_pandas(self._frame_columns(), purpose="ChurnReport.to_pandas")
+
+    def to_polars(self) -> Any:
+        """A polars DataFrame with the columns of :meth:`to_pandas`.
+
+        Raises:
+            MissingDependency: polars is not installed.
+        """
+        return to_polars(self._frame_columns(), purpose="ChurnReport.to_polars")
 
     @property
     def flagged(self) -> NDArray[np.bool_]:

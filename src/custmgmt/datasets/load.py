@@ -9,6 +9,7 @@ import attrs
 
 from custmgmt.datasets.objects import DEFAULT_CHUNK_SIZE, SyntheticDataset, _check_chunk_size
 from custmgmt.errors import ValidationError
+from custmgmt.notebook.progress import Tracker
 from custmgmt.ports import Store
 
 __all__ = ["LoadReport", "ProgressCallback", "load_into"]
@@ -42,7 +43,7 @@ def load_into(
     dataset: SyntheticDataset,
     *,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
-    progress: ProgressCallback | None = None,
+    progress: ProgressCallback | bool | None = None,
 ) -> LoadReport:
     """Write ``dataset`` into ``store``: customers, then orders, then interactions.
 
@@ -65,7 +66,9 @@ def load_into(
         dataset: from :func:`custmgmt.datasets.make_dataset`.
         chunk_size: entities per transaction.
         progress: called as ``progress(done, total)`` after each committed chunk
-            (``total`` counts every entity of the dataset), e.g. to draw a bar.
+            (``total`` counts every entity of the dataset); ``True`` draws a bar on
+            an interactive terminal or notebook (nothing on a pipe); ``False`` /
+            ``None`` report nothing.
 
     Raises:
         ValidationError: a bad ``dataset``, ``chunk_size`` or ``progress``.
@@ -75,9 +78,24 @@ def load_into(
     if not isinstance(dataset, SyntheticDataset):
         raise ValidationError("dataset", dataset, "a SyntheticDataset from make_dataset()")
     size = _check_chunk_size(chunk_size)
-    if progress is not None and not callable(progress):
-        raise ValidationError("progress", progress, "a callable progress(done, total) or None")
+    if progress is not None and not isinstance(progress, bool) and not callable(progress):
+        raise ValidationError(
+            "progress", progress, "a callable progress(done, total), True, False or None"
+        )
     total = dataset.n_customers + dataset.n_orders + dataset.n_interactions
+    callback = None if isinstance(progress, bool) else progress
+    with Tracker("loading", total, progress=progress is True) as bar:
+        return _load(store, dataset, size, total, callback, bar)
+
+
+def _load(
+    store: Store,
+    dataset: SyntheticDataset,
+    size: int,
+    total: int,
+    progress: ProgressCallback | None,
+    bar: Tracker,
+) -> LoadReport:
     done = 0
     counts: dict[str, int] = {}
     streams: tuple[tuple[str, Iterator[Sequence[Any]]], ...] = (
@@ -93,6 +111,7 @@ def load_into(
                 written = repository.add_many(chunk)
             counts[name] += written
             done += len(chunk)
+            bar.update(done, name)
             if progress is not None:
                 progress(done, total)
     return LoadReport(**counts)

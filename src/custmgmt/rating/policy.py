@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 from custmgmt.domain._validate import is_finite_number
 from custmgmt.domain.time import require_aware
 from custmgmt.errors import ValidationError
+from custmgmt.notebook.display import Report, Table
 from custmgmt.rating._schedule import NotARecurrence, Recurrence
 from custmgmt.scoring import Criterion, Registry, WeightedSum, default_registry
 from custmgmt.scoring.normalise import _enum
@@ -376,6 +377,39 @@ class RatingPolicy:
             raise ValidationError("name", self.name, "a non-blank name")
         if self.missing_input not in MISSING_INPUT:
             raise ValidationError("missing_input", self.missing_input, f"one of {MISSING_INPUT}")
+
+    def _repr_html_(self) -> str:
+        return self._display().to_html()
+
+    def summary(self) -> str:
+        """The summary shown in a notebook, as aligned text for a terminal."""
+        return self._display().to_text()
+
+    def _display(self) -> Report:
+        """The criteria with their weights, the star bands and the hysteresis."""
+        report = Report(
+            f"Rating policy: {self.name}",
+            facts=[
+                ("levels", self.levels),
+                ("bands", f"{self.bands.kind} {', '.join(f'{c:g}' for c in self.bands.cuts)}"),
+                (
+                    "hysteresis",
+                    (
+                        f"margin {self.hysteresis.margin}, "
+                        f"consecutive {self.hysteresis.consecutive}"
+                    ),
+                ),
+                ("schedule", f"{self.schedule.rule} ({self.schedule.timezone})"),
+            ],
+        )
+        rows = tuple(
+            (c.name, c.feature, c.weight, c.normalisation.value, c.direction.value)
+            for c in self.criteria
+        )
+        report.add(Table(caption="criteria",
+                         header=("criterion", "feature", "weight", "normalisation", "direction"),
+                         rows=rows))
+        return report
 
     # -- construction ------------------------------------------------------------------
     @classmethod

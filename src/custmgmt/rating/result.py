@@ -13,6 +13,8 @@ from numpy.typing import NDArray
 
 from custmgmt.domain.time import require_aware
 from custmgmt.errors import NotFound, ValidationError
+from custmgmt.notebook.dataframes import to_polars
+from custmgmt.notebook.display import Report, counts_table, numeric_summary, short_repr
 from custmgmt.rating.overrides import Override, effective_override
 from custmgmt.rating.policy import RatingPolicy
 from custmgmt.scoring import FeatureTable, FittedWeightedSum
@@ -191,6 +193,49 @@ class Rating:
             self, stars=stars, rated_stars=rated, overrides=MappingProxyType(applied)
         )
 
+    def __repr__(self) -> str:
+        return short_repr(
+            "Rating",
+            policy=self.policy.name,
+            customers=len(self),
+            levels=self.policy.levels,
+            as_of=self.as_of,
+        )
+
+    def _repr_html_(self) -> str:
+        return self._display().to_html()
+
+    def summary(self) -> str:
+        """The summary shown in a notebook, as aligned text for a terminal."""
+        return self._display().to_text()
+
+    def _display(self) -> Report:
+        """Stars per level, movement since the previous run, score quantiles."""
+        report = Report(
+            "Rating",
+            facts=[
+                ("policy", self.policy.name),
+                ("customers", len(self)),
+                ("as of", self.as_of),
+                ("overrides applied", len(self.overrides)),
+            ],
+        )
+        stars = {f"{level}★": n for level, n in self.distribution().items()}
+        report.add(counts_table("customers per star", "stars", stars))
+        seen = self.previous_stars > 0
+        change = self.change
+        moves = {
+            "up": int(np.count_nonzero(seen & (change > 0))),
+            "same": int(np.count_nonzero(seen & (change == 0))),
+            "down": int(np.count_nonzero(seen & (change < 0))),
+            "new": int(np.count_nonzero(~seen)),
+        }
+        report.add(counts_table("movement since the previous run", "change", moves))
+        columns = {"score": self.score}
+        columns.update({f"contribution {k}": v for k, v in self.contributions.items()})
+        report.add(numeric_summary(columns, caption="score and its contributions"))
+        return report
+
     def __len__(self) -> int:
         return int(self.customer_ids.size)
 
@@ -257,6 +302,25 @@ class Rating:
             customer_ids=self.customer_ids, stars=self.rated_stars, pending=self.pending
         )
 
+    def to_polars(self) -> Any:
+        """A polars DataFrame with the columns of :meth:`to_pandas` (numeric columns
+        shared with this rating where polars allows it).
+
+        Raises:
+            MissingDependency: polars is not installed.
+        """
+        columns: dict[str, Any] = {
+            "customer_id": self.customer_ids,
+            "score": self.score,
+            "stars": self.stars,
+            "computed_stars": self.computed_stars,
+            "rated_stars": self.rated_stars,
+            "change": self.change,
+        }
+        for name, values in self.contributions.items():
+            columns[f"contribution_{name}"] = values
+        return to_polars(columns, purpose="Rating.to_polars")
+
     def to_pandas(self) -> Any:
         """A DataFrame: customer_id, score, stars, computed_stars, change, contributions.
 
@@ -276,7 +340,7 @@ class Rating:
         }
         for name, values in self.contributions.items():
             columns[f"contribution_{name}"] = values
-        return pd.DataFrame(columns)
+        return pd.DataFrame(columns, copy=False)
 
 
 def stars_for(score: FloatArray, thresholds: FloatArray) -> IntArray:

@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from custmgmt.errors import ConvergenceError, NotFittedError, ValidationError
+from custmgmt.notebook.estimator import Estimator
 from custmgmt.risk.scorecard import (
     Bin,
     FeatureTable,
@@ -351,7 +352,7 @@ def _irls(X: F64, t: F64, beta: F64, l2: float, max_iter: int,
 
 
 @attrs.define(kw_only=True)
-class ScorecardFitter:
+class ScorecardFitter(Estimator):
     """Learn a :class:`~custmgmt.risk.scorecard.Scorecard` from labelled columns.
 
     Args:

@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 from custmgmt.analytics.tables import FeatureTable
 from custmgmt.domain._validate import is_finite_number
 from custmgmt.errors import ValidationError
+from custmgmt.notebook.estimator import Estimator, check_fitted
 from custmgmt.scoring.normalise import Direction, Normalisation, Scale, _enum, fit_scale
 
 __all__ = [
@@ -198,8 +199,17 @@ def _length(features: FeatureTable) -> int:
     return len(features)  # type: ignore[arg-type]
 
 
-class WeightedSum:
+class WeightedSum(Estimator):
     """The weighted sum of normalised criteria: the scorer behind star ratings.
+
+    Follows scikit-learn's estimator convention: the constructor stores ``criteria``
+    untouched (``get_params`` / ``set_params``, so ``sklearn.base.clone`` works),
+    :meth:`fit` freezes every normalisation on a population and returns ``self``,
+    with the learnt ``scales_`` and ``fitted_``; :meth:`transform` and
+    :meth:`contributions` then score other customers against that population (and
+    raise :class:`~custmgmt.errors.NotFittedError` before ``fit``). :meth:`score`
+    (the :class:`Scorer` protocol) needs no fit: it normalises a population against
+    itself.
 
     >>> scorer = WeightedSum([
     ...     Criterion(name="spend", feature="spend", weight=0.75),
@@ -207,32 +217,72 @@ class WeightedSum:
     ... ])
     >>> scorer.score({"spend": [10.0, 30.0, 20.0], "orders": [1, 1, 4]}).round(3).tolist()
     [0.375, 0.875, 0.75]
+    >>> scorer.fit({"spend": [10.0, 30.0, 20.0], "orders": [1, 1, 4]}) is scorer
+    True
+    >>> scorer.transform({"spend": [25.0], "orders": [4]}).round(3).tolist()
+    [0.875]
 
     Args:
-        criteria: the criteria; their weights are used as given (the rating policy
-            checks that they add up to 1).
+        criteria: the criteria (a list or tuple of :class:`Criterion`), stored as
+            given; their weights are used as given (the rating policy checks that
+            they add up to 1).
+
+    Attributes (after ``fit``):
+        scales_: the fitted normalisation of each criterion, in order.
+        fitted_: the same as a frozen :class:`FittedWeightedSum`.
+        n_customers_: the size of the population fitted on.
     """
 
-    def __init__(self, criteria: Iterable[Criterion]) -> None:
-        self.criteria = tuple(criteria)
-        for c in self.criteria:
-            if not isinstance(c, Criterion):
-                raise ValidationError("criteria", c, "Criterion instances")
-        names = [c.name for c in self.criteria]
-        if len(set(names)) != len(names):
-            raise ValidationError("criteria", names, "distinct criterion names")
+    scales_: tuple[Scale, ...]
+    fitted_: FittedWeightedSum
+    n_customers_: int
 
-    def fit(self, features: FeatureTable) -> FittedWeightedSum:
-        """Fit every normalisation on this population."""
-        return self.fit_contributions(features)[0]
+    def __init__(self, criteria: Sequence[Criterion] = ()) -> None:
+        # Stored untouched (scikit-learn's rule); a one-shot iterator is kept as a tuple
+        # since it could not be read twice.
+        self.criteria = criteria if isinstance(criteria, list | tuple) else tuple(criteria)
+        _check_criteria(self.criteria)
+
+    def _criteria(self) -> tuple[Criterion, ...]:
+        criteria = tuple(self.criteria)
+        _check_criteria(criteria)
+        return criteria
+
+    def fit(self, features: FeatureTable) -> WeightedSum:
+        """Fit every normalisation on this population; returns ``self``."""
+        fitted, _ = self.fit_contributions(features)
+        self.scales_ = fitted.scales
+        self.fitted_ = fitted
+        self.n_customers_ = _length(features)
+        return self
+
+    def transform(self, features: FeatureTable) -> FloatArray:
+        """Scores of ``features`` against the population fitted on.
+
+        Raises:
+            NotFittedError: before ``fit``.
+        """
+        check_fitted(self, "fitted_")
+        return self.fitted_.score(features)
+
+    def contributions(self, features: FeatureTable) -> dict[str, FloatArray]:
+        """Each criterion's ``weight * normalised value`` against the fitted population.
+
+        Raises:
+            NotFittedError: before ``fit``.
+        """
+        check_fitted(self, "fitted_")
+        return self.fitted_.contributions(features)
 
     def fit_contributions(
         self, features: FeatureTable
     ) -> tuple[FittedWeightedSum, dict[str, FloatArray]]:
-        """Fit on the population and return its contributions in the same pass."""
+        """Fit on the population and return its contributions in the same pass
+        (a frozen :class:`FittedWeightedSum`; ``self`` is left unchanged)."""
+        criteria = self._criteria()
         scales: list[Scale] = []
         parts: dict[str, FloatArray] = {}
-        for c in self.criteria:
+        for c in criteria:
             column = feature_column(features, c.feature)
             scale, normalised = fit_scale(
                 c.normalisation,
@@ -244,9 +294,18 @@ class WeightedSum:
             scales.append(scale)
             normalised *= c.weight
             parts[c.name] = normalised
-        return FittedWeightedSum(criteria=self.criteria, scales=tuple(scales)), parts
+        return FittedWeightedSum(criteria=criteria, scales=tuple(scales)), parts
 
     def score(self, features: FeatureTable) -> FloatArray:
-        """Scores of this population, normalised against itself."""
+        """Scores of this population, normalised against itself (no fit needed)."""
         _, parts = self.fit_contributions(features)
         return sum_contributions(parts.values(), _length(features))
+
+
+def _check_criteria(criteria: Any) -> None:
+    for c in criteria:
+        if not isinstance(c, Criterion):
+            raise ValidationError("criteria", c, "Criterion instances")
+    names = [c.name for c in criteria]
+    if len(set(names)) != len(names):
+        raise ValidationError("criteria", names, "distinct criterion names")

@@ -1,8 +1,9 @@
 """Behavioural clusters: seeded k-means in numpy, or any scikit-learn clusterer.
 
 :class:`KMeans` follows scikit-learn's conventions (``__init__`` stores parameters,
-``fit`` returns ``self``, learnt attributes end in ``_``, ``predict`` before ``fit``
-raises :class:`~custmgmt.errors.NotFittedError`). It runs Lloyd's algorithm from a
+``get_params`` / ``set_params``, ``fit`` returns ``self``, learnt attributes end in
+``_``, ``predict`` before ``fit`` raises
+:class:`~custmgmt.errors.NotFittedError`). It runs Lloyd's algorithm from a
 k-means++ start (Arthur and Vassilvitskii, 2007, with ``2 + log k`` candidates per
 step, as scikit-learn does), ``n_init`` times, and keeps the run with the lowest
 inertia. A seed makes everything reproducible: same data and seed, same labels.
@@ -32,6 +33,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from custmgmt.domain._validate import is_finite_number
 from custmgmt.errors import NotFittedError, ValidationError
+from custmgmt.notebook.dataframes import to_pandas, to_polars
+from custmgmt.notebook.display import Report, Table, short_repr
+from custmgmt.notebook.estimator import Estimator
 from custmgmt.segmentation.table import column
 
 __all__ = [
@@ -161,7 +165,7 @@ def _check_int(name: str, value: Any, minimum: int) -> int:
     return int(value)
 
 
-class KMeans:
+class KMeans(Estimator):
     """Seeded k-means with k-means++ initialisation and restarts.
 
     Args:
@@ -247,21 +251,6 @@ class KMeans:
         """``fit(X)`` and return ``labels_``."""
         return self.fit(X).labels_
 
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor parameters (scikit-learn's protocol)."""
-        return {
-            "n_clusters": self.n_clusters,
-            "n_init": self.n_init,
-            "max_iter": self.max_iter,
-            "tol": self.tol,
-            "random_state": self.random_state,
-        }
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"KMeans({args})"
-
-
 def _matrix(X: ArrayLike) -> FloatArray:
     try:
         data = np.asarray(X, dtype=np.float64)
@@ -321,6 +310,53 @@ class Clustering:
     features: tuple[str, ...]
     profiles: tuple[ClusterProfile, ...]
     clusterer: Any = attrs.field(repr=False)
+
+    def __repr__(self) -> str:
+        return short_repr(
+            "Clustering", customers=len(self.labels), clusters=len(self.profiles),
+            features=list(self.features),
+        )
+
+    def _repr_html_(self) -> str:
+        return self._display().to_html()
+
+    def summary(self) -> str:
+        """The summary shown in a notebook, as aligned text for a terminal."""
+        return self._display().to_text()
+
+    def _display(self) -> Report:
+        """Each cluster's size, revenue share and feature means."""
+        report = Report("Clustering", facts=[("customers", len(self.labels))])
+        rows = tuple(
+            (p.cluster, p.size, f"{p.share:.1%}", f"{p.revenue_share:.1%}",
+             *(p.means[name] for name in self.features))
+            for p in self.profiles
+        )
+        header = ("cluster", "customers", "share", "revenue share",
+                  *(f"mean {name}" for name in self.features))
+        report.add(Table(caption="cluster profiles", header=header, rows=rows))
+        return report
+
+    def _frame_columns(self) -> dict[str, Any]:
+        return {"customer_id": self.customer_ids, "cluster": self.labels}
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame, one row per customer: ``customer_id`` and
+        ``cluster``.
+        Numeric columns share memory with this result; labels are categorical.
+
+        Raises:
+            MissingDependency: pandas is not installed.
+        """
+        return to_pandas(self._frame_columns(), purpose="Clustering.to_pandas")
+
+    def to_polars(self) -> Any:
+        """A polars DataFrame with the columns of :meth:`to_pandas`.
+
+        Raises:
+            MissingDependency: polars is not installed.
+        """
+        return to_polars(self._frame_columns(), purpose="Clustering.to_polars")
 
     def sizes(self) -> dict[int, int]:
         """Customers per cluster."""

@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from custmgmt.errors import ValidationError
+from custmgmt.notebook.display import Report, Table, short_repr
 from custmgmt.segmentation.schemes import Scheme, Segmentation
 
 __all__ = ["GONE", "NEW", "Migration", "migrate", "migration_matrix"]
@@ -55,6 +56,29 @@ class Migration:
     columns: tuple[str, ...]
     counts: NDArray[np.int64]
     shares: NDArray[np.float64]
+
+    def __repr__(self) -> str:
+        return short_repr(
+            "Migration", customers=int(self.counts.sum()), rows=len(self.rows),
+            columns=len(self.columns),
+        )
+
+    def _repr_html_(self) -> str:
+        return self._display().to_html()
+
+    def summary(self) -> str:
+        """The summary shown in a notebook, as aligned text for a terminal."""
+        return self._display().to_text()
+
+    def _display(self) -> Report:
+        """The counts matrix, one row per "from" segment."""
+        report = Report("Segment migration", facts=[("customers", int(self.counts.sum()))])
+        rows = tuple(
+            (name, *(int(c) for c in self.counts[i])) for i, name in enumerate(self.rows)
+        )
+        report.add(Table(caption="customers from (rows) to (columns)",
+                         header=("from \\ to", *self.columns), rows=rows))
+        return report
 
     def count(self, source: str, target: str) -> int:
         """Customers who went from ``source`` to ``target``.

@@ -50,6 +50,8 @@ from numpy.typing import NDArray
 
 from custmgmt.domain._validate import is_finite_number
 from custmgmt.errors import ValidationError
+from custmgmt.notebook.dataframes import Coded, to_pandas, to_polars
+from custmgmt.notebook.display import Report, Table, counts_table, numeric_summary, short_repr
 from custmgmt.segmentation.table import column
 
 __all__ = [
@@ -298,6 +300,58 @@ class RFMScores:
     def labels(self) -> NDArray[np.str_]:
         """Per customer, the segment's name."""
         return np.asarray(self.names, dtype=np.str_)[self.codes]
+
+    def __repr__(self) -> str:
+        return short_repr("RFMScores", customers=len(self.codes), segments=len(self.names))
+
+    def _repr_html_(self) -> str:
+        return self._display().to_html()
+
+    def _display(self) -> Report:
+        """Customers per segment and per score, and the raw values' quantiles."""
+        report = Report("RFM scores", facts=[("customers", len(self.codes))])
+        report.add(counts_table("customers per segment", "segment", self.sizes()))
+        per_score = [np.bincount(s.astype(np.int64), minlength=6) for s in (self.r, self.f, self.m)]
+        rows = tuple(
+            (score, *(int(c[score]) for c in per_score)) for score in range(5, -1, -1)
+        )
+        report.add(Table(caption="customers per score (0: no order)",
+                         header=("score", "R", "F", "M"), rows=rows))
+        report.add(numeric_summary(
+            {"recency": self.recency, "frequency": self.frequency, "monetary": self.monetary},
+            caption="values scored",
+        ))
+        return report
+
+    def _frame_columns(self) -> dict[str, Any]:
+        return {
+            "customer_id": self.customer_ids,
+            "r": self.r,
+            "f": self.f,
+            "m": self.m,
+            "segment": Coded(self.codes, self.names),
+            "recency": self.recency,
+            "frequency": self.frequency,
+            "monetary": self.monetary,
+        }
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame, one row per customer: ``customer_id``, the
+        ``r``, ``f``, ``m`` scores, ``segment`` and the raw values scored.
+        Numeric columns share memory with this result; labels are categorical.
+
+        Raises:
+            MissingDependency: pandas is not installed.
+        """
+        return to_pandas(self._frame_columns(), purpose="RFMScores.to_pandas")
+
+    def to_polars(self) -> Any:
+        """A polars DataFrame with the columns of :meth:`to_pandas`.
+
+        Raises:
+            MissingDependency: polars is not installed.
+        """
+        return to_polars(self._frame_columns(), purpose="RFMScores.to_polars")
 
     def sizes(self) -> dict[str, int]:
         """Customers per segment (every segment listed)."""

@@ -37,6 +37,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from custmgmt.errors import ValidationError
+from custmgmt.notebook.dataframes import Coded, to_pandas, to_polars
+from custmgmt.notebook.display import Report, Table, counts_table, short_repr
 from custmgmt.segmentation.rules import Rule, _Context, _find_row, rule_from_dict
 
 __all__ = ["MAX_SEGMENTS", "Scheme", "Segment", "Segmentation"]
@@ -150,6 +152,24 @@ class Scheme:
         """The feature columns the scheme's rules read."""
         return frozenset().union(*(s.rule.features() for s in self.segments))
 
+    def _repr_html_(self) -> str:
+        return self._display().to_html()
+
+    def summary(self) -> str:
+        """The summary shown in a notebook, as aligned text for a terminal."""
+        return self._display().to_text()
+
+    def _display(self) -> Report:
+        """The segments in the order they are tried, with their rules."""
+        report = Report(f"Segment scheme: {self.name}", facts=[("default", self.default)])
+        rows = tuple(
+            (i + 1, seg.name, seg.rule.to_json(), seg.description)
+            for i, seg in enumerate(self.segments)
+        )
+        report.add(Table(caption="segments, first matching rule wins",
+                         header=("order", "segment", "rule", "description"), rows=rows))
+        return report
+
     def assign(self, table: Any) -> Segmentation:
         """Put every customer of ``table`` in one segment (first matching rule).
 
@@ -246,6 +266,49 @@ class Segmentation:
     customer_ids: NDArray[Any]
     codes: NDArray[np.int16]
     table: Any = attrs.field(repr=False)
+
+    def __repr__(self) -> str:
+        return short_repr(
+            "Segmentation", scheme=self.scheme.name, customers=len(self.codes),
+            segments=len(self.names),
+        )
+
+    def _repr_html_(self) -> str:
+        return self._display().to_html()
+
+    def summary(self) -> str:
+        """The summary shown in a notebook, as aligned text for a terminal."""
+        return self._display().to_text()
+
+    def _display(self) -> Report:
+        """Customers per segment, in scheme order."""
+        report = Report(
+            f"Segmentation: {self.scheme.name}",
+            facts=[("customers", len(self.codes)), ("segments", len(self.names))],
+        )
+        report.add(counts_table("customers per segment", "segment", self.sizes()))
+        return report
+
+    def _frame_columns(self) -> dict[str, Any]:
+        return {"customer_id": self.customer_ids, "segment": Coded(self.codes, self.names)}
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame, one row per customer: ``customer_id`` and
+        ``segment``.
+        Numeric columns share memory with this result; labels are categorical.
+
+        Raises:
+            MissingDependency: pandas is not installed.
+        """
+        return to_pandas(self._frame_columns(), purpose="Segmentation.to_pandas")
+
+    def to_polars(self) -> Any:
+        """A polars DataFrame with the columns of :meth:`to_pandas`.
+
+        Raises:
+            MissingDependency: polars is not installed.
+        """
+        return to_polars(self._frame_columns(), purpose="Segmentation.to_polars")
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -46,6 +46,8 @@ import numpy.typing as npt
 
 from custmgmt.domain import _validate as v
 from custmgmt.errors import ValidationError
+from custmgmt.notebook.dataframes import to_pandas, to_polars
+from custmgmt.notebook.display import Report, numeric_summary, short_repr
 from custmgmt.tickets.ticket import Ticket, TicketCategory, TicketEvent, TicketStatus
 from custmgmt.tickets.workflow import DEFAULT_WORKFLOW, Workflow
 
@@ -387,6 +389,35 @@ class TicketStatistics:
     def __len__(self) -> int:
         return int(self.customer_ids.shape[0])
 
+    def __repr__(self) -> str:
+        return short_repr(
+            "TicketStatistics", customers=len(self), tickets=int(self.tickets.sum()),
+            as_of=self.as_of,
+        )
+
+    def _repr_html_(self) -> str:
+        return self._display().to_html()
+
+    def summary(self) -> str:
+        """The summary shown in a notebook, as aligned text for a terminal."""
+        return self._display().to_text()
+
+    def _display(self) -> Report:
+        """Totals, and quantiles of each per-customer column."""
+        report = Report(
+            "Ticket statistics",
+            facts=[
+                ("customers", len(self)),
+                ("tickets", int(self.tickets.sum())),
+                ("complaints", int(self.complaints.sum())),
+                ("open", int(self.open.sum())),
+                ("survey replies", int(self.surveys.sum())),
+                ("as of", self.as_of),
+            ],
+        )
+        report.add(numeric_summary({name: getattr(self, name) for name in _COLUMNS}))
+        return report
+
     def row(self, customer_id: str) -> dict[str, Any]:
         """One customer's statistics as a dict (zeros for a customer without tickets)."""
         at = int(np.searchsorted(self.customer_ids, customer_id))
@@ -394,6 +425,30 @@ class TicketStatistics:
             return {name: getattr(self, name)[at].item() for name in _COLUMNS}
         return {name: (float("nan") if name == "mean_satisfaction" else 0)
                 for name in _COLUMNS}
+
+    def _frame_columns(self) -> dict[str, Any]:
+        columns: dict[str, Any] = {"customer_id": self.customer_ids}
+        columns.update({name: getattr(self, name) for name in _COLUMNS})
+        return columns
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame, one row per customer: ``customer_id``
+        then ``tickets``, ``complaints``, ``open``, ``reopened``, ``escalated``,
+        ``surveys``, ``low_scores`` and ``mean_satisfaction``.
+        Numeric columns share memory with this result; labels are categorical.
+
+        Raises:
+            MissingDependency: pandas is not installed.
+        """
+        return to_pandas(self._frame_columns(), purpose="TicketStatistics.to_pandas")
+
+    def to_polars(self) -> Any:
+        """A polars DataFrame with the columns of :meth:`to_pandas`.
+
+        Raises:
+            MissingDependency: polars is not installed.
+        """
+        return to_polars(self._frame_columns(), purpose="TicketStatistics.to_polars")
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Every customer's row, keyed by customer id."""

@@ -41,6 +41,8 @@ import numpy.typing as npt
 from custmgmt.calendars import BusinessCalendar, BusinessTimeTable
 from custmgmt.domain.time import EPOCH, from_epoch_micros, require_aware, to_epoch_micros
 from custmgmt.errors import ValidationError
+from custmgmt.notebook.dataframes import Coded, Times, to_pandas, to_polars
+from custmgmt.notebook.display import Report, Table, short_repr
 from custmgmt.tickets.sla import (
     CANCELLED_STATUSES,
     CUSTOMER_REPLIED,
@@ -285,6 +287,72 @@ class SLAStatusFrame:
 
     def __len__(self) -> int:
         return len(self.ticket_ids)
+
+    def __repr__(self) -> str:
+        breached = int(np.count_nonzero(self.resolution.present & (
+            self.resolution.state == STATE_CODES.index(SLAState.BREACHED))))
+        return short_repr(
+            "SLAStatusFrame", tickets=len(self), as_of=self.as_of,
+            resolution_breached=breached,
+        )
+
+    def _repr_html_(self) -> str:
+        return self._display().to_html()
+
+    def summary(self) -> str:
+        """The summary shown in a notebook, as aligned text for a terminal."""
+        return self._display().to_text()
+
+    def _display(self) -> Report:
+        """Tickets per SLA state for each clock, and breaches counted over cycles."""
+        report = Report("SLA status", facts=[("tickets", len(self)), ("as of", self.as_of)])
+        metrics = (self.first_response, self.next_response, self.resolution)
+        rows = tuple(
+            (state.value, *(c.count(state) for c in metrics)) for state in STATE_CODES
+        )
+        rows += (("breached cycles", *(int(c.breaches[c.present].sum()) for c in metrics)),)
+        report.add(Table(caption="tickets per state of each clock",
+                         header=("state", *(c.metric.value for c in metrics)), rows=rows))
+        return report
+
+    def _frame_columns(self) -> dict[str, Any]:
+        def labels(values: tuple[Any, ...]) -> npt.NDArray[np.object_]:
+            return np.asarray([getattr(v, "value", v) for v in values], dtype=object)
+
+        columns: dict[str, Any] = {
+            "ticket_id": np.asarray(self.ticket_ids, dtype=object),
+            "priority": labels(self.priorities),
+            "category": labels(self.categories),
+            "status": labels(self.statuses),
+        }
+        states = tuple(state.value for state in STATE_CODES)
+        for clock in (self.first_response, self.next_response, self.resolution):
+            name = clock.metric.value
+            codes = np.where(clock.present, clock.state, -1).astype(np.int16)
+            columns[f"{name}_state"] = Coded(codes, states)
+            columns[f"{name}_due_at"] = Times(clock.due_at)
+            columns[f"{name}_breaches"] = clock.breaches
+        return columns
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame, one row per ticket: ``ticket_id``,
+        ``priority``, ``category``, ``status``, and per clock (``first_response``,
+        ``next_response``, ``resolution``) its ``_state`` (missing where the ticket has
+        no such clock), ``_due_at`` (UTC; missing when none) and ``_breaches``.
+        Numeric columns share memory with this result; labels are categorical.
+
+        Raises:
+            MissingDependency: pandas is not installed.
+        """
+        return to_pandas(self._frame_columns(), purpose="SLAStatusFrame.to_pandas")
+
+    def to_polars(self) -> Any:
+        """A polars DataFrame with the columns of :meth:`to_pandas`.
+
+        Raises:
+            MissingDependency: polars is not installed.
+        """
+        return to_polars(self._frame_columns(), purpose="SLAStatusFrame.to_polars")
 
     def column(self, metric: SLAMetric) -> TargetColumns:
         """The columns of ``metric``."""

@@ -33,6 +33,9 @@ from custmgmt.analytics.clv._common import (
     require_fitted,
 )
 from custmgmt.errors import ConvergenceError, NotFittedError, ValidationError
+from custmgmt.notebook.display import Report, Table
+from custmgmt.notebook.estimator import Estimator
+from custmgmt.notebook.progress import Tracker, check_progress
 
 __all__ = ["FitProgress", "ProgressCallback"]
 
@@ -277,8 +280,44 @@ def _join(names: list[str]) -> str:
 _WARM_ROWS = 20_000
 
 
-class _Estimator:
-    """Keyword hyper-parameters stored untouched; learnt attributes end in ``_``."""
+class _Reporter:
+    """The optimiser's per-iteration hook: a :class:`FitProgress` to a callback, or a
+    line on a :class:`~custmgmt.notebook.progress.Tracker` bar."""
+
+    def __init__(
+        self,
+        label: str,
+        progress: ProgressCallback | bool,
+        started: float,
+        to_user: Callable[[FloatArray, float], float],
+    ) -> None:
+        self._label = label
+        self._started = started
+        self._to_user = to_user
+        self._bar = Tracker(f"fitting {label}", progress=True) if progress is True else None
+        self._callback = None if isinstance(progress, bool) else progress
+
+    def __call__(self, iteration: int, log_params: FloatArray, log_likelihood: float) -> None:
+        report = FitProgress(
+            model=self._label,
+            iteration=iteration,
+            log_likelihood=self._to_user(log_params, log_likelihood),
+            elapsed=time.monotonic() - self._started,
+        )
+        if self._callback is not None:
+            self._callback(report)
+        if self._bar is not None:
+            self._bar.update(iteration, f"log-likelihood {report.log_likelihood:.6g}")
+
+    def close(self) -> None:
+        """End the bar's line, if one was drawn."""
+        if self._bar is not None:
+            self._bar.close()
+
+
+class _Estimator(Estimator):
+    """Keyword hyper-parameters stored untouched (``get_params`` / ``set_params``);
+    learnt attributes end in ``_``."""
 
     _param_names: ClassVar[tuple[str, ...]]
     _label: ClassVar[str]
@@ -317,11 +356,34 @@ class _Estimator:
             )
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(penalizer_coef={self.penalizer_coef!r}, "
-            f"max_iter={self.max_iter!r}, tol={self.tol!r}, max_time={self.max_time!r})"
+    def _repr_html_(self) -> str:
+        return self._display().to_html()
+
+    def summary(self) -> str:
+        """The summary shown in a notebook, as aligned text for a terminal."""
+        return self._display().to_text()
+
+    def _display(self) -> Report:
+        """The hyper-parameters and, once fitted, the estimates, log-likelihood and
+        what the data cannot identify."""
+        report = Report(
+            f"{type(self).__name__} ({self._label})",
+            facts=list(self.get_params(deep=False).items()),
         )
+        fitted = vars(self)
+        if "params_" not in fitted:
+            report.note("not fitted yet: call fit()")
+            return report
+        rows = tuple((name, float(value)) for name, value in self.params_.items())
+        report.add(Table(caption="estimates", header=("parameter", "value"), rows=rows))
+        report.add(Table(
+            caption="fit",
+            header=("log-likelihood", "customers", "iterations"),
+            rows=((self.log_likelihood_, self.n_customers_, self.n_iter_),),
+        ))
+        for warning in self.warnings_:
+            report.note(f"warning: {warning}")
+        return report
 
     def _check_hyperparameters(self) -> tuple[float, int, float, float | None]:
         pen, max_iter, tol, max_time = self.penalizer_coef, self.max_iter, self.tol, self.max_time
@@ -365,27 +427,18 @@ class _Estimator:
 
     def _reporter(
         self,
-        progress: ProgressCallback | None,
+        progress: ProgressCallback | bool | None,
         started: float,
         to_user: Callable[[FloatArray, float], float],
-    ) -> Callable[[int, FloatArray, float], None] | None:
+    ) -> _Reporter | None:
         """Turn the optimiser's (iteration, log-parameters, log-likelihood) into
-        :class:`FitProgress` reports in the caller's units."""
-        if progress is None:
+        :class:`FitProgress` reports in the caller's units: for a callback, or for a
+        bar on the terminal (``progress=True``). Close it when the fit ends."""
+        if progress is None or progress is False:
             return None
-        callback = progress
-
-        def report(iteration: int, log_params: FloatArray, log_likelihood: float) -> None:
-            callback(
-                FitProgress(
-                    model=self._label,
-                    iteration=iteration,
-                    log_likelihood=to_user(log_params, log_likelihood),
-                    elapsed=time.monotonic() - started,
-                )
-            )
-
-        return report
+        if progress is not True:
+            check_progress(progress)
+        return _Reporter(self._label, progress, started, to_user)
 
     def _not_converged(
         self, stop: NotConverged, unscale: Callable[[FloatArray], FloatArray], shift: float
@@ -410,7 +463,7 @@ class _CountingModel(_Estimator):
         T: Any,
         weights: Any = None,
         *,
-        progress: ProgressCallback | None = None,
+        progress: ProgressCallback | bool | None = None,
     ) -> Self:
         """Fit the model by maximum likelihood.
 
@@ -425,7 +478,9 @@ class _CountingModel(_Estimator):
             recency: age at the last repeat transaction (t_x), 0 when frequency is 0.
             T: age at the end of observation, in the same unit as recency.
             weights: optional count of customers per row (default 1 each).
-            progress: called with a :class:`FitProgress` after every optimiser step.
+            progress: a callable given a :class:`FitProgress` after every optimiser
+                step; ``True`` for a bar on an interactive terminal or notebook
+                (nothing on a pipe); ``False`` / ``None`` for silence.
 
         Returns:
             self, with ``params_``, ``log_likelihood_``, ``n_customers_``,
@@ -522,6 +577,9 @@ class _CountingModel(_Estimator):
                 if limit is not None:
                     params, scaled, note = limit
                     warnings = (*few, note)
+        finally:
+            if report is not None:
+                report.close()
         self.params_ = params_mapping(self._param_names, self._unscale(params, scale))
         self.log_likelihood_ = scaled + shift
         self.n_customers_ = float(w.sum())

@@ -137,7 +137,7 @@ class GammaGamma(_Estimator):
         monetary_value: Any,
         weights: Any = None,
         *,
-        progress: ProgressCallback | None = None,
+        progress: ProgressCallback | bool | None = None,
     ) -> Self:
         """Fit the model by maximum likelihood on the customers with frequency > 0.
 
@@ -150,7 +150,9 @@ class GammaGamma(_Estimator):
             frequency: repeat transactions per customer (whole numbers >= 0).
             monetary_value: mean spend of those transactions.
             weights: optional count of customers per row.
-            progress: called with a :class:`FitProgress` after every optimiser step.
+            progress: a callable given a :class:`FitProgress` after every optimiser
+                step; ``True`` for a bar on an interactive terminal or notebook
+                (nothing on a pipe); ``False`` / ``None`` for silence.
 
         Returns:
             self, with ``params_``, ``log_likelihood_``, ``n_customers_`` (those
@@ -203,6 +205,9 @@ class GammaGamma(_Estimator):
             )
         except NotConverged as stop:
             raise self._not_converged(stop, unscale, shift) from None
+        finally:
+            if report is not None:
+                report.close()
         warnings = identification_warnings(
             self._param_names,
             fit.log_params,

@@ -33,6 +33,8 @@ from custmgmt.analytics.clv._summary import (
 from custmgmt.analytics.frames import OrderFrame, counted_mask
 from custmgmt.domain.time import require_aware, to_epoch_micros
 from custmgmt.errors import ConvergenceError, ValidationError
+from custmgmt.notebook.dataframes import to_pandas, to_polars
+from custmgmt.notebook.display import Report, Table, numeric_summary, short_repr
 
 if TYPE_CHECKING:
     from custmgmt.ports import Store
@@ -120,6 +122,25 @@ class ModelFit:
         """What the data cannot identify (the model's ``warnings_``)."""
         return () if self.model is None else self.model.warnings_
 
+    def __repr__(self) -> str:
+        status = "fitted" if self.model is not None else "not fitted"
+        return short_repr("ModelFit", name=self.name, status=status, seconds=self.seconds)
+
+    def _repr_html_(self) -> str:
+        return self._display().to_html()
+
+    def summary(self) -> str:
+        """The summary shown in a notebook, as aligned text for a terminal."""
+        return self._display().to_text()
+
+    def _display(self) -> Report:
+        """The fitted model's display, or why it was not fitted."""
+        if self.model is None:
+            report = Report(f"{self.name}: not fitted", facts=[("seconds", self.seconds)])
+            report.note(str(self.error))
+            return report
+        return self.model._display()
+
     def __str__(self) -> str:
         if self.model is None:
             return f"  {self.name:<11}  not fitted: {self.error}\n"
@@ -178,6 +199,91 @@ class ClvReport:
     discount_rate: float
     currency: str
     spend_exclusions: tuple[SpendExclusion, ...]
+
+    def __repr__(self) -> str:
+        return short_repr(
+            "ClvReport", customers=len(self.customer_ids),
+            models=[f.name for f in self.fits], value_model=self.value_model,
+            currency=self.currency,
+        )
+
+    def _repr_html_(self) -> str:
+        return self._display().to_html()
+
+    def _display(self) -> Report:
+        """Every model's estimates and warnings, and the lifetime values' quantiles."""
+        stage = self.stage
+        report = Report(
+            "Customer lifetime value",
+            facts=[
+                ("customers", len(self.customer_ids)),
+                ("repeat purchases", int(stage.summary.frequency.sum())),
+                ("orders counted", stage.n_counted),
+                ("observation ends", stage.calibration_end or stage.as_of),
+                ("time unit", stage.unit),
+                ("value model", self.value_model or "none"),
+                ("horizon (months)", self.months),
+                ("monthly discount rate", self.discount_rate),
+                ("currency", self.currency),
+            ],
+        )
+        rows: list[tuple[Any, ...]] = []
+        for fit in self.fits:
+            if fit.model is None:
+                rows.append((fit.name, "not fitted", "", str(fit.error), fit.seconds))
+                continue
+            params = ", ".join(f"{k}={v:.4g}" for k, v in fit.model.params_.items())
+            rows.append((fit.name, params, fit.model.log_likelihood_,
+                         "; ".join(fit.warnings) or "none", fit.seconds))
+        report.add(Table(caption="models",
+                         header=("model", "estimates", "log-likelihood", "warnings", "seconds"),
+                         rows=tuple(rows)))
+        columns: dict[str, Any] = {}
+        if self.clv is not None:
+            columns[f"clv ({self.currency})"] = self.clv
+        if self.alive is not None:
+            columns["P(alive)"] = self.alive
+        if columns:
+            report.add(numeric_summary(columns, caption="per customer"))
+        if self.spend_exclusions:
+            report.note(f"{len(self.spend_exclusions)} customers left out of Gamma-Gamma "
+                        "(repeat purchases averaging 0 or less)")
+        return report
+
+    def _frame_columns(self) -> dict[str, Any]:
+        summary = self.summary
+        columns: dict[str, Any] = {
+            "customer_id": self.customer_ids,
+            "frequency": summary.frequency,
+            "recency": summary.recency,
+            "T": summary.T,
+        }
+        if summary.monetary_value is not None:
+            columns["monetary_value"] = summary.monetary_value
+        if self.alive is not None:
+            columns["p_alive"] = self.alive
+        if self.clv is not None:
+            columns["clv"] = self.clv
+        return columns
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame, one row per customer: ``customer_id``,
+        ``frequency``, ``recency``, ``T``, ``monetary_value`` (minor units), and where
+        a value model was fitted ``p_alive`` and ``clv`` (major units).
+        Numeric columns share memory with this result; labels are categorical.
+
+        Raises:
+            MissingDependency: pandas is not installed.
+        """
+        return to_pandas(self._frame_columns(), purpose="ClvReport.to_pandas")
+
+    def to_polars(self) -> Any:
+        """A polars DataFrame with the columns of :meth:`to_pandas`.
+
+        Raises:
+            MissingDependency: polars is not installed.
+        """
+        return to_polars(self._frame_columns(), purpose="ClvReport.to_polars")
 
     @property
     def summary(self) -> TransactionSummary:
@@ -312,7 +418,7 @@ def analyse_clv(
     discount_rate: float = 0.01,
     currency: str = "CNY",
     time_limit: float | None = 60.0,
-    progress: Callable[[ClvEvent], None] | None = None,
+    progress: Callable[[ClvEvent], None] | bool | None = None,
 ) -> ClvReport:
     """Fit customer-lifetime models to orders and value every customer.
 
@@ -346,7 +452,8 @@ def analyse_clv(
             reaches it is reported as not fitted, with the best point reached.
         progress: called with a :class:`SummaryReady`, then while fitting with
             :class:`FitProgress` reports, and with each :class:`ModelFit` as soon as
-            that model is done.
+            that model is done; ``True`` draws a bar per fit on an interactive
+            terminal or notebook (nothing on a pipe); ``False`` / ``None``: silence.
 
     Returns:
         A :class:`ClvReport`.
@@ -370,7 +477,11 @@ def analyse_clv(
         if isinstance(source, OrderFrame)
         else OrderFrame.from_store(source, currency=currency, as_of=as_of)
     )
-    emit = progress if progress is not None else _ignore
+    if progress is not None and not isinstance(progress, bool) and not callable(progress):
+        raise ValidationError("progress", progress, "True, False, None or a callable")
+    emit = _ignore if progress is None or isinstance(progress, bool) else progress
+    # progress=True: a bar per model fit on an interactive terminal, nothing elsewhere.
+    on_fit: Any = True if progress is True else emit
     offset = as_of.utcoffset()
     shift = 0 if offset is None else int(offset.total_seconds()) * 1_000_000
     end = to_epoch_micros(as_of)
@@ -412,10 +523,10 @@ def analyse_clv(
         model: BetaGeo | ParetoNBD | GammaGamma
         try:
             if key == "gg":
-                model = GammaGamma(max_time=time_limit).fit(x, money, progress=emit)
+                model = GammaGamma(max_time=time_limit).fit(x, money, progress=on_fit)
             else:
                 cls = BetaGeo if key == "bg" else ParetoNBD
-                model = cls(max_time=time_limit).fit(x, tx, age, progress=emit)
+                model = cls(max_time=time_limit).fit(x, tx, age, progress=on_fit)
         except (ConvergenceError, ValidationError) as exc:
             reason = exc.reason if isinstance(exc, ConvergenceError) else str(exc)
             if isinstance(exc, ConvergenceError) and exc.best is not None:

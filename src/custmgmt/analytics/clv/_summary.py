@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from custmgmt.analytics.clv._common import FloatArray, IntArray
 from custmgmt.errors import CustMgmtError, ValidationError
+from custmgmt.notebook.display import Report, numeric_summary, short_repr
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -93,6 +94,35 @@ class TransactionSummary:
     duration_holdout: float | None = None
     unit: str = "D"
     period: str = "D"
+
+    def __repr__(self) -> str:
+        return short_repr(
+            "TransactionSummary", customers=len(self), unit=self.unit, period=self.period,
+            holdout=self.duration_holdout,
+        )
+
+    def _repr_html_(self) -> str:
+        return self._display().to_html()
+
+    def summary(self) -> str:
+        """The summary shown in a notebook, as aligned text for a terminal."""
+        return self._display().to_text()
+
+    def _display(self) -> Report:
+        """Quantiles of each column."""
+        report = Report(
+            "Transaction summary",
+            facts=[("customers", len(self)), ("time unit", self.unit), ("period", self.period)],
+        )
+        columns: dict[str, Any] = {
+            "frequency": self.frequency, "recency": self.recency, "T": self.T,
+        }
+        for name in ("monetary_value", "frequency_holdout", "monetary_value_holdout"):
+            value = getattr(self, name)
+            if value is not None:
+                columns[name] = value
+        report.add(numeric_summary(columns))
+        return report
 
     def __len__(self) -> int:
         return int(self.customer_ids.size)
