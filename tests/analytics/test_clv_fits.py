@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from custmgmt.analytics.clv import (
@@ -189,6 +189,9 @@ def columns(rows: list[tuple[int, float, float]]) -> tuple[np.ndarray, ...]:
 
 @settings(max_examples=25, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(rows=histories, duplicate=st.integers(1, 40))
+# Found by hypothesis: t_x within an ulp of T made log(1 - exp(0)) in Pareto/NBD.
+@example(rows=[(0, 0, 1), (1, 0.9999999999999999, 365), (5, 0, 10000), (5, 0, 10000),
+               (17, 0, 365)], duplicate=1)
 @pytest.mark.parametrize("cls", [BetaGeo, ParetoNBD])
 def test_a_fitted_purchase_model_never_predicts_nan(
     cls: type, rows: list[tuple[int, float, float]], duplicate: int

@@ -91,7 +91,8 @@ def test_an_output_over_the_input_is_refused_naming_its_option(
     csv.write_text(text, encoding="utf-8")
     assert main(["report", str(csv), "--as-of", "2026-06-30", option, str(csv)]) == 2
     err = capsys.readouterr().err
-    assert f"{option}: got" in err and "a file other than the input ORDERS.csv" in err
+    assert f"{option}: got" in err
+    assert "a file other than the input ORDERS.csv" in err
     assert csv.read_text(encoding="utf-8") == text
     assert main(["report", str(csv), "--as-of", "2026-06-30", option, str(tmp_path)]) == 2
     assert f"{option}: got" in capsys.readouterr().err

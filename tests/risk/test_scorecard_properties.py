@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from custmgmt.adapters.memory import MemoryStore
@@ -118,6 +118,7 @@ def test_pdo_scaling_reproduces_the_textbook_example() -> None:
 @given(raw=st.lists(st.lists(st.floats(-50, 50), min_size=1, max_size=6), min_size=1,
                     max_size=5),
        low=st.integers(0, 500), width=st.integers(1, 1000))
+@example(raw=[[0.0, 1.1125369292536007e-308]], low=0, width=2)  # span / total overflowed
 def test_min_max_scaling_keeps_the_ends_exact_after_rounding(
         raw: list[list[float]], low: int, width: int) -> None:
     if all(max(t) == min(t) for t in raw):

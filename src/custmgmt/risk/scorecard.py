@@ -745,8 +745,9 @@ def scale_min_max(
     span = high - low
     if total == 0:
         raise ValidationError("raw", "flat tables", f"raw points with some spread to fill {span}")
-    k = span / total
-    maxima = [s * k for s in spans]
+    # Shares of the total first (each at most 1), then times the span: span / total
+    # alone overflows to inf when the raw spread is subnormal (hypothesis found 1e-308).
+    maxima = [span * (s / total) for s in spans]
     floors = [math.floor(m) for m in maxima]
     short = span - sum(floors)
     order = sorted((i for i in range(len(maxima)) if spans[i] > 0),
@@ -756,6 +757,8 @@ def scale_min_max(
     out = []
     for t, top in zip(tables, floors, strict=True):
         m = min(t)
-        out.append([min(top, max(0, round((p - m) * k))) if p != max(t) else top for p in t])
+        out.append(
+            [min(top, max(0, round(span * ((p - m) / total)))) if p != max(t) else top for p in t]
+        )
     return low, out
 

@@ -213,7 +213,10 @@ class ParetoNBD(_CountingModel):
         p_term = -r * np.log1p(age / alpha) - x * np.log(alpha + age) - s * np.log1p(age / beta)
         h_recency = h[d.at_recency[lo:hi]]
         gap = np.where(between, h[d.at_age[lo:hi]] - h_recency, -1.0)
-        q_term = np.where(between, np.log(s) + h_recency + np.log(-np.expm1(gap)), -np.inf)
+        # H(T) and H(t_x) can round to the same value when t_x is within an ulp of T:
+        # then no dropping out fits between them, Q = log(0) = -inf, as for t_x = T.
+        with np.errstate(divide="ignore"):
+            q_term = np.where(between, np.log(s) + h_recency + np.log(-np.expm1(gap)), -np.inf)
         top = np.maximum(p_term, q_term)
         total = top + np.log1p(np.exp(-np.abs(p_term - q_term)))
         return p_term, q_term, total, gap
