@@ -158,19 +158,85 @@ def _factorize_sorted(
         key &= U64((1 << row_bits) - 1)
         rows: npt.NDArray[Any] = key.view(np.int64)
     else:
-        rows = np.argsort(ids, kind="stable")
-        sorted_ids = ids[rows]
-        new = np.empty(n, dtype=bool)
-        new[0] = True
-        np.not_equal(sorted_ids[1:], sorted_ids[:-1], out=new[1:])
-        uniques = sorted_ids[new].astype(np.int64)
-        del sorted_ids
+        return _factorize_buckets(ids, lo, hi, dtype)
     code_sorted = np.cumsum(new, dtype=dtype)
     del new
     code_sorted -= 1
     codes = np.empty(n, dtype=dtype)
     codes[rows] = code_sorted
     return uniques, codes
+
+
+def bucket_rows(keys: npt.NDArray[Any], n_buckets: int) -> tuple[I64, I64]:
+    """Rows grouped by a small bucket number, in row order within each bucket:
+    ``(rows, offsets)`` with bucket ``b``'s rows at ``rows[offsets[b]:offsets[b + 1]]``.
+
+    One stable sort of 1- or 2-byte keys, which numpy does as an O(n) radix sort.
+    """
+    small = np.uint8 if n_buckets <= 1 << 8 else np.uint16
+    if n_buckets > 1 << 16:
+        raise ValueError(f"at most {1 << 16} buckets, not {n_buckets}")
+    rows = np.argsort(keys.astype(small, copy=False), kind="stable")
+    counts = np.bincount(keys, minlength=n_buckets)
+    offsets = np.zeros(n_buckets + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return rows.astype(np.int64, copy=False), offsets
+
+
+def factorize_buckets(
+    ids: npt.NDArray[Any],
+    bucket: npt.NDArray[Any],
+    n_buckets: int,
+    dtype: type[np.signedinteger[Any]],
+    run: Any = map,
+) -> tuple[npt.NDArray[Any], I64]:
+    """Factorise integer ``ids`` that are split into ranges: ``bucket[i]`` must grow
+    with ``ids[i]`` (bucket ``b``'s ids all below bucket ``b + 1``'s). Each bucket is
+    factorised on its own (``run`` maps a function over the buckets, e.g. a thread
+    pool's ``map``) and the codes offset, which gives exactly :func:`factorize`.
+    """
+    rows, offsets = bucket_rows(bucket, n_buckets)
+
+    def one(b: int) -> tuple[npt.NDArray[Any], I64]:
+        part = rows[offsets[b] : offsets[b + 1]]
+        if len(part) == 0:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        return factorize(ids[part])
+
+    results = list(run(one, range(n_buckets)))
+    sizes = np.array([len(u) for u, _ in results], dtype=np.int64)
+    firsts = segment_starts(sizes)
+    codes = np.empty(len(ids), dtype=dtype)
+    for b, (_, sub_codes) in enumerate(results):
+        part = rows[offsets[b] : offsets[b + 1]]
+        if len(part):
+            sub = sub_codes.astype(dtype, copy=False)
+            sub += dtype(firsts[b])
+            codes[part] = sub
+    uniques = np.concatenate([np.empty(0, dtype=np.int64), *(u for u, _ in results)])
+    return uniques, codes
+
+
+def _factorize_buckets(
+    ids: npt.NDArray[Any], lo: int, hi: int, dtype: type[np.signedinteger[Any]]
+) -> tuple[npt.NDArray[Any], I64]:
+    """Ids too sparse for ``(id - lo) << row_bits | row`` to fit 64 bits: split the id
+    range by its top bits into buckets small enough that each bucket's packed key fits,
+    and factorise the buckets one by one (O(n) radix split, no ``argsort`` of int64)."""
+    n = len(ids)
+    span_bits = _bits(hi - lo)
+    # > 0 here; each bucket spans 2**(span_bits - top) ids (a bucket still too wide
+    # for its rows is split again by the recursive factorize).
+    top = max(1, min(span_bits + _bits(n - 1) - 64, 16))
+    bucket = np.empty(n, dtype=np.uint16 if top > 8 else np.uint8)
+    shift = U64(span_bits - top)
+    for start in range(0, n, CHUNK):
+        stop = min(start + CHUNK, n)
+        block = ids[start:stop].astype(U64)
+        block -= U64(lo & 0xFFFF_FFFF_FFFF_FFFF)
+        block >>= shift
+        bucket[start:stop] = block
+    return factorize_buckets(ids, bucket, 1 << top, dtype)
 
 
 def _factorize_dense(

@@ -659,8 +659,15 @@ class _Orders:
         ends = np.cumsum(counts)
         mean = self.mean_gap_us
         squares = np.zeros(self.n)
-        for start in range(0, len(gaps), CHUNK):
-            stop = min(start + CHUNK, len(gaps))
+        # Blocks of whole customers (about CHUNK gaps each): a customer's squares are
+        # summed by one bincount, in gap order, so the float result does not depend on
+        # where blocks (or the partitions of the partitioned engine) fall.
+        starts = ends - counts
+        cuts = np.unique(np.searchsorted(starts, np.arange(0, len(gaps), CHUNK), side="right"))
+        seams = [int(starts[c]) if c < self.n else len(gaps) for c in cuts.tolist()[1:]]
+        for start, stop in itertools.pairwise([0, *seams, len(gaps)]):
+            if start == stop:
+                continue
             codes = _codes_between(ends, counts, start, stop)
             deviation = gaps[start:stop] - mean[codes]
             squares += np.bincount(codes, weights=deviation * deviation, minlength=self.n)
