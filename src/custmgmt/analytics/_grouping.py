@@ -229,7 +229,7 @@ def _factorize_buckets(
     # for its rows is split again by the recursive factorize).
     top = max(1, min(span_bits + _bits(n - 1) - 64, 16))
     bucket = np.empty(n, dtype=np.uint16 if top > 8 else np.uint8)
-    shift = U64(span_bits - top)
+    shift = U64(max(span_bits - top, 0))
     for start in range(0, n, CHUNK):
         stop = min(start + CHUNK, n)
         block = ids[start:stop].astype(U64)

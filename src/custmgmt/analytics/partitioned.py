@@ -79,6 +79,8 @@ THREADS_ENV = "CUSTMGMT_THREADS"
 CUSTOMERS_PER_PARTITION = 1 << 16
 #: Rows below which splitting is not worth it (one partition).
 MIN_ROWS_TO_SPLIT = 1 << 17
+#: Rows below which ids are factorised on one thread.
+PARALLEL_FACTORIZE_MIN_ROWS = 1 << 20
 #: At most this many partitions (a 2-byte partition number).
 MAX_PARTITIONS = 1 << 16
 
@@ -157,67 +159,124 @@ def _partition_of(codes: AnyArray, width: int, n_parts: int) -> AnyArray:
     return out
 
 
-@attrs.frozen(kw_only=True)
-class _Split:
-    """Rows of one frame grouped by partition (stable: row order kept within each)."""
-
-    rows: I64
-    offsets: I64
-
-    def of(self, p: int) -> I64:
-        return self.rows[self.offsets[p] : self.offsets[p + 1]]
+GATHER_BLOCK = 1 << 20
 
 
-def _split(codes: AnyArray, bounds: I64) -> _Split:
-    n_parts = len(bounds) - 1
-    width = int(bounds[1] - bounds[0]) if n_parts else 1
-    rows, offsets = bucket_rows(_partition_of(codes, max(width, 1), n_parts), n_parts)
-    return _Split(rows=rows, offsets=offsets)
+def _gather(
+    column: AnyArray, rows: I64, pool: ThreadPoolExecutor | None
+) -> AnyArray:
+    """``column[rows]`` in blocks spread over the pool (``take`` releases the GIL).
+    Within a partition ``rows`` ascend, so the reads are P sequential streams."""
+    out = np.empty(len(rows), dtype=column.dtype)
+
+    def block(start: int) -> None:
+        stop = min(start + GATHER_BLOCK, len(rows))
+        np.take(column, rows[start:stop], out=out[start:stop], mode="clip")
+
+    starts = range(0, len(rows), GATHER_BLOCK)
+    if pool is None:
+        for start in starts:
+            block(start)
+    else:
+        list(pool.map(block, starts))
+    return out
 
 
-def _sub_orders(frame: OrderFrame, ids: AnyArray, rows: I64, lo: int) -> OrderFrame:
-    codes = frame.customer_code[rows]
-    codes = (codes - codes.dtype.type(lo)).astype(code_dtype(len(ids)), copy=False)
-    line_row = line_category = None
-    if frame.line_row is not None and frame.line_category is not None:
-        owner = frame.customer_code[frame.line_row]
-        mine = (owner >= lo) & (owner < lo + len(ids))
-        line_row = np.searchsorted(rows, frame.line_row[mine]).astype(np.int64)
-        line_category = frame.line_category[mine]
-    return attrs.evolve(
-        frame,
-        customer_code=codes,
-        customer_ids=ids,
-        placed_at=frame.placed_at[rows],
-        amount=frame.amount[rows],
-        returned_amount=frame.returned_amount[rows],
-        status=frame.status[rows],
-        category=frame.category[rows],
-        channel=frame.channel[rows],
-        order_id=None if frame.order_id is None else frame.order_id[rows],
-        line_row=line_row,
-        line_category=line_category,
-    )
+def _local_codes(
+    codes: AnyArray, rows: I64, offsets: I64, bounds: I64, pool: ThreadPoolExecutor | None
+) -> AnyArray:
+    """The codes in partition order, made local to each partition (minus its first)."""
+    out = _gather(codes, rows, pool)
+
+    def shift(p: int) -> None:
+        if bounds[p]:
+            out[offsets[p] : offsets[p + 1]] -= out.dtype.type(bounds[p])
+
+    parts = range(len(bounds) - 1)
+    if pool is None:
+        for p in parts:
+            shift(p)
+    else:
+        list(pool.map(shift, parts))
+    return out
 
 
-def _sub_interactions(
-    frame: InteractionFrame, codes: AnyArray, ids: AnyArray, rows: I64, lo: int
-) -> InteractionFrame:
-    sub_codes = (codes[rows] - lo).astype(code_dtype(len(ids)), copy=False)
-    return attrs.evolve(
-        frame,
-        customer_code=sub_codes,
-        customer_ids=ids,
-        at=frame.at[rows],
-        kind=frame.kind[rows],
-        rating=frame.rating[rows],
-        complaint_category=frame.complaint_category[rows],
-        resolved=frame.resolved[rows],
-        channel=frame.channel[rows],
-    )
+def _width(bounds: I64) -> int:
+    return max(int(bounds[1] - bounds[0]), 1) if len(bounds) > 1 else 1
 
 
 PartFrames = tuple[OrderFrame | None, InteractionFrame | None]
+
+
+def _order_parts(
+    frame: OrderFrame, bounds: I64, customer_ids: AnyArray, pool: ThreadPoolExecutor | None
+) -> list[OrderFrame]:
+    n_parts = len(bounds) - 1
+    rows, offsets = bucket_rows(_partition_of(frame.customer_code, _width(bounds), n_parts), n_parts)
+    codes = _local_codes(frame.customer_code, rows, offsets, bounds, pool)
+    cols = {
+        name: _gather(getattr(frame, name), rows, pool)
+        for name in ("placed_at", "amount", "returned_amount", "status", "category")
+    }
+    line_parts: list[tuple[AnyArray | None, AnyArray | None]] = [(None, None)] * n_parts
+    if frame.line_row is not None and frame.line_category is not None:
+        # The row each order moved to, and the lines grouped by their order's partition.
+        where = np.empty(len(rows), dtype=np.int64)
+        where[rows] = np.arange(len(rows), dtype=np.int64)
+        owner = frame.customer_code[frame.line_row]
+        line_rows, line_offsets = bucket_rows(_partition_of(owner, _width(bounds), n_parts), n_parts)
+        for p in range(n_parts):
+            mine = line_rows[line_offsets[p] : line_offsets[p + 1]]
+            local = where[frame.line_row[mine]] - offsets[p]
+            line_parts[p] = (local, frame.line_category[mine])
+    out = []
+    for p in range(n_parts):
+        part = slice(int(offsets[p]), int(offsets[p + 1]))
+        size = part.stop - part.start
+        # channel and order_id feed no feature: a constant view instead of a copy.
+        out.append(
+            attrs.evolve(
+                frame,
+                customer_code=codes[part],
+                customer_ids=customer_ids[bounds[p] : bounds[p + 1]],
+                channel=np.broadcast_to(np.asarray(-1, dtype=frame.channel.dtype), (size,)),
+                channel_names=(),
+                order_id=None,
+                line_row=line_parts[p][0],
+                line_category=line_parts[p][1],
+                **{name: col[part] for name, col in cols.items()},
+            )
+        )
+    return out
+
+
+def _interaction_parts(
+    frame: InteractionFrame,
+    codes: AnyArray,
+    bounds: I64,
+    customer_ids: AnyArray,
+    pool: ThreadPoolExecutor | None,
+) -> list[InteractionFrame]:
+    n_parts = len(bounds) - 1
+    rows, offsets = bucket_rows(_partition_of(codes, _width(bounds), n_parts), n_parts)
+    local = _local_codes(codes.astype(code_dtype(len(customer_ids)), copy=False), rows,
+                         offsets, bounds, pool)
+    cols = {
+        name: _gather(getattr(frame, name), rows, pool)
+        for name in ("at", "kind", "rating", "complaint_category", "resolved", "channel")
+    }
+    out = []
+    for p in range(n_parts):
+        part = slice(int(offsets[p]), int(offsets[p + 1]))
+        out.append(
+            attrs.evolve(
+                frame,
+                customer_code=local[part],
+                customer_ids=customer_ids[bounds[p] : bounds[p + 1]],
+                **{name: col[part] for name, col in cols.items()},
+            )
+        )
+    return out
 
 
 def split_frames(
@@ -226,14 +285,14 @@ def split_frames(
     *,
     threads: int | None = None,
     partitions: int | None = None,
-) -> tuple[AnyArray, I64, Callable[[int], PartFrames]]:
-    """Plan the partitions of the frames: ``(customer_ids, bounds, part)``.
+) -> tuple[AnyArray, list[PartFrames]]:
+    """Split the frames into partitions of customers: ``(customer_ids, parts)``.
 
     ``customer_ids`` is the joint customer index (the orders' ids first, as in
-    :func:`~custmgmt.analytics.features.customer_features`); partition ``p`` holds
-    the customers of codes ``bounds[p]:bounds[p + 1]``, and ``part(p)`` gathers its
-    rows into frames of their own (call it where the partition is computed, so that
-    only the partitions in flight are copied).
+    :func:`~custmgmt.analytics.features.customer_features`); ``parts[p]`` holds the
+    frames of the ``p``-th range of it, with local customer codes, their rows in the
+    original order. The rows are moved into partition order in one pass (a copy of
+    the columns the features read, about the input's size), on ``threads`` threads.
 
     Raises:
         ValidationError: as :func:`customer_features`.
@@ -252,31 +311,21 @@ def split_frames(
         len(interactions) if interactions is not None else 0
     )
     bounds = partition_bounds(len(customer_ids), n_rows, n_threads, partitions)
-    order_split = _split(orders.customer_code, bounds) if orders is not None else None
-    interaction_split = (
-        _split(interaction_codes, bounds)
-        if interactions is not None and interaction_codes is not None
-        else None
-    )
-
-    def part(p: int) -> PartFrames:
-        lo, hi = int(bounds[p]), int(bounds[p + 1])
-        ids = customer_ids[lo:hi]
-        sub_o = (
-            _sub_orders(orders, ids, order_split.of(p), lo)
-            if orders is not None and order_split is not None
-            else None
-        )
-        sub_i = (
-            _sub_interactions(interactions, interaction_codes, ids, interaction_split.of(p), lo)
-            if interactions is not None
-            and interaction_codes is not None
-            and interaction_split is not None
-            else None
-        )
-        return sub_o, sub_i
-
-    return customer_ids, bounds, part
+    n_parts = len(bounds) - 1
+    pool = ThreadPoolExecutor(max_workers=n_threads) if n_threads > 1 else None
+    try:
+        order_parts: list[OrderFrame | None] = [None] * n_parts
+        interaction_parts: list[InteractionFrame | None] = [None] * n_parts
+        if orders is not None:
+            order_parts = list(_order_parts(orders, bounds, customer_ids, pool))
+        if interactions is not None and interaction_codes is not None:
+            interaction_parts = list(
+                _interaction_parts(interactions, interaction_codes, bounds, customer_ids, pool)
+            )
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return customer_ids, list(zip(order_parts, interaction_parts, strict=True))
 
 
 def features_of_partition(
@@ -343,18 +392,26 @@ def customer_features(
     n_threads = _threads(threads)
     if features is not None and not isinstance(features, str):
         features = tuple(features)
-    customer_ids, bounds, part = split_frames(
+    if orders is not None and interactions is None and isinstance(orders, OrderFrame):
+        n_customers, n_rows = orders.n_customers, len(orders)
+    else:
+        n_customers, n_rows = 0, 0  # decided after aligning the indexes
+    if n_customers and len(partition_bounds(n_customers, n_rows, n_threads, partitions)) <= 2:
+        return _features.customer_features(
+            orders, interactions, as_of=as_of, features=features, windows=windows
+        )
+    customer_ids, parts = split_frames(
         orders, interactions, threads=n_threads, partitions=partitions
     )
-    if len(bounds) <= 2:
+    if len(parts) == 1:
         return _features.customer_features(
             orders, interactions, as_of=as_of, features=features, windows=windows
         )
 
-    def one(p: int) -> CustomerFeatures:
-        return features_of_partition(part(p), as_of=as_of, features=features, windows=windows)
+    def one(frames: PartFrames) -> CustomerFeatures:
+        return features_of_partition(frames, as_of=as_of, features=features, windows=windows)
 
-    results = _run(n_threads, one, range(len(bounds) - 1))
+    results = _run(n_threads, one, parts)
     return concat_features(results, customer_ids)
 
 
@@ -370,7 +427,7 @@ def factorize_parallel(
     """
     n_threads = _threads(threads)
     ids = np.asarray(values)
-    if n_threads == 1 or ids.ndim != 1 or ids.dtype.kind not in "iu" or len(ids) < 1 << 20:
+    if n_threads == 1 or ids.ndim != 1 or ids.dtype.kind not in "iu" or len(ids) < PARALLEL_FACTORIZE_MIN_ROWS:
         return factorize(values, field)
     if ids.dtype.kind == "u" and ids.dtype.itemsize == 8:
         return factorize(values, field)  # validated (and converted) there
