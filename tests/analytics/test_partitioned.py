@@ -32,7 +32,9 @@ DAY = 86_400_000_000
 def assert_identical(a: CustomerFeatures, b: CustomerFeatures) -> None:
     assert a.names == b.names
     assert a.customer_ids.tolist() == b.customer_ids.tolist()
-    assert a.currency == b.currency and a.as_of == b.as_of and a.windows == b.windows
+    assert a.currency == b.currency
+    assert a.as_of == b.as_of
+    assert a.windows == b.windows
     for name in a.names:
         assert a[name].dtype == b[name].dtype, name
         # Bit for bit: equal values, NaN where NaN, no tolerance.
@@ -62,7 +64,9 @@ def test_separately_indexed_interactions_and_orders_alone_are_partitioned_too(
     orders = _orders_frame(h["orders"], h["int_ids"])
     rows = h["interactions"]
     separate = InteractionFrame.from_arrays(
-        customer_id=np.array([r["customer"] for r in rows], dtype=np.int64 if h["int_ids"] else object),
+        customer_id=np.array(
+            [r["customer"] for r in rows], dtype=np.int64 if h["int_ids"] else object
+        ),
         at=np.array([r["t"] for r in rows], dtype=np.int64),
         kind=[r["kind"] for r in rows],
     )
@@ -138,11 +142,13 @@ def test_partitions_split_customers_into_contiguous_ranges() -> None:
     assert len(parts) == 4
     seen = []
     for orders, interactions in parts:
-        assert interactions is None and orders is not None
+        assert interactions is None
+        assert orders is not None
         seen += orders.customer_ids.tolist()
         # Each partition's rows: its customers' rows, in the original order.
         codes = np.asarray(orders.customer_code)
-        assert codes.min() >= 0 and codes.max() < orders.n_customers
+        assert codes.min() >= 0
+        assert codes.max() < orders.n_customers
     assert seen == ids.tolist() == frame.customer_ids.tolist()
     assert sum(len(o) for o, _ in parts if o is not None) == len(frame)
 
@@ -160,8 +166,12 @@ def test_the_thread_count_comes_from_the_argument_the_environment_or_the_cores(
             partitioned.default_threads()
     monkeypatch.delenv(partitioned.THREADS_ENV)
     frame = _shop(100, seed=1)
-    for field, kwargs in (("threads", {"threads": 0}), ("partitions", {"partitions": -1}),
-                          ("threads", {"threads": True}), ("partitions", {"partitions": 1.5})):
+    for field, kwargs in (
+        ("threads", {"threads": 0}),
+        ("partitions", {"partitions": -1}),
+        ("threads", {"threads": True}),
+        ("partitions", {"partitions": 1.5}),
+    ):
         with pytest.raises(ValidationError, match=field):
             partitioned.customer_features(frame, as_of=AS_OF, **kwargs)
     with pytest.raises(ValidationError, match="orders"):
@@ -197,7 +207,7 @@ def test_range_bucketed_factorisation_equals_unique(values: list[int]) -> None:
 @given(wide_ids, st.integers(1, 8))
 def test_parallel_factorisation_equals_the_serial_one(values: list[int], threads: int) -> None:
     ids = np.array(values * 3, dtype=np.int64)
-    with mock.patch.object(partitioned, "PARALLEL_FACTORIZE_MIN_ROWS", 1):
+    with mock.patch.object(_grouping, "PARALLEL_FACTORIZE_MIN_ROWS", 1):
         uniques, codes = partitioned.factorize_parallel(ids, threads=threads)
     expected_uniques, expected_codes = _grouping.factorize(ids)
     np.testing.assert_array_equal(uniques, expected_uniques)

@@ -12,6 +12,8 @@ always exact.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -20,8 +22,14 @@ import numpy.typing as npt
 from custmgmt.errors import ValidationError
 
 __all__ = [
+    "PARALLEL_FACTORIZE_MIN_ROWS",
+    "THREADS_ENV",
+    "bucket_rows",
     "code_dtype",
+    "default_threads",
     "factorize",
+    "factorize_buckets",
+    "factorize_parallel",
     "group_order",
     "map_onto_index",
     "segment_starts",
@@ -30,6 +38,37 @@ __all__ = [
 
 I64 = npt.NDArray[np.int64]
 U64 = np.uint64
+
+#: The environment variable that overrides the default thread count.
+THREADS_ENV = "CUSTMGMT_THREADS"
+#: Rows below which ids are factorised on one thread.
+PARALLEL_FACTORIZE_MIN_ROWS = 1 << 20
+
+
+def _check_count(field: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValidationError(field, value, "a positive integer")
+    return int(value)
+
+
+def default_threads() -> int:
+    """Threads to use: ``CUSTMGMT_THREADS`` when set, else the cores this process may
+    run on (``os.sched_getaffinity``; ``os.cpu_count`` where that does not exist).
+
+    Raises:
+        ValidationError: ``CUSTMGMT_THREADS`` is not a positive integer.
+    """
+    env = os.environ.get(THREADS_ENV)
+    if env is not None and env.strip():
+        try:
+            value = int(env)
+        except ValueError:
+            raise ValidationError(THREADS_ENV, env, "a positive integer") from None
+        return _check_count(THREADS_ENV, value)
+    affinity = getattr(os, "sched_getaffinity", None)
+    if affinity is not None:
+        return max(1, len(affinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
 def code_dtype(n_codes: int) -> type[np.signedinteger[Any]]:
@@ -436,3 +475,35 @@ def segment_starts(counts: I64) -> I64:
     if len(counts) > 1:
         np.cumsum(counts[:-1], out=starts[1:])
     return starts
+
+
+def factorize_parallel(
+    values: Any, field: str = "customer_id", *, threads: int | None = None
+) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    """:func:`~custmgmt.analytics._grouping.factorize` on several threads, with the
+    identical result: integer ids are split into ranges at sampled quantiles (one
+    pass), each range factorised on its own thread, and the codes offset.
+
+    Raises:
+        ValidationError: as ``factorize``.
+    """
+    n_threads = default_threads() if threads is None else _check_count("threads", threads)
+    ids = np.asarray(values)
+    serial = n_threads == 1 or ids.ndim != 1 or len(ids) < PARALLEL_FACTORIZE_MIN_ROWS
+    if serial or ids.dtype.kind != "i":
+        return factorize(values, field)  # strings, unsigned: validated and converted there
+    n = len(ids)
+    n_parts = min(4 * n_threads, 256)
+    step = max(1, n // 4096)
+    sample = np.sort(ids[::step])
+    cuts = np.unique(sample[(np.arange(1, n_parts) * len(sample)) // n_parts])
+    bucket = np.empty(n, dtype=np.uint8)
+    chunk = 1 << 18
+    for start in range(0, n, chunk):
+        block = np.searchsorted(cuts, ids[start : start + chunk], side="right")
+        bucket[start : start + len(block)] = block
+    dtype = code_dtype(n)
+    with ThreadPoolExecutor(max_workers=n_threads) as pool:
+        uniques, codes = factorize_buckets(ids, bucket, len(cuts) + 1, dtype, run=pool.map)
+    return uniques, codes
+

@@ -40,7 +40,6 @@ outputs :func:`concat_features` joins.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -51,7 +50,14 @@ import numpy as np
 import numpy.typing as npt
 
 from custmgmt.analytics import features as _features
-from custmgmt.analytics._grouping import bucket_rows, code_dtype, factorize, factorize_buckets
+from custmgmt.analytics._grouping import (
+    THREADS_ENV,
+    _check_count,
+    bucket_rows,
+    code_dtype,
+    default_threads,
+    factorize_parallel,
+)
 from custmgmt.analytics.features import DEFAULT_WINDOWS, CustomerFeatures
 from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 from custmgmt.errors import ValidationError
@@ -72,43 +78,13 @@ I64 = npt.NDArray[np.int64]
 T = TypeVar("T")
 R = TypeVar("R")
 
-#: The environment variable that overrides the default thread count.
-THREADS_ENV = "CUSTMGMT_THREADS"
 #: Customers per partition the default aims at: small enough that a partition's
 #: per-customer tables stay in cache, large enough that per-partition overhead is noise.
 CUSTOMERS_PER_PARTITION = 1 << 16
 #: Rows below which splitting is not worth it (one partition).
 MIN_ROWS_TO_SPLIT = 1 << 17
-#: Rows below which ids are factorised on one thread.
-PARALLEL_FACTORIZE_MIN_ROWS = 1 << 20
 #: At most this many partitions (a 2-byte partition number).
 MAX_PARTITIONS = 1 << 16
-
-
-def _check_count(field: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValidationError(field, value, "a positive integer")
-    return int(value)
-
-
-def default_threads() -> int:
-    """Threads to use: ``CUSTMGMT_THREADS`` when set, else the cores this process may
-    run on (``os.sched_getaffinity``; ``os.cpu_count`` where that does not exist).
-
-    Raises:
-        ValidationError: ``CUSTMGMT_THREADS`` is not a positive integer.
-    """
-    env = os.environ.get(THREADS_ENV)
-    if env is not None and env.strip():
-        try:
-            value = int(env)
-        except ValueError:
-            raise ValidationError(THREADS_ENV, env, "a positive integer") from None
-        return _check_count(THREADS_ENV, value)
-    affinity = getattr(os, "sched_getaffinity", None)
-    if affinity is not None:
-        return max(1, len(affinity(0)))
-    return max(1, os.cpu_count() or 1)
 
 
 def _threads(threads: int | None) -> int:
@@ -129,16 +105,16 @@ def partition_bounds(
     """Code boundaries ``[0, b1, ..., n_customers]`` of equal-width customer ranges.
 
     ``partitions`` fixes the count (capped at one customer per partition); by default
-    it is the larger of the thread count and ``n_customers / 65536`` (one partition
-    below 131072 rows on one thread).
+    it is one on one thread or below 131072 rows, else the larger of the thread count
+    and ``n_customers / 65536``.
 
     Raises:
         ValidationError: ``partitions`` or ``threads`` not a positive integer.
     """
     threads = _check_count("threads", threads)
     if partitions is None:
-        if n_rows < MIN_ROWS_TO_SPLIT and threads == 1:
-            count = 1
+        if threads == 1 or n_rows < MIN_ROWS_TO_SPLIT:
+            count = 1  # moving the rows costs more than the cache saves on one core
         else:
             count = max(threads, -(-n_customers // CUSTOMERS_PER_PARTITION))
     else:
@@ -162,9 +138,7 @@ def _partition_of(codes: AnyArray, width: int, n_parts: int) -> AnyArray:
 GATHER_BLOCK = 1 << 20
 
 
-def _gather(
-    column: AnyArray, rows: I64, pool: ThreadPoolExecutor | None
-) -> AnyArray:
+def _gather(column: AnyArray, rows: I64, pool: ThreadPoolExecutor | None) -> AnyArray:
     """``column[rows]`` in blocks spread over the pool (``take`` releases the GIL).
     Within a partition ``rows`` ascend, so the reads are P sequential streams."""
     out = np.empty(len(rows), dtype=column.dtype)
@@ -212,9 +186,11 @@ def _order_parts(
     frame: OrderFrame, bounds: I64, customer_ids: AnyArray, pool: ThreadPoolExecutor | None
 ) -> list[OrderFrame]:
     n_parts = len(bounds) - 1
-    rows, offsets = bucket_rows(_partition_of(frame.customer_code, _width(bounds), n_parts), n_parts)
+    rows, offsets = bucket_rows(
+        _partition_of(frame.customer_code, _width(bounds), n_parts), n_parts
+    )
     codes = _local_codes(frame.customer_code, rows, offsets, bounds, pool)
-    cols = {
+    cols: dict[str, Any] = {
         name: _gather(getattr(frame, name), rows, pool)
         for name in ("placed_at", "amount", "returned_amount", "status", "category")
     }
@@ -224,7 +200,9 @@ def _order_parts(
         where = np.empty(len(rows), dtype=np.int64)
         where[rows] = np.arange(len(rows), dtype=np.int64)
         owner = frame.customer_code[frame.line_row]
-        line_rows, line_offsets = bucket_rows(_partition_of(owner, _width(bounds), n_parts), n_parts)
+        line_rows, line_offsets = bucket_rows(
+            _partition_of(owner, _width(bounds), n_parts), n_parts
+        )
         for p in range(n_parts):
             mine = line_rows[line_offsets[p] : line_offsets[p + 1]]
             local = where[frame.line_row[mine]] - offsets[p]
@@ -259,9 +237,10 @@ def _interaction_parts(
 ) -> list[InteractionFrame]:
     n_parts = len(bounds) - 1
     rows, offsets = bucket_rows(_partition_of(codes, _width(bounds), n_parts), n_parts)
-    local = _local_codes(codes.astype(code_dtype(len(customer_ids)), copy=False), rows,
-                         offsets, bounds, pool)
-    cols = {
+    local = _local_codes(
+        codes.astype(code_dtype(len(customer_ids)), copy=False), rows, offsets, bounds, pool
+    )
+    cols: dict[str, Any] = {
         name: _gather(getattr(frame, name), rows, pool)
         for name in ("at", "kind", "rating", "complaint_category", "resolved", "channel")
     }
@@ -352,9 +331,7 @@ def concat_features(parts: Sequence[CustomerFeatures], customer_ids: AnyArray) -
     if not parts:
         raise ValidationError("parts", 0, "at least one partition's features")
     names = parts[0].names
-    columns = {
-        name: np.concatenate([np.asarray(part[name]) for part in parts]) for name in names
-    }
+    columns = {name: np.concatenate([np.asarray(part[name]) for part in parts]) for name in names}
     first = parts[0]
     return CustomerFeatures(
         customer_ids=customer_ids,
@@ -413,36 +390,3 @@ def customer_features(
 
     results = _run(n_threads, one, parts)
     return concat_features(results, customer_ids)
-
-
-def factorize_parallel(
-    values: Any, field: str = "customer_id", *, threads: int | None = None
-) -> tuple[AnyArray, AnyArray]:
-    """:func:`~custmgmt.analytics._grouping.factorize` on several threads, with the
-    identical result: integer ids are split into ranges at sampled quantiles (one
-    pass), each range factorised on its own thread, and the codes offset.
-
-    Raises:
-        ValidationError: as ``factorize``.
-    """
-    n_threads = _threads(threads)
-    ids = np.asarray(values)
-    if n_threads == 1 or ids.ndim != 1 or ids.dtype.kind not in "iu" or len(ids) < PARALLEL_FACTORIZE_MIN_ROWS:
-        return factorize(values, field)
-    if ids.dtype.kind == "u" and ids.dtype.itemsize == 8:
-        return factorize(values, field)  # validated (and converted) there
-    n = len(ids)
-    n_parts = min(4 * n_threads, 256)
-    step = max(1, n // 4096)
-    sample = np.sort(ids[::step])
-    cuts = np.unique(sample[(np.arange(1, n_parts) * len(sample)) // n_parts])
-    bucket = np.empty(n, dtype=np.uint8)
-    chunk = 1 << 18
-    for start in range(0, n, chunk):
-        block = np.searchsorted(cuts, ids[start : start + chunk], side="right")
-        bucket[start : start + len(block)] = block
-    dtype = code_dtype(n)
-    with ThreadPoolExecutor(max_workers=n_threads) as pool:
-        uniques, codes = factorize_buckets(ids, bucket, len(cuts) + 1, dtype, run=pool.map)
-    return uniques, codes
-
