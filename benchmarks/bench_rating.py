@@ -62,7 +62,8 @@ What each engine does (and does not do):
   customer net spend, order count, distinct categories; the default policy's score and
   five star levels at its quantiles. Stars are checked to agree between engines.
 - custmgmt: OrderFrame.from_arrays (validation, id factorisation) + customer_features +
-  RatingPolicy.rate, single-threaded numpy; returns a Rating (ids, scores, stars,
+  RatingPolicy.rate, single-threaded numpy (--scale: also on every core, the
+  partitioned engine and a parallel id factorisation); returns a Rating (ids, scores, stars,
   per-criterion contributions).
 - pandas: DataFrame from the arrays, groupby-agg, rank(pct=True), quantile cuts; single
   thread; no validation, no contributions.
@@ -344,20 +345,24 @@ def scale_engines(threads: int) -> dict[str, Callable[[Arrays], Any]]:
 
 def rss_peak(folder: str, label: str, threads: int) -> int:
     """Peak resident memory beyond the loaded input of one engine run, in bytes, from
-    a fresh process (``ru_maxrss`` after the run minus the resident size before it)."""
+    a fresh process: the kernel's high-water mark is reset (``/proc/self/clear_refs``)
+    once the input is loaded, and read (``VmHWM``) after the run."""
     code = (
-        "import json, os, resource, sys\n"
+        "import json, os, sys\n"
         "import numpy as np\n"
         f"sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})\n"
         "import bench_rating as b\n"
         f"engine = b.scale_engines({threads})[{label!r}]\n"
         "engine(b.synthetic(1000))  # imports and thread pools before measuring\n"
         f"data = {{k: np.load(os.path.join({folder!r}, k + '.npy')) for k in b.COLUMNS}}\n"
-        "page = os.sysconf('SC_PAGE_SIZE')\n"
-        "with open('/proc/self/statm') as f: before = int(f.read().split()[1]) * page\n"
+        "def status(key):\n"
+        "    with open('/proc/self/status') as f:\n"
+        "        line = next(x for x in f if x.startswith(key + ':'))\n"
+        "    return int(line.split()[1]) * 1024\n"
+        "with open('/proc/self/clear_refs', 'w') as f: f.write('5')\n"
+        "before = status('VmRSS')\n"
         "engine(data)\n"
-        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024\n"
-        "print(json.dumps({'extra': peak - before}))\n"
+        "print(json.dumps({'extra': status('VmHWM') - before}))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], check=True, capture_output=True, text=True
