@@ -216,7 +216,9 @@ def bucket_rows(keys: npt.NDArray[Any], n_buckets: int) -> tuple[I64, I64]:
     if n_buckets > 1 << 16:
         raise ValueError(f"at most {1 << 16} buckets, not {n_buckets}")
     rows = np.argsort(keys.astype(small, copy=False), kind="stable")
-    counts = np.bincount(keys, minlength=n_buckets)
+    counts = np.zeros(n_buckets, dtype=np.int64)
+    for start in range(0, len(keys), CHUNK):  # no full-length intp copy of the keys
+        counts += np.bincount(keys[start : start + CHUNK], minlength=n_buckets)
     offsets = np.zeros(n_buckets + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     return rows.astype(np.int64, copy=False), offsets
