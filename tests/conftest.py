@@ -1,4 +1,5 @@
-"""Shared test settings: hypothesis profiles for local runs, CI and long sweeps.
+"""Shared test settings: hypothesis profiles for local runs, CI and long sweeps, and the
+PostgreSQL server of ``tests/postgres``.
 
 The profile is chosen by ``HYPOTHESIS_PROFILE`` (``dev``, ``ci`` or ``sweep``); without
 it, ``ci`` when ``CI`` is set and ``dev`` otherwise. Both ``dev`` and ``ci`` run 100
@@ -15,8 +16,13 @@ not set its own number, meant for the bad-input sweeps::
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+from custmgmt.testing.postgres import TemporaryPostgres, find_postgres_bin
 
 settings.register_profile(
     "ci",
@@ -36,3 +42,60 @@ _DEFAULT = "ci" if os.environ.get("CI") else "dev"
 # The documented longer run: HYPOTHESIS_PROFILE=long pytest ... (10,000 examples a test).
 settings.register_profile("long", deadline=None, max_examples=10_000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or _DEFAULT)
+
+
+# -- PostgreSQL ----------------------------------------------------------------------
+# A session fixture starts a throwaway server (custmgmt.testing.postgres.TemporaryPostgres:
+# initdb into a temporary directory, as the postgres user when the tests run as root,
+# listening on a Unix socket in that directory only) and always stops and removes it at
+# the end, failing tests or not; each test module gets a database of its own.
+# CUSTMGMT_TEST_DSN points the tests at an existing server instead (each test then
+# works in a schema of its own, dropped afterwards). Without PostgreSQL's programs the
+# tests are skipped with the reason printed (-ra), except in CI (CI=true), where that
+# is a failure. docs/postgres.md starts its own server, and is skipped likewise.
+
+_NO_POSTGRES = (
+    "PostgreSQL tests need initdb and pg_ctl (apt-get install postgresql, or set PG_BIN)"
+    " or CUSTMGMT_TEST_DSN pointing at a server"
+)
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("true", "1")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip docs/postgres.md, with the reason, where no PostgreSQL can be started
+    (never in CI: there the page fails instead)."""
+    if find_postgres_bin() is not None or _in_ci():
+        return
+    for item in items:
+        if item.path.name == "postgres.md":
+            item.add_marker(pytest.mark.skip(reason=f"docs/postgres.md: {_NO_POSTGRES}"))
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[TemporaryPostgres | str]:
+    """The temporary server, or the DSN of ``CUSTMGMT_TEST_DSN``."""
+    given = os.environ.get("CUSTMGMT_TEST_DSN")
+    if given:
+        yield given
+        return
+    if find_postgres_bin() is None:
+        if _in_ci():
+            pytest.fail(f"CI must run the PostgreSQL tests: {_NO_POSTGRES}")
+        pytest.skip(_NO_POSTGRES)
+    server = TemporaryPostgres()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def postgres_dsn(postgres_server: TemporaryPostgres | str, request: pytest.FixtureRequest) -> str:
+    """A database for this test module (on an existing server: its one database)."""
+    if isinstance(postgres_server, str):
+        return postgres_server
+    name = re.sub(r"[^a-z0-9_]", "_", request.module.__name__.rsplit(".", 1)[-1].lower())
+    return postgres_server.create_database(name[:60])

@@ -6,7 +6,10 @@ lifetime value and run service tickets with SLAs: as a pure library behind
 repository protocols that a host application implements (or the bundled in-memory
 and SQLite stores).
 
-The main types are importable from here; capabilities live in their own packages
+The main types and the use cases a host application calls (record an order or an
+interaction, a customer's overview, rate a store, the segment report, lifetime value,
+the open-ticket report, open a ticket and fire its transitions) are importable from
+here; capabilities live in their own packages
 (:mod:`custmgmt.analytics`, :mod:`custmgmt.rating`, :mod:`custmgmt.segmentation`,
 :mod:`custmgmt.churn`, :mod:`custmgmt.tickets`, :mod:`custmgmt.calendars`).
 Names are imported on first use (PEP 562), so ``import custmgmt`` is cheap and
@@ -35,6 +38,7 @@ _EXPORTS: dict[str, str] = {
     "Customer": "custmgmt.domain",
     "CustomerFeatures": "custmgmt.analytics.features",
     "CustomerKind": "custmgmt.domain",
+    "CustomerOverview": "custmgmt.services",
     "CustomerRepository": "custmgmt.ports",
     "Gender": "custmgmt.domain",
     "Interaction": "custmgmt.domain",
@@ -46,6 +50,7 @@ _EXPORTS: dict[str, str] = {
     "Money": "custmgmt.domain",
     "NotFittedError": "custmgmt.errors",
     "NotFound": "custmgmt.errors",
+    "OpenTicketReport": "custmgmt.tickets",
     "Order": "custmgmt.domain",
     "OrderFrame": "custmgmt.analytics.frames",
     "OrderLine": "custmgmt.domain",
@@ -59,6 +64,7 @@ _EXPORTS: dict[str, str] = {
     "Review": "custmgmt.domain",
     "SQLiteStore": "custmgmt.adapters.sqlite",
     "Search": "custmgmt.domain",
+    "SegmentReport": "custmgmt.segmentation.report",
     "ServiceLevels": "custmgmt.rating",
     "StorageError": "custmgmt.errors",
     "Store": "custmgmt.ports",
@@ -68,7 +74,21 @@ _EXPORTS: dict[str, str] = {
     "TicketStatus": "custmgmt.tickets",
     "TransitionNotAllowed": "custmgmt.errors",
     "ValidationError": "custmgmt.errors",
+    "analyse_clv": "custmgmt.analytics.clv",
     "customer_features": "custmgmt.analytics.features",
+    "current_stars": "custmgmt.rating",
+    "customer_overview": "custmgmt.services",
+    "fire_ticket": "custmgmt.tickets",
+    "format_rating": "custmgmt.rating",
+    "open_ticket": "custmgmt.tickets",
+    "open_ticket_report": "custmgmt.tickets",
+    "rate_frames": "custmgmt.rating",
+    "rate_store": "custmgmt.rating",
+    "record_interaction": "custmgmt.services",
+    "record_order": "custmgmt.services",
+    "record_return": "custmgmt.services",
+    "segment_report": "custmgmt.segmentation.report",
+    "segment_store": "custmgmt.segmentation.report",
 }
 
 __all__ = [
@@ -85,6 +105,7 @@ __all__ = [
     "Customer",
     "CustomerFeatures",
     "CustomerKind",
+    "CustomerOverview",
     "CustomerRepository",
     "Gender",
     "Interaction",
@@ -96,6 +117,7 @@ __all__ = [
     "Money",
     "NotFittedError",
     "NotFound",
+    "OpenTicketReport",
     "Order",
     "OrderFrame",
     "OrderLine",
@@ -109,6 +131,7 @@ __all__ = [
     "Review",
     "SQLiteStore",
     "Search",
+    "SegmentReport",
     "ServiceLevels",
     "StorageError",
     "Store",
@@ -119,7 +142,21 @@ __all__ = [
     "TransitionNotAllowed",
     "ValidationError",
     "__version__",
+    "analyse_clv",
+    "current_stars",
     "customer_features",
+    "customer_overview",
+    "fire_ticket",
+    "format_rating",
+    "open_ticket",
+    "open_ticket_report",
+    "rate_frames",
+    "rate_store",
+    "record_interaction",
+    "record_order",
+    "record_return",
+    "segment_report",
+    "segment_store",
 ]
 
 
@@ -139,6 +176,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ serves these
     from custmgmt.adapters.memory import MemoryStore
     from custmgmt.adapters.sqlite import SQLiteStore
+    from custmgmt.analytics.clv import analyse_clv
     from custmgmt.analytics.features import CustomerFeatures, customer_features
     from custmgmt.analytics.frames import InteractionFrame, OrderFrame
     from custmgmt.calendars import BusinessCalendar
@@ -182,5 +220,29 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ se
         OrderRepository,
         Store,
     )
-    from custmgmt.rating import Rating, RatingPolicy, ServiceLevels
-    from custmgmt.tickets import Ticket, TicketCategory, TicketStatus
+    from custmgmt.rating import (
+        Rating,
+        RatingPolicy,
+        ServiceLevels,
+        current_stars,
+        format_rating,
+        rate_frames,
+        rate_store,
+    )
+    from custmgmt.segmentation.report import SegmentReport, segment_report, segment_store
+    from custmgmt.services import (
+        CustomerOverview,
+        customer_overview,
+        record_interaction,
+        record_order,
+        record_return,
+    )
+    from custmgmt.tickets import (
+        OpenTicketReport,
+        Ticket,
+        TicketCategory,
+        TicketStatus,
+        fire_ticket,
+        open_ticket,
+        open_ticket_report,
+    )

@@ -5,6 +5,13 @@ they enforce the rules that span several repositories (an order needs a known
 customer) and assemble the one-page view of a customer that service staff need.
 Given a live rater (``rater=``, an :class:`~custmgmt.rating.IncrementalRater`), each
 stored order, return and complaint also updates the customer's stars at once.
+
+The other use cases live with their capability and are listed, with these, in
+``docs/getting-started.md`` ("A host application"): :func:`custmgmt.rating.rate_store`,
+:func:`custmgmt.segmentation.report.segment_store`,
+:func:`custmgmt.analytics.clv.analyse_clv`, :func:`custmgmt.tickets.open_ticket_report`,
+:func:`custmgmt.tickets.open_ticket` and :func:`custmgmt.tickets.fire_ticket`; every
+one is also importable from :mod:`custmgmt` itself.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from custmgmt.domain import (
     Order,
     OrderStatus,
 )
+from custmgmt.domain.masking import mask_email, mask_phone
 from custmgmt.domain.time import require_aware
 from custmgmt.errors import NotFound, ValidationError
 from custmgmt.ports import Store
@@ -69,6 +77,37 @@ class CustomerOverview:
     interaction_counts: dict[InteractionKind, int]
     review_mean: float | None
     open_complaints: tuple[Interaction, ...]
+
+    def format(self) -> str:
+        """The view as lines for people (contact details masked)."""
+        c = self.customer
+        city = c.address.city if c.address and c.address.city else "-"
+        age = c.age(self.as_of.date())
+        gender = c.gender.value if c.gender else "-"
+        consented = [ch for ch in ("email", "sms", "social") if getattr(c.consent, ch)]
+        spend = ", ".join(str(m) for m in self.net_spend.values()) or "0"
+        last = f"{self.last_order_at:%Y-%m-%d}" if self.last_order_at else "never"
+        kinds = ", ".join(
+            f"{k.value} {n}"
+            for k, n in sorted(self.interaction_counts.items(), key=lambda kv: -kv[1])
+        )
+        lines = [
+            f"{c.name} ({c.id})",
+            (f"{c.kind.value}, {gender}, age {age if age is not None else '-'}, "
+            f"{c.occupation or '-'}, {city}, region {c.region or '-'}, "
+            f"via {c.acquisition_channel or '-'}"),
+            # Personal data: a printout is shown and pasted around, so it is masked.
+            (f"contact: {mask_phone(c.phone) or '-'} / {mask_email(c.email) or '-'}; "
+            f"marketing consent: {', '.join(consented) or 'none'}"),
+            f"{self.order_count} orders (net {spend}), last {last}",
+            f"interactions: {kinds or 'none'}",
+        ]
+        if self.review_mean is not None:
+            lines.append(
+                f"review mean {self.review_mean:.2f}; open complaints "
+                f"{len(self.open_complaints)}"
+            )
+        return "\n".join(lines)
 
 
 def customer_overview(store: Store, customer_id: str, *, as_of: datetime) -> CustomerOverview:

@@ -210,6 +210,7 @@ CAPABILITIES = (
     "campaigns",
     "engagement",
     "recommendations",
+    "recommend",
     "risk",
     "kpi",
     "privacy",

@@ -80,3 +80,27 @@ def test_every_public_name_has_a_docstring() -> None:
             if isinstance(value, type | types.FunctionType) and not (value.__doc__ or "").strip():
                 undocumented.append(f"{name}.{attr}")
     assert undocumented == []
+
+
+def test_no_public_signature_takes_a_store_as_any() -> None:
+    # Issue 10: a store parameter is typed by the capability protocol it needs
+    # (Store, ColumnarStore, RatingStore, TicketStore ...), never Any.
+    import inspect
+    from typing import Any
+
+    untyped = []
+    for name in public_modules():
+        module = load(name)
+        for attr in getattr(module, "__all__", ()):
+            value = getattr(module, attr)
+            functions = [value] if inspect.isfunction(value) else []
+            if inspect.isclass(value):
+                functions = [
+                    f for n, f in vars(value).items()
+                    if inspect.isfunction(f) and not n.startswith("_")
+                ]
+            for function in functions:
+                for parameter in inspect.signature(function).parameters.values():
+                    if "store" in parameter.name and parameter.annotation in ("Any", Any):
+                        untyped.append(f"{function.__module__}.{function.__qualname__}")
+    assert untyped == []

@@ -14,7 +14,6 @@ from custmgmt.adapters.memory import MemoryStore
 from custmgmt.adapters.sqlite import SQLiteStore
 from custmgmt.adapters.sqlite.backup import backup
 from custmgmt.analytics.frames import InteractionFrame, OrderFrame
-from custmgmt.cli.segment import analyse
 from custmgmt.domain import InteractionKind, Review
 from custmgmt.errors import Conflict, NotFound
 from custmgmt.privacy import (
@@ -33,6 +32,7 @@ from custmgmt.privacy import (
 from custmgmt.privacy.services import ERASED_TEXT
 from custmgmt.rating import RatingPolicy
 from custmgmt.rating.services import rate_store
+from custmgmt.segmentation.report import segment_report
 from custmgmt.testing import make_customer, make_interaction, make_order
 from custmgmt.testing.ticket_contract import make_ticket
 
@@ -42,7 +42,7 @@ AS_OF = NOW
 def _numbers(store: object) -> dict[str, object]:
     orders = OrderFrame.from_store(store, currency="CNY", as_of=AS_OF)
     interactions = InteractionFrame.from_store(store, as_of=AS_OF, customer_index=orders)
-    run = analyse(orders, interactions, as_of=AS_OF)
+    run = segment_report(orders, interactions, as_of=AS_OF)
     rating, _ = rate_store(store, RatingPolicy.default(), as_of=AS_OF, currency="CNY",
                            created_at=AS_OF, save=False)
     order = np.argsort(rating.customer_ids)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -11,7 +10,6 @@ import pytest
 
 from custmgmt.adapters.memory import MemoryStore
 from custmgmt.adapters.sqlite import SQLiteStore
-from custmgmt.cli.tickets import latest_stars, print_open_tickets
 from custmgmt.domain import Money, Priority
 from custmgmt.errors import PermissionDenied, ValidationError
 from custmgmt.rating import (
@@ -29,7 +27,7 @@ from custmgmt.rating import (
     star_history,
 )
 from custmgmt.testing import make_customer, make_order, make_order_line
-from custmgmt.tickets import Ticket, derive_priority
+from custmgmt.tickets import Ticket, derive_priority, open_ticket_report
 
 T0 = datetime(2025, 6, 1, tzinfo=UTC)
 RUN_1 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -138,14 +136,13 @@ def test_tickets_and_priorities_use_the_effective_stars(kind: str) -> None:
                run_id="r1")
     _override_c0(store)
     at = RUN_1 + timedelta(days=1)
-    stars = latest_stars(store, at)
+    stars = current_stars(store, at)
     assert stars["c0"] == 5
     assert derive_priority(stars["c0"], "inquiry").priority is Priority.HIGH
     store.tickets.add(Ticket.open(id="T-1", customer_id="c0", category="inquiry",
                                   priority="normal", subject="发票", at=at, actor="web"))
-    out = io.StringIO()
-    print_open_tickets(store, at + timedelta(minutes=1), out)
-    assert "normal · stars 5★" in out.getvalue()
+    report = open_ticket_report(store, at + timedelta(minutes=1), stars=stars)
+    assert "normal · stars 5★" in report.format()
     store.close()
 
 

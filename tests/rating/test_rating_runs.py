@@ -407,7 +407,9 @@ def test_a_policy_reading_complaints_rates_the_store_with_its_interactions() -> 
     )
     rating, _ = rate_store(store, policy, as_of=AS_OF, currency="CNY", created_at=AS_OF,
                            save=False)
-    assert "c-browser" in rating.customer_ids.tolist()
+    # A customer with complaints but no order is a prospect: not rated (issue 11 item 7).
+    assert "c-browser" not in rating.customer_ids.tolist()
+    assert rating.unrated == 1
     assert rating.explain("c3").contributions["complaints"] < rating.explain(
         "c2").contributions["complaints"]
     assert store.ratings.list_runs() == []

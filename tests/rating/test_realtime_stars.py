@@ -32,6 +32,7 @@ from custmgmt.rating import (
     rate,
     rate_store,
 )
+from custmgmt.rating.inputs import counted_only
 from custmgmt.services import record_interaction, record_order, record_return
 from custmgmt.testing import make_customer, make_interaction, make_order, make_order_line
 
@@ -121,8 +122,11 @@ def _full_re_rate(
 
 
 def _run_as_stored_now(store: Any, policy: RatingPolicy) -> Rating:
-    """Run r1's population as the store holds it now (later returns on its orders in)."""
-    return rate(policy, _features(store, policy, RUN1), None, as_of=RUN1)
+    """Run r1's population as the store holds it now (later returns on its orders in):
+    the customers with a counted order by then, as every rating is fitted on."""
+    orders = OrderFrame.from_store(store, currency="CNY", as_of=RUN1)
+    rated = counted_only(_features(store, policy, RUN1), orders, as_of=RUN1)
+    return rate(policy, rated, None, as_of=RUN1)
 
 
 def _stored_r1(store: Any) -> Any:

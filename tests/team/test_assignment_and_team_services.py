@@ -145,7 +145,7 @@ def test_an_agent_in_two_teams_is_refused_where_the_policy_forbids_it() -> None:
 
 
 def test_performance_and_training_from_a_store() -> None:
-    from custmgmt.cli.tickets import default_calendar
+    from custmgmt.tickets import default_calendar
 
     store = MemoryStore()
     add_agent(store, Agent(id="a1", name="甲", role="agent", skills=CATEGORIES))

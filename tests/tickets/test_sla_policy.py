@@ -231,7 +231,7 @@ def test_escalations_say_which_tickets_and_why() -> None:
         ("late", "long-breach", SLAMetric.FIRST_RESPONSE),
     ]
     assert found[2].reason == (
-        "first_response breached: late by 12:00:00 business time (rule 'long-breach')"
+        "first_response breached: late by 12h00m business hours (rule 'long-breach')"
     )
     assert isinstance(found[0], Escalation)
     # Solved tickets are skipped by default. Skipping nothing, the resolved one is

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime, timedelta
 
 import attrs
@@ -14,11 +13,21 @@ from test_sla_properties import FIXED_CALENDARS, START, moments, policies, ticke
 
 from custmgmt.adapters.memory import MemoryStore
 from custmgmt.calendars import BusinessCalendar
-from custmgmt.cli.tickets import default_calendar, default_sla_policy, print_open_tickets
 from custmgmt.errors import ValidationError
-from custmgmt.rating import RatingRun, ServiceLevel, ServiceLevels
+from custmgmt.rating import (
+    RatingRun,
+    ServiceLevel,
+    ServiceLevels,
+    current_stars,
+    response_time_factors,
+)
 from custmgmt.rating.records import CustomerRating
-from custmgmt.tickets import Ticket
+from custmgmt.tickets import (
+    Ticket,
+    default_calendar,
+    default_sla_policy,
+    open_ticket_report,
+)
 from custmgmt.tickets.sla import SLAMetric, SLAPolicy, SLATargets, sla_status
 from custmgmt.tickets.sla_vectorised import sla_status_many
 
@@ -140,13 +149,14 @@ def test_the_open_ticket_list_gives_the_five_star_customer_half_the_time() -> No
     _rated(store, {"c-vip": 5, "c-new": 1})
     store.tickets.add(_ticket("c-vip", "T-vip"))
     store.tickets.add(_ticket("c-new", "T-new"))
-    out = io.StringIO()
-    print_open_tickets(store, OPENED + 30 * timedelta(minutes=1), out)
-    lines = {line.split()[0]: line for line in out.getvalue().splitlines() if "T-" in line}
+    at = OPENED + 30 * timedelta(minutes=1)
+    stars = current_stars(store, at)
+    report = open_ticket_report(store, at, stars=stars, factors=response_time_factors(stars))
+    lines = {line.split()[0]: line for line in report.format().splitlines() if "T-" in line}
     assert "first response: 1h30m left" in lines["T-vip"]
     assert "first response: 3h30m left" in lines["T-new"]
     # A custom map applies too.
     custom = ServiceLevels(levels={s: ServiceLevel(response_time_factor=1.0) for s in range(1, 6)})
-    out = io.StringIO()
-    print_open_tickets(store, OPENED + 30 * timedelta(minutes=1), out, service_levels=custom)
-    assert out.getvalue().count("3h30m left") == 2
+    report = open_ticket_report(store, at, stars=stars,
+                                factors=response_time_factors(stars, custom))
+    assert report.format().count("3h30m left") == 2

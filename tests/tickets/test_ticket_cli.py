@@ -14,10 +14,10 @@ from custmgmt.adapters.sqlite import SQLiteStore
 from custmgmt.cli import main
 from custmgmt.cli.demo import DemoContext
 from custmgmt.cli.demo_tickets import demo_section
-from custmgmt.cli.tickets import format_business_time, latest_stars, print_open_tickets
 from custmgmt.domain import Priority
+from custmgmt.rating import current_stars
 from custmgmt.testing import make_customer
-from custmgmt.tickets import TicketEvent, TicketStatus
+from custmgmt.tickets import TicketEvent, TicketStatus, format_business_hours, open_ticket_report
 
 
 def fill(path: Path) -> None:
@@ -45,7 +45,7 @@ def test_the_command_lists_open_tickets_with_their_sla_state(
     lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("  T-")}
     # urgent: 1 h first response, 48 min gone = 80 %: a warning with 12 min left
     assert "warning" in lines["T-new"]
-    assert "first response: 12m left" in lines["T-new"]
+    assert "first response: 0h12m left" in lines["T-new"]
     assert "breached" in lines["T-late"]
     assert "first response: late" in lines["T-late"]
     assert "paused" in lines["T-wait"]
@@ -68,17 +68,37 @@ def test_a_bad_time_zone_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_an_empty_store_lists_nothing(tmp_path: Path) -> None:
-    out = io.StringIO()
     with SQLiteStore(":memory:") as store:
-        assert print_open_tickets(store, T0, out) == {}
-        assert latest_stars(store, T0) == {}
-    assert out.getvalue() == "open tickets at 2024-09-23 09:00 +0800: 0\n"
+        report = open_ticket_report(store, T0)
+        assert report.counts == {}
+        assert current_stars(store, T0) == {}
+    assert report.format() == "open tickets at 2024-09-23 09:00 +0800: 0"
 
 
-def test_business_time_is_shown_in_hours_and_minutes() -> None:
-    assert format_business_time(timedelta(hours=2, minutes=5)) == "2h05m"
-    assert format_business_time(timedelta(seconds=59)) == "0m"
-    assert format_business_time(timedelta(hours=130)) == "5d10h"
+def test_business_time_is_shown_in_business_hours_never_in_24_hour_days() -> None:
+    # Issue 11 item 13: 301.5 business hours is not "12d13h".
+    assert format_business_hours(timedelta(hours=2, minutes=5)) == "2h05m"
+    assert format_business_hours(timedelta(seconds=59)) == "0h00m"
+    assert format_business_hours(timedelta(hours=130)) == "130h00m"
+    assert format_business_hours(timedelta(hours=301, minutes=30)) == "301h30m"
+
+
+def test_lateness_is_printed_in_business_hours_and_the_report_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "t.db"
+    fill(path)
+    # T-late: opened a week before T0, low priority (8 h first response); at T0 + 30 days
+    # the lateness is far beyond a day and is still shown in business hours.
+    assert main(["tickets", "--db", str(path), "--as-of", "2024-10-23T09:00"]) == 0
+    out = capsys.readouterr().out
+    assert "(SLA times in business hours of the calendar)" in out
+    late = next(line for line in out.splitlines() if line.startswith("  T-late"))
+    hours = int(late.split(": late ")[1].split("h")[0])
+    # 37 calendar days from Monday 09:00 to a Wednesday 09:00: 27 working days of 8 h,
+    # minus the 8 h target.
+    assert hours == 27 * 8 - 8
+    assert "d" not in late.split(": late ")[1]
 
 
 def test_the_demo_section_is_idempotent() -> None:

@@ -840,9 +840,14 @@ def _statuses(rows: _Rows) -> npt.NDArray[np.int8]:
 
 
 # -- lines of one order ------------------------------------------------------------------
-def _merge_lines(data: dict[str, Any], group: I64, lines: I64) -> dict[str, Any]:
+def merge_lines(
+    data: dict[str, Any], group: I64, lines: I64, *, unit: str = "line"
+) -> dict[str, Any]:
     """Collapse rows with the same order id into one row per order (see the module
-    docstring); the order keeps the position of its first line."""
+    docstring); the order keeps the position of its first line.
+
+    ``lines`` names each row in errors: CSV line numbers (``unit="line"``), or row
+    positions of arrays (``unit="row"``). The one rule for every input path."""
     n = len(group)
     if n == 0:
         return data
@@ -866,17 +871,19 @@ def _merge_lines(data: dict[str, Any], group: I64, lines: I64) -> dict[str, Any]
         k = int(at[np.argmin(lines[order[at]])])  # the first such line in the file
         row, head = int(order[k]), int(owner[k])
         column, name = next(check for check, d in zip(checks, differs, strict=True) if d[k])
-        raise cell_error(
+        raise _row_error(
+            unit,
             int(lines[row]),
             "customer_id" if column == "customer_code" else column,
             _describe(data, column, row),
-            f"the {name} of line {int(lines[head])} ({_describe(data, column, head)!r}): rows "
+            f"the {name} of {unit} {int(lines[head])} ({_describe(data, column, head)!r}): rows "
             f"with order_id {str(data['order_id'][row])!r} are lines of one order",
         )
     approximate = np.add.reduceat(data["amount"][order].astype(np.float64), starts)
     if approximate.max() >= 9.2e18:  # the exact int64 sum below would wrap around
         head = int(first[int(np.argmax(approximate))])
-        raise cell_error(
+        raise _row_error(
+            unit,
             int(lines[head]),
             "amount",
             data["order_id"][head],
@@ -913,6 +920,12 @@ def _merge_lines(data: dict[str, Any], group: I64, lines: I64) -> dict[str, Any]
         merged["line_row"] = multi[:, 0].astype(np.int64)
         merged["line_category"] = multi[:, 1].astype(np.int32)
     return merged
+
+
+def _row_error(unit: str, line: int, column: str, value: Any, expected: str) -> ValidationError:
+    if unit == "line":
+        return cell_error(line, column, value, expected)
+    return ValidationError(f"{unit} {line}, column {column}", value, expected)
 
 
 def _describe(data: dict[str, Any], column: str, row: int) -> Any:
@@ -1011,5 +1024,5 @@ def read_orders_csv(
     }
     if "order_id" in rows.cells:
         result["order_id"], group = _order_ids(rows.cells["order_id"])
-        result = _merge_lines(result, group, lines)
+        result = merge_lines(result, group, lines)
     return result

@@ -111,6 +111,8 @@ __all__ = [
     "customer_features",
     "describe_feature",
     "feature_names",
+    "feature_sources",
+    "unsupported_features",
 ]
 
 AnyArray = npt.NDArray[Any]
@@ -142,10 +144,15 @@ class FeatureSpec:
     unit: str
     source: str  # "orders" or "interactions"
     description: str
+    needs: tuple[str, ...] = ()  # optional columns of the source frame it reads
 
 
-def _spec(name: str, dtype: str, unit: str, source: str, description: str) -> FeatureSpec:
-    return FeatureSpec(name=name, dtype=dtype, unit=unit, source=source, description=description)
+def _spec(
+    name: str, dtype: str, unit: str, source: str, description: str, needs: tuple[str, ...] = ()
+) -> FeatureSpec:
+    return FeatureSpec(
+        name=name, dtype=dtype, unit=unit, source=source, description=description, needs=needs
+    )
 
 
 #: The fixed (non-windowed) features, in their default order.
@@ -184,7 +191,12 @@ FEATURES: Mapping[str, FeatureSpec] = MappingProxyType(
             ),
             _spec("interval_std", "float64", "days", "orders", "population std of the gaps"),
             _spec(
-                "category_breadth", "int64", "categories", "orders", "distinct categories bought"
+                "category_breadth",
+                "int64",
+                "categories",
+                "orders",
+                "distinct categories bought",
+                needs=("category",),
             ),
             _spec("review_count", "int64", "reviews", "interactions", "reviews written"),
             _spec("review_mean", "float64", "stars", "interactions", "mean review rating"),
@@ -250,6 +262,60 @@ def describe_feature(name: str) -> FeatureSpec:
             "orders_{N}d / spend_{N}d / spend_prev_{N}d / {interaction kind}_{N}d",
         )
     return spec
+
+
+def feature_sources(names: Iterable[str]) -> frozenset[str]:
+    """The frames (``"orders"``, ``"interactions"``) the features ``names`` are computed
+    from, as the catalogue says: what a caller must load to compute them.
+
+    >>> sorted(feature_sources(["monetary_net", "complaint_90d"]))
+    ['interactions', 'orders']
+
+    Raises:
+        ValidationError: an unknown feature name.
+    """
+    if isinstance(names, str):
+        raise ValidationError("features", names, "a sequence of feature names, not one string")
+    return frozenset(describe_feature(name).source for name in names)
+
+
+def unsupported_features(
+    names: Iterable[str],
+    orders: OrderFrame | None,
+    interactions: InteractionFrame | None = None,
+) -> dict[str, str]:
+    """The features among ``names`` that the given frames cannot support, with why.
+
+    A feature is unsupported when its source frame is missing, or when it reads an
+    optional column that no row of a non-empty frame fills (``category_breadth`` on
+    orders without categories would give every customer the same count).
+
+    >>> import numpy as np
+    >>> orders = OrderFrame.from_arrays(customer_id=np.array([1]),
+    ...     placed_at=np.array([0]), amount=np.array([100]), currency="CNY")
+    >>> unsupported_features(["frequency", "category_breadth", "review_mean"], orders)
+    {'category_breadth': 'no order has a category', 'review_mean': 'no interactions given'}
+
+    Raises:
+        ValidationError: an unknown feature name.
+    """
+    if isinstance(names, str):
+        raise ValidationError("features", names, "a sequence of feature names, not one string")
+    out: dict[str, str] = {}
+    for name in dict.fromkeys(names):
+        spec = describe_feature(name)
+        frame = orders if spec.source == "orders" else interactions
+        if frame is None:
+            out[name] = f"no {spec.source} given"
+            continue
+        if "category" in spec.needs and len(frame) and not _has_categories(orders):
+            out[name] = "no order has a category"
+    return out
+
+
+def _has_categories(orders: OrderFrame | None) -> bool:
+    """Whether any order of the frame has a category."""
+    return orders is not None and len(orders.category_names) > 0
 
 
 def _check_windows(windows: Any) -> tuple[int, ...]:

@@ -58,6 +58,7 @@ import numpy.typing as npt
 
 from custmgmt._extras import require
 from custmgmt.analytics import _convert as cv
+from custmgmt.analytics._csv import merge_lines, read_orders_csv
 from custmgmt.analytics._grouping import (
     code_dtype,
     factorize,
@@ -187,6 +188,30 @@ def _encode_customers(
         ids, remap = map_onto_index(uniques, _index_ids(customer_index))
         codes = remap[codes]
     return ids, codes.astype(code_dtype(len(ids)), copy=False)
+
+
+def _order_groups(order_ids: AnyArray) -> npt.NDArray[np.int64] | None:
+    """A group code per row (rows with the same order id share one; a row without an
+    id, None or blank, has its own), or None when no two rows share an id."""
+    n = len(order_ids)
+    blank = None
+    if order_ids.dtype.kind == "O":
+        # Ids compare as their text (C-level conversion, then one sort).
+        missing = np.equal(order_ids, np.array(None, dtype=object))
+        text = order_ids.astype(str)
+        blank = missing | (np.char.strip(text) == "")
+        order_ids = text
+    elif order_ids.dtype.kind == "U":
+        blank = np.char.strip(order_ids) == ""
+    uniques, codes = np.unique(order_ids, return_inverse=True)
+    codes = codes.astype(np.int64).reshape(-1)
+    if blank is not None and blank.any():
+        rows = np.flatnonzero(blank)
+        codes[rows] = len(uniques) + np.arange(len(rows), dtype=np.int64)
+        distinct = len(np.unique(codes))
+    else:
+        distinct = len(uniques)
+    return None if distinct == n else codes
 
 
 def _row_ids(customer_id: Any) -> AnyArray:
@@ -450,7 +475,11 @@ class OrderFrame(_CustomerFrame):
                 (default: every order ``delivered``).
             returned_amount: refunded amounts, same unit as ``amount`` (default 0).
             channel: sales channel labels.
-            order_id: order ids, kept as given.
+            order_id: order ids, kept as given; rows sharing one are the lines of one
+                order (amounts and returns summed, the category of the largest line,
+                every line's category kept for breadth), as :meth:`from_csv` reads
+                them; a customer, time, status or channel that differs between the
+                lines is an error naming both rows. None (or blank) ids never merge.
             amount_unit: ``"minor"`` or ``"major"``.
             currencies: per-row currency codes, when rows are priced differently.
             rates: currency code -> ``Decimal`` rate into ``currency``.
@@ -500,19 +529,39 @@ class OrderFrame(_CustomerFrame):
             order_ids = np.asarray(order_id)
             cv.check_length("order_id", order_ids, n, "customer_id")
         customer_ids, codes = _encode_customers(ids, customer_index, threads)
+        data: dict[str, Any] = {
+            "customer_ids": customer_ids,
+            "customer_code": codes,
+            "placed_at": times,
+            "amount": minor,
+            "returned_amount": returned,
+            "status": status_codes,
+            "category": category_codes,
+            "channel": channel_codes,
+            "channel_names": channel_names,
+            "order_id": order_ids,
+            "line_row": None,
+            "line_category": None,
+        }
+        group = None if order_ids is None else _order_groups(order_ids)
+        if group is not None:
+            # Rows sharing an order id are the lines of one order, as in from_csv.
+            data = merge_lines(data, group, np.arange(n, dtype=np.int64), unit="row")
         return cls(
-            customer_code=codes,
+            customer_code=data["customer_code"],
             customer_ids=customer_ids,
-            placed_at=times,
-            amount=minor,
-            returned_amount=returned,
-            status=status_codes,
-            category=category_codes,
+            placed_at=data["placed_at"],
+            amount=data["amount"],
+            returned_amount=data["returned_amount"],
+            status=data["status"],
+            category=data["category"],
             category_names=category_names,
-            channel=channel_codes,
+            channel=data["channel"],
             channel_names=channel_names,
             currency=currency,
-            order_id=order_ids,
+            order_id=data["order_id"],
+            line_row=data["line_row"],
+            line_category=data["line_category"],
         )
 
     @classmethod
@@ -694,7 +743,6 @@ class OrderFrame(_CustomerFrame):
                 line 1), ``value`` is the raw text, and the error also has ``.line``
                 and ``.column`` attributes.
         """
-        from custmgmt.analytics._csv import read_orders_csv
 
         try:
             zone = zoneinfo.ZoneInfo(tz)
@@ -789,6 +837,12 @@ class OrderFrame(_CustomerFrame):
         _require_columns(cols, ("customer_id", "placed_at", "amount"))
         category = cols.get("category")
         categorical = isinstance(category, tuple)
+        if isinstance(category, tuple) and cols.get("order_id") is not None:
+            # Lines of one order are merged row by row: give from_arrays the labels.
+            codes, names = category
+            labels = np.asarray([*names, None], dtype=object)
+            category = labels[np.where(np.asarray(codes) < 0, len(names), codes)]
+            categorical = False
         frame = cls.from_arrays(
             customer_id=_decategorise(cols["customer_id"]),
             placed_at=cols["placed_at"],

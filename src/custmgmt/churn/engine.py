@@ -37,7 +37,9 @@ from custmgmt.churn.rules import (
     UnresolvedComplaint,
     churn_rule_from_dict,
 )
+from custmgmt.domain.time import require_aware
 from custmgmt.errors import ValidationError
+from custmgmt.segmentation.inputs import segment_features
 
 __all__ = [
     "ChurnEngine",
@@ -145,6 +147,10 @@ class ChurnExplanation:
         )
 
 
+def _sortable_ids(ids: NDArray[Any]) -> NDArray[Any]:
+    return ids if ids.dtype.kind in "iuU" else ids.astype(str)
+
+
 @attrs.frozen(kw_only=True, eq=False)
 class ChurnReport:
     """The engine's result for every customer.
@@ -216,12 +222,25 @@ class ChurnReport:
             raise ValidationError("customer_id", customer_id, "a customer in the report")
         return self._explain_row(int(rows[0]))
 
-    def explanations(self, limit: int | None = None) -> list[ChurnExplanation]:
-        """Explanations for the flagged customers, highest score first."""
+    def explanations(
+        self, limit: int | None = None, *, value: NDArray[Any] | None = None
+    ) -> list[ChurnExplanation]:
+        """Explanations for the flagged customers: highest score first, then (when
+        ``value`` gives each customer's value at stake, e.g. net spend) the highest
+        value, then by customer id."""
         rows = np.flatnonzero(self.flagged)
-        rows = rows[np.argsort(-self.score[rows], kind="stable")]
+        keys: list[NDArray[Any]] = [_sortable_ids(self.customer_ids[rows])]
+        if value is not None:
+            worth = np.nan_to_num(np.asarray(value, dtype=np.float64), nan=0.0)
+            keys.append(-worth[rows])
+        keys.append(-self.score[rows])
+        rows = rows[np.lexsort(keys)]
         if limit is not None:
             rows = rows[:limit]
+        return self.explain_rows(rows.tolist())
+
+    def explain_rows(self, rows: list[int]) -> list[ChurnExplanation]:
+        """Explanations for the customers at ``rows`` of the report, in that order."""
         return [self._explain_row(int(r)) for r in rows]
 
     def _explain_row(self, row: int) -> ChurnExplanation:
@@ -304,12 +323,8 @@ class ChurnEngine:
         Raises:
             ValidationError: a naive ``as_of``, features missing a column, bad frames.
         """
-        from custmgmt.domain.time import require_aware
-
         require_aware("as_of", as_of)
         if features is None:
-            from custmgmt.segmentation.inputs import segment_features
-
             features = segment_features(
                 orders,
                 interactions,

@@ -38,6 +38,9 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from custmgmt.analytics.frames import COMPLAINT_CATEGORY_CODES, KIND_CODES, STATUS_CODES
+from custmgmt.domain.interaction import ComplaintCategory, InteractionKind
+from custmgmt.domain.order import OrderStatus
 from custmgmt.errors import ValidationError
 from custmgmt.segmentation.table import column
 
@@ -187,9 +190,6 @@ def infer_reasons(
     Raises:
         ValidationError: ``lookback_days`` not a positive integer.
     """
-    from custmgmt.analytics.frames import COMPLAINT_CATEGORY_CODES, KIND_CODES
-    from custmgmt.domain.interaction import ComplaintCategory, InteractionKind
-
     if isinstance(lookback_days, bool) or not isinstance(lookback_days, int) or lookback_days < 1:
         raise ValidationError("lookback_days", lookback_days, "a positive integer")
     n = ctx.n
@@ -206,9 +206,6 @@ def infer_reasons(
     if orders is not None:
         rows = ctx.rows_of(orders)
         at = np.asarray(orders.placed_at)
-        from custmgmt.analytics.frames import STATUS_CODES
-        from custmgmt.domain.order import OrderStatus
-
         status = np.asarray(orders.status)
         returned = (np.asarray(orders.returned_amount) > 0) | np.isin(
             status,

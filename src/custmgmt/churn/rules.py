@@ -44,9 +44,16 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from custmgmt.analytics.clv import BetaGeo, summarize_transactions
+from custmgmt.analytics.frames import KIND_CODES, STATUS_CODES
 from custmgmt.domain._validate import is_finite_number
+from custmgmt.domain.interaction import InteractionKind
+from custmgmt.domain.money import currency_digits
+from custmgmt.domain.order import OrderStatus
+from custmgmt.domain.time import to_epoch_micros
 from custmgmt.errors import ValidationError
 from custmgmt.segmentation.rules import format_number
+from custmgmt.segmentation.table import column
 
 __all__ = [
     "CYCLE_SOURCES",
@@ -93,14 +100,10 @@ class ChurnContext:
 
     def column(self, name: str) -> FloatArray:
         """A feature column as float64."""
-        from custmgmt.segmentation.table import column
-
         return column(self.features, name, field="features").astype(np.float64)
 
     def as_of_us(self) -> int:
         """``as_of`` in microseconds since the epoch."""
-        from custmgmt.domain.time import to_epoch_micros
-
         return int(to_epoch_micros(self.as_of))
 
     def rows_of(self, frame: Any) -> NDArray[np.int64]:
@@ -110,8 +113,6 @@ class ChurnContext:
 
     def money_scale(self) -> float:
         """``10 ** digits`` of the features' currency (minor -> major units)."""
-        from custmgmt.domain.money import currency_digits
-
         currency = getattr(self.features, "currency", None)
         return float(10 ** currency_digits(currency or "CNY"))
 
@@ -252,9 +253,6 @@ def category_cycles(ctx: ChurnContext, statistic: str = "median") -> tuple[Float
         and per customer (row of the features) the cycle of their last order's
         category; NaN where unknown.
     """
-    from custmgmt.analytics.frames import STATUS_CODES
-    from custmgmt.domain.order import OrderStatus
-
     orders = ctx.orders
     n = ctx.n
     if orders is None:
@@ -502,9 +500,6 @@ class FallingReviews(ChurnRule):
         return frozenset()
 
     def evaluate(self, ctx: ChurnContext) -> RuleOutcome:
-        from custmgmt.analytics.frames import KIND_CODES
-        from custmgmt.domain.interaction import InteractionKind
-
         n = ctx.n
         frame = ctx.interactions
         if frame is None:
@@ -571,10 +566,6 @@ class ModelAliveBelow(ChurnRule):
         return frozenset({"frequency"})
 
     def evaluate(self, ctx: ChurnContext) -> RuleOutcome:
-        from custmgmt.analytics.clv import BetaGeo, summarize_transactions
-        from custmgmt.analytics.frames import STATUS_CODES
-        from custmgmt.domain.order import OrderStatus
-
         n = ctx.n
         p_alive = np.full(n, np.nan)
         orders = ctx.orders

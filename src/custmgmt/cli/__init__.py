@@ -17,12 +17,18 @@ from typing import Any, Protocol
 from custmgmt import __version__
 from custmgmt.cli import (
     backup,
+    campaign,
     clv,
     demo,
+    followups,
+    points,
     privacy,
     prospects,
     rate,
+    recommend,
+    report,
     restore,
+    risk,
     segment,
     team,
     tickets,
@@ -51,6 +57,12 @@ COMMANDS: dict[str, CommandModule] = {
     "restore": restore,
     "prospects": prospects,
     "team": team,
+    "campaign": campaign,
+    "followups": followups,
+    "risk": risk,
+    "points": points,
+    "recommend": recommend,
+    "report": report,
 }
 
 

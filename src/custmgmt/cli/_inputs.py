@@ -2,9 +2,9 @@
 
 ``rate``, ``segment`` and ``clv`` take the same input: an orders CSV (columns documented
 in :meth:`custmgmt.analytics.frames.OrderFrame.from_csv` and listed by ``--help``) or
-``--db PATH`` for an SQLite store, with ``--as-of``, ``--currency``, ``--tz`` and
-``--encoding``. Defining the options and their checks once keeps the commands
-consistent: the same option means the same thing.
+``--db PATH`` for an SQLite store (``--db postgresql://...`` for a PostgreSQL one),
+with ``--as-of``, ``--currency``, ``--tz`` and ``--encoding``. Defining the options and
+their checks once keeps the commands consistent: the same option means the same thing.
 
 ``--out`` never destroys what it points at (:func:`check_output`, :func:`write_csv`):
 
@@ -38,14 +38,15 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from custmgmt.adapters.sqlite import SQLiteStore
+from custmgmt.analytics.frames import InteractionFrame, OrderFrame
+from custmgmt.cli.demo_context import DemoStore
+from custmgmt.domain import SystemClock
+from custmgmt.domain.time import from_epoch_micros
 from custmgmt.errors import ValidationError
-
-if TYPE_CHECKING:
-    from custmgmt.adapters.sqlite import SQLiteStore
-    from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 
 __all__ = [
     "CSV_HELP",
@@ -56,8 +57,11 @@ __all__ = [
     "check_top",
     "frames_from_store",
     "inputs_of",
+    "is_postgres_dsn",
     "neutralise",
     "open_existing_store",
+    "open_postgres",
+    "open_sqlite_store",
     "orders_from_csv",
     "parse_as_of",
     "write_csv",
@@ -109,7 +113,10 @@ def add_order_source_arguments(parser: argparse.ArgumentParser, *, as_of_help: s
         help="the text encoding of ORDERS.csv, e.g. gb18030 (default: utf-8)",
     )
     parser.add_argument(
-        "--db", metavar="PATH", help="read the orders of this existing custmgmt SQLite store"
+        "--db",
+        metavar="PATH|DSN",
+        help="read the orders of this existing custmgmt store: an SQLite file or a "
+        "postgresql://... DSN",
     )
 
 
@@ -146,7 +153,6 @@ def parse_as_of(text: str, tz: ZoneInfo, *, option: str = "--as-of") -> datetime
 
 def as_of_or_now(args: argparse.Namespace, tz: ZoneInfo) -> datetime:
     """``--as-of`` if given, else the system clock's now (the one place a command reads it)."""
-    from custmgmt.domain import SystemClock
 
     return parse_as_of(args.as_of, tz) if args.as_of is not None else SystemClock(tz).now()
 
@@ -157,22 +163,66 @@ def check_top(args: argparse.Namespace) -> None:
         raise ValidationError("--top", args.top, "a non-negative number")
 
 
-def open_existing_store(path: str | Path, *, writable: bool = False) -> SQLiteStore:
+def is_postgres_dsn(target: str | Path) -> bool:
+    """Whether ``--db`` names a PostgreSQL database (``postgresql://`` or ``postgres://``).
+
+    >>> is_postgres_dsn("postgresql://shop@db.internal/crm"), is_postgres_dsn("crm.sqlite3")
+    (True, False)
+    """
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+def open_existing_store(path: str | Path, *, writable: bool = False) -> DemoStore:
     """Open ``--db``: an existing custmgmt store only, read-only unless ``writable``.
 
     A typo never creates a new database, someone else's SQLite file is refused
     untouched ("not a custmgmt store"), and a store on a read-only file or file system
-    can be analysed.
+    can be analysed. A ``postgresql://`` DSN opens a :class:`PostgresStore` (the
+    ``postgres`` extra) on an existing custmgmt schema only.
 
     Raises:
         ValidationError: no file at ``path``, or a directory.
         StorageError: not a custmgmt store, or it cannot be opened.
+        MissingDependency: a DSN without the ``postgres`` extra installed.
     """
-    from custmgmt.adapters.sqlite import SQLiteStore
+    if is_postgres_dsn(path):
+        return open_postgres(str(path), create=False)
+    if not Path(path).is_file():
+        raise ValidationError("--db", str(path), "an existing SQLite store")
+    return SQLiteStore(path, mode="existing" if writable else "read_only")
+
+
+def open_sqlite_store(path: str | Path, *, keeps: str, writable: bool = False) -> SQLiteStore:
+    """Open ``--db`` for a command whose capability only the SQLite store keeps so far.
+
+    Like :func:`open_existing_store`, but a PostgreSQL DSN is refused by name: the
+    PostgreSQL store offers the core records, ratings and tickets, not yet ``keeps``.
+
+    Raises:
+        ValidationError: a PostgreSQL DSN, no file at ``path``, or a directory.
+        StorageError: not a custmgmt store, or it cannot be opened.
+    """
+    if is_postgres_dsn(path):
+        raise ValidationError(
+            "--db",
+            "postgresql://...",
+            f"an SQLite store (the PostgreSQL store does not keep {keeps} yet)",
+        )
 
     if not Path(path).is_file():
         raise ValidationError("--db", str(path), "an existing SQLite store")
     return SQLiteStore(path, mode="existing" if writable else "read_only")
+
+
+def open_postgres(dsn: str, *, create: bool) -> DemoStore:
+    """A :class:`~custmgmt.adapters.postgres.PostgresStore` on ``dsn`` (schema
+    ``custmgmt``), imported only now: psycopg is the ``postgres`` extra."""
+    from custmgmt._extras import require
+
+    require("psycopg_pool", extra="postgres", purpose="a PostgreSQL --db")
+    from custmgmt.adapters.postgres import PostgresStore
+
+    return PostgresStore(dsn, create=create, pool_size=2)
 
 
 def orders_from_csv(args: argparse.Namespace, tz: ZoneInfo) -> tuple[OrderFrame, datetime]:
@@ -182,8 +232,6 @@ def orders_from_csv(args: argparse.Namespace, tz: ZoneInfo) -> tuple[OrderFrame,
         ValidationError: no CSV given, a CSV together with ``--db``, a malformed row
             (naming line, column and value), or an empty file without ``--as-of``.
     """
-    from custmgmt.analytics.frames import OrderFrame
-    from custmgmt.domain.time import from_epoch_micros
 
     if args.orders is None:
         raise ValidationError("ORDERS.csv", None, "a CSV file of orders (or --db PATH)")
@@ -208,7 +256,6 @@ def frames_from_store(
     Raises:
         ValidationError: a CSV given too, or no store at ``--db``.
     """
-    from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 
     if args.orders is not None:
         raise ValidationError("ORDERS.csv", args.orders, "no CSV file together with --db")

@@ -13,6 +13,8 @@ import argparse
 import sys
 from typing import Any
 
+from custmgmt.adapters.sqlite.backup import backup
+
 __all__ = ["register", "run"]
 
 
@@ -33,7 +35,6 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Back ``--db`` up to ``--to``; prints what was written."""
-    from custmgmt.adapters.sqlite.backup import backup
 
     report = backup(args.db, args.to, overwrite=args.force)
     print(

@@ -19,6 +19,7 @@ import csv
 import sys
 from typing import Any, TextIO
 
+from custmgmt.analytics.clv import MODELS, FitProgress, analyse_clv
 from custmgmt.cli._inputs import (
     add_order_source_arguments,
     check_top,
@@ -113,8 +114,6 @@ class ProgressPrinter:
 
     def __call__(self, event: Any) -> None:
         """Handle one event (a ``SummaryReady``, ``FitProgress`` or ``ModelFit``)."""
-        from custmgmt.analytics.clv import FitProgress
-
         if isinstance(event, FitProgress):
             if self.live and event.elapsed >= self.after:
                 text = str(event)
@@ -157,8 +156,6 @@ def csv_row_lines(path: str, encoding: str = "utf-8") -> list[int]:
 
 def run(args: argparse.Namespace) -> int:
     """Fit, print; returns the exit code."""
-    from custmgmt.analytics.clv import MODELS, analyse_clv
-
     tz = zone(args.tz)
     check_top(args)
     if args.months < 1:

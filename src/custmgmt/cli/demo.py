@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -23,20 +24,37 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
+from custmgmt import datasets
+from custmgmt.adapters.sqlite import SQLiteStore
 from custmgmt.cli import (
     demo_clv,
+    demo_engagement,
+    demo_loyalty,
     demo_overview,
     demo_privacy,
     demo_prospects,
     demo_rating,
+    demo_recommend,
+    demo_report,
+    demo_risk,
     demo_segments,
     demo_team,
     demo_tickets,
 )
+from custmgmt.cli._inputs import is_postgres_dsn, open_postgres
 from custmgmt.cli.demo_context import DemoContext
 from custmgmt.errors import ValidationError
+from custmgmt.ports import Store
 
-__all__ = ["DEFAULT_AS_OF", "DEFAULT_DB", "SECTIONS", "DemoContext", "register", "run"]
+__all__ = [
+    "DEFAULT_AS_OF",
+    "DEFAULT_DB",
+    "SECTIONS",
+    "SECTION_NEEDS",
+    "DemoContext",
+    "register",
+    "run",
+]
 
 #: Where the demo keeps its database unless ``--db`` says otherwise.
 DEFAULT_DB = Path("custmgmt-demo.sqlite3")
@@ -50,22 +68,43 @@ SECTIONS: tuple[Callable[[DemoContext], None], ...] = (
     demo_clv.demo_section,
     demo_rating.demo_section,
     demo_tickets.demo_section,
-    demo_privacy.demo_section,
     demo_team.demo_section,
     demo_prospects.demo_section,
+    demo_engagement.demo_section,
+    demo_risk.demo_section,
+    demo_loyalty.demo_section,
+    demo_recommend.demo_section,
+    demo_report.demo_section,
+    demo_privacy.demo_section,
 )
+
+#: The capabilities a section reads beyond the core records, ratings and tickets. A
+#: store that does not keep them (the PostgreSQL store, so far) skips the section and
+#: says so.
+SECTION_NEEDS: dict[Callable[[DemoContext], None], tuple[str, ...]] = {
+    demo_team.demo_section: ("agents", "assignments"),
+    demo_prospects.demo_section: ("agents", "prospects"),
+    demo_engagement.demo_section: ("campaigns", "followups"),
+    demo_risk.demo_section: ("risk",),
+    demo_loyalty.demo_section: ("loyalty",),
+    demo_privacy.demo_section: ("privacy",),
+}
 
 
 def register(subparsers: Any) -> None:
     """Add the ``demo`` command."""
     parser = subparsers.add_parser(
         "demo",
-        help="create (or reopen) an SQLite demo store with synthetic customers and "
-        "show what custmgmt does with it",
+        help="create (or reopen) a demo store (SQLite, or PostgreSQL with --db "
+        "postgresql://...) with synthetic customers and show what custmgmt does with it",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
     parser.add_argument(
-        "--db", type=Path, default=DEFAULT_DB, help=f"SQLite database path (default: {DEFAULT_DB})"
+        "--db",
+        default=str(DEFAULT_DB),
+        metavar="PATH|DSN",
+        help=f"SQLite database path, or a postgresql://... DSN (schema custmgmt) "
+        f"(default: {DEFAULT_DB})",
     )
     parser.add_argument(
         "--customers",
@@ -87,30 +126,48 @@ def run(args: argparse.Namespace) -> int:
     """Run the demo; returns the exit code."""
     if args.customers < 1:
         raise ValidationError("--customers", args.customers, "a positive number of customers")
-    from custmgmt.adapters.sqlite import SQLiteStore
-
     out = sys.stdout
-    store = SQLiteStore(args.db)
+    store: Store
+    if is_postgres_dsn(args.db):
+        store = open_postgres(args.db, create=True)
+    else:
+        store = SQLiteStore(Path(args.db))
     try:
         ctx = DemoContext(
-            store=store, as_of=args.as_of, seed=args.seed, out=out, rng=random.Random(args.seed)
+            store=store,
+            as_of=args.as_of,
+            seed=args.seed,
+            out=out,
+            rng=random.Random(args.seed),
+            db_path=None if is_postgres_dsn(args.db) else Path(args.db),
         )
-        ctx.print(f"custmgmt demo: database {args.db}")
+        ctx.print(f"custmgmt demo: database {_shown(args.db)}")
         if store.customers.count() == 0:
             _fill(ctx, args.customers)
         else:
             ctx.print("reopened an existing store: nothing generated, nothing duplicated")
         _summary(ctx)
+        offered = set(getattr(store, "capabilities", ()))
         for section in SECTIONS:
+            missing = [name for name in SECTION_NEEDS.get(section, ()) if name not in offered]
+            if missing:
+                ctx.print(
+                    f"\n({section.__module__.rpartition('.')[2]} skipped: this store does "
+                    f"not keep {', '.join(missing)} yet)"
+                )
+                continue
             section(ctx)
     finally:
         store.close()
     return 0
 
 
-def _fill(ctx: DemoContext, customers: int) -> None:
-    from custmgmt import datasets
+def _shown(db: str) -> str:
+    """``--db`` as printed: a DSN's password replaced by ``***``."""
+    return re.sub(r"(postgres(?:ql)?://[^:/@]*:)[^@]*@", r"\1***@", db)
 
+
+def _fill(ctx: DemoContext, customers: int) -> None:
     ctx.print(f"empty store: generating {customers:,} synthetic customers (seed {ctx.seed}) ...")
     progress = _terminal_progress(ctx.out) if ctx.out.isatty() else None
     data = datasets.make_dataset(n_customers=customers, seed=ctx.seed, as_of=ctx.as_of)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 from typing import TYPE_CHECKING
+
+from custmgmt.analytics.clv import analyse_clv
+from custmgmt.analytics.frames import OrderFrame
 
 if TYPE_CHECKING:
     from custmgmt.cli.demo_context import DemoContext
@@ -19,10 +23,6 @@ def demo_section(ctx: DemoContext) -> None:
     left in ``ctx.shared["order_frame"]``, and leaves its
     :class:`~custmgmt.analytics.clv.ClvReport` in ``ctx.shared["clv"]``.
     """
-    import importlib.util
-
-    from custmgmt.analytics.frames import OrderFrame
-
     orders = ctx.shared.get("order_frame")
     if orders is None:
         orders = OrderFrame.from_store(ctx.store, currency="CNY", as_of=ctx.as_of)
@@ -31,8 +31,6 @@ def demo_section(ctx: DemoContext) -> None:
     if importlib.util.find_spec("scipy") is None:  # pragma: no cover - optional extra
         ctx.print("skipped: the lifetime models need scipy (pip install 'custmgmt[scipy]')")
         return
-    from custmgmt.analytics.clv import analyse_clv
-
     report = analyse_clv(orders, as_of=ctx.as_of)
     ctx.shared["clv"] = report
     ctx.out.write(report.render(top=10))

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import random
 from datetime import datetime
-from typing import Any, TextIO
+from pathlib import Path
+from typing import Any, Protocol, TextIO
 
 import attrs
 
-from custmgmt.ports import Store
+from custmgmt.ports import ColumnarStore
+from custmgmt.rating.ports import RatingStore
+from custmgmt.tickets.ports import TicketStore
 
-__all__ = ["DemoContext"]
+__all__ = ["DemoContext", "DemoStore"]
+
+
+class DemoStore(ColumnarStore, RatingStore, TicketStore, Protocol):
+    """What the demo runs on: a store with the columnar read port, ratings and
+    tickets (the bundled :class:`~custmgmt.adapters.sqlite.SQLiteStore` and
+    :class:`~custmgmt.adapters.memory.MemoryStore` both are one)."""
 
 
 @attrs.define(kw_only=True)
@@ -18,20 +27,23 @@ class DemoContext:
     """What every demo section gets.
 
     Attributes:
-        store: the opened store (SQLite).
+        store: the opened store (SQLite), with ratings and tickets.
         as_of: the demo's "now": analyses look at the data as of this moment.
         seed: the seed the data was generated with.
         out: where to print.
         rng: a seeded random generator for sections that pick examples.
         shared: results one section leaves for later ones (e.g. the rating run).
+        db_path: the database file, for sections that write files next to it (None:
+            in memory).
     """
 
-    store: Store
+    store: DemoStore
     as_of: datetime
     seed: int
     out: TextIO
     rng: random.Random
     shared: dict[str, Any] = attrs.field(factory=dict)
+    db_path: Path | None = None
 
     def print(self, *parts: object) -> None:
         """Print a line to :attr:`out`."""

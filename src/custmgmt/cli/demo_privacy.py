@@ -21,10 +21,28 @@ import hashlib
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from custmgmt.cli.demo_context import DemoContext
+from custmgmt.adapters.sqlite import SQLiteStore
+from custmgmt.adapters.sqlite.backup import backup, check_integrity
+from custmgmt.cli.demo_context import DemoContext
+from custmgmt.errors import CustMgmtError, MissingDependency
+from custmgmt.privacy import (
+    AccessDenied,
+    Actor,
+    FieldCipher,
+    Privacy,
+    PrivacyStore,
+    StaticKeyProvider,
+    erase_subject,
+    export_subject,
+    find_customers,
+    read_customer,
+    update_customer,
+    verify_audit_log,
+)
+from custmgmt.privacy.masking import mask_address, mask_email, mask_name, mask_phone
+from custmgmt.tickets import TicketStatus
 
 __all__ = ["demo_section"]
 
@@ -40,8 +58,6 @@ class _DemoClock:
 
 
 def _privacy(ctx: DemoContext) -> tuple[Any, str]:
-    from custmgmt.errors import MissingDependency
-    from custmgmt.privacy import FieldCipher, Privacy, StaticKeyProvider
 
     seed = str(ctx.seed).encode()
     keys = StaticKeyProvider(
@@ -58,8 +74,6 @@ def _privacy(ctx: DemoContext) -> tuple[Any, str]:
 
 def demo_section(ctx: DemoContext) -> None:
     """Print the privacy section (see the module docstring)."""
-    from custmgmt.errors import CustMgmtError
-    from custmgmt.privacy import PrivacyStore, verify_audit_log
 
     store = ctx.store
     ctx.heading("Privacy and security")
@@ -93,7 +107,6 @@ def demo_section(ctx: DemoContext) -> None:
 
 
 def _masking(ctx: DemoContext, customers: Any) -> None:
-    from custmgmt.privacy.masking import mask_address, mask_email, mask_name, mask_phone
 
     ctx.print("masked for display (name, phone, email, address to the district):")
     for c in customers:
@@ -102,17 +115,6 @@ def _masking(ctx: DemoContext, customers: Any) -> None:
 
 
 def _first_run(ctx: DemoContext, store: Any, privacy: Any, chosen: list[str], mode: str) -> None:
-    from custmgmt.privacy import (
-        AccessDenied,
-        Actor,
-        erase_subject,
-        export_subject,
-        find_customers,
-        read_customer,
-        update_customer,
-    )
-    from custmgmt.privacy.masking import mask_phone
-    from custmgmt.tickets import TicketStatus
 
     loader = Actor(id="demo-loader", roles={"agent"})
     officer = Actor(id="dpo-王", roles={"privacy_officer"})
@@ -157,8 +159,6 @@ def _report(ctx: DemoContext, store: Any, chosen: list[str]) -> None:
 
 
 def _backup(ctx: DemoContext) -> None:
-    from custmgmt.adapters.sqlite import SQLiteStore
-    from custmgmt.adapters.sqlite.backup import backup, check_integrity
 
     if not isinstance(ctx.store, SQLiteStore):
         return

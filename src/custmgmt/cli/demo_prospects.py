@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from custmgmt.cli.prospects import print_development
 from custmgmt.domain import Money
 from custmgmt.errors import NotFound, PermissionDenied
 from custmgmt.prospects import (
@@ -55,7 +56,6 @@ _LOSSES = ("预算不足", "选择了竞争对手", "暂无需求", "信用调�
 
 def demo_section(ctx: Any) -> None:
     """Print the prospects section of ``custmgmt demo`` (see the module docstring)."""
-    from custmgmt.cli.prospects import print_development
 
     ctx.heading("Prospects: leads, approved development, conversion to customers")
     store = ctx.store

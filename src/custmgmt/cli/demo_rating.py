@@ -1,6 +1,8 @@
 """Demo section: star ratings with explanations, and an override with its approval.
 
-Rates every customer with :meth:`RatingPolicy.default` at the previous monthly run and
+Rates the customers with a counted order (:func:`custmgmt.rating.rate_frames`:
+prospects and customers whose orders were all cancelled stay unrated) with
+:meth:`RatingPolicy.default` at the previous monthly run and
 at the demo's "now" (so the change since the previous run shows), keeps both runs in
 ``store.ratings`` (fixed run ids: a second demo run finds them and stores nothing
 new), prints the star distribution and the top customers with the contributions
@@ -10,11 +12,23 @@ self-approval and a second person's approval.
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
+from custmgmt.analytics.frames import OrderFrame
+from custmgmt.analytics.loading import store_frames
+from custmgmt.cli.rate import print_rating
 from custmgmt.errors import NotFound, PermissionDenied
-from custmgmt.rating import rate
+from custmgmt.rating import (
+    OverridePolicy,
+    Rating,
+    RatingPolicy,
+    approve_override,
+    effective_stars,
+    rate_frames,
+    request_override,
+    save_rating,
+)
 
 if TYPE_CHECKING:
     from custmgmt.cli.demo_context import DemoContext
@@ -25,32 +39,22 @@ __all__ = ["DEMO_OVERRIDE_ID", "demo_section"]
 DEMO_OVERRIDE_ID = "DEMO-OV1"
 
 
-def _rate(ctx: DemoContext, orders: Any, as_of: Any, previous: Any, run_id: str) -> Any:
-    from custmgmt.analytics.features import customer_features
-    from custmgmt.rating import RatingPolicy, save_rating
-
-    policy = RatingPolicy.default()
-    features = customer_features(orders, as_of=as_of, features=list(policy.features))
-    rating = rate(policy, features, previous, as_of=as_of)
+def _rate(
+    ctx: DemoContext, orders: OrderFrame, as_of: datetime, previous: Rating | None, run_id: str
+) -> Rating:
+    rating = rate_frames(RatingPolicy.default(), orders, as_of=as_of, previous=previous)
     try:
-        ctx.store.ratings.get_run(run_id)  # type: ignore[attr-defined]
+        ctx.store.ratings.get_run(run_id)
     except NotFound:
         with ctx.store.transaction():
-            save_rating(ctx.store.ratings, rating, created_at=ctx.as_of,  # type: ignore[attr-defined]
-                        run_id=run_id)
+            save_rating(ctx.store.ratings, rating, created_at=ctx.as_of, run_id=run_id)
     return rating
 
 
 def demo_section(ctx: DemoContext) -> None:
     """Rate, explain, and show an override being approved."""
-    from custmgmt.analytics.frames import OrderFrame
-    from custmgmt.cli.rate import print_rating
-    from custmgmt.rating import RatingPolicy, effective_stars
-
-    orders = ctx.shared.get("order_frame")
-    if orders is None:
-        orders = OrderFrame.from_store(ctx.store, currency="CNY", as_of=ctx.as_of)
-        ctx.shared["order_frame"] = orders
+    # Every customer of the store: those with no counted order are left unrated.
+    orders, _ = store_frames(ctx.store, as_of=ctx.as_of, currency="CNY", interactions=False)
     if len(orders) == 0:
         return
     policy = RatingPolicy.default()
@@ -61,20 +65,14 @@ def demo_section(ctx: DemoContext) -> None:
         previous = _rate(ctx, orders, earlier, None, f"demo-{earlier:%Y-%m-%d}")
     rating = _rate(ctx, orders, ctx.as_of, previous, f"demo-{ctx.as_of:%Y-%m-%d}")
     ctx.shared["rating"] = rating
+    if earlier is not None:
+        ctx.print(f"(the previous run rated {earlier:%Y-%m-%d})")
     print_rating(rating, ctx.out, top=5)
-    moved = rating.change[rating.previous_stars > 0]
-    ctx.print(
-        f"since the run of {earlier:%Y-%m-%d}: {int((moved > 0).sum())} customers gained "
-        f"stars, {int((moved < 0).sum())} lost stars" if earlier else ""
-    )
 
     # A manual override: requested by one person, approved only by a reviewer the
     # override policy names (here by role).
-    from custmgmt.rating import OverridePolicy, approve_override, request_override
-
     reviewers = OverridePolicy(approver_roles={"运营经理"})
-
-    ratings: Any = ctx.store.ratings  # type: ignore[attr-defined]
+    ratings = ctx.store.ratings
     ctx.print("\nmanual override with review")
     try:
         override = ratings.get_override(DEMO_OVERRIDE_ID)

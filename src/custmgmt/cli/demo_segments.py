@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from custmgmt.segmentation.report import AT_RISK_ORDER, segment_store
+
 if TYPE_CHECKING:
     from custmgmt.cli.demo_context import DemoContext
 
@@ -11,26 +13,14 @@ __all__ = ["demo_section"]
 
 
 def demo_section(ctx: DemoContext) -> None:
-    """Segment the demo store's customers as of the demo's date and list churn risks.
+    """Segment every customer of the demo store as of the demo's date and list churn
+    risks (:func:`custmgmt.segmentation.report.segment_store`: customers with no order
+    and no interaction are prospects).
 
-    Leaves the :class:`~custmgmt.cli.segment.SegmentRun` in ``ctx.shared["segments"]``
-    and the frames in ``ctx.shared["order_frame"]`` / ``["interaction_frame"]`` (reused
-    when an earlier section left them there).
+    Leaves the :class:`~custmgmt.segmentation.report.SegmentReport` in
+    ``ctx.shared["segments"]``.
     """
-    from custmgmt.analytics.frames import InteractionFrame, OrderFrame
-    from custmgmt.cli.segment import analyse
-
-    orders = ctx.shared.get("order_frame")
-    if orders is None:
-        orders = OrderFrame.from_store(ctx.store, currency="CNY", as_of=ctx.as_of)
-        ctx.shared["order_frame"] = orders
-    interactions = ctx.shared.get("interaction_frame")
-    if interactions is None:
-        interactions = InteractionFrame.from_store(
-            ctx.store, as_of=ctx.as_of, customer_index=orders
-        )
-        ctx.shared["interaction_frame"] = interactions
-    result = analyse(orders, interactions, as_of=ctx.as_of)
+    result = segment_store(ctx.store, as_of=ctx.as_of, currency="CNY")
     ctx.shared["segments"] = result
     total = max(len(result.features), 1)
 
@@ -60,5 +50,7 @@ def demo_section(ctx: DemoContext) -> None:
         ctx.print(f"likely reasons: {reasons}")
     for reason, action in churn.playbook.actions.items():
         ctx.print(f"  {reason.value:>8} -> {action.code}: {action.description}")
-    for explanation in churn.explanations(limit=5):
+    if flagged:
+        ctx.print(f"most at risk (by {AT_RISK_ORDER}):")
+    for explanation in result.at_risk(5):
         ctx.print(f"  {explanation}")

@@ -19,15 +19,24 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
+from custmgmt.cli.team import TeamReportStore, print_team
 from custmgmt.errors import NotFound
-from custmgmt.team import Agent, TeamStore, TeamTargets, TrainingRecord, compare_with_targets
+from custmgmt.rating import current_stars
+from custmgmt.team import Agent, TeamTargets, TrainingRecord, compare_with_targets
 from custmgmt.team.services import (
     add_agent,
     assign_ticket,
+    performance,
     record_training,
     training_comparison,
 )
-from custmgmt.tickets import DEFAULT_WORKFLOW, Ticket
+from custmgmt.tickets import (
+    DEFAULT_WORKFLOW,
+    Ticket,
+    default_calendar,
+    default_sla_policy,
+    format_business_hours,
+)
 
 __all__ = ["DEMO_AGENTS", "DEMO_TARGETS", "DEMO_TEAM_TICKETS", "demo_section"]
 
@@ -62,12 +71,10 @@ H = timedelta(hours=1)
 
 def demo_section(ctx: Any) -> None:
     """Print the service team section of ``custmgmt demo`` (see the module docstring)."""
-    from custmgmt.cli.team import print_team
-    from custmgmt.cli.tickets import default_calendar, format_business_time
 
     ctx.heading("Service team: assignment by skill and load, performance in business time")
     store = ctx.store
-    if not isinstance(store, TeamStore):
+    if not isinstance(store, TeamReportStore):
         ctx.print("this store keeps no service team")
         return
     customers = [c.id for c in next(iter(store.customers.iter_chunks(size=12)), [])]
@@ -100,7 +107,7 @@ def demo_section(ctx: Any) -> None:
         fr = row.first_response_median
         sat = "-" if row.satisfaction is None else f"{row.satisfaction:.1f}"
         ctx.print(f"  {label:<6} tickets {row.handled:>3}, median first response "
-                  f"{'-' if fr is None else format_business_time(fr)}, satisfaction {sat}")
+                  f"{'-' if fr is None else format_business_hours(fr)}, satisfaction {sat}")
 
 
 #: The demo teams' targets.
@@ -109,12 +116,10 @@ DEMO_TARGETS = TeamTargets(first_response=timedelta(hours=1), sla_attainment=0.9
 
 
 def _print_targets(store: Any, ctx: Any) -> None:
-    from custmgmt.cli.tickets import default_calendar, default_sla_policy, latest_stars
-    from custmgmt.team.services import performance
 
     perf = performance(store, start=ctx.as_of - timedelta(days=56), end=ctx.as_of,
                        calendar=default_calendar(), policy=default_sla_policy(),
-                       stars=latest_stars(store, ctx.as_of))
+                       stars=current_stars(store, ctx.as_of))
     found = compare_with_targets(perf, DEMO_TARGETS)
     ctx.print("\nagainst the targets (first response <= 1h median, SLA met >= 90 %,")
     ctx.print("satisfaction >= 3.5, reopened <= 10 %; uncertain: too few tickets to tell):")

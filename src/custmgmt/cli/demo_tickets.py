@@ -14,33 +14,36 @@ finds them and adds nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from custmgmt.cli.tickets import (
-    OPEN_STATUSES,
-    default_calendar,
-    default_sla_policy,
-    latest_stars,
-    print_open_tickets,
-)
-from custmgmt.domain import Priority
+from custmgmt.domain import Customer, Priority
 from custmgmt.errors import NotFound
-from custmgmt.rating import ServiceLevels
+from custmgmt.rating import current_stars, response_time_factors
 from custmgmt.tickets import (
     DEFAULT_WORKFLOW,
+    OPEN_STATUSES,
     EscalationRule,
     SLAState,
     SurveyPolicy,
     Ticket,
     apply_due,
+    default_calendar,
+    default_sla_policy,
     derive_priority,
     escalations,
+    fire_ticket,
+    open_ticket,
+    open_ticket_report,
     record_reply,
     sla_status,
     ticket_statistics,
 )
+from custmgmt.tickets.ports import TicketStore
+
+if TYPE_CHECKING:
+    from custmgmt.cli.demo_context import DemoContext
 
 __all__ = ["DEMO_TICKETS", "ESCALATION_RULES", "demo_section", "demo_tickets"]
 
@@ -60,15 +63,15 @@ H = timedelta(hours=1)
 D = timedelta(days=1)
 
 
-def demo_section(ctx: Any) -> None:
+def demo_section(ctx: DemoContext) -> None:
     """Print the tickets section of ``custmgmt demo`` (see the module docstring)."""
     ctx.heading("Service tickets: workflow, satisfaction follow-up, SLAs")
     store = ctx.store
-    customers: list[Any] = list(next(iter(store.customers.iter_chunks(size=DEMO_TICKETS)), []))
+    customers = list(next(iter(store.customers.iter_chunks(size=DEMO_TICKETS)), []))
     if not customers:
         ctx.print("no customers: no tickets")
         return
-    stars = latest_stars(store, ctx.as_of)
+    stars = current_stars(store, ctx.as_of)
     added, lines = demo_tickets(store, customers, stars, ctx.as_of)
     if added:
         ctx.print(f"opened {added} tickets (ids DEMO-T01 ...):")
@@ -77,7 +80,10 @@ def demo_section(ctx: Any) -> None:
     else:
         ctx.print("the demo tickets are already stored: nothing added")
     ctx.print()
-    print_open_tickets(store, ctx.as_of, ctx.out)
+    report = open_ticket_report(
+        store, ctx.as_of, stars=stars, factors=response_time_factors(stars)
+    )
+    ctx.print(report.format())
     _print_escalations(ctx)
     everything = [t for chunk in store.tickets.iter_chunks() for t in chunk]
     stats = ticket_statistics(everything, ctx.as_of)
@@ -100,14 +106,11 @@ ESCALATION_RULES = (
 )
 
 
-def _print_escalations(ctx: Any) -> None:
+def _print_escalations(ctx: DemoContext) -> None:
     policy, calendar = default_sla_policy(), default_calendar()
-    stars, levels = latest_stars(ctx.store, ctx.as_of), ServiceLevels.default()
+    factors = response_time_factors(current_stars(ctx.store, ctx.as_of))
     statuses = [
-        sla_status(
-            t, policy, calendar, ctx.as_of,
-            factor=levels.response_time_factor_for(stars.get(t.customer_id)),
-        )
+        sla_status(t, policy, calendar, ctx.as_of, factor=factors.get(t.customer_id, 1.0))
         for t in ctx.store.tickets.find(statuses=OPEN_STATUSES)
         if t.created_at <= ctx.as_of
     ]
@@ -118,9 +121,13 @@ def _print_escalations(ctx: Any) -> None:
 
 
 def demo_tickets(
-    store: Any, customers: Any, stars: dict[str, int], as_of: datetime
+    store: TicketStore, customers: Sequence[Customer], stars: dict[str, int], as_of: datetime
 ) -> tuple[int, list[str]]:
-    """Open and walk the demo tickets not stored yet; returns (added, story lines)."""
+    """Open and walk the demo tickets not stored yet; returns (added, story lines).
+
+    Each ticket is opened with :func:`custmgmt.tickets.open_ticket` and walked with
+    :func:`custmgmt.tickets.fire_ticket` (load, fire, save), all in one transaction.
+    """
     added = 0
     lines: list[str] = []
     with store.transaction():
@@ -136,19 +143,13 @@ def demo_tickets(
             decision = derive_priority(star, category, urgent=i == 4)
             scenario, days_back, hour, room = _SCENARIOS[i % len(_SCENARIOS)]
             day = _opened_at(as_of, days_back, hour, room)
-            ticket = DEFAULT_WORKFLOW.open(
-                id=ticket_id, customer_id=customer.id, category=category,
+            ticket = open_ticket(
+                store, id=ticket_id, customer_id=customer.id, category=category,
                 priority=decision.priority, subject=_SUBJECTS[category], at=day,
                 actor="web", channel=("app", "微信", "phone")[i % 3], reason=decision.reason,
             )
-            result, note = scenario(ticket, as_of)
-            for made in result:
-                try:
-                    store.tickets.get(made.id)
-                except NotFound:
-                    store.tickets.add(made)
-                    added += 1
-            final = result[0]
+            final, more, note = scenario(store, ticket, as_of)
+            added += 1 + more
             star_text = "-" if star is None else f"{star}★"
             lines.append(
                 f"{ticket_id} {customer.name} ({star_text}, {final.priority.value}: "
@@ -157,20 +158,29 @@ def demo_tickets(
     return added, lines
 
 
-# -- scenarios: each walks a fresh ticket and says what happened ------------------------
+# -- scenarios: each walks a stored ticket and says what happened ----------------------
 
-Scenario = Callable[[Ticket, datetime], tuple[list[Ticket], str]]
+#: A scenario: (store, the stored ticket, as_of) -> (its final state, follow-up tickets
+#: added, a note).
+Scenario = Callable[[TicketStore, Ticket, datetime], tuple[Ticket, int, str]]
+
+Step = tuple[str, timedelta, dict[str, Any]]
 
 
-def _fire(ticket: Ticket, steps: list[Step]) -> Ticket:
+def _fire(store: TicketStore, ticket: Ticket, steps: list[Step]) -> Ticket:
     start = ticket.created_at
     for event, offset, data in steps:
         actor = "customer" if event in ("customer_replied", "rate") else "agent-01"
-        ticket = DEFAULT_WORKFLOW.fire(ticket, event, at=start + offset, actor=actor, **data)
+        ticket = fire_ticket(store, ticket.id, event, at=start + offset, actor=actor, **data)
     return ticket
 
 
-Step = tuple[str, timedelta, dict[str, Any]]
+def _save(store: TicketStore, read: Ticket, changed: Ticket) -> Ticket:
+    """Save what the survey follow-up made of ``read`` (several entries at once)."""
+    if changed is not read:
+        store.tickets.update(changed, expected_version=read.version)
+    return changed
+
 
 _ASSIGN: Step = ("assign", 0.2 * H, {"assignee": "agent-01"})
 _START: Step = ("start", 0.5 * H, {})
@@ -178,71 +188,83 @@ _RESPOND: Step = ("respond", 1 * H, {"reason": "已联系仓库核实"})
 _RESOLVE: Step = ("resolve", 3 * H, {"solution": "补发新品，旧件无需寄回"})
 
 
-def _just_opened(ticket: Ticket, as_of: datetime) -> tuple[list[Ticket], str]:
-    return [ticket], ""
+def _just_opened(store: TicketStore, ticket: Ticket, as_of: datetime) -> tuple[Ticket, int, str]:
+    return ticket, 0, ""
 
 
-def _assigned(ticket: Ticket, as_of: datetime) -> tuple[list[Ticket], str]:
-    return [_fire(ticket, [_ASSIGN])], ""
+def _assigned(store: TicketStore, ticket: Ticket, as_of: datetime) -> tuple[Ticket, int, str]:
+    return _fire(store, ticket, [_ASSIGN]), 0, ""
 
 
-def _replied(ticket: Ticket, as_of: datetime) -> tuple[list[Ticket], str]:
-    return [_fire(ticket, [_ASSIGN, _START, _RESPOND])], ""
+def _replied(store: TicketStore, ticket: Ticket, as_of: datetime) -> tuple[Ticket, int, str]:
+    return _fire(store, ticket, [_ASSIGN, _START, _RESPOND]), 0, ""
 
 
-def _waiting(ticket: Ticket, as_of: datetime) -> tuple[list[Ticket], str]:
+def _waiting(store: TicketStore, ticket: Ticket, as_of: datetime) -> tuple[Ticket, int, str]:
     steps = [_ASSIGN, _START, _RESPOND, ("wait_on_customer", 1.5 * H, {"reason": "请提供照片"})]
-    return [_fire(ticket, steps)], " (the resolution clock is paused)"
+    return _fire(store, ticket, steps), 0, " (the resolution clock is paused)"
 
 
-def _escalated(ticket: Ticket, as_of: datetime) -> tuple[list[Ticket], str]:
+def _escalated(store: TicketStore, ticket: Ticket, as_of: datetime) -> tuple[Ticket, int, str]:
     steps = [_ASSIGN, _START, ("escalate", 2 * H, {"reason": "需要主管处理"})]
-    return [_fire(ticket, steps)], " (flagged urgent, escalated)"
+    return _fire(store, ticket, steps), 0, " (flagged urgent, escalated)"
 
 
-def _bad_survey_reopens(ticket: Ticket, as_of: datetime) -> tuple[list[Ticket], str]:
-    resolved = _fire(ticket, [_ASSIGN, _START, _RESPOND, _RESOLVE])
+def _bad_survey_reopens(
+    store: TicketStore, ticket: Ticket, as_of: datetime
+) -> tuple[Ticket, int, str]:
+    resolved = _fire(store, ticket, [_ASSIGN, _START, _RESPOND, _RESOLVE])
     outcome = record_reply(resolved, 1, at=resolved.updated_at + 20 * H)
     task = outcome.task
     note = "" if task is None else (
         f" (survey 1/5: {task.kind.value}, follow-up due {task.due_at:%m-%d %H:%M})"
     )
-    return [outcome.ticket], note
+    return _save(store, resolved, outcome.ticket), 0, note
 
 
-def _second_bad_survey_escalates(ticket: Ticket, as_of: datetime) -> tuple[list[Ticket], str]:
-    resolved = _fire(ticket, [_ASSIGN, _START, _RESPOND, _RESOLVE])
-    first = record_reply(resolved, 2, at=resolved.updated_at + 2 * H).ticket
-    again = _fire(first, [("resolve", 6 * H, {"solution": "全额退款"})])
+def _second_bad_survey_escalates(
+    store: TicketStore, ticket: Ticket, as_of: datetime
+) -> tuple[Ticket, int, str]:
+    resolved = _fire(store, ticket, [_ASSIGN, _START, _RESPOND, _RESOLVE])
+    first = _save(store, resolved, record_reply(resolved, 2, at=resolved.updated_at + 2 * H).ticket)
+    again = _fire(store, first, [("resolve", 6 * H, {"solution": "全额退款"})])
     outcome = record_reply(again, 1, at=again.updated_at + 2 * H)
-    return [outcome.ticket], " (survey 2/5 reopened it, then 1/5 escalated it)"
+    return _save(store, again, outcome.ticket), 0, (
+        " (survey 2/5 reopened it, then 1/5 escalated it)"
+    )
 
 
-def _good_survey_closes(ticket: Ticket, as_of: datetime) -> tuple[list[Ticket], str]:
-    resolved = _fire(ticket, [_ASSIGN, _START, _RESOLVE])
-    return [record_reply(resolved, 5, at=resolved.updated_at + 5 * H).ticket], " (survey 5/5)"
+def _good_survey_closes(
+    store: TicketStore, ticket: Ticket, as_of: datetime
+) -> tuple[Ticket, int, str]:
+    resolved = _fire(store, ticket, [_ASSIGN, _START, _RESOLVE])
+    outcome = record_reply(resolved, 5, at=resolved.updated_at + 5 * H)
+    return _save(store, resolved, outcome.ticket), 0, " (survey 5/5)"
 
 
-def _silence_closes(ticket: Ticket, as_of: datetime) -> tuple[list[Ticket], str]:
-    resolved = _fire(ticket, [_ASSIGN, _START, _RESOLVE])
+def _silence_closes(store: TicketStore, ticket: Ticket, as_of: datetime) -> tuple[Ticket, int, str]:
+    resolved = _fire(store, ticket, [_ASSIGN, _START, _RESOLVE])
     policy = SurveyPolicy(delay=2 * H, reply_within=1 * D)
-    closed = apply_due(resolved, policy, as_of)
-    return [closed], " (survey unanswered)" if closed is not resolved else ""
+    closed = _save(store, resolved, apply_due(resolved, policy, as_of))
+    return closed, 0, " (survey unanswered)" if closed is not resolved else ""
 
 
-def _closed_then_reopened(ticket: Ticket, as_of: datetime) -> tuple[list[Ticket], str]:
-    closed = _fire(ticket, [_ASSIGN, _START, _RESOLVE, ("close", 4 * H, {})])
+def _closed_then_reopened(
+    store: TicketStore, ticket: Ticket, as_of: datetime
+) -> tuple[Ticket, int, str]:
+    closed = _fire(store, ticket, [_ASSIGN, _START, _RESOLVE, ("close", 4 * H, {})])
     follow = DEFAULT_WORKFLOW.reopen(closed, at=closed.updated_at + 2 * H, actor="customer",
                                      reason="问题又出现了")
-    return [closed, follow], f" (reopened after closing: follow-up {follow.id})"
+    store.tickets.add(follow)
+    return closed, 1, f" (reopened after closing: follow-up {follow.id})"
 
 
-def _cancelled(ticket: Ticket, as_of: datetime) -> tuple[list[Ticket], str]:
-    return [_fire(ticket, [("cancel", 1 * H, {"reason": "客户自行解决"})])], ""
+def _cancelled(store: TicketStore, ticket: Ticket, as_of: datetime) -> tuple[Ticket, int, str]:
+    return _fire(store, ticket, [("cancel", 1 * H, {"reason": "客户自行解决"})]), 0, ""
 
 
-def _stuck(ticket: Ticket, as_of: datetime) -> tuple[list[Ticket], str]:
-    return [_fire(ticket, [_ASSIGN, _START])], " (no reply yet)"
+def _stuck(store: TicketStore, ticket: Ticket, as_of: datetime) -> tuple[Ticket, int, str]:
+    return _fire(store, ticket, [_ASSIGN, _START]), 0, " (no reply yet)"
 
 
 #: (scenario, days before ``as_of``, local hour it was opened, hours its steps take):

@@ -16,7 +16,19 @@ import os
 import sys
 from typing import Any
 
+from custmgmt.cli._inputs import open_sqlite_store
+from custmgmt.domain.masking import mask_text
 from custmgmt.errors import ValidationError
+from custmgmt.privacy import (
+    Actor,
+    FieldCipher,
+    FileKeyProvider,
+    Privacy,
+    erase_subject,
+    export_subject_json,
+    verify_audit_log,
+    write_key_file,
+)
 
 __all__ = ["register", "run"]
 
@@ -50,28 +62,18 @@ def register(subparsers: Any) -> None:
 
 
 def _privacy(args: argparse.Namespace) -> Any:
-    from custmgmt.privacy import FieldCipher, FileKeyProvider, Privacy
 
     cipher = None if args.keys is None else FieldCipher(FileKeyProvider(args.keys))
     return Privacy(cipher=cipher)
 
 
 def _actor(args: argparse.Namespace) -> Any:
-    from custmgmt.privacy import Actor
 
     return Actor(id=args.actor or getpass.getuser(), roles={args.role})
 
 
 def run(args: argparse.Namespace) -> int:
     """Run one privacy action."""
-    from custmgmt.cli._inputs import open_existing_store
-    from custmgmt.domain.masking import mask_text
-    from custmgmt.privacy import (
-        erase_subject,
-        export_subject_json,
-        verify_audit_log,
-        write_key_file,
-    )
 
     if args.action is None:
         raise ValidationError("action", None, "one of verify, export, erase, keygen")
@@ -81,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
               "keep it out of backups and version control")
         return 0
     if args.action == "verify":
-        with open_existing_store(args.db) as store:
+        with open_sqlite_store(args.db, keeps="the privacy records") as store:
             result = verify_audit_log(store, head=args.head)
         state = "intact" if result.ok else f"BROKEN: {result.problem}"
         print(f"audit log: {result.checked:,} entries, {state}; head {result.head}")
@@ -89,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "export":
         if os.path.lexists(args.out):
             raise ValidationError("--out", args.out, "a file that does not exist yet")
-        with open_existing_store(args.db, writable=True) as store:
+        with open_sqlite_store(args.db, keeps="the privacy records", writable=True) as store:
             text = export_subject_json(store, _privacy(args), _actor(args), args.customer,
                                        purpose=args.purpose)
         with open(args.out, "x", encoding="utf-8") as fh:
@@ -97,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         os.chmod(args.out, 0o600)
         print(f"exported customer {args.customer} to {args.out}")
         return 0
-    with open_existing_store(args.db, writable=True) as store:
+    with open_sqlite_store(args.db, keeps="the privacy records", writable=True) as store:
         record = erase_subject(store, _privacy(args), _actor(args), args.customer,
                                purpose=args.purpose)
     print(f"erased customer {record.customer_id}: now {mask_text(record.pseudonym, keep=3)} "

@@ -12,8 +12,22 @@ counts and ids are printed: no names.
 from __future__ import annotations
 
 import argparse
+import sys
+import unicodedata
 from datetime import datetime, timedelta
 from typing import Any, TextIO
+
+from custmgmt.cli._inputs import as_of_or_now, open_sqlite_store, parse_as_of, zone
+from custmgmt.prospects import (
+    DEFAULT_PIPELINE,
+    funnel,
+    loss_reasons,
+    outreach_effect,
+    time_in_stage,
+    weekly_report,
+    win_rate,
+)
+from custmgmt.prospects.ports import ProspectStore
 
 __all__ = ["pad", "print_development", "register", "run"]
 
@@ -24,7 +38,6 @@ def pad(text: str, width: int) -> str:
     >>> pad("展会", 6) + "|"
     '展会  |'
     """
-    import unicodedata
 
     used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
     return text + " " * max(0, width - used)
@@ -50,14 +63,12 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the development analysis; returns the exit code."""
-    import sys
 
-    from custmgmt.cli._inputs import as_of_or_now, open_existing_store, parse_as_of, zone
 
     tz = zone(args.tz)
     as_of = as_of_or_now(args, tz)
     week = parse_as_of(args.week, tz, option="--week") if args.week else as_of
-    store = open_existing_store(args.db)
+    store = open_sqlite_store(args.db, keeps="prospects")
     try:
         if store.schema_version("prospects") == 0 or store.prospects.count() == 0:
             print("no prospects stored", file=sys.stdout)
@@ -75,18 +86,9 @@ def _pct(rate: Any) -> str:
 
 
 def print_development(
-    store: Any, as_of: datetime, out: TextIO, *, week_of: datetime | None = None
+    store: ProspectStore, as_of: datetime, out: TextIO, *, week_of: datetime | None = None
 ) -> None:
     """Print the funnel, wins, losses, time in stage, the weekly report and outreach."""
-    from custmgmt.prospects import (
-        DEFAULT_PIPELINE,
-        funnel,
-        loss_reasons,
-        outreach_effect,
-        time_in_stage,
-        weekly_report,
-        win_rate,
-    )
 
     def say(*parts: object) -> None:
         print(*parts, file=out)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -33,8 +34,9 @@ from custmgmt.cli._inputs import (
     write_csv,
     zone,
 )
+from custmgmt.domain import SystemClock
 from custmgmt.errors import ValidationError
-from custmgmt.rating import rate
+from custmgmt.rating import Rating, RatingPolicy, format_rating, rate_frames, rate_store
 
 __all__ = ["print_rating", "register", "run", "write_stars_csv"]
 
@@ -62,9 +64,7 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _policy(path: str | None) -> Any:
-    from custmgmt.rating import RatingPolicy
-
+def _policy(path: str | None) -> RatingPolicy:
     if path is None:
         return RatingPolicy.default()
     try:
@@ -76,10 +76,6 @@ def _policy(path: str | None) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Rate, print, and write ``--out`` when asked."""
-    import sys
-
-    from custmgmt.analytics.features import customer_features
-
     tz = zone(args.tz)
     check_output(args.out, inputs_of(args))
     policy = _policy(args.policy)
@@ -92,8 +88,7 @@ def run(args: argparse.Namespace) -> int:
         if args.save:
             raise ValidationError("--save", True, "--save only with --db")
         frame, as_of = orders_from_csv(args, tz)
-        features = customer_features(frame, as_of=as_of, features=list(policy.features))
-        rating = rate(policy, features, as_of=as_of)
+        rating = rate_frames(policy, frame, as_of=as_of)
     if args.out is not None:
         write_stars_csv(rating, args.out, inputs=inputs_of(args))
     report = sys.stderr if args.out == "-" else sys.stdout  # keep a piped CSV clean
@@ -103,10 +98,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rate_db(args: argparse.Namespace, policy: Any, tz: ZoneInfo) -> Any:
-    from custmgmt.domain import SystemClock
-    from custmgmt.rating.services import rate_store
-
+def _rate_db(args: argparse.Namespace, policy: RatingPolicy, tz: ZoneInfo) -> Rating:
     clock = SystemClock(tz)
     as_of = as_of_or_now(args, tz)
     store = open_existing_store(args.db, writable=args.save)
@@ -122,25 +114,18 @@ def _rate_db(args: argparse.Namespace, policy: Any, tz: ZoneInfo) -> Any:
     finally:
         store.close()
     if run is not None:
-        print(f"saved run {run.id}")
+        print(f"saved run {run.id} (as of {run.as_of.isoformat()}; a run of the same policy "
+              "and as_of is kept once)")
     return rating
 
 
-def print_rating(rating: Any, out: TextIO, *, top: int = 10) -> None:
-    """Print the star distribution and the ``top`` customers with explanations."""
-    total = max(len(rating), 1)
-    out.write(f"{len(rating)} customers rated as of {rating.as_of.isoformat()}\n")
-    for stars, count in sorted(rating.distribution().items(), reverse=True):
-        bar = "★" * stars + "☆" * (rating.policy.levels - stars)
-        out.write(f"  {bar}  {count:>8}  {100 * count / total:5.1f}%\n")
-    if top:
-        out.write(f"top {min(top, len(rating))} customers:\n")
-        for explanation in rating.top(top):
-            out.write(f"  {explanation}\n")
+def print_rating(rating: Rating, out: TextIO, *, top: int = 10) -> None:
+    """Print :func:`custmgmt.rating.format_rating`."""
+    out.write(format_rating(rating, top=top) + "\n")
 
 
 def write_stars_csv(
-    rating: Any, path: str | os.PathLike[str], *, inputs: Sequence[tuple[str, str]] = ()
+    rating: Rating, path: str | os.PathLike[str], *, inputs: Sequence[tuple[str, str]] = ()
 ) -> None:
     """Write one row per customer (id, score, stars, contributions).
 

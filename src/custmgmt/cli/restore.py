@@ -12,6 +12,8 @@ import argparse
 import sys
 from typing import Any
 
+from custmgmt.adapters.sqlite.backup import restore
+
 __all__ = ["register", "run"]
 
 
@@ -36,7 +38,6 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Restore ``--from`` into ``--db``; prints what happened."""
-    from custmgmt.adapters.sqlite.backup import restore
 
     report = restore(args.source, args.db, force=args.force)
     print(f"restored {report.source} into {report.path}", file=sys.stdout)

@@ -13,10 +13,28 @@ names.
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import datetime, timedelta
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO, runtime_checkable
 
-__all__ = ["print_team", "register", "run"]
+import attrs
+
+from custmgmt.cli._inputs import open_sqlite_store, parse_as_of, zone
+from custmgmt.cli.prospects import pad
+from custmgmt.domain import SystemClock
+from custmgmt.errors import ValidationError
+from custmgmt.rating import current_stars
+from custmgmt.rating.ports import RatingStore
+from custmgmt.team.ports import TeamStore
+from custmgmt.team.services import performance
+from custmgmt.tickets import default_calendar, default_sla_policy, format_business_hours
+
+__all__ = ["TeamReportStore", "print_team", "register", "run"]
+
+
+@runtime_checkable
+class TeamReportStore(TeamStore, RatingStore, Protocol):
+    """What the team report reads: agents, assignments, tickets and stars."""
 
 
 def register(subparsers: Any) -> None:
@@ -39,10 +57,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the performance table; returns the exit code."""
-    import sys
 
-    from custmgmt.cli._inputs import open_existing_store, parse_as_of, zone
-    from custmgmt.domain import SystemClock
 
     tz = zone(args.tz)
     end = parse_as_of(args.end, tz, option="--to") if args.end else SystemClock(tz).now()
@@ -54,10 +69,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         start = end - timedelta(days=30)
     if end <= start:
-        from custmgmt.errors import ValidationError
 
         raise ValidationError("--to", args.end, f"a day on or after --from ({args.start})")
-    store = open_existing_store(args.db)
+    store = open_sqlite_store(args.db, keeps="the service team")
     try:
         if (store.schema_version("team") == 0 or store.schema_version("tickets") == 0
                 or store.agents.count() == 0):
@@ -69,36 +83,27 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_team(store: Any, start: datetime, end: datetime, out: TextIO, *,
+def print_team(store: TeamReportStore, start: datetime, end: datetime, out: TextIO, *,
                tz: str = "Asia/Shanghai") -> None:
     """Print the team table for ``[start, end)``.
 
     Raises:
         ValidationError: ``end`` is not after ``start``.
     """
-    import attrs
 
-    from custmgmt.cli.prospects import pad
-    from custmgmt.cli.tickets import (
-        default_calendar,
-        default_sla_policy,
-        format_business_time,
-        latest_stars,
-    )
-    from custmgmt.team.services import performance
 
     def say(*parts: object) -> None:
         print(*parts, file=out)
 
     common: dict[str, Any] = {
         "start": start, "end": end, "calendar": default_calendar(tz),
-        "policy": default_sla_policy(), "stars": latest_stars(store, end),
+        "policy": default_sla_policy(), "stars": current_stars(store, end),
     }
     perf = performance(store, **common)
     teams = performance(store, by_team=True, **common)
 
     def hours(d: timedelta | None) -> str:
-        return "-" if d is None else format_business_time(d)
+        return "-" if d is None else format_business_hours(d)
 
     def pct(rate: Any) -> str:
         return "-" if rate is None else f"{rate.value:4.0%} [{rate.low:.0%}-{rate.high:.0%}]"
@@ -131,5 +136,5 @@ def print_team(store: Any, start: datetime, end: datetime, out: TextIO, *,
         fr = medians["first_response_median"]
         sla = medians["sla_attainment"]
         say(f"  team {team or '-'} medians: first response "
-            f"{'-' if fr is None else format_business_time(timedelta(seconds=fr))}, "
+            f"{'-' if fr is None else format_business_hours(timedelta(seconds=fr))}, "
             f"SLA met {'-' if sla is None else f'{sla:.0%}'}")

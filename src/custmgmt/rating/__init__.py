@@ -10,10 +10,15 @@
 * :class:`IncrementalRater`: keeps stars current as orders, returns and complaints
   arrive between scheduled runs.
 * :class:`ServiceLevels`: what each number of stars earns.
+* :func:`rate_frames`: rate the customers of order (and interaction) frames: only
+  customers with a counted order are rated; features the input cannot support are
+  dropped or refused as the policy says.
 * :mod:`custmgmt.rating.services`: run a scheduled rating over a store and keep it.
 """
 
 from custmgmt.rating.incremental import IncrementalRater
+from custmgmt.rating.inputs import rate_frames
+from custmgmt.rating.lookup import response_time_factors
 from custmgmt.rating.overrides import (
     Override,
     OverrideAction,
@@ -31,6 +36,7 @@ from custmgmt.rating.policy import (
     StarBands,
 )
 from custmgmt.rating.records import CustomerRating, RatingRun, StarHistoryEntry
+from custmgmt.rating.report import format_rating
 from custmgmt.rating.result import Explanation, PreviousStars, Rating, RatingScale, rate
 from custmgmt.rating.result_columns import RatingResults
 from custmgmt.rating.service_levels import ServiceLevel, ServiceLevels
@@ -45,6 +51,7 @@ from custmgmt.rating.services import (
     request_override,
     revoke_override,
     run_scheduled,
+    same_run,
     save_rating,
     star_history,
 )
@@ -77,13 +84,17 @@ __all__ = [
     "effective_override",
     "effective_stars",
     "explain_stars",
+    "format_rating",
     "load_previous",
     "rate",
+    "rate_frames",
     "rate_store",
     "reject_override",
     "request_override",
+    "response_time_factors",
     "revoke_override",
     "run_scheduled",
+    "same_run",
     "save_rating",
     "star_history",
 ]

@@ -40,6 +40,7 @@ from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 from custmgmt.domain import Interaction, InteractionKind, Order, OrderStatus
 from custmgmt.domain.time import require_aware, to_epoch_micros
 from custmgmt.errors import NotFound, ValidationError
+from custmgmt.rating.inputs import counted_only
 from custmgmt.rating.policy import RatingPolicy
 from custmgmt.rating.ports import RatingStore
 from custmgmt.rating.result import (
@@ -241,8 +242,11 @@ class IncrementalRater:
         text = policy.to_json()
         runs = [r for r in ratings.list_runs() if r.as_of <= now and r.policy_json == text]
         orders, features = features_at(now)
+        # Scales are fitted on the rated population only (customers with a counted
+        # order), as every full rating is; everyone is then measured against it.
         if not runs:
-            rating = rate(policy, features, None, as_of=now)
+            population = rate(policy, counted_only(features, orders, as_of=now), None, as_of=now)
+            rating = rate(policy, features, None, as_of=now, scale=population)
         else:
             run = runs[-1]
             earlier = [r for r in runs if r.as_of < run.as_of]
@@ -252,8 +256,10 @@ class IncrementalRater:
                 before = PreviousStars(
                     customer_ids=kept.customer_ids, stars=kept.stars, pending=kept.pending
                 )
-            _, at_run = features_at(run.as_of)
-            population = rate(policy, at_run, before, as_of=run.as_of)
+            run_orders, at_run = features_at(run.as_of)
+            population = rate(
+                policy, counted_only(at_run, run_orders, as_of=run.as_of), before, as_of=run.as_of
+            )
             stored = ratings.results_arrays(run.id)
             previous = PreviousStars(
                 customer_ids=stored.customer_ids, stars=stored.stars, pending=stored.pending

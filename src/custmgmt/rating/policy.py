@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     pass
 
 __all__ = [
+    "MISSING_INPUT",
     "WEIGHT_TOLERANCE",
     "BandKind",
     "Hysteresis",
@@ -42,6 +43,10 @@ __all__ = [
 #: How far the weights may add up away from 1 (float rounding of decimal weights
 #: such as 0.1 + 0.2 + 0.7 stays far inside it).
 WEIGHT_TOLERANCE = 1e-9
+
+#: What a policy may do when the input cannot support one of its features
+#: (:attr:`RatingPolicy.missing_input`).
+MISSING_INPUT = ("rescale", "refuse")
 
 #: Named schedules and the RFC 5545 rule each stands for (midnight, day 1).
 NAMED_SCHEDULES = {
@@ -325,6 +330,11 @@ class RatingPolicy:
         hysteresis: when drops apply (see :class:`Hysteresis`).
         schedule: when scheduled runs happen.
         name: a label for people (shown in stored runs).
+        missing_input: what rating does when the input cannot support a criterion's
+            feature (no category column, no interactions): ``"rescale"`` (the
+            default) drops those criteria and rescales the others' weights to add up
+            to 1, naming the dropped features in the rating; ``"refuse"`` raises a
+            :class:`~custmgmt.errors.ValidationError` naming them.
     """
 
     criteria: tuple[Criterion, ...] = attrs.field(converter=_criteria)
@@ -333,6 +343,7 @@ class RatingPolicy:
     hysteresis: Hysteresis = attrs.field(factory=Hysteresis)
     schedule: Schedule = attrs.field(factory=Schedule)
     name: str = attrs.field(default="default")
+    missing_input: str = attrs.field(default="rescale")
 
     def __attrs_post_init__(self) -> None:
         if not self.criteria:
@@ -363,6 +374,8 @@ class RatingPolicy:
             raise ValidationError("schedule", self.schedule, "a Schedule")
         if not isinstance(self.name, str) or not self.name.strip():
             raise ValidationError("name", self.name, "a non-blank name")
+        if self.missing_input not in MISSING_INPUT:
+            raise ValidationError("missing_input", self.missing_input, f"one of {MISSING_INPUT}")
 
     # -- construction ------------------------------------------------------------------
     @classmethod
@@ -409,7 +422,7 @@ class RatingPolicy:
         registry = default_registry if registry is None else registry
         if not isinstance(data, Mapping):
             raise ValidationError("policy", data, "a mapping")
-        known = {"name", "criteria", "bands", "levels", "hysteresis", "schedule"}
+        known = {"name", "criteria", "bands", "levels", "hysteresis", "schedule", "missing_input"}
         for key in data:
             if key not in known:
                 raise ValidationError("policy", key, f"only the keys {sorted(known)}")
@@ -424,6 +437,8 @@ class RatingPolicy:
             kwargs["name"] = data["name"]
         if "levels" in data:
             kwargs["levels"] = data["levels"]
+        if "missing_input" in data:
+            kwargs["missing_input"] = data["missing_input"]
         levels = kwargs.get("levels", 5)
         bands = data.get("bands")
         if bands is None:
@@ -468,6 +483,7 @@ class RatingPolicy:
             "levels": self.levels,
             "hysteresis": self.hysteresis.to_dict(),
             "schedule": self.schedule.to_dict(),
+            "missing_input": self.missing_input,
         }
 
     def to_json(self) -> str:
@@ -484,6 +500,29 @@ class RatingPolicy:
     def features(self) -> tuple[str, ...]:
         """The feature columns the policy reads, without repeats, in criterion order."""
         return tuple(dict.fromkeys(c.feature for c in self.criteria))
+
+    def without(self, features: Iterable[str]) -> RatingPolicy:
+        """This policy without the criteria that read ``features``, the remaining
+        weights rescaled to add up to 1 (what ``missing_input="rescale"`` rates with).
+
+        >>> p = RatingPolicy.default().without(["category_breadth"])
+        >>> [(c.name, round(c.weight, 4)) for c in p.criteria]
+        [('spend', 0.6667), ('frequency', 0.3333)]
+
+        Raises:
+            ValidationError: no criterion would remain, or none with a positive weight.
+        """
+        dropped = set(features)
+        kept = [c for c in self.criteria if c.feature not in dropped]
+        total = math.fsum(c.weight for c in kept)
+        if not kept or total <= 0:
+            raise ValidationError(
+                "features", sorted(dropped), "leaving at least one weighted criterion"
+            )
+        if len(kept) == len(self.criteria):
+            return self
+        criteria = [attrs.evolve(c, weight=c.weight / total) for c in kept]
+        return attrs.evolve(self, criteria=criteria)
 
     def criterion(self, name: str) -> Criterion:
         """The criterion called ``name``.

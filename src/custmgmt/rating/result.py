@@ -128,6 +128,11 @@ class Rating:
             and what the next run's hysteresis continues from); ``stars`` when no
             override applies.
         overrides: the overrides applied, by customer id (as text).
+        unsupported: features of the original policy the input could not support,
+            with why (their criteria were dropped by ``missing_input="rescale"``;
+            :attr:`policy` is then the rescaled policy).
+        unrated: customers of the input left unrated: no counted order at or
+            before ``as_of``.
     """
 
     customer_ids: NDArray[Any]
@@ -143,6 +148,8 @@ class Rating:
     previous_pending: IntArray = attrs.field(factory=lambda: np.zeros(0, dtype=np.int64))
     rated_stars: IntArray = attrs.field(factory=lambda: np.zeros(0, dtype=np.int64))
     overrides: Mapping[str, Override] = attrs.field(factory=lambda: MappingProxyType({}))
+    unsupported: Mapping[str, str] = attrs.field(factory=dict)
+    unrated: int = 0
 
     def __attrs_post_init__(self) -> None:
         if self.previous_pending.size != self.customer_ids.size:
@@ -435,8 +442,13 @@ def rate(
             raise ValidationError("previous", previous, "a Rating or PreviousStars")
         at = align_ids(previous.customer_ids, ids)
         known = at >= 0
-        previous_stars = np.where(known, np.asarray(previous.stars)[np.maximum(at, 0)], 0)
-        previous_pending = np.where(known, np.asarray(previous.pending)[np.maximum(at, 0)], 0)
+        # A previous run may rate nobody (every customer unrated then): nothing to take.
+        safe = np.maximum(at, 0) if known.any() else np.zeros(0, dtype=np.int64)
+        previous_stars = np.zeros(n, dtype=np.int64)
+        previous_pending = np.zeros(n, dtype=np.int64)
+        if known.any():
+            previous_stars = np.where(known, np.asarray(previous.stars)[safe], 0)
+            previous_pending = np.where(known, np.asarray(previous.pending)[safe], 0)
         previous_stars = previous_stars.astype(np.int64)
         previous_pending = previous_pending.astype(np.int64)
         stars, pending = apply_hysteresis(

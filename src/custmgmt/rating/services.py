@@ -15,8 +15,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from custmgmt.analytics.features import feature_sources
+from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 from custmgmt.domain._validate import check_aware, check_id
 from custmgmt.errors import NotFound, ValidationError
+from custmgmt.rating.inputs import rate_frames
 from custmgmt.rating.overrides import (
     Override,
     OverrideAction,
@@ -25,13 +28,12 @@ from custmgmt.rating.overrides import (
     effective_override,
 )
 from custmgmt.rating.policy import RatingPolicy
-from custmgmt.rating.ports import RatingRepository
+from custmgmt.rating.ports import RatingRepository, RatingStore
 from custmgmt.rating.records import CustomerRating, RatingRun, StarHistoryEntry
-from custmgmt.rating.result import Explanation, PreviousStars, Rating, rate
+from custmgmt.rating.result import Explanation, PreviousStars, Rating
 from custmgmt.rating.result_columns import RatingResults
 
 __all__ = [
-    "INTERACTION_FEATURES",
     "approve_override",
     "current_stars",
     "effective_stars",
@@ -43,13 +45,10 @@ __all__ = [
     "request_override",
     "revoke_override",
     "run_scheduled",
+    "same_run",
     "save_rating",
     "star_history",
 ]
-
-#: Features computed from interactions (the rest come from orders).
-INTERACTION_FEATURES = ("review_count", "review_mean", "complaint_count", "complaint_unresolved")
-
 
 def _id_text(value: Any) -> str:
     return str(value.item() if isinstance(value, np.generic) else value)
@@ -146,7 +145,7 @@ def load_previous(
 
 
 def rate_store(
-    store: Any,
+    store: RatingStore,
     policy: RatingPolicy,
     *,
     as_of: datetime,
@@ -159,9 +158,12 @@ def rate_store(
 ) -> tuple[Rating, RatingRun | None]:
     """Rate every customer of a store and (by default) keep the run in ``store.ratings``.
 
-    Customers are those with orders (or interactions, when the policy reads
-    interaction features) up to ``as_of``; the previous stored run (the latest with an
-    earlier ``as_of``) feeds the change and the hysteresis. The rating's ``stars``
+    Rated are the customers with a counted order at or before ``as_of``; the frames
+    loaded are those the policy's features need, as the feature catalogue says (see
+    :func:`custmgmt.rating.rate_frames`). The previous stored run (the latest with an
+    earlier ``as_of``) feeds the change and the hysteresis. Saving is idempotent: when
+    a stored run already rates this ``as_of`` with this policy (and no ``run_id`` is
+    given), that run is returned and nothing new is stored. The rating's ``stars``
     are the effective stars: approved overrides in effect at ``as_of`` replace the
     rated stars (kept in ``rated_stars``; :meth:`Rating.explain` names the override).
     The stored run keeps the rated stars.
@@ -181,32 +183,38 @@ def rate_store(
         ValidationError: naive ``as_of``, mixed currencies without rates, ...
         Conflict: ``run_id`` is taken. Nothing is stored on any error.
     """
-    from custmgmt.analytics.features import customer_features
-    from custmgmt.analytics.frames import InteractionFrame, OrderFrame
-
     check_aware("as_of", as_of)
     orders = OrderFrame.from_store(store, currency=currency, as_of=as_of, rates=rates)
     interactions = None
-    if any(f in INTERACTION_FEATURES for f in policy.features):
+    if "interactions" in feature_sources(policy.features):
         interactions = InteractionFrame.from_store(store, as_of=as_of, customer_index=orders)
-    features = customer_features(
-        orders, interactions, as_of=as_of, features=list(policy.features)
-    )
     repository: RatingRepository = store.ratings
     previous = load_previous(repository, before=as_of)
-    rating = rate(policy, features, previous, as_of=as_of)
+    rating = rate_frames(policy, orders, interactions, as_of=as_of, previous=previous)
     run = None
     if save:
-        with store.transaction():
-            run = save_rating(repository, rating, created_at=created_at, run_id=run_id)
+        run = None if run_id is not None else same_run(repository, policy, as_of)
+        if run is None:
+            with store.transaction():
+                run = save_rating(repository, rating, created_at=created_at, run_id=run_id)
     if apply_overrides:
         approved = repository.list_overrides(OverrideStatus.APPROVED)
         rating = rating.with_overrides(approved, at=as_of)
     return rating, run
 
 
+def same_run(
+    repository: RatingRepository, policy: RatingPolicy, as_of: datetime
+) -> RatingRun | None:
+    """The stored run that rates ``as_of`` with ``policy`` (the latest such), or None."""
+    check_aware("as_of", as_of)
+    wanted = policy.to_json()
+    found = [r for r in repository.list_runs() if r.as_of == as_of and r.policy_json == wanted]
+    return found[-1] if found else None
+
+
 def run_scheduled(
-    store: Any,
+    store: RatingStore,
     policy: RatingPolicy,
     *,
     now: datetime,
@@ -241,7 +249,7 @@ def run_scheduled(
     return rating, run
 
 
-def _customer_known(store: Any, customer_id: str) -> bool:
+def _customer_known(store: RatingStore, customer_id: str) -> bool:
     try:
         store.customers.get(customer_id)
         return True
@@ -258,7 +266,7 @@ def _customer_known(store: Any, customer_id: str) -> bool:
 
 
 def request_override(
-    store: Any,
+    store: RatingStore,
     *,
     customer_id: str,
     stars: int,
@@ -295,7 +303,7 @@ def request_override(
 
 
 def _review(
-    store: Any,
+    store: RatingStore,
     override_id: str,
     action: OverrideAction,
     *,
@@ -320,7 +328,7 @@ def _review(
 
 
 def approve_override(
-    store: Any,
+    store: RatingStore,
     override_id: str,
     *,
     by: str,
@@ -357,7 +365,7 @@ def approve_override(
 
 
 def reject_override(
-    store: Any,
+    store: RatingStore,
     override_id: str,
     *,
     by: str,
@@ -382,7 +390,7 @@ def reject_override(
 
 
 def revoke_override(
-    store: Any,
+    store: RatingStore,
     override_id: str,
     *,
     by: str,
@@ -419,7 +427,7 @@ def effective_stars(
     return rating.with_overrides(overrides, at=at).stars
 
 
-def star_history(store: Any, customer_id: str) -> list[StarHistoryEntry]:
+def star_history(store: RatingStore, customer_id: str) -> list[StarHistoryEntry]:
     """The customer's stars in every stored run, oldest first, as they applied.
 
     Each entry's ``stars`` are the override's where an approved override was in
@@ -449,7 +457,7 @@ def star_history(store: Any, customer_id: str) -> list[StarHistoryEntry]:
     return applied
 
 
-def current_stars(store: Any, at: datetime) -> dict[str, int]:
+def current_stars(store: RatingStore, at: datetime) -> dict[str, int]:
     """Every customer's stars that apply at ``at``: the latest stored run at ``at``
     with the approved overrides in effect at ``at`` applied.
 
@@ -482,7 +490,7 @@ def current_stars(store: Any, at: datetime) -> dict[str, int]:
     return stars
 
 
-def explain_stars(store: Any, customer_id: str, *, at: datetime) -> Explanation:
+def explain_stars(store: RatingStore, customer_id: str, *, at: datetime) -> Explanation:
     """Why a customer has the stars that apply at ``at``: the latest stored run's
     result (score, contributions, computed and rated stars) and the override in
     effect, if any.

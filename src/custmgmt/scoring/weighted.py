@@ -9,6 +9,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from custmgmt.analytics.tables import FeatureTable
 from custmgmt.domain._validate import is_finite_number
 from custmgmt.errors import ValidationError
 from custmgmt.scoring.normalise import Direction, Normalisation, Scale, _enum, fit_scale
@@ -25,15 +26,6 @@ __all__ = [
 ]
 
 FloatArray = NDArray[np.float64]
-
-
-@runtime_checkable
-class FeatureTable(Protocol):
-    """Anything with named columns: ``CustomerFeatures``, a dict of arrays, a DataFrame."""
-
-    def __getitem__(self, name: str, /) -> Any:
-        """The column called ``name``, one value per customer."""
-        ...
 
 
 @runtime_checkable

@@ -10,6 +10,10 @@
 * :mod:`~custmgmt.segmentation.rfm` -- R, F, M scores and validated segment maps.
 * :mod:`~custmgmt.segmentation.clustering` -- seeded k-means and cluster profiles.
 * :mod:`~custmgmt.segmentation.migration` -- segment transitions between two dates.
+* :mod:`~custmgmt.segmentation.report` -- the segment report (sizes, RFM, the churn
+  list): what ``custmgmt segment`` prints, as
+  :func:`custmgmt.segmentation.report.segment_report` (also ``custmgmt.segment_report``;
+  not imported here, since it reads :mod:`custmgmt.churn`, which reads this package).
 
 See ``docs/segmentation-and-churn.md`` for a tour.
 """

@@ -11,28 +11,15 @@ plain implementation for hosts that compute their own features (or tests), and
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from custmgmt.analytics.tables import FeatureTable
 from custmgmt.errors import ValidationError
 
 __all__ = ["Columns", "FeatureTable", "available_features", "column"]
-
-
-@runtime_checkable
-class FeatureTable(Protocol):
-    """A per-customer table: ``customer_ids`` plus named columns of equal length."""
-
-    @property
-    def customer_ids(self) -> NDArray[Any]:
-        """The customers, one per row."""
-        ...
-
-    def __getitem__(self, name: str, /) -> NDArray[Any]:
-        """The column called ``name``; raises ``KeyError`` (or a custmgmt error) if absent."""
-        ...
 
 
 class Columns:

@@ -26,7 +26,7 @@ from custmgmt.team.performance import (
 )
 from custmgmt.team.ports import TeamStore
 from custmgmt.tickets.sla import SLAPolicy
-from custmgmt.tickets.ticket import Ticket, TicketEvent, TicketStatus
+from custmgmt.tickets.ticket import OPEN_STATUSES, Ticket, TicketEvent
 from custmgmt.tickets.workflow import DEFAULT_WORKFLOW, Workflow
 
 __all__ = [
@@ -45,11 +45,6 @@ __all__ = [
 #: One team per agent.
 DEFAULT_TEAM_POLICY = TeamPolicy()
 
-#: The ticket statuses that count towards an agent's load.
-OPEN_STATUSES = frozenset({
-    TicketStatus.NEW, TicketStatus.ASSIGNED, TicketStatus.IN_PROGRESS,
-    TicketStatus.WAITING_ON_CUSTOMER, TicketStatus.ESCALATED,
-})
 
 
 def add_agent(

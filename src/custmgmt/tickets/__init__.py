@@ -3,9 +3,19 @@
 :mod:`~custmgmt.tickets.ticket` holds the :class:`Ticket` and its event log,
 :mod:`~custmgmt.tickets.workflow` the validated state machine,
 :mod:`~custmgmt.tickets.sla` and :mod:`~custmgmt.tickets.sla_vectorised` the SLA engine,
-:mod:`~custmgmt.tickets.satisfaction` the survey follow-up and per-customer statistics.
+:mod:`~custmgmt.tickets.satisfaction` the survey follow-up and per-customer statistics,
+:mod:`~custmgmt.tickets.reports` the open-ticket report with the default SLA policy and
+calendar, :mod:`~custmgmt.tickets.services` opening and load-fire-save over a store.
 """
 
+from custmgmt.tickets.reports import (
+    DEFAULT_TZ,
+    OpenTicketLine,
+    OpenTicketReport,
+    default_calendar,
+    default_sla_policy,
+    open_ticket_report,
+)
 from custmgmt.tickets.satisfaction import (
     COMPLAINT_CATEGORIES,
     DueAction,
@@ -20,7 +30,9 @@ from custmgmt.tickets.satisfaction import (
     record_reply,
     ticket_statistics,
 )
+from custmgmt.tickets.services import DEFAULT_RETRIES, fire_ticket, open_ticket
 from custmgmt.tickets.sla import (
+    SLA_SEVERITY,
     Escalation,
     EscalationRule,
     SLAMetric,
@@ -30,6 +42,7 @@ from custmgmt.tickets.sla import (
     SLATargets,
     TargetStatus,
     escalations,
+    format_business_hours,
     sla_status,
 )
 from custmgmt.tickets.sla_vectorised import (
@@ -40,6 +53,7 @@ from custmgmt.tickets.sla_vectorised import (
 from custmgmt.tickets.ticket import (
     CATEGORY_RAISE,
     FINAL_STATUSES,
+    OPEN_STATUSES,
     STAR_PRIORITY,
     PriorityDecision,
     StarPriorities,
@@ -69,10 +83,14 @@ __all__ = [
     "COMPLAINT_CATEGORIES",
     "DEFAULT_GUARDS",
     "DEFAULT_REOPEN_WINDOW",
+    "DEFAULT_RETRIES",
     "DEFAULT_STATES",
     "DEFAULT_TRANSITIONS",
+    "DEFAULT_TZ",
     "DEFAULT_WORKFLOW",
     "FINAL_STATUSES",
+    "OPEN_STATUSES",
+    "SLA_SEVERITY",
     "STAR_PRIORITY",
     "DueAction",
     "Escalation",
@@ -80,6 +98,8 @@ __all__ = [
     "FollowUpKind",
     "FollowUpTask",
     "Guard",
+    "OpenTicketLine",
+    "OpenTicketReport",
     "PriorityDecision",
     "SLAEventFrame",
     "SLAMetric",
@@ -105,9 +125,15 @@ __all__ = [
     "TransitionRequest",
     "Workflow",
     "apply_due",
+    "default_calendar",
+    "default_sla_policy",
     "derive_priority",
     "due_actions",
     "escalations",
+    "fire_ticket",
+    "format_business_hours",
+    "open_ticket",
+    "open_ticket_report",
     "record_reply",
     "sla_status",
     "sla_status_many",

@@ -62,6 +62,7 @@ __all__ = [
     "DEFAULT_PAUSED_IN",
     "DONE_STATUSES",
     "NOT_ESCALATED",
+    "SLA_SEVERITY",
     "Escalation",
     "EscalationRule",
     "SLAEvent",
@@ -74,6 +75,7 @@ __all__ = [
     "TargetStatus",
     "check_factor",
     "escalations",
+    "format_business_hours",
     "sla_status",
     "status_key",
 ]
@@ -108,6 +110,24 @@ def check_factor(field: str, value: Any) -> float:
     ):
         raise ValidationError(field, value, "a positive finite number (1.0 keeps the targets)")
     return float(value)
+
+
+def format_business_hours(delta: timedelta) -> str:
+    """A business-time duration as business hours and minutes, however long.
+
+    Business time counts only the calendar's working hours, so it is never shown as
+    24-hour days.
+
+    >>> format_business_hours(timedelta(hours=2, minutes=5))
+    '2h05m'
+    >>> format_business_hours(timedelta(hours=301, minutes=30))
+    '301h30m'
+    >>> format_business_hours(timedelta(seconds=59))
+    '0h00m'
+    """
+    minutes = int(delta.total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
 
 
 def status_key(value: Any) -> Any:
@@ -425,14 +445,16 @@ class TargetStatus:
     breaches: int
 
 
-_SEVERITY: Final = {
+#: How pressing each SLA state is (higher: more pressing). The one ordering of states:
+#: :attr:`SLAStatus.worst`, :attr:`SLAStatus.pressing` and the open-ticket report read it.
+SLA_SEVERITY: Final[Mapping[SLAState, int]] = types.MappingProxyType({
     SLAState.BREACHED: 5,
     SLAState.WARNING: 4,
     SLAState.OK: 3,
     SLAState.PAUSED: 2,
     SLAState.MET: 1,
     SLAState.CANCELLED: 0,
-}
+})
 
 
 @attrs.frozen(kw_only=True)
@@ -471,7 +493,16 @@ class SLAStatus:
     def worst(self) -> SLAState | None:
         """The most urgent state among the clocks (breached > warning > ok > paused > met)."""
         states = [t.state for t in self.targets]
-        return max(states, key=_SEVERITY.__getitem__) if states else None
+        return max(states, key=SLA_SEVERITY.__getitem__) if states else None
+
+    @property
+    def pressing(self) -> TargetStatus | None:
+        """The clock that needs attention first: the most severe state, then the least
+        business time left (None when no clock is measured)."""
+        targets = self.targets
+        if not targets:
+            return None
+        return min(targets, key=lambda t: (-SLA_SEVERITY[t.state], t.remaining))
 
 
 # -- the reference engine -----------------------------------------------------------
@@ -844,9 +875,9 @@ def escalations(
             continue
         rule, target = found
         if target.state is SLAState.BREACHED:
-            detail = f"late by {target.lateness} business time"
+            detail = f"late by {format_business_hours(target.lateness)} business hours"
         else:
-            detail = f"{target.remaining} business time left"
+            detail = f"{format_business_hours(target.remaining)} business hours left"
         result.append(
             Escalation(
                 ticket_id=status.ticket_id,

@@ -45,6 +45,7 @@ from custmgmt.errors import ValidationError
 __all__ = [
     "CATEGORY_RAISE",
     "FINAL_STATUSES",
+    "OPEN_STATUSES",
     "STAR_PRIORITY",
     "PriorityDecision",
     "StarPriorities",
@@ -75,6 +76,16 @@ class TicketStatus(enum.Enum):
 #: The statuses of the default workflow that have no exits.
 FINAL_STATUSES: Final = frozenset(
     {TicketStatus.CLOSED, TicketStatus.CANCELLED, TicketStatus.MERGED}
+)
+
+#: The statuses in which a ticket is open: still being worked on (not yet resolved,
+#: closed, cancelled or merged). Every "open tickets" list reads this one tuple.
+OPEN_STATUSES: Final[tuple[TicketStatus, ...]] = (
+    TicketStatus.NEW,
+    TicketStatus.ASSIGNED,
+    TicketStatus.IN_PROGRESS,
+    TicketStatus.WAITING_ON_CUSTOMER,
+    TicketStatus.ESCALATED,
 )
 
 

@@ -58,6 +58,7 @@ from custmgmt.domain import _validate as v
 from custmgmt.domain.service import Priority
 from custmgmt.errors import TransitionNotAllowed, ValidationError
 from custmgmt.tickets.ticket import (
+    OPEN_STATUSES,
     Ticket,
     TicketCategory,
     TicketEvent,
@@ -709,7 +710,7 @@ DEFAULT_STATES: Final[tuple[State, ...]] = (
     State(status=_S.MERGED, final=True),
 )
 
-_OPEN = (_S.NEW, _S.ASSIGNED, _S.IN_PROGRESS, _S.WAITING_ON_CUSTOMER, _S.ESCALATED)
+_OPEN = OPEN_STATUSES
 
 
 def _default_rows() -> tuple[Transition, ...]:

@@ -20,22 +20,30 @@ from typing import Any, Generic, TypeVar
 from custmgmt.adapters._checks import check_chunk_size, check_range
 from custmgmt.adapters._registry import Capability, CapabilityHost
 from custmgmt.adapters.memory import frames
+from custmgmt.adapters.memory.campaigns import MemoryCampaignRepository
+from custmgmt.adapters.memory.followups import MemoryFollowUpRepository
+from custmgmt.adapters.memory.loyalty import MemoryPointsRepository
 from custmgmt.adapters.memory.privacy import MemoryPrivacyRepository
 from custmgmt.adapters.memory.prospects import MemoryProspectRepository
 from custmgmt.adapters.memory.ratings import MemoryRatingRepository
+from custmgmt.adapters.memory.risk import MemoryRiskRepository
 from custmgmt.adapters.memory.team import MemoryAgentRepository, MemoryAssignmentRepository
 from custmgmt.adapters.memory.tickets import MemoryTicketRepository
 from custmgmt.adapters.memory.transaction import TransactionLog
 from custmgmt.analytics.batches import OrderBatch
 from custmgmt.analytics.frames import InteractionFrame, OrderFrame
+from custmgmt.campaigns.ports import CAMPAIGNS
 from custmgmt.domain import Customer, Interaction, InteractionKind, Order
 from custmgmt.domain._validate import coerce_enum
 from custmgmt.domain.time import to_epoch_micros
 from custmgmt.errors import Conflict, NotFound, ValidationError
+from custmgmt.followup.ports import FOLLOWUPS
+from custmgmt.loyalty.ports import LOYALTY
 from custmgmt.ports import DEFAULT_CHUNK_SIZE, CapabilityKey
 from custmgmt.privacy.ports import PRIVACY
 from custmgmt.prospects.ports import PROSPECTS
 from custmgmt.rating.ports import RATINGS
+from custmgmt.risk.ports import RISK
 from custmgmt.team.ports import AGENTS, ASSIGNMENTS
 from custmgmt.tickets.ports import TICKETS
 
@@ -404,8 +412,12 @@ class MemoryStore(CapabilityHost):
             ``{key: factory(transaction_log)}``, read with :meth:`repository`.
     """
 
+    loyalty = Capability(LOYALTY, MemoryPointsRepository)
     privacy = Capability(PRIVACY, MemoryPrivacyRepository)
+    campaigns = Capability(CAMPAIGNS, MemoryCampaignRepository)
+    followups = Capability(FOLLOWUPS, MemoryFollowUpRepository)
     ratings = Capability(RATINGS, MemoryRatingRepository)
+    risk = Capability(RISK, MemoryRiskRepository)
     tickets = Capability(TICKETS, MemoryTicketRepository)
     prospects = Capability(PROSPECTS, MemoryProspectRepository)
     agents = Capability(AGENTS, MemoryAgentRepository)

@@ -30,25 +30,35 @@ from typing import Any
 
 from custmgmt.adapters._registry import Capability, CapabilityHost
 from custmgmt.adapters.sqlite import frames
+from custmgmt.adapters.sqlite.campaigns import SQLiteCampaignRepository
 from custmgmt.adapters.sqlite.codecs import storage_error
 from custmgmt.adapters.sqlite.customers import SQLiteCustomerRepository
 from custmgmt.adapters.sqlite.database import SQLiteDatabase
+from custmgmt.adapters.sqlite.followups import SQLiteFollowUpRepository
 from custmgmt.adapters.sqlite.interactions import SQLiteInteractionRepository
+from custmgmt.adapters.sqlite.loyalty import SQLitePointsRepository
 from custmgmt.adapters.sqlite.orders import SQLiteOrderRepository
 from custmgmt.adapters.sqlite.privacy import SQLitePrivacyRepository
 from custmgmt.adapters.sqlite.prospects import SQLiteProspectRepository
+from custmgmt.adapters.sqlite.purchase_lines import SQLiteOrderLineReader
 from custmgmt.adapters.sqlite.ratings import SQLiteRatingRepository
+from custmgmt.adapters.sqlite.risk import SQLiteRiskRepository
 from custmgmt.adapters.sqlite.schema import CORE_MIGRATIONS
 from custmgmt.adapters.sqlite.team import SQLiteAgentRepository, SQLiteAssignmentRepository
 from custmgmt.adapters.sqlite.tickets import SQLiteTicketRepository
 from custmgmt.analytics.batches import OrderBatch
 from custmgmt.analytics.frames import InteractionFrame, OrderFrame
+from custmgmt.campaigns.ports import CAMPAIGNS
 from custmgmt.domain import InteractionKind
 from custmgmt.errors import ValidationError
+from custmgmt.followup.ports import FOLLOWUPS
+from custmgmt.loyalty.ports import LOYALTY
 from custmgmt.ports import CapabilityKey
 from custmgmt.privacy.ports import PRIVACY
 from custmgmt.prospects.ports import PROSPECTS
 from custmgmt.rating.ports import RATINGS
+from custmgmt.recommend.ports import PURCHASE_LINES
+from custmgmt.risk.ports import RISK
 from custmgmt.team.ports import AGENTS, ASSIGNMENTS
 from custmgmt.tickets.ports import TICKETS
 
@@ -105,8 +115,13 @@ class SQLiteStore(SQLiteDatabase, CapabilityHost):
         ValidationError: ``database`` is none of the accepted types.
     """
 
+    loyalty = Capability(LOYALTY, SQLitePointsRepository)
     privacy = Capability(PRIVACY, SQLitePrivacyRepository)
+    campaigns = Capability(CAMPAIGNS, SQLiteCampaignRepository)
+    followups = Capability(FOLLOWUPS, SQLiteFollowUpRepository)
+    purchase_lines = Capability(PURCHASE_LINES, SQLiteOrderLineReader)
     ratings = Capability(RATINGS, SQLiteRatingRepository)
+    risk = Capability(RISK, SQLiteRiskRepository)
     tickets = Capability(TICKETS, SQLiteTicketRepository)
     prospects = Capability(PROSPECTS, SQLiteProspectRepository)
     agents = Capability(AGENTS, SQLiteAgentRepository)

@@ -1,0 +1,197 @@
+"""Loyalty and recommendation speed: vectorised ledger replay and the item-item model.
+
+1. **Balances** (:func:`custmgmt.loyalty.balances.balances`): every customer's
+   balance, locked points and debt at one moment, from a ledger in columns. The
+   ledger is synthetic: per customer about two thirds awards (lots with expiry and a
+   return-window lock) and one third redemptions, each naming the lot it draws, plus
+   a few holds. Sizes up to 1M customers / 20M entries (goal: under 3 s). For scale,
+   the per-customer Python replay (:func:`custmgmt.loyalty.replay` plus
+   ``Account.balance``) is timed on a sample of customers and reported per customer:
+   it does the same work (same entries, same outputs: balance, locked, debt).
+2. **Item-item model** (:class:`custmgmt.recommend.ItemItemModel`, cosine, top-20
+   neighbours): fitting from purchase lines (synthetic, planted co-purchase groups,
+   ~10 lines per customer), up to 1e7 lines (goal: under 5 s). When ``implicit`` is
+   installed its ``CosineRecommender`` (item-item cosine on the same customer x item
+   matrix, K=20) is timed on the same data, including building the sparse matrix;
+   scipy/implicit use compiled code and, for implicit, several threads.
+
+Runs are interleaved (A B A B ...) and medians are reported; the machine is shared, so
+compare rows of one run, not numbers across runs.
+
+Usage: ``python benchmarks/bench_loyalty.py [--quick] [--repeat N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from custmgmt.loyalty import Draw, LedgerEntry, replay
+from custmgmt.loyalty.balances import KIND_CODES, LedgerColumns, balances
+from custmgmt.loyalty.ledger import EntryKind
+from custmgmt.recommend import ItemItemModel, synthetic_purchases
+
+AS_OF = datetime(2026, 1, 1, tzinfo=UTC)
+_US = 1_000_000
+_DAY = 86_400 * _US
+
+
+def synthetic_ledger(customers: int, entries: int, seed: int = 0) -> LedgerColumns:
+    """About 2/3 awards and 1/3 redemptions drawing one lot each, ~1% holds."""
+    rng = np.random.default_rng(seed)
+    lots = entries * 2 // 3
+    redeems = entries - lots
+    start = int(datetime(2024, 1, 1, tzinfo=UTC).timestamp()) * _US
+    lot_customer = np.sort(rng.integers(0, customers, lots))
+    lot_at = start + rng.integers(0, 700 * _DAY, lots)
+    lot_points = rng.integers(1, 2000, lots)
+    drawn_lot = rng.choice(lots, redeems, replace=False)
+    draw_points = np.maximum(1, (lot_points[drawn_lot] * rng.random(redeems)).astype(np.int64))
+    held = rng.choice(lots, lots // 100, replace=False)
+    n = lots + redeems + len(held)
+    kind = np.full(n, KIND_CODES[EntryKind.EARN], dtype=np.int8)
+    kind[lots : lots + redeems] = KIND_CODES[EntryKind.REDEEM]
+    kind[lots + redeems :] = KIND_CODES[EntryKind.LOCK]
+    customer = np.concatenate([lot_customer, lot_customer[drawn_lot], lot_customer[held]])
+    points = np.concatenate([lot_points, -draw_points, np.zeros(len(held), np.int64)])
+    at = np.concatenate([lot_at, lot_at[drawn_lot] + 10 * _DAY, lot_at[held] + _DAY])
+    never = np.iinfo(np.int64).max
+    expires = np.concatenate([lot_at + 365 * _DAY, np.full(n - lots, never)])
+    locked = np.concatenate([lot_at + 7 * _DAY, np.full(n - lots, np.iinfo(np.int64).min)])
+    lot = np.concatenate([np.full(lots + redeems, -1), held])
+    ids = np.empty(customers, dtype=object)
+    ids[:] = [f"C{i:07d}" for i in range(customers)]
+    return LedgerColumns.from_arrays(
+        customer_ids=ids, customer=customer, kind=kind, points=points,
+        debt=np.zeros(n, np.int64), at=at, expires_at=expires, locked_until=locked, lot=lot,
+        draw_entry=np.arange(lots, lots + redeems), draw_lot=drawn_lot, draw_points=draw_points,
+    )
+
+
+def entries_of(ledger: LedgerColumns, codes: list[int]) -> list[list[LedgerEntry]]:
+    """Some customers' entries as objects (for the per-customer Python replay)."""
+    wanted = np.isin(ledger.customer, codes)
+    rows_all = np.flatnonzero(wanted)
+    draw_of = {int(e): (int(lot), int(p)) for e, lot, p in zip(
+        ledger.draw_entry, ledger.draw_lot, ledger.draw_points, strict=True) if wanted[e]}
+    kinds = list(EntryKind)
+
+    def when(us: int) -> datetime:
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(us))
+
+    result = []
+    for code in codes:
+        rows = rows_all[ledger.customer[rows_all] == code]
+        rows = rows[np.argsort(ledger.at[rows], kind="stable")]
+        cid = str(ledger.customer_ids[code])
+        out: list[LedgerEntry] = []
+        for seq, r in enumerate(rows.tolist(), start=1):
+            kind = kinds[int(ledger.kind[r])]
+            fields: dict[str, Any] = {}
+            if kind is EntryKind.EARN:
+                fields = {"expires_at": when(ledger.expires_at[r]),
+                          "locked_until": when(ledger.locked_until[r])}
+            elif kind is EntryKind.REDEEM:
+                lot, p = draw_of[r]
+                fields = {"draws": (Draw(lot=f"e{lot}", points=p),)}
+            else:
+                fields = {"lot": f"e{int(ledger.lot[r])}"}
+            out.append(LedgerEntry(id=f"e{r}", customer_id=cid, seq=seq, kind=kind,
+                                   points=int(ledger.points[r]), at=when(ledger.at[r]),
+                                   key=f"k{r}", actor="bench", reason="bench", **fields))
+        result.append(out)
+    return result
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def bench_balances(sizes: list[tuple[int, int]], repeat: int) -> None:
+    print("\n## Balances from a ledger in columns (vectorised replay)\n")
+    print("| customers | entries | balances() median s | ns per entry | "
+          "Python replay per customer (ms) | Python replay, all customers (s, est.) |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for customers, entries in sizes:
+        ledger = synthetic_ledger(customers, entries)
+        sample = list(range(0, customers, max(1, customers // 200)))[:200]
+        objects = entries_of(ledger, sample)
+        fast: list[float] = []
+        slow: list[float] = []
+        for _ in range(repeat):  # interleaved: A B A B ...
+            fast.append(timed(lambda ledger=ledger: balances(ledger, as_of=AS_OF)))
+            slow.append(timed(lambda objects=objects: [replay(e).balance(AS_OF)
+                                                       for e in objects]))
+        table = balances(ledger, as_of=AS_OF)
+        for code, items in zip(sample[:20], objects[:20], strict=True):
+            assert table.balance[code] == replay(items).balance(AS_OF)
+        f = statistics.median(fast)
+        per_customer = statistics.median(slow) / len(objects)
+        print(f"| {customers:,} | {len(ledger):,} | {f:.2f} | {f / len(ledger) * 1e9:.0f} | "
+              f"{per_customer * 1e3:.3f} | {per_customer * customers:,.0f} |")
+
+
+def bench_item_item(sizes: list[int], items: int, repeat: int) -> None:
+    try:
+        import implicit  # noqa: F401
+        from implicit.nearest_neighbours import CosineRecommender
+        from scipy import sparse
+    except ImportError:
+        CosineRecommender = None
+    print(f"\n## Item-item model fit (cosine, top-20 neighbours, {items:,} items)\n")
+    extra = " implicit CosineRecommender median s |" if CosineRecommender else ""
+    print(f"| lines | customers | fit median s | ns per line |{extra}")
+    print("|---:|---:|---:|---:|" + ("---:|" if CosineRecommender else ""))
+    for lines in sizes:
+        p = synthetic_purchases(customers=lines // 10, items=items, lines=lines, seed=1)
+        ours: list[float] = []
+        theirs: list[float] = []
+        for _ in range(repeat):
+            ours.append(timed(lambda p=p: ItemItemModel(top_k=20).fit(p)))
+            if CosineRecommender is not None:
+                def fit_implicit(p: Any = p) -> None:
+                    matrix = sparse.csr_matrix(
+                        (np.ones(len(p)), (p.customer, p.item)),
+                        shape=(p.n_customers, p.n_items),
+                    )
+                    matrix.data[:] = 1.0  # duplicates summed: count customers, not units
+                    CosineRecommender(K=20).fit(matrix, show_progress=False)
+                theirs.append(timed(fit_implicit))
+        o = statistics.median(ours)
+        row = f"| {lines:,} | {p.n_customers:,} | {o:.2f} | {o / lines * 1e9:.0f} |"
+        if CosineRecommender is not None:
+            row += f" {statistics.median(theirs):.2f} |"
+        print(row)
+    if CosineRecommender is None:
+        print("\n(implicit is not installed: no comparison)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes only")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--items", type=int, default=20_000, help="catalogue size")
+    parser.add_argument("--part", choices=("all", "balances", "item-item"), default="all")
+    args = parser.parse_args()
+    print(f"# bench_loyalty on {platform.processor() or platform.machine()}, "
+          f"numpy {np.__version__}, Python {platform.python_version()}")
+    if args.part in ("all", "balances"):
+        sizes = ([(10_000, 200_000), (100_000, 2_000_000)] if args.quick else
+                 [(100_000, 2_000_000), (300_000, 6_000_000), (1_000_000, 20_000_000)])
+        bench_balances(sizes, args.repeat)
+    if args.part in ("all", "item-item"):
+        lines = [100_000, 1_000_000] if args.quick else [1_000_000, 3_000_000, 10_000_000]
+        bench_item_item(lines, args.items, args.repeat)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,451 @@
+"""The PostgreSQL database under a store: connections, transactions, retries, migrations.
+
+:class:`PostgresDatabase` is what every PostgreSQL repository, core or capability, is
+given. It takes connections from a :class:`psycopg_pool.ConnectionPool` (its own, made
+from a DSN, or one the host owns) or uses the one connection the host passes in; runs
+each write atomically (:meth:`PostgresDatabase.writing`), nests transactions as
+savepoints, retries work that failed on a serialisation failure or a deadlock, and
+brings each component's tables up to date under an advisory lock
+(:meth:`PostgresDatabase.apply_migrations`).
+
+A transaction belongs to the thread that opened it: inside ``store.transaction()``
+every repository call of that thread runs on the transaction's connection; other
+threads (and other processes) use other connections, so their writes run in parallel
+and meet in PostgreSQL's row locks. The optimistic check ``UPDATE ... WHERE id = %s
+AND version = %s`` is race-free there: a second writer waits for the first one's row
+lock, then finds the version changed and updates nothing (a :class:`Conflict`).
+
+Every driver error leaves as a library error (``raise ... from``): a unique violation
+is a :class:`~custmgmt.errors.Conflict`; a serialisation failure or deadlock (SQLSTATE
+40001, 40P01) is retried up to ``retries`` times where the store owns the whole
+transaction, and is a :class:`~custmgmt.errors.Conflict` after that or inside the
+caller's transaction; anything else, a lost connection included, is a
+:class:`~custmgmt.errors.StorageError`. A pool replaces a broken connection, so the
+next call works again once the server is back.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Self, TypeVar
+
+import psycopg
+import psycopg.conninfo
+import psycopg.errors
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from custmgmt.adapters.postgres.schema import SCHEMA_TABLE, Migration
+from custmgmt.domain._validate import is_finite_number
+from custmgmt.errors import Conflict, CustMgmtError, StorageError, ValidationError
+
+__all__ = ["PostgresDatabase", "storage_error"]
+
+T = TypeVar("T")
+Connection = psycopg.Connection[Any]
+
+#: SQLSTATEs that mean "run the transaction again": serialisation failure, deadlock.
+RETRY_STATES = frozenset({"40001", "40P01"})
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+class _Retryable(Conflict):
+    """A serialisation failure or deadlock: a Conflict that the store may run again."""
+
+
+def _masked(dsn: str) -> str:
+    """``dsn`` with any password replaced by ``***``."""
+    masked = re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", dsn)
+    return re.sub(r"(postgres(?:ql)?://[^:/@]*:)[^@]*@", r"\1***@", masked)
+
+
+def storage_error(doing: str, exc: BaseException) -> CustMgmtError:
+    """The library error for a driver error raised while ``doing`` something."""
+    state = getattr(exc, "sqlstate", None)
+    if state in RETRY_STATES:
+        kind = "deadlock" if state == "40P01" else "serialisation failure"
+        return _Retryable(
+            "transaction", None, f"postgres: {doing} failed ({kind}); run it again ({exc})"
+        )
+    if state == "23505":
+        return Conflict("row", None, f"a row with this key exists ({exc})")
+    if (isinstance(exc, psycopg.OperationalError) and state is None) or (
+        state is not None and state.startswith(("08", "57P"))
+    ):
+        return StorageError(f"postgres: {doing} failed: the connection was lost ({exc})")
+    return StorageError(f"postgres: {doing} failed: {exc}")
+
+
+class PostgresDatabase:
+    """Connections to a PostgreSQL database shared by repositories, with transactions,
+    retries and migrations in one schema.
+
+    Args:
+        target: a DSN (``"postgresql://user@host/db"`` or ``"dbname=... host=..."``):
+            the store opens and owns a pool of connections; a
+            :class:`psycopg_pool.ConnectionPool` owned by the host (never closed by
+            the store); or one :class:`psycopg.Connection` owned by the host (never
+            closed; threads take turns on it, and if the host has a transaction open
+            on it, the store's writes join it as savepoints).
+        schema: the PostgreSQL schema holding the tables (created if missing).
+        pool_size: the most connections the store's own pool opens (a DSN only).
+        connect_timeout: seconds to wait for the server when connecting.
+        retries: how many times work that failed on a serialisation failure or
+            deadlock is run again before it is a :class:`Conflict`.
+        adopt: use a schema that already holds other tables (without it such a
+            schema is refused, untouched, as "not a custmgmt schema").
+        create: create the schema and tables when missing (default); with False, a
+            database without a custmgmt store in ``schema`` is refused, untouched.
+
+    Raises:
+        StorageError: a malformed DSN, an unreachable server, a schema that belongs
+            to something else, or a schema newer than this library.
+        ValidationError: ``target`` is none of the accepted types, ``schema`` is not a
+            lower-case identifier, or a number is out of range.
+    """
+
+    def __init__(
+        self,
+        target: str | ConnectionPool[Any] | Connection,
+        *,
+        schema: str = "custmgmt",
+        pool_size: int = 8,
+        connect_timeout: float = 10.0,
+        retries: int = 5,
+        adopt: bool = False,
+        create: bool = True,
+    ) -> None:
+        if not isinstance(schema, str) or not _SCHEMA_NAME.fullmatch(schema) or (
+            schema.startswith("pg_") or schema == "information_schema"
+        ):
+            raise ValidationError(
+                "schema", schema, "a lower-case identifier such as 'custmgmt' (not pg_*)"
+            )
+        if not isinstance(pool_size, int) or isinstance(pool_size, bool) or pool_size < 1:
+            raise ValidationError("pool_size", pool_size, "a positive number of connections")
+        if not is_finite_number(connect_timeout) or not 0 < connect_timeout <= 3600:
+            raise ValidationError("connect_timeout", connect_timeout, "seconds from 0 to 3600")
+        if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 100:
+            raise ValidationError("retries", retries, "a number of retries from 0 to 100")
+        self.schema = schema
+        self._retries = retries
+        self._adopt = bool(adopt)
+        self._create = bool(create)
+        self._described = _masked(target) if isinstance(target, str) else type(target).__name__
+        self._local = threading.local()
+        self._closed = False
+        self._lock = threading.RLock()
+        self._pool: ConnectionPool[Any] | None = None
+        self._conn: Connection | None = None
+        self._owns = False
+        if isinstance(target, str):
+            self._pool = self._open_pool(target, pool_size, connect_timeout)
+            self._owns = True
+        elif isinstance(target, ConnectionPool):
+            self._pool = target
+        elif isinstance(target, psycopg.Connection):
+            self._conn = target
+        else:
+            raise ValidationError(
+                "database", target, "a DSN, a psycopg_pool.ConnectionPool or a psycopg.Connection"
+            )
+
+    # -- opening -------------------------------------------------------------------------
+    def _open_pool(self, dsn: str, size: int, timeout: float) -> ConnectionPool[Any]:
+        try:
+            given = psycopg.conninfo.conninfo_to_dict(dsn)
+        except psycopg.Error as exc:
+            raise StorageError(
+                f"postgres: {_masked(dsn)!r} is not a valid DSN (expected "
+                f"'postgresql://user@host:port/database' or 'dbname=... host=...'): {exc}"
+            ) from exc
+        # The store's settings come after any the DSN gives (which stay in force).
+        options = f"{given.get('options') or ''} -c search_path={self.schema} -c TimeZone=UTC"
+        try:
+            # One direct connection first: the server's own words when it cannot be
+            # reached (a pool would only time out).
+            psycopg.connect(dsn, connect_timeout=max(1, round(timeout))).close()
+        except psycopg.Error as exc:
+            raise StorageError(
+                f"postgres: cannot connect to {_masked(dsn)!r}; expected a running "
+                f"PostgreSQL server that accepts this DSN: {exc}"
+            ) from exc
+        pool: ConnectionPool[Any] = ConnectionPool(
+            dsn,
+            min_size=1,
+            max_size=size,
+            kwargs={"autocommit": True, "options": options.strip(),
+                    "connect_timeout": max(1, round(timeout))},
+            check=ConnectionPool.check_connection,
+            open=False,
+            name=f"custmgmt-{self.schema}",
+        )  # fmt: skip
+        try:
+            pool.open(wait=True, timeout=timeout)
+        except PoolTimeout as exc:
+            pool.close()
+            raise StorageError(f"postgres: cannot connect to {_masked(dsn)!r}: {exc}") from exc
+        return pool
+
+    @property
+    def owns_connections(self) -> bool:
+        """Whether the store opened its pool itself (from a DSN)."""
+        return self._owns
+
+    # -- transactions ----------------------------------------------------------------------
+    def transaction(self) -> AbstractContextManager[None]:
+        """All-or-nothing scope for writes (see :meth:`custmgmt.ports.Store.transaction`).
+
+        The outermost block takes a connection and runs ``BEGIN`` ... ``COMMIT`` on it;
+        every repository call of this thread inside joins it. A nested block is a
+        savepoint: its failure undoes its own writes, and the outer block decides
+        about the rest. A block cannot be run again by the store: a serialisation
+        failure or deadlock inside it is a :class:`Conflict` (use :meth:`retrying`
+        for work that should be retried).
+
+        Raises:
+            StorageError: the transaction could not begin or commit.
+            Conflict: a serialisation failure or deadlock.
+        """
+        return self._scope_none()
+
+    @contextmanager
+    def _scope_none(self) -> Iterator[None]:
+        with self._scope():
+            yield
+
+    def retrying(self, work: Callable[[], T]) -> T:
+        """Run ``work()`` in a transaction, again (up to ``retries`` times, after a short
+        random pause) when it fails on a serialisation failure or deadlock.
+
+        Inside an open transaction it runs once, in a savepoint: only the outermost
+        transaction can be run again.
+
+        Raises:
+            Conflict: it failed on a serialisation failure or deadlock every time.
+        """
+        return self.run(lambda _conn: work())
+
+    def run(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work(connection)`` in a transaction, retried as :meth:`retrying` says."""
+        if self.in_transaction:
+            with self._scope() as conn:
+                return work(conn)
+        for attempt in range(self._retries + 1):
+            try:
+                with self._scope() as conn:
+                    return work(conn)
+            except _Retryable:
+                if attempt == self._retries:
+                    raise
+                time.sleep(random.uniform(0, 0.002 * 2**attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether this thread has one of the store's transactions open."""
+        return getattr(self._local, "conn", None) is not None
+
+    @contextmanager
+    def _scope(self) -> Iterator[Connection]:
+        """This thread's transaction (a savepoint in it), or a new one on a connection
+        of its own; driver errors become library errors."""
+        local = self._local
+        conn: Connection | None = getattr(local, "conn", None)
+        if conn is not None:
+            try:
+                with conn.transaction():
+                    yield conn
+            except psycopg.Error as exc:
+                raise storage_error("a write", exc) from exc
+            return
+        with self._connection() as conn:
+            try:
+                with conn.transaction():
+                    if not self._owns:
+                        conn.execute(
+                            "SELECT set_config('search_path', %s, true), "
+                            "set_config('TimeZone', 'UTC', true)",
+                            (self.schema,),
+                        )
+                    local.conn = conn
+                    try:
+                        yield conn
+                    finally:
+                        local.conn = None
+            except psycopg.Error as exc:
+                raise storage_error("a transaction", exc) from exc
+
+    @contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        if self._closed:
+            raise StorageError("postgres: the store is closed")
+        if self._pool is not None:
+            try:
+                with self._pool.connection() as conn:
+                    yield conn
+            except PoolTimeout as exc:
+                raise StorageError(
+                    f"postgres: no connection to the server became free: {exc}"
+                ) from exc
+            except psycopg.Error as exc:
+                raise storage_error("connecting", exc) from exc
+        else:
+            assert self._conn is not None
+            with self._lock:
+                if self._conn.closed:
+                    raise StorageError("postgres: the host's connection is closed")
+                yield self._conn
+
+    # -- hooks for repositories ----------------------------------------------------------
+    @contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """Run writes atomically inside the store's transaction, yielding the connection.
+
+        Joins this thread's open transaction (as a savepoint, so a failure here undoes
+        only this block's writes) or runs its own ``BEGIN`` ... ``COMMIT``. Driver
+        errors leave as library errors (a unique violation as :class:`Conflict`).
+        """
+        with self._scope() as conn:
+            yield conn
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection for reads: this thread's transaction if one is open, else a
+        connection of the store's own (autocommit: no transaction needed for one query)
+        or a transaction on the host's. Driver errors become StorageError."""
+        if self.in_transaction or not self._owns:
+            with self._scope() as conn:
+                yield conn
+            return
+        with self._connection() as conn:
+            try:
+                yield conn
+            except psycopg.Error as exc:
+                raise storage_error("reading", exc) from exc
+
+    def fetch(self, sql: str, params: Sequence[Any] = (), *, doing: str = "reading") -> list[Any]:
+        """All rows of one query."""
+        with self.reading() as conn:
+            try:
+                return conn.execute(sql, params).fetchall()
+            except psycopg.Error as exc:
+                raise storage_error(doing, exc) from exc
+
+    # -- migrations ------------------------------------------------------------------------
+    def apply_migrations(self, component: str, migrations: Sequence[Migration]) -> int:
+        """Bring ``component``'s schema up to ``len(migrations)``; returns that version.
+
+        ``custmgmt_schema`` records each component's version: migration ``k`` (from 1)
+        runs only when the recorded version is below ``k``. The migrations run in one
+        transaction holding an advisory lock on the schema, so processes that start
+        at once take turns and each finds the work done by the first. A migration is
+        SQL text or a function taking the connection; do not commit in it.
+
+        Raises:
+            ValidationError: ``component`` is blank or a migration is neither str nor callable.
+            StorageError: a migration failed, the schema records a newer version than
+                ``migrations`` knows, or the schema belongs to something else.
+        """
+        if not isinstance(component, str) or not component.strip():
+            raise ValidationError("component", component, "a non-blank component name")
+        steps = list(migrations)
+        for step in steps:
+            if not isinstance(step, str) and not callable(step):
+                raise ValidationError("migrations", step, "SQL text or a callable(connection)")
+        if self.schema_version(component) == len(steps):
+            return len(steps)  # the common case: one indexed read, no lock
+        if not self._create and not self._has_schema_table():
+            raise StorageError(
+                f"postgres: {self._described!r} holds no custmgmt store in schema "
+                f"{self.schema!r} (no {self.schema}.custmgmt_schema table); create one "
+                "first (e.g. custmgmt demo --db DSN, or PostgresStore(DSN))"
+            )
+        try:
+            with self._scope() as conn:
+                conn.execute(
+                    "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"custmgmt:{self.schema}",)
+                )
+                self._check_schema(conn)
+                conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
+                conn.execute(SCHEMA_TABLE)
+                found = conn.execute(
+                    "SELECT version FROM custmgmt_schema WHERE component = %s", (component,)
+                ).fetchone()
+                current = 0 if found is None else int(found[0])
+                if current > len(steps):
+                    raise StorageError(
+                        f"postgres: schema {self.schema!r}: {component!r} is at version "
+                        f"{current}, newer than the {len(steps)} migrations this library "
+                        "knows (upgrade custmgmt)"
+                    )
+                for step in steps[current:]:
+                    if isinstance(step, str):
+                        conn.execute(step)
+                    else:
+                        step(conn)
+                if current < len(steps):
+                    conn.execute(
+                        "INSERT INTO custmgmt_schema (component, version) VALUES (%s, %s) "
+                        "ON CONFLICT (component) DO UPDATE SET version = excluded.version",
+                        (component, len(steps)),
+                    )
+        except psycopg.Error as exc:
+            raise storage_error(f"migrating {component!r}", exc) from exc
+        return len(steps)
+
+    def _check_schema(self, conn: Connection) -> None:
+        """Refuse a schema that holds tables but no ``custmgmt_schema`` (unless adopted)."""
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+                (self.schema,),
+            ).fetchall()
+        ]
+        if tables and "custmgmt_schema" not in tables and not self._adopt:
+            raise StorageError(
+                f"postgres: schema {self.schema!r} is not a custmgmt schema (it holds "
+                f"{sorted(tables)[:10]}, with no custmgmt_schema table); choose another "
+                "schema (schema=...) or pass adopt=True to add the custmgmt tables to it"
+            )
+
+    def _has_schema_table(self) -> bool:
+        rows = self.fetch(
+            "SELECT to_regclass(%s) IS NOT NULL",
+            (f"{self.schema}.custmgmt_schema",),
+            doing="reading the schema version",
+        )
+        return bool(rows[0][0])
+
+    def schema_version(self, component: str) -> int:
+        """The recorded schema version of ``component`` (0 when it has none)."""
+        if not self._has_schema_table():
+            return 0
+        found = self.fetch(
+            "SELECT version FROM custmgmt_schema WHERE component = %s",
+            (component,),
+            doing="reading the schema version",
+        )
+        return 0 if not found else int(found[0][0])
+
+    # -- closing ---------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the store's own pool (a host's pool or connection stays open); the store
+        is unusable afterwards."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._owns and self._pool is not None:
+                self._pool.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

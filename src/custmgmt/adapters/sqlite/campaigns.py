@@ -1,0 +1,330 @@
+"""Campaigns in SQLite (see :class:`custmgmt.campaigns.ports.CampaignRepository`).
+
+Four tables owned by the component ``"campaigns"``: ``campaigns`` (the campaign as
+JSON beside its id, version and start), ``campaign_sends`` (one row per campaign and
+customer, keyed by both, with the send time indexed for frequency caps),
+``campaign_suppressions`` (keyed by customer and reason) and ``campaign_draws`` (the
+record as JSON). Instants in columns are microseconds since the epoch plus the UTC
+offset, so they come back exactly; text in any script round-trips.
+
+>>> from custmgmt.adapters.sqlite import SQLiteStore
+>>> store = SQLiteStore(":memory:")
+>>> store.campaigns.list_campaigns()
+[]
+>>> store.close()
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Final
+
+import numpy as np
+
+from custmgmt.adapters._engagement_checks import (
+    check_campaign,
+    check_decisions,
+    check_draw,
+    check_suppression,
+)
+from custmgmt.adapters._engagement_codecs import (
+    campaign_from_dict,
+    campaign_to_dict,
+    draw_from_dict,
+    draw_to_dict,
+)
+from custmgmt.adapters.sqlite.codecs import _datetime, _instant
+from custmgmt.adapters.sqlite.database import SQLiteDatabase
+from custmgmt.adapters.sqlite.schema import Migration
+from custmgmt.campaigns.campaign import Campaign
+from custmgmt.campaigns.draws import DrawRecord
+from custmgmt.campaigns.ports import SendLog
+from custmgmt.campaigns.records import SendDecision, Suppression, SuppressionReason
+from custmgmt.domain._validate import check_aware, coerce_enum
+from custmgmt.domain.time import to_epoch_micros
+from custmgmt.errors import Conflict, CustMgmtError, NotFound, StorageError
+
+__all__ = ["CAMPAIGN_MIGRATIONS", "SQLiteCampaignRepository"]
+
+_V1 = """
+CREATE TABLE campaigns (
+    id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    starts_us INTEGER NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE TABLE campaign_sends (
+    campaign_id TEXT NOT NULL REFERENCES campaigns (id),
+    customer_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    decided_us INTEGER NOT NULL,
+    decided_off INTEGER NOT NULL,
+    send_us INTEGER,
+    send_off INTEGER,
+    offer_index INTEGER,
+    message_id TEXT,
+    PRIMARY KEY (campaign_id, customer_id)
+) WITHOUT ROWID;
+CREATE INDEX campaign_sends_by_time ON campaign_sends (send_us) WHERE send_us IS NOT NULL;
+CREATE TABLE campaign_suppressions (
+    customer_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at_us INTEGER NOT NULL,
+    at_off INTEGER NOT NULL,
+    note TEXT NOT NULL,
+    PRIMARY KEY (customer_id, reason)
+) WITHOUT ROWID;
+CREATE TABLE campaign_draws (
+    id TEXT PRIMARY KEY,
+    campaign_id TEXT NOT NULL REFERENCES campaigns (id),
+    at_us INTEGER NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX campaign_draws_by_campaign ON campaign_draws (campaign_id, at_us, id);
+"""
+
+#: The campaign schema's migrations, applied in order under the component ``"campaigns"``.
+CAMPAIGN_MIGRATIONS: Final[tuple[Migration, ...]] = (_V1,)
+
+_SEND_COLUMNS: Final = (
+    "campaign_id, customer_id, reason, channel, decided_us, decided_off, send_us, send_off, "
+    "offer_index, message_id"
+)
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+def _send_row(d: SendDecision) -> tuple[Any, ...]:
+    decided = _instant(d.decided_at)
+    send = (None, None) if d.send_at is None else _instant(d.send_at)
+    return (d.campaign_id, d.customer_id, d.reason.value, d.channel.value, *decided, *send,
+            d.offer_index, d.message_id)
+
+
+def _send(row: Sequence[Any]) -> SendDecision:
+    return SendDecision(
+        campaign_id=row[0], customer_id=row[1], reason=row[2], channel=row[3],
+        decided_at=_datetime(row[4], row[5]),
+        send_at=None if row[6] is None else _datetime(row[6], row[7]),
+        offer_index=row[8], message_id=row[9],
+    )
+
+
+class SQLiteCampaignRepository:
+    """Campaigns in an SQLite store, in its transactions.
+
+    Args:
+        store: the SQLite store (``store.campaigns`` makes one).
+
+    Raises:
+        StorageError: the schema cannot be created.
+    """
+
+    def __init__(self, store: SQLiteDatabase) -> None:
+        self._store = store
+        store.apply_migrations("campaigns", CAMPAIGN_MIGRATIONS)
+
+    # -- campaigns -------------------------------------------------------------------
+    def add_campaign(self, campaign: Campaign) -> None:
+        """Store a new campaign (see ``CampaignRepository.add_campaign``)."""
+        check_campaign(campaign)
+        try:
+            with self._store.writing() as conn:
+                conn.execute(
+                    "INSERT INTO campaigns (id, version, starts_us, data) VALUES (?, ?, ?, ?)",
+                    (campaign.id, campaign.version, to_epoch_micros(campaign.starts_at),
+                     _json(campaign_to_dict(campaign))),
+                )
+        except Conflict as exc:
+            raise Conflict("campaign", campaign.id, "a campaign with this id exists") from exc
+
+    def get_campaign(self, campaign_id: str) -> Campaign:
+        """The stored campaign (see ``CampaignRepository.get_campaign``)."""
+        if not isinstance(campaign_id, str):
+            raise NotFound("campaign", campaign_id)
+        rows = self._fetch("SELECT data FROM campaigns WHERE id = ?", (campaign_id,))
+        if not rows:
+            raise NotFound("campaign", campaign_id)
+        found: Campaign = self._decode(
+            "campaign", campaign_id, lambda: campaign_from_dict(json.loads(rows[0][0]))
+        )
+        return found
+
+    def update_campaign(self, campaign: Campaign) -> None:
+        """Replace a campaign (see ``CampaignRepository.update_campaign``)."""
+        check_campaign(campaign)
+        with self._store.writing() as conn:
+            stored = self.get_campaign(campaign.id)
+            if stored.version != campaign.version - 1:
+                raise Conflict(
+                    "campaign", campaign.id,
+                    f"stored version is {stored.version}, not {campaign.version - 1}",
+                    expected_version=campaign.version - 1, actual_version=stored.version,
+                )
+            conn.execute(
+                "UPDATE campaigns SET version = ?, starts_us = ?, data = ? WHERE id = ?",
+                (campaign.version, to_epoch_micros(campaign.starts_at),
+                 _json(campaign_to_dict(campaign)), campaign.id),
+            )
+
+    def list_campaigns(self) -> list[Campaign]:
+        """Every campaign by start then id."""
+        rows = self._fetch("SELECT id, data FROM campaigns ORDER BY starts_us, id", ())
+        return [
+            self._decode("campaign", r[0], lambda r=r: campaign_from_dict(json.loads(r[1])))
+            for r in rows
+        ]
+
+    # -- decisions -------------------------------------------------------------------
+    def add_decisions(self, decisions: Sequence[SendDecision]) -> int:
+        """Store decisions, all or none (see ``CampaignRepository.add_decisions``)."""
+        batch = check_decisions(decisions)
+        if not batch:
+            return 0
+        campaigns = sorted({d.campaign_id for d in batch})
+        with self._store.writing() as conn:
+            for campaign_id in campaigns:
+                self.get_campaign(campaign_id)
+            try:
+                conn.executemany(
+                    f"INSERT INTO campaign_sends ({_SEND_COLUMNS}) VALUES ({', '.join('?' * 10)})",
+                    [_send_row(d) for d in batch],
+                )
+            except Conflict as exc:
+                raise Conflict(
+                    "send decision", campaigns[0], "one decision per customer and campaign"
+                ) from exc
+        return len(batch)
+
+    def decisions(self, campaign_id: str) -> list[SendDecision]:
+        """The campaign's decisions by customer id."""
+        rows = self._fetch(
+            f"SELECT {_SEND_COLUMNS} FROM campaign_sends WHERE campaign_id = ? "
+            "ORDER BY customer_id",
+            (campaign_id,),
+        )
+        return [self._decode("send decision", r[1], lambda r=r: _send(r)) for r in rows]
+
+    def count_decisions(self, campaign_id: str | None = None) -> int:
+        """How many decisions are stored."""
+        if campaign_id is None:
+            rows = self._fetch("SELECT count(*) FROM campaign_sends", ())
+        else:
+            rows = self._fetch(
+                "SELECT count(*) FROM campaign_sends WHERE campaign_id = ?", (campaign_id,)
+            )
+        return int(rows[0][0]) if rows else 0
+
+    def send_log(self, since: datetime) -> SendLog:
+        """Sent and held messages from ``since`` on, as columns."""
+        check_aware("since", since)
+        rows = self._fetch(
+            "SELECT customer_id, send_us FROM campaign_sends WHERE send_us >= ? "
+            "ORDER BY send_us, campaign_id, customer_id",
+            (to_epoch_micros(since),),
+        )
+        return SendLog(
+            customer_ids=np.array([r[0] for r in rows], dtype=object),
+            send_at_us=np.array([r[1] for r in rows], dtype=np.int64),
+        )
+
+    # -- suppressions ----------------------------------------------------------------
+    def add_suppression(self, suppression: Suppression) -> None:
+        """List a customer (see ``CampaignRepository.add_suppression``)."""
+        check_suppression(suppression)
+        s = suppression
+        try:
+            with self._store.writing() as conn:
+                conn.execute(
+                    "INSERT INTO campaign_suppressions VALUES (?, ?, ?, ?, ?)",
+                    (s.customer_id, s.reason.value, *_instant(s.at), s.note),
+                )
+        except Conflict as exc:
+            raise Conflict("suppression", (s.customer_id, s.reason.value),
+                           "already listed") from exc
+
+    def remove_suppression(self, customer_id: str, reason: SuppressionReason) -> None:
+        """Unlist a customer for one reason."""
+        why = coerce_enum(SuppressionReason, reason, "reason")
+        with self._store.writing() as conn:
+            removed = conn.execute(
+                "DELETE FROM campaign_suppressions WHERE customer_id = ? AND reason = ?",
+                (customer_id, why.value),
+            ).rowcount
+        if removed == 0:
+            raise NotFound("suppression", (customer_id, why.value))
+
+    def suppressions(self) -> list[Suppression]:
+        """The suppression list by customer then reason."""
+        rows = self._fetch(
+            "SELECT customer_id, reason, at_us, at_off, note FROM campaign_suppressions "
+            "ORDER BY customer_id, reason",
+            (),
+        )
+        return [
+            self._decode("suppression", r[0], lambda r=r: Suppression(
+                customer_id=r[0], reason=r[1], at=_datetime(r[2], r[3]), note=r[4]))
+            for r in rows
+        ]
+
+    # -- draws -------------------------------------------------------------------------
+    def add_draw(self, draw: DrawRecord) -> None:
+        """Store a draw record (see ``CampaignRepository.add_draw``)."""
+        check_draw(draw)
+        with self._store.writing() as conn:
+            self.get_campaign(draw.campaign_id)
+            try:
+                conn.execute(
+                    "INSERT INTO campaign_draws (id, campaign_id, at_us, data) VALUES (?, ?, ?, ?)",
+                    (draw.id, draw.campaign_id, to_epoch_micros(draw.at),
+                     _json(draw_to_dict(draw))),
+                )
+            except Conflict as exc:
+                raise Conflict("draw", draw.id, "a draw with this id exists") from exc
+
+    def get_draw(self, draw_id: str) -> DrawRecord:
+        """The stored draw."""
+        if not isinstance(draw_id, str):
+            raise NotFound("draw", draw_id)
+        rows = self._fetch("SELECT data FROM campaign_draws WHERE id = ?", (draw_id,))
+        if not rows:
+            raise NotFound("draw", draw_id)
+        found: DrawRecord = self._decode(
+            "draw", draw_id, lambda: draw_from_dict(json.loads(rows[0][0]))
+        )
+        return found
+
+    def draws(self, campaign_id: str) -> list[DrawRecord]:
+        """The campaign's draws by time then id."""
+        rows = self._fetch(
+            "SELECT id, data FROM campaign_draws WHERE campaign_id = ? ORDER BY at_us, id",
+            (campaign_id,),
+        )
+        return [self._decode("draw", r[0], lambda r=r: draw_from_dict(json.loads(r[1])))
+                for r in rows]
+
+    # -- helpers -----------------------------------------------------------------------
+    def _decode(self, what: str, key: Any, build: Any) -> Any:
+        try:
+            return build()
+        except (CustMgmtError, ValueError, TypeError, KeyError, IndexError) as exc:
+            raise StorageError(
+                f"sqlite: stored {what} {key!r} is not valid any more: {exc}"
+            ) from exc
+
+    def _fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        with self._store.lock:
+            if self._store.read_only and self._store.schema_version("campaigns") == 0:
+                # A store opened read-only that never had this capability: nothing
+                # stored (its tables cannot be created without writing).
+                return []
+            try:
+                return self._store.connection.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise StorageError(f"sqlite: reading campaigns failed: {exc}") from exc

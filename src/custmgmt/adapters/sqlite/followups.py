@@ -1,0 +1,221 @@
+"""Follow-up plans and contact records in SQLite (see
+:class:`custmgmt.followup.ports.FollowUpRepository`).
+
+Two tables owned by the component ``"followups"``: ``followup_plans`` (the plan as
+JSON beside its id, version, customer, status and creation time) and
+``followup_contacts`` (one row per contact, its time as microseconds since the epoch
+plus the UTC offset).
+
+>>> from custmgmt.adapters.sqlite import SQLiteStore
+>>> store = SQLiteStore(":memory:")
+>>> store.followups.plans()
+[]
+>>> store.close()
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Final
+
+from custmgmt.adapters._engagement_checks import check_contact, check_plan
+from custmgmt.adapters._engagement_codecs import plan_from_dict, plan_to_dict
+from custmgmt.adapters.sqlite.codecs import _datetime, _instant
+from custmgmt.adapters.sqlite.database import SQLiteDatabase
+from custmgmt.adapters.sqlite.schema import Migration
+from custmgmt.domain._validate import check_aware, coerce_enum
+from custmgmt.domain.time import to_epoch_micros
+from custmgmt.errors import Conflict, CustMgmtError, NotFound, StorageError
+from custmgmt.followup.plan import ContactRecord, FollowUpPlan, PlanStatus
+
+__all__ = ["FOLLOWUP_MIGRATIONS", "SQLiteFollowUpRepository"]
+
+_V1 = """
+CREATE TABLE followup_plans (
+    id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    customer_id TEXT,
+    status TEXT NOT NULL,
+    created_us INTEGER NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX followup_plans_by_customer ON followup_plans (customer_id);
+CREATE TABLE followup_contacts (
+    id TEXT PRIMARY KEY,
+    customer_id TEXT NOT NULL,
+    plan_id TEXT REFERENCES followup_plans (id),
+    at_us INTEGER NOT NULL,
+    at_off INTEGER NOT NULL,
+    channel TEXT NOT NULL,
+    staff TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    notes TEXT NOT NULL,
+    satisfaction INTEGER
+);
+CREATE INDEX followup_contacts_by_time ON followup_contacts (at_us, id);
+CREATE INDEX followup_contacts_by_customer ON followup_contacts (customer_id, at_us);
+CREATE INDEX followup_contacts_by_plan ON followup_contacts (plan_id, at_us);
+"""
+
+#: The follow-up schema's migrations, applied in order under the component ``"followups"``.
+FOLLOWUP_MIGRATIONS: Final[tuple[Migration, ...]] = (_V1,)
+
+_CONTACT_COLUMNS: Final = (
+    "id, customer_id, plan_id, at_us, at_off, channel, staff, outcome, notes, satisfaction"
+)
+
+
+def _contact(row: Sequence[Any]) -> ContactRecord:
+    return ContactRecord(
+        id=row[0], customer_id=row[1], plan_id=row[2], at=_datetime(row[3], row[4]),
+        channel=row[5], staff=row[6], outcome=row[7], notes=row[8], satisfaction=row[9],
+    )
+
+
+class SQLiteFollowUpRepository:
+    """Plans and contact records in an SQLite store, in its transactions.
+
+    Args:
+        store: the SQLite store (``store.followups`` makes one).
+
+    Raises:
+        StorageError: the schema cannot be created.
+    """
+
+    def __init__(self, store: SQLiteDatabase) -> None:
+        self._store = store
+        store.apply_migrations("followups", FOLLOWUP_MIGRATIONS)
+
+    def add_plan(self, plan: FollowUpPlan) -> None:
+        """Store a new plan (see ``FollowUpRepository.add_plan``)."""
+        check_plan(plan)
+        try:
+            with self._store.writing() as conn:
+                conn.execute(
+                    "INSERT INTO followup_plans (id, version, customer_id, status, created_us, "
+                    "data) VALUES (?, ?, ?, ?, ?, ?)",
+                    (plan.id, plan.version, plan.customer_id, plan.status.value,
+                     to_epoch_micros(plan.created_at), _json(plan)),
+                )
+        except Conflict as exc:
+            raise Conflict("follow-up plan", plan.id, "a plan with this id exists") from exc
+
+    def get_plan(self, plan_id: str) -> FollowUpPlan:
+        """The stored plan."""
+        if not isinstance(plan_id, str):
+            raise NotFound("follow-up plan", plan_id)
+        rows = self._fetch("SELECT id, data FROM followup_plans WHERE id = ?", (plan_id,))
+        if not rows:
+            raise NotFound("follow-up plan", plan_id)
+        return self._plan(rows[0])
+
+    def update_plan(self, plan: FollowUpPlan) -> None:
+        """Replace a plan (see ``FollowUpRepository.update_plan``)."""
+        check_plan(plan)
+        with self._store.writing() as conn:
+            stored = self.get_plan(plan.id)
+            if stored.version != plan.version - 1:
+                raise Conflict(
+                    "follow-up plan", plan.id,
+                    f"stored version is {stored.version}, not {plan.version - 1}",
+                    expected_version=plan.version - 1, actual_version=stored.version,
+                )
+            conn.execute(
+                "UPDATE followup_plans SET version = ?, customer_id = ?, status = ?, data = ? "
+                "WHERE id = ?",
+                (plan.version, plan.customer_id, plan.status.value, _json(plan), plan.id),
+            )
+
+    def plans(
+        self, *, customer_id: str | None = None, status: PlanStatus | None = None
+    ) -> list[FollowUpPlan]:
+        """Matching plans by creation then id."""
+        where, params = [], []
+        if customer_id is not None:
+            where.append("customer_id = ?")
+            params.append(customer_id)
+        if status is not None:
+            where.append("status = ?")
+            params.append(coerce_enum(PlanStatus, status, "status").value)
+        sql = "SELECT id, data FROM followup_plans"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return [self._plan(r) for r in self._fetch(sql + " ORDER BY created_us, id", params)]
+
+    def add_contact(self, record: ContactRecord) -> None:
+        """Store a contact record (see ``FollowUpRepository.add_contact``)."""
+        check_contact(record)
+        r = record
+        with self._store.writing() as conn:
+            if r.plan_id is not None:
+                self.get_plan(r.plan_id)
+            try:
+                conn.execute(
+                    f"INSERT INTO followup_contacts ({_CONTACT_COLUMNS}) "
+                    f"VALUES ({', '.join('?' * 10)})",
+                    (r.id, r.customer_id, r.plan_id, *_instant(r.at), r.channel, r.staff,
+                     r.outcome.value, r.notes, r.satisfaction),
+                )
+            except Conflict as exc:
+                raise Conflict("contact record", r.id, "a record with this id exists") from exc
+
+    def contacts(
+        self,
+        *,
+        customer_id: str | None = None,
+        plan_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[ContactRecord]:
+        """Matching contact records by time then id."""
+        where: list[str] = []
+        params: list[Any] = []
+        if customer_id is not None:
+            where.append("customer_id = ?")
+            params.append(customer_id)
+        if plan_id is not None:
+            where.append("plan_id = ?")
+            params.append(plan_id)
+        if since is not None:
+            where.append("at_us >= ?")
+            params.append(to_epoch_micros(check_aware("since", since)))
+        if until is not None:
+            where.append("at_us < ?")
+            params.append(to_epoch_micros(check_aware("until", until)))
+        sql = f"SELECT {_CONTACT_COLUMNS} FROM followup_contacts"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = self._fetch(sql + " ORDER BY at_us, id", params)
+        return [self._decode("contact record", r[0], lambda r=r: _contact(r)) for r in rows]
+
+    def _plan(self, row: Sequence[Any]) -> FollowUpPlan:
+        result: FollowUpPlan = self._decode(
+            "follow-up plan", row[0], lambda: plan_from_dict(json.loads(row[1]))
+        )
+        return result
+
+    def _decode(self, what: str, key: Any, build: Any) -> Any:
+        try:
+            return build()
+        except (CustMgmtError, ValueError, TypeError, KeyError, IndexError) as exc:
+            raise StorageError(
+                f"sqlite: stored {what} {key!r} is not valid any more: {exc}"
+            ) from exc
+
+    def _fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        with self._store.lock:
+            if self._store.read_only and self._store.schema_version("followups") == 0:
+                # A store opened read-only that never had this capability: nothing
+                # stored (its tables cannot be created without writing).
+                return []
+            try:
+                return self._store.connection.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise StorageError(f"sqlite: reading follow-ups failed: {exc}") from exc
+
+
+def _json(plan: FollowUpPlan) -> str:
+    return json.dumps(plan_to_dict(plan), ensure_ascii=False, sort_keys=True)

@@ -1,0 +1,118 @@
+"""``custmgmt points``: a customer's points statement, with lots, expiries and tier.
+
+Reads the points ledger of an SQLite store and prints, at ``--as-of``, the balance, the
+points still locked in return windows or on hold, any clawback debt, the tier with
+the points needed to keep or reach one, each lot (awarded, left, expiry, state) and
+the ledger entries, under the default programme
+(:data:`custmgmt.loyalty.DEFAULT_PROGRAM`). The store is opened read-only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from typing import Any, TextIO
+
+from custmgmt.cli._inputs import as_of_or_now, open_sqlite_store, zone
+from custmgmt.loyalty import statement
+
+__all__ = ["print_statement", "register", "run"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``points`` command."""
+    parser = subparsers.add_parser(
+        "points",
+        help="a customer's points statement: balance, lots and expiries, tier, ledger",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+    )
+    parser.add_argument("customer", metavar="CUSTOMER", help="the customer id")
+    parser.add_argument("--db", metavar="PATH", required=True, help="the SQLite store")
+    parser.add_argument(
+        "--as-of", metavar="DATE",
+        help="the statement's moment: ISO date (its end) or datetime, naive in --tz "
+        "(default: now)",
+    )
+    parser.add_argument("--tz", default="Asia/Shanghai", help="time zone (default: Asia/Shanghai)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the statement; returns the exit code."""
+
+
+    tz = zone(args.tz)
+    as_of = as_of_or_now(args, tz)
+    store = open_sqlite_store(args.db, keeps="loyalty points")
+    try:
+        print_statement(statement(store, args.customer, as_of=as_of), sys.stdout, tz=tz)
+    finally:
+        store.close()
+    return 0
+
+
+def _state(lot: Any, at: datetime) -> str:
+    if lot.expired(at):
+        return "expired"
+    if lot.held:
+        return "on hold"
+    if lot.locked_until is not None and at < lot.locked_until:
+        return f"locked to {lot.locked_until:%Y-%m-%d}"
+    return "used up" if lot.remaining == 0 else "available"
+
+
+def print_statement(st: Any, out: TextIO, *, tz: Any = None) -> None:
+    """Print a :class:`~custmgmt.loyalty.Statement` (times shown in ``tz``)."""
+
+    def local(t: datetime) -> datetime:
+        return t.astimezone(tz) if tz is not None else t
+
+    print(f"points statement of {st.customer_id} at {local(st.as_of):%Y-%m-%d %H:%M}", file=out)
+    print(f"  balance {st.balance:,}   locked {st.locked:,}   debt {st.debt:,}", file=out)
+    if st.tier is not None:
+        t = st.tier
+        parts = [f"  tier {t.tier.name} since {local(t.since):%Y-%m-%d}",
+                 f"points earned in window {t.qualifying:,}"]
+        if t.next_tier is not None:
+            parts.append(f"{t.points_to_next:,} more for {t.next_tier}")
+        if t.expires_at is not None:
+            parts.append(f"{t.points_to_keep:,} to keep it past {local(t.expires_at):%Y-%m-%d}")
+        benefits = [name for name, on in (("free shipping", t.tier.free_shipping),
+                                          ("priority service", t.tier.priority_service)) if on]
+        parts.append(f"x{t.tier.multiplier.normalize()} points" + (
+            f", {', '.join(benefits)}" if benefits else ""))
+        print(", ".join(parts), file=out)
+    for when, points in st.expiring:
+        print(f"  {points:,} points expire on {local(when):%Y-%m-%d}", file=out)
+    print("  lots:", file=out)
+    if not st.lots:
+        print("    (none)", file=out)
+    for lot in st.lots:
+        source = lot.order_id or lot.rule or lot.kind.value
+        print(
+            f"    {lot.id:<16} {local(lot.earned_at):%Y-%m-%d} {source:<14} {lot.points:>7,} "
+            f"left {lot.remaining:>7,}  expires {local(lot.expires_at):%Y-%m-%d}  "
+            f"{_state(lot, st.as_of)}",
+            file=out,
+        )
+    print("  ledger:", file=out)
+    if not st.entries:
+        print("    (no entries)", file=out)
+    for e in st.entries:
+        extra = ""
+        if e.draws:
+            extra = " from " + ", ".join(f"{d.lot} ({d.points:,})" for d in e.draws)
+        if e.debt > 0:
+            extra += f"; debt {e.debt:,}"
+        elif e.debt < 0:
+            extra += f"; settles debt {-e.debt:,}"
+        if e.written_off:
+            extra += f"; written off {e.written_off:,}"
+        if e.lot:
+            extra += f" lot {e.lot}"
+        print(
+            f"    #{e.seq:<3} {local(e.at):%Y-%m-%d %H:%M} {e.kind.value:<7} {e.points:>+8,}  "
+            f"{e.reason}{extra}",
+            file=out,
+        )

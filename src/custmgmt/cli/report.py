@@ -1,0 +1,172 @@
+"""``custmgmt report``: the KPI report of a store or an orders CSV, as text, HTML and JSON.
+
+Compares a current period with a baseline period against the mission's targets
+(satisfaction 90%, sales +10%, returns -10%, high-value customers +20%, repurchase
++15%; ``--targets FILE`` gives others as JSON) and prints the text report. ``--html``
+writes one self-contained HTML file with inline SVG charts (no script, nothing
+fetched); ``--json`` the report's data, versioned. Without dates the current period is
+the three months up to ``--as-of`` and the baseline the three months before it. From a
+CSV only the KPIs of orders are measurable; the rest say why not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dateutil.relativedelta import relativedelta
+
+from custmgmt.analytics.frames import OrderFrame
+from custmgmt.cli import _inputs
+from custmgmt.errors import ValidationError
+from custmgmt.kpi import DEFAULT_TARGETS, KpiInputs, KpiReport, Period, Target
+from custmgmt.tickets import default_calendar, default_sla_policy
+
+__all__ = ["default_periods", "register", "run", "write_text_atomically"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``report`` command."""
+    parser = subparsers.add_parser(
+        "report",
+        help="KPIs of a period against a baseline and targets, as text, HTML and JSON",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+    )
+    _inputs.add_order_source_arguments(
+        parser, as_of_help="read the data up to this ISO date (its end) or datetime "
+        "(default: now for --db, the last order for a CSV)")
+    for option, what in (("--from", "first day of the current period"),
+                         ("--to", "last day of the current period (inclusive)"),
+                         ("--baseline-from", "first day of the baseline period"),
+                         ("--baseline-to", "last day of the baseline period (inclusive)")):
+        parser.add_argument(option, metavar="DATE", help=what)
+    parser.add_argument("--html", metavar="FILE", help="write the HTML report here")
+    parser.add_argument("--json", metavar="FILE", help="write the report's data as JSON here")
+    parser.add_argument("--targets", metavar="FILE",
+                        help='targets as JSON: [{"kpi": "net_sales", "kind": "change", '
+                        '"value": 0.1}, ...]')
+    parser.add_argument("--summary", action="store_true",
+                        help="print the plan summary with the figures filled in as well")
+    parser.set_defaults(func=run)
+
+
+def _day(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValidationError(option, text, "an ISO date such as 2026-03-31") from None
+
+
+def _period(start: str, end: str, tz: ZoneInfo, names: tuple[str, str]) -> Any:
+
+    first, last = _day(start, names[0]), _day(end, names[1])
+    if last < first:
+        raise ValidationError(names[1], end, f"a date not before {names[0]} {start}")
+    return Period(datetime.combine(first, time(), tzinfo=tz),
+                  datetime.combine(last + timedelta(days=1), time(), tzinfo=tz))
+
+
+def default_periods(as_of: datetime) -> tuple[Any, Any]:
+    """``(baseline, current)``: the three months up to ``as_of`` and the three before."""
+
+    end = as_of + timedelta(microseconds=1)
+    middle = end - relativedelta(months=3)
+    return Period(middle - relativedelta(months=3), middle), Period(middle, end)
+
+
+def _periods(args: argparse.Namespace, tz: ZoneInfo, as_of: datetime) -> tuple[Any, Any]:
+    baseline, current = default_periods(as_of)
+    given = [args.__dict__[k] is not None for k in ("from", "to")]
+    if any(given):
+        if not all(given):
+            raise ValidationError("--from/--to", None, "both --from and --to")
+        current = _period(args.__dict__["from"], args.to, tz, ("--from", "--to"))
+        length = current.end - current.start
+
+        baseline = Period(current.start - length, current.start)
+    b_given = [args.baseline_from is not None, args.baseline_to is not None]
+    if any(b_given):
+        if not all(b_given):
+            raise ValidationError("--baseline-from/--baseline-to", None,
+                                  "both --baseline-from and --baseline-to")
+        baseline = _period(args.baseline_from, args.baseline_to, tz,
+                           ("--baseline-from", "--baseline-to"))
+    if baseline.overlaps(current):
+        raise ValidationError("--baseline-from", baseline.label(),
+                              f"a baseline that does not overlap the current {current.label()}")
+    return baseline, current
+
+
+def _targets(path: str | None) -> Any:
+
+    if path is None:
+        return DEFAULT_TARGETS
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValidationError("--targets", path, f"a readable JSON file ({exc})") from None
+    if not isinstance(data, list):
+        raise ValidationError("--targets", path, "a JSON list of targets")
+    return tuple(Target.from_dict(item) for item in data)
+
+
+def write_text_atomically(path: str | Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file renamed over it."""
+    target = Path(path)
+    handle, temp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=".custmgmt-")
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(handle, 0o666 & ~umask)
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build and print the report; returns the exit code."""
+
+    tz = _inputs.zone(args.tz)
+    for out in (args.html, args.json):
+        _inputs.check_output(out, _inputs.inputs_of(args))
+    targets = _targets(args.targets)
+    if args.db is not None:
+        if args.orders is not None:
+            raise ValidationError("ORDERS.csv", args.orders, "no CSV file together with --db")
+
+        as_of = _inputs.as_of_or_now(args, tz)
+        baseline, current = _periods(args, tz, as_of)
+        store = _inputs.open_existing_store(args.db)
+        try:
+            inputs = KpiInputs.from_store(store, currency=args.currency, as_of=as_of,
+                                          sla_policy=default_sla_policy(),
+                                          calendar=default_calendar(args.tz))
+        finally:
+            store.close()
+    else:
+        frame, as_of = _inputs.orders_from_csv(args, tz)
+        assert isinstance(frame, OrderFrame)
+        baseline, current = _periods(args, tz, as_of)
+        inputs = KpiInputs(orders=frame)
+    report = KpiReport.build(inputs, baseline=baseline, current=current, as_of=as_of,
+                             targets=targets)
+    sys.stdout.write(report.to_text())
+    if args.summary:
+        sys.stdout.write("\n" + report.summary())
+    if args.html:
+        write_text_atomically(args.html, report.to_html())
+        print(f"HTML report written to {args.html}")
+    if args.json:
+        write_text_atomically(args.json, report.to_json() + "\n")
+        print(f"JSON written to {args.json}")
+    return 0

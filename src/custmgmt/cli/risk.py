@@ -1,0 +1,215 @@
+"""``custmgmt risk``: credit grades, current alerts and restrictions; ``risk fit`` learns a card.
+
+``custmgmt risk --db PATH`` prints the grade distribution of the latest score run (of
+``--card``, or of the most recently scored card), the current (open or acknowledged)
+early-warning alerts by rule, and the restrictions with their appeals.
+
+``custmgmt risk fit TABLE.csv --label COLUMN`` learns a scorecard from a labelled
+table (one row per case: numeric feature columns, empty cells missing, and a 0/1
+label where 1 is bad), prints each feature's bins with points, WoE and information
+value, and the card's AUC, KS and Gini with bootstrap intervals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from custmgmt.cli._inputs import as_of_or_now, open_sqlite_store, zone
+from custmgmt.errors import ValidationError
+from custmgmt.risk import AlertStatus, PDOScaling, ScorecardFitter, evaluate, run_stability
+from custmgmt.risk.learn import check_labels
+from custmgmt.risk.ports import RiskStore
+
+__all__ = ["print_risk_overview", "read_labelled_table", "register", "run"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``risk`` command (and its ``fit`` action)."""
+    parser = subparsers.add_parser(
+        "risk",
+        help="credit grades, current alerts and restrictions; 'risk fit' learns a scorecard",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+    )
+    parser.add_argument("--db", metavar="PATH", help="the SQLite store")
+    parser.add_argument("--card", metavar="NAME", help="the scorecard (default: latest run's)")
+    parser.add_argument("--as-of", metavar="DATE",
+                        help="restrictions in force at this ISO date or datetime "
+                        "(default: now)")
+    parser.add_argument("--tz", default="Asia/Shanghai", help="default: Asia/Shanghai")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    fit = actions.add_parser("fit", help="learn a scorecard from a labelled CSV table")
+    fit.add_argument("table", type=Path, help="CSV with feature columns and a label column")
+    fit.add_argument("--label", required=True, help="the 0/1 label column (1 = bad)")
+    fit.add_argument("--id", dest="id_column", help="an id column to leave out")
+    fit.add_argument("--bins", type=int, default=10, help="quantile bins per feature")
+    fit.add_argument("--l2", type=float, default=1.0, help="L2 penalty (default 1.0)")
+    fit.add_argument("--base-score", type=float, default=600.0)
+    fit.add_argument("--base-odds", type=float, default=50.0)
+    fit.add_argument("--pdo", type=float, default=20.0)
+    fit.add_argument("--name", default="learnt", help="the card's name")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the overview or fit a card; returns the exit code."""
+
+    if getattr(args, "action", None) == "fit":
+        return _fit(args, sys.stdout)
+    if not args.db:
+        raise ValidationError("--db", None, "the SQLite store to report on (or: risk fit ...)")
+
+    at = as_of_or_now(args, zone(args.tz))
+    store = open_sqlite_store(args.db, keeps="risk records")
+    try:
+        with store.lock:
+            found = store.connection.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'risk_score_runs'"
+            ).fetchone()
+        if found is None:  # a store made before the risk capability, opened read-only
+            print("no risk data in this store yet (no scores, alerts or restrictions)")
+            return 0
+        print_risk_overview(store, at, sys.stdout, card_name=args.card)
+    finally:
+        store.close()
+    return 0
+
+
+def print_risk_overview(store: RiskStore, at: Any, out: TextIO, *, card_name: str | None = None,
+                        limit: int = 10) -> None:
+    """Grade distribution, current alerts and restrictions of ``store`` at ``at``."""
+
+    def p(*parts: object) -> None:
+        print(*parts, file=out)
+
+    runs = store.risk.score_runs(card_name)
+    if not runs:
+        p("no score runs" + (f" for card {card_name!r}" if card_name else ""))
+    else:
+        info = runs[-1]
+        total = max(info.customers, 1)
+        card = store.risk.get_scorecard(info.card_name, info.card_version)
+        p(f"grades of run {info.id} (card {info.card_name} v{info.card_version}, "
+          f"as of {info.as_of:%Y-%m-%d}, {info.customers} customers)")
+        for band in card.grades:
+            n = info.grades.get(band.grade, 0)
+            p(f"  {band.grade}  {band.lower:>5}-{band.upper:<5} {band.value_tier:<5} "
+              f"{band.segment:<9} {n:>7}  {100 * n / total:5.1f}%  "
+              f"{'#' * round(40 * n / total)}")
+
+        report = run_stability(store, info.card_name)
+        if report is not None:
+            shifted = [f"{f} {v:.2f} ({verdict})" for f, v, verdict in report.features
+                       if verdict != "stable"]
+            p(f"  stability against the previous run: score PSI {report.score_psi:.3f} "
+              f"({report.score_verdict})" + ("; " + ", ".join(shifted) if shifted else ""))
+    current = store.risk.find_alerts(statuses=(AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED))
+    by_rule = Counter(a.rule for a in current)
+    p(f"\ncurrent alerts: {len(current)}" + ("" if not by_rule else " (" + ", ".join(
+        f"{r} {n}" for r, n in sorted(by_rule.items())) + ")"))
+    for alert in current[:limit]:
+        shown = ", ".join(f"{k}={_num(x)}" for k, x in alert.values)
+        p(f"  {alert.status.value:<12} {alert.customer_id:<14} {alert.rule}: {shown}")
+    if len(current) > limit:
+        p(f"  ... {len(current) - limit} more")
+    restrictions = store.risk.find_restrictions()
+    in_force = [r for r in restrictions if r.in_force(at)]
+    p(f"\nrestrictions: {len(in_force)} in force, {len(restrictions)} recorded")
+    for r in restrictions[:limit]:
+        state = "in force" if r.in_force(at) else r.status.value
+        end = "open-ended" if r.end is None else f"until {r.end:%Y-%m-%d}"
+        p(f"  {r.id:<12} {r.customer_id:<14} {r.kind.value:<11} {state:<9} "
+          f"since {r.start:%Y-%m-%d} {end} by {r.actor}: {r.reason}")
+        for a in store.risk.find_appeals(restriction_id=r.id):
+            p(f"      appeal {a.id}: {a.status.value}, deadline {a.deadline:%Y-%m-%d %H:%M}")
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:.3g}"
+
+
+def read_labelled_table(path: Path, label: str, id_column: str | None = None
+                        ) -> tuple[dict[str, Any], Any]:
+    """Feature columns (float, NaN for empty cells) and the label column of a CSV.
+
+    Raises:
+        ValidationError: no such file or label column, a non-numeric cell, no features.
+    """
+
+
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise ValidationError("table", str(path), f"a readable CSV file ({exc.strerror})") from None
+    with handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if not header:
+            raise ValidationError("table", str(path), "a CSV with a header row")
+        if label not in header:
+            raise ValidationError("--label", label, f"a column of the table {header}")
+        rows = list(reader)
+    names = [h for h in header if h not in (label, id_column)]
+    if not names:
+        raise ValidationError("table", header, "at least one feature column besides the label")
+    columns: dict[str, Any] = {}
+    for j, name in enumerate(header):
+        if name == id_column:
+            continue
+        values = np.empty(len(rows))
+        for i, row in enumerate(rows):
+            cell = row[j].strip() if j < len(row) else ""
+            if cell == "":
+                values[i] = math.nan
+                continue
+            try:
+                values[i] = float(cell)
+            except ValueError:
+                raise ValidationError(f"{name} (row {i + 2})", cell, "a number or an empty "
+                                      "cell") from None
+        columns[name] = values
+    y = columns.pop(label)
+    return columns, y
+
+
+def _fit(args: argparse.Namespace, out: TextIO) -> int:
+
+    columns, y = read_labelled_table(args.table, args.label, args.id_column)
+    y = _labels(y)
+    scaling = PDOScaling(base_score=args.base_score, base_odds=args.base_odds, pdo=args.pdo)
+    fitter = ScorecardFitter(name=args.name, n_bins=args.bins, l2=args.l2,
+                             scaling=scaling).fit(columns, y)
+    card = fitter.card
+    scores = card.score_columns(columns).scores
+    ev = evaluate(y, scores, scaling=scaling, n_boot=100)
+
+    def p(*parts: object) -> None:
+        print(*parts, file=out)
+
+    p(f"learnt card {card.name!r}: {len(y)} rows, bad rate {ev.bad_rate:.3f}, "
+      f"base points {card.base_points} ({card.description})")
+    for name, iv in fitter.information_values().items():
+        p(f"\n{name}  (IV {iv:.3f})")
+        table = card.table(name)
+        for b, s in zip(table.bins, fitter.binnings_[name].bins, strict=True):
+            p(f"  {b.label:<28} {b.points:>6} pts   woe {s.woe:+.3f}   good {s.good:>7} "
+              f"bad {s.bad:>6}")
+    p(f"\nAUC  {ev.auc.value:.4f}  [{ev.auc.low:.4f}, {ev.auc.high:.4f}]")
+    p(f"KS   {ev.ks.value:.4f}  [{ev.ks.low:.4f}, {ev.ks.high:.4f}]")
+    p(f"Gini {ev.gini.value:.4f}  [{ev.gini.low:.4f}, {ev.gini.high:.4f}]")
+    p("\ngrades: " + ", ".join(f"{g}={n}" for g, n in card.score_columns(columns)
+                                .distribution().items()))
+    return 0
+
+
+def _labels(y: Any) -> Any:
+    """The label column as 0/1 (checked again by the evaluation)."""
+
+    return check_labels(y, "--label")

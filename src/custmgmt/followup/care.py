@@ -1,0 +1,263 @@
+"""Care reminders: stale profiles, birthdays, holidays and repurchase.
+
+Each function returns :class:`CareReminder` values for staff (the library contacts no
+one): who, what kind, the day it is about, and why in words.
+
+* **Profile update**: the profile has not changed for ``stale_after_months`` or
+  lacks a field the policy requires (the "information update reminder").
+* **Birthday**: the customer's birthday is today in *their* time zone. Someone born
+  on 29 February is remembered on 28 February in common years
+  (``feb29_in_common_years="feb28"``, the default: still in their birth month) or on
+  1 March (``"mar1"``, the day after 28 February, the legal choice in some countries).
+* **Holiday**: today (in the customer's zone) is a holiday of the business calendar.
+* **Repurchase**: for every product (SKU) bought by at least ``min_buyers`` customers
+  in the last ``window_days``, its *typical repurchase interval* is the median gap
+  between two consecutive purchases of it by the same customer (over all history to
+  ``as_of``; a product nobody bought twice has none). A buyer is reminded when that
+  interval has passed since their last purchase of it, they have not bought it again,
+  and no more than ``window_days`` have passed since it fell due (so long-lapsed
+  buyers are left to win-back campaigns).
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import statistics
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import attrs
+from dateutil.relativedelta import relativedelta
+
+from custmgmt.campaigns._zones import zone
+from custmgmt.domain import Customer, Order
+from custmgmt.domain import _validate as v
+from custmgmt.errors import ValidationError
+
+__all__ = [
+    "CarePolicy",
+    "CareReminder",
+    "ReminderKind",
+    "birthday_on",
+    "birthday_reminders",
+    "holiday_reminders",
+    "profile_reminders",
+    "repurchase_reminders",
+]
+
+_PROFILE_FIELDS = frozenset(
+    {"phone", "email", "birth_date", "address", "gender", "occupation", "region"}
+)
+
+
+class ReminderKind(enum.Enum):
+    """What a care reminder is about."""
+
+    PROFILE_UPDATE = "profile_update"
+    BIRTHDAY = "birthday"
+    HOLIDAY = "holiday"
+    REPURCHASE = "repurchase"
+
+
+@attrs.frozen(kw_only=True)
+class CareReminder:
+    """One reminder for staff.
+
+    Attributes:
+        customer_id: the customer.
+        kind: what it is about.
+        on: the day it is about (local to the customer).
+        reason: why, in words.
+        sku: for a repurchase reminder, the product.
+    """
+
+    customer_id: str
+    kind: ReminderKind
+    on: date
+    reason: str
+    sku: str | None = None
+
+
+def _fields(value: Any) -> frozenset[str]:
+    found = v.text_set(value, "CarePolicy.required_fields")
+    unknown = sorted(found - _PROFILE_FIELDS)
+    if unknown:
+        raise ValidationError(
+            "CarePolicy.required_fields", unknown[0], f"one of {sorted(_PROFILE_FIELDS)}"
+        )
+    return found
+
+
+def _check_feb29(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value not in ("feb28", "mar1"):
+        raise ValidationError("CarePolicy.feb29_in_common_years", value, "'feb28' or 'mar1'")
+
+
+def _check_positive(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    v.check_count(v.field_name(instance, attribute), value, minimum=1,
+                  expected="a positive integer")
+
+
+def _check_zone(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    zone(value, v.field_name(instance, attribute))
+
+
+@attrs.frozen(kw_only=True)
+class CarePolicy:
+    """When to remind staff to take care of a customer.
+
+    Attributes:
+        stale_after_months: a profile unchanged this long is due for an update.
+        required_fields: profile fields that must be filled in.
+        feb29_in_common_years: ``"feb28"`` or ``"mar1"`` (see the module docstring).
+        timezone: the business's zone: the customers' calendar unless given theirs.
+        min_buyers: a product needs this many buyers in the window for repurchase
+            reminders.
+        window_days: that window, and how long after falling due a reminder stands.
+    """
+
+    stale_after_months: int = attrs.field(default=12, validator=_check_positive)
+    required_fields: frozenset[str] = attrs.field(
+        default=frozenset({"phone"}), converter=_fields
+    )
+    feb29_in_common_years: str = attrs.field(default="feb28", validator=_check_feb29)
+    timezone: str = attrs.field(default="Asia/Shanghai", validator=_check_zone)
+    min_buyers: int = attrs.field(default=5, validator=_check_positive)
+    window_days: int = attrs.field(default=90, validator=_check_positive)
+
+
+def birthday_on(birth: date, year: int, rule: str = "feb28") -> date:
+    """The day a birthday is celebrated in ``year`` (29 February by ``rule``).
+
+    >>> birthday_on(date(2000, 2, 29), 2027), birthday_on(date(2000, 2, 29), 2027, "mar1")
+    (datetime.date(2027, 2, 28), datetime.date(2027, 3, 1))
+    >>> birthday_on(date(2000, 2, 29), 2028)
+    datetime.date(2028, 2, 29)
+    """
+    if birth.month == 2 and birth.day == 29:
+        try:
+            return date(year, 2, 29)
+        except ValueError:
+            return date(year, 2, 28) if rule == "feb28" else date(year, 3, 1)
+    return date(year, birth.month, birth.day)
+
+
+def _local_day(as_of: datetime, customer_id: str, policy: CarePolicy,
+               timezones: Mapping[str, str] | None) -> date:
+    name = (timezones or {}).get(customer_id, policy.timezone)
+    return as_of.astimezone(zone(name, f"timezones[{customer_id!r}]")).date()
+
+
+def _check_inputs(as_of: Any, policy: Any) -> None:
+    v.check_aware("as_of", as_of)
+    if not isinstance(policy, CarePolicy):
+        raise ValidationError("policy", policy, "a CarePolicy")
+
+
+def profile_reminders(
+    customers: Iterable[Customer], *, as_of: datetime, policy: CarePolicy
+) -> list[CareReminder]:
+    """Customers whose profile is stale or misses a required field."""
+    _check_inputs(as_of, policy)
+    out = []
+    cutoff = as_of - relativedelta(months=policy.stale_after_months)
+    for c in customers:
+        missing = sorted(f for f in policy.required_fields if getattr(c, f) is None)
+        reasons = []
+        if c.updated_at <= cutoff:
+            reasons.append(f"profile unchanged since {c.updated_at:%Y-%m-%d}")
+        if missing:
+            reasons.append("missing " + ", ".join(missing))
+        if reasons:
+            out.append(CareReminder(customer_id=c.id, kind=ReminderKind.PROFILE_UPDATE,
+                                    on=as_of.date(), reason="; ".join(reasons)))
+    return out
+
+
+def birthday_reminders(
+    customers: Iterable[Customer],
+    *,
+    as_of: datetime,
+    policy: CarePolicy,
+    timezones: Mapping[str, str] | None = None,
+) -> list[CareReminder]:
+    """Customers whose birthday is today in their own time zone."""
+    _check_inputs(as_of, policy)
+    out = []
+    for c in customers:
+        if c.birth_date is None:
+            continue
+        today = _local_day(as_of, c.id, policy, timezones)
+        if birthday_on(c.birth_date, today.year, policy.feb29_in_common_years) == today:
+            leap = (c.birth_date.month, c.birth_date.day) == (2, 29)
+            note = " (born 29 February)" if leap else ""
+            out.append(CareReminder(customer_id=c.id, kind=ReminderKind.BIRTHDAY, on=today,
+                                    reason=f"birthday{note}"))
+    return out
+
+
+def holiday_reminders(
+    customers: Iterable[Customer],
+    *,
+    as_of: datetime,
+    holidays: Mapping[date, str] | Iterable[date],
+    policy: CarePolicy,
+    timezones: Mapping[str, str] | None = None,
+) -> list[CareReminder]:
+    """Every customer for whom today is a holiday (a business calendar's holidays, or
+    ``{date: name}``)."""
+    _check_inputs(as_of, policy)
+    names: dict[date, str] = (
+        dict(holidays) if isinstance(holidays, Mapping) else dict.fromkeys(holidays, "holiday")
+    )
+    for day in names:
+        if not isinstance(day, date) or isinstance(day, datetime):
+            raise ValidationError("holidays", day, "dates")
+    out = []
+    for c in customers:
+        today = _local_day(as_of, c.id, policy, timezones)
+        if today in names:
+            out.append(CareReminder(customer_id=c.id, kind=ReminderKind.HOLIDAY, on=today,
+                                    reason=names[today]))
+    return out
+
+
+def repurchase_reminders(
+    orders: Iterable[Order], *, as_of: datetime, policy: CarePolicy
+) -> list[CareReminder]:
+    """Buyers due to buy a product again (see the module docstring), by due day then id."""
+    _check_inputs(as_of, policy)
+    bought: dict[str, dict[str, list[datetime]]] = {}
+    for order in orders:
+        if not order.status.is_counted or order.placed_at > as_of:
+            continue
+        for line in order.lines:
+            bought.setdefault(line.sku, {}).setdefault(order.customer_id, []).append(
+                order.placed_at
+            )
+    window = timedelta(days=policy.window_days)
+    out = []
+    for sku, by_customer in sorted(bought.items()):
+        recent = sum(1 for times in by_customer.values() if max(times) > as_of - window)
+        if recent < policy.min_buyers:
+            continue
+        gaps = []
+        for times in by_customer.values():
+            ordered = sorted(set(times))
+            gaps += [b - a for a, b in itertools.pairwise(ordered)]
+        if not gaps:
+            continue
+        typical = statistics.median_low(gaps)
+        if typical <= timedelta(0):
+            continue
+        for customer_id, times in sorted(by_customer.items()):
+            due = max(times) + typical
+            if due <= as_of < due + window:
+                out.append(CareReminder(
+                    customer_id=customer_id, kind=ReminderKind.REPURCHASE, on=due.date(),
+                    reason=f"{sku}: last bought {max(times):%Y-%m-%d}, typically rebought "
+                    f"after {typical.days} days", sku=sku,
+                ))
+    return sorted(out, key=lambda r: (r.on, r.customer_id, r.sku or ""))

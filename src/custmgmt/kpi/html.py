@@ -1,0 +1,266 @@
+"""The KPI report as one self-contained HTML file: inline CSS and SVG, nothing else.
+
+No script, no external font, stylesheet or image; a Content-Security-Policy forbids
+fetching anything, so the file renders the same offline. Labels are in English and
+Chinese. The output depends only on the report: the same report gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+from typing import Protocol
+
+from custmgmt.kpi import svg
+from custmgmt.kpi.figures import Figure, Period
+from custmgmt.kpi.measures import Breakdown, CohortMatrix, GroupedSales, Trend
+from custmgmt.kpi.targets import KPI_LABELS, TargetResult
+
+__all__ = ["RenderedReport", "render_html"]
+
+
+class RenderedReport(Protocol):
+    """What :func:`render_html` reads: a :class:`~custmgmt.kpi.RenderedReport`."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def as_of(self) -> datetime: ...
+    @property
+    def baseline(self) -> Period: ...
+    @property
+    def current(self) -> Period: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def digits(self) -> int: ...
+    @property
+    def kpis(self) -> dict[str, tuple[Figure, Figure, Figure]]: ...
+    @property
+    def targets(self) -> tuple[TargetResult, ...]: ...
+    @property
+    def high_value_threshold(self) -> int | None: ...
+    @property
+    def sales(self) -> GroupedSales: ...
+    @property
+    def sales_trend(self) -> Trend: ...
+    @property
+    def sales_moving_average(self) -> tuple[float | None, ...]: ...
+    @property
+    def categories(self) -> tuple[GroupedSales, GroupedSales]: ...
+    @property
+    def cohorts(self) -> CohortMatrix: ...
+    @property
+    def breakdowns(self) -> tuple[Breakdown, ...]: ...
+    @property
+    def stars(self) -> tuple[int, ...] | None: ...
+    @property
+    def rfm(self) -> tuple[tuple[int, ...], ...]: ...
+    @property
+    def segments(self) -> tuple[tuple[str, int], ...]: ...
+    @property
+    def sla_by_star(self) -> dict[int, Figure]: ...
+
+    def format_figure(self, figure: Figure, *, interval: bool = True) -> str:
+        """The figure for people."""
+        ...
+
+_CSS = """
+body{font-family:"Noto Sans CJK SC","PingFang SC","Microsoft YaHei",system-ui,sans-serif;
+margin:24px;color:#1a202c;background:#f7fafc;max-width:1200px}
+h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #cbd5e0}
+.tiles{display:flex;flex-wrap:wrap;gap:10px}.charts{display:flex;flex-wrap:wrap;gap:16px}
+table{border-collapse:collapse;font-size:13px;background:#fff}
+td,th{border:1px solid #e2e8f0;padding:4px 8px;text-align:right}
+td:first-child,th:first-child{text-align:left}.nm{color:#718096}
+.met{color:#2f855a}.not-met{color:#c53030}.not-measurable{color:#718096}
+svg{background:#fff}
+""".strip()
+
+_DIMENSIONS = {
+    "gender": "gender · 性别", "region": "region · 地区", "age": "age band · 年龄段",
+    "aov_band": "AOV band · 客单价区间", "purchase_count": "purchases · 购买次数",
+}
+
+
+def _cls(status: str) -> str:
+    return status.replace(" ", "-")
+
+
+def _major(report: RenderedReport, minor: float) -> float:
+    return float(minor) / float(10**report.digits)
+
+
+def _tiles(report: RenderedReport) -> list[str]:
+    out = []
+    for r in report.targets:
+        en, zh, unit = KPI_LABELS[r.target.kpi]
+        cur = report.format_figure(r.current, interval=False)
+        base = report.format_figure(r.baseline, interval=False)
+        detail = f"baseline {base} · target {r.target.describe().split(' ', 1)[1]}"
+        if r.reason:
+            detail = r.reason[:60]
+        share = r.current.value if unit == "share" else None
+        goal = r.target.value if unit == "share" and r.target.kind == "level" else None
+        out.append(svg.tile(f"{en} · {zh}"[:38], cur, detail, r.status, share, goal))
+    return out
+
+
+def _kpi_table(report: RenderedReport) -> str:
+    rows = [('<table class="kpis"><thead><tr><th>KPI · 指标</th><th>baseline · 基期</th>'
+            '<th>current · 本期</th><th>change · 变化</th><th>n</th></tr></thead><tbody>')]
+    for name, (b, c, d) in report.kpis.items():
+        en, zh, _ = KPI_LABELS[name]
+        cells = []
+        for f in (b, c, d):
+            if f.value is None:
+                cells.append(f'<td class="nm" title="{escape(f.reason or "")}">not '
+                             f'measurable · 无法衡量: {escape(f.reason or "")}</td>')
+            else:
+                cells.append(f"<td>{escape(report.format_figure(f))}</td>")
+        n = "" if c.denominator is None else f"{c.numerator}/{c.denominator}" \
+            if c.unit == "share" else f"{c.denominator}"
+        rows.append(f"<tr><td>{escape(en)} · {escape(zh)}</td>{''.join(cells)}"
+                    f"<td>{escape(n)}</td></tr>")
+    rows.append("</tbody></table>")
+    return "".join(rows)
+
+
+def _targets(report: RenderedReport) -> str:
+    items = []
+    for r in report.targets:
+        extra = f": {escape(r.reason)}" if r.reason else ""
+        change = "" if r.change.value is None else f" ({r.change.value:+.1%})"
+        items.append(f'<li class="{_cls(r.status)}"><b>{escape(r.status)}</b> · '
+                     f"{escape(r.target.describe())} · "
+                     f"{escape(report.format_figure(r.baseline))} → "
+                     f"{escape(report.format_figure(r.current))}{escape(change)}{extra}</li>")
+    return "<ul>" + "".join(items) + "</ul>"
+
+
+def _sales(report: RenderedReport) -> str:
+    s = report.sales
+    net = [_major(report, v) for v in s.net.tolist()]
+    ma = [None if v is None else _major(report, v) for v in report.sales_moving_average]
+    series: list[tuple[str, list[float | None]]] = [
+        ("net sales · 销售额", list(net)), ("3-month average · 3月均值", ma)]
+    t = report.sales_trend
+    if t.slope is not None and t.intercept is not None:
+        series.append(("linear trend · 趋势", [_major(report, t.intercept + t.slope * i)
+                                               for i in range(len(net))]))
+    return svg.line_chart(f"Net sales by month · 月度销售额 ({report.currency})",
+                          list(s.labels), series)
+
+
+def _categories(report: RenderedReport) -> str:
+    base, cur = report.categories
+    return svg.bar_chart(
+        f"Net sales by category · 品类销售额 ({report.currency})", list(cur.labels),
+        [("baseline · 基期", [_major(report, v) for v in base.net.tolist()]),
+         ("current · 本期", [_major(report, v) for v in cur.net.tolist()])])
+
+
+def _cohorts(report: RenderedReport, which: str) -> str:
+    c = report.cohorts
+    shares = c.shares(which)
+    counts = c.returned if which == "returned" else c.active
+    keep = [i for i in range(len(c.cohorts)) if c.sizes[i] > 0]
+    title = (
+        "Cohort retention: returned in month k · 同期群留存（第k月回购）"
+        if which == "returned"
+        else "Cohort retention: still active by month k · 同期群留存（第k月仍活跃）"
+    )
+    if not keep:
+        return svg.message(title, "not measurable: no first purchases in the window · 无法衡量")
+    cells = [[None if shares[i, k] != shares[i, k] else float(shares[i, k])
+              for k in range(shares.shape[1])] for i in keep]
+    notes = [[f"{c.cohorts[i]} +{k}: {int(counts[i, k])}/{int(c.sizes[i])}"
+              for k in range(shares.shape[1])] for i in keep]
+    rows = [f"{c.cohorts[i]} ({int(c.sizes[i])})" for i in keep]
+    return svg.heatmap(title, rows, [str(k) for k in range(shares.shape[1])], cells, notes,
+                       left=110)
+
+
+def _breakdown(report: RenderedReport, b: Breakdown) -> str:
+    title = f"Net sales by {_DIMENSIONS.get(b.dimension, b.dimension)} ({report.currency})"
+    if b.reason:
+        return svg.message(title, f"not measurable · 无法衡量: {b.reason}")
+    return svg.bar_chart(title, list(b.labels),
+                         [("net sales · 销售额", [_major(report, v) for v in b.net.tolist()]),
+                          ], width=460)
+
+
+def _stars(report: RenderedReport) -> str:
+    title = "Customers by stars · 客户星级分布"
+    if report.stars is None or not any(report.stars):
+        return svg.message(title, "not measurable: no stored rating · 无法衡量：无评级")
+    labels = ["unrated · 未评级"] + [f"{'★' * s}" for s in range(1, 6)]
+    return svg.bar_chart(title, labels, [("customers · 客户", list(report.stars))], width=460)
+
+
+def _rfm(report: RenderedReport) -> str:
+    total = sum(sum(r) for r in report.rfm)
+    title = "RFM grid: recency x frequency score · RFM 矩阵"
+    if total == 0:
+        return svg.message(title, "not measurable: no buyers · 无法衡量")
+    peak = max(max(r) for r in report.rfm)
+    cells = [[v / peak for v in row] for row in report.rfm[::-1]]
+    notes = [[f"R{5 - i} F{j + 1}: {v} buyers" for j, v in enumerate(row)]
+             for i, row in enumerate(report.rfm[::-1])]
+    return svg.heatmap(title, [f"R{5 - i}" for i in range(5)], [f"F{j}" for j in range(1, 6)],
+                       cells, notes, cell=40,
+                       texts=[[f"{v:,}" for v in row] for row in report.rfm[::-1]])
+
+
+def _segments(report: RenderedReport) -> str:
+    title = "Buyers by RFM segment · RFM 客户分群"
+    if not any(count for _, count in report.segments):
+        return svg.message(title, "not measurable: no buyers · 无法衡量")
+    return svg.bar_chart(title, [name for name, _ in report.segments],
+                         [("buyers · 客户", [count for _, count in report.segments])], width=460)
+
+
+def _sla(report: RenderedReport) -> str:
+    title = "Ticket SLA attainment by stars · 各星级工单SLA达成率"
+    if not report.sla_by_star:
+        return svg.message(title, "not measurable: no ticket SLA statuses · 无法衡量")
+    items = sorted(report.sla_by_star.items())
+    labels = ["unrated" if s == 0 else "★" * s for s, _ in items]
+    values = [f.value or 0.0 for _, f in items]
+    return svg.bar_chart(title, labels, [("share met · 达成率", values)], fmt="{:.1%}", width=460)
+
+
+def _figure_note(f: Figure) -> str:
+    return "" if f.reason is None else f.reason
+
+
+def render_html(report: RenderedReport) -> str:
+    """The report as a complete HTML document (see the module docstring)."""
+    threshold = report.high_value_threshold
+    hv = ("" if threshold is None else
+          f"<p>High-value customer: net spend of at least "
+          f"{escape(report.format_figure(Figure(value=float(threshold), unit='money')))} "
+          "in a period (the baseline buyers' 80th percentile) · 高价值客户门槛</p>")
+    parts = [
+        "<!DOCTYPE html>", '<html lang="zh-CN"><head><meta charset="utf-8">',
+        ('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "style-src 'unsafe-inline'; img-src data:\">"),
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(report.title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{escape(report.title)}</h1>",
+        (f"<p>as of · 截至 {escape(report.as_of.isoformat())} · baseline · 基期 "
+        f"{escape(report.baseline.label())} · current · 本期 {escape(report.current.label())}"
+        f" · {escape(report.currency)}</p>"),
+        "<h2>Targets · 目标</h2>", '<div class="tiles">', *_tiles(report), "</div>",
+        _targets(report), "<h2>KPIs · 关键指标</h2>", _kpi_table(report), hv,
+        "<h2>Sales · 销售</h2>", '<div class="charts">', _sales(report), _categories(report),
+        "</div>", "<h2>Retention · 留存</h2>", '<div class="charts">',
+        _cohorts(report, "returned"), _cohorts(report, "active"), "</div>",
+        "<h2>Customers · 客户</h2>", '<div class="charts">', _stars(report), _rfm(report),
+        _segments(report),
+        _sla(report), "</div>", "<h2>Breakdowns (current period) · 细分（本期）</h2>",
+        '<div class="charts">', *(_breakdown(report, b) for b in report.breakdowns), "</div>",
+        ("<footer><p>custmgmt KPI report · generated from the data only; no script, "
+        "nothing fetched.</p></footer>"), "</body></html>", "",
+    ]
+    return "\n".join(parts)

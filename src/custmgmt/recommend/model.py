@@ -1,0 +1,459 @@
+"""Item-to-item co-purchase recommendations in numpy, and the popularity baseline.
+
+:class:`ItemItemModel` counts, for every pair of items, how many customers bought
+both (distinct customers, not units), turns the counts into a similarity and keeps
+each item's ``top_k`` neighbours:
+
+* ``cosine``: ``c(a, b) / sqrt(n(a) * n(b))``, computed as ``c * (1/sqrt n(a)) * (1/sqrt n(b))``;
+* ``lift``: ``c(a, b) * N / (n(a) * n(b))``, computed as ``c * (N/n(a)) * (1/n(b))``,
+
+with ``n(x)`` the buyers of ``x`` and ``N`` the customers. Counting is done in blocks
+of items holding at most about 16 million customer-item pairs and 32 million cells:
+a block with few cells per pair is counted with one ``np.bincount`` over its cells, a
+sparse one by sorting its pair keys (values only) and counting run lengths. Memory
+stays bounded by the block, and time grows with the pairs rather than with the square
+of the catalogue.
+Neighbours go by similarity, ties by item code (the order of the sorted item ids).
+
+A customer's candidates are scored by summing the similarities of the neighbours of
+everything they bought; what they bought is excluded (unless ``rebuy_after`` says an
+item may be bought again that long after the last purchase), and the list is filled
+from the most popular items when the history gives fewer than ``k`` (cold start).
+:class:`PopularityModel` is that fallback alone: the baseline to beat.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from custmgmt.domain.time import require_aware, to_epoch_micros
+from custmgmt.errors import NotFittedError, ValidationError
+from custmgmt.recommend.purchases import Purchases
+
+__all__ = [
+    "SIMILARITIES",
+    "ItemItemModel",
+    "PopularityModel",
+    "Recommendations",
+    "top_k_rows",
+]
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+#: The similarity measures :class:`ItemItemModel` offers.
+SIMILARITIES = ("cosine", "lift")
+_BLOCK_CELLS = 1 << 22
+_BLOCK_PAIRS = 1 << 24
+#: Most cells of one dense block of pair counts (int64: 256 MiB).
+_DENSE_CELLS = 1 << 25
+#: A block is counted densely when it has at most this many cells per pair.
+_DENSE_RATIO = 32
+#: Value buckets per row when pruning candidates for the top k.
+_BUCKETS = 256
+_DAY_US = 86_400_000_000
+
+
+def top_k_rows(scores: F64, k: int) -> tuple[I64, F64]:
+    """Per row, the columns of the ``k`` largest *positive* scores, best first.
+
+    Ties go to the lower column. Rows with fewer than ``k`` positive scores are padded
+    with column -1 and score 0.
+
+    >>> cols, vals = top_k_rows(np.array([[0.0, 2.0, 1.0, 2.0]]), 3)
+    >>> cols.tolist(), vals.tolist()
+    ([[1, 3, 2]], [[2.0, 2.0, 1.0]])
+    """
+    rows_n, n = scores.shape
+    out_cols = np.full((rows_n, k), -1, dtype=np.int64)
+    out_vals = np.zeros((rows_n, k), dtype=np.float64)
+    width = min(k, n)
+    if rows_n == 0 or width == 0:
+        return out_cols, out_vals
+    positive = scores > 0
+    # Rows with at most k positive scores keep them all; only the others need the k-th
+    # largest value, found by a partial sort of those rows alone (a partition of many
+    # zeros is slow, and most rows of co-purchase counts are mostly zeros).
+    heavy = np.flatnonzero(np.count_nonzero(positive, axis=1) > width)
+    if len(heavy):
+        kth = -np.partition(-scores[heavy], width - 1, axis=1)[:, width - 1]
+        positive[heavy] &= scores[heavy] >= kth[:, None]
+    rows, cols = np.nonzero(positive)
+    vals = scores[rows, cols]
+    order = np.lexsort((cols, -vals, rows))
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    first = np.searchsorted(rows, np.arange(rows_n))
+    pos = np.arange(len(rows)) - first[rows]
+    take = pos < k
+    out_cols[rows[take], pos[take]] = cols[take]
+    out_vals[rows[take], pos[take]] = vals[take]
+    return out_cols, out_vals
+
+
+def _distinct(keys: I64) -> I64:
+    """The distinct values, sorted (a values-only sort: faster than ``np.unique``)."""
+    ordered = np.sort(keys)
+    if len(ordered) == 0:
+        return ordered
+    keep = np.empty(len(ordered), dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
+
+
+def _top_k_sparse(rows: I64, cols: I64, vals: F64, n_rows: int, k: int) -> tuple[I64, F64]:
+    """Like :func:`top_k_rows` for triplets sorted by (row, col) (all values positive)."""
+    per_row = np.bincount(rows, minlength=n_rows)
+    if len(rows) and per_row.max() > k:
+        # Keep only candidates: bucket the values by log2 (monotone in the value), count
+        # each row's entries per bucket, and keep the buckets from the top down until
+        # they hold k entries. Every entry of the top k is kept; the exact order comes
+        # from the sort below, over far fewer entries.
+        buckets = _BUCKETS
+        lg = np.log2(vals)
+        low, span = float(lg.min()), float(lg.max() - lg.min())
+        scale = (buckets - 1) / span if span > 0 else 0.0
+        bucket = ((lg - low) * scale).astype(np.int64)
+        hist = np.bincount(rows * buckets + bucket, minlength=n_rows * buckets)
+        from_top = np.cumsum(hist.reshape(n_rows, buckets)[:, ::-1], axis=1)
+        enough = from_top >= k
+        threshold = np.where(enough.any(axis=1), buckets - 1 - np.argmax(enough, axis=1), 0)
+        keep = bucket >= threshold[rows]
+        rows, cols, vals = rows[keep], cols[keep], vals[keep]
+    order = np.argsort(-vals, kind="stable")  # ties keep their (row, col) order
+    row_type = np.uint16 if n_rows <= 1 << 16 else np.int64  # uint16 sorts by radix
+    order = order[np.argsort(rows[order].astype(row_type), kind="stable")]
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    first = np.searchsorted(rows, np.arange(n_rows))
+    pos = np.arange(len(rows)) - first[rows]
+    take = pos < k
+    out_cols = np.full((n_rows, k), -1, dtype=np.int64)
+    out_vals = np.zeros((n_rows, k), dtype=np.float64)
+    out_cols[rows[take], pos[take]] = cols[take]
+    out_vals[rows[take], pos[take]] = vals[take]
+    return out_cols, out_vals
+
+
+@attrs.frozen(kw_only=True)
+class Recommendations:
+    """Top-``k`` items for some customers.
+
+    Attributes:
+        customer_ids: the customers, in the order asked.
+        items: ``(customers, k)`` object array of item ids (None where fewer were found).
+        scores: ``(customers, k)`` scores (0 for popularity fill).
+        from_history: ``(customers, k)`` whether each item came from the customer's
+            history (False: popularity fill or padding).
+    """
+
+    customer_ids: tuple[str, ...]
+    items: Any
+    scores: F64
+    from_history: npt.NDArray[np.bool_]
+
+    def for_customer(self, customer_id: str) -> list[str]:
+        """One customer's items, best first.
+
+        Raises:
+            ValidationError: the customer was not asked for.
+        """
+        if customer_id not in self.customer_ids:
+            raise ValidationError("customer_id", customer_id, "a customer in this result")
+        row = self.customer_ids.index(customer_id)
+        return [str(x) for x in self.items[row] if x is not None]
+
+
+class _Recommender:
+    """What both models share: the fitted history, exclusion, popularity fill."""
+
+    history_: Purchases
+    popularity_: I64
+    popular_order_: I64
+
+    def _fit_common(self, purchases: Purchases) -> None:
+        if not isinstance(purchases, Purchases):
+            raise ValidationError("purchases", purchases, "a Purchases frame")
+        self.history_ = purchases
+        pairs = _distinct(purchases.customer * max(purchases.n_items, 1) + purchases.item)
+        items = pairs % max(purchases.n_items, 1)
+        self.popularity_ = np.bincount(items, minlength=purchases.n_items).astype(np.int64)
+        self.popular_order_ = np.lexsort(
+            (np.arange(purchases.n_items), -self.popularity_)
+        ).astype(np.int64)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "history_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted: call fit(purchases)")
+
+    def _history_scores(self, users: int, hist_user: I64, hist_item: I64) -> F64:
+        """Dense ``(users, n_items)`` history scores (zero: no evidence)."""
+        return np.zeros((users, self.history_.n_items), dtype=np.float64)
+
+    def recommend(
+        self,
+        customer_ids: Sequence[str],
+        *,
+        k: int = 10,
+        exclude_bought: bool = True,
+        rebuy_after: Mapping[str, int] | None = None,
+        as_of: datetime | None = None,
+    ) -> Recommendations:
+        """The top ``k`` items for each customer.
+
+        Args:
+            customer_ids: the customers (unknown ones get the popularity fill).
+            k: how many items each.
+            exclude_bought: leave out items the customer bought.
+            rebuy_after: ``{item id: days}``: an item last bought at least that many
+                days before ``as_of`` may be recommended again (a re-buyable).
+            as_of: the moment for ``rebuy_after`` (aware; required with it).
+
+        Raises:
+            NotFittedError: the model is not fitted.
+            ValidationError: bad ``k``, ``customer_ids`` or ``rebuy_after``.
+        """
+        self._check_fitted()
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            raise ValidationError("k", k, "a positive number of items")
+        if isinstance(customer_ids, str) or not all(isinstance(c, str) for c in customer_ids):
+            raise ValidationError("customer_ids", customer_ids, "a sequence of customer ids")
+        hist = self.history_
+        wanted = list(customer_ids)
+        codes = np.searchsorted(hist.customer_ids, np.asarray(wanted, dtype=object))
+        codes = np.minimum(codes, max(hist.n_customers - 1, 0))
+        known = np.array(
+            [hist.n_customers > 0 and hist.customer_ids[c] == w for c, w in zip(codes, wanted,
+                                                                                 strict=True)],
+            dtype=bool,
+        )
+        user_code = np.where(known, codes, -1)
+        # Each asked customer's history rows: (position in the request, item, last time).
+        local = np.full(max(hist.n_customers, 1), -1, dtype=np.int64)
+        local[user_code[known]] = np.flatnonzero(known)
+        rows = np.flatnonzero(local[hist.customer] >= 0) if len(hist) else np.zeros(0, np.int64)
+        h_user = local[hist.customer[rows]]
+        order = np.argsort(h_user, kind="stable")
+        h_user, h_item, h_at = h_user[order], hist.item[rows][order], hist.at[rows][order]
+        n, users = hist.n_items, len(wanted)
+        cols = np.full((users, k), -1, dtype=np.int64)
+        vals = np.zeros((users, k), dtype=np.float64)
+        never = np.iinfo(np.int64).min
+        block = max(1, _BLOCK_CELLS // max(n, 1))
+        for lo in range(0, users, block):
+            hi = min(users, lo + block)
+            a, b = np.searchsorted(h_user, [lo, hi])
+            bu, bi, bt = h_user[a:b] - lo, h_item[a:b], h_at[a:b]
+            bought = np.zeros((hi - lo, n), dtype=bool)
+            if exclude_bought and b > a:
+                last = np.full((hi - lo) * n, never, dtype=np.int64)
+                np.maximum.at(last, bu * n + bi, bt)
+                bought = (last > never).reshape(hi - lo, n)
+                if rebuy_after:
+                    bought &= ~self._rebuyable(last.reshape(hi - lo, n), rebuy_after, as_of)
+            scores = self._history_scores(hi - lo, bu, bi)
+            scores[bought] = 0.0
+            cols[lo:hi], vals[lo:hi] = top_k_rows(scores, k)
+            self._fill(cols[lo:hi], bought)
+        items = np.empty(cols.shape, dtype=object)
+        items[cols >= 0] = hist.item_ids[cols[cols >= 0]]
+        return Recommendations(
+            customer_ids=tuple(wanted), items=items, scores=vals, from_history=vals > 0,
+        )
+
+    def _rebuyable(
+        self, last: I64, rebuy_after: Mapping[str, int], as_of: datetime | None
+    ) -> npt.NDArray[np.bool_]:
+        if as_of is None:
+            raise ValidationError("as_of", None, "an aware as_of with rebuy_after")
+        now = to_epoch_micros(require_aware("as_of", as_of))
+        interval = np.full(self.history_.n_items, np.iinfo(np.int64).max, dtype=np.int64)
+        for item, days in rebuy_after.items():
+            if not isinstance(days, int) or isinstance(days, bool) or days < 0:
+                raise ValidationError(f"rebuy_after[{item!r}]", days, "a number of days >= 0")
+            found = np.searchsorted(self.history_.item_ids, item)
+            if found < self.history_.n_items and self.history_.item_ids[found] == item:
+                interval[found] = days * _DAY_US
+        due: npt.NDArray[np.bool_] = (interval[None, :] < np.iinfo(np.int64).max) & (
+            last <= now - np.minimum(interval, now)[None, :]
+        )
+        return due
+
+    def _fill(self, cols: I64, bought: npt.NDArray[np.bool_]) -> None:
+        """Fill empty slots with the most popular items not bought and not chosen."""
+        k = cols.shape[1]
+        for row in np.flatnonzero((cols < 0).any(axis=1)):
+            chosen = {int(c) for c in cols[row] if c >= 0}
+            slot = len(chosen)
+            for item in self.popular_order_:
+                if slot >= k:
+                    break
+                if item in chosen or bought[row, item] or self.popularity_[item] == 0:
+                    continue
+                cols[row, slot] = item
+                slot += 1
+
+
+class PopularityModel(_Recommender):
+    """Recommends the items most customers bought (the cold-start fallback and baseline).
+
+    >>> from custmgmt.recommend.purchases import Purchases
+    >>> p = Purchases.from_arrays(
+    ...     customer_id=["a", "b", "b"], item=["茶", "茶", "杯"], at=[1, 2, 3])
+    >>> PopularityModel().fit(p).recommend(["a"], k=2).for_customer("a")
+    ['杯']
+    """
+
+    def fit(self, purchases: Purchases) -> PopularityModel:
+        """Count each item's distinct buyers; returns ``self``."""
+        self._fit_common(purchases)
+        return self
+
+
+class ItemItemModel(_Recommender):
+    """Item-to-item co-purchase similarities with pruned neighbour lists.
+
+    Args:
+        similarity: ``"cosine"`` or ``"lift"``.
+        top_k: neighbours kept per item.
+        min_support: pairs bought together by fewer customers are ignored.
+
+    Attributes (after :meth:`fit`):
+        neighbours_: ``(n_items, top_k)`` item codes, -1 padded.
+        similarities_: ``(n_items, top_k)`` similarities.
+        popularity_: distinct buyers per item.
+    """
+
+    neighbours_: I64
+    similarities_: F64
+
+    def __init__(
+        self, *, similarity: str = "cosine", top_k: int = 50, min_support: int = 1
+    ) -> None:
+        self.similarity = similarity
+        self.top_k = top_k
+        self.min_support = min_support
+
+    def fit(self, purchases: Purchases) -> ItemItemModel:
+        """Count co-purchases and keep each item's top neighbours; returns ``self``.
+
+        Raises:
+            ValidationError: bad parameters or not a :class:`Purchases`.
+        """
+        if self.similarity not in SIMILARITIES:
+            raise ValidationError("similarity", self.similarity, f"one of {SIMILARITIES}")
+        for name in ("top_k", "min_support"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValidationError(name, value, "a positive integer")
+        self._fit_common(purchases)
+        n = purchases.n_items
+        neighbours = np.full((n, self.top_k), -1, dtype=np.int64)
+        sims = np.zeros((n, self.top_k), dtype=np.float64)
+        if n == 0 or len(purchases) == 0:
+            self.neighbours_, self.similarities_ = neighbours, sims
+            return self
+        pairs = _distinct(purchases.customer * n + purchases.item)
+        cust, item = pairs // n, pairs % n
+        sizes = np.bincount(cust, minlength=purchases.n_customers)
+        starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+        # A stable sort of 16-bit codes is a radix sort in numpy: linear time.
+        by_item = np.argsort(item.astype(np.int16) if n < 2**15 else item, kind="stable")
+        item_starts = np.concatenate(([0], np.cumsum(self.popularity_)))
+        pop = self.popularity_.astype(np.float64)
+        with np.errstate(divide="ignore"):
+            if self.similarity == "cosine":
+                left_w = np.where(pop > 0, 1.0 / np.sqrt(pop), 0.0)
+                right_w = left_w
+            else:
+                customers = float(np.count_nonzero(sizes))
+                left_w = np.where(pop > 0, customers / pop, 0.0)
+                right_w = np.where(pop > 0, 1.0 / pop, 0.0)
+        # Blocks of left items holding about _BLOCK_PAIRS pairs each: an item's pairs
+        # are the purchases of its buyers, so the block bounds come from a cumsum.
+        per_item = np.bincount(item, weights=sizes[cust], minlength=n).astype(np.int64)
+        bounds = np.searchsorted(
+            np.cumsum(per_item), np.arange(_BLOCK_PAIRS, int(per_item.sum()), _BLOCK_PAIRS)
+        )
+        edges = np.unique(np.concatenate(([0], bounds + 1, [n])).clip(0, n))
+        rows_cap = max(1, _DENSE_CELLS // n)
+        edges = np.unique(np.concatenate([np.arange(a, b, rows_cap) for a, b in
+                                          itertools.pairwise(edges.tolist())] + [[n]]))
+        for lo, hi in itertools.pairwise(edges.tolist()):
+            left = by_item[item_starts[lo] : item_starts[hi]]
+            lens = sizes[cust[left]]
+            total = int(lens.sum())
+            left_item = np.repeat(item[left] - lo, lens)
+            shift = np.repeat(starts[cust[left]] - (np.cumsum(lens) - lens), lens)
+            right = item[np.arange(total, dtype=np.int64) + shift]
+            keys = left_item * n + right
+            cells = (hi - lo) * n
+            if cells <= _DENSE_RATIO * total:
+                # Few cells per pair: count them all in one bincount, read the nonzero.
+                dense = np.bincount(keys, minlength=cells)
+                dense[np.arange(hi - lo) * n + np.arange(lo, hi)] = 0  # an item with itself
+                uniq = np.flatnonzero(dense)
+                counts = dense[uniq]
+            else:
+                # Many cells per pair: sort the keys (values only), count by run lengths.
+                keys = keys[left_item + lo != right]
+                keys.sort()
+                if len(keys) == 0:
+                    continue
+                cut = np.flatnonzero(np.diff(keys)) + 1
+                starts_k = np.concatenate(([0], cut))
+                counts = np.diff(np.concatenate((starts_k, [len(keys)])))
+                uniq = keys[starts_k]
+            if self.min_support > 1:
+                strong = counts >= self.min_support
+                uniq, counts = uniq[strong], counts[strong]
+            rows, cols = uniq // n, uniq % n
+            scores = counts * left_w[lo + rows] * right_w[cols]
+            neighbours[lo:hi], sims[lo:hi] = _top_k_sparse(
+                rows, cols, scores, hi - lo, self.top_k
+            )
+        self.neighbours_, self.similarities_ = neighbours, sims
+        return self
+
+    def similar_items(self, item_id: str, *, k: int = 10) -> list[tuple[str, float]]:
+        """"Bought this, also bought": the item's nearest neighbours with similarities.
+
+        Raises:
+            NotFittedError: not fitted.
+            ValidationError: an item the model never saw, or a bad ``k``.
+        """
+        self._check_fitted()
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            raise ValidationError("k", k, "a positive number of items")
+        ids = self.history_.item_ids
+        code = int(np.searchsorted(ids, item_id)) if isinstance(item_id, str) else len(ids)
+        if code >= len(ids) or ids[code] != item_id:
+            raise ValidationError("item_id", item_id, "an item in the fitted purchases")
+        row = self.neighbours_[code][:k]
+        keep = row >= 0
+        return [
+            (str(ids[c]), float(s))
+            for c, s in zip(row[keep], self.similarities_[code][:k][keep], strict=True)
+        ]
+
+    def _history_scores(self, users: int, hist_user: I64, hist_item: I64) -> F64:
+        n = self.history_.n_items
+        scores = np.zeros((users, n), dtype=np.float64)
+        if len(hist_user) == 0:
+            return scores
+        # Distinct (user, item) history pairs, by user then item.
+        pairs = _distinct(hist_user * n + hist_item)
+        pu, pi = pairs // n, pairs % n
+        nb = self.neighbours_[pi]
+        w = self.similarities_[pi]
+        valid = nb >= 0
+        u = np.repeat(pu, self.top_k).reshape(-1, self.top_k)[valid]
+        flat = np.bincount(u * n + nb[valid], weights=w[valid], minlength=users * n)
+        scores[:] = flat.reshape(users, n)
+        return scores

@@ -1,0 +1,219 @@
+"""The segment report: segment sizes, RFM and the churn list, as one library call.
+
+What ``custmgmt segment`` (and the demo's segments section) prints, for a host
+application:
+
+>>> import numpy as np
+>>> from datetime import datetime, timezone
+>>> from custmgmt.analytics.frames import OrderFrame
+>>> orders = OrderFrame.from_arrays(
+...     customer_id=np.array(["a", "a", "b", "c"]),
+...     placed_at=np.array(["2024-01-05", "2024-06-01", "2023-02-01", "2024-06-20"],
+...                        dtype="datetime64[D]"),
+...     amount=np.array([120_00, 80_00, 30_00, 45_00]), currency="CNY")
+>>> report = segment_report(orders, as_of=datetime(2024, 7, 1, tzinfo=timezone.utc))
+>>> len(report), report.rows()[0]["customer_id"], report.rows()[0]["frequency"]
+(3, 'a', 2)
+>>> print(report.format(top=0).splitlines()[0])
+3 customers as of 2024-07-01T00:00:00+00:00
+
+Customers are those of the frames (with ``customer_index`` from a store, every known
+customer, with or without orders: those without any are prospects).
+
+The churn list ("top N at risk") is sorted by :data:`AT_RISK_ORDER`: the churn
+score (the sum of the fired rules' severities) highest first, then the value at
+stake (net spend, ``total_spend``) highest first, then the customer id.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Final
+
+import attrs
+import numpy as np
+
+from custmgmt.analytics.features import CustomerFeatures
+from custmgmt.analytics.frames import InteractionFrame, OrderFrame
+from custmgmt.analytics.loading import store_frames
+from custmgmt.churn import ChurnEngine, ChurnExplanation, ChurnReport, Reason, RiskLevel
+from custmgmt.ports import Store
+from custmgmt.segmentation.inputs import segment_features
+from custmgmt.segmentation.presets import shipped_schemes
+from custmgmt.segmentation.rfm import RFM, RFMScores
+from custmgmt.segmentation.schemes import Segmentation
+
+__all__ = ["AT_RISK_ORDER", "SegmentReport", "segment_report", "segment_store"]
+
+#: How the churn list is sorted (documented, printed with the list).
+AT_RISK_ORDER: Final = "churn score, then net spend (highest first), then customer id"
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class SegmentReport:
+    """Everything the segment report computes.
+
+    Attributes:
+        as_of: the moment of evaluation.
+        features: the segmentation feature table (one row per customer).
+        segmentations: per shipped scheme name, its segmentation.
+        skipped: names of schemes that could not run (missing interactions).
+        rfm: the RFM scores.
+        churn: the churn report.
+    """
+
+    as_of: datetime
+    features: CustomerFeatures
+    segmentations: dict[str, Segmentation]
+    skipped: tuple[str, ...]
+    rfm: RFMScores
+    churn: ChurnReport
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def at_risk(self, limit: int | None = 10) -> list[ChurnExplanation]:
+        """The flagged customers in :data:`AT_RISK_ORDER`, at most ``limit``."""
+        return self.churn.explanations(limit, value=self.features["total_spend"])
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One dict per customer: id, each scheme's segment, recency (days),
+        frequency (counted orders), monetary (net spend, major units), the RFM
+        scores and segment, churn risk, score, the rules that fired (``;``-separated),
+        the likely reason and the win-back action (empty when nothing fired)."""
+        churn = self.churn
+        n = len(self.features)
+        rules = np.full(n, "", dtype=object)
+        for j, rule in enumerate(churn.rules):
+            joined = np.where(rules == "", rule.name, rules + ";" + rule.name)
+            rules = np.where(churn.fired[:, j], joined, rules)
+        risk_names = np.asarray([level.label for level in RiskLevel], dtype=object)
+        reason_names = np.asarray([r.value for r in Reason], dtype=object)
+        rfm = RFM()
+        columns: dict[str, list[Any]] = {"customer_id": self.features.customer_ids.tolist()}
+        for name, segmentation in self.segmentations.items():
+            columns[name.replace(" ", "_")] = segmentation.labels.tolist()
+        columns["recency_days"] = _rounded(self.features[rfm.recency])
+        columns["frequency"] = np.asarray(self.features[rfm.frequency]).tolist()
+        columns["monetary"] = _rounded(self.features[rfm.monetary])
+        columns |= {
+            "rfm_r": self.rfm.r.tolist(),
+            "rfm_f": self.rfm.f.tolist(),
+            "rfm_m": self.rfm.m.tolist(),
+            "rfm_segment": self.rfm.labels.tolist(),
+            "churn_risk": risk_names[churn.risk].tolist(),
+            "churn_score": churn.score.tolist(),
+            "churn_rules": rules.tolist(),
+            "churn_reason": np.where(churn.flagged, reason_names[churn.reason], "").tolist(),
+            "winback_action": churn.action_codes().tolist(),
+        }
+        names = list(columns)
+        return [
+            dict(zip(names, values, strict=True))
+            for values in zip(*columns.values(), strict=True)
+        ]
+
+    def format(self, *, top: int = 10) -> str:
+        """Segment sizes, the RFM table and the churn list (``top`` at risk)."""
+        n = len(self.features)
+        total = max(n, 1)
+        out = [f"{n} customers as of {self.as_of.isoformat()}"]
+        for name, segmentation in self.segmentations.items():
+            sizes = ", ".join(
+                f"{segment} {count} ({count / total:.0%})"
+                for segment, count in segmentation.sizes().items()
+            )
+            out.append(f"  {name}: {sizes}")
+        for name in self.skipped:
+            out.append(f"  {name}: skipped (needs interactions: reviews, complaints, browsing)")
+        out.append("\nRFM segments:")
+        out.append(self.rfm.format_table())
+        churn = self.churn
+        flagged = int(churn.flagged.sum())
+        risks = ", ".join(f"{k} {v}" for k, v in churn.risk_counts().items() if k != "none")
+        out.append(f"\nchurn: {flagged} customers flagged ({risks})")
+        if flagged:
+            reasons = ", ".join(f"{k} {v}" for k, v in churn.reason_counts().items() if v)
+            out.append(f"  likely reasons: {reasons}")
+            actions = {
+                reason.value: churn.playbook.action_for(reason).code
+                for reason in churn.playbook.actions
+            }
+            out.append(
+                "  win-back actions: " + ", ".join(f"{k} -> {v}" for k, v in actions.items())
+            )
+        if churn.skipped:
+            out.append(f"  rules skipped (no interactions): {', '.join(churn.skipped)}")
+        if top and flagged:
+            out.append(f"top {min(top, flagged)} at risk (by {AT_RISK_ORDER}):")
+            out.extend(f"  {explanation}" for explanation in self.at_risk(top))
+        return "\n".join(out)
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+def _rounded(values: Any) -> list[Any]:
+    array = np.asarray(values, dtype=np.float64)
+    return [None if v != v else round(v, 6) for v in array.tolist()]
+
+
+def segment_report(
+    orders: OrderFrame,
+    interactions: InteractionFrame | None = None,
+    *,
+    as_of: datetime,
+    engine: ChurnEngine | None = None,
+) -> SegmentReport:
+    """Run the shipped schemes, RFM and the churn engine on frames.
+
+    Args:
+        orders: the orders; its customer index is the report's population.
+        interactions: the interactions (schemes and churn rules that need them are
+            skipped without).
+        as_of: the aware moment of evaluation.
+        engine: the churn engine (default: :class:`~custmgmt.churn.ChurnEngine`).
+
+    Raises:
+        ValidationError: a naive ``as_of`` or bad frames.
+    """
+    engine = ChurnEngine() if engine is None else engine
+    needed = sorted(engine.required_features(interactions=interactions is not None))
+    features = segment_features(orders, interactions, as_of=as_of, extra=needed)
+    available = set(features.names)
+    segmentations: dict[str, Segmentation] = {}
+    skipped: list[str] = []
+    for scheme in shipped_schemes():
+        if scheme.features() <= available:
+            segmentations[scheme.name] = scheme.assign(features)
+        else:
+            skipped.append(scheme.name)
+    rfm = RFM().score(features)
+    churn = engine.evaluate(orders, interactions, as_of=as_of, features=features)
+    return SegmentReport(
+        as_of=as_of,
+        features=features,
+        segmentations=segmentations,
+        skipped=tuple(skipped),
+        rfm=rfm,
+        churn=churn,
+    )
+
+
+def segment_store(
+    store: Store,
+    *,
+    as_of: datetime,
+    currency: str,
+    engine: ChurnEngine | None = None,
+) -> SegmentReport:
+    """The segment report of a store's customers as of ``as_of``: every customer
+    registered by then (those with no order and no interaction are prospects), with
+    their orders and interactions.
+
+    Raises:
+        ValidationError: a naive ``as_of``, orders in another currency.
+        StorageError: the store failed.
+    """
+    orders, interactions = store_frames(store, as_of=as_of, currency=currency)
+    return segment_report(orders, interactions, as_of=as_of, engine=engine)
