@@ -2,8 +2,16 @@
 and the floor; peak memory; one incremental update with 1M customers rated.
 
 Run as ``python benchmarks/bench_rating.py`` (``--quick`` for small sizes,
-``--scale`` for 1e6, 1e7 and 1e8 orders on a big server, ``--markdown PATH`` to also
-write the table as Markdown). pandas and polars are optional: an engine that is not
+``--scale`` for the scaling table, ``--markdown PATH`` to also write the table as
+Markdown).
+
+``--scale`` measures 1e6, 1e7 and 1e8 orders (1e8 only on a machine with 32 GiB of
+memory or more; ``--sizes 1e5,1e6`` picks others): custmgmt on one thread and on every
+core (the partitioned engine, ``CUSTMGMT_THREADS`` or the affinity mask), polars on all
+its threads and pandas (up to 1e7 orders unless ``--pandas-max`` says more), taking
+turns; it prints the median time, the time per order and each engine's peak memory
+beyond its input (resident set size, measured in a fresh process per engine and size).
+pandas and polars are optional: an engine that is not
 installed is left out and said so.
 
 The engines take turns (custmgmt, pandas, polars, floor, custmgmt, pandas, ...), so
@@ -19,7 +27,7 @@ score quantiles 0.30, 0.60, 0.80, 0.95 (the default policy). The engines' stars 
 checked to agree.
 
 * custmgmt: ``OrderFrame.from_arrays`` -> ``customer_features`` -> ``policy.rate``,
-  single-threaded numpy.
+  single-threaded numpy (``--scale`` adds the partitioned engine on every core).
 * pandas: ``groupby(...).agg(sum, size, nunique)``, ``rank(pct=True)``, ``quantile``.
 * polars: the lazy ``group_by().agg()`` with ``rank("average")``, on all its threads
   (``POLARS_MAX_THREADS``; the table says how many).
@@ -34,6 +42,7 @@ under 1).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -53,7 +62,8 @@ What each engine does (and does not do):
   customer net spend, order count, distinct categories; the default policy's score and
   five star levels at its quantiles. Stars are checked to agree between engines.
 - custmgmt: OrderFrame.from_arrays (validation, id factorisation) + customer_features +
-  RatingPolicy.rate, single-threaded numpy; returns a Rating (ids, scores, stars,
+  RatingPolicy.rate, single-threaded numpy (--scale: also on every core, the
+  partitioned engine and a parallel id factorisation); returns a Rating (ids, scores, stars,
   per-criterion contributions).
 - pandas: DataFrame from the arrays, groupby-agg, rank(pct=True), quantile cuts; single
   thread; no validation, no contributions.
@@ -95,8 +105,8 @@ def stars_from_scores(score: np.ndarray) -> np.ndarray:
 
 
 # -- the engines ------------------------------------------------------------------------
-def run_custmgmt(data: Arrays) -> tuple[np.ndarray, np.ndarray]:
-    from custmgmt.analytics.features import customer_features
+def run_custmgmt(data: Arrays, threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    from custmgmt.analytics import partitioned
     from custmgmt.analytics.frames import OrderFrame
     from custmgmt.rating import RatingPolicy, rate
 
@@ -108,8 +118,11 @@ def run_custmgmt(data: Arrays) -> tuple[np.ndarray, np.ndarray]:
         returned_amount=data["returned_amount"],
         category=data["category"],
         currency="CNY",
+        threads=threads,
     )
-    features = customer_features(frame, as_of=AS_OF, features=policy.features)
+    features = partitioned.customer_features(
+        frame, as_of=AS_OF, features=policy.features, threads=threads
+    )
     rating = rate(policy, features)
     return rating.customer_ids, rating.stars
 
@@ -302,6 +315,148 @@ def bench_incremental(n_customers: int, updates: int) -> list[tuple[str, float, 
     ]
 
 
+# -- the scaling table (--scale) --------------------------------------------------------
+def all_cores() -> int:
+    from custmgmt.analytics.partitioned import default_threads
+
+    return default_threads()
+
+
+def memory_bytes() -> int:
+    """Physical memory of the machine (0 where it cannot be read)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def scale_engines(threads: int) -> dict[str, Callable[[Arrays], Any]]:
+    """Engine label -> runner, for the scaling table."""
+    engines: dict[str, Callable[[Arrays], Any]] = {
+        "custmgmt 1 thread": lambda d: run_custmgmt(d, 1),
+        f"custmgmt {threads} threads": lambda d: run_custmgmt(d, threads),
+    }
+    if available("polars"):
+        engines[f"polars {polars_threads()} threads"] = run_polars
+    if available("pandas"):
+        engines["pandas 1 thread"] = run_pandas
+    return engines
+
+
+def rss_peak(folder: str, label: str, threads: int) -> int:
+    """Peak resident memory beyond the loaded input of one engine run, in bytes, from
+    a fresh process: the kernel's high-water mark is reset (``/proc/self/clear_refs``)
+    once the input is loaded, and read (``VmHWM``) after the run."""
+    code = (
+        "import json, os, sys\n"
+        "import numpy as np\n"
+        f"sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})\n"
+        "import bench_rating as b\n"
+        f"engine = b.scale_engines({threads})[{label!r}]\n"
+        "engine(b.synthetic(1000))  # imports and thread pools before measuring\n"
+        f"data = {{k: np.load(os.path.join({folder!r}, k + '.npy')) for k in b.COLUMNS}}\n"
+        "def status(key):\n"
+        "    with open('/proc/self/status') as f:\n"
+        "        line = next(x for x in f if x.startswith(key + ':'))\n"
+        "    return int(line.split()[1]) * 1024\n"
+        "with open('/proc/self/clear_refs', 'w') as f: f.write('5')\n"
+        "before = status('VmRSS')\n"
+        "engine(data)\n"
+        "print(json.dumps({'extra': status('VmHWM') - before}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout
+    return int(json.loads(out.strip().splitlines()[-1])["extra"])
+
+
+COLUMNS = ("customer_id", "placed_at", "amount", "returned_amount", "category")
+
+
+def bench_scale(
+    sizes: list[int], repeats: int | None, pandas_max: int, memory: bool = True
+) -> list[dict[str, Any]]:
+    """Every engine at every size, in turns; time per order and peak memory."""
+    import tempfile
+
+    threads = all_cores()
+    rows: list[dict[str, Any]] = []
+    for n in sizes:
+        data = synthetic(n)
+        engines = scale_engines(threads)
+        if n > pandas_max:
+            engines = {k: v for k, v in engines.items() if not k.startswith("pandas")}
+        reference = run_custmgmt(data, 1)
+        checks = {label: agree(reference, fn(data)) for label, fn in engines.items()}
+        turns = repeats or (5 if n < 10**7 else 3 if n < 10**8 else 1)
+        contenders: dict[str, Callable[[], Any]] = {
+            k: functools.partial(fn, data) for k, fn in engines.items()
+        }
+        medians = interleaved(contenders, turns)
+        peaks: dict[str, int] = {}
+        if memory and sys.platform.startswith("linux"):
+            with tempfile.TemporaryDirectory() as folder:
+                for column in COLUMNS:
+                    np.save(os.path.join(folder, column + ".npy"), data[column])
+                peaks = {label: rss_peak(folder, label, threads) for label in engines}
+        size = input_bytes(data)
+        for label in engines:
+            rows.append({
+                "orders": n,
+                "customers": len(reference[0]),
+                "engine": label,
+                "seconds": medians[label],
+                "ns_per_order": medians[label] / n * 1e9,
+                "peak_extra": peaks.get(label),
+                "input": size,
+                "agree": checks[label],
+                "turns": turns,
+            })
+        print(f"  {n:.0e} orders done", flush=True)
+        del data
+    return rows
+
+
+def scale_table(rows: list[dict[str, Any]]) -> list[str]:
+    """The scaling rows as Markdown lines."""
+    lines = [
+        "| orders | customers | engine | median | ns/order | peak beyond input | stars agree |",
+        "|---:|---:|---|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        peak = (
+            "-" if r["peak_extra"] is None
+            else f"{r['peak_extra'] / 2**20:,.0f} MiB ({r['peak_extra'] / r['input']:.2f}x)"
+        )
+        lines.append(
+            f"| {r['orders']:.0e} | {r['customers']:,} | {r['engine']} | {fmt(r['seconds'])} "
+            f"| {r['ns_per_order']:.0f} | {peak} | {r['agree']:.4%} |"
+        )
+    return lines
+
+
+def main_scale(args: argparse.Namespace) -> None:
+    if args.sizes:
+        sizes = [int(float(x)) for x in args.sizes.split(",")]
+    else:
+        sizes = [10**6, 10**7]
+        if memory_bytes() >= 32 * 2**30:
+            sizes.append(10**8)
+        else:
+            print(f"{memory_bytes() / 2**30:.0f} GiB of memory: 1e8 orders left out (needs 32).")
+    print(f"custmgmt threads: {all_cores()} (CUSTMGMT_THREADS or the affinity mask); "
+          f"cores: {os.cpu_count()}; memory {memory_bytes() / 2**30:.0f} GiB")
+    rows = bench_scale(sizes, args.repeats, int(float(args.pandas_max)), not args.no_memory)
+    lines = scale_table(rows)
+    print("\n".join(lines))
+    if args.markdown:
+        with open(args.markdown, "w", encoding="utf-8") as out:
+            out.write("\n".join(lines) + "\n")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as out:
+            json.dump(rows, out, indent=1)
+
+
 def fmt(seconds: float) -> str:
     if seconds != seconds:
         return "-"
@@ -319,17 +474,22 @@ def main() -> None:
     size.add_argument(
         "--scale",
         action="store_true",
-        help="1e6, 1e7 and 1e8 orders: for a server with many cores and ~64 GiB of memory",
+        help="1e6, 1e7 and 1e8 orders (1e8 with >= 32 GiB): every engine, 1 and all threads",
     )
+    parser.add_argument("--sizes", help="with --scale: comma-separated order counts (1e5,1e6)")
+    parser.add_argument(
+        "--pandas-max", default="1e7", help="with --scale: largest size pandas runs at"
+    )
+    parser.add_argument("--no-memory", action="store_true", help="with --scale: skip peaks")
+    parser.add_argument("--json", help="with --scale: also write the rows as JSON")
     parser.add_argument("--repeats", type=int, default=None, help="turns per engine (median)")
     parser.add_argument("--markdown", help="also write the table as Markdown to this file")
     args = parser.parse_args()
-    if args.quick:
-        sizes = [10**5, 10**6]
-    elif args.scale:
-        sizes = [10**6, 10**7, 10**8]
-    else:
-        sizes = [10**6, 10**7]
+    if args.scale:
+        print(WHAT)
+        main_scale(args)
+        return
+    sizes = [10**5, 10**6] if args.quick else [10**6, 10**7]
     print(WHAT)
     for engine in ("pandas", "polars"):
         if not available(engine):

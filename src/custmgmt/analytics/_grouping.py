@@ -12,6 +12,8 @@ always exact.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -20,8 +22,14 @@ import numpy.typing as npt
 from custmgmt.errors import ValidationError
 
 __all__ = [
+    "PARALLEL_FACTORIZE_MIN_ROWS",
+    "THREADS_ENV",
+    "bucket_rows",
     "code_dtype",
+    "default_threads",
     "factorize",
+    "factorize_buckets",
+    "factorize_parallel",
     "group_order",
     "map_onto_index",
     "segment_starts",
@@ -30,6 +38,37 @@ __all__ = [
 
 I64 = npt.NDArray[np.int64]
 U64 = np.uint64
+
+#: The environment variable that overrides the default thread count.
+THREADS_ENV = "CUSTMGMT_THREADS"
+#: Rows below which ids are factorised on one thread.
+PARALLEL_FACTORIZE_MIN_ROWS = 1 << 20
+
+
+def _check_count(field: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValidationError(field, value, "a positive integer")
+    return int(value)
+
+
+def default_threads() -> int:
+    """Threads to use: ``CUSTMGMT_THREADS`` when set, else the cores this process may
+    run on (``os.sched_getaffinity``; ``os.cpu_count`` where that does not exist).
+
+    Raises:
+        ValidationError: ``CUSTMGMT_THREADS`` is not a positive integer.
+    """
+    env = os.environ.get(THREADS_ENV)
+    if env is not None and env.strip():
+        try:
+            value = int(env)
+        except ValueError:
+            raise ValidationError(THREADS_ENV, env, "a positive integer") from None
+        return _check_count(THREADS_ENV, value)
+    affinity = getattr(os, "sched_getaffinity", None)
+    if affinity is not None:
+        return max(1, len(affinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
 def code_dtype(n_codes: int) -> type[np.signedinteger[Any]]:
@@ -158,19 +197,87 @@ def _factorize_sorted(
         key &= U64((1 << row_bits) - 1)
         rows: npt.NDArray[Any] = key.view(np.int64)
     else:
-        rows = np.argsort(ids, kind="stable")
-        sorted_ids = ids[rows]
-        new = np.empty(n, dtype=bool)
-        new[0] = True
-        np.not_equal(sorted_ids[1:], sorted_ids[:-1], out=new[1:])
-        uniques = sorted_ids[new].astype(np.int64)
-        del sorted_ids
+        return _factorize_buckets(ids, lo, hi, dtype)
     code_sorted = np.cumsum(new, dtype=dtype)
     del new
     code_sorted -= 1
     codes = np.empty(n, dtype=dtype)
     codes[rows] = code_sorted
     return uniques, codes
+
+
+def bucket_rows(keys: npt.NDArray[Any], n_buckets: int) -> tuple[I64, I64]:
+    """Rows grouped by a small bucket number, in row order within each bucket:
+    ``(rows, offsets)`` with bucket ``b``'s rows at ``rows[offsets[b]:offsets[b + 1]]``.
+
+    One stable sort of 1- or 2-byte keys, which numpy does as an O(n) radix sort.
+    """
+    small = np.uint8 if n_buckets <= 1 << 8 else np.uint16
+    if n_buckets > 1 << 16:
+        raise ValueError(f"at most {1 << 16} buckets, not {n_buckets}")
+    rows = np.argsort(keys.astype(small, copy=False), kind="stable")
+    counts = np.zeros(n_buckets, dtype=np.int64)
+    for start in range(0, len(keys), CHUNK):  # no full-length intp copy of the keys
+        counts += np.bincount(keys[start : start + CHUNK], minlength=n_buckets)
+    offsets = np.zeros(n_buckets + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return rows.astype(np.int64, copy=False), offsets
+
+
+def factorize_buckets(
+    ids: npt.NDArray[Any],
+    bucket: npt.NDArray[Any],
+    n_buckets: int,
+    dtype: type[np.signedinteger[Any]],
+    run: Any = map,
+) -> tuple[npt.NDArray[Any], I64]:
+    """Factorise integer ``ids`` that are split into ranges: ``bucket[i]`` must grow
+    with ``ids[i]`` (bucket ``b``'s ids all below bucket ``b + 1``'s). Each bucket is
+    factorised on its own (``run`` maps a function over the buckets, e.g. a thread
+    pool's ``map``) and the codes offset, which gives exactly :func:`factorize`.
+    """
+    rows, offsets = bucket_rows(bucket, n_buckets)
+
+    def one(b: int) -> tuple[npt.NDArray[Any], I64]:
+        part = rows[offsets[b] : offsets[b + 1]]
+        if len(part) == 0:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        return factorize(ids[part])
+
+    results = list(run(one, range(n_buckets)))
+    sizes = np.array([len(u) for u, _ in results], dtype=np.int64)
+    firsts = segment_starts(sizes)
+    codes = np.empty(len(ids), dtype=dtype)
+    for b, (_, sub_codes) in enumerate(results):
+        part = rows[offsets[b] : offsets[b + 1]]
+        if len(part):
+            sub = sub_codes.astype(dtype, copy=False)
+            sub += dtype(firsts[b])
+            codes[part] = sub
+    uniques = np.concatenate([np.empty(0, dtype=np.int64), *(u for u, _ in results)])
+    return uniques, codes
+
+
+def _factorize_buckets(
+    ids: npt.NDArray[Any], lo: int, hi: int, dtype: type[np.signedinteger[Any]]
+) -> tuple[npt.NDArray[Any], I64]:
+    """Ids too sparse for ``(id - lo) << row_bits | row`` to fit 64 bits: split the id
+    range by its top bits into buckets small enough that each bucket's packed key fits,
+    and factorise the buckets one by one (O(n) radix split, no ``argsort`` of int64)."""
+    n = len(ids)
+    span_bits = _bits(hi - lo)
+    # > 0 here; each bucket spans 2**(span_bits - top) ids (a bucket still too wide
+    # for its rows is split again by the recursive factorize).
+    top = max(1, min(span_bits + _bits(n - 1) - 64, 16))
+    bucket = np.empty(n, dtype=np.uint16 if top > 8 else np.uint8)
+    shift = U64(max(span_bits - top, 0))
+    for start in range(0, n, CHUNK):
+        stop = min(start + CHUNK, n)
+        block = ids[start:stop].astype(U64)
+        block -= U64(lo & 0xFFFF_FFFF_FFFF_FFFF)
+        block >>= shift
+        bucket[start:stop] = block
+    return factorize_buckets(ids, bucket, 1 << top, dtype)
 
 
 def _factorize_dense(
@@ -370,3 +477,35 @@ def segment_starts(counts: I64) -> I64:
     if len(counts) > 1:
         np.cumsum(counts[:-1], out=starts[1:])
     return starts
+
+
+def factorize_parallel(
+    values: Any, field: str = "customer_id", *, threads: int | None = None
+) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    """:func:`~custmgmt.analytics._grouping.factorize` on several threads, with the
+    identical result: integer ids are split into ranges at sampled quantiles (one
+    pass), each range factorised on its own thread, and the codes offset.
+
+    Raises:
+        ValidationError: as ``factorize``.
+    """
+    n_threads = default_threads() if threads is None else _check_count("threads", threads)
+    ids = np.asarray(values)
+    serial = n_threads == 1 or ids.ndim != 1 or len(ids) < PARALLEL_FACTORIZE_MIN_ROWS
+    if serial or ids.dtype.kind != "i":
+        return factorize(values, field)  # strings, unsigned: validated and converted there
+    n = len(ids)
+    n_parts = min(4 * n_threads, 256)
+    step = max(1, n // 4096)
+    sample = np.sort(ids[::step])
+    cuts = np.unique(sample[(np.arange(1, n_parts) * len(sample)) // n_parts])
+    bucket = np.empty(n, dtype=np.uint8)
+    chunk = 1 << 18
+    for start in range(0, n, chunk):
+        block = np.searchsorted(cuts, ids[start : start + chunk], side="right")
+        bucket[start : start + len(block)] = block
+    dtype = code_dtype(n)
+    with ThreadPoolExecutor(max_workers=n_threads) as pool:
+        uniques, codes = factorize_buckets(ids, bucket, len(cuts) + 1, dtype, run=pool.map)
+    return uniques, codes
+

@@ -59,7 +59,13 @@ import numpy.typing as npt
 from custmgmt._extras import require
 from custmgmt.analytics import _convert as cv
 from custmgmt.analytics._csv import merge_lines, read_orders_csv
-from custmgmt.analytics._grouping import code_dtype, factorize, group_order, map_onto_index
+from custmgmt.analytics._grouping import (
+    code_dtype,
+    factorize,
+    factorize_parallel,
+    group_order,
+    map_onto_index,
+)
 from custmgmt.domain._validate import coerce_enum
 from custmgmt.domain.interaction import (
     Complaint,
@@ -173,9 +179,11 @@ def _index_ids(customer_index: Any) -> AnyArray:
     return uniques[codes]
 
 
-def _encode_customers(customer_id: Any, customer_index: Any) -> tuple[AnyArray, AnyArray]:
+def _encode_customers(
+    customer_id: Any, customer_index: Any, threads: int | None = 1
+) -> tuple[AnyArray, AnyArray]:
     """(customer_ids, customer_code) with the index rules of the module docstring."""
-    uniques, codes = factorize(customer_id, "customer_id")
+    uniques, codes = factorize_parallel(customer_id, "customer_id", threads=threads)
     ids: AnyArray = uniques
     if customer_index is not None:
         ids, remap = map_onto_index(uniques, _index_ids(customer_index))
@@ -488,6 +496,7 @@ class OrderFrame(_CustomerFrame):
         currencies: Any = None,
         rates: Mapping[str, Any] | None = None,
         customer_index: Any = None,
+        threads: int | None = None,
     ) -> OrderFrame:
         """Build from arrays (or sequences), one entry per order.
 
@@ -512,6 +521,8 @@ class OrderFrame(_CustomerFrame):
             currencies: per-row currency codes, when rows are priced differently.
             rates: currency code -> ``Decimal`` rate into ``currency``.
             customer_index: a frame or ids that fix the first codes (module docstring).
+            threads: threads for factorising the customer ids (default
+                ``CUSTMGMT_THREADS`` or the cores; the codes are the same for any count).
 
         Raises:
             ValidationError: mismatched lengths, NaN/negative/inexact amounts, a return
@@ -554,7 +565,7 @@ class OrderFrame(_CustomerFrame):
         if order_id is not None:
             order_ids = np.asarray(order_id)
             cv.check_length("order_id", order_ids, n, "customer_id")
-        customer_ids, codes = _encode_customers(ids, customer_index)
+        customer_ids, codes = _encode_customers(ids, customer_index, threads)
         data: dict[str, Any] = {
             "customer_ids": customer_ids,
             "customer_code": codes,

@@ -1,0 +1,233 @@
+"""The partitioned engine gives bit-for-bit the single-frame results, for every thread
+and partition count; the range-bucketed factorisation equals ``np.unique``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from unittest import mock
+
+import attrs
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_features_properties import (
+    WINDOWS,
+    _as_of,
+    _interactions_frame,
+    _orders_frame,
+    histories,
+)
+
+from custmgmt.analytics import _grouping, partitioned
+from custmgmt.analytics.features import CustomerFeatures, customer_features
+from custmgmt.analytics.frames import InteractionFrame, OrderFrame
+from custmgmt.errors import ValidationError
+from custmgmt.rating import RatingPolicy, rate
+
+AS_OF = datetime(2026, 1, 1, tzinfo=UTC)
+DAY = 86_400_000_000
+
+
+def assert_identical(a: CustomerFeatures, b: CustomerFeatures) -> None:
+    assert a.names == b.names
+    assert a.customer_ids.tolist() == b.customer_ids.tolist()
+    assert a.currency == b.currency
+    assert a.as_of == b.as_of
+    assert a.windows == b.windows
+    for name in a.names:
+        assert a[name].dtype == b[name].dtype, name
+        # Bit for bit: equal values, NaN where NaN, no tolerance.
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name, strict=True)
+
+
+@settings(max_examples=80, deadline=None)
+@given(histories(), st.integers(1, 8), st.integers(1, 8))
+def test_any_threads_and_partitions_give_the_single_frame_features(
+    h: dict, threads: int, parts: int
+) -> None:
+    orders = _orders_frame(h["orders"], h["int_ids"])
+    interactions = _interactions_frame(h["interactions"], h["int_ids"], orders)
+    as_of = _as_of(h["as_of"])
+    expected = customer_features(orders, interactions, as_of=as_of, windows=WINDOWS)
+    got = partitioned.customer_features(
+        orders, interactions, as_of=as_of, windows=WINDOWS, threads=threads, partitions=parts
+    )
+    assert_identical(got, expected)
+
+
+@settings(max_examples=40, deadline=None)
+@given(histories(), st.integers(1, 8), st.integers(1, 8))
+def test_separately_indexed_interactions_and_orders_alone_are_partitioned_too(
+    h: dict, threads: int, parts: int
+) -> None:
+    orders = _orders_frame(h["orders"], h["int_ids"])
+    rows = h["interactions"]
+    separate = InteractionFrame.from_arrays(
+        customer_id=np.array(
+            [r["customer"] for r in rows], dtype=np.int64 if h["int_ids"] else object
+        ),
+        at=np.array([r["t"] for r in rows], dtype=np.int64),
+        kind=[r["kind"] for r in rows],
+    )
+    as_of = _as_of(h["as_of"])
+    for args in ((orders, separate), (orders, None), (None, separate)):
+        if args[0] is None and len(separate.customer_ids) == 0:
+            continue
+        expected = customer_features(*args, as_of=as_of, windows=(30,))
+        got = partitioned.customer_features(
+            *args, as_of=as_of, windows=(30,), threads=threads, partitions=parts
+        )
+        assert_identical(got, expected)
+
+
+def _shop(n_orders: int, seed: int) -> OrderFrame:
+    rng = np.random.default_rng(seed)
+    n_customers = max(1, n_orders // 8)
+    pool = rng.choice(2**50, size=n_customers, replace=False).astype(np.int64) - 2**49
+    customer = pool[rng.integers(0, n_customers, n_orders) ** 2 // n_customers]
+    amount = rng.integers(100, 100_000, n_orders)
+    statuses = np.array(["delivered", "cancelled", "returned", "paid"])
+    status = statuses[rng.choice(4, n_orders, p=[0.85, 0.05, 0.05, 0.05])]
+    returned = np.where(status == "returned", amount // 3, 0)
+    return OrderFrame.from_arrays(
+        customer_id=customer,
+        placed_at=int(AS_OF.timestamp() * 1e6) - rng.integers(-30 * DAY, 900 * DAY, n_orders),
+        amount=amount,
+        returned_amount=returned,
+        status=status,
+        category=np.array(["茶", "书", "电器", "", "衣服"])[rng.integers(0, 5, n_orders)],
+        currency="CNY",
+    )
+
+
+@pytest.mark.parametrize(("threads", "parts"), [(1, None), (2, None), (3, 7), (8, 64), (1, 500)])
+def test_a_shop_of_thousands_rates_identically_on_any_partitioning(
+    threads: int, parts: int | None
+) -> None:
+    frame = _shop(40_000, seed=threads)
+    policy = RatingPolicy.default()
+    expected = customer_features(frame, as_of=AS_OF)
+    got = partitioned.customer_features(frame, as_of=AS_OF, threads=threads, partitions=parts)
+    assert_identical(got, expected)
+    # Population-wide quantities (percentile ranks, quantile bands) on the joined table.
+    names = policy.features
+    a = rate(policy, expected.select(*names))
+    b = rate(policy, got.select(*names))
+    np.testing.assert_array_equal(a.score, b.score, strict=True)
+    np.testing.assert_array_equal(a.stars, b.stars, strict=True)
+
+
+def test_multi_category_lines_follow_their_orders_into_the_partitions() -> None:
+    frame = _shop(5_000, seed=3)
+    rng = np.random.default_rng(4)
+    line_row = np.sort(rng.integers(0, len(frame), 9_000))
+    line_category = rng.integers(0, len(frame.category_names), 9_000).astype(np.int32)
+    lines = attrs.evolve(frame, line_row=line_row, line_category=line_category)
+    expected = customer_features(lines, as_of=AS_OF, features=["category_breadth"])
+    assert not np.array_equal(
+        expected["category_breadth"],
+        customer_features(frame, as_of=AS_OF, features=["category_breadth"])["category_breadth"],
+    )
+    for parts in (2, 5, 33):
+        got = partitioned.customer_features(
+            lines, as_of=AS_OF, features=["category_breadth"], threads=2, partitions=parts
+        )
+        assert_identical(got, expected)
+
+
+def test_partitions_split_customers_into_contiguous_ranges() -> None:
+    frame = _shop(2_000, seed=5)
+    ids, parts = partitioned.split_frames(frame, threads=1, partitions=4)
+    assert len(parts) == 4
+    seen = []
+    for orders, interactions in parts:
+        assert interactions is None
+        assert orders is not None
+        seen += orders.customer_ids.tolist()
+        # Each partition's rows: its customers' rows, in the original order.
+        codes = np.asarray(orders.customer_code)
+        assert codes.min() >= 0
+        assert codes.max() < orders.n_customers
+    assert seen == ids.tolist() == frame.customer_ids.tolist()
+    assert sum(len(o) for o, _ in parts if o is not None) == len(frame)
+
+
+def test_the_thread_count_comes_from_the_argument_the_environment_or_the_cores(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(partitioned.THREADS_ENV, "3")
+    assert partitioned.default_threads() == 3
+    monkeypatch.delenv(partitioned.THREADS_ENV)
+    assert partitioned.default_threads() == len(__import__("os").sched_getaffinity(0))
+    for bad in ("0", "-2", "many"):
+        monkeypatch.setenv(partitioned.THREADS_ENV, bad)
+        with pytest.raises(ValidationError, match=partitioned.THREADS_ENV):
+            partitioned.default_threads()
+    monkeypatch.delenv(partitioned.THREADS_ENV)
+    frame = _shop(100, seed=1)
+    for field, kwargs in (
+        ("threads", {"threads": 0}),
+        ("partitions", {"partitions": -1}),
+        ("threads", {"threads": True}),
+        ("partitions", {"partitions": 1.5}),
+    ):
+        with pytest.raises(ValidationError, match=field):
+            partitioned.customer_features(frame, as_of=AS_OF, **kwargs)
+    with pytest.raises(ValidationError, match="orders"):
+        partitioned.customer_features(None, as_of=AS_OF, threads=1)
+    with pytest.raises(ValidationError, match="parts"):
+        partitioned.concat_features([], frame.customer_ids)
+
+
+wide_ids = st.lists(
+    st.one_of(
+        st.integers(-(2**63), 2**63 - 1),
+        st.sampled_from([-(2**63), 2**63 - 1, 0, 1, 2**40]),
+    ),
+    min_size=1,
+    max_size=300,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(wide_ids)
+def test_range_bucketed_factorisation_equals_unique(values: list[int]) -> None:
+    ids = np.array(values, dtype=np.int64)
+    expected_uniques, expected_codes = np.unique(ids, return_inverse=True)
+    uniques, codes = _grouping._factorize_buckets(ids, int(ids.min()), int(ids.max()), np.int32)
+    np.testing.assert_array_equal(uniques, expected_uniques)
+    np.testing.assert_array_equal(codes, expected_codes)
+    uniques, codes = _grouping.factorize(ids)
+    np.testing.assert_array_equal(uniques, expected_uniques)
+    np.testing.assert_array_equal(codes, expected_codes)
+
+
+@settings(max_examples=60, deadline=None)
+@given(wide_ids, st.integers(1, 8))
+def test_parallel_factorisation_equals_the_serial_one(values: list[int], threads: int) -> None:
+    ids = np.array(values * 3, dtype=np.int64)
+    with mock.patch.object(_grouping, "PARALLEL_FACTORIZE_MIN_ROWS", 1):
+        uniques, codes = partitioned.factorize_parallel(ids, threads=threads)
+    expected_uniques, expected_codes = _grouping.factorize(ids)
+    np.testing.assert_array_equal(uniques, expected_uniques)
+    np.testing.assert_array_equal(codes, expected_codes)
+    assert codes.dtype == expected_codes.dtype
+
+
+def test_sparse_ids_too_wide_for_one_packed_key_are_bucketed_not_argsorted() -> None:
+    # A 2**63-wide id range with 5,000 rows needs 63 + 13 bits: the bucketed path runs.
+    rng = np.random.default_rng(0)
+    ids = rng.integers(-(2**62), 2**62, 5_000)
+    with (
+        mock.patch.object(_grouping, "_factorize_buckets", wraps=_grouping._factorize_buckets) as b,
+        mock.patch.object(np, "argsort", wraps=np.argsort) as argsort,
+    ):
+        uniques, codes = _grouping.factorize(ids)
+    assert b.call_count == 1
+    # The only argsorts are radix splits of 1- or 2-byte bucket numbers.
+    assert argsort.call_args_list
+    assert all(call.args[0].dtype.itemsize <= 2 for call in argsort.call_args_list)
+    expected_uniques, expected_codes = np.unique(ids, return_inverse=True)
+    np.testing.assert_array_equal(uniques, expected_uniques)
+    np.testing.assert_array_equal(codes, expected_codes)
