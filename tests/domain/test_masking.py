@@ -120,3 +120,16 @@ def test_a_refused_street_is_not_repeated_in_full() -> None:
     with pytest.raises(ValidationError, match=r"^Address\.street") as info:
         Address(street="世纪大道100号\x00")
     assert "世纪大道" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [("张伟", "张*"), ("欧阳修远", "欧阳**"), ("Alice Smith", "A**** S****")],
+)
+def test_a_customers_name_is_masked_in_repr_and_str(name: str, shown: str) -> None:
+    # Issue 18: nothing unmasked in the repr of any domain type, names included.
+    customer = make_customer(id="c1", name=name)
+    for text in (repr(customer), str(customer)):
+        assert name not in text
+        assert f"name={shown!r}" in text
+    assert customer.name == name  # the stored value is untouched

@@ -11,7 +11,7 @@ import attrs
 from dateutil.relativedelta import relativedelta
 
 from custmgmt.domain import _validate as v
-from custmgmt.domain.masking import mask_email, mask_phone, mask_text
+from custmgmt.domain.masking import mask_email, mask_name, mask_phone, mask_text
 from custmgmt.domain.money import Money
 from custmgmt.errors import ValidationError
 
@@ -115,6 +115,11 @@ def _check_email(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> 
     if len(value) > 254 or not _EMAIL.fullmatch(value):
         raise ValidationError(name, mask_email(value), expected)
     v.check_unicode(name, value, mask_email(value))
+
+
+def _repr_name(value: str) -> str:
+    # A person's name identifies them: reprs show the surname only (张*, A**** S****).
+    return repr(mask_name(value))
 
 
 def _repr_phone(value: str | None) -> str:
@@ -284,7 +289,7 @@ class Customer:
     """
 
     id: str = attrs.field(validator=v.an_id)
-    name: str = attrs.field(validator=v.text(max_length=200))
+    name: str = attrs.field(validator=v.text(max_length=200), repr=_repr_name)
     registered_at: datetime = attrs.field(validator=v.aware_datetime())
     kind: CustomerKind = attrs.field(default=CustomerKind.PERSON, converter=_to_kind)
     updated_at: datetime = attrs.field(

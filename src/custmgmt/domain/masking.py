@@ -25,10 +25,20 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["mask_email", "mask_phone", "mask_text"]
+__all__ = ["COMPOUND_SURNAMES", "mask_email", "mask_name", "mask_phone", "mask_text"]
 
 #: The character that replaces hidden characters.
 MASK = "*"
+
+#: Two-character Chinese surnames (复姓): the whole surname stays readable.
+_COMPOUND_TEXT = (
+    "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 令狐 夏侯 轩辕 端木 独孤 "
+    "南宫 西门 申屠 闻人 濮阳 澹台 公冶 太叔 赫连 钟离 万俟 呼延 拓跋 百里 东郭 左丘 "
+    "第五 司空 单于 仲孙 东门 梁丘 羊舌 微生 公羊 夹谷 宰父 谷梁 段干 漆雕 壤驷 乐正 "
+    "巫马 公良 公西 亓官 司寇 颛孙 子车 鲜于 闾丘 即墨"
+)
+COMPOUND_SURNAMES: frozenset[str] = frozenset(_COMPOUND_TEXT.split())
+_HAN = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff·]+$")
 
 # What people write between the digits of a phone number.
 _PHONE_SEPARATORS = re.compile(r"[\s\-().]")
@@ -144,3 +154,26 @@ def mask_text(value: str | None, *, keep: int = 2) -> str:
         return ""
     shown = min(max(keep, 0), len(text) // 3 if len(text) >= 3 else len(text) // 2)
     return text[:shown] + _stars(len(text) - shown)
+
+
+def mask_name(value: str | None) -> str:
+    """A person's name with only its surname (or initials) readable.
+
+    Chinese names keep the surname, a compound one (欧阳, 司马 ...) whole, and hide
+    each character of the given name: ``张*``, ``张**``, ``欧阳**``. Names in other
+    scripts keep the first letter of each word (``A**** S****``).
+
+    >>> mask_name("司马相如")
+    '司马**'
+    """
+    if value is None:
+        return ""
+    text = str(value).strip()
+    if not text:
+        return ""
+    if _HAN.fullmatch(text):
+        surname = text[:2] if text[:2] in COMPOUND_SURNAMES and len(text) > 2 else text[:1]
+        given = max(1, len(text) - len(surname))
+        return surname + MASK * min(given, 4)
+    words = text.split()[:4]
+    return " ".join(w[:1] + MASK * max(1, min(len(w) - 1, 6)) for w in words)

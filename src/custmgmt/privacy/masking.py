@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 
 from custmgmt.domain.customer import Address
-from custmgmt.domain.masking import MASK, mask_email, mask_text
+from custmgmt.domain.masking import COMPOUND_SURNAMES, MASK, mask_email, mask_name, mask_text
 from custmgmt.domain.masking import mask_phone as _mask_domestic
 
 __all__ = [
@@ -39,14 +39,6 @@ __all__ = [
     "mask_text",
 ]
 
-#: Two-character Chinese surnames (复姓): the whole surname stays readable.
-_COMPOUND_TEXT = (
-    "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 令狐 夏侯 轩辕 端木 独孤 "
-    "南宫 西门 申屠 闻人 濮阳 澹台 公冶 太叔 赫连 钟离 万俟 呼延 拓跋 百里 东郭 左丘 "
-    "第五 司空 单于 仲孙 东门 梁丘 羊舌 微生 公羊 夹谷 宰父 谷梁 段干 漆雕 壤驷 乐正 "
-    "巫马 公良 公西 亓官 司寇 颛孙 子车 鲜于 闾丘 即墨"
-)
-COMPOUND_SURNAMES: frozenset[str] = frozenset(_COMPOUND_TEXT.split())
 
 # ITU-T E.164 country codes: 1 and 7 are one digit; these two-digit codes are assigned;
 # every other code is three digits.
@@ -59,7 +51,6 @@ _TWO_DIGIT_CODES = frozenset(_TWO_DIGIT_TEXT.split())
 _SEPARATORS = re.compile(r"[\s\-().]")
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _CN_MOBILE = re.compile(r"^(\+?86)?1[3-9]\d{9}$")
-_HAN = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff·]+$")
 _ID_NUMBER = re.compile(r"^\d{17}[\dXx]$")
 # GB 11643-1999: weights 2^(17-i) mod 11 for the first 17 digits; the check character
 # is "10X98765432"[sum mod 11].
@@ -98,29 +89,6 @@ def mask_phone(value: str | None) -> str:
     code = country_code(compact)
     rest = compact[1 + len(code) :]
     return f"+{code}{MASK * (len(rest) - 4)}{rest[-4:]}"
-
-
-def mask_name(value: str | None) -> str:
-    """A person's name with only its surname (or initials) readable.
-
-    Chinese names keep the surname, a compound one (欧阳, 司马 ...) whole, and hide
-    each character of the given name: ``张*``, ``张**``, ``欧阳**``. Names in other
-    scripts keep the first letter of each word (``A**** S****``).
-
-    >>> mask_name("司马相如")
-    '司马**'
-    """
-    if value is None:
-        return ""
-    text = str(value).strip()
-    if not text:
-        return ""
-    if _HAN.fullmatch(text):
-        surname = text[:2] if text[:2] in COMPOUND_SURNAMES and len(text) > 2 else text[:1]
-        given = max(1, len(text) - len(surname))
-        return surname + MASK * min(given, 4)
-    words = text.split()[:4]
-    return " ".join(w[:1] + MASK * max(1, min(len(w) - 1, 6)) for w in words)
 
 
 def id_number_check_digit(first17: str) -> str:
