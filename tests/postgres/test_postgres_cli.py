@@ -14,7 +14,14 @@ from custmgmt.cli import main
 from custmgmt.cli.demo import SECTION_NEEDS
 
 AS_OF = ["--as-of", "2026-06-30"]
-COMMANDS = [["rate", *AS_OF], ["segment", *AS_OF], ["clv", *AS_OF], ["tickets", *AS_OF]]
+COMMANDS = [
+    ["rate", *AS_OF],
+    ["segment", *AS_OF],
+    ["clv", *AS_OF],
+    ["tickets", *AS_OF],
+    ["prospects", *AS_OF],
+    ["team", "--from", "2026-06-01", "--to", "2026-06-30"],
+]
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -86,6 +93,7 @@ def test_the_demo_and_the_commands_on_postgres_match_sqlite(
         code, from_postgres, err = _run([*command, "--db", postgres_dsn], capsys)
         assert (code, err) == (0, "")
         assert from_postgres.strip()
+        assert not from_postgres.startswith("no ")  # e.g. "no prospects stored"
         assert _run([*command, "--db", sqlite], capsys)[1] == from_postgres
 
 
