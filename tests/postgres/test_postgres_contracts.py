@@ -12,13 +12,17 @@ from psycopg_pool import ConnectionPool
 
 from custmgmt.adapters.postgres import PostgresStore
 from custmgmt.ports import ColumnarStore, Store
+from custmgmt.prospects.ports import ProspectRepository
 from custmgmt.rating.ports import RatingRepository
+from custmgmt.team.ports import AgentRepository, AssignmentRepository
 from custmgmt.testing import (
     ColumnarStoreContract,
     RatingRepositoryContract,
     StoreContract,
     TicketRepositoryContract,
 )
+from custmgmt.testing.prospect_contract import ProspectRepositoryContract
+from custmgmt.testing.team_contract import AgentRepositoryContract, AssignmentRepositoryContract
 from custmgmt.tickets.ports import TicketRepository
 
 
@@ -108,4 +112,46 @@ class TestPostgresTickets(_Stores, TicketRepositoryContract):
         self.release(self.stores.pop(id(repository)))
 
     def transaction(self, repository: TicketRepository) -> AbstractContextManager[None]:
+        return self.stores[id(repository)].transaction()
+
+
+class TestPostgresProspects(_Stores, ProspectRepositoryContract):
+    def make_repository(self) -> ProspectRepository:
+        store = self.open_store()
+        repo: ProspectRepository = store.prospects
+        self.stores = {**getattr(self, "stores", {}), id(repo): store}
+        return repo
+
+    def close_repository(self, repository: ProspectRepository) -> None:
+        self.release(self.stores.pop(id(repository)))
+
+    def transaction(self, repository: ProspectRepository) -> AbstractContextManager[None]:
+        return self.stores[id(repository)].transaction()
+
+
+class TestPostgresAgents(_Stores, AgentRepositoryContract):
+    def make_repository(self) -> AgentRepository:
+        store = self.open_store()
+        repo: AgentRepository = store.agents
+        self.stores = {**getattr(self, "stores", {}), id(repo): store}
+        return repo
+
+    def close_repository(self, repository: AgentRepository) -> None:
+        self.release(self.stores.pop(id(repository)))
+
+    def transaction(self, repository: AgentRepository) -> AbstractContextManager[None]:
+        return self.stores[id(repository)].transaction()
+
+
+class TestPostgresAssignments(_Stores, AssignmentRepositoryContract):
+    def make_repository(self) -> AssignmentRepository:
+        store = self.open_store()
+        repo: AssignmentRepository = store.assignments
+        self.stores = {**getattr(self, "stores", {}), id(repo): store}
+        return repo
+
+    def close_repository(self, repository: AssignmentRepository) -> None:
+        self.release(self.stores.pop(id(repository)))
+
+    def transaction(self, repository: AssignmentRepository) -> AbstractContextManager[None]:
         return self.stores[id(repository)].transaction()

@@ -129,7 +129,9 @@ class TestSchemasAndConnections(OnPostgres):
             rows = conn.execute(
                 f"SELECT component, version FROM {schema}.custmgmt_schema ORDER BY component"
             ).fetchall()
-        assert rows == [("core", 1), ("ratings", 2), ("tickets", 1)]
+        assert rows == [
+            ("core", 1), ("prospects", 1), ("ratings", 2), ("team", 1), ("tickets", 1)
+        ]
         drop_schema(self.dsn, schema)
 
     def test_a_lost_connection_is_a_storage_error_and_the_pool_recovers(self) -> None:

@@ -64,6 +64,7 @@ __all__ = [
     "open_sqlite_store",
     "orders_from_csv",
     "parse_as_of",
+    "schema_version",
     "write_csv",
     "zone",
 ]
@@ -192,11 +193,23 @@ def open_existing_store(path: str | Path, *, writable: bool = False) -> DemoStor
     return SQLiteStore(path, mode="existing" if writable else "read_only")
 
 
+def schema_version(store: object, component: str) -> int:
+    """``store``'s schema version of ``component`` (0: its tables do not exist yet);
+    1 for a store without versioned schemas (in memory), which creates nothing.
+
+    A command checks it before it touches a capability's repository, so that a store
+    opened read-only is never asked to create tables.
+    """
+    version = getattr(store, "schema_version", None)
+    return 1 if version is None else int(version(component))
+
+
 def open_sqlite_store(path: str | Path, *, keeps: str, writable: bool = False) -> SQLiteStore:
     """Open ``--db`` for a command whose capability only the SQLite store keeps so far.
 
     Like :func:`open_existing_store`, but a PostgreSQL DSN is refused by name: the
-    PostgreSQL store offers the core records, ratings and tickets, not yet ``keeps``.
+    PostgreSQL store offers the core records, ratings, tickets, prospects and the service
+    team, not yet ``keeps``.
 
     Raises:
         ValidationError: a PostgreSQL DSN, no file at ``path``, or a directory.

@@ -17,7 +17,13 @@ import unicodedata
 from datetime import datetime, timedelta
 from typing import Any, TextIO
 
-from custmgmt.cli._inputs import as_of_or_now, open_sqlite_store, parse_as_of, zone
+from custmgmt.cli._inputs import (
+    as_of_or_now,
+    open_existing_store,
+    parse_as_of,
+    schema_version,
+    zone,
+)
 from custmgmt.prospects import (
     DEFAULT_PIPELINE,
     funnel,
@@ -50,7 +56,8 @@ def register(subparsers: Any) -> None:
         help="the customer-development funnel, win rate and weekly development report",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
-    parser.add_argument("--db", metavar="PATH", required=True, help="the SQLite store")
+    parser.add_argument("--db", metavar="PATH|DSN", required=True,
+                        help="the store: an SQLite file or a postgresql:// DSN")
     parser.add_argument("--as-of", metavar="DATE",
                         help="evaluate at this ISO date (its end) or datetime (default: now)")
     parser.add_argument("--week", metavar="DATE",
@@ -68,9 +75,11 @@ def run(args: argparse.Namespace) -> int:
     tz = zone(args.tz)
     as_of = as_of_or_now(args, tz)
     week = parse_as_of(args.week, tz, option="--week") if args.week else as_of
-    store = open_sqlite_store(args.db, keeps="prospects")
+    store = open_existing_store(args.db)
     try:
-        if store.schema_version("prospects") == 0 or store.prospects.count() == 0:
+        # The schema first: a read-only store cannot create the prospect tables.
+        if (schema_version(store, "prospects") == 0 or not isinstance(store, ProspectStore)
+                or store.prospects.count() == 0):
             print("no prospects stored", file=sys.stdout)
             return 0
         print_development(store, as_of, sys.stdout, week_of=week)

@@ -19,7 +19,7 @@ from typing import Any, Protocol, TextIO, runtime_checkable
 
 import attrs
 
-from custmgmt.cli._inputs import open_sqlite_store, parse_as_of, zone
+from custmgmt.cli._inputs import open_existing_store, parse_as_of, schema_version, zone
 from custmgmt.cli.prospects import pad
 from custmgmt.domain import SystemClock
 from custmgmt.errors import ValidationError
@@ -45,7 +45,8 @@ def register(subparsers: Any) -> None:
         "satisfaction)",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
-    parser.add_argument("--db", metavar="PATH", required=True, help="the SQLite store")
+    parser.add_argument("--db", metavar="PATH|DSN", required=True,
+                        help="the store: an SQLite file or a postgresql:// DSN")
     parser.add_argument("--from", dest="start", metavar="DATE",
                         help="the period's first day, ISO (default: 30 days before --to)")
     parser.add_argument("--to", dest="end", metavar="DATE",
@@ -71,10 +72,11 @@ def run(args: argparse.Namespace) -> int:
     if end <= start:
 
         raise ValidationError("--to", args.end, f"a day on or after --from ({args.start})")
-    store = open_sqlite_store(args.db, keeps="the service team")
+    store = open_existing_store(args.db)
     try:
-        if (store.schema_version("team") == 0 or store.schema_version("tickets") == 0
-                or store.agents.count() == 0):
+        # The schemas first: a read-only store cannot create the team tables.
+        if (schema_version(store, "team") == 0 or schema_version(store, "tickets") == 0
+                or not isinstance(store, TeamStore) or store.agents.count() == 0):
             print("no service team stored", file=sys.stdout)
             return 0
         print_team(store, start, end, sys.stdout, tz=args.tz)

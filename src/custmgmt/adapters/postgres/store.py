@@ -26,15 +26,19 @@ from custmgmt.adapters.postgres.customers import PostgresCustomerRepository
 from custmgmt.adapters.postgres.database import Connection, PostgresDatabase
 from custmgmt.adapters.postgres.interactions import PostgresInteractionRepository
 from custmgmt.adapters.postgres.orders import PostgresOrderRepository
+from custmgmt.adapters.postgres.prospects import PostgresProspectRepository
 from custmgmt.adapters.postgres.ratings import PostgresRatingRepository
 from custmgmt.adapters.postgres.schema import CORE_MIGRATIONS
+from custmgmt.adapters.postgres.team import PostgresAgentRepository, PostgresAssignmentRepository
 from custmgmt.adapters.postgres.tickets import PostgresTicketRepository
 from custmgmt.analytics.batches import OrderBatch
 from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 from custmgmt.domain import InteractionKind
 from custmgmt.errors import ValidationError
 from custmgmt.ports import CapabilityKey
+from custmgmt.prospects.ports import PROSPECTS
 from custmgmt.rating.ports import RATINGS
+from custmgmt.team.ports import AGENTS, ASSIGNMENTS
 from custmgmt.tickets.ports import TICKETS
 
 __all__ = ["PostgresStore"]
@@ -69,6 +73,9 @@ class PostgresStore(PostgresDatabase, CapabilityHost):
 
     ratings = Capability(RATINGS, PostgresRatingRepository)
     tickets = Capability(TICKETS, PostgresTicketRepository)
+    prospects = Capability(PROSPECTS, PostgresProspectRepository)
+    agents = Capability(AGENTS, PostgresAgentRepository)
+    assignments = Capability(ASSIGNMENTS, PostgresAssignmentRepository)
 
     def __init__(
         self,
