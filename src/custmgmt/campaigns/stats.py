@@ -47,6 +47,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from custmgmt.analytics.intervals import wilson_interval as _wilson
 from custmgmt.errors import ValidationError
 
 __all__ = [
@@ -189,10 +190,8 @@ def wilson_interval(rate: Rate, confidence: float = 0.95) -> tuple[float, float]
     n = rate.denominator
     if n == 0:
         return (math.nan, math.nan)
-    p = rate.value
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    low, high = _wilson(rate.numerator, n, z)
+    return (float(low), float(high))
 
 
 def rate_uplift(

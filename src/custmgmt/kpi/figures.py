@@ -22,6 +22,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from custmgmt.analytics.intervals import Z95
+from custmgmt.analytics.intervals import wilson_interval as _wilson
 from custmgmt.domain.time import require_aware, to_epoch_micros
 from custmgmt.errors import ValidationError
 
@@ -36,8 +38,6 @@ __all__ = [
     "wilson_interval",
 ]
 
-#: The standard normal quantile for a two-sided 95% interval.
-Z95 = 1.959963984540054
 
 
 def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
@@ -48,14 +48,8 @@ def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
     """
     if n <= 0 or not 0 <= k <= n:
         raise ValidationError("wilson_interval", (k, n), "0 <= k <= n and n >= 1")
-    p = k / n
-    z2 = z * z
-    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    # The ends are exact at the edges (rounding would put 1.0 just outside the interval).
-    low = 0.0 if k == 0 else max(0.0, centre - half)
-    high = 1.0 if k == n else min(1.0, centre + half)
-    return low, high
+    low, high = _wilson(k, n, z)
+    return float(low), float(high)
 
 
 def t_quantile(p: float, df: int) -> float:

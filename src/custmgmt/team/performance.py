@@ -62,6 +62,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from custmgmt.analytics.intervals import wilson_interval
 from custmgmt.calendars import BusinessCalendar, BusinessTimeTable
 from custmgmt.domain._validate import check_aware
 from custmgmt.domain.time import from_epoch_micros, to_epoch_micros
@@ -95,31 +96,7 @@ EPOCH_UTC: Final = from_epoch_micros(0)
 NO_TIME: Final = int(np.iinfo(np.int64).min)
 #: "No target" in the frame's target columns.
 NO_TARGET: Final = -1
-_Z: Final = 1.959963984540054  # the 97.5 % normal quantile: 95 % intervals
 _MICROS: Final = 1_000_000
-
-
-def wilson_interval(successes: Any, trials: Any, z: float = _Z) -> tuple[FloatArray, FloatArray]:
-    """The Wilson score interval of ``successes / trials``, element-wise (NaN where 0 trials).
-
-    >>> lo, hi = wilson_interval(8, 10)
-    >>> round(float(lo), 3), round(float(hi), 3)
-    (0.49, 0.943)
-    """
-    k = np.asarray(successes, dtype=np.float64)
-    n = np.asarray(trials, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = k / n
-        z2 = z * z
-        denom = 1 + z2 / n
-        centre = (p + z2 / (2 * n)) / denom
-        half = z * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
-        # At k = 0 (k = n) the bound is exactly 0 (1); rounding would leave ~1e-17.
-        lo = np.where(k == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
-        hi = np.where(k == n, 1.0, np.clip(centre + half, 0.0, 1.0))
-        lo = np.where(n > 0, lo, np.nan)
-        hi = np.where(n > 0, hi, np.nan)
-    return lo, hi
 
 
 # -- the frame ------------------------------------------------------------------------
