@@ -11,12 +11,16 @@ from _pg_support import OnPostgres, drop_schema, new_schema
 from psycopg_pool import ConnectionPool
 
 from custmgmt.adapters.postgres import PostgresStore
+from custmgmt.campaigns.ports import CampaignRepository
+from custmgmt.followup.ports import FollowUpRepository
 from custmgmt.ports import ColumnarStore, Store
 from custmgmt.prospects.ports import ProspectRepository
 from custmgmt.rating.ports import RatingRepository
 from custmgmt.team.ports import AgentRepository, AssignmentRepository
 from custmgmt.testing import (
+    CampaignRepositoryContract,
     ColumnarStoreContract,
+    FollowUpRepositoryContract,
     RatingRepositoryContract,
     StoreContract,
     TicketRepositoryContract,
@@ -154,4 +158,32 @@ class TestPostgresAssignments(_Stores, AssignmentRepositoryContract):
         self.release(self.stores.pop(id(repository)))
 
     def transaction(self, repository: AssignmentRepository) -> AbstractContextManager[None]:
+        return self.stores[id(repository)].transaction()
+
+
+class TestPostgresCampaigns(_Stores, CampaignRepositoryContract):
+    def make_repository(self) -> CampaignRepository:
+        store = self.open_store()
+        repo: CampaignRepository = store.campaigns
+        self.stores = {**getattr(self, "stores", {}), id(repo): store}
+        return repo
+
+    def close_repository(self, repository: CampaignRepository) -> None:
+        self.release(self.stores.pop(id(repository)))
+
+    def transaction(self, repository: CampaignRepository) -> AbstractContextManager[None]:
+        return self.stores[id(repository)].transaction()
+
+
+class TestPostgresFollowUps(_Stores, FollowUpRepositoryContract):
+    def make_repository(self) -> FollowUpRepository:
+        store = self.open_store()
+        repo: FollowUpRepository = store.followups
+        self.stores = {**getattr(self, "stores", {}), id(repo): store}
+        return repo
+
+    def close_repository(self, repository: FollowUpRepository) -> None:
+        self.release(self.stores.pop(id(repository)))
+
+    def transaction(self, repository: FollowUpRepository) -> AbstractContextManager[None]:
         return self.stores[id(repository)].transaction()

@@ -22,8 +22,10 @@ from psycopg_pool import ConnectionPool
 
 from custmgmt.adapters._registry import Capability, CapabilityHost
 from custmgmt.adapters.postgres import frames
+from custmgmt.adapters.postgres.campaigns import PostgresCampaignRepository
 from custmgmt.adapters.postgres.customers import PostgresCustomerRepository
 from custmgmt.adapters.postgres.database import Connection, PostgresDatabase
+from custmgmt.adapters.postgres.followups import PostgresFollowUpRepository
 from custmgmt.adapters.postgres.interactions import PostgresInteractionRepository
 from custmgmt.adapters.postgres.orders import PostgresOrderRepository
 from custmgmt.adapters.postgres.prospects import PostgresProspectRepository
@@ -33,8 +35,10 @@ from custmgmt.adapters.postgres.team import PostgresAgentRepository, PostgresAss
 from custmgmt.adapters.postgres.tickets import PostgresTicketRepository
 from custmgmt.analytics.batches import OrderBatch
 from custmgmt.analytics.frames import InteractionFrame, OrderFrame
+from custmgmt.campaigns.ports import CAMPAIGNS
 from custmgmt.domain import InteractionKind
 from custmgmt.errors import ValidationError
+from custmgmt.followup.ports import FOLLOWUPS
 from custmgmt.ports import CapabilityKey
 from custmgmt.prospects.ports import PROSPECTS
 from custmgmt.rating.ports import RATINGS
@@ -76,6 +80,8 @@ class PostgresStore(PostgresDatabase, CapabilityHost):
     prospects = Capability(PROSPECTS, PostgresProspectRepository)
     agents = Capability(AGENTS, PostgresAgentRepository)
     assignments = Capability(ASSIGNMENTS, PostgresAssignmentRepository)
+    campaigns = Capability(CAMPAIGNS, PostgresCampaignRepository)
+    followups = Capability(FOLLOWUPS, PostgresFollowUpRepository)
 
     def __init__(
         self,

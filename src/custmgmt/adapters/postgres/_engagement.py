@@ -1,0 +1,72 @@
+"""What the PostgreSQL campaign and follow-up repositories share: reading rows, decoding
+them into library errors, and lookup keys that cannot match anything.
+
+Both keep their nested values (a campaign, a plan, a draw record) as ``jsonb`` written
+by :mod:`custmgmt.adapters._engagement_codecs`, the same plain data the SQLite adapter
+keeps as JSON text, so every backend reads back the same objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from custmgmt.adapters.postgres.database import PostgresDatabase
+from custmgmt.adapters.postgres.schema import Migration, Row
+from custmgmt.domain._validate import check_unicode
+from custmgmt.errors import CustMgmtError, StorageError, ValidationError
+
+__all__ = ["EngagementRepository", "lookup_key"]
+
+T = TypeVar("T")
+
+
+def lookup_key(value: Any) -> str | None:
+    """``value`` as a key to look up, or None where no stored row can have it.
+
+    Every stored key is a valid id (text without lone surrogates): anything else, an
+    int or undecodable text, matches nothing, as in the memory store, instead of
+    failing in the driver.
+    """
+    if not isinstance(value, str):
+        return None
+    try:
+        return check_unicode("key", value)
+    except ValidationError:
+        return None
+
+
+class EngagementRepository:
+    """Base of the campaign and follow-up repositories: migrations, reads, decoding.
+
+    Args:
+        store: the PostgreSQL store.
+        component: the schema component the tables belong to.
+        migrations: its migrations, applied when the repository is made.
+        what: what the tables hold, for error messages ("campaigns").
+    """
+
+    def __init__(
+        self,
+        store: PostgresDatabase,
+        component: str,
+        migrations: Sequence[Migration],
+        what: str,
+    ) -> None:
+        self._store = store
+        self._what = what
+        store.apply_migrations(component, migrations)
+
+    def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return self._store.fetch(sql, params, doing=f"reading {self._what}")
+
+    def _decode(self, what: str, key: Any, build: Callable[[], T]) -> T:
+        try:
+            return build()
+        except (
+            CustMgmtError, ValueError, TypeError, KeyError, IndexError, AttributeError,
+        ) as exc:
+            # The row was valid when written: something else changed the database.
+            raise StorageError(
+                f"postgres: stored {what} {key!r} is not valid any more: {exc}"
+            ) from exc
