@@ -1,6 +1,7 @@
 """``custmgmt campaign``: plan a campaign, preview its audience, run it, report its uplift.
 
-Works on an SQLite store (``--db``). ``plan`` stores a campaign (an amount coupon,
+Works on an SQLite store or a PostgreSQL one (``--db PATH`` or
+``--db postgresql://...``). ``plan`` stores a campaign (an amount coupon,
 a percent coupon or points; audience as a rule in JSON over the columns of
 :func:`custmgmt.campaigns.audience_table`, or ``--min-stars``); ``preview`` shows,
 for every reason, how many candidates would be sent to, held back or dropped;
@@ -31,7 +32,7 @@ from custmgmt.campaigns import (
     preview_audience,
     run_campaign,
 )
-from custmgmt.cli._inputs import as_of_or_now, open_sqlite_store, parse_as_of, zone
+from custmgmt.cli._inputs import as_of_or_now, open_existing_store, parse_as_of, zone
 from custmgmt.domain import Money, SystemClock
 from custmgmt.errors import ValidationError
 from custmgmt.rating import current_stars
@@ -50,7 +51,8 @@ def register(subparsers: Any) -> None:
         "and report its uplift",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
-    parser.add_argument("--db", metavar="PATH", required=True, help="the SQLite store")
+    parser.add_argument("--db", metavar="PATH|DSN", required=True,
+                        help="the store: an SQLite file or a postgresql:// DSN")
     parser.add_argument("--tz", default="Asia/Shanghai",
                         help="the business's time zone (default: Asia/Shanghai)")
     actions = parser.add_subparsers(title="actions", dest="action", metavar="ACTION",
@@ -196,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
     tz = zone(args.tz)
     now = as_of_or_now(args, tz) if hasattr(args, "as_of") else SystemClock(tz).now()
     writable = args.action in ("plan", "run")
-    store: Any = open_sqlite_store(args.db, keeps="campaigns", writable=writable)
+    store: Any = open_existing_store(args.db, writable=writable)
     try:
         if args.action == "list":
             print_campaigns(store.campaigns.list_campaigns(), out)

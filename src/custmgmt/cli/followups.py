@@ -1,12 +1,12 @@
 """``custmgmt followups``: the follow-ups due on a day, the overdue ones and care reminders.
 
-Reads an SQLite store (``--db``): lists the follow-ups of active plans due on
-``--due`` (default: today in ``--tz``), whether a contact was recorded for each, then
-the follow-ups that fell due in the ``--lookback`` days before and have no contact,
-and with ``--care`` the day's care reminders (birthdays, holidays given with
-``--holiday``, profiles to update). Segment plans are expanded to the segment's
-members (a segment is a column of :func:`custmgmt.campaigns.audience_table`, such as
-``lifecycle=new``).
+Reads an SQLite store or a PostgreSQL one (``--db PATH`` or ``--db postgresql://...``):
+lists the follow-ups of active plans due on ``--due`` (default: today in ``--tz``),
+whether a contact was recorded for each, then the follow-ups that fell due in the
+``--lookback`` days before and have no contact, and with ``--care`` the day's care
+reminders (birthdays, holidays given with ``--holiday``, profiles to update). Segment
+plans are expanded to the segment's members (a segment is a column of
+:func:`custmgmt.campaigns.audience_table`, such as ``lifecycle=new``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from datetime import date, datetime, time
 from typing import Any, TextIO
 
 from custmgmt.campaigns import audience_table
-from custmgmt.cli._inputs import open_sqlite_store, zone
+from custmgmt.cli._inputs import open_existing_store, zone
 from custmgmt.domain import SystemClock
 from custmgmt.errors import ValidationError
 from custmgmt.followup import (
@@ -40,7 +40,8 @@ def register(subparsers: Any) -> None:
         help="list the follow-ups due on a day, the overdue ones and care reminders",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
-    parser.add_argument("--db", metavar="PATH", required=True, help="the SQLite store")
+    parser.add_argument("--db", metavar="PATH|DSN", required=True,
+                        help="the store: an SQLite file or a postgresql:// DSN")
     parser.add_argument("--due", metavar="DATE", help="the day, ISO (default: today in --tz)")
     parser.add_argument("--tz", default="Asia/Shanghai",
                         help="the business's time zone (default: Asia/Shanghai)")
@@ -90,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     holidays = _holidays(args.holiday)
     end_of_day = datetime.combine(day, time.max, tzinfo=tz)
     out = sys.stdout
-    store: Any = open_sqlite_store(args.db, keeps="follow-ups")
+    store: Any = open_existing_store(args.db)
     try:
         members = _members(store, end_of_day)
         print_due(due_followups(store, day, timezone=args.tz, members=members), out,
