@@ -22,6 +22,21 @@ COMMANDS = [
     ["prospects", *AS_OF],
     ["team", "--from", "2026-06-01", "--to", "2026-06-30"],
 ]
+#: Commands whose ``--db`` comes before an action: DB stands for the store.
+DB = "<db>"
+ENGAGEMENT_COMMANDS = [
+    ["campaign", "--db", DB, "list"],
+    ["campaign", "--db", DB, "preview", "DEMO-CAMP-1", "--as-of", "2026-05-16T10:00"],
+    ["campaign", "--db", DB, "report", "DEMO-CAMP-1", "--as-of", "2026-06-30",
+     "--replicates", "300"],
+    ["followups", "--db", DB, "--due", "2026-06-30", "--care", "--holiday", "2026-06-30=测试节"],
+    # Writes: a second campaign planned and run on each store, then read back.
+    ["campaign", "--db", DB, "plan", "CLI-1", "--name", "周末闪购", "--min-stars", "3",
+     "--coupon", "15", "--holdout", "0.5", "--starts", "2026-06-01T10:00", "--quiet", "none"],
+    ["campaign", "--db", DB, "run", "CLI-1", "--as-of", "2026-06-01T10:30"],
+    ["campaign", "--db", DB, "report", "CLI-1", "--as-of", "2026-06-30", "--replicates", "300"],
+    ["campaign", "--db", DB, "list"],
+]
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -49,6 +64,10 @@ def test_the_demo_and_the_commands_on_postgres_match_sqlite(
     code, first, _ = _run([*demo, "--db", postgres_dsn], capsys)
     assert code == 0
     assert "generating 120 synthetic customers" in first
+    with PostgresStore(postgres_dsn, create=False) as store:
+        engagement = _engagement_counts(store)
+    assert engagement["decisions"] > 0
+    assert engagement["plans"] == 2
     code, second, _ = _run([*demo, "--db", postgres_dsn], capsys)
     assert code == 0
     assert "reopened an existing store: nothing generated, nothing duplicated" in second
@@ -58,12 +77,16 @@ def test_the_demo_and_the_commands_on_postgres_match_sqlite(
     code, third, _ = _run([*demo, "--db", postgres_dsn], capsys)
     assert code == 0
     assert _summary(third) == _summary(second)
+    with PostgresStore(postgres_dsn, create=False) as store:
+        assert _engagement_counts(store) == engagement
+    assert f"{engagement['decisions']:,} decisions stored" in third
     # The same data in SQLite: the demo without the sections whose capabilities the
     # PostgreSQL store does not keep yet.
     with PostgresStore(postgres_dsn, create=False) as store:
         offered = set(store.capabilities)
     lacking = {s for s, needs in SECTION_NEEDS.items() if not set(needs) <= offered}
     assert {"agents", "assignments", "prospects"} <= offered
+    assert {"campaigns", "followups"} <= offered
     monkeypatch.setattr(
         demo_module,
         "SECTIONS",
@@ -95,6 +118,23 @@ def test_the_demo_and_the_commands_on_postgres_match_sqlite(
         assert from_postgres.strip()
         assert not from_postgres.startswith("no ")  # e.g. "no prospects stored"
         assert _run([*command, "--db", sqlite], capsys)[1] == from_postgres
+    for command in ENGAGEMENT_COMMANDS:
+        code, from_postgres, err = _run([postgres_dsn if a == DB else a for a in command], capsys)
+        assert (code, err) == (0, ""), command
+        assert from_postgres.strip()
+        code, from_sqlite_db, err = _run([sqlite if a == DB else a for a in command], capsys)
+        assert (code, err) == (0, ""), command
+        assert from_sqlite_db == from_postgres, command
+
+
+def _engagement_counts(store: PostgresStore) -> dict[str, int]:
+    """What the demo's follow-up and campaign section stores."""
+    return {
+        "campaigns": len(store.campaigns.list_campaigns()),
+        "decisions": store.campaigns.count_decisions(),
+        "plans": len(store.followups.plans()),
+        "contacts": len(store.followups.contacts()),
+    }
 
 
 def test_a_database_without_a_custmgmt_store_is_refused_by_the_commands(

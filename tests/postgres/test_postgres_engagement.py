@@ -17,7 +17,7 @@ from custmgmt.adapters.memory import MemoryStore
 from custmgmt.adapters.postgres import PostgresStore
 from custmgmt.campaigns import MemoryNotifier, SendReason, create_campaign, run_campaign, suppress
 from custmgmt.campaigns.records import SendDecision
-from custmgmt.errors import Conflict, NotFound, TransitionNotAllowed
+from custmgmt.errors import Conflict, NotFound, StorageError, TransitionNotAllowed
 from custmgmt.followup import approve_plan
 from custmgmt.followup.plan import PlanStatus
 from custmgmt.segmentation import Columns
@@ -232,4 +232,19 @@ class TestLookups(OnPostgres):
                     with pytest.raises(NotFound):
                         s.campaigns.remove_suppression(bad, "erased")  # type: ignore[arg-type]
             assert len(store.followups.contacts(customer_id="C-1")) == 1
+        drop_schema(self.dsn, schema)
+
+    def test_a_row_changed_behind_the_store_is_a_storage_error_naming_it(self) -> None:
+        schema = new_schema()
+        with PostgresStore(self.dsn, schema=schema) as store:
+            store.campaigns.add_campaign(make_campaign())
+            store.followups.add_plan(make_plan())
+            with self.connect(autocommit=True) as admin:
+                admin.execute(f"UPDATE {schema}.campaigns SET data = data - 'salt'")
+                admin.execute(f"UPDATE {schema}.followup_plans SET data = "
+                              "jsonb_set(data, '{cadence}', '\"FREQ=NEVER\"')")
+            with pytest.raises(StorageError, match="stored campaign 'C-1' is not valid"):
+                store.campaigns.list_campaigns()
+            with pytest.raises(StorageError, match="stored follow-up plan 'P-1' is not valid"):
+                store.followups.get_plan("P-1")
         drop_schema(self.dsn, schema)

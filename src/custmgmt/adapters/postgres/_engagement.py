@@ -60,9 +60,10 @@ class EngagementRepository:
     def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return self._store.fetch(sql, params, doing=f"reading {self._what}")
 
-    def _decode(self, what: str, key: Any, build: Callable[[], T]) -> T:
+    def _decode(self, what: str, key: Any, decode: Callable[[Any], T], value: Any) -> T:
+        """``decode(value)``, or a StorageError naming the stored ``what`` ``key``."""
         try:
-            return build()
+            return decode(value)
         except (
             CustMgmtError, ValueError, TypeError, KeyError, IndexError, AttributeError,
         ) as exc:

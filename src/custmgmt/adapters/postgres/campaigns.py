@@ -156,7 +156,7 @@ class PostgresCampaignRepository(EngagementRepository):
         )
         if not rows:
             raise NotFound("campaign", campaign_id)
-        return self._decode("campaign", campaign_id, lambda: campaign_from_dict(rows[0][0]))
+        return self._decode("campaign", campaign_id, campaign_from_dict, rows[0][0])
 
     def update_campaign(self, campaign: Campaign) -> None:
         """Replace a campaign (see ``CampaignRepository.update_campaign``).
@@ -188,7 +188,7 @@ class PostgresCampaignRepository(EngagementRepository):
     def list_campaigns(self) -> list[Campaign]:
         """Every campaign by start then id."""
         rows = self._fetch("SELECT id, data FROM campaigns ORDER BY starts_at, id")
-        return [self._decode("campaign", r[0], lambda r=r: campaign_from_dict(r[1]))
+        return [self._decode("campaign", r[0], campaign_from_dict, r[1])
                 for r in rows]
 
     # -- decisions -------------------------------------------------------------------
@@ -230,7 +230,7 @@ class PostgresCampaignRepository(EngagementRepository):
             "ORDER BY customer_id",
             (key,),
         )
-        return [self._decode("send decision", r[1], lambda r=r: _send(r)) for r in rows]
+        return [self._decode("send decision", r[1], _send, r) for r in rows]
 
     def count_decisions(self, campaign_id: str | None = None) -> int:
         """How many decisions are stored."""
@@ -300,7 +300,7 @@ class PostgresCampaignRepository(EngagementRepository):
             f"SELECT {select_list(_SUPPRESSION)} FROM campaign_suppressions "
             "ORDER BY customer_id, reason"
         )
-        return [self._decode("suppression", r[0], lambda r=r: _suppression(r)) for r in rows]
+        return [self._decode("suppression", r[0], _suppression, r) for r in rows]
 
     # -- draws -------------------------------------------------------------------------
     def add_draw(self, draw: DrawRecord) -> None:
@@ -325,7 +325,7 @@ class PostgresCampaignRepository(EngagementRepository):
         )
         if not rows:
             raise NotFound("draw", draw_id)
-        return self._decode("draw", draw_id, lambda: draw_from_dict(rows[0][0]))
+        return self._decode("draw", draw_id, draw_from_dict, rows[0][0])
 
     def draws(self, campaign_id: str) -> list[DrawRecord]:
         """The campaign's draws by time then id."""
@@ -336,4 +336,4 @@ class PostgresCampaignRepository(EngagementRepository):
             "SELECT id, data FROM campaign_draws WHERE campaign_id = %s ORDER BY at, id",
             (key,),
         )
-        return [self._decode("draw", r[0], lambda r=r: draw_from_dict(r[1])) for r in rows]
+        return [self._decode("draw", r[0], draw_from_dict, r[1]) for r in rows]

@@ -196,7 +196,7 @@ class PostgresFollowUpRepository(EngagementRepository):
         if where:
             sql += " WHERE " + " AND ".join(where)
         rows = self._fetch(sql + " ORDER BY at, id", params)
-        return [self._decode("contact record", r[0], lambda r=r: _contact(r)) for r in rows]
+        return [self._decode("contact record", r[0], _contact, r) for r in rows]
 
     def _plan(self, row: Row) -> FollowUpPlan:
-        return self._decode("follow-up plan", row[0], lambda: plan_from_dict(row[1]))
+        return self._decode("follow-up plan", row[0], plan_from_dict, row[1])
