@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from custmgmt.adapters.postgres.database import PostgresDatabase
 from custmgmt.adapters.postgres.schema import Migration, Row
 from custmgmt.domain._validate import check_unicode
-from custmgmt.errors import CustMgmtError, StorageError, ValidationError
+from custmgmt.errors import Conflict, CustMgmtError, NotFound, StorageError, ValidationError
 
 __all__ = ["EngagementRepository", "lookup_key"]
 
@@ -71,3 +71,33 @@ class EngagementRepository:
             raise StorageError(
                 f"postgres: stored {what} {key!r} is not valid any more: {exc}"
             ) from exc
+
+    def _update_versioned(
+        self, what: str, table: str, key: str, version: int, columns: str, values: Row
+    ) -> None:
+        """Set ``columns`` (``"a = %s, b = %s"``) to ``values`` and ``version`` on the row
+        ``key`` of ``table`` if it holds ``version - 1``.
+
+        The version is checked in the ``UPDATE`` itself: a concurrent writer of the
+        same version waits for the row lock, then finds the version changed and
+        updates nothing, so exactly one of them wins.
+
+        Raises:
+            NotFound: no row has ``key``.
+            Conflict: the stored version is not ``version - 1``; nothing is written.
+        """
+        expected = version - 1
+        with self._store.writing() as conn:
+            changed = conn.execute(
+                f"UPDATE {table} SET version = %s, {columns} WHERE id = %s AND version = %s",
+                (version, *values, key, expected),
+            ).rowcount
+            if changed == 1:
+                return
+            found = conn.execute(f"SELECT version FROM {table} WHERE id = %s", (key,)).fetchone()
+        if found is None:
+            raise NotFound(what, key)
+        raise Conflict(
+            what, key, f"stored version is {found[0]}, not {expected}",
+            expected_version=expected, actual_version=int(found[0]),
+        )

@@ -159,30 +159,13 @@ class PostgresCampaignRepository(EngagementRepository):
         return self._decode("campaign", campaign_id, campaign_from_dict, rows[0][0])
 
     def update_campaign(self, campaign: Campaign) -> None:
-        """Replace a campaign (see ``CampaignRepository.update_campaign``).
-
-        The version is checked in the ``UPDATE`` itself: a concurrent writer waits for
-        the row lock, then finds the version changed and updates nothing.
-        """
+        """Replace a campaign (see ``CampaignRepository.update_campaign``); the version is
+        checked in the ``UPDATE``, so a concurrent writer of the same version updates
+        nothing."""
         check_campaign(campaign)
-        expected = campaign.version - 1
-        with self._store.writing() as conn:
-            changed = conn.execute(
-                "UPDATE campaigns SET version = %s, starts_at = %s, data = %s "
-                "WHERE id = %s AND version = %s",
-                (campaign.version, campaign.starts_at, Jsonb(campaign_to_dict(campaign)),
-                 campaign.id, expected),
-            ).rowcount
-            if changed == 1:
-                return
-            found = conn.execute(
-                "SELECT version FROM campaigns WHERE id = %s", (campaign.id,)
-            ).fetchone()
-        if found is None:
-            raise NotFound("campaign", campaign.id)
-        raise Conflict(
-            "campaign", campaign.id, f"stored version is {found[0]}, not {expected}",
-            expected_version=expected, actual_version=int(found[0]),
+        self._update_versioned(
+            "campaign", "campaigns", campaign.id, campaign.version, "starts_at = %s, data = %s",
+            (campaign.starts_at, Jsonb(campaign_to_dict(campaign))),
         )
 
     def list_campaigns(self) -> list[Campaign]:

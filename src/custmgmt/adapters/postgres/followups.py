@@ -112,24 +112,10 @@ class PostgresFollowUpRepository(EngagementRepository):
         """Replace a plan (see ``FollowUpRepository.update_plan``); the version is checked
         in the ``UPDATE``, so a concurrent writer of the same version updates nothing."""
         check_plan(plan)
-        expected = plan.version - 1
-        with self._store.writing() as conn:
-            changed = conn.execute(
-                "UPDATE followup_plans SET version = %s, customer_id = %s, status = %s, "
-                "data = %s WHERE id = %s AND version = %s",
-                (plan.version, plan.customer_id, plan.status.value, Jsonb(plan_to_dict(plan)),
-                 plan.id, expected),
-            ).rowcount
-            if changed == 1:
-                return
-            found = conn.execute(
-                "SELECT version FROM followup_plans WHERE id = %s", (plan.id,)
-            ).fetchone()
-        if found is None:
-            raise NotFound("follow-up plan", plan.id)
-        raise Conflict(
-            "follow-up plan", plan.id, f"stored version is {found[0]}, not {expected}",
-            expected_version=expected, actual_version=int(found[0]),
+        self._update_versioned(
+            "follow-up plan", "followup_plans", plan.id, plan.version,
+            "customer_id = %s, status = %s, data = %s",
+            (plan.customer_id, plan.status.value, Jsonb(plan_to_dict(plan))),
         )
 
     def plans(
