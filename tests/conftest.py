@@ -15,9 +15,11 @@ not set its own number, meant for the bad-input sweeps::
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -99,3 +101,24 @@ def postgres_dsn(postgres_server: TemporaryPostgres | str, request: pytest.Fixtu
         return postgres_server
     name = re.sub(r"[^a-z0-9_]", "_", request.module.__name__.rsplit(".", 1)[-1].lower())
     return postgres_server.create_database(name[:60])
+
+
+_store_schemas = itertools.count()
+
+
+@pytest.fixture
+def postgres_store(postgres_dsn: str) -> Iterator[Any]:
+    """A PostgresStore in a schema of its own in the module's database, dropped
+    afterwards: for capability tests that run on every store (memory, SQLite, PostgreSQL)."""
+    import psycopg  # the postgres extra: only tests that ask for this fixture need it
+
+    from custmgmt.adapters.postgres import PostgresStore
+
+    schema = f"s{os.getpid()}_{next(_store_schemas)}"
+    store = PostgresStore(postgres_dsn, schema=schema, pool_size=2)
+    try:
+        yield store
+    finally:
+        store.close()
+        with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

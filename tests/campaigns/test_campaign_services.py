@@ -43,9 +43,10 @@ def consenting(cid: str, *, sms: bool = True, name: str = "王芳") -> Any:
     return c.with_consent("sms", sms, at=REGISTERED + timedelta(days=1))
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store(request: pytest.FixtureRequest) -> Any:
-    s = MemoryStore() if request.param == "memory" else SQLiteStore(":memory:")
+    s = (MemoryStore() if request.param == "memory" else SQLiteStore(":memory:")
+         if request.param == "sqlite" else request.getfixturevalue("postgres_store"))
     yield s
     s.close()
 

@@ -27,9 +27,10 @@ CST = timezone(timedelta(hours=8))
 POLICY = ApprovalPolicy(approvers={"经理-李", "总监-赵"}, min_stars=5, key_segments={"VIP"})
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store(request: pytest.FixtureRequest) -> Any:
-    s = MemoryStore() if request.param == "memory" else SQLiteStore(":memory:")
+    s = (MemoryStore() if request.param == "memory" else SQLiteStore(":memory:")
+         if request.param == "sqlite" else request.getfixturevalue("postgres_store"))
     for cid in ("C-1", "C-2", "C-3"):
         s.customers.add(make_customer(id=cid, registered_at=datetime(2025, 1, 1, tzinfo=CST)))
     yield s
