@@ -147,6 +147,10 @@ def test_a_database_without_a_custmgmt_store_is_refused_by_the_commands(
     assert code == 2
     assert "holds no custmgmt store in schema 'custmgmt'" in err
     assert out == ""
+    for argv in (["campaign", "--db", dsn, "list"], ["followups", "--db", dsn]):
+        code, out, err = _run(argv, capsys)
+        assert (code, out) == (2, "")
+        assert "holds no custmgmt store in schema 'custmgmt'" in err
 
 
 def test_a_password_in_the_dsn_is_not_printed(capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,7 +4,9 @@ One module per part, as in the SQLite adapter: ``schema`` (tables and migrations
 ``codecs`` (entities to rows and back), ``database`` (connections, transactions,
 retries and migrations every repository shares), ``repository`` (what the core
 repositories share), ``customers``, ``orders``, ``interactions``, ``frames`` (the
-columnar read port), and one module per capability (``ratings``, ``tickets``);
+columnar read port), and one module per capability (``ratings``, ``tickets`` and
+each other one ``store`` registers; ``_engagement`` is what ``campaigns`` and
+``followups`` share);
 ``store`` puts them together, registering each capability with one
 ``Capability(...)`` line.
 """
