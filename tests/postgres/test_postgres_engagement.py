@@ -248,3 +248,23 @@ class TestLookups(OnPostgres):
             with pytest.raises(StorageError, match="stored follow-up plan 'P-1' is not valid"):
                 store.followups.get_plan("P-1")
         drop_schema(self.dsn, schema)
+
+    def test_a_store_made_before_these_capabilities_gets_their_tables_when_reopened(
+        self,
+    ) -> None:
+        schema = new_schema()
+        PostgresStore(self.dsn, schema=schema).close()
+        # Forget the two components, as in a store written by an earlier version.
+        with self.connect(autocommit=True) as admin:
+            admin.execute(f"DELETE FROM {schema}.custmgmt_schema "
+                          "WHERE component IN ('campaigns', 'followups')")
+            for table in ("campaign_sends", "campaign_suppressions", "campaign_draws",
+                          "campaigns", "followup_contacts", "followup_plans"):
+                admin.execute(f"DROP TABLE {schema}.{table}")
+        with PostgresStore(self.dsn, schema=schema, create=False) as store:
+            assert store.schema_version("campaigns") == store.schema_version("followups") == 1
+            assert store.campaigns.list_campaigns() == []
+            assert store.followups.contacts() == []
+            store.campaigns.add_campaign(make_campaign())
+            assert store.campaigns.get_campaign("C-1") == make_campaign()
+        drop_schema(self.dsn, schema)
