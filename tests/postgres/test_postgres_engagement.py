@@ -205,11 +205,10 @@ class TestPlanApprovalsFromSeveralProcesses(OnPostgres):
         assert plan.approval.by == "经理-李"
 
 
-class TestLookups(OnPostgres):
-    """Keys no stored row can have match nothing (as in the memory store), instead of
-    reaching the driver."""
-
+class TestKeysRowsAndUpgrades(OnPostgres):
     def test_keys_that_are_not_valid_text_match_nothing(self) -> None:
+        # As in the memory store: no stored row can have such a key, so it matches
+        # nothing instead of failing in the driver.
         schema = new_schema()
         memory = MemoryStore()
         with PostgresStore(self.dsn, schema=schema) as store:
