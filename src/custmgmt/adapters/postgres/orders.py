@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+import attrs
 import numpy as np
 import numpy.typing as npt
+from psycopg.copy import QueuedLibpqWriter
 
 from custmgmt.adapters._checks import check_chunk_size, check_range
 from custmgmt.adapters.postgres.codecs import line_rows, order_from_rows, order_row
@@ -32,8 +34,8 @@ __all__ = ["PostgresOrderRepository", "batch_copy_text"]
 
 _SELECT = select_list(ORDER_COLUMNS)
 _LINES = "l.sku, l.category, l.quantity, l.unit_price"
-#: Rows per block of COPY text sent to the server (about 10 MB of text).
-COPY_BLOCK = 50_000
+#: Rows per block of COPY text sent to the server (about 2 MB of text).
+COPY_BLOCK = 10_000
 _NULL = "\\N"
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -155,9 +157,7 @@ def _indexes_rebuilt(conn: Connection, tables: Sequence[str], rows: int) -> Iter
     if _scalar(conn, "SELECT EXISTS (SELECT 1 FROM orders OFFSET %s)", (rows,)):
         yield
         return
-    conn.execute(
-        "LOCK TABLE " + ", ".join(tables) + " IN ACCESS EXCLUSIVE MODE"
-    )
+    conn.execute("LOCK TABLE " + ", ".join(tables) + " IN ACCESS EXCLUSIVE MODE")
     constraints = conn.execute(
         "SELECT c.conname, c.conrelid::regclass::text, pg_get_constraintdef(c.oid) "
         "FROM pg_constraint c WHERE c.conrelid = ANY(%s) AND c.contype IN ('p', 'u') "
@@ -182,11 +182,31 @@ def _indexes_rebuilt(conn: Connection, tables: Sequence[str], rows: int) -> Iter
         conn.execute(definition)
 
 
-def _copy_text(conn: Connection, table: str, columns: str, lines: list[str]) -> None:
-    with conn.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        for start in range(0, len(lines), COPY_BLOCK):
-            block = lines[start : start + COPY_BLOCK]
-            copy.write(("\n".join(block) + "\n").encode())
+def _copy_text(conn: Connection, table: str, columns: str, blocks: Iterable[list[str]]) -> None:
+    """COPY the text lines of each block. A writer thread sends each block while the
+    next one is built (building holds the GIL, sending waits on the socket), so the
+    server parses one block while this process encodes the next."""
+    with (
+        conn.cursor() as cursor,
+        cursor.copy(
+            f"COPY {table} ({columns}) FROM STDIN", writer=QueuedLibpqWriter(cursor)
+        ) as copy,
+    ):
+        for block in blocks:
+            if block:
+                copy.write(("\n".join(block) + "\n").encode())
+
+
+def _batch_blocks(batch: OrderBatch, lines: list[list[str]]) -> Iterator[list[str]]:
+    """The ``orders`` COPY text of ``batch``, ``COPY_BLOCK`` rows at a time; the
+    ``order_lines`` text of each block is appended to ``lines``."""
+    columns = [f.name for f in attrs.fields(OrderBatch) if f.name != "currency"]
+    for start in range(0, len(batch), COPY_BLOCK):
+        part = slice(start, start + COPY_BLOCK)
+        block = attrs.evolve(batch, **{name: getattr(batch, name)[part] for name in columns})
+        order_text, line_text = batch_copy_text(block)
+        lines.append(line_text)
+        yield order_text
 
 
 class PostgresOrderRepository(_PostgresRepository[Order]):
@@ -224,12 +244,12 @@ class PostgresOrderRepository(_PostgresRepository[Order]):
         """
         if not isinstance(batch, OrderBatch):
             raise ValidationError("batch", type(batch).__name__, "an OrderBatch")
-        order_text, line_text = batch_copy_text(batch)
 
         def write(conn: Connection) -> None:
-            with _indexes_rebuilt(conn, ("orders", "order_lines"), len(order_text)):
-                _copy_text(conn, "orders", ORDER_WRITE_COLUMNS, order_text)
-                _copy_text(conn, "order_lines", LINE_COLUMNS, line_text)
+            with _indexes_rebuilt(conn, ("orders", "order_lines"), len(batch)):
+                lines: list[list[str]] = []
+                _copy_text(conn, "orders", ORDER_WRITE_COLUMNS, _batch_blocks(batch, lines))
+                _copy_text(conn, "order_lines", LINE_COLUMNS, lines)
 
         return self._insert_encoded(batch.order_id.tolist(), write)
 
