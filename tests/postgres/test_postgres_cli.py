@@ -11,7 +11,8 @@ import pytest
 from custmgmt.adapters.postgres import PostgresStore
 from custmgmt.cli import demo as demo_module
 from custmgmt.cli import main
-from custmgmt.cli.demo import SECTION_NEEDS
+from custmgmt.cli.demo import DEFAULT_AS_OF, SECTION_NEEDS
+from custmgmt.cli.demo_loyalty import demo_customer
 
 AS_OF = ["--as-of", "2026-06-30"]
 COMMANDS = [
@@ -95,6 +96,22 @@ def test_the_demo_and_the_commands_on_postgres_match_sqlite(
         assert from_postgres.strip()
         assert not from_postgres.startswith("no ")  # e.g. "no prospects stored"
         assert _run([*command, "--db", sqlite], capsys)[1] == from_postgres
+    # Loyalty, risk and recommendations: the demo's points customer, on both stores.
+    with PostgresStore(postgres_dsn, create=False) as store:
+        found = demo_customer(store, DEFAULT_AS_OF)
+        assert found is not None
+        assert {"loyalty", "risk", "purchase_lines"} <= set(store.capabilities)
+    for command in (
+        ["points", found[0], *AS_OF],
+        ["risk", *AS_OF],
+        ["recommend", found[0], *AS_OF],
+        ["recommend", "--evaluate", *AS_OF],
+    ):
+        code, from_postgres, err = _run([*command, "--db", postgres_dsn], capsys)
+        assert (code, err) == (0, ""), command
+        assert "balance" in from_postgres or command[0] != "points"
+        assert "restrictions:" in from_postgres or command[0] != "risk"
+        assert _run([*command, "--db", sqlite], capsys)[1] == from_postgres, command
 
 
 def test_a_database_without_a_custmgmt_store_is_refused_by_the_commands(

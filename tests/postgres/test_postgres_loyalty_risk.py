@@ -220,11 +220,23 @@ def test_a_stale_writer_in_another_connection_gets_a_conflict_and_writes_nothing
         postgres_dsn, schema=schema, create=False
     ) as b:
         a.loyalty.append(make_entry(1))
+        outcome: list[str] = []
+
+        def stale() -> None:
+            try:
+                b.loyalty.append(make_entry(2, key="k-b", id="C-1#2b"))
+                outcome.append("stored")
+            except Conflict:
+                outcome.append("conflict")
+
         with a.transaction():
             a.loyalty.append(make_entry(2, key="k-a"))
-            # b waits for a's lock on the customer, then finds seq 2 taken.
-            with pytest.raises(Conflict):
-                b.loyalty.append(make_entry(2, key="k-b", id="C-1#2b"))
+            writer = threading.Thread(target=stale)
+            writer.start()
+            writer.join(1.0)
+            assert writer.is_alive()  # b waits for a's lock on the customer ...
+        writer.join(30)
+        assert outcome == ["conflict"]  # ... then finds seq 2 taken
         assert [e.key for e in b.loyalty.entries("C-1")] == ["k-1", "k-a"]
 
 

@@ -208,8 +208,8 @@ def open_sqlite_store(path: str | Path, *, keeps: str, writable: bool = False) -
     """Open ``--db`` for a command whose capability only the SQLite store keeps so far.
 
     Like :func:`open_existing_store`, but a PostgreSQL DSN is refused by name: the
-    PostgreSQL store offers the core records, ratings, tickets, prospects and the service
-    team, not yet ``keeps``.
+    PostgreSQL store offers the core records, ratings, tickets, prospects, the service
+    team, loyalty points, risk records and purchase lines, not yet ``keeps``.
 
     Raises:
         ValidationError: a PostgreSQL DSN, no file at ``path``, or a directory.
