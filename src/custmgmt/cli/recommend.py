@@ -1,6 +1,6 @@
 """``custmgmt recommend``: products for a customer from purchase history, or an evaluation.
 
-``custmgmt recommend --db PATH CUSTOMER`` lists the top items for one customer from
+``custmgmt recommend --db PATH|DSN CUSTOMER`` lists the top items for one customer from
 item-to-item co-purchase (cosine by default; ``--similarity lift``), leaving out what
 they bought, with where each came from (their history or the popularity fill).
 ``--item SKU`` lists what customers who bought that product also bought.
