@@ -209,7 +209,8 @@ def open_sqlite_store(path: str | Path, *, keeps: str, writable: bool = False) -
 
     Like :func:`open_existing_store`, but a PostgreSQL DSN is refused by name: the
     PostgreSQL store offers the core records, ratings, tickets, prospects, the service
-    team, campaigns and follow-ups, not yet ``keeps``.
+    team, campaigns, follow-ups, loyalty points, risk records and purchase lines, not yet
+    ``keeps``.
 
     Raises:
         ValidationError: a PostgreSQL DSN, no file at ``path``, or a directory.

@@ -1,9 +1,9 @@
 """``custmgmt points``: a customer's points statement, with lots, expiries and tier.
 
-Reads the points ledger of an SQLite store and prints, at ``--as-of``, the balance, the
-points still locked in return windows or on hold, any clawback debt, the tier with
-the points needed to keep or reach one, each lot (awarded, left, expiry, state) and
-the ledger entries, under the default programme
+Reads the points ledger of a store (SQLite or PostgreSQL) and prints, at ``--as-of``,
+the balance, the points still locked in return windows or on hold, any clawback debt,
+the tier with the points needed to keep or reach one, each lot (awarded, left, expiry,
+state) and the ledger entries, under the default programme
 (:data:`custmgmt.loyalty.DEFAULT_PROGRAM`). The store is opened read-only.
 """
 
@@ -14,8 +14,10 @@ import sys
 from datetime import datetime
 from typing import Any, TextIO
 
-from custmgmt.cli._inputs import as_of_or_now, open_sqlite_store, zone
+from custmgmt.cli._inputs import as_of_or_now, open_existing_store, zone
+from custmgmt.errors import ValidationError
 from custmgmt.loyalty import statement
+from custmgmt.loyalty.ports import LoyaltyStore
 
 __all__ = ["print_statement", "register", "run"]
 
@@ -28,7 +30,8 @@ def register(subparsers: Any) -> None:
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
     parser.add_argument("customer", metavar="CUSTOMER", help="the customer id")
-    parser.add_argument("--db", metavar="PATH", required=True, help="the SQLite store")
+    parser.add_argument("--db", metavar="PATH|DSN", required=True,
+                        help="the store: an SQLite file or a postgresql:// DSN")
     parser.add_argument(
         "--as-of", metavar="DATE",
         help="the statement's moment: ISO date (its end) or datetime, naive in --tz "
@@ -44,8 +47,10 @@ def run(args: argparse.Namespace) -> int:
 
     tz = zone(args.tz)
     as_of = as_of_or_now(args, tz)
-    store = open_sqlite_store(args.db, keeps="loyalty points")
+    store = open_existing_store(args.db)
     try:
+        if not isinstance(store, LoyaltyStore):  # every bundled store keeps a ledger
+            raise ValidationError("--db", args.db, "a store that keeps loyalty points")
         print_statement(statement(store, args.customer, as_of=as_of), sys.stdout, tz=tz)
     finally:
         store.close()

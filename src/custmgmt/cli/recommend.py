@@ -1,6 +1,6 @@
 """``custmgmt recommend``: products for a customer from purchase history, or an evaluation.
 
-``custmgmt recommend --db PATH CUSTOMER`` lists the top items for one customer from
+``custmgmt recommend --db PATH|DSN CUSTOMER`` lists the top items for one customer from
 item-to-item co-purchase (cosine by default; ``--similarity lift``), leaving out what
 they bought, with where each came from (their history or the popularity fill).
 ``--item SKU`` lists what customers who bought that product also bought.
@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from custmgmt.cli._inputs import as_of_or_now, open_sqlite_store, zone
+from custmgmt.cli._inputs import as_of_or_now, open_existing_store, zone
 from custmgmt.errors import ValidationError
 from custmgmt.recommend import also_bought, evaluate_store, recommend_for
 
@@ -29,7 +29,8 @@ def register(subparsers: Any) -> None:
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
     parser.add_argument("customer", metavar="CUSTOMER", nargs="?", help="the customer id")
-    parser.add_argument("--db", metavar="PATH", required=True, help="the SQLite store")
+    parser.add_argument("--db", metavar="PATH|DSN", required=True,
+                        help="the store: an SQLite file or a postgresql:// DSN")
     parser.add_argument("--item", metavar="SKU", help="customers who bought SKU also bought")
     parser.add_argument("--evaluate", action="store_true", help="evaluate against popularity")
     parser.add_argument("--k", type=int, default=10, help="list length (default: 10)")
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     if args.holdout_days < 1:
         raise ValidationError("--holdout-days", args.holdout_days, "a positive number of days")
     as_of = as_of_or_now(args, zone(args.tz))
-    store = open_sqlite_store(args.db, keeps="purchase lines")
+    store = open_existing_store(args.db)
     try:
         if args.evaluate:
             report = evaluate_store(store, as_of=as_of, holdout_days=args.holdout_days,

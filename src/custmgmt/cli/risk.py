@@ -1,6 +1,6 @@
 """``custmgmt risk``: credit grades, current alerts and restrictions; ``risk fit`` learns a card.
 
-``custmgmt risk --db PATH`` prints the grade distribution of the latest score run (of
+``custmgmt risk --db PATH|DSN`` prints the grade distribution of the latest score run (of
 ``--card``, or of the most recently scored card), the current (open or acknowledged)
 early-warning alerts by rule, and the restrictions with their appeals.
 
@@ -22,7 +22,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from custmgmt.cli._inputs import as_of_or_now, open_sqlite_store, zone
+from custmgmt.cli._inputs import as_of_or_now, open_existing_store, schema_version, zone
 from custmgmt.errors import ValidationError
 from custmgmt.risk import AlertStatus, PDOScaling, ScorecardFitter, evaluate, run_stability
 from custmgmt.risk.learn import check_labels
@@ -38,7 +38,8 @@ def register(subparsers: Any) -> None:
         help="credit grades, current alerts and restrictions; 'risk fit' learns a scorecard",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
-    parser.add_argument("--db", metavar="PATH", help="the SQLite store")
+    parser.add_argument("--db", metavar="PATH|DSN",
+                        help="the store: an SQLite file or a postgresql:// DSN")
     parser.add_argument("--card", metavar="NAME", help="the scorecard (default: latest run's)")
     parser.add_argument("--as-of", metavar="DATE",
                         help="restrictions in force at this ISO date or datetime "
@@ -64,16 +65,14 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "action", None) == "fit":
         return _fit(args, sys.stdout)
     if not args.db:
-        raise ValidationError("--db", None, "the SQLite store to report on (or: risk fit ...)")
+        raise ValidationError("--db", None, "the store to report on (or: risk fit ...)")
 
     at = as_of_or_now(args, zone(args.tz))
-    store = open_sqlite_store(args.db, keeps="risk records")
+    store = open_existing_store(args.db)
     try:
-        with store.lock:
-            found = store.connection.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'risk_score_runs'"
-            ).fetchone()
-        if found is None:  # a store made before the risk capability, opened read-only
+        # A store made before the risk capability, opened read-only, has no risk tables
+        # (and must not be asked to create them).
+        if schema_version(store, "risk") == 0 or not isinstance(store, RiskStore):
             print("no risk data in this store yet (no scores, alerts or restrictions)")
             return 0
         print_risk_overview(store, at, sys.stdout, card_name=args.card)

@@ -77,7 +77,9 @@ def _offset(value: datetime) -> int:
         ValidationError: the UTC offset has a fraction of a second.
     """
     zone = value.tzinfo
-    offset = _FIXED_OFFSETS.get(zone)  # type: ignore[arg-type]
+    # Only fixed-offset zones are cached: other tzinfo classes need not be hashable
+    # (dateutil's tzfile, which the business calendars hand out, is not).
+    offset = _FIXED_OFFSETS.get(zone) if type(zone) is timezone else None
     if offset is None:
         delta = value.utcoffset()
         assert delta is not None  # the domain refuses naive datetimes

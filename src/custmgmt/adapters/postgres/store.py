@@ -27,9 +27,12 @@ from custmgmt.adapters.postgres.customers import PostgresCustomerRepository
 from custmgmt.adapters.postgres.database import Connection, PostgresDatabase
 from custmgmt.adapters.postgres.followups import PostgresFollowUpRepository
 from custmgmt.adapters.postgres.interactions import PostgresInteractionRepository
+from custmgmt.adapters.postgres.loyalty import PostgresPointsRepository
 from custmgmt.adapters.postgres.orders import PostgresOrderRepository
 from custmgmt.adapters.postgres.prospects import PostgresProspectRepository
+from custmgmt.adapters.postgres.purchase_lines import PostgresOrderLineReader
 from custmgmt.adapters.postgres.ratings import PostgresRatingRepository
+from custmgmt.adapters.postgres.risk import PostgresRiskRepository
 from custmgmt.adapters.postgres.schema import CORE_MIGRATIONS
 from custmgmt.adapters.postgres.team import PostgresAgentRepository, PostgresAssignmentRepository
 from custmgmt.adapters.postgres.tickets import PostgresTicketRepository
@@ -39,9 +42,12 @@ from custmgmt.campaigns.ports import CAMPAIGNS
 from custmgmt.domain import InteractionKind
 from custmgmt.errors import ValidationError
 from custmgmt.followup.ports import FOLLOWUPS
+from custmgmt.loyalty.ports import LOYALTY
 from custmgmt.ports import CapabilityKey
 from custmgmt.prospects.ports import PROSPECTS
 from custmgmt.rating.ports import RATINGS
+from custmgmt.recommend.ports import PURCHASE_LINES
+from custmgmt.risk.ports import RISK
 from custmgmt.team.ports import AGENTS, ASSIGNMENTS
 from custmgmt.tickets.ports import TICKETS
 
@@ -82,6 +88,9 @@ class PostgresStore(PostgresDatabase, CapabilityHost):
     assignments = Capability(ASSIGNMENTS, PostgresAssignmentRepository)
     campaigns = Capability(CAMPAIGNS, PostgresCampaignRepository)
     followups = Capability(FOLLOWUPS, PostgresFollowUpRepository)
+    loyalty = Capability(LOYALTY, PostgresPointsRepository)
+    risk = Capability(RISK, PostgresRiskRepository)
+    purchase_lines = Capability(PURCHASE_LINES, PostgresOrderLineReader)
 
     def __init__(
         self,

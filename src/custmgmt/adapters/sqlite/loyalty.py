@@ -32,12 +32,13 @@ from datetime import datetime
 from typing import Any, Final
 
 from custmgmt.adapters._checks import check_chunk_size
+from custmgmt.adapters._loyalty_rows import account_from_doc, account_to_doc
 from custmgmt.adapters.sqlite.codecs import _datetime, _instant
 from custmgmt.adapters.sqlite.database import SQLiteDatabase
 from custmgmt.adapters.sqlite.schema import Migration
 from custmgmt.domain._validate import check_id
 from custmgmt.errors import Conflict, CustMgmtError, StorageError, ValidationError
-from custmgmt.loyalty.ledger import Account, Draw, EntryKind, LedgerEntry, Lot
+from custmgmt.loyalty.ledger import Account, Draw, LedgerEntry
 from custmgmt.loyalty.tiers import TierChange
 from custmgmt.ports import DEFAULT_CHUNK_SIZE
 
@@ -126,39 +127,6 @@ def _entry(row: Row) -> LedgerEntry:
         order_id=row[11], expires_at=_maybe(row[12], row[13]),
         locked_until=_maybe(row[14], row[15]), lot=row[16], draws=draws, debt=row[18],
         written_off=row[19],
-    )
-
-
-def _encode_account(account: Account) -> str:
-    lots = [
-        [
-            lot.id, *_instant(lot.earned_at), lot.points, lot.remaining, *_instant(lot.expires_at),
-            *_pair(lot.locked_until), lot.held, lot.kind.value, lot.rule, lot.order_id,
-        ]
-        for lot in account.lots
-    ]
-    return json.dumps({
-        "seq": account.seq, "at": None if account.at is None else list(_instant(account.at)),
-        "lots": lots, "debt": account.debt, "debt_in_balance": account.debt_in_balance,
-        "reversed": [list(pair) for pair in account.reversed_by_order],
-    }, ensure_ascii=False)
-
-
-def _decode_account(customer_id: str, text: str) -> Account:
-    body = json.loads(text)
-    lots = tuple(
-        Lot(
-            id=r[0], earned_at=_datetime(r[1], r[2]), points=r[3], remaining=r[4],
-            expires_at=_datetime(r[5], r[6]), locked_until=_maybe(r[7], r[8]), held=r[9],
-            kind=EntryKind(r[10]), rule=r[11], order_id=r[12],
-        )
-        for r in body["lots"]
-    )
-    at = body["at"]
-    return Account(
-        customer_id=customer_id, seq=body["seq"], at=None if at is None else _datetime(*at),
-        lots=lots, debt=body["debt"], debt_in_balance=body["debt_in_balance"],
-        reversed_by_order=tuple((str(k), int(n)) for k, n in body["reversed"]),
     )
 
 
@@ -270,7 +238,7 @@ class SQLitePointsRepository:
         """Keep a snapshot (see ``PointsRepository.save_snapshot``)."""
         if not isinstance(account, Account):
             raise ValidationError("account", account, "an Account")
-        body = _encode_account(account)
+        body = json.dumps(account_to_doc(account), ensure_ascii=False)
         with self._store.writing() as conn:
             last = self._last(conn, account.customer_id)
             if account.seq > last:
@@ -298,7 +266,7 @@ class SQLitePointsRepository:
         if not rows:
             return None
         try:
-            return _decode_account(customer_id, rows[0][0])
+            return account_from_doc(customer_id, json.loads(rows[0][0]))
         except (CustMgmtError, ValueError, KeyError, TypeError, IndexError) as exc:
             raise StorageError(
                 f"sqlite: the points snapshot of {customer_id!r} cannot be read: {exc}"
