@@ -166,7 +166,11 @@ class PrivacyRepository(Protocol):
         ...
 
     def keys_wrapped_with(self, kek_id: str, limit: int) -> list[str]:
-        """Up to ``limit`` customer ids whose key ``kek_id`` wraps, in id order."""
+        """Up to ``limit`` customer ids whose key ``kek_id`` wraps, sorted.
+
+        Which ones is the repository's choice (a rotation takes batches until none
+        is left); fewer than ``limit`` means these are all.
+        """
         ...
 
     def key_counts(self) -> dict[str, int]:

@@ -76,8 +76,17 @@ CREATE TABLE privacy_erasures (
 );
 """
 
+# Version 2: the index that finds the keys a KEK wraps is on ``kek_id`` alone. Its
+# entries are then (kek_id, rowid), and new keys (increasing rowids) are appended at
+# its end instead of landing at random places of a (kek_id, customer_id) index: at
+# a million customers that random insert was a large part of the cost of sealing.
+_V2 = """
+DROP INDEX privacy_keys_by_kek;
+CREATE INDEX privacy_keys_by_kek_only ON privacy_keys (kek_id);
+"""
+
 #: The privacy component's schema, one migration per version.
-PRIVACY_MIGRATIONS = [_V1]
+PRIVACY_MIGRATIONS = [_V1, _V2]
 
 _AUDIT_COLUMNS = "seq, at_us, at_off, actor, action, resource, purpose, outcome, prev_hash, hash"
 
@@ -185,13 +194,16 @@ class SQLitePrivacyRepository:
             return cur.rowcount > 0
 
     def keys_wrapped_with(self, kek_id: str, limit: int) -> list[str]:
-        """Customer ids whose key ``kek_id`` wraps, in id order."""
+        """Up to ``limit`` customer ids whose key ``kek_id`` wraps, sorted."""
         count = check_limit("limit", limit)
+        # The index on kek_id alone yields the keys in insertion (rowid) order, so a
+        # batch of a rotation reads only its own rows; the batch is then sorted.
         rows = self._read(
-            "SELECT customer_id FROM privacy_keys WHERE kek_id = ? ORDER BY customer_id LIMIT ?",
+            "SELECT customer_id FROM privacy_keys INDEXED BY privacy_keys_by_kek_only"
+            " WHERE kek_id = ? LIMIT ?",
             (str(kek_id), count),
         )
-        return [r[0] for r in rows]
+        return sorted(r[0] for r in rows)
 
     def key_counts(self) -> dict[str, int]:
         """How many keys each KEK wraps."""
