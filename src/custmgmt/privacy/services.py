@@ -61,7 +61,13 @@ from custmgmt.errors import Conflict, NotFound, StorageError, ValidationError
 from custmgmt.privacy.access import AccessDenied, AccessPolicy, Actor, Permission
 from custmgmt.privacy.audit import AuditEntry, AuditVerification, verify_chain
 from custmgmt.privacy.crypto import FieldCipher, WrappedKey, normalise_for_index
-from custmgmt.privacy.ports import ErasureRecord, PrivacyStore, SealedRecord
+from custmgmt.privacy.ports import (
+    ERASED_TEXT,
+    ErasureRecord,
+    PrivacyStore,
+    SealedRecord,
+    SubjectRedaction,
+)
 from custmgmt.rating.ports import RatingStore
 from custmgmt.tickets.ports import TicketStore
 from custmgmt.tickets.ticket import Ticket, TicketStatus
@@ -85,8 +91,6 @@ __all__ = [
     "verify_audit_log",
 ]
 
-#: What erased free text (a review, a ticket's subject) is replaced with.
-ERASED_TEXT = "[已删除 erased]"
 
 # A ticket in one of these states is open: its assignee may see the customer's contacts.
 _OPEN = frozenset(TicketStatus) - {
@@ -664,9 +668,13 @@ def erase_subject(
     blind indexes removed (crypto-shredding: copies of the ciphertext in the WAL or a
     backup become unreadable); the profile keeps its id but its name becomes a stable
     pseudonym and every other personal field (sensitive ones too) is cleared, consent
-    withdrawn; the free text of their interactions and tickets is replaced; orders,
-    ratings and ticket timings stay as they were. The customer is suppressed from
-    campaigns for good (:func:`is_suppressed`). Audited.
+    withdrawn; the free text of their interactions and tickets is replaced, and so is
+    every capability repository's that implements
+    :class:`~custmgmt.privacy.ports.SubjectRedaction` (points reasons, override reasons,
+    appeal statements, follow-up notes); orders, points, ratings and ticket timings
+    stay as they were. On SQLite the WAL is then checkpointed and emptied and
+    ``secure_delete`` zeroes the replaced text (``docs/privacy.md``). The customer is
+    suppressed from campaigns for good (:func:`is_suppressed`). Audited.
 
     Raises:
         NotFound: no such customer; nothing changes.
@@ -705,7 +713,22 @@ def erase_subject(
             for ticket in store.tickets.find(customer_id=core.id):
                 store.tickets.remove(ticket.id)
                 store.tickets.add(_redact_ticket(ticket))
+        for repository in _capability_repositories(store):
+            if isinstance(repository, SubjectRedaction):
+                repository.redact_subject(core.id, pseudonym)
         record = ErasureRecord(customer_id=core.id, pseudonym=pseudonym, at=at)
         store.privacy.record_erasure(record)
         record_audit(store, privacy, actor, "erase_subject", resource, purpose=purpose)
+    purge = getattr(store.privacy, "purge_history", None)
+    if callable(purge):
+        # After the commit: an SQLite store moves the WAL into the database file and
+        # empties it, so the replaced text is left neither there nor in free pages.
+        purge()
     return record
+
+
+def _capability_repositories(store: PrivacyStore) -> tuple[Any, ...]:
+    """The store's capability repositories (a bundled store lists them; a host's
+    store without ``capability_repositories`` offers none beyond the core)."""
+    listing = getattr(store, "capability_repositories", None)
+    return tuple(listing()) if callable(listing) else ()

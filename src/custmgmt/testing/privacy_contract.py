@@ -122,7 +122,8 @@ class PrivacyRepositoryContract(RepositoryContract[PrivacyRepository]):
         for cid in ("C-3", "C-1", "C-2", "C-4"):
             repo.put_key(cid, _key("old" if cid != "C-4" else "new"))
         some = repo.keys_wrapped_with("old", 2)
-        assert len(some) == 2 and some == sorted(some)
+        assert len(some) == 2
+        assert some == sorted(some)
         assert set(some) <= {"C-1", "C-2", "C-3"}
         assert repo.keys_wrapped_with("old", 10) == ["C-1", "C-2", "C-3"]
         assert repo.keys_wrapped_with("none", 10) == []

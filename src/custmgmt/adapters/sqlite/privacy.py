@@ -111,6 +111,28 @@ class SQLitePrivacyRepository:
     def __init__(self, db: SQLiteDatabase) -> None:
         self._db = db
         db.apply_migrations("privacy", PRIVACY_MIGRATIONS)
+        if not db.read_only:
+            # Deleted and overwritten content is zeroed, not left in free space of a
+            # page or on the freelist: an erasure must not leave the old text in the
+            # file (nor in a page-copy backup of it).
+            with db.lock:
+                db.connection.execute("PRAGMA secure_delete = ON")
+
+    def purge_history(self) -> bool:
+        """Move the WAL into the database file and empty it (``wal_checkpoint(TRUNCATE)``).
+
+        Erasure calls it after committing, so replaced text survives in no WAL frame.
+        Returns False when another connection's open read kept the checkpoint from
+        finishing (the frames are overwritten at a later checkpoint; call it again),
+        and True for a store without a WAL (in memory).
+
+        Raises:
+            StorageError: the database failed.
+        """
+        if self._db.read_only or self._db.connection.in_transaction:
+            return False
+        rows = self._read("PRAGMA wal_checkpoint(TRUNCATE)")
+        return not rows or int(rows[0][0]) == 0
 
     def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         with self._db.lock:
