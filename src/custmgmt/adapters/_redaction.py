@@ -40,6 +40,7 @@ __all__ = [
     "replace_redacted",
 ]
 
+
 T = TypeVar("T")
 
 
@@ -47,7 +48,7 @@ def _text(value: str) -> str:
     return value if value in ("", ERASED_TEXT) else ERASED_TEXT
 
 
-def _changed(old: Any, new: Any) -> Any:
+def _changed(old: T, new: T) -> T | None:
     return None if new == old else new
 
 

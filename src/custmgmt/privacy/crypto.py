@@ -491,7 +491,8 @@ class FieldCipher:
         ihash.update(message)
         ohash = outer.copy()
         ohash.update(ihash.digest())
-        return ohash.digest()
+        digest: bytes = ohash.digest()
+        return digest
 
     def digest_normalised(self, kind: str, normalised: str) -> bytes:
         """The blind index of a value already in its :func:`normalise_for_index` form."""

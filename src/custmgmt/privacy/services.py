@@ -216,13 +216,23 @@ class _Copier:
     def __init__(self, cls: Any) -> None:
         names = tuple(f.name for f in attrs.fields(cls))
         self.position = {name: i for i, name in enumerate(names)}
-        self.get = operator.attrgetter(*names)
-        slots = "__slots__" in cls.__dict__ and len(names) > 1
+        getter = operator.attrgetter(*names)
+        # attrgetter of one name returns the value itself, not a 1-tuple.
+        self.get: Callable[[Any], tuple[Any, ...]] = (
+            getter if len(names) > 1 else (lambda obj: (getter(obj),))
+        )
+        slotted = "__slots__" in cls.__dict__
         self.setters: tuple[Callable[[Any, Any], None], ...] = tuple(
-            getattr(cls, name).__set__ if slots
-            else (lambda obj, value, name=name: object.__setattr__(obj, name, value))
+            getattr(cls, name).__set__ if slotted else _attribute_setter(name)
             for name in names
         )
+
+
+def _attribute_setter(name: str) -> Callable[[Any, Any], None]:
+    def set_attribute(obj: Any, value: Any) -> None:
+        object.__setattr__(obj, name, value)
+
+    return set_attribute
 
 
 _COPIERS: dict[type, _Copier] = {}

@@ -26,6 +26,7 @@ from custmgmt.adapters.postgres.customers import PostgresCustomerRepository
 from custmgmt.adapters.postgres.database import Connection, PostgresDatabase
 from custmgmt.adapters.postgres.interactions import PostgresInteractionRepository
 from custmgmt.adapters.postgres.orders import PostgresOrderRepository
+from custmgmt.adapters.postgres.privacy import PostgresPrivacyRepository
 from custmgmt.adapters.postgres.prospects import PostgresProspectRepository
 from custmgmt.adapters.postgres.ratings import PostgresRatingRepository
 from custmgmt.adapters.postgres.schema import CORE_MIGRATIONS
@@ -36,6 +37,7 @@ from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 from custmgmt.domain import InteractionKind
 from custmgmt.errors import ValidationError
 from custmgmt.ports import CapabilityKey
+from custmgmt.privacy.ports import PRIVACY
 from custmgmt.prospects.ports import PROSPECTS
 from custmgmt.rating.ports import RATINGS
 from custmgmt.team.ports import AGENTS, ASSIGNMENTS
@@ -76,6 +78,7 @@ class PostgresStore(PostgresDatabase, CapabilityHost):
     prospects = Capability(PROSPECTS, PostgresProspectRepository)
     agents = Capability(AGENTS, PostgresAgentRepository)
     assignments = Capability(ASSIGNMENTS, PostgresAssignmentRepository)
+    privacy = Capability(PRIVACY, PostgresPrivacyRepository)
 
     def __init__(
         self,
