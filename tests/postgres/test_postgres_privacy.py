@@ -4,6 +4,7 @@ after which the data is still encrypted and still decrypts with the host's keys.
 
 from __future__ import annotations
 
+import json
 import secrets
 import shutil
 import subprocess
@@ -17,12 +18,14 @@ import pytest
 from _pg_support import OnPostgres, drop_schema, new_schema
 
 from custmgmt.adapters.postgres import PostgresStore
+from custmgmt.cli import main
 from custmgmt.datasets import make_dataset
 from custmgmt.domain import Customer, CustomerKind
 from custmgmt.privacy import (
     ERASED_TEXT,
     Actor,
     FieldCipher,
+    FileKeyProvider,
     Privacy,
     StaticKeyProvider,
     SubjectRedaction,
@@ -153,3 +156,29 @@ def test_an_encrypted_store_dumps_no_plaintext_finds_erases_and_restores(
             conn.execute(f"DROP DATABASE IF EXISTS {restored_db}")
 
 
+
+
+def test_the_privacy_commands_accept_a_postgresql_dsn(
+    postgres_dsn: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    keyfile = tmp_path / "keys.json"
+    assert main(["privacy", "keygen", "--to", str(keyfile)]) == 0
+    privacy = Privacy(cipher=FieldCipher(FileKeyProvider(keyfile)), clock=FixedClock(NOW))
+    customers = make_dataset(5, 10, seed=2).customers()
+    with PostgresStore(postgres_dsn) as store:  # the commands' schema, custmgmt
+        add_customers(store, privacy, OFFICER, customers)
+    target = customers[1]
+    out = tmp_path / "export.json"
+    base = ["--db", postgres_dsn, "--customer", target.id, "--keys", str(keyfile),
+            "--actor", "dpo-1"]
+    assert main(["privacy", "export", *base, "--out", str(out)]) == 0
+    assert json.loads(out.read_text(encoding="utf-8"))["customer"]["name"] == target.name
+    assert main(["privacy", "erase", *base, "--purpose", "GDPR art. 17"]) == 0
+    assert main(["privacy", "verify", "--db", postgres_dsn]) == 0
+    printed = capsys.readouterr().out
+    assert "audit log:" in printed
+    assert "intact" in printed
+    assert target.name not in printed
+    with PostgresStore(postgres_dsn, create=False) as store:
+        assert store.privacy.erased_ids() == [target.id]
+        assert store.customers.get(target.id).name != target.name
