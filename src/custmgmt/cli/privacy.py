@@ -15,6 +15,7 @@ import argparse
 import getpass
 import os
 import sys
+from contextlib import closing
 from typing import Any
 
 from custmgmt.cli._inputs import open_existing_store
@@ -25,6 +26,7 @@ from custmgmt.privacy import (
     FieldCipher,
     FileKeyProvider,
     Privacy,
+    PrivacyStore,
     erase_subject,
     export_subject_json,
     verify_audit_log,
@@ -64,6 +66,15 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
+def _open(db: str, *, writable: bool = False) -> PrivacyStore:
+    """``--db`` (an SQLite file or a ``postgresql://`` DSN) as a store with privacy data."""
+    store: Any = open_existing_store(db, writable=writable)
+    if not isinstance(store, PrivacyStore):
+        store.close()
+        raise ValidationError("--db", db, "a store that keeps the privacy records")
+    return store
+
+
 def _privacy(args: argparse.Namespace) -> Any:
 
     cipher = None if args.keys is None else FieldCipher(FileKeyProvider(args.keys))
@@ -86,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
               "keep it out of backups and version control")
         return 0
     if args.action == "verify":
-        with open_existing_store(args.db) as store:
+        with closing(_open(args.db)) as store:
             result = verify_audit_log(store, head=args.head)
         state = "intact" if result.ok else f"BROKEN: {result.problem}"
         print(f"audit log: {result.checked:,} entries, {state}; head {result.head}")
@@ -94,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "export":
         if os.path.lexists(args.out):
             raise ValidationError("--out", args.out, "a file that does not exist yet")
-        with open_existing_store(args.db, writable=True) as store:
+        with closing(_open(args.db, writable=True)) as store:
             text = export_subject_json(store, _privacy(args), _actor(args), args.customer,
                                        purpose=args.purpose)
         with open(args.out, "x", encoding="utf-8") as fh:
@@ -102,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         os.chmod(args.out, 0o600)
         print(f"exported customer {args.customer} to {args.out}")
         return 0
-    with open_existing_store(args.db, writable=True) as store:
+    with closing(_open(args.db, writable=True)) as store:
         record = erase_subject(store, _privacy(args), _actor(args), args.customer,
                                purpose=args.purpose)
     print(f"erased customer {record.customer_id}: now {mask_text(record.pseudonym, keep=3)} "
