@@ -130,7 +130,8 @@ class TestSchemasAndConnections(OnPostgres):
                 f"SELECT component, version FROM {schema}.custmgmt_schema ORDER BY component"
             ).fetchall()
         assert rows == [
-            ("core", 1), ("prospects", 1), ("ratings", 2), ("team", 1), ("tickets", 1)
+            ("core", 1), ("privacy", 1), ("prospects", 1), ("ratings", 2), ("team", 1),
+            ("tickets", 1),
         ]
         drop_schema(self.dsn, schema)
 
