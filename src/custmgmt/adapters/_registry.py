@@ -111,6 +111,16 @@ class CapabilityHost:
                     found[kind] = found.get(kind, 0) + int(n)
         return found
 
+    def capability_repositories(self) -> tuple[Any, ...]:
+        """The capability repositories made so far, in the order they were made.
+
+        A memory store makes a repository on first use (one not made yet holds
+        nothing); the SQLite and PostgreSQL stores make all of them when they open.
+        Privacy erasure walks them to redact each one's personal text.
+        """
+        with self._capability_lock:
+            return tuple(self._repositories.values())
+
     @property
     def capabilities(self) -> tuple[str, ...]:
         """The names of the capabilities this store offers, sorted."""

@@ -44,7 +44,7 @@ from custmgmt.privacy import (
 from custmgmt.privacy.masking import mask_address, mask_email, mask_name, mask_phone
 from custmgmt.tickets import TicketStatus
 
-__all__ = ["demo_section"]
+__all__ = ["POSTGRES_BACKUP_LINE", "demo_section"]
 
 
 class _DemoClock:
@@ -158,8 +158,19 @@ def _report(ctx: DemoContext, store: Any, chosen: list[str]) -> None:
                   f"{erased.pseudonym}; {len(store.privacy.erased_ids())} erased in all")
 
 
+#: What the section says about backups on PostgreSQL, where the SQLite backup API does
+#: not apply (docs/postgres.md shows the pg_dump round trip).
+POSTGRES_BACKUP_LINE = (
+    "backup: pg_dump --format=custom / pg_restore (docs/postgres.md); sealed columns "
+    "stay ciphertext in the dump"
+)
+
+
 def _backup(ctx: DemoContext) -> None:
 
+    if type(ctx.store).__module__.startswith("custmgmt.adapters.postgres"):
+        ctx.print(POSTGRES_BACKUP_LINE)
+        return
     if not isinstance(ctx.store, SQLiteStore):
         return
     with tempfile.TemporaryDirectory() as folder:

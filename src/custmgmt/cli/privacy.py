@@ -5,6 +5,7 @@ hash too) and exits 1 when it is broken. ``export`` writes everything held on on
 customer as JSON to a new file; ``erase`` erases a customer (PIPL / GDPR). Both act
 as ``--actor`` with ``--role`` (default ``privacy_officer``) under the default access
 policy and are written to the audit log; an encrypted store needs ``--keys``.
+``--db`` is an SQLite file or a ``postgresql://`` DSN (an existing store either way).
 ``keygen`` writes a development key file (never over an existing file).
 """
 
@@ -14,9 +15,10 @@ import argparse
 import getpass
 import os
 import sys
+from contextlib import closing
 from typing import Any
 
-from custmgmt.cli._inputs import open_sqlite_store
+from custmgmt.cli._inputs import open_existing_store
 from custmgmt.domain.masking import mask_text
 from custmgmt.errors import ValidationError
 from custmgmt.privacy import (
@@ -24,6 +26,7 @@ from custmgmt.privacy import (
     FieldCipher,
     FileKeyProvider,
     Privacy,
+    PrivacyStore,
     erase_subject,
     export_subject_json,
     verify_audit_log,
@@ -42,12 +45,14 @@ def register(subparsers: Any) -> None:
     )
     actions = parser.add_subparsers(title="actions", dest="action", metavar="ACTION")
     verify = actions.add_parser("verify", help="check the audit log's hash chain")
-    verify.add_argument("--db", required=True, metavar="PATH")
+    verify.add_argument("--db", required=True, metavar="PATH",
+                        help="an SQLite store, or a postgresql://... DSN")
     verify.add_argument("--head", metavar="HASH", help="the anchored hash of the last entry")
     for name, text in (("export", "write everything held on a customer as JSON"),
                        ("erase", "erase a customer's personal data")):
         sub = actions.add_parser(name, help=text)
-        sub.add_argument("--db", required=True, metavar="PATH")
+        sub.add_argument("--db", required=True, metavar="PATH",
+                         help="an SQLite store, or a postgresql://... DSN")
         sub.add_argument("--customer", required=True, metavar="ID")
         sub.add_argument("--actor", default=None, help="who acts (default: the login name)")
         sub.add_argument("--role", default="privacy_officer", help="the actor's role")
@@ -59,6 +64,15 @@ def register(subparsers: Any) -> None:
     keygen = actions.add_parser("keygen", help="write a development key file")
     keygen.add_argument("--to", required=True, metavar="FILE")
     parser.set_defaults(func=run)
+
+
+def _open(db: str, *, writable: bool = False) -> PrivacyStore:
+    """``--db`` (an SQLite file or a ``postgresql://`` DSN) as a store with privacy data."""
+    store: Any = open_existing_store(db, writable=writable)
+    if not isinstance(store, PrivacyStore):
+        store.close()
+        raise ValidationError("--db", db, "a store that keeps the privacy records")
+    return store
 
 
 def _privacy(args: argparse.Namespace) -> Any:
@@ -83,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
               "keep it out of backups and version control")
         return 0
     if args.action == "verify":
-        with open_sqlite_store(args.db, keeps="the privacy records") as store:
+        with closing(_open(args.db)) as store:
             result = verify_audit_log(store, head=args.head)
         state = "intact" if result.ok else f"BROKEN: {result.problem}"
         print(f"audit log: {result.checked:,} entries, {state}; head {result.head}")
@@ -91,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "export":
         if os.path.lexists(args.out):
             raise ValidationError("--out", args.out, "a file that does not exist yet")
-        with open_sqlite_store(args.db, keeps="the privacy records", writable=True) as store:
+        with closing(_open(args.db, writable=True)) as store:
             text = export_subject_json(store, _privacy(args), _actor(args), args.customer,
                                        purpose=args.purpose)
         with open(args.out, "x", encoding="utf-8") as fh:
@@ -99,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         os.chmod(args.out, 0o600)
         print(f"exported customer {args.customer} to {args.out}")
         return 0
-    with open_sqlite_store(args.db, keeps="the privacy records", writable=True) as store:
+    with closing(_open(args.db, writable=True)) as store:
         record = erase_subject(store, _privacy(args), _actor(args), args.customer,
                                purpose=args.purpose)
     print(f"erased customer {record.customer_id}: now {mask_text(record.pseudonym, keep=3)} "

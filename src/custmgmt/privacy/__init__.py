@@ -42,11 +42,13 @@ from custmgmt.privacy.masking import (
     mask_phone,
 )
 from custmgmt.privacy.ports import (
+    ERASED_TEXT,
     PRIVACY,
     ErasureRecord,
     PrivacyRepository,
     PrivacyStore,
     SealedRecord,
+    SubjectRedaction,
 )
 from custmgmt.privacy.services import (
     Privacy,
@@ -69,6 +71,7 @@ from custmgmt.privacy.services import (
 __all__ = [
     "ACTIONS",
     "CLASSIFICATION",
+    "ERASED_TEXT",
     "PRIVACY",
     "AccessDenied",
     "AccessPolicy",
@@ -89,6 +92,7 @@ __all__ = [
     "SealedRecord",
     "Sensitivity",
     "StaticKeyProvider",
+    "SubjectRedaction",
     "WrappedKey",
     "add_customer",
     "add_customers",

@@ -37,11 +37,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
+import hashlib
 import json
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -275,6 +275,15 @@ class WrappedKey:
         validator=v.instance_of(bytes, "bytes"), repr=lambda b: f"<{len(b)} bytes>"
     )
 
+    @classmethod
+    def trusted(cls, kek_id: str, blob: bytes) -> WrappedKey:
+        """A wrapped key the cipher made itself, without re-validating it (bulk sealing
+        makes a million of these; the validators were a fifth of the cost of a key)."""
+        key = object.__new__(cls)
+        object.__setattr__(key, "kek_id", kek_id)
+        object.__setattr__(key, "blob", blob)
+        return key
+
 
 def normalise_for_index(kind: str, value: str) -> str:
     """The form of ``value`` a blind index of ``kind`` is computed on.
@@ -338,7 +347,7 @@ class FieldCipher:
         self.keys = keys
         self.index_bytes = index_bytes
         self._keks: dict[str, Any] = {}
-        self._index_key: bytes | None = None
+        self._index_pads: tuple[Any, Any] | None = None
 
     def __repr__(self) -> str:
         return f"FieldCipher(keys={self.keys!r}, index_bytes={self.index_bytes})"
@@ -367,7 +376,7 @@ class FieldCipher:
         """
         nonce = secrets.token_bytes(_NONCE_BYTES)
         sealed = self._kek(kek_id).encrypt(nonce, dek, self._wrap_aad(kek_id, customer_id))
-        return WrappedKey(kek_id=kek_id, blob=nonce + sealed)
+        return WrappedKey.trusted(kek_id, nonce + sealed)
 
     def unwrap(self, customer_id: str, wrapped: WrappedKey) -> bytes:
         """The data key inside ``wrapped``.
@@ -401,6 +410,42 @@ class FieldCipher:
         sealed: bytes = self._aesgcm(dek).encrypt(nonce, plaintext, aad)
         return _FORMAT + nonce + sealed
 
+    def seal_new_many(
+        self, items: Sequence[tuple[str, bytes]]
+    ) -> list[tuple[bytes, WrappedKey]]:
+        """Seal each ``(customer_id, plaintext)`` under a fresh data key of its own.
+
+        Returns, per item and in order, the sealed blob (as :meth:`seal` makes it) and
+        the new data key wrapped by the current KEK (as :meth:`new_data_key` makes it).
+        The bulk path of adding customers: the randomness of the whole batch (data
+        keys and both nonces of every customer) comes from one ``os.urandom`` call
+        sliced up, and the KEK's cipher object is made once.
+
+        Raises:
+            KeyUnavailable: the provider lacks its current KEK.
+        """
+        kek_id = self.keys.current_key_id
+        kek = self._kek(kek_id)
+        aesgcm = self._aesgcm
+        record_aad = b"custmgmt-record\x00"
+        wrap_aad = b"custmgmt-dek\x00" + kek_id.encode() + b"\x00"
+        step = _KEY_BYTES + 2 * _NONCE_BYTES
+        pool = os.urandom(step * len(items))
+        trusted = WrappedKey.trusted
+        out: list[tuple[bytes, WrappedKey]] = []
+        append = out.append
+        at = 0
+        for customer_id, plaintext in items:
+            dek = pool[at : at + _KEY_BYTES]
+            nonce = pool[at + _KEY_BYTES : at + _KEY_BYTES + _NONCE_BYTES]
+            wrap_nonce = pool[at + _KEY_BYTES + _NONCE_BYTES : at + step]
+            at += step
+            cid = customer_id.encode()
+            blob = _FORMAT + nonce + aesgcm(dek).encrypt(nonce, plaintext, record_aad + cid)
+            wrapped = wrap_nonce + kek.encrypt(wrap_nonce, dek, wrap_aad + cid)
+            append((blob, trusted(kek_id, wrapped)))
+        return out
+
     def open(self, customer_id: str, dek: bytes, blob: bytes) -> bytes:
         """The plaintext sealed in ``blob``.
 
@@ -427,16 +472,32 @@ class FieldCipher:
         """
         return self.digest_normalised(kind, normalise_for_index(kind, value))
 
+    def _pads(self) -> tuple[Any, Any]:
+        pads = self._index_pads
+        if pads is None:
+            key = _check_key("index", self.keys.key(self.keys.index_key_id))
+            pads = self._index_pads = (
+                hashlib.sha256(bytes(b ^ 0x36 for b in key.ljust(64, b"\x00"))),
+                hashlib.sha256(bytes(b ^ 0x5C for b in key.ljust(64, b"\x00"))),
+            )
+        return pads
+
+    def _hmac(self, message: bytes) -> bytes:
+        # HMAC-SHA256 (RFC 2104) from the key's inner and outer pads hashed once: the
+        # same digest as hmac.digest, at less than half its cost (it re-hashes the
+        # padded key on every call, and sealing computes four HMACs per customer).
+        inner, outer = self._pads()
+        ihash = inner.copy()
+        ihash.update(message)
+        ohash = outer.copy()
+        ohash.update(ihash.digest())
+        digest: bytes = ohash.digest()
+        return digest
+
     def digest_normalised(self, kind: str, normalised: str) -> bytes:
         """The blind index of a value already in its :func:`normalise_for_index` form."""
-        key = self._index_key
-        if key is None:
-            key = self._index_key = self.keys.key(self.keys.index_key_id)
-        digest: bytes = hmac.digest(key, (kind + "\x00" + normalised).encode(), "sha256")
-        return digest[: self.index_bytes]
+        return self._hmac((kind + "\x00" + normalised).encode())[: self.index_bytes]
 
     def pseudonym(self, customer_id: str) -> str:
         """A stable pseudonym for ``customer_id`` that cannot be reversed without the key."""
-        key = self.keys.key(self.keys.index_key_id)
-        digest = hmac.digest(key, b"pseudonym\x00" + customer_id.encode(), "sha256")
-        return "匿名-" + digest[:6].hex()
+        return "匿名-" + self._hmac(b"pseudonym\x00" + customer_id.encode())[:6].hex()

@@ -30,12 +30,17 @@ from custmgmt.privacy.audit import AuditEntry
 from custmgmt.privacy.crypto import INDEX_KINDS, WrappedKey
 
 __all__ = [
+    "ERASED_TEXT",
     "PRIVACY",
     "ErasureRecord",
     "PrivacyRepository",
     "PrivacyStore",
     "SealedRecord",
+    "SubjectRedaction",
 ]
+
+#: What erased free text (a review, a ticket's subject, a points reason) is replaced with.
+ERASED_TEXT = "[已删除 erased]"
 
 
 def _to_indexes(value: Any) -> tuple[tuple[str, bytes], ...]:
@@ -166,7 +171,11 @@ class PrivacyRepository(Protocol):
         ...
 
     def keys_wrapped_with(self, kek_id: str, limit: int) -> list[str]:
-        """Up to ``limit`` customer ids whose key ``kek_id`` wraps, in id order."""
+        """Up to ``limit`` customer ids whose key ``kek_id`` wraps, sorted.
+
+        Which ones is the repository's choice (a rotation takes batches until none
+        is left); fewer than ``limit`` means these are all.
+        """
         ...
 
     def key_counts(self) -> dict[str, int]:
@@ -234,6 +243,29 @@ class PrivacyRepository(Protocol):
 
     def erased_ids(self) -> Sequence[str]:
         """Every erased customer's id, sorted."""
+        ...
+
+
+@runtime_checkable
+class SubjectRedaction(Protocol):
+    """A capability repository that can erase the personal text it keeps on a customer.
+
+    :func:`custmgmt.privacy.erase_subject` calls ``redact_subject`` on every capability
+    repository of the store that implements it, inside the erasure's transaction (so
+    a failure leaves everything as it was). Bundled: loyalty (entry reasons), ratings
+    (override reasons), risk (appeal statements and reasons) and follow-ups (plan
+    goals, contents and notes), in every adapter that has them.
+    """
+
+    def redact_subject(self, customer_id: str, pseudonym: str) -> int:
+        """Replace the personal free text held on ``customer_id``; the rows changed.
+
+        Free text becomes :data:`ERASED_TEXT`; a field that names the customer becomes
+        ``pseudonym``. Amounts, states and times stay, so totals and KPIs do not move.
+        Running it again changes nothing (returns 0); an unknown customer is 0.
+        Written in place, with the entity's version unchanged: redaction is not an
+        edit a concurrent writer should see as a conflict.
+        """
         ...
 
 

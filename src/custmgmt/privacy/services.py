@@ -36,6 +36,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import operator
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
@@ -60,7 +61,13 @@ from custmgmt.errors import Conflict, NotFound, StorageError, ValidationError
 from custmgmt.privacy.access import AccessDenied, AccessPolicy, Actor, Permission
 from custmgmt.privacy.audit import AuditEntry, AuditVerification, verify_chain
 from custmgmt.privacy.crypto import FieldCipher, WrappedKey, normalise_for_index
-from custmgmt.privacy.ports import ErasureRecord, PrivacyStore, SealedRecord
+from custmgmt.privacy.ports import (
+    ERASED_TEXT,
+    ErasureRecord,
+    PrivacyStore,
+    SealedRecord,
+    SubjectRedaction,
+)
 from custmgmt.rating.ports import RatingStore
 from custmgmt.tickets.ports import TicketStore
 from custmgmt.tickets.ticket import Ticket, TicketStatus
@@ -84,8 +91,6 @@ __all__ = [
     "verify_audit_log",
 ]
 
-#: What erased free text (a review, a ticket's subject) is replaced with.
-ERASED_TEXT = "[已删除 erased]"
 
 # A ticket in one of these states is open: its assignee may see the customer's contacts.
 _OPEN = frozenset(TicketStatus) - {
@@ -188,19 +193,49 @@ def _replaced(instance: T, **changes: Any) -> T:
     Only for changes the caller knows to be valid (None for an optional field, a
     pseudonym for a name, a coarser copy of a valid address): ``attrs.evolve`` would
     re-run every validator of the customer, which was most of the cost of sealing.
+    All fields are read by one ``attrgetter`` and written through the slots'
+    descriptors (a loop of ``getattr`` / ``object.__setattr__`` cost twice as much).
     """
     cls: Any = type(instance)
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in attrs.fields(cls))
+    copier = _COPIERS.get(cls)
+    if copier is None:
+        copier = _COPIERS[cls] = _Copier(cls)
+    values = list(copier.get(instance))
+    position = copier.position
+    for name, value in changes.items():
+        values[position[name]] = value
     copy: T = object.__new__(cls)
-    setter = object.__setattr__
-    for name in names:
-        setter(copy, name, changes[name] if name in changes else getattr(instance, name))
+    for setter, value in zip(copier.setters, values, strict=True):
+        setter(copy, value)
     return copy
 
 
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+class _Copier:
+    """How :func:`_replaced` reads and writes the fields of one attrs class."""
+
+    def __init__(self, cls: Any) -> None:
+        names = tuple(f.name for f in attrs.fields(cls))
+        self.position = {name: i for i, name in enumerate(names)}
+        getter = operator.attrgetter(*names)
+        # attrgetter of one name returns the value itself, not a 1-tuple.
+        self.get: Callable[[Any], tuple[Any, ...]] = (
+            getter if len(names) > 1 else (lambda obj: (getter(obj),))
+        )
+        slotted = "__slots__" in cls.__dict__
+        self.setters: tuple[Callable[[Any, Any], None], ...] = tuple(
+            getattr(cls, name).__set__ if slotted else _attribute_setter(name)
+            for name in names
+        )
+
+
+def _attribute_setter(name: str) -> Callable[[Any, Any], None]:
+    def set_attribute(obj: Any, value: Any) -> None:
+        object.__setattr__(obj, name, value)
+
+    return set_attribute
+
+
+_COPIERS: dict[type, _Copier] = {}
 
 
 def _index_digest(privacy: Privacy, kind: str, value: str) -> bytes:
@@ -269,7 +304,7 @@ _SEP, _NONE, _VERSION = "\x1f", "\x00", "v1\x1e"
 
 
 def _encode_sealed(values: tuple[str | None, ...]) -> bytes:
-    return (_VERSION + _SEP.join(_NONE if v is None else v for v in values)).encode()
+    return (_VERSION + _SEP.join([_NONE if v is None else v for v in values])).encode()
 
 
 def _decode_sealed(payload: bytes) -> dict[str, str | None]:
@@ -347,15 +382,22 @@ def add_customers(
     privacy.policy.check(actor, Permission.CHANGE_CUSTOMER, resource)
     cores: list[Customer] = []
     sealed: list[tuple[SealedRecord, WrappedKey | None]] = []
-    for customer in batch:
-        if privacy.cipher is None:
-            core, record = _seal(privacy, customer, None)
-            sealed.append((record, None))
-        else:
-            dek, wrapped = privacy.cipher.new_data_key(customer.id)
-            core, record = _seal(privacy, customer, dek)
-            sealed.append((record, wrapped))
-        cores.append(core)
+    trusted = SealedRecord.trusted
+    if privacy.cipher is None:
+        for customer in batch:
+            cores.append(customer)
+            sealed.append((trusted(customer.id, b"", _indexes(privacy, customer)), None))
+    else:
+        # Split every customer first, then seal the whole batch in one call: the
+        # cipher draws the batch's keys and nonces at once (see seal_new_many).
+        payloads: list[tuple[str, bytes]] = []
+        for customer in batch:
+            core, payload = _split(privacy, customer)
+            cores.append(core)
+            payloads.append((customer.id, payload))
+        blobs = privacy.cipher.seal_new_many(payloads)
+        for customer, (blob, wrapped) in zip(batch, blobs, strict=True):
+            sealed.append((trusted(customer.id, blob, _indexes(privacy, customer)), wrapped))
     with store.transaction():
         store.customers.add_many(cores)
         store.privacy.put_sealed_many(sealed)
@@ -636,9 +678,13 @@ def erase_subject(
     blind indexes removed (crypto-shredding: copies of the ciphertext in the WAL or a
     backup become unreadable); the profile keeps its id but its name becomes a stable
     pseudonym and every other personal field (sensitive ones too) is cleared, consent
-    withdrawn; the free text of their interactions and tickets is replaced; orders,
-    ratings and ticket timings stay as they were. The customer is suppressed from
-    campaigns for good (:func:`is_suppressed`). Audited.
+    withdrawn; the free text of their interactions and tickets is replaced, and so is
+    every capability repository's that implements
+    :class:`~custmgmt.privacy.ports.SubjectRedaction` (points reasons, override reasons,
+    appeal statements, follow-up notes); orders, points, ratings and ticket timings
+    stay as they were. On SQLite the WAL is then checkpointed and emptied and
+    ``secure_delete`` zeroes the replaced text (``docs/privacy.md``). The customer is
+    suppressed from campaigns for good (:func:`is_suppressed`). Audited.
 
     Raises:
         NotFound: no such customer; nothing changes.
@@ -677,7 +723,22 @@ def erase_subject(
             for ticket in store.tickets.find(customer_id=core.id):
                 store.tickets.remove(ticket.id)
                 store.tickets.add(_redact_ticket(ticket))
+        for repository in _capability_repositories(store):
+            if isinstance(repository, SubjectRedaction):
+                repository.redact_subject(core.id, pseudonym)
         record = ErasureRecord(customer_id=core.id, pseudonym=pseudonym, at=at)
         store.privacy.record_erasure(record)
         record_audit(store, privacy, actor, "erase_subject", resource, purpose=purpose)
+    purge = getattr(store.privacy, "purge_history", None)
+    if callable(purge):
+        # After the commit: an SQLite store moves the WAL into the database file and
+        # empties it, so the replaced text is left neither there nor in free pages.
+        purge()
     return record
+
+
+def _capability_repositories(store: PrivacyStore) -> tuple[Any, ...]:
+    """The store's capability repositories (a bundled store lists them; a host's
+    store without ``capability_repositories`` offers none beyond the core)."""
+    listing = getattr(store, "capability_repositories", None)
+    return tuple(listing()) if callable(listing) else ()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from custmgmt.adapters._engagement_checks import check_contact, check_plan
+from custmgmt.adapters._redaction import redacted_contact, redacted_plan, replace_redacted
 from custmgmt.adapters.memory.transaction import TransactionLog
 from custmgmt.domain._validate import check_aware, coerce_enum
 from custmgmt.errors import Conflict, NotFound
@@ -111,3 +112,15 @@ class MemoryFollowUpRepository:
                 and (until is None or c.at < until)
             ]
         return sorted(found, key=lambda c: (c.at, c.id))
+
+    # -- erasure (custmgmt.privacy.SubjectRedaction) -----------------------------------
+    def redact_subject(self, customer_id: str, pseudonym: str) -> int:
+        """Erase the goal, content and approval note of the customer's own plans and
+        the notes of their contact records; the number of plans and records changed."""
+        with self._tx.lock:
+            return replace_redacted(
+                self._tx, self._plans, redacted_plan, lambda p: p.customer_id == customer_id
+            ) + replace_redacted(
+                self._tx, self._contacts, redacted_contact,
+                lambda c: c.customer_id == customer_id,
+            )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from custmgmt.adapters._checks import check_chunk_size
+from custmgmt.adapters._redaction import redacted_entry
 from custmgmt.adapters.memory.transaction import TransactionLog
 from custmgmt.domain._validate import check_id
 from custmgmt.errors import Conflict, ValidationError
@@ -169,6 +170,26 @@ class MemoryPointsRepository:
         check_id("customer_id", customer_id)
         with self._tx.lock:
             return list(self._tiers.get(customer_id, []))
+
+    def redact_subject(self, customer_id: str, pseudonym: str) -> int:
+        """Erase the reasons of the customer's entries (see
+        :class:`custmgmt.privacy.SubjectRedaction`); returns the entries changed."""
+        changed = 0
+        with self._tx.lock:
+            ledger = self._ledgers.get(customer_id, [])
+            for i, entry in enumerate(list(ledger)):
+                redacted = redacted_entry(entry)
+                if redacted is None:
+                    continue
+                key = (entry.customer_id, entry.key)
+                ledger[i] = self._keys[key] = redacted
+
+                def undo(i: int = i, old: LedgerEntry = entry, key: tuple[str, str] = key) -> None:
+                    ledger[i] = self._keys[key] = old
+
+                self._tx.record(undo)
+                changed += 1
+        return changed
 
 
 def _check_seq(value: object) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from custmgmt.adapters._checks import check_override, check_result_arrays, check_results
+from custmgmt.adapters._redaction import redacted_override, replace_redacted
 from custmgmt.adapters.memory.transaction import TransactionLog
 from custmgmt.domain._validate import check_aware, coerce_enum
 from custmgmt.errors import Conflict, NotFound
@@ -206,3 +207,13 @@ class MemoryRatingRepository:
             )
             overrides = sum(1 for o in self._overrides.values() if o.customer_id == customer_id)
         return {"rating results": results, "overrides": overrides}
+
+
+    # -- erasure (custmgmt.privacy.SubjectRedaction) -----------------------------------
+    def redact_subject(self, customer_id: str, pseudonym: str) -> int:
+        """Erase the reasons of the customer's overrides; the number changed."""
+        with self._tx.lock:
+            return replace_redacted(
+                self._tx, self._overrides, redacted_override,
+                lambda o: o.customer_id == customer_id,
+            )

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
+from custmgmt.adapters._redaction import redacted_appeal, replace_redacted
 from custmgmt.adapters._risk_rows import (
     check_alert_statuses,
     check_appeal,
@@ -233,5 +234,15 @@ class MemoryRiskRepository:
                      if (restriction_id is None or a.restriction_id == restriction_id)
                      and (wanted is None or a.status in wanted)]
         return sorted(found, key=lambda a: (a.submitted_at, a.id))
+
+    # -- erasure (custmgmt.privacy.SubjectRedaction) -----------------------------------
+    def redact_subject(self, customer_id: str, pseudonym: str) -> int:
+        """Erase the statements and log reasons of the customer's appeals; the number
+        changed (restrictions' own audit trail is kept: see ``docs/privacy.md``)."""
+        with self._tx.lock:
+            return replace_redacted(
+                self._tx, self._appeals, redacted_appeal,
+                lambda a: a.customer_id == customer_id,
+            )
 
 

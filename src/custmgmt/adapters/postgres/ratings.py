@@ -19,6 +19,7 @@ import numpy as np
 import psycopg.errors
 
 from custmgmt.adapters._checks import check_override, check_result_arrays, check_results
+from custmgmt.adapters._redaction import redacted_override
 from custmgmt.adapters.postgres.database import PostgresDatabase
 from custmgmt.adapters.postgres.repository import copy_rows
 from custmgmt.adapters.postgres.schema import Migration, micros
@@ -549,6 +550,25 @@ class PostgresRatingRepository:
                 )
             except psycopg.errors.UniqueViolation as exc:
                 raise Conflict("override", override.id, "an override with this id exists") from exc
+
+    def redact_subject(self, customer_id: str, pseudonym: str) -> int:
+        """Erase the reasons of the customer's overrides (in place, versions kept; see
+        :class:`custmgmt.privacy.SubjectRedaction`); the number changed. The old row
+        versions stay in the table's pages until VACUUM (see ``docs/privacy.md``)."""
+        changed = 0
+        with self._store.writing() as conn:
+            rows = conn.execute(
+                "SELECT id, version, customer_id, status, body FROM rating_overrides "
+                "WHERE customer_id = %s ORDER BY id FOR UPDATE",
+                (customer_id,),
+            ).fetchall()
+            for row in rows:
+                redacted = redacted_override(_override(row))
+                if redacted is not None:
+                    conn.execute("UPDATE rating_overrides SET body = %s WHERE id = %s",
+                                 (_override_body(redacted), row[0]))
+                    changed += 1
+        return changed
 
     def update_override(self, override: Override) -> None:
         """Replace a stored override with a copy changed once (optimistic)."""

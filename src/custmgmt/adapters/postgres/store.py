@@ -29,6 +29,7 @@ from custmgmt.adapters.postgres.followups import PostgresFollowUpRepository
 from custmgmt.adapters.postgres.interactions import PostgresInteractionRepository
 from custmgmt.adapters.postgres.loyalty import PostgresPointsRepository
 from custmgmt.adapters.postgres.orders import PostgresOrderRepository
+from custmgmt.adapters.postgres.privacy import PostgresPrivacyRepository
 from custmgmt.adapters.postgres.prospects import PostgresProspectRepository
 from custmgmt.adapters.postgres.purchase_lines import PostgresOrderLineReader
 from custmgmt.adapters.postgres.ratings import PostgresRatingRepository
@@ -44,6 +45,7 @@ from custmgmt.errors import ValidationError
 from custmgmt.followup.ports import FOLLOWUPS
 from custmgmt.loyalty.ports import LOYALTY
 from custmgmt.ports import CapabilityKey
+from custmgmt.privacy.ports import PRIVACY
 from custmgmt.prospects.ports import PROSPECTS
 from custmgmt.rating.ports import RATINGS
 from custmgmt.recommend.ports import PURCHASE_LINES
@@ -91,6 +93,7 @@ class PostgresStore(PostgresDatabase, CapabilityHost):
     loyalty = Capability(LOYALTY, PostgresPointsRepository)
     risk = Capability(RISK, PostgresRiskRepository)
     purchase_lines = Capability(PURCHASE_LINES, PostgresOrderLineReader)
+    privacy = Capability(PRIVACY, PostgresPrivacyRepository)
 
     def __init__(
         self,

@@ -23,6 +23,7 @@ from typing import Any, Final
 
 from custmgmt.adapters._engagement_checks import check_contact, check_plan
 from custmgmt.adapters._engagement_codecs import plan_from_dict, plan_to_dict
+from custmgmt.adapters._redaction import ERASED_TEXT, redacted_plan
 from custmgmt.adapters.sqlite.codecs import _datetime, _instant
 from custmgmt.adapters.sqlite.database import SQLiteDatabase
 from custmgmt.adapters.sqlite.schema import Migration
@@ -190,6 +191,25 @@ class SQLiteFollowUpRepository:
             sql += " WHERE " + " AND ".join(where)
         rows = self._fetch(sql + " ORDER BY at_us, id", params)
         return [self._decode("contact record", r[0], lambda r=r: _contact(r)) for r in rows]
+
+    def redact_subject(self, customer_id: str, pseudonym: str) -> int:
+        """Erase the goal, content and approval note of the customer's own plans and
+        the notes of their contact records (in place, versions kept); the number of
+        plans and records changed."""
+        changed = 0
+        with self._store.writing() as conn:
+            for plan in self.plans(customer_id=customer_id):
+                redacted = redacted_plan(plan)
+                if redacted is not None:
+                    conn.execute("UPDATE followup_plans SET data = ? WHERE id = ?",
+                                 (_json(redacted), plan.id))
+                    changed += 1
+            cur = conn.execute(
+                "UPDATE followup_contacts SET notes = ? WHERE customer_id = ?"
+                " AND notes NOT IN ('', ?)", (ERASED_TEXT, customer_id, ERASED_TEXT),
+            )
+            changed += cur.rowcount
+        return changed
 
     def _plan(self, row: Sequence[Any]) -> FollowUpPlan:
         result: FollowUpPlan = self._decode(

@@ -33,6 +33,7 @@ from typing import Any, Final
 
 from custmgmt.adapters._checks import check_chunk_size
 from custmgmt.adapters._loyalty_rows import account_from_doc, account_to_doc
+from custmgmt.adapters._redaction import ERASED_TEXT
 from custmgmt.adapters.sqlite.codecs import _datetime, _instant
 from custmgmt.adapters.sqlite.database import SQLiteDatabase
 from custmgmt.adapters.sqlite.schema import Migration
@@ -307,6 +308,19 @@ class SQLitePointsRepository:
         ]
 
     # -- internals -----------------------------------------------------------------------
+    def redact_subject(self, customer_id: str, pseudonym: str) -> int:
+        """Erase the reasons of the customer's entries (see
+        :class:`custmgmt.privacy.SubjectRedaction`); returns the entries changed.
+        Balances, lots and tiers are untouched: only the text changes."""
+        if self._absent:
+            return 0
+        with self._store.writing() as conn:
+            cur = conn.execute(
+                "UPDATE points_entries SET reason = ? WHERE customer_id = ? AND reason <> ?",
+                (ERASED_TEXT, customer_id, ERASED_TEXT),
+            )
+            return cur.rowcount
+
     @staticmethod
     def _last(conn: sqlite3.Connection, customer_id: str) -> int:
         found = conn.execute(

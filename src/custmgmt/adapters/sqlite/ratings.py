@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from custmgmt.adapters._checks import check_override, check_result_arrays, check_results
+from custmgmt.adapters._redaction import redacted_override
 from custmgmt.adapters.sqlite.database import SQLiteDatabase
 from custmgmt.adapters.sqlite.schema import Migration
 from custmgmt.domain._validate import check_aware, coerce_enum
@@ -529,6 +530,21 @@ class SQLiteRatingRepository:
             conn.execute("DELETE FROM rating_result_parts WHERE run_id = ?", (run_id,))
             if conn.execute("DELETE FROM rating_runs WHERE id = ?", (run_id,)).rowcount == 0:
                 raise NotFound("rating run", run_id)
+
+    # -- erasure (custmgmt.privacy.SubjectRedaction) -----------------------------------
+    def redact_subject(self, customer_id: str, pseudonym: str) -> int:
+        """Erase the reasons of the customer's overrides (in place, versions kept);
+        the number changed."""
+        self._ensure()
+        changed = 0
+        with self._store.writing() as conn:
+            for override in self.overrides_for(customer_id):
+                redacted = redacted_override(override)
+                if redacted is not None:
+                    conn.execute("UPDATE rating_overrides SET body = ? WHERE id = ?",
+                                 (_override_body(redacted), override.id))
+                    changed += 1
+        return changed
 
     # -- overrides ---------------------------------------------------------------------
     def add_override(self, override: Override) -> None:

@@ -25,6 +25,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from custmgmt.adapters._redaction import redacted_appeal
 from custmgmt.adapters._risk_rows import (
     alert_from_doc,
     alert_to_doc,
@@ -356,6 +357,25 @@ class SQLiteRiskRepository:
             params = (customer_id,)
         return [self._restriction(i, d)
                 for i, d in self._fetch(sql + " ORDER BY start_us, id", params)]
+
+    # -- erasure (custmgmt.privacy.SubjectRedaction) -----------------------------------
+    def redact_subject(self, customer_id: str, pseudonym: str) -> int:
+        """Erase the statements and log reasons of the customer's appeals (in place,
+        versions kept); the number changed. The restrictions' own audit trail is
+        append-only and kept (see ``docs/privacy.md``)."""
+        changed = 0
+        with self._db.writing() as conn:
+            rows = conn.execute(
+                "SELECT a.id, a.doc FROM risk_appeals a JOIN risk_restrictions r"
+                " ON r.id = a.restriction_id WHERE r.customer_id = ?", (customer_id,),
+            ).fetchall()
+            for appeal_id, doc in rows:
+                redacted = redacted_appeal(appeal_from_doc(json.loads(doc)))
+                if redacted is not None:
+                    conn.execute("UPDATE risk_appeals SET doc = ? WHERE id = ?",
+                                 (_dump(appeal_to_doc(redacted)), appeal_id))
+                    changed += 1
+        return changed
 
     # -- appeals -----------------------------------------------------------------------
     def add_appeal(self, appeal: Appeal) -> None:
