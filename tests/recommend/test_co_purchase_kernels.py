@@ -51,7 +51,8 @@ def test_block_counts_equal_the_pair_dictionary(
     got: dict[tuple[int, int], int] = {}
     expected_lo = 0
     for lo, hi, rows, cols, counts in blocks:
-        assert lo == expected_lo and hi > lo
+        assert lo == expected_lo
+        assert hi > lo
         expected_lo = hi
         assert ((rows >= lo) & (rows < hi)).all()
         for r, c, n in zip(rows.tolist(), cols.tolist(), counts.tolist(), strict=True):
