@@ -208,38 +208,37 @@ def _co_purchases(
         total = int(lens.sum())
         upper: list[_Piece] = []
         if total:
-            # Keys (a - lo) * width + (b - lo) for each a in the block and each b after
-            # it in a basket: b's position is the pair's own position plus 1, 2, ...
-            keys = np.repeat((item[first] - lo) * width - lo, lens)
+            # Keys (b - lo) * height + (a - lo), column-major, for each a in the block
+            # and each b after it in a basket (b's position is the pair's own position
+            # plus 1, 2, ...): the cells of each later block's columns are contiguous,
+            # so the (b, a) halves go to the block of b by slicing, with no sort.
+            height = hi - lo
+            keys = np.repeat(item[first] - lo - lo * height, lens)
             source = np.repeat(first + 1 - (np.cumsum(lens) - lens), lens)
             source += offsets_all[:total]
-            keys += item[source]
-            cells = (hi - lo) * width
+            right = item[source]
+            right *= height
+            keys += right
+            cells = height * width
+            col_edges = [(e - lo) * height for e in edges[i:]]
             if cells <= _DENSE_RATIO * total:
-                dense = np.bincount(keys, minlength=cells).reshape(hi - lo, width)
-                # Column slices per later block: the (b, a) halves go straight to the
-                # block of b, with no sort.
-                for j in range(i, len(edges) - 1):
-                    part = dense[:, edges[j] - lo : edges[j + 1] - lo]
-                    r, c = np.nonzero(part)
-                    if len(r):
-                        upper.append((r + lo, c + edges[j], part[r, c]))
+                dense = np.bincount(keys, minlength=cells)
+                for start, stop in itertools.pairwise(col_edges):
+                    cell = np.flatnonzero(dense[start:stop]) + start
+                    if len(cell):
+                        c = cell // height
+                        upper.append((cell - c * height + lo, c + lo, dense[cell]))
             else:
                 keys.sort()
                 cut = np.flatnonzero(keys[1:] != keys[:-1]) + 1
                 starts = np.concatenate(([0], cut))
                 counts = np.diff(np.concatenate((starts, [len(keys)])))
                 uniq = keys[starts]
-                r = uniq // width
-                c = uniq - r * width + lo
-                target = block_of[c]
-                order = np.argsort(target.astype(np.int16) if len(edges) < 2**15 else target,
-                                   kind="stable")
-                bounds = np.searchsorted(target[order], np.arange(i, len(edges)))
-                for s, e in itertools.pairwise(bounds.tolist()):
+                bounds = np.searchsorted(uniq, col_edges).tolist()
+                for s, e in itertools.pairwise(bounds):
                     if e > s:
-                        part_rows = order[s:e]
-                        upper.append((r[part_rows] + lo, c[part_rows], counts[part_rows]))
+                        c = uniq[s:e] // height
+                        upper.append((uniq[s:e] - c * height + lo, c + lo, counts[s:e]))
         for rows, cols, counts in upper:
             j = int(block_of[cols[0]])
             if j > i:
