@@ -16,9 +16,10 @@ fresh large arrays cost page faults that dominated the earlier version). A block
 few cells per pair is counted with one ``np.bincount`` over its cells (columns from
 the block's first item on), a sparse one by sorting its pair keys (values only) and
 counting run lengths. Each count serves two rows: ``(a, b)`` for ``a`` and ``(b, a)``
-for ``b``; the latter waits, split by the block of ``b``, until that block is counted,
-and a block's top ``k`` are chosen as soon as its rows are complete (candidates pruned
-by per-row value buckets, then an exact sort of the few left).
+for ``b``; the latter waits, split by the block of ``b`` (cells are laid out
+column-major, so each split is a contiguous slice), until that block is counted. A
+block's top ``k`` are chosen as soon as its rows are complete (candidates pruned by
+per-row value buckets, then an exact sort of the few left).
 Neighbours go by similarity, ties by item code (the order of the sorted item ids).
 
 A customer's candidates are scored by summing the similarities of the neighbours of
