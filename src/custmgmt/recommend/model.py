@@ -7,12 +7,19 @@ each item's ``top_k`` neighbours:
 * ``cosine``: ``c(a, b) / sqrt(n(a) * n(b))``, computed as ``c * (1/sqrt n(a)) * (1/sqrt n(b))``;
 * ``lift``: ``c(a, b) * N / (n(a) * n(b))``, computed as ``c * (N/n(a)) * (1/n(b))``,
 
-with ``n(x)`` the buyers of ``x`` and ``N`` the customers. Counting is done in blocks
-of items holding at most about 16 million customer-item pairs and 32 million cells:
-a block with few cells per pair is counted with one ``np.bincount`` over its cells, a
-sparse one by sorting its pair keys (values only) and counting run lengths. Memory
-stays bounded by the block, and time grows with the pairs rather than with the square
-of the catalogue.
+with ``n(x)`` the buyers of ``x`` and ``N`` the customers. Only the upper triangle
+is counted: each customer's distinct items are sorted, and an item ``a`` pairs with the
+items after it in the basket, so a basket of ``m`` items makes ``m(m-1)/2`` pairs, not
+``m(m-1)``. Items are processed in blocks of consecutive codes holding at most about
+2 million pairs and 2 million cells (arrays of a few MiB, reused by the allocator:
+fresh large arrays cost page faults that dominated the earlier version). A block with
+few cells per pair is counted with one ``np.bincount`` over its cells (columns from
+the block's first item on), a sparse one by sorting its pair keys (values only) and
+counting run lengths. Each count serves two rows: ``(a, b)`` for ``a`` and ``(b, a)``
+for ``b``; the latter waits, split by the block of ``b`` (cells are laid out
+column-major, so each split is a contiguous slice), until that block is counted. A
+block's top ``k`` are chosen as soon as its rows are complete (candidates pruned by
+per-row value buckets, then an exact sort of the few left).
 Neighbours go by similarity, ties by item code (the order of the sorted item ids).
 
 A customer's candidates are scored by summing the similarities of the neighbours of
@@ -25,7 +32,7 @@ from the most popular items when the history gives fewer than ``k`` (cold start)
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -51,9 +58,11 @@ F64 = npt.NDArray[np.float64]
 #: The similarity measures :class:`ItemItemModel` offers.
 SIMILARITIES = ("cosine", "lift")
 _BLOCK_CELLS = 1 << 22
-_BLOCK_PAIRS = 1 << 24
-#: Most cells of one dense block of pair counts (int64: 256 MiB).
-_DENSE_CELLS = 1 << 25
+#: Most pairs generated for one block of items (int64 keys: 16 MiB).
+_BLOCK_PAIRS = 1 << 21
+#: Most cells of one block of pair counts (int64: 16 MiB). Blocks stay below glibc's
+#: mmap threshold, so their memory is reused instead of faulted in afresh each time.
+_DENSE_CELLS = 1 << 21
 #: A block is counted densely when it has at most this many cells per pair.
 _DENSE_RATIO = 32
 #: Value buckets per row when pruning candidates for the top k.
@@ -109,27 +118,26 @@ def _distinct(keys: I64) -> I64:
 
 
 def _top_k_sparse(rows: I64, cols: I64, vals: F64, n_rows: int, k: int) -> tuple[I64, F64]:
-    """Like :func:`top_k_rows` for triplets sorted by (row, col) (all values positive)."""
+    """Like :func:`top_k_rows` for triplets in any order (all values positive)."""
     per_row = np.bincount(rows, minlength=n_rows)
     if len(rows) and per_row.max() > k:
-        # Keep only candidates: bucket the values by log2 (monotone in the value), count
-        # each row's entries per bucket, and keep the buckets from the top down until
-        # they hold k entries. Every entry of the top k is kept; the exact order comes
-        # from the sort below, over far fewer entries.
+        # Keep only candidates: bucket the values (the bits of a positive double grow
+        # with its value, so shifted bits are monotone buckets, log-like, no log2
+        # needed), count each row's entries per bucket, and keep the buckets from the
+        # top down until they hold k entries. Every entry of the top k is kept; the
+        # exact order comes from the sort below, over far fewer entries.
         buckets = _BUCKETS
-        lg = np.log2(vals)
-        low, span = float(lg.min()), float(lg.max() - lg.min())
-        scale = (buckets - 1) / span if span > 0 else 0.0
-        bucket = ((lg - low) * scale).astype(np.int64)
+        bits = vals.view(np.int64)
+        low = int(bits.min())
+        shift = max(0, (int(bits.max()) - low).bit_length() - (buckets.bit_length() - 1))
+        bucket = (bits - low) >> shift
         hist = np.bincount(rows * buckets + bucket, minlength=n_rows * buckets)
         from_top = np.cumsum(hist.reshape(n_rows, buckets)[:, ::-1], axis=1)
         enough = from_top >= k
-        threshold = np.where(enough.any(axis=1), buckets - 1 - np.argmax(enough, axis=1), 0)
+        threshold = np.where(enough[:, -1], buckets - 1 - np.argmax(enough, axis=1), 0)
         keep = bucket >= threshold[rows]
         rows, cols, vals = rows[keep], cols[keep], vals[keep]
-    order = np.argsort(-vals, kind="stable")  # ties keep their (row, col) order
-    row_type = np.uint16 if n_rows <= 1 << 16 else np.int64  # uint16 sorts by radix
-    order = order[np.argsort(rows[order].astype(row_type), kind="stable")]
+    order = np.lexsort((cols, -vals, rows))  # by row, best first, ties by column
     rows, cols, vals = rows[order], cols[order], vals[order]
     first = np.searchsorted(rows, np.arange(n_rows))
     pos = np.arange(len(rows)) - first[rows]
@@ -139,6 +147,112 @@ def _top_k_sparse(rows: I64, cols: I64, vals: F64, n_rows: int, k: int) -> tuple
     out_cols[rows[take], pos[take]] = cols[take]
     out_vals[rows[take], pos[take]] = vals[take]
     return out_cols, out_vals
+
+
+def _baskets(purchases: Purchases) -> tuple[I64, I64]:
+    """The distinct (customer, item) pairs, by customer then item."""
+    n = max(purchases.n_items, 1)
+    pairs = _distinct(purchases.customer * n + purchases.item)
+    customer = pairs // n
+    return customer, pairs - customer * n
+
+
+def _item_blocks(pairs_per_item: I64, n: int) -> list[int]:
+    """Block edges over item codes: each block's pairs and cells within the caps.
+
+    A block ``[lo, hi)`` holds the pairs ``(a, b)`` with ``lo <= a < hi`` and ``b > a``,
+    so its cells are ``(hi - lo) * (n - lo)``: blocks of rare, high codes are taller.
+    """
+    cum = np.concatenate(([0], np.cumsum(pairs_per_item)))
+    edges = [0]
+    lo = 0
+    while lo < n:
+        by_cells = lo + max(1, _DENSE_CELLS // (n - lo))
+        by_pairs = int(np.searchsorted(cum, cum[lo] + _BLOCK_PAIRS, side="right")) - 1
+        lo = min(n, by_cells, max(lo + 1, by_pairs))
+        edges.append(lo)
+    return edges
+
+
+_Piece = tuple[I64, I64, I64]
+
+
+def _co_purchases(
+    customer: I64, item: I64, n: int, n_customers: int
+) -> Iterator[tuple[int, int, I64, I64, I64]]:
+    """Co-purchase counts, block by block of rows: ``(lo, hi, rows, cols, counts)``.
+
+    ``customer``/``item`` are the distinct pairs by customer then item. Each block
+    yields every nonzero count of the rows ``lo <= row < hi`` (both triangles), in no
+    particular order; no count of an item with itself.
+    """
+    sizes = np.bincount(customer, minlength=n_customers)
+    ends = np.cumsum(sizes)
+    # How many items come after each pair's item in its customer's sorted basket: the
+    # pairs it starts in the upper triangle.
+    after = ends[customer] - np.arange(len(customer)) - 1
+    # A stable sort of 16-bit codes is a radix sort in numpy: linear time.
+    by_item = np.argsort(item.astype(np.int16) if n < 2**15 else item, kind="stable")
+    item_starts = np.concatenate(([0], np.cumsum(np.bincount(item, minlength=n))))
+    pairs_per_item = np.bincount(item, weights=after, minlength=n).astype(np.int64)
+    edges = _item_blocks(pairs_per_item, n)
+    block_of = np.repeat(np.arange(len(edges) - 1), np.diff(edges))
+    span = 1 + max((int(pairs_per_item[lo:hi].sum()) for lo, hi in
+                    itertools.pairwise(edges)), default=0)
+    offsets_all = np.arange(span, dtype=np.int64)
+    # waiting[j]: counts (b, a, c) for rows b in block j, from blocks before j.
+    waiting: list[list[_Piece]] = [[] for _ in range(len(edges) - 1)]
+    for i, (lo, hi) in enumerate(itertools.pairwise(edges)):
+        width = n - lo
+        first = by_item[item_starts[lo] : item_starts[hi]]
+        lens = after[first]
+        total = int(lens.sum())
+        upper: list[_Piece] = []
+        if total:
+            # Keys (b - lo) * height + (a - lo), column-major, for each a in the block
+            # and each b after it in a basket (b's position is the pair's own position
+            # plus 1, 2, ...): the cells of each later block's columns are contiguous,
+            # so the (b, a) halves go to the block of b by slicing, with no sort.
+            height = hi - lo
+            keys = np.repeat(item[first] - lo - lo * height, lens)
+            source = np.repeat(first + 1 - (np.cumsum(lens) - lens), lens)
+            source += offsets_all[:total]
+            right = item[source]
+            right *= height
+            keys += right
+            cells = height * width
+            col_edges = [(e - lo) * height for e in edges[i:]]
+            if cells <= _DENSE_RATIO * total:
+                dense = np.bincount(keys, minlength=cells)
+                for start, stop in itertools.pairwise(col_edges):
+                    cell = np.flatnonzero(dense[start:stop]) + start
+                    if len(cell):
+                        c = cell // height
+                        upper.append((cell - c * height + lo, c + lo, dense[cell]))
+            else:
+                keys.sort()
+                cut = np.flatnonzero(keys[1:] != keys[:-1]) + 1
+                starts = np.concatenate(([0], cut))
+                counts = np.diff(np.concatenate((starts, [len(keys)])))
+                uniq = keys[starts]
+                bounds = np.searchsorted(uniq, col_edges).tolist()
+                for s, e in itertools.pairwise(bounds):
+                    if e > s:
+                        c = uniq[s:e] // height
+                        upper.append((uniq[s:e] - c * height + lo, c + lo, counts[s:e]))
+        for rows, cols, counts in upper:
+            j = int(block_of[cols[0]])
+            if j > i:
+                waiting[j].append((cols, rows, counts))
+        mine = upper + [(cols, rows, counts) for rows, cols, counts in upper
+                        if int(block_of[cols[0]]) == i] + waiting[i]
+        waiting[i] = []
+        if mine:
+            yield (lo, hi, np.concatenate([m[0] for m in mine]),
+                   np.concatenate([m[1] for m in mine]), np.concatenate([m[2] for m in mine]))
+        else:
+            empty = np.zeros(0, dtype=np.int64)
+            yield lo, hi, empty, empty, empty
 
 
 @attrs.frozen(kw_only=True)
@@ -177,16 +291,17 @@ class _Recommender:
     popularity_: I64
     popular_order_: I64
 
-    def _fit_common(self, purchases: Purchases) -> None:
+    def _fit_common(self, purchases: Purchases) -> tuple[I64, I64]:
+        """Keep the history, count buyers; returns the distinct (customer, item) pairs."""
         if not isinstance(purchases, Purchases):
             raise ValidationError("purchases", purchases, "a Purchases frame")
         self.history_ = purchases
-        pairs = _distinct(purchases.customer * max(purchases.n_items, 1) + purchases.item)
-        items = pairs % max(purchases.n_items, 1)
+        customers, items = _baskets(purchases)
         self.popularity_ = np.bincount(items, minlength=purchases.n_items).astype(np.int64)
         self.popular_order_ = np.lexsort(
             (np.arange(purchases.n_items), -self.popularity_)
         ).astype(np.int64)
+        return customers, items
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "history_"):
@@ -352,71 +467,31 @@ class ItemItemModel(_Recommender):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValidationError(name, value, "a positive integer")
-        self._fit_common(purchases)
+        cust, item = self._fit_common(purchases)
         n = purchases.n_items
         neighbours = np.full((n, self.top_k), -1, dtype=np.int64)
         sims = np.zeros((n, self.top_k), dtype=np.float64)
         if n == 0 or len(purchases) == 0:
             self.neighbours_, self.similarities_ = neighbours, sims
             return self
-        pairs = _distinct(purchases.customer * n + purchases.item)
-        cust, item = pairs // n, pairs % n
-        sizes = np.bincount(cust, minlength=purchases.n_customers)
-        starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-        # A stable sort of 16-bit codes is a radix sort in numpy: linear time.
-        by_item = np.argsort(item.astype(np.int16) if n < 2**15 else item, kind="stable")
-        item_starts = np.concatenate(([0], np.cumsum(self.popularity_)))
         pop = self.popularity_.astype(np.float64)
         with np.errstate(divide="ignore"):
             if self.similarity == "cosine":
                 left_w = np.where(pop > 0, 1.0 / np.sqrt(pop), 0.0)
                 right_w = left_w
             else:
-                customers = float(np.count_nonzero(sizes))
+                customers = float(np.count_nonzero(np.bincount(cust)))
                 left_w = np.where(pop > 0, customers / pop, 0.0)
                 right_w = np.where(pop > 0, 1.0 / pop, 0.0)
-        # Blocks of left items holding about _BLOCK_PAIRS pairs each: an item's pairs
-        # are the purchases of its buyers, so the block bounds come from a cumsum.
-        per_item = np.bincount(item, weights=sizes[cust], minlength=n).astype(np.int64)
-        bounds = np.searchsorted(
-            np.cumsum(per_item), np.arange(_BLOCK_PAIRS, int(per_item.sum()), _BLOCK_PAIRS)
-        )
-        edges = np.unique(np.concatenate(([0], bounds + 1, [n])).clip(0, n))
-        rows_cap = max(1, _DENSE_CELLS // n)
-        edges = np.unique(np.concatenate([np.arange(a, b, rows_cap) for a, b in
-                                          itertools.pairwise(edges.tolist())] + [[n]]))
-        for lo, hi in itertools.pairwise(edges.tolist()):
-            left = by_item[item_starts[lo] : item_starts[hi]]
-            lens = sizes[cust[left]]
-            total = int(lens.sum())
-            left_item = np.repeat(item[left] - lo, lens)
-            shift = np.repeat(starts[cust[left]] - (np.cumsum(lens) - lens), lens)
-            right = item[np.arange(total, dtype=np.int64) + shift]
-            keys = left_item * n + right
-            cells = (hi - lo) * n
-            if cells <= _DENSE_RATIO * total:
-                # Few cells per pair: count them all in one bincount, read the nonzero.
-                dense = np.bincount(keys, minlength=cells)
-                dense[np.arange(hi - lo) * n + np.arange(lo, hi)] = 0  # an item with itself
-                uniq = np.flatnonzero(dense)
-                counts = dense[uniq]
-            else:
-                # Many cells per pair: sort the keys (values only), count by run lengths.
-                keys = keys[left_item + lo != right]
-                keys.sort()
-                if len(keys) == 0:
-                    continue
-                cut = np.flatnonzero(np.diff(keys)) + 1
-                starts_k = np.concatenate(([0], cut))
-                counts = np.diff(np.concatenate((starts_k, [len(keys)])))
-                uniq = keys[starts_k]
+        for lo, hi, rows, cols, counts in _co_purchases(cust, item, n, purchases.n_customers):
             if self.min_support > 1:
                 strong = counts >= self.min_support
-                uniq, counts = uniq[strong], counts[strong]
-            rows, cols = uniq // n, uniq % n
-            scores = counts * left_w[lo + rows] * right_w[cols]
+                rows, cols, counts = rows[strong], cols[strong], counts[strong]
+            # (count * w(row)) * w(col), in this order: the similarity of (a, b) for a
+            # and of (b, a) for b are each rounded as a row-by-row computation would.
+            scores: F64 = np.asarray(counts * left_w[rows] * right_w[cols], dtype=np.float64)
             neighbours[lo:hi], sims[lo:hi] = _top_k_sparse(
-                rows, cols, scores, hi - lo, self.top_k
+                rows - lo, cols, scores, hi - lo, self.top_k
             )
         self.neighbours_, self.similarities_ = neighbours, sims
         return self
