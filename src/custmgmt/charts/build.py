@@ -58,6 +58,7 @@ __all__ = [
 #: The purchase models the CLV charts read.
 CountingModel = BetaGeo | ParetoNBD
 _MODEL_NAMES = {"bg": "BG/NBD", "pnbd": "Pareto/NBD"}
+_UNITS = {"h": "hours", "D": "days", "W": "weeks", "M": "months"}
 #: The most rows or columns a frequency/recency matrix gets: beyond it the grid steps
 #: over values, so a customer base with 300 repeat purchases still gives a readable chart.
 MAX_GRID = 40
@@ -95,12 +96,13 @@ def _clv_parts(
     )
 
 
-def _grid(top: float, integral: bool) -> npt.NDArray[np.float64]:
-    """At most :data:`MAX_GRID` points from 0 to ``top``: whole numbers when they fit."""
-    if integral and top + 1 <= MAX_GRID:
-        return np.arange(0.0, math.floor(top) + 1.0)
-    points = np.linspace(0.0, top, MAX_GRID)
-    return np.unique(np.round(points)) if integral else points
+def _grid(top: float) -> npt.NDArray[np.float64]:
+    """At most :data:`MAX_GRID` points from 0 to ``top``: every whole number when they
+    fit (and ``top`` itself when it is not whole), else evenly spaced whole numbers."""
+    whole = np.arange(0.0, math.floor(top) + 1.0)
+    if whole.size + (top != whole[-1]) <= MAX_GRID:
+        return whole if top == whole[-1] else np.append(whole, top)
+    return np.unique(np.append(np.round(np.linspace(0.0, math.floor(top), MAX_GRID - 1)), top))
 
 
 def _label(value: float) -> str:
@@ -120,8 +122,8 @@ def _matrix_axes(
     if not isinstance(max_recency, int | float | np.number) or not math.isfinite(max_recency) \
             or max_recency < 0:
         raise ValidationError("max_recency", max_recency, "a finite time >= 0")
-    frequencies = _grid(float(max_frequency), integral=True)
-    recencies = _grid(float(max_recency), integral=bool(max_recency == round(max_recency)))
+    frequencies = _grid(float(max_frequency))
+    recencies = _grid(float(max_recency))
     return frequencies, recencies, float(max_recency)
 
 
@@ -173,14 +175,14 @@ def frequency_recency_matrix(
                            frequencies, recencies, T)
     peak = max((v for row in values for v in row if v is not None), default=0.0)
     return Heatmap(
-        title=f"Expected purchases in the next {t:g} {s.unit} ({name}) · 预期购买次数",
+        title=f"Expected purchases in the next {t:g} {_UNITS[s.unit]} ({name}) · 预期购买次数",
         rows=[_label(r) for r in recencies], columns=[_label(f) for f in frequencies],
         values=values, low=0.0, high=peak if peak > 0 else 1.0, value_format="{:.2f}",
         notes=[[f"frequency {_label(f)}, recency {_label(r)}: " + (
             "-" if v is None else f"{v:.3f}") for f, v in zip(frequencies, row, strict=True)]
             for r, row in zip(recencies, values, strict=True)],
         x_label="frequency (repeat purchases) · 复购次数",
-        y_label=f"recency ({s.unit}) · 最近复购时间",
+        y_label=f"recency ({_UNITS[s.unit]}) · 最近复购时间",
     )
 
 
@@ -209,7 +211,7 @@ def probability_alive_matrix(
             "-" if v is None else f"{v:.1%}") for f, v in zip(frequencies, row, strict=True)]
             for r, row in zip(recencies, values, strict=True)],
         x_label="frequency (repeat purchases) · 复购次数",
-        y_label=f"recency ({s.unit}) · 最近复购时间",
+        y_label=f"recency ({_UNITS[s.unit]}) · 最近复购时间",
     )
 
 
@@ -261,7 +263,7 @@ def calibration_vs_holdout(
         series=[("actual · 实际", means(actual)), (f"{name} model · 模型", means(model_sum))],
         value_format="{:.2f}",
         x_label="repeat purchases in calibration · 校准期复购次数",
-        y_label=f"mean repeat purchases in the {s.duration_holdout:g}-{s.unit} holdout",
+        y_label=f"mean repeat purchases in {s.duration_holdout:g} {_UNITS[s.unit]} of holdout",
     )
 
 

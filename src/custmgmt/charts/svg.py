@@ -16,11 +16,17 @@ from html import escape
 from custmgmt.charts.spec import Bars, Chart, Heatmap, Lines, NoData
 from custmgmt.errors import ValidationError
 
-__all__ = ["PALETTE", "STATUS_COLOURS", "bar_chart", "heatmap", "line_chart", "message", "tile",
-           "to_svg"]
+__all__ = ["MAX_CELL_TEXTS", "PALETTE", "STATUS_COLOURS", "bar_chart", "heatmap", "line_chart",
+           "message", "tile", "to_svg"]
 
 PALETTE = ("#2b6cb0", "#dd6b20", "#38a169", "#805ad5", "#d53f8c", "#718096")
 STATUS_COLOURS = {"met": "#2f855a", "not met": "#c53030", "not measurable": "#718096"}
+
+
+#: Heatmaps with more cells than this carry their values in hover notes only, which
+#: keeps a 40 x 40 matrix near 150 KB (a month-by-month cohort chart of 24 x 24 keeps
+#: its numbers).
+MAX_CELL_TEXTS = 625
 
 
 def _n(x: float) -> str:
@@ -162,7 +168,8 @@ def heatmap(title: str, rows: Sequence[str], cols: Sequence[str],
             texts: Sequence[Sequence[str]] | None = None, x_label: str = "",
             y_label: str = "") -> str:
     """A grid of cells shaded by value in [0, 1] (None: a blank cell), with hover titles;
-    each cell shows ``texts[i][j]`` if given, else its value through ``fmt``. Axis
+    each cell shows ``texts[i][j]`` if given, else its value through ``fmt`` (where
+    cells are at least 22 pixels and at most :data:`MAX_CELL_TEXTS` of them). Axis
     labels, when given, go above the columns and, turned, left of the rows."""
     if not rows or not cols:
         return message(title, "no data · 无数据")
@@ -196,7 +203,7 @@ def heatmap(title: str, rows: Sequence[str], cols: Sequence[str],
             note = notes[i][j] if notes else fmt.format(v)
             body.append(f'<rect x="{xx}" y="{y}" width="{cell - 1}" height="{cell - 1}" '
                         f'fill="{colour}"><title>{escape(note)}</title></rect>')
-            if cell >= 22:
+            if cell >= 22 and len(rows) * len(cols) <= MAX_CELL_TEXTS:
                 shown = texts[i][j] if texts else fmt.format(v)
                 body.append(_text(xx + cell / 2, y + cell / 2 + 3, shown, size=7,
                                   anchor="middle", fill=ink))
