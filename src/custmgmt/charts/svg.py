@@ -10,6 +10,7 @@ the same data always gives the same bytes.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from html import escape
 
@@ -29,13 +30,22 @@ STATUS_COLOURS = {"met": "#2f855a", "not met": "#c53030", "not measurable": "#71
 MAX_CELL_TEXTS = 625
 
 
+# Characters XML 1.0 does not allow (C0 controls but tab and newlines, lone surrogates,
+# U+FFFE and U+FFFF): a label holding one would make the whole document unreadable.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _esc(text: str) -> str:
+    return escape(_NOT_XML.sub("\ufffd", text))
+
+
 def _n(x: float) -> str:
     text = f"{x:.1f}"
     return text[:-2] if text.endswith(".0") else text
 
 
 def _svg(width: float, height: float, title: str, body: Sequence[str], cls: str = "chart") -> str:
-    t = escape(title)
+    t = _esc(title)
     return (f'<svg xmlns="http://www.w3.org/2000/svg" class="{cls}" width="{_n(width)}" '
             f'height="{_n(height)}" viewBox="0 0 {_n(width)} {_n(height)}" role="img" '
             f'aria-label="{t}"><title>{t}</title>' + "".join(body) + "</svg>")
@@ -45,7 +55,7 @@ def _text(x: float, y: float, text: str, *, size: int = 11, anchor: str = "start
           fill: str = "#1a202c", weight: str = "normal") -> str:
     bold = ' font-weight="bold"' if weight == "bold" else ""
     return (f'<text x="{_n(x)}" y="{_n(y)}" font-size="{size}" text-anchor="{anchor}" '
-            f'fill="{fill}"{bold}>{escape(text)}</text>')
+            f'fill="{fill}"{bold}>{_esc(text)}</text>')
 
 
 def message(title: str, text: str, width: int = 480) -> str:
@@ -137,7 +147,7 @@ def line_chart(title: str, labels: Sequence[str],
         mid = top + ph / 2
         body.append(f'<text x="12" y="{_n(mid)}" font-size="10" text-anchor="middle" '
                     f'fill="#4a5568" transform="rotate(-90 12 {_n(mid)})">'
-                    f"{escape(y_label)}</text>")
+                    f"{_esc(y_label)}</text>")
     for t in range(5):
         v = lo + (hi - lo) * t / 4
         body += [(f'<line x1="{left}" y1="{_n(y(v))}" x2="{width - right}" y2="{_n(y(v))}" '
@@ -186,7 +196,7 @@ def heatmap(title: str, rows: Sequence[str], cols: Sequence[str],
         mid = top + len(rows) * cell / 2
         body.append(f'<text x="12" y="{_n(mid)}" font-size="10" text-anchor="middle" '
                     f'fill="#4a5568" transform="rotate(-90 12 {_n(mid)})">'
-                    f"{escape(y_label)}</text>")
+                    f"{_esc(y_label)}</text>")
     for j, c in enumerate(cols):
         body.append(_text(left + j * cell + cell / 2, top - 6, c, size=9, anchor="middle"))
     for i, r in enumerate(rows):
@@ -202,7 +212,7 @@ def heatmap(title: str, rows: Sequence[str], cols: Sequence[str],
             ink = "#ffffff" if light < 62 else "#1a202c"
             note = notes[i][j] if notes else fmt.format(v)
             body.append(f'<rect x="{xx}" y="{y}" width="{cell - 1}" height="{cell - 1}" '
-                        f'fill="{colour}"><title>{escape(note)}</title></rect>')
+                        f'fill="{colour}"><title>{_esc(note)}</title></rect>')
             if cell >= 22 and len(rows) * len(cols) <= MAX_CELL_TEXTS:
                 shown = texts[i][j] if texts else fmt.format(v)
                 body.append(_text(xx + cell / 2, y + cell / 2 + 3, shown, size=7,
