@@ -174,8 +174,9 @@ def frequency_recency_matrix(
     values = _model_matrix(lambda x, tx, age: fitted.predict_purchases(t, x, tx, age),
                            frequencies, recencies, T)
     peak = max((v for row in values for v in row if v is not None), default=0.0)
+    span = _UNITS[s.unit].removesuffix("s") if t == 1 else _UNITS[s.unit]
     return Heatmap(
-        title=f"Expected purchases in the next {t:g} {_UNITS[s.unit]} ({name}) · 预期购买次数",
+        title=f"Expected purchases in the next {t:g} {span} ({name}) · 预期购买次数",
         rows=[_label(r) for r in recencies], columns=[_label(f) for f in frequencies],
         values=values, low=0.0, high=peak if peak > 0 else 1.0, value_format="{:.2f}",
         notes=[[f"frequency {_label(f)}, recency {_label(r)}: " + (
