@@ -407,6 +407,21 @@ def test_the_kpi_report_embeds_the_shared_charts(demo: Demo) -> None:
     assert charts.to_svg(charts.cohort_retention(demo.kpi, "active"), left=110) in html
 
 
+def test_every_chart_of_the_kpi_report_is_a_specification_in_its_html(demo: Demo) -> None:
+    from html import escape
+
+    from custmgmt.kpi.html import report_charts
+
+    specs = report_charts(demo.kpi)
+    assert list(specs)[:8] == ["sales", "categories", "cohorts_returned", "cohorts_active",
+                               "stars", "rfm", "segments", "sla"]
+    assert len(specs) == 8 + len(demo.kpi.breakdowns)
+    html = demo.kpi.to_html()
+    for spec in specs.values():
+        assert f'aria-label="{escape(spec.title)}"' in html
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == len(specs)
+
+
 def test_a_heatmap_of_more_than_625_cells_keeps_its_numbers_in_notes_only() -> None:
     values = [[float(i * j) for j in range(26)] for i in range(25)]
     big = charts.Heatmap(title="big", rows=range(25), columns=range(26), values=values,

@@ -153,3 +153,13 @@ def test_drawing_leaves_no_missing_glyph_warning(pyplot: Any, tmp_path: Any) -> 
     ax = plots.star_distribution([2, 3, 4, 5, 6, 7])
     ax.figure.savefig(tmp_path / "y.png")
     assert ax.get_title().startswith("Customers by stars")
+
+
+def test_legible_follows_the_configured_fonts(pyplot: Any) -> None:
+    import matplotlib
+
+    from custmgmt.plots.render import legible
+
+    with matplotlib.rc_context({"font.family": ["sans-serif"],
+                                "font.sans-serif": ["DejaVu Sans"]}):
+        assert legible("Customer KPI report · 客户关键指标报告") == "Customer KPI report"

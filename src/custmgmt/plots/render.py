@@ -20,7 +20,7 @@ from custmgmt._extras import require
 from custmgmt.charts.spec import Bars, Chart, Heatmap, Lines, NoData
 from custmgmt.errors import ValidationError
 
-__all__ = ["MAX_CELL_TEXTS", "draw"]
+__all__ = ["MAX_CELL_TEXTS", "draw", "legible"]
 
 #: Heatmaps with more cells than this show values through the colour bar only: the
 #: numbers would not fit in the cells.
@@ -65,6 +65,16 @@ def _say(text: str, covered: frozenset[int]) -> str:
         return text
     parts = [p for p in text.split(" · ") if drawable(p)]
     return " · ".join(parts) if parts else text.split(" · ")[0]
+
+
+def legible(text: str) -> str:
+    """``text`` as :func:`draw` writes it with the fonts configured now: a bilingual
+    ``"English · 中文"`` loses the parts no configured font can draw.
+
+    Raises:
+        MissingDependency: matplotlib is not installed.
+    """
+    return _say(text, _coverage(_families(_matplotlib())))
 
 
 def _axes(ax: Any, size: tuple[float, float]) -> Any:
@@ -163,7 +173,9 @@ def _lines(ax: Any, spec: Lines, say: Any) -> None:
         style: dict[str, Any] = {"marker": "o"} if j == 0 else {"linestyle": "--"}
         ax.plot(x, y, label=say(series.name), **style)
     shown = list(_ticks(len(spec.labels)))
-    ax.set_xticks(x[shown], [say(spec.labels[i]) for i in shown])
+    crowded = len(shown) > 8  # month labels side by side would overlap
+    ax.set_xticks(x[shown], [say(spec.labels[i]) for i in shown],
+                  rotation=45 if crowded else 0, ha="right" if crowded else "center")
     ax.set_xlabel(say(spec.x_label))
     ax.set_ylabel(say(spec.y_label))
     ax.legend(fontsize=8)
