@@ -194,6 +194,24 @@ def test_the_fitted_models_reproduce_cdnows_repeat_purchase_counts(cdnow_clv: Cl
     assert np.abs(model - actual).sum() / actual.sum() < 0.06
 
 
+def test_past_the_simulation_budget_draws_sample_ages_and_scale_up(
+    cdnow_clv: ClvReport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exact = charts.period_transactions(cdnow_clv, draws=20)
+    monkeypatch.setattr(charts.build, "SIMULATED", 20 * 500)  # 500 of 2,357 per draw
+    sampled = charts.period_transactions(cdnow_clv, draws=20)
+    model = np.array(sampled.series[1].values, dtype=float)
+    assert model.sum() == pytest.approx(len(cdnow_clv.summary))
+    assert sampled.series[0] == exact.series[0]  # the actual bars do not change
+    # 10,000 simulated customers instead of 47,140: the same counts within five standard
+    # deviations of the two estimates' difference (Poisson: a count c estimated from a
+    # share f of the customers varies by c / f)
+    reference = np.array(exact.series[1].values, dtype=float)
+    n = len(cdnow_clv.summary)
+    sd = np.sqrt(reference * n / 10_000 + reference / 20)
+    assert np.all(np.abs(model - reference) <= 5 * sd)
+
+
 def test_a_bare_model_plots_with_its_summary(cdnow_clv: ClvReport, pyplot: Any) -> None:
     model, summary = cdnow_clv.model("bg"), cdnow_clv.summary
     bare = image_of(plots.frequency_recency_matrix(model, summary=summary))

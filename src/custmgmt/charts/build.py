@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_GRID",
+    "SIMULATED",
     "CountingModel",
     "calibration_vs_holdout",
     "cohort_retention",
@@ -59,6 +60,8 @@ __all__ = [
 CountingModel = BetaGeo | ParetoNBD
 _MODEL_NAMES = {"bg": "BG/NBD", "pnbd": "Pareto/NBD"}
 _UNITS = {"h": "hours", "D": "days", "W": "weeks", "M": "months"}
+#: The most customers :func:`period_transactions` simulates over all its draws.
+SIMULATED = 1_000_000
 #: The most rows or columns a frequency/recency matrix gets: beyond it the grid steps
 #: over values, so a customer base with 300 repeat purchases still gives a readable chart.
 MAX_GRID = 40
@@ -294,7 +297,8 @@ def period_transactions(
     As lifetimes' ``plot_period_transactions``: the model's customers are drawn with
     the fitted parameters and the actual customers' ages (``T``), ``draws`` times
     (seeded, so the chart is reproducible), and their counts averaged; a model that
-    fits puts its bars next to the actual ones.
+    fits puts its bars next to the actual ones. Past :data:`SIMULATED` customers in
+    all, each draw takes that share of the ages at random and scales its counts up.
 
     Raises:
         ValidationError: as :func:`frequency_recency_matrix`; ``draws`` below 1.
@@ -305,10 +309,17 @@ def period_transactions(
     actual = np.bincount(_buckets(s.frequency, max_frequency), minlength=max_frequency + 1)
     simulated = np.zeros(max_frequency + 1)
     rng = np.random.default_rng(seed)
+    ages = np.asarray(s.T, dtype=np.float64)
+    # At most SIMULATED customers in all: beyond that a draw takes ages at random (with
+    # replacement) and its counts are scaled up, so a million customers cost a million
+    # draws rather than ten million (3.7 s) and the bars still add up to the customers.
+    per_draw = min(ages.size, max(1, SIMULATED // draws))
     for _ in range(draws):
-        drawn = _simulated(fitted, np.asarray(s.T, dtype=np.float64), int(rng.integers(2**63)))
-        simulated += np.bincount(_buckets(drawn.frequency, max_frequency),
-                                 minlength=max_frequency + 1)
+        sample = ages if per_draw == ages.size else rng.choice(ages, per_draw)
+        drawn = _simulated(fitted, sample, int(rng.integers(2**63)))
+        counts = np.bincount(_buckets(drawn.frequency, max_frequency),
+                             minlength=max_frequency + 1)
+        simulated += counts * (ages.size / max(per_draw, 1))
     return Bars(
         title=f"Customers by repeat purchases: actual vs {name} · 复购次数分布",
         labels=_bucket_labels(max_frequency),
