@@ -11,12 +11,14 @@ from datetime import datetime
 from html import escape
 from typing import Protocol
 
-from custmgmt.kpi import svg
+from custmgmt.charts import build
+from custmgmt.charts.spec import Bars, Chart, Lines, NoData
+from custmgmt.charts.svg import tile, to_svg
 from custmgmt.kpi.figures import Figure, Period
 from custmgmt.kpi.measures import Breakdown, CohortMatrix, GroupedSales, Trend
 from custmgmt.kpi.targets import KPI_LABELS, TargetResult
 
-__all__ = ["RenderedReport", "render_html"]
+__all__ = ["RenderedReport", "render_html", "report_charts"]
 
 
 class RenderedReport(Protocol):
@@ -102,7 +104,7 @@ def _tiles(report: RenderedReport) -> list[str]:
             detail = r.reason[:60]
         share = r.current.value if unit == "share" else None
         goal = r.target.value if unit == "share" and r.target.kind == "level" else None
-        out.append(svg.tile(f"{en} · {zh}"[:38], cur, detail, r.status, share, goal))
+        out.append(tile(f"{en} · {zh}"[:38], cur, detail, r.status, share, goal))
     return out
 
 
@@ -138,7 +140,7 @@ def _targets(report: RenderedReport) -> str:
     return "<ul>" + "".join(items) + "</ul>"
 
 
-def _sales(report: RenderedReport) -> str:
+def _sales(report: RenderedReport) -> Lines:
     s = report.sales
     net = [_major(report, v) for v in s.net.tolist()]
     ma = [None if v is None else _major(report, v) for v in report.sales_moving_average]
@@ -148,86 +150,69 @@ def _sales(report: RenderedReport) -> str:
     if t.slope is not None and t.intercept is not None:
         series.append(("linear trend · 趋势", [_major(report, t.intercept + t.slope * i)
                                                for i in range(len(net))]))
-    return svg.line_chart(f"Net sales by month · 月度销售额 ({report.currency})",
-                          list(s.labels), series)
+    return Lines(title=f"Net sales by month · 月度销售额 ({report.currency})",
+                 labels=s.labels, series=series)
 
 
-def _categories(report: RenderedReport) -> str:
+def _categories(report: RenderedReport) -> Bars:
     base, cur = report.categories
-    return svg.bar_chart(
-        f"Net sales by category · 品类销售额 ({report.currency})", list(cur.labels),
-        [("baseline · 基期", [_major(report, v) for v in base.net.tolist()]),
-         ("current · 本期", [_major(report, v) for v in cur.net.tolist()])])
+    return Bars(
+        title=f"Net sales by category · 品类销售额 ({report.currency})", labels=cur.labels,
+        series=[("baseline · 基期", [_major(report, v) for v in base.net.tolist()]),
+                ("current · 本期", [_major(report, v) for v in cur.net.tolist()])])
 
 
-def _cohorts(report: RenderedReport, which: str) -> str:
-    c = report.cohorts
-    shares = c.shares(which)
-    counts = c.returned if which == "returned" else c.active
-    keep = [i for i in range(len(c.cohorts)) if c.sizes[i] > 0]
-    title = (
-        "Cohort retention: returned in month k · 同期群留存（第k月回购）"
-        if which == "returned"
-        else "Cohort retention: still active by month k · 同期群留存（第k月仍活跃）"
-    )
-    if not keep:
-        return svg.message(title, "not measurable: no first purchases in the window · 无法衡量")
-    cells = [[None if shares[i, k] != shares[i, k] else float(shares[i, k])
-              for k in range(shares.shape[1])] for i in keep]
-    notes = [[f"{c.cohorts[i]} +{k}: {int(counts[i, k])}/{int(c.sizes[i])}"
-              for k in range(shares.shape[1])] for i in keep]
-    rows = [f"{c.cohorts[i]} ({int(c.sizes[i])})" for i in keep]
-    return svg.heatmap(title, rows, [str(k) for k in range(shares.shape[1])], cells, notes,
-                       left=110)
-
-
-def _breakdown(report: RenderedReport, b: Breakdown) -> str:
+def _breakdown(report: RenderedReport, b: Breakdown) -> Bars | NoData:
     title = f"Net sales by {_DIMENSIONS.get(b.dimension, b.dimension)} ({report.currency})"
     if b.reason:
-        return svg.message(title, f"not measurable · 无法衡量: {b.reason}")
-    return svg.bar_chart(title, list(b.labels),
-                         [("net sales · 销售额", [_major(report, v) for v in b.net.tolist()]),
-                          ], width=460)
+        return NoData(title=title, reason=f"not measurable · 无法衡量: {b.reason}")
+    net = [_major(report, v) for v in b.net.tolist()]
+    return Bars(title=title, labels=b.labels, series=[("net sales · 销售额", net)])
 
 
-def _stars(report: RenderedReport) -> str:
-    title = "Customers by stars · 客户星级分布"
-    if report.stars is None or not any(report.stars):
-        return svg.message(title, "not measurable: no stored rating · 无法衡量：无评级")
-    labels = ["unrated · 未评级"] + [f"{'★' * s}" for s in range(1, 6)]
-    return svg.bar_chart(title, labels, [("customers · 客户", list(report.stars))], width=460)
-
-
-def _rfm(report: RenderedReport) -> str:
-    total = sum(sum(r) for r in report.rfm)
-    title = "RFM grid: recency x frequency score · RFM 矩阵"
-    if total == 0:
-        return svg.message(title, "not measurable: no buyers · 无法衡量")
-    peak = max(max(r) for r in report.rfm)
-    cells = [[v / peak for v in row] for row in report.rfm[::-1]]
-    notes = [[f"R{5 - i} F{j + 1}: {v} buyers" for j, v in enumerate(row)]
-             for i, row in enumerate(report.rfm[::-1])]
-    return svg.heatmap(title, [f"R{5 - i}" for i in range(5)], [f"F{j}" for j in range(1, 6)],
-                       cells, notes, cell=40,
-                       texts=[[f"{v:,}" for v in row] for row in report.rfm[::-1]])
-
-
-def _segments(report: RenderedReport) -> str:
+def _segments(report: RenderedReport) -> Bars | NoData:
     title = "Buyers by RFM segment · RFM 客户分群"
     if not any(count for _, count in report.segments):
-        return svg.message(title, "not measurable: no buyers · 无法衡量")
-    return svg.bar_chart(title, [name for name, _ in report.segments],
-                         [("buyers · 客户", [count for _, count in report.segments])], width=460)
+        return NoData(title=title, reason="not measurable: no buyers · 无法衡量")
+    return Bars(title=title, labels=[name for name, _ in report.segments],
+                series=[("buyers · 客户", [count for _, count in report.segments])])
 
 
-def _sla(report: RenderedReport) -> str:
-    title = "Ticket SLA attainment by stars · 各星级工单SLA达成率"
-    if not report.sla_by_star:
-        return svg.message(title, "not measurable: no ticket SLA statuses · 无法衡量")
-    items = sorted(report.sla_by_star.items())
-    labels = ["unrated" if s == 0 else "★" * s for s, _ in items]
-    values = [f.value or 0.0 for _, f in items]
-    return svg.bar_chart(title, labels, [("share met · 达成率", values)], fmt="{:.1%}", width=460)
+def report_charts(report: RenderedReport) -> dict[str, Chart]:
+    """Every chart of the report as a specification (:mod:`custmgmt.charts.spec`), by
+    name in the report's order: ``sales``, ``categories``, ``cohorts_returned``,
+    ``cohorts_active``, ``stars``, ``rfm``, ``segments``, ``sla``, then
+    ``breakdown_<dimension>`` for each breakdown.
+
+    The HTML renders them as SVG; :func:`custmgmt.kpi.export.export_charts` and
+    :mod:`custmgmt.plots` draw the same specifications with matplotlib.
+    """
+    out: dict[str, Chart] = {
+        "sales": _sales(report),
+        "categories": _categories(report),
+        "cohorts_returned": build.cohort_retention(report.cohorts, "returned"),
+        "cohorts_active": build.cohort_retention(report.cohorts, "active"),
+        "stars": build.star_distribution(report.stars),
+        "rfm": build.rfm_grid(report.rfm),
+        "segments": _segments(report),
+        "sla": build.sla_attainment_by_star(report.sla_by_star),
+    }
+    for b in report.breakdowns:
+        out[f"breakdown_{b.dimension}"] = _breakdown(report, b)
+    return out
+
+
+#: SVG sizes per chart of the page (the rest take the renderer's defaults).
+_LAYOUT: dict[str, dict[str, int]] = {
+    "cohorts_returned": {"left": 110}, "cohorts_active": {"left": 110},
+    "stars": {"width": 460}, "rfm": {"cell": 40, "left": 70}, "segments": {"width": 460},
+    "sla": {"width": 460},
+}
+
+
+def _svg(charts: dict[str, Chart], name: str) -> str:
+    default = {"width": 460} if name.startswith("breakdown_") else {}
+    return to_svg(charts[name], **_LAYOUT.get(name, default))
 
 
 def _figure_note(f: Figure) -> str:
@@ -237,6 +222,7 @@ def _figure_note(f: Figure) -> str:
 def render_html(report: RenderedReport) -> str:
     """The report as a complete HTML document (see the module docstring)."""
     threshold = report.high_value_threshold
+    charts = report_charts(report)
     hv = ("" if threshold is None else
           f"<p>High-value customer: net spend of at least "
           f"{escape(report.format_figure(Figure(value=float(threshold), unit='money')))} "
@@ -253,13 +239,14 @@ def render_html(report: RenderedReport) -> str:
         f" · {escape(report.currency)}</p>"),
         "<h2>Targets · 目标</h2>", '<div class="tiles">', *_tiles(report), "</div>",
         _targets(report), "<h2>KPIs · 关键指标</h2>", _kpi_table(report), hv,
-        "<h2>Sales · 销售</h2>", '<div class="charts">', _sales(report), _categories(report),
-        "</div>", "<h2>Retention · 留存</h2>", '<div class="charts">',
-        _cohorts(report, "returned"), _cohorts(report, "active"), "</div>",
-        "<h2>Customers · 客户</h2>", '<div class="charts">', _stars(report), _rfm(report),
-        _segments(report),
-        _sla(report), "</div>", "<h2>Breakdowns (current period) · 细分（本期）</h2>",
-        '<div class="charts">', *(_breakdown(report, b) for b in report.breakdowns), "</div>",
+        "<h2>Sales · 销售</h2>", '<div class="charts">', _svg(charts, "sales"),
+        _svg(charts, "categories"), "</div>", "<h2>Retention · 留存</h2>",
+        '<div class="charts">', _svg(charts, "cohorts_returned"),
+        _svg(charts, "cohorts_active"), "</div>", "<h2>Customers · 客户</h2>",
+        '<div class="charts">', _svg(charts, "stars"), _svg(charts, "rfm"),
+        _svg(charts, "segments"), _svg(charts, "sla"), "</div>",
+        "<h2>Breakdowns (current period) · 细分（本期）</h2>", '<div class="charts">',
+        *(_svg(charts, name) for name in charts if name.startswith("breakdown_")), "</div>",
         ("<footer><p>custmgmt KPI report · generated from the data only; no script, "
         "nothing fetched.</p></footer>"), "</body></html>", "",
     ]
