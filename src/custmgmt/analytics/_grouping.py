@@ -137,6 +137,10 @@ def _hashable(x: Any) -> bool:
 
 #: Rows per block when a full-length temporary would cost more memory than it saves.
 CHUNK = 1 << 18
+#: Sparse integer ids from this many rows are factorised bucket by bucket (linear time).
+LINEAR_FACTORIZE_MIN_ROWS = 1 << 21
+#: Rows per bucket the linear factorisation aims at: a bucket's sort keys fit in L2.
+BUCKET_ROWS = 1 << 16
 
 
 def _or_row_numbers(key: npt.NDArray[np.uint64]) -> None:
@@ -168,6 +172,12 @@ def factorize(values: Any, field: str = "customer_id") -> tuple[npt.NDArray[Any]
     dtype = code_dtype(n)
     if hi - lo < max(1 << 16, n // 2):
         return _factorize_dense(ids, lo, hi, dtype)
+    if n >= LINEAR_FACTORIZE_MIN_ROWS:
+        # One global sort is O(n log n) and its last passes run out of cache: split the
+        # id range by its top bits into buckets of about BUCKET_ROWS rows (an O(n) radix
+        # split) and sort each bucket in cache, so the time per row stays flat.
+        top = max(1, min(_bits(n // BUCKET_ROWS), 16, _bits(hi - lo)))
+        return _factorize_buckets(ids, lo, hi, dtype, top)
     return _factorize_sorted(ids, lo, hi, dtype)
 
 
@@ -259,7 +269,11 @@ def factorize_buckets(
 
 
 def _factorize_buckets(
-    ids: npt.NDArray[Any], lo: int, hi: int, dtype: type[np.signedinteger[Any]]
+    ids: npt.NDArray[Any],
+    lo: int,
+    hi: int,
+    dtype: type[np.signedinteger[Any]],
+    top: int | None = None,
 ) -> tuple[npt.NDArray[Any], I64]:
     """Ids too sparse for ``(id - lo) << row_bits | row`` to fit 64 bits: split the id
     range by its top bits into buckets small enough that each bucket's packed key fits,
@@ -268,7 +282,8 @@ def _factorize_buckets(
     span_bits = _bits(hi - lo)
     # > 0 here; each bucket spans 2**(span_bits - top) ids (a bucket still too wide
     # for its rows is split again by the recursive factorize).
-    top = max(1, min(span_bits + _bits(n - 1) - 64, 16))
+    if top is None:
+        top = max(1, min(span_bits + _bits(n - 1) - 64, 16))
     bucket = np.empty(n, dtype=np.uint16 if top > 8 else np.uint8)
     shift = U64(max(span_bits - top, 0))
     for start in range(0, n, CHUNK):
