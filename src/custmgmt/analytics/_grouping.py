@@ -154,7 +154,9 @@ def factorize(values: Any, field: str = "customer_id") -> tuple[npt.NDArray[Any]
     """Dense codes for ``values``: ``(uniques sorted ascending, code per row)``.
 
     Integer ids use one values-only sort of ``(id - min) << row_bits | row`` when the
-    bits fit in 64 (an ``argsort`` otherwise); string ids a dict in one pass. Codes
+    bits fit in 64; wider keys, and every input from :data:`LINEAR_FACTORIZE_MIN_ROWS`
+    rows, are split by the top bits of the id range into buckets sorted one by one
+    (linear time, each bucket's sort in cache); string ids a dict in one pass. Codes
     are int32 while they fit. Peak extra memory: about 17 bytes per row.
 
     Raises:
@@ -275,9 +277,10 @@ def _factorize_buckets(
     dtype: type[np.signedinteger[Any]],
     top: int | None = None,
 ) -> tuple[npt.NDArray[Any], I64]:
-    """Ids too sparse for ``(id - lo) << row_bits | row`` to fit 64 bits: split the id
-    range by its top bits into buckets small enough that each bucket's packed key fits,
-    and factorise the buckets one by one (O(n) radix split, no ``argsort`` of int64)."""
+    """Split the id range by its ``top`` bits into buckets and factorise them one by
+    one (O(n) radix split, no ``argsort`` of int64). By default ``top`` is just enough
+    for each bucket's packed key ``(id - lo) << row_bits | row`` to fit 64 bits; the
+    linear path passes more, for buckets of about :data:`BUCKET_ROWS` rows."""
     n = len(ids)
     span_bits = _bits(hi - lo)
     # > 0 here; each bucket spans 2**(span_bits - top) ids (a bucket still too wide
