@@ -44,6 +44,33 @@ def test_integer_ids_factorise_like_np_unique(ids: np.ndarray) -> None:
     np.testing.assert_array_equal(codes, want_codes.ravel())
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    st.one_of(
+        hnp.arrays(
+            np.int64, st.integers(0, 80), elements=st.sampled_from([-(2**40), 3, 2**40, 7, 2**41])
+        ),
+        hnp.arrays(np.int64, st.integers(0, 80), elements=INT64),
+        hnp.arrays(np.int64, st.integers(0, 80), elements=st.integers(0, 2**20)),
+    ),
+    st.sampled_from([1, 2, 4, 16]),
+)
+def test_the_linear_bucketed_factorisation_is_exactly_np_unique(
+    ids: np.ndarray, bucket_rows: int
+) -> None:
+    # Large inputs are factorised bucket by bucket (the top bits of the id range);
+    # tiny thresholds send these small inputs down that path, recursion included.
+    with (
+        mock.patch.object(_grouping, "LINEAR_FACTORIZE_MIN_ROWS", 1),
+        mock.patch.object(_grouping, "BUCKET_ROWS", bucket_rows),
+    ):
+        uniques, codes = factorize(ids)
+    want_uniques, want_codes = np.unique(ids, return_inverse=True)
+    np.testing.assert_array_equal(uniques, want_uniques)
+    np.testing.assert_array_equal(codes, want_codes.ravel())
+    assert len(ids) == 0 or codes.dtype == np.int32
+
+
 @st.composite
 def small_range_ids(draw: st.DrawFn) -> np.ndarray:
     """Ids of any integer dtype whose span is small (the presence table must fit),

@@ -137,6 +137,10 @@ def _hashable(x: Any) -> bool:
 
 #: Rows per block when a full-length temporary would cost more memory than it saves.
 CHUNK = 1 << 18
+#: Sparse integer ids from this many rows are factorised bucket by bucket (linear time).
+LINEAR_FACTORIZE_MIN_ROWS = 1 << 21
+#: Rows per bucket the linear factorisation aims at: a bucket's sort keys fit in L2.
+BUCKET_ROWS = 1 << 16
 
 
 def _or_row_numbers(key: npt.NDArray[np.uint64]) -> None:
@@ -150,7 +154,9 @@ def factorize(values: Any, field: str = "customer_id") -> tuple[npt.NDArray[Any]
     """Dense codes for ``values``: ``(uniques sorted ascending, code per row)``.
 
     Integer ids use one values-only sort of ``(id - min) << row_bits | row`` when the
-    bits fit in 64 (an ``argsort`` otherwise); string ids a dict in one pass. Codes
+    bits fit in 64; wider keys, and every input from :data:`LINEAR_FACTORIZE_MIN_ROWS`
+    rows, are split by the top bits of the id range into buckets sorted one by one
+    (linear time, each bucket's sort in cache); string ids a dict in one pass. Codes
     are int32 while they fit. Peak extra memory: about 17 bytes per row.
 
     Raises:
@@ -168,6 +174,12 @@ def factorize(values: Any, field: str = "customer_id") -> tuple[npt.NDArray[Any]
     dtype = code_dtype(n)
     if hi - lo < max(1 << 16, n // 2):
         return _factorize_dense(ids, lo, hi, dtype)
+    if n >= LINEAR_FACTORIZE_MIN_ROWS:
+        # One global sort is O(n log n) and its last passes run out of cache: split the
+        # id range by its top bits into buckets of about BUCKET_ROWS rows (an O(n) radix
+        # split) and sort each bucket in cache, so the time per row stays flat.
+        top = max(1, min(_bits(n // BUCKET_ROWS), 16, _bits(hi - lo)))
+        return _factorize_buckets(ids, lo, hi, dtype, top)
     return _factorize_sorted(ids, lo, hi, dtype)
 
 
@@ -259,16 +271,22 @@ def factorize_buckets(
 
 
 def _factorize_buckets(
-    ids: npt.NDArray[Any], lo: int, hi: int, dtype: type[np.signedinteger[Any]]
+    ids: npt.NDArray[Any],
+    lo: int,
+    hi: int,
+    dtype: type[np.signedinteger[Any]],
+    top: int | None = None,
 ) -> tuple[npt.NDArray[Any], I64]:
-    """Ids too sparse for ``(id - lo) << row_bits | row`` to fit 64 bits: split the id
-    range by its top bits into buckets small enough that each bucket's packed key fits,
-    and factorise the buckets one by one (O(n) radix split, no ``argsort`` of int64)."""
+    """Split the id range by its ``top`` bits into buckets and factorise them one by
+    one (O(n) radix split, no ``argsort`` of int64). By default ``top`` is just enough
+    for each bucket's packed key ``(id - lo) << row_bits | row`` to fit 64 bits; the
+    linear path passes more, for buckets of about :data:`BUCKET_ROWS` rows."""
     n = len(ids)
     span_bits = _bits(hi - lo)
     # > 0 here; each bucket spans 2**(span_bits - top) ids (a bucket still too wide
     # for its rows is split again by the recursive factorize).
-    top = max(1, min(span_bits + _bits(n - 1) - 64, 16))
+    if top is None:
+        top = max(1, min(span_bits + _bits(n - 1) - 64, 16))
     bucket = np.empty(n, dtype=np.uint16 if top > 8 else np.uint8)
     shift = U64(max(span_bits - top, 0))
     for start in range(0, n, CHUNK):
