@@ -50,7 +50,7 @@ from numpy.typing import NDArray
 
 from custmgmt.domain._validate import is_finite_number
 from custmgmt.errors import ValidationError
-from custmgmt.notebook.dataframes import Coded, FrameExport
+from custmgmt.notebook.dataframes import Coded, FrameExport, MoneyColumn
 from custmgmt.notebook.display import Report, Table, counts_table, numeric_summary, short_repr
 from custmgmt.segmentation.table import column
 
@@ -284,6 +284,8 @@ class RFMScores(FrameExport):
         codes: segment codes into ``names`` (``names[-1]`` is ``"no purchase"``).
         names: the map's segment names, then ``"no purchase"``.
         recency, frequency, monetary: the raw values scored (monetary in major units).
+        currency: the currency of ``monetary`` where the table says (exports then
+            offer it as money: ``to_pandas(money="decimal")``), else None.
     """
 
     customer_ids: NDArray[Any]
@@ -295,6 +297,7 @@ class RFMScores(FrameExport):
     recency: NDArray[np.float64]
     frequency: NDArray[np.float64]
     monetary: NDArray[np.float64]
+    currency: str | None = None
 
     @property
     def labels(self) -> NDArray[np.str_]:
@@ -334,7 +337,8 @@ class RFMScores(FrameExport):
             "segment": Coded(self.codes, self.names),
             "recency": self.recency,
             "frequency": self.frequency,
-            "monetary": self.monetary,
+            "monetary": (self.monetary if self.currency is None
+                         else MoneyColumn(self.monetary, self.currency, "major")),
         }
 
     def sizes(self) -> dict[str, int]:
@@ -480,6 +484,7 @@ class RFM:
             recency=recency,
             frequency=frequency,
             monetary=monetary,
+            currency=getattr(table, "currency", None),
         )
 
     @staticmethod
