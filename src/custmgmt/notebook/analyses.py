@@ -40,14 +40,12 @@ from custmgmt.segmentation.presets import value_tiers
 from custmgmt.segmentation.rfm import RFM, RFMScores
 from custmgmt.segmentation.schemes import Scheme, Segmentation
 from custmgmt.tickets.reports import default_calendar, default_sla_policy
-from custmgmt.tickets.sla import SLAPolicy, status_key
+from custmgmt.tickets.sla import CUSTOMER_REPLIED, RESPOND, SLAPolicy
 from custmgmt.tickets.sla_vectorised import (
-    CUSTOMER_REPLIED,
     KIND_CREATED,
     KIND_CUSTOMER_REPLIED,
     KIND_OTHER,
     KIND_RESPOND,
-    RESPOND,
     SLAEventFrame,
     SLAStatusFrame,
     sla_status_many,
@@ -263,8 +261,8 @@ def sla_event_frame(tickets: Any, events: Any) -> SLAEventFrame:
     sorter = np.argsort(keys, kind="stable")
     ordered = keys[sorter]
     if n > 1 and (ordered[1:] == ordered[:-1]).any():
-        at = int(np.flatnonzero(ordered[1:] == ordered[:-1])[0])
-        raise ValidationError("tickets.ticket_id", ordered[at], "one row per ticket")
+        twice = int(np.flatnonzero(ordered[1:] == ordered[:-1])[0])
+        raise ValidationError("tickets.ticket_id", ordered[twice], "one row per ticket")
     event_keys = np.asarray([str(x) for x in ev["ticket_id"]], dtype=str)
     m = event_keys.size
     pos = np.searchsorted(ordered, event_keys) if n else np.zeros(m, dtype=np.int64)
@@ -313,8 +311,8 @@ def sla_event_frame(tickets: Any, events: Any) -> SLAEventFrame:
     event_names = np.asarray([str(x) for x in np.asarray(ev["event"], dtype=object)[order]])
     kind = np.full(n + m, KIND_OTHER, dtype=np.int8)
     kind[offsets[:-1]] = KIND_CREATED
-    kinds = np.where(event_names == str(status_key(RESPOND)), KIND_RESPOND,
-                     np.where(event_names == str(status_key(CUSTOMER_REPLIED)),
+    kinds = np.where(event_names == RESPOND, KIND_RESPOND,
+                     np.where(event_names == CUSTOMER_REPLIED,
                               KIND_CUSTOMER_REPLIED, KIND_OTHER))
     kind[event_rows] = kinds
     return SLAEventFrame(
