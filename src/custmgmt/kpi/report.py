@@ -48,6 +48,7 @@ from custmgmt.kpi.targets import (
     TargetResult,
     evaluate,
 )
+from custmgmt.notebook.display import short_repr
 
 __all__ = [
     "DEFAULT_TARGETS",
@@ -168,6 +169,12 @@ class KpiReport:
     rfm: tuple[tuple[int, ...], ...]
     segments: tuple[tuple[str, int], ...]
     sla_by_star: dict[int, Figure]
+
+    def __repr__(self) -> str:
+        met = sum(1 for r in self.targets if r.status == "met")
+        return short_repr("KpiReport", title=self.title, baseline=self.baseline.label(),
+                          current=self.current.label(), currency=self.currency,
+                          targets_met=f"{met}/{len(self.targets)}")
 
     @classmethod
     def build(
