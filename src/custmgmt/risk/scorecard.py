@@ -455,7 +455,7 @@ class ScoreBatch(Displayed):
 
     def __repr__(self) -> str:
         return short_repr("ScoreBatch", rows=len(self.scores), grades=list(self.grades),
-                          features=list(self.features))
+                          features=len(self.features))
 
     def _display(self) -> Report:
         """Rows per grade and the scores' quantiles."""
@@ -531,8 +531,7 @@ class Scorecard(Displayed):
 
     def __repr__(self) -> str:
         return short_repr("Scorecard", name=self.name, version=self.version,
-                          features=[t.feature for t in self.tables],
-                          grades=[g.grade for g in self.grades])
+                          features=len(self.tables), grades=[g.grade for g in self.grades])
 
     def _display(self) -> Report:
         """Base points, each feature's points range, and the grade bands."""

@@ -164,9 +164,11 @@ class PerformanceFrame(Displayed):
             ("reopened", int(np.count_nonzero(self.reopened))),
             ("escalated", int(np.count_nonzero(self.escalated))),
         ])
-        counts = np.bincount(self.agent, minlength=len(self.agent_ids))
-        report.add(counts_table("tickets per agent", "agent",
-                                dict(zip(self.agent_ids, counts.tolist(), strict=True))))
+        assigned = self.agent >= 0
+        counts = np.bincount(self.agent[assigned], minlength=len(self.agent_ids))
+        per_agent = dict(zip(self.agent_ids, counts.tolist(), strict=True))
+        per_agent["(unassigned)"] = int(np.count_nonzero(~assigned))
+        report.add(counts_table("tickets per agent", "agent", per_agent))
         return report
 
     @classmethod
