@@ -274,6 +274,16 @@ def test_decimals_equal_the_minor_units_scaled_in_every_library(
     assert all(d.as_tuple().exponent == -digits for d in got_arrow)
 
 
+def test_polars_decimals_without_pyarrow_are_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    column = MoneyColumn(np.array([np.nan, 1.005, -2.5, 123.456]), "CNY", "major")
+    with_arrow = to_polars({"m": column}, purpose="t", money="decimal")["m"].to_list()
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow now fails
+    without = to_polars({"m": column}, purpose="t", money="decimal")["m"].to_list()
+    assert with_arrow == without
+    assert without[0] is None
+    assert without[2] == Decimal("-2.50")
+
+
 @given(st.lists(st.one_of(st.none(), st.floats(min_value=-1e9, max_value=1e9)), max_size=30))
 def test_float_estimates_round_to_the_nearest_minor_unit_and_missing_stays_missing(
     values: list[float | None],
