@@ -25,7 +25,6 @@ Python :class:`~decimal.Decimal` in pandas, ``Decimal(38, digits)`` in polars an
 from __future__ import annotations
 
 import contextlib
-import importlib
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Literal
@@ -36,7 +35,7 @@ from numpy.typing import NDArray
 
 from custmgmt._extras import require
 from custmgmt.domain.money import currency_digits
-from custmgmt.errors import ValidationError
+from custmgmt.errors import MissingDependency, ValidationError
 
 __all__ = [
     "Coded",
@@ -226,8 +225,8 @@ def to_polars(
     _check_money(money)
     pl = require("polars", extra="polars", purpose=purpose)
     pa: Any = None
-    with contextlib.suppress(ImportError):  # without it decimals go through Python objects
-        pa = importlib.import_module("pyarrow")
+    with contextlib.suppress(MissingDependency):  # without it: Python Decimal objects
+        pa = require("pyarrow", extra="arrow", purpose=purpose)
     series = []
     for name, column in columns.items():
         if isinstance(column, Coded):
