@@ -9,7 +9,10 @@ and SQLite stores).
 The main types and the use cases a host application calls (record an order or an
 interaction, a customer's overview, rate a store, the segment report, lifetime value,
 the open-ticket report, open a ticket and fire its transitions) are importable from
-here; capabilities live in their own packages
+here, and so are the notebook's one-call analyses from a pandas or polars DataFrame
+of orders (:func:`rate`, :func:`segment`, :func:`rfm`, :func:`churn_flags`,
+:func:`clv`, :func:`sla_status`; see :mod:`custmgmt.notebook.analyses`); capabilities
+live in their own packages
 (:mod:`custmgmt.analytics`, :mod:`custmgmt.rating`, :mod:`custmgmt.segmentation`,
 :mod:`custmgmt.churn`, :mod:`custmgmt.tickets`, :mod:`custmgmt.calendars`).
 Names are imported on first use (PEP 562), so ``import custmgmt`` is cheap and
@@ -75,6 +78,8 @@ _EXPORTS: dict[str, str] = {
     "TransitionNotAllowed": "custmgmt.errors",
     "ValidationError": "custmgmt.errors",
     "analyse_clv": "custmgmt.analytics.clv",
+    "churn_flags": "custmgmt.notebook.analyses",
+    "clv": "custmgmt.notebook.analyses",
     "customer_features": "custmgmt.analytics.features",
     "current_stars": "custmgmt.rating",
     "customer_overview": "custmgmt.services",
@@ -82,13 +87,17 @@ _EXPORTS: dict[str, str] = {
     "format_rating": "custmgmt.rating",
     "open_ticket": "custmgmt.tickets",
     "open_ticket_report": "custmgmt.tickets",
+    "rate": "custmgmt.notebook.analyses",
     "rate_frames": "custmgmt.rating",
     "rate_store": "custmgmt.rating",
     "record_interaction": "custmgmt.services",
     "record_order": "custmgmt.services",
     "record_return": "custmgmt.services",
+    "rfm": "custmgmt.notebook.analyses",
+    "segment": "custmgmt.notebook.analyses",
     "segment_report": "custmgmt.segmentation.report",
     "segment_store": "custmgmt.segmentation.report",
+    "sla_status": "custmgmt.notebook.analyses",
 }
 
 __all__ = [
@@ -143,6 +152,8 @@ __all__ = [
     "ValidationError",
     "__version__",
     "analyse_clv",
+    "churn_flags",
+    "clv",
     "current_stars",
     "customer_features",
     "customer_overview",
@@ -150,13 +161,17 @@ __all__ = [
     "format_rating",
     "open_ticket",
     "open_ticket_report",
+    "rate",
     "rate_frames",
     "rate_store",
     "record_interaction",
     "record_order",
     "record_return",
+    "rfm",
+    "segment",
     "segment_report",
     "segment_store",
+    "sla_status",
 ]
 
 
@@ -214,6 +229,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ se
         TransitionNotAllowed,
         ValidationError,
     )
+    from custmgmt.notebook.analyses import churn_flags, clv, rate, rfm, segment, sla_status
     from custmgmt.ports import (
         CustomerRepository,
         InteractionRepository,

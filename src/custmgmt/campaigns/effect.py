@@ -45,6 +45,7 @@ from custmgmt.campaigns.stats import (
     rate_uplift,
 )
 from custmgmt.errors import ValidationError
+from custmgmt.notebook.display import Displayed, Report, Table, short_repr
 
 __all__ = [
     "GroupUplift",
@@ -121,13 +122,25 @@ class RoiEstimate:
 
 
 @attrs.frozen(kw_only=True)
-class UpliftReport:
+class UpliftReport(Displayed):
     """Treated against control on conversion, revenue per customer, AOV and ROI."""
 
     conversion: Uplift
     revenue_per_customer: Uplift
     average_order_value: Uplift | None
     roi: RoiEstimate
+
+    def __repr__(self) -> str:
+        return short_repr("UpliftReport", conversion=self.conversion.estimate,
+                          revenue_per_customer=self.revenue_per_customer.estimate,
+                          roi=self.roi.value)
+
+    def _display(self) -> Report:
+        """Each uplift with its interval, and the ROI."""
+        report = Report("Uplift, treated against control")
+        report.add(Table(caption="uplift", header=("figure",),
+                         rows=tuple((line,) for line in self.lines())))
+        return report
 
     def lines(self) -> list[str]:
         """The report as printable lines."""

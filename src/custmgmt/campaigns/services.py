@@ -40,6 +40,8 @@ from custmgmt.domain import InteractionKind, Money, Referral, currency_digits
 from custmgmt.domain import _validate as v
 from custmgmt.domain.time import from_epoch_micros, to_epoch_micros
 from custmgmt.errors import Conflict, NotFound, ValidationError
+from custmgmt.notebook.dataframes import Coded, FrameExport, Times
+from custmgmt.notebook.display import Displayed, Report, Table, counts_table, short_repr
 from custmgmt.segmentation.table import column
 
 __all__ = [
@@ -95,7 +97,7 @@ def suppress(
 
 
 @attrs.frozen(kw_only=True, eq=False)
-class AudiencePreview:
+class AudiencePreview(FrameExport, Displayed):
     """What running the campaign now would do, stored nowhere.
 
     Attributes:
@@ -113,6 +115,37 @@ class AudiencePreview:
     decisions: AudienceDecisions
     offers: Any
     ratio: SampleRatioCheck
+
+    def __repr__(self) -> str:
+        treated = int(np.count_nonzero(self.decisions.treated))
+        return short_repr("AudiencePreview", campaign=self.campaign.id,
+                          candidates=len(self.customer_ids), treated=treated, at=self.at)
+
+    def _display(self) -> Report:
+        """Candidates per decision and the sample-ratio check."""
+        report = Report(f"Audience preview: {self.campaign.name}", facts=[
+            ("campaign", self.campaign.id), ("at", self.at),
+            ("candidates", len(self.customer_ids)),
+        ])
+        report.add(counts_table("candidates per decision", "decision",
+                                {r.value: n for r, n in self.counts().items()}))
+        report.note(str(self.ratio))
+        return report
+
+    def _frame_columns(self) -> dict[str, Any]:
+        """Exported columns (one row per candidate): ``customer_id``, ``decision``
+        (categorical), ``offer`` (index into the campaign's offers, -1: no message),
+        ``send_at`` (UTC), ``hash`` (NaN where dropped before the holdout) and
+        ``recent_sends``."""
+        d = self.decisions
+        return {
+            "customer_id": np.asarray(self.customer_ids),
+            "decision": Coded(np.asarray(d.reason), tuple(r.value for r in SendReason)),
+            "offer": np.asarray(self.offers),
+            "send_at": Times(np.asarray(d.send_at_us, dtype=np.int64)),
+            "hash": d.hash,
+            "recent_sends": d.recent_sends,
+        }
 
     def counts(self) -> dict[SendReason, int]:
         """Customers per reason."""
@@ -426,7 +459,7 @@ class ActivitySummary:
 
 
 @attrs.frozen(kw_only=True)
-class CampaignReport:
+class CampaignReport(Displayed):
     """What the campaign changed, treated against holdout.
 
     Attributes:
@@ -450,6 +483,31 @@ class CampaignReport:
     ratio: SampleRatioCheck
     activity: ActivitySummary | None
     window_complete: bool
+
+    def __repr__(self) -> str:
+        return short_repr("CampaignReport", campaign=self.campaign.id, treated=self.treated,
+                          holdout=self.holdout, as_of=self.as_of)
+
+    def _display(self) -> Report:
+        """Group sizes, the sample-ratio check, the uplift overall and per group."""
+        c = self.campaign
+        report = Report(f"Campaign report: {c.name}", facts=[
+            ("campaign", c.id), ("as of", self.as_of), ("treated", self.treated),
+            ("holdout", self.holdout), ("attribution (days)", c.attribution_days),
+            ("window closed", self.window_complete),
+        ])
+        if self.uplift is not None:
+            report.add(Table(caption="uplift", header=("figure",),
+                             rows=tuple((line,) for line in self.uplift.lines())))
+        if self.groups:
+            report.add(Table(caption="uplift per group", header=("group",),
+                             rows=tuple((str(g),) for g in self.groups)))
+        report.note(str(self.ratio))
+        if self.uplift is None:
+            report.note("no uplift: the campaign has no holdout (or no treated customer)")
+        if self.activity is not None:
+            report.note(str(self.activity))
+        return report
 
     def lines(self) -> list[str]:
         """The report as printable lines."""

@@ -39,7 +39,7 @@ from custmgmt.churn.rules import (
 )
 from custmgmt.domain.time import require_aware
 from custmgmt.errors import ValidationError
-from custmgmt.notebook.dataframes import Coded, to_pandas, to_polars
+from custmgmt.notebook.dataframes import Coded, FrameExport
 from custmgmt.notebook.display import Report, counts_table, short_repr
 from custmgmt.segmentation.inputs import segment_features
 
@@ -154,7 +154,7 @@ def _sortable_ids(ids: NDArray[Any]) -> NDArray[Any]:
 
 
 @attrs.frozen(kw_only=True, eq=False)
-class ChurnReport:
+class ChurnReport(FrameExport):
     """The engine's result for every customer.
 
     Attributes:
@@ -215,6 +215,9 @@ class ChurnReport:
         return report
 
     def _frame_columns(self) -> dict[str, Any]:
+        """Exported columns (one row per customer): ``customer_id``, ``score``, ``risk``
+        (level label), ``flagged``, ``reason`` (missing where nothing fired), ``action``
+        and one ``fired_<rule>`` column per rule."""
         flagged = self.flagged
         reason = np.where(flagged, self.reason, -1).astype(np.int16)
         columns: dict[str, Any] = {
@@ -228,25 +231,6 @@ class ChurnReport:
         for j, rule in enumerate(self.rules):
             columns[f"fired_{rule.name}"] = self.fired[:, j]
         return columns
-
-    def to_pandas(self) -> Any:
-        """A pandas DataFrame, one row per customer: ``customer_id``,
-        ``score``, ``risk`` (level label), ``flagged``, ``reason`` (missing where
-        nothing fired), ``action`` and one ``fired_<rule>`` column per rule.
-        Numeric columns share memory with this result; labels are categorical.
-
-        Raises:
-            MissingDependency: pandas is not installed.
-        """
-        return to_pandas(self._frame_columns(), purpose="ChurnReport.to_pandas")
-
-    def to_polars(self) -> Any:
-        """A polars DataFrame with the columns of :meth:`to_pandas`.
-
-        Raises:
-            MissingDependency: polars is not installed.
-        """
-        return to_polars(self._frame_columns(), purpose="ChurnReport.to_polars")
 
     @property
     def flagged(self) -> NDArray[np.bool_]:

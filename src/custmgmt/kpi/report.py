@@ -48,6 +48,7 @@ from custmgmt.kpi.targets import (
     TargetResult,
     evaluate,
 )
+from custmgmt.notebook.display import Report, Table, short_repr
 
 __all__ = [
     "DEFAULT_TARGETS",
@@ -168,6 +169,12 @@ class KpiReport:
     rfm: tuple[tuple[int, ...], ...]
     segments: tuple[tuple[str, int], ...]
     sla_by_star: dict[int, Figure]
+
+    def __repr__(self) -> str:
+        met = sum(1 for r in self.targets if r.status == "met")
+        return short_repr("KpiReport", baseline=self.baseline.label(),
+                          current=self.current.label(), currency=self.currency,
+                          targets_met=f"{met}/{len(self.targets)}")
 
     @classmethod
     def build(
@@ -414,7 +421,33 @@ class KpiReport:
         export_charts(self, path, dpi=dpi)
 
     def _repr_html_(self) -> str:
-        return self.to_html()
+        # A notebook cell gets the compact tables; the charted report (150+ KB of
+        # inline SVG) stays one call away in to_html().
+        return self._display().to_html()
+
+    def _display(self) -> Report:
+        """The KPIs against the baseline, the targets' fate and the RFM segments."""
+        report = Report(self.title, facts=[
+            ("as of", self.as_of), ("baseline", self.baseline.label()),
+            ("current", self.current.label()), ("currency", self.currency),
+        ])
+        report.add(Table(
+            caption="targets", header=("target", "status", "baseline", "current", "why"),
+            rows=tuple((r.target.describe(), r.status,
+                        self.format_figure(r.baseline, interval=False),
+                        self.format_figure(r.current, interval=False), r.reason or "")
+                       for r in self.targets),
+        ))
+        report.add(Table(
+            caption="KPIs", header=("KPI", "指标", "baseline", "current", "change"),
+            rows=tuple((KPI_LABELS[name][0], KPI_LABELS[name][1], self.format_figure(b),
+                        self.format_figure(c), self.format_figure(d))
+                       for name, (b, c, d) in self.kpis.items()),
+        ))
+        report.add(Table(caption="buyers by RFM segment", header=("segment", "buyers"),
+                         rows=tuple(self.segments)))
+        report.note("to_html() renders the whole report with its charts")
+        return report
 
 
 def _measure(name: str, inputs: KpiInputs, period: Period, threshold: int | None) -> Figure:

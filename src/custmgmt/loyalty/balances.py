@@ -32,6 +32,8 @@ import numpy.typing as npt
 from custmgmt.domain.time import require_aware, to_epoch_micros
 from custmgmt.errors import ValidationError
 from custmgmt.loyalty.ledger import EntryKind, LedgerEntry
+from custmgmt.notebook.dataframes import FrameExport
+from custmgmt.notebook.display import Displayed, Report, numeric_summary, short_repr
 
 __all__ = ["KIND_CODES", "BalanceTable", "LedgerColumns", "balances"]
 
@@ -178,7 +180,7 @@ def _row(rows: dict[str, int], lot: str) -> int:
 
 
 @attrs.frozen(kw_only=True)
-class BalanceTable:
+class BalanceTable(FrameExport, Displayed):
     """Per customer (by code into :attr:`customer_ids`): what :func:`balances` found.
 
     Attributes:
@@ -194,6 +196,28 @@ class BalanceTable:
     available: I64
     locked: I64
     debt: I64
+
+    def __repr__(self) -> str:
+        return short_repr("BalanceTable", customers=len(self.balance),
+                          points=int(self.balance.sum()))
+
+    def _display(self) -> Report:
+        """Totals, and the quantiles of each column."""
+        report = Report("Points balances", facts=[
+            ("customers", len(self.balance)), ("balance", int(self.balance.sum())),
+            ("available", int(self.available.sum())), ("locked", int(self.locked.sum())),
+            ("debt", int(self.debt.sum())),
+            ("customers in debt", int(np.count_nonzero(self.debt > 0))),
+        ])
+        report.add(numeric_summary({"balance": self.balance, "available": self.available,
+                                    "locked": self.locked, "debt": self.debt}))
+        return report
+
+    def _frame_columns(self) -> dict[str, Any]:
+        """Exported columns (one row per customer): ``customer_id``, ``balance``,
+        ``available``, ``locked`` and ``debt`` (points, int64)."""
+        return {"customer_id": np.asarray(self.customer_ids), "balance": self.balance,
+                "available": self.available, "locked": self.locked, "debt": self.debt}
 
     def of(self, customer_id: str) -> int:
         """One customer's balance (0 for a customer with no entries)."""

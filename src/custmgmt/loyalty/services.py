@@ -40,6 +40,7 @@ from custmgmt.loyalty.ledger import (
 from custmgmt.loyalty.ports import LoyaltyStore
 from custmgmt.loyalty.rules import DEFAULT_PROGRAM, EarnRule, Program, Trigger
 from custmgmt.loyalty.tiers import TierEvent, TierStatus, evaluate_tier
+from custmgmt.notebook.display import Displayed, Report, Table, short_repr
 from custmgmt.rating.ports import RatingStore
 from custmgmt.services import record_interaction, record_order
 
@@ -76,7 +77,7 @@ _EARNING_STATUSES = frozenset({
 
 
 @attrs.frozen(kw_only=True)
-class Statement:
+class Statement(Displayed):
     """A customer's points at a moment: the ledger, its lots and what they add up to.
 
     Attributes:
@@ -101,6 +102,35 @@ class Statement:
     debt: int
     expiring: tuple[tuple[datetime, int], ...]
     tier: TierStatus | None
+
+    def __repr__(self) -> str:
+        return short_repr(
+            "Statement", customer_id=self.customer_id, as_of=self.as_of, balance=self.balance,
+            entries=len(self.entries), tier=None if self.tier is None else self.tier.tier.name,
+        )
+
+    def _display(self) -> Report:
+        """Balances, points per entry kind, lots expiring soon and the tier."""
+        facts: list[tuple[str, Any]] = [
+            ("customer", self.customer_id), ("as of", self.as_of), ("balance", self.balance),
+            ("locked", self.locked), ("debt", self.debt), ("entries", len(self.entries)),
+            ("lots", len(self.lots)),
+        ]
+        if self.tier is not None:
+            facts.append(("tier", self.tier.tier.name))
+        report = Report("Points statement", facts=facts)
+        per_kind: dict[str, list[int]] = {}
+        for entry in self.entries:
+            kind = str(getattr(entry.kind, "value", entry.kind))
+            counted = per_kind.setdefault(kind, [0, 0])
+            counted[0] += 1
+            counted[1] += entry.points
+        report.add(Table(caption="entries per kind", header=("kind", "entries", "points"),
+                         rows=tuple((k, n, p) for k, (n, p) in per_kind.items())))
+        if self.expiring:
+            report.add(Table(caption="expiring in the next 30 days",
+                             header=("expires at", "points"), rows=tuple(self.expiring)))
+        return report
 
 
 # -- reading ------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from dateutil.relativedelta import relativedelta
 
 from custmgmt.domain import _validate as v
 from custmgmt.errors import ValidationError
+from custmgmt.notebook.display import MAX_TABLE_ROWS, Displayed, Report, Table, short_repr
 
 __all__ = [
     "DowngradeMode",
@@ -113,7 +114,7 @@ def _days(minimum: int) -> Any:
 
 
 @attrs.frozen(kw_only=True)
-class TierScheme:
+class TierScheme(Displayed):
     """How tiers are reached and lost.
 
     Attributes:
@@ -134,6 +135,25 @@ class TierScheme:
     period_days: int = attrs.field(default=365, validator=_days(1))
     anchor: ReviewAnchor = attrs.field(default=ReviewAnchor.REGISTRATION, converter=_to_anchor)
     grace_days: int = attrs.field(default=30, validator=_days(0))
+
+    def __repr__(self) -> str:
+        return short_repr("TierScheme", tiers=[t.name for t in self.tiers], basis=self.basis,
+                          downgrade=self.downgrade.value)
+
+    def _display(self) -> Report:
+        """The tiers and their benefits, and how they are reviewed."""
+        report = Report("Tier scheme", facts=[
+            ("basis", self.basis), ("window (days)", self.window_days),
+            ("downgrade", self.downgrade.value), ("review period (days)", self.period_days),
+            ("anchor", self.anchor.value), ("grace (days)", self.grace_days),
+        ])
+        report.add(Table(
+            caption="tiers", header=("tier", "threshold", "multiplier", "free shipping",
+                                     "priority service"),
+            rows=tuple((t.name, t.threshold, str(t.multiplier), t.free_shipping,
+                        t.priority_service) for t in self.tiers),
+        ))
+        return report
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.tiers, tuple) or not self.tiers or not all(
@@ -235,7 +255,7 @@ class TierChange:
 
 
 @attrs.frozen(kw_only=True)
-class TierStatus:
+class TierStatus(Displayed):
     """A customer's tier at a moment, what it took and what it will take.
 
     Attributes:
@@ -261,6 +281,26 @@ class TierStatus:
     review_at: datetime | None
     expires_at: datetime | None
     history: tuple[TierChange, ...]
+
+    def __repr__(self) -> str:
+        return short_repr("TierStatus", tier=self.tier.name, qualifying=self.qualifying,
+                          next_tier=self.next_tier, points_to_next=self.points_to_next)
+
+    def _display(self) -> Report:
+        """The tier, what the next one takes, what keeping it takes, the history."""
+        report = Report("Tier status", facts=[
+            ("tier", self.tier.name), ("since", self.since), ("qualifying", self.qualifying),
+            ("next tier", self.next_tier or "none (top)"),
+            ("points to next", "" if self.points_to_next is None else self.points_to_next),
+            ("points to keep", self.points_to_keep),
+            ("review at", self.review_at or ""), ("expires at", self.expires_at or ""),
+        ])
+        report.add(Table(
+            caption="tier history", header=("at", "from", "to", "reason"),
+            rows=tuple((c.at, c.from_tier or "", c.to_tier, c.reason)
+                       for c in self.history[-MAX_TABLE_ROWS:]),
+        ))
+        return report
 
 
 def _window_sum(events: Sequence[TierEvent], at: datetime, window: timedelta) -> int:

@@ -7,27 +7,42 @@
   as compact HTML in Jupyter (``_repr_html_``): summaries, never one row per customer.
 * :class:`Tracker` (in :mod:`custmgmt.notebook.progress`): the one mechanism behind
   every ``progress=`` argument (``True`` draws a bar on a terminal, nothing on a pipe).
-* :func:`to_pandas` / :func:`to_polars` (in :mod:`custmgmt.notebook.dataframes`):
-  results out as DataFrames without copying numeric columns.
+* :class:`FrameExport` (in :mod:`custmgmt.notebook.dataframes`): a result declares
+  its columns once and gets ``to_pandas`` / ``to_polars`` / ``to_arrow`` without
+  copying numeric columns, money as computed, int64 minor units or decimals
+  (:class:`MoneyColumn`); :class:`Displayed` gives ``_repr_html_`` and ``summary()``.
 * :mod:`custmgmt.notebook.analyses`: one call from a DataFrame of orders to a
-  result (``rate``, ``segment``, ``rfm``, ``churn``); imported on its own because it
-  reads the capabilities.
+  result (``rate``, ``segment``, ``rfm``, ``churn_flags``, ``clv``, ``sla_status``,
+  also importable from ``custmgmt``); imported on its own because it reads the
+  capabilities.
 """
 
-from custmgmt.notebook.dataframes import Coded, Times, to_pandas, to_polars
-from custmgmt.notebook.display import Report, Table
+from custmgmt.notebook.dataframes import (
+    Coded,
+    FrameExport,
+    MoneyColumn,
+    Times,
+    to_arrow,
+    to_pandas,
+    to_polars,
+)
+from custmgmt.notebook.display import Displayed, Report, Table
 from custmgmt.notebook.estimator import Estimator, check_fitted
 from custmgmt.notebook.progress import Step, Tracker
 
 __all__ = [
     "Coded",
+    "Displayed",
     "Estimator",
+    "FrameExport",
+    "MoneyColumn",
     "Report",
     "Step",
     "Table",
     "Times",
     "Tracker",
     "check_fitted",
+    "to_arrow",
     "to_pandas",
     "to_polars",
 ]

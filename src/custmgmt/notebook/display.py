@@ -31,6 +31,7 @@ import numpy as np
 
 __all__ = [
     "MAX_TABLE_ROWS",
+    "Displayed",
     "Report",
     "Table",
     "counts_table",
@@ -241,3 +242,24 @@ def pad(text: str, width: int, *, right: bool = False) -> str:
 
 def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
+
+
+class Displayed:
+    """Mixin: ``_repr_html_`` (Jupyter) and ``summary()`` (terminal) from one report.
+
+    A result class defines ``_display()`` returning its :class:`Report` (summaries
+    only) and its own short ``__repr__`` (attrs writes one for the class otherwise).
+    """
+
+    __slots__ = ()
+
+    def _display(self) -> Report:
+        raise NotImplementedError  # each result builds its own report
+
+    def _repr_html_(self) -> str:
+        """The report as compact HTML, for Jupyter."""
+        return self._display().to_html()
+
+    def summary(self) -> str:
+        """The report as aligned text, for a terminal."""
+        return self._display().to_text()

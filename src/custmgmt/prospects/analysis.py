@@ -30,6 +30,7 @@ import numpy as np
 
 from custmgmt.domain._validate import check_aware
 from custmgmt.errors import ValidationError
+from custmgmt.notebook.display import Displayed, Report, Table, short_repr
 from custmgmt.prospects.pipeline import Pipeline
 from custmgmt.prospects.prospect import ContactKind, ContactRecord, Prospect
 from custmgmt.team.performance import Rate, wilson_interval
@@ -47,6 +48,14 @@ __all__ = [
     "weekly_report",
     "win_rate",
 ]
+
+
+def _rate_cells(rate: Rate | None) -> tuple[Any, ...]:
+    """A rate as table cells: successes, trials, value and its 95 % interval."""
+    if rate is None:
+        return ("", 0, "n/a", "")
+    return (rate.successes, rate.trials, f"{rate.value:.1%}",
+            f"{rate.low:.1%} – {rate.high:.1%}")
 
 
 def _rate(k: int, n: int) -> Rate | None:
@@ -89,7 +98,7 @@ class FunnelStep:
 
 
 @attrs.frozen(kw_only=True)
-class Funnel:
+class Funnel(Displayed):
     """A funnel overall and per source channel.
 
     Attributes:
@@ -103,6 +112,22 @@ class Funnel:
     by_source: Mapping[str, tuple[FunnelStep, ...]]
     won: int
     total: int
+
+    def __repr__(self) -> str:
+        return short_repr("Funnel", prospects=self.total, won=self.won,
+                          stages=[s.stage for s in self.steps])
+
+    def _display(self) -> Report:
+        """Each stage's reach and conversion, overall and per source."""
+        report = Report("Prospect funnel", facts=[("prospects", self.total),
+                                                  ("won", self.won)])
+        header = ("stage", "reached", "converted", "of", "conversion", "95% interval")
+        report.add(Table(caption="all sources", header=header, rows=tuple(
+            (s.stage, s.reached, *_rate_cells(s.conversion)) for s in self.steps)))
+        report.add(Table(caption="per source", header=("source", *header), rows=tuple(
+            (source, s.stage, s.reached, *_rate_cells(s.conversion))
+            for source, steps in self.by_source.items() for s in steps)))
+        return report
 
 
 def _steps(stages: Sequence[str], reached: Sequence[int]) -> tuple[FunnelStep, ...]:
@@ -281,7 +306,7 @@ def weekly_report(
 
 
 @attrs.frozen(kw_only=True)
-class OutreachEffect:
+class OutreachEffect(Displayed):
     """Win rates of decided prospects by how they were reached.
 
     Attributes:
@@ -295,6 +320,25 @@ class OutreachEffect:
     not_contacted: Rate | None
     by_kind: Mapping[str, Rate]
     by_campaign: Mapping[str, Rate]
+
+    def __repr__(self) -> str:
+        def value(rate: Rate | None) -> float | None:
+            return None if rate is None else rate.value
+
+        return short_repr("OutreachEffect", contacted=value(self.contacted),
+                          not_contacted=value(self.not_contacted), kinds=len(self.by_kind),
+                          campaigns=len(self.by_campaign))
+
+    def _display(self) -> Report:
+        """Win rates with their intervals, by contact, contact kind and campaign."""
+        report = Report("Outreach effect on win rates")
+        header = ("group", "won", "decided", "win rate", "95% interval")
+        rows = [("contacted", *_rate_cells(self.contacted)),
+                ("not contacted", *_rate_cells(self.not_contacted))]
+        rows += [(f"kind {k}", *_rate_cells(r)) for k, r in self.by_kind.items()]
+        rows += [(f"campaign {c}", *_rate_cells(r)) for c, r in self.by_campaign.items()]
+        report.add(Table(caption="win rates", header=header, rows=tuple(rows)))
+        return report
 
 
 def outreach_effect(

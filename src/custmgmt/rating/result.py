@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 
 from custmgmt.domain.time import require_aware
 from custmgmt.errors import NotFound, ValidationError
-from custmgmt.notebook.dataframes import to_polars
+from custmgmt.notebook.dataframes import FrameExport
 from custmgmt.notebook.display import Report, counts_table, numeric_summary, short_repr
 from custmgmt.rating.overrides import Override, effective_override
 from custmgmt.rating.policy import RatingPolicy
@@ -109,7 +109,7 @@ class Explanation:
 
 
 @attrs.frozen(kw_only=True, eq=False)
-class Rating:
+class Rating(FrameExport):
     """The result of one rating run, one entry per customer.
 
     Attributes:
@@ -302,13 +302,9 @@ class Rating:
             customer_ids=self.customer_ids, stars=self.rated_stars, pending=self.pending
         )
 
-    def to_polars(self) -> Any:
-        """A polars DataFrame with the columns of :meth:`to_pandas` (numeric columns
-        shared with this rating where polars allows it).
-
-        Raises:
-            MissingDependency: polars is not installed.
-        """
+    def _frame_columns(self) -> dict[str, Any]:
+        """Exported columns: customer_id, score, stars, computed_stars, rated_stars,
+        change and one ``contribution_<criterion>`` per criterion."""
         columns: dict[str, Any] = {
             "customer_id": self.customer_ids,
             "score": self.score,
@@ -319,28 +315,7 @@ class Rating:
         }
         for name, values in self.contributions.items():
             columns[f"contribution_{name}"] = values
-        return to_polars(columns, purpose="Rating.to_polars")
-
-    def to_pandas(self) -> Any:
-        """A DataFrame: customer_id, score, stars, computed_stars, change, contributions.
-
-        Raises:
-            CustMgmtError: pandas is not installed.
-        """
-        from custmgmt._extras import require
-
-        pd = require("pandas", extra="pandas", purpose="Rating.to_pandas")
-        columns: dict[str, Any] = {
-            "customer_id": self.customer_ids,
-            "score": self.score,
-            "stars": self.stars,
-            "computed_stars": self.computed_stars,
-            "rated_stars": self.rated_stars,
-            "change": self.change,
-        }
-        for name, values in self.contributions.items():
-            columns[f"contribution_{name}"] = values
-        return pd.DataFrame(columns, copy=False)
+        return columns
 
 
 def stars_for(score: FloatArray, thresholds: FloatArray) -> IntArray:

@@ -28,6 +28,7 @@ import numpy.typing as npt
 
 from custmgmt.domain.time import require_aware, to_epoch_micros
 from custmgmt.errors import ValidationError
+from custmgmt.notebook.display import Displayed, Report, Table, short_repr
 from custmgmt.recommend.model import ItemItemModel, PopularityModel
 from custmgmt.recommend.purchases import Purchases
 
@@ -59,7 +60,7 @@ class EvaluationRow:
 
 
 @attrs.frozen(kw_only=True)
-class EvaluationReport:
+class EvaluationReport(Displayed):
     """The evaluation of several models on one split.
 
     Attributes:
@@ -75,6 +76,22 @@ class EvaluationReport:
     cutoff: datetime | None
     customers: int
     rows: tuple[EvaluationRow, ...]
+
+    def __repr__(self) -> str:
+        return short_repr("EvaluationReport", split=self.split, k=self.k,
+                          customers=self.customers, models=[r.model for r in self.rows])
+
+    def _display(self) -> Report:
+        """One row per model: hit rate, recall, NDCG and coverage."""
+        report = Report("Recommendation evaluation", facts=[
+            ("split", self.split), ("cutoff", self.cutoff or "leave-last-out"),
+            ("customers", self.customers), ("k", self.k),
+        ])
+        report.add(Table(caption="models", header=("model", "hit rate", "recall", "NDCG",
+                                                   "coverage"),
+                         rows=tuple((r.model, r.hit_rate, r.recall, r.ndcg, r.coverage)
+                                    for r in self.rows)))
+        return report
 
     def row(self, model: str) -> EvaluationRow:
         """The row of ``model``.

@@ -17,6 +17,8 @@ import numpy.typing as npt
 
 from custmgmt.domain import _validate as v
 from custmgmt.errors import ValidationError
+from custmgmt.notebook.dataframes import Coded, FrameExport
+from custmgmt.notebook.display import Displayed, Report, counts_table, numeric_summary, short_repr
 from custmgmt.risk.scorecard import ScoreBatch, Scorecard
 
 __all__ = ["ScoreRecord", "ScoreRun", "ScoreRunInfo"]
@@ -34,7 +36,7 @@ def _ids(value: Any) -> AnyArray:
 
 
 @attrs.frozen(kw_only=True, eq=False)
-class ScoreRun:
+class ScoreRun(FrameExport, Displayed):
     """One scoring of many customers by one card.
 
     Attributes:
@@ -60,6 +62,32 @@ class ScoreRun:
                                   f"one score per customer ({n})")
         if len(set(self.customer_ids.tolist())) != n:
             raise ValidationError("ScoreRun.customer_ids", n, "distinct customer ids")
+
+    def __repr__(self) -> str:
+        return short_repr("ScoreRun", id=self.id, card=f"{self.card_name} v{self.card_version}",
+                          customers=len(self.customer_ids), as_of=self.as_of)
+
+    def _display(self) -> Report:
+        """Customers per grade and the scores' quantiles."""
+        report = Report("Risk score run", facts=[
+            ("run", self.id), ("card", f"{self.card_name} v{self.card_version}"),
+            ("as of", self.as_of), ("customers", len(self.customer_ids)),
+        ])
+        report.add(counts_table("customers per grade", "grade", self.batch.distribution()))
+        report.add(numeric_summary({"score": self.batch.scores}, caption="scores"))
+        return report
+
+    def _frame_columns(self) -> dict[str, Any]:
+        """Exported columns (one row per customer): ``customer_id``, ``score``,
+        ``grade`` (categorical) and one ``bin_<feature>`` per feature."""
+        columns: dict[str, Any] = {
+            "customer_id": self.customer_ids,
+            "score": self.batch.scores,
+            "grade": Coded(np.asarray(self.batch.grade_codes), self.batch.grades),
+        }
+        for j, name in enumerate(self.batch.features):
+            columns[f"bin_{name}"] = self.batch.bins[:, j]
+        return columns
 
     @property
     def info(self) -> ScoreRunInfo:

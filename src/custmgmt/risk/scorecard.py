@@ -45,6 +45,14 @@ import numpy as np
 import numpy.typing as npt
 
 from custmgmt.errors import ValidationError
+from custmgmt.notebook.display import (
+    Displayed,
+    Report,
+    Table,
+    counts_table,
+    numeric_summary,
+    short_repr,
+)
 
 __all__ = [
     "Bin",
@@ -428,7 +436,7 @@ class ScoreExplanation:
 
 
 @attrs.frozen(kw_only=True, eq=False)
-class ScoreBatch:
+class ScoreBatch(Displayed):
     """Scores of many customers: arrays, one entry per row of the scored table.
 
     Attributes:
@@ -444,6 +452,18 @@ class ScoreBatch:
     grades: tuple[str, ...]
     bins: AnyArray
     features: tuple[str, ...]
+
+    def __repr__(self) -> str:
+        return short_repr("ScoreBatch", rows=len(self.scores), grades=list(self.grades),
+                          features=len(self.features))
+
+    def _display(self) -> Report:
+        """Rows per grade and the scores' quantiles."""
+        report = Report("Risk scores", facts=[("rows", len(self.scores)),
+                                              ("features", len(self.features))])
+        report.add(counts_table("rows per grade", "grade", self.distribution()))
+        report.add(numeric_summary({"score": self.scores}, caption="scores"))
+        return report
 
     def grade_of(self, row: int) -> str:
         """The grade of one row."""
@@ -484,7 +504,7 @@ def _grades(value: Any) -> tuple[GradeBand, ...]:
 
 
 @attrs.frozen(kw_only=True)
-class Scorecard:
+class Scorecard(Displayed):
     """A versioned scorecard: feature tables, base points and grade bands.
 
     The grade bands must cover the whole score range the tables allow
@@ -508,6 +528,27 @@ class Scorecard:
     description: str = ""
     _band_lower: AnyArray = attrs.field(init=False, repr=False, eq=False)
     _band_order: AnyArray = attrs.field(init=False, repr=False, eq=False)
+
+    def __repr__(self) -> str:
+        return short_repr("Scorecard", name=self.name, version=self.version,
+                          features=len(self.tables), grades=[g.grade for g in self.grades])
+
+    def _display(self) -> Report:
+        """Base points, each feature's points range, and the grade bands."""
+        lo, hi = self.score_range
+        report = Report(f"Scorecard {self.name} v{self.version}", facts=[
+            ("base points", self.base_points), ("score range", f"{lo}..{hi}"),
+            ("description", self.description),
+        ])
+        report.add(Table(caption="features", header=("feature", "bins", "min points",
+                                                     "max points"),
+                         rows=tuple((t.feature, len(t.bins), t.min_points, t.max_points)
+                                    for t in self.tables)))
+        report.add(Table(caption="grades", header=("grade", "from", "to", "value tier",
+                                                   "segment"),
+                         rows=tuple((g.grade, g.lower, g.upper, g.value_tier, g.segment)
+                                    for g in self.grades)))
+        return report
 
     def __attrs_post_init__(self) -> None:
         if self.version < 1:

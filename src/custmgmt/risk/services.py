@@ -24,6 +24,7 @@ from custmgmt.domain._validate import check_id
 from custmgmt.domain.money import Money
 from custmgmt.domain.time import require_aware
 from custmgmt.errors import Conflict, NotFound, TransitionNotAllowed, ValidationError
+from custmgmt.notebook.display import Displayed, Report, counts_table, short_repr
 from custmgmt.risk.alerts import Alert, AlertRule, AlertStatus, evaluate_rules
 from custmgmt.risk.evaluation import StabilityReport, card_stability
 from custmgmt.risk.features import describe_risk_feature, is_known_feature, risk_features
@@ -222,7 +223,7 @@ def run_stability(store: RiskStore, card_name: str) -> StabilityReport | None:
 
 
 @attrs.frozen(kw_only=True)
-class AlertRun:
+class AlertRun(Displayed):
     """What :func:`raise_alerts` did.
 
     Attributes:
@@ -233,6 +234,19 @@ class AlertRun:
 
     added: tuple[Alert, ...]
     duplicates: int
+
+    def __repr__(self) -> str:
+        return short_repr("AlertRun", added=len(self.added), duplicates=self.duplicates)
+
+    def _display(self) -> Report:
+        """Alerts added per rule (customers are not listed)."""
+        report = Report("Risk alerts raised", facts=[("added", len(self.added)),
+                                                     ("duplicates", self.duplicates)])
+        per_rule: dict[str, int] = {}
+        for alert in self.added:
+            per_rule[alert.rule] = per_rule.get(alert.rule, 0) + 1
+        report.add(counts_table("alerts per rule", "rule", per_rule))
+        return report
 
 
 def raise_alerts(

@@ -33,7 +33,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from custmgmt.domain._validate import is_finite_number
 from custmgmt.errors import NotFittedError, ValidationError
-from custmgmt.notebook.dataframes import to_pandas, to_polars
+from custmgmt.notebook.dataframes import FrameExport
 from custmgmt.notebook.display import Report, Table, short_repr
 from custmgmt.notebook.estimator import Estimator
 from custmgmt.segmentation.table import column
@@ -293,7 +293,7 @@ class ClusterProfile:
 
 
 @attrs.frozen(kw_only=True, eq=False)
-class Clustering:
+class Clustering(FrameExport):
     """Cluster labels per customer with their profiles.
 
     Attributes:
@@ -338,25 +338,8 @@ class Clustering:
         return report
 
     def _frame_columns(self) -> dict[str, Any]:
+        """Exported columns (one row per customer): ``customer_id`` and ``cluster``."""
         return {"customer_id": self.customer_ids, "cluster": self.labels}
-
-    def to_pandas(self) -> Any:
-        """A pandas DataFrame, one row per customer: ``customer_id`` and
-        ``cluster``.
-        Numeric columns share memory with this result; labels are categorical.
-
-        Raises:
-            MissingDependency: pandas is not installed.
-        """
-        return to_pandas(self._frame_columns(), purpose="Clustering.to_pandas")
-
-    def to_polars(self) -> Any:
-        """A polars DataFrame with the columns of :meth:`to_pandas`.
-
-        Raises:
-            MissingDependency: polars is not installed.
-        """
-        return to_polars(self._frame_columns(), purpose="Clustering.to_polars")
 
     def sizes(self) -> dict[int, int]:
         """Customers per cluster."""

@@ -50,7 +50,7 @@ from numpy.typing import NDArray
 
 from custmgmt.domain._validate import is_finite_number
 from custmgmt.errors import ValidationError
-from custmgmt.notebook.dataframes import Coded, to_pandas, to_polars
+from custmgmt.notebook.dataframes import Coded, FrameExport, MoneyColumn
 from custmgmt.notebook.display import Report, Table, counts_table, numeric_summary, short_repr
 from custmgmt.segmentation.table import column
 
@@ -275,7 +275,7 @@ class RFMSummaryRow:
 
 
 @attrs.frozen(kw_only=True, eq=False)
-class RFMScores:
+class RFMScores(FrameExport):
     """Per-customer R, F, M scores and map segments.
 
     Attributes:
@@ -284,6 +284,8 @@ class RFMScores:
         codes: segment codes into ``names`` (``names[-1]`` is ``"no purchase"``).
         names: the map's segment names, then ``"no purchase"``.
         recency, frequency, monetary: the raw values scored (monetary in major units).
+        currency: the currency of ``monetary`` where the table says (exports then
+            offer it as money: ``to_pandas(money="decimal")``), else None.
     """
 
     customer_ids: NDArray[Any]
@@ -295,6 +297,7 @@ class RFMScores:
     recency: NDArray[np.float64]
     frequency: NDArray[np.float64]
     monetary: NDArray[np.float64]
+    currency: str | None = None
 
     @property
     def labels(self) -> NDArray[np.str_]:
@@ -324,6 +327,8 @@ class RFMScores:
         return report
 
     def _frame_columns(self) -> dict[str, Any]:
+        """Exported columns (one row per customer): ``customer_id``, the ``r``, ``f``,
+        ``m`` scores, ``segment`` (categorical) and the raw values scored."""
         return {
             "customer_id": self.customer_ids,
             "r": self.r,
@@ -332,26 +337,9 @@ class RFMScores:
             "segment": Coded(self.codes, self.names),
             "recency": self.recency,
             "frequency": self.frequency,
-            "monetary": self.monetary,
+            "monetary": (self.monetary if self.currency is None
+                         else MoneyColumn(self.monetary, self.currency, "major")),
         }
-
-    def to_pandas(self) -> Any:
-        """A pandas DataFrame, one row per customer: ``customer_id``, the
-        ``r``, ``f``, ``m`` scores, ``segment`` and the raw values scored.
-        Numeric columns share memory with this result; labels are categorical.
-
-        Raises:
-            MissingDependency: pandas is not installed.
-        """
-        return to_pandas(self._frame_columns(), purpose="RFMScores.to_pandas")
-
-    def to_polars(self) -> Any:
-        """A polars DataFrame with the columns of :meth:`to_pandas`.
-
-        Raises:
-            MissingDependency: polars is not installed.
-        """
-        return to_polars(self._frame_columns(), purpose="RFMScores.to_polars")
 
     def sizes(self) -> dict[str, int]:
         """Customers per segment (every segment listed)."""
@@ -496,6 +484,7 @@ class RFM:
             recency=recency,
             frequency=frequency,
             monetary=monetary,
+            currency=getattr(table, "currency", None),
         )
 
     @staticmethod

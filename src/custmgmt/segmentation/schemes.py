@@ -37,7 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from custmgmt.errors import ValidationError
-from custmgmt.notebook.dataframes import Coded, to_pandas, to_polars
+from custmgmt.notebook.dataframes import Coded, FrameExport
 from custmgmt.notebook.display import Report, Table, counts_table, short_repr
 from custmgmt.segmentation.rules import Rule, _Context, _find_row, rule_from_dict
 
@@ -252,7 +252,7 @@ class Scheme:
 
 
 @attrs.frozen(kw_only=True, eq=False)
-class Segmentation:
+class Segmentation(FrameExport):
     """The result of :meth:`Scheme.assign`: one segment per customer.
 
     Attributes:
@@ -290,25 +290,9 @@ class Segmentation:
         return report
 
     def _frame_columns(self) -> dict[str, Any]:
+        """Exported columns (one row per customer): ``customer_id`` and ``segment``
+        (categorical)."""
         return {"customer_id": self.customer_ids, "segment": Coded(self.codes, self.names)}
-
-    def to_pandas(self) -> Any:
-        """A pandas DataFrame, one row per customer: ``customer_id`` and
-        ``segment``.
-        Numeric columns share memory with this result; labels are categorical.
-
-        Raises:
-            MissingDependency: pandas is not installed.
-        """
-        return to_pandas(self._frame_columns(), purpose="Segmentation.to_pandas")
-
-    def to_polars(self) -> Any:
-        """A polars DataFrame with the columns of :meth:`to_pandas`.
-
-        Raises:
-            MissingDependency: polars is not installed.
-        """
-        return to_polars(self._frame_columns(), purpose="Segmentation.to_polars")
 
     @property
     def names(self) -> tuple[str, ...]:

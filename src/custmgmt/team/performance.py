@@ -67,6 +67,7 @@ from custmgmt.calendars import BusinessCalendar, BusinessTimeTable
 from custmgmt.domain._validate import check_aware
 from custmgmt.domain.time import from_epoch_micros, to_epoch_micros
 from custmgmt.errors import NotFound, ValidationError
+from custmgmt.notebook.display import Displayed, Report, Table, counts_table, short_repr
 from custmgmt.team.agents import Agent
 from custmgmt.tickets.sla import SLAPolicy
 from custmgmt.tickets.ticket import Ticket, TicketEvent
@@ -117,7 +118,7 @@ def _column(name: str, value: Any, n: int | None, dtype: Any) -> npt.NDArray[Any
 
 
 @attrs.frozen(kw_only=True, eq=False)
-class PerformanceFrame:
+class PerformanceFrame(Displayed):
     """The columns the performance figures are computed from (one row per ticket).
 
     Attributes:
@@ -148,6 +149,27 @@ class PerformanceFrame:
 
     def __len__(self) -> int:
         return int(self.agent.shape[0])
+
+    def __repr__(self) -> str:
+        return short_repr("PerformanceFrame", tickets=len(self), agents=len(self.agent_ids),
+                          as_of=self.as_of)
+
+    def _display(self) -> Report:
+        """Tickets per agent and how many were answered, resolved, reopened, escalated."""
+        report = Report("Team performance frame", facts=[
+            ("tickets", len(self)), ("agents", len(self.agent_ids)), ("as of", self.as_of),
+            ("answered", int(np.count_nonzero(self.first_response != NO_TIME))),
+            ("resolved", int(np.count_nonzero(self.resolved != NO_TIME))),
+            ("surveys answered", int(np.count_nonzero(self.satisfaction > 0))),
+            ("reopened", int(np.count_nonzero(self.reopened))),
+            ("escalated", int(np.count_nonzero(self.escalated))),
+        ])
+        assigned = self.agent >= 0
+        counts = np.bincount(self.agent[assigned], minlength=len(self.agent_ids))
+        per_agent = dict(zip(self.agent_ids, counts.tolist(), strict=True))
+        per_agent["(unassigned)"] = int(np.count_nonzero(~assigned))
+        report.add(counts_table("tickets per agent", "agent", per_agent))
+        return report
 
     @classmethod
     def from_arrays(
@@ -409,7 +431,7 @@ METRICS: Final = (
 
 
 @attrs.frozen(kw_only=True, eq=False)
-class TeamPerformance:
+class TeamPerformance(Displayed):
     """Per-agent figures as columns (masked where not measurable); see the module.
 
     Durations are in business seconds (float64); rates in [0, 1] with ``_low`` and
@@ -451,6 +473,38 @@ class TeamPerformance:
 
     def __len__(self) -> int:
         return len(self.agent_ids)
+
+    def __repr__(self) -> str:
+        return short_repr("TeamPerformance", agents=len(self),
+                          measurable=int(np.count_nonzero(self.measurable)),
+                          start=self.start, end=self.end)
+
+    def _display(self) -> Report:
+        """One row per agent: tickets, median times (hours), rates and satisfaction."""
+        report = Report("Team performance", facts=[
+            ("from", self.start), ("to", self.end), ("agents", len(self)),
+            ("tickets handled", int(self.handled.sum())), ("min count", self.min_count),
+        ])
+
+        def cell(col: np.ma.MaskedArray[Any, Any], i: int, scale: float = 1.0) -> Any:
+            return "" if np.ma.getmaskarray(col)[i] else float(col.data[i]) / scale
+
+        rows = tuple(
+            (agent, self.teams[i] or "", int(self.handled[i]),
+             cell(self.first_response_median, i, 3600.0),
+             cell(self.resolution_median, i, 3600.0), cell(self.sla_attainment, i),
+             cell(self.satisfaction, i), cell(self.reopen_rate, i),
+             cell(self.escalation_rate, i))
+            for i, agent in enumerate(self.agent_ids)
+        )
+        report.add(Table(caption="per agent (business hours; rates as shares)", header=(
+            "agent", "team", "handled", "first response (h, median)",
+            "resolution (h, median)", "SLA attainment", "satisfaction", "reopen rate",
+            "escalation rate"), rows=rows))
+        if any(self.handled[i] < self.min_count for i in range(len(self))):
+            report.note(f"agents with fewer than {self.min_count} tickets: read the "
+                        "intervals (AgentFigures), not the point figures")
+        return report
 
     def index(self, agent_id: str) -> int:
         """The row of ``agent_id``.
@@ -836,7 +890,7 @@ def _verdict(
 
 
 @attrs.frozen(kw_only=True)
-class TrainingEffect:
+class TrainingEffect(Displayed):
     """An agent's figures before and after a training date.
 
     Attributes:
@@ -852,6 +906,32 @@ class TrainingEffect:
     window: timedelta
     before: AgentFigures
     after: AgentFigures
+
+    def __repr__(self) -> str:
+        return short_repr("TrainingEffect", agent_id=self.agent_id, at=self.at,
+                          before=self.before.handled, after=self.after.handled)
+
+    def _display(self) -> Report:
+        """The agent's figures before and after the training, side by side."""
+        report = Report("Training effect", facts=[
+            ("agent", self.agent_id), ("trained at", self.at), ("window", str(self.window)),
+        ])
+
+        def shown(value: Any) -> Any:
+            if value is None:
+                return ""
+            if isinstance(value, Rate):
+                return f"{value.value:.1%} ({value.low:.1%} – {value.high:.1%})"
+            if isinstance(value, timedelta):
+                return str(value)
+            return value
+
+        names = ("handled", "first_response_median", "resolution_median", "sla_attainment",
+                 "satisfaction", "reopen_rate", "escalation_rate")
+        report.add(Table(caption="before and after", header=("figure", "before", "after"),
+                         rows=tuple((name.replace("_", " "), shown(getattr(self.before, name)),
+                                     shown(getattr(self.after, name))) for name in names)))
+        return report
 
 
 def training_effect(

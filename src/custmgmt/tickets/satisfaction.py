@@ -46,7 +46,7 @@ import numpy.typing as npt
 
 from custmgmt.domain import _validate as v
 from custmgmt.errors import ValidationError
-from custmgmt.notebook.dataframes import to_pandas, to_polars
+from custmgmt.notebook.dataframes import FrameExport
 from custmgmt.notebook.display import Report, numeric_summary, short_repr
 from custmgmt.tickets.ticket import Ticket, TicketCategory, TicketEvent, TicketStatus
 from custmgmt.tickets.workflow import DEFAULT_WORKFLOW, Workflow
@@ -356,7 +356,7 @@ FloatArray = npt.NDArray[np.float64]
 
 
 @attrs.frozen(kw_only=True, eq=False)
-class TicketStatistics:
+class TicketStatistics(FrameExport):
     """Per-customer ticket and satisfaction statistics, one row per customer.
 
     Arrays are aligned with :attr:`customer_ids` (sorted). Counts cover the tickets
@@ -427,28 +427,12 @@ class TicketStatistics:
                 for name in _COLUMNS}
 
     def _frame_columns(self) -> dict[str, Any]:
+        """Exported columns (one row per customer): ``customer_id`` then ``tickets``,
+        ``complaints``, ``open``, ``reopened``, ``escalated``, ``surveys``,
+        ``low_scores`` and ``mean_satisfaction``."""
         columns: dict[str, Any] = {"customer_id": self.customer_ids}
         columns.update({name: getattr(self, name) for name in _COLUMNS})
         return columns
-
-    def to_pandas(self) -> Any:
-        """A pandas DataFrame, one row per customer: ``customer_id``
-        then ``tickets``, ``complaints``, ``open``, ``reopened``, ``escalated``,
-        ``surveys``, ``low_scores`` and ``mean_satisfaction``.
-        Numeric columns share memory with this result; labels are categorical.
-
-        Raises:
-            MissingDependency: pandas is not installed.
-        """
-        return to_pandas(self._frame_columns(), purpose="TicketStatistics.to_pandas")
-
-    def to_polars(self) -> Any:
-        """A polars DataFrame with the columns of :meth:`to_pandas`.
-
-        Raises:
-            MissingDependency: polars is not installed.
-        """
-        return to_polars(self._frame_columns(), purpose="TicketStatistics.to_polars")
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Every customer's row, keyed by customer id."""

@@ -41,7 +41,7 @@ import numpy.typing as npt
 from custmgmt.calendars import BusinessCalendar, BusinessTimeTable
 from custmgmt.domain.time import EPOCH, from_epoch_micros, require_aware, to_epoch_micros
 from custmgmt.errors import ValidationError
-from custmgmt.notebook.dataframes import Coded, Times, to_pandas, to_polars
+from custmgmt.notebook.dataframes import Coded, FrameExport, Times
 from custmgmt.notebook.display import Report, Table, short_repr
 from custmgmt.tickets.sla import (
     CANCELLED_STATUSES,
@@ -260,7 +260,7 @@ class TargetColumns:
 
 
 @attrs.frozen(kw_only=True, eq=False)
-class SLAStatusFrame:
+class SLAStatusFrame(FrameExport):
     """The SLA status of many tickets, as columns.
 
     Attributes:
@@ -316,6 +316,10 @@ class SLAStatusFrame:
         return report
 
     def _frame_columns(self) -> dict[str, Any]:
+        """Exported columns (one row per ticket): ``ticket_id``, ``priority``,
+        ``category``, ``status``, and per clock (``first_response``, ``next_response``,
+        ``resolution``) its ``_state`` (missing where the ticket has no such clock),
+        ``_due_at`` (UTC; missing when none) and ``_breaches``."""
         def labels(values: tuple[Any, ...]) -> npt.NDArray[np.object_]:
             return np.asarray([getattr(v, "value", v) for v in values], dtype=object)
 
@@ -333,26 +337,6 @@ class SLAStatusFrame:
             columns[f"{name}_due_at"] = Times(clock.due_at)
             columns[f"{name}_breaches"] = clock.breaches
         return columns
-
-    def to_pandas(self) -> Any:
-        """A pandas DataFrame, one row per ticket: ``ticket_id``,
-        ``priority``, ``category``, ``status``, and per clock (``first_response``,
-        ``next_response``, ``resolution``) its ``_state`` (missing where the ticket has
-        no such clock), ``_due_at`` (UTC; missing when none) and ``_breaches``.
-        Numeric columns share memory with this result; labels are categorical.
-
-        Raises:
-            MissingDependency: pandas is not installed.
-        """
-        return to_pandas(self._frame_columns(), purpose="SLAStatusFrame.to_pandas")
-
-    def to_polars(self) -> Any:
-        """A polars DataFrame with the columns of :meth:`to_pandas`.
-
-        Raises:
-            MissingDependency: polars is not installed.
-        """
-        return to_polars(self._frame_columns(), purpose="SLAStatusFrame.to_polars")
 
     def column(self, metric: SLAMetric) -> TargetColumns:
         """The columns of ``metric``."""

@@ -33,7 +33,7 @@ from custmgmt.analytics.clv._summary import (
 from custmgmt.analytics.frames import OrderFrame, counted_mask
 from custmgmt.domain.time import require_aware, to_epoch_micros
 from custmgmt.errors import ConvergenceError, ValidationError
-from custmgmt.notebook.dataframes import to_pandas, to_polars
+from custmgmt.notebook.dataframes import FrameExport, MoneyColumn
 from custmgmt.notebook.display import Report, Table, numeric_summary, short_repr
 
 if TYPE_CHECKING:
@@ -171,7 +171,7 @@ class SpendExclusion:
 
 
 @attrs.frozen(kw_only=True, eq=False)
-class ClvReport:
+class ClvReport(FrameExport):
     """What :func:`analyse_clv` found; ``str()`` or :meth:`render` prints it.
 
     Attributes:
@@ -251,6 +251,10 @@ class ClvReport:
         return report
 
     def _frame_columns(self) -> dict[str, Any]:
+        """Exported columns (one row per customer): ``customer_id``, ``frequency``,
+        ``recency``, ``T``, ``monetary_value`` (mean repeat spend, money), and where a
+        value model was fitted ``p_alive`` and ``clv`` (money; floats in major units
+        unless ``money=`` asks for minor units or decimals)."""
         summary = self.summary
         columns: dict[str, Any] = {
             "customer_id": self.customer_ids,
@@ -259,31 +263,12 @@ class ClvReport:
             "T": summary.T,
         }
         if summary.monetary_value is not None:
-            columns["monetary_value"] = summary.monetary_value
+            columns["monetary_value"] = MoneyColumn(summary.monetary_value, self.currency)
         if self.alive is not None:
             columns["p_alive"] = self.alive
         if self.clv is not None:
-            columns["clv"] = self.clv
+            columns["clv"] = MoneyColumn(self.clv, self.currency, "major")
         return columns
-
-    def to_pandas(self) -> Any:
-        """A pandas DataFrame, one row per customer: ``customer_id``,
-        ``frequency``, ``recency``, ``T``, ``monetary_value`` (minor units), and where
-        a value model was fitted ``p_alive`` and ``clv`` (major units).
-        Numeric columns share memory with this result; labels are categorical.
-
-        Raises:
-            MissingDependency: pandas is not installed.
-        """
-        return to_pandas(self._frame_columns(), purpose="ClvReport.to_pandas")
-
-    def to_polars(self) -> Any:
-        """A polars DataFrame with the columns of :meth:`to_pandas`.
-
-        Raises:
-            MissingDependency: polars is not installed.
-        """
-        return to_polars(self._frame_columns(), purpose="ClvReport.to_polars")
 
     @property
     def summary(self) -> TransactionSummary:
