@@ -78,6 +78,7 @@ from custmgmt.segmentation.schemes import Scheme, Segmentation
 
 __all__ = [
     "DEFAULT_ROWS_PER_PARTITION",
+    "SHUFFLE_LAYER_NAMES",
     "DistributedClv",
     "DistributedOrders",
     "DistributedRating",
@@ -267,28 +268,22 @@ def _by_customer(orders: DistributedOrders, npartitions: int | None) -> list[Any
     return list(shuffled.to_delayed())
 
 
+#: Task-name prefixes that occur once per shuffle, one per method: disk (no
+#: cluster), p2p (distributed's default) and the task-based shuffle.
+SHUFFLE_LAYER_NAMES = ("diskshuffle", "shuffle-barrier", "shuffle-group")
+
+
 def shuffle_layers(collection: Any) -> int:
-    """How many shuffles the graph of a Dask collection performs (a shuffle's tasks
-    share a name beginning with ``shuffle`` or containing ``p2p``)."""
-    graph = collection.__dask_graph__()
-    names: set[str] = set()
-    for key in graph:
-        name = key[0] if isinstance(key, tuple) else key
-        text = str(name)
-        if text.startswith(("shuffle-transfer", "shuffle_transfer")) or "p2pshuffle" in text:
-            names.add(text.rsplit("-", 1)[-1] if False else text)
-    # One shuffle has one transfer layer (p2p) or one set of "shuffle-group" tasks.
-    groups = {n for n in (str(k[0] if isinstance(k, tuple) else k) for k in graph)
-              if n.startswith(("shuffle-group", "simple-shuffle", "shuffle-split",
-                               "shuffle-transfer", "shuffle_transfer"))}
-    prefixes = {n.split("-")[0] + "-" + n.split("-")[1] if "-" in n else n for n in groups}
-    del prefixes
-    return len({_token(n) for n in groups | names})
-
-
-def _token(name: str) -> str:
-    # "shuffle-transfer-<token>" and "shuffle-group-<token>": the token names the shuffle.
-    return name.rsplit("-", 1)[-1]
+    """How many shuffles the graph of a Dask collection performs: the distinct
+    ``<prefix>-<token>`` names among its tasks for the prefixes of
+    :data:`SHUFFLE_LAYER_NAMES`."""
+    found: set[str] = set()
+    for key in collection.__dask_graph__():
+        name = str(key[0] if isinstance(key, tuple) else key)
+        prefix, _, token = name.rpartition("-")
+        if prefix in SHUFFLE_LAYER_NAMES:
+            found.add(name if token else prefix)
+    return len(found)
 
 
 def _frame_of(pdf: Any, currency: str) -> OrderFrame | None:
