@@ -73,7 +73,12 @@ def quantile_rules(rule: Rule) -> list[QuantileCut]:
 def scheme_quantiles(schemes: Sequence[Scheme]) -> list[tuple[str, float]]:
     """The (feature, q) pairs the schemes' quantile cuts need."""
     return sorted(
-        {(q.feature, float(q.q)) for s in schemes for seg in s.segments for q in quantile_rules(seg.rule)}
+        {
+            (q.feature, float(q.q))
+            for s in schemes
+            for seg in s.segments
+            for q in quantile_rules(seg.rule)
+        }
     )
 
 
@@ -81,7 +86,9 @@ def population_cuts(
     columns: Mapping[str, F64], pairs: Sequence[tuple[str, float]]
 ) -> dict[tuple[str, float], float]:
     """Each (feature, q)'s cut on the gathered population column."""
-    return {(name, q): quantile_cut(np.asarray(columns[name], dtype=np.float64), q) for name, q in pairs}
+    return {
+        (name, q): quantile_cut(np.asarray(columns[name], dtype=np.float64), q) for name, q in pairs
+    }
 
 
 def _freeze_rule(rule: Rule, cuts: Mapping[tuple[str, float], float]) -> Rule:
@@ -205,7 +212,8 @@ def check_engine(engine: ChurnEngine) -> None:
     for rule in engine.rules:
         if isinstance(rule, PurchaseCycleRule) and rule.statistic != "median":
             raise ValidationError(
-                f"{rule.name}.statistic", rule.statistic,
+                f"{rule.name}.statistic",
+                rule.statistic,
                 "median on a cluster (a mean of float gaps depends on the summation order)",
             )
         if isinstance(rule, ModelAliveBelow):
@@ -215,7 +223,9 @@ def check_engine(engine: ChurnEngine) -> None:
 
 
 def freeze_engine(
-    engine: ChurnEngine, population_days: Mapping[str, float], category: Mapping[str, dict[str, float]]
+    engine: ChurnEngine,
+    population_days: Mapping[str, float],
+    category: Mapping[str, dict[str, float]],
 ) -> ChurnEngine:
     """``engine`` with each purchase-cycle rule given its population fallbacks (by
     rule name)."""

@@ -56,6 +56,7 @@ __all__ = [
     "columns_to_frame",
     "dataset",
     "is_parquet_source",
+    "normalise_table",
     "read_orders_parquet",
     "read_piece",
 ]
@@ -186,7 +187,9 @@ def dataset(source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -
     for path, cols in zip(files, names, strict=True):
         for column in (*REQUIRED_COLUMNS, *sorted(present - set(REQUIRED_COLUMNS))):
             if column not in cols:
-                others = "every file" if column in REQUIRED_COLUMNS else "every file (others have it)"
+                others = (
+                    "every file" if column in REQUIRED_COLUMNS else "every file (others have it)"
+                )
                 raise ValidationError(f"{path}: column {column}", None, f"the column in {others}")
     if sum(rows) == 0:
         raise ValidationError("orders", label, "at least one order (every file is empty)")
@@ -246,8 +249,9 @@ def _micros(path: str, array: Any, tz: str) -> npt.NDArray[np.int64]:
         raise ValidationError(field, None, "a time in every row")
     if kind.tz is None:
         try:
-            array = pc.assume_timezone(array, timezone=tz, ambiguous="earliest",
-                                       nonexistent="earliest")
+            array = pc.assume_timezone(
+                array, timezone=tz, ambiguous="earliest", nonexistent="earliest"
+            )
         except pa.ArrowInvalid as exc:
             raise ValidationError(field, str(exc), f"times that exist in {tz}") from None
     values = pc.cast(array, pa.timestamp("us", tz="UTC")).cast(pa.int64())
@@ -288,8 +292,14 @@ def _money(path: str, name: str, array: Any, digits: int) -> npt.NDArray[np.int6
 
 def _text(array: Any) -> AnyArray:
     values = np.asarray(array.to_numpy(zero_copy_only=False), dtype=object)
-    blank = np.array([v is None or (isinstance(v, str) and not v.strip()) for v in values.tolist()],
-                     dtype=bool) if len(values) else np.zeros(0, dtype=bool)
+    blank = (
+        np.array(
+            [v is None or (isinstance(v, str) and not v.strip()) for v in values.tolist()],
+            dtype=bool,
+        )
+        if len(values)
+        else np.zeros(0, dtype=bool)
+    )
     if blank.any():
         values[blank] = None
     return values
@@ -310,8 +320,11 @@ def _status(path: str, array: Any) -> npt.NDArray[np.int8]:
     pa = _pa()
     pc = require("pyarrow.compute", extra="dask", purpose="reading Parquet orders")
     codes = {s.value: STATUS_CODES.index(s) for s in OrderStatus}
-    encoded = pc.dictionary_encode(array).combine_chunks() if isinstance(
-        array, pa.ChunkedArray) else pc.dictionary_encode(array)
+    encoded = (
+        pc.dictionary_encode(array).combine_chunks()
+        if isinstance(array, pa.ChunkedArray)
+        else pc.dictionary_encode(array)
+    )
     names = encoded.dictionary.to_pylist()
     table = np.empty(len(names) + 1, dtype=np.int8)
     for i, name in enumerate(names):
@@ -341,9 +354,6 @@ def read_piece(
             file and the column.
     """
     pq = _pq()
-    pa = _pa()
-    digits = currency_digits(currency)
-    _zone(tz)
     path = data.files[file_index]
     wanted = list(data.columns.values())
     handle = pq.ParquetFile(path)
@@ -353,49 +363,79 @@ def read_piece(
         else handle.schema_arrow.empty_table().select(wanted)
     )
     first_row = sum(data.row_groups[file_index][: row_groups[0]]) if len(row_groups) else 0
+    return normalise_table(
+        table,
+        label=path,
+        columns=data.columns,
+        first_row=(file_index << ROW_BITS) + first_row,
+        currency=currency,
+        tz=tz,
+    )
+
+
+def normalise_table(
+    table: Any,
+    *,
+    label: str,
+    columns: dict[str, str],
+    first_row: int,
+    currency: str,
+    tz: str,
+) -> PieceColumns:
+    """Normalise a pyarrow Table of orders (``columns``: dataset name -> the table's
+    column name); ``label`` names it in errors; rows get ordinals from ``first_row``.
+
+    Raises:
+        ValidationError: a malformed column or a row in another currency, naming
+            ``label`` and the column.
+    """
+    digits = currency_digits(currency)
+    _zone(tz)
+    path = label
     n = table.num_rows
 
     def col(name: str) -> Any:
-        found = table.column(data.columns[name])
+        found = table.column(columns[name])
         return found.combine_chunks() if found.num_chunks != 1 else found.chunk(0)
 
-    if "currency" in data.columns:
+    if "currency" in columns:
         values = {v for v in col("currency").unique().to_pylist() if v is not None}
-        other = sorted(v for v in values if str(v).strip().upper() != currency.upper())
+        other = sorted(str(v) for v in values if str(v).strip().upper() != currency.upper())
         if other:
             raise ValidationError(
-                f"{path}: column currency", other[0], f"every order in {currency} (the dataset's currency)"
+                f"{path}: column currency",
+                other[0],
+                f"every order in {currency} (the dataset's currency)",
             )
     amount = _money(path, "amount", col("amount"), digits)
     returned = (
         _money(path, "returned_amount", col("returned_amount"), digits)
-        if "returned_amount" in data.columns
+        if "returned_amount" in columns
         else np.zeros(n, dtype=np.int64)
     )
     over = returned > amount
     if over.any():
         row = int(np.flatnonzero(over)[0])
         raise ValidationError(
-            f"{path}: row {first_row + row}, column returned_amount",
+            f"{path}: row {(first_row & ((1 << ROW_BITS) - 1)) + row}, column returned_amount",
             int(returned[row]),
             f"at most the order's amount {int(amount[row])} (minor units)",
         )
     status = (
         _status(path, col("status"))
-        if "status" in data.columns
+        if "status" in columns
         else np.full(n, STATUS_CODES.index(OrderStatus.DELIVERED), dtype=np.int8)
     )
-    del pa
     return PieceColumns(
         customer_id=_ids(path, col("customer_id")),
-        row=(np.int64(file_index) << np.int64(ROW_BITS)) + first_row + np.arange(n, dtype=np.int64),
+        row=np.int64(first_row) + np.arange(n, dtype=np.int64),
         placed_at=_micros(path, col("placed_at"), tz),
         amount=amount,
         returned_amount=returned,
         status=status,
-        category=_text(col("category")) if "category" in data.columns else None,
-        channel=_text(col("channel")) if "channel" in data.columns else None,
-        order_id=_text(col("order_id")) if "order_id" in data.columns else None,
+        category=_text(col("category")) if "category" in columns else None,
+        channel=_text(col("channel")) if "channel" in columns else None,
+        order_id=_text(col("order_id")) if "order_id" in columns else None,
     )
 
 
@@ -403,7 +443,10 @@ def columns_to_frame(columns: dict[str, Any], *, currency: str) -> OrderFrame:
     """An :class:`OrderFrame` of normalised columns (as :class:`PieceColumns` gives,
     possibly concatenated or shuffled), rows taken in dataset order (``row``)."""
     order = np.argsort(np.asarray(columns["row"]), kind="stable")
-    pick = (lambda a: None if a is None else np.asarray(a)[order])  # noqa: E731
+
+    def pick(values: Any) -> Any:
+        return None if values is None else np.asarray(values)[order]
+
     ids = np.asarray(columns["customer_id"])[order]
     return OrderFrame.from_arrays(
         customer_id=ids,

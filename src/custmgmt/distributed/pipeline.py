@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -47,28 +47,43 @@ import numpy as np
 import numpy.typing as npt
 
 from custmgmt._extras import require
-from custmgmt.analytics.clv import BetaGeo, ClvReport, GammaGamma, ModelFit, ParetoNBD
+from custmgmt.analytics.clv import (
+    BetaGeo,
+    ClvReport,
+    GammaGamma,
+    ModelFit,
+    ParetoNBD,
+    summarize_transactions,
+)
 from custmgmt.analytics.clv._report import MODELS, SpendExclusion, SummaryReady
 from custmgmt.analytics.clv._summary import TransactionSummary, normalise_unit
-from custmgmt.analytics.clv import summarize_transactions
-from custmgmt.analytics.features import CustomerFeatures
-from custmgmt.analytics.frames import STATUS_CODES, OrderFrame, counted_mask
+from custmgmt.analytics.features import (
+    CustomerFeatures,
+    customer_features,
+    describe_feature,
+    unsupported_features,
+)
+from custmgmt.analytics.frames import OrderFrame, counted_mask
 from custmgmt.analytics.partitioned import concat_features
 from custmgmt.churn import ChurnEngine, ChurnReport
+from custmgmt.churn.rules import PurchaseCycleRule
 from custmgmt.distributed import _population as pop
 from custmgmt.distributed.parquet import (
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
     ROW_BITS,
     ParquetDataset,
     PieceColumns,
     columns_to_frame,
     dataset,
+    normalise_table,
     read_piece,
 )
 from custmgmt.domain.time import require_aware, to_epoch_micros
 from custmgmt.errors import ConvergenceError, ValidationError
-from custmgmt.rating.inputs import rated_features
 from custmgmt.rating.policy import RatingPolicy
-from custmgmt.rating.result import PreviousStars, Rating, RatingScale, rate as rate_features
+from custmgmt.rating.result import PreviousStars, Rating, RatingScale
+from custmgmt.rating.result import rate as rate_features
 from custmgmt.scoring.weighted import sum_contributions
 from custmgmt.segmentation.inputs import segment_features
 from custmgmt.segmentation.presets import shipped_schemes
@@ -85,8 +100,8 @@ __all__ = [
     "DistributedSegments",
     "clv",
     "from_dask",
-    "read_orders",
     "rate",
+    "read_orders",
     "segment",
     "shuffle_layers",
 ]
@@ -199,38 +214,19 @@ def read_orders(
 
 def _normalise_partition(pdf: Any, currency: str, tz: str, partition_info: Any = None) -> Any:
     pa = require("pyarrow", extra="dask", purpose="Dask partitions")
-    pq = require("pyarrow.parquet", extra="dask", purpose="Dask partitions")
     number = 0 if partition_info is None else int(partition_info["number"])
-    label = f"partition {number}"
-    lowered = {str(c).lower(): c for c in pdf.columns}
-    table = pa.Table.from_pandas(pdf, preserve_index=False)
-    import io
-    import tempfile
-
-    del io
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, f"{label}.parquet")
-        pq.write_table(table, path)
-        data = dataset(path)
-        data = attrs.evolve(data, files=(label,))
-        columns = _read_renamed(data, path, currency, tz, number)
-    del lowered
-    return _pandas_of(columns)
-
-
-def _read_renamed(
-    data: ParquetDataset, path: str, currency: str, tz: str, number: int
-) -> PieceColumns:
-    real = attrs.evolve(data, files=(path,))
-    try:
-        piece = read_piece(real, 0, tuple(range(len(real.row_groups[0]))), currency=currency, tz=tz)
-    except ValidationError as exc:
-        raise ValidationError(
-            exc.field.replace(path, data.files[0]), exc.value, exc.expected
-        ) from None
-    return attrs.evolve(
-        piece, row=(np.int64(number) << np.int64(ROW_BITS)) + (piece.row & ((1 << ROW_BITS) - 1))
+    columns = {str(c).lower(): str(c) for c in pdf.columns}
+    known = {c: columns[c] for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if c in columns}
+    table = pa.Table.from_pandas(pdf[list(known.values())], preserve_index=False)
+    normalised = normalise_table(
+        table,
+        label=f"partition {number}",
+        columns=known,
+        first_row=number << ROW_BITS,
+        currency=currency,
+        tz=tz,
     )
+    return _pandas_of(normalised)
 
 
 def from_dask(frame: Any, *, currency: str = "CNY", tz: str = "Asia/Shanghai") -> DistributedOrders:
@@ -245,7 +241,7 @@ def from_dask(frame: Any, *, currency: str = "CNY", tz: str = "Asia/Shanghai") -
     for column in ("customer_id", "placed_at", "amount"):
         if column not in names:
             raise ValidationError(f"frame: column {column}", None, "the column")
-    kind = frame.dtypes[[c for c in frame.columns if str(c).lower() == "customer_id"][0]]
+    kind = frame.dtypes[next(c for c in frame.columns if str(c).lower() == "customer_id")]
     id_kind = "i" if getattr(kind, "kind", "O") in "iu" else "O"
     normalised = frame.map_partitions(
         _normalise_partition,
@@ -337,30 +333,56 @@ class _RatePart:
 
 
 def _rate_one(pdf: Any, currency: str, policy: RatingPolicy, as_of: datetime) -> _RatePart:
+    """Stage 1: the rated customers' features of every order feature of the policy
+    (which of them the whole input supports is decided once everyone is seen)."""
     frame = _frame_of(pdf, currency)
     if frame is None:
         return _RatePart(features=None, policy=None, unrated=0, unsupported={})
-    used, features, unrated, unsupported = rated_features(policy, frame, as_of=as_of)
-    return _RatePart(features=features, policy=used, unrated=unrated, unsupported=unsupported)
+    names = [n for n in policy.features if describe_feature(n).source == "orders"]
+    table = customer_features(
+        frame, as_of=as_of, features=[*names, "frequency"] if "frequency" not in names else names
+    )
+    rated = np.asarray(table["frequency"]) > 0
+    columns = {name: np.asarray(table[name])[rated] for name in names}
+    features = attrs.evolve(
+        table, customer_ids=np.asarray(table.customer_ids)[rated], columns=columns
+    )
+    return _RatePart(
+        features=features,
+        policy=policy,
+        unrated=int(len(table) - int(rated.sum())),
+        unsupported=unsupported_features(policy.features, frame, None),
+    )
 
 
-def _rate_population(parts: list[_RatePart]) -> tuple[RatingPolicy, RatingScale, int, dict[str, str]]:
+def _rate_population(
+    parts: list[_RatePart],
+) -> tuple[RatingPolicy, RatingScale, int, dict[str, str]]:
+    """The policy the whole input supports and its scale fitted on everyone, as
+    :func:`custmgmt.rating.inputs.rated_features` and ``rate`` decide them."""
     found = [p for p in parts if p.features is not None and p.policy is not None]
     if not found:
         raise ValidationError("orders", 0, "at least one order")
-    # A feature is unsupported when no partition supports it (one machine sees them all).
+    policy = found[0].policy
+    assert policy is not None
+    # Unsupported on one machine means no row anywhere supports it.
     unsupported = dict(found[0].unsupported)
     for p in found[1:]:
         unsupported = {k: v for k, v in unsupported.items() if k in p.unsupported}
-    policies = {p.policy.to_json() for p in found if p.policy is not None}
-    if len(policies) != 1:
-        raise ValidationError(
-            "orders", sorted(set().union(*(p.unsupported for p in found))),
-            "the same optional columns filled in every partition",
+    if unsupported:
+        if policy.missing_input == "refuse":
+            why = "; ".join(f"{k}: {v}" for k, v in unsupported.items())
+            raise ValidationError(
+                "policy.features", sorted(unsupported), f"features the input supports ({why})"
+            )
+        policy = policy.without(unsupported)
+    used = list(policy.features)
+    tables = []
+    for p in found:
+        assert p.features is not None
+        tables.append(
+            attrs.evolve(p.features, columns={n: np.asarray(p.features[n]) for n in used})
         )
-    policy = found[0].policy
-    assert policy is not None
-    tables = [p.features for p in found if p.features is not None]
     ids = np.concatenate([np.asarray(t.customer_ids) for t in tables])
     table = concat_features(tables, ids)
     # Exactly what rate() fits on the whole population.
@@ -379,7 +401,10 @@ def _rate_two(
     if part.features is None:
         return None
     policy, scale, _, _ = population
-    return rate_features(policy, part.features, previous, as_of=as_of, scale=scale)
+    features = attrs.evolve(
+        part.features, columns={n: np.asarray(part.features[n]) for n in policy.features}
+    )
+    return rate_features(policy, features, previous, as_of=as_of, scale=scale)
 
 
 def _rating_rows(rating: Rating | None, names: tuple[str, ...], id_kind: str) -> Any:
@@ -394,7 +419,9 @@ def _rating_rows(rating: Rating | None, names: tuple[str, ...], id_kind: str) ->
         "pending": rating.pending.astype(np.int64),
     }
     for name in names:
-        columns[f"contribution_{name}"] = np.asarray(rating.contributions.get(name, np.zeros(len(rating))))
+        columns[f"contribution_{name}"] = np.asarray(
+            rating.contributions.get(name, np.zeros(len(rating)))
+        )
     return _rows_frame(columns)
 
 
@@ -416,13 +443,20 @@ def _id_kind(orders: DistributedOrders) -> str:
 
 def _concat_ratings(parts: Sequence[Rating | None], population: Any) -> Rating:
     found = [p for p in parts if p is not None]
-    policy, scale, unrated, unsupported = population
+    _, _, unrated, unsupported = population
     ids = np.concatenate([np.asarray(p.customer_ids) for p in found])
     order = _order(ids)
     first = found[0]
-    arrays = {}
-    for field in ("score", "stars", "computed_stars", "previous_stars", "pending",
-                  "previous_pending", "rated_stars"):
+    arrays: dict[str, Any] = {}
+    for field in (
+        "score",
+        "stars",
+        "computed_stars",
+        "previous_stars",
+        "pending",
+        "previous_pending",
+        "rated_stars",
+    ):
         arrays[field] = _concat_arrays([getattr(p, field) for p in found], order)
     contributions = {
         name: _concat_arrays([np.asarray(p.contributions[name]) for p in found], order)
@@ -553,7 +587,7 @@ def _segment_one(
     )
     as_of_us = pop.as_of_micros(as_of)
     for rule in engine.rules:
-        if isinstance(rule, pop.PurchaseCycleRule):
+        if isinstance(rule, PurchaseCycleRule):
             gathered[f"own:{rule.name}"] = pop.own_cycles(features, rule.statistic)
             if rule.fallback == "category":
                 gathered[f"gaps:{rule.name}"] = pop.category_gaps(features, frame, as_of_us)
@@ -584,7 +618,8 @@ def _segment_population(
     skipped = tuple(s.name for s in schemes if s not in usable)
     columns = {
         key.split(":", 1)[1]: np.concatenate([g[key] for g in found])
-        for key in found[0] if key.startswith("column:")
+        for key in found[0]
+        if key.startswith("column:")
     }
     cuts = pop.population_cuts(columns, pop.scheme_quantiles(usable))
     frozen = tuple(pop.freeze_scheme(s, cuts) for s in usable)
@@ -594,7 +629,7 @@ def _segment_population(
     population_days: dict[str, float] = {}
     category: dict[str, dict[str, float]] = {}
     for rule in engine.rules:
-        if isinstance(rule, pop.PurchaseCycleRule):
+        if isinstance(rule, PurchaseCycleRule):
             own = np.concatenate([g[f"own:{rule.name}"] for g in found])
             population_days[rule.name] = float(np.median(own)) if own.size else math.nan
             if rule.fallback == "category":
@@ -682,7 +717,10 @@ def _segment_rows(result: _SegmentResult | None, population: _SegmentPopulation,
         dtype=object,
     )
     columns["churn_reason"] = np.asarray(
-        [e.reason.value if e.fired else "" for e in churn.explain_rows(list(range(len(churn.score))))],
+        [
+            e.reason.value if e.fired else ""
+            for e in churn.explain_rows(list(range(len(churn.score))))
+        ],
         dtype=object,
     )
     return _rows_frame(columns)
@@ -703,7 +741,9 @@ def _segment_meta(schemes: Sequence[Scheme], kind: str) -> Any:
     return out
 
 
-def _concat_features(parts: Sequence[CustomerFeatures], order: npt.NDArray[np.intp]) -> CustomerFeatures:
+def _concat_features(
+    parts: Sequence[CustomerFeatures], order: npt.NDArray[np.intp]
+) -> CustomerFeatures:
     ids = np.concatenate([np.asarray(p.customer_ids) for p in parts])
     table = concat_features(list(parts), ids)
     return attrs.evolve(
@@ -733,9 +773,10 @@ def _concat_churn(parts: Sequence[ChurnReport], order: npt.NDArray[np.intp]) -> 
 def _concat_rfm(parts: Sequence[RFMScores], order: npt.NDArray[np.intp]) -> RFMScores:
     first = parts[0]
     fields = ("customer_ids", "r", "f", "m", "codes", "recency", "frequency", "monetary")
-    return attrs.evolve(
-        first, **{f: _concat_arrays([getattr(p, f) for p in parts], order) for f in fields}
-    )
+    arrays: dict[str, Any] = {
+        f: _concat_arrays([getattr(p, f) for p in parts], order) for f in fields
+    }
+    return attrs.evolve(first, **arrays)
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -844,7 +885,9 @@ def _clv_one(
     frame = _frame_of(pdf, currency)
     empty = np.zeros(0)
     if frame is None:
-        return _ClvPart(ids=empty, summary=None, money=empty, n_orders=0, n_counted=0, exclusions=())
+        return _ClvPart(
+            ids=empty, summary=None, money=empty, n_orders=0, n_counted=0, exclusions=()
+        )
     offset = as_of.utcoffset()
     shift = 0 if offset is None else int(offset.total_seconds()) * 1_000_000
     end = to_epoch_micros(as_of)
@@ -873,9 +916,13 @@ def _clv_one(
             rows = np.flatnonzero((frame.customer_code == code) & counted)
             order_ids: tuple[str, ...] = ()
             if frame.order_id is not None:
-                order_ids = tuple(str(frame.order_id[r]) for r in rows if frame.order_id[r] is not None)
+                order_ids = tuple(
+                    str(frame.order_id[r]) for r in rows if frame.order_id[r] is not None
+                )
             found.append(
-                SpendExclusion(customer_id=frame.customer_ids[int(code)], rows=(), order_ids=order_ids)
+                SpendExclusion(
+                    customer_id=frame.customer_ids[int(code)], rows=(), order_ids=order_ids
+                )
             )
         exclusions = tuple(found)
     return _ClvPart(
@@ -888,7 +935,9 @@ def _clv_one(
     )
 
 
-def _distinct(columns: Sequence[AnyArray]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+def _distinct(
+    columns: Sequence[AnyArray],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Distinct rows of ``columns`` (as float64) and their counts."""
     stacked = np.column_stack([np.asarray(c, dtype=np.float64) for c in columns])
     if stacked.shape[0] == 0:
@@ -936,17 +985,33 @@ def _clv_fit(
                 model = GammaGamma(max_time=time_limit).fit(xm[:, 0], xm[:, 1], weights=money_w)
             else:
                 cls = BetaGeo if key == "bg" else ParetoNBD
-                model = cls(max_time=time_limit).fit(rft[:, 0], rft[:, 1], rft[:, 2], weights=rows_w)
+                model = cls(max_time=time_limit).fit(
+                    rft[:, 0], rft[:, 1], rft[:, 2], weights=rows_w
+                )
         except (ConvergenceError, ValidationError) as exc:
             reason = exc.reason if isinstance(exc, ConvergenceError) else str(exc)
             if isinstance(exc, ConvergenceError) and exc.best is not None:
                 best = ", ".join(f"{k}={v:.6g}" for k, v in exc.best.items())
                 reason = f"{reason} (best point reached: {best})"
-            fits.append(ModelFit(key=key, name=MODELS[key], model=None, error=reason,
-                                 seconds=time.monotonic() - started))
+            fits.append(
+                ModelFit(
+                    key=key,
+                    name=MODELS[key],
+                    model=None,
+                    error=reason,
+                    seconds=time.monotonic() - started,
+                )
+            )
             continue
-        fits.append(ModelFit(key=key, name=MODELS[key], model=model, error=None,
-                             seconds=time.monotonic() - started))
+        fits.append(
+            ModelFit(
+                key=key,
+                name=MODELS[key],
+                model=model,
+                error=None,
+                seconds=time.monotonic() - started,
+            )
+        )
     return tuple(fits), sum(g[2] for g in gathered), sum(g[3] for g in gathered)
 
 
@@ -978,8 +1043,14 @@ def _clv_two(
     value = None
     if spend is not None:
         value = spend.customer_lifetime_value(
-            purchases, s.frequency, s.recency, s.T, np.maximum(part.money, 0.0),
-            time=months, discount_rate=discount_rate, freq=unit,
+            purchases,
+            s.frequency,
+            s.recency,
+            s.T,
+            np.maximum(part.money, 0.0),
+            time=months,
+            discount_rate=discount_rate,
+            freq=unit,
         )
     return _ClvPredictions(part=part, alive=alive, clv=value)
 
@@ -1053,15 +1124,20 @@ class DistributedClv:
             frequency=_concat_arrays([s.frequency for s in summaries], order),
             recency=_concat_arrays([s.recency for s in summaries], order),
             T=_concat_arrays([s.T for s in summaries], order),
-            monetary_value=_concat_arrays(
-                [np.asarray(s.monetary_value) for s in summaries], order
-            ) if all(s.monetary_value is not None for s in summaries) else None,
+            monetary_value=_concat_arrays([np.asarray(s.monetary_value) for s in summaries], order)
+            if all(s.monetary_value is not None for s in summaries)
+            else None,
             unit=self.unit,
             period=self.period,
         )
         stage = SummaryReady(
-            summary=summary, as_of=self.as_of, calibration_end=None, unit=self.unit,
-            period=self.period, n_orders=n_orders, n_counted=n_counted,
+            summary=summary,
+            as_of=self.as_of,
+            calibration_end=None,
+            unit=self.unit,
+            period=self.period,
+            n_orders=n_orders,
+            n_counted=n_counted,
         )
         emit = progress if progress is not None else (lambda _e: None)
         emit(stage)
@@ -1117,22 +1193,24 @@ def clv(
     delayed = _delayed()
     pieces = _by_customer(orders, npartitions)
     one = [
-        delayed(_clv_one, pure=True)(p, orders.currency, as_of, unit_code, period_code, "gg" in chosen)
+        delayed(_clv_one, pure=True)(
+            p, orders.currency, as_of, unit_code, period_code, "gg" in chosen
+        )
         for p in pieces
     ]
     gathered = [delayed(_clv_gather, pure=True)(p) for p in one]
     fitted = delayed(_clv_fit, pure=True)(gathered, chosen, time_limit)
-    two = [
-        delayed(_clv_two, pure=True)(p, fitted, months, discount_rate, unit_code) for p in one
-    ]
+    two = [delayed(_clv_two, pure=True)(p, fitted, months, discount_rate, unit_code) for p in one]
     kind = _id_kind(orders)
     frame = _from_delayed([delayed(_clv_rows, pure=True)(p, kind) for p in two], _clv_meta(kind))
     return DistributedClv(
-        frame=frame, parts=tuple(two), fitted=fitted, as_of=as_of, unit=unit_code,
-        period=period_code, months=months, discount_rate=float(discount_rate),
+        frame=frame,
+        parts=tuple(two),
+        fitted=fitted,
+        as_of=as_of,
+        unit=unit_code,
+        period=period_code,
+        months=months,
+        discount_rate=float(discount_rate),
         currency=orders.currency,
     )
-
-
-def _unused() -> Iterator[Any]:  # pragma: no cover - keeps imports honest for linters
-    yield STATUS_CODES
