@@ -15,10 +15,12 @@ extra either -- dask and pyarrow are imported when a function here runs.
 
 from custmgmt.distributed.parquet import is_parquet_source, read_orders_parquet
 from custmgmt.distributed.pipeline import (
+    Analysis,
     DistributedClv,
     DistributedOrders,
     DistributedRating,
     DistributedSegments,
+    analyse,
     clv,
     from_dask,
     rate,
@@ -28,10 +30,12 @@ from custmgmt.distributed.pipeline import (
 )
 
 __all__ = [
+    "Analysis",
     "DistributedClv",
     "DistributedOrders",
     "DistributedRating",
     "DistributedSegments",
+    "analyse",
     "clv",
     "from_dask",
     "is_parquet_source",

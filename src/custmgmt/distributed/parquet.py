@@ -41,7 +41,7 @@ import numpy as np
 import numpy.typing as npt
 
 from custmgmt._extras import require
-from custmgmt.analytics._convert import to_minor
+from custmgmt.analytics._convert import relabel, to_minor
 from custmgmt.analytics.frames import STATUS_CODES, OrderFrame
 from custmgmt.domain.money import currency_digits
 from custmgmt.domain.order import OrderStatus
@@ -439,26 +439,68 @@ def normalise_table(
     )
 
 
+def _encoded_text(values: AnyArray, field: str) -> tuple[AnyArray, list[str]]:
+    """Text (None for blank) as codes into its distinct values sorted (-1 for None):
+    pyarrow's hash table instead of a Python dict per row."""
+    pa = _pa()
+    pc = require("pyarrow.compute", extra="dask", purpose="reading Parquet orders")
+    encoded = pc.dictionary_encode(pa.array(values, type=pa.string()))
+    names = encoded.dictionary.to_pylist()
+    order = sorted(range(len(names)), key=names.__getitem__)
+    rank = np.empty(len(names) + 1, dtype=np.int64)
+    rank[np.asarray(order, dtype=np.int64)] = np.arange(len(names), dtype=np.int64)
+    rank[-1] = -1
+    index = encoded.indices.fill_null(len(names)).to_numpy(zero_copy_only=False)
+    return rank[np.asarray(index, dtype=np.int64)], [names[k] for k in order]
+
+
 def columns_to_frame(columns: dict[str, Any], *, currency: str) -> OrderFrame:
     """An :class:`OrderFrame` of normalised columns (as :class:`PieceColumns` gives,
-    possibly concatenated or shuffled), rows taken in dataset order (``row``)."""
+    possibly concatenated or shuffled), rows taken in dataset order (``row``).
+
+    Text ids and categories are factorised by pyarrow; the frame is the one
+    :meth:`OrderFrame.from_arrays` builds from the labels (ids and names sorted).
+
+    Raises:
+        ValidationError: a blank customer id.
+    """
     order = np.argsort(np.asarray(columns["row"]), kind="stable")
 
     def pick(values: Any) -> Any:
         return None if values is None else np.asarray(values)[order]
 
     ids = np.asarray(columns["customer_id"])[order]
-    return OrderFrame.from_arrays(
+    text_ids: list[str] | None = None
+    if ids.dtype == object:
+        codes, text_ids = _encoded_text(ids, "customer_id")
+        if (codes < 0).any() or "" in text_ids:
+            raise ValidationError("customer_id", "", "non-empty string ids")
+        ids = codes
+    category = pick(columns.get("category"))
+    category_codes = None
+    if category is not None and columns.get("order_id") is None:
+        category_codes = _encoded_text(category, "category")
+        category = None
+    frame = OrderFrame.from_arrays(
         customer_id=ids,
         placed_at=pick(columns["placed_at"]),
         amount=pick(columns["amount"]),
         returned_amount=pick(columns["returned_amount"]),
         status=pick(columns["status"]),
-        category=pick(columns.get("category")),
+        category=category,
         channel=pick(columns.get("channel")),
         order_id=pick(columns.get("order_id")),
         currency=currency,
     )
+    if text_ids is not None:
+        names = np.empty(len(text_ids), dtype=object)
+        names[:] = text_ids
+        frame = attrs.evolve(frame, customer_ids=names)
+    if category_codes is not None:
+        codes, labels = category_codes
+        new_codes, new_names = relabel(codes, labels)
+        frame = attrs.evolve(frame, category=new_codes, category_names=new_names)
+    return frame
 
 
 def read_orders_parquet(

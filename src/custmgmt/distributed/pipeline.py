@@ -94,10 +94,12 @@ from custmgmt.segmentation.schemes import Scheme, Segmentation
 __all__ = [
     "DEFAULT_ROWS_PER_PARTITION",
     "SHUFFLE_LAYER_NAMES",
+    "Analysis",
     "DistributedClv",
     "DistributedOrders",
     "DistributedRating",
     "DistributedSegments",
+    "analyse",
     "clv",
     "from_dask",
     "rate",
@@ -264,6 +266,14 @@ def _by_customer(orders: DistributedOrders, npartitions: int | None) -> list[Any
     return list(shuffled.to_delayed())
 
 
+def _frames(orders: DistributedOrders, npartitions: int | None) -> list[Any]:
+    """One delayed :class:`OrderFrame` (or None) per partition of customers."""
+    delayed = _delayed()
+    return [
+        delayed(_frame_of, pure=True)(p, orders.currency) for p in _by_customer(orders, npartitions)
+    ]
+
+
 #: Task-name prefixes that occur once per shuffle, one per method: disk (no
 #: cluster), p2p (distributed's default) and the task-based shuffle.
 SHUFFLE_LAYER_NAMES = ("diskshuffle", "shuffle-barrier", "shuffle-group")
@@ -319,6 +329,12 @@ def _id_dtype(columns: dict[str, AnyArray]) -> Any:
     return np.int64 if ids.dtype.kind in "iu" else object
 
 
+def _compute(parts: Sequence[Any], population: Any) -> tuple[list[Any], Any]:
+    dask = require("dask", extra="dask", purpose="analyses on a Dask cluster")
+    *done, whole = dask.compute(*parts, population)
+    return done, whole
+
+
 def _from_delayed(parts: list[Any], meta: Any) -> Any:
     return _dd().from_delayed(parts, meta=meta, verify_meta=False)
 
@@ -332,10 +348,9 @@ class _RatePart:
     unsupported: dict[str, str]
 
 
-def _rate_one(pdf: Any, currency: str, policy: RatingPolicy, as_of: datetime) -> _RatePart:
+def _rate_one(frame: OrderFrame | None, policy: RatingPolicy, as_of: datetime) -> _RatePart:
     """Stage 1: the rated customers' features of every order feature of the policy
     (which of them the whole input supports is decided once everyone is seen)."""
-    frame = _frame_of(pdf, currency)
     if frame is None:
         return _RatePart(features=None, policy=None, unrated=0, unsupported={})
     names = [n for n in policy.features if describe_feature(n).source == "orders"]
@@ -492,8 +507,7 @@ class DistributedRating:
     def collect(self) -> Rating:
         """The whole :class:`~custmgmt.rating.Rating` on this machine (customers in id
         order, as the single-machine rating has them)."""
-        dask = require("dask", extra="dask", purpose="analyses on a Dask cluster")
-        *parts, population = dask.compute(*self.parts, self.population)
+        parts, population = _compute(self.parts, self.population)
         return _concat_ratings(parts, population)
 
     def to_parquet(self, path: str | os.PathLike[str]) -> None:
@@ -546,13 +560,21 @@ def rate(
     """
     require_aware("as_of", as_of)
     policy = RatingPolicy.default() if policy is None else policy
+    return _rating_graph(_frames(orders, npartitions), _id_kind(orders), policy, as_of, previous)
+
+
+def _rating_graph(
+    frames: list[Any],
+    kind: str,
+    policy: RatingPolicy,
+    as_of: datetime,
+    previous: PreviousStars | None,
+) -> DistributedRating:
     delayed = _delayed()
-    pieces = _by_customer(orders, npartitions)
-    one = [delayed(_rate_one, pure=True)(p, orders.currency, policy, as_of) for p in pieces]
+    one = [delayed(_rate_one, pure=True)(f, policy, as_of) for f in frames]
     population = delayed(_rate_population, pure=True)(one)
     two = [delayed(_rate_two, pure=True)(p, population, previous, as_of) for p in one]
     names = tuple(c.name for c in policy.criteria)
-    kind = _id_kind(orders)
     rows = [delayed(_rating_rows, pure=True)(r, names, kind) for r in two]
     frame = _from_delayed(rows, _rating_meta(names, kind))
     return DistributedRating(frame=frame, parts=tuple(two), population=population)
@@ -567,9 +589,8 @@ class _SegmentPart:
 
 
 def _segment_one(
-    pdf: Any, currency: str, as_of: datetime, engine: ChurnEngine, schemes: tuple[Scheme, ...]
+    frame: OrderFrame | None, as_of: datetime, engine: ChurnEngine, schemes: tuple[Scheme, ...]
 ) -> _SegmentPart:
-    frame = _frame_of(pdf, currency)
     if frame is None:
         return _SegmentPart(frame=None, features=None, gathered={})
     needed = sorted(engine.required_features(interactions=False))
@@ -797,8 +818,10 @@ class DistributedSegments:
 
     def collect(self) -> SegmentReport:
         """The whole :class:`~custmgmt.segmentation.report.SegmentReport` here."""
-        dask = require("dask", extra="dask", purpose="analyses on a Dask cluster")
-        *parts, population = dask.compute(*self.parts, self.population)
+        parts, population = _compute(self.parts, self.population)
+        return self._finish(parts, population)
+
+    def _finish(self, parts: Sequence[Any], population: Any) -> SegmentReport:
         found = [p for p in parts if p is not None]
         ids = np.concatenate([np.asarray(p.features.customer_ids) for p in found])
         order = _order(ids)
@@ -843,15 +866,21 @@ def segment(
     engine = ChurnEngine() if engine is None else engine
     pop.check_engine(engine)
     chosen = tuple(shipped_schemes() if schemes is None else schemes)
+    return _segment_graph(_frames(orders, npartitions), _id_kind(orders), as_of, engine, chosen)
+
+
+def _segment_graph(
+    frames: list[Any],
+    kind: str,
+    as_of: datetime,
+    engine: ChurnEngine,
+    chosen: tuple[Scheme, ...],
+) -> DistributedSegments:
     delayed = _delayed()
-    pieces = _by_customer(orders, npartitions)
-    one = [
-        delayed(_segment_one, pure=True)(p, orders.currency, as_of, engine, chosen) for p in pieces
-    ]
+    one = [delayed(_segment_one, pure=True)(f, as_of, engine, chosen) for f in frames]
     gathered = [delayed(_gathered, pure=True)(p) for p in one]
     population = delayed(_segment_population, pure=True)(gathered, engine, chosen)
     two = [delayed(_segment_two, pure=True)(p, population, as_of) for p in one]
-    kind = _id_kind(orders)
     rows = [delayed(_segment_rows, pure=True)(r, population, kind) for r in two]
     available = [s for s in chosen if not _needs_interactions(s)]
     frame = _from_delayed(rows, _segment_meta(available, kind))
@@ -880,9 +909,8 @@ class _ClvPart:
 
 
 def _clv_one(
-    pdf: Any, currency: str, as_of: datetime, unit: str, period: str, with_spend: bool
+    frame: OrderFrame | None, as_of: datetime, unit: str, period: str, with_spend: bool
 ) -> _ClvPart:
-    frame = _frame_of(pdf, currency)
     empty = np.zeros(0)
     if frame is None:
         return _ClvPart(
@@ -1112,8 +1140,12 @@ class DistributedClv:
         """The whole :class:`~custmgmt.analytics.clv.ClvReport` here; ``progress``
         receives the :class:`SummaryReady` stage and each :class:`ModelFit`, as
         :func:`~custmgmt.analytics.clv.analyse_clv` sends them."""
-        dask = require("dask", extra="dask", purpose="analyses on a Dask cluster")
-        *parts, fitted = dask.compute(*self.parts, self.fitted)
+        parts, fitted = _compute(self.parts, self.fitted)
+        return self._finish(parts, fitted, progress)
+
+    def _finish(
+        self, parts: Sequence[Any], fitted: Any, progress: Callable[[Any], None] | None
+    ) -> ClvReport:
         fits, n_orders, n_counted = fitted
         found = [p for p in parts if p.part.summary is not None]
         ids = np.concatenate([p.part.ids for p in found])
@@ -1190,18 +1222,42 @@ def clv(
         raise ValidationError("models", list(models), f"some of {', '.join(MODELS)}")
     if isinstance(months, bool) or not isinstance(months, int) or months < 1:
         raise ValidationError("months", months, "a positive whole number of months")
+    settings = _ClvSettings(
+        unit=unit_code,
+        period=period_code,
+        models=chosen,
+        months=months,
+        discount_rate=float(discount_rate),
+        time_limit=time_limit,
+        currency=orders.currency,
+    )
+    return _clv_graph(_frames(orders, npartitions), _id_kind(orders), as_of, settings)
+
+
+@attrs.frozen(kw_only=True)
+class _ClvSettings:
+    unit: str
+    period: str
+    models: tuple[str, ...]
+    months: int
+    discount_rate: float
+    time_limit: float | None
+    currency: str
+
+
+def _clv_graph(
+    frames: list[Any], kind: str, as_of: datetime, settings: _ClvSettings
+) -> DistributedClv:
     delayed = _delayed()
-    pieces = _by_customer(orders, npartitions)
+    unit_code, period_code, chosen = settings.unit, settings.period, settings.models
+    months, discount_rate, time_limit = settings.months, settings.discount_rate, settings.time_limit
     one = [
-        delayed(_clv_one, pure=True)(
-            p, orders.currency, as_of, unit_code, period_code, "gg" in chosen
-        )
-        for p in pieces
+        delayed(_clv_one, pure=True)(f, as_of, unit_code, period_code, "gg" in chosen)
+        for f in frames
     ]
     gathered = [delayed(_clv_gather, pure=True)(p) for p in one]
     fitted = delayed(_clv_fit, pure=True)(gathered, chosen, time_limit)
     two = [delayed(_clv_two, pure=True)(p, fitted, months, discount_rate, unit_code) for p in one]
-    kind = _id_kind(orders)
     frame = _from_delayed([delayed(_clv_rows, pure=True)(p, kind) for p in two], _clv_meta(kind))
     return DistributedClv(
         frame=frame,
@@ -1212,5 +1268,96 @@ def clv(
         period=period_code,
         months=months,
         discount_rate=float(discount_rate),
+        currency=settings.currency,
+    )
+
+
+# -- everything at once ------------------------------------------------------------------
+@attrs.frozen(kw_only=True, eq=False)
+class Analysis:
+    """Rating, segments and CLV from one shuffle (see :func:`analyse`).
+
+    Attributes:
+        rating, segments, clv: the three results; their frames share the shuffle
+            and the per-partition order frames in one graph.
+    """
+
+    rating: DistributedRating
+    segments: DistributedSegments
+    clv: DistributedClv
+
+    def frames(self) -> tuple[Any, Any, Any]:
+        """The three lazy per-customer Dask DataFrames."""
+        return self.rating.frame, self.segments.frame, self.clv.frame
+
+    def collect(self) -> tuple[Rating, SegmentReport, ClvReport]:
+        """All three single-machine result objects, computed in one pass."""
+        dask = require("dask", extra="dask", purpose="analyses on a Dask cluster")
+        n_r, n_s = len(self.rating.parts), len(self.segments.parts)
+        done = dask.compute(
+            *self.rating.parts,
+            *self.segments.parts,
+            *self.clv.parts,
+            self.rating.population,
+            self.segments.population,
+            self.clv.fitted,
+        )
+        r_parts, s_parts = done[:n_r], done[n_r : n_r + n_s]
+        c_parts = done[n_r + n_s : -3]
+        r_pop, s_pop, fitted = done[-3:]
+        return (
+            _concat_ratings(r_parts, r_pop),
+            self.segments._finish(s_parts, s_pop),
+            self.clv._finish(c_parts, fitted, None),
+        )
+
+
+def analyse(
+    orders: DistributedOrders,
+    *,
+    as_of: datetime,
+    policy: RatingPolicy | None = None,
+    previous: PreviousStars | None = None,
+    engine: ChurnEngine | None = None,
+    schemes: Sequence[Scheme] | None = None,
+    models: Sequence[str] = ("bg", "pnbd", "gg"),
+    unit: str = "day",
+    period: str = "day",
+    months: int = 12,
+    discount_rate: float = 0.01,
+    time_limit: float | None = 60.0,
+    npartitions: int | None = None,
+) -> Analysis:
+    """:func:`rate`, :func:`segment` and :func:`clv` in one graph with one shuffle: each
+    partition's orders are shuffled and turned into an ``OrderFrame`` once, and all
+    three analyses read it.
+
+    Raises:
+        ValidationError: as the three functions.
+    """
+    require_aware("as_of", as_of)
+    policy = RatingPolicy.default() if policy is None else policy
+    engine = ChurnEngine() if engine is None else engine
+    pop.check_engine(engine)
+    chosen_schemes = tuple(shipped_schemes() if schemes is None else schemes)
+    chosen = tuple(dict.fromkeys(models))
+    if not chosen or any(m not in MODELS for m in chosen):
+        raise ValidationError("models", list(models), f"some of {', '.join(MODELS)}")
+    if isinstance(months, bool) or not isinstance(months, int) or months < 1:
+        raise ValidationError("months", months, "a positive whole number of months")
+    settings = _ClvSettings(
+        unit=normalise_unit("unit", unit),
+        period=normalise_unit("period", period),
+        models=chosen,
+        months=months,
+        discount_rate=float(discount_rate),
+        time_limit=time_limit,
         currency=orders.currency,
+    )
+    frames = _frames(orders, npartitions)
+    kind = _id_kind(orders)
+    return Analysis(
+        rating=_rating_graph(frames, kind, policy, as_of, previous),
+        segments=_segment_graph(frames, kind, as_of, engine, chosen_schemes),
+        clv=_clv_graph(frames, kind, as_of, settings),
     )
