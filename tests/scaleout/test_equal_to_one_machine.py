@@ -19,6 +19,7 @@ from custmgmt.analytics.clv import analyse_clv
 from custmgmt.analytics.features import customer_features
 from custmgmt.analytics.frames import OrderFrame
 from custmgmt.distributed import (
+    analyse,
     clv,
     from_dask,
     rate,
@@ -56,6 +57,13 @@ def check_rating(store: Path, *, explain_every: int = 1, npartitions: int | None
     )
     assert shuffle_layers(result.frame) == 1
     got = result.collect()
+    compare_rating(got, single, every=explain_every)
+    frame = result.frame.compute().sort_values("customer_id")
+    assert frame["customer_id"].tolist() == single.customer_ids.tolist()
+    assert np.array_equal(frame["stars"].to_numpy(), single.stars)
+
+
+def compare_rating(got: Any, single: Any, *, every: int = 1) -> None:
     assert np.array_equal(got.customer_ids, single.customer_ids)
     assert np.array_equal(got.score, single.score)  # bit for bit
     assert np.array_equal(got.stars, single.stars)
@@ -63,11 +71,8 @@ def check_rating(store: Path, *, explain_every: int = 1, npartitions: int | None
         assert np.array_equal(got.contributions[name], single.contributions[name])
     assert got.unrated == single.unrated
     assert np.array_equal(got.scale.thresholds, single.scale.thresholds)
-    for customer in single.customer_ids[::explain_every]:
+    for customer in single.customer_ids[::every]:
         assert str(got.explain(customer)) == str(single.explain(customer))
-    frame = result.frame.compute().sort_values("customer_id")
-    assert frame["customer_id"].tolist() == single.customer_ids.tolist()
-    assert np.array_equal(frame["stars"].to_numpy(), single.stars)
 
 
 def check_segments(store: Path) -> None:
@@ -75,6 +80,13 @@ def check_segments(store: Path) -> None:
     result = segment(read_orders(store, rows_per_partition=1 << 14), as_of=AS_OF)
     assert shuffle_layers(result.frame) == 1
     got = result.collect()
+    compare_segments(got, single)
+    frame = result.frame.compute().sort_values("customer_id")
+    assert frame["churn_score"].tolist() == single.churn.score.tolist()
+    assert frame["rfm_segment"].tolist() == single.rfm.labels.tolist()
+
+
+def compare_segments(got: Any, single: Any) -> None:
     assert np.array_equal(got.features.customer_ids, single.features.customer_ids)
     for name in single.features.names:
         assert np.array_equal(
@@ -95,16 +107,16 @@ def check_segments(store: Path) -> None:
         str(e) for e in single.churn.explain_rows(flagged.tolist())
     ]
     assert got.format(top=20) == single.format(top=20)
-    frame = result.frame.compute().sort_values("customer_id")
-    assert frame["churn_score"].tolist() == single.churn.score.tolist()
-    assert frame["rfm_segment"].tolist() == single.rfm.labels.tolist()
 
 
 def check_clv(store: Path, models: tuple[str, ...]) -> None:
     single = analyse_clv(read_orders_parquet(store), as_of=AS_OF, models=models)
     result = clv(read_orders(store, rows_per_partition=1 << 14), as_of=AS_OF, models=models)
     assert shuffle_layers(result.frame) == 1
-    got = result.collect()
+    compare_clv(result.collect(), single)
+
+
+def compare_clv(got: Any, single: Any) -> None:
     a, b = single.stage.summary, got.stage.summary
     assert np.array_equal(got.customer_ids, single.customer_ids)
     assert np.array_equal(a.frequency, b.frequency)
@@ -167,7 +179,14 @@ def test_any_dask_source_gives_the_same_rating(client: Any, small_store: Path) -
 
 @pytest.mark.slow
 def test_one_million_orders_in_16_files_equal_one_machine(client: Any, big_store: Path) -> None:
-    # The acceptance store: 1M orders, 16 unsorted files, every customer spread over them.
-    check_rating(big_store, explain_every=97)
-    check_segments(big_store)
-    check_clv(big_store, ("bg", "gg"))
+    # The acceptance store: 1M orders, 16 unsorted files, every customer spread over them;
+    # the three analyses from one shuffle (analyse), against one single-machine read.
+    frame = read_orders_parquet(big_store)
+    models = ("bg", "gg")
+    result = analyse(read_orders(big_store), as_of=AS_OF, models=models)
+    for lazy in result.frames():
+        assert shuffle_layers(lazy) == 1
+    rating, segments, lifetimes = result.collect()
+    compare_rating(rating, rate_frames(RatingPolicy.default(), frame, as_of=AS_OF), every=97)
+    compare_segments(segments, segment_report(frame, as_of=AS_OF))
+    compare_clv(lifetimes, analyse_clv(frame, as_of=AS_OF, models=models))

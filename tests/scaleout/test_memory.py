@@ -1,0 +1,66 @@
+"""Each worker's peak stays bounded by its partitions: 2 workers under a per-worker
+memory limit that the single-machine path on the same 1M orders exceeds (issue 21)."""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from custmgmt.distributed import rate, read_orders
+
+from .test_equal_to_one_machine import AS_OF
+
+ONE_MACHINE = """
+import resource, sys
+from datetime import datetime, timezone
+from custmgmt.distributed import read_orders_parquet
+from custmgmt.rating import RatingPolicy, rate_frames
+rating = rate_frames(RatingPolicy.default(), read_orders_parquet(sys.argv[1]),
+                     as_of=datetime(2025, 1, 1, tzinfo=timezone.utc))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, int(rating.stars.sum()))
+"""
+
+
+def _peak() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+@pytest.mark.slow
+def test_workers_stay_under_a_limit_the_single_machine_path_exceeds(big_store: Path) -> None:
+    from distributed import Client, LocalCluster
+
+    done = subprocess.run(
+        [sys.executable, "-c", ONE_MACHINE, str(big_store)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=dict(os.environ),
+    )
+    single_peak, single_stars = (int(v) for v in done.stdout.split())
+    limit = int(single_peak * 0.9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with (
+            LocalCluster(
+                n_workers=2,
+                threads_per_worker=1,
+                processes=True,
+                memory_limit=limit,
+                dashboard_address=None,
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            rating = rate(
+                read_orders(big_store, rows_per_partition=1 << 14), as_of=AS_OF, npartitions=64
+            ).collect()
+            peaks = list(client.run(_peak).values())
+    assert int(np.sum(rating.stars)) == single_stars
+    assert len(peaks) == 2
+    assert max(peaks) < limit < single_peak, (peaks, limit, single_peak)
