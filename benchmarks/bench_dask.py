@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
@@ -83,7 +82,7 @@ def generate(folder: Path, orders: int, seed: int = 11) -> None:
 
 
 _ONE_MACHINE = """
-import resource, sys, time
+import sys, time
 from datetime import datetime, timezone
 from custmgmt.distributed import read_orders_parquet
 from custmgmt.rating import RatingPolicy, rate_frames
@@ -94,7 +93,8 @@ rating = rate_frames(RatingPolicy.default(), frame,
                      as_of=datetime(2025, 1, 1, tzinfo=timezone.utc))
 elapsed = time.perf_counter() - started
 np.save(sys.argv[2], np.asarray(rating.stars))
-print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+peak = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+print(elapsed, peak)
 """
 
 
@@ -113,7 +113,13 @@ def one_machine(folder: Path, out: Path) -> tuple[float, float]:
 
 
 def _worker_peak() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    """Peak RSS in KiB (VmHWM: ``ru_maxrss`` is inherited from the parent across exec,
+    which would report the client's peak for every worker)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def on_cluster(folder: Path, workers: int, rows: int) -> tuple[float, list[float], Any]:

@@ -82,6 +82,8 @@ from custmgmt.distributed.parquet import (
 from custmgmt.domain.time import require_aware, to_epoch_micros
 from custmgmt.errors import ConvergenceError, ValidationError
 from custmgmt.rating.policy import RatingPolicy
+from custmgmt.rating.ports import RatingStore
+from custmgmt.rating.services import save_rating
 from custmgmt.rating.result import PreviousStars, Rating, RatingScale
 from custmgmt.rating.result import rate as rate_features
 from custmgmt.scoring.weighted import sum_contributions
@@ -517,19 +519,19 @@ class DistributedRating:
 
     def save(
         self,
-        store: Any,
+        store: RatingStore,
         *,
         created_at: datetime,
         run_id: str | None = None,
     ) -> Any:
-        """Keep the run in ``store.ratings`` (all or nothing, in one transaction); the
-        per-customer rows are computed partition by partition and written through
-        the store's bulk path.
+        """Keep the run in ``store.ratings`` (all or nothing, in one transaction),
+        through the store's columnar bulk path (``save_run_arrays``): the
+        per-customer rows are computed on the cluster and written as arrays, never
+        as one record per customer.
 
         Returns:
             The stored :class:`~custmgmt.rating.RatingRun`.
         """
-        from custmgmt.rating.services import save_rating
 
         rating = self.collect()
         with store.transaction():
