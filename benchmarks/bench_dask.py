@@ -6,7 +6,7 @@ categories), then rates everyone with the default policy three ways, in one run:
 
 * ``one machine``: :func:`custmgmt.distributed.read_orders_parquet` +
   :func:`custmgmt.rating.rate_frames`, in a fresh subprocess (its peak RSS is that
-  process's ``ru_maxrss``);
+  process's VmHWM);
 * ``dask, 1 worker`` and ``dask, 2 workers``: ``LocalCluster(n_workers=W,
   threads_per_worker=1, processes=True)``, :func:`custmgmt.distributed.read_orders` +
   :func:`custmgmt.distributed.rate` + ``collect()`` (cluster start-up not timed; the

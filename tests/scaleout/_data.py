@@ -124,3 +124,31 @@ def write_csv(path: Path, *, orders: int, seed: int = 7) -> Path:
                 ]
             )
     return path
+
+
+def write_int_orders(folder: Path, *, orders: int, files: int = 16, seed: int = 11) -> None:
+    """Uniform synthetic orders with int64 ids (``orders / 8`` customers), file by file
+    (the generator of ``benchmarks/bench_dask.py``)."""
+    rng = np.random.default_rng(seed)
+    customers = max(orders // 8, 1)
+    bounds = np.linspace(0, orders, files + 1).astype(np.int64)
+    statuses = pa.array(["delivered", "paid", "cancelled", "returned", "delivered"])
+    categories = pa.array(["books", "toys", "food", "garden", None])
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(files):
+        n = int(bounds[i + 1] - bounds[i])
+        cents = rng.integers(100, 500_000, n)
+        status = rng.integers(0, 5, n)
+        table = pa.table(
+            {
+                "customer_id": pa.array(rng.integers(0, customers, n)),
+                "placed_at": pa.array(
+                    (START + rng.integers(0, SPAN_DAYS * 86_400, n)).astype("datetime64[s]")
+                ),
+                "amount": decimal_cents(cents),
+                "status": statuses.take(pa.array(status)),
+                "returned_amount": decimal_cents(np.where(status == 3, cents // 2, 0)),
+                "category": categories.take(pa.array(rng.integers(0, 5, n))),
+            }
+        )
+        pq.write_table(table, folder / f"orders-{i:02d}.parquet", row_group_size=1 << 17)

@@ -83,9 +83,9 @@ from custmgmt.domain.time import require_aware, to_epoch_micros
 from custmgmt.errors import ConvergenceError, ValidationError
 from custmgmt.rating.policy import RatingPolicy
 from custmgmt.rating.ports import RatingStore
-from custmgmt.rating.services import save_rating
 from custmgmt.rating.result import PreviousStars, Rating, RatingScale
 from custmgmt.rating.result import rate as rate_features
+from custmgmt.rating.services import save_rating
 from custmgmt.scoring.weighted import sum_contributions
 from custmgmt.segmentation.inputs import segment_features
 from custmgmt.segmentation.presets import shipped_schemes
