@@ -86,7 +86,7 @@ def check_segments(store: Path) -> None:
     assert frame["rfm_segment"].tolist() == single.rfm.labels.tolist()
 
 
-def compare_segments(got: Any, single: Any) -> None:
+def compare_segments(got: Any, single: Any, *, every: int = 1) -> None:
     assert np.array_equal(got.features.customer_ids, single.features.customer_ids)
     for name in single.features.names:
         assert np.array_equal(
@@ -102,7 +102,7 @@ def compare_segments(got: Any, single: Any) -> None:
     assert np.array_equal(got.churn.risk, single.churn.risk)
     assert np.array_equal(got.churn.reason, single.churn.reason)
     assert np.array_equal(got.churn.evidence, single.churn.evidence)
-    flagged = np.flatnonzero(single.churn.flagged)
+    flagged = np.flatnonzero(single.churn.flagged)[::every]
     assert [str(e) for e in got.churn.explain_rows(flagged.tolist())] == [
         str(e) for e in single.churn.explain_rows(flagged.tolist())
     ]
@@ -188,5 +188,5 @@ def test_one_million_orders_in_16_files_equal_one_machine(client: Any, big_store
         assert shuffle_layers(lazy) == 1
     rating, segments, lifetimes = result.collect()
     compare_rating(rating, rate_frames(RatingPolicy.default(), frame, as_of=AS_OF), every=97)
-    compare_segments(segments, segment_report(frame, as_of=AS_OF))
+    compare_segments(segments, segment_report(frame, as_of=AS_OF), every=97)
     compare_clv(lifetimes, analyse_clv(frame, as_of=AS_OF, models=models))
