@@ -21,6 +21,8 @@ OPTIONAL = (
     # The PostgreSQL store needs psycopg (the ``postgres`` extra), checked first.
     "custmgmt._extras",
     "custmgmt.adapters.postgres",
+    # The dask extra: Parquet input and --scheduler / --workers (issue 21).
+    "custmgmt.distributed",
 )
 
 

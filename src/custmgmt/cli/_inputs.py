@@ -57,6 +57,7 @@ __all__ = [
     "check_top",
     "frames_from_store",
     "inputs_of",
+    "is_parquet",
     "is_postgres_dsn",
     "neutralise",
     "open_existing_store",
@@ -86,7 +87,10 @@ ORDERS.csv: a header row, then one row per order (or per order line).
   returned_amount  optional; refunded, major units, at most the amount
   channel          optional; the sales channel
   The file is read as --encoding (default utf-8). A malformed cell is an error
-  naming its line, column and value; nothing is written then."""
+  naming its line, column and value; nothing is written then.
+ORDERS may also be Parquet: a .parquet file, a directory or a glob of them, with
+  the same column names (see docs/scale-out.md; needs custmgmt[dask] for pyarrow).
+  --scheduler tcp://host:8786 or --workers N runs the command on a Dask cluster."""
 
 #: The ``--out`` rules, for ``--help``.
 OUT_HELP = (
@@ -102,7 +106,12 @@ def add_order_source_arguments(parser: argparse.ArgumentParser, *, as_of_help: s
     to ``parser``, and the CSV columns to its ``--help``."""
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = CSV_HELP
-    parser.add_argument("orders", nargs="?", metavar="ORDERS.csv", help="the orders CSV file")
+    parser.add_argument(
+        "orders",
+        nargs="?",
+        metavar="ORDERS.csv",
+        help="the orders CSV file (or Parquet: a .parquet file, directory or glob)",
+    )
     parser.add_argument("--as-of", metavar="DATE", help=as_of_help)
     parser.add_argument("--currency", default="CNY", help="the currency (default: CNY)")
     parser.add_argument(
@@ -249,17 +258,31 @@ def orders_from_csv(args: argparse.Namespace, tz: ZoneInfo) -> tuple[OrderFrame,
 
     if args.orders is None:
         raise ValidationError("ORDERS.csv", None, "a CSV file of orders (or --db PATH)")
-    frame = OrderFrame.from_csv(
-        args.orders,
-        currency=args.currency,
-        tz=args.tz,
-        encoding=getattr(args, "encoding", "utf-8"),
-    )
+    if is_parquet(args.orders):
+        from custmgmt.distributed.parquet import read_orders_parquet
+
+        frame = read_orders_parquet(args.orders, currency=args.currency, tz=args.tz)
+    else:
+        frame = OrderFrame.from_csv(
+            args.orders,
+            currency=args.currency,
+            tz=args.tz,
+            encoding=getattr(args, "encoding", "utf-8"),
+        )
     if args.as_of is not None:
         return frame, parse_as_of(args.as_of, tz)
     if len(frame):
         return frame, from_epoch_micros(int(frame.placed_at.max()), tz)
     raise ValidationError("ORDERS.csv", args.orders, "at least one order (or --as-of)")
+
+
+def is_parquet(orders: str) -> bool:
+    """Whether ``ORDERS`` names Parquet (a ``.parquet`` file or glob, or a directory).
+
+    >>> is_parquet("orders.csv"), is_parquet("orders/part-*.parquet")
+    (False, True)
+    """
+    return orders.lower().endswith((".parquet", ".pq")) or os.path.isdir(orders)
 
 
 def frames_from_store(

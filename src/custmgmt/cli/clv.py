@@ -20,10 +20,12 @@ import sys
 from typing import Any, TextIO
 
 from custmgmt.analytics.clv import MODELS, FitProgress, analyse_clv
+from custmgmt.cli._cluster import add_cluster_arguments, clv_on_cluster, on_cluster
 from custmgmt.cli._inputs import (
     add_order_source_arguments,
     check_top,
     frames_from_store,
+    is_parquet,
     orders_from_csv,
     parse_as_of,
     zone,
@@ -94,6 +96,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--top", type=int, default=10, help="how many top customers to list (default: 10)"
     )
+    add_cluster_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -170,6 +173,17 @@ def run(args: argparse.Namespace) -> int:
             "--period", args.period, "month with --unit month (months differ in length)"
         )
     lines = None
+    if on_cluster(args):
+        report = clv_on_cluster(
+            args,
+            tz,
+            unit=_UNITS[args.unit],
+            period=_UNITS[args.period],
+            models=models,
+            progress=ProgressPrinter(sys.stdout, sys.stderr),
+        )
+        sys.stdout.write(report.render_details(top=args.top, lines=None))
+        return 0
     if args.db is not None:
         frame, _, as_of = frames_from_store(args, tz, interactions=False)
     else:
@@ -190,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
         time_limit=args.time_limit,
         progress=printer,
     )
-    if args.db is None and report.spend_exclusions:
+    if args.db is None and report.spend_exclusions and not is_parquet(args.orders):
         lines = csv_row_lines(args.orders)
     sys.stdout.write(report.render_details(top=args.top, lines=lines))
     return 0

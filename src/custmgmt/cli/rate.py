@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
+from custmgmt.cli._cluster import add_cluster_arguments, on_cluster, rate_on_cluster
 from custmgmt.cli._inputs import (
     OUT_HELP,
     add_order_source_arguments,
@@ -61,6 +62,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--save", action="store_true", help="with --db: keep the run in the store's ratings"
     )
+    add_cluster_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -80,7 +82,9 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.out, inputs_of(args))
     policy = _policy(args.policy)
     check_top(args)
-    if args.db is not None:
+    if on_cluster(args):
+        rating = rate_on_cluster(args, policy, tz)
+    elif args.db is not None:
         if args.orders is not None:
             raise ValidationError("ORDERS.csv", args.orders, "no CSV file together with --db")
         rating = _rate_db(args, policy, tz)

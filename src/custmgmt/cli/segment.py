@@ -25,6 +25,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from custmgmt.cli._cluster import add_cluster_arguments, on_cluster, segment_on_cluster
 from custmgmt.cli._inputs import (
     OUT_HELP,
     add_order_source_arguments,
@@ -62,6 +63,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--top", type=int, default=10, help="how many churn-list customers to show (default: 10)"
     )
+    add_cluster_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -104,7 +106,9 @@ def run(args: argparse.Namespace) -> int:
     tz = zone(args.tz)
     check_output(args.out, inputs_of(args))
     check_top(args)
-    if args.db is not None:
+    if on_cluster(args):
+        result = segment_on_cluster(args, tz)
+    elif args.db is not None:
         if args.orders is not None:
             raise ValidationError("ORDERS.csv", args.orders, "no CSV file together with --db")
         as_of = as_of_or_now(args, tz)

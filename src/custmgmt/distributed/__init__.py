@@ -1,0 +1,47 @@
+"""Past one machine: ratings, segments, churn and CLV on a Dask cluster.
+
+The ``dask`` extra (``pip install 'custmgmt[dask]'``: dask[dataframe], distributed,
+pyarrow). ``import custmgmt`` never imports this package; importing it imports no
+extra either -- dask and pyarrow are imported when a function here runs.
+
+* :mod:`custmgmt.distributed.parquet`: orders in Parquet files (the single-machine
+  reader :func:`read_orders_parquet` and the per-piece reader both paths share).
+* :mod:`custmgmt.distributed.pipeline`: :func:`read_orders` / :func:`from_dask`, then
+  :func:`rate`, :func:`segment`, :func:`clv`; one shuffle by customer, the library's
+  numpy code per partition, population quantities gathered exactly.
+
+``docs/scale-out.md`` shows a session on a ``LocalCluster`` and on a remote scheduler.
+"""
+
+from custmgmt.distributed.parquet import is_parquet_source, read_orders_parquet
+from custmgmt.distributed.pipeline import (
+    Analysis,
+    DistributedClv,
+    DistributedOrders,
+    DistributedRating,
+    DistributedSegments,
+    analyse,
+    clv,
+    from_dask,
+    rate,
+    read_orders,
+    segment,
+    shuffle_layers,
+)
+
+__all__ = [
+    "Analysis",
+    "DistributedClv",
+    "DistributedOrders",
+    "DistributedRating",
+    "DistributedSegments",
+    "analyse",
+    "clv",
+    "from_dask",
+    "is_parquet_source",
+    "rate",
+    "read_orders",
+    "read_orders_parquet",
+    "segment",
+    "shuffle_layers",
+]

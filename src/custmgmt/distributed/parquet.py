@@ -1,0 +1,538 @@
+"""Orders in Parquet files: the same columns as the orders CSV, read exactly.
+
+A Parquet dataset of orders is a file, a directory (every ``*.parquet`` under it) or a
+glob; its files are taken in sorted path order, so the rows have one well-defined
+order, the order in which the single-machine reader concatenates them. Columns are
+named as in the orders CSV (:data:`custmgmt.cli._inputs.CSV_HELP`), matched
+case-insensitively:
+
+``customer_id``      required; integers or text, kept as written
+``placed_at``        required; a timestamp (naive values are in ``tz``, as the CSV
+                     reader reads them) or a date (its start in ``tz``)
+``amount``           required; major units: a decimal (exact), text ("199.90"),
+                     an integer or a float exact to the currency's digits
+``order_id``         optional; rows sharing one are the lines of one order
+``currency``         optional; per row, every row in ``currency``
+``category``         optional; ``status`` optional (``OrderStatus`` values, default
+                     ``delivered``); ``returned_amount`` optional (major units);
+                     ``channel`` optional
+
+Every file must have the required columns and the same optional ones: a file that
+lacks a column another has is refused by name, as is a file whose rows are priced in
+another currency. pyarrow (the ``dask`` extra) is imported only here, when asked.
+
+:func:`read_orders_parquet` is the single-machine reader (an
+:class:`~custmgmt.analytics.frames.OrderFrame`); :func:`read_piece` is the unit of
+work the distributed reader runs per file piece, giving the normalised columns both
+share, so both paths see the same orders bit for bit.
+"""
+
+from __future__ import annotations
+
+import glob as _glob
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from custmgmt._extras import require
+from custmgmt.analytics._convert import relabel, to_minor
+from custmgmt.analytics.frames import STATUS_CODES, OrderFrame
+from custmgmt.domain.money import currency_digits
+from custmgmt.domain.order import OrderStatus
+from custmgmt.errors import ValidationError
+
+__all__ = [
+    "OPTIONAL_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "ROW_BITS",
+    "ParquetDataset",
+    "PieceColumns",
+    "columns_to_frame",
+    "dataset",
+    "is_parquet_source",
+    "normalise_table",
+    "read_orders_parquet",
+    "read_piece",
+]
+
+#: Columns every file must have.
+REQUIRED_COLUMNS = ("customer_id", "placed_at", "amount")
+#: Columns a dataset may have (then in every file).
+OPTIONAL_COLUMNS = ("order_id", "currency", "category", "status", "returned_amount", "channel")
+#: A row's ordinal is ``file_index << ROW_BITS | row``: the single-machine row order.
+ROW_BITS = 40
+
+AnyArray = npt.NDArray[Any]
+
+
+def _pa() -> Any:
+    return require("pyarrow", extra="dask", purpose="reading Parquet orders")
+
+
+def _pq() -> Any:
+    return require("pyarrow.parquet", extra="dask", purpose="reading Parquet orders")
+
+
+def is_parquet_source(source: str | os.PathLike[str]) -> bool:
+    """Whether a command's input names Parquet: a ``.parquet`` file or glob, or a
+    directory.
+
+    >>> is_parquet_source("orders.csv"), is_parquet_source("part-*.parquet")
+    (False, True)
+    """
+    text = os.fspath(source)
+    return text.lower().endswith((".parquet", ".pq")) or os.path.isdir(text)
+
+
+@attrs.frozen(kw_only=True)
+class ParquetDataset:
+    """The files of a Parquet dataset and what their footers say.
+
+    Attributes:
+        source: what the caller named (a file, directory or glob).
+        files: the files, sorted.
+        rows: rows per file (from the footers).
+        row_groups: per file, the rows of each row group.
+        columns: per dataset column (lower case), its name in the files.
+    """
+
+    source: str
+    files: tuple[str, ...]
+    rows: tuple[int, ...]
+    row_groups: tuple[tuple[int, ...], ...]
+    columns: dict[str, str]
+
+    @property
+    def total_rows(self) -> int:
+        """Rows in every file together."""
+        return sum(self.rows)
+
+    def pieces(self, rows_per_piece: int) -> list[tuple[int, tuple[int, ...]]]:
+        """``(file_index, row_group_indexes)`` pieces of about ``rows_per_piece`` rows
+        (a row group is never split; an empty file is a piece of its own, so its
+        checks still run)."""
+        if rows_per_piece < 1:
+            raise ValidationError("rows_per_partition", rows_per_piece, "a positive integer")
+        out: list[tuple[int, tuple[int, ...]]] = []
+        for index, groups in enumerate(self.row_groups):
+            current: list[int] = []
+            size = 0
+            for g, n in enumerate(groups):
+                if current and size + n > rows_per_piece:
+                    out.append((index, tuple(current)))
+                    current, size = [], 0
+                current.append(g)
+                size += n
+            out.append((index, tuple(current)))
+        return out
+
+
+def _files(source: str) -> list[str]:
+    if os.path.isdir(source):
+        found = [
+            str(p)
+            for p in Path(source).rglob("*")
+            if p.is_file() and p.suffix.lower() in (".parquet", ".pq")
+        ]
+    elif _glob.has_magic(source):
+        found = [p for p in _glob.glob(source, recursive=True) if os.path.isfile(p)]
+    elif os.path.isfile(source):
+        found = [source]
+    else:
+        raise ValidationError("orders", source, "an existing Parquet file, directory or glob")
+    return sorted(found)
+
+
+def dataset(source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> ParquetDataset:
+    """Find and check the files of a dataset from their footers (no data read).
+
+    Raises:
+        ValidationError: no file, an unreadable file, a file without a required
+            column or without an optional column that another file has (naming the
+            file and the column), a dataset without any row.
+        MissingDependency: pyarrow is not installed.
+    """
+    pq = _pq()
+    if isinstance(source, str | os.PathLike):
+        label = os.fspath(source)
+        files = _files(label)
+    else:
+        files = sorted(os.fspath(p) for p in source)
+        label = ", ".join(files[:3]) + (" ..." if len(files) > 3 else "")
+        for path in files:
+            if not os.path.isfile(path):
+                raise ValidationError("orders", path, "an existing Parquet file")
+    if not files:
+        raise ValidationError("orders", label, "at least one Parquet file")
+    rows: list[int] = []
+    groups: list[tuple[int, ...]] = []
+    names: list[dict[str, str]] = []
+    for path in files:
+        try:
+            meta = pq.ParquetFile(path).metadata
+        except Exception as exc:  # pyarrow raises several types for a bad footer
+            raise ValidationError("orders", path, f"a readable Parquet file ({exc})") from None
+        rows.append(int(meta.num_rows))
+        groups.append(tuple(int(meta.row_group(i).num_rows) for i in range(meta.num_row_groups)))
+        schema = meta.schema.to_arrow_schema()
+        names.append({name.lower(): name for name in schema.names})
+    known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
+    present = {c for cols in names for c in cols if c in known}
+    for path, cols in zip(files, names, strict=True):
+        for column in (*REQUIRED_COLUMNS, *sorted(present - set(REQUIRED_COLUMNS))):
+            if column not in cols:
+                others = (
+                    "every file" if column in REQUIRED_COLUMNS else "every file (others have it)"
+                )
+                raise ValidationError(f"{path}: column {column}", None, f"the column in {others}")
+    if sum(rows) == 0:
+        raise ValidationError("orders", label, "at least one order (every file is empty)")
+    columns = {c: names[0][c] for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if c in present}
+    return ParquetDataset(
+        source=label,
+        files=tuple(files),
+        rows=tuple(rows),
+        row_groups=tuple(groups),
+        columns=columns,
+    )
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class PieceColumns:
+    """One piece's orders, normalised: what crosses the shuffle (plain numpy columns).
+
+    ``row`` is each row's ordinal in the dataset (:data:`ROW_BITS`); times are µs UTC,
+    money int64 minor units, ``status`` codes into ``STATUS_CODES``; the optional text
+    columns are object arrays (None for blank) or None when the dataset lacks them.
+    """
+
+    customer_id: AnyArray
+    row: npt.NDArray[np.int64]
+    placed_at: npt.NDArray[np.int64]
+    amount: npt.NDArray[np.int64]
+    returned_amount: npt.NDArray[np.int64]
+    status: npt.NDArray[np.int8]
+    category: AnyArray | None
+    channel: AnyArray | None
+    order_id: AnyArray | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The columns by name (absent optional ones left out)."""
+        out = attrs.asdict(self, recurse=False)
+        return {k: v for k, v in out.items() if v is not None}
+
+
+def _zone(tz: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError("tz", tz, "an IANA time zone such as 'Asia/Shanghai'") from None
+
+
+def _micros(path: str, array: Any, tz: str) -> npt.NDArray[np.int64]:
+    pa = _pa()
+    pc = require("pyarrow.compute", extra="dask", purpose="reading Parquet orders")
+    kind = array.type
+    field = f"{path}: column placed_at"
+    if pa.types.is_date(kind):
+        array = pc.cast(array, pa.timestamp("us"))
+        kind = array.type
+    if not pa.types.is_timestamp(kind):
+        raise ValidationError(field, str(kind), "a timestamp or date column")
+    if array.null_count:
+        raise ValidationError(field, None, "a time in every row")
+    if kind.tz is None:
+        try:
+            array = pc.assume_timezone(
+                array, timezone=tz, ambiguous="earliest", nonexistent="earliest"
+            )
+        except pa.ArrowInvalid as exc:
+            raise ValidationError(field, str(exc), f"times that exist in {tz}") from None
+    values = pc.cast(array, pa.timestamp("us", tz="UTC")).cast(pa.int64())
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _money(path: str, name: str, array: Any, digits: int) -> npt.NDArray[np.int64]:
+    pa = _pa()
+    pc = require("pyarrow.compute", extra="dask", purpose="reading Parquet orders")
+    field = f"{path}: column {name}"
+    kind = array.type
+    if array.null_count:
+        if name == "returned_amount":
+            array = pc.fill_null(array, pa.scalar(0, kind))
+        else:
+            raise ValidationError(field, None, "an amount in every row")
+    try:
+        if pa.types.is_decimal(kind):
+            scaled = pc.multiply_checked(array, pa.scalar(10**digits, pa.decimal128(19, 0)))
+            minor = pc.cast(scaled, pa.int64())  # safe cast: a fraction left is an error
+        elif pa.types.is_integer(kind):
+            minor = pc.multiply_checked(pc.cast(array, pa.int64()), 10**digits)
+        else:
+            values = np.asarray(array.to_numpy(zero_copy_only=False))
+            if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+                values = values.astype(object)
+            return np.asarray(to_minor(values, digits, "major", name), dtype=np.int64)
+    except (pa.ArrowInvalid, ValidationError) as exc:
+        detail = exc.expected if isinstance(exc, ValidationError) else str(exc)
+        raise ValidationError(
+            field, getattr(exc, "value", None), f"amounts exact to {digits} decimals ({detail})"
+        ) from None
+    out = np.asarray(minor.to_numpy(zero_copy_only=False), dtype=np.int64)
+    if (out < 0).any():
+        raise ValidationError(field, int(out[out < 0][0]), "non-negative amounts (minor units)")
+    return out
+
+
+def _text(array: Any) -> AnyArray:
+    values = np.asarray(array.to_numpy(zero_copy_only=False), dtype=object)
+    blank = (
+        np.array(
+            [v is None or (isinstance(v, str) and not v.strip()) for v in values.tolist()],
+            dtype=bool,
+        )
+        if len(values)
+        else np.zeros(0, dtype=bool)
+    )
+    if blank.any():
+        values[blank] = None
+    return values
+
+
+def _ids(path: str, array: Any) -> AnyArray:
+    pa = _pa()
+    if array.null_count:
+        raise ValidationError(f"{path}: column customer_id", None, "an id in every row")
+    if pa.types.is_integer(array.type):
+        return np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.int64)
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        return np.asarray(array.to_numpy(zero_copy_only=False), dtype=object)
+    raise ValidationError(f"{path}: column customer_id", str(array.type), "integer or text ids")
+
+
+def _status(path: str, array: Any) -> npt.NDArray[np.int8]:
+    pa = _pa()
+    pc = require("pyarrow.compute", extra="dask", purpose="reading Parquet orders")
+    codes = {s.value: STATUS_CODES.index(s) for s in OrderStatus}
+    encoded = (
+        pc.dictionary_encode(array).combine_chunks()
+        if isinstance(array, pa.ChunkedArray)
+        else pc.dictionary_encode(array)
+    )
+    names = encoded.dictionary.to_pylist()
+    table = np.empty(len(names) + 1, dtype=np.int8)
+    for i, name in enumerate(names):
+        key = name.strip().lower() if isinstance(name, str) else name
+        if key not in codes:
+            raise ValidationError(
+                f"{path}: column status", name, f"one of {', '.join(sorted(codes))}"
+            )
+        table[i] = codes[key]
+    table[-1] = codes[OrderStatus.DELIVERED.value]  # a blank status: the CSV default
+    index = encoded.indices.fill_null(len(names)).to_numpy(zero_copy_only=False)
+    return table[np.asarray(index, dtype=np.int64)]
+
+
+def read_piece(
+    data: ParquetDataset,
+    file_index: int,
+    row_groups: Sequence[int],
+    *,
+    currency: str,
+    tz: str,
+) -> PieceColumns:
+    """Read and normalise one piece of a file (its ``row_groups``).
+
+    Raises:
+        ValidationError: a malformed column or a row in another currency, naming the
+            file and the column.
+    """
+    pq = _pq()
+    path = data.files[file_index]
+    wanted = list(data.columns.values())
+    handle = pq.ParquetFile(path)
+    table = (
+        handle.read_row_groups(list(row_groups), columns=wanted)
+        if len(row_groups) and handle.metadata.num_row_groups
+        else handle.schema_arrow.empty_table().select(wanted)
+    )
+    first_row = sum(data.row_groups[file_index][: row_groups[0]]) if len(row_groups) else 0
+    return normalise_table(
+        table,
+        label=path,
+        columns=data.columns,
+        first_row=(file_index << ROW_BITS) + first_row,
+        currency=currency,
+        tz=tz,
+    )
+
+
+def normalise_table(
+    table: Any,
+    *,
+    label: str,
+    columns: dict[str, str],
+    first_row: int,
+    currency: str,
+    tz: str,
+) -> PieceColumns:
+    """Normalise a pyarrow Table of orders (``columns``: dataset name -> the table's
+    column name); ``label`` names it in errors; rows get ordinals from ``first_row``.
+
+    Raises:
+        ValidationError: a malformed column or a row in another currency, naming
+            ``label`` and the column.
+    """
+    digits = currency_digits(currency)
+    _zone(tz)
+    path = label
+    n = table.num_rows
+
+    def col(name: str) -> Any:
+        found = table.column(columns[name])
+        return found.combine_chunks() if found.num_chunks != 1 else found.chunk(0)
+
+    if "currency" in columns:
+        values = {v for v in col("currency").unique().to_pylist() if v is not None}
+        other = sorted(str(v) for v in values if str(v).strip().upper() != currency.upper())
+        if other:
+            raise ValidationError(
+                f"{path}: column currency",
+                other[0],
+                f"every order in {currency} (the dataset's currency)",
+            )
+    amount = _money(path, "amount", col("amount"), digits)
+    returned = (
+        _money(path, "returned_amount", col("returned_amount"), digits)
+        if "returned_amount" in columns
+        else np.zeros(n, dtype=np.int64)
+    )
+    over = returned > amount
+    if over.any():
+        row = int(np.flatnonzero(over)[0])
+        raise ValidationError(
+            f"{path}: row {(first_row & ((1 << ROW_BITS) - 1)) + row}, column returned_amount",
+            int(returned[row]),
+            f"at most the order's amount {int(amount[row])} (minor units)",
+        )
+    status = (
+        _status(path, col("status"))
+        if "status" in columns
+        else np.full(n, STATUS_CODES.index(OrderStatus.DELIVERED), dtype=np.int8)
+    )
+    return PieceColumns(
+        customer_id=_ids(path, col("customer_id")),
+        row=np.int64(first_row) + np.arange(n, dtype=np.int64),
+        placed_at=_micros(path, col("placed_at"), tz),
+        amount=amount,
+        returned_amount=returned,
+        status=status,
+        category=_text(col("category")) if "category" in columns else None,
+        channel=_text(col("channel")) if "channel" in columns else None,
+        order_id=_text(col("order_id")) if "order_id" in columns else None,
+    )
+
+
+def _encoded_text(values: AnyArray, field: str) -> tuple[AnyArray, list[str]]:
+    """Text (None for blank) as codes into its distinct values sorted (-1 for None):
+    pyarrow's hash table instead of a Python dict per row."""
+    pa = _pa()
+    pc = require("pyarrow.compute", extra="dask", purpose="reading Parquet orders")
+    encoded = pc.dictionary_encode(pa.array(values, type=pa.string()))
+    names = encoded.dictionary.to_pylist()
+    order = sorted(range(len(names)), key=names.__getitem__)
+    rank = np.empty(len(names) + 1, dtype=np.int64)
+    rank[np.asarray(order, dtype=np.int64)] = np.arange(len(names), dtype=np.int64)
+    rank[-1] = -1
+    index = encoded.indices.fill_null(len(names)).to_numpy(zero_copy_only=False)
+    return rank[np.asarray(index, dtype=np.int64)], [names[k] for k in order]
+
+
+def columns_to_frame(columns: dict[str, Any], *, currency: str) -> OrderFrame:
+    """An :class:`OrderFrame` of normalised columns (as :class:`PieceColumns` gives,
+    possibly concatenated or shuffled), rows taken in dataset order (``row``).
+
+    Text ids and categories are factorised by pyarrow; the frame is the one
+    :meth:`OrderFrame.from_arrays` builds from the labels (ids and names sorted).
+
+    Raises:
+        ValidationError: a blank customer id.
+    """
+    order = np.argsort(np.asarray(columns["row"]), kind="stable")
+
+    def pick(values: Any) -> Any:
+        return None if values is None else np.asarray(values)[order]
+
+    ids = np.asarray(columns["customer_id"])[order]
+    text_ids: list[str] | None = None
+    if ids.dtype == object:
+        codes, text_ids = _encoded_text(ids, "customer_id")
+        if (codes < 0).any() or "" in text_ids:
+            raise ValidationError("customer_id", "", "non-empty string ids")
+        ids = codes
+    category = pick(columns.get("category"))
+    category_codes = None
+    if category is not None and columns.get("order_id") is None:
+        category_codes = _encoded_text(category, "category")
+        category = None
+    frame = OrderFrame.from_arrays(
+        customer_id=ids,
+        placed_at=pick(columns["placed_at"]),
+        amount=pick(columns["amount"]),
+        returned_amount=pick(columns["returned_amount"]),
+        status=pick(columns["status"]),
+        category=category,
+        channel=pick(columns.get("channel")),
+        order_id=pick(columns.get("order_id")),
+        currency=currency,
+    )
+    if text_ids is not None:
+        names = np.empty(len(text_ids), dtype=object)
+        names[:] = text_ids
+        frame = attrs.evolve(frame, customer_ids=names)
+    if category_codes is not None:
+        codes, labels = category_codes
+        new_codes, new_names = relabel(codes, labels)
+        frame = attrs.evolve(frame, category=new_codes, category_names=new_names)
+    return frame
+
+
+def read_orders_parquet(
+    source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    currency: str = "CNY",
+    tz: str = "Asia/Shanghai",
+) -> OrderFrame:
+    """Read a Parquet dataset of orders into one :class:`OrderFrame` (one machine).
+
+    Args:
+        source: a ``.parquet`` file, a directory, a glob, or a list of files.
+        currency: the currency every order must be in.
+        tz: the zone of naive timestamps and of dates.
+
+    Raises:
+        ValidationError: see :func:`dataset` and :func:`read_piece`.
+        MissingDependency: pyarrow is not installed.
+    """
+    data = dataset(source)
+    pieces = [
+        read_piece(data, index, tuple(range(len(groups))), currency=currency, tz=tz)
+        for index, groups in enumerate(data.row_groups)
+    ]
+    kinds = [p.customer_id.dtype.kind for p in pieces]
+    for path, kind in zip(data.files, kinds, strict=True):
+        if kind != kinds[0]:
+            raise ValidationError(
+                f"{path}: column customer_id", kind, f"ids of the first file's type ({kinds[0]})"
+            )
+    names = pieces[0].as_dict().keys()
+    joined = {
+        name: np.concatenate([np.asarray(getattr(p, name)) for p in pieces]) for name in names
+    }
+    return columns_to_frame(joined, currency=currency)

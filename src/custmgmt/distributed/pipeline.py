@@ -1,0 +1,1365 @@
+"""Ratings, segments, churn and CLV on a Dask cluster, equal to one machine's.
+
+The graph of every analysis has one shape::
+
+    Parquet pieces --read/normalise--> one hash shuffle by customer id
+        --stage 1 (per partition)--> per-customer features, small population vectors
+        --gather (one task)--> population quantities (cut points, quintiles, fits)
+        --stage 2 (per partition)--> per-customer results (a Dask DataFrame)
+
+* **One shuffle.** Orders are normalised where they are read (int64 µs, int64 minor
+  units, int8 status codes: the least that crosses the network) and shuffled once by
+  a hash of the customer id, so each customer's orders meet in one partition. Within
+  a partition the rows are put back in dataset order (each row carries its ordinal),
+  so every per-customer value is what the single-frame code computes, bit for bit.
+* **The library's own code per partition.** Stage 1 and stage 2 call the same
+  functions the single-machine commands call (``rated_features``, ``rate`` with a
+  frozen scale, ``segment_features``, ``Scheme.assign``, ``ChurnEngine.evaluate``,
+  ``summarize_transactions``, the CLV models' predictions).
+* **Population quantities exactly.** What depends on everyone is computed once from
+  vectors gathered from all partitions: the rating's percentile references and star
+  band cut points (the fitted :class:`~custmgmt.rating.result.RatingScale`), rule
+  schemes' quantile cuts, RFM quintile cuts, the purchase-cycle fallbacks (the median
+  own cycle, each category's median gap), and the CLV models, fitted on the distinct
+  (frequency, recency, T) rows with their counts as weights.
+* **Memory.** A worker holds its partitions (orders, then per-customer tables); the
+  client holds the gathered vectors and, only when :meth:`collect` is called, the
+  per-customer results.
+
+Use :func:`read_orders` (Parquet) or :func:`from_dask` (any Dask DataFrame of the
+CSV's columns), then :func:`rate`, :func:`segment` or :func:`clv`. Each returns a
+result whose ``frame`` is a lazy Dask DataFrame, one row per customer, and whose
+``collect()`` gives the single-machine result object (``Rating``, ``SegmentReport``,
+``ClvReport``). dask, distributed and pyarrow are the ``dask`` extra, imported when
+a function here runs.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from custmgmt._extras import require
+from custmgmt.analytics.clv import (
+    BetaGeo,
+    ClvReport,
+    GammaGamma,
+    ModelFit,
+    ParetoNBD,
+    summarize_transactions,
+)
+from custmgmt.analytics.clv._report import MODELS, SpendExclusion, SummaryReady
+from custmgmt.analytics.clv._summary import TransactionSummary, normalise_unit
+from custmgmt.analytics.features import (
+    CustomerFeatures,
+    customer_features,
+    describe_feature,
+    unsupported_features,
+)
+from custmgmt.analytics.frames import OrderFrame, counted_mask
+from custmgmt.analytics.partitioned import concat_features
+from custmgmt.churn import ChurnEngine, ChurnReport
+from custmgmt.churn.rules import PurchaseCycleRule
+from custmgmt.distributed import _population as pop
+from custmgmt.distributed.parquet import (
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    ROW_BITS,
+    ParquetDataset,
+    PieceColumns,
+    columns_to_frame,
+    dataset,
+    normalise_table,
+    read_piece,
+)
+from custmgmt.domain.time import require_aware, to_epoch_micros
+from custmgmt.errors import ConvergenceError, ValidationError
+from custmgmt.rating.policy import RatingPolicy
+from custmgmt.rating.ports import RatingStore
+from custmgmt.rating.result import PreviousStars, Rating, RatingScale
+from custmgmt.rating.result import rate as rate_features
+from custmgmt.rating.services import save_rating
+from custmgmt.scoring.weighted import sum_contributions
+from custmgmt.segmentation.inputs import segment_features
+from custmgmt.segmentation.presets import shipped_schemes
+from custmgmt.segmentation.report import SegmentReport
+from custmgmt.segmentation.rfm import NO_PURCHASE, RFM, RFMScores
+from custmgmt.segmentation.schemes import Scheme, Segmentation
+
+__all__ = [
+    "DEFAULT_ROWS_PER_PARTITION",
+    "SHUFFLE_LAYER_NAMES",
+    "Analysis",
+    "DistributedClv",
+    "DistributedOrders",
+    "DistributedRating",
+    "DistributedSegments",
+    "analyse",
+    "clv",
+    "from_dask",
+    "rate",
+    "read_orders",
+    "segment",
+    "shuffle_layers",
+]
+
+#: Rows per input piece by default (a piece is whole row groups of one file).
+DEFAULT_ROWS_PER_PARTITION = 1 << 21
+
+AnyArray = npt.NDArray[Any]
+_TEXT = ("category", "channel", "order_id")
+
+
+def _dd() -> Any:
+    return require("dask.dataframe", extra="dask", purpose="analyses on a Dask cluster")
+
+
+def _delayed() -> Any:
+    return require("dask", extra="dask", purpose="analyses on a Dask cluster").delayed
+
+
+# -- input -----------------------------------------------------------------------------
+@attrs.frozen(kw_only=True, eq=False)
+class DistributedOrders:
+    """Orders as a Dask DataFrame of normalised columns (see :class:`PieceColumns`).
+
+    Attributes:
+        frame: the Dask DataFrame, one partition per input piece.
+        currency: the currency of every amount (minor units).
+        source: what was read, for messages.
+    """
+
+    frame: Any
+    currency: str
+    source: str
+
+    @property
+    def npartitions(self) -> int:
+        """Input partitions."""
+        return int(self.frame.npartitions)
+
+
+def _pandas_of(columns: PieceColumns) -> Any:
+    pd = require("pandas", extra="pandas", purpose="Dask partitions")
+    data = columns.as_dict()
+    out = pd.DataFrame({k: v for k, v in data.items() if k not in _TEXT})
+    for name in _TEXT:
+        if name in data:
+            out[name] = pd.Series(data[name], dtype=object)
+    if out["customer_id"].dtype != np.int64:
+        out["customer_id"] = pd.Series(data["customer_id"], dtype=object)
+    return out
+
+
+def _read_piece_frame(
+    piece: tuple[int, tuple[int, ...]], data: ParquetDataset, currency: str, tz: str
+) -> Any:
+    return _pandas_of(read_piece(data, piece[0], piece[1], currency=currency, tz=tz))
+
+
+def _meta(id_kind: str, columns: Iterable[str]) -> Any:
+    pd = require("pandas", extra="pandas", purpose="Dask partitions")
+    names = set(columns)
+    out = pd.DataFrame(
+        {
+            "customer_id": pd.Series([], dtype=np.int64 if id_kind == "i" else object),
+            "row": pd.Series([], dtype=np.int64),
+            "placed_at": pd.Series([], dtype=np.int64),
+            "amount": pd.Series([], dtype=np.int64),
+            "returned_amount": pd.Series([], dtype=np.int64),
+            "status": pd.Series([], dtype=np.int8),
+        }
+    )
+    for name in _TEXT:
+        if name in names:
+            out[name] = pd.Series([], dtype=object)
+    return out
+
+
+def read_orders(
+    source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    currency: str = "CNY",
+    tz: str = "Asia/Shanghai",
+    rows_per_partition: int = DEFAULT_ROWS_PER_PARTITION,
+) -> DistributedOrders:
+    """A Parquet dataset of orders as a Dask DataFrame, checked from the footers now
+    and per piece when read (errors name the file; see
+    :mod:`custmgmt.distributed.parquet`).
+
+    Raises:
+        ValidationError: no file, no row, a missing column (naming file and column).
+        MissingDependency: the ``dask`` extra is not installed.
+    """
+    dd = _dd()
+    pq = require("pyarrow.parquet", extra="dask", purpose="reading Parquet orders")
+    data = dataset(source)
+    id_type = pq.read_schema(data.files[0]).field(data.columns["customer_id"]).type
+    id_kind = "i" if str(id_type).startswith(("int", "uint")) else "O"
+    frame = dd.from_map(
+        _read_piece_frame,
+        data.pieces(rows_per_partition),
+        data=data,
+        currency=currency,
+        tz=tz,
+        meta=_meta(id_kind, data.columns),
+        label="custmgmt-orders",
+        enforce_metadata=False,
+    )
+    return DistributedOrders(frame=frame, currency=currency, source=data.source)
+
+
+def _normalise_partition(pdf: Any, currency: str, tz: str, partition_info: Any = None) -> Any:
+    pa = require("pyarrow", extra="dask", purpose="Dask partitions")
+    number = 0 if partition_info is None else int(partition_info["number"])
+    columns = {str(c).lower(): str(c) for c in pdf.columns}
+    known = {c: columns[c] for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if c in columns}
+    table = pa.Table.from_pandas(pdf[list(known.values())], preserve_index=False)
+    normalised = normalise_table(
+        table,
+        label=f"partition {number}",
+        columns=known,
+        first_row=number << ROW_BITS,
+        currency=currency,
+        tz=tz,
+    )
+    return _pandas_of(normalised)
+
+
+def from_dask(frame: Any, *, currency: str = "CNY", tz: str = "Asia/Shanghai") -> DistributedOrders:
+    """Any Dask DataFrame with the orders CSV's columns (types as in Parquet, see
+    :mod:`custmgmt.distributed.parquet`), normalised per partition; errors name the
+    partition ("partition 3: column amount").
+
+    Raises:
+        ValidationError: a required column missing from the frame.
+    """
+    names = {str(c).lower() for c in frame.columns}
+    for column in ("customer_id", "placed_at", "amount"):
+        if column not in names:
+            raise ValidationError(f"frame: column {column}", None, "the column")
+    kind = frame.dtypes[next(c for c in frame.columns if str(c).lower() == "customer_id")]
+    id_kind = "i" if getattr(kind, "kind", "O") in "iu" else "O"
+    normalised = frame.map_partitions(
+        _normalise_partition,
+        currency,
+        tz,
+        meta=_meta(id_kind, names),
+        enforce_metadata=False,
+    )
+    return DistributedOrders(frame=normalised, currency=currency, source="a Dask DataFrame")
+
+
+# -- the shuffle -----------------------------------------------------------------------
+def _by_customer(orders: DistributedOrders, npartitions: int | None) -> list[Any]:
+    if not isinstance(orders, DistributedOrders):
+        raise ValidationError("orders", type(orders).__name__, "DistributedOrders (read_orders)")
+    count = orders.npartitions if npartitions is None else npartitions
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValidationError("npartitions", npartitions, "a positive integer")
+    shuffled = orders.frame.shuffle(on="customer_id", npartitions=count)
+    return list(shuffled.to_delayed())
+
+
+def _frames(orders: DistributedOrders, npartitions: int | None) -> list[Any]:
+    """One delayed :class:`OrderFrame` (or None) per partition of customers."""
+    delayed = _delayed()
+    return [
+        delayed(_frame_of, pure=True)(p, orders.currency) for p in _by_customer(orders, npartitions)
+    ]
+
+
+#: Task-name prefixes that occur once per shuffle, one per method: disk (no
+#: cluster), p2p (distributed's default) and the task-based shuffle.
+SHUFFLE_LAYER_NAMES = ("diskshuffle", "shuffle-barrier", "shuffle-group")
+
+
+def shuffle_layers(collection: Any) -> int:
+    """How many shuffles the graph of a Dask collection performs: the distinct
+    ``<prefix>-<token>`` names among its tasks for the prefixes of
+    :data:`SHUFFLE_LAYER_NAMES`."""
+    found: set[str] = set()
+    for key in collection.__dask_graph__():
+        name = str(key[0] if isinstance(key, tuple) else key)
+        prefix, _, token = name.rpartition("-")
+        if prefix in SHUFFLE_LAYER_NAMES:
+            found.add(name if token else prefix)
+    return len(found)
+
+
+def _frame_of(pdf: Any, currency: str) -> OrderFrame | None:
+    if len(pdf) == 0:
+        return None
+    columns: dict[str, Any] = {}
+    for name in pdf.columns:
+        series = pdf[name]
+        if name in _TEXT or (name == "customer_id" and series.dtype.kind not in "iu"):
+            columns[name] = series.to_numpy(dtype=object, na_value=None)
+        else:
+            columns[name] = series.to_numpy()
+    return columns_to_frame(columns, currency=currency)
+
+
+def _order(ids: AnyArray) -> npt.NDArray[np.intp]:
+    return np.argsort(ids, kind="stable")
+
+
+def _take(value: Any, order: npt.NDArray[np.intp]) -> Any:
+    return value[order] if isinstance(value, np.ndarray) else value
+
+
+def _concat_arrays(parts: Sequence[AnyArray], order: npt.NDArray[np.intp]) -> AnyArray:
+    return np.concatenate(parts)[order]
+
+
+def _rows_frame(columns: dict[str, AnyArray]) -> Any:
+    pd = require("pandas", extra="pandas", purpose="Dask results")
+    out = pd.DataFrame({k: v for k, v in columns.items() if k != "customer_id"})
+    out.insert(0, "customer_id", pd.Series(columns["customer_id"], dtype=_id_dtype(columns)))
+    return out
+
+
+def _id_dtype(columns: dict[str, AnyArray]) -> Any:
+    ids = np.asarray(columns["customer_id"])
+    return np.int64 if ids.dtype.kind in "iu" else object
+
+
+def _compute(parts: Sequence[Any], population: Any) -> tuple[list[Any], Any]:
+    dask = require("dask", extra="dask", purpose="analyses on a Dask cluster")
+    *done, whole = dask.compute(*parts, population)
+    return done, whole
+
+
+def _from_delayed(parts: list[Any], meta: Any) -> Any:
+    return _dd().from_delayed(parts, meta=meta, verify_meta=False)
+
+
+# -- rating ----------------------------------------------------------------------------
+@attrs.frozen(kw_only=True, eq=False)
+class _RatePart:
+    features: CustomerFeatures | None
+    policy: RatingPolicy | None
+    unrated: int
+    unsupported: dict[str, str]
+
+
+def _rate_one(frame: OrderFrame | None, policy: RatingPolicy, as_of: datetime) -> _RatePart:
+    """Stage 1: the rated customers' features of every order feature of the policy
+    (which of them the whole input supports is decided once everyone is seen)."""
+    if frame is None:
+        return _RatePart(features=None, policy=None, unrated=0, unsupported={})
+    names = [n for n in policy.features if describe_feature(n).source == "orders"]
+    table = customer_features(
+        frame, as_of=as_of, features=[*names, "frequency"] if "frequency" not in names else names
+    )
+    rated = np.asarray(table["frequency"]) > 0
+    columns = {name: np.asarray(table[name])[rated] for name in names}
+    features = attrs.evolve(
+        table, customer_ids=np.asarray(table.customer_ids)[rated], columns=columns
+    )
+    return _RatePart(
+        features=features,
+        policy=policy,
+        unrated=int(len(table) - int(rated.sum())),
+        unsupported=unsupported_features(policy.features, frame, None),
+    )
+
+
+def _rate_population(
+    parts: list[_RatePart],
+) -> tuple[RatingPolicy, RatingScale, int, dict[str, str]]:
+    """The policy the whole input supports and its scale fitted on everyone, as
+    :func:`custmgmt.rating.inputs.rated_features` and ``rate`` decide them."""
+    found = [p for p in parts if p.features is not None and p.policy is not None]
+    if not found:
+        raise ValidationError("orders", 0, "at least one order")
+    policy = found[0].policy
+    assert policy is not None
+    # Unsupported on one machine means no row anywhere supports it.
+    unsupported = dict(found[0].unsupported)
+    for p in found[1:]:
+        unsupported = {k: v for k, v in unsupported.items() if k in p.unsupported}
+    if unsupported:
+        if policy.missing_input == "refuse":
+            why = "; ".join(f"{k}: {v}" for k, v in unsupported.items())
+            raise ValidationError(
+                "policy.features", sorted(unsupported), f"features the input supports ({why})"
+            )
+        policy = policy.without(unsupported)
+    used = list(policy.features)
+    tables = []
+    for p in found:
+        assert p.features is not None
+        tables.append(
+            attrs.evolve(p.features, columns={n: np.asarray(p.features[n]) for n in used})
+        )
+    ids = np.concatenate([np.asarray(t.customer_ids) for t in tables])
+    table = concat_features(tables, ids)
+    # Exactly what rate() fits on the whole population.
+    fitted, contributions = policy.scorer.fit_contributions(table)
+    score = sum_contributions(contributions.values(), len(ids))
+    scale = RatingScale(fitted=fitted, thresholds=policy.bands.thresholds(score))
+    return policy, scale, sum(p.unrated for p in parts), unsupported
+
+
+def _rate_two(
+    part: _RatePart,
+    population: tuple[RatingPolicy, RatingScale, int, dict[str, str]],
+    previous: PreviousStars | None,
+    as_of: datetime,
+) -> Rating | None:
+    if part.features is None:
+        return None
+    policy, scale, _, _ = population
+    features = attrs.evolve(
+        part.features, columns={n: np.asarray(part.features[n]) for n in policy.features}
+    )
+    return rate_features(policy, features, previous, as_of=as_of, scale=scale)
+
+
+def _rating_rows(rating: Rating | None, names: tuple[str, ...], id_kind: str) -> Any:
+    if rating is None:
+        return _rating_meta(names, id_kind)
+    columns: dict[str, AnyArray] = {
+        "customer_id": np.asarray(rating.customer_ids),
+        "score": rating.score,
+        "stars": rating.stars.astype(np.int64),
+        "computed_stars": rating.computed_stars.astype(np.int64),
+        "previous_stars": rating.previous_stars.astype(np.int64),
+        "pending": rating.pending.astype(np.int64),
+    }
+    for name in names:
+        columns[f"contribution_{name}"] = np.asarray(
+            rating.contributions.get(name, np.zeros(len(rating)))
+        )
+    return _rows_frame(columns)
+
+
+def _rating_meta(names: tuple[str, ...], id_kind: str) -> Any:
+    pd = require("pandas", extra="pandas", purpose="Dask results")
+    out = pd.DataFrame({"customer_id": pd.Series([], dtype=np.int64 if id_kind == "i" else object)})
+    for name in ("score",):
+        out[name] = pd.Series([], dtype=np.float64)
+    for name in ("stars", "computed_stars", "previous_stars", "pending"):
+        out[name] = pd.Series([], dtype=np.int64)
+    for name in names:
+        out[f"contribution_{name}"] = pd.Series([], dtype=np.float64)
+    return out
+
+
+def _id_kind(orders: DistributedOrders) -> str:
+    return "i" if orders.frame._meta["customer_id"].dtype.kind in "iu" else "O"
+
+
+def _concat_ratings(parts: Sequence[Rating | None], population: Any) -> Rating:
+    found = [p for p in parts if p is not None]
+    _, _, unrated, unsupported = population
+    ids = np.concatenate([np.asarray(p.customer_ids) for p in found])
+    order = _order(ids)
+    first = found[0]
+    arrays: dict[str, Any] = {}
+    for field in (
+        "score",
+        "stars",
+        "computed_stars",
+        "previous_stars",
+        "pending",
+        "previous_pending",
+        "rated_stars",
+    ):
+        arrays[field] = _concat_arrays([getattr(p, field) for p in found], order)
+    contributions = {
+        name: _concat_arrays([np.asarray(p.contributions[name]) for p in found], order)
+        for name in first.contributions
+    }
+    return attrs.evolve(
+        first,
+        customer_ids=ids[order],
+        contributions=contributions,
+        unrated=unrated,
+        unsupported=unsupported,
+        **arrays,
+    )
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class DistributedRating:
+    """A rating computed on a cluster (see :func:`rate`).
+
+    Attributes:
+        frame: a lazy Dask DataFrame, one row per rated customer: ``customer_id``,
+            ``score``, ``stars``, ``computed_stars``, ``previous_stars``, ``pending``
+            and ``contribution_<criterion>`` per criterion.
+        parts: the per-partition ``Rating`` objects (Dask delayed).
+        population: the fitted policy, scale, unrated count and unsupported features
+            (Dask delayed).
+    """
+
+    frame: Any
+    parts: tuple[Any, ...]
+    population: Any
+
+    def collect(self) -> Rating:
+        """The whole :class:`~custmgmt.rating.Rating` on this machine (customers in id
+        order, as the single-machine rating has them)."""
+        parts, population = _compute(self.parts, self.population)
+        return _concat_ratings(parts, population)
+
+    def to_parquet(self, path: str | os.PathLike[str]) -> None:
+        """Write :attr:`frame` as Parquet files under ``path`` (one per partition of
+        customers, which are hash partitions of the customer id)."""
+        self.frame.to_parquet(os.fspath(path), write_index=False)
+
+    def save(
+        self,
+        store: RatingStore,
+        *,
+        created_at: datetime,
+        run_id: str | None = None,
+    ) -> Any:
+        """Keep the run in ``store.ratings`` (all or nothing, in one transaction),
+        through the store's columnar bulk path (``save_run_arrays``): the
+        per-customer rows are computed on the cluster and written as arrays, never
+        as one record per customer.
+
+        Returns:
+            The stored :class:`~custmgmt.rating.RatingRun`.
+        """
+
+        rating = self.collect()
+        with store.transaction():
+            return save_rating(store.ratings, rating, created_at=created_at, run_id=run_id)
+
+
+def rate(
+    orders: DistributedOrders,
+    policy: RatingPolicy | None = None,
+    *,
+    as_of: datetime,
+    previous: PreviousStars | None = None,
+    npartitions: int | None = None,
+) -> DistributedRating:
+    """Rate every customer of ``orders`` on the cluster: the same scores, stars and
+    explanations as :func:`custmgmt.rating.rate_frames` on one machine.
+
+    Args:
+        orders: from :func:`read_orders` or :func:`from_dask`.
+        policy: the rating policy (default :meth:`RatingPolicy.default`).
+        as_of: the aware time rated.
+        previous: the previous run's stars (hysteresis), or None.
+        npartitions: partitions of customers after the shuffle (default: as many
+            as input pieces).
+
+    Raises:
+        ValidationError: a naive ``as_of``; on compute, bad input naming its file.
+    """
+    require_aware("as_of", as_of)
+    policy = RatingPolicy.default() if policy is None else policy
+    return _rating_graph(_frames(orders, npartitions), _id_kind(orders), policy, as_of, previous)
+
+
+def _rating_graph(
+    frames: list[Any],
+    kind: str,
+    policy: RatingPolicy,
+    as_of: datetime,
+    previous: PreviousStars | None,
+) -> DistributedRating:
+    delayed = _delayed()
+    one = [delayed(_rate_one, pure=True)(f, policy, as_of) for f in frames]
+    population = delayed(_rate_population, pure=True)(one)
+    two = [delayed(_rate_two, pure=True)(p, population, previous, as_of) for p in one]
+    names = tuple(c.name for c in policy.criteria)
+    rows = [delayed(_rating_rows, pure=True)(r, names, kind) for r in two]
+    frame = _from_delayed(rows, _rating_meta(names, kind))
+    return DistributedRating(frame=frame, parts=tuple(two), population=population)
+
+
+# -- segments, RFM, churn --------------------------------------------------------------
+@attrs.frozen(kw_only=True, eq=False)
+class _SegmentPart:
+    frame: OrderFrame | None
+    features: CustomerFeatures | None
+    gathered: dict[str, Any]
+
+
+def _segment_one(
+    frame: OrderFrame | None, as_of: datetime, engine: ChurnEngine, schemes: tuple[Scheme, ...]
+) -> _SegmentPart:
+    if frame is None:
+        return _SegmentPart(frame=None, features=None, gathered={})
+    needed = sorted(engine.required_features(interactions=False))
+    features = segment_features(frame, None, as_of=as_of, extra=needed)
+    available = set(features.names)
+    gathered: dict[str, Any] = {"names": tuple(sorted(available))}
+    for name, _q in pop.scheme_quantiles([s for s in schemes if s.features() <= available]):
+        gathered[f"column:{name}"] = np.asarray(features[name], dtype=np.float64)
+    frequency = np.asarray(features["frequency"], dtype=np.float64)
+    buyers = frequency >= 1
+    gathered["rfm"] = (
+        -np.asarray(features["recency"], dtype=np.float64)[buyers],
+        frequency[buyers],
+        np.asarray(features["total_spend"], dtype=np.float64)[buyers],
+    )
+    as_of_us = pop.as_of_micros(as_of)
+    for rule in engine.rules:
+        if isinstance(rule, PurchaseCycleRule):
+            gathered[f"own:{rule.name}"] = pop.own_cycles(features, rule.statistic)
+            if rule.fallback == "category":
+                gathered[f"gaps:{rule.name}"] = pop.category_gaps(features, frame, as_of_us)
+    return _SegmentPart(frame=frame, features=features, gathered=gathered)
+
+
+def _gathered(part: _SegmentPart) -> dict[str, Any]:
+    return part.gathered
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class _SegmentPopulation:
+    schemes: tuple[Scheme, ...]
+    frozen: tuple[Scheme, ...]
+    skipped: tuple[str, ...]
+    rfm_cuts: tuple[npt.NDArray[np.float64], ...]
+    engine: ChurnEngine
+
+
+def _segment_population(
+    gathered: list[dict[str, Any]], engine: ChurnEngine, schemes: tuple[Scheme, ...]
+) -> _SegmentPopulation:
+    found = [g for g in gathered if g]
+    if not found:
+        raise ValidationError("orders", 0, "at least one order")
+    available = set(found[0]["names"])
+    usable = tuple(s for s in schemes if s.features() <= available)
+    skipped = tuple(s.name for s in schemes if s not in usable)
+    columns = {
+        key.split(":", 1)[1]: np.concatenate([g[key] for g in found])
+        for key in found[0]
+        if key.startswith("column:")
+    }
+    cuts = pop.population_cuts(columns, pop.scheme_quantiles(usable))
+    frozen = tuple(pop.freeze_scheme(s, cuts) for s in usable)
+    rfm_cuts = tuple(
+        pop.quintile_cuts(np.concatenate([g["rfm"][i] for g in found])) for i in range(3)
+    )
+    population_days: dict[str, float] = {}
+    category: dict[str, dict[str, float]] = {}
+    for rule in engine.rules:
+        if isinstance(rule, PurchaseCycleRule):
+            own = np.concatenate([g[f"own:{rule.name}"] for g in found])
+            population_days[rule.name] = float(np.median(own)) if own.size else math.nan
+            if rule.fallback == "category":
+                names = sorted({n for g in found for n in g[f"gaps:{rule.name}"]})
+                category[rule.name] = {
+                    n: pop.median_days(
+                        [g[f"gaps:{rule.name}"][n] for g in found if n in g[f"gaps:{rule.name}"]]
+                    )
+                    for n in names
+                }
+    return _SegmentPopulation(
+        schemes=usable,
+        frozen=frozen,
+        skipped=skipped,
+        rfm_cuts=rfm_cuts,
+        engine=pop.freeze_engine(engine, population_days, category),
+    )
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class _SegmentResult:
+    features: CustomerFeatures
+    codes: dict[str, npt.NDArray[np.int16]]
+    rfm: RFMScores
+    churn: ChurnReport
+
+
+def _rfm_at(features: CustomerFeatures, cuts: tuple[npt.NDArray[np.float64], ...]) -> RFMScores:
+    model = RFM()
+    recency = np.asarray(features["recency"], dtype=np.float64)
+    frequency = np.asarray(features["frequency"], dtype=np.float64)
+    monetary = np.asarray(features["total_spend"], dtype=np.float64)
+    buyers = frequency >= 1
+    n = len(frequency)
+    scores = []
+    for values, cut in zip((-recency, frequency, monetary), cuts, strict=True):
+        out = np.zeros(n, dtype=np.int8)
+        out[buyers] = pop.quintile_scores_at(values[buyers], cut)
+        scores.append(out)
+    r, f, m = scores
+    grid = model.segment_map.grid()
+    k = len(model.segment_map.names)
+    return RFMScores(
+        customer_ids=np.asarray(features.customer_ids),
+        r=r,
+        f=f,
+        m=m,
+        codes=np.where(buyers, grid[r, f], k).astype(np.int16),
+        names=(*model.segment_map.names, NO_PURCHASE),
+        recency=recency,
+        frequency=frequency,
+        monetary=monetary,
+    )
+
+
+def _segment_two(
+    part: _SegmentPart, population: _SegmentPopulation, as_of: datetime
+) -> _SegmentResult | None:
+    if part.features is None or part.frame is None:
+        return None
+    features = part.features
+    codes = {s.name: s.assign(features).codes for s in population.frozen}
+    churn = population.engine.evaluate(part.frame, None, as_of=as_of, features=features)
+    return _SegmentResult(
+        features=features, codes=codes, rfm=_rfm_at(features, population.rfm_cuts), churn=churn
+    )
+
+
+def _segment_rows(result: _SegmentResult | None, population: _SegmentPopulation, kind: str) -> Any:
+    if result is None:
+        return _segment_meta(population.schemes, kind)
+    columns: dict[str, AnyArray] = {"customer_id": np.asarray(result.features.customer_ids)}
+    for scheme in population.schemes:
+        names = np.asarray([*scheme.segment_names, ""], dtype=object)
+        columns[scheme.name] = names[result.codes[scheme.name]]
+    columns["rfm_r"] = result.rfm.r.astype(np.int64)
+    columns["rfm_f"] = result.rfm.f.astype(np.int64)
+    columns["rfm_m"] = result.rfm.m.astype(np.int64)
+    columns["rfm_segment"] = np.asarray(result.rfm.labels, dtype=object)
+    churn = result.churn
+    columns["churn_score"] = churn.score.astype(np.int64)
+    columns["churn_risk"] = churn.risk.astype(np.int64)
+    columns["churn_rules"] = np.asarray(
+        [";".join(r.name for j, r in enumerate(churn.rules) if row[j]) for row in churn.fired],
+        dtype=object,
+    )
+    columns["churn_reason"] = np.asarray(
+        [
+            e.reason.value if e.fired else ""
+            for e in churn.explain_rows(list(range(len(churn.score))))
+        ],
+        dtype=object,
+    )
+    return _rows_frame(columns)
+
+
+def _segment_meta(schemes: Sequence[Scheme], kind: str) -> Any:
+    pd = require("pandas", extra="pandas", purpose="Dask results")
+    out = pd.DataFrame({"customer_id": pd.Series([], dtype=np.int64 if kind == "i" else object)})
+    for scheme in schemes:
+        out[scheme.name] = pd.Series([], dtype=object)
+    for name in ("rfm_r", "rfm_f", "rfm_m"):
+        out[name] = pd.Series([], dtype=np.int64)
+    out["rfm_segment"] = pd.Series([], dtype=object)
+    out["churn_score"] = pd.Series([], dtype=np.int64)
+    out["churn_risk"] = pd.Series([], dtype=np.int64)
+    out["churn_rules"] = pd.Series([], dtype=object)
+    out["churn_reason"] = pd.Series([], dtype=object)
+    return out
+
+
+def _concat_features(
+    parts: Sequence[CustomerFeatures], order: npt.NDArray[np.intp]
+) -> CustomerFeatures:
+    ids = np.concatenate([np.asarray(p.customer_ids) for p in parts])
+    table = concat_features(list(parts), ids)
+    return attrs.evolve(
+        table,
+        customer_ids=ids[order],
+        columns={name: np.asarray(table[name])[order] for name in table.names},
+    )
+
+
+def _concat_churn(parts: Sequence[ChurnReport], order: npt.NDArray[np.intp]) -> ChurnReport:
+    first = parts[0]
+    return attrs.evolve(
+        first,
+        customer_ids=_concat_arrays([np.asarray(p.customer_ids) for p in parts], order),
+        fired=np.concatenate([p.fired for p in parts])[order],
+        values={
+            rule: {k: _concat_arrays([p.values[rule][k] for p in parts], order) for k in cols}
+            for rule, cols in first.values.items()
+        },
+        score=_concat_arrays([p.score for p in parts], order),
+        risk=_concat_arrays([p.risk for p in parts], order),
+        reason=_concat_arrays([p.reason for p in parts], order),
+        evidence=np.concatenate([p.evidence for p in parts])[order],
+    )
+
+
+def _concat_rfm(parts: Sequence[RFMScores], order: npt.NDArray[np.intp]) -> RFMScores:
+    first = parts[0]
+    fields = ("customer_ids", "r", "f", "m", "codes", "recency", "frequency", "monetary")
+    arrays: dict[str, Any] = {
+        f: _concat_arrays([getattr(p, f) for p in parts], order) for f in fields
+    }
+    return attrs.evolve(first, **arrays)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class DistributedSegments:
+    """Segments, RFM and churn computed on a cluster (see :func:`segment`).
+
+    Attributes:
+        frame: a lazy Dask DataFrame, one row per customer: ``customer_id``, one
+            column per scheme (the segment's name), ``rfm_r``, ``rfm_f``, ``rfm_m``,
+            ``rfm_segment``, ``churn_score``, ``churn_risk`` (0-3), ``churn_rules``
+            (``;``-separated) and ``churn_reason``.
+    """
+
+    frame: Any
+    parts: tuple[Any, ...]
+    population: Any
+    as_of: datetime
+
+    def collect(self) -> SegmentReport:
+        """The whole :class:`~custmgmt.segmentation.report.SegmentReport` here."""
+        parts, population = _compute(self.parts, self.population)
+        return self._finish(parts, population)
+
+    def _finish(self, parts: Sequence[Any], population: Any) -> SegmentReport:
+        found = [p for p in parts if p is not None]
+        ids = np.concatenate([np.asarray(p.features.customer_ids) for p in found])
+        order = _order(ids)
+        features = _concat_features([p.features for p in found], order)
+        segmentations = {
+            s.name: Segmentation(
+                scheme=s,
+                customer_ids=features.customer_ids,
+                codes=_concat_arrays([p.codes[s.name] for p in found], order),
+                table=features,
+            )
+            for s in population.schemes
+        }
+        churn = _concat_churn([p.churn for p in found], order)
+        return SegmentReport(
+            as_of=self.as_of,
+            features=features,
+            segmentations=segmentations,
+            skipped=population.skipped,
+            rfm=_concat_rfm([p.rfm for p in found], order),
+            churn=churn,
+        )
+
+
+def segment(
+    orders: DistributedOrders,
+    *,
+    as_of: datetime,
+    engine: ChurnEngine | None = None,
+    schemes: Sequence[Scheme] | None = None,
+    npartitions: int | None = None,
+) -> DistributedSegments:
+    """The shipped segment schemes (or ``schemes``), RFM and the churn engine on the
+    cluster: the same memberships, scores, flags and reasons as
+    :func:`custmgmt.segmentation.report.segment_report` on one machine.
+
+    Raises:
+        ValidationError: a naive ``as_of``; a churn rule whose population quantity is
+            not computed exactly here (a mean purchase cycle, a fitted model).
+    """
+    require_aware("as_of", as_of)
+    engine = ChurnEngine() if engine is None else engine
+    pop.check_engine(engine)
+    chosen = tuple(shipped_schemes() if schemes is None else schemes)
+    return _segment_graph(_frames(orders, npartitions), _id_kind(orders), as_of, engine, chosen)
+
+
+def _segment_graph(
+    frames: list[Any],
+    kind: str,
+    as_of: datetime,
+    engine: ChurnEngine,
+    chosen: tuple[Scheme, ...],
+) -> DistributedSegments:
+    delayed = _delayed()
+    one = [delayed(_segment_one, pure=True)(f, as_of, engine, chosen) for f in frames]
+    gathered = [delayed(_gathered, pure=True)(p) for p in one]
+    population = delayed(_segment_population, pure=True)(gathered, engine, chosen)
+    two = [delayed(_segment_two, pure=True)(p, population, as_of) for p in one]
+    rows = [delayed(_segment_rows, pure=True)(r, population, kind) for r in two]
+    available = [s for s in chosen if not _needs_interactions(s)]
+    frame = _from_delayed(rows, _segment_meta(available, kind))
+    return DistributedSegments(frame=frame, parts=tuple(two), population=population, as_of=as_of)
+
+
+def _needs_interactions(scheme: Scheme) -> bool:
+    from custmgmt.analytics.features import describe_feature
+    from custmgmt.segmentation.inputs import DERIVED_FEATURES
+
+    return any(
+        name not in DERIVED_FEATURES and describe_feature(name).source == "interactions"
+        for name in scheme.features()
+    )
+
+
+# -- CLV -------------------------------------------------------------------------------
+@attrs.frozen(kw_only=True, eq=False)
+class _ClvPart:
+    ids: AnyArray
+    summary: TransactionSummary | None
+    money: npt.NDArray[np.float64]
+    n_orders: int
+    n_counted: int
+    exclusions: tuple[SpendExclusion, ...]
+
+
+def _clv_one(
+    frame: OrderFrame | None, as_of: datetime, unit: str, period: str, with_spend: bool
+) -> _ClvPart:
+    empty = np.zeros(0)
+    if frame is None:
+        return _ClvPart(
+            ids=empty, summary=None, money=empty, n_orders=0, n_counted=0, exclusions=()
+        )
+    offset = as_of.utcoffset()
+    shift = 0 if offset is None else int(offset.total_seconds()) * 1_000_000
+    end = to_epoch_micros(as_of)
+    upto = frame.placed_at <= end
+    counted = counted_mask(frame.status) & upto
+    spend = (frame.amount - frame.returned_amount)[counted]
+    summary = summarize_transactions(
+        frame.customer_code[counted],
+        frame.placed_at[counted] + shift,
+        spend,
+        observation_end=end + shift,
+        unit=unit,
+        period=period,
+    )
+    money = (
+        np.zeros(len(summary))
+        if summary.monetary_value is None
+        else summary.monetary_value / 10**frame.digits
+    )
+    ids = np.asarray(frame.customer_ids)[summary.customer_ids]
+    exclusions: tuple[SpendExclusion, ...] = ()
+    if with_spend:
+        left_out = np.flatnonzero((summary.frequency > 0) & (money <= 0))
+        found = []
+        for code in summary.customer_ids[left_out].tolist():
+            rows = np.flatnonzero((frame.customer_code == code) & counted)
+            order_ids: tuple[str, ...] = ()
+            if frame.order_id is not None:
+                order_ids = tuple(
+                    str(frame.order_id[r]) for r in rows if frame.order_id[r] is not None
+                )
+            found.append(
+                SpendExclusion(
+                    customer_id=frame.customer_ids[int(code)], rows=(), order_ids=order_ids
+                )
+            )
+        exclusions = tuple(found)
+    return _ClvPart(
+        ids=ids,
+        summary=summary,
+        money=money,
+        n_orders=int(upto.sum()),
+        n_counted=int(counted.sum()),
+        exclusions=exclusions,
+    )
+
+
+def _distinct(
+    columns: Sequence[AnyArray],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Distinct rows of ``columns`` (as float64) and their counts."""
+    stacked = np.column_stack([np.asarray(c, dtype=np.float64) for c in columns])
+    if stacked.shape[0] == 0:
+        return stacked, np.zeros(0)
+    rows, counts = np.unique(stacked, axis=0, return_counts=True)
+    return rows, counts.astype(np.float64)
+
+
+def _clv_gather(part: _ClvPart) -> tuple[Any, Any, int, int]:
+    if part.summary is None:
+        return _distinct([np.zeros(0)] * 3), _distinct([np.zeros(0)] * 2), 0, 0
+    s = part.summary
+    return (
+        _distinct([s.frequency, s.recency, s.T]),
+        _distinct([s.frequency, part.money]),
+        part.n_orders,
+        part.n_counted,
+    )
+
+
+def _merge(parts: Sequence[tuple[AnyArray, AnyArray]]) -> tuple[AnyArray, AnyArray]:
+    rows = np.concatenate([p[0] for p in parts])
+    counts = np.concatenate([p[1] for p in parts])
+    if rows.shape[0] == 0:
+        return rows, counts
+    distinct, inverse = np.unique(rows, axis=0, return_inverse=True)
+    return distinct, np.bincount(inverse.ravel(), weights=counts)
+
+
+def _clv_fit(
+    gathered: list[tuple[Any, Any, int, int]], models: tuple[str, ...], time_limit: float | None
+) -> tuple[tuple[ModelFit, ...], int, int]:
+    import time
+
+    rft, rows_w = _merge([g[0] for g in gathered])
+    xm, money_w = _merge([g[1] for g in gathered])
+    if rft.shape[0] == 0:
+        raise ValidationError("orders", 0, "at least one counted order")
+    fits = []
+    for key in models:
+        started = time.monotonic()
+        model: BetaGeo | ParetoNBD | GammaGamma
+        try:
+            if key == "gg":
+                model = GammaGamma(max_time=time_limit).fit(xm[:, 0], xm[:, 1], weights=money_w)
+            else:
+                cls = BetaGeo if key == "bg" else ParetoNBD
+                model = cls(max_time=time_limit).fit(
+                    rft[:, 0], rft[:, 1], rft[:, 2], weights=rows_w
+                )
+        except (ConvergenceError, ValidationError) as exc:
+            reason = exc.reason if isinstance(exc, ConvergenceError) else str(exc)
+            if isinstance(exc, ConvergenceError) and exc.best is not None:
+                best = ", ".join(f"{k}={v:.6g}" for k, v in exc.best.items())
+                reason = f"{reason} (best point reached: {best})"
+            fits.append(
+                ModelFit(
+                    key=key,
+                    name=MODELS[key],
+                    model=None,
+                    error=reason,
+                    seconds=time.monotonic() - started,
+                )
+            )
+            continue
+        fits.append(
+            ModelFit(
+                key=key,
+                name=MODELS[key],
+                model=model,
+                error=None,
+                seconds=time.monotonic() - started,
+            )
+        )
+    return tuple(fits), sum(g[2] for g in gathered), sum(g[3] for g in gathered)
+
+
+def _value_models(fits: Sequence[ModelFit]) -> tuple[Any, str | None, Any]:
+    for key in ("bg", "pnbd"):
+        candidate = next((f.model for f in fits if f.key == key), None)
+        if isinstance(candidate, BetaGeo | ParetoNBD):
+            spend = next((f.model for f in fits if f.key == "gg"), None)
+            return candidate, MODELS[key], spend if isinstance(spend, GammaGamma) else None
+    return None, None, None
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class _ClvPredictions:
+    part: _ClvPart
+    alive: npt.NDArray[np.float64] | None
+    clv: npt.NDArray[np.float64] | None
+
+
+def _clv_two(
+    part: _ClvPart, fitted: Any, months: int, discount_rate: float, unit: str
+) -> _ClvPredictions:
+    fits = fitted[0]
+    purchases, _, spend = _value_models(fits)
+    s = part.summary
+    if s is None or purchases is None:
+        return _ClvPredictions(part=part, alive=None, clv=None)
+    alive = purchases.probability_alive(s.frequency, s.recency, s.T)
+    value = None
+    if spend is not None:
+        value = spend.customer_lifetime_value(
+            purchases,
+            s.frequency,
+            s.recency,
+            s.T,
+            np.maximum(part.money, 0.0),
+            time=months,
+            discount_rate=discount_rate,
+            freq=unit,
+        )
+    return _ClvPredictions(part=part, alive=alive, clv=value)
+
+
+def _clv_rows(p: _ClvPredictions, kind: str) -> Any:
+    s = p.part.summary
+    if s is None:
+        return _clv_meta(kind)
+    n = len(s)
+    nan = np.full(n, np.nan)
+    return _rows_frame(
+        {
+            "customer_id": p.part.ids,
+            "frequency": np.asarray(s.frequency, dtype=np.int64),
+            "recency": np.asarray(s.recency, dtype=np.float64),
+            "T": np.asarray(s.T, dtype=np.float64),
+            "monetary_value": p.part.money,
+            "alive": nan if p.alive is None else p.alive,
+            "clv": nan if p.clv is None else p.clv,
+        }
+    )
+
+
+def _clv_meta(kind: str) -> Any:
+    pd = require("pandas", extra="pandas", purpose="Dask results")
+    out = pd.DataFrame({"customer_id": pd.Series([], dtype=np.int64 if kind == "i" else object)})
+    out["frequency"] = pd.Series([], dtype=np.int64)
+    for name in ("recency", "T", "monetary_value", "alive", "clv"):
+        out[name] = pd.Series([], dtype=np.float64)
+    return out
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class DistributedClv:
+    """CLV computed on a cluster (see :func:`clv`).
+
+    Attributes:
+        frame: a lazy Dask DataFrame, one row per customer with a counted order:
+            ``customer_id``, ``frequency``, ``recency``, ``T``, ``monetary_value``
+            (mean repeat spend, major units), ``alive`` and ``clv`` (NaN without a
+            fitted model).
+    """
+
+    frame: Any
+    parts: tuple[Any, ...]
+    fitted: Any
+    as_of: datetime
+    unit: str
+    period: str
+    months: int
+    discount_rate: float
+    currency: str
+
+    def fits(self) -> tuple[ModelFit, ...]:
+        """The fitted models (computes the summaries and the fits only)."""
+        return tuple(self.fitted.compute()[0])
+
+    def collect(self, progress: Callable[[Any], None] | None = None) -> ClvReport:
+        """The whole :class:`~custmgmt.analytics.clv.ClvReport` here; ``progress``
+        receives the :class:`SummaryReady` stage and each :class:`ModelFit`, as
+        :func:`~custmgmt.analytics.clv.analyse_clv` sends them."""
+        parts, fitted = _compute(self.parts, self.fitted)
+        return self._finish(parts, fitted, progress)
+
+    def _finish(
+        self, parts: Sequence[Any], fitted: Any, progress: Callable[[Any], None] | None
+    ) -> ClvReport:
+        fits, n_orders, n_counted = fitted
+        found = [p for p in parts if p.part.summary is not None]
+        ids = np.concatenate([p.part.ids for p in found])
+        order = _order(ids)
+        summaries = [p.part.summary for p in found]
+        summary = TransactionSummary(
+            customer_ids=np.arange(len(ids)),
+            frequency=_concat_arrays([s.frequency for s in summaries], order),
+            recency=_concat_arrays([s.recency for s in summaries], order),
+            T=_concat_arrays([s.T for s in summaries], order),
+            monetary_value=_concat_arrays([np.asarray(s.monetary_value) for s in summaries], order)
+            if all(s.monetary_value is not None for s in summaries)
+            else None,
+            unit=self.unit,
+            period=self.period,
+        )
+        stage = SummaryReady(
+            summary=summary,
+            as_of=self.as_of,
+            calibration_end=None,
+            unit=self.unit,
+            period=self.period,
+            n_orders=n_orders,
+            n_counted=n_counted,
+        )
+        emit = progress if progress is not None else (lambda _e: None)
+        emit(stage)
+        for fit in fits:
+            emit(fit)
+        _, value_model, _ = _value_models(fits)
+        alive = None if found[0].alive is None else _concat_arrays([p.alive for p in found], order)
+        value = None if found[0].clv is None else _concat_arrays([p.clv for p in found], order)
+        exclusions = tuple(e for p in found for e in p.part.exclusions)
+        return ClvReport(
+            stage=stage,
+            fits=fits,
+            customer_ids=ids[order],
+            clv=value,
+            alive=alive,
+            value_model=value_model,
+            months=self.months,
+            discount_rate=float(self.discount_rate),
+            currency=self.currency,
+            spend_exclusions=tuple(sorted(exclusions, key=lambda e: str(e.customer_id))),
+        )
+
+
+def clv(
+    orders: DistributedOrders,
+    *,
+    as_of: datetime,
+    unit: str = "day",
+    period: str = "day",
+    models: Sequence[str] = ("bg", "pnbd", "gg"),
+    months: int = 12,
+    discount_rate: float = 0.01,
+    time_limit: float | None = 60.0,
+    npartitions: int | None = None,
+) -> DistributedClv:
+    """Customer-lifetime models on the cluster, as
+    :func:`~custmgmt.analytics.clv.analyse_clv` on one machine: per-partition
+    transaction summaries, the models fitted once on the distinct (frequency,
+    recency, T) rows of every partition weighted by their counts, predictions per
+    partition.
+
+    Raises:
+        ValidationError: a naive ``as_of``, an unknown unit, period or model.
+    """
+    require_aware("as_of", as_of)
+    unit_code = normalise_unit("unit", unit)
+    period_code = normalise_unit("period", period)
+    chosen = tuple(dict.fromkeys(models))
+    if not chosen or any(m not in MODELS for m in chosen):
+        raise ValidationError("models", list(models), f"some of {', '.join(MODELS)}")
+    if isinstance(months, bool) or not isinstance(months, int) or months < 1:
+        raise ValidationError("months", months, "a positive whole number of months")
+    settings = _ClvSettings(
+        unit=unit_code,
+        period=period_code,
+        models=chosen,
+        months=months,
+        discount_rate=float(discount_rate),
+        time_limit=time_limit,
+        currency=orders.currency,
+    )
+    return _clv_graph(_frames(orders, npartitions), _id_kind(orders), as_of, settings)
+
+
+@attrs.frozen(kw_only=True)
+class _ClvSettings:
+    unit: str
+    period: str
+    models: tuple[str, ...]
+    months: int
+    discount_rate: float
+    time_limit: float | None
+    currency: str
+
+
+def _clv_graph(
+    frames: list[Any], kind: str, as_of: datetime, settings: _ClvSettings
+) -> DistributedClv:
+    delayed = _delayed()
+    unit_code, period_code, chosen = settings.unit, settings.period, settings.models
+    months, discount_rate, time_limit = settings.months, settings.discount_rate, settings.time_limit
+    one = [
+        delayed(_clv_one, pure=True)(f, as_of, unit_code, period_code, "gg" in chosen)
+        for f in frames
+    ]
+    gathered = [delayed(_clv_gather, pure=True)(p) for p in one]
+    fitted = delayed(_clv_fit, pure=True)(gathered, chosen, time_limit)
+    two = [delayed(_clv_two, pure=True)(p, fitted, months, discount_rate, unit_code) for p in one]
+    frame = _from_delayed([delayed(_clv_rows, pure=True)(p, kind) for p in two], _clv_meta(kind))
+    return DistributedClv(
+        frame=frame,
+        parts=tuple(two),
+        fitted=fitted,
+        as_of=as_of,
+        unit=unit_code,
+        period=period_code,
+        months=months,
+        discount_rate=float(discount_rate),
+        currency=settings.currency,
+    )
+
+
+# -- everything at once ------------------------------------------------------------------
+@attrs.frozen(kw_only=True, eq=False)
+class Analysis:
+    """Rating, segments and CLV from one shuffle (see :func:`analyse`).
+
+    Attributes:
+        rating, segments, clv: the three results; their frames share the shuffle
+            and the per-partition order frames in one graph.
+    """
+
+    rating: DistributedRating
+    segments: DistributedSegments
+    clv: DistributedClv
+
+    def frames(self) -> tuple[Any, Any, Any]:
+        """The three lazy per-customer Dask DataFrames."""
+        return self.rating.frame, self.segments.frame, self.clv.frame
+
+    def collect(self) -> tuple[Rating, SegmentReport, ClvReport]:
+        """All three single-machine result objects, computed in one pass."""
+        dask = require("dask", extra="dask", purpose="analyses on a Dask cluster")
+        n_r, n_s = len(self.rating.parts), len(self.segments.parts)
+        done = dask.compute(
+            *self.rating.parts,
+            *self.segments.parts,
+            *self.clv.parts,
+            self.rating.population,
+            self.segments.population,
+            self.clv.fitted,
+        )
+        r_parts, s_parts = done[:n_r], done[n_r : n_r + n_s]
+        c_parts = done[n_r + n_s : -3]
+        r_pop, s_pop, fitted = done[-3:]
+        return (
+            _concat_ratings(r_parts, r_pop),
+            self.segments._finish(s_parts, s_pop),
+            self.clv._finish(c_parts, fitted, None),
+        )
+
+
+def analyse(
+    orders: DistributedOrders,
+    *,
+    as_of: datetime,
+    policy: RatingPolicy | None = None,
+    previous: PreviousStars | None = None,
+    engine: ChurnEngine | None = None,
+    schemes: Sequence[Scheme] | None = None,
+    models: Sequence[str] = ("bg", "pnbd", "gg"),
+    unit: str = "day",
+    period: str = "day",
+    months: int = 12,
+    discount_rate: float = 0.01,
+    time_limit: float | None = 60.0,
+    npartitions: int | None = None,
+) -> Analysis:
+    """:func:`rate`, :func:`segment` and :func:`clv` in one graph with one shuffle: each
+    partition's orders are shuffled and turned into an ``OrderFrame`` once, and all
+    three analyses read it.
+
+    Raises:
+        ValidationError: as the three functions.
+    """
+    require_aware("as_of", as_of)
+    policy = RatingPolicy.default() if policy is None else policy
+    engine = ChurnEngine() if engine is None else engine
+    pop.check_engine(engine)
+    chosen_schemes = tuple(shipped_schemes() if schemes is None else schemes)
+    chosen = tuple(dict.fromkeys(models))
+    if not chosen or any(m not in MODELS for m in chosen):
+        raise ValidationError("models", list(models), f"some of {', '.join(MODELS)}")
+    if isinstance(months, bool) or not isinstance(months, int) or months < 1:
+        raise ValidationError("months", months, "a positive whole number of months")
+    settings = _ClvSettings(
+        unit=normalise_unit("unit", unit),
+        period=normalise_unit("period", period),
+        models=chosen,
+        months=months,
+        discount_rate=float(discount_rate),
+        time_limit=time_limit,
+        currency=orders.currency,
+    )
+    frames = _frames(orders, npartitions)
+    kind = _id_kind(orders)
+    return Analysis(
+        rating=_rating_graph(frames, kind, policy, as_of, previous),
+        segments=_segment_graph(frames, kind, as_of, engine, chosen_schemes),
+        clv=_clv_graph(frames, kind, as_of, settings),
+    )

@@ -1,0 +1,69 @@
+"""``custmgmt rate|segment|clv`` on Parquet, on one machine and with ``--workers``:
+the same printouts as on the CSV of the same orders (issue 21)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from custmgmt.cli import main
+
+from ._data import write_csv, write_orders
+
+ORDERS = 3_000
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("cli")
+    write_orders(folder / "parquet", orders=ORDERS, files=4)
+    return write_csv(folder / "orders.csv", orders=ORDERS), folder / "parquet"
+
+
+def run(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    assert main(argv) == 0
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["rate", "--top", "5"], ["segment", "--top", "5"], ["clv", "--models", "bg,gg"]],
+)
+def test_parquet_prints_what_the_csv_prints(
+    capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path], command: list[str]
+) -> None:
+    csv_path, folder = inputs
+    from_csv = run(capsys, [command[0], str(csv_path), *command[1:]])
+    assert run(capsys, [command[0], str(folder), *command[1:]]) == from_csv
+    glob = str(folder / "orders-*.parquet")
+    assert run(capsys, [command[0], glob, *command[1:]]) == from_csv
+
+
+def drop_seconds(text: str) -> list[str]:
+    # clv prints how long each fit took; everything else must match exactly.
+    return [line for line in text.splitlines() if " s)" not in line and "seconds" not in line]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "command",
+    [["rate", "--top", "5"], ["segment", "--top", "5"], ["clv", "--models", "bg,gg"]],
+)
+def test_a_local_cluster_prints_what_one_machine_prints(
+    capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path], command: list[str]
+) -> None:
+    _, folder = inputs
+    single = run(capsys, [command[0], str(folder), *command[1:]])
+    many = run(capsys, [command[0], str(folder), *command[1:], "--workers", "2"])
+    assert drop_seconds(many) == drop_seconds(single)
+
+
+def test_cluster_options_refuse_a_store_and_bad_counts(
+    capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, folder = inputs
+    assert main(["rate", str(folder), "--workers", "0"]) == 2
+    assert "--workers" in capsys.readouterr().err
+    assert main(["rate", "--db", str(tmp_path / "x.sqlite3"), "--workers", "2"]) == 2
+    assert "--db" in capsys.readouterr().err
