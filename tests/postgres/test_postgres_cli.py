@@ -159,15 +159,6 @@ def test_the_demo_and_the_commands_on_postgres_match_sqlite(
         assert (code, err) == (0, ""), command
         assert from_sqlite_db == from_postgres, command
 
-
-def _engagement_counts(store: PostgresStore) -> dict[str, int]:
-    """What the demo's follow-up and campaign section stores."""
-    return {
-        "campaigns": len(store.campaigns.list_campaigns()),
-        "decisions": store.campaigns.count_decisions(),
-        "plans": len(store.followups.plans()),
-        "contacts": len(store.followups.contacts()),
-    }
     # Loyalty, risk and recommendations: the demo's points customer, on both stores.
     with PostgresStore(postgres_dsn, create=False) as store:
         found = demo_customer(store, DEFAULT_AS_OF)
@@ -184,6 +175,16 @@ def _engagement_counts(store: PostgresStore) -> dict[str, int]:
         assert "balance" in from_postgres or command[0] != "points"
         assert "restrictions:" in from_postgres or command[0] != "risk"
         assert _run([*command, "--db", sqlite], capsys)[1] == from_postgres, command
+
+
+def _engagement_counts(store: PostgresStore) -> dict[str, int]:
+    """What the demo's follow-up and campaign section stores."""
+    return {
+        "campaigns": len(store.campaigns.list_campaigns()),
+        "decisions": store.campaigns.count_decisions(),
+        "plans": len(store.followups.plans()),
+        "contacts": len(store.followups.contacts()),
+    }
 
 
 def test_a_database_without_a_custmgmt_store_is_refused_by_the_commands(
