@@ -267,3 +267,54 @@ class TestKeysRowsAndUpgrades(OnPostgres):
             store.campaigns.add_campaign(make_campaign())
             assert store.campaigns.get_campaign("C-1") == make_campaign()
         drop_schema(self.dsn, schema)
+
+
+class TestRedaction(OnPostgres):
+    def test_redact_subject_erases_the_same_text_as_sqlite_and_only_once(self) -> None:
+        from custmgmt.adapters.sqlite import SQLiteStore
+        from custmgmt.privacy import ERASED_TEXT, SubjectRedaction
+
+        def fill(s: Any) -> None:
+            for cid in ("C-1", "C-2"):
+                plan = make_plan(f"P-{cid}", customer_id=cid, requires_approval=True,
+                                 approver="经理-李", status=PlanStatus.PENDING_APPROVAL,
+                                 goal=f"{cid} 的私事", content=f"{cid} 的女儿住院")
+                s.followups.add_plan(plan)
+                s.followups.update_plan(plan.approved("经理-李", RUN_AT, f"{cid} 批准"))
+                s.followups.add_contact(make_contact(f"K-{cid}", customer_id=cid,
+                                                     plan_id=plan.id, notes=f"{cid} 说了私事"))
+                s.followups.add_contact(make_contact(f"K0-{cid}", customer_id=cid, notes=""))
+            s.followups.add_plan(make_plan("P-seg", customer_id=None, segment="VIP"))
+
+        def state(s: Any) -> Any:
+            return s.followups.plans(), s.followups.contacts()
+
+        schema = new_schema()
+        sqlite = SQLiteStore(":memory:")
+        with PostgresStore(self.dsn, schema=schema) as store:
+            assert isinstance(store.followups, SubjectRedaction)
+            fill(store)
+            fill(sqlite)
+            assert store.followups.redact_subject("C-1", "ANON-1") == \
+                sqlite.followups.redact_subject("C-1", "ANON-1") == 2
+            assert state(store) == state(sqlite)
+            plan = store.followups.get_plan("P-C-1")
+            assert (plan.goal, plan.content, plan.version) == (ERASED_TEXT, ERASED_TEXT, 2)
+            assert plan.approval is not None
+            assert plan.approval.note == ERASED_TEXT
+            assert store.followups.get_plan("P-C-2").goal == "C-2 的私事"  # not this subject
+            # Again, or for nobody: nothing changes.
+            assert store.followups.redact_subject("C-1", "ANON-1") == 0
+            assert store.followups.redact_subject("nobody", "ANON-9") == 0
+            assert store.followups.redact_subject("\ud800", "ANON-9") == 0
+            # Inside a transaction that fails, nothing is redacted.
+            def redact_then_fail() -> None:
+                with store.transaction():
+                    assert store.followups.redact_subject("C-2", "ANON-2") == 2
+                    raise RuntimeError("roll back")
+
+            with pytest.raises(RuntimeError):
+                redact_then_fail()
+            assert store.followups.get_plan("P-C-2").goal == "C-2 的私事"
+        sqlite.close()
+        drop_schema(self.dsn, schema)

@@ -18,6 +18,7 @@ from psycopg.types.json import Jsonb
 
 from custmgmt.adapters._engagement_checks import check_contact, check_plan
 from custmgmt.adapters._engagement_codecs import plan_from_dict, plan_to_dict
+from custmgmt.adapters._redaction import redacted_plan
 from custmgmt.adapters.postgres._engagement import EngagementRepository, lookup_key
 from custmgmt.adapters.postgres.codecs import datetime_of as _datetime
 from custmgmt.adapters.postgres.codecs import when as _instant
@@ -26,6 +27,7 @@ from custmgmt.adapters.postgres.schema import Migration, Row, insert_sql, select
 from custmgmt.domain._validate import check_aware, coerce_enum
 from custmgmt.errors import Conflict, NotFound
 from custmgmt.followup.plan import ContactRecord, FollowUpPlan, PlanStatus
+from custmgmt.privacy.ports import ERASED_TEXT
 
 __all__ = ["FOLLOWUP_MIGRATIONS", "PostgresFollowUpRepository"]
 
@@ -183,6 +185,39 @@ class PostgresFollowUpRepository(EngagementRepository):
             sql += " WHERE " + " AND ".join(where)
         rows = self._fetch(sql + " ORDER BY at, id", params)
         return [self._decode("contact record", r[0], _contact, r) for r in rows]
+
+    # -- erasure (custmgmt.privacy.SubjectRedaction) -----------------------------------
+    def redact_subject(self, customer_id: str, pseudonym: str) -> int:
+        """Erase the goal, content and approval note of the customer's own plans and
+        the notes of their contact records (in place, versions kept); the number of
+        plans and records changed (0 when run again, or for an unknown customer).
+
+        The customer's plans are locked (``FOR UPDATE``) while they are rewritten, so
+        a concurrent ``update_plan`` either lands before (and is redacted) or waits
+        and then writes over the redacted plan with its own version check.
+        """
+        key = lookup_key(customer_id)
+        if key is None:
+            return 0
+        changed = 0
+        with self._store.writing() as conn:
+            rows = conn.execute(
+                "SELECT id, data FROM followup_plans WHERE customer_id = %s "
+                "ORDER BY id FOR UPDATE",
+                (key,),
+            ).fetchall()
+            for row in rows:
+                redacted = redacted_plan(self._plan(row))
+                if redacted is not None:
+                    conn.execute("UPDATE followup_plans SET data = %s WHERE id = %s",
+                                 (Jsonb(plan_to_dict(redacted)), row[0]))
+                    changed += 1
+            changed += conn.execute(
+                "UPDATE followup_contacts SET notes = %s WHERE customer_id = %s "
+                "AND notes NOT IN ('', %s)",
+                (ERASED_TEXT, key, ERASED_TEXT),
+            ).rowcount
+        return changed
 
     def _plan(self, row: Row) -> FollowUpPlan:
         return self._decode("follow-up plan", row[0], plan_from_dict, row[1])
