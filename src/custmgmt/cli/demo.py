@@ -79,8 +79,9 @@ SECTIONS: tuple[Callable[[DemoContext], None], ...] = (
 )
 
 #: The capabilities a section reads beyond the core records, ratings and tickets. A
-#: store that does not keep them (the PostgreSQL store, so far) skips the section and
-#: says so.
+#: store that does not keep them (a host's own store may offer fewer capabilities than
+#: the bundled memory, SQLite and PostgreSQL stores, which keep all) skips the section
+#: and says so.
 SECTION_NEEDS: dict[Callable[[DemoContext], None], tuple[str, ...]] = {
     demo_team.demo_section: ("agents", "assignments"),
     demo_prospects.demo_section: ("agents", "prospects"),
