@@ -8,11 +8,16 @@ from datetime import datetime
 from typing import Any
 
 import attrs
-import numpy as np
-import numpy.typing as npt
 from psycopg.copy import QueuedLibpqWriter
 
 from custmgmt.adapters._checks import check_chunk_size, check_range
+from custmgmt.adapters.postgres.binary_copy import (
+    COPY_HEADER,
+    COPY_TRAILER,
+    PG_EPOCH_US,
+    BinaryRows,
+    text_field,
+)
 from custmgmt.adapters.postgres.codecs import line_rows, order_from_rows, order_row
 from custmgmt.adapters.postgres.database import Connection, PostgresDatabase
 from custmgmt.adapters.postgres.repository import _PostgresRepository, copy_rows
@@ -30,101 +35,74 @@ from custmgmt.domain import CURRENCY_DIGITS, Order
 from custmgmt.errors import ValidationError
 from custmgmt.ports import DEFAULT_CHUNK_SIZE
 
-__all__ = ["PostgresOrderRepository", "batch_copy_text"]
+__all__ = ["PostgresOrderRepository", "batch_copy_binary"]
 
 _SELECT = select_list(ORDER_COLUMNS)
 _LINES = "l.sku, l.category, l.quantity, l.unit_price"
-#: Rows per block of COPY text sent to the server (about 2 MB of text).
-COPY_BLOCK = 10_000
-_NULL = "\\N"
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _decimal_texts(minor: npt.NDArray[np.int64], currency: str) -> list[str]:
-    """``str(Money.from_minor(m, currency).amount)`` of each value (``"19.90"``)."""
-    digits = CURRENCY_DIGITS[currency]
-    if digits == 0:
-        return [str(m) for m in minor.tolist()]
-    # PostgreSQL reads "1990e-2" as 19.90, scale 2: the same numeric as "19.90", built
-    # without a divmod and two formats per value.
-    exponent = f"e-{digits}"
-    return [f"{m}{exponent}" for m in minor.tolist()]
-
-
-def _timestamps(micros: npt.NDArray[np.int64]) -> list[str]:
-    """COPY text of µs since the epoch as ``timestamptz`` without a zone: the store's
-    sessions run with ``TimeZone=UTC``, so PostgreSQL reads them as UTC, exactly."""
-    text: list[str] = np.datetime_as_string(micros.astype("datetime64[us]"), unit="us").tolist()
-    return text
-
-
-def _texts(values: list[Any]) -> list[str]:
-    """COPY text of a column of ``str`` or None: escaped only where needed."""
-    present = [v for v in values if v is not None]
-    joined = "".join(present)
-    if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
-        return [_NULL if v is None else v.translate(_ESCAPES) for v in values]
-    if len(present) == len(values):
-        return values
-    return [_NULL if v is None else v for v in values]
-
-
+#: Rows per block of binary COPY data: small enough for its work arrays to stay in
+#: the CPU caches (about 1 MB of tuples), large enough to amortise numpy's per-call costs.
+COPY_BLOCK = 4096
 _STEPS = ("paid_at", "shipped_at", "delivered_at", "cancelled_at", "returned_at")
 
 
-def _step_segments(batch: OrderBatch) -> list[str]:
-    """Per order, the COPY text of the ten step columns (``paid_at, paid_off, ...,
-    returned_at, returned_off``): an order has at most one step, its status's."""
+def _status_templates(currency: str) -> tuple[list[bytes], list[int]]:
+    """Per status code, the binary COPY fields ``status, currency, paid_at, paid_off,
+    ..., returned_at, returned_off``: the status's own step column set (its time, a
+    placeholder at the returned offset, and UTC offset 0), every other one NULL."""
+    null = (-1).to_bytes(4, "big", signed=True)
+    code = currency.encode()
+    currency_field = len(code).to_bytes(4, "big") + code
+    templates: list[bytes] = []
+    value_at: list[int] = []
+    for status in STATUS_CODES:
+        name = status.value.encode()
+        parts = [len(name).to_bytes(4, "big") + name, currency_field]
+        at = -1
+        for step in _STEPS:
+            if step == STEP_COLUMNS[status]:
+                at = len(b"".join(parts)) + 4
+                parts.append((8).to_bytes(4, "big") + bytes(8))  # the step's time
+                parts.append((4).to_bytes(4, "big") + bytes(4))  # its offset: UTC
+            else:
+                parts.append(null + null)
+        templates.append(b"".join(parts))
+        value_at.append(at)
+    return templates, value_at
+
+
+def batch_copy_binary(batch: OrderBatch) -> tuple[bytes, bytes]:
+    """The binary COPY tuples (no header or trailer) of the ``orders`` rows
+    (``ORDER_WRITE_COLUMNS``) and ``order_lines`` rows (``LINE_COLUMNS``) of a batch:
+    the rows :meth:`add_many` writes for ``batch.to_orders()``, built column by column
+    without an entity, a datetime or a Decimal (see :mod:`.binary_copy`)."""
     n = len(batch)
-    out = np.empty(n, dtype=object)
-    empty = "\t".join([_NULL] * 10)
-    for code in np.unique(batch.status).tolist():
-        rows = np.flatnonzero(batch.status == code)
-        column = STEP_COLUMNS[STATUS_CODES[code]]
-        if column is None:
-            out[rows] = empty
-            continue
-        k = _STEPS.index(column)
-        before = "".join(f"{_NULL}\t{_NULL}\t" for _ in range(k))
-        after = "".join(f"\t{_NULL}\t{_NULL}" for _ in range(len(_STEPS) - k - 1))
-        out[rows] = [f"{before}{t}\t0{after}" for t in _timestamps(batch.status_at[rows])]
-    segments: list[str] = out.tolist()
-    return segments
-
-
-def batch_copy_text(batch: OrderBatch) -> tuple[list[str], list[str]]:
-    """The COPY text lines (no newline) of the ``orders`` rows (``ORDER_WRITE_COLUMNS``)
-    and ``order_lines`` rows of a batch: the rows :meth:`add_many` writes for
-    ``batch.to_orders()``, built column by column without an entity or a datetime."""
-    ids = _texts(batch.order_id.tolist())
-    n = len(ids)
-    status_text = np.array([s.value for s in STATUS_CODES], dtype=object)[batch.status].tolist()
-    refunds = batch.returned_amount
-    refund_text: list[str] = [_NULL] * n
-    if refunds.any():
-        rows = np.flatnonzero(refunds)
-        for row, text in zip(rows.tolist(), _decimal_texts(refunds[rows], batch.currency),
-                             strict=True):  # fmt: skip
-            refund_text[row] = text
-    currency = batch.currency
-    categories = _texts(batch.category.tolist())
-    order_lines = [
-        f"{i}\t1\t{c}\t{t}\t0\t{s}\t{currency}\t{steps}\t{r}\t{ch}\t{a}\t{rm}\t{cat}\t\\N"
-        for i, c, t, s, steps, r, ch, a, rm, cat in zip(
-            ids, _texts(batch.customer_id.tolist()), _timestamps(batch.placed_at),
-            status_text, _step_segments(batch), refund_text, _texts(batch.channel.tolist()),
-            batch.amount.tolist(), refunds.tolist(), categories,
-            strict=True,
-        )
-    ]  # fmt: skip
-    line_lines = [
-        f"{i}\t0\t{sku}\t{cat}\t1\t{price}"
-        for i, sku, cat, price in zip(
-            ids, _texts(batch.sku.tolist()), categories,
-            _decimal_texts(batch.amount, currency), strict=True,
-        )
-    ]  # fmt: skip
-    return order_lines, line_lines
+    digits = CURRENCY_DIGITS[batch.currency]
+    ids = text_field(batch.order_id)
+    categories = text_field(batch.category)
+    templates, value_at = _status_templates(batch.currency)
+    orders = BinaryRows(n)
+    orders.add(ids)
+    orders.int8(1)  # version
+    orders.text(batch.customer_id)
+    orders.timestamptz(batch.placed_at)
+    orders.int4(0)  # placed_off: a batch's times are UTC
+    # status, currency and the ten step columns: 2 + 2 * 5
+    orders.coded(batch.status, templates, 2 + 2 * len(_STEPS), batch.status_at - PG_EPOCH_US,
+                 value_at)  # fmt: skip
+    orders.numeric(batch.returned_amount, digits, batch.returned_amount != 0)
+    orders.text(batch.channel)
+    orders.int8(batch.amount)  # total_minor
+    orders.int8(batch.returned_amount)  # returned_minor
+    orders.add(categories)  # main_category: the one line's
+    orders.null()  # line_categories: one line, one category
+    lines = BinaryRows(n)
+    lines.add(ids)
+    lines.int4(0)  # line_no
+    lines.text(batch.sku)
+    lines.add(categories)
+    lines.int8(1)  # quantity
+    lines.numeric(batch.amount, digits)
+    return orders.tobytes(), lines.tobytes()
 
 
 #: A batch at least this large, into tables holding no more rows than the batch, is
@@ -182,31 +160,34 @@ def _indexes_rebuilt(conn: Connection, tables: Sequence[str], rows: int) -> Iter
         conn.execute(definition)
 
 
-def _copy_text(conn: Connection, table: str, columns: str, blocks: Iterable[list[str]]) -> None:
-    """COPY the text lines of each block. A writer thread sends each block while the
-    next one is built (building holds the GIL, sending waits on the socket), so the
-    server parses one block while this process encodes the next."""
+def _copy_binary(conn: Connection, table: str, columns: str, blocks: Iterable[bytes]) -> None:
+    """COPY the binary tuples of each block. A writer thread sends each block while
+    the next one is built (sending waits on the socket, not the GIL), so the server
+    reads one block while this process builds the next."""
     with (
         conn.cursor() as cursor,
         cursor.copy(
-            f"COPY {table} ({columns}) FROM STDIN", writer=QueuedLibpqWriter(cursor)
+            f"COPY {table} ({columns}) FROM STDIN (FORMAT binary)",
+            writer=QueuedLibpqWriter(cursor),
         ) as copy,
     ):
+        copy.write(COPY_HEADER)
         for block in blocks:
             if block:
-                copy.write(("\n".join(block) + "\n").encode())
+                copy.write(block)
+        copy.write(COPY_TRAILER)
 
 
-def _batch_blocks(batch: OrderBatch, lines: list[list[str]]) -> Iterator[list[str]]:
-    """The ``orders`` COPY text of ``batch``, ``COPY_BLOCK`` rows at a time; the
-    ``order_lines`` text of each block is appended to ``lines``."""
+def _batch_blocks(batch: OrderBatch, lines: list[bytes]) -> Iterator[bytes]:
+    """The ``orders`` COPY tuples of ``batch``, ``COPY_BLOCK`` rows at a time; the
+    ``order_lines`` tuples of each block are appended to ``lines``."""
     columns = [f.name for f in attrs.fields(OrderBatch) if f.name != "currency"]
     for start in range(0, len(batch), COPY_BLOCK):
         part = slice(start, start + COPY_BLOCK)
         block = attrs.evolve(batch, **{name: getattr(batch, name)[part] for name in columns})
-        order_text, line_text = batch_copy_text(block)
-        lines.append(line_text)
-        yield order_text
+        order_data, line_data = batch_copy_binary(block)
+        lines.append(line_data)
+        yield order_data
 
 
 class PostgresOrderRepository(_PostgresRepository[Order]):
@@ -247,9 +228,9 @@ class PostgresOrderRepository(_PostgresRepository[Order]):
 
         def write(conn: Connection) -> None:
             with _indexes_rebuilt(conn, ("orders", "order_lines"), len(batch)):
-                lines: list[list[str]] = []
-                _copy_text(conn, "orders", ORDER_WRITE_COLUMNS, _batch_blocks(batch, lines))
-                _copy_text(conn, "order_lines", LINE_COLUMNS, lines)
+                lines: list[bytes] = []
+                _copy_binary(conn, "orders", ORDER_WRITE_COLUMNS, _batch_blocks(batch, lines))
+                _copy_binary(conn, "order_lines", LINE_COLUMNS, lines)
 
         return self._insert_encoded(batch.order_id.tolist(), write)
 
