@@ -5,8 +5,9 @@ ratios from the same run, on a throwaway server started here (``initdb`` into a 
 directory, Unix socket only, ``fsync=off``: see :mod:`custmgmt.testing.postgres`) or
 on ``--dsn``:
 
-1. **Bulk load** of orders (one line each): ``store.load_orders(OrderBatch)`` (COPY
-   text built column by column from the batch, orders then lines, in one transaction)
+1. **Bulk load** of orders (one line each): ``store.load_orders(OrderBatch)`` (binary
+   COPY tuples built column by column from the batch with numpy, orders then lines,
+   in one transaction, indexes rebuilt after a first load)
    against psycopg's ``executemany`` (pipeline mode) of the very same rows into the
    same tables: the rows are encoded beforehand and *not* timed, so the baseline does
    less work than the store. Each run loads into empty tables (truncated between runs,
@@ -35,6 +36,7 @@ comparison at smaller sizes (``--load-sizes``) and time the COPY path alone at 1
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -195,6 +197,14 @@ def bench_frame(dsn: str, store: PostgresStore, n: int, repeat: int) -> dict[str
     )
 
 
+def _load() -> str:
+    """The machine's 1, 5 and 15 minute load averages (the runs share the machine)."""
+    try:
+        return " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:  # not on every platform
+        return "unknown"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="100000,300000,1000000")
@@ -212,17 +222,19 @@ def main(argv: list[str] | None = None) -> int:
         dsn = args.dsn or server.create_database("bench")  # type: ignore[union-attr]
         store = PostgresStore(dsn, schema=SCHEMA, pool_size=2)
         print(f"PostgreSQL {store.fetch('SHOW server_version')[0][0]}, {sys.platform}, "
-              f"repeat {args.repeat} (medians); wall s (client CPU s)")  # fmt: skip
+              f"{os.cpu_count()} CPUs, repeat {args.repeat} (medians); "
+              "wall s (client CPU s)")  # fmt: skip
+        print(f"load average at start: {_load()}")
         if "load" in only:
             print("\n1. bulk load of n orders (one line each)")
             print(f"{'n':>10} {'load_orders (COPY)':>20} {'executemany':>16} {'speed-up':>9}"
-                  f" {'µs/order COPY':>14}")  # fmt: skip
+                  f" {'µs/order COPY':>14}  load average after")  # fmt: skip
             load_sizes = [int(s) for s in args.load_sizes.split(",")] if args.load_sizes else sizes
             for n in load_sizes:
                 found = bench_load(dsn, store, n, args.repeat)
                 copy, many = found["copy"], found["executemany"]
                 print(f"{n:>10,} {copy!s:>20} {many!s:>16} {many.wall / copy.wall:>8.1f}x"
-                      f" {copy.wall / n * 1e6:>14.2f}")  # fmt: skip
+                      f" {copy.wall / n * 1e6:>14.2f}  {_load()}")  # fmt: skip
             for n in [int(s) for s in args.copy_only.split(",") if s]:
                 batch = order_batch(n)
 
@@ -231,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
                     return timed(lambda: store.load_orders(batch))
 
                 copy = interleave(args.repeat, copy=copy_alone)["copy"]
-                print(f"{n:>10,} {copy!s:>20} {'-':>16} {'-':>9} {copy.wall / n * 1e6:>14.2f}")
+                print(f"{n:>10,} {copy!s:>20} {'-':>16} {'-':>9} {copy.wall / n * 1e6:>14.2f}"
+                      f"  {_load()}")  # fmt: skip
         if "frame" in only:
             print("\n2. OrderFrame of n orders")
             print(f"{'n':>10} {'order_frame':>16} {'raw COPY TO numpy':>18} {'ratio':>7}"
@@ -241,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
                 frame, raw = found["frame"], found["raw"]
                 print(f"{n:>10,} {frame!s:>16} {raw!s:>18} {frame.wall / raw.wall:>6.2f}x"
                       f" {frame.wall / n * 1e6:>15.2f}")  # fmt: skip
+        print(f"\nload average at end: {_load()}")
         store.close()
     finally:
         if server is not None:

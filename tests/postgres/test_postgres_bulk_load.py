@@ -9,6 +9,8 @@ A large first load (the batch at least as large as what is stored) runs with the
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -116,6 +118,27 @@ class TestIndexesRebuilt(OnPostgres):
             load_then_fail()
         assert self._count() == 0
         assert self._indexes() == before
+
+    def test_the_rebuild_sorts_in_more_memory_and_sets_it_back(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        seen: list[Any] = []
+        sort_memory = pg_orders._sort_memory
+
+        @contextmanager
+        def recording(conn: Any, rows: int) -> Iterator[None]:
+            with sort_memory(conn, rows):
+                seen.append(conn.execute("SHOW maintenance_work_mem").fetchone()[0])
+                yield
+
+        monkeypatch.setattr(pg_orders, "_sort_memory", recording)
+        monkeypatch.setattr(pg_orders, "SORT_BYTES_PER_ROW", 10 << 20)  # 30 rows: 300 MB
+        with self.store.transaction():
+            before = self.store.fetch("SHOW maintenance_work_mem")
+            self.store.load_orders(_batch([f"o{k:03d}" for k in range(30)]))
+            assert self.store.fetch("SHOW maintenance_work_mem") == before
+        assert seen == ["300MB"]
+        assert self._count() == 30
 
     def test_a_load_into_fuller_tables_keeps_the_indexes_and_checks_every_id(self) -> None:
         self.store.load_orders(_batch([f"a{k:03d}" for k in range(50)], seed=2))

@@ -154,10 +154,36 @@ def _indexes_rebuilt(conn: Connection, tables: Sequence[str], rows: int) -> Iter
     for name, table, _ in constraints:
         conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
     yield
-    for name, table, definition in constraints:
-        conn.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
-    for _, definition in indexes:
-        conn.execute(definition)
+    with _sort_memory(conn, rows):
+        for name, table, definition in constraints:
+            conn.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+        for _, definition in indexes:
+            conn.execute(definition)
+
+
+#: Sort memory per row of the batch while its indexes are rebuilt: enough for an
+#: index's sort to stay in memory (a key, its heap pointer and the sort's own entry),
+#: so no build spills to temporary files.
+SORT_BYTES_PER_ROW = 256
+#: The most sort memory a rebuild asks for, whatever the batch.
+SORT_BYTES_MAX = 1 << 30
+
+
+@contextmanager
+def _sort_memory(conn: Connection, rows: int) -> Iterator[None]:
+    """Raise ``maintenance_work_mem`` (never lower it) for the index builds of a batch of
+    ``rows``, then set back the value it had. Only this transaction sees it: ``SET
+    LOCAL``, undone at its end even when a build fails. With the default 64 MB the
+    builds of a million orders spill to disk: 2.9 s with 256 MB against 3.5-4.5 s."""
+    before = str(_scalar(conn, "SELECT current_setting('maintenance_work_mem')", ()))
+    current = int(_scalar(conn, "SELECT pg_size_bytes(%s)", (before,)))
+    wanted = min(rows * SORT_BYTES_PER_ROW, SORT_BYTES_MAX)
+    if wanted <= current:
+        yield
+        return
+    conn.execute(f"SET LOCAL maintenance_work_mem = '{wanted // 1024}kB'")
+    yield
+    conn.execute("SELECT set_config('maintenance_work_mem', %s, true)", (before,))
 
 
 def _copy_binary(conn: Connection, table: str, columns: str, blocks: Iterable[bytes]) -> None:
