@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -16,7 +16,6 @@ from custmgmt.adapters.postgres.binary_copy import (
     COPY_TRAILER,
     PG_EPOCH_US,
     BinaryRows,
-    text_field,
 )
 from custmgmt.adapters.postgres.codecs import line_rows, order_from_rows, order_row
 from custmgmt.adapters.postgres.database import Connection, PostgresDatabase
@@ -35,7 +34,7 @@ from custmgmt.domain import CURRENCY_DIGITS, Order
 from custmgmt.errors import ValidationError
 from custmgmt.ports import DEFAULT_CHUNK_SIZE
 
-__all__ = ["PostgresOrderRepository", "batch_copy_binary"]
+__all__ = ["PostgresOrderRepository", "line_tuples", "order_tuples"]
 
 _SELECT = select_list(ORDER_COLUMNS)
 _LINES = "l.sku, l.category, l.quantity, l.unit_price"
@@ -70,18 +69,15 @@ def _status_templates(currency: str) -> tuple[list[bytes], list[int]]:
     return templates, value_at
 
 
-def batch_copy_binary(batch: OrderBatch) -> tuple[bytes, bytes]:
+def order_tuples(batch: OrderBatch) -> bytes:
     """The binary COPY tuples (no header or trailer) of the ``orders`` rows
-    (``ORDER_WRITE_COLUMNS``) and ``order_lines`` rows (``LINE_COLUMNS``) of a batch:
-    the rows :meth:`add_many` writes for ``batch.to_orders()``, built column by column
-    without an entity, a datetime or a Decimal (see :mod:`.binary_copy`)."""
+    (``ORDER_WRITE_COLUMNS``) of a batch: the rows :meth:`add_many` writes for
+    ``batch.to_orders()``, built column by column without an entity, a datetime or a
+    Decimal (see :mod:`.binary_copy`)."""
     n = len(batch)
-    digits = CURRENCY_DIGITS[batch.currency]
-    ids = text_field(batch.order_id)
-    categories = text_field(batch.category)
     templates, value_at = _status_templates(batch.currency)
     orders = BinaryRows(n)
-    orders.add(ids)
+    orders.text(batch.order_id)
     orders.int8(1)  # version
     orders.text(batch.customer_id)
     orders.timestamptz(batch.placed_at)
@@ -89,20 +85,27 @@ def batch_copy_binary(batch: OrderBatch) -> tuple[bytes, bytes]:
     # status, currency and the ten step columns: 2 + 2 * 5
     orders.coded(batch.status, templates, 2 + 2 * len(_STEPS), batch.status_at - PG_EPOCH_US,
                  value_at)  # fmt: skip
-    orders.numeric(batch.returned_amount, digits, batch.returned_amount != 0)
+    orders.numeric(batch.returned_amount, CURRENCY_DIGITS[batch.currency],
+                   batch.returned_amount != 0)  # fmt: skip
     orders.text(batch.channel)
     orders.int8(batch.amount)  # total_minor
     orders.int8(batch.returned_amount)  # returned_minor
-    orders.add(categories)  # main_category: the one line's
+    orders.text(batch.category)  # main_category: the one line's
     orders.null()  # line_categories: one line, one category
-    lines = BinaryRows(n)
-    lines.add(ids)
+    return orders.tobytes()
+
+
+def line_tuples(batch: OrderBatch) -> bytes:
+    """The binary COPY tuples of the ``order_lines`` rows (``LINE_COLUMNS``) of a
+    batch, one per order (see :func:`order_tuples`)."""
+    lines = BinaryRows(len(batch))
+    lines.text(batch.order_id)
     lines.int4(0)  # line_no
     lines.text(batch.sku)
-    lines.add(categories)
+    lines.text(batch.category)
     lines.int8(1)  # quantity
-    lines.numeric(batch.amount, digits)
-    return orders.tobytes(), lines.tobytes()
+    lines.numeric(batch.amount, CURRENCY_DIGITS[batch.currency])
+    return lines.tobytes()
 
 
 #: A batch at least this large, into tables holding no more rows than the batch, is
@@ -204,16 +207,13 @@ def _copy_binary(conn: Connection, table: str, columns: str, blocks: Iterable[by
         copy.write(COPY_TRAILER)
 
 
-def _batch_blocks(batch: OrderBatch, lines: list[bytes]) -> Iterator[bytes]:
-    """The ``orders`` COPY tuples of ``batch``, ``COPY_BLOCK`` rows at a time; the
-    ``order_lines`` tuples of each block are appended to ``lines``."""
+def _blocks(batch: OrderBatch, tuples: Callable[[OrderBatch], bytes]) -> Iterator[bytes]:
+    """``tuples`` of ``batch``, ``COPY_BLOCK`` rows at a time, each block built while
+    the previous one is sent: memory stays bounded by a few blocks."""
     columns = [f.name for f in attrs.fields(OrderBatch) if f.name != "currency"]
     for start in range(0, len(batch), COPY_BLOCK):
         part = slice(start, start + COPY_BLOCK)
-        block = attrs.evolve(batch, **{name: getattr(batch, name)[part] for name in columns})
-        order_data, line_data = batch_copy_binary(block)
-        lines.append(line_data)
-        yield order_data
+        yield tuples(attrs.evolve(batch, **{name: getattr(batch, name)[part] for name in columns}))
 
 
 class PostgresOrderRepository(_PostgresRepository[Order]):
@@ -254,9 +254,8 @@ class PostgresOrderRepository(_PostgresRepository[Order]):
 
         def write(conn: Connection) -> None:
             with _indexes_rebuilt(conn, ("orders", "order_lines"), len(batch)):
-                lines: list[bytes] = []
-                _copy_binary(conn, "orders", ORDER_WRITE_COLUMNS, _batch_blocks(batch, lines))
-                _copy_binary(conn, "order_lines", LINE_COLUMNS, lines)
+                _copy_binary(conn, "orders", ORDER_WRITE_COLUMNS, _blocks(batch, order_tuples))
+                _copy_binary(conn, "order_lines", LINE_COLUMNS, _blocks(batch, line_tuples))
 
         return self._insert_encoded(batch.order_id.tolist(), write)
 
