@@ -217,13 +217,20 @@ def gap_statistics(frame: OrderFrame, n: int, limit: int) -> tuple[F64, F64, F64
 
 def category_breadth(frame: OrderFrame, n: int, limit: int) -> I64:
     """Distinct categories per customer over counted orders' own category and, for
-    multi-category orders, every line's category."""
+    multi-category orders, every line's category.
+
+    The (customer, category) pairs are packed into one int64 key ``code * k +
+    category`` (codes and categories are below 2**31), made unique, and counted per
+    customer: faster in polars than ``n_unique`` inside a group-by.
+    """
     pl = load_polars()
     any_cancelled = _any_cancelled(frame)
+    k = max(len(frame.category_names), 1)
+    key = (pl.col("code").cast(pl.Int64) * k + pl.col("category")).alias("key")
     pairs = (
         _counted(pl, _orders(pl, frame), limit, any_cancelled)
         .filter(pl.col("category") >= 0)
-        .select("code", "category")
+        .select(key)
     )
     if frame.line_row is not None and frame.line_category is not None:
         rows = np.asarray(frame.line_row)
@@ -232,14 +239,17 @@ def category_breadth(frame: OrderFrame, n: int, limit: int) -> I64:
                 "code": frame.customer_code[rows],
                 "t": frame.placed_at[rows],
                 "status": frame.status[rows],
-                "category": np.asarray(frame.line_category).astype(
-                    frame.category.dtype, copy=False
-                ),
+                "category": np.asarray(frame.line_category),
             }
         ).lazy()
         kept = _counted(pl, lines, limit, any_cancelled).filter(pl.col("category") >= 0)
-        pairs = pl.concat([pairs, kept.select("code", "category")])
-    grouped = pairs.group_by("code").agg(pl.col("category").n_unique().alias("breadth")).collect()
+        pairs = pl.concat([pairs, kept.select(key)])
+    grouped = (
+        pairs.unique()
+        .group_by((pl.col("key") // k).alias("code"))
+        .agg(pl.len().alias("breadth"))
+        .collect()
+    )
     out: I64 = _scatter(n, grouped["code"].to_numpy(), grouped["breadth"].to_numpy(), 0, np.int64)
     return out
 
