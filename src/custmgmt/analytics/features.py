@@ -54,6 +54,10 @@ while one customer's sum stays below 2**53 minor units (9e13 CNY).
 Only the requested features are computed (with what they depend on): ask for
 ``features=["frequency", "monetary_net"]`` and no per-customer time ordering is done.
 
+``engine="polars"`` aggregates with polars instead of numpy (the ``polars`` extra;
+:mod:`custmgmt.analytics.polars_engine`); the features are derived from its integer
+aggregates by the same code, so the table is identical. numpy is the default.
+
 >>> import numpy as np
 >>> from datetime import datetime, timezone
 >>> from custmgmt.analytics.frames import OrderFrame
@@ -562,13 +566,21 @@ class _Orders:
     made for masks, compressed columns or float weights: the extra memory of a
     feature is its per-customer output (plus, for the purchase-cycle features, the
     gaps themselves). ``window_days`` lists every window boundary the requested
-    features need, so one pass buckets the rows for all trailing windows.
+    features need, so one pass buckets the rows for all trailing windows; ``names``
+    are the features that will be asked for (an engine that aggregates several at
+    once, :class:`_PolarsOrders`, reads them).
     """
 
     def __init__(
-        self, frame: OrderFrame, n: int, limit: int, window_days: Iterable[int] = ()
+        self,
+        frame: OrderFrame,
+        n: int,
+        limit: int,
+        window_days: Iterable[int] = (),
+        names: Iterable[str] = (),
     ) -> None:
         self.frame = frame
+        self.names = frozenset(names)
         self.codes = frame.customer_code
         self.n = n
         self.limit = limit
@@ -1054,6 +1066,22 @@ class _Interactions:
 
 
 # -- the polars engine: the same features, polars aggregating ----------------------------
+#: The order aggregates (polars_engine.order_aggregates) each feature reads.
+_POLARS_AGGREGATES: dict[str, tuple[str, ...]] = {
+    "monetary_total": ("monetary_total",),
+    "monetary_net": ("monetary_total", "returned_total"),
+    "returned_total": ("returned_total",),
+    "monetary_mean": ("monetary_total", "frequency"),
+    "aov": ("monetary_total", "returned_total", "frequency"),
+    "recency": ("last",),
+    "last_purchase": ("last",),
+    "tenure": ("first",),
+    "first_purchase": ("first",),
+    "interval_mean": ("first", "last", "frequency"),
+    "return_rate": ("returned_orders", "frequency"),
+}
+
+
 class _PolarsOrders(_Orders):
     """:class:`_Orders` whose per-customer aggregations run as polars queries
     (:mod:`custmgmt.analytics.polars_engine`). Every feature is derived from them by
@@ -1061,28 +1089,46 @@ class _PolarsOrders(_Orders):
     arithmetic; what is not overridden here would be computed by numpy."""
 
     @cached_property
-    def aggregates(self) -> dict[str, AnyArray]:
-        return polars_engine.order_aggregates(self.frame, self.n, self.limit, self.window_days)
+    def computed(self) -> dict[str, AnyArray]:
+        return {}
+
+    def aggregate(self, key: str) -> AnyArray:
+        """One of :func:`polars_engine.order_aggregates`' columns. The first call
+        computes, in one query, every aggregate the requested names need."""
+        if key not in self.computed:
+            wanted = {key}
+            for name in self.names:
+                wanted.update(_POLARS_AGGREGATES.get(name, ()))
+            self.computed.update(
+                polars_engine.order_aggregates(
+                    self.frame,
+                    self.n,
+                    self.limit,
+                    self.window_days if "window_counts" not in self.computed else (),
+                    wanted=wanted,
+                )
+            )
+        return self.computed[key]
 
     @cached_property
     def frequency(self) -> I64:
-        return self.aggregates["frequency"]
+        return self.aggregate("frequency")
 
     @cached_property
     def monetary_total(self) -> I64:
-        return self.aggregates["monetary_total"]
+        return self.aggregate("monetary_total")
 
     @cached_property
     def returned_total(self) -> I64:
-        return self.aggregates["returned_total"]
+        return self.aggregate("returned_total")
 
     @cached_property
     def first_last(self) -> tuple[I64, I64]:
-        return self.aggregates["first"], self.aggregates["last"]
+        return self.aggregate("first"), self.aggregate("last")
 
     @cached_property
     def returned_orders(self) -> I64:
-        return self.aggregates["returned_orders"]
+        return self.aggregate("returned_orders")
 
     @cached_property
     def cancelled_count(self) -> I64:
@@ -1091,8 +1137,8 @@ class _PolarsOrders(_Orders):
     @cached_property
     def window_tables(self) -> tuple[AnyArray, AnyArray]:
         # Float spend, as the numpy engine's bincount gives it (exact below 2**53).
-        spend = self.aggregates["window_spend"].astype(np.float64)
-        return self.aggregates["window_counts"], spend
+        spend = self.aggregate("window_spend").astype(np.float64)
+        return self.aggregate("window_counts"), spend
 
     @cached_property
     def gap_statistics(self) -> tuple[F64, F64, F64]:
@@ -1230,7 +1276,7 @@ def customer_features(
     n = len(customer_ids)
     limit = to_epoch_micros(as_of)
     order_part = (
-        order_kind(orders, n, limit, _order_window_days(names))
+        order_kind(orders, n, limit, _order_window_days(names), names)
         if orders is not None and any(s.source == "orders" for s in specs)
         else None
     )

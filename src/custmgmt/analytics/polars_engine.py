@@ -26,7 +26,7 @@ codes and the groups scattered back onto the customer index with numpy.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -100,60 +100,67 @@ def _orders(pl: Any, frame: OrderFrame) -> Any:
     ).lazy()
 
 
-def _counted(pl: Any, table: Any, limit: int, any_cancelled: bool) -> Any:
-    """Counted orders: placed at or before ``as_of`` and not cancelled."""
-    keep = pl.col("t") <= limit
-    if any_cancelled:
-        keep = keep & (pl.col("status") != _CANCELLED)
-    return table.filter(keep)
+def _counted(pl: Any, table: Any, limit: int, frame: OrderFrame) -> Any:
+    """Counted orders: placed at or before ``as_of`` and not cancelled. The filter is
+    left out when it would keep every row (a filter copies the columns it keeps)."""
+    late = len(frame) > 0 and int(frame.placed_at.max()) > limit
+    keep = pl.col("t") <= limit if late else None
+    if _any_cancelled(frame):
+        kept = pl.col("status") != _CANCELLED
+        keep = kept if keep is None else keep & kept
+    return table if keep is None else table.filter(keep)
 
 
 def order_aggregates(
-    frame: OrderFrame, n: int, limit: int, window_days: Sequence[int] = ()
+    frame: OrderFrame,
+    n: int,
+    limit: int,
+    window_days: Sequence[int] = (),
+    wanted: Collection[str] | None = None,
 ) -> dict[str, AnyArray]:
     """Per customer over counted orders, in one group-by: ``frequency``,
     ``monetary_total``, ``returned_total``, ``first`` and ``last`` placed_at
     (:data:`~custmgmt.analytics.frames.MISSING_TIME` without one),
     ``returned_orders`` (refund > 0 or a returned status), and ``window_counts`` /
     ``window_spend``: ``n x len(window_days)`` counted orders and net spend placed
-    after ``limit - days`` (all int64)."""
+    after ``limit - days`` (all int64). ``wanted`` limits the first six to those
+    named (window columns come with ``window_days``)."""
     pl = load_polars()
     net = pl.col("amount") - pl.col("returned")
-    aggs = [
-        pl.len().alias("frequency"),
-        pl.col("amount").sum().alias("monetary_total"),
-        pl.col("returned").sum().alias("returned_total"),
-        pl.col("t").min().alias("first"),
-        pl.col("t").max().alias("last"),
-        ((pl.col("returned") > 0) | pl.col("status").is_in(_RETURNED))
-        .sum()
-        .alias("returned_orders"),
-    ]
+    every = {
+        "frequency": pl.len(),
+        "monetary_total": pl.col("amount").sum(),
+        "returned_total": pl.col("returned").sum(),
+        "first": pl.col("t").min(),
+        "last": pl.col("t").max(),
+        "returned_orders": ((pl.col("returned") > 0) | pl.col("status").is_in(_RETURNED)).sum(),
+    }
+    names = [k for k in every if wanted is None or k in wanted]
+    aggs = [every[k].alias(k) for k in names]
     for j, days in enumerate(window_days):
         after = pl.col("t") > limit - days * DAY_US
         aggs.append(after.sum().alias(f"n{j}"))
         aggs.append(net.filter(after).sum().alias(f"s{j}"))
-    table = _counted(pl, _orders(pl, frame), limit, _any_cancelled(frame))
+    if not aggs:
+        aggs.append(pl.len().alias("frequency"))
+        names.append("frequency")
+    table = _counted(pl, _orders(pl, frame), limit, frame)
     grouped = table.group_by("code").agg(aggs).collect()
     codes = grouped["code"].to_numpy()
 
     def column(name: str, fill: int = 0) -> AnyArray:
         return _scatter(n, codes, grouped[name].to_numpy(), fill, np.int64)
 
-    out = {
-        name: column(name)
-        for name in ("frequency", "monetary_total", "returned_total", "returned_orders")
-    }
-    out["first"] = column("first", MISSING_TIME)
-    out["last"] = column("last", MISSING_TIME)
+    out = {name: column(name, MISSING_TIME if name in ("first", "last") else 0) for name in names}
     m = len(window_days)
     counts = np.zeros((n, m), dtype=np.int64)
     spend = np.zeros((n, m), dtype=np.int64)
     for j in range(m):
         counts[codes, j] = grouped[f"n{j}"].to_numpy()
         spend[codes, j] = grouped[f"s{j}"].to_numpy()
-    out["window_counts"] = counts
-    out["window_spend"] = spend
+    if m:
+        out["window_counts"] = counts
+        out["window_spend"] = spend
     return out
 
 
@@ -186,7 +193,7 @@ def gap_statistics(frame: OrderFrame, n: int, limit: int) -> tuple[F64, F64, F64
     # One (customer, time) sort, then each row's gap to the previous order of its
     # customer (null for a customer's first order).
     gaps = (
-        _counted(pl, _orders(pl, frame), limit, _any_cancelled(frame))
+        _counted(pl, _orders(pl, frame), limit, frame)
         .select("code", "t")
         .sort("code", "t")
         .with_columns(gap=pl.when(code == code.shift()).then(pl.col("t").diff()))
@@ -224,13 +231,10 @@ def category_breadth(frame: OrderFrame, n: int, limit: int) -> I64:
     customer: faster in polars than ``n_unique`` inside a group-by.
     """
     pl = load_polars()
-    any_cancelled = _any_cancelled(frame)
     k = max(len(frame.category_names), 1)
     key = (pl.col("code").cast(pl.Int64) * k + pl.col("category")).alias("key")
     pairs = (
-        _counted(pl, _orders(pl, frame), limit, any_cancelled)
-        .filter(pl.col("category") >= 0)
-        .select(key)
+        _counted(pl, _orders(pl, frame), limit, frame).filter(pl.col("category") >= 0).select(key)
     )
     if frame.line_row is not None and frame.line_category is not None:
         rows = np.asarray(frame.line_row)
@@ -242,7 +246,7 @@ def category_breadth(frame: OrderFrame, n: int, limit: int) -> I64:
                 "category": np.asarray(frame.line_category),
             }
         ).lazy()
-        kept = _counted(pl, lines, limit, any_cancelled).filter(pl.col("category") >= 0)
+        kept = _counted(pl, lines, limit, frame).filter(pl.col("category") >= 0)
         pairs = pl.concat([pairs, kept.select(key)])
     grouped = (
         pairs.unique()
