@@ -32,6 +32,8 @@ checked to agree.
 * polars: the lazy ``group_by().agg()`` with ``rank("average")``, on all its threads
   (``POLARS_MAX_THREADS``; the table says how many).
 * floor: one stable argsort of the customer ids plus one ``np.bincount``.
+* custmgmt, engine=polars (``--scale``, where polars is installed): the custmgmt
+  pipeline on one thread with the features aggregated by polars on its threads.
 
 Peak memory is measured in a child process with tracemalloc (numpy reports its
 buffers to it): the most the custmgmt pipeline allocates on top of the input arrays,
@@ -68,6 +70,8 @@ What each engine does (and does not do):
 - pandas: DataFrame from the arrays, groupby-agg, rank(pct=True), quantile cuts; single
   thread; no validation, no contributions.
 - polars: the same as a lazy query on all its threads; no validation, no contributions.
+- custmgmt 1 thread, engine=polars (--scale): the same, the features aggregated by
+  polars (customer_features(engine="polars")) on all its threads.
 - floor: one stable argsort of the ids + one bincount; no ranking, no stars: a lower
   bound for any sort-based grouping, not a competitor.
 """
@@ -123,6 +127,27 @@ def run_custmgmt(data: Arrays, threads: int = 1) -> tuple[np.ndarray, np.ndarray
     features = partitioned.customer_features(
         frame, as_of=AS_OF, features=policy.features, threads=threads
     )
+    rating = rate(policy, features)
+    return rating.customer_ids, rating.stars
+
+
+def run_custmgmt_polars_engine(data: Arrays) -> tuple[np.ndarray, np.ndarray]:
+    """run_custmgmt on one thread with the features from ``engine="polars"``."""
+    from custmgmt.analytics.features import customer_features
+    from custmgmt.analytics.frames import OrderFrame
+    from custmgmt.rating import RatingPolicy, rate
+
+    policy = RatingPolicy.default()
+    frame = OrderFrame.from_arrays(
+        customer_id=data["customer_id"],
+        placed_at=data["placed_at"],
+        amount=data["amount"],
+        returned_amount=data["returned_amount"],
+        category=data["category"],
+        currency="CNY",
+        threads=1,
+    )
+    features = customer_features(frame, as_of=AS_OF, features=policy.features, engine="polars")
     rating = rate(policy, features)
     return rating.customer_ids, rating.stars
 
@@ -338,6 +363,7 @@ def scale_engines(threads: int) -> dict[str, Callable[[Arrays], Any]]:
     }
     if available("polars"):
         engines[f"polars {polars_threads()} threads"] = run_polars
+        engines["custmgmt 1 thread, engine=polars"] = run_custmgmt_polars_engine
     if available("pandas"):
         engines["pandas 1 thread"] = run_pandas
     return engines

@@ -54,6 +54,10 @@ while one customer's sum stays below 2**53 minor units (9e13 CNY).
 Only the requested features are computed (with what they depend on): ask for
 ``features=["frequency", "monetary_net"]`` and no per-customer time ordering is done.
 
+``engine="polars"`` aggregates with polars instead of numpy (the ``polars`` extra;
+:mod:`custmgmt.analytics.polars_engine`); the features are derived from its integer
+aggregates by the same code, so the table is identical. numpy is the default.
+
 >>> import numpy as np
 >>> from datetime import datetime, timezone
 >>> from custmgmt.analytics.frames import OrderFrame
@@ -85,6 +89,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from custmgmt.analytics import polars_engine
 from custmgmt.analytics._grouping import (
     CHUNK,
     map_onto_index,
@@ -105,6 +110,7 @@ from custmgmt.errors import NotFound, ValidationError
 
 __all__ = [
     "DEFAULT_WINDOWS",
+    "ENGINES",
     "FEATURES",
     "CustomerFeatures",
     "FeatureSpec",
@@ -560,13 +566,21 @@ class _Orders:
     made for masks, compressed columns or float weights: the extra memory of a
     feature is its per-customer output (plus, for the purchase-cycle features, the
     gaps themselves). ``window_days`` lists every window boundary the requested
-    features need, so one pass buckets the rows for all trailing windows.
+    features need, so one pass buckets the rows for all trailing windows; ``names``
+    are the features that will be asked for (an engine that aggregates several at
+    once, :class:`_PolarsOrders`, reads them).
     """
 
     def __init__(
-        self, frame: OrderFrame, n: int, limit: int, window_days: Iterable[int] = ()
+        self,
+        frame: OrderFrame,
+        n: int,
+        limit: int,
+        window_days: Iterable[int] = (),
+        names: Iterable[str] = (),
     ) -> None:
         self.frame = frame
+        self.names = frozenset(names)
         self.codes = frame.customer_code
         self.n = n
         self.limit = limit
@@ -1051,6 +1065,139 @@ class _Interactions:
         return self.windowed[name]
 
 
+# -- the polars engine: the same features, polars aggregating ----------------------------
+#: The order aggregates (polars_engine.order_aggregates) each feature reads.
+_POLARS_AGGREGATES: dict[str, tuple[str, ...]] = {
+    "monetary_total": ("monetary_total",),
+    "monetary_net": ("monetary_total", "returned_total"),
+    "returned_total": ("returned_total",),
+    "monetary_mean": ("monetary_total", "frequency"),
+    "aov": ("monetary_total", "returned_total", "frequency"),
+    "recency": ("last",),
+    "last_purchase": ("last",),
+    "tenure": ("first",),
+    "first_purchase": ("first",),
+    "interval_mean": ("first", "last", "frequency"),
+    "return_rate": ("returned_orders", "frequency"),
+}
+
+
+class _PolarsOrders(_Orders):
+    """:class:`_Orders` whose per-customer aggregations run as polars queries
+    (:mod:`custmgmt.analytics.polars_engine`). Every feature is derived from them by
+    the inherited code, so both engines share the definitions and the float
+    arithmetic; what is not overridden here would be computed by numpy."""
+
+    @cached_property
+    def computed(self) -> dict[str, AnyArray]:
+        return {}
+
+    def aggregate(self, key: str) -> AnyArray:
+        """One of :func:`polars_engine.order_aggregates`' columns. The first call
+        computes, in one query, every aggregate the requested names need."""
+        if key not in self.computed:
+            wanted = {key}
+            for name in self.names:
+                wanted.update(_POLARS_AGGREGATES.get(name, ()))
+            self.computed.update(
+                polars_engine.order_aggregates(
+                    self.frame,
+                    self.n,
+                    self.limit,
+                    self.window_days if "window_counts" not in self.computed else (),
+                    wanted=wanted,
+                )
+            )
+        return self.computed[key]
+
+    @cached_property
+    def frequency(self) -> I64:
+        return self.aggregate("frequency")
+
+    @cached_property
+    def monetary_total(self) -> I64:
+        return self.aggregate("monetary_total")
+
+    @cached_property
+    def returned_total(self) -> I64:
+        return self.aggregate("returned_total")
+
+    @cached_property
+    def first_last(self) -> tuple[I64, I64]:
+        return self.aggregate("first"), self.aggregate("last")
+
+    @cached_property
+    def returned_orders(self) -> I64:
+        return self.aggregate("returned_orders")
+
+    @cached_property
+    def cancelled_count(self) -> I64:
+        return polars_engine.cancelled_counts(self.frame, self.n, self.limit)
+
+    @cached_property
+    def window_tables(self) -> tuple[AnyArray, AnyArray]:
+        # Float spend, as the numpy engine's bincount gives it (exact below 2**53).
+        spend = self.aggregate("window_spend").astype(np.float64)
+        return self.aggregate("window_counts"), spend
+
+    @cached_property
+    def gap_statistics(self) -> tuple[F64, F64, F64]:
+        return polars_engine.gap_statistics(self.frame, self.n, self.limit)
+
+    @cached_property
+    def interval_median(self) -> F64:
+        low, high, _ = self.gap_statistics
+        median: F64 = (low + high) / 2 / DAY_US
+        return median
+
+    @cached_property
+    def interval_std(self) -> F64:
+        squares = self.gap_statistics[2]
+        f = self.frequency
+        out = np.full(self.n, np.nan)
+        many = f >= 2
+        out[many] = np.sqrt(squares[many] / (f[many] - 1)) / DAY_US
+        return out
+
+    @cached_property
+    def category_breadth(self) -> I64:
+        return polars_engine.category_breadth(self.frame, self.n, self.limit)
+
+
+class _PolarsInteractions(_Interactions):
+    """:class:`_Interactions` aggregated by one polars query."""
+
+    def __init__(
+        self, frame: InteractionFrame, codes: AnyArray, n: int, limit: int, names: Iterable[str]
+    ) -> None:
+        names = tuple(names)
+        super().__init__(frame, codes, n, limit, names)
+        self.windows = [
+            (name, kind, days) for days, wanted in self.requests.items() for kind, name in wanted
+        ]
+
+    @cached_property
+    def counts(self) -> dict[str, I64]:
+        return polars_engine.interaction_counts(
+            self.frame, self.codes, self.n, self.limit, self.windows
+        )
+
+    def feature(self, name: str) -> AnyArray:
+        counts = self.counts
+        if name == "review_mean":
+            return _ratio(counts["rating_sum"].astype(np.float64), counts["rated_count"])
+        return counts[name]
+
+
+#: Engine name -> (order aggregates, interaction aggregates).
+_ENGINES: dict[str, tuple[type[_Orders], type[_Interactions]]] = {
+    "numpy": (_Orders, _Interactions),
+    "polars": (_PolarsOrders, _PolarsInteractions),
+}
+#: The engines of :func:`customer_features` (``engine=``); ``"numpy"`` is the default.
+ENGINES: tuple[str, ...] = tuple(_ENGINES)
+
+
 def _ratio(numerator: AnyArray, denominator: AnyArray) -> F64:
     out = np.full(len(denominator), np.nan)
     has = denominator > 0
@@ -1065,6 +1212,7 @@ def customer_features(
     as_of: datetime,
     features: Iterable[str] | None = None,
     windows: Sequence[int] = DEFAULT_WINDOWS,
+    engine: str = "numpy",
 ) -> CustomerFeatures:
     """Compute per-customer features as of ``as_of`` (see the module docstring).
 
@@ -1076,6 +1224,10 @@ def customer_features(
         features: the names to compute (default: :func:`feature_names` for the frames
             given). Windowed names work for any number of days.
         windows: the trailing windows of the default set, in days.
+        engine: ``"numpy"`` (the default and the reference) or ``"polars"``: the
+            same features, equal value for value, aggregated by polars on its own
+            threads (needs the ``polars`` extra; see
+            :mod:`custmgmt.analytics.polars_engine`).
 
     Returns:
         A :class:`CustomerFeatures` with the columns in the order requested.
@@ -1083,9 +1235,16 @@ def customer_features(
     Raises:
         ValidationError: a naive ``as_of``; an unknown feature name; an interaction
             feature without interactions (or an order feature without orders); frames
-            of the wrong type; ids of different types in the two frames.
+            of the wrong type; ids of different types in the two frames; an unknown
+            ``engine``.
+        MissingDependency: ``engine="polars"`` without polars installed.
     """
     require_aware("as_of", as_of)
+    if not isinstance(engine, str) or engine not in _ENGINES:
+        raise ValidationError("engine", engine, f"one of {', '.join(map(repr, ENGINES))}")
+    order_kind, interaction_kind = _ENGINES[engine]
+    if engine == "polars":
+        polars_engine.load_polars()  # a missing extra fails here, before any work
     days = _check_windows(windows)
     if orders is not None and not isinstance(orders, OrderFrame):
         raise ValidationError("orders", type(orders).__name__, "an OrderFrame or None")
@@ -1117,12 +1276,12 @@ def customer_features(
     n = len(customer_ids)
     limit = to_epoch_micros(as_of)
     order_part = (
-        _Orders(orders, n, limit, _order_window_days(names))
+        order_kind(orders, n, limit, _order_window_days(names), names)
         if orders is not None and any(s.source == "orders" for s in specs)
         else None
     )
     interaction_part = (
-        _Interactions(interactions, interaction_codes, n, limit, names)
+        interaction_kind(interactions, interaction_codes, n, limit, names)
         if interactions is not None
         and interaction_codes is not None
         and any(s.source == "interactions" for s in specs)

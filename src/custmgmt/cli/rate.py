@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
+from custmgmt.analytics.features import ENGINES
 from custmgmt.cli._cluster import add_cluster_arguments, on_cluster, rate_on_cluster
 from custmgmt.cli._inputs import (
     OUT_HELP,
@@ -62,6 +63,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--save", action="store_true", help="with --db: keep the run in the store's ratings"
     )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="numpy",
+        help="the feature engine: numpy (default, the reference) or polars (needs "
+        "custmgmt[polars]; the same features and stars)",
+    )
     add_cluster_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -83,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
     policy = _policy(args.policy)
     check_top(args)
     if on_cluster(args):
+        if args.engine != "numpy":
+            raise ValidationError("--engine", args.engine, "numpy with a cluster")
         rating = rate_on_cluster(args, policy, tz)
     elif args.db is not None:
         if args.orders is not None:
@@ -92,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         if args.save:
             raise ValidationError("--save", True, "--save only with --db")
         frame, as_of = orders_from_csv(args, tz)
-        rating = rate_frames(policy, frame, as_of=as_of)
+        rating = rate_frames(policy, frame, as_of=as_of, engine=args.engine)
     if args.out is not None:
         write_stars_csv(rating, args.out, inputs=inputs_of(args))
     report = sys.stderr if args.out == "-" else sys.stdout  # keep a piped CSV clean
@@ -114,6 +124,7 @@ def _rate_db(args: argparse.Namespace, policy: RatingPolicy, tz: ZoneInfo) -> Ra
             currency=args.currency,
             created_at=clock.now(),
             save=args.save,
+            engine=args.engine,
         )
     finally:
         store.close()

@@ -41,13 +41,18 @@ def rated_features(
     interactions: InteractionFrame | None = None,
     *,
     as_of: datetime,
+    engine: str = "numpy",
 ) -> tuple[RatingPolicy, CustomerFeatures, int, dict[str, str]]:
     """The policy to rate with, the features of the customers to rate, how many
     customers are left unrated, and the unsupported features (see the module).
 
+    ``engine`` is the feature engine (:func:`custmgmt.analytics.features.customer_features`:
+    ``"numpy"``, the default, or ``"polars"``); both give the same features.
+
     Raises:
         ValidationError: a naive ``as_of``; a feature the input cannot support under
-            ``missing_input="refuse"`` (or none left to rate with).
+            ``missing_input="refuse"`` (or none left to rate with); an unknown engine.
+        MissingDependency: ``engine="polars"`` without polars installed.
     """
     require_aware("as_of", as_of)
     if not isinstance(orders, OrderFrame):
@@ -66,6 +71,7 @@ def rated_features(
         interactions if any(_reads_interactions(n) for n in names) else None,
         as_of=as_of,
         features=[*names, "frequency"] if "frequency" not in names else names,
+        engine=engine,
     )
     rated = np.asarray(table["frequency"]) > 0
     unrated = int(len(table) - int(rated.sum()))
@@ -106,6 +112,7 @@ def rate_frames(
     *,
     as_of: datetime,
     previous: PreviousStars | Rating | None = None,
+    engine: str = "numpy",
 ) -> Rating:
     """Rate the customers of frames by ``policy`` as of ``as_of`` (see the module).
 
@@ -116,12 +123,16 @@ def rate_frames(
             (ideally built with ``customer_index=orders``).
         as_of: the aware time rated.
         previous: the previous run, for the change and the hysteresis.
+        engine: the feature engine, ``"numpy"`` (default) or ``"polars"`` (the
+            ``polars`` extra): the same features, hence the same rating.
 
     Raises:
-        ValidationError: a naive ``as_of``, an unsupported feature the policy refuses.
+        ValidationError: a naive ``as_of``, an unsupported feature the policy refuses,
+            an unknown engine.
+        MissingDependency: ``engine="polars"`` without polars installed.
     """
     used, features, unrated, unsupported = rated_features(
-        policy, orders, interactions, as_of=as_of
+        policy, orders, interactions, as_of=as_of, engine=engine
     )
     rating = rate(used, features, previous, as_of=as_of)
     return attrs.evolve(rating, unsupported=unsupported, unrated=unrated)

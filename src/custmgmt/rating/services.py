@@ -155,6 +155,7 @@ def rate_store(
     run_id: str | None = None,
     save: bool = True,
     apply_overrides: bool = True,
+    engine: str = "numpy",
 ) -> tuple[Rating, RatingRun | None]:
     """Rate every customer of a store and (by default) keep the run in ``store.ratings``.
 
@@ -178,6 +179,8 @@ def rate_store(
         run_id: the stored run's id (fresh by default).
         save: store the run (False: compute only).
         apply_overrides: apply approved overrides to ``stars`` (False: rated stars).
+        engine: the feature engine, ``"numpy"`` (default) or ``"polars"`` (see
+            :func:`custmgmt.rating.rate_frames`).
 
     Raises:
         ValidationError: naive ``as_of``, mixed currencies without rates, ...
@@ -190,7 +193,9 @@ def rate_store(
         interactions = InteractionFrame.from_store(store, as_of=as_of, customer_index=orders)
     repository: RatingRepository = store.ratings
     previous = load_previous(repository, before=as_of)
-    rating = rate_frames(policy, orders, interactions, as_of=as_of, previous=previous)
+    rating = rate_frames(
+        policy, orders, interactions, as_of=as_of, previous=previous, engine=engine
+    )
     run = None
     if save:
         run = None if run_id is not None else same_run(repository, policy, as_of)
