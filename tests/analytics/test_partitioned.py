@@ -248,8 +248,10 @@ def test_grouped_rows_move_in_waves_as_a_stable_sort_gathers_them(
     n_groups = int(key.max()) + 1
     counts = np.bincount(key, minlength=n_groups).astype(np.int64)
     firsts = partitioned._wave_firsts(counts, waves)
-    assert firsts[0] == 0 and firsts[-1] == n_groups
-    assert np.all(np.diff(firsts) > 0) and len(firsts) - 1 <= waves
+    assert firsts[0] == 0
+    assert firsts[-1] == n_groups
+    assert np.all(np.diff(firsts) > 0)
+    assert len(firsts) - 1 <= waves
     with mock.patch.object(partitioned, "MOVE_BLOCK", block):
         grouping = partitioned.group_rows(key, counts, firsts)
         expected_rows = np.argsort(key, kind="stable")
