@@ -69,11 +69,13 @@ from custmgmt.errors import ValidationError
 
 __all__ = [
     "THREADS_ENV",
+    "Grouping",
     "concat_features",
     "customer_features",
     "default_threads",
     "factorize_parallel",
     "features_of_partition",
+    "group_rows",
     "map_partitions",
     "partition_bounds",
     "split_frames",
