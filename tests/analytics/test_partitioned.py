@@ -231,3 +231,94 @@ def test_sparse_ids_too_wide_for_one_packed_key_are_bucketed_not_argsorted() -> 
     expected_uniques, expected_codes = np.unique(ids, return_inverse=True)
     np.testing.assert_array_equal(uniques, expected_uniques)
     np.testing.assert_array_equal(codes, expected_codes)
+
+
+# -- grouping rows and moving them in waves ----------------------------------------------
+@settings(max_examples=120, deadline=None)
+@given(
+    st.lists(st.integers(0, 11), min_size=1, max_size=200),
+    st.integers(1, 6),
+    st.sampled_from([1, 3, 8, 1 << 16]),
+)
+def test_grouped_rows_move_in_waves_as_a_stable_sort_gathers_them(
+    keys: list[int], waves: int, block: int
+) -> None:
+    # Small blocks make small inputs cross many block seams.
+    key = np.array(keys, dtype=np.uint8)
+    n_groups = int(key.max()) + 1
+    counts = np.bincount(key, minlength=n_groups).astype(np.int64)
+    firsts = partitioned._wave_firsts(counts, waves)
+    assert firsts[0] == 0
+    assert firsts[-1] == n_groups
+    assert np.all(np.diff(firsts) > 0)
+    assert len(firsts) - 1 <= waves
+    with mock.patch.object(partitioned, "MOVE_BLOCK", block):
+        grouping = partitioned.group_rows(key, counts, firsts)
+        expected_rows = np.argsort(key, kind="stable")
+        # where() is the inverse of the stable permutation.
+        np.testing.assert_array_equal(grouping.where()[expected_rows], np.arange(len(key)))
+        column = np.arange(len(key), dtype=np.int64) * 7 - 3
+        other = key.astype(np.int16)
+        moved = [
+            grouping.move([column, other], wave, None) for wave in range(len(firsts) - 1)
+        ]
+    np.testing.assert_array_equal(np.concatenate([m[0] for m in moved]), column[expected_rows])
+    np.testing.assert_array_equal(np.concatenate([m[1] for m in moved]), other[expected_rows])
+    assert moved[0][1].dtype == np.int16
+    np.testing.assert_array_equal(grouping.offsets, np.concatenate([[0], np.cumsum(counts)]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(histories(), st.integers(1, 4), st.integers(2, 8), st.integers(1, 8))
+def test_any_wave_count_and_block_size_give_the_single_frame_features(
+    h: dict, threads: int, parts: int, waves: int
+) -> None:
+    orders = _orders_frame(h["orders"], h["int_ids"])
+    interactions = _interactions_frame(h["interactions"], h["int_ids"], orders)
+    as_of = _as_of(h["as_of"])
+    expected = customer_features(orders, interactions, as_of=as_of, windows=WINDOWS)
+    with (
+        mock.patch.object(partitioned, "WAVES", waves),
+        mock.patch.object(partitioned, "MOVE_BLOCK", 4),
+    ):
+        got = partitioned.customer_features(
+            orders, interactions, as_of=as_of, windows=WINDOWS, threads=threads, partitions=parts
+        )
+    assert_identical(got, expected)
+
+
+def test_map_partitions_computes_every_partition_once_in_order() -> None:
+    frame = _shop(3_000, seed=6)
+    ids, parts = partitioned.split_frames(frame, threads=1, partitions=9)
+    got_ids, sizes = partitioned.map_partitions(
+        lambda f: (len(f[0]), f[0].customer_ids.tolist()), frame, threads=3, partitions=9
+    )
+    assert got_ids.tolist() == ids.tolist()
+    assert sizes == [(len(o), o.customer_ids.tolist()) for o, _ in parts]
+    # One partition: the frames themselves, no copy.
+    _, whole = partitioned.map_partitions(lambda f: f[0], frame, threads=1)
+    assert whole == [frame]
+
+
+def test_the_partitions_copy_a_quarter_of_the_rows_at_a_time() -> None:
+    # The copies of the columns the features read are ~33 bytes a row: all of them at
+    # once (the former engine, plus an 8-byte permutation) exceed this bound.
+    import tracemalloc
+
+    frame = _shop(400_000, seed=7)
+    names = ["monetary_net", "frequency", "category_breadth"]
+    partitioned.customer_features(frame, as_of=AS_OF, features=names, threads=2, partitions=16)
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        got = partitioned.customer_features(
+            frame, as_of=AS_OF, features=names, threads=2, partitions=16
+        )
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    rows = len(frame)
+    # Measured: about 18 bytes a row (6 for the grouping, a quarter of the copy, the
+    # per-customer outputs); the former engine took 41.
+    assert peak < 25 * rows, f"{peak / rows:.1f} bytes a row"
+    assert_identical(got, customer_features(frame, as_of=AS_OF, features=names))

@@ -24,6 +24,7 @@ from custmgmt.scoring import (
     default_registry,
     fit_scale,
     get_scorer,
+    normalise,
     percentile_rank,
 )
 
@@ -123,6 +124,38 @@ def test_small_integer_columns_take_the_counting_path_and_agree_with_sorting() -
         pd.Series(counts + 0.5).rank(method="average", pct=True).to_numpy(),
         rtol=1e-12,
     )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.integers(-(2**40), 2**40),
+            st.sampled_from([0, 1, -(2**52), 2**52, 10**15]),
+        ),
+        min_size=1,
+        max_size=200,
+    ),
+    st.integers(0, 3),
+)
+def test_wide_integer_columns_take_the_packed_sort_and_agree_with_the_reference(
+    values: list[int], repeats: int
+) -> None:
+    # Money in minor units: integral floats over a range too wide to count, sorted as
+    # one packed key; ties (repeats) must rank as the slow reference ranks them.
+    column = np.array(values + values[: len(values) // 2] * repeats, dtype=np.float64)
+    spread = float(column.max() - column.min())
+    np.testing.assert_allclose(
+        percentile_rank(column), ref_percentile(column.tolist()), rtol=1e-12
+    )
+    scale, fitted = fit_scale("percentile_rank", column)
+    np.testing.assert_array_equal(fitted, percentile_rank(column))
+    assert [scale.transform_one(v) for v in column.tolist()] == fitted.tolist()
+    if spread >= 4 * len(column) + 1024:
+        order = np.argsort(column, kind="stable")
+        np.testing.assert_array_equal(
+            normalise._rank_and_sort(column)[1], column[order], strict=True
+        )
 
 
 def test_missing_values_normalise_to_zero_whatever_the_direction() -> None:

@@ -105,8 +105,28 @@ def _rank_and_sort(column: FloatArray) -> tuple[FloatArray, FloatArray]:
         return np.empty(0), np.empty(0)
     lo_f = float(column.min())
     hi_f = float(column.max())
-    integral = lo_f == math.floor(lo_f) and hi_f - lo_f < 4 * n + 1024
-    if integral and np.array_equal(column, np.floor(column)):
+    row_bits = int(n - 1).bit_length()
+    packable = hi_f - lo_f < min(2.0**53, 2.0 ** (64 - row_bits))
+    integral = lo_f == math.floor(lo_f) and packable
+    if integral and not np.array_equal(column, np.floor(column)):
+        integral = False
+    if integral and hi_f - lo_f >= 4 * n + 1024:
+        # Wide-range integers (money in minor units): one values-only sort of the
+        # packed key (value - lo) << row_bits | row, several times faster than a
+        # stable argsort of the floats and the same order (ties by row). Exact:
+        # value - lo is an integer below 2**53, so the float subtraction is exact.
+        shift = np.uint64(row_bits)
+        key = (column - lo_f).astype(np.uint64)
+        key <<= shift
+        key |= np.arange(n, dtype=np.uint64)
+        key.sort()
+        order = (key & np.uint64((1 << row_bits) - 1)).view(np.int64)
+        key >>= shift
+        sorted_values = key.astype(np.float64)
+        del key
+        sorted_values += lo_f
+        return _ranks_of_sorted(order, sorted_values), sorted_values
+    if integral:
         # Small-range integers (order counts, category breadth): count instead of
         # sorting, O(n) and several times faster than an argsort.
         codes = (column - lo_f).astype(np.intp)
@@ -119,6 +139,12 @@ def _rank_and_sort(column: FloatArray) -> tuple[FloatArray, FloatArray]:
         return ranks, sorted_values
     order = np.argsort(column, kind="stable")
     sorted_values = column[order]
+    return _ranks_of_sorted(order, sorted_values), sorted_values
+
+
+def _ranks_of_sorted(order: NDArray[np.int64], sorted_values: FloatArray) -> FloatArray:
+    """Percentile ranks, given the column's stable sorting permutation and values."""
+    n = sorted_values.size
     # Each position's tie group: first index (lt) and one past the last (le).
     starts = np.empty(n, dtype=bool)
     starts[0] = True
@@ -129,7 +155,7 @@ def _rank_and_sort(column: FloatArray) -> tuple[FloatArray, FloatArray]:
     group_rank = (group_starts + group_ends + 1) / (2.0 * n)
     ranks = np.empty(n, dtype=np.float64)
     ranks[order] = np.repeat(group_rank, sizes)
-    return ranks, sorted_values
+    return ranks
 
 
 @attrs.frozen(kw_only=True, eq=False)
