@@ -69,6 +69,7 @@ __all__ = [
     "default_threads",
     "factorize_parallel",
     "features_of_partition",
+    "map_partitions",
     "partition_bounds",
     "split_frames",
 ]
@@ -390,3 +391,10 @@ def customer_features(
 
     results = _run(n_threads, one, parts)
     return concat_features(results, customer_ids)
+
+
+def map_partitions(threads: int, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    """``[fn(x) for x in items]`` on a pool of ``threads`` threads (in order): the
+    thread-pool helper the other per-customer analyses (segments, churn, CLV
+    summaries) run their per-partition functions on."""
+    return _run(_check_count("threads", threads), fn, items)
