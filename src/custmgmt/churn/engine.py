@@ -26,10 +26,10 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 from custmgmt.analytics.partitioned import default_threads
 from custmgmt.churn import partitioned as _partitioned
 from custmgmt.churn.reasons import Reason, WinBackAction, WinBackPlaybook, infer_reasons
-from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 from custmgmt.churn.rules import (
     ChurnContext,
     ChurnRule,
