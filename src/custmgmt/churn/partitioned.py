@@ -267,13 +267,19 @@ def freeze_engine(
     return attrs.evolve(engine, rules=tuple(rules))
 
 
+def _thawed(rule: ChurnRule) -> ChurnRule:
+    if isinstance(rule, PopulationCycleRule):
+        return PurchaseCycleRule(
+            **{a.name: getattr(rule, a.name) for a in attrs.fields(PurchaseCycleRule)}
+        )
+    return rule
+
+
 def concat_churn(
-    parts: Sequence[ChurnReport],
-    engine: ChurnEngine,
-    order: npt.NDArray[np.intp] | None = None,
+    parts: Sequence[ChurnReport], order: npt.NDArray[np.intp] | None = None
 ) -> ChurnReport:
     """Join per-partition reports (in customer order, or put in it by ``order``),
-    naming ``engine``'s own rules (not their frozen stand-ins).
+    naming the engine's own rules (not their frozen stand-ins).
 
     Raises:
         ValidationError: no parts.
@@ -286,11 +292,10 @@ def concat_churn(
         return out if order is None else out[order]
 
     first = parts[0]
-    by_name = {rule.name: rule for rule in engine.rules}
     return attrs.evolve(
         first,
         customer_ids=join([np.asarray(p.customer_ids) for p in parts]),
-        rules=tuple(by_name[rule.name] for rule in first.rules),
+        rules=tuple(_thawed(rule) for rule in first.rules),
         fired=join([p.fired for p in parts]),
         values={
             rule: {k: join([p.values[rule][k] for p in parts]) for k in cols}
@@ -369,7 +374,7 @@ def evaluate_partitioned(
     reports = engine_parts.map_partitions(threads, second, list(zip(parts, stage_one, strict=True)))
     # Partitions are ranges of the customer index, in order: their reports join as is.
     del customer_ids
-    return concat_churn(reports, engine)
+    return concat_churn(reports)
 
 
 def _orders_of(frame: OrderFrame | None) -> OrderFrame:

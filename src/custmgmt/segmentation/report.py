@@ -274,7 +274,7 @@ def _partitioned_report(
         segmentations=segmentations,
         skipped=population.skipped,
         rfm=segment_parts.concat_rfm([r.rfm for r in found]),
-        churn=churn_parts.concat_churn([r.churn for r in found], engine),
+        churn=churn_parts.concat_churn([r.churn for r in found]),
     )
 
 
