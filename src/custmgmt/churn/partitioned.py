@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 import numpy as np
@@ -52,9 +52,11 @@ from custmgmt.domain.time import require_aware, to_epoch_micros
 from custmgmt.errors import ValidationError
 from custmgmt.segmentation.inputs import segment_features
 
-if TYPE_CHECKING:
-    from custmgmt.churn.engine import ChurnEngine, ChurnReport
-
+# ChurnEngine and ChurnReport are typed Any here: custmgmt.churn.engine imports this
+# module (its evaluate(threads=) runs evaluate_partitioned), and the library keeps
+# its import graph free of cycles, even type-only ones.
+ChurnEngine = Any
+ChurnReport = Any
 __all__ = [
     "PopulationCycleRule",
     "as_of_micros",
