@@ -272,7 +272,8 @@ def test_analyse_clv_fits_and_values_identically_on_partitions() -> None:
         )
     # Equal inputs: equal fits, values and exclusions.
     for one, other in zip(expected.fits, got.fits, strict=True):
-        assert one.model is not None and other.model is not None
+        assert one.model is not None
+        assert other.model is not None
         assert one.model.params_ == other.model.params_
     np.testing.assert_array_equal(got.clv, expected.clv, strict=True)
     np.testing.assert_array_equal(got.alive, expected.alive, strict=True)

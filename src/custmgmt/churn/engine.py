@@ -402,9 +402,10 @@ class ChurnEngine:
             and _partitioned.supports_partitions(self)
             and _partitioned.estimated_partitions(orders, interactions, n_threads, partitions) > 1
         ):
-            return _partitioned.evaluate_partitioned(
+            report: ChurnReport = _partitioned.evaluate_partitioned(
                 self, orders, interactions, as_of=as_of, threads=n_threads, partitions=partitions
             )
+            return report
         if features is None:
             features = segment_features(
                 orders,
