@@ -78,6 +78,7 @@ __all__ = [
     "group_rows",
     "map_partitions",
     "partition_bounds",
+    "run_on_threads",
     "split_frames",
 ]
 
@@ -554,3 +555,14 @@ def customer_features(
     if len(results) == 1:
         return results[0]
     return concat_features(results, customer_ids)
+
+
+def run_on_threads(threads: int, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    """``[fn(x) for x in items]`` on a pool of ``threads`` threads (in order): the
+    thread-pool helper the other per-customer analyses (segments, churn, CLV
+    summaries) run their per-partition functions on."""
+    n_threads = _check_count("threads", threads)
+    if n_threads <= 1 or len(items) <= 1:
+        return [fn(x) for x in items]
+    with ThreadPoolExecutor(max_workers=min(n_threads, len(items))) as pool:
+        return list(pool.map(fn, items))

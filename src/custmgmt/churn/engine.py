@@ -26,6 +26,9 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from custmgmt.analytics.frames import InteractionFrame, OrderFrame
+from custmgmt.analytics.partitioned import default_threads
+from custmgmt.churn import partitioned as _partitioned
 from custmgmt.churn.reasons import Reason, WinBackAction, WinBackPlaybook, infer_reasons
 from custmgmt.churn.rules import (
     ChurnContext,
@@ -361,20 +364,48 @@ class ChurnEngine:
         *,
         as_of: datetime,
         features: Any = None,
+        threads: int | None = None,
+        partitions: int | None = None,
     ) -> ChurnReport:
         """Run the rules at ``as_of``.
+
+        Without ``features``, on a large frame and several threads, the partitioned
+        engine runs the rules per range of customers in a thread pool
+        (:func:`custmgmt.churn.partitioned.evaluate_partitioned`), with the population
+        cycles gathered from every partition: the report is identical, for every
+        thread and partition count. Engines with a rule that is not per customer
+        (:class:`~custmgmt.churn.rules.ModelAliveBelow`, a host's own rule classes)
+        run on the whole frame.
 
         Args:
             orders: an :class:`~custmgmt.analytics.frames.OrderFrame`.
             interactions: an optional ``InteractionFrame``.
             as_of: the aware moment of evaluation.
             features: precomputed ``CustomerFeatures`` at ``as_of`` holding the rules'
-                columns (computed when None).
+                columns (computed when None; given, the rules run on the whole frame).
+            threads: worker threads (default ``CUSTMGMT_THREADS``, else the cores this
+                process may run on).
+            partitions: the number of customer ranges (default: see
+                :func:`custmgmt.analytics.partitioned.partition_bounds`).
 
         Raises:
-            ValidationError: a naive ``as_of``, features missing a column, bad frames.
+            ValidationError: a naive ``as_of``, features missing a column, bad frames,
+                ``threads`` or ``partitions`` not a positive integer.
         """
         require_aware("as_of", as_of)
+        n_threads = default_threads() if threads is None else threads
+        _partitioned.check_counts(n_threads, partitions)
+        if (
+            features is None
+            and isinstance(orders, OrderFrame)
+            and (interactions is None or isinstance(interactions, InteractionFrame))
+            and _partitioned.supports_partitions(self)
+            and _partitioned.estimated_partitions(orders, interactions, n_threads, partitions) > 1
+        ):
+            report: ChurnReport = _partitioned.evaluate_partitioned(
+                self, orders, interactions, as_of=as_of, threads=n_threads, partitions=partitions
+            )
+            return report
         if features is None:
             features = segment_features(
                 orders,

@@ -36,7 +36,6 @@ a function here runs.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -53,8 +52,8 @@ from custmgmt.analytics.clv import (
     GammaGamma,
     ModelFit,
     ParetoNBD,
-    summarize_transactions,
 )
+from custmgmt.analytics.clv._partitioned import summarize_partition
 from custmgmt.analytics.clv._report import MODELS, SpendExclusion, SummaryReady
 from custmgmt.analytics.clv._summary import TransactionSummary, normalise_unit
 from custmgmt.analytics.features import (
@@ -65,9 +64,8 @@ from custmgmt.analytics.features import (
 )
 from custmgmt.analytics.frames import OrderFrame, counted_mask
 from custmgmt.analytics.partitioned import concat_features
-from custmgmt.churn import ChurnEngine, ChurnReport
-from custmgmt.churn.rules import PurchaseCycleRule
-from custmgmt.distributed import _population as pop
+from custmgmt.churn import ChurnEngine
+from custmgmt.churn.partitioned import check_engine, concat_churn
 from custmgmt.distributed.parquet import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
@@ -87,10 +85,17 @@ from custmgmt.rating.result import PreviousStars, Rating, RatingScale
 from custmgmt.rating.result import rate as rate_features
 from custmgmt.rating.services import save_rating
 from custmgmt.scoring.weighted import sum_contributions
-from custmgmt.segmentation.inputs import segment_features
+from custmgmt.segmentation.partitioned import (
+    SegmentPart,
+    SegmentPopulation,
+    SegmentResult,
+    concat_rfm,
+    segment_apply,
+    segment_gather,
+    segment_population,
+)
 from custmgmt.segmentation.presets import shipped_schemes
 from custmgmt.segmentation.report import SegmentReport
-from custmgmt.segmentation.rfm import NO_PURCHASE, RFM, RFMScores
 from custmgmt.segmentation.schemes import Scheme, Segmentation
 
 __all__ = [
@@ -583,145 +588,19 @@ def _rating_graph(
 
 
 # -- segments, RFM, churn --------------------------------------------------------------
-@attrs.frozen(kw_only=True, eq=False)
-class _SegmentPart:
-    frame: OrderFrame | None
-    features: CustomerFeatures | None
-    gathered: dict[str, Any]
-
-
+# The three stages are the single machine's (custmgmt.segmentation.partitioned): one
+# code path for the thread pool and the workers.
 def _segment_one(
     frame: OrderFrame | None, as_of: datetime, engine: ChurnEngine, schemes: tuple[Scheme, ...]
-) -> _SegmentPart:
-    if frame is None:
-        return _SegmentPart(frame=None, features=None, gathered={})
-    needed = sorted(engine.required_features(interactions=False))
-    features = segment_features(frame, None, as_of=as_of, extra=needed)
-    available = set(features.names)
-    gathered: dict[str, Any] = {"names": tuple(sorted(available))}
-    for name, _q in pop.scheme_quantiles([s for s in schemes if s.features() <= available]):
-        gathered[f"column:{name}"] = np.asarray(features[name], dtype=np.float64)
-    frequency = np.asarray(features["frequency"], dtype=np.float64)
-    buyers = frequency >= 1
-    gathered["rfm"] = (
-        -np.asarray(features["recency"], dtype=np.float64)[buyers],
-        frequency[buyers],
-        np.asarray(features["total_spend"], dtype=np.float64)[buyers],
-    )
-    as_of_us = pop.as_of_micros(as_of)
-    for rule in engine.rules:
-        if isinstance(rule, PurchaseCycleRule):
-            gathered[f"own:{rule.name}"] = pop.own_cycles(features, rule.statistic)
-            if rule.fallback == "category":
-                gathered[f"gaps:{rule.name}"] = pop.category_gaps(features, frame, as_of_us)
-    return _SegmentPart(frame=frame, features=features, gathered=gathered)
+) -> SegmentPart:
+    return segment_gather(frame, None, as_of, engine, schemes)
 
 
-def _gathered(part: _SegmentPart) -> dict[str, Any]:
+def _gathered(part: SegmentPart) -> dict[str, Any]:
     return part.gathered
 
 
-@attrs.frozen(kw_only=True, eq=False)
-class _SegmentPopulation:
-    schemes: tuple[Scheme, ...]
-    frozen: tuple[Scheme, ...]
-    skipped: tuple[str, ...]
-    rfm_cuts: tuple[npt.NDArray[np.float64], ...]
-    engine: ChurnEngine
-
-
-def _segment_population(
-    gathered: list[dict[str, Any]], engine: ChurnEngine, schemes: tuple[Scheme, ...]
-) -> _SegmentPopulation:
-    found = [g for g in gathered if g]
-    if not found:
-        raise ValidationError("orders", 0, "at least one order")
-    available = set(found[0]["names"])
-    usable = tuple(s for s in schemes if s.features() <= available)
-    skipped = tuple(s.name for s in schemes if s not in usable)
-    columns = {
-        key.split(":", 1)[1]: np.concatenate([g[key] for g in found])
-        for key in found[0]
-        if key.startswith("column:")
-    }
-    cuts = pop.population_cuts(columns, pop.scheme_quantiles(usable))
-    frozen = tuple(pop.freeze_scheme(s, cuts) for s in usable)
-    rfm_cuts = tuple(
-        pop.quintile_cuts(np.concatenate([g["rfm"][i] for g in found])) for i in range(3)
-    )
-    population_days: dict[str, float] = {}
-    category: dict[str, dict[str, float]] = {}
-    for rule in engine.rules:
-        if isinstance(rule, PurchaseCycleRule):
-            own = np.concatenate([g[f"own:{rule.name}"] for g in found])
-            population_days[rule.name] = float(np.median(own)) if own.size else math.nan
-            if rule.fallback == "category":
-                names = sorted({n for g in found for n in g[f"gaps:{rule.name}"]})
-                category[rule.name] = {
-                    n: pop.median_days(
-                        [g[f"gaps:{rule.name}"][n] for g in found if n in g[f"gaps:{rule.name}"]]
-                    )
-                    for n in names
-                }
-    return _SegmentPopulation(
-        schemes=usable,
-        frozen=frozen,
-        skipped=skipped,
-        rfm_cuts=rfm_cuts,
-        engine=pop.freeze_engine(engine, population_days, category),
-    )
-
-
-@attrs.frozen(kw_only=True, eq=False)
-class _SegmentResult:
-    features: CustomerFeatures
-    codes: dict[str, npt.NDArray[np.int16]]
-    rfm: RFMScores
-    churn: ChurnReport
-
-
-def _rfm_at(features: CustomerFeatures, cuts: tuple[npt.NDArray[np.float64], ...]) -> RFMScores:
-    model = RFM()
-    recency = np.asarray(features["recency"], dtype=np.float64)
-    frequency = np.asarray(features["frequency"], dtype=np.float64)
-    monetary = np.asarray(features["total_spend"], dtype=np.float64)
-    buyers = frequency >= 1
-    n = len(frequency)
-    scores = []
-    for values, cut in zip((-recency, frequency, monetary), cuts, strict=True):
-        out = np.zeros(n, dtype=np.int8)
-        out[buyers] = pop.quintile_scores_at(values[buyers], cut)
-        scores.append(out)
-    r, f, m = scores
-    grid = model.segment_map.grid()
-    k = len(model.segment_map.names)
-    return RFMScores(
-        customer_ids=np.asarray(features.customer_ids),
-        r=r,
-        f=f,
-        m=m,
-        codes=np.where(buyers, grid[r, f], k).astype(np.int16),
-        names=(*model.segment_map.names, NO_PURCHASE),
-        recency=recency,
-        frequency=frequency,
-        monetary=monetary,
-    )
-
-
-def _segment_two(
-    part: _SegmentPart, population: _SegmentPopulation, as_of: datetime
-) -> _SegmentResult | None:
-    if part.features is None or part.frame is None:
-        return None
-    features = part.features
-    codes = {s.name: s.assign(features).codes for s in population.frozen}
-    churn = population.engine.evaluate(part.frame, None, as_of=as_of, features=features)
-    return _SegmentResult(
-        features=features, codes=codes, rfm=_rfm_at(features, population.rfm_cuts), churn=churn
-    )
-
-
-def _segment_rows(result: _SegmentResult | None, population: _SegmentPopulation, kind: str) -> Any:
+def _segment_rows(result: SegmentResult | None, population: SegmentPopulation, kind: str) -> Any:
     if result is None:
         return _segment_meta(population.schemes, kind)
     columns: dict[str, AnyArray] = {"customer_id": np.asarray(result.features.customer_ids)}
@@ -776,32 +655,6 @@ def _concat_features(
     )
 
 
-def _concat_churn(parts: Sequence[ChurnReport], order: npt.NDArray[np.intp]) -> ChurnReport:
-    first = parts[0]
-    return attrs.evolve(
-        first,
-        customer_ids=_concat_arrays([np.asarray(p.customer_ids) for p in parts], order),
-        fired=np.concatenate([p.fired for p in parts])[order],
-        values={
-            rule: {k: _concat_arrays([p.values[rule][k] for p in parts], order) for k in cols}
-            for rule, cols in first.values.items()
-        },
-        score=_concat_arrays([p.score for p in parts], order),
-        risk=_concat_arrays([p.risk for p in parts], order),
-        reason=_concat_arrays([p.reason for p in parts], order),
-        evidence=np.concatenate([p.evidence for p in parts])[order],
-    )
-
-
-def _concat_rfm(parts: Sequence[RFMScores], order: npt.NDArray[np.intp]) -> RFMScores:
-    first = parts[0]
-    fields = ("customer_ids", "r", "f", "m", "codes", "recency", "frequency", "monetary")
-    arrays: dict[str, Any] = {
-        f: _concat_arrays([getattr(p, f) for p in parts], order) for f in fields
-    }
-    return attrs.evolve(first, **arrays)
-
-
 @attrs.frozen(kw_only=True, eq=False)
 class DistributedSegments:
     """Segments, RFM and churn computed on a cluster (see :func:`segment`).
@@ -837,13 +690,13 @@ class DistributedSegments:
             )
             for s in population.schemes
         }
-        churn = _concat_churn([p.churn for p in found], order)
+        churn = concat_churn([p.churn for p in found], order)
         return SegmentReport(
             as_of=self.as_of,
             features=features,
             segmentations=segmentations,
             skipped=population.skipped,
-            rfm=_concat_rfm([p.rfm for p in found], order),
+            rfm=concat_rfm([p.rfm for p in found], order),
             churn=churn,
         )
 
@@ -866,7 +719,7 @@ def segment(
     """
     require_aware("as_of", as_of)
     engine = ChurnEngine() if engine is None else engine
-    pop.check_engine(engine)
+    check_engine(engine)
     chosen = tuple(shipped_schemes() if schemes is None else schemes)
     return _segment_graph(_frames(orders, npartitions), _id_kind(orders), as_of, engine, chosen)
 
@@ -881,8 +734,8 @@ def _segment_graph(
     delayed = _delayed()
     one = [delayed(_segment_one, pure=True)(f, as_of, engine, chosen) for f in frames]
     gathered = [delayed(_gathered, pure=True)(p) for p in one]
-    population = delayed(_segment_population, pure=True)(gathered, engine, chosen)
-    two = [delayed(_segment_two, pure=True)(p, population, as_of) for p in one]
+    population = delayed(segment_population, pure=True)(gathered, engine, chosen)
+    two = [delayed(segment_apply, pure=True)(p, population, as_of) for p in one]
     rows = [delayed(_segment_rows, pure=True)(r, population, kind) for r in two]
     available = [s for s in chosen if not _needs_interactions(s)]
     frame = _from_delayed(rows, _segment_meta(available, kind))
@@ -918,20 +771,9 @@ def _clv_one(
         return _ClvPart(
             ids=empty, summary=None, money=empty, n_orders=0, n_counted=0, exclusions=()
         )
-    offset = as_of.utcoffset()
-    shift = 0 if offset is None else int(offset.total_seconds()) * 1_000_000
-    end = to_epoch_micros(as_of)
-    upto = frame.placed_at <= end
-    counted = counted_mask(frame.status) & upto
-    spend = (frame.amount - frame.returned_amount)[counted]
-    summary = summarize_transactions(
-        frame.customer_code[counted],
-        frame.placed_at[counted] + shift,
-        spend,
-        observation_end=end + shift,
-        unit=unit,
-        period=period,
-    )
+    # The single machine's unit of work (analyse_clv's partitions run it too).
+    done = summarize_partition(frame, as_of=as_of, unit=unit, period=period)
+    summary = done.summary
     money = (
         np.zeros(len(summary))
         if summary.monetary_value is None
@@ -940,6 +782,7 @@ def _clv_one(
     ids = np.asarray(frame.customer_ids)[summary.customer_ids]
     exclusions: tuple[SpendExclusion, ...] = ()
     if with_spend:
+        counted = counted_mask(frame.status) & (frame.placed_at <= to_epoch_micros(as_of))
         left_out = np.flatnonzero((summary.frequency > 0) & (money <= 0))
         found = []
         for code in summary.customer_ids[left_out].tolist():
@@ -959,8 +802,8 @@ def _clv_one(
         ids=ids,
         summary=summary,
         money=money,
-        n_orders=int(upto.sum()),
-        n_counted=int(counted.sum()),
+        n_orders=done.n_orders,
+        n_counted=done.n_counted,
         exclusions=exclusions,
     )
 
@@ -1340,7 +1183,7 @@ def analyse(
     require_aware("as_of", as_of)
     policy = RatingPolicy.default() if policy is None else policy
     engine = ChurnEngine() if engine is None else engine
-    pop.check_engine(engine)
+    check_engine(engine)
     chosen_schemes = tuple(shipped_schemes() if schemes is None else schemes)
     chosen = tuple(dict.fromkeys(models))
     if not chosen or any(m not in MODELS for m in chosen):

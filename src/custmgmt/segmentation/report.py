@@ -33,15 +33,19 @@ from typing import Any, Final
 import attrs
 import numpy as np
 
+from custmgmt.analytics import partitioned as engine_parts
 from custmgmt.analytics.features import CustomerFeatures
 from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 from custmgmt.analytics.loading import store_frames
 from custmgmt.churn import ChurnEngine, ChurnExplanation, ChurnReport, Reason, RiskLevel
+from custmgmt.churn import partitioned as churn_parts
+from custmgmt.domain.time import require_aware
 from custmgmt.ports import Store
+from custmgmt.segmentation import partitioned as segment_parts
 from custmgmt.segmentation.inputs import segment_features
 from custmgmt.segmentation.presets import shipped_schemes
 from custmgmt.segmentation.rfm import RFM, RFMScores
-from custmgmt.segmentation.schemes import Segmentation
+from custmgmt.segmentation.schemes import Scheme, Segmentation
 
 __all__ = ["AT_RISK_ORDER", "SegmentReport", "segment_report", "segment_store"]
 
@@ -164,8 +168,18 @@ def segment_report(
     *,
     as_of: datetime,
     engine: ChurnEngine | None = None,
+    threads: int | None = None,
+    partitions: int | None = None,
 ) -> SegmentReport:
     """Run the shipped schemes, RFM and the churn engine on frames.
+
+    On a large frame and several threads the work runs on the partitioned engine
+    (:mod:`custmgmt.segmentation.partitioned`): features, memberships, RFM scores and
+    churn flags per range of customers in a thread pool, the population's quantile
+    cuts, RFM quintiles and purchase-cycle fallbacks computed from every partition's
+    values. The report is identical for every ``threads`` and ``partitions``. A
+    churn engine with a rule that is not per customer (the BG/NBD model rule, a
+    host's own rule classes) makes the whole report run on the whole frame.
 
     Args:
         orders: the orders; its customer index is the report's population.
@@ -173,17 +187,36 @@ def segment_report(
             skipped without).
         as_of: the aware moment of evaluation.
         engine: the churn engine (default: :class:`~custmgmt.churn.ChurnEngine`).
+        threads: worker threads (default ``CUSTMGMT_THREADS``, else the cores this
+            process may run on).
+        partitions: the number of customer ranges (default: see
+            :func:`custmgmt.analytics.partitioned.partition_bounds`).
 
     Raises:
-        ValidationError: a naive ``as_of`` or bad frames.
+        ValidationError: a naive ``as_of`` or bad frames; ``threads`` or
+            ``partitions`` not a positive integer.
     """
     engine = ChurnEngine() if engine is None else engine
+    n_threads = engine_parts.default_threads() if threads is None else threads
+    churn_parts.check_counts(n_threads, partitions)
+    schemes = tuple(shipped_schemes())
+    if (
+        isinstance(orders, OrderFrame)
+        and (interactions is None or isinstance(interactions, InteractionFrame))
+        and isinstance(engine, ChurnEngine)
+        and segment_parts.supports_partitions(schemes, engine)
+        and churn_parts.estimated_partitions(orders, interactions, n_threads, partitions) > 1
+    ):
+        require_aware("as_of", as_of)
+        return _partitioned_report(
+            orders, interactions, as_of, engine, schemes, n_threads, partitions
+        )
     needed = sorted(engine.required_features(interactions=interactions is not None))
     features = segment_features(orders, interactions, as_of=as_of, extra=needed)
     available = set(features.names)
     segmentations: dict[str, Segmentation] = {}
     skipped: list[str] = []
-    for scheme in shipped_schemes():
+    for scheme in schemes:
         if scheme.features() <= available:
             segmentations[scheme.name] = scheme.assign(features)
         else:
@@ -200,20 +233,67 @@ def segment_report(
     )
 
 
+def _partitioned_report(
+    orders: OrderFrame,
+    interactions: InteractionFrame | None,
+    as_of: datetime,
+    engine: ChurnEngine,
+    schemes: tuple[Scheme, ...],
+    threads: int,
+    partitions: int | None,
+) -> SegmentReport:
+    """The three stages of :mod:`custmgmt.segmentation.partitioned` on a thread pool;
+    partitions are ranges of the customer index, so their outputs join in order."""
+    customer_ids, parts = engine_parts.split_frames(
+        orders, interactions, threads=threads, partitions=partitions
+    )
+
+    def gather(frames: engine_parts.PartFrames) -> segment_parts.SegmentPart:
+        return segment_parts.segment_gather(frames[0], frames[1], as_of, engine, schemes)
+
+    one = engine_parts.run_on_threads(threads, gather, parts)
+    population = segment_parts.segment_population([p.gathered for p in one], engine, schemes)
+
+    def apply(part: segment_parts.SegmentPart) -> segment_parts.SegmentResult | None:
+        return segment_parts.segment_apply(part, population, as_of)
+
+    found = [r for r in engine_parts.run_on_threads(threads, apply, one) if r is not None]
+    features = engine_parts.concat_features([r.features for r in found], customer_ids)
+    segmentations = {
+        s.name: Segmentation(
+            scheme=s,
+            customer_ids=features.customer_ids,
+            codes=np.concatenate([r.codes[s.name] for r in found]),
+            table=features,
+        )
+        for s in population.schemes
+    }
+    return SegmentReport(
+        as_of=as_of,
+        features=features,
+        segmentations=segmentations,
+        skipped=population.skipped,
+        rfm=segment_parts.concat_rfm([r.rfm for r in found]),
+        churn=churn_parts.concat_churn([r.churn for r in found]),
+    )
+
+
 def segment_store(
     store: Store,
     *,
     as_of: datetime,
     currency: str,
     engine: ChurnEngine | None = None,
+    threads: int | None = None,
 ) -> SegmentReport:
     """The segment report of a store's customers as of ``as_of``: every customer
     registered by then (those with no order and no interaction are prospects), with
-    their orders and interactions.
+    their orders and interactions; ``threads`` as :func:`segment_report`.
 
     Raises:
-        ValidationError: a naive ``as_of``, orders in another currency.
+        ValidationError: a naive ``as_of``, orders in another currency, ``threads``
+            not a positive integer.
         StorageError: the store failed.
     """
     orders, interactions = store_frames(store, as_of=as_of, currency=currency)
-    return segment_report(orders, interactions, as_of=as_of, engine=engine)
+    return segment_report(orders, interactions, as_of=as_of, engine=engine, threads=threads)

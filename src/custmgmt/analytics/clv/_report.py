@@ -25,10 +25,10 @@ from custmgmt.analytics.clv._bgnbd import BetaGeo
 from custmgmt.analytics.clv._common import FloatArray
 from custmgmt.analytics.clv._gamma import GammaGamma
 from custmgmt.analytics.clv._pareto import ParetoNBD
+from custmgmt.analytics.clv._partitioned import summarize_orders
 from custmgmt.analytics.clv._summary import (
     TransactionSummary,
     normalise_unit,
-    summarize_transactions,
 )
 from custmgmt.analytics.frames import OrderFrame, counted_mask
 from custmgmt.domain.time import require_aware, to_epoch_micros
@@ -404,6 +404,8 @@ def analyse_clv(
     currency: str = "CNY",
     time_limit: float | None = 60.0,
     progress: Callable[[ClvEvent], None] | bool | None = None,
+    threads: int | None = None,
+    partitions: int | None = None,
 ) -> ClvReport:
     """Fit customer-lifetime models to orders and value every customer.
 
@@ -439,13 +441,22 @@ def analyse_clv(
             :class:`FitProgress` reports, and with each :class:`ModelFit` as soon as
             that model is done; ``True`` draws a bar per fit on an interactive
             terminal or notebook (nothing on a pipe); ``False`` / ``None``: silence.
+        threads: worker threads for the transaction summary (default
+            ``CUSTMGMT_THREADS``, else the cores this process may run on): on a large
+            frame it runs per range of customers on the partitioned engine
+            (:func:`custmgmt.analytics.clv._partitioned.summarize_orders`), with the
+            identical result for every thread count; the fits run on the joined
+            summary.
+        partitions: the number of customer ranges (default: see
+            :func:`custmgmt.analytics.partitioned.partition_bounds`).
 
     Returns:
         A :class:`ClvReport`.
 
     Raises:
         ValidationError: a naive datetime, a calibration end not before ``as_of``,
-            an unknown unit, period or model, a non-positive horizon.
+            an unknown unit, period or model, a non-positive horizon, ``threads`` or
+            ``partitions`` not a positive integer.
     """
     require_aware("as_of", as_of)
     chosen = _check_models(models)
@@ -467,33 +478,26 @@ def analyse_clv(
     emit = _ignore if progress is None or isinstance(progress, bool) else progress
     # progress=True: a bar per model fit on an interactive terminal, nothing elsewhere.
     on_fit: Any = True if progress is True else emit
-    offset = as_of.utcoffset()
-    shift = 0 if offset is None else int(offset.total_seconds()) * 1_000_000
-    end = to_epoch_micros(as_of)
-    upto = orders.placed_at <= end
-    counted = counted_mask(orders.status) & upto
-    spend = (orders.amount - orders.returned_amount)[counted]
-    cal = None
     if calibration_end is not None:
         require_aware("calibration_end", calibration_end)
-        cal = to_epoch_micros(calibration_end) + shift
-    summary = summarize_transactions(
-        orders.customer_code[counted],
-        orders.placed_at[counted] + shift,
-        spend,
-        observation_end=end + shift,
-        calibration_end=cal,
+    done = summarize_orders(
+        orders,
+        as_of=as_of,
+        calibration_end=calibration_end,
         unit=unit_code,
         period=period_code,
+        threads=threads,
+        partitions=partitions,
     )
+    summary = done.summary
     stage = SummaryReady(
         summary=summary,
         as_of=as_of,
         calibration_end=calibration_end,
         unit=unit_code,
         period=period_code,
-        n_orders=int(upto.sum()),
-        n_counted=int(counted.sum()),
+        n_orders=done.n_orders,
+        n_counted=done.n_counted,
     )
     emit(stage)
     x, tx, age = summary.frequency, summary.recency, summary.T
@@ -556,7 +560,7 @@ def analyse_clv(
                 discount_rate=discount_rate,
                 freq=unit_code,
             )
-    exclusions = _spend_exclusions(orders, counted, summary, money) if "gg" in chosen else ()
+    exclusions = _spend_exclusions(orders, as_of, summary, money) if "gg" in chosen else ()
     return ClvReport(
         stage=stage,
         fits=report_fits,
@@ -577,7 +581,7 @@ def _ignore(event: ClvEvent) -> None:
 
 def _spend_exclusions(
     orders: OrderFrame,
-    counted: npt.NDArray[np.bool_],
+    as_of: datetime,
     summary: TransactionSummary,
     money: FloatArray,
 ) -> tuple[SpendExclusion, ...]:
@@ -585,6 +589,7 @@ def _spend_exclusions(
     left_out = np.flatnonzero((summary.frequency > 0) & (money <= 0))
     if left_out.size == 0:
         return ()
+    counted = counted_mask(orders.status) & (orders.placed_at <= to_epoch_micros(as_of))
     codes = summary.customer_ids[left_out]  # summary ids are the frame's customer codes
     wanted = np.isin(orders.customer_code, codes) & counted
     rows = np.flatnonzero(wanted)
