@@ -17,7 +17,8 @@ the table shows the median time, the peak memory, and the scaling ratio (time of
 1 worker / time of 2 workers). The results of the three are checked equal (stars
 per customer).
 
-Usage: ``python benchmarks/bench_dask.py [--orders 10000000] [--repeat 2] [--keep DIR]``.
+Usage: ``python benchmarks/bench_dask.py [--orders 10000000] [--repeat 2] [--keep DIR]
+[--memory-limit 6GiB] [--npartitions N] [--workers 1 2]``.
 """
 
 from __future__ import annotations
@@ -122,7 +123,13 @@ def _worker_peak() -> int:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
-def on_cluster(folder: Path, workers: int, rows: int) -> tuple[float, list[float], Any]:
+def on_cluster(
+    folder: Path,
+    workers: int,
+    rows: int,
+    memory_limit: str = "auto",
+    npartitions: int | None = None,
+) -> tuple[float, list[float], Any]:
     """Seconds, per-worker peak RSS (MiB) and the stars, on a fresh local cluster."""
     from distributed import Client, LocalCluster
 
@@ -130,12 +137,17 @@ def on_cluster(folder: Path, workers: int, rows: int) -> tuple[float, list[float
 
     with (
         LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            memory_limit=memory_limit,
         ) as cluster,
         Client(cluster) as client,
     ):
         started = time.perf_counter()
-        rating = rate(read_orders(folder, rows_per_partition=rows), as_of=AS_OF).collect()
+        orders = read_orders(folder, rows_per_partition=rows)
+        rating = rate(orders, as_of=AS_OF, npartitions=npartitions).collect()
         elapsed = time.perf_counter() - started
         peaks = [v / 1024 for v in client.run(_worker_peak).values()]
     return elapsed, peaks, np.asarray(rating.stars)
@@ -147,6 +159,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--rows-per-partition", type=int, default=1 << 19)
     parser.add_argument("--keep", metavar="DIR", help="generate into (or reuse) DIR")
+    parser.add_argument(
+        "--memory-limit", default="auto", help="per worker, e.g. 6GiB (default: RAM / workers)"
+    )
+    parser.add_argument(
+        "--npartitions", type=int, help="customer partitions (default: one per input piece)"
+    )
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1, 2], help="cluster sizes (default 1 2)"
+    )
     args = parser.parse_args()
     folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-dask-"))
     try:
@@ -163,11 +184,9 @@ def main() -> None:
             f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "
             f"data {size:.0f} MiB Parquet"
         )
-        times: dict[str, list[float]] = {
-            "one machine": [],
-            "dask, 1 worker": [],
-            "dask, 2 workers": [],
-        }
+        times: dict[str, list[float]] = {"one machine": []}
+        for workers in args.workers:
+            times[f"dask, {workers} worker{'s' if workers > 1 else ''}"] = []
         peaks: dict[str, list[float]] = {k: [] for k in times}
         reference = None
         with tempfile.TemporaryDirectory() as scratch:
@@ -176,10 +195,21 @@ def main() -> None:
                 times["one machine"].append(seconds)
                 peaks["one machine"].append(peak)
                 reference = np.load(Path(scratch) / "stars.npy")
-                for workers in (1, 2):
+                print(f"one machine: {seconds:.1f} s, {peak:.0f} MiB", flush=True)
+                for workers in args.workers:
                     key = f"dask, {workers} worker{'s' if workers > 1 else ''}"
                     seconds, worker_peaks, stars = on_cluster(
-                        folder, workers, args.rows_per_partition
+                        folder,
+                        workers,
+                        args.rows_per_partition,
+                        args.memory_limit,
+                        args.npartitions,
+                    )
+                    print(
+                        f"{key}: {seconds:.1f} s, worker peaks "
+                        + ", ".join(f"{p:.0f}" for p in worker_peaks)
+                        + f" MiB (load {os.getloadavg()[0]:.1f})",
+                        flush=True,
                     )
                     assert np.array_equal(stars, reference), "results differ"
                     times[key].append(seconds)
@@ -191,10 +221,11 @@ def main() -> None:
         print(f"{'path':<18} {'seconds':>9} {'peak MiB/process':>17}")
         for key in times:
             print(f"{key:<18} {statistics.median(times[key]):>9.1f} {max(peaks[key]):>17.0f}")
-        ratio = statistics.median(times["dask, 1 worker"]) / statistics.median(
-            times["dask, 2 workers"]
-        )
-        print(f"scaling 1 -> 2 workers: {ratio:.2f}x")
+        if "dask, 1 worker" in times and "dask, 2 workers" in times:
+            ratio = statistics.median(times["dask, 1 worker"]) / statistics.median(
+                times["dask, 2 workers"]
+            )
+            print(f"scaling 1 -> 2 workers: {ratio:.2f}x")
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)

@@ -19,9 +19,11 @@ from custmgmt.tickets.ticket import Ticket, TicketStatus
 
 __all__ = [
     "check_chunk_size",
+    "check_chunked_count",
     "check_override",
     "check_range",
     "check_result_arrays",
+    "check_result_chunk",
     "check_results",
     "check_statuses",
     "check_update",
@@ -91,6 +93,47 @@ def check_result_arrays(run: RatingRun, results: Any) -> RatingResults:
             "results", len(results), f"{run.customer_count} results (run.customer_count)"
         )
     return results
+
+
+def check_result_chunk(
+    run: RatingRun, chunk: Any, criteria: tuple[str, ...] | None, last_id: str | None
+) -> RatingResults:
+    """Validate one chunk of a run saved in chunks (``save_run_chunks``) before it is
+    written: results of the run, the first chunk's criteria (``criteria``; None for
+    the first chunk), every id above the previous chunk's last (``last_id``).
+
+    Raises:
+        ValidationError: not a RatingResults, results of another run, other criteria,
+            or an id at or below the previous chunk's last.
+    """
+    if not isinstance(chunk, RatingResults):
+        raise ValidationError("chunk", type(chunk).__name__, "a RatingResults")
+    if chunk.run_id != run.id:
+        raise ValidationError("chunk.run_id", chunk.run_id, f"the run's id {run.id!r}")
+    if criteria is not None and chunk.criteria != criteria:
+        raise ValidationError("chunk.criteria", chunk.criteria, f"the first chunk's {criteria}")
+    if last_id is not None and len(chunk) and not chunk.customer_ids[0] > last_id:
+        raise ValidationError(
+            "chunk.customer_ids",
+            chunk.customer_ids[0],
+            f"ids after the previous chunk's last ({last_id!r}): chunks in customer order",
+        )
+    return chunk
+
+
+def check_chunked_count(run: RatingRun, saved: int, chunks: int) -> None:
+    """Refuse a run saved in chunks whose results do not add up to its customer count
+    (or that came without any chunk).
+
+    Raises:
+        ValidationError: no chunk, or a count other than ``run.customer_count``.
+    """
+    if chunks == 0:
+        raise ValidationError("chunks", 0, "at least one chunk (an empty run: one empty chunk)")
+    if saved != run.customer_count:
+        raise ValidationError(
+            "chunks", saved, f"{run.customer_count} results in all (run.customer_count)"
+        )
 
 
 def check_override(override: Any) -> Override:

@@ -508,19 +508,36 @@ def read_orders_parquet(
     *,
     currency: str = "CNY",
     tz: str = "Asia/Shanghai",
+    rows_per_piece: int = 1 << 20,
 ) -> OrderFrame:
     """Read a Parquet dataset of orders into one :class:`OrderFrame` (one machine).
+
+    The files are read piece by piece (whole row groups, about ``rows_per_piece``
+    rows) straight into columns allocated once for the whole dataset: times, money
+    and statuses as int64/int8, text (ids, categories, channels) as int32 codes into
+    per-piece dictionaries unified at the end. The peak is the frame's columns plus
+    one piece, not the Python objects of every text value (a dataset with an
+    ``order_id`` column is read the general way, since its lines are merged by id).
 
     Args:
         source: a ``.parquet`` file, a directory, a glob, or a list of files.
         currency: the currency every order must be in.
         tz: the zone of naive timestamps and of dates.
+        rows_per_piece: rows read at a time (row groups are never split).
 
     Raises:
         ValidationError: see :func:`dataset` and :func:`read_piece`.
         MissingDependency: pyarrow is not installed.
     """
     data = dataset(source)
+    if "order_id" in data.columns:
+        return _read_by_pieces(data, currency=currency, tz=tz)
+    return _read_into_columns(data, currency=currency, tz=tz, rows_per_piece=rows_per_piece)
+
+
+def _read_by_pieces(data: ParquetDataset, *, currency: str, tz: str) -> OrderFrame:
+    """Every file normalised (object arrays for text), concatenated, then one frame:
+    the general path, and the reference the column reader is tested against."""
     pieces = [
         read_piece(data, index, tuple(range(len(groups))), currency=currency, tz=tz)
         for index, groups in enumerate(data.row_groups)
@@ -536,3 +553,156 @@ def read_orders_parquet(
         name: np.concatenate([np.asarray(getattr(p, name)) for p in pieces]) for name in names
     }
     return columns_to_frame(joined, currency=currency)
+
+
+def _dictionary(array: Any) -> Any:
+    """A text column as a dictionary array of ``string`` values (one dictionary type
+    for every piece, so they unify)."""
+    pa = _pa()
+    pc = require("pyarrow.compute", extra="dask", purpose="reading Parquet orders")
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    if not pa.types.is_string(array.type):
+        array = pc.cast(array, pa.string())
+    return pc.dictionary_encode(array)
+
+
+def _unified_codes(chunks: list[Any], out: npt.NDArray[Any], *, blank_missing: bool) -> list[str]:
+    """Write the codes of ``chunks`` (dictionary arrays, in row order) into ``out`` as
+    ranks into their distinct values sorted (-1 for null, and for blank text when
+    ``blank_missing``); return the sorted values that are not missing."""
+    pa = _pa()
+    unified = pa.chunked_array(chunks, type=chunks[0].type).unify_dictionaries()
+    names: list[Any] = unified.chunk(0).dictionary.to_pylist() if unified.num_chunks else []
+    keep = [i for i, v in enumerate(names) if not (blank_missing and (v is None or not v.strip()))]
+    order = sorted(keep, key=names.__getitem__)
+    rank = np.full(len(names) + 1, -1, dtype=np.int64)
+    rank[np.asarray(order, dtype=np.int64)] = np.arange(len(order), dtype=np.int64)
+    start = 0
+    for chunk in unified.chunks:
+        index = chunk.indices.fill_null(len(names)).to_numpy(zero_copy_only=False)
+        out[start : start + len(chunk)] = rank[np.asarray(index, dtype=np.int64)]
+        start += len(chunk)
+    return [names[i] for i in order]
+
+
+def _read_into_columns(
+    data: ParquetDataset, *, currency: str, tz: str, rows_per_piece: int
+) -> OrderFrame:
+    pq = _pq()
+    pa = _pa()
+    digits = currency_digits(currency)
+    _zone(tz)
+    n = data.total_rows
+    columns = data.columns
+    placed_at = np.empty(n, dtype=np.int64)
+    amount = np.empty(n, dtype=np.int64)
+    returned = np.zeros(n, dtype=np.int64)
+    status = np.full(n, STATUS_CODES.index(OrderStatus.DELIVERED), dtype=np.int8)
+    int_ids: npt.NDArray[np.int64] | None = None
+    text: dict[str, list[Any]] = {"customer_id": [], "category": [], "channel": []}
+    id_kind: tuple[str, str] | None = None  # (kind, the file that set it)
+    start = 0
+    for file_index, groups in data.pieces(rows_per_piece):
+        path = data.files[file_index]
+        handle = pq.ParquetFile(path)
+        wanted = list(columns.values())
+        table = (
+            handle.read_row_groups(list(groups), columns=wanted)
+            if len(groups) and handle.metadata.num_row_groups
+            else handle.schema_arrow.empty_table().select(wanted)
+        )
+        rows = table.num_rows
+        piece = slice(start, start + rows)
+
+        def col(name: str, table: Any = table) -> Any:
+            found = table.column(columns[name])
+            return found.combine_chunks() if found.num_chunks != 1 else found.chunk(0)
+
+        if "currency" in columns:
+            values = {v for v in col("currency").unique().to_pylist() if v is not None}
+            other = sorted(str(v) for v in values if str(v).strip().upper() != currency.upper())
+            if other:
+                raise ValidationError(
+                    f"{path}: column currency",
+                    other[0],
+                    f"every order in {currency} (the dataset's currency)",
+                )
+        amount[piece] = _money(path, "amount", col("amount"), digits)
+        if "returned_amount" in columns:
+            returned[piece] = _money(path, "returned_amount", col("returned_amount"), digits)
+            over = returned[piece] > amount[piece]
+            if over.any():
+                row = int(np.flatnonzero(over)[0])
+                first = sum(data.row_groups[file_index][: groups[0]]) if len(groups) else 0
+                raise ValidationError(
+                    f"{path}: row {first + row}, column returned_amount",
+                    int(returned[start + row]),
+                    f"at most the order's amount {int(amount[start + row])} (minor units)",
+                )
+        if "status" in columns:
+            status[piece] = _status(path, col("status"))
+        ids = col("customer_id")
+        if ids.null_count:
+            raise ValidationError(f"{path}: column customer_id", None, "an id in every row")
+        if pa.types.is_integer(ids.type):
+            kind = "i"
+        elif pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type):
+            kind = "O"
+        else:
+            raise ValidationError(
+                f"{path}: column customer_id", str(ids.type), "integer or text ids"
+            )
+        if id_kind is None:
+            id_kind = (kind, path)
+        elif kind != id_kind[0]:
+            raise ValidationError(
+                f"{path}: column customer_id", kind, f"ids of the first file's type ({id_kind[0]})"
+            )
+        if kind == "i":
+            if int_ids is None:
+                int_ids = np.empty(n, dtype=np.int64)
+            int_ids[piece] = np.asarray(ids.to_numpy(zero_copy_only=False), dtype=np.int64)
+        else:
+            text["customer_id"].append(_dictionary(ids))
+        placed_at[piece] = _micros(path, col("placed_at"), tz)
+        for name in ("category", "channel"):
+            if name in columns:
+                text[name].append(_dictionary(col(name)))
+        del table, ids
+        start += rows
+    customer_id: npt.NDArray[np.int64]
+    text_ids: list[str] | None = None
+    if int_ids is not None:
+        customer_id = int_ids
+    else:
+        customer_id = np.empty(n, dtype=np.int64)
+        text_ids = _unified_codes(text.pop("customer_id"), customer_id, blank_missing=False)
+        if (customer_id < 0).any() or (text_ids and text_ids[0] == ""):
+            raise ValidationError("customer_id", "", "non-empty string ids")
+    labels: dict[str, tuple[npt.NDArray[np.int32], tuple[str, ...]]] = {}
+    for name in ("category", "channel"):
+        if name in columns:
+            codes = np.empty(n, dtype=np.int32)
+            found = _unified_codes(text.pop(name), codes, blank_missing=True)
+            labels[name] = (codes, tuple(found))
+    frame = OrderFrame.from_arrays(
+        customer_id=customer_id,
+        placed_at=placed_at,
+        amount=amount,
+        returned_amount=returned,
+        status=status,
+        currency=currency,
+    )
+    del customer_id, placed_at, amount, returned, status
+    if text_ids is not None:
+        names = np.empty(len(text_ids), dtype=object)
+        names[:] = text_ids
+        frame = attrs.evolve(frame, customer_ids=names)
+    if "category" in labels:
+        codes, found_names = labels["category"]
+        frame = attrs.evolve(frame, category=codes, category_names=found_names)
+    if "channel" in labels:
+        codes, found_names = labels["channel"]
+        frame = attrs.evolve(frame, channel=codes, channel_names=found_names)
+    return frame

@@ -36,8 +36,11 @@ a function here runs.
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
-from collections.abc import Callable, Iterable, Sequence
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -77,13 +80,15 @@ from custmgmt.distributed.parquet import (
     normalise_table,
     read_piece,
 )
+from custmgmt.domain._validate import check_aware, check_id
 from custmgmt.domain.time import require_aware, to_epoch_micros
 from custmgmt.errors import ConvergenceError, ValidationError
 from custmgmt.rating.policy import RatingPolicy
 from custmgmt.rating.ports import RatingStore
+from custmgmt.rating.records import RatingRun
 from custmgmt.rating.result import PreviousStars, Rating, RatingScale
 from custmgmt.rating.result import rate as rate_features
-from custmgmt.rating.services import save_rating
+from custmgmt.rating.result_columns import RatingResults
 from custmgmt.scoring.weighted import sum_contributions
 from custmgmt.segmentation.partitioned import (
     SegmentPart,
@@ -100,6 +105,7 @@ from custmgmt.segmentation.schemes import Scheme, Segmentation
 
 __all__ = [
     "DEFAULT_ROWS_PER_PARTITION",
+    "DEFAULT_SAVE_CHUNK_ROWS",
     "SHUFFLE_LAYER_NAMES",
     "Analysis",
     "DistributedClv",
@@ -117,6 +123,11 @@ __all__ = [
 
 #: Rows per input piece by default (a piece is whole row groups of one file).
 DEFAULT_ROWS_PER_PARTITION = 1 << 21
+#: Customers per chunk by default when a rating run is saved from the cluster.
+DEFAULT_SAVE_CHUNK_ROWS = 1 << 20
+#: Ids sampled per chunk to place the cuts between chunks (their sizes vary by
+#: about 1 / sqrt of this).
+_SAMPLES_PER_CHUNK = 64
 
 AnyArray = npt.NDArray[Any]
 _TEXT = ("category", "channel", "order_id")
@@ -528,19 +539,193 @@ class DistributedRating:
         *,
         created_at: datetime,
         run_id: str | None = None,
-    ) -> Any:
-        """Keep the run in ``store.ratings`` (all or nothing, in one transaction),
-        through the store's columnar bulk path (``save_run_arrays``): the
-        per-customer rows are computed on the cluster and written as arrays, never
-        as one record per customer.
+        chunk_rows: int = DEFAULT_SAVE_CHUNK_ROWS,
+    ) -> RatingRun:
+        """Keep the run in ``store.ratings`` in chunks of about ``chunk_rows``
+        customers, without ever holding every customer's result on this machine.
+
+        The per-partition results are computed and kept on the workers; a few ids
+        sampled from each give cut points between consecutive customer-id ranges;
+        each range's rows are cut from every partition and joined into one chunk
+        on a worker, and the chunks are fetched in customer order, one computed
+        ahead while the previous is written, and handed to the store's
+        ``save_run_chunks``. The store writes the run and every chunk in one
+        transaction: the run becomes visible with its last chunk, and a failure on
+        the way (a lost worker, the store refusing, the process killed) leaves no
+        part of it. The client holds about two chunks; the SQLite store's write
+        lock is held from the first chunk to the last.
+
+        Args:
+            store: where to keep it.
+            created_at: when it was computed (from the caller's clock).
+            run_id: the run's id; a fresh one by default.
+            chunk_rows: about how many customers a chunk holds.
 
         Returns:
-            The stored :class:`~custmgmt.rating.RatingRun`.
-        """
+            The stored :class:`~custmgmt.rating.RatingRun`, equal to the one
+            :func:`~custmgmt.rating.save_rating` stores for the collected rating.
 
-        rating = self.collect()
-        with store.transaction():
-            return save_rating(store.ratings, rating, created_at=created_at, run_id=run_id)
+        Raises:
+            ValidationError: a naive ``created_at``, a bad ``run_id`` or
+                ``chunk_rows``; on compute, bad input naming its file.
+            Conflict: ``run_id`` is taken (nothing is written).
+        """
+        check_aware("created_at", created_at)
+        run_id = run_id or f"run-{uuid.uuid4().hex[:12]}"
+        check_id("run_id", run_id)
+        if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
+            raise ValidationError("chunk_rows", chunk_rows, "a positive integer")
+        dask = require("dask", extra="dask", purpose="analyses on a Dask cluster")
+        delayed = _delayed()
+        every = max(1, chunk_rows // _SAMPLES_PER_CHUNK)
+        kept = dask.persist(
+            *[delayed(_stored_part, pure=True)(p, run_id, every) for p in self.parts]
+        )
+        results = [k[0] for k in kept]
+        summaries = dask.compute(*[k[1] for k in kept])
+        run, criteria, bounds = _run_and_bounds(
+            summaries, run_id=run_id, created_at=created_at, chunk_rows=chunk_rows
+        )
+        chunks = [
+            delayed(_join_chunk, pure=True)(
+                run_id,
+                criteria,
+                *[delayed(_cut, pure=True)(r, lo, hi) for r in results],
+            )
+            for lo, hi in itertools.pairwise(bounds)
+        ]
+
+        def in_order() -> Iterator[RatingResults]:
+            # One chunk computed ahead (persist returns at once on a distributed
+            # client) while this one is written.
+            ahead = dask.persist(chunks[0])[0]
+            for k in range(len(chunks)):
+                current = ahead
+                if k + 1 < len(chunks):
+                    ahead = dask.persist(chunks[k + 1])[0]
+                chunk = current.compute()
+                del current
+                yield chunk
+
+        store.ratings.save_run_chunks(run, in_order())
+        del kept, results
+        return run
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class _PartSummary:
+    count: int
+    stars: npt.NDArray[np.int64]
+    sample: AnyArray
+    criteria: tuple[str, ...]
+    policy_json: str
+    as_of: datetime
+
+
+def _stored_part(
+    rating: Rating | None, run_id: str, every: int
+) -> tuple[RatingResults | None, _PartSummary | None]:
+    """A partition's results as a run stores them (text ids, sorted), and what the
+    client needs to cut the run into chunks: its size, star counts, and every
+    ``every``-th id."""
+    if rating is None:
+        return None, None
+    results = RatingResults.from_rating(rating, run_id=run_id)
+    return results, _PartSummary(
+        count=len(results),
+        stars=np.bincount(
+            np.asarray(rating.rated_stars, dtype=np.int64), minlength=rating.policy.levels + 1
+        ),
+        sample=np.asarray(results.customer_ids[::every]),
+        criteria=results.criteria,
+        policy_json=rating.policy.to_json(),
+        as_of=rating.as_of,
+    )
+
+
+def _run_and_bounds(
+    summaries: Sequence[_PartSummary | None],
+    *,
+    run_id: str,
+    created_at: datetime,
+    chunk_rows: int,
+) -> tuple[RatingRun, tuple[str, ...], list[str | None]]:
+    """The run record (as :func:`~custmgmt.rating.services.rating_records` makes it)
+    and the chunk bounds: ``None``, cut ids in ascending order, ``None`` (chunk ``k``
+    holds the ids in ``[bounds[k], bounds[k + 1])``)."""
+    found = [s for s in summaries if s is not None]
+    if not found:
+        raise ValidationError("orders", 0, "at least one order")
+    first = found[0]
+    total = sum(s.count for s in found)
+    counts = np.sum([s.stars for s in found], axis=0)
+    run = RatingRun(
+        id=run_id,
+        as_of=first.as_of,
+        created_at=created_at,
+        policy_json=first.policy_json,
+        customer_count=total,
+        distribution=tuple(int(c) for c in counts[1:]),
+    )
+    sample = np.sort(np.concatenate([s.sample for s in found]))
+    pieces = max(1, math.ceil(total / chunk_rows))
+    cuts = sorted({str(sample[(k * len(sample)) // pieces]) for k in range(1, pieces)})
+    return run, first.criteria, [None, *cuts, None]
+
+
+def _cut(results: RatingResults | None, lo: str | None, hi: str | None) -> RatingResults | None:
+    """The rows of one partition's results with ``lo <= id < hi``."""
+    if results is None:
+        return None
+    ids = results.customer_ids
+    a = 0 if lo is None else int(np.searchsorted(ids, lo, side="left"))
+    b = len(ids) if hi is None else int(np.searchsorted(ids, hi, side="left"))
+    return _rows(results, slice(a, b))
+
+
+def _rows(results: RatingResults, rows: Any) -> RatingResults:
+    return RatingResults(
+        run_id=results.run_id,
+        customer_ids=results.customer_ids[rows],
+        score=results.score[rows],
+        stars=results.stars[rows],
+        computed_stars=results.computed_stars[rows],
+        previous_stars=results.previous_stars[rows],
+        pending=results.pending[rows],
+        criteria=results.criteria,
+        contributions=results.contributions[rows],
+    )
+
+
+def _join_chunk(
+    run_id: str, criteria: tuple[str, ...], *parts: RatingResults | None
+) -> RatingResults:
+    """One chunk: the cut rows of every partition, by customer id (the partitions'
+    customers are distinct, so the order is total)."""
+    found = [p for p in parts if p is not None and len(p)]
+    if not found:
+        return RatingResults.from_arrays(
+            run_id=run_id,
+            customer_ids=np.empty(0, dtype=object),
+            score=np.empty(0),
+            stars=np.empty(0, dtype=np.int64),
+            computed_stars=np.empty(0, dtype=np.int64),
+            criteria=criteria,
+            contributions=np.empty((0, len(criteria))),
+        )
+    ids = np.concatenate([p.customer_ids for p in found])
+    order = np.argsort(ids, kind="stable")
+    return RatingResults(
+        run_id=run_id,
+        customer_ids=ids[order],
+        score=np.concatenate([p.score for p in found])[order],
+        stars=np.concatenate([p.stars for p in found])[order],
+        computed_stars=np.concatenate([p.computed_stars for p in found])[order],
+        previous_stars=np.concatenate([p.previous_stars for p in found])[order],
+        pending=np.concatenate([p.pending for p in found])[order],
+        criteria=criteria,
+        contributions=np.concatenate([p.contributions for p in found])[order],
+    )
 
 
 def rate(

@@ -58,6 +58,32 @@ class RatingRepository(Protocol):
         """
         ...
 
+    def save_run_chunks(self, run: RatingRun, chunks: Iterable[RatingResults]) -> int:
+        """Store a run and its results given as consecutive chunks of columns, all or
+        nothing; returns the result count.
+
+        For runs too large to hold at once (a rating computed on a cluster, see
+        ``DistributedRating.save``): the chunks are consumed one at a time, each
+        written before the next is asked for, so the store holds at most one chunk
+        in memory (the memory store keeps them all, as it keeps every run). Every
+        id of a chunk sorts after every id of the chunk before (so the chunks
+        together are the run's results by customer id), and the chunks share the
+        criteria. The run is written with its results in one transaction: it
+        becomes visible with the last chunk, and an exception from the iterator, a
+        failed check or a crash part way leaves nothing stored (the exception
+        propagates). Afterwards the run reads back as if saved with
+        :meth:`save_run_arrays` from the chunks joined.
+
+        Raises:
+            Conflict: a run with this id is stored; nothing is written.
+            ValidationError: no chunk (an empty run is one empty chunk), a chunk that
+                is not a ``RatingResults``, belongs to another run, has other
+                criteria or an id not after the previous chunk's, or a total other
+                than ``run.customer_count``; nothing is written.
+            StorageError: the backend failed; nothing is written.
+        """
+        ...
+
     def results_arrays(self, run_id: str) -> RatingResults:
         """Every result of the run as columns, by customer id.
 

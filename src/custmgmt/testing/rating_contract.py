@@ -17,8 +17,9 @@ name does not start with ``Test``), and it needs no pytest import.
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -95,6 +96,31 @@ def make_rating_columns(run_id: str = "run-cols") -> tuple[RatingRun, RatingResu
         contributions=[[0.5, 0.25], [0.2, 0.1], [0.25, -0.125], [0.6, 0.4]],
     )
     return run, columns
+
+
+def split_columns(columns: RatingResults, bounds: Sequence[int]) -> list[RatingResults]:
+    """``columns`` cut at the row ``bounds`` into consecutive chunks (for
+    ``save_run_chunks``).
+
+    >>> _, columns = make_rating_columns()
+    >>> [len(c) for c in split_columns(columns, [1, 1, 3])]
+    [1, 0, 2, 1]
+    """
+    edges = [0, *bounds, len(columns)]
+    return [
+        RatingResults(
+            run_id=columns.run_id,
+            customer_ids=columns.customer_ids[a:b],
+            score=columns.score[a:b],
+            stars=columns.stars[a:b],
+            computed_stars=columns.computed_stars[a:b],
+            previous_stars=columns.previous_stars[a:b],
+            pending=columns.pending[a:b],
+            criteria=columns.criteria,
+            contributions=columns.contributions[a:b],
+        )
+        for a, b in itertools.pairwise(edges)
+    ]
 
 
 def _assert_same_results(got: RatingResults, want: RatingResults) -> None:
@@ -307,6 +333,104 @@ class RatingRepositoryContract(RepositoryContract[RatingRepository]):
         run, columns = make_rating_columns()
         with raises(Boom), scope:
             repo.save_run_arrays(run, columns)
+            raise Boom("failure after the save")
+        assert repo.list_runs() == []
+        assert repo.star_history("c-1") == []
+
+    def test_a_run_saved_in_chunks_reads_back_as_one_saved_from_columns(self) -> None:
+        repo = self.repository()
+        run, columns = make_rating_columns()
+        chunks = split_columns(columns, [1, 1, 3])
+        seen: list[int] = []
+
+        def lazily() -> Iterator[RatingResults]:
+            for k, chunk in enumerate(chunks):
+                seen.append(k)
+                yield chunk
+
+        assert repo.save_run_chunks(run, lazily()) == 4
+        assert seen == [0, 1, 2, 3]
+        assert repo.get_run(run.id) == run
+        _assert_same_results(repo.results_arrays(run.id), columns)
+        records = list(columns.to_records())
+        assert repo.results(run.id) == records
+        for record in records:
+            assert repo.result(run.id, record.customer_id) == record
+        with raises(NotFound):
+            repo.result(run.id, "c-15")
+        assert [(h.run_id, h.stars) for h in repo.star_history("😀")] == [(run.id, 4)]
+        assert repo.latest_run() == run
+
+    def test_a_run_whose_chunks_fail_part_way_leaves_nothing(self) -> None:
+        repo = self.repository()
+        run, columns = make_rating_columns()
+        chunks = split_columns(columns, [2])
+
+        def failing() -> Iterator[RatingResults]:
+            yield chunks[0]
+            raise Boom("the cluster lost a worker")
+
+        with raises(Boom):
+            repo.save_run_chunks(run, failing())
+        assert repo.list_runs() == []
+        assert repo.star_history("c-1") == []
+        with raises(NotFound):
+            repo.results_arrays(run.id)
+        # Nothing half-written blocks saving the run again.
+        assert repo.save_run_chunks(run, iter(chunks)) == 4
+        _assert_same_results(repo.results_arrays(run.id), columns)
+
+    def test_chunks_out_of_order_or_of_another_shape_store_nothing(self) -> None:
+        repo = self.repository()
+        run, columns = make_rating_columns()
+        first, second = split_columns(columns, [2])
+        other = RatingResults.from_arrays(
+            run_id=run.id, customer_ids=["zz"], score=[0.5], stars=[2], computed_stars=[2],
+            criteria=("spend",), contributions=[[0.5]],
+        )  # fmt: skip
+        _, foreign = make_rating_columns("run-other")
+        bad: list[list[Any]] = [
+            [second, first],  # customers not in order
+            [first, first],  # a customer twice
+            [first, other],  # other criteria
+            [first, split_columns(foreign, [2])[1]],  # another run's results
+            [first],  # fewer than run.customer_count
+            [first, second, other],  # more
+            [],  # no chunk at all
+            [first, list(second.to_records())],  # not columns
+        ]
+        for chunks in bad:
+            with raises(ValidationError):
+                repo.save_run_chunks(run, iter(chunks))
+            assert repo.list_runs() == []
+            assert repo.star_history("c-1") == []
+
+    def test_an_empty_run_is_one_empty_chunk(self) -> None:
+        repo = self.repository()
+        run, _ = make_rating_run("run-empty", customers={})
+        empty = RatingResults.from_arrays(
+            run_id=run.id, customer_ids=[], score=[], stars=[], computed_stars=[]
+        )
+        assert repo.save_run_chunks(run, [empty]) == 0
+        assert len(repo.results_arrays(run.id)) == 0
+        assert repo.results(run.id) == []
+
+    def test_a_run_id_taken_is_a_conflict_for_chunks_too(self) -> None:
+        repo = self.repository()
+        run, columns = make_rating_columns()
+        repo.save_run_arrays(run, columns)
+        with raises(Conflict):
+            repo.save_run_chunks(run, split_columns(columns, [2]))
+        _assert_same_results(repo.results_arrays(run.id), columns)
+
+    def test_a_run_saved_in_chunks_in_a_failed_transaction_is_rolled_back(self) -> None:
+        repo = self.repository()
+        scope = self.transaction(repo)
+        if scope is None:
+            return
+        run, columns = make_rating_columns()
+        with raises(Boom), scope:
+            repo.save_run_chunks(run, split_columns(columns, [1, 3]))
             raise Boom("failure after the save")
         assert repo.list_runs() == []
         assert repo.star_history("c-1") == []

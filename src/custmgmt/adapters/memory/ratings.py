@@ -9,11 +9,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from custmgmt.adapters._checks import check_override, check_result_arrays, check_results
+import numpy as np
+
+from custmgmt.adapters._checks import (
+    check_chunked_count,
+    check_override,
+    check_result_arrays,
+    check_result_chunk,
+    check_results,
+)
 from custmgmt.adapters._redaction import redacted_override, replace_redacted
 from custmgmt.adapters.memory.transaction import TransactionLog
 from custmgmt.domain._validate import check_aware, coerce_enum
-from custmgmt.errors import Conflict, NotFound
+from custmgmt.errors import Conflict, NotFound, ValidationError
 from custmgmt.rating.overrides import Override, OverrideStatus
 from custmgmt.rating.records import CustomerRating, RatingRun, StarHistoryEntry
 from custmgmt.rating.result_columns import RatingResults
@@ -57,6 +65,39 @@ class MemoryRatingRepository:
         """Store a run and its columnar results, all or nothing (kept as columns)."""
         self._put_new(run, check_result_arrays(run, results))
         return len(results)
+
+    def save_run_chunks(self, run: RatingRun, chunks: Iterable[RatingResults]) -> int:
+        """Store a run from consecutive chunks of its results, all or nothing: the
+        chunks are checked as they come and joined into one column set, stored with
+        the last (memory holds every result anyway)."""
+        if not isinstance(run, RatingRun):
+            raise ValidationError("run", run, "a RatingRun")
+        kept: list[RatingResults] = []
+        criteria: tuple[str, ...] | None = None
+        last: str | None = None
+        for chunk in chunks:
+            check_result_chunk(run, chunk, criteria, last)
+            criteria = chunk.criteria
+            kept.append(chunk)
+            last = str(chunk.customer_ids[-1]) if len(chunk) else last
+        saved = sum(len(c) for c in kept)
+        check_chunked_count(run, saved, len(kept))
+        if len(kept) == 1:
+            joined = kept[0]
+        else:
+            joined = RatingResults(
+                run_id=run.id,
+                customer_ids=np.concatenate([c.customer_ids for c in kept]),
+                score=np.concatenate([c.score for c in kept]),
+                stars=np.concatenate([c.stars for c in kept]),
+                computed_stars=np.concatenate([c.computed_stars for c in kept]),
+                previous_stars=np.concatenate([c.previous_stars for c in kept]),
+                pending=np.concatenate([c.pending for c in kept]),
+                criteria=kept[0].criteria,
+                contributions=np.concatenate([c.contributions for c in kept]),
+            )
+        self._put_new(run, joined)
+        return saved
 
     def _put_new(
         self, run: RatingRun, results: _Results

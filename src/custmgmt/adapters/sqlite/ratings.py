@@ -18,12 +18,18 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from custmgmt.adapters._checks import check_override, check_result_arrays, check_results
+from custmgmt.adapters._checks import (
+    check_chunked_count,
+    check_override,
+    check_result_arrays,
+    check_result_chunk,
+    check_results,
+)
 from custmgmt.adapters._redaction import redacted_override
 from custmgmt.adapters.sqlite.database import SQLiteDatabase
 from custmgmt.adapters.sqlite.schema import Migration
 from custmgmt.domain._validate import check_aware, coerce_enum
-from custmgmt.errors import Conflict, CustMgmtError, NotFound, StorageError
+from custmgmt.errors import Conflict, CustMgmtError, NotFound, StorageError, ValidationError
 from custmgmt.rating.overrides import Override, OverrideEvent, OverrideStatus
 from custmgmt.rating.records import CustomerRating, RatingRun, StarHistoryEntry
 from custmgmt.rating.result_columns import RatingResults
@@ -225,6 +231,25 @@ def _result_from_row(row: Sequence[Any]) -> CustomerRating:
         raise StorageError(f"sqlite: a stored rating result is not valid any more: {exc}") from exc
 
 
+def _part_rows(run_id: str, results: RatingResults) -> list[tuple[str, str, str, bytes]]:
+    """The stored parts of columnar results: :data:`PART_ROWS` customers each, their
+    ids joined and their numbers as one little-endian record BLOB."""
+    n = len(results)
+    table = np.zeros(n, dtype=_record_dtype(len(results.criteria)))
+    table["score"] = results.score
+    table["stars"] = results.stars
+    table["computed_stars"] = results.computed_stars
+    table["previous_stars"] = results.previous_stars
+    table["pending"] = results.pending
+    table["contributions"] = results.contributions
+    ids = results.customer_ids.tolist()
+    return [
+        (run_id, ids[start], ID_SEPARATOR.join(ids[start : start + PART_ROWS]),
+         table[start : start + PART_ROWS].tobytes())
+        for start in range(0, n, PART_ROWS)
+    ]  # fmt: skip
+
+
 def _columns(run_id: str, parts: list[Any], criteria: tuple[str, ...]) -> RatingResults:
     """The stored parts of a columnar run (in customer order) as one RatingResults."""
     ids: list[str] = []
@@ -313,39 +338,56 @@ class SQLiteRatingRepository:
         """Store a run and its columnar results, all or nothing, as columns: parts of
         :data:`PART_ROWS` customers (no row, no record, no JSON per customer)."""
         check_result_arrays(run, results)
-        as_of = _instant(run.as_of)
-        created = _instant(run.created_at)
-        n = len(results)
-        table = np.zeros(n, dtype=_record_dtype(len(results.criteria)))
-        table["score"] = results.score
-        table["stars"] = results.stars
-        table["computed_stars"] = results.computed_stars
-        table["previous_stars"] = results.previous_stars
-        table["pending"] = results.pending
-        table["contributions"] = results.contributions
-        ids = results.customer_ids.tolist()
-        parts = [
-            (run.id, ids[start], ID_SEPARATOR.join(ids[start : start + PART_ROWS]),
-             table[start : start + PART_ROWS].tobytes())
-            for start in range(0, n, PART_ROWS)
-        ]  # fmt: skip
-        del table
+        parts = _part_rows(run.id, results)
         self._ensure()
         with self._store.writing() as conn:
-            try:
-                conn.execute(
-                    f"INSERT INTO rating_runs ({_RUN_COLUMNS}, criteria) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        run.id, *as_of, *created, run.policy_json, run.customer_count,
-                        json.dumps(list(run.distribution)),
-                        json.dumps(list(results.criteria), ensure_ascii=False),
-                    ),
-                )  # fmt: skip
-            except sqlite3.IntegrityError as exc:
-                raise Conflict("rating run", run.id, "a run with this id exists") from exc
+            self._insert_run(conn, run, results.criteria)
             conn.executemany("INSERT INTO rating_result_parts VALUES (?, ?, ?, ?)", parts)
-        return n
+        return len(results)
+
+    def save_run_chunks(self, run: RatingRun, chunks: Iterable[RatingResults]) -> int:
+        """Store a run from consecutive chunks of its results, all or nothing: the run
+        row and each chunk's parts are written in one transaction as the chunks come
+        (one chunk's parts in memory at a time), so the run appears with its last
+        chunk and an error (or a crash) on the way leaves nothing."""
+        if not isinstance(run, RatingRun):
+            raise ValidationError("run", run, "a RatingRun")
+        criteria: tuple[str, ...] | None = None
+        last: str | None = None
+        saved = count = 0
+        self._ensure()
+        with self._store.writing() as conn:
+            for chunk in chunks:
+                check_result_chunk(run, chunk, criteria, last)
+                if criteria is None:
+                    criteria = chunk.criteria
+                    self._insert_run(conn, run, criteria)
+                parts = _part_rows(run.id, chunk)
+                if parts:
+                    conn.executemany("INSERT INTO rating_result_parts VALUES (?, ?, ?, ?)", parts)
+                saved += len(chunk)
+                count += 1
+                last = str(chunk.customer_ids[-1]) if len(chunk) else last
+                del parts, chunk
+            check_chunked_count(run, saved, count)
+        return saved
+
+    def _insert_run(self, conn: Any, run: RatingRun, criteria: tuple[str, ...]) -> None:
+        """The run's row of a columnar run (Conflict: the id is taken)."""
+        as_of = _instant(run.as_of)
+        created = _instant(run.created_at)
+        try:
+            conn.execute(
+                f"INSERT INTO rating_runs ({_RUN_COLUMNS}, criteria) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run.id, *as_of, *created, run.policy_json, run.customer_count,
+                    json.dumps(list(run.distribution)),
+                    json.dumps(list(criteria), ensure_ascii=False),
+                ),
+            )  # fmt: skip
+        except sqlite3.IntegrityError as exc:
+            raise Conflict("rating run", run.id, "a run with this id exists") from exc
 
     def _criteria(self, run_id: str) -> tuple[str, ...] | None:
         """The run's criteria when its results are stored as BLOBs (NotFound: no run)."""
