@@ -32,7 +32,7 @@ from custmgmt.rating.records import CustomerRating, RatingRun
 from custmgmt.rating.result_columns import RatingResults
 from custmgmt.testing._contract import Boom, RepositoryContract, raises
 
-__all__ = ["RatingRepositoryContract", "make_rating_columns", "make_rating_run"]
+__all__ = ["RatingRepositoryContract", "make_rating_columns", "make_rating_run", "split_columns"]
 
 _SHANGHAI = timezone(timedelta(hours=8))
 _T0 = datetime(2026, 1, 1, tzinfo=_SHANGHAI)

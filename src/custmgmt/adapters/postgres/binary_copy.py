@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["COPY_HEADER", "COPY_TRAILER", "PG_EPOCH_US", "BinaryRows"]
+__all__ = ["COPY_HEADER", "COPY_TRAILER", "PG_EPOCH_US", "BinaryRows", "text_field"]
 
 #: The binary COPY signature, flags (0: no OIDs) and header extension length (0).
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
