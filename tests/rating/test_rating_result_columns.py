@@ -163,9 +163,10 @@ def _columns(n: int, run_id: str) -> tuple[RatingRun, RatingResults]:
 def test_a_columnar_run_stored_in_many_parts_reads_back_whole_and_by_customer(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from custmgmt.adapters.sqlite import ratings as sqlite_ratings
+    # The part size lives in the stored form the SQLite and PostgreSQL adapters share.
+    from custmgmt.adapters import _rating_parts
 
-    monkeypatch.setattr(sqlite_ratings, "PART_ROWS", 3)
+    monkeypatch.setattr(_rating_parts, "PART_ROWS", 3)
     store = SQLiteStore(":memory:")
     run, results = _columns(10, "r1")
     store.ratings.save_run_arrays(run, results)

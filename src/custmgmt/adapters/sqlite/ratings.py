@@ -16,8 +16,6 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, TypeVar
 
-import numpy as np
-
 from custmgmt.adapters._checks import (
     check_chunked_count,
     check_override,
@@ -25,6 +23,12 @@ from custmgmt.adapters._checks import (
     check_result_chunk,
     check_results,
 )
+from custmgmt.adapters._rating_parts import (
+    ID_SEPARATOR,
+)
+from custmgmt.adapters._rating_parts import part_records as _part_records
+from custmgmt.adapters._rating_parts import part_rows as _part_rows
+from custmgmt.adapters._rating_parts import results_from_parts as _columns
 from custmgmt.adapters._redaction import redacted_override
 from custmgmt.adapters.sqlite.database import SQLiteDatabase
 from custmgmt.adapters.sqlite.schema import Migration
@@ -90,30 +94,6 @@ CREATE TABLE rating_result_parts (
 
 #: The ratings component's migrations, applied in order.
 RATING_MIGRATIONS: tuple[Migration, ...] = (_V1, _V2)
-
-#: Customers per stored part of a columnar run: reading one customer's result reads
-#: one part (about 0.3 MB with four criteria).
-PART_ROWS = 4096
-#: Joins the customer ids of a part (the domain refuses control characters in ids).
-ID_SEPARATOR = "\x1f"
-
-
-def _record_dtype(criteria: int) -> np.dtype[Any]:
-    return np.dtype(
-        [
-            ("score", "<f8"),
-            ("stars", "<i8"),
-            ("computed_stars", "<i8"),
-            ("previous_stars", "<i8"),
-            ("pending", "<i8"),
-            ("contributions", "<f8", (criteria,)),
-        ]
-    )
-
-
-def _part_records(numbers: bytes, criteria: int) -> np.ndarray[Any, Any]:
-    return np.frombuffer(numbers, dtype=_record_dtype(criteria))
-
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -229,50 +209,6 @@ def _result_from_row(row: Sequence[Any]) -> CustomerRating:
         )
     except (CustMgmtError, ValueError, TypeError, KeyError) as exc:
         raise StorageError(f"sqlite: a stored rating result is not valid any more: {exc}") from exc
-
-
-def _part_rows(run_id: str, results: RatingResults) -> list[tuple[str, str, str, bytes]]:
-    """The stored parts of columnar results: :data:`PART_ROWS` customers each, their
-    ids joined and their numbers as one little-endian record BLOB."""
-    n = len(results)
-    table = np.zeros(n, dtype=_record_dtype(len(results.criteria)))
-    table["score"] = results.score
-    table["stars"] = results.stars
-    table["computed_stars"] = results.computed_stars
-    table["previous_stars"] = results.previous_stars
-    table["pending"] = results.pending
-    table["contributions"] = results.contributions
-    ids = results.customer_ids.tolist()
-    return [
-        (run_id, ids[start], ID_SEPARATOR.join(ids[start : start + PART_ROWS]),
-         table[start : start + PART_ROWS].tobytes())
-        for start in range(0, n, PART_ROWS)
-    ]  # fmt: skip
-
-
-def _columns(run_id: str, parts: list[Any], criteria: tuple[str, ...]) -> RatingResults:
-    """The stored parts of a columnar run (in customer order) as one RatingResults."""
-    ids: list[str] = []
-    for text, _ in parts:
-        ids.extend(text.split(ID_SEPARATOR))
-    records = np.frombuffer(b"".join(p[1] for p in parts), dtype=_record_dtype(len(criteria)))
-    if len(records) != len(ids):
-        raise ValueError(f"{len(records)} results for {len(ids)} customers")
-    customer_ids = np.empty(len(ids), dtype=object)
-    customer_ids[:] = ids
-    return RatingResults(
-        run_id=run_id,
-        customer_ids=customer_ids,
-        score=records["score"].astype(np.float64),
-        stars=records["stars"].astype(np.int64),
-        computed_stars=records["computed_stars"].astype(np.int64),
-        previous_stars=records["previous_stars"].astype(np.int64),
-        pending=records["pending"].astype(np.int64),
-        criteria=criteria,
-        contributions=np.ascontiguousarray(records["contributions"], dtype=np.float64).reshape(
-            len(ids), len(criteria)
-        ),
-    )
 
 
 class SQLiteRatingRepository:
