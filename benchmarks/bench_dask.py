@@ -9,8 +9,11 @@ categories), then rates everyone with the default policy three ways, in one run:
   process's VmHWM);
 * ``dask, 1 worker`` and ``dask, 2 workers``: ``LocalCluster(n_workers=W,
   threads_per_worker=1, processes=True)``, :func:`custmgmt.distributed.read_orders` +
-  :func:`custmgmt.distributed.rate` + ``collect()`` (cluster start-up not timed; the
-  peak RSS of each worker process is read from the workers afterwards).
+  :func:`custmgmt.distributed.rate`, then either ``collect()`` (the whole rating
+  gathered into this process) or, with ``--to-parquet``, ``to_parquet`` into a scratch
+  folder (no process ever holds every customer's result: the way to run past one
+  machine's memory); cluster start-up is not timed, and the peak RSS of each worker
+  process is read from the workers afterwards.
 
 Each side runs ``--repeat`` times interleaved (one machine, 1 worker, 2 workers, ...);
 the table shows the median time, the peak memory, and the scaling ratio (time of
@@ -18,7 +21,9 @@ the table shows the median time, the peak memory, and the scaling ratio (time of
 per customer).
 
 Usage: ``python benchmarks/bench_dask.py [--orders 10000000] [--repeat 2] [--keep DIR]
-[--memory-limit 6GiB] [--npartitions N] [--workers 1 2]``.
+[--memory-limit 6GiB] [--npartitions N] [--workers 1 2] [--to-parquet]``.
+With ``--to-parquet`` the written stars are read back (customer id and stars only) and
+compared with the single-machine stars customer by customer, outside the timing.
 """
 
 from __future__ import annotations
@@ -129,8 +134,10 @@ def on_cluster(
     rows: int,
     memory_limit: str = "auto",
     npartitions: int | None = None,
+    output: Path | None = None,
 ) -> tuple[float, list[float], Any]:
-    """Seconds, per-worker peak RSS (MiB) and the stars, on a fresh local cluster."""
+    """Seconds, per-worker peak RSS (MiB) and the stars (in customer id order), on a
+    fresh local cluster; written to ``output`` as Parquet when given, else collected."""
     from distributed import Client, LocalCluster
 
     from custmgmt.distributed import rate, read_orders
@@ -147,10 +154,27 @@ def on_cluster(
     ):
         started = time.perf_counter()
         orders = read_orders(folder, rows_per_partition=rows)
-        rating = rate(orders, as_of=AS_OF, npartitions=npartitions).collect()
+        rating = rate(orders, as_of=AS_OF, npartitions=npartitions)
+        if output is None:
+            stars = np.asarray(rating.collect().stars)
+        else:
+            rating.to_parquet(output)
         elapsed = time.perf_counter() - started
         peaks = [v / 1024 for v in client.run(_worker_peak).values()]
-    return elapsed, peaks, np.asarray(rating.stars)
+    if output is not None:
+        stars = _written_stars(output)
+    return elapsed, peaks, stars
+
+
+def _written_stars(folder: Path) -> Any:
+    """The stars written by ``to_parquet``, in customer id order (the written files are
+    hash partitions of the customers)."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(folder, columns=["customer_id", "stars"])
+    ids = table.column("customer_id").to_numpy()
+    stars = table.column("stars").to_numpy()
+    return stars[np.argsort(ids, kind="stable")]
 
 
 def main() -> None:
@@ -167,6 +191,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--workers", type=int, nargs="+", default=[1, 2], help="cluster sizes (default 1 2)"
+    )
+    parser.add_argument(
+        "--to-parquet",
+        action="store_true",
+        help="write the cluster's rating as Parquet instead of collecting it",
     )
     args = parser.parse_args()
     folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-dask-"))
@@ -198,13 +227,17 @@ def main() -> None:
                 print(f"one machine: {seconds:.1f} s, {peak:.0f} MiB", flush=True)
                 for workers in args.workers:
                     key = f"dask, {workers} worker{'s' if workers > 1 else ''}"
+                    written = Path(scratch) / f"rating-{workers}" if args.to_parquet else None
                     seconds, worker_peaks, stars = on_cluster(
                         folder,
                         workers,
                         args.rows_per_partition,
                         args.memory_limit,
                         args.npartitions,
+                        written,
                     )
+                    if written is not None:
+                        shutil.rmtree(written)
                     print(
                         f"{key}: {seconds:.1f} s, worker peaks "
                         + ", ".join(f"{p:.0f}" for p in worker_peaks)
