@@ -36,7 +36,8 @@ from custmgmt.adapters._engagement_codecs import (
     draw_from_dict,
     draw_to_dict,
 )
-from custmgmt.adapters.sqlite.codecs import _datetime, _instant
+from custmgmt.adapters._sql_codecs import datetime_of as _datetime
+from custmgmt.adapters.sqlite.codecs import _instant
 from custmgmt.adapters.sqlite.database import SQLiteDatabase
 from custmgmt.adapters.sqlite.schema import Migration
 from custmgmt.campaigns.campaign import Campaign

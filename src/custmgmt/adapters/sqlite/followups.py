@@ -24,7 +24,8 @@ from typing import Any, Final
 from custmgmt.adapters._engagement_checks import check_contact, check_plan
 from custmgmt.adapters._engagement_codecs import plan_from_dict, plan_to_dict
 from custmgmt.adapters._redaction import ERASED_TEXT, redacted_plan
-from custmgmt.adapters.sqlite.codecs import _datetime, _instant
+from custmgmt.adapters._sql_codecs import datetime_of as _datetime
+from custmgmt.adapters.sqlite.codecs import _instant
 from custmgmt.adapters.sqlite.database import SQLiteDatabase
 from custmgmt.adapters.sqlite.schema import Migration
 from custmgmt.domain._validate import check_aware, coerce_enum

@@ -34,7 +34,8 @@ from typing import Any, Final
 from custmgmt.adapters._checks import check_chunk_size
 from custmgmt.adapters._loyalty_rows import account_from_doc, account_to_doc
 from custmgmt.adapters._redaction import ERASED_TEXT
-from custmgmt.adapters.sqlite.codecs import _datetime, _instant
+from custmgmt.adapters._sql_codecs import datetime_of as _datetime
+from custmgmt.adapters.sqlite.codecs import _instant
 from custmgmt.adapters.sqlite.database import SQLiteDatabase
 from custmgmt.adapters.sqlite.schema import Migration
 from custmgmt.domain._validate import check_id

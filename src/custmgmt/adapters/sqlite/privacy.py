@@ -29,7 +29,8 @@ from custmgmt.adapters._privacy_checks import (
     check_sealed,
     check_wrapped,
 )
-from custmgmt.adapters.sqlite.codecs import _datetime, _instant
+from custmgmt.adapters._sql_codecs import datetime_of as _datetime
+from custmgmt.adapters.sqlite.codecs import _instant
 from custmgmt.adapters.sqlite.database import SQLiteDatabase
 from custmgmt.errors import Conflict, CustMgmtError, NotFound, StorageError
 from custmgmt.privacy.audit import AuditEntry

@@ -28,7 +28,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
 
-from custmgmt.adapters.sqlite.codecs import _datetime, _instant
+from custmgmt.adapters._sql_codecs import datetime_of as _datetime
+from custmgmt.adapters.sqlite.codecs import _instant
 from custmgmt.adapters.sqlite.database import SQLiteDatabase
 from custmgmt.adapters.sqlite.schema import Migration
 from custmgmt.domain.money import Money

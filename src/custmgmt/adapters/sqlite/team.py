@@ -21,7 +21,8 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any, Final, TypeVar
 
-from custmgmt.adapters.sqlite.codecs import _datetime, _instant
+from custmgmt.adapters._sql_codecs import datetime_of as _datetime
+from custmgmt.adapters.sqlite.codecs import _instant
 from custmgmt.adapters.sqlite.database import SQLiteDatabase
 from custmgmt.adapters.sqlite.schema import Migration
 from custmgmt.domain._validate import coerce_enum

@@ -30,7 +30,8 @@ from collections.abc import Collection, Iterator, Sequence
 from typing import Any, Final
 
 from custmgmt.adapters._checks import check_chunk_size, check_statuses, check_update
-from custmgmt.adapters.sqlite.codecs import _datetime, _instant
+from custmgmt.adapters._sql_codecs import datetime_of as _datetime
+from custmgmt.adapters.sqlite.codecs import _instant
 from custmgmt.adapters.sqlite.database import SQLiteDatabase
 from custmgmt.adapters.sqlite.schema import Migration
 from custmgmt.domain._validate import check_id
