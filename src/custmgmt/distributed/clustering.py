@@ -52,7 +52,7 @@ from custmgmt.distributed.pipeline import (
 )
 from custmgmt.domain.time import require_aware
 from custmgmt.errors import ValidationError
-from custmgmt.segmentation.clustering import ClusterProfile, Clustering, cluster_customers
+from custmgmt.segmentation.clustering import Clustering, ClusterProfile, cluster_customers
 from custmgmt.segmentation.inputs import DERIVED_FEATURES, segment_features
 
 __all__ = ["DistributedClustering", "cluster"]
@@ -135,6 +135,7 @@ def _cluster_one(
         return None
     names = tuple(dict.fromkeys((*settings.features, settings.revenue)))
     base = [n for n in names if n not in _DERIVED]
+    table: CustomerFeatures
     if len(base) < len(names):
         table = segment_features(frame, as_of=as_of, extra=base)
     else:
@@ -233,9 +234,7 @@ class DistributedClustering:
         """Only the cluster profiles (size, share, feature means, revenue share): the
         gather and the fit run, no per-customer result comes to this machine."""
         delayed = _delayed()
-        result: tuple[ClusterProfile, ...] = delayed(_profiles_of, pure=True)(
-            self.fitted
-        ).compute()
+        result: tuple[ClusterProfile, ...] = delayed(_profiles_of, pure=True)(self.fitted).compute()
         return result
 
     def to_parquet(self, path: str | os.PathLike[str]) -> None:
