@@ -1,5 +1,8 @@
 """``--scheduler`` / ``--workers``: ``rate``, ``segment`` and ``clv`` on a Dask cluster.
 
+``segment --clusters K`` clusters on the cluster too (:func:`custmgmt.distributed.cluster`),
+as a second graph after the segments.
+
 The commands keep their options and printouts; only where the work runs changes:
 ``--scheduler tcp://host:8786`` connects to a running cluster, ``--workers N`` starts a
 local one (N worker processes, one thread each) for the command's duration. The
@@ -24,6 +27,7 @@ from custmgmt.errors import ValidationError
 
 __all__ = [
     "add_cluster_arguments",
+    "clusters_on_cluster",
     "clv_on_cluster",
     "on_cluster",
     "rate_on_cluster",
@@ -113,6 +117,22 @@ def segment_on_cluster(args: argparse.Namespace, tz: ZoneInfo) -> Any:
     from custmgmt.distributed import segment
 
     return _run(args, tz, lambda orders, as_of: segment(orders, as_of=as_of).collect())
+
+
+def clusters_on_cluster(args: argparse.Namespace, tz: ZoneInfo, k: int) -> Any:
+    """The ``Clustering`` of ``segment --clusters K`` computed on the cluster (the
+    default features: recency, frequency, total_spend)."""
+    from custmgmt.distributed import cluster
+
+    def work(orders: Any, as_of: datetime) -> Any:
+        try:
+            return cluster(orders, as_of=as_of, k=k).collect()
+        except ValidationError as exc:
+            if exc.field != "k":
+                raise
+            raise ValidationError("--clusters", exc.value, exc.expected) from exc
+
+    return _run(args, tz, work)
 
 
 def clv_on_cluster(
