@@ -1,7 +1,7 @@
 """``--scheduler`` / ``--workers``: ``rate``, ``segment`` and ``clv`` on a Dask cluster.
 
 ``segment --clusters K`` clusters on the cluster too (:func:`custmgmt.distributed.cluster`),
-as a second graph after the segments.
+as a second graph after the segments, on the same client (:func:`cluster_session`).
 
 The commands keep their options and printouts; only where the work runs changes:
 ``--scheduler tcp://host:8786`` connects to a running cluster, ``--workers N`` starts a
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,6 +28,7 @@ from custmgmt.errors import ValidationError
 
 __all__ = [
     "add_cluster_arguments",
+    "cluster_session",
     "clusters_on_cluster",
     "clv_on_cluster",
     "on_cluster",
@@ -68,10 +70,29 @@ def on_cluster(args: argparse.Namespace) -> bool:
     return True
 
 
+#: The client of an open :func:`cluster_session`, which every graph of it reuses.
+_SESSION: ContextVar[Any] = ContextVar("custmgmt_cluster_session", default=None)
+
+
+@contextlib.contextmanager
+def cluster_session(args: argparse.Namespace) -> Iterator[Any]:
+    """One client (one local cluster with ``--workers``) for several graphs of one
+    command, e.g. ``segment --clusters``'s segments and clusters."""
+    with _client(args) as client:
+        token = _SESSION.set(client)
+        try:
+            yield client
+        finally:
+            _SESSION.reset(token)
+
+
 @contextlib.contextmanager
 def _client(args: argparse.Namespace) -> Iterator[Any]:
     from custmgmt._extras import require
 
+    if _SESSION.get() is not None:
+        yield _SESSION.get()
+        return
     distributed = require("distributed", extra="dask", purpose="--scheduler / --workers")
     if args.scheduler is not None:
         with distributed.Client(args.scheduler) as client:

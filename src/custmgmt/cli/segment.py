@@ -33,6 +33,7 @@ from typing import Any
 
 from custmgmt.cli._cluster import (
     add_cluster_arguments,
+    cluster_session,
     clusters_on_cluster,
     on_cluster,
     segment_on_cluster,
@@ -167,9 +168,10 @@ def run(args: argparse.Namespace) -> int:
     _check_clusters(args)
     clustering: Clustering | None = None
     if on_cluster(args):
-        result = segment_on_cluster(args, tz)
-        if args.clusters is not None:
-            clustering = clusters_on_cluster(args, tz, args.clusters)
+        with cluster_session(args):
+            result = segment_on_cluster(args, tz)
+            if args.clusters is not None:
+                clustering = clusters_on_cluster(args, tz, args.clusters)
     elif args.db is not None:
         if args.orders is not None:
             raise ValidationError("ORDERS.csv", args.orders, "no CSV file together with --db")
