@@ -1,5 +1,8 @@
 """``--scheduler`` / ``--workers``: ``rate``, ``segment`` and ``clv`` on a Dask cluster.
 
+``segment --clusters K`` clusters on the cluster too (:func:`custmgmt.distributed.cluster`),
+as a second graph after the segments, on the same client (:func:`cluster_session`).
+
 The commands keep their options and printouts; only where the work runs changes:
 ``--scheduler tcp://host:8786`` connects to a running cluster, ``--workers N`` starts a
 local one (N worker processes, one thread each) for the command's duration. The
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,6 +28,8 @@ from custmgmt.errors import ValidationError
 
 __all__ = [
     "add_cluster_arguments",
+    "cluster_session",
+    "clusters_on_cluster",
     "clv_on_cluster",
     "on_cluster",
     "rate_on_cluster",
@@ -64,10 +70,29 @@ def on_cluster(args: argparse.Namespace) -> bool:
     return True
 
 
+#: The client of an open :func:`cluster_session`, which every graph of it reuses.
+_SESSION: ContextVar[Any] = ContextVar("custmgmt_cluster_session", default=None)
+
+
+@contextlib.contextmanager
+def cluster_session(args: argparse.Namespace) -> Iterator[Any]:
+    """One client (one local cluster with ``--workers``) for several graphs of one
+    command, e.g. ``segment --clusters``'s segments and clusters."""
+    with _client(args) as client:
+        token = _SESSION.set(client)
+        try:
+            yield client
+        finally:
+            _SESSION.reset(token)
+
+
 @contextlib.contextmanager
 def _client(args: argparse.Namespace) -> Iterator[Any]:
     from custmgmt._extras import require
 
+    if _SESSION.get() is not None:
+        yield _SESSION.get()
+        return
     distributed = require("distributed", extra="dask", purpose="--scheduler / --workers")
     if args.scheduler is not None:
         with distributed.Client(args.scheduler) as client:
@@ -113,6 +138,22 @@ def segment_on_cluster(args: argparse.Namespace, tz: ZoneInfo) -> Any:
     from custmgmt.distributed import segment
 
     return _run(args, tz, lambda orders, as_of: segment(orders, as_of=as_of).collect())
+
+
+def clusters_on_cluster(args: argparse.Namespace, tz: ZoneInfo, k: int) -> Any:
+    """The ``Clustering`` of ``segment --clusters K`` computed on the cluster (the
+    default features: recency, frequency, total_spend)."""
+    from custmgmt.distributed import cluster
+
+    def work(orders: Any, as_of: datetime) -> Any:
+        try:
+            return cluster(orders, as_of=as_of, k=k).collect()
+        except ValidationError as exc:
+            if exc.field != "k":
+                raise
+            raise ValidationError("--clusters", exc.value, exc.expected) from exc
+
+    return _run(args, tz, work)
 
 
 def clv_on_cluster(

@@ -14,18 +14,30 @@ row per customer (each scheme's segment, recency, frequency, monetary, R, F, M, 
 segment, churn risk, the rules that fired, the reason and the action) by the ``--out``
 rules of :mod:`custmgmt.cli._inputs` (``-`` for standard output, then the report goes
 to standard error; files replaced atomically; devices written through; formulas
-neutralised).
+neutralised). With ``--clusters K`` it also clusters the customers into K behavioural
+clusters (:func:`custmgmt.segmentation.clustering.cluster_customers`: seeded k-means on
+standardised recency, frequency and net spend) and prints each cluster's size, share,
+feature means and share of revenue; with ``--workers`` / ``--scheduler`` the clusters
+are computed on the cluster (:func:`custmgmt.distributed.cluster`), equal to one
+machine's.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from custmgmt.cli._cluster import add_cluster_arguments, on_cluster, segment_on_cluster
+from custmgmt.cli._cluster import (
+    add_cluster_arguments,
+    cluster_session,
+    clusters_on_cluster,
+    on_cluster,
+    segment_on_cluster,
+)
 from custmgmt.cli._inputs import (
     OUT_HELP,
     add_order_source_arguments,
@@ -39,9 +51,10 @@ from custmgmt.cli._inputs import (
     zone,
 )
 from custmgmt.errors import ValidationError
+from custmgmt.segmentation.clustering import Clustering, cluster_customers
 from custmgmt.segmentation.report import SegmentReport, segment_report, segment_store
 
-__all__ = ["register", "run", "write_segments_csv"]
+__all__ = ["format_clusters", "register", "run", "write_segments_csv"]
 
 
 def register(subparsers: Any) -> None:
@@ -62,6 +75,14 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--top", type=int, default=10, help="how many churn-list customers to show (default: 10)"
+    )
+    parser.add_argument(
+        "--clusters",
+        type=int,
+        metavar="K",
+        help="also cluster the customers into K behavioural clusters (seeded k-means on "
+        "standardised recency, frequency and net spend) and print each cluster's size, "
+        "share, feature means and revenue share",
     )
     add_cluster_arguments(parser)
     parser.set_defaults(func=run)
@@ -101,13 +122,56 @@ def _empty_header(result: SegmentReport) -> list[str]:
     ]
 
 
+def format_clusters(clustering: Clustering) -> str:
+    """The cluster profiles as an aligned table: one line per cluster with its
+    customers, share, share of revenue and the mean of each feature clustered (``-``
+    where no customer of the cluster has a value). Aggregates only: no customer's data.
+    """
+    names = clustering.features
+    header = ["cluster", "customers", "share", "revenue", *(f"mean {n}" for n in names)]
+    rows = [
+        [
+            str(p.cluster),
+            str(p.size),
+            f"{p.share:.1%}",
+            f"{p.revenue_share:.1%}",
+            *("-" if math.isnan(p.means[n]) else f"{p.means[n]:.2f}" for n in names),
+        ]
+        for p in clustering.profiles
+    ]
+    widths = [max(len(r[j]) for r in [header, *rows]) for j in range(len(header))]
+    title = (
+        f"{len(clustering.profiles)} behavioural clusters of {len(clustering.labels)} customers "
+        f"(k-means on standardised {', '.join(names)}):"
+    )
+    table = ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in [header, *rows]]
+    return "\n".join([title, *table])
+
+
+def _check_clusters(args: argparse.Namespace) -> None:
+    if args.clusters is not None and args.clusters < 1:
+        raise ValidationError("--clusters", args.clusters, "a positive number of clusters")
+
+
+def _clusters(result: SegmentReport, k: int) -> Clustering:
+    customers = len(result.features)
+    if customers < k:
+        raise ValidationError("--clusters", k, f"at most the number of customers ({customers})")
+    return cluster_customers(result.features, k=k)
+
+
 def run(args: argparse.Namespace) -> int:
     """Segment, print, and write ``--out`` when asked."""
     tz = zone(args.tz)
     check_output(args.out, inputs_of(args))
     check_top(args)
+    _check_clusters(args)
+    clustering: Clustering | None = None
     if on_cluster(args):
-        result = segment_on_cluster(args, tz)
+        with cluster_session(args):
+            result = segment_on_cluster(args, tz)
+            if args.clusters is not None:
+                clustering = clusters_on_cluster(args, tz, args.clusters)
     elif args.db is not None:
         if args.orders is not None:
             raise ValidationError("ORDERS.csv", args.orders, "no CSV file together with --db")
@@ -120,10 +184,14 @@ def run(args: argparse.Namespace) -> int:
     else:
         orders, as_of = orders_from_csv(args, tz)
         result = segment_report(orders, as_of=as_of)
+    if args.clusters is not None and clustering is None:
+        clustering = _clusters(result, args.clusters)
     if args.out is not None:
         write_segments_csv(result, args.out, inputs=inputs_of(args))
     report = sys.stderr if args.out == "-" else sys.stdout  # keep a piped CSV clean
     print(result.format(top=args.top), file=report)
+    if clustering is not None:
+        print(f"\n{format_clusters(clustering)}", file=report)
     if args.out is not None and args.out != "-":
         print(f"wrote {len(result.features)} customers to {args.out}", file=report)
     return 0

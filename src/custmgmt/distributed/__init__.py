@@ -1,4 +1,4 @@
-"""Past one machine: ratings, segments, churn and CLV on a Dask cluster.
+"""Past one machine: ratings, segments, churn, CLV and clusters on a Dask cluster.
 
 The ``dask`` extra (``pip install 'custmgmt[dask]'``: dask[dataframe], distributed,
 pyarrow). ``import custmgmt`` never imports this package; importing it imports no
@@ -9,10 +9,13 @@ extra either -- dask and pyarrow are imported when a function here runs.
 * :mod:`custmgmt.distributed.pipeline`: :func:`read_orders` / :func:`from_dask`, then
   :func:`rate`, :func:`segment`, :func:`clv`; one shuffle by customer, the library's
   numpy code per partition, population quantities gathered exactly.
+* :mod:`custmgmt.distributed.clustering`: :func:`cluster`, behavioural k-means
+  clusters fitted once on the gathered per-customer features.
 
 ``docs/scale-out.md`` shows a session on a ``LocalCluster`` and on a remote scheduler.
 """
 
+from custmgmt.distributed.clustering import DistributedClustering, cluster
 from custmgmt.distributed.parquet import is_parquet_source, read_orders_parquet
 from custmgmt.distributed.pipeline import (
     Analysis,
@@ -31,11 +34,13 @@ from custmgmt.distributed.pipeline import (
 
 __all__ = [
     "Analysis",
+    "DistributedClustering",
     "DistributedClv",
     "DistributedOrders",
     "DistributedRating",
     "DistributedSegments",
     "analyse",
+    "cluster",
     "clv",
     "from_dask",
     "is_parquet_source",
