@@ -9,6 +9,8 @@ extra either -- dask and pyarrow are imported when a function here runs.
 * :mod:`custmgmt.distributed.pipeline`: :func:`read_orders` / :func:`from_dask`, then
   :func:`rate`, :func:`segment`, :func:`clv`; one shuffle by customer, the library's
   numpy code per partition, population quantities gathered exactly.
+* :mod:`custmgmt.distributed.store_runs`: :func:`rate_into_store`, a cluster's rating
+  kept in a store as ``rate_store`` keeps one (``rate --save`` with a cluster).
 
 ``docs/scale-out.md`` shows a session on a ``LocalCluster`` and on a remote scheduler.
 """
@@ -28,6 +30,7 @@ from custmgmt.distributed.pipeline import (
     segment,
     shuffle_layers,
 )
+from custmgmt.distributed.store_runs import rate_into_store
 
 __all__ = [
     "Analysis",
@@ -40,6 +43,7 @@ __all__ = [
     "from_dask",
     "is_parquet_source",
     "rate",
+    "rate_into_store",
     "read_orders",
     "read_orders_parquet",
     "segment",
