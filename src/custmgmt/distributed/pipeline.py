@@ -19,9 +19,11 @@ The graph of every analysis has one shape::
 * **Population quantities exactly.** What depends on everyone is computed once from
   vectors gathered from all partitions: the rating's percentile references and star
   band cut points (the fitted :class:`~custmgmt.rating.result.RatingScale`), rule
-  schemes' quantile cuts, RFM quintile cuts, the purchase-cycle fallbacks (the median
-  own cycle, each category's median gap), and the CLV models, fitted on the distinct
-  (frequency, recency, T) rows with their counts as weights.
+  schemes' quantile cuts, RFM quintile cuts, the purchase-cycle fallbacks (the own
+  cycles' median or mean, each category's; a mean's values put in customer order
+  first, so it sums as one frame does), and the CLV models and the churn model rule's
+  BG/NBD, fitted on the distinct (frequency, recency, T) rows with their counts as
+  weights.
 * **Memory.** A worker holds its partitions (orders, then per-customer tables); the
   client holds the gathered vectors and, only when :meth:`collect` is called, the
   per-customer results.
