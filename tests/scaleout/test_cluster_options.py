@@ -138,7 +138,7 @@ def test_a_host_rule_class_is_refused_on_a_cluster() -> None:
             return super().evaluate(ctx)
 
     check_engine(ENGINE)
-    with pytest.raises(ValidationError, match="engine.rules"):
+    with pytest.raises(ValidationError, match=r"engine\.rules"):
         check_engine(ChurnEngine(rules=(Own(name="own"),)))
 
 
@@ -182,7 +182,8 @@ def test_a_calibration_split_equals_one_machine(client: Any, small_store: Path) 
     # Customers who first bought after the calibration end are not in the summary.
     assert len(single.customer_ids) < len(read_orders_parquet(small_store).customer_ids)
     for one, many in zip(single.fits, got.fits, strict=True):
-        assert one.model is not None and many.model is not None, (one.error, many.error)
+        assert one.model is not None, one.error
+        assert many.model is not None, many.error
         assert many.model.params_ == one.model.params_, one.key
     assert np.array_equal(got.alive, single.alive)
     assert np.array_equal(got.clv, single.clv)
@@ -266,7 +267,7 @@ def test_a_cluster_run_saved_into_a_store_equals_rate_store(
             single.ratings.results_arrays(one_run.id).previous_stars > 0
         ), "the second run has previous stars"
         # Saving is idempotent: the same policy and as_of return the stored run.
-        again, again_run = rate_into_store(orders, target, policy, as_of=AS_OF, created_at=CREATED)
+        _, again_run = rate_into_store(orders, target, policy, as_of=AS_OF, created_at=CREATED)
         assert again_run.id == many_run.id
         assert len(target.ratings.list_runs()) == 2
     finally:
