@@ -15,12 +15,20 @@ Two runners share these functions, one code path:
   single machine's partitioned engine (:mod:`custmgmt.analytics.partitioned`);
   partitions are contiguous ranges of customers, concatenated in customer order, so
   even a mean over gathered values sums in the single frame's order (bit for bit);
-* :mod:`custmgmt.distributed.pipeline`: Dask partitions, hash-shuffled by customer,
-  where only order-free statistics (medians) are exact (:func:`check_engine`).
+* :mod:`custmgmt.distributed.pipeline`: Dask partitions, hash-shuffled by customer.
+  A median does not depend on the order of its values; for a mean each partition
+  also sends where its values belong in customer order (:func:`order_keys`) and
+  :func:`in_customer_order` re-deals the gathered vectors so that their
+  concatenation is in the single frame's order, so the mean sums them in the same
+  order, bit for bit. The BG/NBD model rule (:class:`ModelAliveBelow`) is gathered
+  too: each partition sends its distinct (frequency, recency, T) rows with their
+  counts (``model:NAME``), the model is fitted once on all of them
+  (:class:`PopulationModelRule`) and predicts per partition.
 
-Rules the partitioned engine does not know to be per customer (the BG/NBD model
-rule, which fits one model on everyone, and rule classes of a host's own) make
-:func:`supports_partitions` false: the engine then runs on the whole frame.
+Rules the thread runner does not know to be per customer (the BG/NBD model rule and
+rule classes of a host's own) make :func:`supports_partitions` false: the engine
+then runs on the whole frame. On a cluster, rule classes of a host's own are refused
+(:func:`check_engine`).
 """
 
 from __future__ import annotations
@@ -59,6 +67,7 @@ ChurnEngine = Any
 ChurnReport = Any
 __all__ = [
     "PopulationCycleRule",
+    "PopulationModelRule",
     "as_of_micros",
     "category_gaps",
     "check_counts",
@@ -69,11 +78,14 @@ __all__ = [
     "estimated_partitions",
     "evaluate_partitioned",
     "freeze_engine",
+    "in_customer_order",
     "median_days",
+    "order_keys",
     "own_cycles",
     "supports_partitions",
 ]
 
+AnyArray = npt.NDArray[Any]
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 _DAY_US = 86_400_000_000
@@ -135,12 +147,45 @@ def category_gaps(features: Any, orders: OrderFrame, as_of_us: int) -> dict[str,
     return out
 
 
-def own_cycles(features: Any, statistic: str) -> F64:
-    """A partition's customers' own cycles (those the population cycle is of)."""
+def _own_cycle_mask(features: Any, statistic: str) -> tuple[F64, npt.NDArray[np.bool_]]:
     own = np.asarray(features[f"interval_{statistic}"], dtype=np.float64)
     frequency = np.asarray(features["frequency"], dtype=np.float64)
     cycle = np.where((frequency >= 2) & (own > 0), own, np.nan)
-    return cycle[~np.isnan(cycle)]
+    return cycle, ~np.isnan(cycle)
+
+
+def own_cycles(features: Any, statistic: str) -> F64:
+    """A partition's customers' own cycles (those the population cycle is of)."""
+    cycle, known = _own_cycle_mask(features, statistic)
+    return cycle[known]
+
+
+def _category_gap_rows(features: Any, orders: OrderFrame, as_of_us: int) -> dict[str, I64]:
+    """Per category name, the features row of the customer of each gap
+    :func:`category_gaps` sends (aligned with its gaps)."""
+    code, _, category = _kept_orders(features, orders, as_of_us)
+    same = code[1:] == code[:-1]
+    gap_row = code[:-1][same]
+    gap_category = category[:-1][same]
+    out: dict[str, I64] = {}
+    for c, name in enumerate(orders.category_names):
+        mine = gap_row[gap_category == c]
+        if mine.size:
+            out[name] = mine
+    return out
+
+
+def _model_rows(rule: ModelAliveBelow, features: Any, orders: OrderFrame, as_of: datetime) -> Any:
+    """A partition's distinct (frequency, recency, T) rows of the model rule's
+    summary and how many customers share each."""
+    summary = rule.summary(ChurnContext(features=features, as_of=as_of, orders=orders))
+    if summary is None:
+        return np.zeros((0, 3)), np.zeros(0)
+    stacked = np.column_stack(
+        [np.asarray(c, dtype=np.float64) for c in (summary.frequency, summary.recency, summary.T)]
+    )
+    rows, counts = np.unique(stacked, axis=0, return_counts=True)
+    return rows, counts.astype(np.float64)
 
 
 def churn_gather(engine: ChurnEngine, features: Any, orders: OrderFrame, as_of: datetime) -> dict[
@@ -155,7 +200,95 @@ def churn_gather(engine: ChurnEngine, features: Any, orders: OrderFrame, as_of: 
             gathered[f"own:{rule.name}"] = own_cycles(features, rule.statistic)
             if rule.fallback == "category":
                 gathered[f"gaps:{rule.name}"] = category_gaps(features, orders, as_of_us)
+        elif isinstance(rule, ModelAliveBelow):
+            gathered[f"model:{rule.name}"] = _model_rows(rule, features, orders, as_of)
     return gathered
+
+
+def _mean_rules(engine: ChurnEngine) -> list[PurchaseCycleRule]:
+    return [r for r in engine.rules if isinstance(r, PurchaseCycleRule) and r.statistic == "mean"]
+
+
+def order_keys(engine: ChurnEngine, features: Any, orders: OrderFrame, as_of: datetime) -> dict[
+    str, Any
+]:
+    """Where a partition's :func:`churn_gather` values belong in customer order, for
+    partitions that are not ranges of customers (a cluster's): the partition's
+    customer ids (``ids``) and, per purchase-cycle rule that takes a mean, the
+    features row of each own cycle (``own_rows:NAME``) and, per category, of each
+    gap (``gap_rows:NAME``). Empty when no rule takes a mean (a median needs no
+    order)."""
+    means = _mean_rules(engine)
+    if not means:
+        return {}
+    keys: dict[str, Any] = {"ids": np.asarray(features.customer_ids)}
+    as_of_us = as_of_micros(as_of)
+    for rule in means:
+        _, known = _own_cycle_mask(features, rule.statistic)
+        keys[f"own_rows:{rule.name}"] = np.flatnonzero(known)
+        if rule.fallback == "category":
+            keys[f"gap_rows:{rule.name}"] = _category_gap_rows(features, orders, as_of_us)
+    return keys
+
+
+def in_customer_order(
+    engine: ChurnEngine, gathered: Sequence[Mapping[str, Any]], keys: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """The partitions' :func:`churn_gather` outputs, their mean rules' vectors
+    re-dealt so that concatenating them (as :func:`churn_population` does) gives
+    the values in customer-id order, the order of the single frame: the first
+    partition gets every partition's values of a mean rule, sorted by customer (a
+    customer's gaps keep their order), the others none. ``keys[p]`` is partition
+    ``p``'s :func:`order_keys`; other entries are left as they are.
+
+    Raises:
+        ValidationError: not one ``keys`` per ``gathered``.
+    """
+    if len(keys) != len(gathered):
+        raise ValidationError("keys", len(keys), f"one per partition ({len(gathered)})")
+    out = [dict(g) for g in gathered]
+    means = _mean_rules(engine)
+    used = [p for p, k in enumerate(keys) if k]
+    if not means or not used:
+        return out
+    ids = np.concatenate([np.asarray(keys[p]["ids"]) for p in used])
+    rank = np.empty(ids.shape[0], dtype=np.int64)
+    rank[np.argsort(ids, kind="stable")] = np.arange(ids.shape[0])
+    starts = dict(zip(used, np.cumsum([0] + [len(keys[p]["ids"]) for p in used[:-1]]), strict=True))
+
+    def ordered(values: Sequence[AnyArray], rows: Sequence[AnyArray], dtype: Any) -> AnyArray:
+        if not values:
+            return np.zeros(0, dtype=dtype)
+        joined = np.concatenate(values)
+        where = np.concatenate(rows)
+        return joined[np.argsort(where, kind="stable")]
+
+    first = used[0]
+    for rule in means:
+        own_key = f"own:{rule.name}"
+        out[first][own_key] = ordered(
+            [np.asarray(gathered[p][own_key]) for p in used],
+            [rank[starts[p] + np.asarray(keys[p][f"own_rows:{rule.name}"])] for p in used],
+            np.float64,
+        )
+        for p in used[1:]:
+            out[p][own_key] = np.zeros(0)
+        if rule.fallback != "category":
+            continue
+        gap_key = f"gaps:{rule.name}"
+        names = sorted({n for p in used for n in gathered[p][gap_key]})
+        by_name = {}
+        for name in names:
+            have = [p for p in used if name in gathered[p][gap_key]]
+            by_name[name] = ordered(
+                [gathered[p][gap_key][name] for p in have],
+                [rank[starts[p] + keys[p][f"gap_rows:{rule.name}"][name]] for p in have],
+                np.int64,
+            )
+        out[first][gap_key] = by_name
+        for p in used[1:]:
+            out[p][gap_key] = {}
+    return out
 
 
 # -- reduce and freeze ----------------------------------------------------------------
@@ -178,7 +311,12 @@ def churn_population(engine: ChurnEngine, gathered: Sequence[Mapping[str, Any]])
     :func:`churn_gather` (in customer order for a mean to be exact)."""
     population_days: dict[str, float] = {}
     category: dict[str, dict[str, float]] = {}
+    models: dict[str, Any] = {}
     for rule in engine.rules:
+        if isinstance(rule, ModelAliveBelow):
+            models[rule.name] = _population_model(
+                rule, [g[f"model:{rule.name}"] for g in gathered]
+            )
         if not isinstance(rule, PurchaseCycleRule):
             continue
         own = np.concatenate([g[f"own:{rule.name}"] for g in gathered] or [np.zeros(0)])
@@ -194,7 +332,33 @@ def churn_population(engine: ChurnEngine, gathered: Sequence[Mapping[str, Any]])
                 n: _statistic_days([g[key][n] for g in gathered if n in g[key]], rule.statistic)
                 for n in names
             }
-    return freeze_engine(engine, population_days, category)
+    return freeze_engine(engine, population_days, category, models)
+
+
+def _population_model(rule: ModelAliveBelow, parts: Sequence[tuple[F64, F64]]) -> Any:
+    """The rule's model fitted once on every partition's distinct rows and counts
+    (None when nobody has a counted order: then no partition asks for it)."""
+    rows = np.concatenate([np.asarray(p[0], dtype=np.float64).reshape(-1, 3) for p in parts])
+    counts = np.concatenate([np.asarray(p[1], dtype=np.float64) for p in parts])
+    if rows.shape[0] == 0:
+        return None
+    distinct, inverse = np.unique(rows, axis=0, return_inverse=True)
+    weights = np.bincount(inverse.ravel(), weights=counts, minlength=distinct.shape[0])
+    return rule.fit_model(distinct[:, 0], distinct[:, 1], distinct[:, 2], weights=weights)
+
+
+@attrs.frozen(kw_only=True)
+class PopulationModelRule(ModelAliveBelow):
+    """:class:`ModelAliveBelow` with the population's model given (``fitted``,
+    fitted once on every partition's summary rows), not fitted on the frame it
+    evaluates; its verdicts and words are the original rule's."""
+
+    fitted: Any = attrs.field(default=None, eq=False, repr=False)
+
+    def model(self, summary: Any) -> Any:
+        if self.fitted is None:
+            raise ValidationError(self.name, None, "a model fitted on the population")
+        return self.fitted
 
 
 @attrs.frozen(kw_only=True)
@@ -234,30 +398,34 @@ class PopulationCycleRule(PurchaseCycleRule):
 
 
 def check_engine(engine: ChurnEngine) -> None:
-    """Refuse rules whose population quantities a cluster cannot gather exactly
-    (its partitions are not in customer order)."""
-    for rule in engine.rules:
-        if isinstance(rule, PurchaseCycleRule) and rule.statistic != "median":
-            raise ValidationError(
-                f"{rule.name}.statistic",
-                rule.statistic,
-                "median on a cluster (a mean of float gaps depends on the summation order)",
-            )
-        if isinstance(rule, ModelAliveBelow):
-            raise ValidationError(
-                "engine.rules", rule.name, "rules without a population model on a cluster"
-            )
+    """Refuse rules a cluster cannot give the single frame's verdicts: rule classes
+    other than the library's own (a host's own rule, or a subclass, may read the
+    population, which no partition holds).
+
+    Raises:
+        ValidationError: naming the rules refused.
+    """
+    known = (*PER_CUSTOMER_RULES, ModelAliveBelow)
+    foreign = [rule.name for rule in engine.rules if type(rule) not in known]
+    if foreign:
+        raise ValidationError(
+            "engine.rules", foreign, "the library's own churn rule classes on a cluster"
+        )
 
 
 def freeze_engine(
     engine: ChurnEngine,
     population_days: Mapping[str, float],
     category: Mapping[str, dict[str, float]],
+    models: Mapping[str, Any] | None = None,
 ) -> ChurnEngine:
-    """``engine`` with each purchase-cycle rule given its population fallbacks (by
-    rule name)."""
+    """``engine`` with each purchase-cycle rule given its population fallbacks and
+    each model rule its population's model (by rule name)."""
     rules: list[ChurnRule] = []
     for rule in engine.rules:
+        if type(rule) is ModelAliveBelow and models is not None and rule.name in models:
+            fields = {a.name: getattr(rule, a.name) for a in attrs.fields(ModelAliveBelow)}
+            rule = PopulationModelRule(**fields, fitted=models[rule.name])
         if isinstance(rule, PurchaseCycleRule):
             fields = {a.name: getattr(rule, a.name) for a in attrs.fields(PurchaseCycleRule)}
             rule = PopulationCycleRule(
@@ -273,6 +441,10 @@ def _thawed(rule: ChurnRule) -> ChurnRule:
     if isinstance(rule, PopulationCycleRule):
         return PurchaseCycleRule(
             **{a.name: getattr(rule, a.name) for a in attrs.fields(PurchaseCycleRule)}
+        )
+    if isinstance(rule, PopulationModelRule):
+        return ModelAliveBelow(
+            **{a.name: getattr(rule, a.name) for a in attrs.fields(ModelAliveBelow)}
         )
     return rule
 

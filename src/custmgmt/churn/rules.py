@@ -565,9 +565,9 @@ class ModelAliveBelow(ChurnRule):
     def features(self) -> frozenset[str]:
         return frozenset({"frequency"})
 
-    def evaluate(self, ctx: ChurnContext) -> RuleOutcome:
-        n = ctx.n
-        p_alive = np.full(n, np.nan)
+    def summary(self, ctx: ChurnContext) -> Any:
+        """The transaction summary the model is fitted on and predicts for (customers
+        named by their row in the features), or None without a counted order."""
         orders = ctx.orders
         if orders is None:
             raise ValidationError("orders", None, "an OrderFrame for the model rule")
@@ -577,11 +577,28 @@ class ModelAliveBelow(ChurnRule):
             & (np.asarray(orders.placed_at) <= ctx.as_of_us())
             & (rows >= 0)
         )
-        if keep.any():
-            summary = summarize_transactions(
-                rows[keep], np.asarray(orders.placed_at)[keep], observation_end=ctx.as_of
-            )
-            model = BetaGeo().fit(summary.frequency, summary.recency, summary.T)
+        if not keep.any():
+            return None
+        return summarize_transactions(
+            rows[keep], np.asarray(orders.placed_at)[keep], observation_end=ctx.as_of
+        )
+
+    def model(self, summary: Any) -> BetaGeo:
+        """The BG/NBD model of the population whose summary is ``summary``."""
+        return self.fit_model(summary.frequency, summary.recency, summary.T)
+
+    @staticmethod
+    def fit_model(frequency: Any, recency: Any, T: Any, weights: Any = None) -> BetaGeo:
+        """The rule's BG/NBD model fitted on summary rows (``weights``: how many
+        customers share each row; the fit merges identical rows the same way, so
+        distinct rows with their counts give the model all rows give)."""
+        return BetaGeo().fit(frequency, recency, T, weights=weights)
+
+    def evaluate(self, ctx: ChurnContext) -> RuleOutcome:
+        p_alive = np.full(ctx.n, np.nan)
+        summary = self.summary(ctx)
+        if summary is not None:
+            model = self.model(summary)
             alive = model.probability_alive(summary.frequency, summary.recency, summary.T)
             p_alive[np.asarray(summary.customer_ids, dtype=np.int64)] = alive
         return RuleOutcome(fired=p_alive < self.threshold, values={"p_alive": p_alive})

@@ -10,6 +10,10 @@ orders are a Parquet file, directory or glob (:mod:`custmgmt.distributed.parquet
 the analysis is :mod:`custmgmt.distributed.pipeline`, whose results equal the
 single-machine ones customer for customer. dask, distributed and pyarrow are the
 ``dask`` extra, imported only when one of these options is given.
+
+``--db`` with a cluster: the orders always come from ``ORDERS`` (Parquet), never
+from a store, so ``--db`` is refused except in ``rate --save``, where it names the
+store the run is saved into (an existing custmgmt store, SQLite or PostgreSQL).
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from custmgmt.cli._inputs import parse_as_of
+from custmgmt.cli._inputs import open_existing_store, parse_as_of
+from custmgmt.domain import SystemClock
 from custmgmt.domain.time import from_epoch_micros
 from custmgmt.errors import ValidationError
 
@@ -63,8 +68,13 @@ def on_cluster(args: argparse.Namespace) -> bool:
         return False
     if args.workers is not None and args.workers < 1:
         raise ValidationError("--workers", args.workers, "a positive number of workers")
-    if getattr(args, "db", None) is not None:
-        raise ValidationError("--db", args.db, "Parquet orders (not a store) with a cluster")
+    if getattr(args, "db", None) is not None and not getattr(args, "save", False):
+        raise ValidationError(
+            "--db",
+            args.db,
+            "Parquet orders (not a store) with a cluster; a store only as where "
+            "rate --save keeps the run",
+        )
     if args.orders is None:
         raise ValidationError("ORDERS", None, "Parquet orders (a file, directory or glob)")
     return True
@@ -125,12 +135,35 @@ def _run(args: argparse.Namespace, tz: ZoneInfo, work: Callable[[Any, datetime],
 
 
 def rate_on_cluster(args: argparse.Namespace, policy: Any, tz: ZoneInfo) -> Any:
-    """The ``Rating`` of ``rate`` computed on the cluster."""
+    """The ``Rating`` of ``rate`` computed on the cluster; with ``--save`` the run
+    is kept in the store ``--db`` names, as ``rate --db --save`` keeps it (see
+    :func:`custmgmt.distributed.rate_into_store`), and ``saved run ...`` printed."""
     from custmgmt.distributed import rate
 
-    if getattr(args, "save", False):
-        raise ValidationError("--save", True, "--save only with --db (not with a cluster)")
-    return _run(args, tz, lambda orders, as_of: rate(orders, policy, as_of=as_of).collect())
+    if not getattr(args, "save", False):
+        return _run(args, tz, lambda orders, as_of: rate(orders, policy, as_of=as_of).collect())
+    if args.db is None:
+        raise ValidationError("--save", True, "--db STORE, the store the run is kept in")
+    from custmgmt.distributed import rate_into_store
+
+    clock = SystemClock(tz)
+    store = open_existing_store(args.db, writable=True)
+    try:
+        rating, run = _run(
+            args,
+            tz,
+            lambda orders, as_of: rate_into_store(
+                orders, store, policy, as_of=as_of, created_at=clock.now()
+            ),
+        )
+    finally:
+        store.close()
+    # The line rate --db --save prints.
+    print(
+        f"saved run {run.id} (as of {run.as_of.isoformat()}; a run of the same policy "
+        "and as_of is kept once)"
+    )
+    return rating
 
 
 def segment_on_cluster(args: argparse.Namespace, tz: ZoneInfo) -> Any:
@@ -169,10 +202,9 @@ def clv_on_cluster(
     ``progress`` as the single-machine command sends them)."""
     from custmgmt.distributed import clv
 
+    calibration_end = None
     if args.calibration_end is not None:
-        raise ValidationError(
-            "--calibration-end", args.calibration_end, "no calibration split with a cluster"
-        )
+        calibration_end = parse_as_of(args.calibration_end, tz, option="--calibration-end")
 
     def work(orders: Any, as_of: datetime) -> Any:
         result = clv(
@@ -184,6 +216,7 @@ def clv_on_cluster(
             months=args.months,
             discount_rate=args.discount_rate,
             time_limit=args.time_limit,
+            calibration_end=calibration_end,
         )
         return result.collect(progress=progress)
 

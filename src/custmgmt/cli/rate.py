@@ -9,7 +9,9 @@ stars, each criterion's contribution) by the ``--out`` rules of
 :mod:`custmgmt.cli._inputs` (``-`` for standard output, then the report goes to
 standard error; files replaced atomically; devices written through; formulas
 neutralised). A malformed row is an error naming its line, column and value; nothing
-is written then.
+is written then. With ``--scheduler`` or ``--workers`` the rating runs on a Dask
+cluster (Parquet orders); ``--db STORE --save`` then keeps the cluster's run in that
+store, written in chunks, as ``--db STORE --save`` keeps a run rated from the store.
 """
 
 from __future__ import annotations
@@ -61,7 +63,11 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--top", type=int, default=10, help="how many top customers to show")
     parser.add_argument(
-        "--save", action="store_true", help="with --db: keep the run in the store's ratings"
+        "--save",
+        action="store_true",
+        help="with --db: keep the run in the store's ratings (with --scheduler/--workers "
+        "the orders come from the Parquet ORDERS and --db only names the store the run "
+        "is saved into)",
     )
     parser.add_argument(
         "--engine",

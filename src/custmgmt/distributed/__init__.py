@@ -11,6 +11,8 @@ extra either -- dask and pyarrow are imported when a function here runs.
   numpy code per partition, population quantities gathered exactly.
 * :mod:`custmgmt.distributed.clustering`: :func:`cluster`, behavioural k-means
   clusters fitted once on the gathered per-customer features.
+* :mod:`custmgmt.distributed.store_runs`: :func:`rate_into_store`, a cluster's rating
+  kept in a store as ``rate_store`` keeps one (``rate --save`` with a cluster).
 
 ``docs/scale-out.md`` shows a session on a ``LocalCluster`` and on a remote scheduler.
 """
@@ -31,6 +33,7 @@ from custmgmt.distributed.pipeline import (
     segment,
     shuffle_layers,
 )
+from custmgmt.distributed.store_runs import rate_into_store
 
 __all__ = [
     "Analysis",
@@ -45,6 +48,7 @@ __all__ = [
     "from_dask",
     "is_parquet_source",
     "rate",
+    "rate_into_store",
     "read_orders",
     "read_orders_parquet",
     "segment",

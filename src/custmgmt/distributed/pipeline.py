@@ -19,9 +19,11 @@ The graph of every analysis has one shape::
 * **Population quantities exactly.** What depends on everyone is computed once from
   vectors gathered from all partitions: the rating's percentile references and star
   band cut points (the fitted :class:`~custmgmt.rating.result.RatingScale`), rule
-  schemes' quantile cuts, RFM quintile cuts, the purchase-cycle fallbacks (the median
-  own cycle, each category's median gap), and the CLV models, fitted on the distinct
-  (frequency, recency, T) rows with their counts as weights.
+  schemes' quantile cuts, RFM quintile cuts, the purchase-cycle fallbacks (the own
+  cycles' median or mean, each category's; a mean's values put in customer order
+  first, so it sums as one frame does), and the CLV models and the churn model rule's
+  BG/NBD, fitted on the distinct (frequency, recency, T) rows with their counts as
+  weights.
 * **Memory.** A worker holds its partitions (orders, then per-customer tables); the
   client holds the gathered vectors and, only when :meth:`collect` is called, the
   per-customer results.
@@ -68,6 +70,7 @@ from custmgmt.analytics.features import (
 from custmgmt.analytics.frames import OrderFrame, counted_mask
 from custmgmt.analytics.partitioned import concat_features
 from custmgmt.churn import ChurnEngine
+from custmgmt.churn import partitioned as churn_parts
 from custmgmt.churn.partitioned import check_engine, concat_churn
 from custmgmt.distributed.parquet import (
     OPTIONAL_COLUMNS,
@@ -781,8 +784,24 @@ def _segment_one(
     return segment_gather(frame, None, as_of, engine, schemes)
 
 
-def _gathered(part: SegmentPart) -> dict[str, Any]:
-    return part.gathered
+def _gathered(part: SegmentPart, engine: ChurnEngine, as_of: datetime) -> dict[str, Any]:
+    """What a partition sends for the population, with where its churn means'
+    values belong in customer order (``order``; only when a rule takes a mean)."""
+    if not part.gathered or part.features is None or part.frame is None:
+        return part.gathered
+    keys = churn_parts.order_keys(engine, part.features, part.frame, as_of)
+    return part.gathered | {"order": keys} if keys else part.gathered
+
+
+def _segment_population(
+    gathered: list[dict[str, Any]], engine: ChurnEngine, schemes: tuple[Scheme, ...]
+) -> SegmentPopulation:
+    """Stage 2 of the single machine, once the churn means' vectors are put in
+    customer order (hash partitions are not ranges of customers)."""
+    keys = [g.get("order", {}) for g in gathered]
+    if any(keys):
+        gathered = churn_parts.in_customer_order(engine, gathered, keys)
+    return segment_population(gathered, engine, schemes)
 
 
 def _segment_rows(result: SegmentResult | None, population: SegmentPopulation, kind: str) -> Any:
@@ -898,9 +917,15 @@ def segment(
     cluster: the same memberships, scores, flags and reasons as
     :func:`custmgmt.segmentation.report.segment_report` on one machine.
 
+    Every shipped churn rule runs here with the single machine's verdicts: the
+    purchase cycle by the median or the mean (a mean's values are reduced in
+    customer order, as one frame sums them) and :class:`ModelAliveBelow` (its
+    BG/NBD model fitted once on every partition's distinct summary rows, then
+    predicting per partition).
+
     Raises:
-        ValidationError: a naive ``as_of``; a churn rule whose population quantity is
-            not computed exactly here (a mean purchase cycle, a fitted model).
+        ValidationError: a naive ``as_of``; a churn rule class of the host's own
+            (it may read the population, which no partition holds).
     """
     require_aware("as_of", as_of)
     engine = ChurnEngine() if engine is None else engine
@@ -918,8 +943,8 @@ def _segment_graph(
 ) -> DistributedSegments:
     delayed = _delayed()
     one = [delayed(_segment_one, pure=True)(f, as_of, engine, chosen) for f in frames]
-    gathered = [delayed(_gathered, pure=True)(p) for p in one]
-    population = delayed(segment_population, pure=True)(gathered, engine, chosen)
+    gathered = [delayed(_gathered, pure=True)(p, engine, as_of) for p in one]
+    population = delayed(_segment_population, pure=True)(gathered, engine, chosen)
     two = [delayed(segment_apply, pure=True)(p, population, as_of) for p in one]
     rows = [delayed(_segment_rows, pure=True)(r, population, kind) for r in two]
     available = [s for s in chosen if not _needs_interactions(s)]
@@ -949,7 +974,12 @@ class _ClvPart:
 
 
 def _clv_one(
-    frame: OrderFrame | None, as_of: datetime, unit: str, period: str, with_spend: bool
+    frame: OrderFrame | None,
+    as_of: datetime,
+    unit: str,
+    period: str,
+    with_spend: bool,
+    calibration_end: datetime | None = None,
 ) -> _ClvPart:
     empty = np.zeros(0)
     if frame is None:
@@ -957,7 +987,9 @@ def _clv_one(
             ids=empty, summary=None, money=empty, n_orders=0, n_counted=0, exclusions=()
         )
     # The single machine's unit of work (analyse_clv's partitions run it too).
-    done = summarize_partition(frame, as_of=as_of, unit=unit, period=period)
+    done = summarize_partition(
+        frame, as_of=as_of, calibration_end=calibration_end, unit=unit, period=period
+    )
     summary = done.summary
     money = (
         np.zeros(len(summary))
@@ -1161,6 +1193,7 @@ class DistributedClv:
     months: int
     discount_rate: float
     currency: str
+    calibration_end: datetime | None = None
 
     def fits(self) -> tuple[ModelFit, ...]:
         """The fitted models (computes the summaries and the fits only)."""
@@ -1181,6 +1214,7 @@ class DistributedClv:
         ids = np.concatenate([p.part.ids for p in found])
         order = _order(ids)
         summaries = [p.part.summary for p in found]
+        holdout = self.calibration_end is not None
         summary = TransactionSummary(
             customer_ids=np.arange(len(ids)),
             frequency=_concat_arrays([s.frequency for s in summaries], order),
@@ -1189,13 +1223,22 @@ class DistributedClv:
             monetary_value=_concat_arrays([np.asarray(s.monetary_value) for s in summaries], order)
             if all(s.monetary_value is not None for s in summaries)
             else None,
+            frequency_holdout=_concat_arrays([s.frequency_holdout for s in summaries], order)
+            if holdout
+            else None,
+            monetary_value_holdout=_concat_arrays(
+                [s.monetary_value_holdout for s in summaries], order
+            )
+            if holdout and all(s.monetary_value_holdout is not None for s in summaries)
+            else None,
+            duration_holdout=summaries[0].duration_holdout if holdout else None,
             unit=self.unit,
             period=self.period,
         )
         stage = SummaryReady(
             summary=summary,
             as_of=self.as_of,
-            calibration_end=None,
+            calibration_end=self.calibration_end,
             unit=self.unit,
             period=self.period,
             n_orders=n_orders,
@@ -1234,6 +1277,7 @@ def clv(
     discount_rate: float = 0.01,
     time_limit: float | None = 60.0,
     npartitions: int | None = None,
+    calibration_end: datetime | None = None,
 ) -> DistributedClv:
     """Customer-lifetime models on the cluster, as
     :func:`~custmgmt.analytics.clv.analyse_clv` on one machine: per-partition
@@ -1241,12 +1285,21 @@ def clv(
     recency, T) rows of every partition weighted by their counts, predictions per
     partition.
 
+    With ``calibration_end`` each partition splits its customers' orders into the
+    calibration and holdout periods with the single machine's code
+    (``summarize_partition``), the models are fitted on the gathered calibration
+    rows, and :meth:`DistributedClv.collect` gives the report with the holdout
+    comparison, as ``analyse_clv(..., calibration_end=...)`` does.
+
     Raises:
-        ValidationError: a naive ``as_of``, an unknown unit, period or model.
+        ValidationError: a naive ``as_of`` or ``calibration_end``, a calibration end
+            not in a period before ``as_of``'s, an unknown unit, period or model.
     """
     require_aware("as_of", as_of)
     unit_code = normalise_unit("unit", unit)
     period_code = normalise_unit("period", period)
+    if calibration_end is not None:
+        _check_calibration(as_of, calibration_end, unit_code, period_code)
     chosen = tuple(dict.fromkeys(models))
     if not chosen or any(m not in MODELS for m in chosen):
         raise ValidationError("models", list(models), f"some of {', '.join(MODELS)}")
@@ -1260,8 +1313,24 @@ def clv(
         discount_rate=float(discount_rate),
         time_limit=time_limit,
         currency=orders.currency,
+        calibration_end=calibration_end,
     )
     return _clv_graph(_frames(orders, npartitions), _id_kind(orders), as_of, settings)
+
+
+def _check_calibration(as_of: datetime, calibration_end: datetime, unit: str, period: str) -> None:
+    """Refuse a calibration end here, before anything runs, as the partitions would
+    (the same check on no rows)."""
+    require_aware("calibration_end", calibration_end)
+    empty = OrderFrame.from_arrays(
+        customer_id=np.zeros(0, dtype=np.int64),
+        placed_at=np.zeros(0, dtype=np.int64),
+        amount=np.zeros(0, dtype=np.int64),
+        currency="CNY",
+    )
+    summarize_partition(
+        empty, as_of=as_of, calibration_end=calibration_end, unit=unit, period=period
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -1273,6 +1342,7 @@ class _ClvSettings:
     discount_rate: float
     time_limit: float | None
     currency: str
+    calibration_end: datetime | None = None
 
 
 def _clv_graph(
@@ -1282,7 +1352,9 @@ def _clv_graph(
     unit_code, period_code, chosen = settings.unit, settings.period, settings.models
     months, discount_rate, time_limit = settings.months, settings.discount_rate, settings.time_limit
     one = [
-        delayed(_clv_one, pure=True)(f, as_of, unit_code, period_code, "gg" in chosen)
+        delayed(_clv_one, pure=True)(
+            f, as_of, unit_code, period_code, "gg" in chosen, settings.calibration_end
+        )
         for f in frames
     ]
     gathered = [delayed(_clv_gather, pure=True)(p) for p in one]
@@ -1299,6 +1371,7 @@ def _clv_graph(
         months=months,
         discount_rate=float(discount_rate),
         currency=settings.currency,
+        calibration_end=settings.calibration_end,
     )
 
 
