@@ -6,6 +6,9 @@ extra either -- dask and pyarrow are imported when a function here runs.
 
 * :mod:`custmgmt.distributed.parquet`: orders in Parquet files (the single-machine
   reader :func:`read_orders_parquet` and the per-piece reader both paths share).
+* :mod:`custmgmt.distributed.interactions`: interactions in Parquet files or any Dask
+  DataFrame (:func:`read_interactions`, :func:`interactions_from_dask`; the
+  single-machine :func:`read_interactions_parquet`), for ``interactions=``.
 * :mod:`custmgmt.distributed.pipeline`: :func:`read_orders` / :func:`from_dask`, then
   :func:`rate`, :func:`segment`, :func:`clv`; one shuffle by customer, the library's
   numpy code per partition, population quantities gathered exactly.
@@ -13,6 +16,12 @@ extra either -- dask and pyarrow are imported when a function here runs.
 ``docs/scale-out.md`` shows a session on a ``LocalCluster`` and on a remote scheduler.
 """
 
+from custmgmt.distributed.interactions import (
+    DistributedInteractions,
+    interactions_from_dask,
+    read_interactions,
+    read_interactions_parquet,
+)
 from custmgmt.distributed.parquet import is_parquet_source, read_orders_parquet
 from custmgmt.distributed.pipeline import (
     Analysis,
@@ -32,14 +41,18 @@ from custmgmt.distributed.pipeline import (
 __all__ = [
     "Analysis",
     "DistributedClv",
+    "DistributedInteractions",
     "DistributedOrders",
     "DistributedRating",
     "DistributedSegments",
     "analyse",
     "clv",
     "from_dask",
+    "interactions_from_dask",
     "is_parquet_source",
     "rate",
+    "read_interactions",
+    "read_interactions_parquet",
     "read_orders",
     "read_orders_parquet",
     "segment",
