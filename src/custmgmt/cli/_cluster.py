@@ -93,6 +93,15 @@ def _orders_and_as_of(args: argparse.Namespace, tz: ZoneInfo) -> tuple[Any, date
     return orders, from_epoch_micros(last, tz)
 
 
+def _interactions(args: argparse.Namespace) -> Any:
+    """``--interactions`` as the cluster reads them (None without)."""
+    if getattr(args, "interactions", None) is None:
+        return None
+    from custmgmt.distributed import read_interactions
+
+    return read_interactions(args.interactions)
+
+
 def _run(args: argparse.Namespace, tz: ZoneInfo, work: Callable[[Any, datetime], Any]) -> Any:
     with _client(args):
         orders, as_of = _orders_and_as_of(args, tz)
@@ -105,14 +114,26 @@ def rate_on_cluster(args: argparse.Namespace, policy: Any, tz: ZoneInfo) -> Any:
 
     if getattr(args, "save", False):
         raise ValidationError("--save", True, "--save only with --db (not with a cluster)")
-    return _run(args, tz, lambda orders, as_of: rate(orders, policy, as_of=as_of).collect())
+    return _run(
+        args,
+        tz,
+        lambda orders, as_of: rate(
+            orders, policy, as_of=as_of, interactions=_interactions(args)
+        ).collect(),
+    )
 
 
 def segment_on_cluster(args: argparse.Namespace, tz: ZoneInfo) -> Any:
     """The ``SegmentReport`` of ``segment`` computed on the cluster."""
     from custmgmt.distributed import segment
 
-    return _run(args, tz, lambda orders, as_of: segment(orders, as_of=as_of).collect())
+    return _run(
+        args,
+        tz,
+        lambda orders, as_of: segment(
+            orders, as_of=as_of, interactions=_interactions(args)
+        ).collect(),
+    )
 
 
 def clv_on_cluster(

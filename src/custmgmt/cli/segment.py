@@ -28,13 +28,16 @@ from typing import Any
 from custmgmt.cli._cluster import add_cluster_arguments, on_cluster, segment_on_cluster
 from custmgmt.cli._inputs import (
     OUT_HELP,
+    add_interactions_argument,
     add_order_source_arguments,
     as_of_or_now,
     check_output,
     check_top,
     inputs_of,
+    interactions_from_args,
     open_existing_store,
     orders_from_csv,
+    refuse_interactions_with_db,
     write_csv,
     zone,
 )
@@ -63,6 +66,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--top", type=int, default=10, help="how many churn-list customers to show (default: 10)"
     )
+    add_interactions_argument(parser)
     add_cluster_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -106,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
     tz = zone(args.tz)
     check_output(args.out, inputs_of(args))
     check_top(args)
+    refuse_interactions_with_db(args)
     if on_cluster(args):
         result = segment_on_cluster(args, tz)
     elif args.db is not None:
@@ -119,7 +124,8 @@ def run(args: argparse.Namespace) -> int:
             store.close()
     else:
         orders, as_of = orders_from_csv(args, tz)
-        result = segment_report(orders, as_of=as_of)
+        interactions = interactions_from_args(args, orders)
+        result = segment_report(orders, interactions, as_of=as_of)
     if args.out is not None:
         write_segments_csv(result, args.out, inputs=inputs_of(args))
     report = sys.stderr if args.out == "-" else sys.stdout  # keep a piped CSV clean
