@@ -210,9 +210,7 @@ def interaction_table(data: dict[str, np.ndarray], part: slice) -> pa.Table:
     )
 
 
-def write_interactions(
-    folder: Path, data: dict[str, np.ndarray], *, files: int
-) -> list[Path]:
+def write_interactions(folder: Path, data: dict[str, np.ndarray], *, files: int) -> list[Path]:
     """:func:`synthetic_interactions` rows as ``files`` Parquet files."""
     folder.mkdir(parents=True, exist_ok=True)
     n = len(data["customer_id"])
