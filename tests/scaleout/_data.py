@@ -197,7 +197,10 @@ def interaction_table(data: dict[str, np.ndarray], part: slice) -> pa.Table:
     rating = data["rating"][part]
     return pa.table(
         {
-            "customer_id": pa.array(data["customer_id"][part], pa.string()),
+            "customer_id": pa.array(
+                data["customer_id"][part],
+                pa.int64() if data["customer_id"].dtype.kind == "i" else pa.string(),
+            ),
             "at": pa.array(
                 data["seconds"][part].astype("datetime64[s]"), pa.timestamp("s", tz="UTC")
             ),

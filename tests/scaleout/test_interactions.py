@@ -211,7 +211,7 @@ def test_any_dask_source_of_interactions_gives_the_same_rating(client: Any, stor
         [pq.read_table(p) for p in sorted(Path(interactions).glob("*.parquet"))]
     )
     pandas = table.to_pandas()
-    pandas["rating"] = pandas["rating"].fillna(0).astype("int64")
+    assert pandas["rating"].dtype == np.float64  # NaN where there is no rating
     source = interactions_from_dask(dd.from_pandas(pandas, npartitions=5))
     got = rate(read_orders(orders), POLICY, as_of=AS_OF, interactions=source).collect()
     compare_rating(got, rate_frames(POLICY, frame, single_interactions, as_of=AS_OF), every=11)
@@ -266,6 +266,7 @@ def test_a_bad_kind_names_the_file_on_one_machine_and_on_the_cluster(
             "a timestamp with a time zone",
         ),
         ("rating", pa.array([6] * 50, pa.int8()), "a rating 0..5"),
+        ("rating", pa.array([2.5] * 50), "whole ratings"),
         ("complaint_category", pa.array(["late"] * 50), "one of product_quality"),
         ("resolved", pa.array(["yes"] * 50), "booleans"),
         ("customer_id", pa.array([1.5] * 50), "integer or text ids"),
@@ -295,3 +296,43 @@ def test_ids_of_another_type_than_the_orders_are_refused(store: Any, tmp_path: P
     with pytest.raises(ValidationError, match="text ids") as caught:
         rate(read_orders(store[0]), POLICY, as_of=AS_OF, interactions=read_interactions(path))
     assert caught.value.field == f"{path}: column customer_id"
+
+
+def test_integer_ids_meet_in_the_same_partitions(client: Any, tmp_path: Path) -> None:
+    from ._data import write_int_orders
+
+    write_int_orders(tmp_path / "orders", orders=4_000, files=3)
+    frame = read_orders_parquet(tmp_path / "orders")
+    buyers = np.asarray(frame.customer_ids)
+    rng = np.random.default_rng(3)
+    people = np.concatenate([buyers, 10_000 + np.arange(30)])  # 30 never ordered
+    n = 9_000
+    kind = np.array(["review", "complaint", "browse"], dtype=object)[rng.integers(0, 3, n)]
+    data = {
+        "customer_id": people[rng.integers(0, len(people), n)].astype(np.int64),
+        "seconds": 1_672_531_200 + rng.integers(0, 730 * 86_400, n),
+        "kind": kind,
+        "rating": np.where(kind == "review", rng.integers(1, 6, n), 0),
+        "complaint_category": np.where(kind == "complaint", "price", None),
+        "resolved": (kind == "complaint") & (rng.uniform(0, 1, n) < 0.5),
+        "channel": np.full(n, None, dtype=object),
+    }
+    table = interaction_table(data, slice(0, n))
+    (tmp_path / "interactions").mkdir()
+    pq.write_table(table, tmp_path / "interactions" / "events.parquet", row_group_size=2048)
+    single_interactions = reference(data, frame)
+    result = rate(
+        read_orders(tmp_path / "orders"),
+        POLICY,
+        as_of=AS_OF,
+        interactions=read_interactions(tmp_path / "interactions", rows_per_partition=2048),
+        npartitions=4,
+    )
+    compare_rating(result.collect(), rate_frames(POLICY, frame, single_interactions, as_of=AS_OF))
+    segments = segment(
+        read_orders(tmp_path / "orders"),
+        as_of=AS_OF,
+        interactions=read_interactions(tmp_path / "interactions"),
+        npartitions=4,
+    ).collect()
+    compare_segments(segments, segment_report(frame, single_interactions, as_of=AS_OF))

@@ -9,7 +9,8 @@ case-insensitively:
                         date is refused: an interaction is an instant)
 ``kind``                required; ``InteractionKind`` values (``review``,
                         ``complaint``, ``browse`` ...), case-insensitive
-``rating``              optional; a review's rating 1..5 (0 or empty: none)
+``rating``              optional; a review's rating 1..5 (0 or empty: none; whole
+                        floats too, as pandas writes an integer column with gaps)
 ``complaint_category``  optional; ``ComplaintCategory`` values (empty: none)
 ``resolved``            optional; booleans (empty: False)
 ``channel``             optional; text
@@ -168,6 +169,14 @@ def _codes(label: str, name: str, array: Any, names: Sequence[str], blank: int |
 def _ratings(label: str, array: Any) -> npt.NDArray[np.int8]:
     pa, pc = _pa(), _pc()
     field = f"{label}: column rating"
+    if pa.types.is_floating(array.type):
+        # pandas writes an integer column with gaps as floats (NaN for none)
+        raw = np.asarray(pc.fill_null(array, 0).to_numpy(zero_copy_only=False), dtype=np.float64)
+        raw = np.where(np.isnan(raw), 0.0, raw)
+        if (raw != np.round(raw)).any():
+            value = float(raw[raw != np.round(raw)][0])
+            raise ValidationError(field, value, "whole ratings 0..5 (0 or empty: none)")
+        array = pa.array(raw.astype(np.int64))
     if not pa.types.is_integer(array.type):
         if len(array) and array.null_count < len(array):
             raise ValidationError(field, str(array.type), "integer ratings 0..5 (0 or empty: none)")
