@@ -165,11 +165,11 @@ def synthetic_interactions(
     data: dict[str, np.ndarray], interactions: int, *, strangers: int = 40, seed: int = 5
 ) -> dict[str, np.ndarray]:
     """``interactions`` rows of the customers of ``data`` (orders) plus ``strangers``
-    people who never ordered ("x..." ids): reviews with ratings, complaints with a
-    category and a resolved flag, browsing; rows in random order, UTC times."""
+    people who never ordered ("a..." ids, below every buyer's id): reviews with
+    order, UTC times."""
     rng = np.random.default_rng(seed)
     buyers = np.unique(data["customer_id"])
-    others = np.array([f"x{i:06d}" for i in range(strangers)], dtype=object)
+    others = np.array([f"a{i:06d}" for i in range(strangers)], dtype=object)
     people = np.concatenate([buyers, others])
     who = people[rng.integers(0, len(people), interactions)]
     kind = KINDS[rng.integers(0, len(KINDS), interactions)]
