@@ -166,6 +166,7 @@ def synthetic_interactions(
 ) -> dict[str, np.ndarray]:
     """``interactions`` rows of the customers of ``data`` (orders) plus ``strangers``
     people who never ordered ("a..." ids, below every buyer's id): reviews with
+    ratings, complaints with a category and a resolved flag, browsing; rows in random
     order, UTC times."""
     rng = np.random.default_rng(seed)
     buyers = np.unique(data["customer_id"])
