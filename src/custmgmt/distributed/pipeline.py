@@ -12,6 +12,10 @@ The graph of every analysis has one shape::
   a hash of the customer id, so each customer's orders meet in one partition. Within
   a partition the rows are put back in dataset order (each row carries its ordinal),
   so every per-customer value is what the single-frame code computes, bit for bit.
+* **Interactions, optionally.** With ``interactions=`` (:func:`read_interactions`),
+  they are normalised where read and shuffled once too, by the same hash into the
+  same number of partitions: partition ``i`` of both holds the same customers, and
+  its ``InteractionFrame`` is built on its orders' customer index, as on one machine.
 * **The library's own code per partition.** Stage 1 and stage 2 call the same
   functions the single-machine commands call (``rated_features``, ``rate`` with a
   frozen scale, ``segment_features``, ``Scheme.assign``, ``ChurnEngine.evaluate``,
