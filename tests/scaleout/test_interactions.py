@@ -17,6 +17,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from custmgmt.analytics.clv import analyse_clv
 from custmgmt.analytics.frames import InteractionFrame, OrderFrame
@@ -337,3 +339,73 @@ def test_integer_ids_meet_in_the_same_partitions(client: Any, tmp_path: Path) ->
         npartitions=4,
     ).collect()
     compare_segments(segments, segment_report(frame, single_interactions, as_of=AS_OF))
+
+
+# -- the reader, property-based -----------------------------------------------------------
+KIND_VALUES = ["browse", "review", "complaint", "search", "purchase", "follow"]
+
+
+@st.composite
+def interaction_rows(draw: st.DrawFn) -> dict[str, Any]:
+    n = draw(st.integers(1, 40))
+    rows = st.tuples(
+        st.sampled_from(["c1", "c2", "c3", "b9", "z0"]),
+        st.integers(0, 10**15),
+        st.sampled_from(KIND_VALUES),
+        st.booleans(),
+        st.one_of(st.none(), st.integers(0, 5)),
+        st.one_of(st.none(), st.sampled_from(["price", "logistics", "other"])),
+        st.one_of(st.none(), st.booleans()),
+        st.one_of(st.none(), st.sampled_from(["app", "web", " "])),
+    )
+    drawn = draw(st.lists(rows, min_size=n, max_size=n))
+    files = draw(st.integers(1, 3))
+    return {"rows": drawn, "files": files}
+
+
+@settings(max_examples=25, deadline=None)
+@given(interaction_rows())
+def test_the_reader_keeps_every_row_and_its_order(case: dict[str, Any]) -> None:
+    import tempfile
+
+    rows = case["rows"]
+    ids, micros, kinds, upper, ratings, categories, resolved, channels = zip(*rows, strict=True)
+    shown = [k.upper() if u else k for k, u in zip(kinds, upper, strict=True)]
+    table = pa.table(
+        {
+            "Customer_ID": pa.array(ids, pa.string()),
+            "at": pa.array(micros, pa.timestamp("us", tz="Asia/Shanghai")),
+            "kind": pa.array(shown, pa.string()),
+            "rating": pa.array(ratings, pa.int16()),
+            "complaint_category": pa.array(categories, pa.string()),
+            "resolved": pa.array(resolved, pa.bool_()),
+            "channel": pa.array(channels, pa.string()),
+        }
+    )
+    bounds = np.linspace(0, len(rows), case["files"] + 1).astype(np.int64)
+    orders = OrderFrame.from_arrays(
+        customer_id=np.array(["c2", "c1"], dtype=object),
+        placed_at=np.array([0, 1]),
+        amount=np.array([100, 200]),
+        currency="CNY",
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        for i in range(case["files"]):
+            part = table.slice(bounds[i], bounds[i + 1] - bounds[i])
+            pq.write_table(part, Path(folder) / f"part-{i}.parquet", row_group_size=7)
+        got = read_interactions_parquet(folder, customer_index=orders)
+    single = InteractionFrame.from_arrays(
+        customer_id=np.array(ids, dtype=object),
+        at=np.array(micros, dtype=np.int64),
+        kind=list(kinds),
+        rating=np.array([r or 0 for r in ratings], dtype=np.int64),
+        complaint_category=list(categories),
+        resolved=np.array([bool(r) for r in resolved]),
+        channel=[None if c is None or not c.strip() else c for c in channels],
+        customer_index=orders,
+    )
+    assert np.array_equal(got.customer_ids, single.customer_ids)
+    for name in ("customer_code", "at", "kind", "rating", "complaint_category", "resolved"):
+        assert np.array_equal(getattr(got, name), getattr(single, name)), name
+    assert got.channel_names == single.channel_names
+    assert np.array_equal(got.channel, single.channel)
