@@ -152,3 +152,78 @@ def write_int_orders(folder: Path, *, orders: int, files: int = 16, seed: int = 
             }
         )
         pq.write_table(table, folder / f"orders-{i:02d}.parquet", row_group_size=1 << 17)
+
+
+KINDS = np.array(
+    ["browse", "review", "complaint", "search", "cart", "Review", "favorite", "feedback"],
+    dtype=object,
+)
+COMPLAINTS = np.array(["logistics", "price", "product_quality", "service"], dtype=object)
+
+
+def synthetic_interactions(
+    data: dict[str, np.ndarray], interactions: int, *, strangers: int = 40, seed: int = 5
+) -> dict[str, np.ndarray]:
+    """``interactions`` rows of the customers of ``data`` (orders) plus ``strangers``
+    people who never ordered ("a..." ids, below every buyer's id): reviews with
+    ratings, complaints with a category and a resolved flag, browsing; rows in random
+    order, UTC times."""
+    rng = np.random.default_rng(seed)
+    buyers = np.unique(data["customer_id"])
+    others = np.array([f"a{i:06d}" for i in range(strangers)], dtype=object)
+    people = np.concatenate([buyers, others])
+    who = people[rng.integers(0, len(people), interactions)]
+    kind = KINDS[rng.integers(0, len(KINDS), interactions)]
+    lower = np.array([k.lower() for k in kind.tolist()], dtype=object)
+    rating = np.where(lower == "review", rng.integers(1, 6, interactions), 0)
+    complaint = lower == "complaint"
+    category = np.where(complaint, COMPLAINTS[rng.integers(0, len(COMPLAINTS), interactions)], None)
+    resolved = complaint & (rng.uniform(0, 1, interactions) < 0.6)
+    seconds = START + rng.integers(0, SPAN_DAYS * 86_400, interactions)
+    channel = np.array(["app", "web", None], dtype=object)[rng.integers(0, 3, interactions)]
+    return {
+        "customer_id": who,
+        "seconds": seconds,
+        "kind": kind,
+        "rating": rating,
+        "complaint_category": category,
+        "resolved": resolved,
+        "channel": channel,
+    }
+
+
+def interaction_table(data: dict[str, np.ndarray], part: slice) -> pa.Table:
+    """Rows ``part`` of :func:`synthetic_interactions` as an Arrow table (UTC times;
+    null ratings where there is none, so both spellings of "none" are read)."""
+    rating = data["rating"][part]
+    return pa.table(
+        {
+            "customer_id": pa.array(
+                data["customer_id"][part],
+                pa.int64() if data["customer_id"].dtype.kind == "i" else pa.string(),
+            ),
+            "at": pa.array(
+                data["seconds"][part].astype("datetime64[s]"), pa.timestamp("s", tz="UTC")
+            ),
+            "kind": pa.array(data["kind"][part], pa.string()),
+            "rating": pa.array(rating, pa.int8(), mask=rating == 0),
+            "complaint_category": pa.array(data["complaint_category"][part], pa.string()),
+            "resolved": pa.array(data["resolved"][part], pa.bool_()),
+            "channel": pa.array(data["channel"][part], pa.string()),
+        }
+    )
+
+
+def write_interactions(folder: Path, data: dict[str, np.ndarray], *, files: int) -> list[Path]:
+    """:func:`synthetic_interactions` rows as ``files`` Parquet files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    n = len(data["customer_id"])
+    bounds = np.linspace(0, n, files + 1).astype(np.int64)
+    paths = []
+    for i in range(files):
+        path = folder / f"interactions-{i:02d}.parquet"
+        pq.write_table(
+            interaction_table(data, slice(bounds[i], bounds[i + 1])), path, row_group_size=4096
+        )
+        paths.append(path)
+    return paths

@@ -128,6 +128,15 @@ def _orders_and_as_of(args: argparse.Namespace, tz: ZoneInfo) -> tuple[Any, date
     return orders, from_epoch_micros(last, tz)
 
 
+def _interactions(args: argparse.Namespace) -> Any:
+    """``--interactions`` as the cluster reads them (None without)."""
+    if getattr(args, "interactions", None) is None:
+        return None
+    from custmgmt.distributed import read_interactions
+
+    return read_interactions(args.interactions)
+
+
 def _run(args: argparse.Namespace, tz: ZoneInfo, work: Callable[[Any, datetime], Any]) -> Any:
     with _client(args):
         orders, as_of = _orders_and_as_of(args, tz)
@@ -141,7 +150,13 @@ def rate_on_cluster(args: argparse.Namespace, policy: Any, tz: ZoneInfo) -> Any:
     from custmgmt.distributed import rate
 
     if not getattr(args, "save", False):
-        return _run(args, tz, lambda orders, as_of: rate(orders, policy, as_of=as_of).collect())
+        return _run(
+            args,
+            tz,
+            lambda orders, as_of: rate(
+                orders, policy, as_of=as_of, interactions=_interactions(args)
+            ).collect(),
+        )
     if args.db is None:
         raise ValidationError("--save", True, "--db STORE, the store the run is kept in")
     from custmgmt.distributed import rate_into_store
@@ -153,7 +168,12 @@ def rate_on_cluster(args: argparse.Namespace, policy: Any, tz: ZoneInfo) -> Any:
             args,
             tz,
             lambda orders, as_of: rate_into_store(
-                orders, store, policy, as_of=as_of, created_at=clock.now()
+                orders,
+                store,
+                policy,
+                as_of=as_of,
+                created_at=clock.now(),
+                interactions=_interactions(args),
             ),
         )
     finally:
@@ -170,7 +190,13 @@ def segment_on_cluster(args: argparse.Namespace, tz: ZoneInfo) -> Any:
     """The ``SegmentReport`` of ``segment`` computed on the cluster."""
     from custmgmt.distributed import segment
 
-    return _run(args, tz, lambda orders, as_of: segment(orders, as_of=as_of).collect())
+    return _run(
+        args,
+        tz,
+        lambda orders, as_of: segment(
+            orders, as_of=as_of, interactions=_interactions(args)
+        ).collect(),
+    )
 
 
 def clusters_on_cluster(args: argparse.Namespace, tz: ZoneInfo, k: int) -> Any:

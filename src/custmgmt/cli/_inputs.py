@@ -51,12 +51,14 @@ from custmgmt.errors import ValidationError
 __all__ = [
     "CSV_HELP",
     "OUT_HELP",
+    "add_interactions_argument",
     "add_order_source_arguments",
     "as_of_or_now",
     "check_output",
     "check_top",
     "frames_from_store",
     "inputs_of",
+    "interactions_from_args",
     "is_parquet",
     "is_postgres_dsn",
     "neutralise",
@@ -65,6 +67,7 @@ __all__ = [
     "open_sqlite_store",
     "orders_from_csv",
     "parse_as_of",
+    "refuse_interactions_with_db",
     "schema_version",
     "write_csv",
     "zone",
@@ -128,6 +131,54 @@ def add_order_source_arguments(parser: argparse.ArgumentParser, *, as_of_help: s
         help="read the orders of this existing custmgmt store: an SQLite file or a "
         "postgresql://... DSN",
     )
+
+
+def add_interactions_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--interactions`` (Parquet interactions, for the features, schemes and
+    churn rules that need them)."""
+    parser.add_argument(
+        "--interactions",
+        metavar="INTERACTIONS.parquet",
+        help="interactions as Parquet (a file, directory or glob; columns customer_id, "
+        "at (a timestamp with a time zone), kind; optional rating, complaint_category, "
+        "resolved, channel), for the features, schemes and churn rules that need them "
+        "(needs custmgmt[dask]; not with --db, whose interactions are read)",
+    )
+
+
+def interactions_from_args(args: argparse.Namespace, orders: OrderFrame) -> InteractionFrame | None:
+    """``--interactions`` read on this machine on ``orders``' customer index, or None.
+
+    Raises:
+        ValidationError: bad Parquet interactions (naming the file and the column).
+    """
+    source = getattr(args, "interactions", None)
+    if source is None:
+        return None
+    from custmgmt.distributed.interactions import read_interactions_parquet
+
+    return read_interactions_parquet(source, customer_index=orders)
+
+
+def refuse_interactions_with_db(args: argparse.Namespace) -> None:
+    """``--interactions`` is for file input; a store's own interactions are read.
+
+    With a cluster and ``--save``, ``--db`` is where the run is kept, so Parquet
+    interactions may come with it.
+
+    Raises:
+        ValidationError: ``--interactions`` together with ``--db`` (as a source).
+    """
+    source = getattr(args, "interactions", None)
+    on_a_cluster = getattr(args, "workers", None) is not None or (
+        getattr(args, "scheduler", None) is not None
+    )
+    if on_a_cluster and getattr(args, "save", False):
+        return  # --db is where the cluster's run is kept, not where orders come from
+    if source is not None and getattr(args, "db", None) is not None:
+        raise ValidationError(
+            "--interactions", source, "no --interactions with --db (the store's are read)"
+        )
 
 
 def zone(name: str) -> ZoneInfo:
@@ -328,7 +379,12 @@ def neutralise(cell: str) -> str:
 
 def inputs_of(args: argparse.Namespace) -> list[tuple[str, str]]:
     """The (option, path) pairs of the files a command reads, for :func:`check_output`."""
-    names = (("orders", "ORDERS.csv"), ("db", "--db"), ("policy", "--policy"))
+    names = (
+        ("orders", "ORDERS.csv"),
+        ("db", "--db"),
+        ("policy", "--policy"),
+        ("interactions", "--interactions"),
+    )
     return [(option, value) for attr, option in names if (value := getattr(args, attr, None))]
 
 

@@ -28,13 +28,16 @@ from custmgmt.analytics.features import ENGINES
 from custmgmt.cli._cluster import add_cluster_arguments, on_cluster, rate_on_cluster
 from custmgmt.cli._inputs import (
     OUT_HELP,
+    add_interactions_argument,
     add_order_source_arguments,
     as_of_or_now,
     check_output,
     check_top,
     inputs_of,
+    interactions_from_args,
     open_existing_store,
     orders_from_csv,
+    refuse_interactions_with_db,
     write_csv,
     zone,
 )
@@ -76,6 +79,7 @@ def register(subparsers: Any) -> None:
         help="the feature engine: numpy (default, the reference) or polars (needs "
         "custmgmt[polars]; the same features and stars)",
     )
+    add_interactions_argument(parser)
     add_cluster_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -96,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.out, inputs_of(args))
     policy = _policy(args.policy)
     check_top(args)
+    refuse_interactions_with_db(args)
     if on_cluster(args):
         if args.engine != "numpy":
             raise ValidationError("--engine", args.engine, "numpy with a cluster")
@@ -108,7 +113,8 @@ def run(args: argparse.Namespace) -> int:
         if args.save:
             raise ValidationError("--save", True, "--save only with --db")
         frame, as_of = orders_from_csv(args, tz)
-        rating = rate_frames(policy, frame, as_of=as_of, engine=args.engine)
+        interactions = interactions_from_args(args, frame)
+        rating = rate_frames(policy, frame, interactions, as_of=as_of, engine=args.engine)
     if args.out is not None:
         write_stars_csv(rating, args.out, inputs=inputs_of(args))
     report = sys.stderr if args.out == "-" else sys.stdout  # keep a piped CSV clean

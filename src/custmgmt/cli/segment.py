@@ -40,13 +40,16 @@ from custmgmt.cli._cluster import (
 )
 from custmgmt.cli._inputs import (
     OUT_HELP,
+    add_interactions_argument,
     add_order_source_arguments,
     as_of_or_now,
     check_output,
     check_top,
     inputs_of,
+    interactions_from_args,
     open_existing_store,
     orders_from_csv,
+    refuse_interactions_with_db,
     write_csv,
     zone,
 )
@@ -84,6 +87,7 @@ def register(subparsers: Any) -> None:
         "standardised recency, frequency and net spend) and print each cluster's size, "
         "share, feature means and revenue share",
     )
+    add_interactions_argument(parser)
     add_cluster_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -167,6 +171,7 @@ def run(args: argparse.Namespace) -> int:
     check_top(args)
     _check_clusters(args)
     clustering: Clustering | None = None
+    refuse_interactions_with_db(args)
     if on_cluster(args):
         with cluster_session(args):
             result = segment_on_cluster(args, tz)
@@ -183,7 +188,8 @@ def run(args: argparse.Namespace) -> int:
             store.close()
     else:
         orders, as_of = orders_from_csv(args, tz)
-        result = segment_report(orders, as_of=as_of)
+        interactions = interactions_from_args(args, orders)
+        result = segment_report(orders, interactions, as_of=as_of)
     if args.clusters is not None and clustering is None:
         clustering = _clusters(result, args.clusters)
     if args.out is not None:

@@ -6,6 +6,9 @@ extra either -- dask and pyarrow are imported when a function here runs.
 
 * :mod:`custmgmt.distributed.parquet`: orders in Parquet files (the single-machine
   reader :func:`read_orders_parquet` and the per-piece reader both paths share).
+* :mod:`custmgmt.distributed.interactions`: interactions in Parquet files or any Dask
+  DataFrame (:func:`read_interactions`, :func:`interactions_from_dask`; the
+  single-machine :func:`read_interactions_parquet`), for ``interactions=``.
 * :mod:`custmgmt.distributed.pipeline`: :func:`read_orders` / :func:`from_dask`, then
   :func:`rate`, :func:`segment`, :func:`clv`; one shuffle by customer, the library's
   numpy code per partition, population quantities gathered exactly.
@@ -18,6 +21,12 @@ extra either -- dask and pyarrow are imported when a function here runs.
 """
 
 from custmgmt.distributed.clustering import DistributedClustering, cluster
+from custmgmt.distributed.interactions import (
+    DistributedInteractions,
+    interactions_from_dask,
+    read_interactions,
+    read_interactions_parquet,
+)
 from custmgmt.distributed.parquet import is_parquet_source, read_orders_parquet
 from custmgmt.distributed.pipeline import (
     Analysis,
@@ -39,6 +48,7 @@ __all__ = [
     "Analysis",
     "DistributedClustering",
     "DistributedClv",
+    "DistributedInteractions",
     "DistributedOrders",
     "DistributedRating",
     "DistributedSegments",
@@ -46,9 +56,12 @@ __all__ = [
     "cluster",
     "clv",
     "from_dask",
+    "interactions_from_dask",
     "is_parquet_source",
     "rate",
     "rate_into_store",
+    "read_interactions",
+    "read_interactions_parquet",
     "read_orders",
     "read_orders_parquet",
     "segment",

@@ -133,7 +133,7 @@ class ParquetDataset:
         return out
 
 
-def _files(source: str) -> list[str]:
+def _files(source: str, what: str = "orders") -> list[str]:
     if os.path.isdir(source):
         found = [
             str(p)
@@ -145,12 +145,22 @@ def _files(source: str) -> list[str]:
     elif os.path.isfile(source):
         found = [source]
     else:
-        raise ValidationError("orders", source, "an existing Parquet file, directory or glob")
+        raise ValidationError(what, source, "an existing Parquet file, directory or glob")
     return sorted(found)
 
 
-def dataset(source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> ParquetDataset:
+def dataset(
+    source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    required: Sequence[str] = REQUIRED_COLUMNS,
+    optional: Sequence[str] = OPTIONAL_COLUMNS,
+    what: str = "orders",
+) -> ParquetDataset:
     """Find and check the files of a dataset from their footers (no data read).
+
+    ``required`` and ``optional`` are the dataset's columns (the orders' by default;
+    :mod:`custmgmt.distributed.interactions` passes the interactions'), ``what``
+    names the dataset in errors.
 
     Raises:
         ValidationError: no file, an unreadable file, a file without a required
@@ -161,15 +171,15 @@ def dataset(source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -
     pq = _pq()
     if isinstance(source, str | os.PathLike):
         label = os.fspath(source)
-        files = _files(label)
+        files = _files(label, what)
     else:
         files = sorted(os.fspath(p) for p in source)
         label = ", ".join(files[:3]) + (" ..." if len(files) > 3 else "")
         for path in files:
             if not os.path.isfile(path):
-                raise ValidationError("orders", path, "an existing Parquet file")
+                raise ValidationError(what, path, "an existing Parquet file")
     if not files:
-        raise ValidationError("orders", label, "at least one Parquet file")
+        raise ValidationError(what, label, "at least one Parquet file")
     rows: list[int] = []
     groups: list[tuple[int, ...]] = []
     names: list[dict[str, str]] = []
@@ -177,23 +187,22 @@ def dataset(source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -
         try:
             meta = pq.ParquetFile(path).metadata
         except Exception as exc:  # pyarrow raises several types for a bad footer
-            raise ValidationError("orders", path, f"a readable Parquet file ({exc})") from None
+            raise ValidationError(what, path, f"a readable Parquet file ({exc})") from None
         rows.append(int(meta.num_rows))
         groups.append(tuple(int(meta.row_group(i).num_rows) for i in range(meta.num_row_groups)))
         schema = meta.schema.to_arrow_schema()
         names.append({name.lower(): name for name in schema.names})
-    known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
+    known = set(required) | set(optional)
     present = {c for cols in names for c in cols if c in known}
     for path, cols in zip(files, names, strict=True):
-        for column in (*REQUIRED_COLUMNS, *sorted(present - set(REQUIRED_COLUMNS))):
+        for column in (*required, *sorted(present - set(required))):
             if column not in cols:
-                others = (
-                    "every file" if column in REQUIRED_COLUMNS else "every file (others have it)"
-                )
+                others = "every file" if column in required else "every file (others have it)"
                 raise ValidationError(f"{path}: column {column}", None, f"the column in {others}")
     if sum(rows) == 0:
-        raise ValidationError("orders", label, "at least one order (every file is empty)")
-    columns = {c: names[0][c] for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if c in present}
+        single = "interaction" if what == "interactions" else what.rstrip("s")
+        raise ValidationError(what, label, f"at least one {single} (every file is empty)")
+    columns = {c: names[0][c] for c in (*required, *optional) if c in present}
     return ParquetDataset(
         source=label,
         files=tuple(files),

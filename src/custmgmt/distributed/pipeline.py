@@ -12,6 +12,10 @@ The graph of every analysis has one shape::
   a hash of the customer id, so each customer's orders meet in one partition. Within
   a partition the rows are put back in dataset order (each row carries its ordinal),
   so every per-customer value is what the single-frame code computes, bit for bit.
+* **Interactions, optionally.** With ``interactions=`` (:func:`read_interactions`),
+  they are normalised where read and shuffled once too, by the same hash into the
+  same number of partitions: partition ``i`` of both holds the same customers, and
+  its ``InteractionFrame`` is built on its orders' customer index, as on one machine.
 * **The library's own code per partition.** Stage 1 and stage 2 call the same
   functions the single-machine commands call (``rated_features``, ``rate`` with a
   frozen scale, ``segment_features``, ``Scheme.assign``, ``ChurnEngine.evaluate``,
@@ -67,11 +71,12 @@ from custmgmt.analytics.features import (
     describe_feature,
     unsupported_features,
 )
-from custmgmt.analytics.frames import OrderFrame, counted_mask
+from custmgmt.analytics.frames import InteractionFrame, OrderFrame, counted_mask
 from custmgmt.analytics.partitioned import concat_features
 from custmgmt.churn import ChurnEngine
 from custmgmt.churn import partitioned as churn_parts
 from custmgmt.churn.partitioned import check_engine, concat_churn
+from custmgmt.distributed.interactions import DistributedInteractions, columns_to_interactions
 from custmgmt.distributed.parquet import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
@@ -295,6 +300,76 @@ def _frames(orders: DistributedOrders, npartitions: int | None) -> list[Any]:
     ]
 
 
+def _inputs(
+    orders: DistributedOrders,
+    interactions: DistributedInteractions | None,
+    npartitions: int | None,
+) -> tuple[list[Any], list[Any] | None]:
+    """The per-partition frames: delayed ``OrderFrame`` (or None) and, with
+    interactions, delayed ``InteractionFrame`` (or None) of the same customers.
+
+    Each dataset is shuffled once, by the same hash of the customer id into the same
+    number of partitions, so partition ``i`` of both holds the same customers; its
+    interactions are built on its orders' customer index (``customer_index=orders``,
+    as on one machine), and a partition with interactions but no orders gets an
+    order frame without rows, so its customers are still seen.
+    """
+    if interactions is None:
+        return _frames(orders, npartitions), None
+    if not isinstance(interactions, DistributedInteractions):
+        raise ValidationError(
+            "interactions",
+            type(interactions).__name__,
+            "DistributedInteractions (read_interactions) or None",
+        )
+    if interactions.id_kind != _id_kind(orders):
+        kinds = {"i": "integer", "O": "text"}
+        raise ValidationError(
+            f"{interactions.source}: column customer_id",
+            kinds[interactions.id_kind],
+            f"{kinds[_id_kind(orders)]} ids, as the orders' ({orders.source})",
+        )
+    delayed = _delayed()
+    by_customer = _by_customer(orders, npartitions)
+    shuffled = interactions.frame.shuffle(on="customer_id", npartitions=len(by_customer))
+    pairs = [
+        delayed(_pair_of, pure=True)(o, i, orders.currency)
+        for o, i in zip(by_customer, shuffled.to_delayed(), strict=True)
+    ]
+    frames = [delayed(_first, pure=True)(p) for p in pairs]
+    found = [delayed(_second, pure=True)(p) for p in pairs]
+    return frames, found
+
+
+def _first(pair: tuple[Any, Any]) -> Any:
+    return pair[0]
+
+
+def _second(pair: tuple[Any, Any]) -> Any:
+    return pair[1]
+
+
+def _pair_of(
+    orders: Any, interactions: Any, currency: str
+) -> tuple[OrderFrame | None, InteractionFrame | None]:
+    frame = _frame_of(orders, currency, empty=len(interactions) > 0)
+    if frame is None:
+        return None, None
+    columns: dict[str, Any] = {}
+    for name in interactions.columns:
+        series = interactions[name]
+        if name == "channel" or (name == "customer_id" and series.dtype.kind not in "iu"):
+            columns[name] = series.to_numpy(dtype=object, na_value=None)
+        else:
+            columns[name] = series.to_numpy()
+    return frame, columns_to_interactions(columns, customer_index=frame)
+
+
+def _orders_only(frame: OrderFrame | None) -> OrderFrame | None:
+    """None for a partition's frame without rows (interactions but no orders)."""
+    return frame if frame is not None and len(frame) else None
+
+
 #: Task-name prefixes that occur once per shuffle, one per method: disk (no
 #: cluster), p2p (distributed's default) and the task-based shuffle.
 SHUFFLE_LAYER_NAMES = ("diskshuffle", "shuffle-barrier", "shuffle-group")
@@ -313,8 +388,10 @@ def shuffle_layers(collection: Any) -> int:
     return len(found)
 
 
-def _frame_of(pdf: Any, currency: str) -> OrderFrame | None:
-    if len(pdf) == 0:
+def _frame_of(pdf: Any, currency: str, empty: bool = False) -> OrderFrame | None:
+    """The partition's ``OrderFrame``; without rows, None (or, with ``empty``, a
+    frame without rows, for a partition of interactions only)."""
+    if len(pdf) == 0 and not empty:
         return None
     columns: dict[str, Any] = {}
     for name in pdf.columns:
@@ -367,16 +444,33 @@ class _RatePart:
     policy: RatingPolicy | None
     unrated: int
     unsupported: dict[str, str]
+    #: Customers with interactions and no order (unrated when the policy reads
+    #: interactions, as on one machine, where they are then in the feature table).
+    extra: int = 0
 
 
-def _rate_one(frame: OrderFrame | None, policy: RatingPolicy, as_of: datetime) -> _RatePart:
-    """Stage 1: the rated customers' features of every order feature of the policy
-    (which of them the whole input supports is decided once everyone is seen)."""
+def _rate_one(
+    frame: OrderFrame | None,
+    policy: RatingPolicy,
+    as_of: datetime,
+    interactions: InteractionFrame | None = None,
+) -> _RatePart:
+    """Stage 1: the rated customers' features of every feature of the policy the
+    partition's frames have (which of them the whole input supports is decided once
+    everyone is seen)."""
     if frame is None:
         return _RatePart(features=None, policy=None, unrated=0, unsupported={})
-    names = [n for n in policy.features if describe_feature(n).source == "orders"]
+    extra = 0 if interactions is None else len(interactions.customer_ids) - len(frame.customer_ids)
+    if not len(frame):  # interactions only: nobody to rate
+        return _RatePart(features=None, policy=None, unrated=0, unsupported={}, extra=extra)
+    sources = ("orders",) if interactions is None else ("orders", "interactions")
+    names = [n for n in policy.features if describe_feature(n).source in sources]
+    reads = any(describe_feature(n).source == "interactions" for n in names)
     table = customer_features(
-        frame, as_of=as_of, features=[*names, "frequency"] if "frequency" not in names else names
+        frame,
+        interactions if reads else None,
+        as_of=as_of,
+        features=[*names, "frequency"] if "frequency" not in names else names,
     )
     rated = np.asarray(table["frequency"]) > 0
     columns = {name: np.asarray(table[name])[rated] for name in names}
@@ -386,8 +480,9 @@ def _rate_one(frame: OrderFrame | None, policy: RatingPolicy, as_of: datetime) -
     return _RatePart(
         features=features,
         policy=policy,
-        unrated=int(len(table) - int(rated.sum())),
-        unsupported=unsupported_features(policy.features, frame, None),
+        unrated=int(len(frame.customer_ids) - int(rated.sum())),
+        unsupported=unsupported_features(policy.features, frame, interactions),
+        extra=extra,
     )
 
 
@@ -425,7 +520,10 @@ def _rate_population(
     fitted, contributions = policy.scorer.fit_contributions(table)
     score = sum_contributions(contributions.values(), len(ids))
     scale = RatingScale(fitted=fitted, thresholds=policy.bands.thresholds(score))
-    return policy, scale, sum(p.unrated for p in parts), unsupported
+    unrated = sum(p.unrated for p in parts)
+    if any(describe_feature(n).source == "interactions" for n in used):
+        unrated += sum(p.extra for p in parts)
+    return policy, scale, unrated, unsupported
 
 
 def _rate_two(
@@ -738,6 +836,7 @@ def rate(
     as_of: datetime,
     previous: PreviousStars | None = None,
     npartitions: int | None = None,
+    interactions: DistributedInteractions | None = None,
 ) -> DistributedRating:
     """Rate every customer of ``orders`` on the cluster: the same scores, stars and
     explanations as :func:`custmgmt.rating.rate_frames` on one machine.
@@ -749,13 +848,19 @@ def rate(
         previous: the previous run's stars (hysteresis), or None.
         npartitions: partitions of customers after the shuffle (default: as many
             as input pieces).
+        interactions: from :func:`read_interactions` or
+            :func:`interactions_from_dask`, for a policy with interaction features
+            (without, they are unsupported, as for frames without interactions);
+            shuffled once too, into the orders' partitions.
 
     Raises:
-        ValidationError: a naive ``as_of``; on compute, bad input naming its file.
+        ValidationError: a naive ``as_of``; interactions with ids of another type
+            than the orders'; on compute, bad input naming its file.
     """
     require_aware("as_of", as_of)
     policy = RatingPolicy.default() if policy is None else policy
-    return _rating_graph(_frames(orders, npartitions), _id_kind(orders), policy, as_of, previous)
+    frames, found = _inputs(orders, interactions, npartitions)
+    return _rating_graph(frames, _id_kind(orders), policy, as_of, previous, found)
 
 
 def _rating_graph(
@@ -764,9 +869,14 @@ def _rating_graph(
     policy: RatingPolicy,
     as_of: datetime,
     previous: PreviousStars | None,
+    interactions: list[Any] | None = None,
 ) -> DistributedRating:
     delayed = _delayed()
-    one = [delayed(_rate_one, pure=True)(f, policy, as_of) for f in frames]
+    paired = interactions if interactions is not None else [None] * len(frames)
+    one = [
+        delayed(_rate_one, pure=True)(f, policy, as_of, i)
+        for f, i in zip(frames, paired, strict=True)
+    ]
     population = delayed(_rate_population, pure=True)(one)
     two = [delayed(_rate_two, pure=True)(p, population, previous, as_of) for p in one]
     names = tuple(c.name for c in policy.criteria)
@@ -779,9 +889,31 @@ def _rating_graph(
 # The three stages are the single machine's (custmgmt.segmentation.partitioned): one
 # code path for the thread pool and the workers.
 def _segment_one(
-    frame: OrderFrame | None, as_of: datetime, engine: ChurnEngine, schemes: tuple[Scheme, ...]
+    frame: OrderFrame | None,
+    as_of: datetime,
+    engine: ChurnEngine,
+    schemes: tuple[Scheme, ...],
+    interactions: InteractionFrame | None = None,
 ) -> SegmentPart:
-    return segment_gather(frame, None, as_of, engine, schemes)
+    return segment_gather(frame, interactions, as_of, engine, schemes)
+
+
+def _ordered(part: SegmentPart) -> int:
+    """How many of the partition's customers have orders (they come first in its
+    features, those with interactions only after them, as on one machine)."""
+    return 0 if part.frame is None else len(part.frame.customer_ids)
+
+
+def _report_order(ids: AnyArray, ordered: Sequence[int] | None, sizes: Sequence[int]) -> Any:
+    """The single machine's customer order: the orders' customers by id, then those
+    with interactions only, by id."""
+    if not ordered:
+        return _order(ids)
+    extra = np.concatenate(
+        [np.arange(size) >= first for first, size in zip(ordered, sizes, strict=True)]
+    )
+    by_id = _order(ids)
+    return by_id[np.argsort(extra[by_id], kind="stable")]
 
 
 def _gathered(part: SegmentPart, engine: ChurnEngine, as_of: datetime) -> dict[str, Any]:
@@ -874,16 +1006,26 @@ class DistributedSegments:
     parts: tuple[Any, ...]
     population: Any
     as_of: datetime
+    #: Per partition (delayed), how many of its customers have orders; empty
+    #: without interactions (every customer has orders then).
+    ordered: tuple[Any, ...] = ()
 
     def collect(self) -> SegmentReport:
         """The whole :class:`~custmgmt.segmentation.report.SegmentReport` here."""
-        parts, population = _compute(self.parts, self.population)
-        return self._finish(parts, population)
+        parts, population = _compute([*self.parts, *self.ordered], self.population)
+        return self._finish(parts[: len(self.parts)], population, parts[len(self.parts) :])
 
-    def _finish(self, parts: Sequence[Any], population: Any) -> SegmentReport:
-        found = [p for p in parts if p is not None]
+    def _finish(
+        self, parts: Sequence[Any], population: Any, ordered: Sequence[int] = ()
+    ) -> SegmentReport:
+        kept = [k for k, p in enumerate(parts) if p is not None]
+        found = [parts[k] for k in kept]
         ids = np.concatenate([np.asarray(p.features.customer_ids) for p in found])
-        order = _order(ids)
+        order = _report_order(
+            ids,
+            [ordered[k] for k in kept] if ordered else None,
+            [len(p.features.customer_ids) for p in found],
+        )
         features = _concat_features([p.features for p in found], order)
         segmentations = {
             s.name: Segmentation(
@@ -912,6 +1054,7 @@ def segment(
     engine: ChurnEngine | None = None,
     schemes: Sequence[Scheme] | None = None,
     npartitions: int | None = None,
+    interactions: DistributedInteractions | None = None,
 ) -> DistributedSegments:
     """The shipped segment schemes (or ``schemes``), RFM and the churn engine on the
     cluster: the same memberships, scores, flags and reasons as
@@ -923,15 +1066,21 @@ def segment(
     BG/NBD model fitted once on every partition's distinct summary rows, then
     predicting per partition).
 
+    With ``interactions`` (:func:`read_interactions`), the schemes and churn rules
+    that need them run, and customers with interactions but no order are in the
+    report, as on one machine with ``segment_report(orders, interactions)``.
+
     Raises:
         ValidationError: a naive ``as_of``; a churn rule class of the host's own
-            (it may read the population, which no partition holds).
+            (it may read the population, which no partition holds); interactions
+            with ids of another type than the orders'.
     """
     require_aware("as_of", as_of)
     engine = ChurnEngine() if engine is None else engine
     check_engine(engine)
     chosen = tuple(shipped_schemes() if schemes is None else schemes)
-    return _segment_graph(_frames(orders, npartitions), _id_kind(orders), as_of, engine, chosen)
+    frames, found = _inputs(orders, interactions, npartitions)
+    return _segment_graph(frames, _id_kind(orders), as_of, engine, chosen, found)
 
 
 def _segment_graph(
@@ -940,16 +1089,24 @@ def _segment_graph(
     as_of: datetime,
     engine: ChurnEngine,
     chosen: tuple[Scheme, ...],
+    interactions: list[Any] | None = None,
 ) -> DistributedSegments:
     delayed = _delayed()
-    one = [delayed(_segment_one, pure=True)(f, as_of, engine, chosen) for f in frames]
+    paired = interactions if interactions is not None else [None] * len(frames)
+    one = [
+        delayed(_segment_one, pure=True)(f, as_of, engine, chosen, i)
+        for f, i in zip(frames, paired, strict=True)
+    ]
     gathered = [delayed(_gathered, pure=True)(p, engine, as_of) for p in one]
     population = delayed(_segment_population, pure=True)(gathered, engine, chosen)
     two = [delayed(segment_apply, pure=True)(p, population, as_of) for p in one]
     rows = [delayed(_segment_rows, pure=True)(r, population, kind) for r in two]
-    available = [s for s in chosen if not _needs_interactions(s)]
+    available = [s for s in chosen if interactions is not None or not _needs_interactions(s)]
     frame = _from_delayed(rows, _segment_meta(available, kind))
-    return DistributedSegments(frame=frame, parts=tuple(two), population=population, as_of=as_of)
+    ordered = () if interactions is None else tuple(delayed(_ordered, pure=True)(p) for p in one)
+    return DistributedSegments(
+        frame=frame, parts=tuple(two), population=population, as_of=as_of, ordered=ordered
+    )
 
 
 def _needs_interactions(scheme: Scheme) -> bool:
@@ -1397,20 +1554,23 @@ class Analysis:
         """All three single-machine result objects, computed in one pass."""
         dask = require("dask", extra="dask", purpose="analyses on a Dask cluster")
         n_r, n_s = len(self.rating.parts), len(self.segments.parts)
+        n_o = len(self.segments.ordered)
         done = dask.compute(
             *self.rating.parts,
             *self.segments.parts,
+            *self.segments.ordered,
             *self.clv.parts,
             self.rating.population,
             self.segments.population,
             self.clv.fitted,
         )
         r_parts, s_parts = done[:n_r], done[n_r : n_r + n_s]
-        c_parts = done[n_r + n_s : -3]
+        s_ordered = done[n_r + n_s : n_r + n_s + n_o]
+        c_parts = done[n_r + n_s + n_o : -3]
         r_pop, s_pop, fitted = done[-3:]
         return (
             _concat_ratings(r_parts, r_pop),
-            self.segments._finish(s_parts, s_pop),
+            self.segments._finish(s_parts, s_pop, s_ordered),
             self.clv._finish(c_parts, fitted, None),
         )
 
@@ -1430,10 +1590,12 @@ def analyse(
     discount_rate: float = 0.01,
     time_limit: float | None = 60.0,
     npartitions: int | None = None,
+    interactions: DistributedInteractions | None = None,
 ) -> Analysis:
-    """:func:`rate`, :func:`segment` and :func:`clv` in one graph with one shuffle: each
-    partition's orders are shuffled and turned into an ``OrderFrame`` once, and all
-    three analyses read it.
+    """:func:`rate`, :func:`segment` and :func:`clv` in one graph with one shuffle (two
+    with ``interactions``: one per dataset): each partition's orders are shuffled and
+    turned into an ``OrderFrame`` once, and all three analyses read it. CLV reads
+    the orders only.
 
     Raises:
         ValidationError: as the three functions.
@@ -1457,10 +1619,14 @@ def analyse(
         time_limit=time_limit,
         currency=orders.currency,
     )
-    frames = _frames(orders, npartitions)
+    frames, found = _inputs(orders, interactions, npartitions)
     kind = _id_kind(orders)
+    delayed = _delayed()
+    order_frames = (
+        frames if found is None else [delayed(_orders_only, pure=True)(f) for f in frames]
+    )
     return Analysis(
-        rating=_rating_graph(frames, kind, policy, as_of, previous),
-        segments=_segment_graph(frames, kind, as_of, engine, chosen_schemes),
-        clv=_clv_graph(frames, kind, as_of, settings),
+        rating=_rating_graph(frames, kind, policy, as_of, previous, found),
+        segments=_segment_graph(frames, kind, as_of, engine, chosen_schemes, found),
+        clv=_clv_graph(order_frames, kind, as_of, settings),
     )

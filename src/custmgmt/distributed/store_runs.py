@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from custmgmt._extras import require
+from custmgmt.distributed.interactions import DistributedInteractions
 from custmgmt.distributed.pipeline import (
     DEFAULT_SAVE_CHUNK_ROWS,
     DistributedOrders,
@@ -43,6 +44,7 @@ def rate_into_store(
     chunk_rows: int = DEFAULT_SAVE_CHUNK_ROWS,
     apply_overrides: bool = True,
     npartitions: int | None = None,
+    interactions: DistributedInteractions | None = None,
 ) -> tuple[Rating, RatingRun]:
     """Rate ``orders`` on the cluster and keep the run in ``store.ratings``.
 
@@ -66,6 +68,8 @@ def rate_into_store(
         apply_overrides: apply the store's approved overrides to the returned
             rating's ``stars`` (the stored run keeps the rated stars).
         npartitions: partitions of customers after the shuffle.
+        interactions: for a policy with interaction features
+            (:func:`~custmgmt.distributed.read_interactions`).
 
     Returns:
         The whole rating (on this machine) and the stored (or already stored) run.
@@ -80,7 +84,14 @@ def rate_into_store(
     policy = RatingPolicy.default() if policy is None else policy
     repository = store.ratings
     previous = load_previous(repository, before=as_of)
-    lazy = rate(orders, policy, as_of=as_of, previous=previous, npartitions=npartitions)
+    lazy = rate(
+        orders,
+        policy,
+        as_of=as_of,
+        previous=previous,
+        npartitions=npartitions,
+        interactions=interactions,
+    )
     kept = _persisted(lazy)
     run = None if run_id is not None else same_run(repository, policy, as_of)
     if run is None:
