@@ -409,3 +409,25 @@ def test_the_reader_keeps_every_row_and_its_order(case: dict[str, Any]) -> None:
         assert np.array_equal(getattr(got, name), getattr(single, name)), name
     assert got.channel_names == single.channel_names
     assert np.array_equal(got.channel, single.channel)
+
+
+def test_mean_cycles_and_the_model_rule_with_interactions_equal_one_machine(
+    client: Any, store: Any
+) -> None:
+    # The churn means are reduced in customer order across partitions; with
+    # interactions, a partition's customers with interactions only come after its
+    # customers with orders: the two must still give the single machine's values.
+    from .test_cluster_options import ENGINE as ENGINE_WITH_MEANS
+    from .test_cluster_options import compare_churn_values
+
+    orders, interactions, frame, single_interactions = store
+    single = segment_report(frame, single_interactions, as_of=AS_OF, engine=ENGINE_WITH_MEANS)
+    got = segment(
+        read_orders(orders, rows_per_partition=1 << 11),
+        as_of=AS_OF,
+        engine=ENGINE_WITH_MEANS,
+        interactions=read_interactions(interactions, rows_per_partition=4096),
+        npartitions=6,
+    ).collect()
+    compare_segments(got, single)
+    compare_churn_values(got, single)
