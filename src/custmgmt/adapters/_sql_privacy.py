@@ -181,13 +181,18 @@ class SqlPrivacyRepository(ABC):
 
     def get_key(self, customer_id: str) -> WrappedKey:
         """The customer's wrapped key."""
-        key = self._lookup_id(customer_id)
-        rows = [] if key is None else self._read(
-            self._q("SELECT kek_id, blob FROM privacy_keys WHERE customer_id = ?"), (key,)
+        row = self._customer_row(
+            "SELECT kek_id, blob FROM privacy_keys WHERE customer_id = ?", customer_id, "data key"
         )
+        return WrappedKey(kek_id=row[0], blob=bytes(row[1]))
+
+    def _customer_row(self, sql: str, customer_id: Any, what: str) -> Sequence[Any]:
+        """The one row ``sql`` (with ``?``) reads for ``customer_id`` (NotFound: none)."""
+        key = self._lookup_id(customer_id)
+        rows = [] if key is None else self._read(self._q(sql), (key,))
         if not rows:
-            raise NotFound("data key", customer_id)
-        return WrappedKey(kek_id=rows[0][0], blob=bytes(rows[0][1]))
+            raise NotFound(what, customer_id)
+        return rows[0]  # type: ignore[no-any-return]
 
     def replace_key(self, customer_id: str, key: WrappedKey, *, expected_kek_id: str) -> None:
         """Swap in a rewrapped key (see ``PrivacyRepository.replace_key``); the stored
@@ -250,23 +255,19 @@ class SqlPrivacyRepository(ABC):
 
     def get_sealed(self, customer_id: str) -> SealedRecord:
         """The customer's sealed record."""
-        key = self._lookup_id(customer_id)
-        rows = [] if key is None else self._read(
-            self._q(
-                "SELECT ciphertext, email_ix, phone_ix, phone_last4_ix FROM privacy_sealed"
-                " WHERE customer_id = ?"
-            ),
-            (key,),
+        row = self._customer_row(
+            "SELECT ciphertext, email_ix, phone_ix, phone_last4_ix FROM privacy_sealed"
+            " WHERE customer_id = ?",
+            customer_id, "sealed record",
         )
-        if key is None or not rows:
-            raise NotFound("sealed record", customer_id)
-        row = rows[0]
         indexes = tuple(
             (kind, bytes(digest))
             for kind, digest in zip(INDEX_KINDS, row[1:], strict=True)
             if digest is not None
         )
-        return SealedRecord(customer_id=key, ciphertext=bytes(row[0]), indexes=indexes)
+        return SealedRecord(
+            customer_id=str(customer_id), ciphertext=bytes(row[0]), indexes=indexes
+        )
 
     def remove_sealed(self, customer_id: str) -> bool:
         """Delete the sealed record and its indexes."""

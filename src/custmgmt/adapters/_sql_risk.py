@@ -344,24 +344,24 @@ class SqlRiskRepository(ABC):
         """Alerts matching the filters, by raising time then id."""
         check_optional_id("customer_id", customer_id)
         check_optional_id("rule", rule)
-        wanted = check_alert_statuses(statuses)
-        where: list[str] = []
-        params: list[Any] = []
-        if customer_id is not None:
-            where.append("customer_id = ?")
-            params.append(customer_id)
-        if rule is not None:
-            where.append("rule = ?")
-            params.append(rule)
+        rows = self._find("risk_alerts", {"customer_id": customer_id, "rule": rule},
+                          check_alert_statuses(statuses), "{raised}")
+        return [self._decode(alert_from_doc, r[0]) for r in rows]
+
+    def _find(self, table: str, equal: dict[str, str | None],
+              wanted: Collection[AlertStatus | AppealStatus] | None, time: str) -> list[Row]:
+        """The documents of ``table`` whose columns equal the ``equal`` values that are
+        not None and whose status is ``wanted`` (None: any), by ``time`` then id."""
+        if wanted is not None and not wanted:
+            return []
+        where = [f"{column} = ?" for column, value in equal.items() if value is not None]
+        params: list[Any] = [value for value in equal.values() if value is not None]
         if wanted is not None:
-            if not wanted:
-                return []
             condition, values = self._status_in("status", sorted(s.value for s in wanted))
             where.append(condition)
             params.extend(values)
-        sql = "SELECT doc FROM risk_alerts" + (" WHERE " + " AND ".join(where) if where else "")
-        return [self._decode(alert_from_doc, r[0])
-                for r in self._fetch(self._q(sql + " ORDER BY {raised}, id"), params)]
+        sql = f"SELECT doc FROM {table}" + (" WHERE " + " AND ".join(where) if where else "")
+        return self._fetch(self._q(f"{sql} ORDER BY {time}, id"), params)
 
     # -- restrictions ------------------------------------------------------------------
     def add_restriction(self, restriction: Restriction) -> None:
@@ -492,18 +492,6 @@ class SqlRiskRepository(ABC):
                      statuses: Collection[AppealStatus] | None = None) -> list[Appeal]:
         """Appeals by submission then id."""
         check_optional_id("restriction_id", restriction_id)
-        wanted = check_appeal_statuses(statuses)
-        where: list[str] = []
-        params: list[Any] = []
-        if restriction_id is not None:
-            where.append("restriction_id = ?")
-            params.append(restriction_id)
-        if wanted is not None:
-            if not wanted:
-                return []
-            condition, values = self._status_in("status", sorted(s.value for s in wanted))
-            where.append(condition)
-            params.extend(values)
-        sql = "SELECT doc FROM risk_appeals" + (" WHERE " + " AND ".join(where) if where else "")
-        return [self._decode(appeal_from_doc, r[0])
-                for r in self._fetch(self._q(sql + " ORDER BY {submitted}, id"), params)]
+        rows = self._find("risk_appeals", {"restriction_id": restriction_id},
+                          check_appeal_statuses(statuses), "{submitted}")
+        return [self._decode(appeal_from_doc, r[0]) for r in rows]
