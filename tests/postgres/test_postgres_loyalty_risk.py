@@ -268,7 +268,8 @@ def test_loyalty_redact_subject_erases_what_sqlite_erases_once_and_only_for_that
         for store in (pg, lite):
             for cid in ("C-1", "C-2"):
                 store.loyalty.append(make_entry(1, customer_id=cid, reason=f"{cid} 生日礼"))
-                store.loyalty.append(make_entry(2, customer_id=cid, points=50, reason=f"{cid} 补偿"))
+                store.loyalty.append(make_entry(2, customer_id=cid, points=50,
+                                                reason=f"{cid} 补偿"))
         assert isinstance(pg.loyalty, SubjectRedaction)
         assert pg.loyalty.redact_subject("C-1", "匿名-1") == 2
         assert lite.loyalty.redact_subject("C-1", "匿名-1") == 2

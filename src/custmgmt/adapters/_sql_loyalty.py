@@ -13,13 +13,13 @@ queries and the decoding once; each adapter's subclass supplies those hooks and 
 migrations.
 
 SQL below is written with ``?`` placeholders and ``{at}`` / ``{expires}`` /
-``{locked}`` for the stored instant columns; :meth:`SqlPointsRepository._q` turns it
-into the dialect's text.
+``{locked}`` for the stored instant columns; :meth:`~custmgmt.adapters._sql_queries.SqlQueries._q`
+turns it into the dialect's text.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Final
@@ -28,6 +28,7 @@ from custmgmt.adapters._checks import check_chunk_size
 from custmgmt.adapters._loyalty_rows import account_from_doc, account_to_doc
 from custmgmt.adapters._redaction import ERASED_TEXT
 from custmgmt.adapters._sql_codecs import datetime_of, optional_datetime_of
+from custmgmt.adapters._sql_queries import SqlQueries
 from custmgmt.domain._validate import check_id
 from custmgmt.errors import Conflict, CustMgmtError, StorageError, ValidationError
 from custmgmt.loyalty.ledger import Account, Draw, LedgerEntry
@@ -49,37 +50,24 @@ _SNAPSHOT_ERRORS: Final = (CustMgmtError, ValueError, KeyError, TypeError, Index
 Row = tuple[Any, ...]
 
 
-class SqlPointsRepository(ABC):
+class SqlPointsRepository(SqlQueries):
     """A points ledger in a SQL store (see
-    :class:`custmgmt.loyalty.ports.PointsRepository`); subclasses name the dialect.
+    :class:`custmgmt.loyalty.ports.PointsRepository`); subclasses name the dialect and
+    the stored instant columns (``at``, ``expires``, ``locked``).
 
     Writes go through the store's ``writing()``, so they join its transaction and a
     failure writes nothing.
     """
 
-    #: Names the store in error messages (``"sqlite"``, ``"postgres"``).
-    dialect: ClassVar[str]
-    #: The parameter placeholder of the driver.
-    placeholder: ClassVar[str] = "?"
-    #: The stored instant columns (``at``, ``expires``, ``locked``) as the queries name
-    #: them.
-    stored_columns: ClassVar[dict[str, str]]
     #: What decoding an entry or tier row may raise that is reported as a StorageError.
     decode_errors: ClassVar[tuple[type[Exception], ...]] = (
         CustMgmtError, ValueError, TypeError, KeyError, IndexError,
     )  # fmt: skip
 
-    def __init__(self, store: Any) -> None:
-        self._store = store
-        self._sql: dict[str, str] = {}
-        #: No tables and none to come (SQLite opened read-only): every ledger is empty.
-        self._absent = False
+    #: No tables and none to come (SQLite opened read-only): every ledger is empty.
+    _absent: bool = False
 
     # -- the dialect's hooks -----------------------------------------------------------
-    @abstractmethod
-    def _read(self, sql: str, params: Sequence[Any]) -> list[Row]:
-        """All rows of one query (already in the dialect's text)."""
-
     @staticmethod
     @abstractmethod
     def _instant(value: datetime) -> tuple[Any, int]:
@@ -101,26 +89,13 @@ class SqlPointsRepository(ABC):
     def _read_document(self, stored: Any) -> Any:
         """A stored snapshot document, parsed."""
 
-    def _read_instant(self, column: str) -> str:
-        """SQL reading a stored instant column as exact microseconds since the epoch."""
-        return column
-
-    def _lock_customer(self, conn: Any, customer_id: str) -> None:  # noqa: B027 (a hook whose default is to do nothing)
+    def _lock_customer(self, conn: Any, customer_id: str) -> None:
         """Serialise the customer's writers until the open write ends; by default
         nothing (SQLite's write transaction already does)."""
 
-    def _q(self, sql: str) -> str:
-        """``sql`` in the dialect: its placeholders, and the instant columns as stored."""
-        text = self._sql.get(sql)
-        if text is None:
-            text = sql.format(**self.stored_columns).replace("?", self.placeholder)
-            self._sql[sql] = text
-        return text
-
-    def _select(self, columns: str, tail: str) -> str:
+    def _select_from(self, columns: str, tail: str) -> str:
         """SELECT ``columns`` (instants read as microseconds), then ``tail``."""
-        read = {k: self._read_instant(v) for k, v in self.stored_columns.items()}
-        return self._q(f"SELECT {columns.format(**read)} " + tail)
+        return self._q(f"SELECT {self._select(columns)} " + tail)
 
     def _pair(self, value: datetime | None) -> tuple[Any, int | None]:
         return (None, None) if value is None else self._instant(value)
@@ -191,8 +166,8 @@ class SqlPointsRepository(ABC):
         check_id("customer_id", customer_id)
         if not isinstance(after_seq, int) or isinstance(after_seq, bool) or after_seq < 0:
             raise ValidationError("after_seq", after_seq, "a non-negative integer")
-        rows = self._read(
-            self._select(_COLUMNS, "FROM points_entries WHERE customer_id = ? AND seq > ? "
+        rows = self._fetch(
+            self._select_from(_COLUMNS, "FROM points_entries WHERE customer_id = ? AND seq > ? "
                                    "ORDER BY seq"),
             (customer_id, after_seq),
         )
@@ -202,8 +177,8 @@ class SqlPointsRepository(ABC):
         """The entry with this idempotency key, or None."""
         check_id("customer_id", customer_id)
         check_id("key", key)
-        rows = self._read(
-            self._select(_COLUMNS, "FROM points_entries WHERE customer_id = ? AND key = ?"),
+        rows = self._fetch(
+            self._select_from(_COLUMNS, "FROM points_entries WHERE customer_id = ? AND key = ?"),
             (customer_id, key),
         )
         return self._entries(rows)[0] if rows else None
@@ -211,7 +186,7 @@ class SqlPointsRepository(ABC):
     def last_seq(self, customer_id: str) -> int:
         """The customer's last seq (0: none)."""
         check_id("customer_id", customer_id)
-        rows = self._read(
+        rows = self._fetch(
             self._q("SELECT coalesce(max(seq), 0) FROM points_entries WHERE customer_id = ?"),
             (customer_id,),
         )
@@ -219,14 +194,14 @@ class SqlPointsRepository(ABC):
 
     def customer_ids(self) -> list[str]:
         """Customers with entries, sorted."""
-        rows = self._read(
+        rows = self._fetch(
             "SELECT DISTINCT customer_id FROM points_entries ORDER BY customer_id", ()
         )
         return [str(r[0]) for r in rows]
 
     def count(self) -> int:
         """How many entries are stored."""
-        return int(self._read("SELECT count(*) FROM points_entries", ())[0][0])
+        return int(self._fetch("SELECT count(*) FROM points_entries", ())[0][0])
 
     def iter_chunks(self, size: int = DEFAULT_CHUNK_SIZE) -> Iterator[Sequence[LedgerEntry]]:
         """Every entry by customer then seq, in chunks (keyset pagination)."""
@@ -235,10 +210,10 @@ class SqlPointsRepository(ABC):
 
     def _chunks(self, size: int) -> Iterator[Sequence[LedgerEntry]]:
         after: tuple[str, int] = ("", 0)
-        sql = self._select(_COLUMNS, "FROM points_entries WHERE (customer_id, seq) > (?, ?) "
+        sql = self._select_from(_COLUMNS, "FROM points_entries WHERE (customer_id, seq) > (?, ?) "
                                      "ORDER BY customer_id, seq LIMIT ?")
         while True:
-            rows = self._read(sql, (*after, size))
+            rows = self._fetch(sql, (*after, size))
             if not rows:
                 return
             yield self._entries(rows)
@@ -274,7 +249,7 @@ class SqlPointsRepository(ABC):
     def snapshot(self, customer_id: str) -> Account | None:
         """The latest snapshot, or None."""
         check_id("customer_id", customer_id)
-        rows = self._read(
+        rows = self._fetch(
             self._q("SELECT body FROM points_snapshots WHERE customer_id = ?"), (customer_id,)
         )
         if not rows:
@@ -313,8 +288,9 @@ class SqlPointsRepository(ABC):
     def tier_history(self, customer_id: str) -> list[TierChange]:
         """The customer's tier changes, by seq."""
         check_id("customer_id", customer_id)
-        rows = self._read(
-            self._select(_TIER_COLUMNS, "FROM tier_changes WHERE customer_id = ? ORDER BY seq"),
+        rows = self._fetch(
+            self._select_from(_TIER_COLUMNS,
+                              "FROM tier_changes WHERE customer_id = ? ORDER BY seq"),
             (customer_id,),
         )
         try:

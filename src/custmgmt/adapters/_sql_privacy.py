@@ -11,13 +11,13 @@ needs none, and how a read reports a driver error. :class:`SqlPrivacyRepository`
 the queries and the decoding once; each adapter's subclass supplies those hooks and its
 migrations.
 
-SQL below is written with ``?`` placeholders; :meth:`SqlPrivacyRepository._q` turns it
-into the dialect's text.
+SQL below is written with ``?`` placeholders;
+:meth:`~custmgmt.adapters._sql_queries.SqlQueries._q` turns it into the dialect's text.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
@@ -32,6 +32,7 @@ from custmgmt.adapters._privacy_checks import (
     check_wrapped,
 )
 from custmgmt.adapters._sql_codecs import datetime_of
+from custmgmt.adapters._sql_queries import SqlQueries
 from custmgmt.errors import Conflict, CustMgmtError, NotFound, StorageError
 from custmgmt.privacy.audit import AuditEntry
 from custmgmt.privacy.crypto import INDEX_KINDS, WrappedKey
@@ -53,7 +54,7 @@ def _sealed_row(record: SealedRecord) -> tuple[Any, ...]:
             ix.get("phone_last4"))
 
 
-class SqlPrivacyRepository(ABC):
+class SqlPrivacyRepository(SqlQueries):
     """Audit log, data keys, sealed records and erasures in a SQL store (see
     :class:`custmgmt.privacy.ports.PrivacyRepository`); subclasses name the dialect.
 
@@ -61,10 +62,6 @@ class SqlPrivacyRepository(ABC):
     failure writes nothing.
     """
 
-    #: Names the store in error messages (``"sqlite"``, ``"postgres"``).
-    dialect: ClassVar[str]
-    #: The parameter placeholder of the driver.
-    placeholder: ClassVar[str] = "?"
     #: The ``LIMIT`` parameter that means no limit.
     no_limit: ClassVar[int | None]
     #: Stores a sealed record, replacing the customer's old one (the five
@@ -76,15 +73,7 @@ class SqlPrivacyRepository(ABC):
     #: Appended to the SELECT of the key that ``replace_key`` swaps.
     for_update: ClassVar[str] = ""
 
-    def __init__(self, store: Any) -> None:
-        self._store = store
-        self._sql: dict[str, str] = {}
-
     # -- the dialect's hooks -----------------------------------------------------------
-    @abstractmethod
-    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        """All rows of one query (already in the dialect's text)."""
-
     @abstractmethod
     def _insert_rows(self, conn: Any, table: str, columns: str, rows: Iterable[Any]) -> None:
         """Insert many rows at once inside the open write."""
@@ -109,16 +98,9 @@ class SqlPrivacyRepository(ABC):
             raise NotFound("data key", customer_id)
         return str(rows[0][0])
 
-    def _lock_audit(self, conn: Any) -> None:  # noqa: B027 (a hook whose default is to do nothing)
+    def _lock_audit(self, conn: Any) -> None:
         """Keep other writers from appending to the audit log until the write ends;
         by default nothing (SQLite's write transaction already does)."""
-
-    def _q(self, sql: str) -> str:
-        """``sql`` in the dialect's parameter style."""
-        text = self._sql.get(sql)
-        if text is None:
-            text = self._sql[sql] = sql.replace("?", self.placeholder)
-        return text
 
     def _entry(self, row: Sequence[Any]) -> AuditEntry:
         try:
@@ -150,7 +132,7 @@ class SqlPrivacyRepository(ABC):
 
     def last_audit(self) -> AuditEntry | None:
         """The latest entry, or None."""
-        rows = self._read(
+        rows = self._fetch(
             self._q(f"SELECT {AUDIT_COLUMNS} FROM privacy_audit ORDER BY seq DESC LIMIT 1")
         )
         return self._entry(rows[0]) if rows else None
@@ -159,7 +141,7 @@ class SqlPrivacyRepository(ABC):
         """Entries from position ``start`` on, at most ``limit``, in stored order."""
         first = check_limit("start", start)
         count = check_limit("limit", limit, optional=True)
-        rows = self._read(
+        rows = self._fetch(
             self._q(f"SELECT {AUDIT_COLUMNS} FROM privacy_audit ORDER BY seq LIMIT ? OFFSET ?"),
             (self.no_limit if count is None else count, first),
         )
@@ -189,7 +171,7 @@ class SqlPrivacyRepository(ABC):
     def _customer_row(self, sql: str, customer_id: Any, what: str) -> Sequence[Any]:
         """The one row ``sql`` (with ``?``) reads for ``customer_id`` (NotFound: none)."""
         key = self._lookup_id(customer_id)
-        rows = [] if key is None else self._read(self._q(sql), (key,))
+        rows = [] if key is None else self._fetch(self._q(sql), (key,))
         if not rows:
             raise NotFound(what, customer_id)
         return rows[0]  # type: ignore[no-any-return]
@@ -211,21 +193,25 @@ class SqlPrivacyRepository(ABC):
 
     def shred_key(self, customer_id: str) -> bool:
         """Delete the customer's key."""
+        return self._delete("privacy_keys", customer_id)
+
+    def _delete(self, table: str, customer_id: str) -> bool:
+        """Delete the customer's row of ``table``; whether there was one."""
         with self._store.writing() as conn:
             cur = conn.execute(
-                self._q("DELETE FROM privacy_keys WHERE customer_id = ?"), (str(customer_id),)
+                self._q(f"DELETE FROM {table} WHERE customer_id = ?"), (str(customer_id),)
             )
             return bool(cur.rowcount > 0)
 
     def keys_wrapped_with(self, kek_id: str, limit: int) -> list[str]:
         """Up to ``limit`` customer ids whose key ``kek_id`` wraps, sorted."""
         count = check_limit("limit", limit)
-        rows = self._read(self._q(self.keys_of_kek), (str(kek_id), count))
+        rows = self._fetch(self._q(self.keys_of_kek), (str(kek_id), count))
         return sorted(r[0] for r in rows)
 
     def key_counts(self) -> dict[str, int]:
         """How many keys each KEK wraps."""
-        rows = self._read("SELECT kek_id, count(*) FROM privacy_keys GROUP BY kek_id")
+        rows = self._fetch("SELECT kek_id, count(*) FROM privacy_keys GROUP BY kek_id")
         return {r[0]: int(r[1]) for r in rows}
 
     # -- sealed records -------------------------------------------------------------
@@ -271,16 +257,12 @@ class SqlPrivacyRepository(ABC):
 
     def remove_sealed(self, customer_id: str) -> bool:
         """Delete the sealed record and its indexes."""
-        with self._store.writing() as conn:
-            cur = conn.execute(
-                self._q("DELETE FROM privacy_sealed WHERE customer_id = ?"), (str(customer_id),)
-            )
-            return bool(cur.rowcount > 0)
+        return self._delete("privacy_sealed", customer_id)
 
     def find_by_index(self, kind: str, digest: bytes) -> list[str]:
         """Customer ids with index ``(kind, digest)``, sorted."""
         check_index_query(kind, digest)
-        rows = self._read(
+        rows = self._fetch(
             self._q(f"SELECT customer_id FROM privacy_sealed WHERE {_INDEX_COLUMN[kind]} = ?"
                     " ORDER BY customer_id"),
             (digest,),
@@ -289,7 +271,7 @@ class SqlPrivacyRepository(ABC):
 
     def customer_dependents(self, customer_id: str) -> dict[str, int]:
         """The customer's sealed record and data key, which block ``customers.remove``."""
-        rows = self._read(
+        rows = self._fetch(
             self._q("SELECT (SELECT count(*) FROM privacy_sealed WHERE customer_id = ?),"
                     " (SELECT count(*) FROM privacy_keys WHERE customer_id = ?)"),
             (str(customer_id), str(customer_id)),
@@ -314,7 +296,7 @@ class SqlPrivacyRepository(ABC):
 
     def erasure(self, customer_id: str) -> ErasureRecord | None:
         """The customer's erasure, or None."""
-        rows = self._read(
+        rows = self._fetch(
             self._q("SELECT customer_id, pseudonym, at_us, at_off FROM privacy_erasures"
                     " WHERE customer_id = ?"),
             (str(customer_id),),
@@ -326,6 +308,6 @@ class SqlPrivacyRepository(ABC):
 
     def erased_ids(self) -> list[str]:
         """Erased customers' ids, sorted."""
-        return [r[0] for r in self._read(
+        return [r[0] for r in self._fetch(
             "SELECT customer_id FROM privacy_erasures ORDER BY customer_id"
         )]

@@ -14,13 +14,14 @@ migrations.
 
 SQL below is written with ``?`` placeholders and ``{run_time}`` / ``{raised}`` /
 ``{start}`` / ``{submitted}`` / ``{as_of_columns}`` for the stored instant columns;
-:meth:`SqlRiskRepository._q` turns it into the dialect's text.
+:meth:`~custmgmt.adapters._sql_queries.SqlQueries._q` turns it into the dialect's
+text.
 """
 
 from __future__ import annotations
 
 import json
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -49,6 +50,7 @@ from custmgmt.adapters._risk_rows import (
     restriction_from_doc,
     restriction_to_doc,
 )
+from custmgmt.adapters._sql_queries import SqlQueries
 from custmgmt.errors import Conflict, CustMgmtError, NotFound, StorageError
 from custmgmt.risk.alerts import Alert, AlertStatus
 from custmgmt.risk.history import ScoreRecord, ScoreRun, ScoreRunInfo
@@ -71,22 +73,16 @@ def risk_json(doc: dict[str, Any]) -> str:
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
 
 
-class SqlRiskRepository(ABC):
+class SqlRiskRepository(SqlQueries):
     """Scorecards, score runs, alerts, restrictions and appeals in a SQL store (see
-    :class:`custmgmt.risk.ports.RiskRepository`); subclasses name the dialect.
+    :class:`custmgmt.risk.ports.RiskRepository`); subclasses name the dialect, the
+    stored instant columns (``run_time``, ``raised``, ``start``, ``submitted``) and the
+    two columns a run's ``as_of`` is written to (``as_of_columns``).
 
     Writes go through the store's ``writing()``, so they join its transaction and a
     failure writes nothing.
     """
 
-    #: Names the store in error messages (``"sqlite"``, ``"postgres"``).
-    dialect: ClassVar[str]
-    #: The parameter placeholder of the driver.
-    placeholder: ClassVar[str] = "?"
-    #: The stored instant columns (``run_time``, ``raised``, ``start``, ``submitted``)
-    #: as the queries compare and order them, and the two columns a run's ``as_of`` is
-    #: written to (``as_of_columns``).
-    stored_columns: ClassVar[dict[str, str]]
     #: The card versions a query can name (None: any integer goes to the driver).
     version_range: ClassVar[tuple[int, int] | None] = None
     #: What decoding a stored document may raise that is reported as a StorageError.
@@ -96,15 +92,7 @@ class SqlRiskRepository(ABC):
     #: Appended to the SELECT of the appeals that a redaction rewrites.
     appeal_lock: ClassVar[str] = ""
 
-    def __init__(self, store: Any) -> None:
-        self._store = store
-        self._sql: dict[str, str] = {}
-
     # -- the dialect's hooks -----------------------------------------------------------
-    @abstractmethod
-    def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        """All rows of one query (already in the dialect's text)."""
-
     @abstractmethod
     def _reading(self) -> AbstractContextManager[Any]:
         """A block whose reads see one state of the tables."""
@@ -143,18 +131,16 @@ class SqlRiskRepository(ABC):
         that depends on it; a dialect with row locks locks it ``FOR lock`` (``UPDATE``,
         ``SHARE``) until the write ends. By default a plain read (SQLite has one writer
         at a time)."""
-        rows = self._fetch(self._q(f"SELECT doc FROM {table} WHERE id = ?"), (key,))
+        return self._doc(table, key, entity)
+
+    def _doc(self, table: str, key: Any, entity: str) -> Any:
+        """The stored document of row ``key`` in ``table`` (NotFound: none)."""
+        rows = self._fetch(
+            self._q(f"SELECT doc FROM {table} WHERE id = ?"), (key,)
+        ) if isinstance(key, str) else []
         if not rows:
             raise NotFound(entity, key)
         return rows[0][0]
-
-    def _q(self, sql: str) -> str:
-        """``sql`` in the dialect: its placeholders, and the instant columns as stored."""
-        text = self._sql.get(sql)
-        if text is None:
-            text = sql.format(**self.stored_columns).replace("?", self.placeholder)
-            self._sql[sql] = text
-        return text
 
     def _decode(self, decode: Callable[[Any], T], doc: str) -> T:
         """``decode`` of the parsed JSON ``doc``; a document that no longer decodes is a
@@ -333,11 +319,7 @@ class SqlRiskRepository(ABC):
 
     def get_alert(self, alert_id: str) -> Alert:
         """A stored alert."""
-        rows = self._fetch(self._q("SELECT doc FROM risk_alerts WHERE id = ?"), (alert_id,)) if (
-            isinstance(alert_id, str)) else []
-        if not rows:
-            raise NotFound("alert", alert_id)
-        return self._decode(alert_from_doc, rows[0][0])
+        return self._decode(alert_from_doc, self._doc("risk_alerts", alert_id, "alert"))
 
     def find_alerts(self, *, customer_id: str | None = None, rule: str | None = None,
                     statuses: Collection[AlertStatus] | None = None) -> list[Alert]:
@@ -403,11 +385,8 @@ class SqlRiskRepository(ABC):
 
     def get_restriction(self, restriction_id: str) -> Restriction:
         """A stored restriction with its whole log."""
-        rows = self._fetch(self._q("SELECT doc FROM risk_restrictions WHERE id = ?"),
-                           (restriction_id,)) if isinstance(restriction_id, str) else []
-        if not rows:
-            raise NotFound("restriction", restriction_id)
-        return self._restriction(restriction_id, rows[0][0])
+        doc = self._doc("risk_restrictions", restriction_id, "restriction")
+        return self._restriction(restriction_id, doc)
 
     def _restriction(self, restriction_id: str, doc: Any) -> Restriction:
         events = self._fetch(self._q("SELECT doc FROM risk_restriction_events "
@@ -482,11 +461,7 @@ class SqlRiskRepository(ABC):
 
     def get_appeal(self, appeal_id: str) -> Appeal:
         """A stored appeal."""
-        rows = self._fetch(self._q("SELECT doc FROM risk_appeals WHERE id = ?"), (appeal_id,)) if (
-            isinstance(appeal_id, str)) else []
-        if not rows:
-            raise NotFound("appeal", appeal_id)
-        return self._decode(appeal_from_doc, rows[0][0])
+        return self._decode(appeal_from_doc, self._doc("risk_appeals", appeal_id, "appeal"))
 
     def find_appeals(self, *, restriction_id: str | None = None,
                      statuses: Collection[AppealStatus] | None = None) -> list[Appeal]:

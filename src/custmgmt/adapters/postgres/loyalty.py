@@ -110,7 +110,7 @@ class PostgresPointsRepository(SqlPointsRepository):
         self._db = store
         store.apply_migrations("loyalty", LOYALTY_MIGRATIONS)
 
-    def _read(self, sql: str, params: Sequence[Any]) -> list[Row]:
+    def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         try:
             return self._db.fetch(sql, params, doing="reading the points ledger")
         except UnicodeEncodeError as exc:  # a lone surrogate: no stored id has one

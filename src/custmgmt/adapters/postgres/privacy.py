@@ -111,7 +111,7 @@ class PostgresPrivacyRepository(SqlPrivacyRepository):
         super().__init__(store)
         store.apply_migrations("privacy", PRIVACY_MIGRATIONS)
 
-    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         try:
             return self._store.fetch(sql, params, doing="reading privacy data")  # type: ignore[no-any-return]
         except UnicodeEncodeError as exc:

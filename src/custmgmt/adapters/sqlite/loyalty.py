@@ -115,7 +115,7 @@ class SQLitePointsRepository(SqlPointsRepository):
         # are empty, as in a new store.
         self._absent = store.read_only and store.schema_version("loyalty") == 0
 
-    def _read(self, sql: str, params: Sequence[Any]) -> list[Row]:
+    def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         if self._absent:
             return [(0,)] if sql.startswith("SELECT count(*)") else []
         with self._db.lock:

@@ -123,10 +123,10 @@ class SQLitePrivacyRepository(SqlPrivacyRepository):
         """
         if self._db.read_only or self._db.connection.in_transaction:
             return False
-        rows = self._read("PRAGMA wal_checkpoint(TRUNCATE)")
+        rows = self._fetch("PRAGMA wal_checkpoint(TRUNCATE)")
         return not rows or int(rows[0][0]) == 0
 
-    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with self._db.lock:
             try:
                 return self._db.connection.execute(sql, params).fetchall()
