@@ -33,6 +33,7 @@ from custmgmt.loyalty import (
     statement,
 )
 from custmgmt.loyalty.ports import PointsRepository
+from custmgmt.privacy import ERASED_TEXT, SubjectRedaction
 from custmgmt.recommend import Purchases
 from custmgmt.recommend.purchases import lines_from_orders
 from custmgmt.risk import (
@@ -260,6 +261,69 @@ def test_snapshots_are_the_documents_sqlite_writes(postgres_dsn: str, schema: st
             pg.loyalty.snapshot("C-1")
 
 
+def test_loyalty_redact_subject_erases_what_sqlite_erases_once_and_only_for_that_customer(
+    postgres_dsn: str, schema: str
+) -> None:
+    with PostgresStore(postgres_dsn, schema=schema) as pg, SQLiteStore(":memory:") as lite:
+        for store in (pg, lite):
+            for cid in ("C-1", "C-2"):
+                store.loyalty.append(make_entry(1, customer_id=cid, reason=f"{cid} 生日礼"))
+                store.loyalty.append(make_entry(2, customer_id=cid, points=50,
+                                                reason=f"{cid} 补偿"))
+        assert isinstance(pg.loyalty, SubjectRedaction)
+        assert pg.loyalty.redact_subject("C-1", "匿名-1") == 2
+        assert lite.loyalty.redact_subject("C-1", "匿名-1") == 2
+        assert pg.loyalty.entries("C-1") == lite.loyalty.entries("C-1")
+        assert [(e.reason, e.points) for e in pg.loyalty.entries("C-1")] == [
+            (ERASED_TEXT, 100), (ERASED_TEXT, 50)]
+        assert [e.reason for e in pg.loyalty.entries("C-2")] == ["C-2 生日礼", "C-2 补偿"]
+        assert pg.loyalty.redact_subject("C-1", "匿名-1") == 0
+        assert pg.loyalty.redact_subject("nobody", "匿名-9") == 0
+
+        def redact_then_fail() -> None:
+            with pg.transaction():
+                assert pg.loyalty.redact_subject("C-2", "匿名-2") == 2
+                raise _Undo
+
+        with pytest.raises(_Undo):  # the redaction rolls back with its transaction
+            redact_then_fail()
+        assert [e.reason for e in pg.loyalty.entries("C-2")] == ["C-2 生日礼", "C-2 补偿"]
+
+
+def test_a_loyalty_redaction_waits_for_a_concurrent_append_and_redacts_it_too(
+    postgres_dsn: str, schema: str
+) -> None:
+    """The redaction takes the customer's advisory lock, as the ledger's writers do: an
+    entry being appended meanwhile is committed first and then redacted with the rest,
+    not left with its reason."""
+    with PostgresStore(postgres_dsn, schema=schema) as a, PostgresStore(
+        postgres_dsn, schema=schema, create=False
+    ) as b:
+        a.loyalty.append(make_entry(1, reason="王芳 生日礼"))
+        appending, release = threading.Event(), threading.Event()
+        changed: list[int] = []
+
+        def append() -> None:
+            with a.transaction():
+                a.loyalty.append(make_entry(2, points=50, reason="王芳 补偿"))
+                appending.set()
+                release.wait(30)
+
+        appender = threading.Thread(target=append)
+        appender.start()
+        assert appending.wait(30)
+        redactor = threading.Thread(
+            target=lambda: changed.append(b.loyalty.redact_subject("C-1", "匿名-1")))
+        redactor.start()
+        redactor.join(1.0)
+        assert redactor.is_alive()  # waiting for the appending transaction
+        release.set()
+        appender.join(30)
+        redactor.join(30)
+        assert changed == [2]
+        assert [e.reason for e in b.loyalty.entries("C-1")] == [ERASED_TEXT, ERASED_TEXT]
+
+
 # -- risk: the audit trail, appeals, scores --------------------------------------------------
 
 
@@ -365,6 +429,84 @@ def test_an_overturn_waits_for_a_concurrent_lift_and_sees_only_what_was_committe
 
 class _Undo(Exception):
     """Rolls a test transaction back."""
+
+
+def _appeals_under_review(store: Any) -> None:
+    for cid in ("客户-1", "客户-2"):
+        r = make_restriction(f"R-{cid}", customer_id=cid)
+        store.risk.add_restriction(r)
+        appeal = make_appeal(f"A-{cid}", restriction=r)
+        store.risk.add_appeal(appeal)
+        store.risk.update_appeal(APPEAL_WORKFLOW.fire(
+            appeal, "start_review", at=r.start + timedelta(hours=2), actor="officer"))
+
+
+def test_risk_redact_subject_erases_what_sqlite_erases_once_and_only_for_that_customer(
+    postgres_dsn: str, schema: str
+) -> None:
+    with PostgresStore(postgres_dsn, schema=schema) as pg, SQLiteStore(":memory:") as lite:
+        for store in (pg, lite):
+            _appeals_under_review(store)
+        assert isinstance(pg.risk, SubjectRedaction)
+        assert pg.risk.redact_subject("客户-1", "匿名-1") == 1
+        assert lite.risk.redact_subject("客户-1", "匿名-1") == 1
+        assert pg.risk.find_appeals() == lite.risk.find_appeals()
+        erased = pg.risk.get_appeal("A-客户-1")
+        assert (erased.statement, erased.status, erased.version) == (
+            ERASED_TEXT, AppealStatus.UNDER_REVIEW, 2)
+        assert pg.risk.get_appeal("A-客户-2").statement == make_appeal().statement
+        assert pg.risk.redact_subject("客户-1", "匿名-1") == 0
+        assert pg.risk.redact_subject("nobody", "匿名-9") == 0
+
+        def redact_then_fail() -> None:
+            with pg.transaction():
+                assert pg.risk.redact_subject("客户-2", "匿名-2") == 1
+                raise _Undo
+
+        with pytest.raises(_Undo):  # the redaction rolls back with its transaction
+            redact_then_fail()
+        assert pg.risk.get_appeal("A-客户-2").statement == make_appeal().statement
+
+
+def test_a_risk_redaction_waits_for_a_concurrent_appeal_update_and_keeps_it(
+    postgres_dsn: str, schema: str
+) -> None:
+    """The appeals are read ``FOR UPDATE``: a redaction racing an update of the appeal
+    waits for it and redacts the updated document, instead of writing the statement's
+    erasure over the update (a lost update)."""
+    with PostgresStore(postgres_dsn, schema=schema) as a, PostgresStore(
+        postgres_dsn, schema=schema, create=False
+    ) as b:
+        r = make_restriction()
+        a.risk.add_restriction(r)
+        appeal = make_appeal()
+        a.risk.add_appeal(appeal)
+        reviewing = APPEAL_WORKFLOW.fire(appeal, "start_review",
+                                         at=r.start + timedelta(hours=2), actor="officer")
+        updating, release = threading.Event(), threading.Event()
+        changed: list[int] = []
+
+        def update() -> None:
+            with a.transaction():
+                a.risk.update_appeal(reviewing)
+                updating.set()
+                release.wait(30)
+
+        updater = threading.Thread(target=update)
+        updater.start()
+        assert updating.wait(30)
+        redactor = threading.Thread(
+            target=lambda: changed.append(b.risk.redact_subject(r.customer_id, "匿名-1")))
+        redactor.start()
+        redactor.join(1.0)
+        assert redactor.is_alive()  # waiting for the updating transaction
+        release.set()
+        updater.join(30)
+        redactor.join(30)
+        assert changed == [1]
+        stored = b.risk.get_appeal(appeal.id)
+        assert (stored.status, stored.version) == (AppealStatus.UNDER_REVIEW, 2)
+        assert stored.statement == ERASED_TEXT
 
 
 def test_stored_scores_on_postgres_equal_sqlite(postgres_dsn: str, schema: str) -> None:

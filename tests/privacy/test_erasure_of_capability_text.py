@@ -1,6 +1,6 @@
 """Erasure reaches every capability's free text: points reasons, override reasons,
-appeal statements, follow-up goals and notes (SubjectRedaction), in memory and in
-SQLite, where the text is then in neither the file, its WAL nor a backup."""
+appeal statements, follow-up goals and notes (SubjectRedaction), in memory, SQLite and
+PostgreSQL; in SQLite the text is then in neither the file, its WAL nor a backup."""
 
 from __future__ import annotations
 
@@ -100,8 +100,11 @@ def _secrets_of(cid: str) -> list[str]:
                                       "审批", "回访")]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    if request.param == "postgres":
+        yield request.getfixturevalue("postgres_store")
+        return
     made: Any = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "s.db")
     yield made
     if request.param == "sqlite":

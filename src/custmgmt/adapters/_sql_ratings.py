@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import bisect
 import json
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta, timezone
@@ -34,6 +34,7 @@ from custmgmt.adapters._checks import (
 from custmgmt.adapters._rating_parts import ID_SEPARATOR, part_records, part_rows
 from custmgmt.adapters._rating_parts import results_from_parts as _columns
 from custmgmt.adapters._redaction import redacted_override
+from custmgmt.adapters._sql_queries import SqlQueries
 from custmgmt.domain._validate import check_aware, coerce_enum
 from custmgmt.errors import Conflict, CustMgmtError, NotFound, StorageError, ValidationError
 from custmgmt.rating.overrides import Override, OverrideEvent, OverrideStatus
@@ -146,35 +147,21 @@ def _result_row(r: CustomerRating) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-class SqlRatingRepository(ABC):
+class SqlRatingRepository(SqlQueries):
     """Rating runs, results and overrides in a SQL store (see
-    :class:`custmgmt.rating.ports.RatingRepository`); subclasses name the dialect.
+    :class:`custmgmt.rating.ports.RatingRepository`); subclasses name the dialect and
+    the stored instant columns (``as_of``, ``created``, ``requested``).
 
     Writes go through the store's ``writing()``, so they join its transaction and a
     failure writes nothing.
     """
 
-    #: Names the store in error messages (``"sqlite"``, ``"postgres"``).
-    dialect: ClassVar[str]
-    #: The parameter placeholder of the driver.
-    placeholder: ClassVar[str] = "?"
-    #: The stored instant columns (``as_of``, ``created``, ``requested``), as the
-    #: queries compare and order them.
-    stored_columns: ClassVar[dict[str, str]]
     #: The driver's error for a taken unique key.
     taken_key_error: ClassVar[type[Exception]]
     #: Appended to the SELECT that a redaction updates row by row.
     for_update: ClassVar[str] = ""
 
-    def __init__(self, store: Any) -> None:
-        self._store = store
-        self._sql: dict[str, str] = {}
-
     # -- the dialect's hooks -----------------------------------------------------------
-    @abstractmethod
-    def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        """All rows of one query (already in the dialect's text)."""
-
     @abstractmethod
     def _reading(self) -> AbstractContextManager[Any]:
         """A block whose reads see one state of the tables."""
@@ -187,11 +174,7 @@ class SqlRatingRepository(ABC):
     def _instant(self, value: datetime) -> Any:
         """The stored form of an instant (a query parameter)."""
 
-    def _read_instant(self, column: str) -> str:
-        """SQL reading a stored instant column as exact microseconds since the epoch."""
-        return column
-
-    def _ensure(self) -> None:  # noqa: B027 (a hook whose default is to do nothing)
+    def _ensure(self) -> None:
         """Make sure the tables exist before a statement (SQLite recreates them when
         the transaction that first made them rolled back); by default they are made
         once, when the repository is."""
@@ -204,18 +187,9 @@ class SqlRatingRepository(ABC):
         self._ensure()
         return self._store.writing()  # type: ignore[no-any-return]
 
-    def _q(self, sql: str) -> str:
-        """``sql`` in the dialect: its placeholders, and the instant columns as stored."""
-        text = self._sql.get(sql)
-        if text is None:
-            text = sql.format(**self.stored_columns).replace("?", self.placeholder)
-            self._sql[sql] = text
-        return text
-
     def _select_runs(self, tail: str) -> str:
         """SELECT the run columns (instants as microseconds), then ``tail``."""
-        read = {k: self._read_instant(v) for k, v in self.stored_columns.items()}
-        return self._q(f"SELECT {_RUN_COLUMNS.format(**read)} FROM rating_runs " + tail)
+        return self._q(f"SELECT {self._select(_RUN_COLUMNS)} FROM rating_runs " + tail)
 
     def _decoded(
         self, what: str, key: Any, decode: Callable[[Sequence[Any]], T], row: Sequence[Any]
