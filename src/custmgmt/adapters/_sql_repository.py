@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
 from custmgmt.adapters._sql_codecs import RowCodec
-from custmgmt.errors import StorageError
+from custmgmt.errors import StorageError, ValidationError
 
 __all__ = ["Row", "SqlRepository"]
 
@@ -115,6 +115,14 @@ class SqlRepository(ABC):
     def _fetch(self, sql: str, params: Sequence[Any], doing: str) -> list[Row]:
         """All rows of ``sql`` (written with ``?`` and ``{created}`` / ``{at}``)."""
         return self._fetch_rows(self._q(sql), params, doing)
+
+    def _fetch_keyed(self, sql: str, params: Sequence[Any], doing: str) -> list[Row]:
+        """:meth:`_fetch` where a parameter that is not valid Unicode text (a lone
+        surrogate) is a ValidationError of the ``id``: no stored key can match it."""
+        try:
+            return self._fetch(sql, params, doing)
+        except UnicodeEncodeError as exc:
+            raise ValidationError("id", exc.object, "valid Unicode text") from None
 
     def _decoded(self, what: str, decode: Callable[[Row], T], rows: Iterable[Row]) -> list[T]:
         """``rows`` decoded; a row that no longer decodes is a StorageError."""
