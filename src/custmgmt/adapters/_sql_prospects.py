@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Final
 from custmgmt.adapters._sql_codecs import datetime_of
 from custmgmt.adapters._sql_repository import Row, SqlRepository
 from custmgmt.domain.money import Money
-from custmgmt.errors import Conflict, CustMgmtError, NotFound, ValidationError
+from custmgmt.errors import Conflict, CustMgmtError, ValidationError
 from custmgmt.prospects._storage import (
     check_filter,
     check_history_extends,
@@ -158,16 +158,8 @@ class SqlProspectRepository(SqlRepository):
     # -- the ProspectRepository protocol -----------------------------------------------
     def get(self, prospect_id: str) -> Prospect:
         """The stored prospect (see ``ProspectRepository.get``)."""
-        if not isinstance(prospect_id, str):
-            raise NotFound("prospect", prospect_id)
-        try:
-            found = self._load(f"SELECT {self._select(_COLUMNS)} FROM prospects WHERE id = ?",
-                               (prospect_id,))
-        except ValidationError:  # not valid Unicode: no prospect has such an id
-            found = []
-        if not found:
-            raise NotFound("prospect", prospect_id)
-        return found[0]
+        return self._one("prospect", prospect_id, lambda: self._load(
+            f"SELECT {self._select(_COLUMNS)} FROM prospects WHERE id = ?", (prospect_id,)))
 
     def add(self, prospect: Prospect) -> None:
         """Store a new prospect (see ``ProspectRepository.add``)."""
@@ -227,13 +219,9 @@ class SqlProspectRepository(SqlRepository):
         """Store a contact record (see ``ProspectRepository.add_contact``)."""
         if not isinstance(record, ContactRecord):
             raise ValidationError("record", record, "a ContactRecord")
-        try:
-            with self._store.writing() as conn:
-                self.get(record.prospect_id)
-                conn.execute(self._insert_sql("prospect_contacts", _CONTACT),
-                             self._contact_row(record))
-        except Conflict as exc:
-            raise Conflict("contact record", record.id, "a record with this id exists") from exc
+        self._insert_one("prospect_contacts", _CONTACT, lambda: self._contact_row(record),
+                         ("contact record", record.id, "a record with this id exists"),
+                         check=lambda: self.get(record.prospect_id))
 
     def contacts(
         self,
@@ -266,14 +254,9 @@ class SqlProspectRepository(SqlRepository):
         """Store an investigation report (see ``ProspectRepository.add_report``)."""
         if not isinstance(report, InvestigationReport):
             raise ValidationError("report", report, "an InvestigationReport")
-        try:
-            with self._store.writing() as conn:
-                self.get(report.prospect_id)
-                conn.execute(self._insert_sql("prospect_reports", _REPORT),
-                             self._report_row(report))
-        except Conflict as exc:
-            raise Conflict("investigation report", report.id,
-                           "a report with this id exists") from exc
+        self._insert_one("prospect_reports", _REPORT, lambda: self._report_row(report),
+                         ("investigation report", report.id, "a report with this id exists"),
+                         check=lambda: self.get(report.prospect_id))
 
     def reports(self, prospect_id: str) -> list[InvestigationReport]:
         """The prospect's reports (see ``ProspectRepository.reports``)."""

@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
 from custmgmt.adapters._sql_codecs import RowCodec
-from custmgmt.errors import StorageError, ValidationError
+from custmgmt.errors import Conflict, NotFound, StorageError, ValidationError
 
 __all__ = ["Row", "SqlRepository"]
 
@@ -123,6 +123,39 @@ class SqlRepository(ABC):
             return self._fetch(sql, params, doing)
         except UnicodeEncodeError as exc:
             raise ValidationError("id", exc.object, "valid Unicode text") from None
+
+    def _one(self, what: str, key: Any, load: Callable[[], list[T]]) -> T:
+        """The first ``what`` that ``load`` finds under ``key``: NotFound where it finds
+        none, and where ``key`` is not text or not valid Unicode (no stored key is)."""
+        if not isinstance(key, str):
+            raise NotFound(what, key)
+        try:
+            found = load()
+        except ValidationError:  # not valid Unicode: nothing has such a key
+            found = []
+        if not found:
+            raise NotFound(what, key)
+        return found[0]
+
+    def _insert_one(
+        self,
+        table: str,
+        columns: str,
+        row: Callable[[], Row],
+        taken: tuple[str, Any, str],
+        *,
+        check: Callable[[], object] | None = None,
+    ) -> None:
+        """Insert the one ``row()`` in a write of its own (joining the open transaction),
+        after ``check()`` (that what it belongs to exists); a taken key is
+        ``Conflict(*taken)``."""
+        try:
+            with self._store.writing() as conn:
+                if check is not None:
+                    check()
+                conn.execute(self._insert_sql(table, columns), row())
+        except Conflict as exc:
+            raise Conflict(*taken) from exc
 
     def _decoded(self, what: str, decode: Callable[[Row], T], rows: Iterable[Row]) -> list[T]:
         """``rows`` decoded; a row that no longer decodes is a StorageError."""

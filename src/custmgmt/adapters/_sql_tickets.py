@@ -121,14 +121,8 @@ class SqlTicketRepository(SqlRepository):
     # -- the TicketRepository protocol -------------------------------------------------
     def get(self, ticket_id: str) -> Ticket:
         """The stored ticket (see ``TicketRepository.get``)."""
-        if not isinstance(ticket_id, str):
-            raise NotFound("ticket", ticket_id)
-        found = self._load(
-            f"SELECT {self._select(_COLUMNS)} FROM tickets WHERE id = ?", (ticket_id,)
-        )
-        if not found:
-            raise NotFound("ticket", ticket_id)
-        return found[0]
+        return self._one("ticket", ticket_id, lambda: self._load(
+            f"SELECT {self._select(_COLUMNS)} FROM tickets WHERE id = ?", (ticket_id,)))
 
     def add(self, ticket: Ticket) -> None:
         """Store a new ticket (see ``TicketRepository.add``).
