@@ -18,9 +18,9 @@ from decimal import Decimal
 from typing import Any, ClassVar, Final
 
 from custmgmt.adapters._sql_codecs import datetime_of
-from custmgmt.adapters._sql_repository import Row, SqlRepository
+from custmgmt.adapters._sql_repository import DECODE_ERRORS, Row, SqlRepository
 from custmgmt.domain.money import Money
-from custmgmt.errors import Conflict, CustMgmtError, ValidationError
+from custmgmt.errors import Conflict, ValidationError
 from custmgmt.prospects._storage import (
     check_filter,
     check_history_extends,
@@ -66,10 +66,6 @@ class SqlProspectRepository(SqlRepository):
     """Prospects in a SQL store, in its transactions (see
     :class:`custmgmt.prospects.ports.ProspectRepository`); subclasses name the dialect.
 
-    Creating it applies the prospect migrations. Writes go through the store's
-    ``writing()``, so they join the store's transaction and commit or roll back with
-    the store's other writes.
-
     Args:
         store: the store (``store.prospects`` makes one on first use).
         pipeline: the pipeline every saved prospect's history must follow.
@@ -80,10 +76,7 @@ class SqlProspectRepository(SqlRepository):
     """
 
     component = "prospects"
-    decode_errors: ClassVar[tuple[type[Exception], ...]] = (
-        CustMgmtError, ValueError, TypeError, KeyError, IndexError, AttributeError,
-        ArithmeticError,
-    )  # fmt: skip
+    decode_errors: ClassVar[tuple[type[Exception], ...]] = (*DECODE_ERRORS, ArithmeticError)
 
     def __init__(self, store: Any, *, pipeline: Pipeline = DEFAULT_PIPELINE) -> None:
         if not isinstance(pipeline, Pipeline):
@@ -176,8 +169,7 @@ class SqlProspectRepository(SqlRepository):
         """Replace a stored prospect (see ``ProspectRepository.update``)."""
         _check(prospect)
         with self._store.writing() as conn:
-            self._lock_row(conn, "prospects", prospect.id, "prospect")
-            stored = self.get(prospect.id)
+            stored = self._locked(conn, "prospects", "prospect", prospect.id, self.get)
             check_versioned_update("prospect", prospect.id, stored.version, prospect.version,
                                    expected_version)
             check_history_extends(stored, prospect)

@@ -28,16 +28,27 @@ from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
 from custmgmt.adapters._sql_codecs import RowCodec
-from custmgmt.errors import Conflict, NotFound, StorageError, ValidationError
+from custmgmt.errors import Conflict, CustMgmtError, NotFound, StorageError, ValidationError
 
-__all__ = ["Row", "SqlRepository"]
+__all__ = ["DECODE_ERRORS", "Row", "SqlRepository"]
 
 Row = tuple[Any, ...]
 T = TypeVar("T")
 
+#: What decoding a row that another program edited can raise (bad values, bad JSON,
+#: wrong shapes), turned into a StorageError naming the row.
+DECODE_ERRORS: tuple[type[Exception], ...] = (
+    CustMgmtError, ValueError, TypeError, KeyError, IndexError, AttributeError,
+)  # fmt: skip
+
 
 class SqlRepository(ABC):
-    """A repository over one SQL store; the dialect's subclass fills in the hooks."""
+    """A repository over one SQL store; the dialect's subclass fills in the hooks.
+
+    Creating it applies the component's migrations. Writes go through the store's
+    ``writing()``, so they join the store's transaction and commit or roll back with
+    the store's other writes.
+    """
 
     #: Names the store in error messages (``"sqlite"``, ``"postgres"``).
     dialect: ClassVar[str]
@@ -90,6 +101,12 @@ class SqlRepository(ABC):
     def _lock_row(self, conn: Any, table: str, key: str, what: str) -> None:  # noqa: B027
         """Lock the row ``key`` of ``table`` until the open write ends (NotFound: no
         such ``what``); by default nothing (SQLite's write transaction already does)."""
+
+    def _locked(self, conn: Any, table: str, what: str, key: str, get: Callable[[str], T]) -> T:
+        """``get(key)``, the stored ``what`` that an update replaces, with its row locked
+        (:meth:`_lock_row`) until the open write ends."""
+        self._lock_row(conn, table, key, what)
+        return get(key)
 
     # -- SQL ---------------------------------------------------------------------------
     def _q(self, sql: str) -> str:

@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Any, ClassVar, Final
 
 from custmgmt.adapters._sql_codecs import datetime_of
-from custmgmt.adapters._sql_repository import Row, SqlRepository
+from custmgmt.adapters._sql_repository import DECODE_ERRORS, Row, SqlRepository
 from custmgmt.domain._validate import coerce_enum
-from custmgmt.errors import CustMgmtError, ValidationError
+from custmgmt.errors import ValidationError
 from custmgmt.prospects._storage import check_filter, check_flag, check_versioned_update
 from custmgmt.team.agents import Agent, Assignment, Role, TrainingRecord
 from custmgmt.tickets.ticket import TicketCategory
@@ -43,9 +43,7 @@ class SqlTeamRepository(SqlRepository):
     ``"team"``) and reading them."""
 
     component = "team"
-    decode_errors: ClassVar[tuple[type[Exception], ...]] = (
-        CustMgmtError, ValueError, TypeError, KeyError, IndexError, AttributeError,
-    )  # fmt: skip
+    decode_errors: ClassVar[tuple[type[Exception], ...]] = DECODE_ERRORS
 
     def _read(self, sql: str, params: Any = ()) -> list[Row]:
         return self._fetch_keyed(sql, params, _READING)
@@ -80,8 +78,7 @@ class SqlAgentRepository(SqlTeamRepository):
         """Replace a stored agent (see ``AgentRepository.update``)."""
         _check(agent)
         with self._store.writing() as conn:
-            self._lock_row(conn, "team_agents", agent.id, "agent")
-            stored = self.get(agent.id)
+            stored = self._locked(conn, "team_agents", "agent", agent.id, self.get)
             check_versioned_update("agent", agent.id, stored.version, agent.version,
                                    expected_version)
             conn.execute(

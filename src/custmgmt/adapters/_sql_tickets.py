@@ -17,9 +17,9 @@ from typing import Any, ClassVar, Final
 
 from custmgmt.adapters._checks import check_chunk_size, check_statuses, check_update
 from custmgmt.adapters._sql_codecs import datetime_of
-from custmgmt.adapters._sql_repository import Row, SqlRepository
+from custmgmt.adapters._sql_repository import DECODE_ERRORS, Row, SqlRepository
 from custmgmt.domain._validate import check_id
-from custmgmt.errors import Conflict, CustMgmtError, NotFound, ValidationError
+from custmgmt.errors import Conflict, NotFound, ValidationError
 from custmgmt.ports import DEFAULT_CHUNK_SIZE
 from custmgmt.tickets.ticket import Ticket, TicketEventRecord, TicketStatus
 from custmgmt.tickets.workflow import DEFAULT_WORKFLOW, Workflow
@@ -57,10 +57,6 @@ class SqlTicketRepository(SqlRepository):
     """Tickets in a SQL store, in its transactions (see
     :class:`custmgmt.tickets.ports.TicketRepository`); subclasses name the dialect.
 
-    Creating it applies the ticket migrations. Writes go through the store's
-    ``writing()``, so they join the store's transaction and commit or roll back with
-    the store's other writes.
-
     Args:
         store: the store (``store.tickets`` makes one on first use).
         workflow: the workflow every saved ticket's log must follow.
@@ -71,10 +67,7 @@ class SqlTicketRepository(SqlRepository):
     """
 
     component = "tickets"
-    decode_errors: ClassVar[tuple[type[Exception], ...]] = (
-        CustMgmtError, ValueError, TypeError, KeyError, IndexError, AttributeError,
-        OverflowError,
-    )  # fmt: skip
+    decode_errors: ClassVar[tuple[type[Exception], ...]] = (*DECODE_ERRORS, OverflowError)
 
     def __init__(self, store: Any, *, workflow: Workflow = DEFAULT_WORKFLOW) -> None:
         if not isinstance(workflow, Workflow):
@@ -148,8 +141,7 @@ class SqlTicketRepository(SqlRepository):
         """
         _check_ticket(ticket)
         with self._store.writing() as conn:
-            self._lock_row(conn, "tickets", ticket.id, "ticket")
-            stored = self.get(ticket.id)
+            stored = self._locked(conn, "tickets", "ticket", ticket.id, self.get)
             check_update(stored, ticket, expected_version)
             self._workflow.check_path(ticket, stored=stored)
             changed = conn.execute(
