@@ -184,7 +184,7 @@ class SqlProspectRepository(SqlRepository):
 
     def count(self) -> int:
         """How many prospects are stored."""
-        return int(self._fetch_keyed("SELECT count(*) FROM prospects", (), _READING)[0][0])
+        return int(self._query_keyed("SELECT count(*) FROM prospects", (), _READING)[0][0])
 
     def find(
         self,
@@ -239,7 +239,7 @@ class SqlProspectRepository(SqlRepository):
         sql = f"SELECT {self._select(_CONTACT)} FROM prospect_contacts"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        rows = self._fetch_keyed(sql + " ORDER BY {at}, id", params, _READING)
+        rows = self._query_keyed(sql + " ORDER BY {at}, id", params, _READING)
         return self._decoded("row", _contact, rows)
 
     def add_report(self, report: InvestigationReport) -> None:
@@ -253,7 +253,7 @@ class SqlProspectRepository(SqlRepository):
     def reports(self, prospect_id: str) -> list[InvestigationReport]:
         """The prospect's reports (see ``ProspectRepository.reports``)."""
         check_filter("prospect_id", prospect_id)
-        rows = self._fetch_keyed(f"SELECT {self._select(_REPORT)} FROM prospect_reports "
+        rows = self._query_keyed(f"SELECT {self._select(_REPORT)} FROM prospect_reports "
                                  "WHERE prospect_id = ? ORDER BY {at}, id", (prospect_id,),
                                  _READING)
         return self._decoded("row", self._report, rows)
@@ -261,12 +261,12 @@ class SqlProspectRepository(SqlRepository):
     # -- helpers -----------------------------------------------------------------------
     def _load(self, sql: str, params: Sequence[Any]) -> list[Prospect]:
         with self._reading():  # the prospects and their history: one state
-            rows = self._fetch_keyed(sql, params, _READING)
+            rows = self._query_keyed(sql, params, _READING)
             history: dict[str, list[Row]] = {row[0]: [] for row in rows}
             ids = list(history)
             for start in range(0, len(ids), self.ids_per_query):
                 condition, part = self._any("prospect_id", ids[start : start + self.ids_per_query])
-                for entry in self._fetch_keyed(
+                for entry in self._query_keyed(
                     f"SELECT {self._select(_HISTORY)} FROM prospect_history WHERE {condition} "
                     "ORDER BY prospect_id, seq", part, _READING,
                 ):

@@ -129,15 +129,15 @@ class SqlRepository(ABC):
         assignments = ", ".join(f"{c.strip()} = ?" for c in columns.split(",")[1:])
         return self._q(f"UPDATE {table} SET {assignments} WHERE id = ? AND version = ?")
 
-    def _fetch(self, sql: str, params: Sequence[Any], doing: str) -> list[Row]:
+    def _query(self, sql: str, params: Sequence[Any], doing: str) -> list[Row]:
         """All rows of ``sql`` (written with ``?`` and ``{created}`` / ``{at}``)."""
         return self._fetch_rows(self._q(sql), params, doing)
 
-    def _fetch_keyed(self, sql: str, params: Sequence[Any], doing: str) -> list[Row]:
-        """:meth:`_fetch` where a parameter that is not valid Unicode text (a lone
+    def _query_keyed(self, sql: str, params: Sequence[Any], doing: str) -> list[Row]:
+        """:meth:`_query` where a parameter that is not valid Unicode text (a lone
         surrogate) is a ValidationError of the ``id``: no stored key can match it."""
         try:
-            return self._fetch(sql, params, doing)
+            return self._query(sql, params, doing)
         except UnicodeEncodeError as exc:
             raise ValidationError("id", exc.object, "valid Unicode text") from None
 

@@ -46,7 +46,7 @@ class SqlTeamRepository(SqlRepository):
     decode_errors: ClassVar[tuple[type[Exception], ...]] = DECODE_ERRORS
 
     def _read(self, sql: str, params: Any = ()) -> list[Row]:
-        return self._fetch_keyed(sql, params, _READING)
+        return self._query_keyed(sql, params, _READING)
 
 
 class SqlAgentRepository(SqlTeamRepository):

@@ -83,7 +83,7 @@ class SqlTicketRepository(SqlRepository):
     # -- the dialect's hooks -----------------------------------------------------------
     def _count_dependents(self, sql: str, params: Sequence[Any]) -> int:
         """The count ``sql`` (written with ``?``) of a customer's tickets."""
-        return int(self._fetch(sql, params, _READING)[0][0])
+        return int(self._query(sql, params, _READING)[0][0])
 
     # -- rows --------------------------------------------------------------------------
     def _ticket_row(self, ticket: Ticket) -> Row:
@@ -166,7 +166,7 @@ class SqlTicketRepository(SqlRepository):
 
     def count(self) -> int:
         """How many tickets are stored."""
-        return int(self._fetch("SELECT count(*) FROM tickets", (), _READING)[0][0])
+        return int(self._query("SELECT count(*) FROM tickets", (), _READING)[0][0])
 
     def find(
         self,
@@ -216,7 +216,7 @@ class SqlTicketRepository(SqlRepository):
             if after is not None:
                 sql += " WHERE ({created}, id) > (?, ?)"
                 params = after
-            found = self._fetch(sql + f" ORDER BY {{created}}, id LIMIT {page}", params, _READING)
+            found = self._query(sql + f" ORDER BY {{created}}, id LIMIT {page}", params, _READING)
             if not found:
                 break
             tickets = self._with_events(found)
@@ -231,14 +231,14 @@ class SqlTicketRepository(SqlRepository):
 
     def _load(self, sql: str, params: Sequence[Any]) -> list[Ticket]:
         with self._reading():  # the tickets and their events: one state
-            return self._with_events(self._fetch(sql, params, _READING))
+            return self._with_events(self._query(sql, params, _READING))
 
     def _with_events(self, rows: list[Row]) -> list[Ticket]:
         events: dict[str, list[Row]] = {row[0]: [] for row in rows}
         ids = list(events)
         for start in range(0, len(ids), self.ids_per_query):
             condition, params = self._any("ticket_id", ids[start : start + self.ids_per_query])
-            for event in self._fetch(
+            for event in self._query(
                 f"SELECT {self._select(_EVENT_COLUMNS)} FROM ticket_events WHERE {condition} "
                 "ORDER BY ticket_id, seq",
                 params,
