@@ -35,6 +35,9 @@ __all__ = ["DECODE_ERRORS", "Row", "SqlRepository"]
 Row = tuple[Any, ...]
 T = TypeVar("T")
 
+#: Statements kept translated, per repository.
+_CACHED = 256
+
 #: What decoding a row that another program edited can raise (bad values, bad JSON,
 #: wrong shapes), turned into a StorageError naming the row.
 DECODE_ERRORS: tuple[type[Exception], ...] = (
@@ -69,6 +72,8 @@ class SqlRepository(ABC):
 
     def __init__(self, store: Any) -> None:
         self._store = store
+        self._sql: dict[str, str] = {}
+        self._selects: dict[str, str] = {}
         store.apply_migrations(self.component, self.migrations)
 
     # -- the dialect's hooks -----------------------------------------------------------
@@ -111,12 +116,20 @@ class SqlRepository(ABC):
     # -- SQL ---------------------------------------------------------------------------
     def _q(self, sql: str) -> str:
         """``sql`` in the dialect: its placeholders, and the instant columns as stored."""
-        return sql.format(**self.stored_columns).replace("?", self.placeholder)
+        text = self._sql.get(sql)
+        if text is None:
+            text = sql.format(**self.stored_columns).replace("?", self.placeholder)
+            if len(self._sql) < _CACHED:  # id lists of every length would grow it without end
+                self._sql[sql] = text
+        return text
 
     def _select(self, columns: str) -> str:
         """``columns`` for a SELECT, the instant columns read as microseconds."""
-        read = {k: self._read_instant(v) for k, v in self.stored_columns.items()}
-        return columns.format(**read)
+        text = self._selects.get(columns)
+        if text is None:
+            read = {k: self._read_instant(v) for k, v in self.stored_columns.items()}
+            text = self._selects[columns] = columns.format(**read)
+        return text
 
     def _insert_sql(self, table: str, columns: str) -> str:
         """``INSERT`` of every column of ``columns`` into ``table``, in the dialect."""
