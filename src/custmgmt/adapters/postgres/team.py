@@ -12,7 +12,11 @@ from __future__ import annotations
 
 from typing import Final
 
-from custmgmt.adapters._sql_team import SqlAgentRepository, SqlAssignmentRepository
+from custmgmt.adapters._sql_team import (
+    SqlAgentRepository,
+    SqlAssignmentRepository,
+    SqlTeamRepository,
+)
 from custmgmt.adapters.postgres._dialect import PostgresDialect
 from custmgmt.adapters.postgres.database import PostgresDatabase
 from custmgmt.adapters.postgres.schema import Migration
@@ -57,7 +61,14 @@ CREATE INDEX team_assignments_by_agent ON team_assignments (agent_id, seq);
 TEAM_MIGRATIONS: Final[tuple[Migration, ...]] = (_V1,)
 
 
-class PostgresAgentRepository(PostgresDialect, SqlAgentRepository):
+class _PostgresTeam(PostgresDialect, SqlTeamRepository):
+    migrations = TEAM_MIGRATIONS
+
+    def __init__(self, store: PostgresDatabase) -> None:
+        super().__init__(store)
+
+
+class PostgresAgentRepository(_PostgresTeam, SqlAgentRepository):
     """Agents and training records in a PostgreSQL store, in its transactions.
 
     Args:
@@ -67,13 +78,8 @@ class PostgresAgentRepository(PostgresDialect, SqlAgentRepository):
         StorageError: the schema cannot be created.
     """
 
-    migrations = TEAM_MIGRATIONS
 
-    def __init__(self, store: PostgresDatabase) -> None:
-        super().__init__(store)
-
-
-class PostgresAssignmentRepository(PostgresDialect, SqlAssignmentRepository):
+class PostgresAssignmentRepository(_PostgresTeam, SqlAssignmentRepository):
     """Ticket assignments in a PostgreSQL store, append-only, in its transactions.
 
     Args:
@@ -82,8 +88,3 @@ class PostgresAssignmentRepository(PostgresDialect, SqlAssignmentRepository):
     Raises:
         StorageError: the schema cannot be created.
     """
-
-    migrations = TEAM_MIGRATIONS
-
-    def __init__(self, store: PostgresDatabase) -> None:
-        super().__init__(store)

@@ -19,7 +19,11 @@ from __future__ import annotations
 
 from typing import ClassVar, Final
 
-from custmgmt.adapters._sql_team import SqlAgentRepository, SqlAssignmentRepository
+from custmgmt.adapters._sql_team import (
+    SqlAgentRepository,
+    SqlAssignmentRepository,
+    SqlTeamRepository,
+)
 from custmgmt.adapters.sqlite._dialect import SQLiteDialect
 from custmgmt.adapters.sqlite.database import SQLiteDatabase
 from custmgmt.adapters.sqlite.schema import Migration
@@ -65,34 +69,29 @@ CREATE INDEX team_assignments_by_agent ON team_assignments (agent_id, seq);
 TEAM_MIGRATIONS: Final[tuple[Migration, ...]] = (_V1,)
 
 
-# As this adapter always had them: an AttributeError from a row edited elsewhere is
-# not turned into a StorageError here (the PostgreSQL adapter's is).
-_DECODE_ERRORS: Final = (CustMgmtError, ValueError, TypeError, KeyError, IndexError)
+class _SQLiteTeam(SQLiteDialect, SqlTeamRepository):
+    migrations = TEAM_MIGRATIONS
+    # As this adapter always had them: an AttributeError from a row edited elsewhere
+    # is not turned into a StorageError here (the PostgreSQL adapter's is).
+    decode_errors: ClassVar[tuple[type[Exception], ...]] = (
+        CustMgmtError, ValueError, TypeError, KeyError, IndexError,
+    )  # fmt: skip
+
+    def __init__(self, store: SQLiteDatabase) -> None:
+        super().__init__(store)
 
 
-class SQLiteAgentRepository(SQLiteDialect, SqlAgentRepository):
+class SQLiteAgentRepository(_SQLiteTeam, SqlAgentRepository):
     """Agents and training records in an SQLite store, in its transactions.
 
     Args:
         store: the SQLite database (``store.agents`` makes one on first use).
     """
 
-    migrations = TEAM_MIGRATIONS
-    decode_errors: ClassVar[tuple[type[Exception], ...]] = _DECODE_ERRORS
 
-    def __init__(self, store: SQLiteDatabase) -> None:
-        super().__init__(store)
-
-
-class SQLiteAssignmentRepository(SQLiteDialect, SqlAssignmentRepository):
+class SQLiteAssignmentRepository(_SQLiteTeam, SqlAssignmentRepository):
     """Ticket assignments in an SQLite store, append-only, in its transactions.
 
     Args:
         store: the SQLite database (``store.assignments`` makes one on first use).
     """
-
-    migrations = TEAM_MIGRATIONS
-    decode_errors: ClassVar[tuple[type[Exception], ...]] = _DECODE_ERRORS
-
-    def __init__(self, store: SQLiteDatabase) -> None:
-        super().__init__(store)
