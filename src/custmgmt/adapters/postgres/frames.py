@@ -23,18 +23,20 @@ from __future__ import annotations
 import itertools
 from collections.abc import Collection, Mapping
 from datetime import datetime
-from operator import itemgetter
 from typing import Any
 
 import psycopg
 
-from custmgmt.adapters._columns import CATEGORY_SEPARATOR
+from custmgmt.adapters._frame_rows import (
+    COMPLAINT_CASE,
+    KIND_CASE,
+    STATUS_CASE,
+    add_interaction_rows,
+    add_order_rows,
+)
 from custmgmt.adapters.postgres.database import PostgresDatabase, storage_error
 from custmgmt.adapters.postgres.schema import micros
 from custmgmt.analytics.frames import (
-    COMPLAINT_CATEGORY_CODES,
-    KIND_CODES,
-    STATUS_CODES,
     InteractionFrame,
     InteractionFrameBuilder,
     OrderFrame,
@@ -49,23 +51,9 @@ __all__ = ["CHUNK", "interaction_frame", "order_frame", "order_query"]
 
 #: Rows per fetch from the server-side cursor.
 CHUNK = 50_000
-_GETTERS = tuple(itemgetter(k) for k in range(16))
 _cursors = itertools.count()
 
 
-def _columns(rows: list[Any], width: int) -> list[list[Any]]:
-    """The columns of fetched rows (one C-level pass per column)."""
-    return [list(map(get, rows)) for get in _GETTERS[:width]]
-
-
-def _case(column: str, values: Collection[str], *, default: int) -> str:
-    whens = " ".join(f"WHEN '{value}' THEN {code}" for code, value in enumerate(values))
-    return f"CASE {column} {whens} ELSE {default} END"
-
-
-_STATUS_CASE = _case("status", [s.value for s in STATUS_CODES], default=-1)
-_KIND_CASE = _case("kind", [k.value for k in KIND_CODES], default=-1)
-_COMPLAINT_CASE = _case("category", [c.value for c in COMPLAINT_CATEGORY_CODES], default=-1)
 #: An exact instant from µs since the epoch, as (whole seconds, µs) parameters: a
 #: float8 holds every whole second of years 1 to 9999 exactly.
 _INSTANT = "(to_timestamp(%s::float8) + %s * interval '1 microsecond')"
@@ -112,7 +100,7 @@ def order_query(
     where, params = _where("placed_at", lo, hi, check_customers(customers))
     sql = (
         f"SELECT customer_id, {micros('placed_at')}, total_minor, returned_minor, "
-        f"{_STATUS_CASE}, NULLIF(currency, %s), main_category, channel, id, line_categories "
+        f"{STATUS_CASE}, NULLIF(currency, %s), main_category, channel, id, line_categories "
         f"FROM orders{where}"
     )
     return sql, [currency, *params]
@@ -145,31 +133,8 @@ def order_frame(
     :meth:`custmgmt.ports.ColumnarStore.order_frame` for the contract and errors)."""
     builder = OrderFrameBuilder(currency=currency, rates=rates)
     sql, params = order_query(currency=currency, as_of=as_of, since=since, customers=customers)
-    split = CATEGORY_SEPARATOR
     for rows in _read(database, sql, params, "reading orders into a frame"):
-        cid, placed, total, refund, status, own, main, channel, oid, several = _columns(rows, 10)
-        del rows
-        start = len(builder)
-        builder.add(
-            customer_id=cid,
-            placed_at=placed,
-            amount=total,
-            returned_amount=refund,
-            status=status,
-            category=main,
-            channel=channel,
-            order_id=oid,
-            currency=None if own.count(None) == len(own) else own,
-        )
-        if several.count(None) != len(several):
-            line_rows: list[int] = []
-            names: list[str] = []
-            for i, joined in enumerate(several):
-                if joined is not None:
-                    parts = joined.split(split)
-                    line_rows.extend([start + i] * len(parts))
-                    names.extend(parts)
-            builder.add_categories(line_rows, names)
+        add_order_rows(builder, rows)
     return builder.build(customer_index, sort=True)
 
 
@@ -193,23 +158,12 @@ def interaction_frame(
         where += (" AND " if where else " WHERE ") + "kind = ANY(%s::text[])"
         params.append(sorted(k.value for k in wanted_kinds))
     sql = (
-        f"SELECT customer_id, {micros('at')}, {_KIND_CASE}, "
+        f"SELECT customer_id, {micros('at')}, {KIND_CASE}, "
         "CASE WHEN kind = 'review' THEN rating ELSE 0 END, "
-        f"CASE WHEN kind = 'complaint' THEN {_COMPLAINT_CASE} ELSE -1 END, "
+        f"CASE WHEN kind = 'complaint' THEN {COMPLAINT_CASE} ELSE -1 END, "
         "CASE WHEN kind = 'complaint' THEN coalesce(resolved, false) ELSE false END, "
         f"channel, id FROM interactions{where}"
     )
     for rows in _read(database, sql, params, "reading interactions into a frame"):
-        cid, at, kind, rating, complaint, resolved, channel, ids = _columns(rows, 8)
-        del rows
-        builder.add(
-            customer_id=cid,
-            at=at,
-            kind=kind,
-            rating=rating,
-            complaint_category=complaint,
-            resolved=resolved,
-            channel=channel,
-            interaction_id=ids,
-        )
+        add_interaction_rows(builder, rows)
     return builder.build(customer_index, sort=True)
