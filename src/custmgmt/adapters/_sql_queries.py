@@ -17,6 +17,10 @@ from typing import Any, ClassVar
 
 __all__ = ["SqlQueries"]
 
+#: Statements kept translated, per repository (queries with id lists of every length
+#: would otherwise grow the cache without end).
+_CACHED = 256
+
 
 class SqlQueries(ABC):
     """The store a shared SQL repository works on, and its SQL in the dialect."""
@@ -31,6 +35,7 @@ class SqlQueries(ABC):
     def __init__(self, store: Any) -> None:
         self._store = store
         self._sql: dict[str, str] = {}
+        self._selects: dict[str, str] = {}
 
     @abstractmethod
     def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
@@ -45,11 +50,17 @@ class SqlQueries(ABC):
         text = self._sql.get(sql)
         if text is None:
             text = sql.format(**self.stored_columns).replace("?", self.placeholder)
-            self._sql[sql] = text
+            if len(self._sql) < _CACHED:
+                self._sql[sql] = text
         return text
 
     def _select(self, columns: str) -> str:
         """``columns`` (with ``{name}`` for instants) as a SELECT reads them: each
         instant as exact microseconds, still with ``?`` placeholders."""
-        read = {k: self._read_instant(v) for k, v in self.stored_columns.items()}
-        return columns.format(**read)
+        text = self._selects.get(columns)
+        if text is None:
+            read = {k: self._read_instant(v) for k, v in self.stored_columns.items()}
+            text = columns.format(**read)
+            if len(self._selects) < _CACHED:
+                self._selects[columns] = text
+        return text

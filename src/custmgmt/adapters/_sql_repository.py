@@ -21,22 +21,20 @@ names the columns a SELECT reads.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
 from custmgmt.adapters._sql_codecs import RowCodec
+from custmgmt.adapters._sql_queries import SqlQueries
 from custmgmt.errors import Conflict, CustMgmtError, NotFound, StorageError, ValidationError
 
 __all__ = ["DECODE_ERRORS", "Row", "SqlRepository"]
 
 Row = tuple[Any, ...]
 T = TypeVar("T")
-
-#: Statements kept translated, per repository.
-_CACHED = 256
 
 #: What decoding a row that another program edited can raise (bad values, bad JSON,
 #: wrong shapes), turned into a StorageError naming the row.
@@ -45,7 +43,7 @@ DECODE_ERRORS: tuple[type[Exception], ...] = (
 )  # fmt: skip
 
 
-class SqlRepository(ABC):
+class SqlRepository(SqlQueries):
     """A repository over one SQL store; the dialect's subclass fills in the hooks.
 
     Creating it applies the component's migrations. Writes go through the store's
@@ -53,12 +51,6 @@ class SqlRepository(ABC):
     the store's other writes.
     """
 
-    #: Names the store in error messages (``"sqlite"``, ``"postgres"``).
-    dialect: ClassVar[str]
-    #: The parameter placeholder of the driver.
-    placeholder: ClassVar[str] = "?"
-    #: The stored instant columns (``created``, ``at``) as the queries name them.
-    stored_columns: ClassVar[dict[str, str]]
     #: How values are stored (JSON, money, flags, the two columns of an instant).
     codec: ClassVar[RowCodec]
     #: Ids matched by one query (:meth:`_any`).
@@ -71,9 +63,7 @@ class SqlRepository(ABC):
     migrations: ClassVar[Sequence[Any]]
 
     def __init__(self, store: Any) -> None:
-        self._store = store
-        self._sql: dict[str, str] = {}
-        self._selects: dict[str, str] = {}
+        super().__init__(store)
         store.apply_migrations(self.component, self.migrations)
 
     # -- the dialect's hooks -----------------------------------------------------------
@@ -99,11 +89,7 @@ class SqlRepository(ABC):
         """A condition (with ``?`` placeholders) that ``column`` is one of ``values``
         (at most :attr:`ids_per_query`), and its parameters."""
 
-    def _read_instant(self, column: str) -> str:
-        """SQL reading a stored instant column as exact microseconds since the epoch."""
-        return column
-
-    def _lock_row(self, conn: Any, table: str, key: str, what: str) -> None:  # noqa: B027
+    def _lock_row(self, conn: Any, table: str, key: str, what: str) -> None:
         """Lock the row ``key`` of ``table`` until the open write ends (NotFound: no
         such ``what``); by default nothing (SQLite's write transaction already does)."""
 
@@ -113,23 +99,9 @@ class SqlRepository(ABC):
         self._lock_row(conn, table, key, what)
         return get(key)
 
-    # -- SQL ---------------------------------------------------------------------------
-    def _q(self, sql: str) -> str:
-        """``sql`` in the dialect: its placeholders, and the instant columns as stored."""
-        text = self._sql.get(sql)
-        if text is None:
-            text = sql.format(**self.stored_columns).replace("?", self.placeholder)
-            if len(self._sql) < _CACHED:  # id lists of every length would grow it without end
-                self._sql[sql] = text
-        return text
-
-    def _select(self, columns: str) -> str:
-        """``columns`` for a SELECT, the instant columns read as microseconds."""
-        text = self._selects.get(columns)
-        if text is None:
-            read = {k: self._read_instant(v) for k, v in self.stored_columns.items()}
-            text = self._selects[columns] = columns.format(**read)
-        return text
+    # -- SQL (written with ``?`` and ``{created}`` / ``{at}``; see SqlQueries) -------------
+    def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self._fetch_rows(sql, params, "reading")
 
     def _insert_sql(self, table: str, columns: str) -> str:
         """``INSERT`` of every column of ``columns`` into ``table``, in the dialect."""
