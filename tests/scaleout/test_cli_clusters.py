@@ -78,3 +78,12 @@ def test_a_local_cluster_prints_the_clusters_one_machine_prints(
     done = command("segment", str(folder), "--top", "3", "--clusters", "3", "--workers", "2")
     assert done.returncode == 0, done.stderr
     assert done.stdout == single
+
+
+def test_clusters_with_interactions_are_refused_on_a_cluster(
+    capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, folder = inputs
+    argv = ["segment", str(folder), "--clusters", "3", "--workers", "2"]
+    assert main([*argv, "--interactions", str(tmp_path / "interactions")]) == 2
+    assert "--clusters: got 3, expected no --interactions with a cluster" in capsys.readouterr().err

@@ -173,6 +173,12 @@ def run(args: argparse.Namespace) -> int:
     clustering: Clustering | None = None
     refuse_interactions_with_db(args)
     if on_cluster(args):
+        if args.clusters is not None and getattr(args, "interactions", None) is not None:
+            # One machine clusters the report's customers, those with interactions
+            # only included; the cluster's k-means reads orders only (for now).
+            raise ValidationError(
+                "--clusters", args.clusters, "no --interactions with a cluster (orders only)"
+            )
         with cluster_session(args):
             result = segment_on_cluster(args, tz)
             if args.clusters is not None:
