@@ -40,7 +40,14 @@ import numpy.typing as npt
 
 from custmgmt._extras import require
 from custmgmt.analytics.frames import COMPLAINT_CATEGORY_CODES, KIND_CODES, InteractionFrame
-from custmgmt.distributed.parquet import ROW_BITS, ParquetDataset, _ids, _text, dataset
+from custmgmt.distributed.parquet import (
+    ROW_BITS,
+    ParquetDataset,
+    _ids,
+    _text,
+    dataset,
+    joined_pieces,
+)
 from custmgmt.errors import ValidationError
 
 __all__ = [
@@ -309,17 +316,7 @@ def read_interactions_parquet(
         read_interaction_piece(data, index, tuple(range(len(groups))))
         for index, groups in enumerate(data.row_groups)
     ]
-    kinds = [p.customer_id.dtype.kind for p in pieces]
-    for path, kind in zip(data.files, kinds, strict=True):
-        if kind != kinds[0]:
-            raise ValidationError(
-                f"{path}: column customer_id", kind, f"ids of the first file's type ({kinds[0]})"
-            )
-    names = pieces[0].as_dict().keys()
-    joined = {
-        name: np.concatenate([np.asarray(getattr(p, name)) for p in pieces]) for name in names
-    }
-    return columns_to_interactions(joined, customer_index=customer_index)
+    return columns_to_interactions(joined_pieces(data, pieces), customer_index=customer_index)
 
 
 # -- on a cluster ---------------------------------------------------------------------

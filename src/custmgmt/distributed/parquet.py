@@ -56,6 +56,7 @@ __all__ = [
     "columns_to_frame",
     "dataset",
     "is_parquet_source",
+    "joined_pieces",
     "normalise_table",
     "read_orders_parquet",
     "read_piece",
@@ -551,6 +552,17 @@ def _read_by_pieces(data: ParquetDataset, *, currency: str, tz: str) -> OrderFra
         read_piece(data, index, tuple(range(len(groups))), currency=currency, tz=tz)
         for index, groups in enumerate(data.row_groups)
     ]
+    return columns_to_frame(joined_pieces(data, pieces), currency=currency)
+
+
+def joined_pieces(data: ParquetDataset, pieces: Sequence[Any]) -> dict[str, AnyArray]:
+    """The columns of ``pieces`` (one per file of ``data``, in file order) joined end to
+    end.
+
+    Raises:
+        ValidationError: a file's customer ids are of another type than the first
+            file's (the error names the file).
+    """
     kinds = [p.customer_id.dtype.kind for p in pieces]
     for path, kind in zip(data.files, kinds, strict=True):
         if kind != kinds[0]:
@@ -558,10 +570,7 @@ def _read_by_pieces(data: ParquetDataset, *, currency: str, tz: str) -> OrderFra
                 f"{path}: column customer_id", kind, f"ids of the first file's type ({kinds[0]})"
             )
     names = pieces[0].as_dict().keys()
-    joined = {
-        name: np.concatenate([np.asarray(getattr(p, name)) for p in pieces]) for name in names
-    }
-    return columns_to_frame(joined, currency=currency)
+    return {name: np.concatenate([np.asarray(getattr(p, name)) for p in pieces]) for name in names}
 
 
 def _dictionary(array: Any) -> Any:
