@@ -47,6 +47,7 @@ from custmgmt.distributed.parquet import (
     _text,
     dataset,
     joined_pieces,
+    read_piece_table,
 )
 from custmgmt.errors import ValidationError
 
@@ -251,18 +252,9 @@ def read_interaction_piece(
     Raises:
         ValidationError: a malformed column, naming the file and the column.
     """
-    pq = require("pyarrow.parquet", extra="dask", purpose="reading Parquet interactions")
-    path = data.files[file_index]
-    wanted = list(data.columns.values())
-    handle = pq.ParquetFile(path)
-    table = (
-        handle.read_row_groups(list(row_groups), columns=wanted)
-        if len(row_groups) and handle.metadata.num_row_groups
-        else handle.schema_arrow.empty_table().select(wanted)
-    )
-    first_row = sum(data.row_groups[file_index][: row_groups[0]]) if len(row_groups) else 0
+    table, first_row = read_piece_table(data, file_index, row_groups)
     return normalise_interactions(
-        table, label=path, columns=data.columns, first_row=(file_index << ROW_BITS) + first_row
+        table, label=data.files[file_index], columns=data.columns, first_row=first_row
     )
 
 

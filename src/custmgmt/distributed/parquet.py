@@ -55,11 +55,13 @@ __all__ = [
     "PieceColumns",
     "columns_to_frame",
     "dataset",
+    "dataset_files",
     "is_parquet_source",
     "joined_pieces",
     "normalise_table",
     "read_orders_parquet",
     "read_piece",
+    "read_piece_table",
 ]
 
 #: Columns every file must have.
@@ -134,7 +136,13 @@ class ParquetDataset:
         return out
 
 
-def _files(source: str, what: str = "orders") -> list[str]:
+def dataset_files(source: str, what: str = "orders") -> list[str]:
+    """The files a Parquet source names, in sorted path order: a file itself, a glob's
+    files, or a directory's ``.parquet`` / ``.pq`` files (recursively).
+
+    Raises:
+        ValidationError: nothing exists under ``source`` (named as ``what``).
+    """
     if os.path.isdir(source):
         found = [
             str(p)
@@ -172,7 +180,7 @@ def dataset(
     pq = _pq()
     if isinstance(source, str | os.PathLike):
         label = os.fspath(source)
-        files = _files(label, what)
+        files = dataset_files(label, what)
     else:
         files = sorted(os.fspath(p) for p in source)
         label = ", ".join(files[:3]) + (" ..." if len(files) > 3 else "")
@@ -363,24 +371,33 @@ def read_piece(
         ValidationError: a malformed column or a row in another currency, naming the
             file and the column.
     """
+    table, first_row = read_piece_table(data, file_index, row_groups)
+    return normalise_table(
+        table,
+        label=data.files[file_index],
+        columns=data.columns,
+        first_row=first_row,
+        currency=currency,
+        tz=tz,
+    )
+
+
+def read_piece_table(
+    data: ParquetDataset, file_index: int, row_groups: Sequence[int]
+) -> tuple[Any, int]:
+    """The Arrow table of one piece of a file (its ``row_groups``, the dataset's
+    columns; an empty table of them when there are none) and the ordinal of its first
+    row in the dataset (``file_index << ROW_BITS | row``)."""
     pq = _pq()
-    path = data.files[file_index]
     wanted = list(data.columns.values())
-    handle = pq.ParquetFile(path)
+    handle = pq.ParquetFile(data.files[file_index])
     table = (
         handle.read_row_groups(list(row_groups), columns=wanted)
         if len(row_groups) and handle.metadata.num_row_groups
         else handle.schema_arrow.empty_table().select(wanted)
     )
     first_row = sum(data.row_groups[file_index][: row_groups[0]]) if len(row_groups) else 0
-    return normalise_table(
-        table,
-        label=path,
-        columns=data.columns,
-        first_row=(file_index << ROW_BITS) + first_row,
-        currency=currency,
-        tz=tz,
-    )
+    return table, (file_index << ROW_BITS) + first_row
 
 
 def normalise_table(
