@@ -164,3 +164,20 @@ def test_interactions_on_a_local_cluster_print_what_one_machine_prints(
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout == single
+
+
+@pytest.mark.parametrize("command", ["rate", "segment"])
+@pytest.mark.parametrize("named", ["directory", "glob"])
+def test_out_never_lands_on_a_file_of_the_parquet_input(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: str, named: str
+) -> None:
+    # Regression: --out naming one of the files of a Parquet directory (or glob)
+    # input used to overwrite it with the CSV.
+    folder = tmp_path / "parquet"
+    write_orders(folder, orders=200, files=2)
+    victim = sorted(folder.glob("*.parquet"))[0]
+    before = victim.read_bytes()
+    source = str(folder) if named == "directory" else str(folder / "*.parquet")
+    assert main([command, source, "--out", str(victim)]) == 2
+    assert "a file other than the input" in capsys.readouterr().err
+    assert victim.read_bytes() == before

@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import glob
 import os
 import re
 import stat
@@ -398,8 +399,9 @@ def check_output(
     ``option`` is how the output is named in errors (``--html`` ...).
 
     Raises:
-        ValidationError: a directory, a socket or block device, an input file, a path
-            whose directory does not exist, or a symlink loop.
+        ValidationError: a directory, a socket or block device, an input file (a file
+            of a Parquet directory or glob input included), a path whose directory
+            does not exist, or a symlink loop.
     """
     if path is None or path == "-":
         return
@@ -421,11 +423,25 @@ def check_output(
             option, path, "a regular file, a character device, a FIFO, or - for standard output"
         )
     for source_option, source in inputs:
-        with contextlib.suppress(OSError):
-            if os.path.samestat(found, os.stat(source)):
-                raise ValidationError(
-                    option, path, f"a file other than the input {source_option} {source!r}"
-                )
+        for each in _input_files(source):
+            with contextlib.suppress(OSError):
+                if os.path.samestat(found, os.stat(each)):
+                    raise ValidationError(
+                        option, path, f"a file other than the input {source_option} {source!r}"
+                    )
+
+
+def _input_files(source: str) -> list[str]:
+    """The files an input names: itself, or for a Parquet directory or glob every file
+    of the dataset (an ``--out`` must not land on one of them)."""
+    if not (os.path.isdir(source) or glob.has_magic(source)):
+        return [source]
+    from custmgmt.distributed.parquet import dataset_files
+
+    try:
+        return dataset_files(source)
+    except ValidationError:
+        return []
 
 
 def _umask() -> int:
