@@ -191,11 +191,16 @@ wide_ids = st.lists(
 
 
 @settings(max_examples=150, deadline=None)
-@given(wide_ids)
-def test_range_bucketed_factorisation_equals_unique(values: list[int]) -> None:
+@given(wide_ids, st.sampled_from([1, 3, 8, 1 << 16]))
+def test_range_bucketed_factorisation_equals_unique(values: list[int], block: int) -> None:
     ids = np.array(values, dtype=np.int64)
     expected_uniques, expected_codes = np.unique(ids, return_inverse=True)
-    uniques, codes = _grouping._factorize_buckets(ids, int(ids.min()), int(ids.max()), np.int32)
+    # Small blocks make the ids and codes cross many block seams on their way to the
+    # buckets and back.
+    with mock.patch.object(_grouping, "MOVE_BLOCK", block):
+        uniques, codes = _grouping._factorize_buckets(
+            ids, int(ids.min()), int(ids.max()), np.int32
+        )
     np.testing.assert_array_equal(uniques, expected_uniques)
     np.testing.assert_array_equal(codes, expected_codes)
     uniques, codes = _grouping.factorize(ids)
@@ -252,7 +257,7 @@ def test_grouped_rows_move_in_waves_as_a_stable_sort_gathers_them(
     assert firsts[-1] == n_groups
     assert np.all(np.diff(firsts) > 0)
     assert len(firsts) - 1 <= waves
-    with mock.patch.object(partitioned, "MOVE_BLOCK", block):
+    with mock.patch.object(_grouping, "MOVE_BLOCK", block):
         grouping = partitioned.group_rows(key, counts, firsts)
         expected_rows = np.argsort(key, kind="stable")
         # where() is the inverse of the stable permutation.
@@ -265,6 +270,10 @@ def test_grouped_rows_move_in_waves_as_a_stable_sort_gathers_them(
     np.testing.assert_array_equal(np.concatenate([m[0] for m in moved]), column[expected_rows])
     np.testing.assert_array_equal(np.concatenate([m[1] for m in moved]), other[expected_rows])
     assert moved[0][1].dtype == np.int16
+    with mock.patch.object(_grouping, "MOVE_BLOCK", block):
+        # unmove() puts a column in group order back in row order.
+        back = grouping.unmove(column[expected_rows])
+    np.testing.assert_array_equal(back, column)
     np.testing.assert_array_equal(grouping.offsets, np.concatenate([[0], np.cumsum(counts)]))
 
 
@@ -279,7 +288,7 @@ def test_any_wave_count_and_block_size_give_the_single_frame_features(
     expected = customer_features(orders, interactions, as_of=as_of, windows=WINDOWS)
     with (
         mock.patch.object(partitioned, "WAVES", waves),
-        mock.patch.object(partitioned, "MOVE_BLOCK", 4),
+        mock.patch.object(_grouping, "MOVE_BLOCK", 4),
     ):
         got = partitioned.customer_features(
             orders, interactions, as_of=as_of, windows=WINDOWS, threads=threads, partitions=parts

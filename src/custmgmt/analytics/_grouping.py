@@ -13,29 +13,35 @@ always exact.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import attrs
 import numpy as np
 import numpy.typing as npt
 
 from custmgmt.errors import ValidationError
 
 __all__ = [
+    "MOVE_BLOCK",
     "PARALLEL_FACTORIZE_MIN_ROWS",
     "THREADS_ENV",
-    "bucket_rows",
+    "Grouping",
     "code_dtype",
+    "count_groups",
     "default_threads",
     "factorize",
     "factorize_buckets",
     "factorize_parallel",
     "group_order",
+    "group_rows",
     "map_onto_index",
     "segment_starts",
     "sorted_within_groups",
 ]
 
+AnyArray = npt.NDArray[Any]
 I64 = npt.NDArray[np.int64]
 U64 = np.uint64
 
@@ -224,22 +230,123 @@ def _factorize_sorted(
     return uniques, codes
 
 
-def bucket_rows(keys: npt.NDArray[Any], n_buckets: int) -> tuple[I64, I64]:
-    """Rows grouped by a small bucket number, in row order within each bucket:
-    ``(rows, offsets)`` with bucket ``b``'s rows at ``rows[offsets[b]:offsets[b + 1]]``.
+#: Rows per block of the grouping and moving passes: a block's rows are numbered in
+#: 2 bytes, and its slice of each column stays in the L2 cache while it is moved.
+MOVE_BLOCK = 1 << 16
 
-    One stable sort of 1- or 2-byte keys, which numpy does as an O(n) radix sort.
+
+def count_groups(keys: AnyArray, n_groups: int) -> I64:
+    """How many rows each small group number ``0..n_groups - 1`` has (blockwise
+    ``bincount``: no full-length ``intp`` copy of the keys)."""
+    counts = np.zeros(n_groups, dtype=np.int64)
+    for start in range(0, len(keys), MOVE_BLOCK * 4):
+        counts += np.bincount(keys[start : start + MOVE_BLOCK * 4], minlength=n_groups)
+    return counts
+
+
+@attrs.frozen
+class Grouping:
+    """Rows grouped by a small group number (the partition), in row order within each
+    group, kept the way moving columns wants it: block by block (``MOVE_BLOCK`` rows),
+    the block's rows in group order (``order``, 2 bytes a row, local to the block)
+    and the position each goes to (``dest``, int32 below 2**31 rows), so a column is
+    moved by reading it in order and writing one sequential stream per group. (A
+    gather by a permutation instead reads each group's rows strided across the whole
+    column, a cache miss on nearly every row once the column outgrows the caches.)
+
+    ``offsets[g]:offsets[g + 1]`` are group ``g``'s positions; ``cuts[b, w]`` is
+    where, in block ``b``'s run of ``order``, the rows of wave ``w`` (the groups from
+    ``firsts[w]``) start. Built by :func:`group_rows` in one pass, a stable radix sort
+    of each block in cache; 6 bytes a row in all.
     """
-    small = np.uint8 if n_buckets <= 1 << 8 else np.uint16
-    if n_buckets > 1 << 16:
-        raise ValueError(f"at most {1 << 16} buckets, not {n_buckets}")
-    rows = np.argsort(keys.astype(small, copy=False), kind="stable")
-    counts = np.zeros(n_buckets, dtype=np.int64)
-    for start in range(0, len(keys), CHUNK):  # no full-length intp copy of the keys
-        counts += np.bincount(keys[start : start + CHUNK], minlength=n_buckets)
-    offsets = np.zeros(n_buckets + 1, dtype=np.int64)
+
+    order: AnyArray
+    dest: AnyArray
+    offsets: I64
+    firsts: I64
+    cuts: I64
+
+    def move(
+        self, columns: Sequence[AnyArray], wave: int, pool: ThreadPoolExecutor | None
+    ) -> list[AnyArray]:
+        """The rows of wave ``wave``, in group order: one copy of each column, made in
+        blocks spread over the pool (numpy's take and assignment release the GIL; the
+        blocks write disjoint positions)."""
+        lo = int(self.offsets[self.firsts[wave]])
+        hi = int(self.offsets[self.firsts[wave + 1]])
+        outs = [np.empty(hi - lo, dtype=column.dtype) for column in columns]
+
+        def block(b: int) -> None:
+            start = b * MOVE_BLOCK
+            first, stop = start + int(self.cuts[b, wave]), start + int(self.cuts[b, wave + 1])
+            if first == stop:
+                return
+            rows = self.order[first:stop].astype(np.intp)
+            rows += start
+            to = self.dest[first:stop].astype(np.intp)
+            to -= lo
+            for column, out in zip(columns, outs, strict=True):
+                out[to] = np.take(column, rows, mode="clip")
+
+        blocks = range(len(self.cuts))
+        if pool is None:
+            for b in blocks:
+                block(b)
+        else:
+            list(pool.map(block, blocks))
+        return outs
+
+    def unmove(self, grouped: AnyArray) -> AnyArray:
+        """The inverse of :meth:`move` over all the groups: ``grouped`` (a column in
+        group order) back in row order, block by block (each group's stream read in
+        order, the block's rows written in cache)."""
+        n = len(self.order)
+        out = np.empty(n, dtype=grouped.dtype)
+        for start in range(0, n, MOVE_BLOCK):
+            rows = self.order[start : start + MOVE_BLOCK].astype(np.intp)
+            rows += start
+            out[rows] = np.take(grouped, self.dest[start : start + MOVE_BLOCK], mode="clip")
+        return out
+
+    def where(self) -> AnyArray:
+        """The position each row goes to (a full-length array, made on demand)."""
+        n = len(self.order)
+        out = np.empty(n, dtype=self.dest.dtype)
+        for start in range(0, n, MOVE_BLOCK):
+            rows = self.order[start : start + MOVE_BLOCK].astype(np.intp)
+            rows += start
+            out[rows] = self.dest[start : start + MOVE_BLOCK]
+        return out
+
+
+def group_rows(keys: AnyArray, counts: I64, firsts: I64) -> Grouping:
+    """Group the rows by ``keys`` (small group numbers with these ``counts``), for
+    waves of groups starting at ``firsts`` (``[0, ..., len(counts)]``)."""
+    n, n_groups = len(keys), len(counts)
+    offsets = np.zeros(n_groups + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    return rows.astype(np.int64, copy=False), offsets
+    order = np.empty(n, dtype=np.uint16)
+    dest = np.empty(n, dtype=code_dtype(n))
+    cuts = np.empty((-(-n // MOVE_BLOCK), len(firsts)), dtype=np.int64)
+    cursor = offsets[:-1].copy()  # where each group's next row goes
+    steps = np.arange(MOVE_BLOCK, dtype=np.int64)
+    ends = np.zeros(n_groups + 1, dtype=np.int64)
+    for b, start in enumerate(range(0, n, MOVE_BLOCK)):
+        block = keys[start : start + MOVE_BLOCK]
+        local = np.argsort(block, kind="stable")
+        block_counts = np.bincount(block, minlength=n_groups)
+        np.cumsum(block_counts, out=ends[1:])
+        # The k-th row of group g in this block goes to cursor[g] + k; in the sorted
+        # block, k = position - (the group's first position in the block).
+        shift = cursor - ends[:-1]
+        block_dest = np.repeat(shift, block_counts)
+        block_dest += steps[: len(block)]
+        order[start : start + len(block)] = local
+        dest[start : start + len(block)] = block_dest
+        cuts[b] = ends[firsts]
+        cursor += block_counts
+    return Grouping(order=order, dest=dest, offsets=offsets, firsts=firsts, cuts=cuts)
+
 
 
 def factorize_buckets(
@@ -247,33 +354,50 @@ def factorize_buckets(
     bucket: npt.NDArray[Any],
     n_buckets: int,
     dtype: type[np.signedinteger[Any]],
-    run: Any = map,
+    pool: ThreadPoolExecutor | None = None,
 ) -> tuple[npt.NDArray[Any], I64]:
     """Factorise integer ``ids`` that are split into ranges: ``bucket[i]`` must grow
     with ``ids[i]`` (bucket ``b``'s ids all below bucket ``b + 1``'s). Each bucket is
-    factorised on its own (``run`` maps a function over the buckets, e.g. a thread
-    pool's ``map``) and the codes offset, which gives exactly :func:`factorize`.
+    factorised on its own (on ``pool``'s threads when given) and the codes offset,
+    which gives exactly :func:`factorize`.
+
+    The ids are moved into bucket order, and the codes back, block by block
+    (:class:`Grouping`): a gather of each bucket's rows straight from the ids would
+    read them strided across the whole column, a cache miss on nearly every row once
+    the column outgrows the caches (94 against 72 ns a row at 3e7 rows).
     """
-    rows, offsets = bucket_rows(bucket, n_buckets)
+    grouping = group_rows(
+        bucket, count_groups(bucket, n_buckets), np.array([0, n_buckets], dtype=np.int64)
+    )
+    results = _factorize_groups(grouping, ids, pool)
+    offsets = grouping.offsets
+    firsts = segment_starts(np.array([len(u) for u, _ in results], dtype=np.int64))
+    grouped_codes = np.empty(len(ids), dtype=dtype)
+    for b, (_, sub_codes) in enumerate(results):
+        lo, hi = int(offsets[b]), int(offsets[b + 1])
+        if lo < hi:
+            np.add(sub_codes, firsts[b], out=grouped_codes[lo:hi], casting="unsafe")
+    uniques = np.concatenate([np.empty(0, dtype=np.int64), *(u for u, _ in results)])
+    del results
+    return uniques, grouping.unmove(grouped_codes)
+
+
+def _factorize_groups(
+    grouping: Grouping, ids: npt.NDArray[Any], pool: ThreadPoolExecutor | None
+) -> list[tuple[npt.NDArray[Any], I64]]:
+    """Each group's ``factorize``, from a copy of ``ids`` in group order that is freed
+    on return (before the codes are moved back)."""
+    (grouped_ids,) = grouping.move([ids], 0, pool)
+    offsets = grouping.offsets
 
     def one(b: int) -> tuple[npt.NDArray[Any], I64]:
-        part = rows[offsets[b] : offsets[b + 1]]
-        if len(part) == 0:
+        lo, hi = int(offsets[b]), int(offsets[b + 1])
+        if lo == hi:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-        return factorize(ids[part])
+        return factorize(grouped_ids[lo:hi])
 
-    results = list(run(one, range(n_buckets)))
-    sizes = np.array([len(u) for u, _ in results], dtype=np.int64)
-    firsts = segment_starts(sizes)
-    codes = np.empty(len(ids), dtype=dtype)
-    for b, (_, sub_codes) in enumerate(results):
-        part = rows[offsets[b] : offsets[b + 1]]
-        if len(part):
-            sub = sub_codes.astype(dtype, copy=False)
-            sub += dtype(firsts[b])
-            codes[part] = sub
-    uniques = np.concatenate([np.empty(0, dtype=np.int64), *(u for u, _ in results)])
-    return uniques, codes
+    groups = range(len(offsets) - 1)
+    return list(map(one, groups) if pool is None else pool.map(one, groups))
 
 
 def _factorize_buckets(
@@ -530,6 +654,6 @@ def factorize_parallel(
         bucket[start : start + len(block)] = block
     dtype = code_dtype(n)
     with ThreadPoolExecutor(max_workers=n_threads) as pool:
-        uniques, codes = factorize_buckets(ids, bucket, len(cuts) + 1, dtype, run=pool.map)
+        uniques, codes = factorize_buckets(ids, bucket, len(cuts) + 1, dtype, pool)
     return uniques, codes
 

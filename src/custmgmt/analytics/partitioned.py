@@ -58,10 +58,13 @@ import numpy.typing as npt
 from custmgmt.analytics import features as _features
 from custmgmt.analytics._grouping import (
     THREADS_ENV,
+    Grouping,
     _check_count,
     code_dtype,
+    count_groups,
     default_threads,
     factorize_parallel,
+    group_rows,
 )
 from custmgmt.analytics.features import DEFAULT_WINDOWS, CustomerFeatures
 from custmgmt.analytics.frames import InteractionFrame, OrderFrame
@@ -152,111 +155,9 @@ def _partition_of(codes: AnyArray, width: int, n_parts: int) -> AnyArray:
     return out
 
 
-#: Rows per block of the grouping and moving passes: a block's rows are numbered in
-#: 2 bytes, and its slice of each column stays in the L2 cache while it is moved.
-MOVE_BLOCK = 1 << 16
 #: Waves the partitions are moved and computed in: each wave's copy of the columns
 #: holds about a quarter of the rows, freed when its partitions are done.
 WAVES = 4
-
-
-def _counts(keys: AnyArray, n_groups: int) -> I64:
-    counts = np.zeros(n_groups, dtype=np.int64)
-    for start in range(0, len(keys), MOVE_BLOCK * 4):
-        counts += np.bincount(keys[start : start + MOVE_BLOCK * 4], minlength=n_groups)
-    return counts
-
-
-@attrs.frozen
-class Grouping:
-    """Rows grouped by a small group number (the partition), in row order within each
-    group, kept the way moving columns wants it: block by block (``MOVE_BLOCK`` rows),
-    the block's rows in group order (``order``, 2 bytes a row, local to the block)
-    and the position each goes to (``dest``, int32 below 2**31 rows), so a column is
-    moved by reading it in order and writing one sequential stream per group. (A
-    gather by a permutation instead reads each group's rows strided across the whole
-    column, a cache miss on nearly every row once the column outgrows the caches.)
-
-    ``offsets[g]:offsets[g + 1]`` are group ``g``'s positions; ``cuts[b, w]`` is
-    where, in block ``b``'s run of ``order``, the rows of wave ``w`` (the groups from
-    ``firsts[w]``) start. Built by :func:`group_rows` in one pass, a stable radix sort
-    of each block in cache; 6 bytes a row in all.
-    """
-
-    order: AnyArray
-    dest: AnyArray
-    offsets: I64
-    firsts: I64
-    cuts: I64
-
-    def move(
-        self, columns: Sequence[AnyArray], wave: int, pool: ThreadPoolExecutor | None
-    ) -> list[AnyArray]:
-        """The rows of wave ``wave``, in group order: one copy of each column, made in
-        blocks spread over the pool (numpy's take and assignment release the GIL; the
-        blocks write disjoint positions)."""
-        lo = int(self.offsets[self.firsts[wave]])
-        hi = int(self.offsets[self.firsts[wave + 1]])
-        outs = [np.empty(hi - lo, dtype=column.dtype) for column in columns]
-
-        def block(b: int) -> None:
-            start = b * MOVE_BLOCK
-            first, stop = start + int(self.cuts[b, wave]), start + int(self.cuts[b, wave + 1])
-            if first == stop:
-                return
-            rows = self.order[first:stop].astype(np.intp)
-            rows += start
-            to = self.dest[first:stop].astype(np.intp)
-            to -= lo
-            for column, out in zip(columns, outs, strict=True):
-                out[to] = np.take(column, rows, mode="clip")
-
-        blocks = range(len(self.cuts))
-        if pool is None:
-            for b in blocks:
-                block(b)
-        else:
-            list(pool.map(block, blocks))
-        return outs
-
-    def where(self) -> AnyArray:
-        """The position each row goes to (a full-length array, made on demand)."""
-        n = len(self.order)
-        out = np.empty(n, dtype=self.dest.dtype)
-        for start in range(0, n, MOVE_BLOCK):
-            rows = self.order[start : start + MOVE_BLOCK].astype(np.intp)
-            rows += start
-            out[rows] = self.dest[start : start + MOVE_BLOCK]
-        return out
-
-
-def group_rows(keys: AnyArray, counts: I64, firsts: I64) -> Grouping:
-    """Group the rows by ``keys`` (small group numbers with these ``counts``), for
-    waves of groups starting at ``firsts`` (``[0, ..., len(counts)]``)."""
-    n, n_groups = len(keys), len(counts)
-    offsets = np.zeros(n_groups + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    order = np.empty(n, dtype=np.uint16)
-    dest = np.empty(n, dtype=code_dtype(n))
-    cuts = np.empty((-(-n // MOVE_BLOCK), len(firsts)), dtype=np.int64)
-    cursor = offsets[:-1].copy()  # where each group's next row goes
-    steps = np.arange(MOVE_BLOCK, dtype=np.int64)
-    ends = np.zeros(n_groups + 1, dtype=np.int64)
-    for b, start in enumerate(range(0, n, MOVE_BLOCK)):
-        block = keys[start : start + MOVE_BLOCK]
-        local = np.argsort(block, kind="stable")
-        block_counts = np.bincount(block, minlength=n_groups)
-        np.cumsum(block_counts, out=ends[1:])
-        # The k-th row of group g in this block goes to cursor[g] + k; in the sorted
-        # block, k = position - (the group's first position in the block).
-        shift = cursor - ends[:-1]
-        block_dest = np.repeat(shift, block_counts)
-        block_dest += steps[: len(block)]
-        order[start : start + len(block)] = local
-        dest[start : start + len(block)] = block_dest
-        cuts[b] = ends[firsts]
-        cursor += block_counts
-    return Grouping(order=order, dest=dest, offsets=offsets, firsts=firsts, cuts=cuts)
 
 
 def _width(bounds: I64) -> int:
@@ -287,7 +188,7 @@ class _FrameSplit:
         self.customer_ids = customer_ids
         n_parts = len(bounds) - 1
         self.keys: AnyArray | None = _partition_of(codes, _width(bounds), n_parts)
-        self.counts = _counts(self.keys, n_parts)
+        self.counts = count_groups(self.keys, n_parts)
         self.lines: list[tuple[AnyArray | None, AnyArray | None]] = [(None, None)] * n_parts
 
     def group(self, firsts: I64) -> None:
