@@ -31,6 +31,7 @@ from custmgmt.analytics.clv import (
     simulate_bgnbd,
     summarize_transactions,
 )
+from custmgmt.analytics.clv._common import NotConverged
 from custmgmt.analytics.frames import OrderFrame
 from custmgmt.errors import ConvergenceError, CustMgmtError, ValidationError
 
@@ -105,6 +106,16 @@ def test_an_iteration_limit_ends_the_fit_with_the_best_point_reached() -> None:
         error.reason,
         dict(error.best),
     )
+
+
+def test_the_optimisers_stop_signal_survives_pickling_as_a_cause() -> None:
+    # Regression: where tracebacks are pickled with their causes (distributed installs
+    # tblib's support), a ConvergenceError's cause, NotConverged, failed to unpickle:
+    # "__init__() missing 3 required positional arguments".
+    stop = NotConverged("1 iterations", np.array([0.5, 2.0]), -12.5, 1)
+    copy = pickle.loads(pickle.dumps(stop))
+    assert (copy.reason, copy.f, copy.n_iter, str(copy)) == ("1 iterations", -12.5, 1, str(stop))
+    np.testing.assert_array_equal(copy.theta, stop.theta)
 
 
 def test_a_time_limit_ends_the_fit_with_the_best_point_reached() -> None:

@@ -3,6 +3,7 @@ and partition count; the range-bucketed factorisation equals ``np.unique``."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from unittest import mock
 
@@ -20,8 +21,15 @@ from test_features_properties import (
 )
 
 from custmgmt.analytics import _grouping, partitioned
-from custmgmt.analytics.features import CustomerFeatures, customer_features
-from custmgmt.analytics.frames import InteractionFrame, OrderFrame
+from custmgmt.analytics.features import (
+    ORDER_COLUMNS,
+    CustomerFeatures,
+    customer_features,
+    feature_names,
+    order_columns_read,
+)
+from custmgmt.analytics.frames import STATUS_CODES, InteractionFrame, OrderFrame
+from custmgmt.domain.order import OrderStatus
 from custmgmt.errors import ValidationError
 from custmgmt.rating import RatingPolicy, rate
 
@@ -79,6 +87,89 @@ def test_separately_indexed_interactions_and_orders_alone_are_partitioned_too(
             *args, as_of=as_of, windows=(30,), threads=threads, partitions=parts
         )
         assert_identical(got, expected)
+
+
+ORDER_FEATURES = feature_names(WINDOWS, orders=True, interactions=False)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    histories(),
+    st.lists(st.sampled_from(ORDER_FEATURES), min_size=1, max_size=4, unique=True),
+    st.integers(1, 3),
+    st.integers(2, 8),
+)
+def test_any_subset_of_features_moves_what_it_reads_and_gives_the_single_frame_values(
+    h: dict, names: list[str], threads: int, parts: int
+) -> None:
+    # Only the columns the features read (and those that leave rows out) are moved
+    # into the partitions; a column wrongly left out would reach them as its first
+    # value repeated, and the features would differ.
+    orders = _orders_frame(h["orders"], h["int_ids"])
+    as_of = _as_of(h["as_of"])
+    expected = customer_features(orders, as_of=as_of, features=names, windows=WINDOWS)
+    got = partitioned.customer_features(
+        orders, as_of=as_of, features=names, windows=WINDOWS, threads=threads, partitions=parts
+    )
+    assert_identical(got, expected)
+
+
+def test_every_order_feature_says_which_columns_it_reads() -> None:
+    every = frozenset(ORDER_COLUMNS)
+    for name in ORDER_FEATURES:
+        assert order_columns_read([name]) < every, name
+    assert order_columns_read(["frequency"]) == frozenset()
+    assert order_columns_read(["category_breadth", "review_count"]) == {"category"}
+    assert order_columns_read(["spend_prev_45d"]) == {"placed_at", "amount", "returned_amount"}
+    assert order_columns_read(None) == every
+
+
+def _shop_without_masks(n_orders: int, seed: int) -> OrderFrame:
+    """A shop with no late and no cancelled orders: nothing reads the times or the
+    statuses unless a feature does."""
+    frame = _shop(n_orders, seed)
+    cancelled = STATUS_CODES.index(OrderStatus.CANCELLED)
+    kept = (frame.placed_at <= int(AS_OF.timestamp() * 1e6)) & (frame.status != cancelled)
+    return OrderFrame.from_arrays(
+        customer_id=frame.customer_ids[frame.customer_code[kept]],
+        placed_at=frame.placed_at[kept],
+        amount=frame.amount[kept],
+        returned_amount=frame.returned_amount[kept],
+        status=np.asarray(STATUS_CODES)[frame.status[kept]],
+        category=np.asarray(frame.category_names, dtype=object)[frame.category[kept]],
+        currency="CNY",
+    )
+
+
+@pytest.mark.parametrize("name", ORDER_FEATURES)
+def test_each_order_feature_alone_is_exact_with_only_its_columns_moved(name: str) -> None:
+    frame = _shop_without_masks(3_000, seed=11)
+    expected = customer_features(frame, as_of=AS_OF, features=[name], windows=WINDOWS)
+    got = partitioned.customer_features(
+        frame, as_of=AS_OF, features=[name], windows=WINDOWS, threads=2, partitions=5
+    )
+    assert_identical(got, expected)
+
+
+def test_columns_the_policy_does_not_read_are_not_moved() -> None:
+    frame = _shop_without_masks(20_000, seed=3)
+    moved: list[int] = []
+    real_move = _grouping.Grouping.move
+
+    def move(self: _grouping.Grouping, columns: list, wave: int, pool: object) -> list:
+        moved.append(sum(1 for c in columns if c.strides[0] != 0))
+        return real_move(self, columns, wave, pool)  # type: ignore[arg-type]
+
+    names = RatingPolicy.default().features  # monetary_net, frequency, category_breadth
+    with mock.patch.object(_grouping.Grouping, "move", move):
+        got = partitioned.customer_features(
+            frame, as_of=AS_OF, features=names, threads=2, partitions=4
+        )
+    # Per wave: customer codes, amount, returned amount and category; not the times
+    # nor the statuses.
+    assert moved
+    assert set(moved) == {4}
+    assert_identical(got, customer_features(frame, as_of=AS_OF, features=names))
 
 
 def _shop(n_orders: int, seed: int) -> OrderFrame:
@@ -244,9 +335,10 @@ def test_sparse_ids_too_wide_for_one_packed_key_are_bucketed_not_argsorted() -> 
     st.lists(st.integers(0, 11), min_size=1, max_size=200),
     st.integers(1, 6),
     st.sampled_from([1, 3, 8, 1 << 16]),
+    st.booleans(),
 )
 def test_grouped_rows_move_in_waves_as_a_stable_sort_gathers_them(
-    keys: list[int], waves: int, block: int
+    keys: list[int], waves: int, block: int, threaded: bool
 ) -> None:
     # Small blocks make small inputs cross many block seams.
     key = np.array(keys, dtype=np.uint8)
@@ -257,8 +349,9 @@ def test_grouped_rows_move_in_waves_as_a_stable_sort_gathers_them(
     assert firsts[-1] == n_groups
     assert np.all(np.diff(firsts) > 0)
     assert len(firsts) - 1 <= waves
-    with mock.patch.object(_grouping, "MOVE_BLOCK", block):
-        grouping = partitioned.group_rows(key, counts, firsts)
+    with mock.patch.object(_grouping, "MOVE_BLOCK", block), ThreadPoolExecutor(3) as pool:
+        # On a pool the blocks are grouped in parallel: the same grouping.
+        grouping = partitioned.group_rows(key, counts, firsts, pool if threaded else None)
         expected_rows = np.argsort(key, kind="stable")
         # where() is the inverse of the stable permutation.
         np.testing.assert_array_equal(grouping.where()[expected_rows], np.arange(len(key)))

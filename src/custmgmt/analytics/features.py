@@ -112,12 +112,15 @@ __all__ = [
     "DEFAULT_WINDOWS",
     "ENGINES",
     "FEATURES",
+    "ORDER_COLUMNS",
     "CustomerFeatures",
     "FeatureSpec",
     "customer_features",
     "describe_feature",
     "feature_names",
     "feature_sources",
+    "order_columns_masking",
+    "order_columns_read",
     "unsupported_features",
 ]
 
@@ -970,6 +973,75 @@ _ORDER_GETTERS: dict[str, Any] = {
     "interval_std": lambda o: o.interval_std,
     "category_breadth": lambda o: o.category_breadth,
 }
+
+#: The columns of an OrderFrame besides the customer codes.
+ORDER_COLUMNS = ("placed_at", "amount", "returned_amount", "status", "category")
+_TIMES, _MONEY = ("placed_at",), ("amount", "returned_amount")
+#: What each order feature reads besides the customer codes and the masks (``placed_at``
+#: for late rows, ``status`` for cancelled ones): the partitioned engine moves only
+#: these columns into each partition. Keep it in step with ``_ORDER_GETTERS``; a name
+#: missing here is taken to read every column.
+_ORDER_READS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "frequency": (),
+        "recency": _TIMES,
+        "tenure": _TIMES,
+        "first_purchase": _TIMES,
+        "last_purchase": _TIMES,
+        "monetary_total": _MONEY,
+        "monetary_net": _MONEY,
+        "returned_total": _MONEY,
+        "monetary_mean": _MONEY,
+        "aov": _MONEY,
+        "return_rate": (*_MONEY, "status"),
+        "cancelled_count": ("status",),
+        "cancellation_rate": ("status",),
+        "interval_mean": (*_TIMES, "status"),
+        "interval_median": (*_TIMES, "status"),
+        "interval_std": (*_TIMES, "status"),
+        "category_breadth": ("category",),
+        "orders": _TIMES,  # windowed: orders_{N}d
+        "spend": (*_TIMES, *_MONEY),  # spend_{N}d
+        "spend_prev": (*_TIMES, *_MONEY),  # spend_prev_{N}d
+    }
+)
+
+
+def order_columns_read(names: Iterable[str] | None) -> frozenset[str]:
+    """The :data:`ORDER_COLUMNS` the features ``names`` read, besides those that leave
+    rows out (``placed_at`` and ``status``; see :func:`order_columns_masking`). None
+    (the default feature set) or an unknown name reads every column; interaction
+    features read none.
+
+    >>> sorted(order_columns_read(["frequency", "monetary_net", "complaint_90d"]))
+    ['amount', 'returned_amount']
+    """
+    if names is None:
+        return frozenset(ORDER_COLUMNS)
+    read: set[str] = set()
+    for name in names:
+        match = _WINDOWED.match(name) if name not in _ORDER_READS else None
+        key = match.group(1) if match is not None else name
+        if key in _ORDER_READS:
+            read.update(_ORDER_READS[key])
+        elif name in FEATURES and FEATURES[name].source == "interactions":
+            continue
+        elif match is not None and key not in ("orders", "spend", "spend_prev"):
+            continue  # an interaction kind's window: {kind}_{N}d
+        else:
+            return frozenset(ORDER_COLUMNS)
+    return frozenset(read)
+
+
+def order_columns_masking(frame: OrderFrame, as_of: datetime) -> frozenset[str]:
+    """The columns that leave rows of ``frame`` out at ``as_of``: ``placed_at`` when an
+    order is placed after it, ``status`` when an order is cancelled."""
+    masking: set[str] = set()
+    if len(frame) and int(frame.placed_at.max()) > to_epoch_micros(as_of):
+        masking.add("placed_at")
+    if bool((frame.status == _CANCELLED).any()):
+        masking.add("status")
+    return frozenset(masking)
 
 
 class _Interactions:

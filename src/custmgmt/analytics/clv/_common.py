@@ -354,6 +354,12 @@ class NotConverged(Exception):
         self.f = f
         self.n_iter = n_iter
 
+    def __reduce__(self) -> tuple[type[NotConverged], tuple[str, FloatArray, float, int]]:
+        # A ConvergenceError raised from this one carries it as its cause; where
+        # tracebacks are pickled with their causes (distributed installs tblib's
+        # support), unpickling would call __init__ with the message alone.
+        return (NotConverged, (self.reason, self.theta, self.f, self.n_iter))
+
 
 @attrs.frozen
 class Optimum:
