@@ -49,7 +49,7 @@ U64 = np.uint64
 #: The environment variable that overrides the default thread count.
 THREADS_ENV = "CUSTMGMT_THREADS"
 #: Rows below which ids are factorised on one thread.
-PARALLEL_FACTORIZE_MIN_ROWS = 1 << 20
+PARALLEL_FACTORIZE_MIN_ROWS = 1 << 18
 
 
 def _check_count(field: str, value: Any) -> int:
@@ -448,6 +448,7 @@ def _factorize_buckets(
     hi: int,
     dtype: type[np.signedinteger[Any]],
     top: int | None = None,
+    pool: ThreadPoolExecutor | None = None,
 ) -> tuple[npt.NDArray[Any], I64]:
     """Split the id range by its ``top`` bits into buckets and factorise them one by
     one (O(n) radix split, no ``argsort`` of int64). By default ``top`` is just enough
@@ -467,7 +468,7 @@ def _factorize_buckets(
         block -= U64(lo & 0xFFFF_FFFF_FFFF_FFFF)
         block >>= shift
         bucket[start:stop] = block
-    return factorize_buckets(ids, bucket, 1 << top, dtype)
+    return factorize_buckets(ids, bucket, 1 << top, dtype, pool)
 
 
 def _factorize_dense(
@@ -673,8 +674,12 @@ def factorize_parallel(
     values: Any, field: str = "customer_id", *, threads: int | None = None
 ) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     """:func:`~custmgmt.analytics._grouping.factorize` on several threads, with the
-    identical result: integer ids are split into ranges at sampled quantiles (one
-    pass), each range factorised on its own thread, and the codes offset.
+    identical result: sparse integer ids are split by the top bits of their range
+    into buckets (as the one-thread linear path does, with at least four buckets a
+    thread), the buckets factorised on the threads, and the codes offset.
+
+    (Ranges cut at sampled quantiles balanced skewed ids better, but finding each
+    row's range was a binary search: 44 ns a row at 1e7, more than the rest together.)
 
     Raises:
         ValidationError: as ``factorize``.
@@ -685,17 +690,11 @@ def factorize_parallel(
     if serial or ids.dtype.kind != "i":
         return factorize(values, field)  # strings, unsigned: validated and converted there
     n = len(ids)
-    n_parts = min(4 * n_threads, 256)
-    step = max(1, n // 4096)
-    sample = np.sort(ids[::step])
-    cuts = np.unique(sample[(np.arange(1, n_parts) * len(sample)) // n_parts])
-    bucket = np.empty(n, dtype=np.uint8)
-    chunk = 1 << 18
-    for start in range(0, n, chunk):
-        block = np.searchsorted(cuts, ids[start : start + chunk], side="right")
-        bucket[start : start + len(block)] = block
-    dtype = code_dtype(n)
+    lo, hi = int(ids.min()), int(ids.max())
+    if hi - lo < max(1 << 16, n // 2):
+        return factorize(ids, field)  # dense ids: one O(n) pass, no sort to share out
+    wanted = max(_bits(n // BUCKET_ROWS), _bits(4 * n_threads - 1))
+    top = max(1, min(wanted, MAX_SPLIT_BITS, _bits(hi - lo)))
     with ThreadPoolExecutor(max_workers=n_threads) as pool:
-        uniques, codes = factorize_buckets(ids, bucket, len(cuts) + 1, dtype, pool)
-    return uniques, codes
+        return _factorize_buckets(ids, lo, hi, code_dtype(n), top, pool)
 
