@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,7 @@ from custmgmt.scoring import (
     get_scorer,
     normalise,
     percentile_rank,
+    weighted,
 )
 
 values_lists = st.lists(
@@ -203,6 +205,49 @@ def test_weighted_sum_scores_are_the_sum_of_weighted_normalised_criteria() -> No
     np.testing.assert_allclose(fitted.score(features), scores)
     contributions = fitted.contributions(features)
     np.testing.assert_allclose(sum(contributions.values()), scores, atol=1e-12)
+
+
+def test_a_large_population_is_fitted_on_threads_with_the_one_thread_results(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # From PARALLEL_FIT_MIN_CUSTOMERS customers each criterion is fitted on its own
+    # thread: the scales, contributions and scores are those of one thread, bit for bit.
+    n = weighted.PARALLEL_FIT_MIN_CUSTOMERS
+    rng = np.random.default_rng(5)
+    features = {
+        "spend": rng.integers(0, 10**9, n),
+        "orders": rng.integers(1, 40, n),
+        "complaints": rng.random(n),
+    }
+    scorer = WeightedSum(
+        [
+            Criterion(name="spend", feature="spend", weight=0.5),
+            Criterion(name="orders", feature="orders", weight=0.3),
+            Criterion(name="complaints", feature="complaints", weight=0.2, direction="lower",
+                      normalisation="min_max"),
+        ]
+    )
+    results = {}
+    for threads in ("1", "3"):
+        monkeypatch.setenv("CUSTMGMT_THREADS", threads)
+        with mock.patch.object(
+            weighted, "ThreadPoolExecutor", wraps=weighted.ThreadPoolExecutor
+        ) as pool:
+            fitted, parts = scorer.fit_contributions(features)
+        assert pool.call_count == (threads == "3")
+        results[threads] = (fitted, parts)
+    (one, one_parts), (three, three_parts) = results["1"], results["3"]
+    for a, b in zip(one.scales, three.scales, strict=True):
+        assert (a.kind, a.direction, a.low, a.high) == (b.kind, b.direction, b.low, b.high)
+        np.testing.assert_array_equal(a.reference, b.reference, strict=True)
+    for name in one_parts:
+        np.testing.assert_array_equal(one_parts[name], three_parts[name], strict=True)
+    # A bad column fails the same way on threads: the first bad criterion in order.
+    bad = {**features, "orders": np.array(["x"] * n), "complaints": np.array(["y"] * n)}
+    for threads in ("1", "3"):
+        monkeypatch.setenv("CUSTMGMT_THREADS", threads)
+        with pytest.raises(ValidationError, match="orders"):
+            scorer.fit_contributions(bad)
 
 
 def test_criteria_are_validated_when_built() -> None:

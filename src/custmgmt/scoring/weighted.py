@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from custmgmt.analytics._grouping import default_threads
 from custmgmt.analytics.tables import FeatureTable
 from custmgmt.domain._validate import is_finite_number
 from custmgmt.errors import ValidationError
@@ -16,6 +18,7 @@ from custmgmt.notebook.estimator import Estimator, check_fitted
 from custmgmt.scoring.normalise import Direction, Normalisation, Scale, _enum, fit_scale
 
 __all__ = [
+    "PARALLEL_FIT_MIN_CUSTOMERS",
     "SCORE_DECIMALS",
     "Criterion",
     "FeatureTable",
@@ -27,6 +30,10 @@ __all__ = [
 ]
 
 FloatArray = NDArray[np.float64]
+#: Customers from which the criteria are fitted on threads (one criterion a thread,
+#: ``CUSTMGMT_THREADS`` or the cores): below it, starting the threads costs more than
+#: the sorts they share out.
+PARALLEL_FIT_MIN_CUSTOMERS = 1 << 17
 
 
 @runtime_checkable
@@ -280,21 +287,30 @@ class WeightedSum(Estimator):
         """Fit on the population and return its contributions in the same pass
         (a frozen :class:`FittedWeightedSum`; ``self`` is left unchanged)."""
         criteria = self._criteria()
-        scales: list[Scale] = []
-        parts: dict[str, FloatArray] = {}
-        for c in criteria:
-            column = feature_column(features, c.feature)
+
+        def fit_one(c: Criterion) -> tuple[Scale, FloatArray]:
             scale, normalised = fit_scale(
                 c.normalisation,
-                column,
+                feature_column(features, c.feature),
                 direction=c.direction,
                 cap=c.cap,
                 name=f"features[{c.feature!r}]",
             )
-            scales.append(scale)
             normalised *= c.weight
-            parts[c.name] = normalised
-        return FittedWeightedSum(criteria=criteria, scales=tuple(scales)), parts
+            return scale, normalised
+
+        threads = min(default_threads(), len(criteria))
+        if threads > 1 and _length(features) >= PARALLEL_FIT_MIN_CUSTOMERS:
+            # Each criterion's fit is its own sort of the population (numpy sorts
+            # without the GIL): one thread each. Results, and the first error in
+            # criterion order, are those of the loop below.
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                fitted = list(pool.map(fit_one, criteria))
+        else:
+            fitted = [fit_one(c) for c in criteria]
+        parts = {c.name: normalised for c, (_, normalised) in zip(criteria, fitted, strict=True)}
+        scales = tuple(scale for scale, _ in fitted)
+        return FittedWeightedSum(criteria=criteria, scales=scales), parts
 
     def score(self, features: FeatureTable) -> FloatArray:
         """Scores of this population, normalised against itself (no fit needed)."""
