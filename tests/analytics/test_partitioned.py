@@ -151,6 +151,29 @@ def test_each_order_feature_alone_is_exact_with_only_its_columns_moved(name: str
     assert_identical(got, expected)
 
 
+@pytest.mark.parametrize("as_of", [datetime(2026, 1, 1), "2026-01-01", None])
+def test_a_bad_as_of_is_refused_naming_it_when_the_features_split(as_of: object) -> None:
+    # Regression: deciding which columns to move compared the order times with as_of
+    # before it was checked, and a naive datetime or a string was a TypeError.
+    frame = _shop(2_000, seed=2)
+    with pytest.raises(ValidationError, match="as_of"):
+        partitioned.customer_features(
+            frame, as_of=as_of, features=["frequency"], threads=4, partitions=3  # type: ignore[arg-type]
+        )
+
+
+@pytest.mark.parametrize("names", [["frequency", 3], ["nope"], ["review_count"]])
+def test_bad_feature_names_are_refused_naming_them_when_the_features_split(
+    names: list[object],
+) -> None:
+    # Regression: finding the columns to move matched a name that was not a string
+    # against a pattern, a TypeError instead of the features' own error.
+    with pytest.raises(ValidationError, match="features"):
+        partitioned.customer_features(
+            _shop(2_000, seed=2), as_of=AS_OF, features=names, threads=4, partitions=3
+        )
+
+
 def test_columns_the_policy_does_not_read_are_not_moved() -> None:
     frame = _shop_without_masks(20_000, seed=3)
     moved: list[int] = []

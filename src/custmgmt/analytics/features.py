@@ -1007,7 +1007,7 @@ _ORDER_READS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 )
 
 
-def order_columns_read(names: Iterable[str] | None) -> frozenset[str]:
+def order_columns_read(names: Iterable[object] | None) -> frozenset[str]:
     """The :data:`ORDER_COLUMNS` the features ``names`` read, besides those that leave
     rows out (``placed_at`` and ``status``; see :func:`order_columns_masking`). None
     (the default feature set) or an unknown name reads every column; interaction
@@ -1020,6 +1020,8 @@ def order_columns_read(names: Iterable[str] | None) -> frozenset[str]:
         return frozenset(ORDER_COLUMNS)
     read: set[str] = set()
     for name in names:
+        if not isinstance(name, str):
+            return frozenset(ORDER_COLUMNS)  # not a name: the features' own check says so
         match = _WINDOWED.match(name) if name not in _ORDER_READS else None
         key = match.group(1) if match is not None else name
         if key in _ORDER_READS:
@@ -1035,9 +1037,14 @@ def order_columns_read(names: Iterable[str] | None) -> frozenset[str]:
 
 def order_columns_masking(frame: OrderFrame, as_of: datetime) -> frozenset[str]:
     """The columns that leave rows of ``frame`` out at ``as_of``: ``placed_at`` when an
-    order is placed after it, ``status`` when an order is cancelled."""
+    order is placed after it, ``status`` when an order is cancelled.
+
+    Raises:
+        ValidationError: ``as_of`` is not a timezone-aware datetime.
+    """
+    limit = to_epoch_micros(require_aware("as_of", as_of))
     masking: set[str] = set()
-    if len(frame) and int(frame.placed_at.max()) > to_epoch_micros(as_of):
+    if len(frame) and int(frame.placed_at.max()) > limit:
         masking.add("placed_at")
     if bool((frame.status == _CANCELLED).any()):
         masking.add("status")
