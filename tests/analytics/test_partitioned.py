@@ -174,6 +174,15 @@ def test_bad_feature_names_are_refused_naming_them_when_the_features_split(
         )
 
 
+@pytest.mark.parametrize("reads", ["amount", ["amount", "price"], [None], 5])
+def test_map_partitions_refuses_reads_that_are_not_order_columns(reads: object) -> None:
+    # A string would be read as its letters, and every real column left unmoved.
+    with pytest.raises(ValidationError, match="reads"):
+        partitioned.map_partitions(
+            len, _shop(200, seed=1), threads=2, partitions=2, reads=reads  # type: ignore[arg-type]
+        )
+
+
 def test_columns_the_policy_does_not_read_are_not_moved() -> None:
     frame = _shop_without_masks(20_000, seed=3)
     moved: list[int] = []

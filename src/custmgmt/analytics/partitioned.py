@@ -396,6 +396,8 @@ def map_partitions(
         ValidationError: as :func:`customer_features`.
     """
     n_threads = _threads(threads)
+    if reads is not None:
+        reads = _check_reads(reads)
     results: list[R] = []
     with _pool(n_threads) as pool:
         split = _Split(orders, interactions, n_threads, partitions, WAVES, reads, pool)
@@ -406,6 +408,17 @@ def map_partitions(
             results += [fn(f) for f in frames] if pool is None else list(pool.map(fn, frames))
             del frames  # this wave's copies go before the next wave's are made
     return split.customer_ids, results
+
+
+def _check_reads(reads: Any) -> frozenset[str]:
+    names = _features.ORDER_COLUMNS
+    if isinstance(reads, str) or not isinstance(reads, Iterable):
+        raise ValidationError("reads", reads, f"a collection of column names among {names}")
+    chosen = list(reads)
+    for name in chosen:
+        if name not in names:
+            raise ValidationError("reads", name, f"an order column among {names}")
+    return frozenset(chosen)
 
 
 def features_of_partition(
