@@ -44,7 +44,7 @@ from custmgmt.privacy import (
 from custmgmt.privacy.masking import mask_address, mask_email, mask_name, mask_phone
 from custmgmt.tickets import TicketStatus
 
-__all__ = ["POSTGRES_BACKUP_LINE", "demo_section"]
+__all__ = ["POSTGRES_BACKUP_LINE", "PSEUDONYM_PREFIX", "demo_section"]
 
 
 class _DemoClock:
@@ -148,10 +148,21 @@ def _first_run(ctx: DemoContext, store: Any, privacy: Any, chosen: list[str], mo
               f"email {exported['customer']['email']!r}, {len(exported['orders'])} orders")
 
 
+#: How a sealed or erased customer's name reads in the customers table.
+PSEUDONYM_PREFIX = "匿名-"
+
+
 def _report(ctx: DemoContext, store: Any, chosen: list[str]) -> None:
     core = store.customers.get(chosen[0])
-    ctx.print(f"{chosen[0]} as the customers table stores it: name {core.name!r}, "
-              f"phone {core.phone!r}, email {core.email!r}")
+    if core.name.startswith(PSEUDONYM_PREFIX):
+        ctx.print(f"{chosen[0]} as the customers table stores it: name {core.name!r}, "
+                  f"phone {core.phone!r}, email {core.email!r}")
+    else:
+        # Unencrypted (no privacy extra): the table holds the real contact details,
+        # which a printout shows masked like any other.
+        ctx.print(f"{chosen[0]} as the customers table stores it, in plain text (shown "
+                  f"masked): name {mask_name(core.name)}, phone {mask_phone(core.phone)}, "
+                  f"email {mask_email(core.email)}")
     erased = store.privacy.erasure(chosen[2])
     if erased is not None:
         ctx.print(f"{chosen[2]} erased at {erased.at:%Y-%m-%d %H:%M}, pseudonym "
