@@ -79,7 +79,7 @@ class CustomerOverview:
     open_complaints: tuple[Interaction, ...]
 
     def format(self) -> str:
-        """The view as lines for people (contact details masked)."""
+        """The view as lines for people (a person's name and the contact details masked)."""
         c = self.customer
         city = c.address.city if c.address and c.address.city else "-"
         age = c.age(self.as_of.date())
@@ -92,7 +92,7 @@ class CustomerOverview:
             for k, n in sorted(self.interaction_counts.items(), key=lambda kv: -kv[1])
         )
         lines = [
-            f"{c.name} ({c.id})",
+            f"{c.display_name} ({c.id})",
             (f"{c.kind.value}, {gender}, age {age if age is not None else '-'}, "
             f"{c.occupation or '-'}, {city}, region {c.region or '-'}, "
             f"via {c.acquisition_channel or '-'}"),

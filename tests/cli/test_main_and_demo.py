@@ -6,7 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from custmgmt.adapters.sqlite import SQLiteStore
 from custmgmt.cli import COMMANDS, build_parser, main
+from custmgmt.cli.demo_privacy import PSEUDONYM_PREFIX
+from custmgmt.domain import CustomerKind
+from custmgmt.domain.masking import mask_name
 
 
 def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
@@ -67,6 +71,22 @@ def test_the_demo_fills_once_and_reopens_without_duplicating(tmp_path: Path) -> 
     assert summary[-1].split(" customers, ")[1] in second.stdout
     assert "the demo prospects are already stored: nothing added" in second.stdout
     assert "Traceback" not in first.stderr + second.stderr
+    # Regression: the summary's sample customers, the customer overview and the ticket
+    # lines printed whole names. A person's name may appear only masked (surname,
+    # initials); a business's name is not personal data, an erased one's pseudonym no
+    # longer is.
+    with SQLiteStore(db) as store:
+        names = {
+            c.name
+            for chunk in store.customers.iter_chunks()
+            for c in chunk
+            if c.kind is CustomerKind.PERSON and not c.name.startswith(PSEUDONYM_PREFIX)
+        }
+    printed = first.stdout + second.stdout
+    shown = sorted(name for name in names if mask_name(name) != name and name in printed)
+    assert not shown, f"names printed in plain text: {shown[:5]}"
+    assert "DEMO-T01 " in first.stdout
+    assert "e.g. C" in first.stdout
 
 
 def test_build_parser_is_reusable() -> None:

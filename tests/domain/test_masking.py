@@ -9,7 +9,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from custmgmt.domain import Address, BusinessProfile, Customer, mask_email, mask_phone, mask_text
+from custmgmt.domain import (
+    Address,
+    BusinessProfile,
+    Customer,
+    CustomerKind,
+    mask_email,
+    mask_phone,
+    mask_text,
+)
 from custmgmt.errors import ValidationError
 from custmgmt.testing import make_customer
 
@@ -133,3 +141,14 @@ def test_a_customers_name_is_masked_in_repr_and_str(name: str, shown: str) -> No
         assert name not in text
         assert f"name={shown!r}" in text
     assert customer.name == name  # the stored value is untouched
+
+
+def test_the_display_name_masks_a_person_and_shows_a_business_whole() -> None:
+    # The name printouts use (the demo, the customer overview, ticket lines).
+    person = make_customer(id="c1", name="欧阳修远")
+    assert person.display_name == "欧阳**"
+    company = make_customer(
+        id="c2", name="深圳金桥实业有限公司", kind=CustomerKind.BUSINESS,
+        business=BusinessProfile(contact_person="李娜"),
+    )  # fmt: skip
+    assert company.display_name == "深圳金桥实业有限公司"

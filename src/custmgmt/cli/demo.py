@@ -223,7 +223,8 @@ def _summary(ctx: DemoContext) -> None:
     for customer in first:
         where = customer.address.city if customer.address and customer.address.city else "-"
         since = f"{customer.registered_at:%Y-%m-%d}"
-        ctx.print(f"  e.g. {customer.id}: {customer.name} ({where}), registered {since}")
+        # A person's name is personal data: printed masked (Customer.display_name).
+        ctx.print(f"  e.g. {customer.id}: {customer.display_name} ({where}), registered {since}")
 
 
 def _parse_as_of(text: str) -> datetime:

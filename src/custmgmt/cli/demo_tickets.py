@@ -152,7 +152,7 @@ def demo_tickets(
             added += 1 + more
             star_text = "-" if star is None else f"{star}★"
             lines.append(
-                f"{ticket_id} {customer.name} ({star_text}, {final.priority.value}: "
+                f"{ticket_id} {customer.display_name} ({star_text}, {final.priority.value}: "
                 f"{decision.reason}) -> {final.status.value}{note}"
             )
     return added, lines

@@ -346,6 +346,13 @@ class Customer:
             )
 
     # -- reading -------------------------------------------------------------------
+    @property
+    def display_name(self) -> str:
+        """The name as printouts and reports show it: a person's masked to the surname
+        or initials (``张*``, ``A**** S****``), since it identifies them; a business's
+        registered name whole, which is public and not personal data."""
+        return self.name if self.kind is CustomerKind.BUSINESS else mask_name(self.name)
+
     def age(self, on: date) -> int | None:
         """Age in whole years on ``on``, or None when the birth date is unknown.
 
