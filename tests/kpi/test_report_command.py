@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -96,3 +99,32 @@ def test_an_output_over_the_input_is_refused_naming_its_option(
     assert csv.read_text(encoding="utf-8") == text
     assert main(["report", str(csv), "--as-of", "2026-06-30", option, str(tmp_path)]) == 2
     assert f"{option}: got" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option", ["--html", "--json"])
+def test_report_files_follow_the_out_rules_a_fifo_and_a_link_survive(
+    tmp_path: Path, option: str
+) -> None:
+    # Regression: --html and --json were renamed over their path, so a FIFO (or
+    # /dev/null) was replaced by a regular file and a symbolic link by a copy.
+    csv = tmp_path / "orders.csv"
+    csv.write_text("customer_id,placed_at,amount\nc1,2026-01-10,100.00\n", encoding="utf-8")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    try:
+        assert main(["report", str(csv), "--as-of", "2026-06-30", option, str(fifo)]) == 0
+    finally:
+        reader.join(timeout=30)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert received[0].lstrip().startswith(b"<" if option == "--html" else b"{")
+    real, link = tmp_path / "real.out", tmp_path / "link.out"
+    real.write_text("old", encoding="utf-8")
+    real.chmod(0o600)
+    link.symlink_to(real)
+    assert main(["report", str(csv), "--as-of", "2026-06-30", option, str(link)]) == 0
+    assert link.is_symlink()
+    assert stat.S_IMODE(real.stat().st_mode) == 0o600
+    assert real.read_text(encoding="utf-8") != "old"

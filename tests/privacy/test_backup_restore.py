@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 import threading
 import time
 from pathlib import Path
@@ -139,3 +141,44 @@ def test_an_in_memory_store_can_be_backed_up(tmp_path: Path) -> None:
     restore(tmp_path / "memory.bak", tmp_path / "from-memory.db")
     with SQLiteStore(tmp_path / "from-memory.db", mode="existing") as copy:
         assert copy.customers.get("M-1").name == "欧阳修"
+
+
+def test_a_fifo_or_a_folder_is_never_replaced_by_a_backup_or_a_restore(tmp_path: Path) -> None:
+    # Regression: `custmgmt backup --to /dev/null --force` renamed the backup over the
+    # device (and `restore --db /dev/null` did so without --force). A FIFO takes the same
+    # path through the code as a device and is safe to try.
+    with SQLiteStore(tmp_path / "a.db") as a:
+        a.customers.add(make_customer(id="A-1", name="张三"))
+    backup(tmp_path / "a.db", tmp_path / "a.bak")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    (tmp_path / "folder").mkdir()
+    for target, kind in ((fifo, "a FIFO"), (tmp_path / "folder", "a folder")):
+        with pytest.raises(ValidationError, match=f"^to: got .*a regular file \\(it is {kind}\\)"):
+            backup(tmp_path / "a.db", target, overwrite=True)
+        with pytest.raises(ValidationError, match=f"it is {kind}"):
+            restore(tmp_path / "a.bak", target, force=True)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert list((tmp_path / "folder").iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no partials
+
+
+def test_through_a_symbolic_link_the_file_it_points_at_is_replaced(tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "a.db") as a:
+        a.customers.add(make_customer(id="A-1", name="张三"))
+    (tmp_path / "backups").mkdir()
+    (tmp_path / "backups" / "latest.bak").write_text("an older backup")
+    (tmp_path / "latest").symlink_to(tmp_path / "backups" / "latest.bak")
+    report = backup(tmp_path / "a.db", tmp_path / "latest", overwrite=True)
+    assert (tmp_path / "latest").is_symlink()  # the link is kept, its file replaced
+    assert report.path == tmp_path / "backups" / "latest.bak"
+    assert check_integrity(tmp_path / "latest") == []
+    with SQLiteStore(tmp_path / "b.db") as b:
+        b.customers.add(make_customer(id="B-1", name="李四"))
+    (tmp_path / "live").symlink_to(tmp_path / "b.db")
+    restored = restore(tmp_path / "latest", tmp_path / "live", force=True)
+    assert (tmp_path / "live").is_symlink()
+    assert restored.kept is not None
+    assert restored.kept.parent == tmp_path
+    with SQLiteStore(tmp_path / "live", mode="existing") as live:
+        assert live.customers.get("A-1").name == "张三"

@@ -36,10 +36,10 @@ import re
 import stat
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from custmgmt.adapters.sqlite import SQLiteStore
@@ -71,6 +71,7 @@ __all__ = [
     "refuse_interactions_with_db",
     "schema_version",
     "write_csv",
+    "write_output",
     "zone",
 ]
 
@@ -464,20 +465,37 @@ def write_csv(
     *,
     inputs: Sequence[tuple[str, str]] = (),
 ) -> None:
-    """Write a CSV to ``path`` by the ``--out`` rules of the module docstring.
-
-    A regular file is written so that readers see the old file or the complete new
-    one, never a part: on any failure the temporary file is removed and an older file
-    stays untouched. Text cells are neutralised (:func:`neutralise`).
+    """Write a CSV to ``path`` by the ``--out`` rules of the module docstring
+    (:func:`write_output`). Text cells are neutralised (:func:`neutralise`).
 
     Raises:
         ValidationError: ``path`` is refused by :func:`check_output`, or cannot be
             written (a full disk, no permission), naming the reason.
     """
+    write_output(path, lambda stream: _write_rows(stream, header, rows), inputs=inputs)
+
+
+def write_output(
+    path: str | os.PathLike[str],
+    write: Callable[[TextIO], object],
+    *,
+    inputs: Sequence[tuple[str, str]] = (),
+    option: str = "--out",
+) -> None:
+    """Call ``write`` with a UTF-8 text stream for ``path``, by the ``--out`` rules of
+    the module docstring: ``-`` is standard output; a link is followed; a character
+    device or FIFO is written through; a regular file is written so that readers see
+    the old file or the complete new one, never a part: on any failure the temporary
+    file is removed and an older file stays untouched.
+
+    Raises:
+        ValidationError: ``path`` is refused by :func:`check_output` (named as
+            ``option``), or cannot be written (a full disk, no permission).
+    """
     text = os.fspath(path)
-    check_output(text, inputs)
+    check_output(text, inputs, option=option)
     if text == "-":
-        _write_rows(sys.stdout, header, rows)
+        write(sys.stdout)
         sys.stdout.flush()
         return
     target = os.path.realpath(text)
@@ -489,18 +507,15 @@ def write_csv(
         if found is not None and not stat.S_ISREG(found.st_mode):
             # A device or FIFO: write through; replacing it would destroy it.
             with open(target, "w", encoding="utf-8", newline="") as stream:
-                _write_rows(stream, header, rows)
+                write(stream)
             return
-        _replace_atomically(target, found, header, rows)
+        _replace_atomically(target, found, write)
     except OSError as exc:
-        raise ValidationError("--out", text, f"a writable file ({exc.strerror or exc})") from None
+        raise ValidationError(option, text, f"a writable file ({exc.strerror or exc})") from None
 
 
 def _replace_atomically(
-    target: str,
-    found: os.stat_result | None,
-    header: Sequence[str],
-    rows: Iterable[Sequence[Any]],
+    target: str, found: os.stat_result | None, write: Callable[[TextIO], object]
 ) -> None:
     directory = os.path.dirname(target) or "."
     handle, temp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", dir=directory)
@@ -512,7 +527,7 @@ def _replace_atomically(
             if os.geteuid() == 0 and (found.st_uid, found.st_gid) != (0, 0):
                 os.fchown(handle, found.st_uid, found.st_gid)
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            _write_rows(stream, header, rows)
+            write(stream)
         os.replace(temp, target)
     except BaseException:
         with contextlib.suppress(OSError):

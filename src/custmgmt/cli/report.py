@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -117,20 +115,11 @@ def _targets(path: str | None) -> Any:
     return tuple(Target.from_dict(item) for item in data)
 
 
-def write_text_atomically(path: str | Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file renamed over it."""
-    target = Path(path)
-    handle, temp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=".custmgmt-")
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(handle, 0o666 & ~umask)
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+def write_text_atomically(path: str | Path, text: str, *, option: str = "--out") -> None:
+    """Write ``text`` (UTF-8) to ``path`` by the ``--out`` rules
+    (:func:`custmgmt.cli._inputs.write_output`): a regular file replaced atomically, a
+    link followed, a device or FIFO written through, never destroyed."""
+    _inputs.write_output(path, lambda stream: stream.write(text), option=option)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -164,9 +153,9 @@ def run(args: argparse.Namespace) -> int:
     if args.summary:
         sys.stdout.write("\n" + report.summary())
     if args.html:
-        write_text_atomically(args.html, report.to_html())
+        write_text_atomically(args.html, report.to_html(), option="--html")
         print(f"HTML report written to {args.html}")
     if args.json:
-        write_text_atomically(args.json, report.to_json() + "\n")
+        write_text_atomically(args.json, report.to_json() + "\n", option="--json")
         print(f"JSON written to {args.json}")
     return 0

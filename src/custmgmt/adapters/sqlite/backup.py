@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import stat
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -138,6 +139,36 @@ def _copy(source: sqlite3.Connection, target: Path) -> int:
     return pages
 
 
+_NOT_REGULAR = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _destination(path: Path, name: str) -> Path:
+    """Where a file written to ``path`` by renaming goes: a symbolic link's destination
+    (the link stays, pointing at the new file), and never anything but a regular file.
+
+    The file is written beside it and renamed over it, and a rename replaces whatever
+    the name points at: ``/dev/null``, a FIFO or a socket would be destroyed and a
+    folder refused with a raw OS error, so they are refused here, before any work.
+    """
+    real = Path(os.path.realpath(path)) if path.is_symlink() else path
+    try:
+        mode = real.stat().st_mode
+    except FileNotFoundError:
+        return real
+    except OSError as exc:
+        raise ValidationError(name, str(path), f"a path that can be read ({exc.strerror})") from exc
+    for test, kind in _NOT_REGULAR:
+        if test(mode):
+            raise ValidationError(name, str(path), f"a regular file (it is {kind})")
+    return real
+
+
 def _temporary(beside: Path) -> Path:
     fd, name = tempfile.mkstemp(prefix=f".{beside.name}.", suffix=".partial", dir=beside.parent)
     os.close(fd)
@@ -171,7 +202,7 @@ def backup(
         StorageError: the source cannot be read or the copy is unsound (the target
             is left as it was).
     """
-    target = _path(to, "to")
+    target = _destination(_path(to, "to"), "to")
     if target.exists() and not overwrite:
         raise ValidationError(
             "to", str(target), "a file that does not exist (or overwrite=True, --force)"
@@ -242,7 +273,7 @@ def restore(
         Conflict: ``to`` holds data and ``force`` is False (nothing changes).
     """
     source = _path(backup_file, "backup_file")
-    target = _path(to, "to")
+    target = _destination(_path(to, "to"), "to")
     if not source.is_file():
         raise ValidationError("backup_file", str(source), "an existing backup file")
     if not target.parent.is_dir():
