@@ -18,6 +18,7 @@ from threading import RLock
 from typing import Any, Generic, TypeVar
 
 from custmgmt.adapters._checks import check_chunk_size, check_range
+from custmgmt.adapters._core_store import CoreStore
 from custmgmt.adapters._registry import Capability, CapabilityHost
 from custmgmt.adapters.memory import frames
 from custmgmt.adapters.memory.campaigns import MemoryCampaignRepository
@@ -31,7 +32,6 @@ from custmgmt.adapters.memory.team import MemoryAgentRepository, MemoryAssignmen
 from custmgmt.adapters.memory.tickets import MemoryTicketRepository
 from custmgmt.adapters.memory.transaction import TransactionLog
 from custmgmt.analytics.batches import OrderBatch
-from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 from custmgmt.campaigns.ports import CAMPAIGNS
 from custmgmt.domain import Customer, Interaction, InteractionKind, Order
 from custmgmt.domain._validate import coerce_enum
@@ -393,7 +393,10 @@ def _kinds(kinds: Collection[InteractionKind] | None) -> frozenset[InteractionKi
     return frozenset(coerce_enum(InteractionKind, k, "kinds") for k in given)
 
 
-class MemoryStore(CapabilityHost):
+class MemoryStore(
+    CoreStore[MemoryCustomerRepository, MemoryOrderRepository, MemoryInteractionRepository],
+    CapabilityHost,
+):
     """A complete store in memory: the default backend and the test double.
 
     >>> from custmgmt.testing import make_customer
@@ -435,73 +438,24 @@ class MemoryStore(CapabilityHost):
         self._interactions = MemoryInteractionRepository(self._tx)
         self._init_capabilities(capabilities, self.tx.lock)
 
-    @property
-    def customers(self) -> MemoryCustomerRepository:
-        """The customer repository."""
-        return self._customers
-
-    @property
-    def orders(self) -> MemoryOrderRepository:
-        """The order repository."""
-        return self._orders
-
-    @property
-    def interactions(self) -> MemoryInteractionRepository:
-        """The interaction repository."""
-        return self._interactions
-
     def transaction(self) -> AbstractContextManager[None]:
         """All-or-nothing scope for writes (see :meth:`custmgmt.ports.Store.transaction`)."""
         return self._tx.transaction()
 
-    # -- the columnar port (custmgmt.ports.ColumnarStore) ------------------------------------
-    def order_frame(
-        self,
-        *,
-        currency: str,
-        as_of: datetime | None = None,
-        since: datetime | None = None,
-        customers: Collection[str] | None = None,
-        rates: Mapping[str, Any] | None = None,
-        customer_index: Any = None,
-    ) -> OrderFrame:
-        """The stored orders as a frame (see :meth:`custmgmt.ports.ColumnarStore.order_frame`)."""
-        return frames.order_frame(
-            self._orders,
-            currency=currency,
-            as_of=as_of,
-            since=since,
-            customers=customers,
-            rates=rates,
-            customer_index=customer_index,
-        )
+    # -- the core store's hooks (see CoreStore) ---------------------------------------------
+    # The columnar port scans the repositories' entities (see :mod:`.frames`).
+    _read_order_frame = staticmethod(frames.order_frame)
+    _read_interaction_frame = staticmethod(frames.interaction_frame)
 
-    def load_orders(self, batch: OrderBatch) -> int:
-        """Store a validated batch of new orders, all or nothing (see
-        :meth:`custmgmt.ports.ColumnarStore.load_orders`)."""
-        if not isinstance(batch, OrderBatch):
-            raise ValidationError("batch", type(batch).__name__, "an OrderBatch")
+    def _order_source(self) -> MemoryOrderRepository:
+        return self._orders
+
+    def _interaction_source(self) -> MemoryInteractionRepository:
+        return self._interactions
+
+    def _load_batch(self, batch: OrderBatch) -> int:
+        """The batch's orders are added as entities (all or nothing)."""
         return self._orders.add_many(batch.to_orders())
-
-    def interaction_frame(
-        self,
-        *,
-        as_of: datetime | None = None,
-        since: datetime | None = None,
-        customers: Collection[str] | None = None,
-        kinds: Collection[InteractionKind] | None = None,
-        customer_index: Any = None,
-    ) -> InteractionFrame:
-        """The stored interactions as a frame (see
-        :meth:`custmgmt.ports.ColumnarStore.interaction_frame`)."""
-        return frames.interaction_frame(
-            self._interactions,
-            as_of=as_of,
-            since=since,
-            customers=customers,
-            kinds=kinds,
-            customer_index=customer_index,
-        )
 
     def close(self) -> None:
         """Nothing to release; present for the protocol."""

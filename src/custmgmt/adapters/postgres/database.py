@@ -39,6 +39,7 @@ import psycopg.conninfo
 import psycopg.errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from custmgmt.adapters._sql_migrations import checked_steps, run_missing_steps
 from custmgmt.adapters.postgres.schema import SCHEMA_TABLE, Migration
 from custmgmt.domain._validate import is_finite_number
 from custmgmt.errors import Conflict, CustMgmtError, StorageError, ValidationError
@@ -119,8 +120,10 @@ class PostgresDatabase:
         adopt: bool = False,
         create: bool = True,
     ) -> None:
-        if not isinstance(schema, str) or not _SCHEMA_NAME.fullmatch(schema) or (
-            schema.startswith("pg_") or schema == "information_schema"
+        if (
+            not isinstance(schema, str)
+            or not _SCHEMA_NAME.fullmatch(schema)
+            or (schema.startswith("pg_") or schema == "information_schema")
         ):
             raise ValidationError(
                 "schema", schema, "a lower-case identifier such as 'custmgmt' (not pg_*)"
@@ -351,12 +354,7 @@ class PostgresDatabase:
             StorageError: a migration failed, the schema records a newer version than
                 ``migrations`` knows, or the schema belongs to something else.
         """
-        if not isinstance(component, str) or not component.strip():
-            raise ValidationError("component", component, "a non-blank component name")
-        steps = list(migrations)
-        for step in steps:
-            if not isinstance(step, str) and not callable(step):
-                raise ValidationError("migrations", step, "SQL text or a callable(connection)")
+        steps = checked_steps(component, migrations)
         if self.schema_version(component) == len(steps):
             return len(steps)  # the common case: one indexed read, no lock
         if not self._create and not self._has_schema_table():
@@ -373,27 +371,18 @@ class PostgresDatabase:
                 self._check_schema(conn)
                 conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
                 conn.execute(SCHEMA_TABLE)
-                found = conn.execute(
-                    "SELECT version FROM custmgmt_schema WHERE component = %s", (component,)
-                ).fetchone()
-                current = 0 if found is None else int(found[0])
-                if current > len(steps):
-                    raise StorageError(
+                run_missing_steps(
+                    conn,
+                    component,
+                    steps,
+                    placeholder="%s",
+                    statements=lambda sql: (sql,),
+                    newer=lambda current: (
                         f"postgres: schema {self.schema!r}: {component!r} is at version "
                         f"{current}, newer than the {len(steps)} migrations this library "
                         "knows (upgrade custmgmt)"
-                    )
-                for step in steps[current:]:
-                    if isinstance(step, str):
-                        conn.execute(step)
-                    else:
-                        step(conn)
-                if current < len(steps):
-                    conn.execute(
-                        "INSERT INTO custmgmt_schema (component, version) VALUES (%s, %s) "
-                        "ON CONFLICT (component) DO UPDATE SET version = excluded.version",
-                        (component, len(steps)),
-                    )
+                    ),
+                )
         except psycopg.Error as exc:
             raise storage_error(f"migrating {component!r}", exc) from exc
         return len(steps)

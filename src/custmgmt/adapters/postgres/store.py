@@ -14,12 +14,12 @@ deadlocks are retried where the store owns the transaction, else a ``Conflict``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
-from datetime import datetime
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from psycopg_pool import ConnectionPool
 
+from custmgmt.adapters._core_store import CoreStore
 from custmgmt.adapters._registry import Capability, CapabilityHost
 from custmgmt.adapters.postgres import frames
 from custmgmt.adapters.postgres.campaigns import PostgresCampaignRepository
@@ -38,10 +38,7 @@ from custmgmt.adapters.postgres.schema import CORE_MIGRATIONS
 from custmgmt.adapters.postgres.team import PostgresAgentRepository, PostgresAssignmentRepository
 from custmgmt.adapters.postgres.tickets import PostgresTicketRepository
 from custmgmt.analytics.batches import OrderBatch
-from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 from custmgmt.campaigns.ports import CAMPAIGNS
-from custmgmt.domain import InteractionKind
-from custmgmt.errors import ValidationError
 from custmgmt.followup.ports import FOLLOWUPS
 from custmgmt.loyalty.ports import LOYALTY
 from custmgmt.ports import CapabilityKey
@@ -56,7 +53,11 @@ from custmgmt.tickets.ports import TICKETS
 __all__ = ["PostgresStore"]
 
 
-class PostgresStore(PostgresDatabase, CapabilityHost):
+class PostgresStore(
+    PostgresDatabase,
+    CoreStore[PostgresCustomerRepository, PostgresOrderRepository, PostgresInteractionRepository],
+    CapabilityHost,
+):
     """A complete store in a PostgreSQL database (see :class:`custmgmt.ports.Store`).
 
     Needs the ``postgres`` extra (``pip install 'custmgmt[postgres]'``: psycopg 3 and
@@ -103,8 +104,7 @@ class PostgresStore(PostgresDatabase, CapabilityHost):
         pool_size: int = 8,
         connect_timeout: float = 10.0,
         retries: int = 5,
-        capabilities: Mapping[CapabilityKey[Any], Callable[[PostgresDatabase], Any]]
-        | None = None,
+        capabilities: Mapping[CapabilityKey[Any], Callable[[PostgresDatabase], Any]] | None = None,
         adopt: bool = False,
         create: bool = True,
     ) -> None:
@@ -131,71 +131,14 @@ class PostgresStore(PostgresDatabase, CapabilityHost):
             self.close()
             raise
 
-    # -- the Store protocol ----------------------------------------------------------------
-    @property
-    def customers(self) -> PostgresCustomerRepository:
-        """The customer repository."""
-        return self._customers
+    # -- the core store's hooks (see CoreStore) ---------------------------------------------
+    # The columnar port reads by a server-side cursor (see :mod:`.frames`).
+    _read_order_frame = staticmethod(frames.order_frame)
+    _read_interaction_frame = staticmethod(frames.interaction_frame)
 
-    @property
-    def orders(self) -> PostgresOrderRepository:
-        """The order repository."""
-        return self._orders
-
-    @property
-    def interactions(self) -> PostgresInteractionRepository:
-        """The interaction repository."""
-        return self._interactions
-
-    # -- the columnar port (custmgmt.ports.ColumnarStore) ------------------------------------
-    def order_frame(
-        self,
-        *,
-        currency: str,
-        as_of: datetime | None = None,
-        since: datetime | None = None,
-        customers: Collection[str] | None = None,
-        rates: Mapping[str, Any] | None = None,
-        customer_index: Any = None,
-    ) -> OrderFrame:
-        """The stored orders as a frame, read by a server-side cursor (see
-        :meth:`custmgmt.ports.ColumnarStore.order_frame` and :mod:`.frames`)."""
-        return frames.order_frame(
-            self,
-            currency=currency,
-            as_of=as_of,
-            since=since,
-            customers=customers,
-            rates=rates,
-            customer_index=customer_index,
-        )
-
-    def load_orders(self, batch: OrderBatch) -> int:
-        """Store a validated batch of new orders by COPY, all or nothing (see
-        :meth:`custmgmt.ports.ColumnarStore.load_orders`)."""
-        if not isinstance(batch, OrderBatch):
-            raise ValidationError("batch", type(batch).__name__, "an OrderBatch")
+    def _load_batch(self, batch: OrderBatch) -> int:
+        """Orders are stored by COPY."""
         return self._orders.load_batch(batch)
-
-    def interaction_frame(
-        self,
-        *,
-        as_of: datetime | None = None,
-        since: datetime | None = None,
-        customers: Collection[str] | None = None,
-        kinds: Collection[InteractionKind] | None = None,
-        customer_index: Any = None,
-    ) -> InteractionFrame:
-        """The stored interactions as a frame, read by a server-side cursor (see
-        :meth:`custmgmt.ports.ColumnarStore.interaction_frame`)."""
-        return frames.interaction_frame(
-            self,
-            as_of=as_of,
-            since=since,
-            customers=customers,
-            kinds=kinds,
-            customer_index=customer_index,
-        )
 
     def _capability_context(self) -> PostgresDatabase:
         return self

@@ -24,13 +24,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Self
 
+from custmgmt.adapters._sql_migrations import checked_steps, run_missing_steps
 from custmgmt.adapters.sqlite.codecs import storage_error
-from custmgmt.adapters.sqlite.schema import SCHEMA_TABLE, Migration
+from custmgmt.adapters.sqlite.schema import SCHEMA_TABLE, Migration, split_sql
 from custmgmt.domain._validate import is_finite_number
 from custmgmt.errors import Conflict, StorageError, ValidationError
 
 __all__ = ["OPEN_MODES", "SQLiteDatabase"]
-from custmgmt.adapters.sqlite.schema import split_sql
 
 # SQLite's busy timeout is a 32-bit count of milliseconds: about 24 days at most.
 _MAX_TIMEOUT = 2_000_000
@@ -129,9 +129,7 @@ class SQLiteDatabase:
             # IMMEDIATE itself so a write never upgrades a read lock (which in WAL
             # mode fails at once instead of waiting).
             return sqlite3.connect(
-                f"file:{urllib.parse.quote(os.path.abspath(target))}?{query}"
-                if query
-                else target,
+                f"file:{urllib.parse.quote(os.path.abspath(target))}?{query}" if query else target,
                 timeout=timeout,
                 isolation_level=None,
                 check_same_thread=False,
@@ -161,8 +159,10 @@ class SQLiteDatabase:
                 conn.close()
                 conn = cls._connect(target, timeout, "mode=ro&immutable=1")
                 tables = _tables(conn)
-            if "custmgmt_schema" not in tables and (tables or mode != "create") and not (
-                adopt and mode == "create"
+            if (
+                "custmgmt_schema" not in tables
+                and (tables or mode != "create")
+                and not (adopt and mode == "create")
             ):
                 found = f"its tables are {sorted(tables)}" if tables else "it is empty"
                 hint = (
@@ -292,39 +292,25 @@ class SQLiteDatabase:
             StorageError: a migration failed, or the database records a newer version
                 than ``migrations`` knows.
         """
-        if not isinstance(component, str) or not component.strip():
-            raise ValidationError("component", component, "a non-blank component name")
-        steps = list(migrations)
-        for step in steps:
-            if not isinstance(step, str) and not callable(step):
-                raise ValidationError("migrations", step, "SQL text or a callable(connection)")
+        steps = checked_steps(component, migrations)
         if self._read_only:
             return self._check_version(component, len(steps))
         with self._scope():
             conn = self.connection
             try:
                 conn.execute(SCHEMA_TABLE)
-                found = conn.execute(
-                    "SELECT version FROM custmgmt_schema WHERE component = ?", (component,)
-                ).fetchone()
-                current = 0 if found is None else int(found[0])
-                if current > len(steps):
-                    raise StorageError(
+
+                run_missing_steps(
+                    conn,
+                    component,
+                    steps,
+                    placeholder="?",
+                    statements=split_sql,
+                    newer=lambda current: (
                         f"sqlite: schema of {component!r} is at version {current}, newer than "
                         f"the {len(steps)} migrations this library knows"
-                    )
-                for step in steps[current:]:
-                    if isinstance(step, str):
-                        for statement in split_sql(step):
-                            conn.execute(statement)
-                    else:
-                        step(conn)
-                if current < len(steps):
-                    conn.execute(
-                        "INSERT INTO custmgmt_schema (component, version) VALUES (?, ?) "
-                        "ON CONFLICT (component) DO UPDATE SET version = excluded.version",
-                        (component, len(steps)),
-                    )
+                    ),
+                )
             except sqlite3.Error as exc:
                 raise storage_error(f"migrating {component!r}", exc) from exc
         return len(steps)
@@ -422,7 +408,6 @@ class SQLiteDatabase:
         if conn.in_transaction:
             with suppress(sqlite3.Error):
                 conn.execute(sql)
-
 
 
 def _tables(conn: sqlite3.Connection) -> set[str]:

@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable, Collection, Mapping
-from datetime import datetime
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from custmgmt.adapters._core_store import CoreStore
 from custmgmt.adapters._registry import Capability, CapabilityHost
 from custmgmt.adapters.sqlite import frames
 from custmgmt.adapters.sqlite.campaigns import SQLiteCampaignRepository
@@ -47,10 +47,7 @@ from custmgmt.adapters.sqlite.schema import CORE_MIGRATIONS
 from custmgmt.adapters.sqlite.team import SQLiteAgentRepository, SQLiteAssignmentRepository
 from custmgmt.adapters.sqlite.tickets import SQLiteTicketRepository
 from custmgmt.analytics.batches import OrderBatch
-from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 from custmgmt.campaigns.ports import CAMPAIGNS
-from custmgmt.domain import InteractionKind
-from custmgmt.errors import ValidationError
 from custmgmt.followup.ports import FOLLOWUPS
 from custmgmt.loyalty.ports import LOYALTY
 from custmgmt.ports import CapabilityKey
@@ -65,7 +62,11 @@ from custmgmt.tickets.ports import TICKETS
 __all__ = ["SQLiteStore"]
 
 
-class SQLiteStore(SQLiteDatabase, CapabilityHost):
+class SQLiteStore(
+    SQLiteDatabase,
+    CoreStore[SQLiteCustomerRepository, SQLiteOrderRepository, SQLiteInteractionRepository],
+    CapabilityHost,
+):
     """A complete store in an SQLite database (see :class:`custmgmt.ports.Store`).
 
     >>> from custmgmt.testing import make_customer
@@ -155,71 +156,14 @@ class SQLiteStore(SQLiteDatabase, CapabilityHost):
         for key in sorted(self._factories, key=lambda k: k.name):
             self.repository(key)
 
-    # -- the Store protocol ----------------------------------------------------------------
-    @property
-    def customers(self) -> SQLiteCustomerRepository:
-        """The customer repository."""
-        return self._customers
+    # -- the core store's hooks (see CoreStore) ---------------------------------------------
+    # The columnar port reads by SQL straight into the frame's arrays (see :mod:`.frames`).
+    _read_order_frame = staticmethod(frames.order_frame)
+    _read_interaction_frame = staticmethod(frames.interaction_frame)
 
-    @property
-    def orders(self) -> SQLiteOrderRepository:
-        """The order repository."""
-        return self._orders
-
-    @property
-    def interactions(self) -> SQLiteInteractionRepository:
-        """The interaction repository."""
-        return self._interactions
-
-    # -- the columnar port (custmgmt.ports.ColumnarStore) ------------------------------------
-    def order_frame(
-        self,
-        *,
-        currency: str,
-        as_of: datetime | None = None,
-        since: datetime | None = None,
-        customers: Collection[str] | None = None,
-        rates: Mapping[str, Any] | None = None,
-        customer_index: Any = None,
-    ) -> OrderFrame:
-        """The stored orders as a frame, straight from SQL (see
-        :meth:`custmgmt.ports.ColumnarStore.order_frame` and :mod:`.frames`)."""
-        return frames.order_frame(
-            self,
-            currency=currency,
-            as_of=as_of,
-            since=since,
-            customers=customers,
-            rates=rates,
-            customer_index=customer_index,
-        )
-
-    def load_orders(self, batch: OrderBatch) -> int:
-        """Store a validated batch of new orders, all or nothing (see
-        :meth:`custmgmt.ports.ColumnarStore.load_orders`)."""
-        if not isinstance(batch, OrderBatch):
-            raise ValidationError("batch", type(batch).__name__, "an OrderBatch")
+    def _load_batch(self, batch: OrderBatch) -> int:
+        """Orders are stored by ``executemany`` (see :meth:`SQLiteOrderRepository.load_batch`)."""
         return self._orders.load_batch(batch)
-
-    def interaction_frame(
-        self,
-        *,
-        as_of: datetime | None = None,
-        since: datetime | None = None,
-        customers: Collection[str] | None = None,
-        kinds: Collection[InteractionKind] | None = None,
-        customer_index: Any = None,
-    ) -> InteractionFrame:
-        """The stored interactions as a frame, straight from SQL (see
-        :meth:`custmgmt.ports.ColumnarStore.interaction_frame`)."""
-        return frames.interaction_frame(
-            self,
-            as_of=as_of,
-            since=since,
-            customers=customers,
-            kinds=kinds,
-            customer_index=customer_index,
-        )
 
     def _capability_context(self) -> SQLiteDatabase:
         return self
