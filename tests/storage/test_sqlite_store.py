@@ -336,6 +336,24 @@ def test_a_file_that_is_not_a_database_is_a_storage_error(tmp_path: Path) -> Non
     assert isinstance(raised.value.__cause__, sqlite3.DatabaseError)
 
 
+@pytest.mark.parametrize("mode", ["create", "existing", "read_only"])
+def test_a_fifo_or_a_folder_is_refused_before_sqlite_touches_it(
+    tmp_path: Path, mode: str
+) -> None:
+    # Regression: `custmgmt demo --db /dev/null` left /dev/null-journal behind (SQLite
+    # writes its journal beside the "database"); a FIFO took the same path, a folder
+    # gave "unable to open database file".
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "link").symlink_to(fifo)
+    for path, kind in ((fifo, "a FIFO"), (tmp_path / "folder", "a folder"),
+                       (tmp_path / "link", "a FIFO")):  # fmt: skip
+        with pytest.raises(ValidationError, match=f"^database: got .*it is {kind}"):
+            SQLiteStore(path, mode=mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "link", "pipe"]
+
+
 def test_a_closed_store_raises_storage_error() -> None:
     store = SQLiteStore(":memory:")
     store.close()

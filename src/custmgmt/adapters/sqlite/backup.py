@@ -36,13 +36,13 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-import stat
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import attrs
 
+from custmgmt.adapters.sqlite._files import special_file_kind
 from custmgmt.adapters.sqlite.database import SQLiteDatabase
 from custmgmt.errors import Conflict, StorageError, ValidationError
 
@@ -139,33 +139,15 @@ def _copy(source: sqlite3.Connection, target: Path) -> int:
     return pages
 
 
-_NOT_REGULAR = (
-    (stat.S_ISDIR, "a folder"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISFIFO, "a FIFO"),
-    (stat.S_ISSOCK, "a socket"),
-)
-
-
 def _destination(path: Path, name: str) -> Path:
     """Where a file written to ``path`` by renaming goes: a symbolic link's destination
-    (the link stays, pointing at the new file), and never anything but a regular file.
-
-    The file is written beside it and renamed over it, and a rename replaces whatever
-    the name points at: ``/dev/null``, a FIFO or a socket would be destroyed and a
-    folder refused with a raw OS error, so they are refused here, before any work.
-    """
+    (the link stays, pointing at the new file), and never anything but a regular file:
+    a rename replaces whatever the name points at, so ``/dev/null`` or a FIFO would be
+    destroyed and a folder refused with a raw OS error."""
     real = Path(os.path.realpath(path)) if path.is_symlink() else path
-    try:
-        mode = real.stat().st_mode
-    except FileNotFoundError:
-        return real
-    except OSError as exc:
-        raise ValidationError(name, str(path), f"a path that can be read ({exc.strerror})") from exc
-    for test, kind in _NOT_REGULAR:
-        if test(mode):
-            raise ValidationError(name, str(path), f"a regular file (it is {kind})")
+    kind = special_file_kind(real)
+    if kind is not None:
+        raise ValidationError(name, str(path), f"a regular file (it is {kind})")
     return real
 
 

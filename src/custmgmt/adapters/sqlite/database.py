@@ -25,6 +25,7 @@ from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Self
 
 from custmgmt.adapters._sql_migrations import checked_steps, run_missing_steps
+from custmgmt.adapters.sqlite._files import special_file_kind
 from custmgmt.adapters.sqlite.codecs import storage_error
 from custmgmt.adapters.sqlite.schema import SCHEMA_TABLE, Migration, split_sql
 from custmgmt.domain._validate import is_finite_number
@@ -146,6 +147,9 @@ class SQLiteDatabase:
         in_memory = target == ":memory:" or target == ""
         if in_memory and mode != "create":
             raise ValidationError("mode", mode, "'create' for an in-memory database")
+        kind = None if in_memory else special_file_kind(target)
+        if kind is not None:
+            raise ValidationError("database", target, f"a database file (it is {kind})")
         query = {"create": "", "existing": "mode=rw", "read_only": "mode=ro"}[mode]
         conn = cls._connect(target, timeout, query)
         try:
