@@ -36,12 +36,16 @@ from custmgmt.adapters._engagement_codecs import (
     draw_from_dict,
     draw_to_dict,
 )
+from custmgmt.adapters._sql_engagement import (
+    send_decision_from_row,
+    send_decision_row,
+    suppression_from_row,
+)
 from custmgmt.adapters.postgres._engagement import EngagementRepository, lookup_key
-from custmgmt.adapters.postgres.codecs import datetime_of as _datetime
 from custmgmt.adapters.postgres.codecs import when as _instant
 from custmgmt.adapters.postgres.database import PostgresDatabase
 from custmgmt.adapters.postgres.repository import copy_rows
-from custmgmt.adapters.postgres.schema import Migration, Row, micros, select_list
+from custmgmt.adapters.postgres.schema import Migration, micros, select_list
 from custmgmt.campaigns.campaign import Campaign
 from custmgmt.campaigns.draws import DrawRecord
 from custmgmt.campaigns.ports import SendLog
@@ -101,26 +105,6 @@ _SUPPRESSION: Final = "customer_id, reason, at, at_off, note"
 _LOG_PAGE: Final = 100_000
 
 
-def _send_row(d: SendDecision) -> Row:
-    send = (None, None) if d.send_at is None else _instant(d.send_at)
-    return (d.campaign_id, d.customer_id, d.reason.value, d.channel.value,
-            *_instant(d.decided_at), *send, d.offer_index, d.message_id)
-
-
-def _send(row: Row) -> SendDecision:
-    return SendDecision(
-        campaign_id=row[0], customer_id=row[1], reason=row[2], channel=row[3],
-        decided_at=_datetime(row[4], row[5]),
-        send_at=None if row[6] is None else _datetime(row[6], row[7]),
-        offer_index=row[8], message_id=row[9],
-    )
-
-
-def _suppression(row: Row) -> Suppression:
-    return Suppression(customer_id=row[0], reason=row[1], at=_datetime(row[2], row[3]),
-                       note=row[4])
-
-
 class PostgresCampaignRepository(EngagementRepository):
     """Campaigns in a PostgreSQL store, in its transactions.
 
@@ -142,8 +126,12 @@ class PostgresCampaignRepository(EngagementRepository):
             with self._store.writing() as conn:
                 conn.execute(
                     "INSERT INTO campaigns (id, version, starts_at, data) VALUES (%s, %s, %s, %s)",
-                    (campaign.id, campaign.version, campaign.starts_at,
-                     Jsonb(campaign_to_dict(campaign))),
+                    (
+                        campaign.id,
+                        campaign.version,
+                        campaign.starts_at,
+                        Jsonb(campaign_to_dict(campaign)),
+                    ),
                 )
         except Conflict as exc:
             raise Conflict("campaign", campaign.id, "a campaign with this id exists") from exc
@@ -151,8 +139,8 @@ class PostgresCampaignRepository(EngagementRepository):
     def get_campaign(self, campaign_id: str) -> Campaign:
         """The stored campaign (see ``CampaignRepository.get_campaign``)."""
         key = lookup_key(campaign_id)
-        rows = [] if key is None else self._fetch(
-            "SELECT data FROM campaigns WHERE id = %s", (key,)
+        rows = (
+            [] if key is None else self._fetch("SELECT data FROM campaigns WHERE id = %s", (key,))
         )
         if not rows:
             raise NotFound("campaign", campaign_id)
@@ -164,15 +152,18 @@ class PostgresCampaignRepository(EngagementRepository):
         nothing."""
         check_campaign(campaign)
         self._update_versioned(
-            "campaign", "campaigns", campaign.id, campaign.version, "starts_at = %s, data = %s",
+            "campaign",
+            "campaigns",
+            campaign.id,
+            campaign.version,
+            "starts_at = %s, data = %s",
             (campaign.starts_at, Jsonb(campaign_to_dict(campaign))),
         )
 
     def list_campaigns(self) -> list[Campaign]:
         """Every campaign by start then id."""
         rows = self._fetch("SELECT id, data FROM campaigns ORDER BY starts_at, id")
-        return [self._decode("campaign", r[0], campaign_from_dict, r[1])
-                for r in rows]
+        return [self._decode("campaign", r[0], campaign_from_dict, r[1]) for r in rows]
 
     # -- decisions -------------------------------------------------------------------
     def add_decisions(self, decisions: Sequence[SendDecision]) -> int:
@@ -188,7 +179,7 @@ class PostgresCampaignRepository(EngagementRepository):
                 raise Conflict("send decision", pair, "the pair repeats within the batch")
             seen.add(pair)
         campaigns = sorted({d.campaign_id for d in batch})
-        rows = [_send_row(d) for d in batch]
+        rows = [send_decision_row(d, _instant) for d in batch]
         with self._store.writing() as conn:
             for campaign_id in campaigns:
                 self.get_campaign(campaign_id)
@@ -197,7 +188,8 @@ class PostgresCampaignRepository(EngagementRepository):
             except psycopg.errors.UniqueViolation as exc:
                 # Raised inside the block: the savepoint (or transaction) rolls back.
                 raise Conflict(
-                    "send decision", campaigns[0] if len(campaigns) == 1 else campaigns,
+                    "send decision",
+                    campaigns[0] if len(campaigns) == 1 else campaigns,
                     "a customer already has a decision for this campaign (one per customer "
                     "and campaign)",
                 ) from exc
@@ -213,7 +205,7 @@ class PostgresCampaignRepository(EngagementRepository):
             "ORDER BY customer_id",
             (key,),
         )
-        return [self._decode("send decision", r[1], _send, r) for r in rows]
+        return [self._decode("send decision", r[1], send_decision_from_row, r) for r in rows]
 
     def count_decisions(self, campaign_id: str | None = None) -> int:
         """How many decisions are stored."""
@@ -223,9 +215,7 @@ class PostgresCampaignRepository(EngagementRepository):
             key = lookup_key(campaign_id)
             if key is None:
                 return 0
-            rows = self._fetch(
-                "SELECT count(*) FROM campaign_sends WHERE campaign_id = %s", (key,)
-            )
+            rows = self._fetch("SELECT count(*) FROM campaign_sends WHERE campaign_id = %s", (key,))
         return int(rows[0][0])
 
     def send_log(self, since: datetime) -> SendLog:
@@ -260,8 +250,9 @@ class PostgresCampaignRepository(EngagementRepository):
                     (s.customer_id, s.reason.value, *_instant(s.at), s.note),
                 )
         except Conflict as exc:
-            raise Conflict("suppression", (s.customer_id, s.reason.value),
-                           "already listed") from exc
+            raise Conflict(
+                "suppression", (s.customer_id, s.reason.value), "already listed"
+            ) from exc
 
     def remove_suppression(self, customer_id: str, reason: SuppressionReason) -> None:
         """Unlist a customer for one reason."""
@@ -283,7 +274,7 @@ class PostgresCampaignRepository(EngagementRepository):
             f"SELECT {select_list(_SUPPRESSION)} FROM campaign_suppressions "
             "ORDER BY customer_id, reason"
         )
-        return [self._decode("suppression", r[0], _suppression, r) for r in rows]
+        return [self._decode("suppression", r[0], suppression_from_row, r) for r in rows]
 
     # -- draws -------------------------------------------------------------------------
     def add_draw(self, draw: DrawRecord) -> None:
@@ -303,8 +294,10 @@ class PostgresCampaignRepository(EngagementRepository):
     def get_draw(self, draw_id: str) -> DrawRecord:
         """The stored draw."""
         key = lookup_key(draw_id)
-        rows = [] if key is None else self._fetch(
-            "SELECT data FROM campaign_draws WHERE id = %s", (key,)
+        rows = (
+            []
+            if key is None
+            else self._fetch("SELECT data FROM campaign_draws WHERE id = %s", (key,))
         )
         if not rows:
             raise NotFound("draw", draw_id)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from custmgmt.adapters._checks import check_chunk_size
+from custmgmt.adapters._sql_core_reads import CustomerReads
 from custmgmt.adapters.postgres.codecs import customer_from_row, customer_to_row
 from custmgmt.adapters.postgres.database import Connection, PostgresDatabase
 from custmgmt.adapters.postgres.repository import _PostgresRepository
 from custmgmt.adapters.postgres.schema import CUSTOMER_COLUMNS, Row, select_list
 from custmgmt.domain import Customer
 from custmgmt.errors import Conflict, NotFound
-from custmgmt.ports import DEFAULT_CHUNK_SIZE
 
 __all__ = ["Dependents", "PostgresCustomerRepository", "has_dependents"]
 
@@ -28,7 +27,7 @@ def has_dependents(customer_id: str, found: Mapping[str, int]) -> Conflict:
     return Conflict.has_dependents("customer", customer_id, found)
 
 
-class PostgresCustomerRepository(_PostgresRepository[Customer]):
+class PostgresCustomerRepository(CustomerReads, _PostgresRepository[Customer]):
     """Customers in PostgreSQL (see :class:`custmgmt.ports.CustomerRepository`).
 
     Args:
@@ -66,9 +65,12 @@ class PostgresCustomerRepository(_PostgresRepository[Customer]):
             raise NotFound(self.entity_name, entity_id)
 
         def work(conn: Connection) -> dict[str, int] | None:
-            if conn.execute(
-                "SELECT 1 FROM customers WHERE id = %s FOR UPDATE", (entity_id,)
-            ).fetchone() is None:
+            if (
+                conn.execute(
+                    "SELECT 1 FROM customers WHERE id = %s FOR UPDATE", (entity_id,)
+                ).fetchone()
+                is None
+            ):
                 return None
             found: dict[str, int] = {}
             if self._dependents is not None:
@@ -116,21 +118,5 @@ class PostgresCustomerRepository(_PostgresRepository[Customer]):
     def _query(self, sql: str, params: Sequence[Any]) -> list[Customer]:
         return [self._decode(customer_from_row, row) for row in self._fetch(sql, params)]
 
-    def iter_chunks(self, size: int = DEFAULT_CHUNK_SIZE) -> Iterator[Sequence[Customer]]:
-        """Every customer by id, in chunks of at most ``size`` (one query per chunk).
-
-        Raises:
-            ValidationError: ``size`` is not a positive integer.
-        """
-        check_chunk_size(size)
-        return self._chunks(size)
-
-    def _chunks(self, size: int) -> Iterator[Sequence[Customer]]:
-        sql = f"SELECT {_SELECT} FROM customers WHERE id > %s ORDER BY id LIMIT %s"
-        after = ""
-        while True:
-            chunk = self._query(sql, (after, size))
-            if not chunk:
-                return
-            yield chunk
-            after = chunk[-1].id
+    def _chunk_sql(self) -> str:
+        return f"SELECT {_SELECT} FROM customers WHERE id > %s ORDER BY id LIMIT %s"

@@ -19,8 +19,8 @@ from psycopg.types.json import Jsonb
 from custmgmt.adapters._engagement_checks import check_contact, check_plan
 from custmgmt.adapters._engagement_codecs import plan_from_dict, plan_to_dict
 from custmgmt.adapters._redaction import redacted_plan
+from custmgmt.adapters._sql_engagement import contact_record_from_row, contact_record_row
 from custmgmt.adapters.postgres._engagement import EngagementRepository, lookup_key
-from custmgmt.adapters.postgres.codecs import datetime_of as _datetime
 from custmgmt.adapters.postgres.codecs import when as _instant
 from custmgmt.adapters.postgres.database import PostgresDatabase
 from custmgmt.adapters.postgres.schema import Migration, Row, insert_sql, select_list
@@ -66,13 +66,6 @@ _CONTACT: Final = (
 )
 
 
-def _contact(row: Row) -> ContactRecord:
-    return ContactRecord(
-        id=row[0], customer_id=row[1], plan_id=row[2], at=_datetime(row[3], row[4]),
-        channel=row[5], staff=row[6], outcome=row[7], notes=row[8], satisfaction=row[9],
-    )
-
-
 class PostgresFollowUpRepository(EngagementRepository):
     """Plans and contact records in a PostgreSQL store, in its transactions.
 
@@ -94,8 +87,14 @@ class PostgresFollowUpRepository(EngagementRepository):
                 conn.execute(
                     "INSERT INTO followup_plans (id, version, customer_id, status, created_at, "
                     "data) VALUES (%s, %s, %s, %s, %s, %s)",
-                    (plan.id, plan.version, plan.customer_id, plan.status.value,
-                     plan.created_at, Jsonb(plan_to_dict(plan))),
+                    (
+                        plan.id,
+                        plan.version,
+                        plan.customer_id,
+                        plan.status.value,
+                        plan.created_at,
+                        Jsonb(plan_to_dict(plan)),
+                    ),
                 )
         except Conflict as exc:
             raise Conflict("follow-up plan", plan.id, "a plan with this id exists") from exc
@@ -103,8 +102,10 @@ class PostgresFollowUpRepository(EngagementRepository):
     def get_plan(self, plan_id: str) -> FollowUpPlan:
         """The stored plan."""
         key = lookup_key(plan_id)
-        rows = [] if key is None else self._fetch(
-            "SELECT id, data FROM followup_plans WHERE id = %s", (key,)
+        rows = (
+            []
+            if key is None
+            else self._fetch("SELECT id, data FROM followup_plans WHERE id = %s", (key,))
         )
         if not rows:
             raise NotFound("follow-up plan", plan_id)
@@ -115,7 +116,10 @@ class PostgresFollowUpRepository(EngagementRepository):
         in the ``UPDATE``, so a concurrent writer of the same version updates nothing."""
         check_plan(plan)
         self._update_versioned(
-            "follow-up plan", "followup_plans", plan.id, plan.version,
+            "follow-up plan",
+            "followup_plans",
+            plan.id,
+            plan.version,
             "customer_id = %s, status = %s, data = %s",
             (plan.customer_id, plan.status.value, Jsonb(plan_to_dict(plan))),
         )
@@ -150,8 +154,7 @@ class PostgresFollowUpRepository(EngagementRepository):
                     self.get_plan(r.plan_id)
                 conn.execute(
                     insert_sql("followup_contacts", _CONTACT),
-                    (r.id, r.customer_id, r.plan_id, *_instant(r.at), r.channel, r.staff,
-                     r.outcome.value, r.notes, r.satisfaction),
+                    contact_record_row(r, _instant),
                 )
         except Conflict as exc:
             raise Conflict("contact record", r.id, "a record with this id exists") from exc
@@ -184,7 +187,7 @@ class PostgresFollowUpRepository(EngagementRepository):
         if where:
             sql += " WHERE " + " AND ".join(where)
         rows = self._fetch(sql + " ORDER BY at, id", params)
-        return [self._decode("contact record", r[0], _contact, r) for r in rows]
+        return [self._decode("contact record", r[0], contact_record_from_row, r) for r in rows]
 
     # -- erasure (custmgmt.privacy.SubjectRedaction) -----------------------------------
     def redact_subject(self, customer_id: str, pseudonym: str) -> int:
@@ -202,15 +205,16 @@ class PostgresFollowUpRepository(EngagementRepository):
         changed = 0
         with self._store.writing() as conn:
             rows = conn.execute(
-                "SELECT id, data FROM followup_plans WHERE customer_id = %s "
-                "ORDER BY id FOR UPDATE",
+                "SELECT id, data FROM followup_plans WHERE customer_id = %s ORDER BY id FOR UPDATE",
                 (key,),
             ).fetchall()
             for row in rows:
                 redacted = redacted_plan(self._plan(row))
                 if redacted is not None:
-                    conn.execute("UPDATE followup_plans SET data = %s WHERE id = %s",
-                                 (Jsonb(plan_to_dict(redacted)), row[0]))
+                    conn.execute(
+                        "UPDATE followup_plans SET data = %s WHERE id = %s",
+                        (Jsonb(plan_to_dict(redacted)), row[0]),
+                    )
                     changed += 1
             changed += conn.execute(
                 "UPDATE followup_contacts SET notes = %s WHERE customer_id = %s "

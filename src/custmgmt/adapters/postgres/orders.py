@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 from psycopg.copy import QueuedLibpqWriter
 
-from custmgmt.adapters._checks import check_chunk_size, check_range
+from custmgmt.adapters._sql_core_reads import OrderReads, Window, keyset_pages
 from custmgmt.adapters.postgres.binary_copy import (
     COPY_HEADER,
     COPY_TRAILER,
@@ -32,7 +32,6 @@ from custmgmt.analytics.batches import STEP_COLUMNS, OrderBatch
 from custmgmt.analytics.frames import STATUS_CODES
 from custmgmt.domain import CURRENCY_DIGITS, Order
 from custmgmt.errors import ValidationError
-from custmgmt.ports import DEFAULT_CHUNK_SIZE
 
 __all__ = ["PostgresOrderRepository", "line_tuples", "order_tuples"]
 
@@ -216,7 +215,7 @@ def _blocks(batch: OrderBatch, tuples: Callable[[OrderBatch], bytes]) -> Iterato
         yield tuples(attrs.evolve(batch, **{name: getattr(batch, name)[part] for name in columns}))
 
 
-class PostgresOrderRepository(_PostgresRepository[Order]):
+class PostgresOrderRepository(OrderReads, _PostgresRepository[Order]):
     """Orders in PostgreSQL, lines in ``order_lines`` (see
     :class:`custmgmt.ports.OrderRepository`)."""
 
@@ -224,6 +223,7 @@ class PostgresOrderRepository(_PostgresRepository[Order]):
     entity_type = Order
     table = "orders"
     columns = ORDER_WRITE_COLUMNS
+    page_size = PAGE
 
     def __init__(self, store: PostgresDatabase) -> None:
         super().__init__(store)
@@ -277,65 +277,24 @@ class PostgresOrderRepository(_PostgresRepository[Order]):
             "JOIN order_lines l ON l.order_id = orders.id WHERE orders.id = %s ORDER BY l.line_no"
         )
 
-    def _query(self, sql: str, params: Sequence[Any]) -> list[Order]:
-        orders: list[Order] = []
-        group: list[Row] = []
-        for row in self._fetch(sql, params):
-            if group and row[0] != group[0][0]:
-                orders.append(self._decode(order_from_rows, group))
-                group = []
-            group.append(row)
-        if group:
-            orders.append(self._decode(order_from_rows, group))
-        return orders
+    def _order_of(self, lines: list[Row]) -> Order:
+        return self._decode(order_from_rows, lines)
 
-    def for_customer(self, customer_id: str) -> list[Order]:
-        """The customer's orders, oldest first (by ``placed_at``, then id)."""
-        given: object = customer_id  # hosts call this untyped too
-        if not isinstance(given, str):
-            return []
-        return self._query(
+    def _customer_sql(self) -> str:
+        return (
             f"SELECT {_SELECT}, {_LINES} FROM orders "
             "JOIN order_lines l ON l.order_id = orders.id WHERE orders.customer_id = %s "
-            "ORDER BY orders.placed_at, orders.id, l.line_no",
-            (customer_id,),
+            "ORDER BY orders.placed_at, orders.id, l.line_no"
         )
 
-    def between(self, start: datetime, end: datetime) -> Iterator[Order]:
-        """Orders placed in ``[start, end)``, by ``placed_at`` then id, fetched page by page.
+    def _pages(self, window: Window, size: int) -> Iterator[list[Order]]:
+        bounds: Sequence[Any] = ("-infinity", "infinity") if window is None else window
+        first = self._page_head + self._page_tail
+        later = self._page_head + " AND (placed_at, id) > (%s, %s)" + self._page_tail
 
-        Raises:
-            ValidationError: ``start`` or ``end`` is naive, or ``end < start``.
-        """
-        check_range(start, end)
-        return self._pages(start, end, PAGE, flatten=True)  # type: ignore[return-value]
-
-    def iter_chunks(self, size: int = DEFAULT_CHUNK_SIZE) -> Iterator[Sequence[Order]]:
-        """Every order by ``placed_at`` then id, in chunks of at most ``size``.
-
-        Raises:
-            ValidationError: ``size`` is not a positive integer.
-        """
-        check_chunk_size(size)
-        return self._pages(None, None, size, flatten=False)  # type: ignore[return-value]
-
-    def _pages(
-        self, lo: datetime | None, hi: datetime | None, size: int, *, flatten: bool
-    ) -> Iterator[Order | Sequence[Order]]:
-        bounds = ["-infinity", "infinity"] if lo is None else [lo, hi]
-        after: tuple[Any, str] | None = None
-        while True:
+        def page_after(after: tuple[datetime, str] | None) -> list[Order]:
             if after is None:
-                sql = self._page_head + self._page_tail
-                page = self._query(sql, (*bounds, size))
-            else:
-                sql = self._page_head + " AND (placed_at, id) > (%s, %s)" + self._page_tail
-                page = self._query(sql, (*bounds, *after, size))
-            if not page:
-                return
-            if flatten:
-                yield from page
-            else:
-                yield page
-            last = page[-1]
-            after = (last.placed_at, last.id)
+                return self._query(first, (*bounds, size))
+            return self._query(later, (*bounds, *after, size))
+
+        return keyset_pages(page_after, lambda last: (last.placed_at, last.id), None)

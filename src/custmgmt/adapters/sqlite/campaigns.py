@@ -16,11 +16,9 @@ offset, so they come back exactly; text in any script round-trips.
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 
@@ -36,9 +34,13 @@ from custmgmt.adapters._engagement_codecs import (
     draw_from_dict,
     draw_to_dict,
 )
-from custmgmt.adapters._sql_codecs import datetime_of as _datetime
+from custmgmt.adapters._sql_engagement import (
+    send_decision_from_row,
+    send_decision_row,
+    suppression_from_row,
+)
+from custmgmt.adapters.sqlite._engagement import EngagementRepository, json_text
 from custmgmt.adapters.sqlite.codecs import _instant
-from custmgmt.adapters.sqlite.database import SQLiteDatabase
 from custmgmt.adapters.sqlite.schema import Migration
 from custmgmt.campaigns.campaign import Campaign
 from custmgmt.campaigns.draws import DrawRecord
@@ -46,7 +48,7 @@ from custmgmt.campaigns.ports import SendLog
 from custmgmt.campaigns.records import SendDecision, Suppression, SuppressionReason
 from custmgmt.domain._validate import check_aware, coerce_enum
 from custmgmt.domain.time import to_epoch_micros
-from custmgmt.errors import Conflict, CustMgmtError, NotFound, StorageError
+from custmgmt.errors import Conflict, NotFound
 
 __all__ = ["CAMPAIGN_MIGRATIONS", "SQLiteCampaignRepository"]
 
@@ -97,27 +99,7 @@ _SEND_COLUMNS: Final = (
 )
 
 
-def _json(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, sort_keys=True)
-
-
-def _send_row(d: SendDecision) -> tuple[Any, ...]:
-    decided = _instant(d.decided_at)
-    send = (None, None) if d.send_at is None else _instant(d.send_at)
-    return (d.campaign_id, d.customer_id, d.reason.value, d.channel.value, *decided, *send,
-            d.offer_index, d.message_id)
-
-
-def _send(row: Sequence[Any]) -> SendDecision:
-    return SendDecision(
-        campaign_id=row[0], customer_id=row[1], reason=row[2], channel=row[3],
-        decided_at=_datetime(row[4], row[5]),
-        send_at=None if row[6] is None else _datetime(row[6], row[7]),
-        offer_index=row[8], message_id=row[9],
-    )
-
-
-class SQLiteCampaignRepository:
+class SQLiteCampaignRepository(EngagementRepository):
     """Campaigns in an SQLite store, in its transactions.
 
     Args:
@@ -127,9 +109,9 @@ class SQLiteCampaignRepository:
         StorageError: the schema cannot be created.
     """
 
-    def __init__(self, store: SQLiteDatabase) -> None:
-        self._store = store
-        store.apply_migrations("campaigns", CAMPAIGN_MIGRATIONS)
+    component = "campaigns"
+    migrations = CAMPAIGN_MIGRATIONS
+    holding = "campaigns"
 
     # -- campaigns -------------------------------------------------------------------
     def add_campaign(self, campaign: Campaign) -> None:
@@ -139,23 +121,19 @@ class SQLiteCampaignRepository:
             with self._store.writing() as conn:
                 conn.execute(
                     "INSERT INTO campaigns (id, version, starts_us, data) VALUES (?, ?, ?, ?)",
-                    (campaign.id, campaign.version, to_epoch_micros(campaign.starts_at),
-                     _json(campaign_to_dict(campaign))),
+                    (
+                        campaign.id,
+                        campaign.version,
+                        to_epoch_micros(campaign.starts_at),
+                        json_text(campaign_to_dict(campaign)),
+                    ),
                 )
         except Conflict as exc:
             raise Conflict("campaign", campaign.id, "a campaign with this id exists") from exc
 
     def get_campaign(self, campaign_id: str) -> Campaign:
         """The stored campaign (see ``CampaignRepository.get_campaign``)."""
-        if not isinstance(campaign_id, str):
-            raise NotFound("campaign", campaign_id)
-        rows = self._fetch("SELECT data FROM campaigns WHERE id = ?", (campaign_id,))
-        if not rows:
-            raise NotFound("campaign", campaign_id)
-        found: Campaign = self._decode(
-            "campaign", campaign_id, lambda: campaign_from_dict(json.loads(rows[0][0]))
-        )
-        return found
+        return self._get_json("campaign", "campaigns", campaign_id, campaign_from_dict)
 
     def update_campaign(self, campaign: Campaign) -> None:
         """Replace a campaign (see ``CampaignRepository.update_campaign``)."""
@@ -164,23 +142,26 @@ class SQLiteCampaignRepository:
             stored = self.get_campaign(campaign.id)
             if stored.version != campaign.version - 1:
                 raise Conflict(
-                    "campaign", campaign.id,
+                    "campaign",
+                    campaign.id,
                     f"stored version is {stored.version}, not {campaign.version - 1}",
-                    expected_version=campaign.version - 1, actual_version=stored.version,
+                    expected_version=campaign.version - 1,
+                    actual_version=stored.version,
                 )
             conn.execute(
                 "UPDATE campaigns SET version = ?, starts_us = ?, data = ? WHERE id = ?",
-                (campaign.version, to_epoch_micros(campaign.starts_at),
-                 _json(campaign_to_dict(campaign)), campaign.id),
+                (
+                    campaign.version,
+                    to_epoch_micros(campaign.starts_at),
+                    json_text(campaign_to_dict(campaign)),
+                    campaign.id,
+                ),
             )
 
     def list_campaigns(self) -> list[Campaign]:
         """Every campaign by start then id."""
-        rows = self._fetch("SELECT id, data FROM campaigns ORDER BY starts_us, id", ())
-        return [
-            self._decode("campaign", r[0], lambda r=r: campaign_from_dict(json.loads(r[1])))
-            for r in rows
-        ]
+        rows = self._fetch("SELECT id, data FROM campaigns ORDER BY starts_us, id")
+        return [self._decode_json("campaign", r[0], campaign_from_dict, r[1]) for r in rows]
 
     # -- decisions -------------------------------------------------------------------
     def add_decisions(self, decisions: Sequence[SendDecision]) -> int:
@@ -195,7 +176,7 @@ class SQLiteCampaignRepository:
             try:
                 conn.executemany(
                     f"INSERT INTO campaign_sends ({_SEND_COLUMNS}) VALUES ({', '.join('?' * 10)})",
-                    [_send_row(d) for d in batch],
+                    [send_decision_row(d, _instant) for d in batch],
                 )
             except Conflict as exc:
                 raise Conflict(
@@ -210,12 +191,12 @@ class SQLiteCampaignRepository:
             "ORDER BY customer_id",
             (campaign_id,),
         )
-        return [self._decode("send decision", r[1], lambda r=r: _send(r)) for r in rows]
+        return [self._decode("send decision", r[1], send_decision_from_row, r) for r in rows]
 
     def count_decisions(self, campaign_id: str | None = None) -> int:
         """How many decisions are stored."""
         if campaign_id is None:
-            rows = self._fetch("SELECT count(*) FROM campaign_sends", ())
+            rows = self._fetch("SELECT count(*) FROM campaign_sends")
         else:
             rows = self._fetch(
                 "SELECT count(*) FROM campaign_sends WHERE campaign_id = ?", (campaign_id,)
@@ -247,8 +228,9 @@ class SQLiteCampaignRepository:
                     (s.customer_id, s.reason.value, *_instant(s.at), s.note),
                 )
         except Conflict as exc:
-            raise Conflict("suppression", (s.customer_id, s.reason.value),
-                           "already listed") from exc
+            raise Conflict(
+                "suppression", (s.customer_id, s.reason.value), "already listed"
+            ) from exc
 
     def remove_suppression(self, customer_id: str, reason: SuppressionReason) -> None:
         """Unlist a customer for one reason."""
@@ -265,14 +247,9 @@ class SQLiteCampaignRepository:
         """The suppression list by customer then reason."""
         rows = self._fetch(
             "SELECT customer_id, reason, at_us, at_off, note FROM campaign_suppressions "
-            "ORDER BY customer_id, reason",
-            (),
+            "ORDER BY customer_id, reason"
         )
-        return [
-            self._decode("suppression", r[0], lambda r=r: Suppression(
-                customer_id=r[0], reason=r[1], at=_datetime(r[2], r[3]), note=r[4]))
-            for r in rows
-        ]
+        return [self._decode("suppression", r[0], suppression_from_row, r) for r in rows]
 
     # -- draws -------------------------------------------------------------------------
     def add_draw(self, draw: DrawRecord) -> None:
@@ -283,23 +260,19 @@ class SQLiteCampaignRepository:
             try:
                 conn.execute(
                     "INSERT INTO campaign_draws (id, campaign_id, at_us, data) VALUES (?, ?, ?, ?)",
-                    (draw.id, draw.campaign_id, to_epoch_micros(draw.at),
-                     _json(draw_to_dict(draw))),
+                    (
+                        draw.id,
+                        draw.campaign_id,
+                        to_epoch_micros(draw.at),
+                        json_text(draw_to_dict(draw)),
+                    ),
                 )
             except Conflict as exc:
                 raise Conflict("draw", draw.id, "a draw with this id exists") from exc
 
     def get_draw(self, draw_id: str) -> DrawRecord:
         """The stored draw."""
-        if not isinstance(draw_id, str):
-            raise NotFound("draw", draw_id)
-        rows = self._fetch("SELECT data FROM campaign_draws WHERE id = ?", (draw_id,))
-        if not rows:
-            raise NotFound("draw", draw_id)
-        found: DrawRecord = self._decode(
-            "draw", draw_id, lambda: draw_from_dict(json.loads(rows[0][0]))
-        )
-        return found
+        return self._get_json("draw", "campaign_draws", draw_id, draw_from_dict)
 
     def draws(self, campaign_id: str) -> list[DrawRecord]:
         """The campaign's draws by time then id."""
@@ -307,25 +280,4 @@ class SQLiteCampaignRepository:
             "SELECT id, data FROM campaign_draws WHERE campaign_id = ? ORDER BY at_us, id",
             (campaign_id,),
         )
-        return [self._decode("draw", r[0], lambda r=r: draw_from_dict(json.loads(r[1])))
-                for r in rows]
-
-    # -- helpers -----------------------------------------------------------------------
-    def _decode(self, what: str, key: Any, build: Any) -> Any:
-        try:
-            return build()
-        except (CustMgmtError, ValueError, TypeError, KeyError, IndexError) as exc:
-            raise StorageError(
-                f"sqlite: stored {what} {key!r} is not valid any more: {exc}"
-            ) from exc
-
-    def _fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        with self._store.lock:
-            if self._store.read_only and self._store.schema_version("campaigns") == 0:
-                # A store opened read-only that never had this capability: nothing
-                # stored (its tables cannot be created without writing).
-                return []
-            try:
-                return self._store.connection.execute(sql, params).fetchall()
-            except sqlite3.Error as exc:
-                raise StorageError(f"sqlite: reading campaigns failed: {exc}") from exc
+        return [self._decode_json("draw", r[0], draw_from_dict, r[1]) for r in rows]

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from custmgmt.adapters._checks import check_chunk_size
+from custmgmt.adapters._sql_core_reads import CustomerReads
 from custmgmt.adapters.sqlite.codecs import customer_from_row, customer_to_row
 from custmgmt.adapters.sqlite.database import SQLiteDatabase
 from custmgmt.adapters.sqlite.repository import _SQLiteRepository
 from custmgmt.adapters.sqlite.schema import CUSTOMER_COLUMNS, Row
-from custmgmt.domain import (
-    Customer,
-)
+from custmgmt.domain import Customer
 from custmgmt.errors import Conflict, NotFound
-from custmgmt.ports import DEFAULT_CHUNK_SIZE
 
 __all__ = ["SQLiteCustomerRepository"]
 
 
-class SQLiteCustomerRepository(_SQLiteRepository[Customer]):
+class SQLiteCustomerRepository(CustomerReads, _SQLiteRepository[Customer]):
     """Customers in SQLite (see :class:`custmgmt.ports.CustomerRepository`).
 
     Args:
@@ -72,21 +69,5 @@ class SQLiteCustomerRepository(_SQLiteRepository[Customer]):
     def _query(self, sql: str, params: Sequence[Any]) -> list[Customer]:
         return [self._decode(customer_from_row, row) for row in self._fetch(sql, params)]
 
-    def iter_chunks(self, size: int = DEFAULT_CHUNK_SIZE) -> Iterator[Sequence[Customer]]:
-        """Every customer by id, in chunks of at most ``size`` (one query per chunk).
-
-        Raises:
-            ValidationError: ``size`` is not a positive integer.
-        """
-        check_chunk_size(size)
-        return self._chunks(size)
-
-    def _chunks(self, size: int) -> Iterator[Sequence[Customer]]:
-        sql = f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id > ? ORDER BY id LIMIT ?"
-        after = ""
-        while True:
-            chunk = self._query(sql, (after, size))
-            if not chunk:
-                return
-            yield chunk
-            after = chunk[-1].id
+    def _chunk_sql(self) -> str:
+        return f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id > ? ORDER BY id LIMIT ?"

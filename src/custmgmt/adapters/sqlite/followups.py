@@ -15,8 +15,6 @@ plus the UTC offset).
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
@@ -24,13 +22,13 @@ from typing import Any, Final
 from custmgmt.adapters._engagement_checks import check_contact, check_plan
 from custmgmt.adapters._engagement_codecs import plan_from_dict, plan_to_dict
 from custmgmt.adapters._redaction import ERASED_TEXT, redacted_plan
-from custmgmt.adapters._sql_codecs import datetime_of as _datetime
+from custmgmt.adapters._sql_engagement import contact_record_from_row, contact_record_row
+from custmgmt.adapters.sqlite._engagement import EngagementRepository, json_text
 from custmgmt.adapters.sqlite.codecs import _instant
-from custmgmt.adapters.sqlite.database import SQLiteDatabase
 from custmgmt.adapters.sqlite.schema import Migration
 from custmgmt.domain._validate import check_aware, coerce_enum
 from custmgmt.domain.time import to_epoch_micros
-from custmgmt.errors import Conflict, CustMgmtError, NotFound, StorageError
+from custmgmt.errors import Conflict
 from custmgmt.followup.plan import ContactRecord, FollowUpPlan, PlanStatus
 
 __all__ = ["FOLLOWUP_MIGRATIONS", "SQLiteFollowUpRepository"]
@@ -70,14 +68,7 @@ _CONTACT_COLUMNS: Final = (
 )
 
 
-def _contact(row: Sequence[Any]) -> ContactRecord:
-    return ContactRecord(
-        id=row[0], customer_id=row[1], plan_id=row[2], at=_datetime(row[3], row[4]),
-        channel=row[5], staff=row[6], outcome=row[7], notes=row[8], satisfaction=row[9],
-    )
-
-
-class SQLiteFollowUpRepository:
+class SQLiteFollowUpRepository(EngagementRepository):
     """Plans and contact records in an SQLite store, in its transactions.
 
     Args:
@@ -87,9 +78,9 @@ class SQLiteFollowUpRepository:
         StorageError: the schema cannot be created.
     """
 
-    def __init__(self, store: SQLiteDatabase) -> None:
-        self._store = store
-        store.apply_migrations("followups", FOLLOWUP_MIGRATIONS)
+    component = "followups"
+    migrations = FOLLOWUP_MIGRATIONS
+    holding = "follow-ups"
 
     def add_plan(self, plan: FollowUpPlan) -> None:
         """Store a new plan (see ``FollowUpRepository.add_plan``)."""
@@ -99,20 +90,21 @@ class SQLiteFollowUpRepository:
                 conn.execute(
                     "INSERT INTO followup_plans (id, version, customer_id, status, created_us, "
                     "data) VALUES (?, ?, ?, ?, ?, ?)",
-                    (plan.id, plan.version, plan.customer_id, plan.status.value,
-                     to_epoch_micros(plan.created_at), _json(plan)),
+                    (
+                        plan.id,
+                        plan.version,
+                        plan.customer_id,
+                        plan.status.value,
+                        to_epoch_micros(plan.created_at),
+                        _json(plan),
+                    ),
                 )
         except Conflict as exc:
             raise Conflict("follow-up plan", plan.id, "a plan with this id exists") from exc
 
     def get_plan(self, plan_id: str) -> FollowUpPlan:
         """The stored plan."""
-        if not isinstance(plan_id, str):
-            raise NotFound("follow-up plan", plan_id)
-        rows = self._fetch("SELECT id, data FROM followup_plans WHERE id = ?", (plan_id,))
-        if not rows:
-            raise NotFound("follow-up plan", plan_id)
-        return self._plan(rows[0])
+        return self._get_json("follow-up plan", "followup_plans", plan_id, plan_from_dict)
 
     def update_plan(self, plan: FollowUpPlan) -> None:
         """Replace a plan (see ``FollowUpRepository.update_plan``)."""
@@ -121,9 +113,11 @@ class SQLiteFollowUpRepository:
             stored = self.get_plan(plan.id)
             if stored.version != plan.version - 1:
                 raise Conflict(
-                    "follow-up plan", plan.id,
+                    "follow-up plan",
+                    plan.id,
                     f"stored version is {stored.version}, not {plan.version - 1}",
-                    expected_version=plan.version - 1, actual_version=stored.version,
+                    expected_version=plan.version - 1,
+                    actual_version=stored.version,
                 )
             conn.execute(
                 "UPDATE followup_plans SET version = ?, customer_id = ?, status = ?, data = ? "
@@ -158,8 +152,7 @@ class SQLiteFollowUpRepository:
                 conn.execute(
                     f"INSERT INTO followup_contacts ({_CONTACT_COLUMNS}) "
                     f"VALUES ({', '.join('?' * 10)})",
-                    (r.id, r.customer_id, r.plan_id, *_instant(r.at), r.channel, r.staff,
-                     r.outcome.value, r.notes, r.satisfaction),
+                    contact_record_row(r, _instant),
                 )
             except Conflict as exc:
                 raise Conflict("contact record", r.id, "a record with this id exists") from exc
@@ -191,7 +184,7 @@ class SQLiteFollowUpRepository:
         if where:
             sql += " WHERE " + " AND ".join(where)
         rows = self._fetch(sql + " ORDER BY at_us, id", params)
-        return [self._decode("contact record", r[0], lambda r=r: _contact(r)) for r in rows]
+        return [self._decode("contact record", r[0], contact_record_from_row, r) for r in rows]
 
     def redact_subject(self, customer_id: str, pseudonym: str) -> int:
         """Erase the goal, content and approval note of the customer's own plans and
@@ -202,41 +195,22 @@ class SQLiteFollowUpRepository:
             for plan in self.plans(customer_id=customer_id):
                 redacted = redacted_plan(plan)
                 if redacted is not None:
-                    conn.execute("UPDATE followup_plans SET data = ? WHERE id = ?",
-                                 (_json(redacted), plan.id))
+                    conn.execute(
+                        "UPDATE followup_plans SET data = ? WHERE id = ?",
+                        (_json(redacted), plan.id),
+                    )
                     changed += 1
             cur = conn.execute(
                 "UPDATE followup_contacts SET notes = ? WHERE customer_id = ?"
-                " AND notes NOT IN ('', ?)", (ERASED_TEXT, customer_id, ERASED_TEXT),
+                " AND notes NOT IN ('', ?)",
+                (ERASED_TEXT, customer_id, ERASED_TEXT),
             )
             changed += cur.rowcount
         return changed
 
     def _plan(self, row: Sequence[Any]) -> FollowUpPlan:
-        result: FollowUpPlan = self._decode(
-            "follow-up plan", row[0], lambda: plan_from_dict(json.loads(row[1]))
-        )
-        return result
-
-    def _decode(self, what: str, key: Any, build: Any) -> Any:
-        try:
-            return build()
-        except (CustMgmtError, ValueError, TypeError, KeyError, IndexError) as exc:
-            raise StorageError(
-                f"sqlite: stored {what} {key!r} is not valid any more: {exc}"
-            ) from exc
-
-    def _fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        with self._store.lock:
-            if self._store.read_only and self._store.schema_version("followups") == 0:
-                # A store opened read-only that never had this capability: nothing
-                # stored (its tables cannot be created without writing).
-                return []
-            try:
-                return self._store.connection.execute(sql, params).fetchall()
-            except sqlite3.Error as exc:
-                raise StorageError(f"sqlite: reading follow-ups failed: {exc}") from exc
+        return self._decode_json("follow-up plan", row[0], plan_from_dict, row[1])
 
 
 def _json(plan: FollowUpPlan) -> str:
-    return json.dumps(plan_to_dict(plan), ensure_ascii=False, sort_keys=True)
+    return json_text(plan_to_dict(plan))

@@ -2,33 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
-from datetime import datetime
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from custmgmt.adapters._checks import check_chunk_size, check_range
-from custmgmt.adapters.sqlite.codecs import _instant, interaction_from_row, interaction_to_row
+from custmgmt.adapters._sql_core_reads import InteractionReads, Window, keyset_pages
+from custmgmt.adapters.sqlite.codecs import interaction_from_row, interaction_to_row
 from custmgmt.adapters.sqlite.repository import _SQLiteRepository
 from custmgmt.adapters.sqlite.schema import INTERACTION_COLUMNS, MAX_US, MIN_US, PAGE, Row
-from custmgmt.domain import (
-    Interaction,
-    InteractionKind,
-)
-from custmgmt.domain._validate import coerce_enum
-from custmgmt.errors import ValidationError
-from custmgmt.ports import DEFAULT_CHUNK_SIZE
+from custmgmt.domain import Interaction
+from custmgmt.domain.time import to_epoch_micros as _micros
 
 __all__ = ["SQLiteInteractionRepository"]
 
 
-
-class SQLiteInteractionRepository(_SQLiteRepository[Interaction]):
+class SQLiteInteractionRepository(InteractionReads, _SQLiteRepository[Interaction]):
     """Interactions in SQLite (see :class:`custmgmt.ports.InteractionRepository`)."""
 
     entity_name = "interaction"
     entity_type = Interaction
     table = "interactions"
     columns = INTERACTION_COLUMNS
+    page_size = PAGE
+    placeholder = "?"
+    false_sql = "0"
 
     def _encode(self, entity: Interaction) -> Row:
         return interaction_to_row(entity)
@@ -39,77 +35,22 @@ class SQLiteInteractionRepository(_SQLiteRepository[Interaction]):
     def _query(self, sql: str, params: Sequence[Any]) -> list[Interaction]:
         return [self._decode(interaction_from_row, row) for row in self._fetch(sql, params)]
 
-    def for_customer(
-        self, customer_id: str, kinds: Collection[InteractionKind] | None = None
-    ) -> list[Interaction]:
-        """The customer's interactions (of ``kinds``, if given), oldest first (``at``, id).
-
-        Raises:
-            ValidationError: ``kinds`` is not a collection of InteractionKind.
-        """
-        filter_sql, values = _kinds_filter(kinds)
-        given: object = customer_id  # hosts call this untyped too
-        if not isinstance(given, str):
-            return []
-        return self._query(
+    def _customer_sql(self, filter_sql: str) -> str:
+        return (
             f"SELECT {INTERACTION_COLUMNS} FROM interactions WHERE customer_id = ?"
-            f"{filter_sql} ORDER BY at_us, id",
-            (customer_id, *values),
+            f"{filter_sql} ORDER BY at_us, id"
         )
 
-    def between(
-        self,
-        start: datetime,
-        end: datetime,
-        kinds: Collection[InteractionKind] | None = None,
-    ) -> Iterator[Interaction]:
-        """Interactions at ``[start, end)`` (of ``kinds``, if given), by ``at`` then id.
-
-        Raises:
-            ValidationError: ``start`` or ``end`` is naive, ``end < start``, or ``kinds``
-                is not a collection of InteractionKind.
-        """
-        filter_sql, values = _kinds_filter(kinds)
-        lo, hi = check_range(start, end)
-        return self._pages(lo, hi, PAGE, filter_sql, values, flatten=True)  # type: ignore[return-value]
-
-    def iter_chunks(self, size: int = DEFAULT_CHUNK_SIZE) -> Iterator[Sequence[Interaction]]:
-        """Every interaction by ``at`` then id, in chunks of at most ``size``.
-
-        Raises:
-            ValidationError: ``size`` is not a positive integer.
-        """
-        check_chunk_size(size)
-        return self._pages(MIN_US, MAX_US, size, "", (), flatten=False)  # type: ignore[return-value]
-
     def _pages(
-        self, lo: int, hi: int, size: int, filter_sql: str, values: tuple[str, ...], *,
-        flatten: bool,
-    ) -> Iterator[Interaction | Sequence[Interaction]]:  # fmt: skip
+        self, window: Window, size: int, filter_sql: str, values: tuple[str, ...]
+    ) -> Iterator[list[Interaction]]:
+        lo, hi = (MIN_US, MAX_US) if window is None else (_micros(window[0]), _micros(window[1]))
         sql = (
             f"SELECT {INTERACTION_COLUMNS} FROM interactions "
             f"WHERE (at_us, id) > (?, ?) AND at_us < ?{filter_sql} ORDER BY at_us, id LIMIT ?"
         )
-        after: tuple[int, str] = (lo, "")
-        while True:
-            page = self._query(sql, (*after, hi, *values, size))
-            if not page:
-                return
-            if flatten:
-                yield from page
-            else:
-                yield page
-            last = page[-1]
-            after = (_instant(last.at)[0], last.id)
-
-
-def _kinds_filter(kinds: Collection[InteractionKind] | None) -> tuple[str, tuple[str, ...]]:
-    if kinds is None:
-        return "", ()
-    given: object = kinds  # hosts call this untyped too: check at run time
-    if isinstance(given, str) or not isinstance(given, Collection):
-        raise ValidationError("kinds", kinds, "a collection of InteractionKind or None")
-    values = tuple(sorted({coerce_enum(InteractionKind, k, "kinds").value for k in given}))
-    if not values:
-        return " AND 0", ()
-    return f" AND kind IN ({', '.join('?' * len(values))})", values
+        return keyset_pages(
+            lambda after: self._query(sql, (*after, hi, *values, size)),
+            lambda last: (_micros(last.at), last.id),
+            (lo, ""),
+        )

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
-from datetime import datetime
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from custmgmt.adapters._checks import check_chunk_size, check_range
-from custmgmt.adapters.sqlite.codecs import _instant, _line_rows, _order_row, order_from_rows
+from custmgmt.adapters._sql_core_reads import OrderReads, Window, keyset_pages
+from custmgmt.adapters.sqlite.codecs import _line_rows, _order_row, order_from_rows
 from custmgmt.adapters.sqlite.database import SQLiteDatabase
 from custmgmt.adapters.sqlite.repository import _SQLiteRepository
 from custmgmt.adapters.sqlite.schema import (
@@ -26,12 +24,9 @@ from custmgmt.adapters.sqlite.schema import (
 )
 from custmgmt.analytics.batches import OrderBatch
 from custmgmt.analytics.frames import STATUS_CODES
-from custmgmt.domain import (
-    CURRENCY_DIGITS,
-    Order,
-)
+from custmgmt.domain import CURRENCY_DIGITS, Order
+from custmgmt.domain.time import to_epoch_micros as _micros
 from custmgmt.errors import ValidationError
-from custmgmt.ports import DEFAULT_CHUNK_SIZE
 
 __all__ = ["SQLiteOrderRepository", "batch_rows"]
 
@@ -44,7 +39,6 @@ def _decimal_texts(minor: npt.NDArray[np.int64], currency: str) -> list[str]:
         return [str(m) for m in minor.tolist()]
     whole, part = np.divmod(minor, 10**digits)
     return [f"{w}.{p:0{digits}d}" for w, p in zip(whole.tolist(), part.tolist(), strict=True)]
-
 
 
 def batch_rows(batch: OrderBatch) -> tuple[list[Row], list[Row]]:
@@ -83,19 +77,18 @@ def batch_rows(batch: OrderBatch) -> tuple[list[Row], list[Row]]:
             strict=True,
         )
     )  # fmt: skip
-    line_rows = list(
-        zip(ids, zeros, batch.sku.tolist(), categories, [1] * n, prices, strict=True)
-    )
+    line_rows = list(zip(ids, zeros, batch.sku.tolist(), categories, [1] * n, prices, strict=True))
     return order_rows, line_rows
 
 
-class SQLiteOrderRepository(_SQLiteRepository[Order]):
+class SQLiteOrderRepository(OrderReads, _SQLiteRepository[Order]):
     """Orders in SQLite, lines in ``order_lines`` (see :class:`custmgmt.ports.OrderRepository`)."""
 
     entity_name = "order"
     entity_type = Order
     table = "orders"
     columns = ORDER_WRITE_COLUMNS
+    page_size = PAGE
 
     def __init__(self, store: SQLiteDatabase) -> None:
         super().__init__(store)
@@ -150,59 +143,20 @@ class SQLiteOrderRepository(_SQLiteRepository[Order]):
             "JOIN order_lines l ON l.order_id = o.id ORDER BY l.line_no"
         )
 
-    def _query(self, sql: str, params: Sequence[Any]) -> list[Order]:
-        orders: list[Order] = []
-        group: list[Row] = []
-        for row in self._fetch(sql, params):
-            if group and row[0] != group[0][0]:
-                orders.append(self._decode(order_from_rows, group))
-                group = []
-            group.append(row)
-        if group:
-            orders.append(self._decode(order_from_rows, group))
-        return orders
+    def _order_of(self, lines: list[Row]) -> Order:
+        return self._decode(order_from_rows, lines)
 
-    def for_customer(self, customer_id: str) -> list[Order]:
-        """The customer's orders, oldest first (by ``placed_at``, then id)."""
-        given: object = customer_id  # hosts call this untyped too
-        if not isinstance(given, str):
-            return []
-        return self._query(
+    def _customer_sql(self) -> str:
+        return (
             f"SELECT o.*, l.sku, l.category, l.quantity, l.unit_price FROM "
             f"(SELECT {ORDER_COLUMNS} FROM orders WHERE customer_id = ?) o "
-            "JOIN order_lines l ON l.order_id = o.id ORDER BY o.placed_us, o.id, l.line_no",
-            (customer_id,),
+            "JOIN order_lines l ON l.order_id = o.id ORDER BY o.placed_us, o.id, l.line_no"
         )
 
-    def between(self, start: datetime, end: datetime) -> Iterator[Order]:
-        """Orders placed in ``[start, end)``, by ``placed_at`` then id, fetched page by page.
-
-        Raises:
-            ValidationError: ``start`` or ``end`` is naive, or ``end < start``.
-        """
-        lo, hi = check_range(start, end)
-        return self._pages(lo, hi, PAGE, flatten=True)  # type: ignore[return-value]
-
-    def iter_chunks(self, size: int = DEFAULT_CHUNK_SIZE) -> Iterator[Sequence[Order]]:
-        """Every order by ``placed_at`` then id, in chunks of at most ``size``.
-
-        Raises:
-            ValidationError: ``size`` is not a positive integer.
-        """
-        check_chunk_size(size)
-        return self._pages(MIN_US, MAX_US, size, flatten=False)  # type: ignore[return-value]
-
-    def _pages(
-        self, lo: int, hi: int, size: int, *, flatten: bool
-    ) -> Iterator[Order | Sequence[Order]]:
-        after: tuple[int, str] = (lo, "")
-        while True:
-            page = self._query(self._page_sql, (*after, hi, size))
-            if not page:
-                return
-            if flatten:
-                yield from page
-            else:
-                yield page
-            last = page[-1]
-            after = (_instant(last.placed_at)[0], last.id)
+    def _pages(self, window: Window, size: int) -> Iterator[list[Order]]:
+        lo, hi = (MIN_US, MAX_US) if window is None else (_micros(window[0]), _micros(window[1]))
+        return keyset_pages(
+            lambda after: self._query(self._page_sql, (*after, hi, size)),
+            lambda last: (_micros(last.placed_at), last.id),
+            (lo, ""),
+        )
