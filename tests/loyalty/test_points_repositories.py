@@ -2,53 +2,27 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
 
-from custmgmt.adapters.memory import MemoryStore
+from _contract_stores import MemoryStores, SQLiteFileStores, SQLiteMemoryStores
 from custmgmt.adapters.sqlite import SQLiteStore
 from custmgmt.errors import StorageError
-from custmgmt.loyalty.ports import LoyaltyStore, PointsRepository
 from custmgmt.testing import PointsRepositoryContract
 from custmgmt.testing.loyalty_contract import make_entry
 
 
-class _StoreBacked(PointsRepositoryContract):
-    def open_store(self) -> LoyaltyStore:
-        raise NotImplementedError
-
-    def make_repository(self) -> PointsRepository:
-        store = self.open_store()
-        repo = store.loyalty
-        self.stores = {**getattr(self, "stores", {}), id(repo): store}
-        return repo
-
-    def close_repository(self, repository: PointsRepository) -> None:
-        self.stores[id(repository)].close()
-
-    def transaction(self, repository: PointsRepository) -> AbstractContextManager[None]:
-        return self.stores[id(repository)].transaction()
+class TestMemoryPoints(MemoryStores, PointsRepositoryContract):
+    repository_attribute = "loyalty"
 
 
-class TestMemoryPoints(_StoreBacked):
-    def open_store(self) -> LoyaltyStore:
-        return MemoryStore()
+class TestSQLiteMemoryPoints(SQLiteMemoryStores, PointsRepositoryContract):
+    repository_attribute = "loyalty"
 
 
-class TestSQLiteMemoryPoints(_StoreBacked):
-    def open_store(self) -> LoyaltyStore:
-        return SQLiteStore(":memory:")
-
-
-class TestSQLiteFilePoints(_StoreBacked):
-    @pytest.fixture(autouse=True)
-    def _tmp(self, tmp_path: Path) -> None:
-        self.path = tmp_path / "points.sqlite3"
-
-    def open_store(self) -> LoyaltyStore:
-        return SQLiteStore(self.path)
+class TestSQLiteFilePoints(SQLiteFileStores, PointsRepositoryContract):
+    repository_attribute = "loyalty"
 
 
 def test_the_ledger_survives_reopening_the_file(tmp_path: Path) -> None:

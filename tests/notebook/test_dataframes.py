@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _notebook_data import AS_OF, dataframe, random_data
 
 from custmgmt.analytics.features import customer_features
-from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 from custmgmt.churn import ChurnEngine
 from custmgmt.errors import ValidationError
 from custmgmt.notebook import analyses
@@ -24,65 +24,21 @@ from custmgmt.segmentation.rfm import RFM
 pd = pytest.importorskip("pandas")
 pl = pytest.importorskip("polars")
 
-AS_OF = datetime(2025, 1, 1, tzinfo=UTC)
-START = AS_OF - timedelta(days=720)
-
-
-def arrays(n: int = 400, seed: int = 0) -> dict[str, Any]:
-    rng = np.random.default_rng(seed)
-    per = rng.integers(1, 6, n)
-    ids = np.repeat(np.arange(1000, 1000 + n), per)
-    rng.shuffle(ids)
-    micros = int(START.timestamp() * 1e6) + rng.integers(0, 700 * 86_400, ids.size) * 1_000_000
-    return {
-        "customer_id": ids.astype(np.int64),
-        "placed_at": micros.astype(np.int64),
-        "amount": rng.integers(1_000, 50_000, ids.size).astype(np.int64),
-        "category": np.array(["books", "toys", "服装"], dtype=object)[rng.integers(0, 3, ids.size)],
-    }
-
-
-def interactions_arrays(seed: int = 1) -> dict[str, Any]:
-    rng = np.random.default_rng(seed)
-    m = 600
-    return {
-        "customer_id": rng.integers(1000, 1400, m).astype(np.int64),
-        "at": (int((AS_OF - timedelta(days=300)).timestamp() * 1e6)
-               + rng.integers(0, 290 * 86_400, m) * 1_000_000).astype(np.int64),
-        "kind": np.array(["browse", "review", "complaint"], dtype=object)[rng.integers(0, 3, m)],
-    }
-
-
-def as_pandas(cols: dict[str, Any], time: str) -> Any:
-    df = pd.DataFrame(cols)
-    df[time] = pd.to_datetime(df[time], unit="us", utc=True)
-    return df
-
-
-def as_polars(cols: dict[str, Any], time: str) -> Any:
-    df = pl.DataFrame({k: (v.tolist() if v.dtype == object else v) for k, v in cols.items()})
-    return df.with_columns(pl.col(time).cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
-
 
 @pytest.fixture(scope="module")
 def data() -> dict[str, Any]:
-    cols, inter = arrays(), interactions_arrays()
-    orders = OrderFrame.from_arrays(**cols, currency="CNY")
-    interactions = InteractionFrame.from_arrays(**inter, customer_index=orders)
-    table = add_derived_features(customer_features(orders, interactions, as_of=AS_OF))
-    return {
-        "cols": cols, "inter": inter, "orders": orders, "interactions": interactions,
-        "table": table,
-    }
+    return random_data(
+        seed=0, customers=400, first_id=1000, most_orders=5, amounts=(1_000, 50_000),
+        interactions=600, days=300,
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize("library", ["pandas", "polars"])
 def test_the_dataframe_path_gives_the_array_paths_results(
     data: dict[str, Any], library: str
 ) -> None:
-    convert = as_pandas if library == "pandas" else as_polars
-    orders_df = convert(data["cols"], "placed_at")
-    inter_df = convert(data["inter"], "at")
+    orders_df = dataframe(library, data["cols"], "placed_at")
+    inter_df = dataframe(library, data["inter"], "at")
     table = data["table"]
 
     rating = analyses.rate(orders_df, interactions=inter_df, as_of=AS_OF)

@@ -11,13 +11,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _notebook_data import AS_OF, dataframe, random_data
 from hypothesis import given
 from hypothesis import strategies as st
 
 import custmgmt
 from custmgmt.analytics.clv import analyse_clv
 from custmgmt.analytics.features import customer_features
-from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 from custmgmt.churn import ChurnEngine
 from custmgmt.errors import MissingDependency, ValidationError
 from custmgmt.notebook.dataframes import FrameExport, MoneyColumn, to_arrow, to_pandas, to_polars
@@ -41,52 +41,13 @@ pd = pytest.importorskip("pandas")
 pl = pytest.importorskip("polars")
 pa = pytest.importorskip("pyarrow")
 
-AS_OF = datetime(2025, 1, 1, tzinfo=UTC)
-START = AS_OF - timedelta(days=720)
-
-
-def order_columns(n: int = 300, seed: int = 3) -> dict[str, Any]:
-    rng = np.random.default_rng(seed)
-    per = rng.integers(1, 7, n)
-    ids = np.repeat(np.arange(5000, 5000 + n), per)
-    rng.shuffle(ids)
-    micros = int(START.timestamp() * 1e6) + rng.integers(0, 700 * 86_400, ids.size) * 1_000_000
-    return {
-        "customer_id": ids.astype(np.int64),
-        "placed_at": micros.astype(np.int64),
-        "amount": rng.integers(100, 90_000, ids.size).astype(np.int64),
-        "category": np.array(["books", "toys", "服装"], dtype=object)[rng.integers(0, 3, ids.size)],
-    }
-
-
-def interaction_columns(seed: int = 4) -> dict[str, Any]:
-    rng = np.random.default_rng(seed)
-    m = 500
-    return {
-        "customer_id": rng.integers(5000, 5300, m).astype(np.int64),
-        "at": (int((AS_OF - timedelta(days=200)).timestamp() * 1e6)
-               + rng.integers(0, 190 * 86_400, m) * 1_000_000).astype(np.int64),
-        "kind": np.array(["browse", "review", "complaint"], dtype=object)[rng.integers(0, 3, m)],
-    }
-
-
-def dataframe(library: str, cols: dict[str, Any], time: str) -> Any:
-    if library == "pandas":
-        df = pd.DataFrame(cols)
-        df[time] = pd.to_datetime(df[time], unit="us", utc=True)
-        return df
-    df = pl.DataFrame({k: (v.tolist() if v.dtype == object else v) for k, v in cols.items()})
-    return df.with_columns(pl.col(time).cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
-
 
 @pytest.fixture(scope="module")
 def data() -> dict[str, Any]:
-    cols, inter = order_columns(), interaction_columns()
-    orders = OrderFrame.from_arrays(**cols, currency="CNY")
-    interactions = InteractionFrame.from_arrays(**inter, customer_index=orders)
-    table = add_derived_features(customer_features(orders, interactions, as_of=AS_OF))
-    return {"cols": cols, "inter": inter, "orders": orders, "interactions": interactions,
-            "table": table}
+    return random_data(
+        seed=3, customers=300, first_id=5000, most_orders=6, amounts=(100, 90_000),
+        interactions=500, days=200,
+    )  # fmt: skip
 
 
 #: Walks through the workflow, some with responses and waits on the customer.

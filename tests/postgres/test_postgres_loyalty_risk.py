@@ -7,7 +7,8 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import traceback
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,7 +16,8 @@ from typing import Any
 import numpy as np
 import psycopg
 import pytest
-from _pg_support import OnPostgres, drop_schema, new_schema
+from _pg_stores import PostgresRepositories
+from _pg_support import drop_schema, new_schema
 
 from custmgmt.adapters.postgres import PostgresStore
 from custmgmt.adapters.sqlite import SQLiteStore
@@ -32,13 +34,14 @@ from custmgmt.loyalty import (
     replay,
     statement,
 )
-from custmgmt.loyalty.ports import PointsRepository
 from custmgmt.privacy import ERASED_TEXT, SubjectRedaction
 from custmgmt.recommend import Purchases
 from custmgmt.recommend.purchases import lines_from_orders
 from custmgmt.risk import (
     APPEAL_WORKFLOW,
+    Appeal,
     AppealStatus,
+    Restriction,
     RestrictionStatus,
     decide_appeal,
     impose_restriction,
@@ -47,7 +50,6 @@ from custmgmt.risk import (
     start_review,
     submit_appeal,
 )
-from custmgmt.risk.ports import RiskRepository
 from custmgmt.risk.services import appeal_calendar
 from custmgmt.testing import (
     PointsRepositoryContract,
@@ -74,46 +76,12 @@ def day(n: float) -> datetime:
     return T0 + timedelta(days=n)
 
 
-class _Stores(OnPostgres):
-    """Each store in a schema of its own, dropped when the store is released."""
-
-    def open_store(self) -> PostgresStore:
-        schema = new_schema()
-        store = PostgresStore(self.dsn, schema=schema, pool_size=2)
-        self.schemas = {**getattr(self, "schemas", {}), id(store): schema}
-        return store
-
-    def release(self, store: Any) -> None:
-        store.close()
-        drop_schema(self.dsn, self.schemas.pop(id(store)))
+class TestPostgresPoints(PostgresRepositories, PointsRepositoryContract):
+    repository_attribute = "loyalty"
 
 
-class TestPostgresPoints(_Stores, PointsRepositoryContract):
-    def make_repository(self) -> PointsRepository:
-        store = self.open_store()
-        repo: PointsRepository = store.loyalty
-        self.stores = {**getattr(self, "stores", {}), id(repo): store}
-        return repo
-
-    def close_repository(self, repository: PointsRepository) -> None:
-        self.release(self.stores.pop(id(repository)))
-
-    def transaction(self, repository: PointsRepository) -> AbstractContextManager[None]:
-        return self.stores[id(repository)].transaction()
-
-
-class TestPostgresRisk(_Stores, RiskRepositoryContract):
-    def make_repository(self) -> RiskRepository:
-        store = self.open_store()
-        repo: RiskRepository = store.risk
-        self.stores = {**getattr(self, "stores", {}), id(repo): store}
-        return repo
-
-    def close_repository(self, repository: RiskRepository) -> None:
-        self.release(self.stores.pop(id(repository)))
-
-    def transaction(self, repository: RiskRepository) -> AbstractContextManager[None]:
-        return self.stores[id(repository)].transaction()
+class TestPostgresRisk(PostgresRepositories, RiskRepositoryContract):
+    repository_attribute = "risk"
 
 
 @pytest.fixture
@@ -121,6 +89,48 @@ def schema(postgres_dsn: str) -> Any:
     name = new_schema()
     yield name
     drop_schema(postgres_dsn, name)
+
+
+@contextmanager
+def _two_stores(dsn: str, schema: str) -> Iterator[tuple[PostgresStore, PostgresStore]]:
+    """Two stores on one schema, each on connections of its own (``a`` creates the
+    schema): what two processes of a host see."""
+    with (
+        PostgresStore(dsn, schema=schema) as a,
+        PostgresStore(dsn, schema=schema, create=False) as b,
+    ):
+        yield a, b
+
+
+class _Undo(Exception):
+    """Rolls a test transaction back."""
+
+
+def _redacted_on_both(
+    pg: PostgresStore, lite: SQLiteStore, repository: str, subject: str, *, rows: int
+) -> None:
+    """The PostgreSQL ``repository`` redacts subjects, and both stores redact ``rows``
+    rows of ``subject``."""
+    assert isinstance(getattr(pg, repository), SubjectRedaction)
+    assert getattr(pg, repository).redact_subject(subject, "匿名-1") == rows
+    assert getattr(lite, repository).redact_subject(subject, "匿名-1") == rows
+
+
+def _redaction_is_once_and_transactional(
+    pg: PostgresStore, repository: str, done: str, *, other: str, rows: int
+) -> None:
+    """Redacting ``done`` again, or an unknown subject, redacts nothing; redacting
+    ``other`` (``rows`` rows) in a transaction that then fails is undone with it."""
+    assert getattr(pg, repository).redact_subject(done, "匿名-1") == 0
+    assert getattr(pg, repository).redact_subject("nobody", "匿名-9") == 0
+
+    def redact_then_fail() -> None:
+        with pg.transaction():
+            assert getattr(pg, repository).redact_subject(other, "匿名-2") == rows
+            raise _Undo
+
+    with pytest.raises(_Undo):  # the redaction rolls back with its transaction
+        redact_then_fail()
 
 
 # -- loyalty: concurrent redemptions from real processes ------------------------------------
@@ -217,9 +227,7 @@ def test_four_processes_retrying_lost_races_spend_exactly_what_the_balance_allow
 def test_a_stale_writer_in_another_connection_gets_a_conflict_and_writes_nothing(
     postgres_dsn: str, schema: str
 ) -> None:
-    with PostgresStore(postgres_dsn, schema=schema) as a, PostgresStore(
-        postgres_dsn, schema=schema, create=False
-    ) as b:
+    with _two_stores(postgres_dsn, schema) as (a, b):
         a.loyalty.append(make_entry(1))
         outcome: list[str] = []
 
@@ -270,23 +278,12 @@ def test_loyalty_redact_subject_erases_what_sqlite_erases_once_and_only_for_that
                 store.loyalty.append(make_entry(1, customer_id=cid, reason=f"{cid} 生日礼"))
                 store.loyalty.append(make_entry(2, customer_id=cid, points=50,
                                                 reason=f"{cid} 补偿"))
-        assert isinstance(pg.loyalty, SubjectRedaction)
-        assert pg.loyalty.redact_subject("C-1", "匿名-1") == 2
-        assert lite.loyalty.redact_subject("C-1", "匿名-1") == 2
+        _redacted_on_both(pg, lite, "loyalty", "C-1", rows=2)
         assert pg.loyalty.entries("C-1") == lite.loyalty.entries("C-1")
         assert [(e.reason, e.points) for e in pg.loyalty.entries("C-1")] == [
             (ERASED_TEXT, 100), (ERASED_TEXT, 50)]
         assert [e.reason for e in pg.loyalty.entries("C-2")] == ["C-2 生日礼", "C-2 补偿"]
-        assert pg.loyalty.redact_subject("C-1", "匿名-1") == 0
-        assert pg.loyalty.redact_subject("nobody", "匿名-9") == 0
-
-        def redact_then_fail() -> None:
-            with pg.transaction():
-                assert pg.loyalty.redact_subject("C-2", "匿名-2") == 2
-                raise _Undo
-
-        with pytest.raises(_Undo):  # the redaction rolls back with its transaction
-            redact_then_fail()
+        _redaction_is_once_and_transactional(pg, "loyalty", "C-1", other="C-2", rows=2)
         assert [e.reason for e in pg.loyalty.entries("C-2")] == ["C-2 生日礼", "C-2 补偿"]
 
 
@@ -296,9 +293,7 @@ def test_a_loyalty_redaction_waits_for_a_concurrent_append_and_redacts_it_too(
     """The redaction takes the customer's advisory lock, as the ledger's writers do: an
     entry being appended meanwhile is committed first and then redacted with the rest,
     not left with its reason."""
-    with PostgresStore(postgres_dsn, schema=schema) as a, PostgresStore(
-        postgres_dsn, schema=schema, create=False
-    ) as b:
+    with _two_stores(postgres_dsn, schema) as (a, b):
         a.loyalty.append(make_entry(1, reason="王芳 生日礼"))
         appending, release = threading.Event(), threading.Event()
         changed: list[int] = []
@@ -374,13 +369,8 @@ def test_an_overturn_waits_for_a_concurrent_lift_and_sees_only_what_was_committe
     """The overturn check reads the restriction under a share lock: while another
     connection's transaction is lifting it, storing the overturned appeal waits, then
     succeeds only if the lift was committed."""
-    with PostgresStore(postgres_dsn, schema=schema) as a, PostgresStore(
-        postgres_dsn, schema=schema, create=False
-    ) as b:
-        r = make_restriction()
-        a.risk.add_restriction(r)
-        appeal = make_appeal()
-        a.risk.add_appeal(appeal)
+    with _two_stores(postgres_dsn, schema) as (a, b):
+        r, appeal = _restriction_with_appeal(a)
         at = r.start + timedelta(hours=3)
         reviewing = APPEAL_WORKFLOW.fire(appeal, "start_review", at=at, actor="officer")
         a.risk.update_appeal(reviewing)
@@ -427,8 +417,13 @@ def test_an_overturn_waits_for_a_concurrent_lift_and_sees_only_what_was_committe
         assert status is not AppealStatus.OVERTURNED or lifted
 
 
-class _Undo(Exception):
-    """Rolls a test transaction back."""
+def _restriction_with_appeal(store: PostgresStore) -> tuple[Restriction, Appeal]:
+    """The contract suite's restriction and an appeal of it, stored."""
+    r = make_restriction()
+    store.risk.add_restriction(r)
+    appeal = make_appeal()
+    store.risk.add_appeal(appeal)
+    return r, appeal
 
 
 def _appeals_under_review(store: Any) -> None:
@@ -447,24 +442,13 @@ def test_risk_redact_subject_erases_what_sqlite_erases_once_and_only_for_that_cu
     with PostgresStore(postgres_dsn, schema=schema) as pg, SQLiteStore(":memory:") as lite:
         for store in (pg, lite):
             _appeals_under_review(store)
-        assert isinstance(pg.risk, SubjectRedaction)
-        assert pg.risk.redact_subject("客户-1", "匿名-1") == 1
-        assert lite.risk.redact_subject("客户-1", "匿名-1") == 1
+        _redacted_on_both(pg, lite, "risk", "客户-1", rows=1)
         assert pg.risk.find_appeals() == lite.risk.find_appeals()
         erased = pg.risk.get_appeal("A-客户-1")
         assert (erased.statement, erased.status, erased.version) == (
             ERASED_TEXT, AppealStatus.UNDER_REVIEW, 2)
         assert pg.risk.get_appeal("A-客户-2").statement == make_appeal().statement
-        assert pg.risk.redact_subject("客户-1", "匿名-1") == 0
-        assert pg.risk.redact_subject("nobody", "匿名-9") == 0
-
-        def redact_then_fail() -> None:
-            with pg.transaction():
-                assert pg.risk.redact_subject("客户-2", "匿名-2") == 1
-                raise _Undo
-
-        with pytest.raises(_Undo):  # the redaction rolls back with its transaction
-            redact_then_fail()
+        _redaction_is_once_and_transactional(pg, "risk", "客户-1", other="客户-2", rows=1)
         assert pg.risk.get_appeal("A-客户-2").statement == make_appeal().statement
 
 
@@ -474,13 +458,8 @@ def test_a_risk_redaction_waits_for_a_concurrent_appeal_update_and_keeps_it(
     """The appeals are read ``FOR UPDATE``: a redaction racing an update of the appeal
     waits for it and redacts the updated document, instead of writing the statement's
     erasure over the update (a lost update)."""
-    with PostgresStore(postgres_dsn, schema=schema) as a, PostgresStore(
-        postgres_dsn, schema=schema, create=False
-    ) as b:
-        r = make_restriction()
-        a.risk.add_restriction(r)
-        appeal = make_appeal()
-        a.risk.add_appeal(appeal)
+    with _two_stores(postgres_dsn, schema) as (a, b):
+        r, appeal = _restriction_with_appeal(a)
         reviewing = APPEAL_WORKFLOW.fire(appeal, "start_review",
                                          at=r.start + timedelta(hours=2), actor="officer")
         updating, release = threading.Event(), threading.Event()

@@ -3,60 +3,29 @@
 from __future__ import annotations
 
 import sqlite3
-from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
 
+from _contract_stores import MemoryStores, SQLiteFileStores, SQLiteMemoryStores
 from custmgmt.adapters.memory import MemoryStore
 from custmgmt.adapters.sqlite import SQLiteStore
 from custmgmt.errors import StorageError
 from custmgmt.privacy import PrivacyStore, verify_audit_log
-from custmgmt.privacy.ports import PrivacyRepository
 from custmgmt.testing import PrivacyRepositoryContract
 from custmgmt.testing.privacy_contract import make_audit_log
 
 
-class TestMemoryPrivacy(PrivacyRepositoryContract):
-    def make_repository(self) -> PrivacyRepository:
-        store = MemoryStore()
-        repo = store.privacy
-        self.stores = {**getattr(self, "stores", {}), id(repo): store}
-        return repo
-
-    def transaction(self, repository: PrivacyRepository) -> AbstractContextManager[None]:
-        return self.stores[id(repository)].transaction()
+class TestMemoryPrivacy(MemoryStores, PrivacyRepositoryContract):
+    repository_attribute = "privacy"
 
 
-class _SQLitePrivacy(PrivacyRepositoryContract):
-    def open_store(self) -> SQLiteStore:
-        raise NotImplementedError
-
-    def make_repository(self) -> PrivacyRepository:
-        store = self.open_store()
-        repo = store.privacy
-        self.stores = {**getattr(self, "stores", {}), id(repo): store}
-        return repo
-
-    def close_repository(self, repository: PrivacyRepository) -> None:
-        self.stores[id(repository)].close()
-
-    def transaction(self, repository: PrivacyRepository) -> AbstractContextManager[None]:
-        return self.stores[id(repository)].transaction()
+class TestSQLiteMemoryPrivacy(SQLiteMemoryStores, PrivacyRepositoryContract):
+    repository_attribute = "privacy"
 
 
-class TestSQLiteMemoryPrivacy(_SQLitePrivacy):
-    def open_store(self) -> SQLiteStore:
-        return SQLiteStore(":memory:")
-
-
-class TestSQLiteFilePrivacy(_SQLitePrivacy):
-    @pytest.fixture(autouse=True)
-    def _folder(self, tmp_path: Path) -> None:
-        self.folder = tmp_path
-
-    def open_store(self) -> SQLiteStore:
-        return SQLiteStore(self.folder / f"privacy-{len(getattr(self, 'stores', {}))}.db")
+class TestSQLiteFilePrivacy(SQLiteFileStores, PrivacyRepositoryContract):
+    repository_attribute = "privacy"
 
 
 def test_both_bundled_stores_are_privacy_stores() -> None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from _contract_stores import MemoryStores, SQLiteFileStores, SQLiteMemoryStores
 from custmgmt.adapters.memory import MemoryStore
 from custmgmt.adapters.sqlite import SQLiteStore
 from custmgmt.prospects import ProspectRepository, ProspectStore
@@ -19,76 +18,40 @@ from custmgmt.testing.team_contract import (
 )
 
 
-class _Stores:
-    """Makes a store per repository and hands out its transaction."""
-
-    name = ""
-
-    def open_store(self) -> Any:
-        return MemoryStore()
-
-    def make_repository(self) -> Any:
-        store = self.open_store()
-        repo = getattr(store, self.name)
-        self.stores = {**getattr(self, "stores", {}), id(repo): store}
-        return repo
-
-    def close_repository(self, repository: Any) -> None:
-        self.stores[id(repository)].close()
-
-    def transaction(self, repository: Any) -> AbstractContextManager[None]:
-        result: AbstractContextManager[None] = self.stores[id(repository)].transaction()
-        return result
+class TestMemoryProspects(MemoryStores, ProspectRepositoryContract):
+    repository_attribute = "prospects"
 
 
-class _SQLiteMemory(_Stores):
-    def open_store(self) -> Any:
-        return SQLiteStore(":memory:")
+class TestSQLiteMemoryProspects(SQLiteMemoryStores, ProspectRepositoryContract):
+    repository_attribute = "prospects"
 
 
-class _SQLiteFile(_Stores):
-    @pytest.fixture(autouse=True)
-    def _folder(self, tmp_path: Path) -> None:
-        self.folder = tmp_path
-
-    def open_store(self) -> Any:
-        return SQLiteStore(self.folder / f"s-{len(getattr(self, 'stores', {}))}.db")
+class TestSQLiteFileProspects(SQLiteFileStores, ProspectRepositoryContract):
+    repository_attribute = "prospects"
 
 
-class TestMemoryProspects(_Stores, ProspectRepositoryContract):
-    name = "prospects"
+class TestMemoryAgents(MemoryStores, AgentRepositoryContract):
+    repository_attribute = "agents"
 
 
-class TestSQLiteMemoryProspects(_SQLiteMemory, ProspectRepositoryContract):
-    name = "prospects"
+class TestSQLiteMemoryAgents(SQLiteMemoryStores, AgentRepositoryContract):
+    repository_attribute = "agents"
 
 
-class TestSQLiteFileProspects(_SQLiteFile, ProspectRepositoryContract):
-    name = "prospects"
+class TestSQLiteFileAgents(SQLiteFileStores, AgentRepositoryContract):
+    repository_attribute = "agents"
 
 
-class TestMemoryAgents(_Stores, AgentRepositoryContract):
-    name = "agents"
+class TestMemoryAssignments(MemoryStores, AssignmentRepositoryContract):
+    repository_attribute = "assignments"
 
 
-class TestSQLiteMemoryAgents(_SQLiteMemory, AgentRepositoryContract):
-    name = "agents"
+class TestSQLiteMemoryAssignments(SQLiteMemoryStores, AssignmentRepositoryContract):
+    repository_attribute = "assignments"
 
 
-class TestSQLiteFileAgents(_SQLiteFile, AgentRepositoryContract):
-    name = "agents"
-
-
-class TestMemoryAssignments(_Stores, AssignmentRepositoryContract):
-    name = "assignments"
-
-
-class TestSQLiteMemoryAssignments(_SQLiteMemory, AssignmentRepositoryContract):
-    name = "assignments"
-
-
-class TestSQLiteFileAssignments(_SQLiteFile, AssignmentRepositoryContract):
-    name = "assignments"
+class TestSQLiteFileAssignments(SQLiteFileStores, AssignmentRepositoryContract):
+    repository_attribute = "assignments"
 
 
 def test_both_stores_offer_the_three_repositories_typed() -> None:

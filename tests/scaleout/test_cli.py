@@ -3,8 +3,6 @@ the same printouts as on the CSV of the same orders (issue 21)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -12,21 +10,13 @@ import pytest
 
 from custmgmt.cli import main
 
-from ._data import write_csv, write_orders
-
-ORDERS = 3_000
+from ._cli_support import ORDERS, csv_and_parquet, run, run_in_a_process
+from ._data import write_orders
 
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("cli")
-    write_orders(folder / "parquet", orders=ORDERS, files=4)
-    return write_csv(folder / "orders.csv", orders=ORDERS), folder / "parquet"
-
-
-def run(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
-    assert main(argv) == 0
-    return capsys.readouterr().out
+    return csv_and_parquet(tmp_path_factory.mktemp("cli"))
 
 
 @pytest.mark.parametrize(
@@ -58,13 +48,8 @@ def test_a_local_cluster_prints_what_one_machine_prints(
 ) -> None:
     _, folder = inputs
     single = run(capsys, [command[0], str(folder), *command[1:]])
-    # A process of its own: the command starts (and stops) its own LocalCluster, which
-    # must not meet the session cluster other tests of this process hold.
-    done = subprocess.run(
-        [sys.executable, "-m", "custmgmt", command[0], str(folder), *command[1:],
-         "--workers", "2"],
-        capture_output=True, text=True, check=False, timeout=600,
-    )  # fmt: skip
+    # A process of its own: the command starts (and stops) its own LocalCluster.
+    done = run_in_a_process(command[0], str(folder), *command[1:], "--workers", "2")
     assert done.returncode == 0, done.stderr
     assert drop_seconds(done.stdout) == drop_seconds(single)
 
@@ -157,11 +142,7 @@ def test_interactions_on_a_local_cluster_print_what_one_machine_prints(
     if command[0] == "rate":
         extra += ["--policy", str(policy)]
     single = run(capsys, [command[0], str(folder), *command[1:], *extra])
-    done = subprocess.run(
-        [sys.executable, "-m", "custmgmt", command[0], str(folder), *command[1:], *extra,
-         "--workers", "2"],
-        capture_output=True, text=True, check=False, timeout=600,
-    )  # fmt: skip
+    done = run_in_a_process(command[0], str(folder), *command[1:], *extra, "--workers", "2")
     assert done.returncode == 0, done.stderr
     assert done.stdout == single
 

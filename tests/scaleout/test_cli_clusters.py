@@ -3,8 +3,6 @@ same printout as on the CSV of the same orders (issue 21)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,30 +10,12 @@ import pytest
 
 from custmgmt.cli import main
 
-from ._data import write_csv, write_orders
-
-ORDERS = 3_000
+from ._cli_support import csv_and_parquet, run, run_in_a_process
 
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("cli-clusters")
-    write_orders(folder / "parquet", orders=ORDERS, files=4)
-    return write_csv(folder / "orders.csv", orders=ORDERS), folder / "parquet"
-
-
-def run(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
-    assert main(argv) == 0
-    return capsys.readouterr().out
-
-
-def command(*argv: str) -> subprocess.CompletedProcess[str]:
-    # A process of its own, as a user runs it (the session cluster's client is this
-    # process's default; the command's own client must not replace it).
-    return subprocess.run(
-        [sys.executable, "-m", "custmgmt", *argv],
-        capture_output=True, text=True, check=False, timeout=600,
-    )  # fmt: skip
+    return csv_and_parquet(tmp_path_factory.mktemp("cli-clusters"))
 
 
 def test_parquet_prints_the_clusters_the_csv_prints(
@@ -53,7 +33,9 @@ def test_a_scheduler_prints_what_one_machine_prints(
     _, folder = inputs
     single = run(capsys, ["segment", str(folder), "--top", "3", "--clusters", "5"])
     address = client.scheduler.address
-    done = command("segment", str(folder), "--top", "3", "--clusters", "5", "--scheduler", address)
+    done = run_in_a_process(
+        "segment", str(folder), "--top", "3", "--clusters", "5", "--scheduler", address
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout == single
     assert "5 behavioural clusters of " in done.stdout
@@ -64,7 +46,7 @@ def test_too_many_clusters_on_a_scheduler_name_the_option(
 ) -> None:
     _, folder = inputs
     address = client.scheduler.address
-    done = command("segment", str(folder), "--clusters", "100000", "--scheduler", address)
+    done = run_in_a_process("segment", str(folder), "--clusters", "100000", "--scheduler", address)
     assert done.returncode == 2
     assert "--clusters: got 100000, expected at most the number of customers" in done.stderr
 
@@ -75,7 +57,9 @@ def test_a_local_cluster_prints_the_clusters_one_machine_prints(
 ) -> None:
     _, folder = inputs
     single = run(capsys, ["segment", str(folder), "--top", "3", "--clusters", "3"])
-    done = command("segment", str(folder), "--top", "3", "--clusters", "3", "--workers", "2")
+    done = run_in_a_process(
+        "segment", str(folder), "--top", "3", "--clusters", "3", "--workers", "2"
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout == single
 

@@ -4,8 +4,6 @@ by the mean and the ``ModelAliveBelow`` rule."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,6 +39,7 @@ from custmgmt.errors import ValidationError
 from custmgmt.rating import RatingPolicy, rate_store
 from custmgmt.segmentation.report import segment_report
 
+from ._cli_support import run_in_a_process
 from ._data import synthetic_orders, table_of, write_orders
 from .test_equal_to_one_machine import compare_segments
 
@@ -275,17 +274,6 @@ def test_a_cluster_run_saved_into_a_store_equals_rate_store(
         target.close()
 
 
-def cli(argv: list[str]) -> subprocess.CompletedProcess[str]:
-    # A process of its own: the command starts (and stops) its own LocalCluster.
-    return subprocess.run(
-        [sys.executable, "-m", "custmgmt", *argv],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
-
-
 def without_run_ids(text: str) -> list[str]:
     return [line.split(" (as of")[1] if line.startswith("saved run") else line
             for line in text.splitlines()]  # fmt: skip
@@ -300,9 +288,10 @@ def test_rate_save_with_workers_stores_what_rate_db_save_stores(
     SQLiteStore(cluster_path).close()
     assert main(["rate", "--db", str(single_path), "--save", "--as-of", "2025-01-01"]) == 0
     single_out = capsys.readouterr().out
-    done = cli(
-        ["rate", str(loadable), "--workers", "2", "--db", str(cluster_path), "--save",
-         "--as-of", "2025-01-01"]
+    # A process of its own: the command starts (and stops) its own LocalCluster.
+    done = run_in_a_process(
+        "rate", str(loadable), "--workers", "2", "--db", str(cluster_path), "--save",
+        "--as-of", "2025-01-01",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert without_run_ids(done.stdout) == without_run_ids(single_out)
@@ -336,7 +325,7 @@ def test_clv_calibration_end_with_workers_prints_what_one_machine_prints(
     argv = ["clv", str(tmp_path), "--models", "bg,gg", "--calibration-end", "2024-07-01"]
     assert main(argv) == 0
     single = capsys.readouterr().out
-    done = cli([*argv, "--workers", "2"])
+    done = run_in_a_process(*argv, "--workers", "2")
     assert done.returncode == 0, done.stderr
     timing = (" s)", "seconds")
     assert [line for line in done.stdout.splitlines() if not any(t in line for t in timing)] == [

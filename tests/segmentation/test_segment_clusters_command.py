@@ -8,29 +8,20 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from _segment_cli import ORDERS_CSV, store_of_60_customers, write_orders
 
 from custmgmt.analytics.frames import OrderFrame
 from custmgmt.cli import main
 from custmgmt.segmentation.clustering import cluster_customers
 from custmgmt.segmentation.inputs import segment_features
 
-CSV = """customer_id,placed_at,amount,category
-张三,2025-01-01,100.00,tea
-张三,2025-01-11,120.00,tea
-张三,2025-01-21,90.50,tea
-li,2025-01-05,5000,electronics
-li,2025-03-01,4000,electronics
-wang,2025-02-01,20,books
-zhao,2025-02-20,25,books
-qian,2025-03-05,30.00,books
-"""
+#: Two more small buyers than the command tests' orders, so clusters have members.
+CSV = ORDERS_CSV + "zhao,2025-02-20,25,books\nqian,2025-03-05,30.00,books\n"
 AS_OF = datetime(2025, 3, 10, 23, 59, 59, 999999, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 def write(tmp_path: Path) -> Path:
-    path = tmp_path / "orders.csv"
-    path.write_text(CSV, encoding="utf-8")
-    return path
+    return write_orders(tmp_path, CSV)
 
 
 def test_the_profiles_are_those_of_cluster_customers(
@@ -95,15 +86,9 @@ def test_bad_cluster_counts_are_errors(
 def test_a_store_s_customers_are_clustered(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from custmgmt.adapters.sqlite import SQLiteStore
-    from custmgmt.datasets import DEFAULT_AS_OF, load_into, make_dataset
+    from custmgmt.datasets import DEFAULT_AS_OF
 
-    db = tmp_path / "store.sqlite3"
-    store = SQLiteStore(db)
-    try:
-        load_into(store, make_dataset(n_customers=60, seed=3))
-    finally:
-        store.close()
+    db = store_of_60_customers(tmp_path)
     argv = ["segment", "--db", str(db), "--as-of", DEFAULT_AS_OF.isoformat(), "--clusters", "4"]
     assert main(argv) == 0
     printed = capsys.readouterr().out

@@ -6,30 +6,18 @@ import csv
 from pathlib import Path
 
 import pytest
+from _segment_cli import ORDERS_CSV, store_of_60_customers, write_orders
 
 from custmgmt.cli import main
-
-CSV = """customer_id,placed_at,amount,category
-张三,2025-01-01,100.00,tea
-张三,2025-01-11,120.00,tea
-张三,2025-01-21,90.50,tea
-li,2025-01-05,5000,electronics
-li,2025-03-01,4000,electronics
-wang,2025-02-01,20,books
-"""
-
-
-def write(tmp_path: Path, text: str = CSV) -> Path:
-    path = tmp_path / "orders.csv"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def test_the_command_prints_segments_rfm_and_the_churn_list(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "segments.csv"
-    code = main(["segment", str(write(tmp_path)), "--as-of", "2025-03-10", "--out", str(out)])
+    code = main(
+        ["segment", str(write_orders(tmp_path)), "--as-of", "2025-03-10", "--out", str(out)]
+    )
     printed = capsys.readouterr().out
     assert code == 0
     assert "3 customers as of 2025-03-10" in printed
@@ -53,7 +41,7 @@ def test_the_command_prints_segments_rfm_and_the_churn_list(
 def test_the_default_as_of_is_the_last_order(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["segment", str(write(tmp_path)), "--top", "0"]) == 0
+    assert main(["segment", str(write_orders(tmp_path)), "--top", "0"]) == 0
     assert "as of 2025-03-01T00:00:00+08:00" in capsys.readouterr().out
 
 
@@ -61,7 +49,7 @@ def test_a_malformed_row_is_an_error_and_nothing_is_written(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "segments.csv"
-    bad = write(tmp_path, CSV + "wang,2025-02-03,lots,books\n")
+    bad = write_orders(tmp_path, ORDERS_CSV + "wang,2025-02-03,lots,books\n")
     assert main(["segment", str(bad), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "custmgmt: error: line 8, column amount" in err
@@ -83,21 +71,15 @@ def test_a_malformed_row_is_an_error_and_nothing_is_written(
 def test_bad_command_lines_are_errors(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
-    argv = [str(write(tmp_path)) if a == "ORDERS" else a for a in argv]
+    argv = [str(write_orders(tmp_path)) if a == "ORDERS" else a for a in argv]
     assert main(argv) == 2
     assert message in capsys.readouterr().err
 
 
 def test_the_command_reads_a_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from custmgmt.adapters.sqlite import SQLiteStore
-    from custmgmt.datasets import DEFAULT_AS_OF, load_into, make_dataset
+    from custmgmt.datasets import DEFAULT_AS_OF
 
-    db = tmp_path / "store.sqlite3"
-    store = SQLiteStore(db)
-    try:
-        load_into(store, make_dataset(n_customers=60, seed=3))
-    finally:
-        store.close()
+    db = store_of_60_customers(tmp_path)
     out = tmp_path / "segments.csv"
     argv = ["segment", "--db", str(db), "--as-of", DEFAULT_AS_OF.isoformat(), "--out", str(out)]
     assert main(argv) == 0

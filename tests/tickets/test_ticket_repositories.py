@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from contextlib import AbstractContextManager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,10 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from _contract_stores import MemoryStores, SQLiteFileStores, SQLiteMemoryStores
 from custmgmt.adapters.memory import MemoryStore
-from custmgmt.adapters.memory.tickets import MemoryTicketRepository
 from custmgmt.adapters.sqlite import SQLiteStore
-from custmgmt.adapters.sqlite.tickets import SQLiteTicketRepository
 from custmgmt.errors import StorageError, TransitionNotAllowed, ValidationError
 from custmgmt.testing import TicketRepositoryContract
 from custmgmt.testing.ticket_contract import make_ticket
@@ -24,46 +22,16 @@ from custmgmt.tickets import DEFAULT_WORKFLOW, TicketEvent
 from custmgmt.tickets.ports import TicketRepository
 
 
-class TestMemoryTickets(TicketRepositoryContract):
-    def make_repository(self) -> TicketRepository:
-        store = MemoryStore()
-        repo: MemoryTicketRepository = store.tickets
-        self.stores = {**getattr(self, "stores", {}), id(repo): store}
-        return repo
-
-    def transaction(self, repository: TicketRepository) -> AbstractContextManager[None]:
-        return self.stores[id(repository)].transaction()
+class TestMemoryTickets(MemoryStores, TicketRepositoryContract):
+    repository_attribute = "tickets"
 
 
-class _SQLiteTickets(TicketRepositoryContract):
-    def open_store(self) -> SQLiteStore:
-        raise NotImplementedError
-
-    def make_repository(self) -> TicketRepository:
-        store = self.open_store()
-        repo: SQLiteTicketRepository = store.tickets
-        self.stores = {**getattr(self, "stores", {}), id(repo): store}
-        return repo
-
-    def close_repository(self, repository: TicketRepository) -> None:
-        self.stores[id(repository)].close()
-
-    def transaction(self, repository: TicketRepository) -> AbstractContextManager[None]:
-        return self.stores[id(repository)].transaction()
+class TestSQLiteMemoryTickets(SQLiteMemoryStores, TicketRepositoryContract):
+    repository_attribute = "tickets"
 
 
-class TestSQLiteMemoryTickets(_SQLiteTickets):
-    def open_store(self) -> SQLiteStore:
-        return SQLiteStore(":memory:")
-
-
-class TestSQLiteFileTickets(_SQLiteTickets):
-    @pytest.fixture(autouse=True)
-    def _folder(self, tmp_path: Path) -> None:
-        self.folder = tmp_path
-
-    def open_store(self) -> SQLiteStore:
-        return SQLiteStore(self.folder / f"tickets-{len(getattr(self, 'stores', {}))}.db")
+class TestSQLiteFileTickets(SQLiteFileStores, TicketRepositoryContract):
+    repository_attribute = "tickets"
 
 
 def test_both_stores_expose_the_ticket_repository_once() -> None:

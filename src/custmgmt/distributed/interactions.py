@@ -40,11 +40,18 @@ import numpy.typing as npt
 
 from custmgmt._extras import require
 from custmgmt.analytics.frames import COMPLAINT_CATEGORY_CODES, KIND_CODES, InteractionFrame
+from custmgmt.distributed._partitions import (
+    dataset_id_kind,
+    empty_partition,
+    frame_id_kind,
+    partition_table,
+)
 from custmgmt.distributed.parquet import (
     ROW_BITS,
     ParquetDataset,
     _ids,
     _text,
+    _whole_column,
     dataset,
     joined_pieces,
     read_piece_table,
@@ -222,8 +229,7 @@ def normalise_interactions(
     """
 
     def col(name: str) -> Any:
-        found = table.column(columns[name])
-        return found.combine_chunks() if found.num_chunks != 1 else found.chunk(0)
+        return _whole_column(table, columns[name])
 
     n = table.num_rows
     kinds = tuple(k.value for k in KIND_CODES)
@@ -349,22 +355,20 @@ def _pandas_of(columns: InteractionColumns) -> Any:
     return out
 
 
+#: The normalised columns after ``customer_id``, with their dtypes (``channel``, text,
+#: comes last when the dataset has it).
+_TYPED = {
+    "row": np.int64,
+    "at": np.int64,
+    "kind": np.int8,
+    "rating": np.int8,
+    "complaint_category": np.int8,
+    "resolved": bool,
+}
+
+
 def _meta(id_kind: str, columns: Any) -> Any:
-    pd = require("pandas", extra="pandas", purpose="Dask partitions")
-    out = pd.DataFrame(
-        {
-            "customer_id": pd.Series([], dtype=np.int64 if id_kind == "i" else object),
-            "row": pd.Series([], dtype=np.int64),
-            "at": pd.Series([], dtype=np.int64),
-            "kind": pd.Series([], dtype=np.int8),
-            "rating": pd.Series([], dtype=np.int8),
-            "complaint_category": pd.Series([], dtype=np.int8),
-            "resolved": pd.Series([], dtype=bool),
-        }
-    )
-    if "channel" in set(columns):
-        out["channel"] = pd.Series([], dtype=object)
-    return out
+    return empty_partition(id_kind, _TYPED, ["channel"] if "channel" in set(columns) else [])
 
 
 def _read_piece_frame(piece: tuple[int, tuple[int, ...]], data: ParquetDataset) -> Any:
@@ -384,10 +388,8 @@ def read_interactions(
         MissingDependency: the ``dask`` extra is not installed.
     """
     dd = require("dask.dataframe", extra="dask", purpose="analyses on a Dask cluster")
-    pq = require("pyarrow.parquet", extra="dask", purpose="reading Parquet interactions")
     data = interactions_dataset(source)
-    id_type = pq.read_schema(data.files[0]).field(data.columns["customer_id"]).type
-    id_kind = "i" if str(id_type).startswith(("int", "uint")) else "O"
+    id_kind = dataset_id_kind(data, purpose="reading Parquet interactions")
     frame = dd.from_map(
         _read_piece_frame,
         data.pieces(rows_per_partition),
@@ -400,13 +402,12 @@ def read_interactions(
 
 
 def _normalise_partition(pdf: Any, partition_info: Any = None) -> Any:
-    pa = _pa()
-    number = 0 if partition_info is None else int(partition_info["number"])
-    columns = {str(c).lower(): str(c) for c in pdf.columns}
-    known = {
-        c: columns[c] for c in (*INTERACTION_COLUMNS, *INTERACTION_OPTIONAL_COLUMNS) if c in columns
-    }
-    table = pa.Table.from_pandas(pdf[list(known.values())], preserve_index=False)
+    number, known, table = partition_table(
+        pdf,
+        (*INTERACTION_COLUMNS, *INTERACTION_OPTIONAL_COLUMNS),
+        partition_info,
+        purpose="reading Parquet interactions",
+    )
     normalised = normalise_interactions(
         table,
         label=f"interactions partition {number}",
@@ -428,9 +429,7 @@ def interactions_from_dask(frame: Any) -> DistributedInteractions:
     for column in INTERACTION_COLUMNS:
         if column not in names:
             raise ValidationError(f"interactions frame: column {column}", None, "the column")
-    kind = frame.dtypes[next(c for c in frame.columns if str(c).lower() == "customer_id")]
-    id_kind = "i" if getattr(kind, "kind", "O") in "iu" else "O"
     normalised = frame.map_partitions(
-        _normalise_partition, meta=_meta(id_kind, names), enforce_metadata=False
+        _normalise_partition, meta=_meta(frame_id_kind(frame), names), enforce_metadata=False
     )
     return DistributedInteractions(frame=normalised, source="a Dask DataFrame")

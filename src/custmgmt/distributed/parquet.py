@@ -382,6 +382,31 @@ def read_piece(
     )
 
 
+def _whole_column(table: Any, name: str) -> Any:
+    """Column ``name`` of an Arrow table as one array (chunks combined only when
+    there are several: a single chunk is used as it is, not copied)."""
+    found = table.column(name)
+    return found.combine_chunks() if found.num_chunks != 1 else found.chunk(0)
+
+
+def _check_currency(path: str, array: Any, currency: str) -> None:
+    """Refuse a ``currency`` column naming another currency than the dataset's
+    (case and blanks around it ignored, empty cells allowed): amounts in two
+    currencies cannot be summed.
+
+    Raises:
+        ValidationError: naming ``path``, the column and the first other currency.
+    """
+    values = {v for v in array.unique().to_pylist() if v is not None}
+    other = sorted(str(v) for v in values if str(v).strip().upper() != currency.upper())
+    if other:
+        raise ValidationError(
+            f"{path}: column currency",
+            other[0],
+            f"every order in {currency} (the dataset's currency)",
+        )
+
+
 def read_piece_table(
     data: ParquetDataset, file_index: int, row_groups: Sequence[int]
 ) -> tuple[Any, int]:
@@ -422,18 +447,10 @@ def normalise_table(
     n = table.num_rows
 
     def col(name: str) -> Any:
-        found = table.column(columns[name])
-        return found.combine_chunks() if found.num_chunks != 1 else found.chunk(0)
+        return _whole_column(table, columns[name])
 
     if "currency" in columns:
-        values = {v for v in col("currency").unique().to_pylist() if v is not None}
-        other = sorted(str(v) for v in values if str(v).strip().upper() != currency.upper())
-        if other:
-            raise ValidationError(
-                f"{path}: column currency",
-                other[0],
-                f"every order in {currency} (the dataset's currency)",
-            )
+        _check_currency(path, col("currency"), currency)
     amount = _money(path, "amount", col("amount"), digits)
     returned = (
         _money(path, "returned_amount", col("returned_amount"), digits)
@@ -624,7 +641,6 @@ def _unified_codes(chunks: list[Any], out: npt.NDArray[Any], *, blank_missing: b
 def _read_into_columns(
     data: ParquetDataset, *, currency: str, tz: str, rows_per_piece: int
 ) -> OrderFrame:
-    pq = _pq()
     pa = _pa()
     digits = currency_digits(currency)
     _zone(tz)
@@ -640,29 +656,15 @@ def _read_into_columns(
     start = 0
     for file_index, groups in data.pieces(rows_per_piece):
         path = data.files[file_index]
-        handle = pq.ParquetFile(path)
-        wanted = list(columns.values())
-        table = (
-            handle.read_row_groups(list(groups), columns=wanted)
-            if len(groups) and handle.metadata.num_row_groups
-            else handle.schema_arrow.empty_table().select(wanted)
-        )
+        table, _ = read_piece_table(data, file_index, groups)
         rows = table.num_rows
         piece = slice(start, start + rows)
 
         def col(name: str, table: Any = table) -> Any:
-            found = table.column(columns[name])
-            return found.combine_chunks() if found.num_chunks != 1 else found.chunk(0)
+            return _whole_column(table, columns[name])
 
         if "currency" in columns:
-            values = {v for v in col("currency").unique().to_pylist() if v is not None}
-            other = sorted(str(v) for v in values if str(v).strip().upper() != currency.upper())
-            if other:
-                raise ValidationError(
-                    f"{path}: column currency",
-                    other[0],
-                    f"every order in {currency} (the dataset's currency)",
-                )
+            _check_currency(path, col("currency"), currency)
         amount[piece] = _money(path, "amount", col("amount"), digits)
         if "returned_amount" in columns:
             returned[piece] = _money(path, "returned_amount", col("returned_amount"), digits)

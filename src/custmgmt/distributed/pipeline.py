@@ -76,6 +76,12 @@ from custmgmt.analytics.partitioned import concat_features
 from custmgmt.churn import ChurnEngine
 from custmgmt.churn import partitioned as churn_parts
 from custmgmt.churn.partitioned import check_engine, concat_churn
+from custmgmt.distributed._partitions import (
+    dataset_id_kind,
+    empty_partition,
+    frame_id_kind,
+    partition_table,
+)
 from custmgmt.distributed.interactions import DistributedInteractions, columns_to_interactions
 from custmgmt.distributed.parquet import (
     OPTIONAL_COLUMNS,
@@ -188,23 +194,20 @@ def _read_piece_frame(
     return _pandas_of(read_piece(data, piece[0], piece[1], currency=currency, tz=tz))
 
 
+#: The normalised columns after ``customer_id``, with their dtypes (the ``_TEXT``
+#: columns the dataset has come last).
+_TYPED = {
+    "row": np.int64,
+    "placed_at": np.int64,
+    "amount": np.int64,
+    "returned_amount": np.int64,
+    "status": np.int8,
+}
+
+
 def _meta(id_kind: str, columns: Iterable[str]) -> Any:
-    pd = require("pandas", extra="pandas", purpose="Dask partitions")
     names = set(columns)
-    out = pd.DataFrame(
-        {
-            "customer_id": pd.Series([], dtype=np.int64 if id_kind == "i" else object),
-            "row": pd.Series([], dtype=np.int64),
-            "placed_at": pd.Series([], dtype=np.int64),
-            "amount": pd.Series([], dtype=np.int64),
-            "returned_amount": pd.Series([], dtype=np.int64),
-            "status": pd.Series([], dtype=np.int8),
-        }
-    )
-    for name in _TEXT:
-        if name in names:
-            out[name] = pd.Series([], dtype=object)
-    return out
+    return empty_partition(id_kind, _TYPED, [name for name in _TEXT if name in names])
 
 
 def read_orders(
@@ -223,10 +226,8 @@ def read_orders(
         MissingDependency: the ``dask`` extra is not installed.
     """
     dd = _dd()
-    pq = require("pyarrow.parquet", extra="dask", purpose="reading Parquet orders")
     data = dataset(source)
-    id_type = pq.read_schema(data.files[0]).field(data.columns["customer_id"]).type
-    id_kind = "i" if str(id_type).startswith(("int", "uint")) else "O"
+    id_kind = dataset_id_kind(data, purpose="reading Parquet orders")
     frame = dd.from_map(
         _read_piece_frame,
         data.pieces(rows_per_partition),
@@ -241,11 +242,9 @@ def read_orders(
 
 
 def _normalise_partition(pdf: Any, currency: str, tz: str, partition_info: Any = None) -> Any:
-    pa = require("pyarrow", extra="dask", purpose="Dask partitions")
-    number = 0 if partition_info is None else int(partition_info["number"])
-    columns = {str(c).lower(): str(c) for c in pdf.columns}
-    known = {c: columns[c] for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if c in columns}
-    table = pa.Table.from_pandas(pdf[list(known.values())], preserve_index=False)
+    number, known, table = partition_table(
+        pdf, (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS), partition_info, purpose="Dask partitions"
+    )
     normalised = normalise_table(
         table,
         label=f"partition {number}",
@@ -269,13 +268,11 @@ def from_dask(frame: Any, *, currency: str = "CNY", tz: str = "Asia/Shanghai") -
     for column in ("customer_id", "placed_at", "amount"):
         if column not in names:
             raise ValidationError(f"frame: column {column}", None, "the column")
-    kind = frame.dtypes[next(c for c in frame.columns if str(c).lower() == "customer_id")]
-    id_kind = "i" if getattr(kind, "kind", "O") in "iu" else "O"
     normalised = frame.map_partitions(
         _normalise_partition,
         currency,
         tz,
-        meta=_meta(id_kind, names),
+        meta=_meta(frame_id_kind(frame), names),
         enforce_metadata=False,
     )
     return DistributedOrders(frame=normalised, currency=currency, source="a Dask DataFrame")
@@ -863,6 +860,16 @@ def rate(
     return _rating_graph(frames, _id_kind(orders), policy, as_of, previous, found)
 
 
+def _first_stage(
+    stage: Callable[..., Any], frames: list[Any], interactions: list[Any] | None, *args: Any
+) -> list[Any]:
+    """One delayed ``stage(frame, *args, interactions)`` per partition of customers:
+    each frame with its partition of the interactions, or None without them."""
+    delayed = _delayed()
+    paired = interactions if interactions is not None else [None] * len(frames)
+    return [delayed(stage, pure=True)(f, *args, i) for f, i in zip(frames, paired, strict=True)]
+
+
 def _rating_graph(
     frames: list[Any],
     kind: str,
@@ -872,11 +879,7 @@ def _rating_graph(
     interactions: list[Any] | None = None,
 ) -> DistributedRating:
     delayed = _delayed()
-    paired = interactions if interactions is not None else [None] * len(frames)
-    one = [
-        delayed(_rate_one, pure=True)(f, policy, as_of, i)
-        for f, i in zip(frames, paired, strict=True)
-    ]
+    one = _first_stage(_rate_one, frames, interactions, policy, as_of)
     population = delayed(_rate_population, pure=True)(one)
     two = [delayed(_rate_two, pure=True)(p, population, previous, as_of) for p in one]
     names = tuple(c.name for c in policy.criteria)
@@ -1092,11 +1095,7 @@ def _segment_graph(
     interactions: list[Any] | None = None,
 ) -> DistributedSegments:
     delayed = _delayed()
-    paired = interactions if interactions is not None else [None] * len(frames)
-    one = [
-        delayed(_segment_one, pure=True)(f, as_of, engine, chosen, i)
-        for f, i in zip(frames, paired, strict=True)
-    ]
+    one = _first_stage(_segment_one, frames, interactions, as_of, engine, chosen)
     gathered = [delayed(_gathered, pure=True)(p, engine, as_of) for p in one]
     population = delayed(_segment_population, pure=True)(gathered, engine, chosen)
     two = [delayed(segment_apply, pure=True)(p, population, as_of) for p in one]
@@ -1457,11 +1456,7 @@ def clv(
     period_code = normalise_unit("period", period)
     if calibration_end is not None:
         _check_calibration(as_of, calibration_end, unit_code, period_code)
-    chosen = tuple(dict.fromkeys(models))
-    if not chosen or any(m not in MODELS for m in chosen):
-        raise ValidationError("models", list(models), f"some of {', '.join(MODELS)}")
-    if isinstance(months, bool) or not isinstance(months, int) or months < 1:
-        raise ValidationError("months", months, "a positive whole number of months")
+    chosen = _checked_models(models, months)
     settings = _ClvSettings(
         unit=unit_code,
         period=period_code,
@@ -1473,6 +1468,22 @@ def clv(
         calibration_end=calibration_end,
     )
     return _clv_graph(_frames(orders, npartitions), _id_kind(orders), as_of, settings)
+
+
+def _checked_models(models: Sequence[str], months: int) -> tuple[str, ...]:
+    """Check the CLV ``models`` and the prediction horizon ``months``; return the
+    models asked for, each once, in the order given.
+
+    Raises:
+        ValidationError: no model, an unknown one, or a ``months`` that is not a
+            positive whole number.
+    """
+    chosen = tuple(dict.fromkeys(models))
+    if not chosen or any(m not in MODELS for m in chosen):
+        raise ValidationError("models", list(models), f"some of {', '.join(MODELS)}")
+    if isinstance(months, bool) or not isinstance(months, int) or months < 1:
+        raise ValidationError("months", months, "a positive whole number of months")
+    return chosen
 
 
 def _check_calibration(as_of: datetime, calibration_end: datetime, unit: str, period: str) -> None:
@@ -1605,11 +1616,7 @@ def analyse(
     engine = ChurnEngine() if engine is None else engine
     check_engine(engine)
     chosen_schemes = tuple(shipped_schemes() if schemes is None else schemes)
-    chosen = tuple(dict.fromkeys(models))
-    if not chosen or any(m not in MODELS for m in chosen):
-        raise ValidationError("models", list(models), f"some of {', '.join(MODELS)}")
-    if isinstance(months, bool) or not isinstance(months, int) or months < 1:
-        raise ValidationError("months", months, "a positive whole number of months")
+    chosen = _checked_models(models, months)
     settings = _ClvSettings(
         unit=normalise_unit("unit", unit),
         period=normalise_unit("period", period),

@@ -58,6 +58,7 @@ from typing import Any, Final
 import attrs
 
 from custmgmt.domain import _validate as v
+from custmgmt.domain._tuples import tuple_of
 from custmgmt.errors import PermissionDenied, TransitionNotAllowed, ValidationError
 from custmgmt.prospects.prospect import Prospect, StageChange, check_stage_name
 
@@ -226,23 +227,11 @@ class ApprovalPolicy:
 
 
 def _stages(value: Any) -> tuple[Stage, ...]:
-    if isinstance(value, str) or not isinstance(value, Iterable):
-        raise ValidationError("Pipeline.stages", value, "an iterable of Stage")
-    stages = tuple(value)
-    for i, stage in enumerate(stages):
-        if not isinstance(stage, Stage):
-            raise ValidationError(f"Pipeline.stages[{i}]", stage, "a Stage")
-    return stages
+    return tuple_of("Pipeline.stages", value, Stage)
 
 
 def _moves(value: Any) -> tuple[Move, ...]:
-    if isinstance(value, str) or not isinstance(value, Iterable):
-        raise ValidationError("Pipeline.moves", value, "an iterable of Move")
-    moves = tuple(value)
-    for i, move in enumerate(moves):
-        if not isinstance(move, Move):
-            raise ValidationError(f"Pipeline.moves[{i}]", move, "a Move")
-    return moves
+    return tuple_of("Pipeline.moves", value, Move)
 
 
 @attrs.frozen(kw_only=True)

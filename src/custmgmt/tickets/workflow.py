@@ -55,6 +55,7 @@ from typing import Any, Final
 import attrs
 
 from custmgmt.domain import _validate as v
+from custmgmt.domain._tuples import tuple_of
 from custmgmt.domain.service import Priority
 from custmgmt.errors import TransitionNotAllowed, ValidationError
 from custmgmt.tickets.ticket import (
@@ -244,23 +245,11 @@ DEFAULT_GUARDS: Final[Mapping[str, Guard]] = types.MappingProxyType(
 
 
 def _states(value: Any) -> tuple[State, ...]:
-    if isinstance(value, str) or not isinstance(value, Iterable):
-        raise ValidationError("Workflow.states", value, "an iterable of State")
-    states = tuple(value)
-    for i, state in enumerate(states):
-        if not isinstance(state, State):
-            raise ValidationError(f"Workflow.states[{i}]", state, "a State")
-    return states
+    return tuple_of("Workflow.states", value, State)
 
 
 def _transitions(value: Any) -> tuple[Transition, ...]:
-    if isinstance(value, str) or not isinstance(value, Iterable):
-        raise ValidationError("Workflow.transitions", value, "an iterable of Transition")
-    rows = tuple(value)
-    for i, row in enumerate(rows):
-        if not isinstance(row, Transition):
-            raise ValidationError(f"Workflow.transitions[{i}]", row, "a Transition")
-    return rows
+    return tuple_of("Workflow.transitions", value, Transition)
 
 
 def _guards(value: Any) -> Mapping[str, Guard]:
