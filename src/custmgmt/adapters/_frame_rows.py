@@ -24,6 +24,7 @@ from custmgmt.analytics.frames import (
 
 __all__ = [
     "COMPLAINT_CASE",
+    "INTERACTION_CODES",
     "KIND_CASE",
     "STATUS_CASE",
     "add_interaction_rows",
@@ -52,12 +53,20 @@ STATUS_CASE = case_sql("status", [s.value for s in STATUS_CODES], default=-1)
 KIND_CASE = case_sql("kind", [k.value for k in KIND_CODES], default=-1)
 COMPLAINT_CASE = case_sql("category", [c.value for c in COMPLAINT_CATEGORY_CODES], default=-1)
 
+#: The kind code, review rating (0: none) and complaint code (-1: none) of an
+#: interaction row, as both dialects write them (the resolved flag, a boolean in
+#: PostgreSQL and an integer in SQLite, is each dialect's own).
+INTERACTION_CODES = (
+    f"{KIND_CASE}, CASE WHEN kind = 'review' THEN rating ELSE 0 END, "
+    f"CASE WHEN kind = 'complaint' THEN {COMPLAINT_CASE} ELSE -1 END"
+)
+
 
 def add_order_rows(builder: OrderFrameBuilder, rows: list[Any]) -> None:
     """Add a chunk of order rows to ``builder``: customer id, placement microseconds,
-    total and refund in minor units, status code, own currency (None: the frame's),
-    main category, channel, order id, and the joined categories of an order with
-    several (None otherwise). ``rows`` is emptied as it is read."""
+    total and refund in minor units of the order's currency, status code, own currency
+    (None: the frame's), main category, channel, order id, and the joined categories
+    of an order with several (None otherwise). ``rows`` is emptied as it is read."""
     cid, placed, total, refund, status, own, main, channel, oid, several = columns_of(rows, 10)
     rows.clear()
     start = len(builder)

@@ -46,9 +46,10 @@ import functools
 import itertools
 import os
 import zoneinfo
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from enum import Enum
 from itertools import repeat
 from typing import Any, ClassVar, Protocol, Self, TypeVar, cast
 
@@ -78,7 +79,7 @@ from custmgmt.domain.money import currency_digits
 from custmgmt.domain.order import Order, OrderStatus
 from custmgmt.domain.time import from_epoch_micros, require_aware, to_epoch_micros
 from custmgmt.errors import ValidationError
-from custmgmt.notebook.display import Report, counts_table, numeric_summary
+from custmgmt.notebook.display import Displayed, Report, Table, counts_table, numeric_summary
 
 __all__ = [
     "COMPLAINT_CATEGORY_CODES",
@@ -114,11 +115,18 @@ COUNTED_STATUS_CODES: tuple[int, ...] = tuple(
 )
 
 _DELIVERED = STATUS_CODES.index(OrderStatus.DELIVERED)
+_STATUS_INDEX = {status: code for code, status in enumerate(STATUS_CODES)}
+_KIND_INDEX = {kind: code for code, kind in enumerate(KIND_CODES)}
+_COMPLAINT_INDEX = {category: code for code, category in enumerate(COMPLAINT_CATEGORY_CODES)}
 
 
 AnyArray = npt.NDArray[Any]
 T = TypeVar("T")
 E_co = TypeVar("E_co", covariant=True)
+
+# What OrderFrameBuilder.add_orders needs of an order beyond its plain attributes (its
+# docstring says what each item is).
+_OrderSummary = tuple[int | None, int | None, str, Sequence[str] | None]
 
 #: Entities per chunk when a store is read through its entities.
 DEFAULT_CHUNK_SIZE = 10_000
@@ -299,10 +307,11 @@ def _check_currency_rows(
     return out
 
 
-class _CustomerFrame:
-    """What both frames share: the customer index, read-only columns, re-indexing and
-    DataFrame export. Subclasses are frozen attrs classes with ``customer_code`` and
-    ``customer_ids`` fields."""
+class _CustomerFrame(Displayed):
+    """What both frames share: the customer index, read-only columns, re-indexing,
+    DataFrame export and the notebook display (``_repr_html_``, ``summary()``: each
+    frame writes its ``_display()`` report). Subclasses are frozen attrs classes with
+    ``customer_code`` and ``customer_ids`` fields."""
 
     __slots__ = ()
 
@@ -344,6 +353,24 @@ class _CustomerFrame:
 
     def _export_columns(self) -> dict[str, Any]:
         raise NotImplementedError
+
+    def _report(
+        self, title: str, rows: str, facts: list[tuple[str, Any]], times: AnyArray
+    ) -> Report:
+        """The start of each frame's display: its size (``rows`` names them), the
+        customers, the frame's own ``facts``, then the span of ``times``."""
+        return Report(
+            title,
+            facts=[(rows, len(self)), ("customers", self.n_customers), *facts, *_time_span(times)],
+        )
+
+    @staticmethod
+    def _counts(caption: str, label: str, codes: AnyArray, members: Sequence[Enum]) -> Table:
+        """Rows per code of a coded column, every member listed (zero counts too)."""
+        counts = np.bincount(np.asarray(codes, dtype=np.int64), minlength=len(members))
+        return counts_table(
+            caption, label, {m.value: int(counts[i]) for i, m in enumerate(members)}
+        )
 
     def to_pandas(self) -> Any:
         """A pandas DataFrame, one row per order (or interaction): ``customer_id``, the
@@ -445,32 +472,18 @@ class OrderFrame(_CustomerFrame):
             f"currency={self.currency!r}, categories={len(self.category_names)})"
         )
 
-    def _repr_html_(self) -> str:
-        return self._display().to_html()
-
-    def summary(self) -> str:
-        """The summary shown in a notebook, as aligned text for a terminal."""
-        return self._display().to_text()
-
     def _display(self) -> Report:
         """Size, time span, orders per status and the amounts' quantiles."""
-        report = Report(
-            "Order frame",
-            facts=[
-                ("orders", len(self)),
-                ("customers", self.n_customers),
-                ("currency", self.currency),
-                *_time_span(self.placed_at),
-            ],
+        report = self._report(
+            "Order frame", "orders", [("currency", self.currency)], self.placed_at
         )
-        statuses = list(OrderStatus)
-        counts = np.bincount(np.asarray(self.status, dtype=np.int64), minlength=len(statuses))
-        report.add(counts_table("orders per status", "status",
-                                {s.value: int(counts[i]) for i, s in enumerate(statuses)}))
-        report.add(numeric_summary(
-            {"amount": self.amount, "returned_amount": self.returned_amount},
-            caption=f"money in {self.currency} minor units",
-        ))
+        report.add(self._counts("orders per status", "status", self.status, STATUS_CODES))
+        report.add(
+            numeric_summary(
+                {"amount": self.amount, "returned_amount": self.returned_amount},
+                caption=f"money in {self.currency} minor units",
+            )
+        )
         return report
 
     @property
@@ -574,6 +587,7 @@ class OrderFrame(_CustomerFrame):
             "returned_amount": returned,
             "status": status_codes,
             "category": category_codes,
+            "category_names": category_names,
             "channel": channel_codes,
             "channel_names": channel_names,
             "order_id": order_ids,
@@ -584,22 +598,7 @@ class OrderFrame(_CustomerFrame):
         if group is not None:
             # Rows sharing an order id are the lines of one order, as in from_csv.
             data = merge_lines(data, group, np.arange(n, dtype=np.int64), unit="row")
-        return cls(
-            customer_code=data["customer_code"],
-            customer_ids=customer_ids,
-            placed_at=data["placed_at"],
-            amount=data["amount"],
-            returned_amount=data["returned_amount"],
-            status=data["status"],
-            category=data["category"],
-            category_names=category_names,
-            channel=data["channel"],
-            channel_names=channel_names,
-            currency=currency,
-            order_id=data["order_id"],
-            line_row=data["line_row"],
-            line_category=data["line_category"],
-        )
+        return cls._from_data(data, currency=currency)
 
     @classmethod
     def from_store(
@@ -694,56 +693,11 @@ class OrderFrame(_CustomerFrame):
             ValidationError: as :meth:`from_store`; also an item that is not an Order.
         """
         builder = OrderFrameBuilder(currency=currency, rates=rates)
-        lo, hi = check_window(as_of, since)
+        window = check_window(as_of, since)
         wanted = check_customers(customers)
-        status_index = {s: i for i, s in enumerate(STATUS_CODES)}
         for chunk in _batches(orders):
-            cid: list[str] = []
-            placed: list[int] = []
-            total: list[int | None] = []
-            refunded: list[int | None] = []
-            status: list[int] = []
-            main: list[str] = []
-            channel: list[str | None] = []
-            oid: list[str] = []
-            own: list[str | None] = []
-            rows: list[int] = []
-            names: list[str] = []
-            for order in chunk:
-                if not isinstance(order, Order):
-                    raise ValidationError("orders", order, "Order entities")
-                at = to_epoch_micros(order.placed_at)
-                if not _in_window(at, lo, hi):
-                    continue
-                if wanted is not None and order.customer_id not in wanted:
-                    continue
-                categories = order.categories
-                if len(categories) > 1:
-                    row = len(builder) + len(oid)
-                    for name in sorted(categories):
-                        rows.append(row)
-                        names.append(name)
-                cid.append(order.customer_id)
-                placed.append(at)
-                total.append(order.total.to_minor())
-                refunded.append(order.refunded.to_minor())
-                status.append(status_index[order.status])
-                main.append(max(order.lines, key=lambda line: line.subtotal.amount).category)
-                channel.append(order.channel)
-                oid.append(order.id)
-                own.append(None if order.currency == builder.currency else order.currency)
-            builder.add(
-                customer_id=cid,
-                placed_at=placed,
-                amount=total,
-                returned_amount=refunded,
-                status=status,
-                category=main,
-                channel=channel,
-                order_id=oid,
-                currency=own,
-            )
-            builder.add_categories(rows, names)
+            _check_entities(chunk, Order, "orders", "Order entities")
+            builder.add_orders(chunk, _domain_summary, window=window, customers=wanted)
         return builder.build(customer_index)
 
     @classmethod
@@ -793,9 +747,17 @@ class OrderFrame(_CustomerFrame):
         if customer_index is not None:
             customer_ids, remap = map_onto_index(customer_ids, _index_ids(customer_index))
             codes = remap[codes]
+        data["customer_ids"] = customer_ids
+        data["customer_code"] = codes.astype(code_dtype(len(customer_ids)), copy=False)
+        return cls._from_data(data, currency=currency)
+
+    @classmethod
+    def _from_data(cls, data: Mapping[str, Any], *, currency: str) -> OrderFrame:
+        """The frame of ``data``, the columns by field name as :func:`read_orders_csv`
+        and :func:`merge_lines` give them (the one mapping of those onto the fields)."""
         return cls(
-            customer_code=codes.astype(code_dtype(len(customer_ids)), copy=False),
-            customer_ids=customer_ids,
+            customer_code=data["customer_code"],
+            customer_ids=data["customer_ids"],
             placed_at=data["placed_at"],
             amount=data["amount"],
             returned_amount=data["returned_amount"],
@@ -996,24 +958,10 @@ class InteractionFrame(_CustomerFrame):
     def __attrs_post_init__(self) -> None:
         self._freeze_columns(self._columns)
 
-    def _repr_html_(self) -> str:
-        return self._display().to_html()
-
-    def summary(self) -> str:
-        """The summary shown in a notebook, as aligned text for a terminal."""
-        return self._display().to_text()
-
     def _display(self) -> Report:
         """Size, time span and interactions per kind."""
-        report = Report(
-            "Interaction frame",
-            facts=[("interactions", len(self)), ("customers", self.n_customers),
-                   *_time_span(self.at)],
-        )
-        kinds = list(InteractionKind)
-        counts = np.bincount(np.asarray(self.kind, dtype=np.int64), minlength=len(kinds))
-        report.add(counts_table("interactions per kind", "kind",
-                                {k.value: int(counts[i]) for i, k in enumerate(kinds)}))
+        report = self._report("Interaction frame", "interactions", [], self.at)
+        report.add(self._counts("interactions per kind", "kind", self.kind, KIND_CODES))
         return report
 
     def __repr__(self) -> str:
@@ -1182,51 +1130,13 @@ class InteractionFrame(_CustomerFrame):
             ValidationError: as :meth:`from_store`; also an item that is not an
                 Interaction.
         """
-        lo, hi = check_window(as_of, since)
+        window = check_window(as_of, since)
         wanted = check_customers(customers)
         wanted_kinds = check_kinds(kinds)
-        kind_index = {k: i for i, k in enumerate(KIND_CODES)}
-        complaint_index = {c: i for i, c in enumerate(COMPLAINT_CATEGORY_CODES)}
         builder = InteractionFrameBuilder()
         for chunk in _batches(interactions):
-            cid: list[str] = []
-            t: list[int] = []
-            k: list[int] = []
-            r: list[int] = []
-            c: list[int] = []
-            z: list[bool] = []
-            channel: list[str | None] = []
-            for item in chunk:
-                if not isinstance(item, Interaction):
-                    raise ValidationError("interactions", item, "Interaction entities")
-                at = to_epoch_micros(item.at)
-                if not _in_window(at, lo, hi):
-                    continue
-                if wanted is not None and item.customer_id not in wanted:
-                    continue
-                if wanted_kinds is not None and item.kind not in wanted_kinds:
-                    continue
-                details = item.details
-                cid.append(item.customer_id)
-                t.append(at)
-                k.append(kind_index[item.kind])
-                r.append(details.rating if isinstance(details, Review) else 0)
-                if isinstance(details, Complaint):
-                    c.append(complaint_index[details.category])
-                    z.append(details.resolved)
-                else:
-                    c.append(-1)
-                    z.append(False)
-                channel.append(item.channel)
-            builder.add(
-                customer_id=cid,
-                at=t,
-                kind=k,
-                rating=r,
-                complaint_category=c,
-                resolved=z,
-                channel=channel,
-            )
+            _check_entities(chunk, Interaction, "interactions", "Interaction entities")
+            builder.add_interactions(chunk, window=window, customers=wanted, kinds=wanted_kinds)
         return builder.build(customer_index)
 
     @classmethod
@@ -1292,9 +1202,7 @@ def _from_port(kind: type[F], method: str, frame: object) -> F:
     return frame
 
 
-def check_window(
-    as_of: datetime | None, since: datetime | None
-) -> tuple[int | None, int | None]:
+def check_window(as_of: datetime | None, since: datetime | None) -> tuple[int | None, int | None]:
     """``(since, as_of)`` in µs UTC (None stays None); naive datetimes are refused.
 
     The window of the columnar port is ``since <= t <= as_of``.
@@ -1344,8 +1252,26 @@ def _batches(items: Iterable[T]) -> Iterator[list[T]]:
         yield batch
 
 
-def _in_window(t: int, lo: int | None, hi: int | None) -> bool:
-    return (lo is None or t >= lo) and (hi is None or t <= hi)
+def _check_entities(chunk: Sequence[object], kind: type, field: str, expected: str) -> None:
+    """Refuse a chunk holding an item that is not a ``kind``, naming the first such
+    item (the types are compared once each, not once per item)."""
+    if not all(issubclass(seen, kind) for seen in set(map(type, chunk))):
+        item = next(item for item in chunk if not isinstance(item, kind))
+        raise ValidationError(field, item, expected)
+
+
+def _domain_summary(order: Order) -> _OrderSummary:
+    """The order's summary from the domain's own arithmetic (``Order.total``,
+    ``Order.refunded``, ``Money.to_minor``, which raises where no exact minor-unit
+    value exists): the reference reading the stores' columnar ports are checked
+    against."""
+    categories = order.categories
+    return (
+        order.total.to_minor(),
+        order.refunded.to_minor(),
+        max(order.lines, key=lambda line: line.subtotal.amount).category,
+        sorted(categories) if len(categories) > 1 else None,
+    )
 
 
 _UNSEEN = -2
@@ -1465,7 +1391,35 @@ def time_then_id_order(times: AnyArray, ids: AnyArray) -> AnyArray | None:
     return perm
 
 
-class OrderFrameBuilder:
+class _FrameBuilder:
+    """What both builders share: the customers and channels coded as chunks arrive,
+    the columns kept as numpy chunks under short keys (``"cust"``, ``"ch"``, ...) until
+    :meth:`build` joins them, and the count of rows added."""
+
+    def __init__(self, columns: tuple[str, ...], *, channel_codes: bool) -> None:
+        self._customers = _Labels()
+        #: ``channel_codes``: :meth:`add` may take a channel's code in its place.
+        self._channels = _Labels(codes_given=channel_codes)
+        self._parts: dict[str, list[AnyArray]] = {key: [] for key in columns}
+        self._rows = 0
+
+    def __len__(self) -> int:
+        return self._rows
+
+    def _coded(
+        self, columns: Mapping[str, AnyArray], customer_index: Any
+    ) -> tuple[AnyArray, AnyArray, AnyArray, tuple[str, ...]]:
+        """(customer_ids, customer_code, channel codes, channel names) of the joined
+        ``"cust"`` and ``"ch"`` columns, coded as the frames' other constructors code
+        them."""
+        channel_codes, channel_names = self._channels.sorted(columns["ch"])
+        customer_ids, customer_code = _customer_codes(
+            self._customers, columns["cust"], customer_index
+        )
+        return customer_ids, customer_code, channel_codes, channel_names
+
+
+class OrderFrameBuilder(_FrameBuilder):
     """Assembles an :class:`OrderFrame` from a store's rows, chunk by chunk.
 
     For adapters implementing the columnar port
@@ -1487,19 +1441,11 @@ class OrderFrameBuilder:
         currency_digits(currency)
         self.currency = currency
         self.rates = cv.check_rates(rates)
-        self._customers = _Labels()
+        super().__init__(("cust", "t", "a", "r", "s", "cat", "ch", "oid"), channel_codes=True)
         self._categories = _Labels(codes_given=True)
-        self._channels = _Labels(codes_given=True)
         self._currencies = _Labels()
-        self._parts: dict[str, list[AnyArray]] = {
-            key: [] for key in ("cust", "t", "a", "r", "s", "cat", "ch", "oid")
-        }
         self._foreign: list[tuple[int, AnyArray]] = []
         self._pairs: list[tuple[int, str]] = []
-        self._rows = 0
-
-    def __len__(self) -> int:
-        return self._rows
 
     def add(
         self,
@@ -1553,15 +1499,89 @@ class OrderFrameBuilder:
         try:
             return np.array(values, dtype=np.int64)
         except (TypeError, OverflowError):
-            row = next(
-                i for i, v in enumerate(values) if v is None or not -(2**63) <= v < 2**63
-            )
+            row = next(i for i, v in enumerate(values) if v is None or not -(2**63) <= v < 2**63)
             raise ValidationError(
                 f"order {order_id[row]}",
                 values[row],
                 f"an order {what} with an exact minor-unit value in its currency "
                 "(at most the currency's decimals, below 10^14)",
             ) from None
+
+    def add_orders(
+        self,
+        orders: Iterable[Order],
+        summarise: Callable[[Order], _OrderSummary],
+        *,
+        window: tuple[int | None, int | None] = (None, None),
+        customers: frozenset[str] | None = None,
+    ) -> None:
+        """Append one chunk of Order entities, in the order given, keeping those placed
+        in ``window`` by ``customers`` (None: no filter; the arguments as
+        :func:`check_window` and :func:`check_customers` return them).
+
+        The one reading of an order into the frame's columns, for
+        :meth:`OrderFrame.from_orders` and the memory store's columnar port (which
+        passes no window: its time index has applied it). The items are not
+        type-checked here, per item: ``from_orders`` checks each chunk first.
+
+        Args:
+            orders: the orders.
+            summarise: an order's (total, refund) in minor units of its own currency
+                (None: no exact minor-unit value), its main category (that of the line
+                with the largest subtotal, the first such line on ties) and its
+                distinct categories, sorted, when it has several (None otherwise): the
+                domain's arithmetic in ``from_orders``, the stores' column codec in the
+                port.
+            window: (since, until) in µs UTC, inclusive (None: unbounded).
+            customers: keep only these customers' orders.
+        """
+        since_us, until_us = window
+        status_index = _STATUS_INDEX
+        currency = self.currency
+        start = self._rows
+        cid: list[str] = []
+        placed: list[int] = []
+        total: list[int | None] = []
+        refunded: list[int | None] = []
+        status: list[int] = []
+        main: list[str] = []
+        channel: list[str | None] = []
+        oid: list[str] = []
+        own: list[str | None] = []
+        line_rows: list[int] = []
+        names: list[str] = []
+        for order in orders:
+            if customers is not None and order.customer_id not in customers:
+                continue
+            at = to_epoch_micros(order.placed_at)
+            if (since_us is not None and at < since_us) or (until_us is not None and at > until_us):
+                continue
+            order_total, order_refund, order_main, several = summarise(order)
+            if several is not None:
+                line_rows.extend([start + len(oid)] * len(several))
+                names.extend(several)
+            order_currency = order.lines[0].unit_price.currency
+            cid.append(order.customer_id)
+            placed.append(at)
+            total.append(order_total)
+            refunded.append(order_refund)
+            status.append(status_index[order.status])
+            main.append(order_main)
+            channel.append(order.channel)
+            oid.append(order.id)
+            own.append(None if order_currency == currency else order_currency)
+        self.add(
+            customer_id=cid,
+            placed_at=placed,
+            amount=total,
+            returned_amount=refunded,
+            status=status,
+            category=main,
+            channel=channel,
+            order_id=oid,
+            currency=own,
+        )
+        self.add_categories(line_rows, names)
 
     def known_categories(self) -> dict[str, int]:
         """Category -> the code :meth:`add` accepts in its place (an ``int``), for
@@ -1634,9 +1654,8 @@ class OrderFrameBuilder:
         )
         if pairs:
             line_category = codes[n:]
-        channel_codes, channel_names = self._channels.sorted(columns["ch"])
-        customer_ids, customer_code = _customer_codes(
-            self._customers, columns["cust"], customer_index
+        customer_ids, customer_code, channel_codes, channel_names = self._coded(
+            columns, customer_index
         )
         return OrderFrame(
             customer_code=customer_code,
@@ -1681,7 +1700,7 @@ class OrderFrameBuilder:
         return amount, returned
 
 
-class InteractionFrameBuilder:
+class InteractionFrameBuilder(_FrameBuilder):
     """Assembles an :class:`InteractionFrame` from a store's rows, chunk by chunk.
 
     The interaction counterpart of :class:`OrderFrameBuilder`, for adapters
@@ -1689,15 +1708,7 @@ class InteractionFrameBuilder:
     """
 
     def __init__(self) -> None:
-        self._customers = _Labels()
-        self._channels = _Labels()
-        self._parts: dict[str, list[AnyArray]] = {
-            key: [] for key in ("cust", "t", "k", "r", "c", "z", "ch", "id")
-        }
-        self._rows = 0
-
-    def __len__(self) -> int:
-        return self._rows
+        super().__init__(("cust", "t", "k", "r", "c", "z", "ch", "id"), channel_codes=False)
 
     def add(
         self,
@@ -1738,6 +1749,65 @@ class InteractionFrameBuilder:
         parts["ch"].append(self._channels.codes(channel))
         self._rows += len(at)
 
+    def add_interactions(
+        self,
+        interactions: Iterable[Interaction],
+        *,
+        window: tuple[int | None, int | None] = (None, None),
+        customers: frozenset[str] | None = None,
+        kinds: frozenset[InteractionKind] | None = None,
+    ) -> None:
+        """Append one chunk of Interaction entities, in the order given, keeping those
+        in ``window`` ((since, until) in µs UTC, inclusive; None: unbounded) of
+        ``customers`` and ``kinds`` (None: no filter; the arguments as
+        :func:`check_window`, :func:`check_customers` and :func:`check_kinds` return
+        them).
+
+        The one reading of an entity into the frame's columns, for
+        :meth:`InteractionFrame.from_interactions` and the memory store's columnar port
+        (which passes no window: its time index has applied it). The items are not
+        type-checked here, per item: ``from_interactions`` checks each chunk first.
+        """
+        since_us, until_us = window
+        kind_index = _KIND_INDEX
+        complaint_index = _COMPLAINT_INDEX
+        cid: list[str] = []
+        t: list[int] = []
+        k: list[int] = []
+        r: list[int] = []
+        c: list[int] = []
+        z: list[bool] = []
+        channel: list[str | None] = []
+        for item in interactions:
+            if customers is not None and item.customer_id not in customers:
+                continue
+            if kinds is not None and item.kind not in kinds:
+                continue
+            at = to_epoch_micros(item.at)
+            if (since_us is not None and at < since_us) or (until_us is not None and at > until_us):
+                continue
+            details = item.details
+            cid.append(item.customer_id)
+            t.append(at)
+            k.append(kind_index[item.kind])
+            r.append(details.rating if isinstance(details, Review) else 0)
+            if isinstance(details, Complaint):
+                c.append(complaint_index[details.category])
+                z.append(details.resolved)
+            else:
+                c.append(-1)
+                z.append(False)
+            channel.append(item.channel)
+        self.add(
+            customer_id=cid,
+            at=t,
+            kind=k,
+            rating=r,
+            complaint_category=c,
+            resolved=z,
+            channel=channel,
+        )
+
     def build(self, customer_index: Any = None, *, sort: bool = False) -> InteractionFrame:
         """The frame of every row added (see :class:`InteractionFrame`).
 
@@ -1765,9 +1835,8 @@ class InteractionFrameBuilder:
             if perm is not None:
                 columns = {key: column[perm] for key, column in columns.items()}
         parts.clear()
-        channel_codes, channel_names = self._channels.sorted(columns["ch"])
-        customer_ids, customer_code = _customer_codes(
-            self._customers, columns["cust"], customer_index
+        customer_ids, customer_code, channel_codes, channel_names = self._coded(
+            columns, customer_index
         )
         return InteractionFrame(
             customer_code=customer_code,

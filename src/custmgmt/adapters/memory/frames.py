@@ -4,9 +4,13 @@
 :meth:`ColumnarStore.order_frame <custmgmt.ports.ColumnarStore.order_frame>` and
 :meth:`ColumnarStore.interaction_frame <custmgmt.ports.ColumnarStore.interaction_frame>`:
 the time window is read from the repository's sorted ``(µs, id)`` index, the
-customer and kind filters are applied while walking it, and the stored (immutable)
-entities are read attribute by attribute into the columns of
-:class:`~custmgmt.analytics.frames.OrderFrameBuilder`; nothing is copied or rebuilt.
+stored (immutable) entities are read attribute by attribute into the columns of the
+frame builders, filtered by customer and kind on the way, by the same code that reads
+entities for ``OrderFrame.from_orders`` (:meth:`OrderFrameBuilder.add_orders
+<custmgmt.analytics.frames.OrderFrameBuilder.add_orders>`, with the stores' column
+codec for the money and categories, and :meth:`InteractionFrameBuilder.add_interactions
+<custmgmt.analytics.frames.InteractionFrameBuilder.add_interactions>`); nothing is
+copied or rebuilt.
 The whole read holds the store's lock, so it sees one state of the store.
 """
 
@@ -19,9 +23,6 @@ from typing import Any, Protocol, TypeVar
 
 from custmgmt.adapters._columns import CATEGORY_SEPARATOR, order_summary
 from custmgmt.analytics.frames import (
-    COMPLAINT_CATEGORY_CODES,
-    KIND_CODES,
-    STATUS_CODES,
     InteractionFrame,
     InteractionFrameBuilder,
     OrderFrame,
@@ -30,12 +31,12 @@ from custmgmt.analytics.frames import (
     check_kinds,
     check_window,
 )
-from custmgmt.domain import Complaint, Interaction, InteractionKind, Order, Review
+from custmgmt.domain import Interaction, InteractionKind, Order
 
-E = TypeVar("E")
+E_co = TypeVar("E_co", covariant=True)
 
 
-class IndexedEntities(Protocol[E]):
+class IndexedEntities(Protocol[E_co]):
     """What a frame reads of a memory repository (``MemoryOrderRepository`` and
     ``MemoryInteractionRepository`` provide it; the store module imports this one,
     not the other way round)."""
@@ -46,7 +47,7 @@ class IndexedEntities(Protocol[E]):
         ...
 
     @property
-    def items(self) -> Mapping[str, E]:
+    def items(self) -> Mapping[str, E_co]:
         """The stored entities by id."""
         ...
 
@@ -55,13 +56,17 @@ class IndexedEntities(Protocol[E]):
         ``(µs, id)`` order."""
         ...
 
-    def micros(self, entity: E) -> int:
-        """The entity's time, µs since the epoch (UTC)."""
-        ...
 
 __all__ = ["IndexedEntities", "interaction_frame", "order_frame"]
 
 _CHUNK = 65_536
+
+
+def _stored_summary(order: Order) -> tuple[int | None, int | None, str, list[str] | None]:
+    """The order's summary as the stores' column codec computes it (the SQL stores
+    save it with each order), categories split from their stored form."""
+    total, refund, main, joined = order_summary(order)
+    return total, refund, main, None if joined is None else joined.split(CATEGORY_SEPARATOR)
 
 
 def order_frame(
@@ -79,53 +84,16 @@ def order_frame(
     builder = OrderFrameBuilder(currency=currency, rates=rates)
     lo, hi = check_window(as_of, since)
     wanted = check_customers(customers)
-    status_index = {s: i for i, s in enumerate(STATUS_CODES)}
     with orders.lock:
         items = orders.items
         ids = orders.window_ids(lo, hi)
         for start in range(0, len(ids), _CHUNK):
-            cid: list[str] = []
-            placed: list[int] = []
-            total: list[int | None] = []
-            refund: list[int | None] = []
-            status: list[int] = []
-            main: list[str] = []
-            channel: list[str | None] = []
-            oid: list[str] = []
-            own: list[str | None] = []
-            line_rows: list[int] = []
-            names: list[str] = []
-            for order_id in ids[start : start + _CHUNK]:
-                order = items[order_id]
-                if wanted is not None and order.customer_id not in wanted:
-                    continue
-                summary = order_summary(order)
-                if summary.line_categories is not None:
-                    parts = summary.line_categories.split(CATEGORY_SEPARATOR)
-                    line_rows.extend([len(builder) + len(oid)] * len(parts))
-                    names.extend(parts)
-                order_currency = order.lines[0].unit_price.currency
-                cid.append(order.customer_id)
-                placed.append(orders.micros(order))
-                total.append(summary.total_minor)
-                refund.append(summary.returned_minor)
-                status.append(status_index[order.status])
-                main.append(summary.main_category)
-                channel.append(order.channel)
-                oid.append(order_id)
-                own.append(None if order_currency == currency else order_currency)
-            builder.add(
-                customer_id=cid,
-                placed_at=placed,
-                amount=total,
-                returned_amount=refund,
-                status=status,
-                category=main,
-                channel=channel,
-                order_id=oid,
-                currency=own,
+            # The window is the index's: the builder reads (and filters) the entities.
+            builder.add_orders(
+                map(items.__getitem__, ids[start : start + _CHUNK]),
+                _stored_summary,
+                customers=wanted,
             )
-            builder.add_categories(line_rows, names)
     return builder.build(customer_index)
 
 
@@ -143,45 +111,15 @@ def interaction_frame(
     lo, hi = check_window(as_of, since)
     wanted = check_customers(customers)
     wanted_kinds = check_kinds(kinds)
-    kind_index = {k: i for i, k in enumerate(KIND_CODES)}
-    complaint_index = {c: i for i, c in enumerate(COMPLAINT_CATEGORY_CODES)}
     builder = InteractionFrameBuilder()
     with interactions.lock:
         items = interactions.items
         ids = interactions.window_ids(lo, hi)
         for start in range(0, len(ids), _CHUNK):
-            cid: list[str] = []
-            at: list[int] = []
-            kind: list[int] = []
-            rating: list[int] = []
-            complaint: list[int] = []
-            resolved: list[bool] = []
-            channel: list[str | None] = []
-            for interaction_id in ids[start : start + _CHUNK]:
-                item = items[interaction_id]
-                if wanted is not None and item.customer_id not in wanted:
-                    continue
-                if wanted_kinds is not None and item.kind not in wanted_kinds:
-                    continue
-                details = item.details
-                cid.append(item.customer_id)
-                at.append(interactions.micros(item))
-                kind.append(kind_index[item.kind])
-                rating.append(details.rating if isinstance(details, Review) else 0)
-                if isinstance(details, Complaint):
-                    complaint.append(complaint_index[details.category])
-                    resolved.append(details.resolved)
-                else:
-                    complaint.append(-1)
-                    resolved.append(False)
-                channel.append(item.channel)
-            builder.add(
-                customer_id=cid,
-                at=at,
-                kind=kind,
-                rating=rating,
-                complaint_category=complaint,
-                resolved=resolved,
-                channel=channel,
+            # The window is the index's: the builder reads (and filters) the entities.
+            builder.add_interactions(
+                map(items.__getitem__, ids[start : start + _CHUNK]),
+                customers=wanted,
+                kinds=wanted_kinds,
             )
     return builder.build(customer_index)

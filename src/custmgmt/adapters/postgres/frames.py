@@ -28,8 +28,7 @@ from typing import Any
 import psycopg
 
 from custmgmt.adapters._frame_rows import (
-    COMPLAINT_CASE,
-    KIND_CASE,
+    INTERACTION_CODES,
     STATUS_CASE,
     add_interaction_rows,
     add_order_rows,
@@ -88,10 +87,8 @@ def order_query(
 ) -> tuple[str, list[Any]]:
     """The ``SELECT`` (and its parameters) that reads the orders of a frame, unsorted.
 
-    Columns: customer id, placed µs, total and refund in minor units of the order's
-    currency, status code, the order's currency when it is not ``currency`` (else
-    NULL), main category, channel, order id, and the order's categories when it has
-    several (else NULL).
+    Columns: those of :func:`~custmgmt.adapters._frame_rows.add_order_rows`, the
+    order's currency NULL when it is ``currency``.
 
     Raises:
         ValidationError: a naive ``as_of`` or ``since``, a bad ``customers``.
@@ -158,9 +155,7 @@ def interaction_frame(
         where += (" AND " if where else " WHERE ") + "kind = ANY(%s::text[])"
         params.append(sorted(k.value for k in wanted_kinds))
     sql = (
-        f"SELECT customer_id, {micros('at')}, {KIND_CASE}, "
-        "CASE WHEN kind = 'review' THEN rating ELSE 0 END, "
-        f"CASE WHEN kind = 'complaint' THEN {COMPLAINT_CASE} ELSE -1 END, "
+        f"SELECT customer_id, {micros('at')}, {INTERACTION_CODES}, "
         "CASE WHEN kind = 'complaint' THEN coalesce(resolved, false) ELSE false END, "
         f"channel, id FROM interactions{where}"
     )

@@ -26,8 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from custmgmt.adapters._frame_rows import (
-    COMPLAINT_CASE,
-    KIND_CASE,
+    INTERACTION_CODES,
     STATUS_CASE,
     add_interaction_rows,
     add_order_rows,
@@ -133,10 +132,8 @@ def order_query(
     """The ``SELECT`` (and its parameters) that reads the orders of a frame in frame
     order through an index (narrow windows, customer filters).
 
-    Columns: customer id, placed µs, total and refund in minor units of the order's
-    currency, status code, the order's currency when it is not ``currency`` (else
-    NULL), main category, channel, order id, and the order's categories when it has
-    several (else NULL).
+    Columns: those of :func:`~custmgmt.adapters._frame_rows.add_order_rows`, the
+    order's currency NULL when it is ``currency``.
 
     Raises:
         ValidationError: a naive ``as_of`` or ``since``, a bad ``customers``.
@@ -196,9 +193,7 @@ def order_frame(
             chunks = _scan_orders(conn, builder, lo, hi, chunk)
         else:
             scan = False
-            sql, params = order_query(
-                currency=currency, as_of=as_of, since=since, customers=wanted
-            )
+            sql, params = order_query(currency=currency, as_of=as_of, since=since, customers=wanted)
             cursor = conn.execute(sql, params)
             chunks = iter(lambda: cursor.fetchmany(chunk), [])
         for rows in chunks:
@@ -278,17 +273,13 @@ def interaction_frame(
         scan = scan and wanted is None
         selection, params = _selection("interactions", "at_us", lo, hi, wanted, scan=scan)
         if wanted_kinds is not None:
-            kind_test = (
-                f"kind IN ({', '.join('?' * len(wanted_kinds))})" if wanted_kinds else "0"
-            )
+            kind_test = f"kind IN ({', '.join('?' * len(wanted_kinds))})" if wanted_kinds else "0"
             head, order, tail = selection.partition(" ORDER BY ")
             joiner = " AND " if " WHERE " in head else " WHERE "
             selection = f"{head}{joiner}{kind_test}{order}{tail}"
             params.extend(sorted(k.value for k in wanted_kinds))
         sql = (
-            f"SELECT customer_id, at_us, {KIND_CASE}, "
-            "CASE WHEN kind = 'review' THEN rating ELSE 0 END, "
-            f"CASE WHEN kind = 'complaint' THEN {COMPLAINT_CASE} ELSE -1 END, "
+            f"SELECT customer_id, at_us, {INTERACTION_CODES}, "
             "CASE WHEN kind = 'complaint' THEN resolved ELSE 0 END, channel, "
             f"interactions.id{selection}"
         )
