@@ -173,3 +173,16 @@ def test_bad_parameters_and_an_unfitted_model_are_refused() -> None:
     with pytest.raises(ValidationError, match="at"):
         Purchases.from_arrays(customer_id=["a"], item=["x"],
                               at=np.array([datetime(2025, 1, 1) + timedelta(0)], dtype=object))
+
+
+@settings(max_examples=30, deadline=None)
+@given(p=purchases_strategy)
+def test_a_k_beyond_the_items_gives_every_item_and_allocates_nothing_more(p: Purchases) -> None:
+    # Regression: `custmgmt recommend --k 99999999999999999999` sized its arrays by k
+    # and died with numpy's "Maximum allowed dimension exceeded".
+    for model in (ItemItemModel(top_k=3).fit(p), PopularityModel().fit(p)):
+        customers = [*map(str, p.customer_ids), "新客户"]
+        huge = model.recommend(customers, k=10**20)
+        exact = model.recommend(customers, k=p.n_items)
+        for customer in customers:
+            assert huge.for_customer(customer) == exact.for_customer(customer)

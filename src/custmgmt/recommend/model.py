@@ -402,6 +402,9 @@ class _Recommender:
         order = np.argsort(h_user, kind="stable")
         h_user, h_item, h_at = h_user[order], hist.item[rows][order], hist.at[rows][order]
         n, users = hist.n_items, len(wanted)
+        # No list can hold more items than the model knows: a huge k (the CLI's
+        # --k 1e20) would otherwise size the arrays by k and fail to allocate.
+        k = min(k, max(n, 1))
         cols = np.full((users, k), -1, dtype=np.int64)
         vals = np.zeros((users, k), dtype=np.float64)
         never = np.iinfo(np.int64).min
