@@ -51,6 +51,8 @@ from custmgmt.errors import ValidationError
 
 __all__ = [
     "CSV_HELP",
+    "FIRST_DAY",
+    "LAST_DAY",
     "OUT_HELP",
     "add_interactions_argument",
     "add_order_source_arguments",
@@ -68,6 +70,7 @@ __all__ = [
     "open_sqlite_store",
     "orders_from_csv",
     "parse_as_of",
+    "parse_day",
     "refuse_interactions_with_db",
     "schema_version",
     "write_csv",
@@ -195,6 +198,32 @@ def zone(name: str) -> ZoneInfo:
         raise ValidationError("--tz", name, "an IANA time zone such as 'Asia/Shanghai'") from None
 
 
+#: The days a command accepts. Commands step back and forth from them (look-back
+#: windows, baseline years, projections); near the ends of Python's calendar (year 1
+#: and 9999) that arithmetic overflows, and no customer data lies there.
+FIRST_DAY, LAST_DAY = date(1000, 1, 1), date(8999, 12, 31)
+_DAY_RANGE = f"from {FIRST_DAY} to {LAST_DAY}"
+
+
+def parse_day(text: str, option: str, example: str = "2026-03-31") -> date:
+    """An ISO date given as ``option``, between :data:`FIRST_DAY` and :data:`LAST_DAY`.
+
+    Raises:
+        ValidationError: not an ISO date, or outside that range (naming ``option``).
+    """
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValidationError(option, text, f"an ISO date such as {example}") from None
+    _check_day(day, text, option)
+    return day
+
+
+def _check_day(day: date, text: str, option: str) -> None:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationError(option, text, f"a day {_DAY_RANGE}")
+
+
 def parse_as_of(text: str, tz: ZoneInfo, *, option: str = "--as-of") -> datetime:
     """A date means the end of that day in ``tz``; naive datetimes are in ``tz``.
 
@@ -202,15 +231,19 @@ def parse_as_of(text: str, tz: ZoneInfo, *, option: str = "--as-of") -> datetime
     '2026-03-31T23:59:59.999999+08:00'
 
     Raises:
-        ValidationError: the text is neither an ISO date nor an ISO datetime.
+        ValidationError: the text is neither an ISO date nor an ISO datetime, or its
+            day is outside :data:`FIRST_DAY` .. :data:`LAST_DAY`.
     """
+    whole_day = len(text.strip()) == 10
     try:
-        if len(text.strip()) == 10:
-            day = date.fromisoformat(text.strip())
-            return datetime.combine(day, time.max, tzinfo=tz)
-        value = datetime.fromisoformat(text.strip())
+        value = (
+            datetime.combine(date.fromisoformat(text.strip()), time.max)
+            if whole_day
+            else datetime.fromisoformat(text.strip())
+        )
     except ValueError:
         raise ValidationError(option, text, "an ISO date (2026-03-31) or datetime") from None
+    _check_day(value.date(), text, option)
     return value if value.tzinfo is not None else value.replace(tzinfo=tz)
 
 

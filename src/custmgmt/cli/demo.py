@@ -41,7 +41,7 @@ from custmgmt.cli import (
     demo_team,
     demo_tickets,
 )
-from custmgmt.cli._inputs import is_postgres_dsn, open_postgres
+from custmgmt.cli._inputs import FIRST_DAY, LAST_DAY, is_postgres_dsn, open_postgres
 from custmgmt.cli.demo_context import DemoContext
 from custmgmt.errors import ValidationError
 from custmgmt.ports import Store
@@ -232,6 +232,8 @@ def _parse_as_of(text: str) -> datetime:
         value = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO date or datetime: {text!r}") from None
+    if not FIRST_DAY <= value.date() <= LAST_DAY:
+        raise argparse.ArgumentTypeError(f"not a day from {FIRST_DAY} to {LAST_DAY}: {text!r}")
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value

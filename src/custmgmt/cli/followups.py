@@ -17,7 +17,7 @@ from datetime import date, datetime, time
 from typing import Any, TextIO
 
 from custmgmt.campaigns import audience_table
-from custmgmt.cli._inputs import open_existing_store, zone
+from custmgmt.cli._inputs import FIRST_DAY, LAST_DAY, open_existing_store, parse_day, zone
 from custmgmt.domain import SystemClock
 from custmgmt.errors import ValidationError
 from custmgmt.followup import (
@@ -57,10 +57,7 @@ def _day(text: str | None, tz: Any) -> date:
 
     if text is None:
         return SystemClock(tz).now().date()
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise ValidationError("--due", text, "an ISO date like 2026-06-30") from None
+    return parse_day(text, "--due", "2026-06-30")
 
 
 def _holidays(items: list[str]) -> dict[date, str]:
@@ -68,9 +65,10 @@ def _holidays(items: list[str]) -> dict[date, str]:
     for item in items:
         day, _, name = item.partition("=")
         try:
-            found[date.fromisoformat(day.strip())] = name.strip() or "holiday"
-        except ValueError:
-            raise ValidationError("--holiday", item, "DATE=NAME like 2026-10-01=国庆节") from None
+            found[parse_day(day, "--holiday")] = name.strip() or "holiday"
+        except ValidationError:
+            expected = f"DATE=NAME like 2026-10-01=国庆节, a day from {FIRST_DAY} to {LAST_DAY}"
+            raise ValidationError("--holiday", item, expected) from None
     return found
 
 

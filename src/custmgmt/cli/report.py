@@ -56,10 +56,7 @@ def register(subparsers: Any) -> None:
 
 
 def _day(text: str, option: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise ValidationError(option, text, "an ISO date such as 2026-03-31") from None
+    return _inputs.parse_day(text, option)
 
 
 def _period(start: str, end: str, tz: ZoneInfo, names: tuple[str, str]) -> Any:
