@@ -50,3 +50,15 @@ def test_the_last_supported_day_still_works(
 ) -> None:
     assert main(["tickets", "--db", str(empty_store), "--as-of", "8999-12-31"]) == 0
     assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("lookback", ["0", "36501", "99999999999999999999"])
+def test_a_lookback_out_of_range_is_refused_before_anything_is_printed(
+    empty_store: Path, lookback: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Regression: a huge --lookback printed the day's follow-ups, then failed.
+    assert main(["followups", "--db", str(empty_store), "--lookback", lookback]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "--lookback: got " in err
+    assert "from 1 to 36,500" in err

@@ -30,7 +30,7 @@ from custmgmt.followup import (
 )
 from custmgmt.followup.plan import PlanStatus
 
-__all__ = ["print_due", "register", "run"]
+__all__ = ["MAX_LOOKBACK_DAYS", "print_due", "register", "run"]
 
 
 def register(subparsers: Any) -> None:
@@ -51,6 +51,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--holiday", action="append", default=[], metavar="DATE=NAME",
                         help="a holiday for care reminders, e.g. 2026-10-01=国庆节 (repeatable)")
     parser.set_defaults(func=run)
+
+
+#: The longest --lookback: a century of silence is already every customer.
+MAX_LOOKBACK_DAYS = 36_500
 
 
 def _day(text: str | None, tz: Any) -> date:
@@ -82,8 +86,12 @@ def print_due(items: list[Any], out: TextIO, *, title: str) -> None:
 def run(args: argparse.Namespace) -> int:
     """List what is due; returns the exit code."""
 
-    if args.lookback < 1:
-        raise ValidationError("--lookback", args.lookback, "a positive number of days")
+    # Checked before anything is printed: a look-back past the calendar's start would
+    # fail half-way through the listing.
+    if not 1 <= args.lookback <= MAX_LOOKBACK_DAYS:
+        raise ValidationError(
+            "--lookback", args.lookback, f"a number of days from 1 to {MAX_LOOKBACK_DAYS:,}"
+        )
     tz = zone(args.tz)
     day = _day(args.due, tz)
     holidays = _holidays(args.holiday)
