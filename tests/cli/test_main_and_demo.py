@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +51,17 @@ def test_bad_demo_arguments_are_clear_errors(
 ) -> None:
     assert main(["demo", "--db", str(tmp_path / "d.sqlite3"), "--customers", "0"]) == 2
     assert "--customers" in capsys.readouterr().err
+
+
+def test_a_fifo_or_folder_as_the_demo_database_is_refused_naming_db(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    os.mkfifo(tmp_path / "pipe")
+    assert main(["demo", "--db", str(tmp_path / "pipe")]) == 2
+    assert "--db: got " in capsys.readouterr().err
+    assert main(["demo", "--db", str(tmp_path)]) == 2
+    assert "(it is a folder)" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
 
 
 @pytest.mark.slow

@@ -26,6 +26,7 @@ from typing import Any, TextIO
 
 from custmgmt import datasets
 from custmgmt.adapters.sqlite import SQLiteStore
+from custmgmt.adapters.sqlite._files import special_file_kind
 from custmgmt.cli import (
     demo_clv,
     demo_engagement,
@@ -132,6 +133,9 @@ def run(args: argparse.Namespace) -> int:
     if is_postgres_dsn(args.db):
         store = open_postgres(args.db, create=True)
     else:
+        kind = special_file_kind(args.db)
+        if kind is not None:  # named as the option here; the store would say "database"
+            raise ValidationError("--db", args.db, f"an SQLite file or a new path (it is {kind})")
         store = SQLiteStore(Path(args.db))
     try:
         ctx = DemoContext(
