@@ -9,11 +9,11 @@ import os
 import stat
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
+from _fifo import fifo_with_reader
 from custmgmt.cli import main
 from custmgmt.cli._inputs import neutralise
 
@@ -131,14 +131,8 @@ def test_a_symlink_is_followed_and_stays_a_link(orders: Path, tmp_path: Path) ->
 
 def test_a_fifo_is_written_through(orders: Path, tmp_path: Path) -> None:
     fifo = tmp_path / "pipe"
-    os.mkfifo(fifo)
-    received: list[bytes] = []
-    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
-    reader.start()
-    try:
+    with fifo_with_reader(fifo) as received:
         assert main(["rate", str(orders), "--out", str(fifo)]) == 0
-    finally:
-        reader.join(timeout=30)
     assert stat.S_ISFIFO(fifo.stat().st_mode)
     assert received[0].startswith(b"customer_id,")
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import stat
-import threading
 from pathlib import Path
 
 import pytest
 
+from _fifo import fifo_with_reader
 from custmgmt.cli import COMMANDS, main
 
 
@@ -110,14 +109,8 @@ def test_report_files_follow_the_out_rules_a_fifo_and_a_link_survive(
     csv = tmp_path / "orders.csv"
     csv.write_text("customer_id,placed_at,amount\nc1,2026-01-10,100.00\n", encoding="utf-8")
     fifo = tmp_path / "pipe"
-    os.mkfifo(fifo)
-    received: list[bytes] = []
-    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
-    reader.start()
-    try:
+    with fifo_with_reader(fifo) as received:
         assert main(["report", str(csv), "--as-of", "2026-06-30", option, str(fifo)]) == 0
-    finally:
-        reader.join(timeout=30)
     assert stat.S_ISFIFO(fifo.stat().st_mode)
     assert received[0].lstrip().startswith(b"<" if option == "--html" else b"{")
     real, link = tmp_path / "real.out", tmp_path / "link.out"

@@ -280,10 +280,6 @@ class _MemoryRepository(Generic[T]):
         # Every id sorts after "", so (hi + 1, "") is the first key past ``hi``.
         return keys.ids_between(first, 2**63 if hi is None else hi + 1)
 
-    def micros(self, entity: T) -> int:
-        """The entity's time in µs since the epoch, UTC: the first part of its key."""
-        return self._sort_key(entity)[0]
-
     def _ids_between(self, start: datetime, end: datetime) -> list[str]:
         lo, hi = check_range(start, end)
         with self._tx.lock:
