@@ -61,3 +61,18 @@ def test_export_erase_and_verify_from_the_command_line(
     assert "intact" in capsys.readouterr().out
     assert main(["privacy", "verify", "--db", str(db), "--head", "0" * 64]) == 1
     assert main(["privacy", "erase", *args[:2], "--customer", "nobody"]) == 2
+
+
+def test_a_sealed_customer_without_keys_names_the_keys_option(
+    shop: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # It named the library's 'privacy.cipher' argument, which the command line lacks.
+    db, _keys = shop
+    out = tmp_path / "export.json"
+    args = ["--db", str(db), "--customer", "C-1", "--actor", "dpo"]
+    assert main(["privacy", "export", *args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("custmgmt: error: --keys: ")
+    assert "'C-1' is stored encrypted" in err
+    assert "privacy.cipher" not in err
+    assert not out.exists()

@@ -15,7 +15,8 @@ import argparse
 import getpass
 import os
 import sys
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from typing import Any
 
 from custmgmt.cli._inputs import open_existing_store
@@ -81,6 +82,21 @@ def _privacy(args: argparse.Namespace) -> Any:
     return Privacy(cipher=cipher)
 
 
+@contextmanager
+def _keys_named(args: argparse.Namespace) -> Iterator[None]:
+    """Name ``--keys`` when a sealed customer is read without a key file: the library
+    names its ``privacy.cipher`` argument, which the command line does not have."""
+    try:
+        yield
+    except ValidationError as exc:
+        if exc.field != "privacy.cipher" or args.keys is not None:
+            raise
+        raise ValidationError(
+            "--keys", None,
+            f"the key file of this store: customer {args.customer!r} is stored encrypted",
+        ) from exc
+
+
 def _actor(args: argparse.Namespace) -> Any:
 
     return Actor(id=args.actor or getpass.getuser(), roles={args.role})
@@ -105,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "export":
         if os.path.lexists(args.out):
             raise ValidationError("--out", args.out, "a file that does not exist yet")
-        with closing(_open(args.db, writable=True)) as store:
+        with closing(_open(args.db, writable=True)) as store, _keys_named(args):
             text = export_subject_json(store, _privacy(args), _actor(args), args.customer,
                                        purpose=args.purpose)
         with open(args.out, "x", encoding="utf-8") as fh:
@@ -113,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
         os.chmod(args.out, 0o600)
         print(f"exported customer {args.customer} to {args.out}")
         return 0
-    with closing(_open(args.db, writable=True)) as store:
+    with closing(_open(args.db, writable=True)) as store, _keys_named(args):
         record = erase_subject(store, _privacy(args), _actor(args), args.customer,
                                purpose=args.purpose)
     print(f"erased customer {record.customer_id}: now {mask_text(record.pseudonym, keep=3)} "
