@@ -38,7 +38,9 @@ def demo_section(ctx: DemoContext) -> None:
         if item is not None:
             ctx.print(f"  {item:<12} " + (f"score {score:.3f}" if mine else "popular"))
     code = int(purchases.customer_ids.searchsorted(cid))
-    mine_items = purchases.item[purchases.customer == code]
+    known = code < purchases.n_customers and purchases.customer_ids[code] == cid
+    # searchsorted gives where an absent id would go: another customer's code.
+    mine_items = purchases.item[purchases.customer == code] if known else purchases.item[:0]
     if len(mine_items):
         top = int(Counter(mine_items.tolist()).most_common(1)[0][0])
         sku = str(purchases.item_ids[top])

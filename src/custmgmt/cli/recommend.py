@@ -52,7 +52,10 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Recommend or evaluate; returns the exit code."""
 
-    chosen = [bool(args.customer), bool(args.item), bool(args.evaluate)]
+    for flag, value in (("CUSTOMER", args.customer), ("--item", args.item)):
+        if value is not None and not value.strip():
+            raise ValidationError(flag, value, "a non-blank id")
+    chosen = [args.customer is not None, args.item is not None, bool(args.evaluate)]
     if sum(chosen) != 1:
         raise ValidationError(
             "CUSTOMER", args.customer, "exactly one of CUSTOMER, --item SKU or --evaluate"
@@ -69,9 +72,10 @@ def run(args: argparse.Namespace) -> int:
                                     k=args.k, split=args.split, currency=args.currency)
             print(report.format_table())
         elif args.item:
+            found = also_bought(store, args.item, as_of=as_of, k=args.k,
+                                similarity=args.similarity, currency=args.currency)
             print(f"customers who bought {args.item} also bought ({args.similarity}):")
-            for sku, score in also_bought(store, args.item, as_of=as_of, k=args.k,
-                                          similarity=args.similarity, currency=args.currency):
+            for sku, score in found:
                 print(f"  {sku:<16} {score:.3f}")
         else:
             result = recommend_for(store, args.customer, as_of=as_of, k=args.k,

@@ -15,8 +15,10 @@ Entries after ``as_of`` are left out, so a balance "as of" any past moment comes
 the same columns. :class:`LedgerColumns` holds the ledger as columns (entries plus a
 draws table); build it from entries (:meth:`LedgerColumns.from_entries`, e.g. from
 ``store.loyalty.iter_chunks()``) or from arrays (:meth:`LedgerColumns.from_arrays`).
-Points are int64; the sums go through ``np.bincount``'s float64 weights, exact while
-one customer's points stay below 2**53 (about 9e15).
+Points are int64; the sums go through ``np.bincount``'s float64 weights when the
+absolute values summed stay below 2**53 (about 9e15), where every partial sum is exact,
+and through an int64 ``np.add.at`` otherwise (slower, exact; manual adjustments may be
+as large as 2**62).
 """
 
 from __future__ import annotations
@@ -47,7 +49,10 @@ _NEVER = np.iinfo(np.int64).max
 
 
 def _frozen(values: Any, dtype: Any, name: str, n: int | None = None) -> Any:
-    array = np.ascontiguousarray(values, dtype=dtype)
+    raw = np.asarray(values)
+    if raw.size and raw.dtype.kind not in "iu":  # floats would be truncated, not refused
+        raise ValidationError(name, f"a {raw.dtype} column", "a column of integers")
+    array = np.ascontiguousarray(raw, dtype=dtype)
     if array.ndim != 1 or (n is not None and len(array) != n):
         raise ValidationError(name, array.shape, f"a 1-d array of length {n}")
     array.setflags(write=False)
@@ -97,8 +102,9 @@ class LedgerColumns:
         """Build from arrays (the attribute names), checking shapes and references.
 
         Raises:
-            ValidationError: a missing or misshapen column, or a draw or hold naming a
-                row that opens no lot.
+            ValidationError: a missing or misshapen column, a column of non-integers,
+                a kind that is no code, a draw of no entry's row, or a draw or hold
+                naming a row that opens no lot.
         """
         names = [f.name for f in attrs.fields(cls)]
         missing = sorted(set(names) - set(columns))
@@ -109,12 +115,19 @@ class LedgerColumns:
         built: dict[str, Any] = {"customer_ids": np.asarray(columns["customer_ids"], dtype=object)}
         for name in ("customer", "points", "debt", "at", "expires_at", "locked_until", "lot"):
             built[name] = _frozen(columns[name], np.int64, name, n)
-        built["kind"] = _frozen(columns["kind"], np.int8, "kind", n)
+        kind = _frozen(columns["kind"], np.int64, "kind", n)
+        if n and (kind.min() < 0 or kind.max() >= len(KIND_CODES)):  # before int8 wraps them
+            raise ValidationError(
+                "kind", "a code", f"codes into KIND_CODES (0 to {len(KIND_CODES) - 1})"
+            )
+        built["kind"] = _frozen(kind, np.int8, "kind", n)
         m = len(np.asarray(columns["draw_entry"]))
         for name in ("draw_entry", "draw_lot", "draw_points"):
             built[name] = _frozen(columns[name], np.int64, name, m)
         frame = cls(**built)
         opens = frame.opens_lot
+        if m and (frame.draw_entry.min() < 0 or frame.draw_entry.max() >= n):
+            raise ValidationError("draw_entry", "a row", f"rows of entries (0 to {n - 1})")
         for name, rows in (("draw_lot", frame.draw_lot), ("lot", frame.lot[frame.lot >= 0])):
             if len(rows) and (rows.min() < 0 or rows.max() >= n or not opens[rows].all()):
                 raise ValidationError(name, "a row", "rows of entries that open lots")
@@ -170,6 +183,15 @@ class LedgerColumns:
             (self.kind == _ADJUST) & (self.points > 0)
         )
         return result
+
+
+def _sum_by(codes: I64, weights: I64, minlength: int) -> I64:
+    """Exact int64 sums of ``weights`` per code: ``bincount`` while float64 is exact."""
+    if not len(weights) or float(np.abs(weights).sum(dtype=np.float64)) < 2.0**53:
+        return np.bincount(codes, weights=weights, minlength=minlength).astype(np.int64)
+    out = np.zeros(max(minlength, int(codes.max()) + 1), dtype=np.int64)
+    np.add.at(out, codes, weights)
+    return out
 
 
 def _row(rows: dict[str, int], lot: str) -> int:
@@ -244,9 +266,7 @@ def balances(
     remaining = ledger.points + ledger.debt
     if len(ledger.draw_lot):
         counted = done[ledger.draw_entry]
-        remaining -= np.bincount(
-            ledger.draw_lot[counted], weights=ledger.draw_points[counted], minlength=n
-        ).astype(np.int64)
+        remaining -= _sum_by(ledger.draw_lot[counted], ledger.draw_points[counted], n)
     # Holds: the last lock / unlock entry (by row, i.e. by seq) naming each lot.
     holds = np.flatnonzero(ledger.lot >= 0)
     holds = holds[done[holds]]
@@ -261,15 +281,11 @@ def balances(
     live &= ledger.expires_at > t
     # One count for both: slot 2c holds customer c's available points, 2c+1 its locked.
     slot = ledger.customer * 2 + locked_now
-    both = np.bincount(
-        slot[live], weights=remaining[live], minlength=2 * n_customers
-    ).astype(np.int64)
+    both = _sum_by(slot[live], remaining[live], 2 * n_customers)
     available, locked = both[0::2].copy(), both[1::2].copy()
     moved = np.flatnonzero(ledger.debt != 0)
     moved = moved[done[moved]]
-    debt = np.bincount(
-        ledger.customer[moved], weights=ledger.debt[moved], minlength=n_customers
-    ).astype(np.int64)
+    debt = _sum_by(ledger.customer[moved], ledger.debt[moved], n_customers)
     balance = available - debt if debt_in_balance else available.copy()
     for array in (balance, available, locked, debt):
         array.setflags(write=False)

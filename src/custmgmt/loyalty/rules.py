@@ -93,11 +93,20 @@ def _to_clawback(value: Any) -> ClawbackMode:
     return v.coerce_enum(ClawbackMode, value, "ReturnPolicy.mode")
 
 
-def _count(minimum: int = 0) -> Any:
+def _count(minimum: int = 0, maximum: int | None = None) -> Any:
     def validate(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        v.check_count(v.field_name(instance, attribute), value, minimum=minimum)
+        name = v.field_name(instance, attribute)
+        v.check_count(name, value, minimum=minimum)
+        if maximum is not None and value > maximum:
+            # Longer spans cannot be added to any date: 0001-01-01 to 9999-12-31.
+            raise ValidationError(name, value, f"an integer from {minimum} to {maximum:,}")
 
     return validate
+
+
+#: Most days a span of the programme may take: 0001-01-01 to 9999-12-31 (an expiry in
+#: months past the calendar's end is refused when an award's expiry is computed).
+_MAX_DAYS = 3_652_058
 
 
 def _multiplier(name: str, value: Any) -> Decimal:
@@ -130,7 +139,7 @@ class Expiry:
     """
 
     mode: ExpiryMode = attrs.field(default=ExpiryMode.MONTHS, converter=_to_expiry_mode)
-    amount: int = attrs.field(default=12, validator=_count(minimum=1))
+    amount: int = attrs.field(default=12, validator=_count(minimum=1, maximum=_MAX_DAYS))
 
     def expires_at(self, earned_at: datetime) -> datetime:
         """When a lot earned at ``earned_at`` expires (always after ``earned_at``)."""
@@ -288,7 +297,7 @@ class Program:
 
     rules: tuple[EarnRule, ...] = attrs.field(converter=_to_rules)
     expiry: Expiry = attrs.field(factory=Expiry, validator=v.instance_of(Expiry, "an Expiry"))
-    return_window_days: int = attrs.field(default=7, validator=_count())
+    return_window_days: int = attrs.field(default=7, validator=_count(maximum=_MAX_DAYS))
     returns: ReturnPolicy = attrs.field(
         factory=ReturnPolicy, validator=v.instance_of(ReturnPolicy, "a ReturnPolicy")
     )

@@ -17,7 +17,8 @@ record late: they are dated at the later of the event and the last entry.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any
@@ -27,7 +28,7 @@ import attrs
 from custmgmt.domain import Interaction, InteractionKind, Money, Order, OrderStatus
 from custmgmt.domain._validate import check_id
 from custmgmt.domain.time import require_aware
-from custmgmt.errors import StorageError, ValidationError
+from custmgmt.errors import CustMgmtError, StorageError, ValidationError
 from custmgmt.loyalty.ledger import (
     Account,
     Draw,
@@ -39,7 +40,7 @@ from custmgmt.loyalty.ledger import (
 )
 from custmgmt.loyalty.ports import LoyaltyStore
 from custmgmt.loyalty.rules import DEFAULT_PROGRAM, EarnRule, Program, Trigger
-from custmgmt.loyalty.tiers import TierEvent, TierStatus, evaluate_tier
+from custmgmt.loyalty.tiers import TierChange, TierEvent, TierStatus, evaluate_tier
 from custmgmt.notebook.display import Displayed, Report, Table, short_repr
 from custmgmt.rating.ports import RatingStore
 from custmgmt.services import record_interaction, record_order
@@ -159,9 +160,15 @@ def account(
 def take_snapshot(
     store: LoyaltyStore, customer_id: str, *, program: Program = DEFAULT_PROGRAM
 ) -> Account:
-    """Replay the whole ledger and keep the result as the customer's snapshot."""
+    """Replay the whole ledger and keep the result as the customer's snapshot.
+
+    Raises:
+        ValidationError: a bad customer id.
+        NotFound: no such customer (no snapshot is kept for a customer who is not there).
+    """
     check_id("customer_id", customer_id)
     with store.transaction():
+        store.customers.get(customer_id)
         folded = replay(
             store.loyalty.entries(customer_id), customer_id=customer_id,
             debt_in_balance=program.returns.debt_in_balance,
@@ -212,7 +219,8 @@ def statement(
     folded = replay(
         entries, customer_id=customer_id, debt_in_balance=program.returns.debt_in_balance
     )
-    soon = as_of + timedelta(days=30)
+    with _calendar("as_of", as_of):
+        soon = as_of + timedelta(days=30)
     expiring = tuple(
         (lot.expires_at, lot.remaining)
         for lot in folded.available_lots(as_of)
@@ -277,11 +285,13 @@ def earn_points(
         if award <= 0:
             return None
         settle = min(folded.debt, award)
+        with _calendar("at", at):
+            expires = program.expiry.expires_at(at)
         entry = LedgerEntry(
             id=_entry_id(customer_id, folded.seq + 1), customer_id=customer_id,
             seq=folded.seq + 1, kind=EntryKind.EARN, points=award, at=at, key=key, actor=actor,
             reason=reason or f"{earn_rule.name}: {base} points x {factor.normalize()}",
-            rule=earn_rule.name, order_id=order_id, expires_at=program.expiry.expires_at(at),
+            rule=earn_rule.name, order_id=order_id, expires_at=expires,
             locked_until=locked_until, debt=-settle,
         )
         store.loyalty.append(entry)
@@ -320,10 +330,12 @@ def earn_for_order(
             return None
         earned_at = order.paid_at or order.placed_at
         start = order.delivered_at or order.placed_at
+        with _calendar("order.delivered_at", start):
+            unlock = start + timedelta(days=program.return_window_days)
         entry = earn_points(
             store, order.customer_id, rule=rule.name, key=f"order:{order.id}", at=earned_at,
             program=program, amount=order.total, order_id=order.id,
-            locked_until=max(earned_at, start + timedelta(days=program.return_window_days)),
+            locked_until=max(earned_at, unlock),
             actor=actor, reason=f"订单 {order.id}",
         )
         if entry is not None and reverse_refunds and not order.refunded.is_zero:
@@ -583,6 +595,8 @@ def expire_points(
         ValidationError: ``as_of`` is naive.
     """
     require_aware("as_of", as_of)
+    if isinstance(customer_ids, str):  # list("C-1") would be three one-letter ids
+        raise ValidationError("customer_ids", customer_ids, "an iterable of customer ids")
     who = store.loyalty.customer_ids() if customer_ids is None else list(customer_ids)
     written: list[LedgerEntry] = []
     for customer_id in who:
@@ -624,8 +638,10 @@ def adjust_points(
     Corrections are new entries; nothing stored is edited.
 
     Raises:
+        NotFound: no such customer.
         ValidationError: ``points`` is 0 or not an integer; ``expires_at`` is not
-            after ``at``.
+            after ``at``; ``at`` is before the customer's registration or the
+            ledger's last entry.
         InsufficientPoints: a deduction beyond the balance.
     """
     if not isinstance(points, int) or isinstance(points, bool) or points == 0:
@@ -640,7 +656,9 @@ def adjust_points(
         found = store.loyalty.by_key(customer_id, key)
         if found is not None:
             return found
-        store.customers.get(customer_id)
+        customer = store.customers.get(customer_id)
+        if at < customer.registered_at:  # as earn_points: no points before the customer
+            raise ValidationError("at", at, f"not before registration {customer.registered_at}")
         folded = account(store, customer_id, program=program)
         _check_order_in_time(folded, at)
         common: dict[str, Any] = {
@@ -650,9 +668,10 @@ def adjust_points(
         }
         if points > 0:
             settle = min(folded.debt, points)
-            entry = LedgerEntry(
-                **common, expires_at=expires_at or program.expiry.expires_at(at), debt=-settle
-            )
+            if expires_at is None:
+                with _calendar("at", at):
+                    expires_at = program.expiry.expires_at(at)
+            entry = LedgerEntry(**common, expires_at=expires_at, debt=-settle)
         else:
             allowed = folded.balance(at)
             if -points > allowed:
@@ -774,6 +793,7 @@ def tier_status(
     scheme = program.tiers
     if scheme is None:
         raise ValidationError("program.tiers", None, "a programme with a tier scheme")
+    require_aware("as_of", as_of)
     customer = store.customers.get(customer_id)
     if scheme.basis == "stars":
         events = [
@@ -785,10 +805,11 @@ def tier_status(
         entries = [e for e in store.loyalty.entries(customer_id) if e.at <= as_of]
         folded = replay(entries, customer_id=customer_id)
         events = tier_events(folded, entries)
-    return evaluate_tier(
-        scheme, events, customer_id=customer_id, registered_at=customer.registered_at,
-        as_of=max(as_of, customer.registered_at),
-    )
+    with _calendar("as_of", as_of):
+        return evaluate_tier(
+            scheme, events, customer_id=customer_id, registered_at=customer.registered_at,
+            as_of=max(as_of, customer.registered_at),
+        )
 
 
 def update_tier(
@@ -800,18 +821,70 @@ def update_tier(
 ) -> TierStatus:
     """Evaluate the tier and append the changes not yet in the stored tier history.
 
-    Running it again with the same ``as_of`` writes nothing. Other capabilities read
-    the stored history (``store.loyalty.tier_history``) and the tier's benefits.
+    Running it again with the same ``as_of`` writes nothing, and so does an ``as_of``
+    before the last stored change. Other capabilities read the stored history
+    (``store.loyalty.tier_history``) and the tier's benefits, so it must end in the
+    tier the ledger gives: when a late entry rewrote the past (a return recorded after
+    the tier job, dated before its lot unlocked, so the promoting points never
+    counted), the stored history no longer leads to the evaluated one, and a
+    ``"correction"`` change at the last stored change's moment brings it to the tier
+    evaluated there, followed by the evaluated changes after that moment.
     """
     with store.transaction():
         status = tier_status(store, customer_id, as_of=as_of, program=program)
         stored = store.loyalty.tier_history(customer_id)
-        for change in status.history[len(stored):]:
+        for change in _tier_changes_to_add(stored, status.history, customer_id, as_of):
             store.loyalty.add_tier_change(change)
         return status
 
 
+def _tier_changes_to_add(
+    stored: Sequence[TierChange], computed: Sequence[TierChange], customer_id: str,
+    as_of: datetime,
+) -> list[TierChange]:
+    """What to append to the stored history so it ends where the evaluated one does."""
+    if stored and stored[-1].at > as_of:
+        return []  # a look into the past: the stored history is later than it
+
+    def key(c: TierChange) -> tuple[datetime, str | None, str]:
+        return c.at, c.from_tier, c.to_tier
+
+    n = len(stored)
+    if n <= len(computed) and all(key(a) == key(b) for a, b in zip(stored, computed, strict=False)):
+        return list(computed[n:])
+    last = stored[-1]
+    then = [c.to_tier for c in computed if c.at <= last.at]
+    current = last.to_tier
+    added: list[TierChange] = []
+    if then and then[-1] != current:
+        added.append(TierChange(
+            customer_id=customer_id, seq=n + 1, at=last.at, from_tier=current,
+            to_tier=then[-1], reason="correction", source=None,
+        ))
+        current = then[-1]
+    for change in computed:
+        if change.at > last.at:
+            added.append(attrs.evolve(change, seq=n + len(added) + 1, from_tier=current))
+            current = change.to_tier
+    return added
+
+
 # -- helpers ------------------------------------------------------------------------------
+@contextmanager
+def _calendar(name: str, moment: datetime) -> Iterator[None]:
+    """Turn calendar arithmetic running past year 9999 into a ValidationError on ``name``."""
+    try:
+        yield
+    except CustMgmtError:
+        raise
+    except (OverflowError, ValueError) as exc:
+        if not isinstance(exc, OverflowError) and "out of range" not in str(exc):
+            raise  # not datetime's range error ("year 10000 is out of range"): a real bug
+        raise ValidationError(
+            name, moment, f"a moment far enough before year 10000 for the programme's dates ({exc})"
+        ) from exc
+
+
 def _entry_id(customer_id: str, seq: int) -> str:
     return f"{customer_id}#{seq}"
 

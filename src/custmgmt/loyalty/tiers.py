@@ -24,6 +24,7 @@ data that other capabilities read.
 
 from __future__ import annotations
 
+import bisect
 import enum
 import itertools
 from collections.abc import Iterable, Sequence
@@ -106,9 +107,17 @@ def _to_anchor(value: Any) -> ReviewAnchor:
     return v.coerce_enum(ReviewAnchor, value, "TierScheme.anchor")
 
 
+#: Most days a scheme's window, period or grace may span: 0001-01-01 to 9999-12-31.
+#: Longer spans cannot be added to any date (``timedelta`` itself stops at 999,999,999).
+_MAX_SPAN_DAYS = 3_652_058
+
+
 def _days(minimum: int) -> Any:
     def validate(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        v.check_count(v.field_name(instance, attribute), value, minimum=minimum)
+        name = v.field_name(instance, attribute)
+        v.check_count(name, value, minimum=minimum)
+        if value > _MAX_SPAN_DAYS:
+            raise ValidationError(name, value, f"days from {minimum} to {_MAX_SPAN_DAYS:,}")
 
     return validate
 
@@ -238,7 +247,9 @@ class TierChange:
         at: when it took effect.
         from_tier: the tier before (None for the first entry).
         to_tier: the tier after.
-        reason: ``"upgrade"``, ``"reversal"`` or ``"review"``.
+        reason: ``"upgrade"``, ``"reversal"``, ``"review"``, or ``"correction"`` (the
+            stored history brought to the evaluated tier after a late entry rewrote
+            the past; see :func:`~custmgmt.loyalty.update_tier`).
         source: the lot (or review date) that caused it.
     """
 
@@ -303,16 +314,32 @@ class TierStatus(Displayed):
         return report
 
 
-def _window_sum(events: Sequence[TierEvent], at: datetime, window: timedelta) -> int:
-    return sum(e.points for e in events if at - window < e.at <= at)
+class _Running:
+    """Points in a trailing window, or the last star level, at any moment, by bisection.
 
+    The walk asks at every event, review and grace end; summing the window afresh each
+    time made one evaluation quadratic in the events, and earning (which evaluates the
+    tier for its multiplier) cubic over a long ledger.
+    """
 
-def _stars_at(events: Sequence[TierEvent], at: datetime) -> int:
-    level = 0
-    for e in events:
-        if e.at <= at:
-            level = e.points
-    return level
+    def __init__(self, events: Sequence[TierEvent]) -> None:
+        self.events = events  # sorted by time
+        self.times = [e.at for e in events]
+        self.prefix = list(itertools.accumulate((e.points for e in events), initial=0))
+
+    def window_sum(self, at: datetime, window: timedelta) -> int:
+        """The points of events in ``(at - window, at]``."""
+        hi = bisect.bisect_right(self.times, at)
+        try:
+            lo = bisect.bisect_right(self.times, at - window)
+        except OverflowError:  # the window reaches before year 1: it holds everything
+            lo = 0
+        return self.prefix[hi] - self.prefix[min(lo, hi)]
+
+    def stars_at(self, at: datetime) -> int:
+        """The level of the last event at or before ``at`` (0 before any)."""
+        hi = bisect.bisect_right(self.times, at)
+        return self.events[hi - 1].points if hi else 0
 
 
 def evaluate_tier(
@@ -343,15 +370,17 @@ def evaluate_tier(
     v.check_aware("as_of", as_of)
     if as_of < registered_at:
         raise ValidationError("as_of", as_of, f"not before registration {registered_at}")
-    items = sorted(events, key=lambda e: (e.at, e.source))
-    for e in items:
+    given = list(events)
+    for e in given:  # before sorting, which would fail on anything else unclearly
         if not isinstance(e, TierEvent):
             raise ValidationError("events", e, "TierEvent items")
+    items = sorted(given, key=lambda e: (e.at, e.source))
     window = timedelta(days=scheme.window_days)
     stars = scheme.basis == "stars"
+    running = _Running(items)
 
     def value(at: datetime) -> int:
-        return _stars_at(items, at) if stars else _window_sum(items, at, window)
+        return running.stars_at(at) if stars else running.window_sum(at, window)
 
     level, since, promoted_by = 0, registered_at, ""
     history: list[TierChange] = [

@@ -183,26 +183,30 @@ def evaluate(
     local = np.searchsorted(users, truth_c)
     truth = local * n + truth_i  # sorted: pairs were sorted by customer, then item
     truth_counts = np.bincount(local, minlength=len(users))
-    discount = 1.0 / np.log2(np.arange(2, k + 2))
-    ideal = np.cumsum(discount)[np.minimum(truth_counts, k) - 1]
+    # No list holds more items than the catalogue (the models clip k the same way), and
+    # a huge k (the CLI's --k 1e11) would otherwise size the discounts by k.
+    k_eff = min(k, max(n, 1))
+    discount = 1.0 / np.log2(np.arange(2, k_eff + 2))
+    ideal = np.cumsum(discount)[np.minimum(truth_counts, k_eff) - 1]
     customer_ids = [str(c) for c in purchases.customer_ids[users]]
     train_items = max(1, int(np.count_nonzero(np.bincount(train.item, minlength=n))))
     rows: list[EvaluationRow] = []
     for name, model in (models or default_models()).items():
         fitted = model.fit(train)
         result = fitted.recommend(customer_ids, k=k)
+        width = int(result.items.shape[1])  # k, or the catalogue when smaller
         codes = np.full(result.items.shape, -1, dtype=np.int64)
         filled = result.items != None  # noqa: E711 - elementwise over an object array
         codes[filled] = np.searchsorted(purchases.item_ids, result.items[filled])
         hits = np.zeros(codes.shape, dtype=bool)
-        rows_idx = np.repeat(np.arange(len(users)), k).reshape(-1, k)
+        rows_idx = np.repeat(np.arange(len(users)), width).reshape(-1, width)
         hits[filled] = np.isin(rows_idx[filled] * n + codes[filled], truth)
         n_hits = hits.sum(axis=1)
         rows.append(EvaluationRow(
             model=name,
             hit_rate=float(np.mean(n_hits > 0)),
             recall=float(np.mean(n_hits / truth_counts)),
-            ndcg=float(np.mean((hits * discount).sum(axis=1) / ideal)),
+            ndcg=float(np.mean((hits * discount[:width]).sum(axis=1) / ideal)),
             coverage=len(np.unique(codes[filled])) / train_items,
         ))
     return EvaluationReport(

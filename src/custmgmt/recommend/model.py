@@ -71,6 +71,7 @@ _DENSE_RATIO = 32
 #: Value buckets per row when pruning candidates for the top k.
 _BUCKETS = 256
 _DAY_US = 86_400_000_000
+_MAX_DAYS = (np.iinfo(np.int64).max - 1) // _DAY_US
 
 
 def top_k_rows(scores: F64, k: int) -> tuple[I64, F64]:
@@ -382,10 +383,24 @@ class _Recommender:
         self._check_fitted()
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
             raise ValidationError("k", k, "a positive number of items")
-        if isinstance(customer_ids, str) or not all(isinstance(c, str) for c in customer_ids):
+        if isinstance(customer_ids, str):
             raise ValidationError("customer_ids", customer_ids, "a sequence of customer ids")
+        wanted = list(customer_ids)  # once: a generator would be spent by the type check
+        if not all(isinstance(c, str) for c in wanted):
+            raise ValidationError("customer_ids", wanted, "a sequence of customer ids")
+        once = dict.fromkeys(wanted)
+        if len(once) < len(wanted):
+            # A customer asked twice: answer each distinct customer once and repeat the
+            # rows (the history lookup below keys on distinct customers).
+            distinct = self.recommend(list(once), k=k, exclude_bought=exclude_bought,
+                                      rebuy_after=rebuy_after, as_of=as_of)
+            row_of = {c: i for i, c in enumerate(once)}
+            idx = np.array([row_of[c] for c in wanted], dtype=np.int64)
+            return Recommendations(
+                customer_ids=tuple(wanted), items=distinct.items[idx],
+                scores=distinct.scores[idx], from_history=distinct.from_history[idx],
+            )
         hist = self.history_
-        wanted = list(customer_ids)
         codes = np.searchsorted(hist.customer_ids, np.asarray(wanted, dtype=object))
         codes = np.minimum(codes, max(hist.n_customers - 1, 0))
         known = np.array(
@@ -436,13 +451,16 @@ class _Recommender:
         if as_of is None:
             raise ValidationError("as_of", None, "an aware as_of with rebuy_after")
         now = to_epoch_micros(require_aware("as_of", as_of))
+        if not isinstance(rebuy_after, Mapping):
+            raise ValidationError("rebuy_after", rebuy_after, "a mapping of item id -> days")
         interval = np.full(self.history_.n_items, np.iinfo(np.int64).max, dtype=np.int64)
         for item, days in rebuy_after.items():
             if not isinstance(days, int) or isinstance(days, bool) or days < 0:
                 raise ValidationError(f"rebuy_after[{item!r}]", days, "a number of days >= 0")
             found = np.searchsorted(self.history_.item_ids, item)
             if found < self.history_.n_items and self.history_.item_ids[found] == item:
-                interval[found] = days * _DAY_US
+                # Beyond int64 µs (about 290,000 years) an interval never comes due anyway.
+                interval[found] = min(days, _MAX_DAYS) * _DAY_US
         due: npt.NDArray[np.bool_] = (interval[None, :] < np.iinfo(np.int64).max) & (
             last <= now - np.minimum(interval, now)[None, :]
         )
@@ -488,8 +506,9 @@ class ItemItemModel(_Recommender):
         min_support: pairs bought together by fewer customers are ignored.
 
     Attributes (after :meth:`fit`):
-        neighbours_: ``(n_items, top_k)`` item codes, -1 padded.
-        similarities_: ``(n_items, top_k)`` similarities.
+        neighbours_: ``(n_items, min(top_k, n_items - 1))`` item codes, -1 padded (at
+            least one column).
+        similarities_: the similarities, of the same shape.
         popularity_: distinct buyers per item.
     """
 
@@ -517,8 +536,11 @@ class ItemItemModel(_Recommender):
                 raise ValidationError(name, value, "a positive integer")
         cust, item = self._fit_common(purchases)
         n = purchases.n_items
-        neighbours = np.full((n, self.top_k), -1, dtype=np.int64)
-        sims = np.zeros((n, self.top_k), dtype=np.float64)
+        # No item has more neighbours than the others: a huge top_k would otherwise size
+        # the arrays by top_k and fail to allocate.
+        width = min(self.top_k, max(n - 1, 1))
+        neighbours = np.full((n, width), -1, dtype=np.int64)
+        sims = np.zeros((n, width), dtype=np.float64)
         if n == 0 or len(purchases) == 0:
             self.neighbours_, self.similarities_ = neighbours, sims
             return self
@@ -539,7 +561,7 @@ class ItemItemModel(_Recommender):
             # and of (b, a) for b are each rounded as a row-by-row computation would.
             scores: F64 = np.asarray(counts * left_w[rows] * right_w[cols], dtype=np.float64)
             neighbours[lo:hi], sims[lo:hi] = _top_k_sparse(
-                rows - lo, cols, scores, hi - lo, self.top_k
+                rows - lo, cols, scores, hi - lo, width
             )
         self.neighbours_, self.similarities_ = neighbours, sims
         return self
@@ -576,7 +598,8 @@ class ItemItemModel(_Recommender):
         nb = self.neighbours_[pi]
         w = self.similarities_[pi]
         valid = nb >= 0
-        u = np.repeat(pu, self.top_k).reshape(-1, self.top_k)[valid]
+        width = nb.shape[1]
+        u = np.repeat(pu, width).reshape(-1, width)[valid]
         flat = np.bincount(u * n + nb[valid], weights=w[valid], minlength=users * n)
         scores[:] = flat.reshape(users, n)
         return scores

@@ -57,9 +57,32 @@ def lines_from_orders(orders: Iterable[Order]) -> LineColumns:
     )
 
 
-def _factorise(values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], I64]:
-    names, codes = np.unique(values, return_inverse=True)
+def _factorise(name: str, values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], I64]:
+    if values.ndim != 1:
+        raise ValidationError(name, values.shape, "a 1-d column of ids")
+    try:
+        names, codes = np.unique(values, return_inverse=True)
+    except TypeError:  # ids that cannot be sorted together: 1 and "a", None and "b"
+        kinds = sorted({type(v).__name__ for v in values.tolist()})
+        raise ValidationError(name, f"ids of types {kinds}", "ids of one type (str)") from None
     return names, codes.astype(np.int64).reshape(-1)
+
+
+def _times(at: Any) -> I64:
+    raw_at = np.asarray(at)
+    if raw_at.ndim != 1:
+        raise ValidationError("at", raw_at.shape, "a 1-d column of times")
+    if raw_at.dtype == object:
+        return np.array(
+            [to_epoch_micros(require_aware("at", t)) for t in raw_at], dtype=np.int64
+        )
+    if len(raw_at) and raw_at.dtype.kind not in "iu":
+        # datetime64 is naive and counts in its own unit (pandas: ns), floats may be NaN
+        # or fractions, strings are not times: none of them is µs since the epoch.
+        raise ValidationError(
+            "at", f"a {raw_at.dtype} column", "int64 µs since the epoch or aware datetimes"
+        )
+    return raw_at.astype(np.int64)
 
 
 @attrs.frozen(kw_only=True)
@@ -109,22 +132,19 @@ class Purchases:
         """Code raw columns: customer ids, item ids and µs times (int64) or datetimes.
 
         Raises:
-            ValidationError: columns of different lengths, or naive datetimes.
+            ValidationError: columns of different lengths or not 1-d, naive datetimes
+                (``datetime64`` included), times that are neither integers nor
+                datetimes, or ids of mixed types.
         """
         customers = np.asarray(customer_id, dtype=object)
         items = np.asarray(item, dtype=object)
-        raw_at = np.asarray(at)
-        if raw_at.dtype == object:
-            raw_at = np.array(
-                [to_epoch_micros(require_aware("at", t)) for t in raw_at], dtype=np.int64
-            )
-        times = raw_at.astype(np.int64)
+        times = _times(at)
         if not len(customers) == len(items) == len(times):
             raise ValidationError(
                 "item", len(items), f"as many rows as customer_id ({len(customers)}) and at"
             )
-        customer_ids, customer_codes = _factorise(customers)
-        item_ids, item_codes = _factorise(items)
+        customer_ids, customer_codes = _factorise("customer_id", customers)
+        item_ids, item_codes = _factorise("item", items)
         return cls(customer=customer_codes, item=item_codes, at=times,
                    customer_ids=customer_ids, item_ids=item_ids)
 

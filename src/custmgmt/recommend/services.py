@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from custmgmt.domain.time import require_aware
+from custmgmt.errors import ValidationError
 from custmgmt.ports import Store
 from custmgmt.recommend.evaluation import EvaluationReport, evaluate
 from custmgmt.recommend.model import ItemItemModel, Recommendations
@@ -73,8 +74,19 @@ def evaluate_store(
     """Evaluate the recommenders on the store's purchases up to ``as_of``.
 
     The time split's cutoff is ``holdout_days`` before ``as_of``.
+
+    Raises:
+        ValidationError: a naive ``as_of``, a ``holdout_days`` that is not a positive
+            integer or reaches before year 1, bad parameters, or no customer to evaluate.
     """
     require_aware("as_of", as_of)
+    if not isinstance(holdout_days, int) or isinstance(holdout_days, bool) or holdout_days < 1:
+        raise ValidationError("holdout_days", holdout_days, "a positive number of days")
+    try:
+        cutoff = as_of - timedelta(days=holdout_days)
+    except OverflowError:  # --holdout-days 999999999: before year 1
+        raise ValidationError(
+            "holdout_days", holdout_days, f"a number of days that stays after year 1 from {as_of}"
+        ) from None
     purchases = Purchases.from_store(store, as_of=as_of, currency=currency)
-    cutoff = as_of - timedelta(days=holdout_days)
     return evaluate(purchases, split=split, cutoff=cutoff if split == "time" else None, k=k)
