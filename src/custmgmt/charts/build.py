@@ -349,7 +349,12 @@ def star_distribution(source: Rating | Sequence[int] | Any | None) -> Bars | NoD
         source = getattr(source, "stars", source)
         if source is None:
             return NoData(title=title, reason="not measurable: no stored rating · 无法衡量：无评级")
-        counts = [int(v) for v in source]
+        given = [v.item() if isinstance(v, np.generic) else v for v in source]
+        # int() would truncate 2.7, and fail on NaN or text with a bare ValueError.
+        if any(isinstance(v, bool) or not isinstance(v, int | float)
+               or (isinstance(v, float) and not v.is_integer()) for v in given):
+            raise ValidationError("stars", given, "whole customer counts >= 0")
+        counts = [int(v) for v in given]
     if any(c < 0 for c in counts):
         raise ValidationError("stars", counts, "customer counts >= 0")
     if not any(counts):

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import stat
 import sys
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -104,7 +106,8 @@ def _targets(path: str | None) -> Any:
     if path is None:
         return DEFAULT_TARGETS
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        # utf-8-sig: Windows editors (Notepad) start UTF-8 files with a byte-order mark.
+        data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
     except (OSError, ValueError) as exc:
         raise ValidationError("--targets", path, f"a readable JSON file ({exc})") from None
     if not isinstance(data, list):
@@ -119,12 +122,35 @@ def write_text_atomically(path: str | Path, text: str, *, option: str = "--out")
     _inputs.write_output(path, lambda stream: stream.write(text), option=option)
 
 
+def _same_file(a: str, b: str) -> bool:
+    """Whether two outputs would land in one regular file (written or yet to be);
+    a FIFO, a device such as ``/dev/stdout`` or ``-`` (standard output) can take both."""
+    if "-" in (a, b):
+        return False
+    if os.path.realpath(a) == os.path.realpath(b):
+        try:
+            return stat.S_ISREG(os.stat(a).st_mode)
+        except OSError:
+            return True
+    try:
+        first, second = os.stat(a), os.stat(b)
+    except OSError:
+        return False
+    return os.path.samestat(first, second) and stat.S_ISREG(first.st_mode)
+
+
 def run(args: argparse.Namespace) -> int:
     """Build and print the report; returns the exit code."""
 
     tz = _inputs.zone(args.tz)
-    for option, out in (("--html", args.html), ("--json", args.json)):
-        _inputs.check_output(out, _inputs.inputs_of(args), option=option)
+    # The targets file is read too; and --json over --html would leave one of the two.
+    sources = _inputs.inputs_of(args)
+    if args.targets:
+        sources.append(("--targets", args.targets))
+    _inputs.check_output(args.html, sources, option="--html")
+    _inputs.check_output(args.json, sources, option="--json")
+    if args.html and args.json and _same_file(args.html, args.json):
+        raise ValidationError("--json", args.json, f"a file other than --html {args.html!r}")
     targets = _targets(args.targets)
     if args.db is not None:
         if args.orders is not None:

@@ -9,7 +9,11 @@ drawn by :func:`custmgmt.plots.draw`.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import stat
+import tempfile
 import warnings
 from typing import Any
 
@@ -25,6 +29,8 @@ _CJK_FONTS = ("Noto Sans CJK SC", "WenQuanYi Zen Hei", "Microsoft YaHei", "PingF
 
 #: The file formats :func:`export_charts` writes, by suffix.
 FORMATS: tuple[str, ...] = ("png", "pdf")
+#: The highest ``dpi``: a page of 14 x 15 inches at 1000 dpi is already 210 megapixels.
+_MAX_DPI = 1000
 
 
 def export_charts(report: RenderedReport, path: str | os.PathLike[str], *,
@@ -33,14 +39,22 @@ def export_charts(report: RenderedReport, path: str | os.PathLike[str], *,
 
     The output carries no timestamp, so the same report gives the same file.
 
+    A regular file is replaced atomically (readers see the old file or the whole new
+    one; a failure leaves the old file untouched); a FIFO or a device is written
+    through, never replaced.
+
     Raises:
-        ValidationError: a suffix other than ``.png`` or ``.pdf``.
+        ValidationError: a suffix other than ``.png`` or ``.pdf``; a ``dpi`` that is not
+            a whole number from 1 to 1000; a directory, or a file that cannot be written.
         MissingDependency: matplotlib is not installed (``pip install custmgmt[plot]``).
     """
     target = os.fspath(path)
     suffix = target.rsplit(".", 1)[-1].lower() if "." in target else ""
     if suffix not in FORMATS:
         raise ValidationError("path", target, "a file name ending in .png or .pdf")
+    if isinstance(dpi, bool) or not isinstance(dpi, int) or not 1 <= dpi <= _MAX_DPI:
+        raise ValidationError("dpi", dpi, f"a whole number of dots per inch from 1 to {_MAX_DPI}")
+    _check_target(target)
     matplotlib = require("matplotlib", extra="plot", purpose="exporting report charts")
     matplotlib.use("Agg", force=True)
     plt: Any = require("matplotlib.pyplot", extra="plot", purpose="exporting report charts")
@@ -63,9 +77,54 @@ def export_charts(report: RenderedReport, path: str | os.PathLike[str], *,
             fig.suptitle(f"{legible(report.title)}   ({report.current.label()} vs "
                          f"{report.baseline.label()})")
             fig.tight_layout()
-            fig.savefig(target, format=suffix, dpi=dpi, metadata=metadata)
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format=suffix, dpi=dpi, metadata=metadata)
         finally:
             plt.close(fig)
+    _write_bytes(target, buffer.getvalue())
+
+
+def _check_target(target: str) -> None:
+    """Refuse a path that cannot take the file before the charts are drawn."""
+    real = os.path.realpath(target)
+    if os.path.isdir(real):
+        raise ValidationError("path", target, "a file, not a directory")
+    if not os.path.isdir(os.path.dirname(real) or "."):
+        raise ValidationError("path", target, "a file in an existing directory")
+
+
+def _write_bytes(target: str, data: bytes) -> None:
+    """Replace a regular file atomically; write a FIFO or a device through."""
+    real = os.path.realpath(target)
+    try:
+        found: os.stat_result | None = os.stat(real)
+    except FileNotFoundError:
+        found = None
+    try:
+        if found is not None and not stat.S_ISREG(found.st_mode):
+            with open(real, "wb") as stream:
+                stream.write(data)
+            return
+        handle, temp = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.",
+                                        dir=os.path.dirname(real) or ".")
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+            mode = 0o666 & ~_umask() if found is None else stat.S_IMODE(found.st_mode)
+            os.chmod(temp, mode)
+            os.replace(temp, real)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise
+    except OSError as exc:
+        raise ValidationError("path", target, f"a writable file ({exc.strerror or exc})") from None
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _targets(ax: Any, report: RenderedReport) -> None:

@@ -223,9 +223,10 @@ def render_html(report: RenderedReport) -> str:
     """The report as a complete HTML document (see the module docstring)."""
     threshold = report.high_value_threshold
     charts = report_charts(report)
+    exact_threshold = Figure(value=float(threshold or 0), numerator=threshold, unit="money")
     hv = ("" if threshold is None else
           f"<p>High-value customer: net spend of at least "
-          f"{escape(report.format_figure(Figure(value=float(threshold), unit='money')))} "
+          f"{escape(report.format_figure(exact_threshold))} "
           "in a period (the baseline buyers' 80th percentile) · 高价值客户门槛</p>")
     parts = [
         "<!DOCTYPE html>", '<html lang="zh-CN"><head><meta charset="utf-8">',

@@ -102,16 +102,31 @@ class CustomerAttributes:
             out[known] = self.region[pos[known]]
             return out, self.region_names
         if dimension == "age":
-            day = (to_epoch_micros(require_aware("at", at)) // 86_400_000_000)
+            today = require_aware("at", at).date()  # the local day of ``at``
             born = self.birth_day[pos[known]]
             has = born != np.iinfo(np.int64).min
-            age = np.where(has, (day - born) // 365.2425, -1).astype(np.int64)
+            age = np.where(has, _whole_years(np.where(has, born, 0), today), -1)
             band = np.full(age.shape, -1, dtype=np.int64)
             for i, (_, lo, hi) in enumerate(AGE_BANDS):
                 band[(age >= lo) & (age <= hi)] = i
             out[known] = band
             return out, tuple(b[0] for b in AGE_BANDS)
         raise ValidationError("dimension", dimension, "gender, region or age")
+
+
+def _whole_years(born: I64, today: date) -> I64:
+    """Completed years from each birth day (days since 1970-01-01) to ``today``: the
+    calendar age, one more on the birthday itself (a 29 February birthday counts from
+    1 March in other years). Days divided by 365.2425 would be a year short on some
+    birthdays (2000-03-01 to 2025-03-01 is 9131 days, 24.9998 such years)."""
+    days = born.astype("datetime64[D]")
+    years = days.astype("datetime64[Y]")
+    month = (days.astype("datetime64[M]") - years.astype("datetime64[M]")).astype(np.int64) + 1
+    day = (days - days.astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64) + 1
+    age = today.year - (years.astype(np.int64) + 1970)
+    before = (today.month < month) | ((today.month == month) & (today.day < day))
+    out: I64 = (age - before).astype(np.int64)
+    return out
 
 
 def _optional(n_rows: int, *names: tuple[str, Any]) -> None:
@@ -149,6 +164,12 @@ class KpiInputs:
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.orders, OrderFrame):
             raise ValidationError("orders", type(self.orders).__name__, "an OrderFrame")
+        # Half a pair would be dropped silently or fail deep in a measure.
+        for given, needed in (("ticket_score", "ticket_score_at"),
+                              ("ticket_score_at", "ticket_score"), ("sla_met", "sla_at"),
+                              ("sla_at", "sla_met"), ("sla_stars", "sla_met")):
+            if getattr(self, given) is not None and getattr(self, needed) is None:
+                raise ValidationError(needed, None, f"an array alongside {given}")
         if self.ticket_score is not None:
             _optional(len(self.ticket_score), ("ticket_score_at", self.ticket_score_at))
         if self.sla_met is not None:

@@ -128,7 +128,24 @@ def exact_sums(codes: AnyArray, values: AnyArray, n: int) -> I64:
         raise ValidationError("values", int(values.min()), "non-negative amounts")
     low = np.bincount(codes, weights=values & ((1 << _LOW_BITS) - 1), minlength=n)
     high = np.bincount(codes, weights=values >> _LOW_BITS, minlength=n)
+    _check_int64(high, low)
     return (high.astype(np.int64) << _LOW_BITS) + low.astype(np.int64)
+
+
+def _check_int64(high: AnyArray, low: AnyArray) -> None:
+    """Refuse sums past int64 (92 quadrillion major units of a 2-digit currency), which
+    would wrap round to negative totals; near the limit, decide with Python ints."""
+    near = high * float(1 << _LOW_BITS) + low >= float(2**63) - float(2**45)
+    for i in np.flatnonzero(near).tolist():
+        total = (int(high[i]) << _LOW_BITS) + int(low[i])
+        if total > np.iinfo(np.int64).max:
+            raise ValidationError("amounts", total, "sums that fit in int64 minor units "
+                                  f"(at most {np.iinfo(np.int64).max:,})")
+
+
+def _exact_total(values: AnyArray) -> int:
+    """The sum of non-negative int64 ``values``, exactly (see :func:`exact_sums`)."""
+    return int(exact_sums(np.zeros(len(values), dtype=np.int64), values, 1)[0])
 
 
 def _purchases(orders: OrderFrame, period: Period) -> I64:
@@ -271,7 +288,7 @@ def net_sales(orders: OrderFrame, period: Period) -> Figure:
     count = int(mask.sum())
     if count == 0:
         return not_measurable(_NO_BUYERS, "money")
-    total = int(_net(orders)[mask].sum())
+    total = _exact_total(_net(orders)[mask])
     return Figure(value=float(total), numerator=total, denominator=count, unit="money")
 
 
@@ -279,7 +296,7 @@ def average_order_value(orders: OrderFrame, period: Period) -> Figure:
     """Mean net amount per counted order in ``period`` (minor units) with a t interval."""
     mask = _counted_in(orders, period)
     net = _net(orders)[mask]
-    return mean_figure(net, unit="money", reason=_NO_BUYERS, total=int(net.sum()))
+    return mean_figure(net, unit="money", reason=_NO_BUYERS, total=_exact_total(net))
 
 
 def return_rate(orders: OrderFrame, period: Period) -> Figure:

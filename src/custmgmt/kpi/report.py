@@ -28,6 +28,7 @@ import json
 import os
 from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -113,9 +114,14 @@ def _band_groups(
 
 
 def _fmt_money(minor: float | None, digits: int, currency: str) -> str:
+    """Minor units in major units with the currency's own decimals (0 for JPY, 3 for
+    KWD); a whole number of minor units is shown exactly, however large (a float
+    would round totals past 2**53 minor units)."""
     if minor is None:
         return "-"
-    return f"{minor / 10**digits:,.2f} {currency}"
+    if isinstance(minor, int | np.integer):
+        return f"{Decimal(int(minor)).scaleb(-digits):,.{digits}f} {currency}"
+    return f"{minor / 10**digits:,.{digits}f} {currency}"
 
 
 @attrs.frozen(kw_only=True)
@@ -275,10 +281,13 @@ class KpiReport:
                 text += f" [{figure.low:.1%}, {figure.high:.1%}]"
             return text
         if figure.unit == "money":
-            text = _fmt_money(v, self.digits, self.currency)
+            # A total carries its exact int64 sum as the numerator: show that.
+            exact = figure.numerator
+            shown: float = exact if exact is not None and float(exact) == v else v
+            text = _fmt_money(shown, self.digits, self.currency)
             if interval and figure.low is not None and figure.high is not None:
-                text += (f" [{figure.low / 10**self.digits:,.2f}, "
-                         f"{figure.high / 10**self.digits:,.2f}]")
+                d = self.digits
+                text += f" [{figure.low / 10**d:,.{d}f}, {figure.high / 10**d:,.{d}f}]"
             return text
         if figure.unit == "score":
             text = f"{v:.2f}"
@@ -355,8 +364,9 @@ class KpiReport:
                          f"{n:>8,} orders")
         t = self.sales_trend
         if t.slope is not None and t.low is not None and t.high is not None:
-            lines.append(f"  trend {_fmt_money(t.slope, self.digits, self.currency)} per month "
-                         f"[{t.low / 10**self.digits:,.2f}, {t.high / 10**self.digits:,.2f}]")
+            nd = self.digits
+            lines.append(f"  trend {_fmt_money(t.slope, nd, self.currency)} per month "
+                         f"[{t.low / 10**nd:,.{nd}f}, {t.high / 10**nd:,.{nd}f}]")
         else:
             lines.append(f"  trend not measurable: {t.reason}")
         lines += ["", "Net sales by category (current, growth from the baseline)"]
@@ -467,7 +477,11 @@ def _measure(name: str, inputs: KpiInputs, period: Period, threshold: int | None
         return fn(orders, inter, period)
     if name in ("retention_rate", "churn_rate"):
         fn2 = m.retention_rate if name == "retention_rate" else m.churn_rate
-        return fn2(orders, _shift_back(period), period)
+        try:
+            before = _shift_back(period)
+        except OverflowError:  # a period that starts in year 1 has nothing before it
+            return not_measurable("the period before it would start before year 1")
+        return fn2(orders, before, period)
     if name == "high_value_ratio":
         if threshold is None:
             return not_measurable("no buyers in the baseline to fix the high-value threshold")

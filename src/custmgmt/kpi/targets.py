@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -72,14 +73,23 @@ class Target:
     value: float
 
     def __attrs_post_init__(self) -> None:
-        if self.kpi not in KPI_LABELS:
+        # Read from JSON or TOML, a name may be a list or a mapping (unhashable) and a
+        # number an integer too large for a float: both are refused here, not later.
+        if not isinstance(self.kpi, str) or self.kpi not in KPI_LABELS:
             raise ValidationError("Target.kpi", self.kpi, f"one of {', '.join(KPI_LABELS)}")
-        if self.kind not in _KINDS:
+        if not isinstance(self.kind, str) or self.kind not in _KINDS:
             raise ValidationError("Target.kind", self.kind, "'level' or 'change'")
         value: object = self.value
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != value \
-                or abs(value) == float("inf"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValidationError("Target.value", value, "a finite number")
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:
+            finite = False
+        if not finite:
+            shown = value if isinstance(value, float) else \
+                f"an integer of {len(str(abs(value)))} digits"
+            raise ValidationError("Target.value", shown, "a finite number")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Target:

@@ -29,13 +29,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime, time, timedelta
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
 from custmgmt.calendars import BusinessCalendar
 from custmgmt.domain import Priority
 from custmgmt.domain.time import require_aware
+from custmgmt.errors import ValidationError
 from custmgmt.tickets.ports import TicketStore
 from custmgmt.tickets.sla import (
     SLA_SEVERITY,
@@ -175,6 +176,19 @@ class OpenTicketReport:
         return self.format()
 
 
+def _check_stars(stars: Any) -> Mapping[str, int | None]:
+    """Each customer's stars: whole numbers >= 0 or None (a string or a float would sort
+    and print wrongly, or fail deep in the sort)."""
+    if not isinstance(stars, Mapping):
+        raise ValidationError("stars", stars, "a mapping of customer id to stars, or None")
+    for customer_id, level in stars.items():
+        if level is None:  # unrated, as if left out
+            continue
+        if isinstance(level, bool) or not isinstance(level, int) or level < 0:
+            raise ValidationError(f"stars[{customer_id!r}]", level, "a whole number of stars >= 0")
+    return stars
+
+
 def _describe(target: TargetStatus | None) -> str:
     if target is None:
         return "no SLA"
@@ -218,12 +232,13 @@ def open_ticket_report(
         policy: SLA targets (default :func:`default_sla_policy`).
 
     Raises:
-        ValidationError: a naive ``as_of``.
+        ValidationError: a naive ``as_of``; stars that are not whole numbers >= 0; a
+            factor that is not a positive number.
     """
     require_aware("as_of", as_of)
     calendar = default_calendar() if calendar is None else calendar
     policy = default_sla_policy() if policy is None else policy
-    known = {} if stars is None else stars
+    known = {} if stars is None else _check_stars(stars)
     tickets = [t for t in store.tickets.find(statuses=OPEN_STATUSES) if t.created_at <= as_of]
     lines: list[OpenTicketLine] = []
     if tickets:

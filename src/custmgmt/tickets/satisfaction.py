@@ -202,7 +202,7 @@ def record_reply(
             )
         return SurveyOutcome(ticket=rated)
     why = f"satisfaction {score}/5 at or under {rules.threshold}"
-    due = at + rules.follow_up_within
+    due = _later(at, rules.follow_up_within, "follow_up_within")
     if rated.times_reopened < rules.max_reopens:
         reopened = workflow.reopen(rated, at=at, actor=SYSTEM_ACTOR, reason=why, new_id=new_id)
         if reopened.id == rated.id:
@@ -229,6 +229,25 @@ def record_reply(
         task=_task(escalated, FollowUpKind.ESCALATE, due, score,
                    f"{why} again: escalated; a senior agent contacts the customer"),
     )
+
+
+def _later(at: datetime, delta: timedelta, field: str) -> datetime:
+    """``at + delta``, or a ValidationError naming the policy's field when the sum
+    would pass the end of year 9999 (a policy of centuries is a typo, not a crash)."""
+    try:
+        return at + delta
+    except OverflowError:
+        raise ValidationError(
+            f"SurveyPolicy.{field}", delta,
+            f"a duration that ends before year 9999 when added to {at.isoformat()}",
+        ) from None
+
+
+def _later_or_none(at: datetime, delta: timedelta) -> datetime | None:
+    try:
+        return at + delta
+    except OverflowError:
+        return None
 
 
 def _policy(policy: Any) -> SurveyPolicy:
@@ -290,7 +309,8 @@ def _survey_due(ticket: Ticket, policy: SurveyPolicy) -> datetime | None:
         return None
     if any(r.event is TicketEvent.RATE for r in ticket.events[last_resolve:]):
         return None
-    return ticket.events[last_resolve].at + policy.delay
+    # A delay past the end of year 9999 means the survey is never due.
+    return _later_or_none(ticket.events[last_resolve].at, policy.delay)
 
 
 def due_actions(
@@ -314,8 +334,8 @@ def due_actions(
         due = _survey_due(ticket, rules)
         if due is None or as_of < due:
             continue
-        close_at = due + rules.reply_within
-        if as_of >= close_at:
+        close_at = _later_or_none(due, rules.reply_within)  # None: never closed
+        if close_at is not None and as_of >= close_at:
             found.append(DueAction(
                 ticket_id=ticket.id, action=SurveyAction.CLOSE, due_at=close_at,
                 reason=f"no survey reply within {rules.reply_within} of {due.isoformat()}",
@@ -475,7 +495,7 @@ def ticket_statistics(
 
     Raises:
         ValidationError: a naive ``as_of``, a negative window, a threshold outside 1-5,
-            or an item that is not a Ticket.
+            an item that is not a Ticket, or a ticket id given twice.
     """
     v.check_aware("as_of", as_of)
     if window is not None and (not isinstance(window, timedelta) or window < timedelta(0)):
@@ -486,11 +506,20 @@ def ticket_statistics(
         v.coerce_enum(TicketCategory, c, "complaint_categories")
         for c in _iterable("complaint_categories", complaint_categories)
     )
-    start = None if window is None else as_of - window
+    try:
+        start = None if window is None else as_of - window
+    except OverflowError:
+        start = None  # a window reaching before year 1 holds everything
     rows: dict[str, list[float]] = {}
+    seen: set[str] = set()
     for i, ticket in enumerate(_iterable("tickets", tickets)):
         if not isinstance(ticket, Ticket):
             raise ValidationError(f"tickets[{i}]", ticket, "a Ticket")
+        # The same ticket twice (a list concatenated with itself, overlapping pages)
+        # would count its complaints and scores twice.
+        if ticket.id in seen:
+            raise ValidationError(f"tickets[{i}].id", ticket.id, "each ticket id once")
+        seen.add(ticket.id)
         opened_in = ticket.created_at <= as_of and (start is None or ticket.created_at > start)
         row = rows.get(ticket.customer_id)
         if row is None:

@@ -61,6 +61,7 @@ __all__ = [
     "CANCELLED_STATUSES",
     "DEFAULT_PAUSED_IN",
     "DONE_STATUSES",
+    "MAX_TARGET",
     "NOT_ESCALATED",
     "SLA_SEVERITY",
     "Escalation",
@@ -93,6 +94,8 @@ DONE_STATUSES: Final = frozenset({TicketStatus.RESOLVED.value, TicketStatus.CLOS
 CANCELLED_STATUSES: Final = frozenset({TicketStatus.CANCELLED.value, TicketStatus.MERGED.value})
 
 _ZERO: Final = timedelta(0)
+#: The longest SLA target (ten years of business time, scaled targets included).
+MAX_TARGET: Final = timedelta(days=3660)
 _MICROSECOND: Final = timedelta(microseconds=1)
 
 
@@ -102,14 +105,17 @@ def check_factor(field: str, value: Any) -> float:
     Raises:
         ValidationError: anything else (booleans, NaN, infinities, zero, negatives).
     """
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ValidationError(field, value, "a positive finite number (1.0 keeps the targets)")
-    return float(value)
+    expected = "a positive finite number (1.0 keeps the targets)"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError(field, value, expected)
+    try:
+        number = float(value)  # an int past float's range overflows here
+    except OverflowError:
+        raise ValidationError(field, f"an integer of {len(str(abs(value)))} digits",
+                              expected) from None
+    if not math.isfinite(number) or number <= 0:
+        raise ValidationError(field, value, expected)
+    return number
 
 
 def format_business_hours(delta: timedelta) -> str:
@@ -225,6 +231,10 @@ def _check_target(instance: Any, attribute: attrs.Attribute[Any], value: Any) ->
         raise ValidationError(name, value, "a timedelta of business time, or None")
     if value <= _ZERO:
         raise ValidationError(name, value, "a positive timedelta of business time")
+    if value > MAX_TARGET:
+        # Deadlines are found on a table of business days: a target of centuries would
+        # build one for minutes (or overflow), where a typo was meant.
+        raise ValidationError(name, value, f"at most {MAX_TARGET.days} days of business time")
 
 
 @attrs.frozen(kw_only=True)
@@ -234,7 +244,8 @@ class SLATargets:
     ``None`` means the metric is not measured.
 
     Raises:
-        ValidationError: for a target that is not a positive timedelta.
+        ValidationError: for a target that is not a positive timedelta, or one longer
+            than :data:`MAX_TARGET` (ten years of business time).
     """
 
     first_response: timedelta | None = attrs.field(default=None, validator=_check_target)
@@ -263,7 +274,15 @@ class SLATargets:
             return self
 
         def times(target: timedelta | None) -> timedelta | None:
-            return None if target is None else max(target * factor, _MICROSECOND)
+            if target is None:
+                return None
+            try:
+                return max(target * factor, _MICROSECOND)
+            except OverflowError:
+                raise ValidationError(
+                    "factor", factor, f"a factor that keeps the target {target} within "
+                    "timedelta's range (about 2.7 million years)",
+                ) from None
 
         return SLATargets(
             first_response=times(self.first_response),

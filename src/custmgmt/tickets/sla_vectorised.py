@@ -609,12 +609,24 @@ def sla_status_many(
     segment_end[:-1] = at[1:]
     segment_end[last] = as_of_us
 
-    table = BusinessTimeTable.covering(
-        calendar,
-        from_epoch_micros(int(created.min())),
-        as_of,
-        then_at_least=policy.longest_target * max(scale, default=1.0),
-    )
+    first_created = from_epoch_micros(int(created.min()))
+    try:
+        table = BusinessTimeTable.covering(
+            calendar,
+            first_created,
+            as_of,
+            then_at_least=policy.longest_target * max(scale, default=1.0),
+        )
+    except OverflowError:
+        # The table spans a day either side and room for the longest target; near
+        # the ends of datetime's calendar (years 1 and 9999) that arithmetic overflows.
+        raise ValidationError(
+            "as_of",
+            as_of,
+            f"tickets, an as_of and factors whose SLA clocks stay within years 1 to 9999 "
+            f"(earliest ticket created {first_created.isoformat()}, largest factor "
+            f"{max(scale, default=1.0):g})",
+        ) from None
     f_at = table.business_time(at)
     work = table.business_time(segment_end) - f_at
 

@@ -540,6 +540,13 @@ class Workflow:
                 f"({ticket.updated_at.isoformat()})",
             )
         follow_id = new_id if new_id is not None else f"{ticket.id}-R{ticket.times_reopened + 1}"
+        if follow_id == ticket.id or follow_id == ticket.reopened_from:
+            # A follow-up under the reopened ticket's own id would pass for the same
+            # ticket reopened in place (``result.id == ticket.id``) with its log lost.
+            raise ValidationError(
+                "new_id", follow_id, f"an id other than {ticket.id!r} and the ticket it "
+                "was reopened from",
+            )
         why = f"reopened from {ticket.id}" + (f": {reason}" if reason else "")
         return self.open(
             id=follow_id, customer_id=ticket.customer_id, category=ticket.category,
