@@ -26,6 +26,7 @@ from custmgmt.cli._inputs import (
 )
 from custmgmt.prospects import (
     DEFAULT_PIPELINE,
+    as_of_view,
     funnel,
     loss_reasons,
     outreach_effect,
@@ -103,7 +104,8 @@ def print_development(
         print(*parts, file=out)
 
     pipe = DEFAULT_PIPELINE
-    prospects = [p for p in store.prospects.find() if p.created_at <= as_of]
+    # Moves after ``as_of`` are undone, so a past date reports the funnel as it stood.
+    prospects = as_of_view(store.prospects.find(), pipe, as_of=as_of)
     contacts = store.prospects.contacts(until=as_of + timedelta(microseconds=1))
     result = funnel(prospects, pipe)
     say(f"funnel of {result.total} prospects as of {as_of:%Y-%m-%d %H:%M}:")

@@ -121,13 +121,16 @@ def print_risk_overview(store: RiskStore, at: Any, out: TextIO, *, card_name: st
     restrictions = store.risk.find_restrictions()
     in_force = [r for r in restrictions if r.in_force(at)]
     p(f"\nrestrictions: {len(in_force)} in force, {len(restrictions)} recorded")
-    for r in restrictions[:limit]:
+    # Those in force first: a long history of lifted ones must not hide them.
+    for r in sorted(restrictions, key=lambda r: not r.in_force(at))[:limit]:
         state = "in force" if r.in_force(at) else r.status.value
         end = "open-ended" if r.end is None else f"until {r.end:%Y-%m-%d}"
         p(f"  {r.id:<12} {r.customer_id:<14} {r.kind.value:<11} {state:<9} "
           f"since {r.start:%Y-%m-%d} {end} by {r.actor}: {r.reason}")
         for a in store.risk.find_appeals(restriction_id=r.id):
             p(f"      appeal {a.id}: {a.status.value}, deadline {a.deadline:%Y-%m-%d %H:%M}")
+    if len(restrictions) > limit:
+        p(f"  ... {len(restrictions) - limit} more")
 
 
 def _num(x: float) -> str:
@@ -143,18 +146,40 @@ def read_labelled_table(path: Path, label: str, id_column: str | None = None
     """
 
 
+    if id_column is not None and id_column == label:
+        raise ValidationError("--id", id_column, "a column other than the --label column")
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
     except OSError as exc:
         raise ValidationError("table", str(path), f"a readable CSV file ({exc.strerror})") from None
     with handle:
         reader = csv.reader(handle)
-        header = next(reader, None)
-        if not header:
-            raise ValidationError("table", str(path), "a CSV with a header row")
-        if label not in header:
-            raise ValidationError("--label", label, f"a column of the table {header}")
-        rows = list(reader)
+        try:
+            header = next(reader, None)
+            if not header:
+                raise ValidationError("table", str(path), "a CSV with a header row")
+            if label not in header:
+                raise ValidationError("--label", label, f"a column of the table {header}")
+            if id_column is not None and id_column not in header:
+                raise ValidationError("--id", id_column, f"a column of the table {header}")
+            repeated = sorted({h for h in header if header.count(h) > 1})
+            if repeated:
+                raise ValidationError("table", repeated, "column names given once each")
+            rows = list(reader)
+        except UnicodeDecodeError as exc:
+            raise ValidationError("table", str(path), f"a UTF-8 CSV file ({exc.reason} at "
+                                  f"byte {exc.start})") from None
+        except csv.Error as exc:
+            raise ValidationError("table", str(path),
+                                  f"a well-formed CSV file (line {reader.line_num}: {exc})"
+                                  ) from None
+        except OSError as exc:
+            raise ValidationError("table", str(path),
+                                  f"a readable CSV file ({exc.strerror})") from None
+    for i, row in enumerate(rows):
+        if len(row) > len(header):
+            raise ValidationError(f"table (row {i + 2})", len(row),
+                                  f"at most {len(header)} cells, one per column")
     names = [h for h in header if h not in (label, id_column)]
     if not names:
         raise ValidationError("table", header, "at least one feature column besides the label")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol, TextIO, runtime_checkable
 
 import attrs
@@ -61,12 +61,16 @@ def run(args: argparse.Namespace) -> int:
 
 
     tz = zone(args.tz)
-    end = parse_as_of(args.end, tz, option="--to") if args.end else SystemClock(tz).now()
-    end = end + timedelta(microseconds=1) if args.end else end
+    if args.end:
+        end = parse_as_of(args.end, tz, option="--to")
+        # A day (in any ISO form, 2026-06-30 or 20260630) is included to its end.
+        end = (_midnight(end) + timedelta(days=1) if _is_day(args.end)
+               else end + timedelta(microseconds=1))
+    else:
+        end = SystemClock(tz).now()
     if args.start:
         start = parse_as_of(args.start, tz, option="--from")
-        start = start.replace(hour=0, minute=0, second=0, microsecond=0) \
-            if len(args.start.strip()) == 10 else start
+        start = _midnight(start) if _is_day(args.start) else start
     else:
         start = end - timedelta(days=30)
     if end <= start:
@@ -83,6 +87,19 @@ def run(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return 0
+
+
+def _is_day(text: str) -> bool:
+    """Whether ``text`` is an ISO date (any form) rather than a datetime."""
+    try:
+        date.fromisoformat(text.strip())
+    except ValueError:
+        return False
+    return True
+
+
+def _midnight(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def print_team(store: TeamReportStore, start: datetime, end: datetime, out: TextIO, *,

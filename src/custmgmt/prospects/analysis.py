@@ -41,6 +41,7 @@ __all__ = [
     "OutreachEffect",
     "StageTime",
     "WeeklyRow",
+    "as_of_view",
     "funnel",
     "loss_reasons",
     "outreach_effect",
@@ -79,6 +80,34 @@ def _pipeline(value: Any) -> Pipeline:
     if not isinstance(value, Pipeline):
         raise ValidationError("pipeline", value, "a Pipeline")
     return value
+
+
+def as_of_view(
+    prospects: Iterable[Prospect], pipeline: Pipeline, *, as_of: datetime
+) -> list[Prospect]:
+    """The prospects as they stood at ``as_of``: later ones left out, later moves undone.
+
+    :func:`funnel`, :func:`win_rate`, :func:`loss_reasons` and :func:`outreach_effect`
+    read the current stage and history; give them this view to report a past date.
+
+    Raises:
+        ValidationError: a naive ``as_of``, bad prospects or pipeline.
+    """
+    check_aware("as_of", as_of)
+    pipe = _pipeline(pipeline)
+    view = []
+    for p in _prospects(prospects):
+        if p.created_at > as_of:
+            continue
+        kept = tuple(e for e in p.history if e.at <= as_of)
+        if len(kept) == len(p.history):
+            view.append(p)
+            continue
+        last = kept[-1]
+        lost_reason = last.note if last.to_stage in pipe.lost else None
+        view.append(attrs.evolve(p, stage=last.to_stage, history=kept,
+                                 lost_reason=lost_reason))
+    return view
 
 
 @attrs.frozen(kw_only=True)

@@ -23,6 +23,7 @@ prospect, so a prospect stays small however long its development takes.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -145,6 +146,10 @@ def _interests(value: Any) -> frozenset[str]:
     return v.text_set(value, "Prospect.interests")
 
 
+#: Control characters other than tab and line breaks (the collected texts may be notes).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _info(value: Any) -> tuple[tuple[str, str], ...]:
     if isinstance(value, Mapping):
         items = list(value.items())
@@ -157,13 +162,19 @@ def _info(value: Any) -> tuple[tuple[str, str], ...]:
         if not isinstance(item, tuple) or len(item) != 2:
             raise ValidationError("Prospect.info", item, "(topic, text) pairs")
         key, text = item
-        if not isinstance(key, str) or not key.strip() or len(key) > 100:
+        if (not isinstance(key, str) or not key.strip() or len(key) > 100
+                or _CONTROL.search(key)):
             raise ValidationError("Prospect.info", key,
-                                  "a non-blank topic of at most 100 characters")
-        if not isinstance(text, str) or len(text) > 4000:
-            raise ValidationError(f"Prospect.info[{key!r}]", text,
-                                  "text of at most 4000 characters")
-        v.check_unicode(f"Prospect.info[{key!r}]", text)
+                                  "a non-blank topic of at most 100 characters, without "
+                                  "control characters")
+        # The collected texts are personal data (phones, addresses): errors mask them.
+        if not isinstance(text, str):
+            raise ValidationError(f"Prospect.info[{key!r}]", type(text).__name__, "a string")
+        if len(text) > 4000 or _CONTROL.search(text):
+            raise ValidationError(f"Prospect.info[{key!r}]", mask_text(text),
+                                  "text of at most 4000 characters, without control "
+                                  "characters")
+        v.check_unicode(f"Prospect.info[{key!r}]", text, shown=mask_text(text))
         v.check_unicode("Prospect.info", key)
         pairs.append((key, text))
     if len({k for k, _ in pairs}) != len(pairs):

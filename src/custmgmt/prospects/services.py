@@ -10,11 +10,12 @@ call returns the same customer), and finding leads among the store's customers
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from custmgmt.domain import Customer, InteractionKind
-from custmgmt.domain._validate import check_aware, check_id
+from custmgmt.domain._validate import MAX_ID_LENGTH, check_aware, check_id
 from custmgmt.errors import NotFound, TransitionNotAllowed, ValidationError
 from custmgmt.prospects.pipeline import (
     DEFAULT_APPROVAL_ROLES,
@@ -35,6 +36,7 @@ __all__ = [
     "LEAD_KINDS",
     "approval_policy_from_agents",
     "convert_to_customer",
+    "derived_id",
     "file_report",
     "find_leads",
     "move_prospect",
@@ -44,6 +46,25 @@ __all__ = [
 
 #: The interactions that make a customer without orders a lead.
 LEAD_KINDS = frozenset({InteractionKind.BROWSE, InteractionKind.CART})
+
+
+def derived_id(prefix: str, base: str) -> str:
+    """``prefix + base`` as an id, shortened with a digest of ``base`` when too long.
+
+    Lead and customer ids are made from other ids (``"lead-<customer id>"``,
+    ``"C-<prospect id>"``); an id near the length limit would otherwise make one that
+    is refused. The result is the same every time, so reruns find what they made.
+
+    >>> derived_id("lead-", "C1")
+    'lead-C1'
+    >>> len(derived_id("lead-", "客" * MAX_ID_LENGTH)) == MAX_ID_LENGTH
+    True
+    """
+    if len(prefix) + len(base) <= MAX_ID_LENGTH:
+        return prefix + base
+    digest = hashlib.sha256(base.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    keep = MAX_ID_LENGTH - len(prefix) - len(digest) - 1
+    return f"{prefix}{base[:keep]}~{digest}"
 
 
 def record_prospect(store: ProspectStore, prospect: Prospect) -> Prospect:
@@ -115,7 +136,8 @@ def convert_to_customer(
 ) -> Customer:
     """Enter a won prospect into the system as a customer, once; returns the customer.
 
-    The customer (id ``customer_id``, by default ``"C-<prospect id>"``) takes the
+    The customer (id ``customer_id``, by default ``"C-<prospect id>"``, see
+    :func:`derived_id`) takes the
     prospect's name, kind and source (as ``acquisition_channel``) and the tag
     ``prospect:<id>``; the prospect is linked to it through ``customer_id``, so the
     history stays reachable from both sides. A prospect already linked (converted
@@ -142,7 +164,7 @@ def convert_to_customer(
             except NotFound:
                 target = prospect.customer_id
         else:
-            target = customer_id if customer_id is not None else f"C-{prospect.id}"
+            target = customer_id if customer_id is not None else derived_id("C-", prospect.id)
             check_id("customer_id", target)
         customer = Customer(
             id=target, name=prospect.name, registered_at=at,
@@ -167,9 +189,9 @@ def find_leads(
 
     Each such customer (interactions of :data:`LEAD_KINDS` at ``[since, as_of]``, no
     order placed by ``as_of``) without a prospect yet becomes a prospect
-    ``"lead-<customer id>"`` in the pipeline's initial stage, linked to the customer,
-    with source ``"store:cart"`` (if it carted) or ``"store:browse"``. Running it again
-    adds only new leads. Returns the prospects recorded now.
+    ``"lead-<customer id>"`` (see :func:`derived_id`) in the pipeline's initial stage,
+    linked to the customer, with source ``"store:cart"`` (if it carted) or
+    ``"store:browse"``. Running it again adds only new leads. Returns the prospects recorded now.
 
     Raises:
         ValidationError: a naive ``as_of`` or ``since``, a bad owner.
@@ -193,7 +215,7 @@ def find_leads(
     recorded = []
     with store.transaction():
         for customer_id in sorted(seen):
-            lead_id = f"lead-{customer_id}"
+            lead_id = derived_id("lead-", customer_id)
             try:
                 store.prospects.get(lead_id)
                 continue

@@ -56,9 +56,15 @@ PSI_SHIFT = 0.25
 
 
 def _scores(scores: Any, n: int) -> F64:
-    s = np.asarray(scores, dtype=np.float64)
-    if s.ndim != 1 or len(s) != n or np.isnan(s).any():
+    try:
+        s = np.asarray(scores, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValidationError("scores", scores, f"{n} numeric scores, one per label") from None
+    if s.ndim != 1 or len(s) != n:
         raise ValidationError("scores", s.shape, f"{n} scores without NaN, one per label")
+    if not np.isfinite(s).all():
+        raise ValidationError("scores", s[~np.isfinite(s)][0].item(),
+                              f"{n} finite scores (no NaN or infinity), one per label")
     return s
 
 
@@ -235,8 +241,12 @@ def psi(expected: Any, actual: Any, *, bins: int | Sequence[float] = 10,
         floor: the smallest share a bin counts with (an empty bin would give
             infinity).
     """
-    e = np.asarray(expected, dtype=np.float64)
-    a = np.asarray(actual, dtype=np.float64)
+    try:
+        e = np.asarray(expected, dtype=np.float64)
+        a = np.asarray(actual, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValidationError("expected", (expected, actual),
+                              "two numeric columns (NaN for missing)") from None
     if e.ndim != 1 or a.ndim != 1 or len(e) == 0 or len(a) == 0:
         raise ValidationError("expected", e.shape, "two non-empty 1-d columns")
     if isinstance(bins, int) and not isinstance(bins, bool):
@@ -246,7 +256,12 @@ def psi(expected: Any, actual: Any, *, bins: int | Sequence[float] = 10,
         edges = np.unique(np.quantile(valid, np.linspace(0, 1, bins + 1)[1:-1])) if len(
             valid) else np.zeros(0)
     else:
-        edges = np.unique(np.asarray(bins, dtype=np.float64))
+        try:
+            edges = np.unique(np.asarray(bins, dtype=np.float64))
+        except (TypeError, ValueError):
+            raise ValidationError("bins", bins, "1 to 100 bins, or explicit edges") from None
+        if edges.ndim != 1 or not np.isfinite(edges).all():
+            raise ValidationError("bins", bins, "explicit edges that are finite numbers")
     k = len(edges) + 2  # range bins plus one for NaN
 
     def shares(x: F64) -> F64:

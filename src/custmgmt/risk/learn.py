@@ -23,7 +23,8 @@ Labels are 1 (bad) and 0 (good); anything else is refused.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+import numbers
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -141,7 +142,11 @@ def monotone_merge(edges: Any, x: Any, y: Any) -> F64:
     values, flags = values[keep], flags[keep]
     if len(values) < 2 or not len(cuts):
         return cuts.copy()
-    vc = values - values.mean()
+    # The sign of the covariance does not change with scale; scaling first keeps the
+    # sums finite for values near the float limits (1e308 would overflow to NaN).
+    scale = float(np.abs(values).max())
+    scaled = values / scale if scale > 0 else values
+    vc = scaled - scaled.mean()
     rising = float((vc * (flags - flags.mean())).sum()) >= 0
     idx = _bucket(cuts, values)
     good, bad = _counts(idx, flags, len(cuts) + 1)
@@ -239,11 +244,15 @@ def _bin_feature(name: str, x: F64, y: AnyArray, n_bins: int, monotone: bool,
     woe[(good + bad) == 0] = 0.0
     iv = float((((good + 0.5) / g_total - (bad + 0.5) / b_total) * woe).sum())
     bounds = [None, *edges.tolist()], [*edges.tolist(), None]
+    # Enough significant digits that no two cuts print alike (6 unless they are close).
+    quantiles = np.nextafter(edges, -np.inf).tolist()
+    digits = next((d for d in range(6, 18)
+                   if len({f"{q:.{d}g}" for q in quantiles}) == len(quantiles)), 17)
     stats = []
     for i in range(k):
         if i < n_range:
             lo, hi = bounds[0][i], bounds[1][i]
-            label = f"[{_fmt(lo, -1)}, {_fmt(hi)})"
+            label = _range_label(lo, hi, digits)
             stats.append(BinStats(label=label, kind="range", lower=lo, upper=hi, special=None,
                                   good=int(good[i]), bad=int(bad[i]), woe=float(woe[i])))
         elif i == n_range:
@@ -256,6 +265,15 @@ def _bin_feature(name: str, x: F64, y: AnyArray, n_bins: int, monotone: bool,
                                   special=s, good=int(good[i]), bad=int(bad[i]),
                                   woe=float(woe[i])))
     return FeatureBinning(feature=name, edges=edges, specials=specials, bins=tuple(stats), iv=iv)
+
+
+def _range_label(lo: float | None, hi: float | None, digits: int) -> str:
+    """``(q1, q2]``: each cut is the float just above a quantile, so the bin holds the
+    values above the previous quantile up to and including its own (printing the cut
+    rounded as ``[q1, q2)`` would put a value equal to ``q2`` in the wrong bin)."""
+    left = "(-inf" if lo is None else f"({float(np.nextafter(lo, -np.inf)):.{digits}g}"
+    right = "inf)" if hi is None else f"{float(np.nextafter(hi, -np.inf)):.{digits}g}]"
+    return f"{left}, {right}"
 
 
 def _fmt(value: float | None, sign: int = 1) -> str:
@@ -290,8 +308,9 @@ def fit_logistic(
     t = np.asarray(y, dtype=np.float64)
     if X.ndim != 2 or t.ndim != 1 or X.shape[0] != len(t) or len(t) == 0:
         raise ValidationError("x", X.shape, "an (n, k) matrix with one label per row")
-    if isinstance(l2, bool) or not isinstance(l2, (int, float)) or not l2 >= 0:
-        raise ValidationError("l2", l2, "a penalty >= 0")
+    if (isinstance(l2, bool) or not isinstance(l2, (int, float)) or not l2 >= 0
+            or not math.isfinite(l2)):
+        raise ValidationError("l2", l2, "a finite penalty >= 0")
     k = X.shape[1]
     beta = np.zeros(k + 1)
     beta[0] = math.log(max(t.mean(), 1e-12) / max(1 - t.mean(), 1e-12))
@@ -383,6 +402,23 @@ class ScorecardFitter(Estimator):
     coef_: F64 = attrs.field(init=False, factory=lambda: np.zeros(0))
     scorecard_: Scorecard | None = attrs.field(init=False, default=None)
 
+    def _check_specials(self, columns: Mapping[str, Any]) -> None:
+        """A special value names a fitted feature and is a finite number (a typo in a
+        feature name would otherwise be ignored without a word)."""
+        specials: Any = self.specials
+        if not isinstance(specials, Mapping):
+            raise ValidationError("specials", specials,
+                                  "a mapping of feature name to special values")
+        for name, values in specials.items():
+            if name not in columns:
+                raise ValidationError("specials", name, f"one of the features {list(columns)}")
+            if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+                raise ValidationError(f"specials[{name!r}]", values, "a sequence of numbers")
+            for value in values:
+                if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                        or not math.isfinite(value)):
+                    raise ValidationError(f"specials[{name!r}]", value, "finite numbers")
+
     def fit(self, columns: Mapping[str, Any], y: Any) -> ScorecardFitter:
         """Bin, weigh, regress and scale; returns ``self``.
 
@@ -396,6 +432,7 @@ class ScorecardFitter(Estimator):
             raise ValidationError("columns", columns, "a mapping of feature name to column")
         if not isinstance(self.scaling, PDOScaling):
             raise ValidationError("scaling", self.scaling, "a PDOScaling")
+        self._check_specials(columns)
         n = len(labels)
         binnings: dict[str, FeatureBinning] = {}
         X = np.empty((n, len(columns)), order="F")

@@ -211,6 +211,9 @@ class Restriction:
     def __attrs_post_init__(self) -> None:
         if self.end is not None and self.end <= self.start:
             raise ValidationError("Restriction.end", self.end, f"after start {self.start}")
+        if self.credit_cap is not None and self.credit_cap.amount < 0:
+            raise ValidationError("Restriction.credit_cap", self.credit_cap,
+                                  "a cap of zero or more")
         if not self.events:
             object.__setattr__(self, "events", (RestrictionEntry(
                 at=self.start, action="imposed", actor=self.actor, reason=self.reason),))
@@ -267,6 +270,10 @@ def effective_terms(policy: CreditPolicy, grade: str, restrictions: Iterable[Res
 
     A blacklisting leaves prepaid only and no credit; a restriction removes its blocked
     methods and caps the limit.
+
+    Raises:
+        ValidationError: a restriction in force caps the limit in another currency than
+            the grade's (it cannot be compared, and ignoring it would lift the cap).
     """
     terms = policy.terms_for(grade)
     limit, methods = terms.credit_limit, set(terms.payment_methods)
@@ -277,7 +284,10 @@ def effective_terms(policy: CreditPolicy, grade: str, restrictions: Iterable[Res
             return CreditTerms(grade=grade, credit_limit=Money(Decimal(0), limit.currency),
                                payment_methods=frozenset({"prepaid"}))
         methods -= r.blocked_methods
-        if r.credit_cap is not None and r.credit_cap.currency == limit.currency:
+        if r.credit_cap is not None:
+            if r.credit_cap.currency != limit.currency:
+                raise ValidationError(f"restriction {r.id} credit_cap", r.credit_cap,
+                                      f"a cap in the credit policy's currency {limit.currency}")
             limit = min(limit, r.credit_cap, key=lambda m: m.amount)
     return CreditTerms(grade=grade, credit_limit=limit, payment_methods=frozenset(methods))
 

@@ -12,6 +12,7 @@ campaign suppression and a rating policy read.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime, time, timedelta, timezone
 from typing import Any, Final
@@ -20,7 +21,7 @@ import attrs
 from dateutil.rrule import MONTHLY, rrule
 
 from custmgmt.calendars import BusinessCalendar
-from custmgmt.domain._validate import check_id
+from custmgmt.domain._validate import MAX_ID_LENGTH, check_id, coerce_enum
 from custmgmt.domain.money import Money
 from custmgmt.domain.time import require_aware
 from custmgmt.errors import Conflict, NotFound, TransitionNotAllowed, ValidationError
@@ -208,11 +209,14 @@ def run_stability(store: RiskStore, card_name: str) -> StabilityReport | None:
     """PSI of the score and of every feature's bins between the card's last two runs.
 
     Reads the stored runs only (their bins), so it needs no features recomputed.
-    None when the card has fewer than two runs of one version.
+    None when the card has fewer than two runs of one version, or one of the two
+    scored nobody (there is no distribution to compare).
     """
     _store(store)
     runs = store.risk.score_runs(card_name)
     if len(runs) < 2 or runs[-1].card_version != runs[-2].card_version:
+        return None
+    if runs[-1].customers == 0 or runs[-2].customers == 0:
         return None
     before, after = (store.risk.get_score_run(r.id) for r in runs[-2:])
     card = store.risk.get_scorecard(card_name, runs[-1].card_version)
@@ -261,7 +265,8 @@ def raise_alerts(
 
     A finding for a customer who has a current alert of the same rule is a
     duplicate and adds nothing; so does a re-run with the same ``as_of`` (alert ids are
-    ``"{rule}:{customer}:{as_of}"``). All new alerts are stored in one transaction.
+    ``"{rule}:{customer}:{as_of}"``, shortened with a digest when that is longer than an
+    id may be). All new alerts are stored in one transaction.
     """
     _store(store)
     require_aware("as_of", as_of)
@@ -275,7 +280,7 @@ def raise_alerts(
     duplicates = 0
     with store.transaction():
         for f in findings:
-            alert_id = f"{f.rule}:{f.customer_id}:{stamp}"
+            alert_id = _bounded_id(f"{f.rule}:{f.customer_id}:{stamp}")
             if (f.customer_id, f.rule) in current:
                 duplicates += 1
                 continue
@@ -366,10 +371,17 @@ def restricted_customers(store: RiskStore, at: datetime, *,
 
     Args:
         kinds: only these kinds (e.g. ``{RestrictionKind.BLACKLISTED}``); default all.
+
+    Raises:
+        ValidationError: a naive ``at``, or an unknown kind.
     """
     _store(store)
     require_aware("at", at)
-    wanted = None if kinds is None else {RestrictionKind(k) for k in kinds}
+    given: Any = kinds
+    if given is not None and (isinstance(given, str) or not isinstance(given, Iterable)):
+        raise ValidationError("kinds", given, "a collection of restriction kinds or None")
+    wanted = None if given is None else {coerce_enum(RestrictionKind, k, "kinds")
+                                         for k in given}
     return frozenset(r.customer_id for r in store.risk.find_restrictions()
                      if r.in_force(at) and (wanted is None or r.kind in wanted))
 
@@ -405,15 +417,16 @@ def submit_appeal(
     """Appeal against a restriction; the deadline is ``review_time`` of business time.
 
     When the store keeps service tickets (and ``open_ticket`` is not False), the review
-    is also carried by a ticket ``"{id}-T"`` (category ``other``, priority ``high``,
-    channel ``appeal``) that follows the appeal through the ticket workflow: assigned
-    and started with the review, escalated with it, resolved and closed with the
-    decision, so the service desk sees it with its SLAs.
+    is also carried by a ticket ``"{id}-T"`` (shortened for the longest ids; category
+    ``other``, priority ``high``, channel ``appeal``) that follows the appeal through
+    the ticket workflow: assigned and started with the review, escalated with it,
+    resolved and closed with the decision, so the service desk sees it with its SLAs.
 
     Raises:
         NotFound: no such restriction.
         TransitionNotAllowed: the restriction is lifted.
         Conflict: the restriction has an undecided appeal, or the id is taken.
+        ValidationError: ``at`` before the restriction's start, or a bad field.
     """
     _store(store)
     check_id("id", id)
@@ -425,6 +438,10 @@ def submit_appeal(
         if restriction.status is RestrictionStatus.LIFTED:
             raise TransitionNotAllowed(restriction.status, AppealEvent.SUBMIT,
                                        "the restriction is already lifted")
+        require_aware("at", at)
+        if at < restriction.start:
+            raise ValidationError("at", at, f"a time at or after the restriction's start "
+                                  f"({restriction.start.isoformat()})")
         open_ones = [a for a in store.risk.find_appeals(restriction_id=restriction_id)
                      if not a.decided]
         if open_ones:
@@ -433,7 +450,7 @@ def submit_appeal(
         with_ticket = isinstance(store, TicketStore) if open_ticket is None else open_ticket
         if with_ticket and not isinstance(store, TicketStore):
             raise ValidationError("open_ticket", open_ticket, "False: the store keeps no tickets")
-        ticket_id = f"{id}-T" if with_ticket else None
+        ticket_id = _ticket_id(id) if with_ticket else None
         appeal = APPEAL_WORKFLOW.submit(
             id=id, restriction_id=restriction_id, customer_id=restriction.customer_id,
             statement=statement, at=at, deadline=cal.add_business_time(at, review_time),
@@ -449,6 +466,20 @@ def submit_appeal(
             "appealed", at=max(at, restriction.events[-1].at), actor=actor,
             reason=f"appeal {id}"))
     return appeal
+
+
+def _bounded_id(base: str, suffix: str = "") -> str:
+    """``base + suffix`` as an id; a base too long for it is shortened, keeping a digest
+    of the whole, so ids made from the longest valid ids are still valid and distinct."""
+    if len(base) + len(suffix) <= MAX_ID_LENGTH:
+        return base + suffix
+    digest = hashlib.sha256(base.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{base[:MAX_ID_LENGTH - len(suffix) - len(digest) - 1]}~{digest}{suffix}"
+
+
+def _ticket_id(appeal_id: str) -> str:
+    """``"<appeal id>-T"``, shortened for the longest appeal ids."""
+    return _bounded_id(appeal_id, "-T")
 
 
 def start_review(store: RiskStore, appeal_id: str, *, at: datetime, actor: str) -> Appeal:

@@ -8,12 +8,13 @@ recording training, and the performance figures over a period.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from custmgmt.calendars import BusinessCalendar
-from custmgmt.domain._validate import check_aware, check_id, coerce_enum
+from custmgmt.domain._validate import MAX_ID_LENGTH, check_aware, check_id, coerce_enum
 from custmgmt.errors import NotFound, ValidationError
 from custmgmt.team.agents import Agent, Assignment, AssignMethod, TeamPolicy, TrainingRecord
 from custmgmt.team.assignment import choose_agent, eligible_agents
@@ -34,6 +35,7 @@ __all__ = [
     "OPEN_STATUSES",
     "add_agent",
     "assign_ticket",
+    "assignment_id",
     "open_loads",
     "performance",
     "performance_frame",
@@ -102,7 +104,8 @@ def assign_ticket(
     category (round robin) or the one with the fewest open tickets (least loaded;
     among equals, the one whose last assignment is oldest), always skilled for the
     ticket's category. The ticket's ``assign`` transition and
-    the :class:`Assignment` (id ``"<ticket id>#<n>"``) are saved together.
+    the :class:`Assignment` (id ``"<ticket id>#<n>"``, see :func:`assignment_id`) are
+    saved together.
 
     Raises:
         NotFound: the ticket is not stored, or no active agent is skilled for its
@@ -134,10 +137,30 @@ def assign_ticket(
                                       assignee=chosen.id)
         store.tickets.update(fired)
         n = len(store.assignments.find(ticket_id=ticket.id)) + 1
-        assignment = Assignment(id=f"{ticket.id}#{n}", ticket_id=ticket.id, agent_id=chosen.id,
+        assignment = Assignment(id=assignment_id(ticket.id, n), ticket_id=ticket.id,
+                                agent_id=chosen.id,
                                 category=ticket.category, method=how, at=at, actor=actor)
         store.assignments.add(assignment)
         return assignment
+
+
+def assignment_id(ticket_id: str, n: int) -> str:
+    """The id of a ticket's ``n``-th assignment: ``"<ticket id>#<n>"``.
+
+    A ticket id too long for the suffix to fit in an id is shortened, keeping a
+    digest of the whole so that two long ticket ids never share assignment ids.
+
+    >>> assignment_id("T-1", 2)
+    'T-1#2'
+    >>> len(assignment_id("T" * MAX_ID_LENGTH, 1)) == MAX_ID_LENGTH
+    True
+    """
+    suffix = f"#{n}"
+    if len(ticket_id) + len(suffix) <= MAX_ID_LENGTH:
+        return f"{ticket_id}{suffix}"
+    digest = hashlib.sha256(ticket_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    keep = MAX_ID_LENGTH - len(suffix) - len(digest) - 1
+    return f"{ticket_id[:keep]}~{digest}{suffix}"
 
 
 def record_training(store: TeamStore, record: TrainingRecord) -> None:
