@@ -25,6 +25,7 @@ from custmgmt.campaigns.audience import (
 )
 from custmgmt.campaigns.audience_table import audience_table
 from custmgmt.campaigns.campaign import (
+    MAX_DAYS,
     TEMPLATE_FIELDS,
     Campaign,
     CampaignKind,
@@ -58,6 +59,7 @@ from custmgmt.campaigns.stats import Rate, Uplift, mean_uplift, rate_uplift
 __all__ = [
     "CAMPAIGNS",
     "DROP_REASONS",
+    "MAX_DAYS",
     "SUPPRESSION_CODES",
     "TEMPLATE_FIELDS",
     "ActivitySummary",

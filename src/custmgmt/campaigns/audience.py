@@ -286,11 +286,18 @@ class AudienceDecisions:
 
 
 def _int_array(name: str, value: Any, n: int, dtype: Any) -> NDArray[Any]:
+    """Integers, one per customer (``n``; a scalar for everyone), or any 1-d run (-1)."""
     arr = np.asarray(value)
-    if arr.ndim == 0:
-        arr = np.full(n, arr)
-    if arr.shape != (n,):
-        raise ValidationError(name, arr.shape, f"one value per customer ({n})")
+    if n < 0:
+        if arr.ndim != 1:
+            raise ValidationError(name, arr.shape, "a 1-d array of integers")
+        if arr.size == 0:
+            return np.zeros(0, dtype=dtype)
+    else:
+        if arr.ndim == 0:
+            arr = np.full(n, arr)
+        if arr.shape != (n,):
+            raise ValidationError(name, arr.shape, f"one value per customer ({n})")
     if arr.dtype.kind not in "iub":
         raise ValidationError(name, arr.dtype, "integers")
     return arr.astype(dtype, copy=False)
@@ -356,7 +363,17 @@ def decide_audience(
     supp = _int_array("suppression", suppression, n, np.int8)
     if supp.size and (supp.min() < 0 or supp.max() > len(SUPPRESSION_CODES)):
         raise ValidationError("suppression", "codes out of range", "SUPPRESSION_CODES values or 0")
-    offset_us = _int_array("utc_offset_s", utc_offset_s, n, np.int64) * 1_000_000
+    offsets = _int_array("utc_offset_s", utc_offset_s, n, np.int64)
+    if offsets.size and np.abs(offsets).max() >= 86_400:
+        raise ValidationError(
+            "utc_offset_s", int(offsets[np.abs(offsets).argmax()]),
+            "UTC offsets within a day (-86399 to 86399 seconds)",
+        )
+    offset_us = offsets * 1_000_000
+    if isinstance(now_us, bool) or not isinstance(now_us, int | np.integer) or not (
+        -(2**62) <= now_us < 2**62
+    ):
+        raise ValidationError("now_us", now_us, "microseconds since the epoch (an integer)")
     now = int(now_us)
 
     reason = np.full(n, _CODES[SendReason.SENT], dtype=np.int8)
@@ -371,8 +388,8 @@ def decide_audience(
 
     recent = np.zeros(n, dtype=np.int64)
     if past_send_codes is not None:
-        codes = np.asarray(past_send_codes, dtype=np.int64)
-        times = np.asarray(past_send_us, dtype=np.int64)
+        codes = _int_array("past_send_codes", past_send_codes, -1, np.int64)
+        times = _int_array("past_send_us", past_send_us, -1, np.int64)
         if codes.shape != times.shape or codes.ndim != 1:
             raise ValidationError(
                 "past_send_us", times.shape, "one time per past send code"

@@ -37,12 +37,13 @@ from typing import Any, Final
 
 import attrs
 
-from custmgmt.domain import ContactChannel, Money
+from custmgmt.domain import ContactChannel, Money, currency_digits
 from custmgmt.domain import _validate as v
 from custmgmt.errors import ValidationError
 from custmgmt.segmentation.rules import Rule
 
 __all__ = [
+    "MAX_DAYS",
     "TEMPLATE_FIELDS",
     "Campaign",
     "CampaignKind",
@@ -53,6 +54,10 @@ __all__ = [
     "QuietHours",
     "template_fields",
 ]
+
+#: The longest window in days (attribution, frequency cap): a century, so that every
+#: window fits the calendar whatever the campaign's dates.
+MAX_DAYS: Final = 36_500
 
 #: The placeholders a template may use.
 TEMPLATE_FIELDS: Final = frozenset(
@@ -151,6 +156,18 @@ class Offer:
             value = getattr(self, name)
             if value is not None and value.amount <= 0:
                 raise ValidationError(f"Offer.{name}", value, "a positive amount")
+        for name in ("amount", "friend_amount", "unit_cost"):
+            # Costs and rewards are summed in minor units for the report's ROI: an
+            # amount finer than the currency's smallest unit is refused when planned.
+            value = getattr(self, name)
+            if value is not None:
+                digits = currency_digits(value.currency)
+                if value.amount != round(value.amount, digits):
+                    raise ValidationError(
+                        f"Offer.{name}", value,
+                        f"an amount in whole {value.currency} minor units "
+                        f"(at most {digits} decimals)",
+                    )
         if self.percent is not None:
             p = v.check_decimal("Offer.percent", self.percent)
             if not 0 < p < 100:
@@ -183,12 +200,20 @@ def _check_cap_count(instance: Any, attribute: attrs.Attribute[Any], value: Any)
                   expected="a positive integer")
 
 
+def _check_window(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    name = v.field_name(instance, attribute)
+    expected = f"a number of days from 1 to {MAX_DAYS:,}"
+    v.check_count(name, value, minimum=1, expected=expected)
+    if value > MAX_DAYS:
+        raise ValidationError(name, value, expected)
+
+
 @attrs.frozen(kw_only=True)
 class FrequencyCap:
     """At most ``messages`` per customer over ``window_days`` of their calendar days."""
 
     messages: int = attrs.field(validator=_check_cap_count)
-    window_days: int = attrs.field(validator=_check_cap_count)
+    window_days: int = attrs.field(validator=_check_window)
 
 
 def _check_time(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -272,11 +297,6 @@ def _check_share(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> 
         raise ValidationError("Campaign.holdout_share", value, "a share in [0, 0.5]")
 
 
-def _check_days(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    v.check_count(v.field_name(instance, attribute), value, minimum=1,
-                  expected="a positive number of days")
-
-
 def _check_zone(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     from custmgmt.campaigns._zones import zone
 
@@ -319,7 +339,7 @@ class Campaign:
     starts_at: datetime = attrs.field(validator=v.aware_datetime())
     ends_at: datetime = attrs.field(validator=v.aware_datetime())
     created_at: datetime = attrs.field(validator=v.aware_datetime())
-    attribution_days: int = attrs.field(default=14, validator=_check_days)
+    attribution_days: int = attrs.field(default=14, validator=_check_window)
     holdout_share: float = attrs.field(default=0.1, validator=_check_share)
     salt: str = attrs.field(default=attrs.Factory(lambda self: self.id, takes_self=True),
                             validator=v.text(max_length=200))

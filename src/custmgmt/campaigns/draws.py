@@ -123,11 +123,14 @@ def draw_winners(
     v.check_count("winners", winners, minimum=1, expected="a positive number of winners")
     if winners > len(people):
         raise ValidationError("winners", winners, f"at most the {len(people)} entrants")
-    chosen = tuple(rank_entrants(people, seed)[:winners])
+    # The record is built (and its seed, prize and time checked) before the seed is
+    # hashed: a seed no encoding can hold is a ValidationError, not a UnicodeError.
     record = DrawRecord(
-        id=draw_id, campaign_id=campaign_id, seed=seed, entrants=tuple(people), winners=chosen,
+        id=draw_id, campaign_id=campaign_id, seed=seed, entrants=tuple(people), winners=(),
         prize=prize, at=at,
     )
+    chosen = tuple(rank_entrants(people, record.seed)[:winners])
+    record = attrs.evolve(record, winners=chosen)
     return attrs.evolve(record, digest=_digest(record))
 
 

@@ -92,7 +92,8 @@ def window_outcomes(
     keep &= counted & (at >= start_us[safe_rows]) & (at < end_us[safe_rows])
     net = np.asarray(frame.amount, np.int64) - np.asarray(frame.returned_amount, np.int64)
     orders += np.bincount(rows[keep], minlength=n).astype(np.int64)
-    revenue += np.bincount(rows[keep], weights=net[keep], minlength=n).round().astype(np.int64)
+    # Exact in int64 minor units (a float bincount rounds sums past 2**53).
+    np.add.at(revenue, rows[keep], net[keep])
     return orders, revenue
 
 

@@ -85,6 +85,11 @@ def _supp_reason(value: Any) -> SuppressionReason:
     return v.coerce_enum(SuppressionReason, value, "Suppression.reason")
 
 
+def _masked_note(value: str) -> str:
+    # A note may name who asked and how to reach them: only its length is shown.
+    return f"<{len(value)} characters>"
+
+
 @attrs.frozen(kw_only=True)
 class Suppression:
     """A customer no campaign may contact, and why.
@@ -93,10 +98,11 @@ class Suppression:
         customer_id: the customer.
         reason: restricted, blacklisted, erased or unsubscribed.
         at: since when.
-        note: free text (who asked, the ticket ...).
+        note: free text (who asked, the ticket ...); hidden in ``repr``.
     """
 
     customer_id: str = attrs.field(validator=v.an_id)
     reason: SuppressionReason = attrs.field(converter=_supp_reason)
     at: datetime = attrs.field(validator=v.aware_datetime())
-    note: str = attrs.field(default="", validator=v.text(max_length=500, blank_ok=True))
+    note: str = attrs.field(default="", validator=v.text(max_length=500, blank_ok=True),
+                            repr=_masked_note)

@@ -175,6 +175,16 @@ class AudiencePreview(FrameExport, Displayed):
         return out
 
 
+def _shifted(moment: datetime, days: int, *, microseconds: int = 0) -> datetime:
+    """``moment`` moved by ``days`` (and ``microseconds``), held at the calendar's ends
+    rather than overflowing (a window reaching past year 9999 ends there)."""
+    try:
+        return moment + timedelta(days=days, microseconds=microseconds)
+    except OverflowError:
+        edge = datetime.max if days + microseconds > 0 else datetime.min
+        return edge.replace(tzinfo=UTC)
+
+
 def _candidates(campaign: Campaign, table: Any) -> Any:
     try:
         mask = campaign.audience.evaluate(table)
@@ -260,9 +270,14 @@ def _decide(
     cap = campaign.frequency_cap
     codes = times = None
     if cap is not None:
-        log = store.campaigns.send_log(at - timedelta(days=cap.window_days + 1))
-        codes = match_ids(ids, log.customer_ids)
-        times = log.send_at_us
+        log = store.campaigns.send_log(_shifted(at, -(cap.window_days + 1)))
+        log_ids, times = np.asarray(log.customer_ids), np.asarray(log.send_at_us)
+        if campaign.ran_at is not None and times.size:
+            # Previewing a campaign that has run: its own messages are not "other"
+            # messages counted against the cap (each removed once from the log).
+            keep = _without_own_sends(store, campaign.id, log_ids, times)
+            log_ids, times = log_ids[keep], times[keep]
+        codes = match_ids(ids, log_ids)
     quiet = campaign.quiet_hours.minutes if campaign.quiet_hours is not None else (None, None)
     decisions = decide_audience(
         ids, consent=consent, suppression=supp, utc_offset_s=offsets,
@@ -279,6 +294,21 @@ def _decide(
         assert index is not None  # a Campaign always has offers for new and returning
         offers[i] = index
     return ids, decisions, offers, customers
+
+
+def _without_own_sends(store: CampaignStore, campaign_id: str, ids: Any, times: Any) -> Any:
+    own: dict[tuple[str, int], int] = {}
+    for d in store.campaigns.decisions(campaign_id):
+        if d.send_at is not None:
+            key = (d.customer_id, to_epoch_micros(d.send_at))
+            own[key] = own.get(key, 0) + 1
+    keep = np.ones(times.size, dtype=bool)
+    for i, (cid, t) in enumerate(zip(ids.tolist(), times.tolist(), strict=True)):
+        key = (str(cid), int(t))
+        if own.get(key):
+            own[key] -= 1
+            keep[i] = False
+    return keep
 
 
 def _ratio(campaign: Campaign, decisions: AudienceDecisions) -> SampleRatioCheck:
@@ -351,7 +381,8 @@ def run_campaign(
     Raises:
         NotFound: no such campaign.
         Conflict: the campaign has already run.
-        ValidationError: an empty audience, an offer expired at ``at``, a run outside
+        ValidationError: an empty audience, an offer expired at ``at`` (or by the time
+            a message held for quiet hours may go), a run outside
             the campaign's period, a naive ``at``.
     """
     if not isinstance(notifier, Notifier):
@@ -369,6 +400,12 @@ def run_campaign(
     used = sorted(set(offers[offers >= 0].tolist()))
     for index in used:
         campaign.offers[index].check_valid_at(at, field=f"Campaign.offers[{index}]")
+        # A message held for quiet hours must not arrive with an expired coupon.
+        latest = int(decisions.send_at_us[offers == index].max())
+        campaign.offers[index].check_valid_at(
+            from_epoch_micros(latest, UTC).astimezone(at.tzinfo),
+            field=f"Campaign.offers[{index}]",
+        )
     records: list[SendDecision] = []
     messages: list[OutboundMessage] = []
     for i, cid in enumerate(ids.tolist()):
@@ -563,7 +600,10 @@ def campaign_report(
     held = [d for d in decisions if d.reason is SendReason.HOLDOUT]
     ratio = sample_ratio_check(len(treated), len(held), float(campaign.holdout_share))
     start = campaign.ran_at
-    end = min(start + campaign.attribution_window, as_of + timedelta(microseconds=1))
+    if as_of < start:
+        raise ValidationError("as_of", as_of, f"a moment after the campaign ran ({start})")
+    window_end = _shifted(start, campaign.attribution_days)
+    end = min(window_end, _shifted(as_of, 0, microseconds=1))
     currency = campaign.offers[0].unit_cost.currency
     digits = currency_digits(currency)
     ids = np.array([d.customer_id for d in treated + held], dtype=object)
@@ -624,7 +664,7 @@ def campaign_report(
     return CampaignReport(
         campaign=campaign, as_of=as_of, treated=nt, holdout=len(held), uplift=uplift,
         groups=tuple(group_rows), ratio=ratio, activity=activity,
-        window_complete=as_of >= start + campaign.attribution_window,
+        window_complete=as_of >= window_end,
     )
 
 
@@ -677,7 +717,7 @@ def referral_rewards(
     if not offers:
         return []
     start = campaign.ran_at
-    end = min(start + campaign.attribution_window, as_of + timedelta(microseconds=1))
+    end = min(_shifted(start, campaign.attribution_days), _shifted(as_of, 0, microseconds=1))
     if end <= start:
         return []
     rewards: list[ReferralReward] = []

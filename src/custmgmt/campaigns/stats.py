@@ -52,6 +52,7 @@ from custmgmt.errors import ValidationError
 
 __all__ = [
     "DEFAULT_REPLICATES",
+    "MAX_REPLICATES",
     "Rate",
     "Uplift",
     "bootstrap_interval",
@@ -65,6 +66,10 @@ __all__ = [
 #: Bootstrap replicates unless a caller asks for another number.
 DEFAULT_REPLICATES = 2000
 
+#: The most replicates a bootstrap runs: more adds nothing a report can show, and
+#: every replicate's value is kept (8 bytes each).
+MAX_REPLICATES = 1_000_000
+
 _FloatArray = NDArray[np.float64]
 _IntArray = NDArray[np.int64]
 
@@ -73,6 +78,12 @@ def _check_count(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
         raise ValidationError(name, value, "a non-negative integer")
     return int(value)
+
+
+def _whole(value: Any) -> Any:
+    # A count stays a count: numpy integers become ints; 2.7, "3", True and NaN are
+    # refused by the check after conversion rather than truncated or read as text.
+    return int(value) if isinstance(value, np.integer) else value
 
 
 def _check_confidence(confidence: Any) -> float:
@@ -108,8 +119,8 @@ class Rate:
             denominator.
     """
 
-    numerator: int = attrs.field(converter=int)
-    denominator: int = attrs.field(converter=int)
+    numerator: int = attrs.field(converter=_whole)
+    denominator: int = attrs.field(converter=_whole)
 
     def __attrs_post_init__(self) -> None:
         _check_count("Rate.denominator", self.denominator)
@@ -278,7 +289,7 @@ def bootstrap_interval(
         cells: one cell code per row (e.g. 0 treated, 1 control); rows never move
             between cells, so the group sizes are those observed.
         n_cells: how many cells.
-        replicates: how many bootstrap replicates (at least 100).
+        replicates: how many bootstrap replicates (100 to :data:`MAX_REPLICATES`).
         seed: the seed of ``numpy.random.default_rng``.
         confidence: the interval's level.
         block: replicates drawn at once (memory: ``block * n`` numbers).
@@ -286,8 +297,14 @@ def bootstrap_interval(
     Returns:
         ``(low, high, values)``: the interval and every replicate's value.
     """
-    if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 100:
-        raise ValidationError("replicates", replicates, "an integer of at least 100")
+    if (
+        isinstance(replicates, bool)
+        or not isinstance(replicates, int)
+        or not 100 <= replicates <= MAX_REPLICATES
+    ):
+        raise ValidationError(
+            "replicates", replicates, f"an integer from 100 to {MAX_REPLICATES:,}"
+        )
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValidationError("seed", seed, "a non-negative integer")
     confidence = _check_confidence(confidence)

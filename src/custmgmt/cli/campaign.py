@@ -21,6 +21,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TextIO
 
 from custmgmt.campaigns import (
+    MAX_DAYS,
     Campaign,
     FrequencyCap,
     MemoryNotifier,
@@ -99,7 +100,7 @@ def register(subparsers: Any) -> None:
                          "(default: now)")
         if name == "report":
             sub.add_argument("--replicates", type=int, default=2000,
-                             help="bootstrap replicates (default: 2000)")
+                             help="bootstrap replicates, 100 to 1,000,000 (default: 2000)")
             sub.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
             sub.add_argument("--by-segment", metavar="SCHEME", default="value tiers",
                              help="also break the uplift down by this segmentation scheme's "
@@ -116,6 +117,12 @@ def _decimal(option: str, text: str) -> Decimal:
     if not value.is_finite():
         raise ValidationError(option, text, "a finite number")
     return value
+
+
+def _days(option: str, days: int) -> int:
+    if not 1 <= days <= MAX_DAYS:
+        raise ValidationError(option, days, f"a number of days from 1 to {MAX_DAYS:,}")
+    return days
 
 
 def _cap(text: str) -> Any:
@@ -156,7 +163,7 @@ def build_campaign(args: argparse.Namespace, now: datetime) -> Any:
         audience = rule_from_json(args.audience)
     else:
         audience = feature("stars") >= (args.min_stars if args.min_stars is not None else 1)
-    until = starts + timedelta(days=args.valid_days)
+    until = starts + timedelta(days=_days("--valid-days", args.valid_days))
     cost = Money(_decimal("--cost", args.cost), "CNY") if args.cost is not None else None
     if args.coupon is not None:
         amount = Money(_decimal("--coupon", args.coupon), "CNY")
@@ -173,7 +180,8 @@ def build_campaign(args: argparse.Namespace, now: datetime) -> Any:
                       description=args.offer_name or f"{args.points}积分")
     return Campaign(
         id=args.id, name=args.name, channel=args.channel, audience=audience, offers=(offer,),
-        template=args.template, starts_at=starts, ends_at=starts + timedelta(days=args.days),
+        template=args.template, starts_at=starts,
+        ends_at=starts + timedelta(days=_days("--days", args.days)),
         created_at=now, attribution_days=args.attribution_days, holdout_share=args.holdout,
         frequency_cap=_cap(args.cap), quiet_hours=_quiet(args.quiet), timezone=args.tz,
         created_by="custmgmt campaign",

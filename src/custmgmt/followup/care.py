@@ -25,7 +25,7 @@ import enum
 import itertools
 import statistics
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -100,6 +100,31 @@ def _check_positive(instance: Any, attribute: attrs.Attribute[Any], value: Any) 
                   expected="a positive integer")
 
 
+def _bounded(most: int) -> Any:
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        name = v.field_name(instance, attribute)
+        expected = f"an integer from 1 to {most:,}"
+        v.check_count(name, value, minimum=1, expected=expected)
+        if value > most:
+            raise ValidationError(name, value, expected)
+
+    return check
+
+
+def _moved(moment: datetime, delta: timedelta | relativedelta) -> datetime:
+    """``moment + delta``, held at the calendar's ends rather than overflowing."""
+    try:
+        return moment + delta
+    except (OverflowError, ValueError):
+        return (datetime.max if _sign(delta) > 0 else datetime.min).replace(tzinfo=UTC)
+
+
+def _sign(delta: timedelta | relativedelta) -> int:
+    if isinstance(delta, timedelta):
+        return 1 if delta > timedelta(0) else -1
+    return 1 if (delta.years, delta.months, delta.days) > (0, 0, 0) else -1
+
+
 def _check_zone(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     zone(value, v.field_name(instance, attribute))
 
@@ -118,14 +143,14 @@ class CarePolicy:
         window_days: that window, and how long after falling due a reminder stands.
     """
 
-    stale_after_months: int = attrs.field(default=12, validator=_check_positive)
+    stale_after_months: int = attrs.field(default=12, validator=_bounded(1200))
     required_fields: frozenset[str] = attrs.field(
         default=frozenset({"phone"}), converter=_fields
     )
     feb29_in_common_years: str = attrs.field(default="feb28", validator=_check_feb29)
     timezone: str = attrs.field(default="Asia/Shanghai", validator=_check_zone)
     min_buyers: int = attrs.field(default=5, validator=_check_positive)
-    window_days: int = attrs.field(default=90, validator=_check_positive)
+    window_days: int = attrs.field(default=90, validator=_bounded(36_500))
 
 
 def birthday_on(birth: date, year: int, rule: str = "feb28") -> date:
@@ -162,7 +187,7 @@ def profile_reminders(
     """Customers whose profile is stale or misses a required field."""
     _check_inputs(as_of, policy)
     out = []
-    cutoff = as_of - relativedelta(months=policy.stale_after_months)
+    cutoff = _moved(as_of, relativedelta(months=-policy.stale_after_months))
     for c in customers:
         missing = sorted(f for f in policy.required_fields if getattr(c, f) is None)
         reasons = []
@@ -240,7 +265,8 @@ def repurchase_reminders(
     window = timedelta(days=policy.window_days)
     out = []
     for sku, by_customer in sorted(bought.items()):
-        recent = sum(1 for times in by_customer.values() if max(times) > as_of - window)
+        since = _moved(as_of, -window)
+        recent = sum(1 for times in by_customer.values() if max(times) > since)
         if recent < policy.min_buyers:
             continue
         gaps = []
@@ -253,8 +279,8 @@ def repurchase_reminders(
         if typical <= timedelta(0):
             continue
         for customer_id, times in sorted(by_customer.items()):
-            due = max(times) + typical
-            if due <= as_of < due + window:
+            due = _moved(max(times), typical)
+            if due <= as_of < _moved(due, window):
                 out.append(CareReminder(
                     customer_id=customer_id, kind=ReminderKind.REPURCHASE, on=due.date(),
                     reason=f"{sku}: last bought {max(times):%Y-%m-%d}, typically rebought "

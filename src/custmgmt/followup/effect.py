@@ -39,8 +39,22 @@ _MEASURES = ("purchases", "spend", "satisfaction")
 
 def spend_bands(prior_spend: NDArray[Any], bands: int = 5) -> NDArray[np.int64]:
     """The prior-spend band of every customer: 0 for no spend, then quantile bands 1..bands
-    of the spenders (``np.partition`` finds the cut points)."""
-    x = np.asarray(prior_spend, dtype=np.float64)
+    of the spenders (``np.partition`` finds the cut points).
+
+    Raises:
+        ValidationError: ``prior_spend`` is not a 1-d array of finite numbers, or
+            ``bands`` is not a positive integer.
+    """
+    if isinstance(bands, bool) or not isinstance(bands, int | np.integer) or bands < 1:
+        raise ValidationError("bands", bands, "a positive number of bands")
+    try:
+        x = np.asarray(prior_spend, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValidationError("prior_spend", type(prior_spend).__name__, "numbers") from None
+    if x.ndim != 1:
+        raise ValidationError("prior_spend", x.shape, "a 1-d array, one value per customer")
+    if not np.isfinite(x).all():
+        raise ValidationError("prior_spend", "non-finite values", "finite amounts")
     out = np.zeros(x.size, dtype=np.int64)
     spenders = x > 0
     if spenders.sum() == 0:

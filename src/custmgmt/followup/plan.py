@@ -26,6 +26,7 @@ skips is taken at the offset before the change (``fold=0``, Python's rule).
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Collection
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -36,10 +37,10 @@ from dateutil.rrule import YEARLY, rrule, rrulestr
 
 from custmgmt.campaigns._zones import zone
 from custmgmt.domain import _validate as v
-from custmgmt.domain.masking import mask_text
 from custmgmt.errors import PermissionDenied, TransitionNotAllowed, ValidationError
 
 __all__ = [
+    "MAX_OCCURRENCES",
     "Approval",
     "ApprovalPolicy",
     "ContactOutcome",
@@ -48,6 +49,14 @@ __all__ = [
     "PlanStatus",
     "parse_cadence",
 ]
+
+#: The most occurrences one plan lists in one window: a listing that would hold more
+#: is refused rather than left to fill memory (a plan fires at most hourly, so this is
+#: over eleven years of an hourly plan).
+MAX_OCCURRENCES = 100_000
+
+_SUB_HOURLY = re.compile(r"(?:^|;)\s*FREQ\s*=\s*(?:SECONDLY|MINUTELY)\s*(?:;|$)", re.IGNORECASE)
+
 
 class PlanStatus(enum.Enum):
     """Where a plan is: waiting for approval, active, paused or ended."""
@@ -93,6 +102,11 @@ def parse_cadence(cadence: str, start_local: datetime) -> rrule:
         raise ValidationError(
             "FollowUpPlan.cadence", cadence, "one RRULE without DTSTART (starts_at gives it)"
         )
+    if _SUB_HOURLY.search(text):
+        raise ValidationError(
+            "FollowUpPlan.cadence", cadence, "a cadence of at most one follow-up an hour "
+            "(FREQ=HOURLY, DAILY, WEEKLY, MONTHLY or YEARLY)"
+        )
     try:
         rule = rrulestr(text, dtstart=start_local)
     except (ValueError, TypeError, OverflowError) as exc:
@@ -120,13 +134,23 @@ def _never_fires(rule: rrule, start: datetime) -> bool:
         return True
 
 
+def _wall_shift(wall: datetime, days: int) -> datetime:
+    """A naive wall time moved by ``days``, held at the calendar's ends."""
+    try:
+        return wall + timedelta(days=days)
+    except OverflowError:
+        return datetime.max if days > 0 else datetime.min
+
+
 @lru_cache(maxsize=1024)
 def _cached_rule(cadence: str, start_local: datetime) -> rrule:
     return parse_cadence(cadence, start_local)
 
 
 def _masked(value: str) -> str:
-    return repr(mask_text(value, keep=4))
+    # Free text often opens with the customer's name (two or three characters in
+    # Chinese), so none of it is shown: only its length.
+    return f"<{len(value)} characters>"
 
 
 def _check_channel(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -238,11 +262,39 @@ class FollowUpPlan:
         if lo >= hi:
             return []
         rule = self._rule()
-        # Wall-clock bounds one day wider, then filtered on the true instants (offsets).
-        walls = rule.between(self._local(lo) - timedelta(days=1),
-                             self._local(hi) + timedelta(days=1), inc=True)
-        found = [self._aware(w) for w in walls]
-        return [t for t in found if lo <= t < hi]
+        # Wall-clock bounds one day wider, then filtered on the true instants (offsets);
+        # walked lazily, so that a window too long for the cadence is refused before
+        # it fills memory.
+        first, last = _wall_shift(self._local(lo), -1), _wall_shift(self._local(hi), 1)
+        found: list[datetime] = []
+        for walked, wall in enumerate(rule.xafter(first, inc=True), start=1):
+            if wall > last:
+                break
+            moment = self._aware(wall)
+            if lo <= moment < hi:
+                found.append(moment)
+            if len(found) > MAX_OCCURRENCES or walked > 2 * MAX_OCCURRENCES:
+                raise ValidationError(
+                    "end", end, f"a window with at most {MAX_OCCURRENCES:,} follow-ups of "
+                    f"plan {self.id} (its cadence {self.cadence!r} fires more often)",
+                )
+        return found
+
+    def next_after(self, moment: datetime) -> datetime | None:
+        """The plan's first occurrence after ``moment`` (None: it never fires again).
+
+        Raises:
+            ValidationError: a naive ``moment``.
+        """
+        v.check_aware("moment", moment)
+        lo = max(moment, self.starts_at - timedelta(microseconds=1))
+        for wall in self._rule().xafter(_wall_shift(self._local(lo), -1), inc=True):
+            found = self._aware(wall)
+            if self.ends_at is not None and found >= self.ends_at:
+                return None
+            if found > lo:
+                return found
+        return None
 
     # -- changing --------------------------------------------------------------------
     def approved(self, by: str, at: datetime, note: str = "") -> FollowUpPlan:
@@ -310,10 +362,15 @@ class ApprovalPolicy:
             v.check_count("ApprovalPolicy.min_stars", self.min_stars, minimum=1)
 
     def is_key(self, *, stars: int | None = None, segments: Collection[str] = ()) -> bool:
-        """Whether a customer with these stars and segments is a key customer."""
+        """Whether a customer with these stars and segments is a key customer.
+
+        Raises:
+            ValidationError: ``segments`` is one string rather than a collection.
+        """
+        labels = v.text_set(segments, "segments")
         if self.min_stars is not None and stars is not None and stars >= self.min_stars:
             return True
-        return bool(self.key_segments & set(segments))
+        return bool(self.key_segments & labels)
 
 
 def _outcome(value: Any) -> ContactOutcome:

@@ -14,6 +14,7 @@ import attrs
 import numpy as np
 
 from custmgmt.campaigns._zones import zone
+from custmgmt.campaigns.campaign import MAX_DAYS
 from custmgmt.domain import _validate as v
 from custmgmt.domain.time import to_epoch_micros
 from custmgmt.errors import ValidationError
@@ -62,7 +63,11 @@ def create_plan(
         raise ValidationError("plan", plan, "a FollowUpPlan")
     if policy is not None and not isinstance(policy, ApprovalPolicy):
         raise ValidationError("policy", policy, "an ApprovalPolicy or None")
-    labels = set(segments) | ({plan.segment} if plan.segment is not None else set())
+    # A bare string would be read letter by letter ("VIP" as V, I, P) and a key
+    # customer's plan would skip its approval: text_set refuses it.
+    labels = set(v.text_set(segments, "segments")) | (
+        {plan.segment} if plan.segment is not None else set()
+    )
     if plan.requires_approval or (policy is not None and policy.is_key(stars=stars,
                                                                          segments=labels)):
         named = sorted(policy.approvers) if policy is not None else []
@@ -138,6 +143,19 @@ def record_contact(store: FollowUpStore, record: ContactRecord) -> ContactRecord
     return record
 
 
+#: The days the follow-up listings accept: with a century of look-back or window on
+#: either side (:data:`~custmgmt.campaigns.MAX_DAYS`), every bound stays on the calendar.
+_FIRST_DAY, _LAST_DAY = date(1000, 1, 1), date(8999, 12, 31)
+
+
+def _check_days(name: str, days: Any) -> int:
+    expected = f"a number of days from 1 to {MAX_DAYS:,}"
+    v.check_count(name, days, minimum=1, expected=expected)
+    if days > MAX_DAYS:
+        raise ValidationError(name, days, expected)
+    return int(days)
+
+
 @attrs.frozen(kw_only=True)
 class DueItem:
     """One follow-up due for one customer.
@@ -178,17 +196,13 @@ def _items(
     start: datetime,
     end: datetime,
     members: Mapping[str, Sequence[str]] | None,
-    horizon: datetime,
 ) -> list[DueItem]:
     out: list[DueItem] = []
     for plan in store.followups.plans(status=PlanStatus.ACTIVE):
         times = plan.occurrences(start, end)
         if not times:
             continue
-        later = plan.occurrences(
-            times[-1] + timedelta(microseconds=1), horizon + timedelta(days=400)
-        )
-        nexts = [*times[1:], later[0] if later else None]
+        nexts = [*times[1:], plan.next_after(times[-1])]
         contacts = store.followups.contacts(plan_id=plan.id, since=times[0])
         for customer_id in _members(plan, members):
             seen = [c.at for c in contacts if c.customer_id == customer_id]
@@ -219,9 +233,11 @@ def due_followups(
     if not isinstance(day, date) or isinstance(day, datetime):
         raise ValidationError("day", day, "a date")
     tz = zone(timezone)
+    if not _FIRST_DAY <= day <= _LAST_DAY:
+        raise ValidationError("day", day, f"a day from {_FIRST_DAY} to {_LAST_DAY}")
     start = datetime.combine(day, time(0), tzinfo=tz)
     end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
-    return _items(store, start, end, members, end)
+    return _items(store, start, end, members)
 
 
 def overdue_followups(
@@ -238,8 +254,10 @@ def overdue_followups(
         ValidationError: a naive ``as_of`` or a bad lookback.
     """
     v.check_aware("as_of", as_of)
-    v.check_count("lookback_days", lookback_days, minimum=1)
-    items = _items(store, as_of - timedelta(days=lookback_days), as_of, members, as_of)
+    _check_days("lookback_days", lookback_days)
+    if not _FIRST_DAY <= as_of.date() <= _LAST_DAY:
+        raise ValidationError("as_of", as_of, f"a moment from {_FIRST_DAY} to {_LAST_DAY}")
+    items = _items(store, as_of - timedelta(days=lookback_days), as_of, members)
     return [i for i in items if not i.done]
 
 
@@ -275,7 +293,10 @@ def followup_effect(
     v.check_aware("period_end", period_end)
     if period_end <= period_start:
         raise ValidationError("period_end", period_end, f"after {period_start}")
-    v.check_count("window_days", window_days, minimum=1)
+    _check_days("window_days", window_days)
+    for name, moment in (("period_start", period_start), ("period_end", period_end)):
+        if not _FIRST_DAY <= moment.date() <= _LAST_DAY:
+            raise ValidationError(name, moment, f"a moment from {_FIRST_DAY} to {_LAST_DAY}")
     ids = np.array(sorted(segments), dtype=object)
     if ids.size == 0:
         raise ValidationError("segments", {}, "at least one customer with a segment")
