@@ -28,9 +28,14 @@ from custmgmt.calendars.business import BusinessCalendar
 from custmgmt.domain.time import from_epoch_micros, require_aware, to_epoch_micros
 from custmgmt.errors import ValidationError
 
-__all__ = ["BusinessTimeTable"]
+__all__ = ["MAX_SPAN_DAYS", "BusinessTimeTable"]
 
 _ONE_DAY: Final = timedelta(days=1)
+#: The most days one table spans: 400 Gregorian years. The table lists every working
+#: interval, each day converted through the calendar's time zone (about 0.1 ms a day),
+#: so a span of millennia (an ``as_of`` in year 8999 for tickets opened in 2026) took
+#: minutes; this bounds a build to seconds and the caller gets a clear error instead.
+MAX_SPAN_DAYS: Final = 146_097
 
 Int64Array = npt.NDArray[np.int64]
 
@@ -71,14 +76,20 @@ class BusinessTimeTable:
         """Tabulate ``calendar`` from ``first_day`` to ``last_day`` (local days, inclusive).
 
         Raises:
-            ValidationError: if the days are not dates or ``last_day`` is before
-                ``first_day``.
+            ValidationError: if the days are not dates, ``last_day`` is before
+                ``first_day``, or the span reaches :data:`MAX_SPAN_DAYS`.
         """
         for name, value in (("first_day", first_day), ("last_day", last_day)):
             if not isinstance(value, date) or isinstance(value, datetime):
                 raise ValidationError(name, value, "a datetime.date")
         if last_day < first_day:
             raise ValidationError("last_day", last_day, f"a date on or after {first_day}")
+        if (last_day - first_day).days >= MAX_SPAN_DAYS:
+            raise ValidationError(
+                "last_day",
+                last_day,
+                f"a date less than {MAX_SPAN_DAYS:,} days (400 years) after {first_day}",
+            )
         starts: list[int] = []
         ends: list[int] = []
         day = first_day

@@ -229,20 +229,25 @@ def parse_as_of(text: str, tz: ZoneInfo, *, option: str = "--as-of") -> datetime
 
     >>> parse_as_of("2026-03-31", ZoneInfo("Asia/Shanghai")).isoformat()
     '2026-03-31T23:59:59.999999+08:00'
+    >>> parse_as_of("20260331", ZoneInfo("Asia/Shanghai")).isoformat()
+    '2026-03-31T23:59:59.999999+08:00'
 
     Raises:
         ValidationError: the text is neither an ISO date nor an ISO datetime, or its
             day is outside :data:`FIRST_DAY` .. :data:`LAST_DAY`.
     """
-    whole_day = len(text.strip()) == 10
+    stripped = text.strip()
     try:
-        value = (
-            datetime.combine(date.fromisoformat(text.strip()), time.max)
-            if whole_day
-            else datetime.fromisoformat(text.strip())
-        )
+        # Any ISO date form (2026-03-31, 20260331, 2026-W13-2) is a whole day; only
+        # the 10-character form was taken as one, so 20260331 meant its first instant.
+        value = datetime.combine(date.fromisoformat(stripped), time.max)
     except ValueError:
-        raise ValidationError(option, text, "an ISO date (2026-03-31) or datetime") from None
+        try:
+            value = datetime.fromisoformat(stripped)
+        except ValueError:
+            raise ValidationError(
+                option, text, "an ISO date (2026-03-31) or datetime"
+            ) from None
     _check_day(value.date(), text, option)
     return value if value.tzinfo is not None else value.replace(tzinfo=tz)
 

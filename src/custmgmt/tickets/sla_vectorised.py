@@ -39,6 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from custmgmt.calendars import BusinessCalendar, BusinessTimeTable
+from custmgmt.calendars.table import MAX_SPAN_DAYS
 from custmgmt.domain.time import EPOCH, from_epoch_micros, require_aware, to_epoch_micros
 from custmgmt.errors import ValidationError
 from custmgmt.notebook.dataframes import Coded, FrameExport, Times
@@ -627,6 +628,16 @@ def sla_status_many(
             f"(earliest ticket created {first_created.isoformat()}, largest factor "
             f"{max(scale, default=1.0):g})",
         ) from None
+    except ValidationError as exc:
+        if exc.field != "last_day":
+            raise
+        # The business-time table would span centuries (MAX_SPAN_DAYS).
+        raise ValidationError(
+            "as_of",
+            as_of.isoformat(),
+            f"an instant less than {MAX_SPAN_DAYS:,} days (400 years) after the earliest "
+            f"ticket's creation ({first_created.isoformat()}), SLA targets included",
+        ) from exc
     f_at = table.business_time(at)
     work = table.business_time(segment_end) - f_at
 
