@@ -35,13 +35,13 @@ import os
 import re
 import stat
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from custmgmt._files import write_file
 from custmgmt.adapters.sqlite import SQLiteStore
 from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 from custmgmt.cli.demo_context import DemoStore
@@ -483,12 +483,6 @@ def _input_files(source: str) -> list[str]:
         return []
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def _write_rows(stream: Any, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     writer = csv.writer(stream)
     writer.writerow([neutralise(h) for h in header])
@@ -536,38 +530,7 @@ def write_output(
         write(sys.stdout)
         sys.stdout.flush()
         return
-    target = os.path.realpath(text)
     try:
-        found: os.stat_result | None = os.stat(target)
-    except FileNotFoundError:
-        found = None
-    try:
-        if found is not None and not stat.S_ISREG(found.st_mode):
-            # A device or FIFO: write through; replacing it would destroy it.
-            with open(target, "w", encoding="utf-8", newline="") as stream:
-                write(stream)
-            return
-        _replace_atomically(target, found, write)
+        write_file(text, write)
     except OSError as exc:
         raise ValidationError(option, text, f"a writable file ({exc.strerror or exc})") from None
-
-
-def _replace_atomically(
-    target: str, found: os.stat_result | None, write: Callable[[TextIO], object]
-) -> None:
-    directory = os.path.dirname(target) or "."
-    handle, temp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", dir=directory)
-    try:
-        if found is None:
-            os.fchmod(handle, 0o666 & ~_umask())  # what a plain open() would have made
-        else:
-            os.fchmod(handle, stat.S_IMODE(found.st_mode))
-            if os.geteuid() == 0 and (found.st_uid, found.st_gid) != (0, 0):
-                os.fchown(handle, found.st_uid, found.st_gid)
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            write(stream)
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise

@@ -9,15 +9,13 @@ drawn by :func:`custmgmt.plots.draw`.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
-import stat
-import tempfile
 import warnings
 from typing import Any
 
 from custmgmt._extras import require
+from custmgmt._files import write_file
 from custmgmt.errors import ValidationError
 from custmgmt.kpi.html import RenderedReport, report_charts
 from custmgmt.plots.render import draw, legible
@@ -95,36 +93,10 @@ def _check_target(target: str) -> None:
 
 def _write_bytes(target: str, data: bytes) -> None:
     """Replace a regular file atomically; write a FIFO or a device through."""
-    real = os.path.realpath(target)
     try:
-        found: os.stat_result | None = os.stat(real)
-    except FileNotFoundError:
-        found = None
-    try:
-        if found is not None and not stat.S_ISREG(found.st_mode):
-            with open(real, "wb") as stream:
-                stream.write(data)
-            return
-        handle, temp = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.",
-                                        dir=os.path.dirname(real) or ".")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-            mode = 0o666 & ~_umask() if found is None else stat.S_IMODE(found.st_mode)
-            os.chmod(temp, mode)
-            os.replace(temp, real)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            raise
+        write_file(target, lambda stream: stream.write(data), binary=True)
     except OSError as exc:
         raise ValidationError("path", target, f"a writable file ({exc.strerror or exc})") from None
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _targets(ax: Any, report: RenderedReport) -> None:
