@@ -64,6 +64,7 @@ import numpy.typing as npt
 
 from custmgmt.analytics.intervals import wilson_interval
 from custmgmt.calendars import BusinessCalendar, BusinessTimeTable
+from custmgmt.calendars.table import MAX_SPAN_DAYS
 from custmgmt.domain._validate import check_aware
 from custmgmt.domain.time import from_epoch_micros, to_epoch_micros
 from custmgmt.errors import NotFound, ValidationError
@@ -654,8 +655,18 @@ def team_performance(
     if created.size:
         lo = min(int(created.min()), as_of)
         hi = max(as_of, int(fr_at.max()), int(res_at.max()), int(created.max()))
-        table = BusinessTimeTable.covering(calendar, from_epoch_micros(lo),
-                                           from_epoch_micros(hi))
+        try:
+            table = BusinessTimeTable.covering(calendar, from_epoch_micros(lo),
+                                               from_epoch_micros(hi))
+        except ValidationError as exc:
+            if exc.field != "last_day":
+                raise
+            # The business-time table would span centuries (MAX_SPAN_DAYS).
+            raise ValidationError(
+                "end", end.isoformat(),
+                f"a period whose tickets and end lie less than {MAX_SPAN_DAYS:,} days "
+                f"(400 years) apart (earliest ticket {from_epoch_micros(lo).isoformat()})",
+            ) from exc
         f_created = table.business_time(created)
         # A clock still running runs until as_of (not at all for a ticket opened later).
         f_now = np.maximum(table.business_time(np.asarray([as_of], dtype=np.int64)), f_created)
