@@ -85,9 +85,6 @@ def _periods(args: argparse.Namespace, tz: ZoneInfo, as_of: datetime) -> tuple[A
         if not all(given):
             raise ValidationError("--from/--to", None, "both --from and --to")
         current = _period(args.__dict__["from"], args.to, tz, ("--from", "--to"))
-        length = current.end - current.start
-
-        baseline = Period(current.start - length, current.start)
     b_given = [args.baseline_from is not None, args.baseline_to is not None]
     if any(b_given):
         if not all(b_given):
@@ -95,10 +92,28 @@ def _periods(args: argparse.Namespace, tz: ZoneInfo, as_of: datetime) -> tuple[A
                                   "both --baseline-from and --baseline-to")
         baseline = _period(args.baseline_from, args.baseline_to, tz,
                            ("--baseline-from", "--baseline-to"))
+    elif any(given):
+        baseline = _baseline_before(current, args.__dict__["from"])
     if baseline.overlaps(current):
         raise ValidationError("--baseline-from", baseline.label(),
                               f"a baseline that does not overlap the current {current.label()}")
     return baseline, current
+
+
+def _baseline_before(current: Any, start: str) -> Any:
+    """The period of the same length just before ``current``: the default baseline."""
+    length = current.end - current.start
+    try:
+        first = current.start - length
+    except OverflowError:
+        first = None
+    if first is None or first.date() < _inputs.FIRST_DAY:
+        raise ValidationError(
+            "--from", start,
+            f"a current period whose baseline of the same length, just before it, starts "
+            f"on or after {_inputs.FIRST_DAY} (or give --baseline-from and --baseline-to)",
+        )
+    return Period(first, current.start)
 
 
 def _targets(path: str | None) -> Any:
