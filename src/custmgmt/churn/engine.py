@@ -26,6 +26,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from custmgmt.analytics.features import CustomerFeatures
 from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 from custmgmt.analytics.partitioned import default_threads
 from custmgmt.churn import partitioned as _partitioned
@@ -68,6 +69,23 @@ class RiskLevel(enum.IntEnum):
     def label(self) -> str:
         """``"none"``, ``"low"``, ``"medium"`` or ``"high"``."""
         return self.name.lower()
+
+
+def _risk_level(value: Any) -> RiskLevel:
+    """A :class:`RiskLevel` from itself, its value or its label."""
+    if isinstance(value, str):
+        for level in RiskLevel:
+            if level.label == value.strip().lower():
+                return level
+    elif (
+        isinstance(value, int | np.integer)
+        and not isinstance(value, bool)
+        and int(value) in {level.value for level in RiskLevel}
+    ):
+        return RiskLevel(int(value))
+    raise ValidationError(
+        "min_risk", value, "a RiskLevel, 0-3 or one of none, low, medium, high"
+    )
 
 
 def default_rules() -> tuple[ChurnRule, ...]:
@@ -241,8 +259,14 @@ class ChurnReport(FrameExport):
         return np.asarray(self.fired.any(axis=1))
 
     def flagged_ids(self, *, min_risk: RiskLevel = RiskLevel.LOW) -> NDArray[Any]:
-        """Ids of the customers at ``min_risk`` or above, highest score first (stable)."""
-        rows = np.flatnonzero(self.risk >= int(min_risk))
+        """Ids of the customers at ``min_risk`` or above, highest score first (stable).
+
+        ``min_risk`` is a :class:`RiskLevel`, its value (0-3) or its label ("high").
+
+        Raises:
+            ValidationError: ``min_risk`` is none of those.
+        """
+        rows = np.flatnonzero(self.risk >= int(_risk_level(min_risk)))
         order = np.argsort(-self.score[rows], kind="stable")
         return np.asarray(self.customer_ids[rows[order]])
 
@@ -281,11 +305,27 @@ class ChurnReport(FrameExport):
     ) -> list[ChurnExplanation]:
         """Explanations for the flagged customers: highest score first, then (when
         ``value`` gives each customer's value at stake, e.g. net spend) the highest
-        value, then by customer id."""
+        value, then by customer id; at most ``limit`` of them.
+
+        Raises:
+            ValidationError: ``limit`` not None or a whole number >= 0; ``value`` not
+                one number per customer of the report.
+        """
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int | np.integer) or limit < 0
+        ):
+            raise ValidationError("limit", limit, "None or a whole number >= 0")
         rows = np.flatnonzero(self.flagged)
         keys: list[NDArray[Any]] = [_sortable_ids(self.customer_ids[rows])]
         if value is not None:
-            worth = np.nan_to_num(np.asarray(value, dtype=np.float64), nan=0.0)
+            try:
+                worth = np.nan_to_num(np.asarray(value, dtype=np.float64), nan=0.0)
+            except (TypeError, ValueError) as exc:
+                raise ValidationError("value", value, "a number per customer") from exc
+            if worth.shape != self.customer_ids.shape:
+                raise ValidationError(
+                    "value", f"<{worth.shape} values>", f"{len(self.customer_ids)} numbers"
+                )
             keys.append(-worth[rows])
         keys.append(-self.score[rows])
         rows = rows[np.lexsort(keys)]
@@ -389,10 +429,15 @@ class ChurnEngine:
                 :func:`custmgmt.analytics.partitioned.partition_bounds`).
 
         Raises:
-            ValidationError: a naive ``as_of``, features missing a column, bad frames,
-                ``threads`` or ``partitions`` not a positive integer.
+            ValidationError: a naive ``as_of``, ``features`` not a CustomerFeatures or
+                missing a column, bad frames, ``threads`` or ``partitions`` not a
+                positive integer.
         """
         require_aware("as_of", as_of)
+        if features is not None and not isinstance(features, CustomerFeatures):
+            raise ValidationError(
+                "features", type(features).__name__, "None or a CustomerFeatures at as_of"
+            )
         n_threads = default_threads() if threads is None else threads
         _partitioned.check_counts(n_threads, partitions)
         if (

@@ -47,6 +47,8 @@ from custmgmt.segmentation.table import column
 __all__ = ["Reason", "WinBackAction", "WinBackPlaybook", "infer_reasons"]
 
 _DAY_US = 86_400_000_000
+#: Longer than the whole range of times (years 1 to 9999), yet far from int64's limit.
+_LONGEST_LOOKBACK_DAYS = 4_000_000
 
 
 class Reason(enum.Enum):
@@ -200,7 +202,9 @@ def infer_reasons(
         last = np.full(n, end, dtype=np.int64)
     # Customers without a purchase carry MISSING_TIME (int64 min): use as_of for them.
     start = np.where((last > end - 100 * 365 * _DAY_US) & (last < end), last, end)
-    start = start - lookback_days * _DAY_US
+    # A window longer than every representable time changes nothing; clamped, so that
+    # a huge lookback cannot overflow int64 microseconds.
+    start = start - min(lookback_days, _LONGEST_LOOKBACK_DAYS) * _DAY_US
     evidence = np.zeros((n, 3), dtype=np.int64)
     orders = ctx.orders
     if orders is not None:

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
 import sys
 from typing import Any, TextIO
 
-from custmgmt.analytics.clv import MODELS, FitProgress, analyse_clv
+from custmgmt.analytics.clv import MAX_MONTHS, MODELS, FitProgress, analyse_clv
 from custmgmt.cli._cluster import add_cluster_arguments, clv_on_cluster, on_cluster
 from custmgmt.cli._inputs import (
     add_order_source_arguments,
@@ -77,7 +78,10 @@ def register(subparsers: Any) -> None:
         "gg (Gamma-Gamma) (default: bg,pnbd,gg)",
     )
     parser.add_argument(
-        "--months", type=int, default=12, help="lifetime-value horizon in months (default: 12)"
+        "--months",
+        type=int,
+        default=12,
+        help=f"lifetime-value horizon in months, 1 to {MAX_MONTHS} (default: 12)",
     )
     parser.add_argument(
         "--discount-rate",
@@ -163,6 +167,10 @@ def run(args: argparse.Namespace) -> int:
     check_top(args)
     if args.months < 1:
         raise ValidationError("--months", args.months, "a positive number of months")
+    if args.months > MAX_MONTHS:
+        raise ValidationError("--months", args.months, f"at most {MAX_MONTHS} months")
+    if not 0 <= args.discount_rate < math.inf:  # NaN fails too; checked before reading
+        raise ValidationError("--discount-rate", args.discount_rate, "a finite rate >= 0")
     if not args.time_limit > 0:
         raise ValidationError("--time-limit", args.time_limit, "a positive number of seconds")
     models = [m.strip() for m in args.models.split(",") if m.strip()]

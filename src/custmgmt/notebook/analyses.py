@@ -69,6 +69,12 @@ __all__ = [
 ]
 
 
+def _check_optional(field: str, value: Any, kind: type, expected: str) -> None:
+    """Refuse ``value`` unless it is None or a ``kind`` (before any work is done)."""
+    if value is not None and not isinstance(value, kind):
+        raise ValidationError(field, value, f"None (the default) or {expected}")
+
+
 def _library(df: Any) -> str | None:
     module = type(df).__module__.split(".")[0]
     return module if module in ("pandas", "polars") else None
@@ -136,7 +142,12 @@ def rate(
     currency: str = "CNY",
     amount_unit: str = "minor",
 ) -> Rating:
-    """Star ratings by ``policy`` (default :meth:`RatingPolicy.default`)."""
+    """Star ratings by ``policy`` (default :meth:`RatingPolicy.default`).
+
+    Raises:
+        ValidationError: ``policy`` is not a :class:`RatingPolicy`, or bad frames.
+    """
+    _check_optional("policy", policy, RatingPolicy, "a RatingPolicy")
     table = features(orders, interactions, as_of=as_of, currency=currency,
                      amount_unit=amount_unit)
     return _rate(RatingPolicy.default() if policy is None else policy, table, as_of=as_of)
@@ -151,7 +162,12 @@ def segment(
     currency: str = "CNY",
     amount_unit: str = "minor",
 ) -> Segmentation:
-    """Segments by ``scheme`` (default: the value tiers)."""
+    """Segments by ``scheme`` (default: the value tiers).
+
+    Raises:
+        ValidationError: ``scheme`` is not a :class:`Scheme`, or bad frames.
+    """
+    _check_optional("scheme", scheme, Scheme, "a Scheme")
     table = features(orders, interactions, as_of=as_of, currency=currency,
                      amount_unit=amount_unit)
     return (value_tiers() if scheme is None else scheme).assign(table)
@@ -178,7 +194,12 @@ def churn_flags(
     amount_unit: str = "minor",
     engine: ChurnEngine | None = None,
 ) -> ChurnReport:
-    """Churn flags by ``engine`` (default :class:`ChurnEngine` rules)."""
+    """Churn flags by ``engine`` (default :class:`ChurnEngine` rules).
+
+    Raises:
+        ValidationError: ``engine`` is not a :class:`ChurnEngine`, or bad frames.
+    """
+    _check_optional("engine", engine, ChurnEngine, "a ChurnEngine")
     frame = order_frame(orders, currency=currency, amount_unit=amount_unit)
     inter = None if interactions is None else interaction_frame(interactions, frame)
     return (ChurnEngine() if engine is None else engine).evaluate(frame, inter, as_of=as_of)

@@ -52,6 +52,8 @@ __all__ = [
 MoneyUnit = Literal["minor", "decimal"]
 
 _MONEY_UNITS = ("minor", "decimal")
+#: 2**63: int64 holds minor units strictly below it in magnitude.
+_INT64_LIMIT = 2.0**63
 
 
 @attrs.frozen
@@ -104,6 +106,9 @@ class MoneyColumn:
 
         Exact int64 minor units come back as they are (shared); floats are scaled
         and rounded half to even.
+
+        Raises:
+            ValidationError: a float whose minor units do not fit in int64.
         """
         values = np.asarray(self.values)
         if values.dtype.kind in "iu" and self.unit == "minor":
@@ -112,8 +117,17 @@ class MoneyColumn:
         if self.unit == "major":
             scaled = scaled * 10.0 ** self.digits
         missing = ~np.isfinite(scaled)
-        rounded = np.rint(np.where(missing, 0.0, scaled)).astype(np.int64)
-        return rounded, (missing if missing.any() else None)
+        rounded = np.rint(np.where(missing, 0.0, scaled))
+        # Casting a float beyond int64 gives int64's minimum (a huge negative amount).
+        beyond = np.abs(rounded) >= _INT64_LIMIT
+        if beyond.any():
+            row = int(np.flatnonzero(beyond)[0])
+            raise ValidationError(
+                f"money[{row}]",
+                float(values[row]),
+                f"an amount that fits in int64 minor units of {self.currency}",
+            )
+        return rounded.astype(np.int64), (missing if missing.any() else None)
 
     def decimals(self) -> list[Decimal | None]:
         """The values as exact :class:`~decimal.Decimal` with the currency's digits."""
@@ -145,7 +159,8 @@ class FrameExport:
 
         Raises:
             MissingDependency: pandas is not installed.
-            ValidationError: ``money`` is not ``None``, ``"minor"`` or ``"decimal"``.
+            ValidationError: ``money`` is not ``None``, ``"minor"`` or ``"decimal"``,
+            or a float money value whose minor units do not fit in int64.
         """
         return to_pandas(self._frame_columns(), money=money,
                          purpose=f"{type(self).__name__}.to_pandas")
@@ -156,7 +171,8 @@ class FrameExport:
 
         Raises:
             MissingDependency: polars is not installed.
-            ValidationError: ``money`` is not ``None``, ``"minor"`` or ``"decimal"``.
+            ValidationError: ``money`` is not ``None``, ``"minor"`` or ``"decimal"``,
+            or a float money value whose minor units do not fit in int64.
         """
         return to_polars(self._frame_columns(), money=money,
                          purpose=f"{type(self).__name__}.to_polars")
@@ -168,7 +184,8 @@ class FrameExport:
 
         Raises:
             MissingDependency: pyarrow is not installed (the ``arrow`` extra).
-            ValidationError: ``money`` is not ``None``, ``"minor"`` or ``"decimal"``.
+            ValidationError: ``money`` is not ``None``, ``"minor"`` or ``"decimal"``,
+            or a float money value whose minor units do not fit in int64.
         """
         return to_arrow(self._frame_columns(), money=money,
                         purpose=f"{type(self).__name__}.to_arrow")
@@ -190,7 +207,8 @@ def to_pandas(
 
     Raises:
         MissingDependency: pandas is not installed.
-        ValidationError: ``money`` is not ``None``, ``"minor"`` or ``"decimal"``.
+        ValidationError: ``money`` is not ``None``, ``"minor"`` or ``"decimal"``,
+            or a float money value whose minor units do not fit in int64.
     """
     _check_money(money)
     pd = require("pandas", extra="pandas", purpose=purpose)
@@ -220,7 +238,8 @@ def to_polars(
 
     Raises:
         MissingDependency: polars is not installed.
-        ValidationError: ``money`` is not ``None``, ``"minor"`` or ``"decimal"``.
+        ValidationError: ``money`` is not ``None``, ``"minor"`` or ``"decimal"``,
+            or a float money value whose minor units do not fit in int64.
     """
     _check_money(money)
     pl = require("polars", extra="polars", purpose=purpose)
@@ -273,7 +292,8 @@ def to_arrow(
 
     Raises:
         MissingDependency: pyarrow is not installed (the ``arrow`` extra).
-        ValidationError: ``money`` is not ``None``, ``"minor"`` or ``"decimal"``.
+        ValidationError: ``money`` is not ``None``, ``"minor"`` or ``"decimal"``,
+            or a float money value whose minor units do not fit in int64.
     """
     _check_money(money)
     pa = require("pyarrow", extra="arrow", purpose=purpose)

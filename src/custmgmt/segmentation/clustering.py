@@ -215,6 +215,10 @@ class KMeans(Estimator):
         data = _matrix(X)
         if data.shape[0] < k:
             raise ValidationError("X", data.shape, f"at least n_clusters ({k}) rows")
+        # Huge values are clustered in units of a power of two (exact; k-means does
+        # not depend on the unit), so squared distances cannot overflow.
+        exponent = int(_huge_exponent(data))
+        data = np.ldexp(data, -exponent)
         scale = float(np.mean(np.var(data, axis=0))) if data.size else 0.0
         tol = self.tol * scale
         seeds = np.random.SeedSequence(self.random_state).spawn(n_init)
@@ -227,8 +231,9 @@ class KMeans(Estimator):
         assert best is not None  # n_init >= 1
         labels, centres, inertia, iterations = best
         self.labels_ = labels
-        self.cluster_centers_ = centres
-        self.inertia_ = inertia
+        with np.errstate(over="ignore"):
+            self.cluster_centers_ = np.ldexp(centres, exponent)
+            self.inertia_ = float(np.ldexp(inertia, 2 * exponent))
         self.n_iter_ = iterations
         return self
 
@@ -245,7 +250,8 @@ class KMeans(Estimator):
         data = _matrix(X)
         if data.shape[1] != centres.shape[1]:
             raise ValidationError("X", data.shape, f"{centres.shape[1]} columns")
-        return assign_to_centres(data, centres)[0]
+        exponent = int(max(_huge_exponent(data), _huge_exponent(centres)))
+        return assign_to_centres(np.ldexp(data, -exponent), np.ldexp(centres, -exponent))[0]
 
     def fit_predict(self, X: ArrayLike) -> IntArray:
         """``fit(X)`` and return ``labels_``."""
@@ -263,8 +269,28 @@ def _matrix(X: ArrayLike) -> FloatArray:
     return data
 
 
+#: Values above this in magnitude are rescaled by a power of two before squaring (the
+#: squares would overflow); exact, so results below it are untouched bit for bit.
+_HUGE = 2.0**500
+
+
+def _huge_exponent(values: FloatArray, axis: int | None = None) -> Any:
+    """The binary exponent that brings ``values``' largest finite magnitude below 1
+    where it exceeds :data:`_HUGE`, else 0 (per column with ``axis=0``)."""
+    magnitude = np.where(np.isfinite(values), np.abs(values), 0.0)
+    largest = magnitude.max(axis=axis) if magnitude.size else np.zeros(
+        () if axis is None else values.shape[1]
+    )
+    return np.where(largest > _HUGE, np.frexp(largest)[1], 0)
+
+
 def standardise(X: FloatArray) -> FloatArray:
-    """Z-scores per column; NaN becomes 0 (the mean), a constant column becomes 0."""
+    """Z-scores per column; NaN becomes 0 (the mean), a constant column becomes 0.
+
+    Columns with magnitudes beyond ``2**500`` are first divided by a power of two
+    (z-scores do not depend on the unit), so their squares cannot overflow.
+    """
+    X = np.ldexp(X, -_huge_exponent(X, axis=0))
     mean = np.nanmean(X, axis=0) if X.shape[0] else np.zeros(X.shape[1])
     mean = np.where(np.isnan(mean), 0.0, mean)
     centred = np.where(np.isnan(X), 0.0, X - mean)

@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from custmgmt.errors import ValidationError
-from custmgmt.notebook.display import Report, Table, short_repr
+from custmgmt.notebook.display import Report, Table, pad, short_repr, text_width
 from custmgmt.segmentation.schemes import Scheme, Segmentation
 
 __all__ = ["GONE", "NEW", "Migration", "migrate", "migration_matrix"]
@@ -94,14 +94,15 @@ class Migration:
 
     def format_table(self) -> str:
         """The counts (and row shares) as aligned text."""
-        width = max([len(n) for n in (*self.rows, *self.columns)] + [8])
-        lines = [" " * width + "".join(f" {c:>{width}}" for c in self.columns)]
+        # Terminal columns, not characters: a Chinese segment name is twice as wide.
+        width = max([text_width(n) for n in (*self.rows, *self.columns)] + [8])
+        lines = [" " * width + "".join(f" {pad(c, width, right=True)}" for c in self.columns)]
         for i, row in enumerate(self.rows):
             cells = "".join(
                 f" {f'{self.counts[i, j]} ({self.shares[i, j]:.0%})':>{width}}"
                 for j in range(len(self.columns))
             )
-            lines.append(f"{row:<{width}}{cells}")
+            lines.append(f"{pad(row, width)}{cells}")
         return "\n".join(lines)
 
 
@@ -109,8 +110,9 @@ def migration_matrix(before: Segmentation, after: Segmentation) -> Migration:
     """Count transitions between two segmentations of the same scheme, by customer id.
 
     Raises:
-        ValidationError: the segmentations use differently named segments, or a
-            customer id repeats within one of them.
+        ValidationError: the segmentations use differently named segments, a
+            segment is named ``"(new)"`` or ``"(gone)"``, or a customer id repeats
+            within one of them.
     """
     for name, seg in (("before", before), ("after", after)):
         if not isinstance(seg, Segmentation):
@@ -118,6 +120,13 @@ def migration_matrix(before: Segmentation, after: Segmentation) -> Migration:
     if before.names != after.names:
         raise ValidationError("after", after.names, f"the same segments as before {before.names}")
     names = before.names
+    reserved = [name for name in names if name in (NEW, GONE)]
+    if reserved:
+        # The matrix would list the name twice, and count() would read the wrong cell.
+        raise ValidationError(
+            "before.names", reserved, f"segment names other than {NEW!r} and {GONE!r} "
+            "(those name the customers who enter and leave)"
+        )
     k = len(names)
     ids = np.concatenate([np.asarray(before.customer_ids), np.asarray(after.customer_ids)])
     try:
@@ -164,11 +173,13 @@ def migrate(
     ``start`` are counted in the scheme's prospect / default segment, not as ``(new)``.
 
     Raises:
-        ValidationError: ``end`` not after ``start``, naive dates, or a rule's feature
-            missing.
+        ValidationError: ``scheme`` not a Scheme, ``end`` not after ``start``, naive
+            dates, or a rule's feature missing.
     """
     from custmgmt.segmentation.inputs import segment_features
 
+    if not isinstance(scheme, Scheme):
+        raise ValidationError("scheme", scheme, "a Scheme")
     if not isinstance(start, datetime) or not isinstance(end, datetime):
         raise ValidationError("start", (start, end), "two aware datetimes")
     if start.tzinfo is None or end.tzinfo is None:

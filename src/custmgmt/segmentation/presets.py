@@ -31,6 +31,7 @@ they are "top 20 % of the customers evaluated", customers who never bought inclu
 
 from __future__ import annotations
 
+from custmgmt.domain._validate import is_finite_number
 from custmgmt.errors import ValidationError
 from custmgmt.segmentation.rules import Compare, Rule, feature
 from custmgmt.segmentation.schemes import Scheme, Segment
@@ -47,8 +48,10 @@ __all__ = [
 
 
 def _positive(name: str, value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise ValidationError(name, value, "a positive number")
+    # Finite too: an infinite threshold would be refused later by Compare, naming
+    # "Compare.value" instead of this preset's parameter.
+    if not is_finite_number(value) or not value > 0:
+        raise ValidationError(name, value, "a positive finite number")
 
 
 def _fraction(name: str, value: float) -> None:

@@ -40,6 +40,7 @@ from custmgmt.analytics.loading import store_frames
 from custmgmt.churn import ChurnEngine, ChurnExplanation, ChurnReport, Reason, RiskLevel
 from custmgmt.churn import partitioned as churn_parts
 from custmgmt.domain.time import require_aware
+from custmgmt.errors import ValidationError
 from custmgmt.ports import Store
 from custmgmt.segmentation import partitioned as segment_parts
 from custmgmt.segmentation.inputs import segment_features
@@ -193,10 +194,12 @@ def segment_report(
             :func:`custmgmt.analytics.partitioned.partition_bounds`).
 
     Raises:
-        ValidationError: a naive ``as_of`` or bad frames; ``threads`` or
-            ``partitions`` not a positive integer.
+        ValidationError: a naive ``as_of`` or bad frames; ``engine`` not a
+            ChurnEngine; ``threads`` or ``partitions`` not a positive integer.
     """
     engine = ChurnEngine() if engine is None else engine
+    if not isinstance(engine, ChurnEngine):
+        raise ValidationError("engine", engine, "None (the default) or a ChurnEngine")
     n_threads = engine_parts.default_threads() if threads is None else threads
     churn_parts.check_counts(n_threads, partitions)
     schemes = tuple(shipped_schemes())

@@ -51,7 +51,14 @@ from numpy.typing import NDArray
 from custmgmt.domain._validate import is_finite_number
 from custmgmt.errors import ValidationError
 from custmgmt.notebook.dataframes import Coded, FrameExport, MoneyColumn
-from custmgmt.notebook.display import Report, Table, counts_table, numeric_summary, short_repr
+from custmgmt.notebook.display import (
+    Report,
+    Table,
+    counts_table,
+    numeric_summary,
+    pad,
+    short_repr,
+)
 from custmgmt.segmentation.table import column
 
 __all__ = [
@@ -396,8 +403,8 @@ class RFMScores(FrameExport):
                 return "-" if math.isnan(value) else format(value, spec)
 
             lines.append(
-                f"{row.segment:<20} {row.customers:>9} {row.share:>6.1%} {num(row.r, '.1f'):>4} "
-                f"{num(row.f, '.1f'):>4} {num(row.m, '.1f'):>4} "
+                f"{pad(row.segment, 20)} {row.customers:>9} {row.share:>6.1%} "
+                f"{num(row.r, '.1f'):>4} {num(row.f, '.1f'):>4} {num(row.m, '.1f'):>4} "
                 f"{num(row.recency_days, '.0f'):>8} {num(row.orders, '.1f'):>7} "
                 f"{num(row.spend, ',.2f'):>12} {row.revenue_share:>8.1%}"
             )
@@ -445,7 +452,8 @@ class RFM:
         """Score every customer of ``table`` and look up their segment.
 
         Raises:
-            ValidationError: a column is missing, or a buyer's value is NaN/negative.
+            ValidationError: a column is missing, or a buyer's recency or monetary
+                value is NaN or infinite (negative values are scored like any other).
         """
         recency = column(table, self.recency, field="RFM.recency").astype(np.float64)
         frequency = column(table, self.frequency, field="RFM.frequency").astype(np.float64)

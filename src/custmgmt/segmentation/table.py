@@ -99,7 +99,7 @@ def column(table: Any, name: str, *, field: str = "feature") -> NDArray[Any]:
         field: how the error names the place that asked for it (``"rule.feature"``).
 
     Raises:
-        ValidationError: the table has no such column.
+        ValidationError: the table has no such column, or is not a table.
     """
     try:
         values = table[name]
@@ -107,6 +107,10 @@ def column(table: Any, name: str, *, field: str = "feature") -> NDArray[Any]:
         known = available_features(table)
         expected = f"one of {', '.join(known)}" if known else "a feature the table has"
         raise ValidationError(field, name, expected) from exc
+    except TypeError as exc:  # not a table at all: a string, a list, a number ...
+        raise ValidationError(
+            "table", type(table).__name__, "a feature table (or a mapping of names to arrays)"
+        ) from exc
     return np.asarray(values)
 
 

@@ -22,7 +22,7 @@ attributes end in ``_``, using an unfitted model raises
 
 from custmgmt.analytics.clv._base import FitProgress, ProgressCallback
 from custmgmt.analytics.clv._bgnbd import BetaGeo
-from custmgmt.analytics.clv._gamma import GammaGamma, PurchaseForecaster
+from custmgmt.analytics.clv._gamma import MAX_MONTHS, GammaGamma, PurchaseForecaster
 from custmgmt.analytics.clv._pareto import ParetoNBD
 from custmgmt.analytics.clv._report import (
     MODELS,
@@ -42,6 +42,7 @@ from custmgmt.analytics.clv._summary import TransactionSummary, summarize_transa
 from custmgmt.errors import ConvergenceError
 
 __all__ = [
+    "MAX_MONTHS",
     "MODELS",
     "BetaGeo",
     "ClvEvent",

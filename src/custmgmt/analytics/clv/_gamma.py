@@ -36,10 +36,37 @@ from custmgmt.analytics.clv._common import (
 from custmgmt.analytics.clv._summary import normalise_unit
 from custmgmt.errors import ValidationError
 
-__all__ = ["GammaGamma", "PurchaseForecaster"]
+__all__ = ["MAX_MONTHS", "GammaGamma", "PurchaseForecaster", "check_clv_terms"]
 
 # Time units per month, as lifetimes' customer_lifetime_value counts them.
 _PER_MONTH = {"W": 4.345, "M": 1.0, "D": 30.0, "h": 30.0 * 24.0}
+#: The longest lifetime-value horizon, in months (100 years): each month costs one
+#: forecast over every customer, and longer horizons would run for hours.
+MAX_MONTHS = 1200
+
+
+def check_clv_terms(time: Any, discount_rate: Any, *, time_field: str = "time") -> None:
+    """Refuse a horizon that is not a whole number of months from 1 to :data:`MAX_MONTHS`,
+    and a discount rate that is not a finite number >= 0 (raising ValidationError)."""
+    if isinstance(time, bool) or not isinstance(time, int) or not 1 <= time <= MAX_MONTHS:
+        raise ValidationError(
+            time_field, time, f"a whole number of months from 1 to {MAX_MONTHS}"
+        )
+    if (
+        isinstance(discount_rate, bool)
+        or not isinstance(discount_rate, int | float)
+        or not np.isfinite(discount_rate)
+        or discount_rate < 0
+    ):
+        raise ValidationError("discount_rate", discount_rate, "a finite rate >= 0")
+
+
+def _discount(discount_rate: float, month: int) -> float:
+    """``(1 + discount_rate) ** month``, ``inf`` where that overflows a float."""
+    try:
+        return float((1.0 + discount_rate) ** month)
+    except OverflowError:
+        return math.inf
 
 
 class PurchaseForecaster(Protocol):
@@ -368,8 +395,10 @@ class GammaGamma(_Estimator):
             recency: age at the last repeat transaction.
             T: age now.
             monetary_value: mean spend of the repeat transactions.
-            time: the horizon in months (a positive integer).
-            discount_rate: the monthly discount rate (>= 0).
+            time: the horizon in months (a whole number from 1 to
+                :data:`MAX_MONTHS`, 1200).
+            discount_rate: the monthly discount rate (finite, >= 0; a rate so large
+                that the discount overflows counts those months as worth 0).
             freq: the time unit of recency and T: ``"D"`` (30 per month), ``"W"``
                 (4.345), ``"M"`` or ``"h"`` (720), or their long names.
 
@@ -377,21 +406,13 @@ class GammaGamma(_Estimator):
             The lifetime value per customer, in the units of ``monetary_value``.
         """
         unit = normalise_unit("freq", freq)
-        if isinstance(time, bool) or not isinstance(time, int) or time < 1:
-            raise ValidationError("time", time, "a positive whole number of months")
-        if (
-            isinstance(discount_rate, bool)
-            or not isinstance(discount_rate, int | float)
-            or not np.isfinite(discount_rate)
-            or discount_rate < 0
-        ):
-            raise ValidationError("discount_rate", discount_rate, "a finite rate >= 0")
+        check_clv_terms(time, discount_rate)
         spend = self.conditional_expected_average_profit(frequency, monetary_value)
         per_month = _PER_MONTH[unit]
         value = np.zeros(spend.shape)
         before = np.zeros(spend.shape)
         for month in range(1, time + 1):
             upto = transaction_model.predict_purchases(month * per_month, frequency, recency, T)
-            value += spend * (upto - before) / (1.0 + discount_rate) ** month
+            value += spend * (upto - before) / _discount(discount_rate, month)
             before = upto
         return value

@@ -41,6 +41,8 @@ class PartitionSummary:
     n_orders: int
     n_counted: int
 
+_PERIOD_NAMES = {"h": "hour", "D": "day", "W": "week", "M": "month"}
+
 
 def summarize_partition(
     frame: OrderFrame,
@@ -67,15 +69,26 @@ def summarize_partition(
     if calibration_end is not None:
         require_aware("calibration_end", calibration_end)
         cal = to_epoch_micros(calibration_end) + shift
-    summary = summarize_transactions(
-        frame.customer_code[counted],
-        frame.placed_at[counted] + shift,
-        spend,
-        observation_end=end + shift,
-        calibration_end=cal,
-        unit=unit,
-        period=period,
-    )
+    try:
+        summary = summarize_transactions(
+            frame.customer_code[counted],
+            frame.placed_at[counted] + shift,
+            spend,
+            observation_end=end + shift,
+            calibration_end=cal,
+            unit=unit,
+            period=period,
+        )
+    except ValidationError as exc:
+        if calibration_end is None or exc.field != "calibration_end":
+            raise
+        # Name the caller's datetimes, not the shifted microseconds passed on.
+        raise ValidationError(
+            "calibration_end",
+            calibration_end.isoformat(),
+            f"a time before the {_PERIOD_NAMES.get(period, period)} of as_of "
+            f"({as_of.isoformat()})",
+        ) from None
     return PartitionSummary(
         summary=summary, n_orders=int(upto.sum()), n_counted=int(counted.sum())
     )

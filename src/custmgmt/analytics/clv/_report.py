@@ -23,7 +23,7 @@ import numpy.typing as npt
 from custmgmt.analytics.clv._base import FitProgress
 from custmgmt.analytics.clv._bgnbd import BetaGeo
 from custmgmt.analytics.clv._common import FloatArray
-from custmgmt.analytics.clv._gamma import GammaGamma
+from custmgmt.analytics.clv._gamma import GammaGamma, check_clv_terms
 from custmgmt.analytics.clv._pareto import ParetoNBD
 from custmgmt.analytics.clv._partitioned import summarize_orders
 from custmgmt.analytics.clv._summary import (
@@ -34,7 +34,7 @@ from custmgmt.analytics.frames import OrderFrame, counted_mask
 from custmgmt.domain.time import require_aware, to_epoch_micros
 from custmgmt.errors import ConvergenceError, ValidationError
 from custmgmt.notebook.dataframes import FrameExport, MoneyColumn
-from custmgmt.notebook.display import Report, Table, numeric_summary, short_repr
+from custmgmt.notebook.display import Report, Table, numeric_summary, pad, short_repr
 
 if TYPE_CHECKING:
     from custmgmt.ports import Store
@@ -375,7 +375,7 @@ class ClvReport(FrameExport):
         frequency = self.summary.frequency
         for i in order:
             out.append(
-                f"  {self.customer_ids[i]!s:<16} {int(frequency[i]):>6} "
+                f"  {pad(str(self.customer_ids[i]), 16)} {int(frequency[i]):>6} "
                 f"{self.alive[i]:>8.3f} {self.clv[i]:>12,.2f}\n"
             )
         return "".join(out)
@@ -431,8 +431,8 @@ def analyse_clv(
             month unit can go with a daily period, a month unit needs a monthly one.
         models: which of ``"bg"``, ``"pnbd"``, ``"gg"`` to fit (a collection or a
             comma-separated string).
-        months: the lifetime-value horizon in months.
-        discount_rate: the monthly discount rate of the lifetime value.
+        months: the lifetime-value horizon in months, 1 to 1200.
+        discount_rate: the monthly discount rate of the lifetime value (finite, >= 0).
         currency: the currency of the values (read from a store in this currency;
             orders in others need rates, see ``OrderFrame.from_store``).
         time_limit: wall-clock limit of each fit in seconds (None: none); a fit that
@@ -455,15 +455,16 @@ def analyse_clv(
 
     Raises:
         ValidationError: a naive datetime, a calibration end not before ``as_of``,
-            an unknown unit, period or model, a non-positive horizon, ``threads`` or
+            an unknown unit, period or model, a horizon outside 1-1200 months, a
+            negative or non-finite discount rate (before any fit), ``threads`` or
             ``partitions`` not a positive integer.
     """
     require_aware("as_of", as_of)
     chosen = _check_models(models)
     unit_code = normalise_unit("unit", unit)
     period_code = normalise_unit("period", period)
-    if isinstance(months, bool) or not isinstance(months, int) or months < 1:
-        raise ValidationError("months", months, "a positive whole number of months")
+    # Checked before any fit, so a bad horizon or rate costs no fitting time.
+    check_clv_terms(months, discount_rate, time_field="months")
     if time_limit is not None and not (
         isinstance(time_limit, int | float) and not isinstance(time_limit, bool) and time_limit > 0
     ):

@@ -461,7 +461,8 @@ def summarize_transactions(
 
     Raises:
         ValidationError: mismatched lengths, NaT or non-finite values, naive datetimes,
-            an unknown unit, or a calibration end not before the observation end.
+            ids of mixed types (``[1, "1"]``), an unknown unit, or a calibration end
+            not before the observation end.
 
     Example:
         >>> import numpy as np
@@ -481,6 +482,15 @@ def summarize_transactions(
     ids = np.asarray(customer_id)
     if ids.ndim != 1:
         raise ValidationError("customer_id", f"<array of shape {ids.shape}>", "one id per row")
+    if ids.dtype.kind in "US" and not isinstance(customer_id, np.ndarray):
+        # numpy turns [1, "1"] into ["1", "1"]: two customers would become one.
+        kinds = {type(v) for v in customer_id}
+        if not all(issubclass(k, str) for k in kinds) and not all(
+            issubclass(k, bytes) for k in kinds
+        ):
+            raise ValidationError(
+                "customer_id", sorted(k.__name__ for k in kinds), "ids of one type"
+            )
     if ids.dtype.kind not in "iuUSO":
         raise ValidationError(
             "customer_id", f"<array of {ids.dtype}>", "integer or string customer ids"
