@@ -52,31 +52,72 @@ def check_length(field: str, values: npt.NDArray[Any], n: int, reference: str) -
         )
 
 
+#: The µs UTC of 0001-01-01T00:00 and 9999-12-31T23:59:59.999999: the instants a
+#: ``datetime`` can hold, so that every time in a frame can be shown and exported.
+MIN_MICROS = -62_135_596_800_000_000
+MAX_MICROS = 253_402_300_799_999_999
+# numpy units finer than µs cannot leave the years 1..9999 (ns spans 1678..2262).
+_FINE_UNITS = ("ns", "ps", "fs", "as")
+
+
 def to_micros(values: Any, field: str) -> I64:
-    """int64 microseconds since the epoch, UTC.
+    """int64 microseconds since the epoch, UTC, each within the years 1..9999 (UTC).
 
     Accepts int64 microseconds, numpy ``datetime64`` of any unit (numpy datetimes carry
-    no time zone; they are read as UTC), or a sequence of aware datetimes.
+    no time zone; they are read as UTC), or a sequence of aware datetimes. An empty
+    sequence is an empty column.
+
+    Raises:
+        ValidationError: naming ``field[row]``: NaT, a naive datetime, a time outside
+            the years 1..9999 in UTC (``datetime(1, 1, 1, tzinfo=+14:00)`` is in year 0).
     """
     arr = np.asarray(values)
+    if arr.size == 0 and arr.dtype.kind in "fiuO":  # [] is float64 to numpy
+        return np.empty(arr.shape, dtype=np.int64)
     if arr.dtype.kind in "iu" and arr.dtype != np.uint64:
-        return arr.astype(np.int64, copy=False)
-    if arr.dtype.kind == "M":
-        micros = arr.astype("datetime64[us]").view(np.int64)
-        if micros.size and (micros == _INT64_MIN).any():
-            row = int(np.flatnonzero(micros == _INT64_MIN)[0])
+        micros = arr.astype(np.int64, copy=False)
+    elif arr.dtype.kind == "M":
+        raw = arr.view(np.int64)
+        if raw.size and (raw == _INT64_MIN).any():
+            row = int(np.flatnonzero(raw == _INT64_MIN)[0])
             raise ValidationError(f"{field}[{row}]", "NaT", "a timestamp (no missing values)")
-        return micros
-    if arr.dtype == object:
-        out = np.empty(len(arr), dtype=np.int64)
+        if np.datetime_data(arr.dtype)[0] not in _FINE_UNITS:
+            # Bounds in the array's own unit first: converting a far date (year 300000
+            # in datetime64[Y]) to µs would wrap around silently.
+            limits = np.array([MIN_MICROS, MAX_MICROS], dtype="datetime64[us]")
+            low, high = limits.astype(arr.dtype).view(np.int64).tolist()
+            outside = (raw < low) | (raw > high)
+            if outside.any():
+                row = int(np.flatnonzero(outside)[0])
+                raise ValidationError(
+                    f"{field}[{row}]", str(arr[row]), "a time in the years 1..9999 (UTC)"
+                )
+        micros = arr.astype("datetime64[us]").view(np.int64)
+    elif arr.dtype == object:
+        micros = np.empty(len(arr), dtype=np.int64)
         for i, x in enumerate(arr):
             if not isinstance(x, datetime) or x.tzinfo is None or x.utcoffset() is None:
                 raise ValidationError(f"{field}[{i}]", x, "a timezone-aware datetime")
-            out[i] = to_epoch_micros(x)
-        return out
-    raise ValidationError(
-        field, arr.dtype, "int64 microseconds since the epoch (UTC), datetime64 or aware datetimes"
-    )
+            micros[i] = to_epoch_micros(x)
+    else:
+        raise ValidationError(
+            field,
+            arr.dtype,
+            "int64 microseconds since the epoch (UTC), datetime64 or aware datetimes",
+        )
+    if micros.size:
+        outside = (micros < MIN_MICROS) | (micros > MAX_MICROS)
+        if outside.any():
+            row = int(np.flatnonzero(outside)[0])
+            value = (
+                arr[row]
+                if arr.dtype == object
+                else str(arr[row]) if arr.dtype.kind == "M" else arr[row].item()
+            )
+            raise ValidationError(
+                f"{field}[{row}]", value, "a time in the years 1..9999 (UTC)"
+            )
+    return micros
 
 
 def _first_bad(mask: npt.NDArray[np.bool_]) -> int:
@@ -94,6 +135,8 @@ def to_minor(values: Any, digits: int, unit: str, field: str) -> I64:
         raise ValidationError("amount_unit", unit, "'minor' or 'major'")
     arr = np.asarray(values)
     expected = "a finite non-negative amount"
+    if arr.size == 0 and arr.dtype.kind in "fiuO":  # [] is float64 to numpy
+        return np.empty(arr.shape, dtype=np.int64)
     if arr.dtype.kind == "b":
         raise ValidationError(field, arr.dtype, "numeric amounts")
     if arr.dtype.kind in "iu":
@@ -102,6 +145,14 @@ def to_minor(values: Any, digits: int, unit: str, field: str) -> I64:
             raise ValidationError(f"{field}[{row}]", int(arr[row]), "an amount that fits in int64")
         minor = arr.astype(np.int64, copy=False)
         if unit == "major":
+            # Checked before scaling: int64 multiplication wraps around silently.
+            limit = np.iinfo(np.int64).max // 10**digits
+            too_big = np.abs(minor) > limit
+            if too_big.any():
+                row = _first_bad(too_big)
+                raise ValidationError(
+                    f"{field}[{row}]", int(arr[row]), "an amount that fits in int64 minor units"
+                )
             minor = minor * (10**digits)
     elif arr.dtype.kind == "f":
         finite = np.isfinite(arr)
@@ -112,19 +163,7 @@ def to_minor(values: Any, digits: int, unit: str, field: str) -> I64:
             raise ValidationError(
                 field, arr.dtype, "integer minor units (pass amount_unit='major' for floats)"
             )
-        scaled = arr.astype(np.float64) * (10.0**digits)
-        rounded = np.rint(scaled)
-        off = np.abs(scaled - rounded) > np.maximum(1e-6, np.abs(scaled) * 1e-12)
-        if off.any():
-            row = _first_bad(off)
-            raise ValidationError(
-                f"{field}[{row}]", float(arr[row]), f"at most {digits} decimal places"
-            )
-        if arr.size and float(np.abs(rounded).max()) >= 2.0**63:
-            raise ValidationError(
-                field, float(np.abs(rounded).max()), "an amount that fits in int64"
-            )
-        minor = rounded.astype(np.int64)
+        minor = _float_minor(arr, digits, field)
     elif arr.dtype == object or arr.dtype.kind in "US":
         minor = np.empty(len(arr), dtype=np.int64)
         for i, x in enumerate(arr.tolist()):
@@ -137,6 +176,33 @@ def to_minor(values: Any, digits: int, unit: str, field: str) -> I64:
         raise ValidationError(
             f"{field}[{row}]", arr[row].item() if arr.dtype != object else arr[row], expected
         )
+    return minor
+
+
+def _float_minor(arr: npt.NDArray[np.floating[Any]], digits: int, field: str) -> I64:
+    """Exact minor units of major-unit floats: the decimal a float stands for.
+
+    A float stands for the shortest decimal that reads back as it (its ``repr``: the
+    float ``19.9`` is 19.90, not 19.899999999999998578...), as :func:`_one_minor`
+    reads a Python float. Rounding the scaled float gives that decimal's minor units
+    while they stay well inside the float's mantissa and the float is the nearest one
+    to them; every other row (big amounts, more decimals than the currency has) is
+    read through its text, exactly.
+    """
+    scaled = arr.astype(np.float64) * (10.0**digits)
+    rounded = np.rint(scaled)
+    exact = np.abs(rounded) < 2.0 ** (np.finfo(arr.dtype).nmant - 3)
+    exact &= (rounded / 10.0**digits).astype(arr.dtype) == arr
+    minor = np.zeros(arr.shape, dtype=np.int64)
+    minor[exact] = rounded[exact].astype(np.int64)
+    for row in np.flatnonzero(~exact).tolist():
+        value = arr[row]
+        # str() of a numpy float is its shortest round-tripping decimal, in its precision.
+        text = str(value) if arr.dtype != np.float64 else repr(float(value))
+        try:
+            minor[row] = _one_minor(text, digits, "major", f"{field}[{row}]")
+        except ValidationError as e:
+            raise ValidationError(e.field, float(value), e.expected) from None
     return minor
 
 
@@ -154,37 +220,54 @@ def _one_minor(x: Any, digits: int, unit: str, field: str) -> int:
     if not d.is_finite() or d < 0:
         raise ValidationError(field, x, "a finite non-negative amount")
     # Exact integer arithmetic on the digits: Decimal's own scaleb would round to 28
-    # digits, overflow past 1e999999 or underflow to zero.
+    # digits, overflow past 1e999999 or underflow to zero. Trailing zeros go first, so
+    # that "1.000...0" (any length) is 1 and int() never meets a long digit string.
     _, coefficient_digits, exponent = d.as_tuple()
     assert isinstance(exponent, int)  # finite
-    coefficient = int("".join(map(str, coefficient_digits)) or "0")
     exponent += digits if unit == "major" else 0
-    if coefficient == 0:
+    significant = len(coefficient_digits)
+    while significant and coefficient_digits[significant - 1] == 0:
+        significant -= 1
+    if significant == 0:
         return 0
-    if exponent >= 0:
-        if len(str(coefficient)) + exponent > 19:
-            raise ValidationError(field, x, "an amount that fits in int64")
-        value: int = coefficient * 10**exponent
-    else:
-        if -exponent > len(coefficient_digits):
-            what = f"at most {digits} decimal places" if unit == "major" else "whole minor units"
-            raise ValidationError(field, x, what)
-        value, rest = divmod(coefficient, 10**-exponent)
-        if rest:
-            what = f"at most {digits} decimal places" if unit == "major" else "whole minor units"
-            raise ValidationError(field, x, what)
+    exponent += len(coefficient_digits) - significant
+    if exponent < 0:  # a non-zero digit below the minor unit
+        what = f"at most {digits} decimal places" if unit == "major" else "whole minor units"
+        raise ValidationError(field, x, what)
+    if significant + exponent > 19:
+        raise ValidationError(field, x, "an amount that fits in int64")
+    value: int = int("".join(map(str, coefficient_digits[:significant]))) * 10**exponent
     if value > np.iinfo(np.int64).max:
         raise ValidationError(field, x, "an amount that fits in int64")
     return value
 
 
+_INT64_MAX = int(np.iinfo(np.int64).max)
+
+
 def convert_minor(minor: int, source: str, target: str, rate: Decimal) -> int:
     """Convert minor units of ``source`` into minor units of ``target``, exactly, then
-    round half-even to the target's minor unit."""
+    round half-even to the target's minor unit.
+
+    Raises:
+        ValidationError: naming ``rates[source]``, when the result does not fit in
+            int64 minor units (a rate such as ``Decimal("1e999999")``).
+    """
+    too_big = ValidationError(
+        f"rates[{source!r}]",
+        rate,
+        f"a rate that converts {minor} {source} minor units into int64 minor units of "
+        f"{target}",
+    )
     with localcontext() as ctx:
         ctx.prec = 80
-        major = Decimal(minor).scaleb(-currency_digits(source)) * rate
-        value = major.scaleb(currency_digits(target)).quantize(Decimal(1), ROUND_HALF_EVEN)
+        try:
+            major = Decimal(minor).scaleb(-currency_digits(source)) * rate
+            value = major.scaleb(currency_digits(target)).quantize(Decimal(1), ROUND_HALF_EVEN)
+        except ArithmeticError:  # decimal.Overflow, InvalidOperation: far beyond int64
+            raise too_big from None
+    if abs(value) > _INT64_MAX:
+        raise too_big
     return int(value)
 
 

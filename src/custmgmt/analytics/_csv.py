@@ -72,6 +72,11 @@ _EPOCH = datetime(1970, 1, 1)
 #: very long cell) is sliced cell by cell instead.
 _MATRIX_BYTES = 64 << 20
 _CHUNK = 1 << 14
+#: A column with a cell wider than this is sliced cell by cell (one long cell would
+#: make every row of a fixed-width matrix that wide).
+_WIDE_CELL = 1 << 16
+#: Bytes of the reused index buffer of :func:`_gather` (its rows shrink for wide cells).
+_INDEX_BYTES = 16 << 20
 #: Cells longer than this never match the vectorised time or amount patterns.
 _FAST_TIME_WIDTH = 32
 _FAST_AMOUNT_WIDTH = 24
@@ -138,6 +143,9 @@ def reference_minor(text: str, digits: int) -> int:
 
 # -- reading the bytes -------------------------------------------------------------------
 def _read_bytes(path: str | os.PathLike[str]) -> bytes:
+    # Not an int: open() reads an int as a file descriptor, and closes it after.
+    if not isinstance(path, str | bytes | os.PathLike):
+        raise ValidationError("path", path, "a path to a CSV file (str or os.PathLike)")
     try:
         with open(path, "rb") as handle:
             return handle.read()
@@ -176,7 +184,7 @@ def _utf8(data: bytes, encoding: str) -> bytes:
     expected = "a text encoding such as utf-8, gb18030 or latin-1"
     try:
         name = codecs.lookup(encoding).name
-    except (LookupError, ValueError):
+    except (LookupError, ValueError, TypeError):
         raise ValidationError("encoding", encoding, expected) from None
     if name in ("utf-8", "utf-8-sig"):
         if not data.isascii():
@@ -240,7 +248,7 @@ def _gather(body: bytes, buf: npt.NDArray[np.uint8], start: I64, end: I64) -> Ce
     width = int(length.max()) if n else 0
     if width == 0:
         return np.zeros(n, dtype="S1")
-    if n * width > _MATRIX_BYTES:
+    if n * width > _MATRIX_BYTES or width > _WIDE_CELL:
         sliced = np.empty(n, dtype=object)
         sliced[:] = [body[s:e] for s, e in zip(start.tolist(), end.tolist(), strict=True)]
         return sliced
@@ -249,10 +257,13 @@ def _gather(body: bytes, buf: npt.NDArray[np.uint8], start: I64, end: I64) -> Ce
     uniform = int(length.min()) == width
     # Small index and mask buffers, reused block after block (fresh full-size
     # temporaries cost more in page faults than the gathering itself).
-    index = np.empty((_CHUNK, width), dtype=np.int64)
-    inside = np.empty((_CHUNK, width), dtype=bool)
-    for first in range(0, n, _CHUNK):
-        last = min(first + _CHUNK, n)
+    # Rows per block: at most _CHUNK, fewer for wide cells, so that the index buffer
+    # (8 bytes per gathered byte) stays near _INDEX_BYTES whatever the width.
+    rows = max(1, min(_CHUNK, n, _INDEX_BYTES // (8 * width)))
+    index = np.empty((rows, width), dtype=np.int64)
+    inside = np.empty((rows, width), dtype=bool)
+    for first in range(0, n, rows):
+        last = min(first + rows, n)
         size = last - first
         np.add(start[first:last, None], steps, out=index[:size])
         block = matrix[first:last]
@@ -989,8 +1000,13 @@ def read_orders_csv(
         if name == currency:
             continue
         for row in np.flatnonzero(currency_code == k).tolist():
-            amount[row] = cv.convert_minor(int(amount[row]), name, currency, rates[name])
-            returned[row] = cv.convert_minor(int(returned[row]), name, currency, rates[name])
+            try:
+                amount[row] = cv.convert_minor(int(amount[row]), name, currency, rates[name])
+                returned[row] = cv.convert_minor(int(returned[row]), name, currency, rates[name])
+            except ValidationError as e:  # the converted amount leaves int64
+                raise cell_error(
+                    int(lines[row]), "amount", _text(rows.cells["amount"], row), e.expected
+                ) from None
     over = returned > amount
     if over.any():
         row = int(np.flatnonzero(over)[0])

@@ -241,7 +241,12 @@ class OrderBatch:
         digits = currency_digits(currency)
         if order_id is None:
             raise ValidationError("order_id", None, "an id for every order")
-        n = len(np.asarray(order_id, dtype=object))
+        raw_ids = np.asarray(order_id, dtype=object)
+        if raw_ids.ndim != 1:  # one string, a number, a generator: not one id per order
+            raise ValidationError(
+                "order_id", order_id, "a sequence of order ids (a list or a 1-d array)"
+            )
+        n = len(raw_ids)
         ids = _strings(order_id, n, "order_id", max_length=MAX_ID_LENGTH)
         if n and len(set(ids.tolist())) != n:
             seen: set[str] = set()

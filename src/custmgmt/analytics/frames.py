@@ -205,13 +205,19 @@ def _order_groups(order_ids: AnyArray) -> npt.NDArray[np.int64] | None:
     n = len(order_ids)
     blank = None
     if order_ids.dtype.kind == "O":
-        # Ids compare as their text (C-level conversion, then one sort).
-        missing = np.equal(order_ids, np.array(None, dtype=object))
+        # Ids compare as their text (C-level conversion, then one sort). A missing id
+        # is None, or a float NaN (how pandas and numpy mark one).
         text = order_ids.astype(str)
+        missing = np.equal(order_ids, np.array(None, dtype=object))
+        # Only a few rows can be NaN or NA: those whose text says so (an id "nan" is kept).
+        for row in np.flatnonzero(np.isin(text, _MISSING_TEXTS)).tolist():
+            missing[row] = _is_missing_id(order_ids[row])
         blank = missing | (np.char.strip(text) == "")
         order_ids = text
     elif order_ids.dtype.kind == "U":
         blank = np.char.strip(order_ids) == ""
+    elif order_ids.dtype.kind in "fc":
+        blank = np.isnan(order_ids)
     uniques, codes = np.unique(order_ids, return_inverse=True)
     codes = codes.astype(np.int64).reshape(-1)
     if blank is not None and blank.any():
@@ -223,11 +229,63 @@ def _order_groups(order_ids: AnyArray) -> npt.NDArray[np.int64] | None:
     return None if distinct == n else codes
 
 
+#: How ``str()`` writes a missing value: None, float and Decimal NaN, pandas' NA, NaT.
+_MISSING_TEXTS = ["None", "nan", "NaN", "<NA>", "NaT"]
+
+
+def _is_missing_id(x: Any) -> bool:
+    """None, float NaN or pandas' NA: an order id that is not there."""
+    if x is None:
+        return True
+    try:
+        return bool(x != x)  # NaN (and NaN-like scalars) differ from themselves
+    except TypeError:  # pandas.NA: its truth value is ambiguous
+        return True
+    except ValueError:  # an array (one truth value per element): a value, not missing
+        return False
+
+
+def _ratings(raw: AnyArray, n: int) -> AnyArray:
+    """int8 ratings 0..5, a missing one 0: None, NaN or pandas' NA (a pandas rating
+    column with gaps, ``Int64`` or float, holds reviews' ratings only).
+
+    Whole-number floats are read as integers; booleans, fractions and values outside
+    0..5 are refused, naming the row.
+    """
+    if raw.size == 0:  # [] is float64 to numpy
+        raw = raw.astype(np.int64)
+    if raw.dtype == object:
+        values: list[Any] = [
+            0 if not isinstance(x, bool | np.bool_) and _is_missing_id(x) else x
+            for x in raw.tolist()
+        ]
+        for row, x in enumerate(values):
+            whole = isinstance(x, float) and x.is_integer()
+            if isinstance(x, bool) or not (isinstance(x, int | np.integer) or whole):
+                raise ValidationError(f"rating[{row}]", x, "an integer rating 0..5 (0 = none)")
+        raw = np.empty(len(values), dtype=object)
+        raw[:] = values
+    elif raw.dtype.kind == "f":
+        raw = np.where(np.isnan(raw), 0.0, raw)
+    elif raw.dtype.kind not in "iu":
+        raise ValidationError("rating", raw.dtype, "integer ratings 0..5 (0 = none)")
+    cv.check_length("rating", raw, n, "customer_id")
+    # isin also refuses every fraction and infinity; integers need only the bounds.
+    bad = (raw < 0) | (raw > 5) if raw.dtype.kind in "iu" else ~np.isin(raw, np.arange(6))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        value = raw[row].item() if hasattr(raw[row], "item") else raw[row]
+        raise ValidationError(f"rating[{row}]", value, "a rating 0..5 (0 = none)")
+    return raw.astype(np.int8)
+
+
 def _row_ids(customer_id: Any) -> AnyArray:
     """The customer id of each row, refusing anything but a one-dimensional array."""
     ids = np.asarray(customer_id)
     if ids.ndim != 1:
         raise ValidationError("customer_id", f"shape {ids.shape}", "a one-dimensional array")
+    if ids.size == 0 and ids.dtype.kind == "f":  # [] is float64 to numpy: no ids at all
+        return np.empty(0, dtype=np.int64)
     return ids
 
 
@@ -986,9 +1044,11 @@ class InteractionFrame(_CustomerFrame):
             customer_id: integer or string ids.
             at: int64 µs UTC, numpy datetime64 (read as UTC) or aware datetimes.
             kind: ``InteractionKind`` members, their values, or codes into ``KIND_CODES``.
-            rating: review ratings 1..5, 0 (or None in a sequence) for none.
+            rating: review ratings 1..5, 0 for none (so are None, NaN and pandas' NA:
+                a float or ``Int64`` column with gaps); whole-number floats are read
+                as integers.
             complaint_category: ``ComplaintCategory`` members/values/codes, None for none.
-            resolved: booleans (complaints).
+            resolved: booleans (complaints); None or pandas' NA is False.
             channel: channel labels.
             customer_index: a frame or ids that fix the first codes; pass the
                 ``OrderFrame`` to align both frames on one index.
@@ -1000,20 +1060,7 @@ class InteractionFrame(_CustomerFrame):
         n = len(ids)
         times = _row_times(at, "at", n)
         kinds = cv.encode_enum(kind, InteractionKind, n, "kind", None)
-        if rating is None:
-            ratings = np.zeros(n, dtype=np.int8)
-        else:
-            raw = np.asarray(rating)
-            if raw.dtype == object:
-                raw = np.asarray([0 if x is None else x for x in raw.tolist()])
-            cv.check_length("rating", raw, n, "customer_id")
-            if raw.dtype.kind not in "iu":
-                raise ValidationError("rating", raw.dtype, "integer ratings 0..5 (0 = none)")
-            bad = (raw < 0) | (raw > 5)
-            if bad.any():
-                row = int(np.flatnonzero(bad)[0])
-                raise ValidationError(f"rating[{row}]", int(raw[row]), "a rating 0..5 (0 = none)")
-            ratings = raw.astype(np.int8)
+        ratings = np.zeros(n, dtype=np.int8) if rating is None else _ratings(np.asarray(rating), n)
         if complaint_category is None:
             complaint = np.full(n, -1, dtype=np.int8)
         else:
@@ -1035,6 +1082,15 @@ class InteractionFrame(_CustomerFrame):
         else:
             raw_r = np.asarray(resolved)
             cv.check_length("resolved", raw_r, n, "customer_id")
+            if raw_r.size == 0:  # [] is float64 to numpy
+                raw_r = raw_r.astype(bool)
+            elif raw_r.dtype == object:
+                # None or pandas' NA (a nullable boolean column): not resolved.
+                items = raw_r.tolist()
+                for row, x in enumerate(items):
+                    if not isinstance(x, bool | np.bool_) and not _is_missing_id(x):
+                        raise ValidationError(f"resolved[{row}]", x, "True, False or None")
+                raw_r = np.asarray([x is True or x is np.True_ for x in items], dtype=bool)
             if raw_r.dtype.kind != "b":
                 raise ValidationError("resolved", raw_r.dtype, "booleans")
             resolved_flags = raw_r

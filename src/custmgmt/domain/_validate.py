@@ -151,10 +151,19 @@ def check_aware(name: str, value: Any) -> datetime:
     """Refuse anything but a timezone-aware datetime."""
     if not isinstance(value, datetime):
         raise ValidationError(name, value, "a timezone-aware datetime")
-    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+    offset = None if value.tzinfo is None else value.tzinfo.utcoffset(value)
+    if offset is None:
         raise ValidationError(
             name, value, "a timezone-aware datetime (naive datetimes are ambiguous)"
         )
+    try:
+        # The instant in UTC must be a datetime too: 0001-01-01T05:00+14:00 is in year 0
+        # and 9999-12-31T23:00-12:00 in year 10000, which no later step can convert.
+        value.replace(tzinfo=None) - offset
+    except OverflowError:
+        raise ValidationError(
+            name, value, "a time whose UTC instant is in the years 1..9999"
+        ) from None
     return value
 
 

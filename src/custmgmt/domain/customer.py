@@ -289,7 +289,8 @@ class Customer:
     """
 
     id: str = attrs.field(validator=v.an_id)
-    name: str = attrs.field(validator=v.text(max_length=200), repr=_repr_name)
+    # Errors show a refused name masked like the repr: messages end up in logs.
+    name: str = attrs.field(validator=v.text(max_length=200, mask=mask_name), repr=_repr_name)
     registered_at: datetime = attrs.field(validator=v.aware_datetime())
     kind: CustomerKind = attrs.field(default=CustomerKind.PERSON, converter=_to_kind)
     updated_at: datetime = attrs.field(

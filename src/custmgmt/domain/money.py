@@ -243,4 +243,5 @@ string such as '1234.50' or '1,234.50' (a decimal comma needs decimal=',')
         return self.amount >= self._same_currency(other, "compare").amount
 
     def __str__(self) -> str:
-        return f"{self.amount:,} {self.currency}"
+        # "f": positional notation always (an amount parsed from "1.5E+3" is 1,500).
+        return f"{self.amount:,f} {self.currency}"

@@ -13,6 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from custmgmt.domain._validate import check_aware
+from custmgmt.errors import ValidationError
 
 __all__ = [
     "EPOCH",
@@ -57,11 +58,28 @@ def require_aware(field: str, value: Any) -> datetime:
 
 
 def to_epoch_micros(value: datetime) -> int:
-    """Microseconds since the Unix epoch (UTC) of an aware datetime, exactly."""
-    delta = value - EPOCH
+    """Microseconds since the Unix epoch (UTC) of an aware datetime, exactly.
+
+    Raises:
+        ValidationError: ``value`` is not a timezone-aware datetime.
+    """
+    try:
+        delta = value - EPOCH
+    except TypeError:  # a naive datetime, or no datetime at all
+        raise ValidationError("datetime", value, "a timezone-aware datetime") from None
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def from_epoch_micros(micros: int, tz: tzinfo = UTC) -> datetime:
-    """The aware datetime ``micros`` microseconds after the epoch, shown in ``tz``."""
-    return (EPOCH + timedelta(microseconds=int(micros))).astimezone(tz)
+    """The aware datetime ``micros`` microseconds after the epoch, shown in ``tz``.
+
+    Raises:
+        ValidationError: the instant is not a datetime in UTC and in ``tz`` (the
+            years 1..9999).
+    """
+    try:
+        return (EPOCH + timedelta(microseconds=int(micros))).astimezone(tz)
+    except OverflowError:
+        raise ValidationError(
+            "micros", micros, f"microseconds since the epoch within the years 1..9999 in {tz}"
+        ) from None
