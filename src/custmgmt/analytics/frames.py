@@ -46,6 +46,7 @@ import functools
 import itertools
 import os
 import zoneinfo
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -795,7 +796,7 @@ class OrderFrame(_CustomerFrame):
 
         try:
             zone = zoneinfo.ZoneInfo(tz)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
             raise ValidationError("tz", tz, "an IANA time zone such as 'Asia/Shanghai'") from None
         checked_rates = cv.check_rates(rates)
         data = read_orders_csv(
@@ -1930,6 +1931,10 @@ def _dataframe_columns(
         raise ValidationError("df", type(df).__name__, f"a {library} DataFrame")
     convert = _pandas_column if library == "pandas" else _polars_column
     rename = dict(columns or {})
+    repeated = sorted(str(n) for n, k in Counter(df.columns).items() if k > 1)
+    if repeated:
+        # pandas hands back a DataFrame, not a column, for a repeated name.
+        raise ValidationError("df.columns", repeated, "each column name once")
     out: dict[str, Any] = {}
     for name in known:
         source = rename.get(name, name)

@@ -41,7 +41,7 @@ import numpy as np
 import numpy.typing as npt
 
 from custmgmt._extras import require
-from custmgmt.analytics._convert import relabel, to_minor
+from custmgmt.analytics._convert import MAX_MICROS, MIN_MICROS, relabel, to_minor
 from custmgmt.analytics.frames import STATUS_CODES, OrderFrame
 from custmgmt.domain.money import currency_digits
 from custmgmt.domain.order import OrderStatus
@@ -272,8 +272,18 @@ def _micros(path: str, array: Any, tz: str) -> npt.NDArray[np.int64]:
             )
         except pa.ArrowInvalid as exc:
             raise ValidationError(field, str(exc), f"times that exist in {tz}") from None
-    values = pc.cast(array, pa.timestamp("us", tz="UTC")).cast(pa.int64())
-    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.int64)
+    try:
+        # Seconds or milliseconds far from today can lie past int64 microseconds.
+        values = pc.cast(array, pa.timestamp("us", tz="UTC")).cast(pa.int64())
+    except pa.ArrowInvalid as exc:
+        raise ValidationError(field, str(exc), "times that fit in microseconds") from None
+    out = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.int64)
+    outside = (out < MIN_MICROS) | (out > MAX_MICROS)
+    if outside.any():
+        row = int(np.flatnonzero(outside)[0])
+        raise ValidationError(f"{field}, row {row}", int(out[row]),
+                              "a time in the years 1..9999 (UTC), as microseconds")
+    return out
 
 
 def _money(path: str, name: str, array: Any, digits: int) -> npt.NDArray[np.int64]:
@@ -327,6 +337,9 @@ def _ids(path: str, array: Any) -> AnyArray:
     pa = _pa()
     if array.null_count:
         raise ValidationError(f"{path}: column customer_id", None, "an id in every row")
+    if pa.types.is_dictionary(array.type):
+        # Written from a pandas categorical or by a dictionary-encoding writer.
+        array = array.cast(array.type.value_type)
     if pa.types.is_integer(array.type):
         return np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.int64)
     if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
@@ -682,6 +695,8 @@ def _read_into_columns(
         ids = col("customer_id")
         if ids.null_count:
             raise ValidationError(f"{path}: column customer_id", None, "an id in every row")
+        if pa.types.is_dictionary(ids.type):
+            ids = ids.cast(ids.type.value_type)  # from a pandas categorical, say
         if pa.types.is_integer(ids.type):
             kind = "i"
         elif pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type):
