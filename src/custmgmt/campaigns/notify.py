@@ -17,13 +17,9 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from custmgmt.domain import ContactChannel
+from custmgmt.domain.masking import hide_text
 
 __all__ = ["MemoryNotifier", "Notifier", "OutboundMessage"]
-
-
-def _masked(value: str) -> str:
-    # The text usually opens with the customer's name: show none of it.
-    return f"<{len(value)} characters>"
 
 
 @attrs.frozen(kw_only=True)
@@ -43,7 +39,7 @@ class OutboundMessage:
     campaign_id: str
     customer_id: str
     channel: ContactChannel
-    text: str = attrs.field(repr=_masked)
+    text: str = attrs.field(repr=hide_text)
     not_before: datetime
 
 

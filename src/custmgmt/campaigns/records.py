@@ -11,6 +11,7 @@ import attrs
 from custmgmt.campaigns.audience import SendReason
 from custmgmt.domain import ContactChannel
 from custmgmt.domain import _validate as v
+from custmgmt.domain.masking import hide_text
 from custmgmt.errors import ValidationError
 
 __all__ = ["SendDecision", "Suppression", "SuppressionReason"]
@@ -85,11 +86,6 @@ def _supp_reason(value: Any) -> SuppressionReason:
     return v.coerce_enum(SuppressionReason, value, "Suppression.reason")
 
 
-def _masked_note(value: str) -> str:
-    # A note may name who asked and how to reach them: only its length is shown.
-    return f"<{len(value)} characters>"
-
-
 @attrs.frozen(kw_only=True)
 class Suppression:
     """A customer no campaign may contact, and why.
@@ -105,4 +101,4 @@ class Suppression:
     reason: SuppressionReason = attrs.field(converter=_supp_reason)
     at: datetime = attrs.field(validator=v.aware_datetime())
     note: str = attrs.field(default="", validator=v.text(max_length=500, blank_ok=True),
-                            repr=_masked_note)
+                            repr=hide_text)

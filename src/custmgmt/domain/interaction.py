@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 
 from custmgmt.domain import _validate as v
+from custmgmt.domain.masking import hide_text
 from custmgmt.errors import ValidationError
 
 __all__ = [
@@ -74,18 +75,24 @@ def _check_rating(instance: Any, attribute: attrs.Attribute[Any], value: Any) ->
 
 @attrs.frozen(kw_only=True)
 class Review:
-    """A product or service review: a 1–5 rating and optional text."""
+    """A product or service review: a 1–5 rating and optional text (its repr shows
+    only the text's length: reviews name people and quote phone numbers)."""
 
     rating: int = attrs.field(validator=_check_rating)
-    text: str | None = attrs.field(default=None, validator=v.text(optional=True, blank_ok=True))
+    text: str | None = attrs.field(
+        default=None, validator=v.text(optional=True, blank_ok=True), repr=hide_text
+    )
 
 
 @attrs.frozen(kw_only=True)
 class Complaint:
-    """A complaint: its category, text, and whether it has been resolved."""
+    """A complaint: its category, text, and whether it has been resolved (its repr
+    shows only the text's length)."""
 
     category: ComplaintCategory = attrs.field(converter=_to_complaint_category)
-    text: str | None = attrs.field(default=None, validator=v.text(optional=True, blank_ok=True))
+    text: str | None = attrs.field(
+        default=None, validator=v.text(optional=True, blank_ok=True), repr=hide_text
+    )
     resolved: bool = attrs.field(default=False, validator=v.instance_of(bool, "True or False"))
 
 

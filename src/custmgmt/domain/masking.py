@@ -25,7 +25,14 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["COMPOUND_SURNAMES", "mask_email", "mask_name", "mask_phone", "mask_text"]
+__all__ = [
+    "COMPOUND_SURNAMES",
+    "hide_text",
+    "mask_email",
+    "mask_name",
+    "mask_phone",
+    "mask_text",
+]
 
 #: The character that replaces hidden characters.
 MASK = "*"
@@ -154,6 +161,19 @@ def mask_text(value: str | None, *, keep: int = 2) -> str:
         return ""
     shown = min(max(keep, 0), len(text) // 3 if len(text) >= 3 else len(text) // 2)
     return text[:shown] + _stars(len(text) - shown)
+
+
+def hide_text(value: str | None) -> str:
+    """Free text the customer or an agent wrote (a note, a review, a complaint, a
+    message), shown as its length only: such text often opens with a name or holds a
+    phone number, and no prefix of it is safe to show.
+
+    >>> hide_text("王芳 13912345678 催发货")
+    '<18 characters>'
+    >>> hide_text(None)
+    'None'
+    """
+    return "None" if value is None else f"<{len(value)} characters>"
 
 
 def mask_name(value: str | None) -> str:

@@ -37,6 +37,7 @@ from dateutil.rrule import YEARLY, rrule, rrulestr
 
 from custmgmt.campaigns._zones import zone
 from custmgmt.domain import _validate as v
+from custmgmt.domain.masking import hide_text
 from custmgmt.errors import PermissionDenied, TransitionNotAllowed, ValidationError
 
 __all__ = [
@@ -147,12 +148,6 @@ def _cached_rule(cadence: str, start_local: datetime) -> rrule:
     return parse_cadence(cadence, start_local)
 
 
-def _masked(value: str) -> str:
-    # Free text often opens with the customer's name (two or three characters in
-    # Chinese), so none of it is shown: only its length.
-    return f"<{len(value)} characters>"
-
-
 def _check_channel(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     v.text(max_length=50)(instance, attribute, value)
 
@@ -196,7 +191,7 @@ class FollowUpPlan:
     channel: str = attrs.field(validator=_check_channel)
     owner: str = attrs.field(validator=v.text(max_length=200))
     goal: str = attrs.field(validator=v.text(max_length=500))
-    content: str = attrs.field(validator=v.text(max_length=4000), repr=_masked)
+    content: str = attrs.field(validator=v.text(max_length=4000), repr=hide_text)
     created_at: datetime = attrs.field(validator=v.aware_datetime())
     created_by: str = attrs.field(validator=v.text(max_length=200))
     customer_id: str | None = attrs.field(default=None, validator=v.optional_id)
@@ -409,7 +404,7 @@ class ContactRecord:
     staff: str = attrs.field(validator=v.text(max_length=200))
     outcome: ContactOutcome = attrs.field(converter=_outcome)
     notes: str = attrs.field(
-        default="", validator=v.text(max_length=4000, blank_ok=True), repr=_masked
+        default="", validator=v.text(max_length=4000, blank_ok=True), repr=hide_text
     )
     plan_id: str | None = attrs.field(default=None, validator=v.optional_id)
     satisfaction: int | None = attrs.field(default=None, validator=_check_satisfaction)
