@@ -52,13 +52,21 @@ def check_erasure(value: Any) -> ErasureRecord:
     return value
 
 
+#: The largest integer SQLite and PostgreSQL bind (a signed 64-bit one).
+_SQL_MAX_INT = 2**63 - 1
+
+
 def check_limit(name: str, value: Any, *, optional: bool = False) -> int | None:
-    """A non-negative integer (or None when ``optional``)."""
+    """A non-negative integer (or None when ``optional``).
+
+    A value beyond what SQL can bind (``2**63 - 1``) is taken as that bound, which no
+    table reaches, so it means the same; binding it raised ``OverflowError``.
+    """
     if value is None and optional:
         return None
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise ValidationError(name, value, "a non-negative integer")
-    return value
+    return min(value, _SQL_MAX_INT)
 
 
 def check_index_query(kind: Any, digest: Any) -> None:

@@ -16,7 +16,7 @@ import getpass
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from typing import Any
 
 from custmgmt.cli._inputs import open_existing_store
@@ -97,6 +97,34 @@ def _keys_named(args: argparse.Namespace) -> Iterator[None]:
         ) from exc
 
 
+def _check_new_file(path: str) -> None:
+    """Refuse an ``--out`` that exists or cannot be created, before the store is read
+    (and before the export is written to the audit log)."""
+    if os.path.lexists(path):
+        raise ValidationError("--out", path, "a file that does not exist yet")
+    if not path or not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        raise ValidationError("--out", path, "a new file in an existing folder")
+
+
+def _write_private(path: str, text: str) -> None:
+    """Write ``text`` to the new file ``path``, mode 0600 from the start (it holds
+    personal data); on a failure no partial file is left behind."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise ValidationError("--out", path, "a file that does not exist yet") from None
+    except OSError as exc:
+        raise ValidationError("--out", path, f"a writable new file ({exc.strerror})") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(path, 0o600)
+    except OSError as exc:
+        with suppress(OSError):
+            os.unlink(path)
+        raise ValidationError("--out", path, f"a writable file ({exc.strerror})") from None
+
+
 def _actor(args: argparse.Namespace) -> Any:
 
     return Actor(id=args.actor or getpass.getuser(), roles={args.role})
@@ -108,7 +136,12 @@ def run(args: argparse.Namespace) -> int:
     if args.action is None:
         raise ValidationError("action", None, "one of verify, export, erase, keygen")
     if args.action == "keygen":
-        provider = write_key_file(args.to)
+        try:
+            provider = write_key_file(args.to)
+        except ValidationError as exc:  # named as the command line names it
+            if exc.field != "path":
+                raise
+            raise ValidationError("--to", args.to, exc.expected) from None
         print(f"wrote development keys {list(provider.key_ids)} to {args.to} (mode 0600); "
               "keep it out of backups and version control")
         return 0
@@ -119,14 +152,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"audit log: {result.checked:,} entries, {state}; head {result.head}")
         return 0 if result.ok else 1
     if args.action == "export":
-        if os.path.lexists(args.out):
-            raise ValidationError("--out", args.out, "a file that does not exist yet")
+        _check_new_file(args.out)
         with closing(_open(args.db, writable=True)) as store, _keys_named(args):
             text = export_subject_json(store, _privacy(args), _actor(args), args.customer,
                                        purpose=args.purpose)
-        with open(args.out, "x", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(args.out, 0o600)
+        _write_private(args.out, text)
         print(f"exported customer {args.customer} to {args.out}")
         return 0
     with closing(_open(args.db, writable=True)) as store, _keys_named(args):

@@ -37,10 +37,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import json
 import os
 import secrets
+import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -188,6 +190,33 @@ def _decode_keys(raw: Mapping[str, Any], source: str) -> dict[str, bytes]:
     return keys
 
 
+#: A key file holds a few keys; anything much larger is not one.
+_MAX_KEY_FILE_BYTES = 1 << 20
+
+
+def _read_key_file(path: Path) -> bytes:
+    """The bytes of a key file, which must be a regular file of modest size
+    (a ``ValidationError`` naming what is wrong otherwise).
+
+    Opened without blocking and checked before reading: a FIFO would wait forever for
+    a writer, and a device such as ``/dev/zero`` never ends.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            regular = stat.S_ISREG(os.fstat(fh.fileno()).st_mode)
+            data = fh.read(_MAX_KEY_FILE_BYTES + 1) if regular else b""
+    except OSError as exc:
+        raise ValidationError(
+            "key file", str(path), f"a readable key file ({exc.strerror or exc})"
+        ) from None
+    if not regular:
+        raise ValidationError("key file", str(path), "a regular file")
+    if len(data) > _MAX_KEY_FILE_BYTES:
+        raise ValidationError("key file", str(path), f"at most {_MAX_KEY_FILE_BYTES:,} bytes")
+    return data
+
+
 class FileKeyProvider(StaticKeyProvider):
     """Keys from a JSON file, for development (production keys belong in a KMS).
 
@@ -201,8 +230,9 @@ class FileKeyProvider(StaticKeyProvider):
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        raw_file = _read_key_file(self.path)
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data = json.loads(raw_file.decode("utf-8"))
             current, index, raw = data["current"], data["index"], data["keys"]
             if not isinstance(raw, dict):
                 raise TypeError
@@ -216,8 +246,11 @@ class FileKeyProvider(StaticKeyProvider):
 def write_key_file(path: str | os.PathLike[str]) -> FileKeyProvider:
     """Create a key file with a fresh KEK and index key (never overwrites a file).
 
+    The file is created with mode 0600 (never readable by others, not for a moment).
+
     Raises:
-        ValidationError: ``path`` exists already.
+        ValidationError: ``path`` exists already, its folder does not exist, or it
+            cannot be written (nothing is left behind).
     """
     target = Path(path)
     payload = {
@@ -227,11 +260,23 @@ def write_key_file(path: str | os.PathLike[str]) -> FileKeyProvider:
                  for k in ("kek-1", "index-1")},
     }
     try:
-        with target.open("x", encoding="utf-8") as fh:
-            json.dump(payload, fh, indent=2)
+        # Created 0600 from the start: secrets are never readable by others, not even
+        # for the moment between creating the file and changing its mode.
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         raise ValidationError("path", str(path), "a file that does not exist yet") from None
-    os.chmod(target, 0o600)
+    except OSError as exc:
+        raise ValidationError(
+            "path", str(path), f"a new file in an existing, writable folder ({exc.strerror})"
+        ) from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(payload, fh, indent=2)
+        os.chmod(target, 0o600)  # the umask may have taken bits off; never added any
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(target)  # no half-written key file left behind
+        raise ValidationError("path", str(path), f"a writable file ({exc.strerror})") from None
     return FileKeyProvider(target)
 
 

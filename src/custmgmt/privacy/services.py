@@ -126,12 +126,29 @@ class RotationProgress:
     remaining: int
 
 
+def _check_store(store: Any) -> None:
+    """Refuse what is not a store with privacy records (None, a repository, the
+    arguments passed the wrong way round) before anything is read or written."""
+    if not (hasattr(store, "customers") and hasattr(store, "privacy")):
+        raise ValidationError(
+            "store", type(store).__name__, "a store that keeps privacy records (store.privacy)"
+        )
+
+
+def _check_context(store: Any, privacy: Any) -> None:
+    """:func:`_check_store`, and refuse a ``privacy`` that is not a :class:`Privacy`."""
+    _check_store(store)
+    if not isinstance(privacy, Privacy):
+        raise ValidationError("privacy", type(privacy).__name__, "a Privacy")
+
+
 # -- audit and access ---------------------------------------------------------------
 def record_audit(
     store: PrivacyStore, privacy: Privacy, actor: Actor, action: str, resource: str, *,
     purpose: str = "", outcome: str = "done",
 ) -> AuditEntry:
     """Append one entry to the audit log (inside the caller's transaction, if any)."""
+    _check_context(store, privacy)
     with store.transaction():
         last = store.privacy.last_audit()
         at = privacy.clock.now()
@@ -157,6 +174,7 @@ def authorise(
         AccessDenied: the policy refuses (after auditing the refusal).
         ValidationError: an unknown action, or a role the policy lacks.
     """
+    _check_context(store, privacy)
     allowed = privacy.policy.allows(actor, action, assigned=assigned)
     name = action.value if isinstance(action, Permission) else str(action)
     record_audit(
@@ -170,7 +188,16 @@ def authorise(
 def verify_audit_log(
     store: PrivacyStore, *, head: str | None = None, page: int = 10_000
 ) -> AuditVerification:
-    """Check the stored audit log's chain (see :func:`~custmgmt.privacy.audit.verify_chain`)."""
+    """Check the stored audit log's chain (see :func:`~custmgmt.privacy.audit.verify_chain`).
+
+    ``page`` is how many entries are read at a time.
+
+    Raises:
+        ValidationError: ``page`` is not a positive integer (0 read nothing, forever).
+    """
+    _check_store(store)
+    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+        raise ValidationError("page", page, "a positive integer")
     def entries() -> Iterable[AuditEntry]:
         start = 0
         while True:
@@ -362,6 +389,7 @@ def add_customer(
         AccessDenied: the actor may not change customers.
         Conflict: the id is taken; nothing is written.
     """
+    _check_context(store, privacy)
     add_customers(store, privacy, actor, [customer], purpose=purpose)
 
 
@@ -375,6 +403,7 @@ def add_customers(
         AccessDenied: the actor may not change customers.
         Conflict: an id is taken or repeats; nothing is written.
     """
+    _check_context(store, privacy)
     batch = [_check_customer(c) for c in customers]
     if not batch:
         return 0
@@ -445,6 +474,7 @@ def read_customer(
         KeyUnavailable: the key provider lacks the KEK wrapping the customer's data key.
         DecryptionFailed: the stored ciphertext does not authenticate.
     """
+    _check_context(store, privacy)
     core = store.customers.get(customer_id)
     authorise(
         store, privacy, actor, Permission.VIEW_CONTACT, f"customer:{core.id}",
@@ -464,6 +494,7 @@ def update_customer(
         NotFound: no such customer.
         Conflict: a stale version, or the customer was erased; nothing is written.
     """
+    _check_context(store, privacy)
     customer = _check_customer(customer)
     privacy.policy.check(actor, Permission.CHANGE_CUSTOMER, f"customer:{customer.id}")
     with store.transaction():
@@ -497,6 +528,7 @@ def find_customers(
         ValidationError: not exactly one criterion, or a malformed value.
         AccessDenied: the policy refuses.
     """
+    _check_context(store, privacy)
     given = [(k, v) for k, v in (("email", email), ("phone", phone),
                                  ("phone_last4", phone_last4)) if v is not None]
     if len(given) != 1:
@@ -537,13 +569,19 @@ def rotate_keys(
 
     Raises:
         AccessDenied: the actor may not manage keys.
-        ValidationError: no cipher, a bad batch size, or ``old_kek_id`` is current.
+        ValidationError: no cipher, a bad batch size or ``max_batches``, or
+            ``old_kek_id`` is current.
         KeyUnavailable: the provider lacks ``old_kek_id``.
     """
+    _check_context(store, privacy)
     if privacy.cipher is None:
         raise ValidationError("privacy.cipher", None, "a FieldCipher to rotate keys with")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValidationError("batch_size", batch_size, "a positive integer")
+    if max_batches is not None and (
+        isinstance(max_batches, bool) or not isinstance(max_batches, int) or max_batches < 0
+    ):
+        raise ValidationError("max_batches", max_batches, "None or a non-negative integer")
     cipher = privacy.cipher
     new = cipher.keys.current_key_id
     if old_kek_id == new:
@@ -574,6 +612,7 @@ def rotate_keys(
 # -- subject rights -----------------------------------------------------------------
 def is_suppressed(store: PrivacyStore, customer_id: str) -> bool:
     """Whether ``customer_id`` was erased: campaigns must never contact them again."""
+    _check_store(store)
     return store.privacy.erasure(customer_id) is not None
 
 
@@ -617,6 +656,7 @@ def export_subject(
         NotFound: no such customer.
         AccessDenied: the policy refuses.
     """
+    _check_context(store, privacy)
     core = store.customers.get(customer_id)
     authorise(
         store, privacy, actor, Permission.EXPORT_SUBJECT, f"customer:{core.id}", purpose=purpose
@@ -691,6 +731,7 @@ def erase_subject(
         Conflict: the customer was erased already; nothing changes.
         AccessDenied: the policy refuses.
     """
+    _check_context(store, privacy)
     core = store.customers.get(customer_id)
     resource = f"customer:{core.id}"
     authorise(store, privacy, actor, Permission.ERASE_SUBJECT, resource, purpose=purpose)

@@ -36,7 +36,9 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import stat
 import tempfile
+import urllib.parse
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -75,7 +77,9 @@ class RestoreReport:
     Attributes:
         path: the restored database.
         source: the backup it came from.
-        kept: where the replaced database was moved, or None when there was none.
+        kept: where the replaced database was moved (with its WAL or journal, which
+            are moved even when the database file itself was gone), or None when
+            there was nothing to move.
     """
 
     path: Path
@@ -89,6 +93,29 @@ def _path(value: object, name: str) -> Path:
     ) == ":memory:":
         raise ValidationError(name, value, "a file path")
     return Path(os.fspath(value))
+
+
+def _read_only_uri(path: Path) -> str:
+    """A read-only SQLite URI for ``path``, percent-encoded: a raw ``#``, ``?`` or ``%``
+    in a file name would otherwise end the path or be decoded, so another file (made
+    empty on the spot, without ``mode=ro``) would be opened instead."""
+    return f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro"
+
+
+def _file_mode(path: Path) -> int | None:
+    """The permission bits of the file at ``path``, or None when there is none."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return None
+
+
+def _connection_file_mode(database: SQLiteDatabase) -> int | None:
+    """The permission bits of an open store's main file (None in memory)."""
+    for row in database.connection.execute("PRAGMA database_list"):
+        if row[1] == "main" and row[2]:
+            return _file_mode(Path(row[2]))
+    return None
 
 
 def _problems(conn: sqlite3.Connection) -> list[str]:
@@ -112,7 +139,7 @@ def check_integrity(path: str | os.PathLike[str]) -> list[str]:
     if not file.is_file():
         raise ValidationError("path", str(file), "an existing database file")
     try:
-        conn = sqlite3.connect(f"file:{file.absolute().as_posix()}?mode=ro", uri=True)
+        conn = sqlite3.connect(_read_only_uri(file), uri=True)
         try:
             return _problems(conn)
         finally:
@@ -121,8 +148,13 @@ def check_integrity(path: str | os.PathLike[str]) -> list[str]:
         return [f"not an SQLite database ({exc})"]
 
 
-def _copy(source: sqlite3.Connection, target: Path) -> int:
-    """Back ``source`` up into the new file ``target``; returns the page count."""
+def _copy(source: sqlite3.Connection, target: Path, mode: int | None) -> int:
+    """Back ``source`` up into the new, empty file ``target``; returns the page count.
+
+    ``target`` was made 0600 (:func:`_temporary`), so the personal data being copied
+    is never readable by others meanwhile; once sound it gets ``mode`` (the
+    permissions of the store it copies), never more open than the original.
+    """
     dest = sqlite3.connect(target, isolation_level=None)
     try:
         source.backup(dest)  # all pages in one step: one consistent snapshot
@@ -134,6 +166,8 @@ def _copy(source: sqlite3.Connection, target: Path) -> int:
         pages = int(dest.execute("PRAGMA page_count").fetchone()[0])
     finally:
         dest.close()
+    if mode is not None:
+        os.chmod(target, mode)
     with open(target, "rb") as fh:
         os.fsync(fh.fileno())
     return pages
@@ -151,11 +185,54 @@ def _destination(path: Path, name: str) -> Path:
     return real
 
 
-def _temporary(beside: Path) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{beside.name}.", suffix=".partial", dir=beside.parent)
+def _refuse_companion(path: Path, name: str) -> None:
+    """Refuse the WAL, shared-memory file or journal of a database beside ``path``:
+    written over, it takes that database's committed transactions with it."""
+    for suffix in _COMPANIONS:
+        if path.name.endswith(suffix) and len(path.name) > len(suffix):
+            database = path.with_name(path.name[: -len(suffix)])
+            if database.is_file():
+                raise ValidationError(
+                    name, str(path),
+                    f"a file other than the {suffix[1:]} file of the database {str(database)!r}",
+                )
+
+
+def _temporary(beside: Path, name: str) -> Path:
+    # mkstemp makes an empty file of mode 0600: SQLite writes a new database into it,
+    # and nobody else can read the copy while it is made.
+    try:
+        fd, made = tempfile.mkstemp(
+            prefix=f".{beside.name}.", suffix=".partial", dir=beside.parent
+        )
+    except OSError as exc:
+        raise ValidationError(
+            name, str(beside), f"a path in a writable folder ({exc.strerror or exc})"
+        ) from None
     os.close(fd)
-    os.unlink(name)  # SQLite makes the file; mkstemp only reserved a unique name
-    return Path(name)
+    return Path(made)
+
+
+def _replace_without_companions(partial: Path, target: Path) -> None:
+    """Rename ``partial`` onto ``target``, and take away the WAL, shared memory and
+    journal of the file it replaces: SQLite would replay that old WAL (or roll back
+    that journal) onto the new file when it is opened, mixing the two databases.
+    They are moved aside first and deleted only once the new file is in place."""
+    aside: list[tuple[str, str]] = []
+    try:
+        for suffix in _COMPANIONS:
+            if os.path.lexists(f"{target}{suffix}"):
+                os.replace(f"{target}{suffix}", f"{partial}.replaced{suffix}")
+                aside.append((f"{target}{suffix}", f"{partial}.replaced{suffix}"))
+        os.replace(partial, target)
+    except BaseException:
+        for original, moved in aside:  # the old file stays whole, WAL and all
+            with contextlib.suppress(OSError):
+                os.replace(moved, original)
+        raise
+    for _, moved in aside:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(moved)
 
 
 def _discard(path: Path) -> None:
@@ -180,11 +257,14 @@ def backup(
 
     Raises:
         ValidationError: a bad argument, or ``to`` exists and ``overwrite`` is False
-            (nothing is written), or ``to`` is the source itself.
-        StorageError: the source cannot be read or the copy is unsound (the target
-            is left as it was).
+            (nothing is written), or ``to`` is the source itself or the WAL,
+            shared-memory file or journal of a database beside it.
+        StorageError: the source cannot be read, the copy is unsound or cannot be
+            written (a full disk), or ``source`` is a store whose transaction this
+            thread has open; the target is left as it was.
     """
     target = _destination(_path(to, "to"), "to")
+    _refuse_companion(target, "to")
     if target.exists() and not overwrite:
         raise ValidationError(
             "to", str(target), "a file that does not exist (or overwrite=True, --force)"
@@ -197,23 +277,34 @@ def backup(
             raise ValidationError("source", str(origin), "an existing database file")
         if target.exists() and origin.resolve() == target.resolve():
             raise ValidationError("to", str(target), "a file other than the source")
-    partial = _temporary(target)
+    partial = _temporary(target, "to")
     try:
         if isinstance(source, SQLiteDatabase):
             with source.lock:
-                pages = _copy(source.connection, partial)
+                # Under the lock, an open transaction is this thread's own: SQLite
+                # answers every backup step with SQLITE_LOCKED then, and Python's
+                # backup retries forever.
+                if source.connection.in_transaction:
+                    raise StorageError(
+                        "sqlite: cannot back up a store from inside its own open "
+                        "transaction; back it up once the transaction has ended"
+                    )
+                pages = _copy(source.connection, partial, _connection_file_mode(source))
         else:
-            conn = sqlite3.connect(
-                f"file:{origin.absolute().as_posix()}?mode=ro", uri=True, timeout=30.0
-            )
+            conn = sqlite3.connect(_read_only_uri(origin), uri=True, timeout=30.0)
             try:
-                pages = _copy(conn, partial)
+                pages = _copy(conn, partial, _file_mode(origin))
             finally:
                 conn.close()
-        os.replace(partial, target)
+        _replace_without_companions(partial, target)
     except sqlite3.Error as exc:
         _discard(partial)
         raise StorageError(f"sqlite: backing up to {str(target)!r} failed: {exc}") from exc
+    except OSError as exc:  # a full disk, a folder that refuses the rename
+        _discard(partial)
+        raise StorageError(
+            f"backing up to {str(target)!r} failed: {exc.strerror or exc}"
+        ) from exc
     except BaseException:
         _discard(partial)
         raise
@@ -224,7 +315,7 @@ def _holds_data(path: Path) -> bool:
     if not path.exists() or path.stat().st_size == 0:
         return False
     try:
-        conn = sqlite3.connect(f"file:{path.absolute().as_posix()}?mode=ro", uri=True)
+        conn = sqlite3.connect(_read_only_uri(path), uri=True)
         try:
             tables = [
                 r[0] for r in conn.execute(
@@ -250,12 +341,15 @@ def restore(
     """Restore ``backup_file`` as the database ``to`` (see the module docstring).
 
     Raises:
-        ValidationError: a bad argument, or the backup is missing.
-        StorageError: the backup fails its integrity check (nothing changes).
+        ValidationError: a bad argument, the backup is missing, or ``to`` is the
+            WAL, shared-memory file or journal of a database beside it.
+        StorageError: the backup fails its integrity check, or the restored file
+            cannot be written or renamed into place (nothing changes).
         Conflict: ``to`` holds data and ``force`` is False (nothing changes).
     """
     source = _path(backup_file, "backup_file")
     target = _destination(_path(to, "to"), "to")
+    _refuse_companion(target, "to")
     if not source.is_file():
         raise ValidationError("backup_file", str(source), "an existing backup file")
     if not target.parent.is_dir():
@@ -269,28 +363,41 @@ def restore(
             "it holds data; restore with force=True (--force) to replace it "
             "(the old file is kept beside it)",
         )
-    partial = _temporary(target)
+    partial = _temporary(target, "to")
     try:
-        conn = sqlite3.connect(f"file:{source.absolute().as_posix()}?mode=ro", uri=True)
+        conn = sqlite3.connect(_read_only_uri(source), uri=True)
         try:
-            _copy(conn, partial)
+            # The restored store is no more open than the one it replaces (or the
+            # backup, when there is none).
+            replaced = _file_mode(target)
+            _copy(conn, partial, _file_mode(source) if replaced is None else replaced)
         finally:
             conn.close()
     except sqlite3.Error as exc:
         _discard(partial)
         raise StorageError(f"sqlite: restoring {str(source)!r} failed: {exc}") from exc
+    except OSError as exc:
+        _discard(partial)
+        raise StorageError(f"restoring {str(source)!r} failed: {exc.strerror or exc}") from exc
     except BaseException:
         _discard(partial)
         raise
-    kept = None
-    if target.exists():
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        kept = target.with_name(f"{target.name}.pre-restore-{stamp}")
-        os.replace(target, kept)
-        for suffix in _COMPANIONS:
-            # The old WAL belongs with the old file: moved with it, never applied to
-            # the restored one.
-            if Path(f"{target}{suffix}").exists():
-                os.replace(f"{target}{suffix}", f"{kept}{suffix}")
-    os.replace(partial, target)
-    return RestoreReport(path=target, source=source, kept=kept)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    stem = target.with_name(f"{target.name}.pre-restore-{stamp}")
+    moved: list[tuple[str, str]] = []
+    try:
+        # The old WAL belongs with the old file: moved with it, never applied to the
+        # restored one. That holds for a WAL left behind by a database file that was
+        # deleted too: SQLite would replay it onto the restored file on opening.
+        for suffix in ("", *_COMPANIONS):
+            if os.path.lexists(f"{target}{suffix}"):
+                os.replace(f"{target}{suffix}", f"{stem}{suffix}")
+                moved.append((f"{target}{suffix}", f"{stem}{suffix}"))
+        os.replace(partial, target)
+    except OSError as exc:
+        for original, kept in moved:  # put the old store back as it was
+            with contextlib.suppress(OSError):
+                os.replace(kept, original)
+        _discard(partial)
+        raise StorageError(f"restoring {str(source)!r} failed: {exc.strerror or exc}") from exc
+    return RestoreReport(path=target, source=source, kept=stem if moved else None)
