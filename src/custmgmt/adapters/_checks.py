@@ -31,10 +31,11 @@ __all__ = [
 
 
 def check_chunk_size(size: Any) -> int:
-    """Validate ``iter_chunks``' size argument."""
+    """Validate ``iter_chunks``' size argument; a size past SQL's 64-bit integers (which
+    a LIMIT cannot take) means "everything at once", as it does in the memory store."""
     if not isinstance(size, int) or isinstance(size, bool) or size < 1:
         raise ValidationError("size", size, "a positive integer chunk size")
-    return size
+    return min(size, 2**63 - 1)
 
 
 def check_range(start: Any, end: Any) -> tuple[int, int]:

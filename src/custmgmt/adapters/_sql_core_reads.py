@@ -101,7 +101,7 @@ class CustomerReads:
         Raises:
             ValidationError: ``size`` is not a positive integer.
         """
-        check_chunk_size(size)
+        size = check_chunk_size(size)
         sql = self._chunk_sql()
         return keyset_pages(lambda after: self._query(sql, (after, size)), lambda c: c.id, "")
 
@@ -160,7 +160,7 @@ class OrderReads:
         Raises:
             ValidationError: ``size`` is not a positive integer.
         """
-        check_chunk_size(size)
+        size = check_chunk_size(size)
         return self._pages(None, size)
 
 
@@ -231,5 +231,5 @@ class InteractionReads:
         Raises:
             ValidationError: ``size`` is not a positive integer.
         """
-        check_chunk_size(size)
+        size = check_chunk_size(size)
         return self._pages(None, size, "", ())

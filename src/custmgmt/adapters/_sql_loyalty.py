@@ -205,7 +205,7 @@ class SqlPointsRepository(SqlQueries):
 
     def iter_chunks(self, size: int = DEFAULT_CHUNK_SIZE) -> Iterator[Sequence[LedgerEntry]]:
         """Every entry by customer then seq, in chunks (keyset pagination)."""
-        check_chunk_size(size)
+        size = check_chunk_size(size)
         return self._chunks(size)
 
     def _chunks(self, size: int) -> Iterator[Sequence[LedgerEntry]]:

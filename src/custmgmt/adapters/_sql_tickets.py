@@ -202,7 +202,7 @@ class SqlTicketRepository(SqlRepository):
 
     def iter_chunks(self, size: int = DEFAULT_CHUNK_SIZE) -> Iterator[Sequence[Ticket]]:
         """Every ticket in chunks (see ``TicketRepository.iter_chunks``)."""
-        check_chunk_size(size)
+        size = check_chunk_size(size)
         return self._chunks(size)
 
     # -- helpers -----------------------------------------------------------------------

@@ -210,7 +210,7 @@ class _MemoryRepository(Generic[T]):
             return len(self._items)
 
     def iter_chunks(self, size: int = DEFAULT_CHUNK_SIZE) -> Iterator[Sequence[T]]:
-        check_chunk_size(size)
+        size = check_chunk_size(size)
         return self._chunks(self._ordered_ids(), size)
 
     # -- helpers -------------------------------------------------------------------

@@ -131,7 +131,7 @@ class MemoryTicketRepository:
 
     def iter_chunks(self, size: int = DEFAULT_CHUNK_SIZE) -> Iterator[Sequence[Ticket]]:
         """Every ticket in chunks (see ``TicketRepository.iter_chunks``)."""
-        check_chunk_size(size)
+        size = check_chunk_size(size)
         return self._chunks(size)
 
     def _chunks(self, size: int) -> Iterator[Sequence[Ticket]]:
