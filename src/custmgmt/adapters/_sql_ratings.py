@@ -116,6 +116,10 @@ def _history_from_row(row: Sequence[Any]) -> StarHistoryEntry:
     )
 
 
+def _as_of_from_row(row: Sequence[Any]) -> datetime:
+    return _datetime(row[0], row[1])
+
+
 def _run_from_row(row: Sequence[Any]) -> RatingRun:
     return RatingRun(
         id=row[0],
@@ -278,8 +282,12 @@ class SqlRatingRepository(SqlQueries):
             raise NotFound("rating run", run_id)
         if rows[0][0] is None:
             return None
+        return self._decoded_criteria(run_id, rows[0][0])
+
+    def _decoded_criteria(self, run_id: str, text: Any) -> tuple[str, ...]:
+        """A run's stored criteria column, decoded (StorageError: not valid)."""
         try:
-            return tuple(str(name) for name in json.loads(rows[0][0]))
+            return tuple(str(name) for name in json.loads(text))
         except (ValueError, TypeError) as exc:
             raise StorageError(
                 f"{self.dialect}: the criteria of run {run_id!r} are not valid: {exc}"
@@ -433,14 +441,15 @@ class SqlRatingRepository(SqlQueries):
                     if run_id in found:
                         history.append(found[run_id])
                     continue
-                result = self._part_lookup(run_id, customer_id, tuple(json.loads(criteria)))
+                names = self._decoded_criteria(run_id, criteria)
+                result = self._part_lookup(run_id, customer_id, names)
                 if result is not None:
+                    at = self._decoded(
+                        "rating run", run_id, _as_of_from_row, (as_of_us, as_of_off)
+                    )
                     history.append(
                         StarHistoryEntry(
-                            run_id=run_id,
-                            as_of=_datetime(as_of_us, as_of_off),
-                            stars=result.stars,
-                            score=result.score,
+                            run_id=run_id, as_of=at, stars=result.stars, score=result.score
                         )
                     )
         return history

@@ -17,6 +17,7 @@ store, written in chunks, as ``--db STORE --save`` keeps a run rated from the st
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -91,13 +92,21 @@ def _policy(path: str | None) -> RatingPolicy:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ValidationError("--policy", path, f"a readable UTF-8 JSON file ({exc})") from None
-    return RatingPolicy.from_json(text)
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        # Named by its path: the content (a customer list given by mistake) is not shown.
+        raise ValidationError("--policy", path, f"a rating policy in JSON ({exc})") from None
+    except RecursionError:
+        raise ValidationError("--policy", path, "JSON nested under 1,000 levels") from None
+    return RatingPolicy.from_dict(data)
 
 
 def run(args: argparse.Namespace) -> int:
     """Rate, print, and write ``--out`` when asked."""
     tz = zone(args.tz)
     check_output(args.out, inputs_of(args))
+    report = sys.stderr if args.out == "-" else sys.stdout  # keep a piped CSV clean
     policy = _policy(args.policy)
     check_top(args)
     refuse_interactions_with_db(args)
@@ -108,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.db is not None:
         if args.orders is not None:
             raise ValidationError("ORDERS.csv", args.orders, "no CSV file together with --db")
-        rating = _rate_db(args, policy, tz)
+        rating = _rate_db(args, policy, tz, report)
     else:
         if args.save:
             raise ValidationError("--save", True, "--save only with --db")
@@ -117,14 +126,15 @@ def run(args: argparse.Namespace) -> int:
         rating = rate_frames(policy, frame, interactions, as_of=as_of, engine=args.engine)
     if args.out is not None:
         write_stars_csv(rating, args.out, inputs=inputs_of(args))
-    report = sys.stderr if args.out == "-" else sys.stdout  # keep a piped CSV clean
     print_rating(rating, report, top=args.top)
     if args.out is not None and args.out != "-":
         print(f"wrote {len(rating)} customers to {args.out}", file=report)
     return 0
 
 
-def _rate_db(args: argparse.Namespace, policy: RatingPolicy, tz: ZoneInfo) -> Rating:
+def _rate_db(
+    args: argparse.Namespace, policy: RatingPolicy, tz: ZoneInfo, report: TextIO
+) -> Rating:
     clock = SystemClock(tz)
     as_of = as_of_or_now(args, tz)
     store = open_existing_store(args.db, writable=args.save)
@@ -142,7 +152,7 @@ def _rate_db(args: argparse.Namespace, policy: RatingPolicy, tz: ZoneInfo) -> Ra
         store.close()
     if run is not None:
         print(f"saved run {run.id} (as of {run.as_of.isoformat()}; a run of the same policy "
-              "and as_of is kept once)")
+              "and as_of is kept once)", file=report)
     return rating
 
 

@@ -22,7 +22,6 @@ a run in a thousand years (30 February) is refused, which also bounds every sear
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta, tzinfo
 from typing import Final
 
@@ -35,9 +34,6 @@ __all__ = ["Recurrence"]
 _UNITS: Final = ("YEARLY", "MONTHLY", "WEEKLY", "DAILY")
 _DAYS: Final = {"WEEKLY": 7, "DAILY": 1}
 _SUB_DAILY: Final = frozenset({"HOURLY", "MINUTELY", "SECONDLY"})
-_FREQ: Final = re.compile(r"(?<![A-Z])FREQ=([A-Z]+)")
-_INTERVAL: Final = re.compile(r"(?<![A-Z])INTERVAL=(\d+)")
-_COUNT: Final = re.compile(r"(?<![A-Z])COUNT=")
 #: Every rule repeats within 400 years times its interval (the Gregorian cycle); a
 #: schedule must have a run in every span this long.
 RECURRENCE_YEARS: Final = 1000
@@ -45,6 +41,26 @@ RECURRENCE_YEARS: Final = 1000
 
 class NotARecurrence(ValueError):
     """The text is not a rule a schedule can use; the message says why."""
+
+
+def _parts(text: str) -> dict[str, str]:
+    """The rule's ``NAME=VALUE`` parts by name, read as ``rrulestr`` reads them.
+
+    Raises:
+        NotARecurrence: more than one line, or a part given twice (``rrulestr`` keeps
+            the last, so ``FREQ=DAILY;FREQ=SECONDLY`` would pass for a daily rule).
+    """
+    body = text.upper().strip()
+    if len(body.split()) != 1:
+        raise NotARecurrence("a single RRULE line")
+    body = body.removeprefix("RRULE:")
+    parts: dict[str, str] = {}
+    for pair in body.split(";"):
+        name, _, value = pair.partition("=")
+        if name and name in parts:  # an empty part is rrulestr's to refuse
+            raise NotARecurrence(f"each rule part once ({name} is given twice)")
+        parts[name] = value
+    return parts
 
 
 @attrs.frozen
@@ -64,23 +80,26 @@ class Recurrence:
     _interval: int = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        upper = self.text.upper()
-        freq = _FREQ.search(upper)
-        if freq is not None and freq.group(1) in _SUB_DAILY:
+        parts = _parts(self.text)
+        freq = parts.get("FREQ")
+        if freq in _SUB_DAILY:
             raise NotARecurrence(
                 "a rule at most daily (FREQ=DAILY, WEEKLY, MONTHLY or YEARLY); for several "
                 "runs a day list the times, e.g. FREQ=DAILY;BYHOUR=0,6,12,18"
             )
-        if freq is None or freq.group(1) not in _UNITS:
+        if freq is None or freq not in _UNITS:
             raise NotARecurrence("a rule with FREQ=DAILY, WEEKLY, MONTHLY or YEARLY")
-        if _COUNT.search(upper):
+        if "COUNT" in parts:
             raise NotARecurrence(
                 "a rule without COUNT (schedules start on 2000-01-03, so a count would run "
                 "from there; end a schedule with UNTIL)"
             )
-        interval = _INTERVAL.search(upper)
-        object.__setattr__(self, "_unit", freq.group(1))
-        object.__setattr__(self, "_interval", max(int(interval.group(1)), 1) if interval else 1)
+        interval = parts.get("INTERVAL", "1")
+        # rrule loops forever on INTERVAL=0 and walks backwards on a negative one.
+        if not (interval.isascii() and interval.isdigit()) or int(interval) < 1:
+            raise NotARecurrence(f"a positive whole INTERVAL (got INTERVAL={interval})")
+        object.__setattr__(self, "_unit", freq)
+        object.__setattr__(self, "_interval", int(interval))
         self._rule(0)  # let rrulestr refuse what it cannot parse
 
     def _rule(self, periods: int) -> rrule:

@@ -75,10 +75,29 @@ _BASE = (
 )
 
 
+#: The largest amount in minor units: the order frames hold int64.
+_MAX_MINOR = 2**63 - 1
+
+
 def _minor(field: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
         raise ValidationError(field, value, "a non-negative integer amount in minor units")
+    if value > _MAX_MINOR:
+        raise ValidationError(field, value, f"at most {_MAX_MINOR:,} minor units")
     return int(value)
+
+
+def _category_names(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    try:
+        names = tuple(value)
+    except TypeError:
+        raise ValidationError("categories", value, "category names (text)") from None
+    for name in names:
+        if not isinstance(name, str):
+            raise ValidationError("categories", name, "category names (text)")
+    return names
 
 
 class IncrementalRater:
@@ -157,6 +176,7 @@ class IncrementalRater:
         self._orders = orders
         self._categories: dict[int, set[str]] = {}
         self._category_keys: NDArray[np.int64] | None = None
+        self._frame_codes: dict[Any, int] | None = None
         if "category_breadth" in self._base and orders is None:
             raise ValidationError("orders", None, "the run's OrderFrame (for category_breadth)")
         self.as_of: datetime = rating.as_of
@@ -345,16 +365,19 @@ class IncrementalRater:
             returned_amount: minor units already returned (``<= amount``).
 
         Raises:
-            ValidationError: negative amounts, ``returned_amount > amount``, naive time.
+            ValidationError: negative amounts or amounts past int64, ``returned_amount
+                > amount``, naive time, categories that are not text.
         """
         amount = _minor("amount", amount)
         returned = _minor("returned_amount", returned_amount)
         if returned > amount:
             raise ValidationError("returned_amount", returned, f"at most the amount {amount}")
-        self._advance(placed_at)
-        if isinstance(categories, str):
-            categories = (categories,)
+        names = _category_names(categories)
+        # Everything is checked before anything changes: a refused event leaves the
+        # rater (its customers, its as_of) as it was.
+        require_aware("placed_at", placed_at)
         i = self._position(customer_id, create=True)
+        self._advance(placed_at)
         cols = self._columns
         if "frequency" in cols:
             cols["frequency"][i] += 1.0
@@ -366,7 +389,7 @@ class IncrementalRater:
             cols["returned_total"][i] += returned
         if "category_breadth" in cols:
             known = self._category_set(i)
-            for name in categories:
+            for name in names:
                 if name:
                     known.add(name)
             cols["category_breadth"][i] = float(len(known))
@@ -381,12 +404,14 @@ class IncrementalRater:
         """
         amount = _minor("amount", amount)
         if at is not None:
-            self._advance(at)
+            require_aware("at", at)
         i = self._position(customer_id)
         cols = self._columns
         net = cols.get("monetary_net")
         if net is not None and amount > net[i]:
             raise ValidationError("amount", amount, f"at most the net spend {int(net[i])}")
+        if at is not None:
+            self._advance(at)
         if net is not None:
             net[i] -= amount
         if "returned_total" in cols:
@@ -398,8 +423,9 @@ class IncrementalRater:
 
         A customer not in the run is added.
         """
-        self._advance(at)
+        require_aware("at", at)
         i = self._position(customer_id, create=True)
+        self._advance(at)
         if "complaint_count" in self._columns:
             self._columns["complaint_count"][i] += 1.0
         return self._rerate(i)
@@ -427,8 +453,9 @@ class IncrementalRater:
         if not isinstance(order, Order):
             raise ValidationError("order", order, "an Order")
         if order.status is OrderStatus.CANCELLED:
+            i = self._position(order.customer_id, create=True)
             self._advance(order.placed_at)
-            return self._rerate(self._position(order.customer_id, create=True))
+            return self._rerate(i)
         amount, returned = self._minor_amounts(order)
         return self.add_order(
             order.customer_id,
@@ -468,8 +495,9 @@ class IncrementalRater:
             return None
         if interaction.kind is InteractionKind.COMPLAINT:
             return self.add_complaint(interaction.customer_id, at=interaction.at)
+        i = self._position(interaction.customer_id, create=True)
         self._advance(interaction.at)
-        return self._rerate(self._position(interaction.customer_id, create=True))
+        return self._rerate(i)
 
     # -- internals ---------------------------------------------------------------------
     def _advance(self, at: datetime) -> None:
@@ -556,6 +584,20 @@ class IncrementalRater:
             self._categories[i] = known
         return known
 
+    def _frame_code(self, i: int) -> int | None:
+        """Customer ``i``'s code in the order frame (None: not in it).
+
+        The rater's positions are the rating's customers, which need not be the
+        frame's customer index: a rating from :func:`~custmgmt.rating.rate_frames`
+        leaves out the customers without a counted order.
+        """
+        if self._frame_codes is None:
+            # Built once on the first category event, like the category keys.
+            self._frame_codes = {
+                ident: code for code, ident in enumerate(self._orders.customer_ids.tolist())
+            }
+        return self._frame_codes.get(self._ids[i])
+
     def _frame_categories(self, i: int) -> set[str]:
         """The categories customer ``i`` had at the run, from the order frame."""
         frame = self._orders
@@ -580,11 +622,12 @@ class IncrementalRater:
                 keys.append(codes[rows[keep_lines]] * width + line_category[keep_lines])
             self._category_keys = np.unique(np.concatenate(keys))
         keys_sorted = self._category_keys
-        if i >= frame.n_customers:
+        code = self._frame_code(i)
+        if code is None:
             return set()
-        lo = int(np.searchsorted(keys_sorted, i * width))
-        hi = int(np.searchsorted(keys_sorted, (i + 1) * width))
-        return {names[int(k) - i * width] for k in keys_sorted[lo:hi]}
+        lo = int(np.searchsorted(keys_sorted, code * width))
+        hi = int(np.searchsorted(keys_sorted, (code + 1) * width))
+        return {names[int(k) - code * width] for k in keys_sorted[lo:hi]}
 
 
 def _cancelled_code() -> int:

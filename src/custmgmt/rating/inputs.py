@@ -59,8 +59,9 @@ def rated_features(
         raise ValidationError("orders", type(orders).__name__, "an OrderFrame")
     unsupported = unsupported_features(policy.features, orders, interactions)
     if unsupported:
-        if policy.missing_input == "refuse":
-            why = "; ".join(f"{k}: {v}" for k, v in unsupported.items())
+        why = "; ".join(f"{k}: {v}" for k, v in unsupported.items())
+        if policy.missing_input == "refuse" or set(unsupported) >= set(policy.features):
+            # Refused, or nothing would be left to rate with: say why either way.
             raise ValidationError(
                 "policy.features", sorted(unsupported), f"features the input supports ({why})"
             )

@@ -308,11 +308,14 @@ class Override:
         """A new pending override.
 
         Raises:
-            ValidationError: stars outside ``1..levels``, a blank reason, naive
-                times, or ``expires_at`` not after ``at``.
+            ValidationError: ``levels`` not an integer from 2 to 10, stars outside
+                ``1..levels``, a blank reason, naive times, or ``expires_at`` not
+                after ``at``.
         """
         check_aware("at", at)
         check_aware("expires_at", expires_at)
+        if isinstance(levels, bool) or not isinstance(levels, int) or not 2 <= levels <= 10:
+            raise ValidationError("levels", levels, "an integer from 2 to 10, as a policy's levels")
         if isinstance(stars, bool) or not isinstance(stars, int) or not 1 <= stars <= levels:
             raise ValidationError("stars", stars, f"an integer from 1 to {levels}")
         if expires_at <= at:
@@ -364,7 +367,7 @@ class Override:
                 f"override {self.id!r}: {by!r} requested it and may not approve it "
                 "(a second, different person must approve)"
             )
-        role = "" if policy is None else policy.authorise(self, OverrideAction.APPROVE, by, roles)
+        role = _authorised(self, policy, OverrideAction.APPROVE, by, roles)
         if at >= self.expires_at:
             raise TransitionNotAllowed(
                 self.status, OverrideAction.APPROVE, f"the override expired at {self.expires_at}"
@@ -392,7 +395,7 @@ class Override:
             raise PermissionDenied(
                 f"override {self.id!r}: the requester {by!r} withdraws rather than rejects"
             )
-        role = "" if policy is None else policy.authorise(self, OverrideAction.REJECT, by, roles)
+        role = _authorised(self, policy, OverrideAction.REJECT, by, roles)
         return self._step(OverrideAction.REJECT, by, at, _text("reason", reason), role)
 
     def withdraw(self, *, by: str, at: datetime, reason: str = "") -> Override:
@@ -426,7 +429,7 @@ class Override:
             TransitionNotAllowed: it is not approved.
         """
         check_id("by", by)
-        role = "" if policy is None else policy.authorise(self, OverrideAction.REVOKE, by, roles)
+        role = _authorised(self, policy, OverrideAction.REVOKE, by, roles)
         return self._step(OverrideAction.REVOKE, by, at, _text("reason", reason), role)
 
     def _step(
@@ -435,6 +438,8 @@ class Override:
         check_aware("at", at)
         if not isinstance(reason, str):
             raise ValidationError("reason", reason, "text")
+        if len(reason) > 2000:  # as the request's reason (_text)
+            raise ValidationError("reason", reason, "at most 2000 characters")
         new_status = TRANSITIONS.get((self.status, action))
         if new_status is None:
             raise TransitionNotAllowed(self.status, action, f"override {self.id!r}")
@@ -447,12 +452,17 @@ class Override:
 
     # -- queries -----------------------------------------------------------------------
     def is_effective(self, at: datetime) -> bool:
-        """True when approved (not revoked) and ``at`` is before ``expires_at``."""
+        """True when it applied at ``at``: approved at or before ``at``, ``at`` before
+        ``expires_at``, and not yet revoked at ``at`` (a revoked override still applied
+        between its approval and its revocation, so past runs keep it in history)."""
         check_aware("at", at)
-        if self.status is not OverrideStatus.APPROVED:
+        if self.status not in (OverrideStatus.APPROVED, OverrideStatus.REVOKED):
             return False
         approved_at = self.approved_at
-        return approved_at is not None and approved_at <= at < self.expires_at
+        if approved_at is None or not approved_at <= at < self.expires_at:
+            return False
+        revoked_at = self.revoked_at
+        return revoked_at is None or at < revoked_at
 
     def is_expired(self, at: datetime) -> bool:
         """True once ``at`` has reached ``expires_at``."""
@@ -472,6 +482,14 @@ class Override:
         """When it was approved (None if it has not been)."""
         for event in self.history:
             if event.action is OverrideAction.APPROVE:
+                return event.at
+        return None
+
+    @property
+    def revoked_at(self) -> datetime | None:
+        """When it was revoked (None if it has not been)."""
+        for event in self.history:
+            if event.action is OverrideAction.REVOKE:
                 return event.at
         return None
 
@@ -496,6 +514,21 @@ class Override:
             f"override {self.id} to {self.stars}★ by {self.requested_by}{approved}, "
             f"until {self.expires_at:%Y-%m-%d %H:%M %z}: {self.reason}"
         )
+
+
+def _authorised(
+    override: Override,
+    policy: OverridePolicy | None,
+    action: OverrideAction,
+    by: str,
+    roles: Collection[str],
+) -> str:
+    """The role under which ``policy`` allows the step ("" without a policy)."""
+    if policy is None:
+        return ""
+    if not isinstance(policy, OverridePolicy):
+        raise ValidationError("policy", policy, "an OverridePolicy naming the reviewers")
+    return policy.authorise(override, action, by, roles)
 
 
 def effective_override(overrides: Iterable[Override], at: datetime) -> Override | None:

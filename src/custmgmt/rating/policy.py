@@ -19,6 +19,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from custmgmt.domain._bulk import check_texts
 from custmgmt.domain._validate import is_finite_number
 from custmgmt.domain.time import require_aware
 from custmgmt.errors import ValidationError
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     pass
 
 __all__ = [
+    "CRITERION_NAME_LENGTH",
     "MISSING_INPUT",
     "WEIGHT_TOLERANCE",
     "BandKind",
@@ -44,6 +46,9 @@ __all__ = [
 #: How far the weights may add up away from 1 (float rounding of decimal weights
 #: such as 0.1 + 0.2 + 0.7 stays far inside it).
 WEIGHT_TOLERANCE = 1e-9
+
+#: The longest criterion name (a stored run keeps each name with its contributions).
+CRITERION_NAME_LENGTH = 200
 
 #: What a policy may do when the input cannot support one of its features
 #: (:attr:`RatingPolicy.missing_input`).
@@ -350,6 +355,8 @@ class RatingPolicy:
         if not self.criteria:
             raise ValidationError("criteria", (), "at least one criterion")
         names = [c.name for c in self.criteria]
+        # What a stored run keeps (RatingResults): refused here, not after rating.
+        check_texts(names, "criteria", max_length=CRITERION_NAME_LENGTH)
         for name in names:
             if names.count(name) > 1:
                 raise ValidationError("criteria", name, "distinct criterion names")
@@ -500,12 +507,17 @@ class RatingPolicy:
         Raises:
             ValidationError: invalid JSON, or an invalid policy.
         """
+        # Errors describe the text instead of quoting it: a file given by mistake (a
+        # customer list) would otherwise have its first line, names and phone
+        # numbers included, printed.
         try:
             data = json.loads(text)
         except (ValueError, TypeError) as exc:
-            raise ValidationError("policy", text, f"valid JSON ({exc})") from None
+            raise ValidationError("policy", _described(text), f"valid JSON ({exc})") from None
         except RecursionError:
-            raise ValidationError("policy", text, "JSON nested under 1,000 levels") from None
+            raise ValidationError(
+                "policy", _described(text), "JSON nested under 1,000 levels"
+            ) from None
         return cls.from_dict(data, registry=registry)
 
     def to_dict(self) -> dict[str, Any]:
@@ -582,6 +594,15 @@ class RatingPolicy:
     def previous_run_time(self, before: datetime) -> datetime | None:
         """The last scheduled run time at or before ``before`` (None if none)."""
         return self.schedule.previous_run(before)
+
+
+def _described(text: Any) -> str:
+    """What a refused policy text is, without its content."""
+    if isinstance(text, str):
+        return f"text of {len(text):,} characters"
+    if isinstance(text, bytes | bytearray):
+        return f"{len(text):,} bytes"
+    return type(text).__name__
 
 
 def _even_quantiles(levels: int) -> tuple[float, ...]:

@@ -102,10 +102,18 @@ class Explanation:
     def __str__(self) -> str:
         parts = ", ".join(f"{k} {v:.3f}" for k, v in self.contributions.items())
         sign = f" ({self.change:+d})" if self.change else ""
-        text = f"{self.customer_id}: {self.stars}★{sign} score {self.score:.3f} = {parts}"
+        shown = _one_line(str(self.customer_id))
+        text = f"{shown}: {self.stars}★{sign} score {self.score:.3f} = {parts}"
         if self.override is not None:
-            text += f" [rated {self.rated_stars}★; {self.override.describe()}]"
+            text += f" [rated {self.rated_stars}★; {_one_line(self.override.describe())}]"
         return text
+
+
+def _one_line(text: str) -> str:
+    """``text`` with line breaks and control characters escaped (``\\n``, ``\\x1b``), so
+    an id or a reason cannot start a fake line in a report or colour a terminal;
+    printable text, Chinese included, is kept as it is."""
+    return text if text.isprintable() else repr(text)[1:-1]
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -410,6 +418,32 @@ def _customer_ids(features: FeatureTable) -> NDArray[Any]:
     return np.asarray(ids)
 
 
+def _previous_columns(previous: PreviousStars) -> tuple[NDArray[Any], IntArray, IntArray]:
+    """The previous run's ids, stars and pending counters, checked to be one
+    non-negative integer of each per customer.
+
+    Raises:
+        ValidationError: naming the inconsistent column.
+    """
+    ids = np.asarray(previous.customer_ids)
+    if ids.ndim != 1:
+        raise ValidationError("previous.customer_ids", ids.shape, "a one-dimensional column")
+    out: list[IntArray] = []
+    for field in ("stars", "pending"):
+        column = np.asarray(getattr(previous, field))
+        if column.ndim != 1 or column.size != ids.size:
+            raise ValidationError(
+                f"previous.{field}", column.shape, f"{ids.size} values, one per customer"
+            )
+        if column.size and column.dtype.kind not in "iu":
+            raise ValidationError(f"previous.{field}", column.dtype, "integers")
+        checked = column.astype(np.int64)
+        if checked.size and int(checked.min()) < 0:
+            raise ValidationError(f"previous.{field}", int(checked.min()), "non-negative values")
+        out.append(checked)
+    return ids, out[0], out[1]
+
+
 def rate(
     policy: RatingPolicy,
     features: FeatureTable,
@@ -428,7 +462,8 @@ def rate(
             table with ``customer_ids`` and the policy's feature columns).
         previous: the previous run (a :class:`Rating` or stored
             :class:`PreviousStars`): gives each customer's change and feeds the
-            hysteresis. Customers not in it are new (change 0).
+            hysteresis. Customers not in it are new (change 0); stars above the
+            policy's levels (a run of a policy with more levels) count as its top.
         as_of: the rating's time; defaults to ``features.as_of``. Must be aware
             and agree with the features.
         scale: rate against a frozen population (a previous :class:`Rating` or its
@@ -460,8 +495,17 @@ def rate(
     else:
         if not isinstance(scale, RatingScale):
             raise ValidationError("scale", scale, "a RatingScale or a Rating")
-        if [c.name for c in scale.fitted.criteria] != [c.name for c in policy.criteria]:
+        # The same criteria (weights, normalisations, directions, not only names)
+        # and one threshold per star above 1: a scale of another policy would score
+        # by its weights or give stars above this policy's levels.
+        if tuple(scale.fitted.criteria) != tuple(policy.criteria):
             raise ValidationError("scale", scale, "a scale fitted with this policy's criteria")
+        if np.asarray(scale.thresholds).shape != (policy.levels - 1,):
+            raise ValidationError(
+                "scale.thresholds",
+                np.asarray(scale.thresholds).shape,
+                f"{policy.levels - 1} thresholds for {policy.levels} levels",
+            )
         parts = scale.fitted.contributions(features)
         score = sum_contributions(parts.values(), n)
         thresholds = scale.thresholds
@@ -479,16 +523,19 @@ def rate(
             previous = previous.previous()
         if not isinstance(previous, PreviousStars):
             raise ValidationError("previous", previous, "a Rating or PreviousStars")
-        at = align_ids(previous.customer_ids, ids)
+        before_ids, before_stars, before_pending = _previous_columns(previous)
+        at = align_ids(before_ids, ids)
         known = at >= 0
         # A previous run may rate nobody (every customer unrated then): nothing to take.
         safe = np.maximum(at, 0) if known.any() else np.zeros(0, dtype=np.int64)
         previous_stars = np.zeros(n, dtype=np.int64)
         previous_pending = np.zeros(n, dtype=np.int64)
         if known.any():
-            previous_stars = np.where(known, np.asarray(previous.stars)[safe], 0)
-            previous_pending = np.where(known, np.asarray(previous.pending)[safe], 0)
-        previous_stars = previous_stars.astype(np.int64)
+            previous_stars = np.where(known, before_stars[safe], 0)
+            previous_pending = np.where(known, before_pending[safe], 0)
+        # A previous run of a policy with more levels (the policy changed) holds at
+        # most this policy's top level: hysteresis never keeps stars above it.
+        previous_stars = np.clip(previous_stars.astype(np.int64), 0, policy.levels)
         previous_pending = previous_pending.astype(np.int64)
         stars, pending = apply_hysteresis(
             policy, score, computed, thresholds, previous_stars, previous_pending

@@ -44,7 +44,9 @@ def _counts(values: Any, field: str, n: int) -> npt.NDArray[np.int64]:
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise ValidationError(f"{field}[{row}]", int(arr[row]), "a non-negative int")
-    return arr.astype(np.int64, copy=False)
+    # A copy: the columns are read-only, and a view of the caller's array (a
+    # Rating's stars) would change with it, and with it a run a memory store keeps.
+    return arr.astype(np.int64, copy=True)
 
 
 @attrs.frozen(kw_only=True, eq=False, repr=False)

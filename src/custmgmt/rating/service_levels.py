@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import attrs
+import numpy as np
 
 from custmgmt.domain import Priority
 from custmgmt.domain._validate import coerce_enum, is_finite_number
@@ -70,10 +71,23 @@ class ServiceLevel:
         return cls(**fields)
 
 
+def _star_count(value: Any) -> int | None:
+    """``value`` as a star count (an int, numpy's included; not a bool), else None."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
+        return None
+    return int(value)
+
+
 def _levels(value: Any) -> dict[int, ServiceLevel]:
     if not isinstance(value, Mapping):
         raise ValidationError("levels", value, "a mapping of stars to ServiceLevel")
-    return dict(value)
+    levels: dict[int, ServiceLevel] = {}
+    for key, level in value.items():
+        stars = _star_count(key)
+        if stars is None:
+            raise ValidationError("levels", key, "integer star counts as keys")
+        levels[stars] = level
+    return levels
 
 
 @attrs.frozen(kw_only=True)
@@ -163,9 +177,10 @@ class ServiceLevels:
         Raises:
             ValidationError: ``stars`` is not an integer from 1 to :attr:`top`.
         """
-        if isinstance(stars, bool) or not isinstance(stars, int) or stars not in self.levels:
+        count = _star_count(stars)  # a Rating's stars are numpy integers
+        if count is None or count not in self.levels:
             raise ValidationError("stars", stars, f"an integer from 1 to {self.top}")
-        return self.levels[stars]
+        return self.levels[count]
 
     def priority_for(self, stars: int) -> Priority:
         """The ticket priority for ``stars`` (see :meth:`for_stars`)."""
@@ -203,9 +218,12 @@ class ServiceLevels:
             raise ValidationError("levels", data, "a mapping of stars to settings")
         levels: dict[int, ServiceLevel] = {}
         for key, value in data.items():
-            try:
+            stars = _star_count(key)
+            if stars is None and isinstance(key, str) and key.isascii() and key.isdigit():
                 stars = int(key)
-            except (TypeError, ValueError):
-                raise ValidationError("levels", key, "star counts as keys") from None
+            if stars is None:  # 1.5 and "1.0" are no star counts (int() truncated them)
+                raise ValidationError("levels", key, "star counts as keys")
+            if stars in levels:  # "1" and 1, or "01" and "1"
+                raise ValidationError("levels", key, f"each star count once ({stars} twice)")
             levels[stars] = ServiceLevel.from_dict(value)
         return cls(levels=levels)

@@ -7,6 +7,7 @@ stores nothing.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime
@@ -43,6 +44,7 @@ __all__ = [
     "rating_records",
     "reject_override",
     "request_override",
+    "reviewed_overrides",
     "revoke_override",
     "run_scheduled",
     "same_run",
@@ -126,16 +128,24 @@ def save_rating(
 
 
 def load_previous(
-    repository: RatingRepository, *, before: datetime | None = None
+    repository: RatingRepository,
+    *,
+    before: datetime | None = None,
+    policy: RatingPolicy | None = None,
 ) -> PreviousStars | None:
     """The stars of the latest stored run with ``as_of`` strictly before ``before``.
 
-    Returns None when there is no such run.
+    With ``policy``, the latest such run of a policy with the same name, or of any
+    policy when none has that name (a policy new to the store): policies rated side by
+    side on one store each continue from their own runs. Returns None when there is
+    no such run.
     """
     runs = repository.list_runs()
     if before is not None:
         check_aware("before", before)
         runs = [r for r in runs if r.as_of < before]
+    if policy is not None:
+        runs = [r for r in runs if _named(r, policy.name)] or runs
     if not runs:
         return None
     results = repository.results_arrays(runs[-1].id)
@@ -162,7 +172,9 @@ def rate_store(
     Rated are the customers with a counted order at or before ``as_of``; the frames
     loaded are those the policy's features need, as the feature catalogue says (see
     :func:`custmgmt.rating.rate_frames`). The previous stored run (the latest with an
-    earlier ``as_of``) feeds the change and the hysteresis. Saving is idempotent: when
+    earlier ``as_of`` of a policy with the same name, or of any policy when none has
+    that name) feeds the change and the hysteresis, so policies rated side by side on
+    one store each continue from their own runs. Saving is idempotent: when
     a stored run already rates this ``as_of`` with this policy (and no ``run_id`` is
     given), that run is returned and nothing new is stored. The rating's ``stars``
     are the effective stars: approved overrides in effect at ``as_of`` replace the
@@ -192,7 +204,7 @@ def rate_store(
     if "interactions" in feature_sources(policy.features):
         interactions = InteractionFrame.from_store(store, as_of=as_of, customer_index=orders)
     repository: RatingRepository = store.ratings
-    previous = load_previous(repository, before=as_of)
+    previous = load_previous(repository, before=as_of, policy=policy)
     rating = rate_frames(
         policy, orders, interactions, as_of=as_of, previous=previous, engine=engine
     )
@@ -203,9 +215,40 @@ def rate_store(
             with store.transaction():
                 run = save_rating(repository, rating, created_at=created_at, run_id=run_id)
     if apply_overrides:
-        approved = repository.list_overrides(OverrideStatus.APPROVED)
-        rating = rating.with_overrides(approved, at=as_of)
+        rating = rating.with_overrides(reviewed_overrides(repository), at=as_of)
     return rating, run
+
+
+def _named(run: RatingRun, name: str) -> bool:
+    """Whether the run was rated with a policy called ``name``."""
+    try:
+        return bool(json.loads(run.policy_json).get("name") == name)
+    except (ValueError, TypeError, AttributeError):
+        return False
+
+
+def _levels_of(run: RatingRun) -> int | None:
+    """The star levels of the policy a run was rated with (None: unreadable)."""
+    try:
+        levels = json.loads(run.policy_json).get("levels")
+    except (ValueError, TypeError, AttributeError):
+        return None
+    return levels if isinstance(levels, int) and not isinstance(levels, bool) else None
+
+
+def _capped(stars: int, levels: int | None) -> int:
+    """An override's stars, at most the run's top level (as ``Rating.with_overrides``)."""
+    return stars if levels is None else min(stars, levels)
+
+
+def reviewed_overrides(repository: RatingRepository) -> list[Override]:
+    """The overrides that may apply at some time: approved ones, and revoked ones (in
+    effect from their approval until their revocation). Pass them to
+    :meth:`Rating.with_overrides` or :func:`effective_override` with the time."""
+    return [
+        *repository.list_overrides(OverrideStatus.APPROVED),
+        *repository.list_overrides(OverrideStatus.REVOKED),
+    ]
 
 
 def same_run(
@@ -228,9 +271,11 @@ def run_scheduled(
 ) -> tuple[Rating, RatingRun] | None:
     """Run the rating that is due: at the latest scheduled time at or before ``now``.
 
-    Does nothing (returns None) when no scheduled time has passed or a stored run
-    already rates that time or later. The run id is ``"<policy name>-<time>"``, so two
-    processes racing for the same run store it once (the loser gets ``Conflict``).
+    Does nothing (returns None) when no scheduled time has passed or a stored run of
+    this policy (by name) already rates that time or later. The run id is
+    ``"<policy name>-<time>"`` (to the minute, with the seconds for a run off the
+    minute), so two processes racing for the same run store it once (the loser gets
+    ``Conflict``).
 
     Args:
         store: a store with ``ratings``.
@@ -243,15 +288,25 @@ def run_scheduled(
     due = policy.previous_run_time(now)
     if due is None:
         return None
-    latest = store.ratings.latest_run(now)
-    if latest is not None and latest.as_of >= due:
+    # Only this policy's runs count: another policy scheduled on the same store (or
+    # an ad hoc run) rating this time does not make this one's run done.
+    runs = store.ratings.list_runs()
+    mine = [r for r in runs if r.as_of <= now and _named(r, policy.name)]
+    if mine and mine[-1].as_of >= due:
         return None
     rating, run = rate_store(
         store, policy, as_of=due, currency=currency, created_at=now, rates=rates,
-        run_id=f"{policy.name}-{due:%Y%m%dT%H%M%z}",
+        run_id=_scheduled_run_id(policy, due),
     )
     assert run is not None
     return rating, run
+
+
+def _scheduled_run_id(policy: RatingPolicy, due: datetime) -> str:
+    """``"<policy name>-<due>"``: to the minute, with the seconds when a rule runs
+    off the minute (``BYSECOND=0,30`` runs twice a minute: one id each)."""
+    moment = f"{due:%Y%m%dT%H%M%S%z}" if due.second else f"{due:%Y%m%dT%H%M%z}"
+    return f"{policy.name}-{moment}"
 
 
 def _customer_known(store: RatingStore, customer_id: str) -> bool:
@@ -443,6 +498,7 @@ def star_history(store: RatingStore, customer_id: str) -> list[StarHistoryEntry]
     ratings: RatingRepository = store.ratings
     history = ratings.star_history(customer_id)
     overrides = ratings.overrides_for(customer_id) if history else []
+    levels = {run.id: _levels_of(run) for run in ratings.list_runs()} if overrides else {}
     applied = []
     for entry in history:
         chosen = effective_override(overrides, entry.as_of)
@@ -453,7 +509,7 @@ def star_history(store: RatingStore, customer_id: str) -> list[StarHistoryEntry]
             StarHistoryEntry(
                 run_id=entry.run_id,
                 as_of=entry.as_of,
-                stars=chosen.stars,
+                stars=_capped(chosen.stars, levels.get(entry.run_id)),
                 score=entry.score,
                 rated_stars=entry.stars,
                 override=chosen,
@@ -467,7 +523,9 @@ def current_stars(store: RatingStore, at: datetime) -> dict[str, int]:
     with the approved overrides in effect at ``at`` applied.
 
     A customer with an effective override but not in the run (rated later, or new)
-    gets the override's stars. Empty when there is no run and no override.
+    gets the override's stars. Override stars above the run's policy levels count as
+    its top level, as in :meth:`Rating.with_overrides`. Empty when there is no run
+    and no override.
 
     Raises:
         ValidationError: ``at`` is naive.
@@ -486,12 +544,13 @@ def current_stars(store: RatingStore, at: datetime) -> dict[str, int]:
             )
         )
     by_customer: dict[str, list[Override]] = {}
-    for o in ratings.list_overrides(OverrideStatus.APPROVED):
+    for o in reviewed_overrides(ratings):
         by_customer.setdefault(o.customer_id, []).append(o)
+    levels = None if run is None else _levels_of(run)
     for customer_id, found in by_customer.items():
         chosen = effective_override(found, at)
         if chosen is not None:
-            stars[customer_id] = chosen.stars
+            stars[customer_id] = _capped(chosen.stars, levels)
     return stars
 
 
@@ -521,10 +580,11 @@ def explain_stars(store: RatingStore, customer_id: str, *, at: datetime) -> Expl
             customer_id=customer_id, score=float("nan"), stars=chosen.stars,
             computed_stars=0, contributions={}, change=0, rated_stars=0, override=chosen,
         )
+    assert run is not None
     return Explanation(
         customer_id=customer_id,
         score=result.score,
-        stars=result.stars if chosen is None else chosen.stars,
+        stars=result.stars if chosen is None else _capped(chosen.stars, _levels_of(run)),
         computed_stars=result.computed_stars,
         contributions=dict(result.contributions),
         change=result.change,

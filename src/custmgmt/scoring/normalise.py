@@ -71,7 +71,7 @@ class Direction(enum.Enum):
 def _as_column(name: str, values: Any) -> FloatArray:
     try:
         column = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int past float
         raise ValidationError(name, values, "a numeric column") from None
     if column.ndim != 1:
         raise ValidationError(name, values, "a one-dimensional column")
@@ -198,7 +198,12 @@ class Scale:
                 out = (lt + le + 1) / (2.0 * n)
         elif kind is Normalisation.MIN_MAX:
             span = self.high - self.low
-            out = np.zeros_like(column) if span <= 0 else (column - self.low) / span
+            if span <= 0:
+                out = np.zeros_like(column)
+            elif span == np.inf:  # a range past float's maximum: halve, exactly
+                out = (column * 0.5 - self.low * 0.5) / (self.high * 0.5 - self.low * 0.5)
+            else:
+                out = (column - self.low) / span
             out = np.clip(out, 0.0, 1.0)
         elif kind is Normalisation.Z_SCORE:
             out = np.zeros_like(column) if self.high <= 0 else (column - self.low) / self.high
@@ -229,7 +234,13 @@ class Scale:
                 out = (lt + le + 1) / (2.0 * n)
         elif kind is Normalisation.MIN_MAX:
             span = self.high - self.low
-            out = 0.0 if span <= 0 else min(max((x - self.low) / span, 0.0), 1.0)
+            if span <= 0:
+                out = 0.0
+            elif span == math.inf:  # as in _transform
+                ratio = (x * 0.5 - self.low * 0.5) / (self.high * 0.5 - self.low * 0.5)
+                out = min(max(ratio, 0.0), 1.0)
+            else:
+                out = min(max((x - self.low) / span, 0.0), 1.0)
         elif kind is Normalisation.Z_SCORE:
             out = 0.0 if self.high <= 0 else (x - self.low) / self.high
         elif kind is Normalisation.LOG:
@@ -310,8 +321,19 @@ def _fit(
         high = float(column.max()) if column.size else 0.0
         scale = Scale(kind=kind, direction=direction, low=low, high=high)
     elif kind is Normalisation.Z_SCORE:
-        mean = float(column.mean()) if column.size else 0.0
-        std = float(column.std()) if column.size else 0.0
+        if column.size and column.min() == column.max():
+            # All equal: the std is 0 (numpy's mean of [0.7] * 3 is off by an ulp,
+            # which made a std of 1e-16 and z-scores of +-1, and any other value
+            # later a z-score of 1e15).
+            mean, std = float(column[0]), 0.0
+        elif column.size and float(np.abs(column).max()) > 1e150:
+            # The squares would overflow: standardise a scaled copy.
+            big = float(np.abs(column).max())
+            scaled = column / big
+            mean, std = float(scaled.mean()) * big, float(scaled.std()) * big
+        else:
+            mean = float(column.mean()) if column.size else 0.0
+            std = float(column.std()) if column.size else 0.0
         scale = Scale(kind=kind, direction=direction, low=mean, high=std)
     elif kind is Normalisation.LOG:
         high = float(column.max()) if column.size else 0.0

@@ -59,9 +59,13 @@ def feature_column(features: FeatureTable, name: str) -> FloatArray:
         raw = features[name]
     except (KeyError, IndexError, LookupError):
         raise ValidationError("features", name, "a feature present in the table") from None
+    except TypeError:  # None, a list: nothing to look a name up in
+        raise ValidationError(
+            "features", type(features).__name__, "a feature table (columns by name)"
+        ) from None
     try:
         column = np.asarray(raw, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValidationError(f"features[{name!r}]", raw, "a numeric column") from None
     if column.ndim != 1:
         raise ValidationError(f"features[{name!r}]", raw, "a one-dimensional column")
