@@ -239,7 +239,9 @@ def _ticket_fields(
         levels = ServiceLevels.default()
         statuses = sla_status_many(
             found, policy, calendar, as_of,
-            factors=[levels.response_time_factor_for(stars.get(t.customer_id)) for t in found],
+            # Stars above the map's top (a policy of more levels) get the top's service.
+            factors=[levels.response_time_factor_for(_capped(stars.get(t.customer_id), levels.top))
+                     for t in found],
         ).to_list()
         fields["sla_at"] = np.array([to_epoch_micros(t.created_at) for t in found], np.int64)
         fields["sla_met"] = np.array(
@@ -247,3 +249,7 @@ def _ticket_fields(
         )
         fields["sla_stars"] = np.array([stars.get(t.customer_id, 0) for t in found], np.int64)
     return fields
+
+
+def _capped(star: int | None, top: int) -> int | None:
+    return None if star is None else min(star, top)
