@@ -20,16 +20,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from custmgmt.cli._inputs import open_existing_store, parse_as_of
+from custmgmt.cli._inputs import is_postgres_dsn, open_existing_store, parse_as_of
 from custmgmt.domain import SystemClock
 from custmgmt.domain.time import from_epoch_micros
-from custmgmt.errors import ValidationError
+from custmgmt.errors import StorageError, ValidationError
 
 __all__ = [
     "add_cluster_arguments",
@@ -66,18 +67,33 @@ def on_cluster(args: argparse.Namespace) -> bool:
     )
     if not wanted:
         return False
-    if args.workers is not None and args.workers < 1:
-        raise ValidationError("--workers", args.workers, "a positive number of workers")
+    if args.workers is not None and not 1 <= args.workers <= _max_workers():
+        raise ValidationError(
+            "--workers",
+            args.workers,
+            f"a number of local worker processes from 1 to {_max_workers()} "
+            f"({WORKERS_PER_CPU} per CPU); --scheduler ADDRESS for a larger cluster",
+        )
     if getattr(args, "db", None) is not None and not getattr(args, "save", False):
         raise ValidationError(
             "--db",
-            args.db,
+            # A DSN may hold a password: never echo it.
+            "postgresql://..." if is_postgres_dsn(args.db) else args.db,
             "Parquet orders (not a store) with a cluster; a store only as where "
             "rate --save keeps the run",
         )
     if args.orders is None:
         raise ValidationError("ORDERS", None, "Parquet orders (a file, directory or glob)")
     return True
+
+
+#: The most worker processes ``--workers`` starts per CPU of this machine: a local
+#: cluster of more only competes for the same cores (and each process costs memory).
+WORKERS_PER_CPU = 4
+
+
+def _max_workers() -> int:
+    return WORKERS_PER_CPU * (os.cpu_count() or 1)
 
 
 #: The client of an open :func:`cluster_session`, which every graph of it reuses.
@@ -105,7 +121,7 @@ def _client(args: argparse.Namespace) -> Iterator[Any]:
         return
     distributed = require("distributed", extra="dask", purpose="--scheduler / --workers")
     if args.scheduler is not None:
-        with distributed.Client(args.scheduler) as client:
+        with _connected(distributed, args.scheduler) as client:
             yield client
         return
     with (
@@ -115,6 +131,22 @@ def _client(args: argparse.Namespace) -> Iterator[Any]:
         distributed.Client(cluster) as client,
     ):
         yield client
+
+
+def _connected(distributed: Any, address: str) -> Any:
+    """A client of the scheduler at ``address``; a malformed address or a scheduler
+    that cannot be reached is a library error, not a traceback."""
+    try:
+        return distributed.Client(address)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError(
+            "--scheduler", address, f"a Dask scheduler address such as tcp://host:8786 ({exc})"
+        ) from exc
+    except OSError as exc:  # TimeoutError and refused connections included
+        raise StorageError(
+            f"cannot reach the Dask scheduler at {address!r}; expected a running "
+            f"scheduler there: {exc}"
+        ) from exc
 
 
 def _orders_and_as_of(args: argparse.Namespace, tz: ZoneInfo) -> tuple[Any, datetime]:

@@ -16,8 +16,15 @@ import numpy as np
 
 from custmgmt._extras import require
 from custmgmt.distributed.parquet import ParquetDataset
+from custmgmt.errors import ValidationError
 
-__all__ = ["dataset_id_kind", "empty_partition", "frame_id_kind", "partition_table"]
+__all__ = [
+    "dataset_id_kind",
+    "empty_partition",
+    "frame_columns",
+    "frame_id_kind",
+    "partition_table",
+]
 
 
 def dataset_id_kind(data: ParquetDataset, *, purpose: str) -> str:
@@ -29,6 +36,38 @@ def dataset_id_kind(data: ParquetDataset, *, purpose: str) -> str:
     pq = require("pyarrow.parquet", extra="dask", purpose=purpose)
     id_type = pq.read_schema(data.files[0]).field(data.columns["customer_id"]).type
     return "i" if str(id_type).startswith(("int", "uint")) else "O"
+
+
+def frame_columns(frame: Any, known: Iterable[str], *, what: str) -> set[str]:
+    """The lower-case column names of a host's Dask DataFrame, checked: ``frame`` is
+    a Dask DataFrame (not pandas, which has no partitions to map), and no ``known``
+    column is there twice under names that differ in case only (which one would be
+    read is not for the library to guess). ``what`` names the frame in errors.
+
+    Raises:
+        ValidationError: not a Dask DataFrame, or a column given twice.
+    """
+    dd = require("dask.dataframe", extra="dask", purpose=what)
+    if not isinstance(frame, dd.DataFrame):
+        raise ValidationError(
+            what,
+            type(frame).__name__,
+            "a Dask DataFrame (dask.dataframe.from_pandas(frame, npartitions=...) "
+            "turns a pandas one into one)",
+        )
+    seen: dict[str, str] = {}
+    wanted = set(known)
+    for column in frame.columns:
+        name = str(column)
+        key = name.lower()
+        if key in seen and key in wanted:
+            raise ValidationError(
+                f"{what}: column {key}",
+                f"{seen[key]}, {name}",
+                "one column of that name (names are read ignoring case)",
+            )
+        seen.setdefault(key, name)
+    return set(seen)
 
 
 def frame_id_kind(frame: Any) -> str:

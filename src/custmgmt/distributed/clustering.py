@@ -271,8 +271,8 @@ def cluster(
         random_state: its seed.
         revenue: the column whose shares the profiles report.
         clusterer: must be None (a host's clusterer is not shipped to workers).
-        npartitions: partitions of customers after the shuffle (default: as many as
-            input pieces).
+        npartitions: partitions of customers after the shuffle, 1 to
+            ``MAX_PARTITIONS`` (default: as many as input pieces, at most that).
 
     Raises:
         ValidationError: a naive ``as_of``; ``k < 1``; an unknown or interaction

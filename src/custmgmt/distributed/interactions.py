@@ -43,6 +43,7 @@ from custmgmt.analytics.frames import COMPLAINT_CATEGORY_CODES, KIND_CODES, Inte
 from custmgmt.distributed._partitions import (
     dataset_id_kind,
     empty_partition,
+    frame_columns,
     frame_id_kind,
     partition_table,
 )
@@ -423,9 +424,12 @@ def interactions_from_dask(frame: Any) -> DistributedInteractions:
     ("interactions partition 3: column kind").
 
     Raises:
-        ValidationError: a required column missing from the frame.
+        ValidationError: not a Dask DataFrame, a required column missing from the
+            frame, or a column given twice (names differing in case only).
     """
-    names = {str(c).lower() for c in frame.columns}
+    names = frame_columns(
+        frame, (*INTERACTION_COLUMNS, *INTERACTION_OPTIONAL_COLUMNS), what="interactions frame"
+    )
     for column in INTERACTION_COLUMNS:
         if column not in names:
             raise ValidationError(f"interactions frame: column {column}", None, "the column")

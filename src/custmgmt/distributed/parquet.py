@@ -172,9 +172,11 @@ def dataset(
     names the dataset in errors.
 
     Raises:
-        ValidationError: no file, an unreadable file, a file without a required
-            column or without an optional column that another file has (naming the
-            file and the column), a dataset without any row.
+        ValidationError: no file, one file named twice (a repeated path, a link),
+            an unreadable file, a file without a required column or without an
+            optional column that another file has (naming the file and the column), a
+            column spelt differently across files or twice in one file, a dataset
+            without any row.
         MissingDependency: pyarrow is not installed.
     """
     pq = _pq()
@@ -189,6 +191,13 @@ def dataset(
                 raise ValidationError(what, path, "an existing Parquet file")
     if not files:
         raise ValidationError(what, label, "at least one Parquet file")
+    seen: dict[str, str] = {}
+    for path in files:
+        # One file under two names (listed twice, a link) would count its rows twice.
+        real = os.path.realpath(path)
+        if real in seen:
+            raise ValidationError(what, path, f"each file once (it is also named as {seen[real]})")
+        seen[real] = path
     rows: list[int] = []
     groups: list[tuple[int, ...]] = []
     names: list[dict[str, str]] = []
@@ -200,7 +209,7 @@ def dataset(
         rows.append(int(meta.num_rows))
         groups.append(tuple(int(meta.row_group(i).num_rows) for i in range(meta.num_row_groups)))
         schema = meta.schema.to_arrow_schema()
-        names.append({name.lower(): name for name in schema.names})
+        names.append(_column_names(path, schema.names, set(required) | set(optional)))
     known = set(required) | set(optional)
     present = {c for cols in names for c in cols if c in known}
     for path, cols in zip(files, names, strict=True):
@@ -212,6 +221,15 @@ def dataset(
         single = "interaction" if what == "interactions" else what.rstrip("s")
         raise ValidationError(what, label, f"at least one {single} (every file is empty)")
     columns = {c: names[0][c] for c in (*required, *optional) if c in present}
+    for path, cols in zip(files[1:], names[1:], strict=True):
+        for column, spelt in columns.items():
+            if cols[column] != spelt:
+                # Every file is read by the first file's column names.
+                raise ValidationError(
+                    f"{path}: column {cols[column]}",
+                    None,
+                    f"the column spelt {spelt!r} as in {files[0]} (one spelling in every file)",
+                )
     return ParquetDataset(
         source=label,
         files=tuple(files),
@@ -219,6 +237,22 @@ def dataset(
         row_groups=tuple(groups),
         columns=columns,
     )
+
+
+def _column_names(path: str, names: Sequence[str], known: set[str]) -> dict[str, str]:
+    """A file's columns by lower-case name; a dataset column spelt twice (``amount``
+    and ``AMOUNT``) is ambiguous and refused."""
+    out: dict[str, str] = {}
+    for name in names:
+        key = name.lower()
+        if key in out and key in known:
+            raise ValidationError(
+                f"{path}: column {key}",
+                f"{out[key]}, {name}",
+                "one column of that name (names are read ignoring case)",
+            )
+        out.setdefault(key, name)
+    return out
 
 
 @attrs.frozen(kw_only=True, eq=False)

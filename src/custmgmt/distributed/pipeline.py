@@ -79,6 +79,7 @@ from custmgmt.churn.partitioned import check_engine, concat_churn
 from custmgmt.distributed._partitions import (
     dataset_id_kind,
     empty_partition,
+    frame_columns,
     frame_id_kind,
     partition_table,
 )
@@ -120,6 +121,7 @@ from custmgmt.segmentation.schemes import Scheme, Segmentation
 __all__ = [
     "DEFAULT_ROWS_PER_PARTITION",
     "DEFAULT_SAVE_CHUNK_ROWS",
+    "MAX_PARTITIONS",
     "SHUFFLE_LAYER_NAMES",
     "Analysis",
     "DistributedClv",
@@ -137,6 +139,9 @@ __all__ = [
 
 #: Rows per input piece by default (a piece is whole row groups of one file).
 DEFAULT_ROWS_PER_PARTITION = 1 << 21
+#: The most partitions of customers a shuffle may make (``npartitions``): each is a
+#: task on the scheduler, and a graph of millions of them fills its memory.
+MAX_PARTITIONS = 10_000
 #: Customers per chunk by default when a rating run is saved from the cluster.
 DEFAULT_SAVE_CHUNK_ROWS = 1 << 20
 #: Ids sampled per chunk to place the cuts between chunks (their sizes vary by
@@ -262,9 +267,10 @@ def from_dask(frame: Any, *, currency: str = "CNY", tz: str = "Asia/Shanghai") -
     partition ("partition 3: column amount").
 
     Raises:
-        ValidationError: a required column missing from the frame.
+        ValidationError: not a Dask DataFrame, a required column missing from the
+            frame, or a column given twice (names differing in case only).
     """
-    names = {str(c).lower() for c in frame.columns}
+    names = frame_columns(frame, (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS), what="frame")
     for column in ("customer_id", "placed_at", "amount"):
         if column not in names:
             raise ValidationError(f"frame: column {column}", None, "the column")
@@ -282,9 +288,11 @@ def from_dask(frame: Any, *, currency: str = "CNY", tz: str = "Asia/Shanghai") -
 def _by_customer(orders: DistributedOrders, npartitions: int | None) -> list[Any]:
     if not isinstance(orders, DistributedOrders):
         raise ValidationError("orders", type(orders).__name__, "DistributedOrders (read_orders)")
-    count = orders.npartitions if npartitions is None else npartitions
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ValidationError("npartitions", npartitions, "a positive integer")
+    count = min(orders.npartitions, MAX_PARTITIONS) if npartitions is None else npartitions
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_PARTITIONS:
+        raise ValidationError(
+            "npartitions", npartitions, f"a positive integer up to {MAX_PARTITIONS:,}"
+        )
     shuffled = orders.frame.shuffle(on="customer_id", npartitions=count)
     return list(shuffled.to_delayed())
 
@@ -843,8 +851,8 @@ def rate(
         policy: the rating policy (default :meth:`RatingPolicy.default`).
         as_of: the aware time rated.
         previous: the previous run's stars (hysteresis), or None.
-        npartitions: partitions of customers after the shuffle (default: as many
-            as input pieces).
+        npartitions: partitions of customers after the shuffle, 1 to
+            :data:`MAX_PARTITIONS` (default: as many as input pieces, at most that).
         interactions: from :func:`read_interactions` or
             :func:`interactions_from_dask`, for a policy with interaction features
             (without, they are unsupported, as for frames without interactions);

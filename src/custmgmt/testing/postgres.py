@@ -30,6 +30,7 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+import urllib.parse
 from typing import Self
 
 from custmgmt.errors import StorageError
@@ -114,8 +115,11 @@ class TemporaryPostgres:
         return self.dsn_of("postgres")
 
     def dsn_of(self, database: str) -> str:
-        """The DSN of ``database`` on this server (over the Unix socket)."""
-        return f"postgresql://postgres@/{database}?host={self.directory}"
+        """The DSN of ``database`` on this server (over the Unix socket); the name and
+        the socket directory are percent-encoded, so that any name (spaces, ``%``,
+        ``?``, ``/``) names that database and no other."""
+        name = urllib.parse.quote(database, safe="")
+        return f"postgresql://postgres@/{name}?host={urllib.parse.quote(self.directory, safe='/')}"
 
     def create_database(self, name: str | None = None) -> str:
         """Create a new empty database (``name``, or a fresh one); returns its DSN."""

@@ -37,7 +37,7 @@ from typing import Any, Self, TypeVar
 import psycopg
 import psycopg.conninfo
 import psycopg.errors
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from custmgmt.adapters._sql_migrations import checked_steps, run_missing_steps
 from custmgmt.adapters.postgres.schema import SCHEMA_TABLE, Migration
@@ -59,9 +59,12 @@ class _Retryable(Conflict):
 
 
 def _masked(dsn: str) -> str:
-    """``dsn`` with any password replaced by ``***``."""
-    masked = re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", dsn)
-    return re.sub(r"(postgres(?:ql)?://[^:/@]*:)[^@]*@", r"\1***@", masked)
+    """``dsn`` with any password replaced by ``***``: a ``password=`` value (quoted
+    with ``\\'`` escapes, or up to the next space or ``&``) and a URL's user
+    password (up to its last ``@``: an unescaped ``@`` in the password must not leave
+    the rest of it showing). Masks too much rather than too little."""
+    masked = re.sub(r"(?i)(password\s*=\s*)('(?:[^'\\]|\\.|'')*'?|[^\s&]+)", r"\1***", dsn)
+    return re.sub(r"(postgres(?:ql)?://[^:/@]*:).*@", r"\1***@", masked)
 
 
 def storage_error(doing: str, exc: BaseException) -> CustMgmtError:
@@ -159,6 +162,11 @@ class PostgresDatabase:
 
     # -- opening -------------------------------------------------------------------------
     def _open_pool(self, dsn: str, size: int, timeout: float) -> ConnectionPool[Any]:
+        if "\x00" in dsn:
+            # libpq would read the DSN up to the NUL only: another database, silently.
+            raise StorageError(
+                f"postgres: {_masked(dsn)!r} is not a valid DSN (it holds a NUL character)"
+            )
         try:
             given = psycopg.conninfo.conninfo_to_dict(dsn)
         except psycopg.Error as exc:
@@ -294,6 +302,12 @@ class PostgresDatabase:
             except PoolTimeout as exc:
                 raise StorageError(
                     f"postgres: no connection to the server became free: {exc}"
+                ) from exc
+            except PoolClosed as exc:
+                # Only a host's pool can be closed under an open store.
+                raise StorageError(
+                    f"postgres: the host's connection pool is closed ({exc}); open "
+                    "the store on an open pool"
                 ) from exc
             except psycopg.Error as exc:
                 raise storage_error("connecting", exc) from exc
