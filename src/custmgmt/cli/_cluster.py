@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from datetime import datetime
@@ -210,10 +211,11 @@ def rate_on_cluster(args: argparse.Namespace, policy: Any, tz: ZoneInfo) -> Any:
         )
     finally:
         store.close()
-    # The line rate --db --save prints.
+    # The line rate --db --save prints; beside a CSV on standard output, on stderr.
     print(
         f"saved run {run.id} (as of {run.as_of.isoformat()}; a run of the same policy "
-        "and as_of is kept once)"
+        "and as_of is kept once)",
+        file=sys.stderr if args.out == "-" else sys.stdout,
     )
     return rating
 

@@ -23,12 +23,11 @@ from custmgmt.distributed.pipeline import (
     rate,
 )
 from custmgmt.domain._validate import check_aware
-from custmgmt.rating.overrides import OverrideStatus
 from custmgmt.rating.policy import RatingPolicy
 from custmgmt.rating.ports import RatingStore
 from custmgmt.rating.records import RatingRun
 from custmgmt.rating.result import Rating
-from custmgmt.rating.services import load_previous, same_run
+from custmgmt.rating.services import load_previous, reviewed_overrides, same_run
 
 __all__ = ["rate_into_store"]
 
@@ -83,7 +82,7 @@ def rate_into_store(
     check_aware("created_at", created_at)
     policy = RatingPolicy.default() if policy is None else policy
     repository = store.ratings
-    previous = load_previous(repository, before=as_of)
+    previous = load_previous(repository, before=as_of, policy=policy)
     lazy = rate(
         orders,
         policy,
@@ -98,9 +97,8 @@ def rate_into_store(
         run = kept.save(store, created_at=created_at, run_id=run_id, chunk_rows=chunk_rows)
     rating = kept.collect()
     if apply_overrides:
-        rating = rating.with_overrides(
-            repository.list_overrides(OverrideStatus.APPROVED), at=as_of
-        )
+        # Revoked overrides too: each applies from its approval until its revocation.
+        rating = rating.with_overrides(reviewed_overrides(repository), at=as_of)
     return rating, run
 
 
