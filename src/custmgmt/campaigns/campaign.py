@@ -200,12 +200,8 @@ def _check_cap_count(instance: Any, attribute: attrs.Attribute[Any], value: Any)
                   expected="a positive integer")
 
 
-def _check_window(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    name = v.field_name(instance, attribute)
-    expected = f"a number of days from 1 to {MAX_DAYS:,}"
-    v.check_count(name, value, minimum=1, expected=expected)
-    if value > MAX_DAYS:
-        raise ValidationError(name, value, expected)
+#: A window of days: a positive count no longer than a century (MAX_DAYS).
+_check_window = v.count_up_to(MAX_DAYS, what="a number of days")
 
 
 @attrs.frozen(kw_only=True)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from custmgmt._extras import require
-from custmgmt.distributed.parquet import ParquetDataset
+from custmgmt.distributed.parquet import ParquetDataset, columns_by_lower_name
 from custmgmt.errors import ValidationError
 
 __all__ = [
@@ -55,19 +55,7 @@ def frame_columns(frame: Any, known: Iterable[str], *, what: str) -> set[str]:
             "a Dask DataFrame (dask.dataframe.from_pandas(frame, npartitions=...) "
             "turns a pandas one into one)",
         )
-    seen: dict[str, str] = {}
-    wanted = set(known)
-    for column in frame.columns:
-        name = str(column)
-        key = name.lower()
-        if key in seen and key in wanted:
-            raise ValidationError(
-                f"{what}: column {key}",
-                f"{seen[key]}, {name}",
-                "one column of that name (names are read ignoring case)",
-            )
-        seen.setdefault(key, name)
-    return set(seen)
+    return set(columns_by_lower_name(what, [str(c) for c in frame.columns], set(known)))
 
 
 def frame_id_kind(frame: Any) -> str:

@@ -53,6 +53,7 @@ __all__ = [
     "ROW_BITS",
     "ParquetDataset",
     "PieceColumns",
+    "columns_by_lower_name",
     "columns_to_frame",
     "dataset",
     "dataset_files",
@@ -209,7 +210,7 @@ def dataset(
         rows.append(int(meta.num_rows))
         groups.append(tuple(int(meta.row_group(i).num_rows) for i in range(meta.num_row_groups)))
         schema = meta.schema.to_arrow_schema()
-        names.append(_column_names(path, schema.names, set(required) | set(optional)))
+        names.append(columns_by_lower_name(path, schema.names, set(required) | set(optional)))
     known = set(required) | set(optional)
     present = {c for cols in names for c in cols if c in known}
     for path, cols in zip(files, names, strict=True):
@@ -239,9 +240,9 @@ def dataset(
     )
 
 
-def _column_names(path: str, names: Sequence[str], known: set[str]) -> dict[str, str]:
-    """A file's columns by lower-case name; a dataset column spelt twice (``amount``
-    and ``AMOUNT``) is ambiguous and refused."""
+def columns_by_lower_name(path: str, names: Sequence[str], known: set[str]) -> dict[str, str]:
+    """A file's (or a Dask frame's) columns by lower-case name; a ``known`` column
+    spelt twice (``amount`` and ``AMOUNT``) is ambiguous and refused, naming ``path``."""
     out: dict[str, str] = {}
     for name in names:
         key = name.lower()

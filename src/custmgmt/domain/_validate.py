@@ -89,6 +89,20 @@ def check_count(name: str, value: Any, *, minimum: int = 0, expected: str | None
     return value
 
 
+def count_up_to(most: int, *, what: str = "an integer") -> Any:
+    """attrs validator: an int (not a bool) from 1 to ``most``, refused as
+    "``what`` from 1 to ``most``" (a span of days, months, occurrences)."""
+    expected = f"{what} from 1 to {most:,}"
+
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        name = field_name(instance, attribute)
+        check_count(name, value, minimum=1, expected=expected)
+        if value > most:
+            raise ValidationError(name, value, expected)
+
+    return check
+
+
 def an_id(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """attrs validator for a required id."""
     check_id(field_name(instance, attribute), value)

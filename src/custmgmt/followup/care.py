@@ -100,17 +100,6 @@ def _check_positive(instance: Any, attribute: attrs.Attribute[Any], value: Any) 
                   expected="a positive integer")
 
 
-def _bounded(most: int) -> Any:
-    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        name = v.field_name(instance, attribute)
-        expected = f"an integer from 1 to {most:,}"
-        v.check_count(name, value, minimum=1, expected=expected)
-        if value > most:
-            raise ValidationError(name, value, expected)
-
-    return check
-
-
 def _moved(moment: datetime, delta: timedelta | relativedelta) -> datetime:
     """``moment + delta``, held at the calendar's ends rather than overflowing."""
     try:
@@ -143,14 +132,14 @@ class CarePolicy:
         window_days: that window, and how long after falling due a reminder stands.
     """
 
-    stale_after_months: int = attrs.field(default=12, validator=_bounded(1200))
+    stale_after_months: int = attrs.field(default=12, validator=v.count_up_to(1200))
     required_fields: frozenset[str] = attrs.field(
         default=frozenset({"phone"}), converter=_fields
     )
     feb29_in_common_years: str = attrs.field(default="feb28", validator=_check_feb29)
     timezone: str = attrs.field(default="Asia/Shanghai", validator=_check_zone)
     min_buyers: int = attrs.field(default=5, validator=_check_positive)
-    window_days: int = attrs.field(default=90, validator=_bounded(36_500))
+    window_days: int = attrs.field(default=90, validator=v.count_up_to(36_500))
 
 
 def birthday_on(birth: date, year: int, rule: str = "feb28") -> date:
