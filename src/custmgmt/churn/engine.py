@@ -26,6 +26,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from custmgmt._text import one_line
 from custmgmt.analytics.features import CustomerFeatures
 from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 from custmgmt.analytics.partitioned import default_threads
@@ -161,11 +162,12 @@ class ChurnExplanation:
 
     def __str__(self) -> str:
         if not self.fired:
-            return f"{self.customer_id}: not at risk"
+            return f"{one_line(self.customer_id)}: not at risk"
         because = "; ".join(f.text for f in self.fired)
         assert self.action is not None
+        who = one_line(self.customer_id)  # an id from a file may hold a line break
         return (
-            f"{self.customer_id}: {self.risk.label} risk because {because}; likely reason "
+            f"{who}: {self.risk.label} risk because {because}; likely reason "
             f"{self.reason.value} -> {self.action.code}"
         )
 

@@ -11,6 +11,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from custmgmt._text import one_line
 from custmgmt.domain.time import require_aware
 from custmgmt.errors import NotFound, ValidationError
 from custmgmt.notebook.dataframes import FrameExport
@@ -102,18 +103,11 @@ class Explanation:
     def __str__(self) -> str:
         parts = ", ".join(f"{k} {v:.3f}" for k, v in self.contributions.items())
         sign = f" ({self.change:+d})" if self.change else ""
-        shown = _one_line(str(self.customer_id))
+        shown = one_line(str(self.customer_id))
         text = f"{shown}: {self.stars}★{sign} score {self.score:.3f} = {parts}"
         if self.override is not None:
-            text += f" [rated {self.rated_stars}★; {_one_line(self.override.describe())}]"
+            text += f" [rated {self.rated_stars}★; {one_line(self.override.describe())}]"
         return text
-
-
-def _one_line(text: str) -> str:
-    """``text`` with line breaks and control characters escaped (``\\n``, ``\\x1b``), so
-    an id or a reason cannot start a fake line in a report or colour a terminal;
-    printable text, Chinese included, is kept as it is."""
-    return text if text.isprintable() else repr(text)[1:-1]
 
 
 @attrs.frozen(kw_only=True, eq=False)

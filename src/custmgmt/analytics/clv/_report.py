@@ -20,6 +20,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from custmgmt._text import one_line
 from custmgmt.analytics.clv._base import FitProgress
 from custmgmt.analytics.clv._bgnbd import BetaGeo
 from custmgmt.analytics.clv._common import FloatArray
@@ -315,13 +316,13 @@ class ClvReport(FrameExport):
                 where = ", ".join(str(lines[row]) for row in item.rows[:5])
                 more = ", ..." if len(item.rows) > 5 else ""
                 label = "line" if len(item.rows) == 1 else "lines"
-                shown.append(f"{item.customer_id} ({label} {where}{more})")
+                shown.append(f"{one_line(item.customer_id)} ({label} {where}{more})")
             elif item.order_ids:
                 where = ", ".join(item.order_ids[:5])
                 more = ", ..." if len(item.order_ids) > 5 else ""
-                shown.append(f"{item.customer_id} (orders {where}{more})")
+                shown.append(f"{one_line(item.customer_id)} (orders {where}{more})")
             else:
-                shown.append(str(item.customer_id))
+                shown.append(one_line(item.customer_id))
         rest = len(self.spend_exclusions) - len(shown)
         tail = f", and {rest} more" if rest else ""
         return (
@@ -375,7 +376,7 @@ class ClvReport(FrameExport):
         frequency = self.summary.frequency
         for i in order:
             out.append(
-                f"  {pad(str(self.customer_ids[i]), 16)} {int(frequency[i]):>6} "
+                f"  {pad(one_line(self.customer_ids[i]), 16)} {int(frequency[i]):>6} "
                 f"{self.alive[i]:>8.3f} {self.clv[i]:>12,.2f}\n"
             )
         return "".join(out)
