@@ -4,15 +4,12 @@ beyond 2**53 in the vectorised balances, ledger columns out of range or fraction
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from _loyalty_support import T0, add_customer, paid_order
+from _loyalty_support import T0, paid_order
 
-from custmgmt.adapters.memory import MemoryStore
-from custmgmt.adapters.sqlite import SQLiteStore
 from custmgmt.errors import NotFound, ValidationError
 from custmgmt.loyalty import (
     DEFAULT_PROGRAM,
@@ -33,14 +30,6 @@ from custmgmt.loyalty.balances import KIND_CODES, LedgerColumns, balances
 from custmgmt.loyalty.ports import LoyaltyStore
 
 NEAR_THE_END = datetime(9999, 12, 31, 23, tzinfo=UTC)
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest) -> Iterator[LoyaltyStore]:
-    made: LoyaltyStore = MemoryStore() if request.param == "memory" else SQLiteStore(":memory:")
-    add_customer(made)
-    yield made
-    made.close()
 
 
 def test_a_statement_near_year_9999_is_a_validation_error(store: LoyaltyStore) -> None:

@@ -47,14 +47,6 @@ def day(n: float) -> datetime:
     return T0 + timedelta(days=n)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
-    made = MemoryStore() if request.param == "memory" else SQLiteStore(":memory:")
-    add_customer(made)
-    yield made
-    made.close()
-
-
 def earn(store, points: int, at: datetime, key: str = "k") -> LedgerEntry:  # type: ignore[no-untyped-def]
     entry = earn_points(store, "C-1", rule="lottery", key=key, at=at, points=points,
                         program=NO_TIERS)

@@ -3,15 +3,11 @@ the past (a return recorded by the points job after the tier job had run)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-import pytest
-from _loyalty_support import T0, add_customer, paid_order
+from _loyalty_support import T0, paid_order
 
-from custmgmt.adapters.memory import MemoryStore
-from custmgmt.adapters.sqlite import SQLiteStore
 from custmgmt.domain import Money
 from custmgmt.loyalty import earn_for_order, reverse_for_order, update_tier
 from custmgmt.loyalty.ports import LoyaltyStore
@@ -19,14 +15,6 @@ from custmgmt.loyalty.ports import LoyaltyStore
 
 def day(n: int) -> datetime:
     return T0 + timedelta(days=n)
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest) -> Iterator[LoyaltyStore]:
-    made: LoyaltyStore = MemoryStore() if request.param == "memory" else SQLiteStore(":memory:")
-    add_customer(made)
-    yield made
-    made.close()
 
 
 def tiers(store: LoyaltyStore) -> list[tuple[int, str, str]]:

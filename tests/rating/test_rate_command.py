@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from _rate_support import three_customer_store
 
 from custmgmt.adapters.sqlite import SQLiteStore
 from custmgmt.cli import main
 from custmgmt.rating import RatingPolicy
-from custmgmt.testing import make_customer, make_order
 
 ORDERS = """customer_id,placed_at,amount,category,order_id
 王芳,2026-01-03,199.90,书,o1
@@ -112,13 +111,7 @@ def test_bad_arguments_are_clear_errors(tmp_path: Path, capsys: pytest.CaptureFi
 def test_db_rates_the_store_and_save_keeps_the_run(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = tmp_path / "shop.sqlite3"
-    store = SQLiteStore(db)
-    for k in range(3):
-        store.customers.add(make_customer(id=f"c{k}"))
-        store.orders.add(make_order(id=f"o{k}", customer_id=f"c{k}",
-                                    placed_at=datetime(2025, 6, k + 1, tzinfo=UTC)))
-    store.close()
+    db = three_customer_store(tmp_path / "shop.sqlite3")
     assert main(["rate", "--db", str(db), "--as-of", "2026-01-01", "--save"]) == 0
     assert "saved run" in capsys.readouterr().out
     store = SQLiteStore(db)
