@@ -218,7 +218,7 @@ def _current_stars(store: object, as_of: datetime) -> dict[str, int]:
 def _ticket_fields(
     tickets: Any, as_of: datetime, stars: dict[str, int], policy: Any, calendar: Any
 ) -> dict[str, Any]:
-    from custmgmt.rating import ServiceLevels
+    from custmgmt.rating import response_time_factors
     from custmgmt.tickets.sla import SLAState
     from custmgmt.tickets.sla_vectorised import sla_status_many
 
@@ -236,12 +236,12 @@ def _ticket_fields(
         "ticket_score": np.array(score, dtype=np.int64),
     }
     if policy is not None and calendar is not None and found:
-        levels = ServiceLevels.default()
+        # Stars above the map's top (a policy of more levels) get the top's service;
+        # an unrated customer keeps the targets (1.0).
+        factor = response_time_factors(stars)
         statuses = sla_status_many(
             found, policy, calendar, as_of,
-            # Stars above the map's top (a policy of more levels) get the top's service.
-            factors=[levels.response_time_factor_for(_capped(stars.get(t.customer_id), levels.top))
-                     for t in found],
+            factors=[factor.get(t.customer_id, 1.0) for t in found],
         ).to_list()
         fields["sla_at"] = np.array([to_epoch_micros(t.created_at) for t in found], np.int64)
         fields["sla_met"] = np.array(
@@ -249,7 +249,3 @@ def _ticket_fields(
         )
         fields["sla_stars"] = np.array([stars.get(t.customer_id, 0) for t in found], np.int64)
     return fields
-
-
-def _capped(star: int | None, top: int) -> int | None:
-    return None if star is None else min(star, top)
