@@ -23,7 +23,7 @@ from custmgmt.domain import (
     OrderStatus,
     Review,
 )
-from custmgmt.errors import ValidationError
+from custmgmt.errors import Conflict, ValidationError
 from custmgmt.rating import (
     IncrementalRater,
     Rating,
@@ -274,7 +274,7 @@ def test_a_failed_write_does_not_move_the_stars() -> None:
     order = _order(0, NOW, 9_000_000, "玩具", False)
     record_order(store, order, rater=rater)
     moved = rater.snapshot()
-    with pytest.raises(Exception, match="exists"):
+    with pytest.raises(Conflict):
         record_order(store, order, rater=rater)  # the id is taken: nothing stored
     assert np.array_equal(rater.snapshot().score, moved.score)
     assert not np.array_equal(before.score, moved.score)

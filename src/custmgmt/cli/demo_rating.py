@@ -3,7 +3,8 @@
 Rates the customers with a counted order (:func:`custmgmt.rating.rate_frames`:
 prospects and customers whose orders were all cancelled stay unrated) with
 :meth:`RatingPolicy.default` at the previous monthly run and
-at the demo's "now" (so the change since the previous run shows), keeps both runs in
+at the demo's "now" (so the change since the previous run shows; the first continues
+from the store's own earlier run, if any), keeps both runs in
 ``store.ratings`` (fixed run ids: a second demo run finds them and stores nothing
 new), prints the star distribution and the top customers with the contributions
 that explain their stars, then walks one manual override through request, a refused
@@ -15,16 +16,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from custmgmt._text import one_line
 from custmgmt.analytics.frames import OrderFrame
 from custmgmt.analytics.loading import store_frames
 from custmgmt.cli.rate import print_rating
 from custmgmt.errors import NotFound, PermissionDenied
 from custmgmt.rating import (
     OverridePolicy,
+    PreviousStars,
     Rating,
     RatingPolicy,
     approve_override,
     effective_stars,
+    load_previous,
     rate_frames,
     request_override,
     save_rating,
@@ -42,7 +46,13 @@ DEMO_OVERRIDE_ID = "DEMO-OV1"
 def _rate(
     ctx: DemoContext, orders: OrderFrame, as_of: datetime, previous: Rating | None, run_id: str
 ) -> Rating:
-    rating = rate_frames(RatingPolicy.default(), orders, as_of=as_of, previous=previous)
+    policy = RatingPolicy.default()
+    # The first run continues from the store's own earlier run, if any (a demo run
+    # again with a later --as-of), as rate_store does: not from nothing.
+    earlier: Rating | PreviousStars | None = previous
+    if earlier is None:
+        earlier = load_previous(ctx.store.ratings, before=as_of, policy=policy)
+    rating = rate_frames(policy, orders, as_of=as_of, previous=earlier)
     try:
         ctx.store.ratings.get_run(run_id)
     except NotFound:
@@ -98,15 +108,17 @@ def demo_section(ctx: DemoContext) -> None:
         override = approve_override(ctx.store, DEMO_OVERRIDE_ID, by="运营经理-李",
                                     at=ctx.as_of - timedelta(hours=1), policy=reviewers,
                                     roles=("运营经理",), reason="已核对合同")
+    # A reopened store's override may hold anything: each value printed on one line.
     for event in override.history:
-        why = f": {event.reason}" if event.reason else ""
-        role = f" ({event.role})" if event.role else ""
+        why = f": {one_line(event.reason)}" if event.reason else ""
+        role = f" ({one_line(event.role)})" if event.role else ""
         ctx.print(
-            f"  {event.at:%Y-%m-%d %H:%M} {event.action.value:<8} by {event.actor}{role}{why}"
+            f"  {event.at:%Y-%m-%d %H:%M} {event.action.value:<8} by {one_line(event.actor)}"
+            f"{role}{why}"
         )
     i = rating.index_of(override.customer_id)
     effective = effective_stars(rating, [override], at=ctx.as_of)
     ctx.print(
-        f"  customer {override.customer_id}: computed {int(rating.rated_stars[i])}★, "
+        f"  customer {one_line(override.customer_id)}: computed {int(rating.rated_stars[i])}★, "
         f"effective {int(effective[i])}★ until {override.expires_at:%Y-%m-%d}"
     )

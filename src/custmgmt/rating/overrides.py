@@ -359,6 +359,7 @@ class Override:
             PermissionDenied: ``by`` is the requester (a second person must approve),
                 or the policy names neither ``by`` nor any of ``roles``.
             TransitionNotAllowed: it is not pending, or it has already expired.
+            ValidationError: ``at`` before the override's last step.
         """
         check_id("by", by)
         check_aware("at", at)
@@ -389,6 +390,7 @@ class Override:
             PermissionDenied: ``by`` is the requester (withdraw instead), or the
                 policy names neither ``by`` nor any of ``roles``.
             TransitionNotAllowed: it is not pending.
+            ValidationError: a blank reason, ``at`` before the override's last step.
         """
         check_id("by", by)
         if by == self.requested_by:
@@ -427,6 +429,8 @@ class Override:
             PermissionDenied: the policy names neither ``by`` nor any of ``roles``
                 as a revoker.
             TransitionNotAllowed: it is not approved.
+            ValidationError: a blank reason, ``at`` before the override's last step
+                (a revocation dated before the approval).
         """
         check_id("by", by)
         role = _authorised(self, policy, OverrideAction.REVOKE, by, roles)
@@ -445,6 +449,14 @@ class Override:
             raise TransitionNotAllowed(self.status, action, f"override {self.id!r}")
         if at < self.requested_at:
             raise ValidationError("at", at, f"not before the request ({self.requested_at})")
+        # The history is in time order: a step dated before the previous one (a
+        # revocation before the approval) would make the override never have applied,
+        # rewriting what past runs showed.
+        last = self.history[-1] if self.history else None
+        if last is not None and at < last.at:
+            raise ValidationError(
+                "at", at, f"not before the override's last step ({last.action.value} at {last.at})"
+            )
         event = OverrideEvent(action=action, actor=by, at=at, reason=reason, role=role)
         return attrs.evolve(
             self, status=new_status, history=(*self.history, event), version=self.version + 1

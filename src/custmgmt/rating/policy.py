@@ -7,13 +7,14 @@ stored rating run records exactly the policy that produced it.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import attrs
 import numpy as np
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CRITERION_NAME_LENGTH",
     "MISSING_INPUT",
+    "POLICY_NAME_LENGTH",
     "WEIGHT_TOLERANCE",
     "BandKind",
     "Hysteresis",
@@ -49,6 +51,10 @@ WEIGHT_TOLERANCE = 1e-9
 
 #: The longest criterion name (a stored run keeps each name with its contributions).
 CRITERION_NAME_LENGTH = 200
+
+#: The longest policy name: a scheduled run's id is ``"<name>-<time>"`` (at most 22
+#: characters of time) and run ids are at most 128 characters.
+POLICY_NAME_LENGTH = 100
 
 #: What a policy may do when the input cannot support one of its features
 #: (:attr:`RatingPolicy.missing_input`).
@@ -211,13 +217,41 @@ class Hysteresis:
         return {"margin": self.margin, "consecutive": self.consecutive}
 
 
+#: Files of a zone database that are the host's configuration, not IANA zones: the
+#: same name is another zone on another machine (``localtime`` is the host's own zone,
+#: ``posixrules`` its default DST rules; ``posix/`` and ``right/`` are copies, the
+#: latter counting leap seconds, that only some hosts have).
+HOST_ZONE_NAMES = frozenset({"localtime", "posixrules"})
+_HOST_ZONE_PREFIXES = ("posix/", "right/")
+_ZONE_EXPECTED = "an IANA timezone name, the same zone on every machine (e.g. 'Asia/Shanghai')"
+
+
+@functools.lru_cache(maxsize=1)
+def _iana_zone_names() -> frozenset[str]:
+    """The zone names of the IANA database installed (system or ``tzdata``), spelt
+    exactly (a case-insensitive file system would also open ``asia/shanghai``)."""
+    return frozenset(available_timezones()) - HOST_ZONE_NAMES
+
+
 def _zone(name: Any) -> ZoneInfo:
-    if not isinstance(name, str):
-        raise ValidationError("schedule.timezone", name, "an IANA timezone name")
+    """The schedule's zone: an IANA name, never the host's ``localtime`` or a path.
+
+    A schedule says when runs are due on every machine that reads the policy, so its
+    zone must mean the same everywhere.
+
+    Raises:
+        ValidationError: naming ``schedule.timezone`` and the value.
+    """
+    if (
+        not isinstance(name, str)
+        or name.startswith(_HOST_ZONE_PREFIXES)
+        or name not in _iana_zone_names()
+    ):
+        raise ValidationError("schedule.timezone", name, _ZONE_EXPECTED)
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError("schedule.timezone", name, "an IANA timezone name") from None
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValidationError("schedule.timezone", name, _ZONE_EXPECTED) from None
 
 
 @attrs.frozen(kw_only=True)
@@ -235,7 +269,10 @@ class Schedule:
 
     Attributes:
         rule: the recurrence.
-        timezone: the IANA timezone the rule's times are in.
+        timezone: the IANA timezone the rule's times are in: a zone of the IANA
+            database spelt exactly, never the host's ``localtime`` (nor
+            ``posixrules``, a ``posix/`` or ``right/`` copy, or a path), which would
+            make the same policy run at other hours on another machine.
     """
 
     rule: str = "monthly"
@@ -357,9 +394,12 @@ class RatingPolicy:
         names = [c.name for c in self.criteria]
         # What a stored run keeps (RatingResults): refused here, not after rating.
         check_texts(names, "criteria", max_length=CRITERION_NAME_LENGTH)
-        for name in names:
-            if names.count(name) > 1:
-                raise ValidationError("criteria", name, "distinct criterion names")
+        if len(set(names)) != len(names):  # a set: a policy file may list many
+            seen: set[str] = set()
+            for name in names:
+                if name in seen:
+                    raise ValidationError("criteria", name, "distinct criterion names")
+                seen.add(name)
         total = math.fsum(c.weight for c in self.criteria)
         if abs(total - 1.0) > WEIGHT_TOLERANCE:
             raise ValidationError(
@@ -380,8 +420,20 @@ class RatingPolicy:
             raise ValidationError("hysteresis", self.hysteresis, "a Hysteresis")
         if not isinstance(self.schedule, Schedule):
             raise ValidationError("schedule", self.schedule, "a Schedule")
-        if not isinstance(self.name, str) or not self.name.strip():
-            raise ValidationError("name", self.name, "a non-blank name")
+        name = self.name
+        if (
+            not isinstance(name, str)
+            or not name.strip()
+            or not name.isprintable()
+            or len(name) > POLICY_NAME_LENGTH
+        ):
+            # Scheduled runs are stored as "<name>-<time>" (run ids are at most 128
+            # characters), and the name is shown in reports: refused here, not when
+            # the first scheduled run is saved.
+            raise ValidationError(
+                "name", name, f"a non-blank name on one line of at most {POLICY_NAME_LENGTH} "
+                "characters",
+            )
         if self.missing_input not in MISSING_INPUT:
             raise ValidationError("missing_input", self.missing_input, f"one of {MISSING_INPUT}")
 

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+from custmgmt._text import one_line
 from custmgmt.rating.result import Rating
 
 __all__ = ["format_rating"]
@@ -29,7 +30,7 @@ def format_rating(rating: Rating, *, top: int = 10) -> str:
     if rating.unrated:
         out.append(f"  {rating.unrated} unrated: no counted order at or before as_of")
     for name, why in rating.unsupported.items():
-        out.append(f"  {name} left out ({why}); the other criteria rescaled")
+        out.append(f"  {one_line(name)} left out ({one_line(why)}); the other criteria rescaled")
     for stars, count in sorted(rating.distribution().items(), reverse=True):
         bar = "★" * stars + "☆" * (rating.policy.levels - stars)
         out.append(f"  {bar}  {count:>8}  {100 * count / total:5.1f}%")

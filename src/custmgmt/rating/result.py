@@ -36,6 +36,8 @@ __all__ = [
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
+#: The largest ``pending`` count (int64): counting saturates there.
+_PENDING_LIMIT = int(np.iinfo(np.int64).max)
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -101,7 +103,7 @@ class Explanation:
     override: Override | None = None
 
     def __str__(self) -> str:
-        parts = ", ".join(f"{k} {v:.3f}" for k, v in self.contributions.items())
+        parts = ", ".join(f"{one_line(k)} {v:.3f}" for k, v in self.contributions.items())
         sign = f" ({self.change:+d})" if self.change else ""
         shown = one_line(str(self.customer_id))
         text = f"{shown}: {self.stars}★{sign} score {self.score:.3f} = {parts}"
@@ -350,7 +352,9 @@ def apply_hysteresis(
     if not rule.active:
         return computed, np.zeros_like(computed)
     below = (previous_stars > 0) & (computed < previous_stars)
-    pending = np.where(below, previous_pending + 1, 0).astype(np.int64)
+    # Saturating: a previous count at the int64 limit must not wrap to a negative one.
+    counted = np.minimum(previous_pending, _PENDING_LIMIT - 1) + 1
+    pending = np.where(below, counted, 0).astype(np.int64)
     if rule.margin is None:
         held = previous_stars
     else:
@@ -373,7 +377,7 @@ def hysteresis_one(
     rule = policy.hysteresis
     if not rule.active or previous_stars <= 0 or computed >= previous_stars:
         return computed, 0
-    pending = previous_pending + 1
+    pending = min(previous_pending, _PENDING_LIMIT - 1) + 1
     if rule.consecutive is not None and pending >= rule.consecutive:
         return computed, 0
     if rule.margin is None:
@@ -406,10 +410,89 @@ def align_ids(reference: NDArray[Any], wanted: NDArray[Any]) -> IntArray:
 
 
 def _customer_ids(features: FeatureTable) -> NDArray[Any]:
+    """The table's customer ids: one-dimensional, each customer once.
+
+    Raises:
+        ValidationError: no ids, or ids repeated (naming the first repeated one).
+    """
     ids = getattr(features, "customer_ids", None)
     if ids is None:
         raise ValidationError("features", features, "a feature table with customer_ids")
-    return np.asarray(ids)
+    ids = np.asarray(ids)
+    if ids.ndim != 1:
+        raise ValidationError(
+            "features.customer_ids", f"shape {ids.shape}", "one id per customer"
+        )
+    _check_distinct_ids("features.customer_ids", ids)
+    return ids
+
+
+def _check_distinct_ids(field: str, ids: NDArray[Any]) -> None:
+    """Refuse a column of customer ids that names a customer twice, or none.
+
+    A feature table has one row per customer (orders are aggregated per customer
+    by :func:`custmgmt.analytics.features.customer_features`); a rating of a table
+    with a repeated id would give that customer two sets of stars, and no store
+    keeps a run like that. Ids are compared as they are stored: integers as their
+    text. A missing id (None, NaN) names no customer.
+
+    Raises:
+        ValidationError: naming ``field`` and the first id (in input order) that is
+            repeated or missing.
+    """
+    kind = ids.dtype.kind
+    if kind in "fc" and ids.size and bool(np.isnan(ids).any()):
+        raise ValidationError(field, float("nan"), "customer ids, none missing")
+    if kind in "iuUSb":
+        if ids.size < 2:
+            return
+        ordered = np.sort(ids, kind="stable")
+        if not bool((ordered[1:] == ordered[:-1]).any()):
+            return
+        items = ids.tolist()
+    else:
+        items = ids.tolist()
+        # Text ids (the usual object column) need neither a conversion nor a look for
+        # missing values.
+        if not all(type(x) is str for x in items):
+            if any(_missing(x) for x in items):
+                raise ValidationError(
+                    field, next(x for x in items if _missing(x)), "customer ids, none missing"
+                )
+            if not all(_hashable(x) for x in items):  # a list: not an id at all
+                bad = next(x for x in items if not _hashable(x))
+                raise ValidationError(field, bad, "ids of text or integers")
+            keys: Iterable[Any] = map(_stored_key, items)
+        else:
+            keys = items
+        if len(set(keys)) == len(items):
+            return
+    seen: set[Any] = set()
+    for item in items:
+        key = _stored_key(item)
+        if key in seen:
+            raise ValidationError(field, item, "each customer once (one row per customer)")
+        seen.add(key)
+
+
+def _missing(item: Any) -> bool:
+    """None or a float NaN: no id."""
+    return item is None or (isinstance(item, float) and item != item)
+
+
+def _stored_key(item: Any) -> Any:
+    """An id as a store keeps it: integers as their text, anything else as is."""
+    if isinstance(item, int | np.integer) and not isinstance(item, bool | np.bool_):
+        return str(item)
+    return item
+
+
+def _hashable(item: Any) -> bool:
+    try:
+        hash(item)
+    except TypeError:
+        return False
+    return True
 
 
 def _previous_columns(previous: PreviousStars) -> tuple[NDArray[Any], IntArray, IntArray]:
@@ -422,6 +505,7 @@ def _previous_columns(previous: PreviousStars) -> tuple[NDArray[Any], IntArray, 
     ids = np.asarray(previous.customer_ids)
     if ids.ndim != 1:
         raise ValidationError("previous.customer_ids", ids.shape, "a one-dimensional column")
+    _check_distinct_ids("previous.customer_ids", ids)
     out: list[IntArray] = []
     for field in ("stars", "pending"):
         column = np.asarray(getattr(previous, field))
@@ -466,7 +550,9 @@ def rate(
 
     Raises:
         ValidationError: naive or inconsistent ``as_of``, a missing or non-numeric
-            feature column, an inconsistent previous run.
+            feature column, a customer id repeated or missing in the features or the
+            previous run (``features.customer_ids``: a table has one row per
+            customer), an inconsistent previous run.
     """
     ids = _customer_ids(features)
     n = ids.size

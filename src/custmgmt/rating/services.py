@@ -466,7 +466,8 @@ def revoke_override(
         PermissionDenied: the policy names neither ``by`` nor any of ``roles`` as a
             revoker.
         TransitionNotAllowed: it is not approved.
-        ValidationError: a blank reason, or ``policy`` is not an :class:`OverridePolicy`.
+        ValidationError: a blank reason, ``at`` before the approval, or ``policy`` is
+            not an :class:`OverridePolicy`.
     """
     return _review(
         store, override_id, OverrideAction.REVOKE,

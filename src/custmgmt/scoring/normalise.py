@@ -12,7 +12,8 @@ value; ``direction="lower"`` (complaints, recency in days) mirrors them.
 
 * ``percentile_rank``: the average rank of the value among the population divided by
   its size, exactly pandas' ``rank(method="average", pct=True)``: for a value ``x``
-  among ``n`` values, ``(count(< x) + count(<= x) + 1) / (2 n)``, in ``(0, 1]``.
+  among ``n`` values, ``(count(< x) + count(<= x) + 1) / (2 n)``, in ``(0, 1]`` (a
+  value above the whole fitted population, met after the fit, ranks 1).
 * ``min_max``: ``(x - min) / (max - min)`` clipped to ``[0, 1]`` (0 when all equal).
 * ``z_score``: ``(x - mean) / std`` (population std; 0 when the std is 0).
 * ``log``: ``log1p(max(x, 0)) / log1p(max)`` clipped to ``[0, 1]`` (0 when max <= 0),
@@ -195,7 +196,9 @@ class Scale:
             else:
                 lt = np.searchsorted(self.reference, column, side="left")
                 le = np.searchsorted(self.reference, column, side="right")
-                out = (lt + le + 1) / (2.0 * n)
+                # A value above the whole fitted population would get (2n + 1) / 2n:
+                # it ranks as the top, 1 (and never below 0 when mirrored).
+                out = np.minimum((lt + le + 1) / (2.0 * n), 1.0)
         elif kind is Normalisation.MIN_MAX:
             span = self.high - self.low
             if span <= 0:
@@ -231,7 +234,7 @@ class Scale:
             else:
                 lt = int(np.searchsorted(ref, x, side="left"))
                 le = int(np.searchsorted(ref, x, side="right"))
-                out = (lt + le + 1) / (2.0 * n)
+                out = min((lt + le + 1) / (2.0 * n), 1.0)  # as in _transform
         elif kind is Normalisation.MIN_MAX:
             span = self.high - self.low
             if span <= 0:

@@ -85,8 +85,12 @@ def _weight(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
 
 
 def _name(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(f"criterion.{attribute.name}", value, "a non-blank name")
+    # Names are printed in explanations and CSV headers: a line break or a terminal
+    # escape in one would start a forged report line ("FAKE: 5 stars").
+    if not isinstance(value, str) or not value.strip() or not value.isprintable():
+        raise ValidationError(
+            f"criterion.{attribute.name}", value, "a non-blank name on one line"
+        )
 
 
 def _to_normalisation(value: Any) -> Normalisation:
