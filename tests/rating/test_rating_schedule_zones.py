@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from custmgmt.domain.time import HOST_ZONE_NAMES
 from custmgmt.errors import ValidationError
 from custmgmt.rating import RatingPolicy, Schedule
-from custmgmt.rating.policy import HOST_ZONE_NAMES
 
 HOST_DEPENDENT = [
     "localtime",

@@ -45,7 +45,6 @@ from __future__ import annotations
 import functools
 import itertools
 import os
-import zoneinfo
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -78,7 +77,7 @@ from custmgmt.domain.interaction import (
 )
 from custmgmt.domain.money import currency_digits
 from custmgmt.domain.order import Order, OrderStatus
-from custmgmt.domain.time import from_epoch_micros, require_aware, to_epoch_micros
+from custmgmt.domain.time import from_epoch_micros, iana_zone, require_aware, to_epoch_micros
 from custmgmt.errors import ValidationError
 from custmgmt.notebook.display import Displayed, Report, Table, counts_table, numeric_summary
 
@@ -794,10 +793,7 @@ class OrderFrame(_CustomerFrame):
                 and ``.column`` attributes.
         """
 
-        try:
-            zone = zoneinfo.ZoneInfo(tz)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
-            raise ValidationError("tz", tz, "an IANA time zone such as 'Asia/Shanghai'") from None
+        zone = iana_zone(tz, "tz")
         checked_rates = cv.check_rates(rates)
         data = read_orders_csv(
             path, currency=currency, zone=zone, rates=checked_rates, encoding=encoding

@@ -34,7 +34,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import attrs
 import numpy as np
@@ -45,6 +45,7 @@ from custmgmt.analytics._convert import MAX_MICROS, MIN_MICROS, relabel, to_mino
 from custmgmt.analytics.frames import STATUS_CODES, OrderFrame
 from custmgmt.domain.money import currency_digits
 from custmgmt.domain.order import OrderStatus
+from custmgmt.domain.time import iana_zone
 from custmgmt.errors import ValidationError
 
 __all__ = [
@@ -282,10 +283,7 @@ class PieceColumns:
 
 
 def _zone(tz: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError("tz", tz, "an IANA time zone such as 'Asia/Shanghai'") from None
+    return iana_zone(tz, "tz")
 
 
 def _micros(path: str, array: Any, tz: str) -> npt.NDArray[np.int64]:

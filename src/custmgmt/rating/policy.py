@@ -7,14 +7,12 @@ stored rating run records exactly the policy that produced it.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import attrs
 import numpy as np
@@ -22,7 +20,7 @@ from numpy.typing import NDArray
 
 from custmgmt.domain._bulk import check_texts
 from custmgmt.domain._validate import is_finite_number
-from custmgmt.domain.time import require_aware
+from custmgmt.domain.time import iana_zone, require_aware
 from custmgmt.errors import ValidationError
 from custmgmt.notebook.display import Report, Table
 from custmgmt.rating._schedule import NotARecurrence, Recurrence
@@ -217,43 +215,6 @@ class Hysteresis:
         return {"margin": self.margin, "consecutive": self.consecutive}
 
 
-#: Files of a zone database that are the host's configuration, not IANA zones: the
-#: same name is another zone on another machine (``localtime`` is the host's own zone,
-#: ``posixrules`` its default DST rules; ``posix/`` and ``right/`` are copies, the
-#: latter counting leap seconds, that only some hosts have).
-HOST_ZONE_NAMES = frozenset({"localtime", "posixrules"})
-_HOST_ZONE_PREFIXES = ("posix/", "right/")
-_ZONE_EXPECTED = "an IANA timezone name, the same zone on every machine (e.g. 'Asia/Shanghai')"
-
-
-@functools.lru_cache(maxsize=1)
-def _iana_zone_names() -> frozenset[str]:
-    """The zone names of the IANA database installed (system or ``tzdata``), spelt
-    exactly (a case-insensitive file system would also open ``asia/shanghai``)."""
-    return frozenset(available_timezones()) - HOST_ZONE_NAMES
-
-
-def _zone(name: Any) -> ZoneInfo:
-    """The schedule's zone: an IANA name, never the host's ``localtime`` or a path.
-
-    A schedule says when runs are due on every machine that reads the policy, so its
-    zone must mean the same everywhere.
-
-    Raises:
-        ValidationError: naming ``schedule.timezone`` and the value.
-    """
-    if (
-        not isinstance(name, str)
-        or name.startswith(_HOST_ZONE_PREFIXES)
-        or name not in _iana_zone_names()
-    ):
-        raise ValidationError("schedule.timezone", name, _ZONE_EXPECTED)
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ValidationError("schedule.timezone", name, _ZONE_EXPECTED) from None
-
-
 @attrs.frozen(kw_only=True)
 class Schedule:
     """When scheduled re-ratings run.
@@ -292,7 +253,7 @@ class Schedule:
         text = NAMED_SCHEDULES.get(self.rule, self.rule)
         if "DTSTART" in text.upper():
             raise ValidationError("schedule.rule", self.rule, "a rule without DTSTART")
-        zone = _zone(self.timezone)
+        zone = iana_zone(self.timezone, "schedule.timezone")
         try:
             return Recurrence(text, zone, SCHEDULE_ANCHOR)
         except NotARecurrence as exc:
