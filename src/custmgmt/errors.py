@@ -27,6 +27,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from custmgmt._text import one_line
+
 __all__ = [
     "Conflict",
     "ConvergenceError",
@@ -58,7 +60,11 @@ class ValidationError(CustMgmtError, ValueError):
         self.field = field
         self.value = value
         self.expected = expected
-        super().__init__(f"{field}: got {_short_repr(value)}, expected {expected}")
+        # The value is quoted with repr(); the field and the wording may quote a column
+        # name or a value from a file too, so they are kept on one line as well.
+        super().__init__(
+            f"{one_line(field)}: got {_short_repr(value)}, expected {one_line(expected)}"
+        )
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.field, self.value, self.expected))
@@ -110,7 +116,7 @@ class Conflict(CustMgmtError):
         self.expected_version = expected_version
         self.actual_version = actual_version
         self.dependents: Mapping[str, int] = MappingProxyType(dict(dependents or {}))
-        super().__init__(f"{entity} {key!r}: {message}")
+        super().__init__(f"{entity} {key!r}: {one_line(message)}")
 
     @classmethod
     def has_dependents(cls, entity: str, key: Any, dependents: Mapping[str, int]) -> Conflict:
@@ -140,7 +146,7 @@ class TransitionNotAllowed(CustMgmtError):
         self.reason = reason
         state_name = getattr(state, "value", state)
         event_name = getattr(event, "value", event)
-        detail = f": {reason}" if reason else ""
+        detail = f": {one_line(reason)}" if reason else ""
         super().__init__(f"event {event_name!r} is not allowed in state {state_name!r}{detail}")
 
     def __reduce__(self) -> tuple[Any, ...]:

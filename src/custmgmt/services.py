@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from custmgmt._text import one_line
 from custmgmt.domain import (
     Complaint,
     Customer,
@@ -107,7 +108,8 @@ class CustomerOverview:
                 f"review mean {self.review_mean:.2f}; open complaints "
                 f"{len(self.open_complaints)}"
             )
-        return "\n".join(lines)
+        # One line each whatever the data holds (an id from a file may hold a line break).
+        return "\n".join(one_line(line) for line in lines)
 
 
 def customer_overview(store: Store, customer_id: str, *, as_of: datetime) -> CustomerOverview:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from custmgmt import __version__
+from custmgmt._text import one_line
 from custmgmt.cli import (
     backup,
     campaign,
@@ -91,7 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(func(args))
     except CustMgmtError as exc:
-        print(f"custmgmt: error: {exc}", file=sys.stderr)
+        # One line whatever the message quotes: a value from a file may hold a line
+        # break or a terminal escape (the errors quote values with repr, but not all).
+        print(f"custmgmt: error: {one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("custmgmt: interrupted", file=sys.stderr)

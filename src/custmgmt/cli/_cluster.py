@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from custmgmt._text import one_line
 from custmgmt.cli._inputs import is_postgres_dsn, open_existing_store, parse_as_of
 from custmgmt.domain import SystemClock
 from custmgmt.domain.time import from_epoch_micros
@@ -213,7 +214,7 @@ def rate_on_cluster(args: argparse.Namespace, policy: Any, tz: ZoneInfo) -> Any:
         store.close()
     # The line rate --db --save prints; beside a CSV on standard output, on stderr.
     print(
-        f"saved run {run.id} (as of {run.as_of.isoformat()}; a run of the same policy "
+        f"saved run {one_line(run.id)} (as of {run.as_of.isoformat()}; a run of the same policy "
         "and as_of is kept once)",
         file=sys.stderr if args.out == "-" else sys.stdout,
     )

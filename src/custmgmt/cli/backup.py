@@ -13,6 +13,7 @@ import argparse
 import sys
 from typing import Any
 
+from custmgmt._text import one_line
 from custmgmt.adapters.sqlite.backup import backup
 
 __all__ = ["register", "run"]
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
 
     report = backup(args.db, args.to, overwrite=args.force)
     print(
-        f"backed up {args.db} to {report.path}: {report.pages:,} pages, "
+        f"backed up {one_line(args.db)} to {one_line(report.path)}: {report.pages:,} pages, "
         f"{report.size:,} bytes, integrity {report.integrity}",
         file=sys.stdout,
     )

@@ -20,6 +20,7 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, TextIO
 
+from custmgmt._text import one_line
 from custmgmt.campaigns import (
     MAX_DAYS,
     Campaign,
@@ -194,8 +195,9 @@ def print_campaigns(campaigns: list[Any], out: TextIO) -> None:
         print("no campaigns stored", file=out)
     for c in campaigns:
         state = f"ran {c.ran_at:%Y-%m-%d %H:%M}" if c.ran_at else "planned"
-        print(f"{c.id}  {c.name}  [{c.channel.value}] {c.starts_at:%Y-%m-%d}..{c.ends_at:%Y-%m-%d}"
-              f"  holdout {c.holdout_share:.0%}  {state}", file=out)
+        print(f"{one_line(c.id)}  {one_line(c.name)}  [{c.channel.value}] "
+              f"{c.starts_at:%Y-%m-%d}..{c.ends_at:%Y-%m-%d}  holdout {c.holdout_share:.0%}  "
+              f"{state}", file=out)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -217,13 +219,13 @@ def run(args: argparse.Namespace) -> int:
             table = audience_table(store, as_of=now)
             if args.action == "preview":
                 for line in preview_audience(store, args.id, table, at=now).lines():
-                    print(line, file=out)
+                    print(one_line(line), file=out)
             else:
                 notifier = MemoryNotifier()
                 result = run_campaign(store, args.id, table, notifier, at=now)
                 n = sum(result.counts.values())
                 for reason, count in result.counts.items():
-                    print(f"  {reason.value:<14} {count:>7,} of {n:,}", file=out)
+                    print(f"  {one_line(reason.value):<14} {count:>7,} of {n:,}", file=out)
                 print(f"{result.messages:,} messages handed to the in-memory notifier "
                       "(nothing was sent)", file=out)
                 print(str(result.ratio), file=out)
@@ -233,8 +235,8 @@ def run(args: argparse.Namespace) -> int:
                 groups.update(_segment_groups(store, args.id, args.by_segment))
             report = campaign_report(store, args.id, as_of=now, groups=groups,
                                      replicates=args.replicates, seed=args.seed)
-            for line in report.lines():
-                print(line, file=out)
+            for line in report.lines():  # each line one line, whatever the ids hold
+                print(one_line(line), file=out)
     finally:
         store.close()
     return 0

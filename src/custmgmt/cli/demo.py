@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from custmgmt import datasets
+from custmgmt._text import one_line
 from custmgmt.adapters.sqlite import SQLiteStore
 from custmgmt.adapters.sqlite._files import special_file_kind
 from custmgmt.cli import (
@@ -146,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
             rng=random.Random(args.seed),
             db_path=None if is_postgres_dsn(args.db) else Path(args.db),
         )
-        ctx.print(f"custmgmt demo: database {_shown(args.db)}")
+        ctx.print(f"custmgmt demo: database {one_line(_shown(args.db))}")
         if store.customers.count() == 0:
             _fill(ctx, args.customers)
         else:
@@ -219,16 +220,20 @@ def _summary(ctx: DemoContext) -> None:
         for interaction in interactions:
             kinds[interaction.kind.value] += 1
     for currency, amount in sorted(revenue.items()):
-        ctx.print(f"net revenue to {ctx.as_of:%Y-%m-%d}: {amount:,.2f} {currency}")
-    ctx.print("orders by status: " + ", ".join(f"{k} {v:,}" for k, v in statuses.most_common()))
-    ctx.print("customers by region: " + ", ".join(f"{k} {v:,}" for k, v in regions.most_common(6)))
-    ctx.print("interactions: " + ", ".join(f"{k} {v:,}" for k, v in kinds.most_common()))
+        ctx.print(f"net revenue to {ctx.as_of:%Y-%m-%d}: {amount:,.2f} {one_line(currency)}")
+    ctx.print("orders by status: "
+              + ", ".join(f"{one_line(k)} {v:,}" for k, v in statuses.most_common()))
+    ctx.print("customers by region: "
+              + ", ".join(f"{one_line(k)} {v:,}" for k, v in regions.most_common(6)))
+    ctx.print("interactions: "
+              + ", ".join(f"{one_line(k)} {v:,}" for k, v in kinds.most_common()))
     first = next(iter(store.customers.iter_chunks(size=3)), [])
     for customer in first:
         where = customer.address.city if customer.address and customer.address.city else "-"
         since = f"{customer.registered_at:%Y-%m-%d}"
         # A person's name is personal data: printed masked (Customer.display_name).
-        ctx.print(f"  e.g. {customer.id}: {customer.display_name} ({where}), registered {since}")
+        ctx.print(f"  e.g. {one_line(customer.id)}: {one_line(customer.display_name)} "
+                  f"({one_line(where)}), registered {since}")
 
 
 def _parse_as_of(text: str) -> datetime:

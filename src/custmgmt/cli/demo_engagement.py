@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from custmgmt._text import one_line
 from custmgmt.campaigns import (
     Campaign,
     FrequencyCap,
@@ -78,13 +79,15 @@ def _followups(ctx: DemoContext, table: Any) -> None:
             content="上门拜访，了解明年采购计划", created_at=start, created_by="客户经理-陈",
             approver="运营经理-李",
         ), policy=policy, segments={"value tiers=high"})
-        ctx.print(f"key customer {key_plan.customer_id}: plan {key_plan.id} "
-                  f"{key_plan.status.value} (approver {key_plan.approver})")
+        ctx.print(f"key customer {one_line(key_plan.customer_id)}: plan "
+                  f"{one_line(key_plan.id)} {key_plan.status.value} "
+                  f"(approver {one_line(key_plan.approver)})")
         key_plan = approve_plan(store, key_plan.id, by="运营经理-李",
                                 at=start + timedelta(hours=2), note="同意，请带上新品资料")
     assert key_plan.approval is not None
-    ctx.print(f"plan {key_plan.id} for {key_plan.customer_id}: {key_plan.status.value}, approved "
-              f"by {key_plan.approval.by} on {key_plan.approval.at:%Y-%m-%d}")
+    ctx.print(f"plan {one_line(key_plan.id)} for {one_line(key_plan.customer_id)}: "
+              f"{key_plan.status.value}, approved "
+              f"by {one_line(key_plan.approval.by)} on {key_plan.approval.at:%Y-%m-%d}")
     try:
         plan = store.followups.get_plan(DEMO_PLAN_IDS[1])
     except NotFound:
@@ -100,16 +103,17 @@ def _followups(ctx: DemoContext, table: Any) -> None:
             at=first + timedelta(minutes=20), channel="phone", staff="客服-王",
             outcome="reached", notes="客户很满意，下周再联系", satisfaction=5,
         ))
-    ctx.print(f"plan {plan.id} for {plan.customer_id}: every Tuesday 15:00, owner {plan.owner}")
+    ctx.print(f"plan {one_line(plan.id)} for {one_line(plan.customer_id)}: every Tuesday "
+              f"15:00, owner {one_line(plan.owner)}")
     day = ctx.as_of.date()
     due = due_followups(store, day)
     ctx.print(f"due on {day}: {len(due)}")
     for item in due[:5]:
-        ctx.print(f"  {item}")
+        ctx.print(f"  {one_line(item)}")
     overdue = overdue_followups(store, as_of=ctx.as_of, lookback_days=35)
     ctx.print(f"overdue in the last 35 days: {len(overdue)}")
     for item in overdue[:5]:
-        ctx.print(f"  {item}")
+        ctx.print(f"  {one_line(item)}")
 
 
 def demo_section(ctx: DemoContext) -> None:
@@ -144,13 +148,13 @@ def demo_section(ctx: DemoContext) -> None:
         table = audience_table(store, as_of=run_at)
         preview = preview_audience(store, campaign.id, table, at=run_at)
         for line in preview.lines()[1:]:
-            ctx.print(line)
+            ctx.print(one_line(line))
         notifier = MemoryNotifier()
         result = run_campaign(store, campaign.id, table, notifier, at=run_at)
         ctx.print(f"{result.messages:,} messages handed to the in-memory notifier "
                   "(the library sends nothing)")
     else:
-        ctx.print(f"campaign {campaign.id} ran on {campaign.ran_at:%Y-%m-%d}: "
+        ctx.print(f"campaign {one_line(campaign.id)} ran on {campaign.ran_at:%Y-%m-%d}: "
                   f"{store.campaigns.count_decisions(campaign.id):,} decisions stored")
     rating = ctx.shared.get("rating")
     groups = {}
@@ -162,4 +166,4 @@ def demo_section(ctx: DemoContext) -> None:
     ctx.print("(synthetic data without a campaign response: an A/A check, the intervals "
               "should cover zero)")
     for line in report.lines():
-        ctx.print(line)
+        ctx.print(one_line(line))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from custmgmt._text import one_line
 from custmgmt.cli.demo_context import DemoContext
 from custmgmt.cli.points import print_statement
 from custmgmt.domain import Order, OrderStatus
@@ -100,7 +101,7 @@ def demo_section(ctx: DemoContext) -> None:
     st = statement(store, cid, as_of=ctx.as_of, program=program)
     expired = sum(1 for e in st.entries if e.kind is EntryKind.EXPIRE)
     ctx.print(
-        f"customer {cid}: {len(orders)} paid orders, 1 point per yuan times the tier's "
+        f"customer {one_line(cid)}: {len(orders)} paid orders, 1 point per yuan times the tier's "
         f"multiplier, locked 7 days after delivery, lots expire after 12 months ({expired} "
         "lots expired by the expiry job)"
     )

@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from custmgmt._text import one_line
 from custmgmt.adapters.sqlite import SQLiteStore
 from custmgmt.adapters.sqlite.backup import backup, check_integrity
 from custmgmt.cli.demo_context import DemoContext
@@ -98,10 +99,10 @@ def demo_section(ctx: DemoContext) -> None:
             ctx.print("the audited steps ran before: reporting only")
         _report(ctx, store, chosen)
     except CustMgmtError as exc:
-        ctx.print(f"privacy section stopped: {exc}")
+        ctx.print(f"privacy section stopped: {one_line(exc)}")
         return
     result = verify_audit_log(store)
-    state = "intact" if result.ok else f"BROKEN ({result.problem})"
+    state = "intact" if result.ok else f"BROKEN ({one_line(result.problem)})"
     ctx.print(f"audit log: {result.checked} entries, chain {state}, head {result.head[:16]}...")
     _backup(ctx)
 
@@ -110,8 +111,8 @@ def _masking(ctx: DemoContext, customers: Any) -> None:
 
     ctx.print("masked for display (name, phone, email, address to the district):")
     for c in customers:
-        ctx.print(f"  {c.id}: {mask_name(c.name)} | {mask_phone(c.phone)} | "
-                  f"{mask_email(c.email)} | {mask_address(c.address)}")
+        ctx.print("  " + one_line(f"{c.id}: {mask_name(c.name)} | {mask_phone(c.phone)} | "
+                                  f"{mask_email(c.email)} | {mask_address(c.address)}"))
 
 
 def _first_run(ctx: DemoContext, store: Any, privacy: Any, chosen: list[str], mode: str) -> None:
@@ -122,29 +123,31 @@ def _first_run(ctx: DemoContext, store: Any, privacy: Any, chosen: list[str], mo
         customer = store.customers.get(cid)
         at = max(ctx.as_of, customer.updated_at)
         update_customer(store, privacy, loader, customer.update_profile(at=at), purpose="demo")
-    ctx.print(f"customers {', '.join(chosen)} are now stored {mode}")
+    ctx.print(f"customers {', '.join(map(one_line, chosen))} are now stored {mode}")
     try:
         read_customer(store, privacy, Actor(id="analyst-陈", roles={"analyst"}), chosen[0])
     except AccessDenied as denied:
-        ctx.print(f"refused and audited: {denied}")
+        ctx.print(f"refused and audited: {one_line(denied)}")
     working = [TicketStatus.ASSIGNED, TicketStatus.IN_PROGRESS]
     ticket = next((t for t in store.tickets.find(statuses=working) if t.assignee), None)
     if ticket is not None:
         agent = Actor(id=ticket.assignee, roles={"agent"})
         seen = read_customer(store, privacy, agent, ticket.customer_id,
                              purpose=f"ticket {ticket.id}")
-        ctx.print(f"{agent.id} (ticket {ticket.id} assigned) may read {seen.id}'s contacts: "
-                  f"phone {mask_phone(seen.phone) or '(none)'}, audited")
+        ctx.print(one_line(f"{agent.id} (ticket {ticket.id} assigned) may read {seen.id}'s "
+                           f"contacts: phone {mask_phone(seen.phone) or '(none)'}, audited"))
     first = read_customer(store, privacy, officer, chosen[0], purpose="demo lookup")
     if first.email is not None:
         found = find_customers(store, privacy, officer, email=first.email.upper(),
                                purpose="demo lookup")
         ctx.print(f"found by email (upper-cased) through the blind index: {found}")
     record = erase_subject(store, privacy, officer, chosen[2], purpose="PIPL 第47条 删除请求")
-    ctx.print(f"erased {chosen[2]} on request: now {record.pseudonym}, data key shredded, "
+    ctx.print(f"erased {one_line(chosen[2])} on request: now {one_line(record.pseudonym)}, "
+              "data key shredded, "
               "orders kept, suppressed from campaigns")
     exported = export_subject(store, privacy, officer, chosen[2], purpose="demo export")
-    ctx.print(f"{chosen[2]}'s export after erasure: name {exported['customer']['name']!r}, "
+    ctx.print(f"{one_line(chosen[2])}'s export after erasure: "
+              f"name {exported['customer']['name']!r}, "
               f"email {exported['customer']['email']!r}, {len(exported['orders'])} orders")
 
 
@@ -155,18 +158,18 @@ PSEUDONYM_PREFIX = "匿名-"
 def _report(ctx: DemoContext, store: Any, chosen: list[str]) -> None:
     core = store.customers.get(chosen[0])
     if core.name.startswith(PSEUDONYM_PREFIX):
-        ctx.print(f"{chosen[0]} as the customers table stores it: name {core.name!r}, "
+        ctx.print(f"{one_line(chosen[0])} as the customers table stores it: name {core.name!r}, "
                   f"phone {core.phone!r}, email {core.email!r}")
     else:
         # Unencrypted (no privacy extra): the table holds the real contact details,
         # which a printout shows masked like any other.
-        ctx.print(f"{chosen[0]} as the customers table stores it, in plain text (shown "
-                  f"masked): name {mask_name(core.name)}, phone {mask_phone(core.phone)}, "
-                  f"email {mask_email(core.email)}")
+        ctx.print(one_line(f"{chosen[0]} as the customers table stores it, in plain text "
+                           f"(shown masked): name {mask_name(core.name)}, phone "
+                           f"{mask_phone(core.phone)}, email {mask_email(core.email)}"))
     erased = store.privacy.erasure(chosen[2])
     if erased is not None:
-        ctx.print(f"{chosen[2]} erased at {erased.at:%Y-%m-%d %H:%M}, pseudonym "
-                  f"{erased.pseudonym}; {len(store.privacy.erased_ids())} erased in all")
+        ctx.print(f"{one_line(chosen[2])} erased at {erased.at:%Y-%m-%d %H:%M}, pseudonym "
+                  f"{one_line(erased.pseudonym)}; {len(store.privacy.erased_ids())} erased in all")
 
 
 #: What the section says about backups on PostgreSQL, where the SQLite backup API does

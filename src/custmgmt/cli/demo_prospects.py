@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from custmgmt._text import one_line
 from custmgmt.cli.prospects import print_development
 from custmgmt.domain import Money
 from custmgmt.errors import NotFound, PermissionDenied
@@ -70,7 +71,7 @@ def demo_section(ctx: Any) -> None:
     except NotFound:
         story = _develop(store, ctx.as_of, random.Random(ctx.seed + 23))
         for line in story:
-            ctx.print(f"  {line}")
+            ctx.print(f"  {one_line(line)}")
     ctx.print()
     print_development(store, ctx.as_of, ctx.out, week_of=ctx.as_of - timedelta(days=7))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
+from custmgmt._text import one_line
 from custmgmt.cli.demo_context import DemoContext
 from custmgmt.cli.demo_loyalty import demo_customer
 from custmgmt.loyalty.ports import LoyaltyStore
@@ -32,11 +33,11 @@ def demo_section(ctx: DemoContext) -> None:
     found = demo_customer(store, ctx.as_of) if isinstance(store, LoyaltyStore) else None
     cid = found[0] if found else str(purchases.customer_ids[0])
     result = model.recommend([cid], k=5)
-    ctx.print(f"for {cid} (cosine; bought items left out):")
+    ctx.print(f"for {one_line(cid)} (cosine; bought items left out):")
     for item, score, mine in zip(result.items[0], result.scores[0], result.from_history[0],
                                  strict=True):
         if item is not None:
-            ctx.print(f"  {item:<12} " + (f"score {score:.3f}" if mine else "popular"))
+            ctx.print(f"  {one_line(item):<12} " + (f"score {score:.3f}" if mine else "popular"))
     code = int(purchases.customer_ids.searchsorted(cid))
     known = code < purchases.n_customers and purchases.customer_ids[code] == cid
     # searchsorted gives where an absent id would go: another customer's code.
@@ -44,13 +45,13 @@ def demo_section(ctx: DemoContext) -> None:
     if len(mine_items):
         top = int(Counter(mine_items.tolist()).most_common(1)[0][0])
         sku = str(purchases.item_ids[top])
-        pairs = ", ".join(f"{s} ({v:.2f})" for s, v in model.similar_items(sku, k=3))
-        ctx.print(f"bought {sku}, also bought: {pairs or '-'}")
+        pairs = ", ".join(f"{one_line(s)} ({v:.2f})" for s, v in model.similar_items(sku, k=3))
+        ctx.print(f"bought {one_line(sku)}, also bought: {pairs or '-'}")
     cutoff = ctx.as_of - timedelta(days=90)
     try:
         report = evaluate(purchases, cutoff=cutoff, k=10)
     except ValueError as exc:  # too few customers on either side of the cutoff
-        ctx.print(f"evaluation skipped: {exc}")
+        ctx.print(f"evaluation skipped: {one_line(exc)}")
         return
     for line in report.format_table().splitlines():
         ctx.print(line)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from custmgmt._text import one_line
 from custmgmt.cli.demo_context import DemoContext
 from custmgmt.cli.report import default_periods, write_text_atomically
 from custmgmt.kpi import KpiInputs, KpiReport
@@ -39,4 +40,4 @@ def demo_section(ctx: DemoContext) -> None:
         return
     target = report_path(Path(db))
     write_text_atomically(target, report.to_html())
-    ctx.print(f"HTML report (charts, no script, nothing fetched): {target}")
+    ctx.print(f"HTML report (charts, no script, nothing fetched): {one_line(target)}")

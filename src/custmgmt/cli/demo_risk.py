@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Final
 
+from custmgmt._text import one_line
 from custmgmt.cli.demo_context import DemoContext
 from custmgmt.cli.risk import print_risk_overview
 from custmgmt.errors import NotFound
@@ -104,21 +105,23 @@ def demo_section(ctx: DemoContext) -> None:
     restriction = _find(store.risk.get_restriction, DEMO_RESTRICTION_ID)
     appeal = _find(store.risk.get_appeal, DEMO_APPEAL_ID)
     if restriction is not None:
-        ctx.print(f"\naudit trail of {restriction.id} ({restriction.customer_id}):")
+        ctx.print(f"\naudit trail of {one_line(restriction.id)} "
+                  f"({one_line(restriction.customer_id)}):")
         for e in restriction.events:
-            ctx.print(f"  {e.at:%Y-%m-%d %H:%M}  {e.action:<10} by {e.actor}: {e.reason}")
+            ctx.print(f"  {e.at:%Y-%m-%d %H:%M}  {one_line(e.action):<10} by "
+                      f"{one_line(e.actor)}: {one_line(e.reason)}")
     if appeal is not None:
         carried = ""
         if appeal.ticket_id is not None:
             ticket = _find(store.tickets.get, appeal.ticket_id)
             if ticket is not None:
-                carried = f"; service ticket {ticket.id}: {ticket.status.value}"
-        ctx.print(f"appeal {appeal.id}: deadline {appeal.deadline:%Y-%m-%d %H:%M} "
+                carried = f"; service ticket {one_line(ticket.id)}: {ticket.status.value}"
+        ctx.print(f"appeal {one_line(appeal.id)}: deadline {appeal.deadline:%Y-%m-%d %H:%M} "
                   f"(16 business hours){carried}")
         for a in appeal.events:
             ctx.print(f"  {a.at:%Y-%m-%d %H:%M}  {a.event.value:<12} -> "
-                      f"{a.to_status.value:<12} by {a.actor}" + (f": {a.reason}" if a.reason
-                                                                  else ""))
+                      f"{a.to_status.value:<12} by {one_line(a.actor)}"
+                      + (f": {one_line(a.reason)}" if a.reason else ""))
 
 
 def _find(get: Any, key: str) -> Any:
@@ -149,5 +152,5 @@ def _restriction_and_appeal(ctx: DemoContext, store: Any) -> None:
     start_review(store, DEMO_APPEAL_ID, at=start + timedelta(hours=3), actor="risk-reviewer")
     decide_appeal(store, DEMO_APPEAL_ID, overturn=True, at=start + timedelta(days=1),
                   actor="risk-reviewer", reason="returns confirmed as quality defects")
-    ctx.print(f"restricted {worst} (grade {grades[worst]}), who appealed; the appeal was "
-              "overturned and the restriction lifted")
+    ctx.print(f"restricted {one_line(worst)} (grade {one_line(grades[worst])}), who appealed; "
+              "the appeal was overturned and the restriction lifted")

@@ -19,6 +19,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
+from custmgmt._text import one_line
 from custmgmt.cli.team import TeamReportStore, print_team
 from custmgmt.errors import NotFound
 from custmgmt.rating import current_stars
@@ -96,13 +97,15 @@ def demo_section(ctx: Any) -> None:
     for a in store.assignments.find():
         if a.ticket_id.startswith("DEMO-S"):
             counts[a.method.value] = counts.get(a.method.value, 0) + 1
-    ctx.print("assignments by method: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    ctx.print("assignments by method: "
+              + ", ".join(f"{one_line(k)} {v}" for k, v in sorted(counts.items())))
     ctx.print()
     print_team(store, ctx.as_of - timedelta(days=56), ctx.as_of, ctx.out)
     _print_targets(store, ctx)
     effect = training_comparison(store, "DEMO-TR1", calendar=default_calendar(),
                                  window=timedelta(days=21), as_of=ctx.as_of)
-    ctx.print(f"\ntraining of {effect.agent_id} on {effect.at:%Y-%m-%d} (21 days each side):")
+    ctx.print(f"\ntraining of {one_line(effect.agent_id)} on {effect.at:%Y-%m-%d} "
+              "(21 days each side):")
     for label, row in (("before", effect.before), ("after", effect.after)):
         fr = row.first_response_median
         sat = "-" if row.satisfaction is None else f"{row.satisfaction:.1f}"
@@ -128,7 +131,7 @@ def _print_targets(store: Any, ctx: Any) -> None:
         if c.verdict not in ("not measurable", "no target"):
             by_agent.setdefault(c.agent_id, []).append(f"{c.metric} {c.verdict}")
     for agent_id, verdicts in by_agent.items():
-        ctx.print(f"  {agent_id}: " + ", ".join(verdicts))
+        ctx.print(f"  {one_line(agent_id)}: " + ", ".join(verdicts))
 
 
 def _agents(store: Any) -> int:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from custmgmt._text import one_line
 from custmgmt.domain import Customer, Priority
 from custmgmt.errors import NotFound
 from custmgmt.rating import current_stars, response_time_factors
@@ -76,7 +77,7 @@ def demo_section(ctx: DemoContext) -> None:
     if added:
         ctx.print(f"opened {added} tickets (ids DEMO-T01 ...):")
         for line in lines:
-            ctx.print(f"  {line}")
+            ctx.print(f"  {one_line(line)}")
     else:
         ctx.print("the demo tickets are already stored: nothing added")
     ctx.print()
@@ -94,7 +95,7 @@ def demo_section(ctx: DemoContext) -> None:
         mean = stats.mean_satisfaction[i]
         shown = "-" if mean != mean else f"{mean:.1f}"
         ctx.print(
-            f"  {customer_id:<14} {stats.tickets[i]:>7} {stats.complaints[i]:>10} "
+            f"  {one_line(customer_id):<14} {stats.tickets[i]:>7} {stats.complaints[i]:>10} "
             f"{stats.reopened[i]:>8} {stats.surveys[i]:>7} {stats.low_scores[i]:>4} {shown:>5}"
         )
 
@@ -117,7 +118,7 @@ def _print_escalations(ctx: DemoContext) -> None:
     found = escalations(statuses, ESCALATION_RULES)
     ctx.print(f"\nescalation rules (any breach; urgent warnings): {len(found)} to escalate")
     for item in found:
-        ctx.print(f"  {item.ticket_id}: {item.reason}")
+        ctx.print(f"  {one_line(item.ticket_id)}: {one_line(item.reason)}")
 
 
 def demo_tickets(

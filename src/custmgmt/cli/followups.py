@@ -16,6 +16,7 @@ import sys
 from datetime import date, datetime, time
 from typing import Any, TextIO
 
+from custmgmt._text import one_line
 from custmgmt.campaigns import audience_table
 from custmgmt.cli._inputs import FIRST_DAY, LAST_DAY, open_existing_store, parse_day, zone
 from custmgmt.domain import SystemClock
@@ -80,7 +81,7 @@ def print_due(items: list[Any], out: TextIO, *, title: str) -> None:
     """A titled list of due items (``none`` when empty)."""
     print(f"{title}: {len(items):,}", file=out)
     for item in items:
-        print(f"  {item}", file=out)
+        print(f"  {one_line(item)}", file=out)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -107,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
         print_due(overdue, out, title=f"overdue (last {args.lookback} days, no contact)")
         pending = store.followups.plans(status=PlanStatus.PENDING_APPROVAL)
         for plan in pending:
-            print(f"  waiting for approval by {plan.approver}: plan {plan.id}", file=out)
+            print(f"  waiting for approval by {one_line(plan.approver)}: "
+                  f"plan {one_line(plan.id)}", file=out)
         if args.care:
             policy = CarePolicy(timezone=args.tz)
             customers = [c for chunk in store.customers.iter_chunks() for c in chunk]
@@ -119,7 +121,8 @@ def run(args: argparse.Namespace) -> int:
             )
             print(f"care reminders on {day}: {len(reminders):,}", file=out)
             for r in reminders[:50]:
-                print(f"  {r.kind.value:<15} {r.customer_id}: {r.reason}", file=out)
+                print(f"  {r.kind.value:<15} {one_line(r.customer_id)}: {one_line(r.reason)}",
+                      file=out)
             if len(reminders) > 50:
                 print(f"  ... and {len(reminders) - 50:,} more", file=out)
     finally:

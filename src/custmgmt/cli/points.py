@@ -14,6 +14,7 @@ import sys
 from datetime import datetime
 from typing import Any, TextIO
 
+from custmgmt._text import one_line
 from custmgmt.cli._inputs import as_of_or_now, open_existing_store, zone
 from custmgmt.errors import ValidationError
 from custmgmt.loyalty import statement
@@ -73,14 +74,15 @@ def print_statement(st: Any, out: TextIO, *, tz: Any = None) -> None:
     def local(t: datetime) -> datetime:
         return t.astimezone(tz) if tz is not None else t
 
-    print(f"points statement of {st.customer_id} at {local(st.as_of):%Y-%m-%d %H:%M}", file=out)
+    print(f"points statement of {one_line(st.customer_id)} at "
+          f"{local(st.as_of):%Y-%m-%d %H:%M}", file=out)
     print(f"  balance {st.balance:,}   locked {st.locked:,}   debt {st.debt:,}", file=out)
     if st.tier is not None:
         t = st.tier
-        parts = [f"  tier {t.tier.name} since {local(t.since):%Y-%m-%d}",
+        parts = [f"  tier {one_line(t.tier.name)} since {local(t.since):%Y-%m-%d}",
                  f"points earned in window {t.qualifying:,}"]
         if t.next_tier is not None:
-            parts.append(f"{t.points_to_next:,} more for {t.next_tier}")
+            parts.append(f"{t.points_to_next:,} more for {one_line(t.next_tier)}")
         if t.expires_at is not None:
             parts.append(f"{t.points_to_keep:,} to keep it past {local(t.expires_at):%Y-%m-%d}")
         benefits = [name for name, on in (("free shipping", t.tier.free_shipping),
@@ -94,10 +96,10 @@ def print_statement(st: Any, out: TextIO, *, tz: Any = None) -> None:
     if not st.lots:
         print("    (none)", file=out)
     for lot in st.lots:
-        source = lot.order_id or lot.rule or lot.kind.value
+        source = one_line(lot.order_id or lot.rule or lot.kind.value)
         print(
-            f"    {lot.id:<16} {local(lot.earned_at):%Y-%m-%d} {source:<14} {lot.points:>7,} "
-            f"left {lot.remaining:>7,}  expires {local(lot.expires_at):%Y-%m-%d}  "
+            f"    {one_line(lot.id):<16} {local(lot.earned_at):%Y-%m-%d} {source:<14} "
+            f"{lot.points:>7,} left {lot.remaining:>7,}  expires {local(lot.expires_at):%Y-%m-%d}  "
             f"{_state(lot, st.as_of)}",
             file=out,
         )
@@ -107,7 +109,8 @@ def print_statement(st: Any, out: TextIO, *, tz: Any = None) -> None:
     for e in st.entries:
         extra = ""
         if e.draws:
-            extra = " from " + ", ".join(f"{d.lot} ({d.points:,})" for d in e.draws)
+            extra = " from " + ", ".join(f"{one_line(d.lot)} ({d.points:,})"
+                                         for d in e.draws)
         if e.debt > 0:
             extra += f"; debt {e.debt:,}"
         elif e.debt < 0:
@@ -115,9 +118,9 @@ def print_statement(st: Any, out: TextIO, *, tz: Any = None) -> None:
         if e.written_off:
             extra += f"; written off {e.written_off:,}"
         if e.lot:
-            extra += f" lot {e.lot}"
+            extra += f" lot {one_line(e.lot)}"
         print(
             f"    #{e.seq:<3} {local(e.at):%Y-%m-%d %H:%M} {e.kind.value:<7} {e.points:>+8,}  "
-            f"{e.reason}{extra}",
+            f"{one_line(e.reason)}{extra}",
             file=out,
         )

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager, suppress
 from typing import Any
 
+from custmgmt._text import one_line
 from custmgmt.cli._inputs import open_existing_store
 from custmgmt.domain.masking import mask_text
 from custmgmt.errors import ValidationError
@@ -142,14 +143,15 @@ def run(args: argparse.Namespace) -> int:
             if exc.field != "path":
                 raise
             raise ValidationError("--to", args.to, exc.expected) from None
-        print(f"wrote development keys {list(provider.key_ids)} to {args.to} (mode 0600); "
+        print(f"wrote development keys {list(provider.key_ids)} to {one_line(args.to)} "
+              "(mode 0600); "
               "keep it out of backups and version control")
         return 0
     if args.action == "verify":
         with closing(_open(args.db)) as store:
             result = verify_audit_log(store, head=args.head)
-        state = "intact" if result.ok else f"BROKEN: {result.problem}"
-        print(f"audit log: {result.checked:,} entries, {state}; head {result.head}")
+        state = "intact" if result.ok else f"BROKEN: {one_line(result.problem)}"
+        print(f"audit log: {result.checked:,} entries, {state}; head {one_line(result.head)}")
         return 0 if result.ok else 1
     if args.action == "export":
         _check_new_file(args.out)
@@ -157,11 +159,12 @@ def run(args: argparse.Namespace) -> int:
             text = export_subject_json(store, _privacy(args), _actor(args), args.customer,
                                        purpose=args.purpose)
         _write_private(args.out, text)
-        print(f"exported customer {args.customer} to {args.out}")
+        print(f"exported customer {one_line(args.customer)} to {one_line(args.out)}")
         return 0
     with closing(_open(args.db, writable=True)) as store, _keys_named(args):
         record = erase_subject(store, _privacy(args), _actor(args), args.customer,
                                purpose=args.purpose)
-    print(f"erased customer {record.customer_id}: now {mask_text(record.pseudonym, keep=3)} "
+    print(f"erased customer {one_line(record.customer_id)}: "
+          f"now {one_line(mask_text(record.pseudonym, keep=3))} "
           f"({record.at.isoformat()})", file=sys.stdout)
     return 0

@@ -17,6 +17,7 @@ import unicodedata
 from datetime import datetime, timedelta
 from typing import Any, TextIO
 
+from custmgmt._text import one_line
 from custmgmt.cli._inputs import (
     as_of_or_now,
     open_existing_store,
@@ -111,17 +112,17 @@ def print_development(
     say(f"funnel of {result.total} prospects as of {as_of:%Y-%m-%d %H:%M}:")
     say(f"  {'stage':<22} {'reached':>7}  conversion from the stage before [95% interval]")
     for step in result.steps:
-        say(f"  {step.stage:<22} {step.reached:>7}  {_pct(step.conversion)}")
+        say(f"  {one_line(step.stage):<22} {step.reached:>7}  {_pct(step.conversion)}")
     say("by source channel (reached per stage, in the order above):")
     for source, steps in result.by_source.items():
-        say(f"  {pad(source, 16)} " + " ".join(f"{s.reached:>4}" for s in steps))
+        say(f"  {pad(one_line(source), 16)} " + " ".join(f"{s.reached:>4}" for s in steps))
     say(f"win rate (won among decided): {_pct(win_rate(prospects, pipe))}")
     reasons = loss_reasons(prospects, pipe)
     if reasons:
-        say("reasons for losses: " + ", ".join(f"{r} {n}" for r, n in reasons))
+        say("reasons for losses: " + ", ".join(f"{one_line(r)} {n}" for r, n in reasons))
     say("time in stage (mean / median, days):")
     for t in time_in_stage(prospects, pipe, as_of=as_of):
-        say(f"  {t.stage:<22} {t.count:>4} stays  {t.mean / timedelta(days=1):6.1f} / "
+        say(f"  {one_line(t.stage):<22} {t.count:>4} stays  {t.mean / timedelta(days=1):6.1f} / "
             f"{t.median / timedelta(days=1):6.1f}")
     anchor = week_of or as_of
     monday = (anchor - timedelta(days=anchor.weekday())).replace(
@@ -130,14 +131,14 @@ def print_development(
     say(f"  {'person':<16} {'new':>4} {'contacts':>8} {'visits':>6} {'moves':>5} {'wins':>4}")
     rows = weekly_report(prospects, contacts, pipe, week_start=monday)
     for row in rows:
-        say(f"  {row.owner:<16} {row.new_leads:>4} {row.contacts:>8} {row.visits:>6} "
-            f"{row.stage_moves:>5} {row.wins:>4}")
+        say(f"  {pad(one_line(row.owner), 16)} {row.new_leads:>4} {row.contacts:>8} "
+            f"{row.visits:>6} {row.stage_moves:>5} {row.wins:>4}")
     if not rows:
         say("  (nothing this week)")
     effect = outreach_effect(prospects, contacts, pipe)
     say(f"outreach: win rate contacted {_pct(effect.contacted)}, "
         f"not contacted {_pct(effect.not_contacted)}")
     for kind, rate in effect.by_kind.items():
-        say(f"  with a {kind:<9} {_pct(rate)}")
+        say(f"  with a {one_line(kind):<9} {_pct(rate)}")
     for campaign, rate in effect.by_campaign.items():
-        say(f"  campaign {campaign}: {_pct(rate)}")
+        say(f"  campaign {one_line(campaign)}: {_pct(rate)}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from custmgmt._text import one_line
 from custmgmt.cli._inputs import as_of_or_now, open_existing_store, zone
 from custmgmt.errors import ValidationError
 from custmgmt.recommend import also_bought, evaluate_store, recommend_for
@@ -74,20 +75,22 @@ def run(args: argparse.Namespace) -> int:
         elif args.item:
             found = also_bought(store, args.item, as_of=as_of, k=args.k,
                                 similarity=args.similarity, currency=args.currency)
-            print(f"customers who bought {args.item} also bought ({args.similarity}):")
+            print(f"customers who bought {one_line(args.item)} also bought "
+                  f"({args.similarity}):")
             for sku, score in found:
-                print(f"  {sku:<16} {score:.3f}")
+                print(f"  {one_line(sku):<16} {score:.3f}")
         else:
             result = recommend_for(store, args.customer, as_of=as_of, k=args.k,
                                    similarity=args.similarity, currency=args.currency)
-            print(f"recommended for {args.customer} ({args.similarity}, {as_of:%Y-%m-%d}):")
+            print(f"recommended for {one_line(args.customer)} "
+                  f"({args.similarity}, {as_of:%Y-%m-%d}):")
             for rank, (item, score, mine) in enumerate(zip(
                 result.items[0], result.scores[0], result.from_history[0], strict=True
             ), start=1):
                 if item is None:
                     continue
                 source = f"history {score:.3f}" if mine else "popular"
-                print(f"  {rank:>2}. {item:<16} {source}")
+                print(f"  {rank:>2}. {one_line(item):<16} {source}")
     finally:
         store.close()
     return 0

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 
+from custmgmt._text import one_line
 from custmgmt.analytics.frames import OrderFrame
 from custmgmt.cli import _inputs
 from custmgmt.errors import ValidationError
@@ -192,8 +193,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n" + report.summary())
     if args.html:
         write_text_atomically(args.html, report.to_html(), option="--html")
-        print(f"HTML report written to {args.html}")
+        print(f"HTML report written to {one_line(args.html)}")
     if args.json:
         write_text_atomically(args.json, report.to_json() + "\n", option="--json")
-        print(f"JSON written to {args.json}")
+        print(f"JSON written to {one_line(args.json)}")
     return 0

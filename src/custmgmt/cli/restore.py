@@ -12,6 +12,7 @@ import argparse
 import sys
 from typing import Any
 
+from custmgmt._text import one_line
 from custmgmt.adapters.sqlite.backup import restore
 
 __all__ = ["register", "run"]
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     """Restore ``--from`` into ``--db``; prints what happened."""
 
     report = restore(args.source, args.db, force=args.force)
-    print(f"restored {report.source} into {report.path}", file=sys.stdout)
+    print(f"restored {one_line(report.source)} into {one_line(report.path)}", file=sys.stdout)
     if report.kept is not None:
-        print(f"the previous store is kept as {report.kept}", file=sys.stdout)
+        print(f"the previous store is kept as {one_line(report.kept)}", file=sys.stdout)
     return 0

@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from custmgmt._text import one_line
 from custmgmt.cli._inputs import as_of_or_now, open_existing_store, schema_version, zone
 from custmgmt.errors import ValidationError
 from custmgmt.risk import AlertStatus, PDOScaling, ScorecardFitter, evaluate, run_stability
@@ -95,27 +96,30 @@ def print_risk_overview(store: RiskStore, at: Any, out: TextIO, *, card_name: st
         info = runs[-1]
         total = max(info.customers, 1)
         card = store.risk.get_scorecard(info.card_name, info.card_version)
-        p(f"grades of run {info.id} (card {info.card_name} v{info.card_version}, "
+        p(f"grades of run {one_line(info.id)} (card {one_line(info.card_name)} "
+          f"v{info.card_version}, "
           f"as of {info.as_of:%Y-%m-%d}, {info.customers} customers)")
         for band in card.grades:
             n = info.grades.get(band.grade, 0)
-            p(f"  {band.grade}  {band.lower:>5}-{band.upper:<5} {band.value_tier:<5} "
-              f"{band.segment:<9} {n:>7}  {100 * n / total:5.1f}%  "
+            p(f"  {one_line(band.grade)}  {band.lower:>5}-{band.upper:<5} "
+              f"{one_line(band.value_tier):<5} {one_line(band.segment):<9} {n:>7}  "
+              f"{100 * n / total:5.1f}%  "
               f"{'#' * round(40 * n / total)}")
 
         report = run_stability(store, info.card_name)
         if report is not None:
-            shifted = [f"{f} {v:.2f} ({verdict})" for f, v, verdict in report.features
+            shifted = [f"{one_line(f)} {v:.2f} ({verdict})" for f, v, verdict in report.features
                        if verdict != "stable"]
             p(f"  stability against the previous run: score PSI {report.score_psi:.3f} "
               f"({report.score_verdict})" + ("; " + ", ".join(shifted) if shifted else ""))
     current = store.risk.find_alerts(statuses=(AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED))
     by_rule = Counter(a.rule for a in current)
     p(f"\ncurrent alerts: {len(current)}" + ("" if not by_rule else " (" + ", ".join(
-        f"{r} {n}" for r, n in sorted(by_rule.items())) + ")"))
+        f"{one_line(r)} {n}" for r, n in sorted(by_rule.items())) + ")"))
     for alert in current[:limit]:
-        shown = ", ".join(f"{k}={_num(x)}" for k, x in alert.values)
-        p(f"  {alert.status.value:<12} {alert.customer_id:<14} {alert.rule}: {shown}")
+        shown = ", ".join(f"{one_line(k)}={_num(x)}" for k, x in alert.values)
+        p(f"  {alert.status.value:<12} {one_line(alert.customer_id):<14} "
+          f"{one_line(alert.rule)}: {shown}")
     if len(current) > limit:
         p(f"  ... {len(current) - limit} more")
     restrictions = store.risk.find_restrictions()
@@ -125,10 +129,12 @@ def print_risk_overview(store: RiskStore, at: Any, out: TextIO, *, card_name: st
     for r in sorted(restrictions, key=lambda r: not r.in_force(at))[:limit]:
         state = "in force" if r.in_force(at) else r.status.value
         end = "open-ended" if r.end is None else f"until {r.end:%Y-%m-%d}"
-        p(f"  {r.id:<12} {r.customer_id:<14} {r.kind.value:<11} {state:<9} "
-          f"since {r.start:%Y-%m-%d} {end} by {r.actor}: {r.reason}")
+        p(f"  {one_line(r.id):<12} {one_line(r.customer_id):<14} {r.kind.value:<11} "
+          f"{state:<9} since {r.start:%Y-%m-%d} {end} by {one_line(r.actor)}: "
+          f"{one_line(r.reason)}")
         for a in store.risk.find_appeals(restriction_id=r.id):
-            p(f"      appeal {a.id}: {a.status.value}, deadline {a.deadline:%Y-%m-%d %H:%M}")
+            p(f"      appeal {one_line(a.id)}: {a.status.value}, "
+              f"deadline {a.deadline:%Y-%m-%d %H:%M}")
     if len(restrictions) > limit:
         p(f"  ... {len(restrictions) - limit} more")
 
@@ -220,15 +226,15 @@ def _fit(args: argparse.Namespace, out: TextIO) -> int:
     p(f"learnt card {card.name!r}: {len(y)} rows, bad rate {ev.bad_rate:.3f}, "
       f"base points {card.base_points} ({card.description})")
     for name, iv in fitter.information_values().items():
-        p(f"\n{name}  (IV {iv:.3f})")
+        p(f"\n{one_line(name)}  (IV {iv:.3f})")
         table = card.table(name)
         for b, s in zip(table.bins, fitter.binnings_[name].bins, strict=True):
-            p(f"  {b.label:<28} {b.points:>6} pts   woe {s.woe:+.3f}   good {s.good:>7} "
+            p(f"  {one_line(b.label):<28} {b.points:>6} pts   woe {s.woe:+.3f}   good {s.good:>7} "
               f"bad {s.bad:>6}")
     p(f"\nAUC  {ev.auc.value:.4f}  [{ev.auc.low:.4f}, {ev.auc.high:.4f}]")
     p(f"KS   {ev.ks.value:.4f}  [{ev.ks.low:.4f}, {ev.ks.high:.4f}]")
     p(f"Gini {ev.gini.value:.4f}  [{ev.gini.low:.4f}, {ev.gini.high:.4f}]")
-    p("\ngrades: " + ", ".join(f"{g}={n}" for g, n in card.score_columns(columns)
+    p("\ngrades: " + ", ".join(f"{one_line(g)}={n}" for g, n in card.score_columns(columns)
                                 .distribution().items()))
     return 0
 

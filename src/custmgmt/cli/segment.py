@@ -31,6 +31,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from custmgmt._text import one_line
 from custmgmt.cli._cluster import (
     add_cluster_arguments,
     cluster_session,
@@ -205,5 +206,5 @@ def run(args: argparse.Namespace) -> int:
     if clustering is not None:
         print(f"\n{format_clusters(clustering)}", file=report)
     if args.out is not None and args.out != "-":
-        print(f"wrote {len(result.features)} customers to {args.out}", file=report)
+        print(f"wrote {len(result.features)} customers to {one_line(args.out)}", file=report)
     return 0

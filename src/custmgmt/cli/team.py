@@ -19,6 +19,7 @@ from typing import Any, Protocol, TextIO, runtime_checkable
 
 import attrs
 
+from custmgmt._text import one_line
 from custmgmt.cli._inputs import open_existing_store, parse_as_of, schema_version, zone
 from custmgmt.cli.prospects import pad
 from custmgmt.domain import SystemClock
@@ -138,12 +139,14 @@ def print_team(store: TeamReportStore, start: datetime, end: datetime, out: Text
                            for r in teams.rows())]
     for row in rows:
         if not row.measurable:
-            say(f"  {row.agent_id:<10} {pad(row.team or '-', 8)} {0:>7}  not measurable "
+            say(f"  {one_line(row.agent_id):<10} {pad(one_line(row.team or '-'), 8)} {0:>7}"
+                "  not measurable "
                 "(no ticket in the period)")
             continue
         sat = "-" if row.satisfaction is None else f"{row.satisfaction:.1f}"
         small = " *" if row.small else ""
-        say(f"  {row.agent_id:<10} {pad(row.team or '-', 8)} {row.handled:>7} "
+        say(f"  {one_line(row.agent_id):<10} {pad(one_line(row.team or '-'), 8)} "
+            f"{row.handled:>7} "
             f"{hours(row.first_response_median):>8} {hours(row.resolution_median):>8} "
             f"{pct(row.sla_attainment):>15} {sat:>4} "
             f"{share(row.reopen_rate):>6} {share(row.escalation_rate):>6} "
@@ -154,6 +157,6 @@ def print_team(store: TeamReportStore, start: datetime, end: datetime, out: Text
             continue
         fr = medians["first_response_median"]
         sla = medians["sla_attainment"]
-        say(f"  team {team or '-'} medians: first response "
+        say(f"  team {one_line(team or '-')} medians: first response "
             f"{'-' if fr is None else format_business_hours(timedelta(seconds=fr))}, "
             f"SLA met {'-' if sla is None else f'{sla:.0%}'}")

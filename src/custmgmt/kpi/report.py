@@ -34,6 +34,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from custmgmt._text import one_line
 from custmgmt.domain.time import require_aware
 from custmgmt.errors import ValidationError
 from custmgmt.kpi import measures as m
@@ -348,7 +349,7 @@ class KpiReport:
             if r.change.value is not None:
                 line += f" ({r.change.value:+.1%})"
             if r.reason:
-                line += f"  -- {r.reason}"
+                line += f"  -- {one_line(r.reason)}"
             lines.append(line)
         lines += ["", f"{'KPI':<36} {'baseline':<30} {'current':<30} change"]
         for name, (b, c, d) in self.kpis.items():
@@ -356,11 +357,12 @@ class KpiReport:
             lines.append(f"{label:<36} {self.format_figure(b):<30} "
                          f"{self.format_figure(c):<30} {self.format_figure(d)}")
             if c.reason:
-                lines.append(f"{'':<4}current not measurable: {c.reason}")
+                lines.append(f"{'':<4}current not measurable: {one_line(c.reason)}")
         lines += ["", "Net sales by month"]
         for label, net, n in zip(self.sales.labels, self.sales.net.tolist(),
                                  self.sales.orders.tolist(), strict=True):
-            lines.append(f"  {label}  {_fmt_money(net, self.digits, self.currency):>20}  "
+            lines.append(f"  {one_line(label)}  "
+                         f"{_fmt_money(net, self.digits, self.currency):>20}  "
                          f"{n:>8,} orders")
         t = self.sales_trend
         if t.slope is not None and t.low is not None and t.high is not None:
@@ -368,21 +370,22 @@ class KpiReport:
             lines.append(f"  trend {_fmt_money(t.slope, nd, self.currency)} per month "
                          f"[{t.low / 10**nd:,.{nd}f}, {t.high / 10**nd:,.{nd}f}]")
         else:
-            lines.append(f"  trend not measurable: {t.reason}")
+            lines.append(f"  trend not measurable: {one_line(t.reason)}")
         lines += ["", "Net sales by category (current, growth from the baseline)"]
         cat = self.categories[1]
         for label, net, g in zip(cat.labels, cat.net.tolist(), self.category_growth(),
                                  strict=True):
             change = "     -" if g is None else f"{g:+6.1%}"
-            lines.append(f"  {label:<20} {_fmt_money(net, self.digits, self.currency):>20}"
+            lines.append(f"  {one_line(label):<20} "
+                         f"{_fmt_money(net, self.digits, self.currency):>20}"
                          f"  {change}")
         for br in self.breakdowns:
-            lines += ["", f"By {br.dimension} (current)"]
+            lines += ["", f"By {one_line(br.dimension)} (current)"]
             if br.reason:
-                lines.append(f"  not measurable: {br.reason}")
+                lines.append(f"  not measurable: {one_line(br.reason)}")
                 continue
             for i, label in enumerate(br.labels):
-                lines.append(f"  {label:<12} {int(br.buyers[i]):>8,} buyers "
+                lines.append(f"  {one_line(label):<12} {int(br.buyers[i]):>8,} buyers "
                              f"{_fmt_money(int(br.net[i]), self.digits, self.currency):>20}  "
                              f"AOV {self.format_figure(br.aov[i], interval=False)}")
         co = self.cohorts
@@ -392,9 +395,9 @@ class KpiReport:
             if co.sizes[i] == 0:
                 continue
             cells = " ".join("   -  " if v != v else f"{v:6.1%}" for v in shares[i, :6])
-            lines.append(f"  {label} {int(co.sizes[i]):>7,}  {cells}")
+            lines.append(f"  {one_line(label)} {int(co.sizes[i]):>7,}  {cells}")
         lines += ["", "Buyers by RFM segment"]
-        lines += [f"  {name:<20} {count:>8,}" for name, count in self.segments]
+        lines += [f"  {one_line(name):<20} {count:>8,}" for name, count in self.segments]
         if self.sla_by_star:
             lines += ["", "SLA attainment by stars (current)"]
             for s, f in sorted(self.sla_by_star.items()):
@@ -409,7 +412,7 @@ class KpiReport:
                  for k in ("satisfaction_share", "repeat_purchase_rate", "retention_rate",
                            "net_sales", "return_rate", "high_value_ratio")]
         results = [f"- {r.target.describe()}: {r.status}"
-                   + (f" ({r.reason})" if r.reason else "") for r in self.targets]
+                   + (f" ({one_line(r.reason)})" if r.reason else "") for r in self.targets]
         return "\n".join([
             f"# {t.title}", "", "## Goals · 目标", t.goals, "",
             "## Background and current state · 背景与现状", t.background,

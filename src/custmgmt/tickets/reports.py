@@ -33,6 +33,7 @@ from typing import Any, Final
 
 import attrs
 
+from custmgmt._text import one_line
 from custmgmt.calendars import BusinessCalendar
 from custmgmt.domain import Priority
 from custmgmt.domain.time import require_aware
@@ -158,8 +159,9 @@ class OpenTicketReport:
                 group = key
                 out.append(f"\n{key[0]} · stars {key[1]}")
             out.append(
-                f"  {ticket.id:<14} {ticket.customer_id:<12} {ticket.category.value:<16}"
-                f"{ticket.status.value:<20} {line.state_text:<9} {line.detail}"
+                f"  {one_line(ticket.id):<14} {one_line(ticket.customer_id):<12} "
+                f"{ticket.category.value:<16}{ticket.status.value:<20} {line.state_text:<9} "
+                f"{one_line(line.detail)}"
             )
         out.append("\nSLA state by priority and stars")
         out.append(
