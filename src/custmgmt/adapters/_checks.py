@@ -6,20 +6,22 @@ SQLite and any later adapter refuse the same input with the same error.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
-from typing import Any
+from collections.abc import Collection, Container, Iterable
+from typing import Any, TypeVar
 
-from custmgmt.domain._validate import coerce_enum
+from custmgmt.domain._validate import check_id, coerce_enum
 from custmgmt.domain.time import require_aware, to_epoch_micros
-from custmgmt.errors import Conflict, ValidationError
+from custmgmt.errors import Conflict, NotFound, ValidationError
 from custmgmt.rating.overrides import Override
 from custmgmt.rating.records import CustomerRating, RatingRun
 from custmgmt.rating.result_columns import RatingResults
 from custmgmt.tickets.ticket import Ticket, TicketStatus
 
 __all__ = [
+    "a_type",
     "check_chunk_size",
     "check_chunked_count",
+    "check_entity",
     "check_override",
     "check_range",
     "check_result_arrays",
@@ -27,7 +29,14 @@ __all__ = [
     "check_results",
     "check_statuses",
     "check_update",
+    "could_be_id",
+    "first_taken_id",
+    "stale_copy",
+    "stored_key",
+    "taken_id",
 ]
+
+T = TypeVar("T")
 
 
 def check_chunk_size(size: Any) -> int:
@@ -36,6 +45,49 @@ def check_chunk_size(size: Any) -> int:
     if not isinstance(size, int) or isinstance(size, bool) or size < 1:
         raise ValidationError("size", size, "a positive integer chunk size")
     return min(size, 2**63 - 1)
+
+
+def a_type(kind: type) -> str:
+    """The type's name with its article, as an error's "expected" says it.
+
+    >>> a_type(int), a_type(ValueError)
+    ('an int', 'a ValueError')
+    """
+    name = kind.__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
+def check_entity(entity: str, value: Any, kind: type[T]) -> T:
+    """``value`` if it is a ``kind`` (an entity a repository stores), else a
+    ValidationError naming the ``entity`` field (every adapter words it alike)."""
+    if not isinstance(value, kind):
+        raise ValidationError(entity, value, a_type(kind))
+    return value
+
+
+def could_be_id(value: Any) -> bool:
+    """Whether ``value`` could be a stored entity's id (see
+    :func:`custmgmt.domain._validate.check_id`): anything else, such as ``None``, a
+    lone surrogate that no database can encode, a NUL that PostgreSQL refuses, or a
+    megabyte of text, is stored under no key, so a read of it finds nothing without
+    asking the database."""
+    try:
+        check_id("id", value)
+    except ValidationError:
+        return False
+    return True
+
+
+def stored_key(entity: str, value: Any) -> str:
+    """``value`` if it could be the id of a stored ``entity``, else NotFound at once
+    (every adapter answers a get or remove of such a value the same way).
+
+    Raises:
+        NotFound: ``value`` is no id (:func:`could_be_id`).
+    """
+    if not could_be_id(value):
+        raise NotFound(entity, value)
+    return str(value)
 
 
 def check_range(start: Any, end: Any) -> tuple[int, int]:
@@ -170,11 +222,10 @@ def check_update(stored: Ticket, ticket: Ticket, expected_version: int | None) -
             "expected_version", expected_version, f"an int from 1 to {ticket.version - 1}"
         )
     if stored.version != expected:
-        raise Conflict(
-            "ticket", ticket.id,
-            f"stored version is {stored.version}, but this copy was made from version "
-            f"{expected} (reload, apply the change again, then update)",
-            expected_version=expected, actual_version=stored.version,
+        raise stale_copy(
+            "ticket", ticket.id, stored.version, ticket.version,
+            unchanged=stored == ticket, expected_version=expected_version,
+            advice="reload, apply the change again, then update",
         )
     if not ticket.events.extends(stored.events):
         raise Conflict(
@@ -183,3 +234,106 @@ def check_update(stored: Ticket, ticket: Ticket, expected_version: int | None) -
             "(the log is append-only)",
             expected_version=expected, actual_version=stored.version,
         )
+
+
+def stale_copy(
+    entity: str,
+    key: Any,
+    stored_version: int,
+    version: int,
+    *,
+    unchanged: bool | None = None,
+    expected_version: int | None = None,
+    advice: str = "reload, change once, then update",
+) -> Conflict:
+    """The Conflict of an update whose copy is not the stored version changed once.
+
+    Every adapter words it the same way, saying only what is known: the stored
+    version, the copy's version, and (where the adapter compared them) whether the
+    copy is the stored entity unchanged. It never guesses the version a copy was made
+    from: an unchanged copy of version 2 was made from version 2, a copy changed once
+    from version 1 is version 2 too.
+
+    Args:
+        entity: the kind of entity (``"customer"``).
+        key: its id.
+        stored_version: the version found in storage.
+        version: the version of the copy given to ``update``.
+        unchanged: True when the copy equals the stored entity, False when it
+            differs, None when the adapter did not compare them.
+        expected_version: the version the caller said it expects (an
+            ``expected_version=`` argument); None when the update expects
+            ``version - 1``.
+        advice: what to do instead, in brackets at the end.
+
+    >>> str(stale_copy("customer", "c-1", 1, 1, unchanged=True))
+    "customer 'c-1': stored version is 1 and this copy is that version, unchanged: there is nothing to update (change it, then update)"
+    >>> str(stale_copy("customer", "c-1", 2, 1))
+    "customer 'c-1': stored version is 2, but this copy is version 1, never changed: update takes the stored version changed once (get it, change it, then update)"
+    """  # noqa: E501 - a doctest's output is one line
+    expected = version - 1 if expected_version is None else expected_version
+    stored = f"stored version is {stored_version}"
+    if expected_version is not None:
+        text = f"{stored}, not version {expected_version} as this update expects ({advice})"
+    elif unchanged:
+        text = (
+            f"{stored} and this copy is that version, unchanged: there is nothing to "
+            "update (change it, then update)"
+        )
+    elif version == 1:
+        text = (
+            f"{stored}, but this copy is version 1, never changed: update takes the "
+            "stored version changed once (get it, change it, then update)"
+        )
+    elif version < stored_version:
+        text = f"{stored}, but this copy is version {version}, older: it is stale ({advice})"
+    elif version == stored_version and unchanged is None:
+        text = (
+            f"{stored} and this copy is version {version} too: either it is unchanged, or "
+            f"another version {stored_version} was stored first ({advice})"
+        )
+    elif version == stored_version:
+        text = (
+            f"{stored} and this copy is version {version} too, but differs from it: "
+            f"another version {stored_version} was stored first ({advice})"
+        )
+    else:
+        text = (
+            f"{stored}, but this copy is version {version}, {version - stored_version} "
+            "changes ahead: an update stores one change (update after each change, or "
+            "reload, change once, then update)"
+        )
+    return Conflict(
+        entity, key, text, expected_version=expected, actual_version=stored_version
+    )
+
+
+def taken_id(entity: str, key: Any, *, stored: bool) -> Conflict:
+    """The Conflict of an add whose id is taken: already ``stored``, or repeated
+    within the batch (every adapter words it the same way).
+
+    >>> str(taken_id("order", "o-1", stored=False))
+    "order 'o-1': the id repeats within the batch; nothing was added"
+    """
+    if stored:
+        return Conflict(entity, key, "an entity with this id is already stored; nothing was added")
+    return Conflict(entity, key, "the id repeats within the batch; nothing was added")
+
+
+def first_taken_id(
+    entity: str, ids: Iterable[str], stored: Container[str], seen: set[str] | None = None
+) -> Conflict | None:
+    """The Conflict for the first of ``ids``, in their order, that is in ``stored``
+    or repeats an earlier one (None if there is none).
+
+    ``seen`` carries the ids of earlier parts of the same batch, for an adapter
+    that checks a long batch part by part; it is updated in place.
+    """
+    seen = set() if seen is None else seen
+    for key in ids:
+        if key in stored:
+            return taken_id(entity, key, stored=True)
+        if key in seen:
+            return taken_id(entity, key, stored=False)
+        seen.add(key)
+    return None

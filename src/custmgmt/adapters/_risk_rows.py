@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from custmgmt.adapters._checks import a_type, stale_copy
 from custmgmt.domain._validate import check_id, coerce_enum
 from custmgmt.domain.money import Money
 from custmgmt.errors import Conflict, ValidationError
@@ -58,7 +59,7 @@ E = TypeVar("E")
 def check_instance(value: Any, cls: type[T], name: str) -> T:
     """``value`` if it is a ``cls``, else a ValidationError naming ``name``."""
     if not isinstance(value, cls):
-        raise ValidationError(name, type(value).__name__, f"a {cls.__name__}")
+        raise ValidationError(name, type(value).__name__, a_type(cls))
     return value
 
 
@@ -69,12 +70,7 @@ def check_log_update(entity: str, stored: Any, new: Any) -> None:
         Conflict: a stale version, or a log that drops, changes or reorders entries.
     """
     if new.version != stored.version + 1:
-        raise Conflict(
-            entity, new.id,
-            f"stored version is {stored.version}, but this copy was made from version "
-            f"{new.version - 1} (reload, change once, then update)",
-            expected_version=new.version - 1, actual_version=stored.version,
-        )
+        raise stale_copy(entity, new.id, stored.version, new.version, unchanged=new == stored)
     old = stored.events
     if len(new.events) < len(old) or tuple(new.events[: len(old)]) != tuple(old):
         raise Conflict(entity, new.id, "the update would drop or change stored log entries "

@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any, ClassVar, Generic, TypeVar
 
+from custmgmt.adapters._checks import check_entity, first_taken_id, stale_copy, stored_key
 from custmgmt.adapters._sql_repository import Row
 from custmgmt.domain import Customer, Interaction, Order
-from custmgmt.errors import Conflict, CustMgmtError, NotFound, StorageError, ValidationError
+from custmgmt.errors import Conflict, CustMgmtError, NotFound, StorageError
 
 __all__ = ["SqlCoreRepository"]
 
@@ -45,7 +46,8 @@ class SqlCoreRepository(Generic[T]):
     placeholder: ClassVar[str]
     #: Entities encoded and inserted at once by :meth:`_insert_batches`.
     batch_size: ClassVar[int]
-    #: Ids matched by one query when :meth:`_find_conflict` looks for stored ones.
+    #: Ids matched by one query (one placeholder each) when :meth:`_find_conflict`
+    #: looks for stored ones.
     ids_per_query: ClassVar[int]
 
     def __init__(self, store: Any) -> None:
@@ -94,10 +96,6 @@ class SqlCoreRepository(Generic[T]):
         """Insert ``rows`` (encoded entities) at once inside the open write."""
         raise NotImplementedError
 
-    def _first_stored(self, ids: Sequence[str]) -> str | None:
-        """One of ``ids`` (at most :attr:`ids_per_query`) that is stored, or None."""
-        raise NotImplementedError
-
     # -- the Repository protocol --------------------------------------------------------
     def get(self, entity_id: str) -> T:
         """The stored entity (see :meth:`custmgmt.ports.Repository.get`).
@@ -132,8 +130,7 @@ class SqlCoreRepository(Generic[T]):
             Conflict: the stored version is not ``entity.version - 1``; nothing is written.
             StorageError: the database failed.
         """
-        if not isinstance(entity, self.entity_type):
-            raise ValidationError(self.entity_name, entity, f"a {self.entity_type.__name__}")
+        check_entity(self.entity_name, entity, self.entity_type)
         row: Row = self._encode(entity)
         expected = entity.version - 1
 
@@ -153,14 +150,16 @@ class SqlCoreRepository(Generic[T]):
             return
         if found is None:
             raise NotFound(self.entity_name, entity.id)
-        raise Conflict(
-            self.entity_name,
-            entity.id,
-            f"stored version is {found[0]}, but this copy was made from version {expected} "
-            "(reload, change once, then update)",
-            expected_version=expected,
-            actual_version=int(found[0]),
-        )
+        stored_version = int(found[0])
+        unchanged: bool | None = False
+        if stored_version == entity.version:
+            # Only then can the copy be the stored entity itself: read it to say so.
+            try:
+                unchanged = self.get(entity.id) == entity
+            except NotFound:
+                unchanged = None  # removed since: say nothing about it
+        raise stale_copy(self.entity_name, entity.id, stored_version, entity.version,
+                         unchanged=unchanged)
 
     def remove(self, entity_id: str) -> None:
         """Delete the entity (see :meth:`custmgmt.ports.Repository.remove`).
@@ -188,10 +187,10 @@ class SqlCoreRepository(Generic[T]):
 
     # -- helpers ------------------------------------------------------------------------
     def _key(self, entity_id: Any) -> str:
-        """``entity_id`` when it is text; anything else is stored under no key (NotFound)."""
-        if not isinstance(entity_id, str):
-            raise NotFound(self.entity_name, entity_id)
-        return entity_id
+        """``entity_id`` when it could be an id; anything else (not text, a lone
+        surrogate the driver cannot encode, a NUL PostgreSQL refuses) is stored under
+        no key: NotFound, as in the memory store, without asking the database."""
+        return stored_key(self.entity_name, entity_id)
 
     def _fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
         return self._fetch_rows(sql, params, f"reading {self.entity_name}s")
@@ -202,8 +201,8 @@ class SqlCoreRepository(Generic[T]):
         kind = self.entity_type
         rows: list[Row] = []
         for entity in batch:
-            if type(entity) is not kind and not isinstance(entity, kind):
-                raise ValidationError(self.entity_name, entity, f"a {kind.__name__}")
+            if type(entity) is not kind:
+                check_entity(self.entity_name, entity, kind)
             rows.append(encode(entity))
         return rows
 
@@ -232,15 +231,19 @@ class SqlCoreRepository(Generic[T]):
                 f"{self.dialect}: a stored {self.entity_name} row is not valid any more: {exc}"
             ) from exc
 
+    def _stored_among(self, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` (at most :attr:`ids_per_query`) that are stored."""
+        marks = ", ".join([self.placeholder] * len(ids))
+        sql = f"SELECT id FROM {self.table} WHERE id IN ({marks})"
+        return {str(row[0]) for row in self._fetch(sql, ids)}
+
     def _find_conflict(self, ids: list[str]) -> Conflict | None:
-        """The Conflict for the first id that repeats in ``ids`` or is already stored."""
+        """The Conflict for the first id of ``ids``, in their order, that is already
+        stored or repeats an earlier one, worded as every adapter words it."""
         seen: set[str] = set()
-        for entity_id in ids:
-            if entity_id in seen:
-                return Conflict(self.entity_name, entity_id, "the id repeats within the batch")
-            seen.add(entity_id)
         for start in range(0, len(ids), self.ids_per_query):
-            stored = self._first_stored(ids[start : start + self.ids_per_query])
-            if stored is not None:
-                return Conflict(self.entity_name, stored, "an entity with this id exists")
+            part = ids[start : start + self.ids_per_query]
+            found = first_taken_id(self.entity_name, part, self._stored_among(part), seen)
+            if found is not None:
+                return found
         return None

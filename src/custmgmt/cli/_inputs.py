@@ -264,13 +264,18 @@ def check_top(args: argparse.Namespace) -> None:
         raise ValidationError("--top", args.top, "a non-negative number")
 
 
-def is_postgres_dsn(target: str | Path) -> bool:
-    """Whether ``--db`` names a PostgreSQL database (``postgresql://`` or ``postgres://``).
+def is_postgres_dsn(target: str | Path | None) -> bool:
+    """Whether ``--db`` names a PostgreSQL database (``postgresql://`` or ``postgres://``,
+    in any case: URI schemes are case-insensitive, RFC 3986).
 
     >>> is_postgres_dsn("postgresql://shop@db.internal/crm"), is_postgres_dsn("crm.sqlite3")
     (True, False)
+    >>> is_postgres_dsn("PostgreSQL://shop@db.internal/crm")
+    True
     """
-    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+    return isinstance(target, str) and target[:13].lower().startswith(
+        ("postgresql://", "postgres://")
+    )
 
 
 def open_existing_store(path: str | Path, *, writable: bool = False) -> DemoStore:

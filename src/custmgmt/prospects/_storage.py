@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from custmgmt.adapters._checks import stale_copy
 from custmgmt.domain._validate import check_aware, check_unicode
 from custmgmt.errors import Conflict, ValidationError
 from custmgmt.prospects.prospect import Prospect
@@ -43,9 +44,18 @@ def check_period(since: Any, until: Any) -> tuple[datetime | None, datetime | No
 
 
 def check_versioned_update(
-    entity: str, key: str, stored_version: int, version: int, expected_version: Any
+    entity: str,
+    key: str,
+    stored_version: int,
+    version: int,
+    expected_version: Any,
+    *,
+    unchanged: bool | None = None,
 ) -> int:
     """The optimistic-concurrency check of an update; returns the expected version.
+
+    ``unchanged`` says whether the copy equals the stored entity (None: not
+    compared), so that the Conflict's message says only what is known.
 
     Raises:
         ValidationError: ``expected_version`` is not an int below ``version``.
@@ -56,11 +66,10 @@ def check_versioned_update(
         raise ValidationError("expected_version", expected_version,
                               f"an int from 1 to {version - 1}")
     if stored_version != expected:
-        raise Conflict(
-            entity, key,
-            f"stored version is {stored_version}, but this copy was made from version "
-            f"{expected} (reload, apply the change again, then update)",
-            expected_version=expected, actual_version=stored_version,
+        raise stale_copy(
+            entity, key, stored_version, version, unchanged=unchanged,
+            expected_version=expected_version,
+            advice="reload, apply the change again, then update",
         )
     return expected
 

@@ -122,6 +122,12 @@ class StoreContract(ContractBase[Store], abc.ABC):
     #: e.g. for a store on a connection bound to one thread).
     threads_share_the_store: bool = True
 
+    #: Whether the store words its Conflicts exactly as the bundled adapters do (a
+    #: taken id, a stale copy). None: yes for the stores of ``custmgmt.adapters``,
+    #: no for a host's own store, whose wording is its own (the rest of those tests
+    #: still holds it: which id, which versions, nothing written).
+    library_wording: bool | None = None
+
     @abc.abstractmethod
     def make_store(self) -> Store:
         """Return a new, empty store for one test."""
@@ -137,6 +143,11 @@ class StoreContract(ContractBase[Store], abc.ABC):
 
     def _open(self) -> Store:
         return self.make_store()
+
+    def _holds_library_wording(self) -> bool:
+        if self.library_wording is not None:
+            return self.library_wording
+        return type(self.store).__module__.startswith("custmgmt.adapters.")
 
     def _release(self, subject: Store) -> None:
         self.close_store(subject)
@@ -239,6 +250,117 @@ class StoreContract(ContractBase[Store], abc.ABC):
         assert raised.value.key == existing.id
         assert self.store.interactions.count() == 1
         assert self.store.interactions.get(existing.id) == existing
+
+    def test_a_taken_id_is_named_first_in_batch_order_and_worded_alike_everywhere(
+        self,
+    ) -> None:
+        # Ids chosen so that the first offender in batch order is not the least id:
+        # a store must not report whichever one its index finds first.
+        self.store.customers.add_many([_customer(id="c-zz"), _customer(id="c-aa")])
+        batches = [
+            # (batch, the id named, why)
+            (["c-new1", "c-zz", "c-aa", "c-new1"], "c-zz", "stored"),
+            (["c-new2", "c-new3", "c-new2", "c-aa"], "c-new2", "repeats"),
+            (["c-zz"], "c-zz", "stored"),
+            (["c-aa", "c-aa"], "c-aa", "stored"),
+        ]
+        for ids, named, why in batches:
+            with raises(Conflict) as raised:
+                self.store.customers.add_many([_customer(id=i) for i in ids])
+            error = raised.value
+            assert (error.entity, error.key) == ("customer", named), ids
+            assert (error.expected_version, error.actual_version) == (None, None)
+            if self._holds_library_wording():
+                reason = (
+                    "an entity with this id is already stored"
+                    if why == "stored"
+                    else "the id repeats within the batch"
+                )
+                assert str(error) == f"customer {named!r}: {reason}; nothing was added"
+            assert self.store.customers.count() == 2
+        with raises(Conflict) as raised:
+            self.store.orders.add_many([_order(id="o-x"), _order(id="o-x")])
+        if self._holds_library_wording():
+            assert str(raised.value) == (
+                "order 'o-x': the id repeats within the batch; nothing was added"
+            )
+        assert self.store.orders.count() == 0
+        stored = _interaction()
+        self.store.interactions.add(stored)
+        with raises(Conflict) as raised:
+            self.store.interactions.add(_interaction(id=stored.id))
+        if self._holds_library_wording():
+            assert str(raised.value) == (
+                f"interaction {stored.id!r}: an entity with this id is already stored; "
+                "nothing was added"
+            )
+
+    def test_a_stale_copys_conflict_says_only_what_is_true_of_it(self) -> None:
+        customer = _customer()
+        self.store.customers.add(customer)
+        later = _T0 + timedelta(days=1)
+        theirs = customer.update_profile(at=later, region="华北")
+        mine = customer.update_profile(at=later, region="华南")
+        twice = theirs.update_profile(at=later, region="西南").update_profile(
+            at=later, region="东北"
+        )
+        # (copy, stored version, what the message must say); ``theirs`` is stored
+        # before the third case.
+        cases: list[tuple[Customer, int, str]] = [
+            (
+                _customer(id=customer.id, name="另一个"),  # built fresh: version 1
+                1,
+                ("stored version is 1, but this copy is version 1, never changed: update "
+                 "takes the stored version changed once (get it, change it, then update)"),
+            ),
+            (
+                customer,  # the stored version, unchanged
+                1,
+                ("stored version is 1 and this copy is that version, unchanged: there is "
+                 "nothing to update (change it, then update)"),
+            ),
+            (
+                mine,  # changed from version 1 after another change was stored
+                2,
+                ("stored version is 2 and this copy is version 2 too, but differs from "
+                 "it: another version 2 was stored first (reload, change once, then update)"),
+            ),
+            (
+                twice,
+                2,
+                ("stored version is 2, but this copy is version 4, 2 changes ahead: an "
+                 "update stores one change (update after each change, or reload, change "
+                 "once, then update)"),
+            ),
+        ]  # fmt: skip
+        for n, (copy, stored_version, said) in enumerate(cases):
+            if n == 2:
+                self.store.customers.update(theirs)
+            with raises(Conflict) as raised:
+                self.store.customers.update(copy)
+            error = raised.value
+            assert error.key == customer.id
+            assert error.actual_version == stored_version
+            assert error.expected_version == copy.version - 1
+            if self._holds_library_wording():
+                assert str(error) == f"customer {customer.id!r}: {said}"
+            # No message claims a version the copy was never made from.
+            assert "made from version" not in str(error)
+            assert self.store.customers.get(customer.id).version == stored_version
+        orders = self.store.orders
+        order = _order()
+        orders.add(order)
+        paid = order.pay(later)
+        orders.update(paid)
+        with raises(Conflict) as raised:
+            orders.update(order)  # an unchanged copy of version 1, now stale
+        if self._holds_library_wording():
+            assert str(raised.value) == (
+                f"order {order.id!r}: stored version is 2, but this copy is version 1, "
+                "never changed: update takes the stored version changed once (get it, "
+                "change it, then update)"
+            )
+        assert orders.get(order.id) == paid
 
     def test_update_replaces_the_entity_with_the_changed_copy(self) -> None:
         customer = _customer()

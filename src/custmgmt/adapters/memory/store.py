@@ -17,7 +17,13 @@ from datetime import datetime
 from threading import RLock
 from typing import Any, Generic, TypeVar
 
-from custmgmt.adapters._checks import check_chunk_size, check_range
+from custmgmt.adapters._checks import (
+    check_chunk_size,
+    check_entity,
+    check_range,
+    first_taken_id,
+    stale_copy,
+)
 from custmgmt.adapters._core_store import CoreStore
 from custmgmt.adapters._registry import Capability, CapabilityHost
 from custmgmt.adapters.memory import frames
@@ -169,13 +175,12 @@ class _MemoryRepository(Generic[T]):
             raise ValidationError(
                 "entities", entities, f"an iterable of {self.entity_type.__name__}"
             ) from None
+        for entity in batch:
+            self._check_type(entity)
         with self._tx.lock:
-            seen: set[str] = set()
-            for entity in batch:
-                self._check_type(entity)
-                if entity.id in self._items or entity.id in seen:
-                    raise Conflict(self.entity_name, entity.id, "an entity with this id exists")
-                seen.add(entity.id)
+            taken = first_taken_id(self.entity_name, (e.id for e in batch), self._items)
+            if taken is not None:
+                raise taken
             if self._sorted is not None and len(batch) > len(self._sorted):
                 self._sorted = None  # cheaper to sort everything once on the next read
             for entity in batch:
@@ -188,14 +193,8 @@ class _MemoryRepository(Generic[T]):
         with self._tx.lock:
             stored = self.get(entity.id)
             if stored.version != entity.version - 1:
-                raise Conflict(
-                    self.entity_name,
-                    entity.id,
-                    f"stored version is {stored.version}, but this copy was made from "
-                    f"version {entity.version - 1} (reload, change once, then update)",
-                    expected_version=entity.version - 1,
-                    actual_version=stored.version,
-                )
+                raise stale_copy(self.entity_name, entity.id, stored.version, entity.version,
+                                 unchanged=stored == entity)
             self._replace(stored, entity)
             self._tx.record(lambda: self._replace(entity, stored))
 
@@ -221,8 +220,7 @@ class _MemoryRepository(Generic[T]):
                 yield chunk
 
     def _check_type(self, entity: Any) -> None:
-        if not isinstance(entity, self.entity_type):
-            raise ValidationError(self.entity_name, entity, f"a {self.entity_type.__name__}")
+        check_entity(self.entity_name, entity, self.entity_type)
 
     def _sort_key(self, entity: T) -> SortKey:
         return (0, entity.id)

@@ -61,8 +61,7 @@ class PostgresCustomerRepository(CustomerReads, _PostgresRepository[Customer]):
                 nothing is deleted.
             StorageError: the database failed.
         """
-        if not isinstance(entity_id, str):
-            raise NotFound(self.entity_name, entity_id)
+        entity_id = self._key(entity_id)  # NotFound for what can be no id
 
         def work(conn: Connection) -> dict[str, int] | None:
             if (
@@ -99,8 +98,7 @@ class PostgresCustomerRepository(CustomerReads, _PostgresRepository[Customer]):
             NotFound: nothing is stored under ``entity_id``.
             StorageError: the database failed.
         """
-        if not isinstance(entity_id, str):
-            raise NotFound(self.entity_name, entity_id)
+        entity_id = self._key(entity_id)  # NotFound for what can be no id
         sql = self._select_by_id
         if self._store.in_transaction:
             sql += " FOR KEY SHARE"

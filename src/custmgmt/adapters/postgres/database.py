@@ -64,7 +64,19 @@ def _masked(dsn: str) -> str:
     password (up to its last ``@``: an unescaped ``@`` in the password must not leave
     the rest of it showing). Masks too much rather than too little."""
     masked = re.sub(r"(?i)(password\s*=\s*)('(?:[^'\\]|\\.|'')*'?|[^\s&]+)", r"\1***", dsn)
-    return re.sub(r"(postgres(?:ql)?://[^:/@]*:).*@", r"\1***@", masked)
+    # The scheme in any case: URI schemes are case-insensitive (RFC 3986).
+    return re.sub(r"(?i)(postgres(?:ql)?://[^:/@]*:).*@", r"\1***@", masked)
+
+
+_URI_SCHEME = re.compile(r"postgres(?:ql)?://", re.IGNORECASE)
+
+
+def _scheme_lowered(dsn: str) -> str:
+    """``dsn`` with a ``postgresql://`` or ``postgres://`` scheme in lower case: URI
+    schemes are case-insensitive (RFC 3986), but libpq takes ``PostgreSQL://...``
+    for a malformed ``key=value`` string."""
+    found = _URI_SCHEME.match(dsn)
+    return dsn if found is None else found.group().lower() + dsn[found.end() :]
 
 
 def storage_error(doing: str, exc: BaseException) -> CustMgmtError:
@@ -167,6 +179,7 @@ class PostgresDatabase:
             raise StorageError(
                 f"postgres: {_masked(dsn)!r} is not a valid DSN (it holds a NUL character)"
             )
+        dsn = _scheme_lowered(dsn)
         try:
             given = psycopg.conninfo.conninfo_to_dict(dsn)
         except psycopg.Error as exc:

@@ -55,11 +55,10 @@ class _PostgresRepository(SqlCoreRepository[T]):
     def _insert_rows(self, conn: Connection, rows: Sequence[Row]) -> None:
         copy_rows(conn, self.table, self.columns, rows)
 
-    def _first_stored(self, ids: Sequence[str]) -> str | None:
-        found = self._fetch(
-            f"SELECT id FROM {self.table} WHERE id = ANY(%s) ORDER BY id LIMIT 1", (ids,)
-        )
-        return str(found[0][0]) if found else None
+    def _stored_among(self, ids: Sequence[str]) -> set[str]:
+        # One array parameter, however many ids.
+        found = self._fetch(f"SELECT id FROM {self.table} WHERE id = ANY(%s)", (list(ids),))
+        return {str(row[0]) for row in found}
 
     # -- adds -------------------------------------------------------------------------------
     def add_many(self, entities: Iterable[T]) -> int:

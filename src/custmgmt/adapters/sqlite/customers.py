@@ -11,7 +11,7 @@ from custmgmt.adapters.sqlite.database import SQLiteDatabase
 from custmgmt.adapters.sqlite.repository import _SQLiteRepository
 from custmgmt.adapters.sqlite.schema import CUSTOMER_COLUMNS, Row
 from custmgmt.domain import Customer
-from custmgmt.errors import Conflict, NotFound
+from custmgmt.errors import Conflict
 
 __all__ = ["SQLiteCustomerRepository"]
 
@@ -53,8 +53,7 @@ class SQLiteCustomerRepository(CustomerReads, _SQLiteRepository[Customer]):
                 nothing is deleted.
             StorageError: the database failed.
         """
-        if not isinstance(entity_id, str):
-            raise NotFound(self.entity_name, entity_id)
+        entity_id = self._key(entity_id)  # NotFound for what can be no id
         with self._store._scope():
             self.get(entity_id)
             if self._dependents is not None:
