@@ -154,3 +154,31 @@ def test_the_first_taken_id_is_the_first_offender_in_batch_order(
     assert (None if by_parts is None else str(by_parts)) == (
         None if expected is None else str(expected)
     )
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_a_stale_override_update_is_worded_like_every_other_stale_copy(kind: str) -> None:
+    from custmgmt.rating import Override
+
+    store = MemoryStore() if kind == "memory" else SQLiteStore(":memory:")
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    store.customers.add(make_customer(id="c-1"))
+    requested = Override.request(
+        id="ov-1", customer_id="c-1", stars=5, reason="key account", requested_by="ana",
+        at=at, expires_at=at + timedelta(days=30),
+    )
+    store.ratings.add_override(requested)
+    approved = requested.approve(by="bo", at=at)
+    store.ratings.update_override(approved)
+    with pytest.raises(Conflict) as caught:
+        store.ratings.update_override(approved)  # unchanged stale copy, stored again
+    assert "made from version" not in str(caught.value)
+    assert caught.value.actual_version == approved.version
+    store.close()
+
+
+def test_the_demo_masks_a_password_whatever_the_schemes_case() -> None:
+    from custmgmt.cli.demo import _shown
+
+    for scheme in ("postgresql", "PostgreSQL", "POSTGRES"):
+        assert _shown(f"{scheme}://u:s3cret@h/db") == f"{scheme}://u:***@h/db"

@@ -59,6 +59,10 @@ def test_a_key_that_can_be_no_id_is_not_found_in_every_store(store: Any, key: An
         assert caught.value.key == key
         with pytest.raises(NotFound):
             repository.remove(key)
+    # A customer's orders and interactions by such a key: none, as in memory (a
+    # surrogate raised UnicodeEncodeError in SQL stores, a NUL StorageError in PostgreSQL).
+    assert store.orders.for_customer(key) == []
+    assert store.interactions.for_customer(key) == []
 
 
 @settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -76,3 +76,18 @@ def test_the_epoch_helpers_raise_library_errors() -> None:
     with pytest.raises(ValidationError, match="micros"):
         from_epoch_micros(-62_135_596_800_000_001)
     assert from_epoch_micros(-62_135_596_800_000_000) == datetime(1, 1, 1, tzinfo=UTC)
+
+
+def test_a_utc_offset_with_a_fraction_of_a_second_is_refused_by_the_domain() -> None:
+    # The memory store took it, the SQL stores refused it only when saving.
+    from custmgmt.domain._validate import check_aware
+    from custmgmt.testing import make_customer
+
+    odd = datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=8, microseconds=500)))
+    with pytest.raises(ValidationError) as caught:
+        check_aware("placed_at", odd)
+    assert caught.value.field == "placed_at"
+    with pytest.raises(ValidationError):
+        make_customer(id="c-1", registered_at=odd)
+    lmt = datetime(1900, 1, 1, tzinfo=timezone(timedelta(hours=8, minutes=5, seconds=43)))
+    assert check_aware("placed_at", lmt) is lmt  # a historical whole-second offset

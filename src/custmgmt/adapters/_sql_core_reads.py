@@ -18,7 +18,7 @@ from itertools import chain, groupby
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from custmgmt.adapters._checks import check_chunk_size, check_range
+from custmgmt.adapters._checks import check_chunk_size, check_range, could_be_id
 from custmgmt.domain import Customer, Interaction, InteractionKind, Order
 from custmgmt.domain._validate import coerce_enum
 from custmgmt.errors import ValidationError
@@ -140,8 +140,7 @@ class OrderReads:
 
     def for_customer(self, customer_id: str) -> list[Order]:
         """The customer's orders, oldest first (by ``placed_at``, then id)."""
-        given: object = customer_id  # hosts call this untyped too
-        if not isinstance(given, str):
+        if not could_be_id(customer_id):  # hosts call this untyped too
             return []
         return self._query(self._customer_sql(), (customer_id,))
 
@@ -204,8 +203,7 @@ class InteractionReads:
             ValidationError: ``kinds`` is not a collection of InteractionKind.
         """
         filter_sql, values = self._kinds_filter(kinds)
-        given: object = customer_id  # hosts call this untyped too
-        if not isinstance(given, str):
+        if not could_be_id(customer_id):  # hosts call this untyped too
             return []
         return self._query(self._customer_sql(filter_sql), (customer_id, *values))
 

@@ -30,6 +30,7 @@ from custmgmt.adapters._checks import (
     check_result_arrays,
     check_result_chunk,
     check_results,
+    stale_copy,
 )
 from custmgmt.adapters._rating_parts import ID_SEPARATOR, part_records, part_rows
 from custmgmt.adapters._rating_parts import results_from_parts as _columns
@@ -533,14 +534,7 @@ class SqlRatingRepository(SqlQueries):
                 raise NotFound("override", override.id)
             stored_version = int(found[0])
             if stored_version != override.version - 1:
-                raise Conflict(
-                    "override",
-                    override.id,
-                    f"stored version is {stored_version}, but this copy was made from "
-                    f"version {override.version - 1} (reload, change once, then update)",
-                    expected_version=override.version - 1,
-                    actual_version=stored_version,
-                )
+                raise stale_copy("override", override.id, stored_version, override.version)
             conn.execute(
                 self._q(
                     "UPDATE rating_overrides SET version = ?, status = ?, body = ? "

@@ -170,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _shown(db: str) -> str:
     """``--db`` as printed: a DSN's password replaced by ``***``."""
-    return re.sub(r"(postgres(?:ql)?://[^:/@]*:)[^@]*@", r"\1***@", db)
+    return re.sub(r"(postgres(?:ql)?://[^:/@]*:)[^@]*@", r"\1***@", db, flags=re.IGNORECASE)
 
 
 def _fill(ctx: DemoContext, customers: int) -> None:

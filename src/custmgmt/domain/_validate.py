@@ -170,6 +170,10 @@ def check_aware(name: str, value: Any) -> datetime:
         raise ValidationError(
             name, value, "a timezone-aware datetime (naive datetimes are ambiguous)"
         )
+    if offset.microseconds:
+        # Stores keep an offset in whole seconds (SQLite and PostgreSQL refused these
+        # only when saving, after the memory store had taken them).
+        raise ValidationError(name, value, "a datetime whose UTC offset is whole seconds")
     try:
         # The instant in UTC must be a datetime too: 0001-01-01T05:00+14:00 is in year 0
         # and 9999-12-31T23:00-12:00 in year 10000, which no later step can convert.

@@ -17,6 +17,7 @@ from custmgmt.adapters._checks import (
     check_result_arrays,
     check_result_chunk,
     check_results,
+    stale_copy,
 )
 from custmgmt.adapters._redaction import redacted_override, replace_redacted
 from custmgmt.adapters.memory.transaction import TransactionLog
@@ -208,14 +209,10 @@ class MemoryRatingRepository:
         with self._tx.lock:
             stored = self.get_override(override.id)
             if stored.version != override.version - 1:
-                raise Conflict(
-                    "override",
-                    override.id,
-                    f"stored version is {stored.version}, but this copy was made from "
-                    f"version {override.version - 1} (reload, change once, then update)",
-                    expected_version=override.version - 1,
-                    actual_version=stored.version,
-                )
+                raise stale_copy(
+                    "override", override.id, stored.version, override.version,
+                    unchanged=stored == override,
+                )  # fmt: skip
             self._overrides[override.id] = override
             self._tx.record(lambda: self._overrides.__setitem__(stored.id, stored))
 

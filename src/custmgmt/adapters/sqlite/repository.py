@@ -50,11 +50,6 @@ class _SQLiteRepository(SqlCoreRepository[T]):
     def _insert_rows(self, conn: sqlite3.Connection, rows: Sequence[Row]) -> None:
         conn.executemany(self._insert, rows)
 
-    def _first_stored(self, ids: Sequence[str]) -> str | None:
-        marks = ", ".join("?" * len(ids))
-        found = self._fetch(f"SELECT id FROM {self.table} WHERE id IN ({marks})", ids)
-        return str(found[0][0]) if found else None
-
     # -- adds -------------------------------------------------------------------------------
     def add_many(self, entities: Iterable[T]) -> int:
         """Store new entities atomically with ``executemany``; returns the count.
