@@ -4,9 +4,11 @@
 server with ``pg_ctl`` listening on a Unix socket in that directory (no TCP port:
 ``listen_addresses=''``), hands out DSNs of fresh databases, and stops the server and
 removes the directory on :meth:`~TemporaryPostgres.stop` (also when a test failed; use
-it as a context manager or a session fixture). PostgreSQL refuses to run as root, so
-when the process is root the cluster belongs to the ``postgres`` system user (the
-directory is handed to it and the programs run through ``runuser``).
+it as a context manager or a session fixture; a process killed by a signal runs
+neither, and leaves the server running: ``pg_ctl -D DIRECTORY/data stop`` ends it).
+PostgreSQL refuses to run as root, so when the process is root the cluster belongs to
+the ``postgres`` system user (the directory is handed to it and the programs run
+through ``runuser``).
 
 The server is tuned for tests, not for keeping data: ``fsync=off``,
 ``synchronous_commit=off`` and ``full_page_writes=off`` (a crash of the *machine* may
@@ -94,7 +96,7 @@ class TemporaryPostgres:
             self._run(
                 "initdb", "-D", self.data, "-U", "postgres", "-A", "trust", "-E", "UTF8",
                 "--locale=C", "--no-sync",
-            )
+            )  # fmt: skip
             self._run(
                 "pg_ctl", "-D", self.data, "-l", os.path.join(self.directory, "server.log"),
                 "-w", "-t", "60", "-o",
@@ -125,15 +127,16 @@ class TemporaryPostgres:
         """Create a new empty database (``name``, or a fresh one); returns its DSN."""
         self._databases += 1
         name = name or f"test_{self._databases}"
+        # "--" ends the options: a name such as "-Uother" is a name, not an option.
         self._run(
             "createdb", "-h", self.directory, "-U", "postgres", "-T", "template0", "-E", "UTF8",
-            name,
+            "--", name,
         )  # fmt: skip
         return self.dsn_of(name)
 
     def drop_database(self, name: str) -> None:
         """Drop ``name`` (closing its connections first)."""
-        self._run("dropdb", "-h", self.directory, "-U", "postgres", "--force", name)
+        self._run("dropdb", "-h", self.directory, "-U", "postgres", "--force", "--", name)
 
     def stop(self) -> None:
         """Stop the server (immediately: nothing here is worth keeping) and remove
@@ -164,8 +167,9 @@ class TemporaryPostgres:
             tail = ""
             if os.path.exists(log):
                 with open(log, encoding="utf-8", errors="replace") as f:
-                    tail = f.read()[-2000:]
+                    tail = f.read()[-2000:].strip()
             raise StorageError(
                 f"postgres: {program} failed ({done.returncode}): "
-                f"{(done.stderr or done.stdout).strip()[-2000:]}{tail}"
+                f"{(done.stderr or done.stdout).strip()[-2000:]}"
+                + (f"\nserver log (end):\n{tail}" if tail else "")
             )
