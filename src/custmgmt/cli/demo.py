@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from custmgmt import datasets
-from custmgmt._text import one_line
+from custmgmt._text import mask_dsn, one_line
 from custmgmt.adapters.sqlite import SQLiteStore
 from custmgmt.adapters.sqlite._files import special_file_kind
 from custmgmt.cli import (
@@ -43,7 +42,7 @@ from custmgmt.cli import (
     demo_team,
     demo_tickets,
 )
-from custmgmt.cli._inputs import FIRST_DAY, LAST_DAY, is_postgres_dsn, open_postgres
+from custmgmt.cli._inputs import is_postgres_dsn, open_postgres
 from custmgmt.cli.demo_context import DemoContext
 from custmgmt.errors import ValidationError
 from custmgmt.ports import Store
@@ -170,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _shown(db: str) -> str:
     """``--db`` as printed: a DSN's password replaced by ``***``."""
-    return re.sub(r"(postgres(?:ql)?://[^:/@]*:)[^@]*@", r"\1***@", db, flags=re.IGNORECASE)
+    return mask_dsn(db) if is_postgres_dsn(db) else db
 
 
 def _fill(ctx: DemoContext, customers: int) -> None:
@@ -236,13 +235,23 @@ def _summary(ctx: DemoContext) -> None:
                   f"({one_line(where)}), registered {since}")
 
 
+#: The years a demo's "now" may fall in: those its synthetic data can be made for
+#: (:func:`custmgmt.datasets.make_dataset`).
+DEMO_FIRST_YEAR, DEMO_LAST_YEAR = 1980, 2200
+
+
 def _parse_as_of(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO date or datetime: {text!r}") from None
-    if not FIRST_DAY <= value.date() <= LAST_DAY:
-        raise argparse.ArgumentTypeError(f"not a day from {FIRST_DAY} to {LAST_DAY}: {text!r}")
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
+    # The synthetic data's range, checked before any store is opened: a new store was
+    # created and then left empty when the generator refused the date.
+    if not DEMO_FIRST_YEAR <= value.year <= DEMO_LAST_YEAR:
+        raise argparse.ArgumentTypeError(
+            f"not a day in the years {DEMO_FIRST_YEAR} to {DEMO_LAST_YEAR} "
+            f"(the demo's synthetic data): {text!r}"
+        )
     return value

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from fractions import Fraction
 from typing import Any
 
 import attrs
@@ -242,16 +243,24 @@ def time_in_stage(
     for stage in pipe.stage_names:
         found = stays.get(stage)
         if found:
-            total = sum(found, timedelta(0))
-            result.append(StageTime(stage=stage, count=len(found), mean=total / len(found),
+            # In whole microseconds: a sum of timedeltas overflows past 999,999,999
+            # days (stays up to an --as-of in year 8999, summed over many prospects).
+            total = sum(stay // _MICROSECOND for stay in found)
+            mean = timedelta(microseconds=round(Fraction(total, len(found))))  # as timedelta / n
+            result.append(StageTime(stage=stage, count=len(found), mean=mean,
                                     median=_median(found)))
     return result
+
+
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def _median(values: list[timedelta]) -> timedelta:
     ordered = sorted(values)
     n = len(ordered)
-    return (ordered[(n - 1) // 2] + ordered[n // 2]) / 2
+    # In whole microseconds, rounded as timedelta / 2 rounds: low + high could overflow.
+    both = ordered[(n - 1) // 2] // _MICROSECOND + ordered[n // 2] // _MICROSECOND
+    return timedelta(microseconds=round(Fraction(both, 2)))
 
 
 def win_rate(prospects: Iterable[Prospect], pipeline: Pipeline) -> Rate | None:

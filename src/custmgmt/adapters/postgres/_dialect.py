@@ -34,7 +34,7 @@ class PostgresDialect(SqlRepository):
         return self._store.fetch(sql, params, doing=doing)  # type: ignore[no-any-return]
 
     def _reading(self) -> AbstractContextManager[Any]:
-        return self._store.transaction()  # type: ignore[no-any-return]
+        return self._store.snapshot()  # type: ignore[no-any-return]
 
     def _insert_rows(self, conn: Any, table: str, columns: str, rows: Iterable[Row]) -> None:
         copy_rows(conn, table, columns, rows)

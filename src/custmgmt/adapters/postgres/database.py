@@ -30,6 +30,7 @@ import random
 import re
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Self, TypeVar
@@ -39,6 +40,7 @@ import psycopg.conninfo
 import psycopg.errors
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
+from custmgmt._text import mask_dsn
 from custmgmt.adapters._sql_migrations import checked_steps, run_missing_steps
 from custmgmt.adapters.postgres.schema import SCHEMA_TABLE, Migration
 from custmgmt.domain._validate import is_finite_number
@@ -58,14 +60,16 @@ class _Retryable(Conflict):
     """A serialisation failure or deadlock: a Conflict that the store may run again."""
 
 
-def _masked(dsn: str) -> str:
-    """``dsn`` with any password replaced by ``***``: a ``password=`` value (quoted
-    with ``\\'`` escapes, or up to the next space or ``&``) and a URL's user
-    password (up to its last ``@``: an unescaped ``@`` in the password must not leave
-    the rest of it showing). Masks too much rather than too little."""
-    masked = re.sub(r"(?i)(password\s*=\s*)('(?:[^'\\]|\\.|'')*'?|[^\s&]+)", r"\1***", dsn)
-    # The scheme in any case: URI schemes are case-insensitive (RFC 3986).
-    return re.sub(r"(?i)(postgres(?:ql)?://[^:/@]*:).*@", r"\1***@", masked)
+def _scrubbed(text: str, dsn: str) -> str:
+    """``text`` (a driver's message about ``dsn``) with every form of the DSN's
+    password masked: libpq quotes the DSN, or the token it could not read (a bad
+    percent escape), back in some errors."""
+    found = re.findall(r"(?i)password\s*=\s*('(?:[^'\\]|\\.|'')*'?|[^\s&]+)", dsn)
+    found += re.findall(r"(?i)postgres(?:ql)?://[^:/@]*:(.*)@", dsn)
+    secrets = {form for s in found for form in (s, s.strip("'"), urllib.parse.unquote(s))}
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return mask_dsn(text)
 
 
 _URI_SCHEME = re.compile(r"postgres(?:ql)?://", re.IGNORECASE)
@@ -153,7 +157,7 @@ class PostgresDatabase:
         self._retries = retries
         self._adopt = bool(adopt)
         self._create = bool(create)
-        self._described = _masked(target) if isinstance(target, str) else type(target).__name__
+        self._described = mask_dsn(target) if isinstance(target, str) else type(target).__name__
         self._local = threading.local()
         self._closed = False
         self._lock = threading.RLock()
@@ -177,33 +181,32 @@ class PostgresDatabase:
         if "\x00" in dsn:
             # libpq would read the DSN up to the NUL only: another database, silently.
             raise StorageError(
-                f"postgres: {_masked(dsn)!r} is not a valid DSN (it holds a NUL character)"
+                f"postgres: {mask_dsn(dsn)!r} is not a valid DSN (it holds a NUL character)"
             )
         dsn = _scheme_lowered(dsn)
         try:
-            given = psycopg.conninfo.conninfo_to_dict(dsn)
+            psycopg.conninfo.conninfo_to_dict(dsn)  # refuses a malformed DSN, connecting to nothing
         except psycopg.Error as exc:
             raise StorageError(
-                f"postgres: {_masked(dsn)!r} is not a valid DSN (expected "
-                f"'postgresql://user@host:port/database' or 'dbname=... host=...'): {exc}"
+                f"postgres: {mask_dsn(dsn)!r} is not a valid DSN (expected "
+                f"'postgresql://user@host:port/database' or 'dbname=... host=...'): "
+                f"{_scrubbed(str(exc), dsn)}"
             ) from exc
-        # The store's settings come after any the DSN gives (which stay in force).
-        options = f"{given.get('options') or ''} -c search_path={self.schema} -c TimeZone=UTC"
         try:
             # One direct connection first: the server's own words when it cannot be
             # reached (a pool would only time out).
             psycopg.connect(dsn, connect_timeout=max(1, round(timeout))).close()
         except psycopg.Error as exc:
             raise StorageError(
-                f"postgres: cannot connect to {_masked(dsn)!r}; expected a running "
-                f"PostgreSQL server that accepts this DSN: {exc}"
+                f"postgres: cannot connect to {mask_dsn(dsn)!r}; expected a running "
+                f"PostgreSQL server that accepts this DSN: {_scrubbed(str(exc), dsn)}"
             ) from exc
         pool: ConnectionPool[Any] = ConnectionPool(
             dsn,
             min_size=1,
             max_size=size,
-            kwargs={"autocommit": True, "options": options.strip(),
-                    "connect_timeout": max(1, round(timeout))},
+            kwargs={"autocommit": True, "connect_timeout": max(1, round(timeout))},
+            configure=self._configure,
             check=ConnectionPool.check_connection,
             open=False,
             name=f"custmgmt-{self.schema}",
@@ -212,8 +215,19 @@ class PostgresDatabase:
             pool.open(wait=True, timeout=timeout)
         except PoolTimeout as exc:
             pool.close()
-            raise StorageError(f"postgres: cannot connect to {_masked(dsn)!r}: {exc}") from exc
+            raise StorageError(
+                f"postgres: cannot connect to {mask_dsn(dsn)!r}: {_scrubbed(str(exc), dsn)}"
+            ) from exc
         return pool
+
+    def _configure(self, conn: Connection) -> None:
+        """The store's settings on each new connection of its pool, set after the DSN's
+        ``options`` (which stay in force otherwise): set in SQL rather than appended to
+        ``options``, whose quoting a DSN could otherwise break (a trailing backslash)."""
+        conn.execute(
+            "SELECT set_config('search_path', %s, false), set_config('TimeZone', 'UTC', false)",
+            (self.schema,),
+        )
 
     @property
     def owns_connections(self) -> bool:
@@ -237,9 +251,23 @@ class PostgresDatabase:
         """
         return self._scope_none()
 
+    def snapshot(self) -> AbstractContextManager[None]:
+        """A block whose reads all see one committed state of the database.
+
+        Outside a transaction it opens one at REPEATABLE READ: every query in it reads
+        the snapshot its first query took, whatever other connections commit meanwhile
+        (under PostgreSQL's default, READ COMMITTED, each statement takes a new one).
+        Such reads never wait for writers and never fail on them. Inside this thread's
+        open transaction it joins it (a savepoint), whose isolation the caller chose.
+
+        Raises:
+            StorageError: the transaction could not begin.
+        """
+        return self._scope_none(snapshot=True)
+
     @contextmanager
-    def _scope_none(self) -> Iterator[None]:
-        with self._scope():
+    def _scope_none(self, *, snapshot: bool = False) -> Iterator[None]:
+        with self._scope(snapshot=snapshot):
             yield
 
     def retrying(self, work: Callable[[], T]) -> T:
@@ -275,7 +303,7 @@ class PostgresDatabase:
         return getattr(self._local, "conn", None) is not None
 
     @contextmanager
-    def _scope(self) -> Iterator[Connection]:
+    def _scope(self, *, snapshot: bool = False) -> Iterator[Connection]:
         """This thread's transaction (a savepoint in it), or a new one on a connection
         of its own; driver errors become library errors."""
         local = self._local
@@ -288,8 +316,13 @@ class PostgresDatabase:
                 raise storage_error("a write", exc) from exc
             return
         with self._connection() as conn:
+            # A host's connection may be inside the host's own transaction: the block
+            # is a savepoint there, where the isolation can no longer be chosen.
+            idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
             try:
                 with conn.transaction():
+                    if snapshot and idle:
+                        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                     if not self._owns:
                         conn.execute(
                             "SELECT set_config('search_path', %s, true), "

@@ -132,7 +132,7 @@ class PostgresRiskRepository(SqlRiskRepository):
             raise ValidationError("id", exc.object, "valid Unicode text") from None
 
     def _reading(self) -> AbstractContextManager[Any]:
-        return self._db.transaction()
+        return self._db.snapshot()
 
     def _copy_rows(self, conn: Any, table: str, columns: str, rows: Iterable[Row]) -> None:
         copy_rows(conn, table, columns, rows)
