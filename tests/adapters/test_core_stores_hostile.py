@@ -148,3 +148,20 @@ def test_a_batch_that_fails_past_the_first_chunk_leaves_nothing_written(store: A
     assert store.interactions.get("i-kept").customer_id == "kept"
     with pytest.raises(NotFound):
         store.customers.get("t0")
+
+
+@pytest.mark.parametrize("hours", [-23, -16, 16, 23])
+def test_an_offset_beyond_what_postgres_reads_round_trips_in_every_store(
+    store: Any, hours: int
+) -> None:
+    # PostgreSQL reads offsets up to ±15:59:59 in a timestamptz text: +16:00 was a
+    # StorageError there while memory and SQLite kept it.
+    from datetime import datetime, timedelta, timezone
+
+    at = datetime(2026, 1, 1, 12, tzinfo=timezone(timedelta(hours=hours)))
+    store.customers.add(make_customer(id="c-far", registered_at=at))
+    store.orders.add(make_order(id="o-far", customer_id="c-far", placed_at=at))
+    kept = store.customers.get("c-far").registered_at
+    assert (kept, kept.utcoffset()) == (at, at.utcoffset())
+    placed = store.orders.get("o-far").placed_at
+    assert (placed, placed.utcoffset()) == (at, at.utcoffset())

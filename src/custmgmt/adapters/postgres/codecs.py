@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -35,9 +35,19 @@ __all__ = [
 ]
 
 
+#: The largest UTC offset, in seconds, PostgreSQL reads in a ``timestamptz`` text.
+_MAX_PG_OFFSET = 15 * 3600 + 59 * 60 + 59
+
+
 def when(value: datetime) -> tuple[datetime, int]:
-    """The ``timestamptz`` value and the offset column of an aware datetime."""
-    return value, utc_offset(value)
+    """The ``timestamptz`` value and the offset column of an aware datetime.
+
+    An offset PostgreSQL cannot read (beyond ±15:59:59; Python allows up to a day) is
+    sent as the same instant in UTC: the offset column keeps the original."""
+    offset = utc_offset(value)
+    if -_MAX_PG_OFFSET <= offset <= _MAX_PG_OFFSET:
+        return value, offset
+    return value.astimezone(UTC), offset
 
 
 class _PostgresCodec(RowCodec):
