@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, Self
 
 import attrs
@@ -616,6 +616,26 @@ class _CountingModel(_Estimator):
         their log-likelihood, a sentence saying what the limit is) or None.
         """
         return None
+
+    # Forecasts over many horizons -------------------------------------------------
+
+    def _forecast_months(
+        self, horizons: FloatArray, frequency: Any, recency: Any, T: Any
+    ) -> Iterator[FloatArray]:
+        """``predict_purchases`` at each of ``horizons`` (ascending), in blocks.
+
+        Yields arrays of shape ``(m, *frequency.shape)``, one row per horizon, in the
+        horizons' order; the rows are exactly what ``predict_purchases(h, ...)``
+        returns. This default makes one call per horizon; the models override it to
+        do the work that does not depend on the horizon (the history's validation,
+        P(alive)) once and the rest for a block of horizons at a time.
+        """
+        for horizon in horizons.tolist():
+            yield self.predict_purchases(horizon, frequency, recency, T)[None, ...]
+
+    def predict_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> FloatArray:
+        """Expected repeat purchases in the next ``t`` time units (see the models)."""
+        raise NotImplementedError
 
     # Shared input handling for predictions --------------------------------------
 

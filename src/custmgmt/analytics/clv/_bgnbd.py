@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import attrs
@@ -18,11 +19,12 @@ from custmgmt.analytics.clv._common import (
     digamma_difference,
     dot,
     factorise,
+    horizon_blocks,
     import_scipy,
     log_rising,
     weighted_counts,
 )
-from custmgmt.analytics.clv._special import bgnbd_forecast
+from custmgmt.analytics.clv._special import bgnbd_discounted_purchases, bgnbd_forecast
 from custmgmt.errors import ConvergenceError
 
 __all__ = ["BetaGeo"]
@@ -323,6 +325,89 @@ class BetaGeo(_CountingModel):
                 r, alpha, a, b, np.ravel(t), np.ravel(x), np.ravel(age)
             ).reshape(x.shape)
         result: FloatArray = expected * self._alive(params, x, tx, age)
+        return result
+
+    def _forecast_months(
+        self, horizons: FloatArray, frequency: Any, recency: Any, T: Any
+    ) -> Iterator[FloatArray]:
+        """:meth:`predict_purchases` at every horizon, a block of horizons at a time.
+
+        The history is validated and P(alive) computed once; the forecast proper is
+        computed once per distinct (frequency, T) and horizon, for a whole block of
+        horizons in one call, and gathered back to the customers. Each row holds the
+        same numbers as ``predict_purchases(h, ...)`` (bit for bit where the series
+        is summed; within rounding where the horizon is long enough for the
+        quadrature, whose sums are grouped by block).
+        """
+        x, tx, age = self._history(frequency, recency, T)
+        params = self._params()
+        r, alpha, a, b = params
+        alive = self._alive(params, x, tx, age)
+        shape = x.shape
+        if x.size == 0:
+            for block in horizon_blocks(horizons.size, 1):
+                yield np.zeros((block.stop - block.start, *shape))
+            return
+        pairs, inverse = np.unique(
+            np.stack([np.ravel(x), np.ravel(age)], axis=1), axis=0, return_inverse=True
+        )
+        inverse = inverse.reshape(-1)
+        pair_x, pair_age = pairs[:, 0], pairs[:, 1]
+        n_pairs = pair_x.size
+        for block in horizon_blocks(horizons.size, max(x.size, n_pairs)):
+            t = horizons[block]
+            if a == 0.0:
+                column = t.reshape(-1, *([1] * x.ndim))
+                expected = (r + x) * column / (alpha + age)
+            else:
+                grid = bgnbd_forecast(
+                    r,
+                    alpha,
+                    a,
+                    b,
+                    np.repeat(t, n_pairs),
+                    np.tile(pair_x, t.size),
+                    np.tile(pair_age, t.size),
+                )
+                expected = grid.reshape(t.size, n_pairs)[:, inverse].reshape(t.size, *shape)
+            result: FloatArray = expected * alive
+            yield result
+
+    def _discounted_purchases(
+        self,
+        frequency: Any,
+        recency: Any,
+        T: Any,
+        *,
+        per_month: float,
+        months: int,
+        discount_rate: float,
+    ) -> FloatArray | None:
+        """``sum_{i=1}^{months} [P(i c) - P((i-1) c)] / (1 + discount_rate)^i`` per
+        customer, P being :meth:`predict_purchases` and c ``per_month``: the
+        discounted purchases of the lifetime value, in closed form (see
+        :func:`~custmgmt.analytics.clv._special.bgnbd_discounted_purchases`), at a
+        cost that does not depend on ``months``. None in the no-dropout limit
+        (a = 0), whose month-by-month forecasts are cheap anyway.
+        """
+        x, tx, age = self._history(frequency, recency, T)
+        params = self._params()
+        r, alpha, a, b = (float(v) for v in params)
+        if a == 0.0:
+            return None
+        alive = self._alive(params, x, tx, age)
+        value = bgnbd_discounted_purchases(
+            r,
+            alpha,
+            a,
+            b,
+            np.ravel(x),
+            np.ravel(age),
+            per_month,
+            months,
+            math.log1p(discount_rate),
+        ).reshape(x.shape)
+        result: FloatArray = value * alive
         return result
 
     def expected_purchases(self, t: Any) -> FloatArray:

@@ -28,6 +28,18 @@ Evaluate = Callable[[FloatArray, int], tuple[float, FloatArray | None, FloatArra
 #: cache, which makes a pass over a million rows 3-6 times faster than whole arrays.
 CHUNK = 16_384
 
+#: Elements (horizons x customers) per block of a forecast over many horizons: enough
+#: to amortise numpy's per-call cost, small enough to stay out of memory trouble
+#: (8 MiB per array) for a million customers and 1200 months.
+GRID_ELEMENTS = 1 << 20
+
+
+def horizon_blocks(n_horizons: int, n_rows: int) -> list[slice]:
+    """Consecutive slices of ``range(n_horizons)``, each covering at most about
+    :data:`GRID_ELEMENTS` forecasts over ``n_rows`` customers (at least one horizon)."""
+    step = max(1, GRID_ELEMENTS // max(n_rows, 1))
+    return [slice(lo, min(lo + step, n_horizons)) for lo in range(0, n_horizons, step)]
+
 # Log-parameters are boxed in so exp() can neither overflow nor underflow to zero
 # while the optimiser explores; an estimate on the box edge means the data do not
 # pin that parameter down, which fit() reports next to the estimate.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import attrs
@@ -16,6 +17,7 @@ from custmgmt.analytics.clv._common import (
     digamma_difference,
     dot,
     factorise,
+    horizon_blocks,
     log_rising,
     pair_index,
     rows_dot,
@@ -308,6 +310,22 @@ class ParetoNBD(_CountingModel):
         params = self._params()
         alive = self._alive_rows(params, x, tx, age).reshape(x.shape)
         return self._forecast(params, horizon, x, age, alive)
+
+    def _forecast_months(
+        self, horizons: FloatArray, frequency: Any, recency: Any, T: Any
+    ) -> Iterator[FloatArray]:
+        """:meth:`predict_purchases` at every horizon, a block of horizons at a time.
+
+        P(alive), the expensive part, does not depend on the horizon and is computed
+        once; the closed-form rest is evaluated for a block of horizons at once. Each
+        row holds exactly (bit for bit) what ``predict_purchases(h, ...)`` returns.
+        """
+        x, tx, age = self._history(frequency, recency, T)
+        params = self._params()
+        alive = self._alive_rows(params, x, tx, age).reshape(x.shape)
+        for block in horizon_blocks(horizons.size, x.size):
+            column = horizons[block].reshape(-1, *([1] * x.ndim))
+            yield self._forecast(params, column, x, age, alive)
 
     @staticmethod
     def _forecast(

@@ -466,6 +466,7 @@ def analyse_clv(
     period_code = normalise_unit("period", period)
     # Checked before any fit, so a bad horizon or rate costs no fitting time.
     check_clv_terms(months, discount_rate, time_field="months")
+    months = int(months)
     if time_limit is not None and not (
         isinstance(time_limit, int | float) and not isinstance(time_limit, bool) and time_limit > 0
     ):

@@ -39,6 +39,7 @@ likelihood gets an exact gradient.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -571,3 +572,154 @@ def _forecast_quadrature(
             )
         out[rows] = np.exp(np.log(h * (total + left + right)) + top - log_beta[rows])
     return out
+
+
+#: Margin (in log units below the peak of an upper bound of the integrand) beyond
+#: which the discounted-value quadrature drops a range of its grid.
+_VALUE_MARGIN = 80.0
+#: Grid elements (ages x u nodes x v nodes) evaluated at once by that quadrature.
+_VALUE_BLOCK = 1 << 20
+
+
+def bgnbd_discounted_purchases(
+    r: float,
+    alpha: float,
+    a: float,
+    b: float,
+    x: FloatArray,
+    age: FloatArray,
+    per_month: float,
+    months: int,
+    log_discount: float,
+) -> FloatArray:
+    """``sum_{i=1}^{months} [F(i c) - F((i-1) c)] exp(-i L)`` per row, F being
+    :func:`bgnbd_forecast` (BG/NBD purchases of a customer alive now), ``c`` the
+    time units per month and ``L = log(1 + discount rate)``; for ``a > 0``.
+
+    Summing month by month costs one forecast per month. Given the purchase rate
+    lambda and the dropout chance p the forecast is ``(1 - exp(-lambda p t)) / p``
+    and the discounted monthly increments are a geometric series, so the sum is,
+    in closed form,
+
+        E[ (1 - e^-y) e^-L (1 - e^-(y+L) M) / (1 - e^-(y+L)) / p ],   y = lambda p c,
+
+    over the posterior lambda ~ Gamma(r+x, alpha+T) and p ~ Beta(a, b+x). That
+    expectation is a two-dimensional trapezoid rule in ``u = log(lambda (alpha+T))``
+    and ``v = logit(p)``, whose integrand is analytic in a strip of half-width
+    pi/2 (the error is about ``exp(-pi^2 / h)``, below 1e-17 for steps h <= 0.25);
+    the grid covers where an upper bound of the integrand is within
+    ``exp(-_VALUE_MARGIN)`` of its peak, and the v-tails where the integrand is a
+    pure exponential to double precision are summed as geometric series. Its cost
+    does not depend on ``months``. Rows are grouped by frequency, which fixes both
+    grids; the ages of a group are evaluated together.
+    """
+    special = import_scipy("special")
+    out = np.zeros(x.size)
+    if x.size == 0:
+        return out
+    pairs, inverse = np.unique(np.stack([x, age], axis=1), axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    value = np.zeros(pairs.shape[0])
+    fade = math.exp(-log_discount)
+    for freq in np.unique(pairs[:, 0]).tolist():
+        rows = np.flatnonzero(pairs[:, 0] == freq)
+        theta = alpha + pairs[rows, 1]
+        k = r + freq
+        beta = b + freq
+        u, log_wu, h_u = _gamma_grid(k)
+        # A bound on lambda p c months that does not depend on the other rows (ages
+        # are >= 0), so that a row's value does not depend on who else is asked.
+        reach = float(np.exp(u[-1])) * per_month * months / alpha
+        v, log_wv, h_v, left, right = _beta_grid(a, beta, reach)
+        p = special.expit(v)
+        weights = np.exp(log_wu[:, None] + log_wv[None, :])
+        base = np.exp(u)[:, None] * p[None, :]
+        inv_p = 1.0 / p
+        step = max(1, _VALUE_BLOCK // max(base.size, 1))
+        for lo in range(0, rows.size, step):
+            scale = (per_month / theta[lo : lo + step])[:, None, None]
+            y = base[None, :, :] * scale
+            s = y + log_discount
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                geometric = np.where(s > 0, np.expm1(-months * s) / np.expm1(-s), float(months))
+            f = weights * (-np.expm1(-y)) * geometric * inv_p
+            inner = f.sum(axis=2)
+            if left:
+                ratio = math.exp(-a * h_v)
+                inner += f[:, :, 0] * (ratio / -math.expm1(-a * h_v))
+            if right:
+                ratio = math.exp(-beta * h_v)
+                inner += f[:, :, -1] * (ratio / -math.expm1(-beta * h_v))
+            value[rows[lo : lo + step]] = fade * h_u * h_v * inner.sum(axis=1)
+    result: FloatArray = value[inverse]
+    return result
+
+
+def _tangent_ends(
+    mode: float, sigma: float, log_f: Any, slope: Any
+) -> tuple[float, float]:
+    """Where a concave log-function falls ``_VALUE_MARGIN`` below its peak at most,
+    from its tangents two standard deviations either side of the mode."""
+    peak = float(log_f(mode))
+    ends = []
+    for side in (-1.0, 1.0):
+        point = mode + side * 2.0 * sigma
+        drop = max(float(log_f(point)) - peak + _VALUE_MARGIN, 0.0)
+        ends.append(point + side * drop / max(abs(float(slope(point))), 1e-300))
+    return ends[0], ends[1]
+
+
+def _node_range(start: float, stop: float, mode: float, step: float) -> FloatArray:
+    """The multiples of ``step`` from the mode that cover [start, stop]."""
+    first = math.floor((start - mode) / step)
+    last = math.ceil((stop - mode) / step)
+    return np.arange(first, last + 1, dtype=np.float64)
+
+
+def _gamma_grid(k: float) -> tuple[FloatArray, FloatArray, float]:
+    """Nodes u = log g, g ~ Gamma(k, 1), log-weights (density in u) and the step.
+
+    The grid's ends come from the Gamma(k + 1) bound ``(k+1) u - e^u`` (the
+    integrand grows at most like lambda)."""
+    special = import_scipy("special")
+    k1 = k + 1.0
+    mode = math.log(k1)
+    sigma = 1.0 / math.sqrt(k1)
+    start, stop = _tangent_ends(
+        mode, sigma, lambda t: k1 * t - math.exp(t), lambda t: k1 - math.exp(t)
+    )
+    step = min(_MAX_STEP, 0.5 * sigma)
+    step = max(step, (stop - start) / (QUADRATURE_NODES - 2))
+    u: FloatArray = mode + step * _node_range(start, stop, mode, step)
+    log_w: FloatArray = k * u - np.exp(u) - special.gammaln(k)
+    return u, log_w, step
+
+
+def _beta_grid(
+    a: float, beta: float, reach: float
+) -> tuple[FloatArray, FloatArray, float, bool, bool]:
+    """Nodes v = logit p, p ~ Beta(a, beta), log-weights, the step and whether each
+    end is a tail summed in closed form.
+
+    Beyond ``|v| = 56 log 2 + log(max(a + beta, reach, 1))`` (``reach`` bounding
+    lambda p c months) the integrand is ``exp(a v)`` resp. ``exp(-beta v)`` times
+    a constant to double precision."""
+    special = import_scipy("special")
+    mode = math.log(a) - math.log(beta)
+    sigma = math.sqrt((a + beta) / (a * beta))
+    start, stop = _tangent_ends(
+        mode,
+        sigma,
+        lambda t: a * t - (a + beta) * np.logaddexp(0.0, t),
+        lambda t: a - (a + beta) * special.expit(t),
+    )
+    edge = min(56.0 * math.log(2.0) + math.log(max(a + beta, reach, 1.0)), 700.0)
+    left, right = start <= -edge, stop >= edge
+    start, stop = max(start, -edge), min(stop, edge)
+    step = min(_MAX_STEP, 0.5 * sigma)
+    step = max(step, (stop - start) / (QUADRATURE_NODES - 2))
+    v: FloatArray = mode + step * _node_range(start, stop, mode, step)
+    small = min(a, beta)
+    log_beta = float(special.gammaln(small) - log_rising(max(a, beta), small))
+    log_w: FloatArray = a * v - (a + beta) * np.logaddexp(0.0, v) - log_beta
+    return v, log_w, step, left, right

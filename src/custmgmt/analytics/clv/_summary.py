@@ -534,6 +534,14 @@ def _summarise(
 ) -> TransactionSummary:
     if ids.size == 0:
         return _empty(ids, money is not None, cal_p is not None, end_p, cal_p, unit, period, ratio)
+    if money is not None and money.dtype.kind in "iu":
+        # Integer sums wrap silently past 2**63: a customer's huge spend came out
+        # negative and was left out as "0 or less". Where a sum could get there, the
+        # amounts are summed as floats (exact up to 2**53, then rounded); the mean
+        # spend is a float anyway.
+        largest = max(abs(float(money.max())), abs(float(money.min())))
+        if largest * money.size >= 2.0**62:
+            money = money.astype(np.float64)
     pairs = _sorted_pairs(ids, holder, money)
     distinct = pairs.customer_ids
     pair_p = pairs.period
