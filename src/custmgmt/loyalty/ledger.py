@@ -373,25 +373,47 @@ def replay(
     if start is None:
         who = customer_id if customer_id is not None else (items[0].customer_id if items else "")
         start = Account(customer_id=who, debt_in_balance=debt_in_balance)
-    lots: dict[str, Lot] = {lot.id: lot for lot in start.lots}
-    reversed_by_order = dict(start.reversed_by_order)
-    debt, seq, at = start.debt, start.seq, start.at
+    fold = _Fold(start)
     for entry in items:
-        if entry.customer_id != start.customer_id or entry.seq != seq + 1:
+        fold.apply(entry)
+    return fold.account()
+
+
+class _Fold:
+    """:func:`replay`'s running state, open to one more entry at a time.
+
+    Earning keeps one per customer between calls (see
+    :mod:`custmgmt.loyalty._running`), so an award folds in the entries after the last
+    one it saw instead of replaying the whole ledger again.
+    """
+
+    def __init__(self, start: Account) -> None:
+        self.start = start
+        self.lots: dict[str, Lot] = {lot.id: lot for lot in start.lots}
+        self.reversed_by_order = dict(start.reversed_by_order)
+        self.debt, self.seq, self.at = start.debt, start.seq, start.at
+
+    def apply(self, entry: LedgerEntry) -> None:
+        """Fold in the next entry.
+
+        Raises:
+            StorageError: as :func:`replay`; the state is then unchanged.
+        """
+        start, lots = self.start, self.lots
+        if entry.customer_id != start.customer_id or entry.seq != self.seq + 1:
             raise StorageError(
                 f"points ledger of {start.customer_id!r}: entry {entry.id!r} (seq {entry.seq}) "
-                f"does not follow seq {seq}"
+                f"does not follow seq {self.seq}"
             )
-        seq, at = entry.seq, entry.at
         if entry.opens_lot:
             assert entry.expires_at is not None
             settled = -entry.debt
-            if settled > debt:
+            if settled > self.debt:
                 raise StorageError(
                     f"points ledger of {start.customer_id!r}: entry {entry.id!r} settles "
-                    f"{settled} points of a debt of {debt}"
+                    f"{settled} points of a debt of {self.debt}"
                 )
-            debt -= settled
+            self.debt -= settled
             lots[entry.id] = Lot(
                 id=entry.id, earned_at=entry.at, points=entry.points,
                 remaining=entry.points - settled, expires_at=entry.expires_at,
@@ -402,24 +424,31 @@ def replay(
             target = _lot(lots, entry.lot or "", entry)
             lots[target.id] = attrs.evolve(target, held=entry.kind is EntryKind.LOCK)
         else:
+            changed: dict[str, Lot] = {}
             for draw in entry.draws:
-                target = _lot(lots, draw.lot, entry)
+                target = changed.get(draw.lot) or _lot(lots, draw.lot, entry)
                 if draw.points > target.remaining:
                     raise StorageError(
                         f"points ledger of {start.customer_id!r}: entry {entry.id!r} draws "
                         f"{draw.points} from lot {draw.lot!r} holding {target.remaining}"
                     )
-                lots[target.id] = attrs.evolve(target, remaining=target.remaining - draw.points)
-            debt += entry.debt
+                changed[target.id] = attrs.evolve(target, remaining=target.remaining - draw.points)
+            lots.update(changed)
+            self.debt += entry.debt
             if entry.kind is EntryKind.REVERSE and entry.order_id is not None:
-                reversed_by_order[entry.order_id] = (
-                    reversed_by_order.get(entry.order_id, 0) - entry.points
+                self.reversed_by_order[entry.order_id] = (
+                    self.reversed_by_order.get(entry.order_id, 0) - entry.points
                 )
-    return Account(
-        customer_id=start.customer_id, seq=seq, at=at, lots=tuple(lots.values()), debt=debt,
-        debt_in_balance=start.debt_in_balance,
-        reversed_by_order=tuple(sorted(reversed_by_order.items())),
-    )
+        self.seq, self.at = entry.seq, entry.at
+
+    def account(self) -> Account:
+        """The state as an :class:`Account`."""
+        return Account(
+            customer_id=self.start.customer_id, seq=self.seq, at=self.at,
+            lots=tuple(self.lots.values()), debt=self.debt,
+            debt_in_balance=self.start.debt_in_balance,
+            reversed_by_order=tuple(sorted(self.reversed_by_order.items())),
+        )
 
 
 def _lot(lots: dict[str, Lot], lot_id: str, entry: LedgerEntry) -> Lot:

@@ -29,6 +29,7 @@ from custmgmt.domain import Interaction, InteractionKind, Money, Order, OrderSta
 from custmgmt.domain._validate import check_id
 from custmgmt.domain.time import require_aware
 from custmgmt.errors import CustMgmtError, StorageError, ValidationError
+from custmgmt.loyalty._running import LedgerState, running
 from custmgmt.loyalty.ledger import (
     Account,
     Draw,
@@ -276,26 +277,37 @@ def earn_points(
         customer = store.customers.get(customer_id)
         if at < customer.registered_at:
             raise ValidationError("at", at, f"not before registration {customer.registered_at}")
-        folded = account(store, customer_id, program=program)
-        _check_order_in_time(folded, at)
-        base = points if points is not None else earn_rule.base_points(amount)
-        factor = _multiplier(store, program, earn_rule, customer_id, at)
-        award = int((Decimal(base) * factor).to_integral_value(rounding=ROUND_FLOOR))
-        award = min(award, _cap_left(store, earn_rule, customer_id, at))
-        if award <= 0:
-            return None
-        settle = min(folded.debt, award)
-        with _calendar("at", at):
-            expires = program.expiry.expires_at(at)
-        entry = LedgerEntry(
-            id=_entry_id(customer_id, folded.seq + 1), customer_id=customer_id,
-            seq=folded.seq + 1, kind=EntryKind.EARN, points=award, at=at, key=key, actor=actor,
-            reason=reason or f"{earn_rule.name}: {base} points x {factor.normalize()}",
-            rule=earn_rule.name, order_id=order_id, expires_at=expires,
-            locked_until=locked_until, debt=-settle,
-        )
-        store.loyalty.append(entry)
-        return entry
+        # The ledger's running state saves replaying it and walking the tier afresh on
+        # every award (quadratic over a long ledger); None: compute afresh.
+        with running(
+            store, customer_id, lambda: account(store, customer_id, program=program)
+        ) as run:
+            folded: Account | LedgerState = (
+                account(store, customer_id, program=program) if run is None else run
+            )
+            _check_order_in_time(folded, at)
+            base = points if points is not None else earn_rule.base_points(amount)
+            factor = _multiplier(
+                store, program, earn_rule, customer_id, at, run=run,
+                registered_at=customer.registered_at,
+            )
+            award = int((Decimal(base) * factor).to_integral_value(rounding=ROUND_FLOOR))
+            award = min(award, _cap_left(store, earn_rule, customer_id, at, run=run))
+            if award <= 0:
+                return None
+            settle = min(folded.debt, award)
+            with _calendar("at", at):
+                expires = program.expiry.expires_at(at)
+            entry = LedgerEntry(
+                id=_entry_id(customer_id, folded.seq + 1), customer_id=customer_id,
+                seq=folded.seq + 1, kind=EntryKind.EARN, points=award, at=at, key=key,
+                actor=actor,
+                reason=reason or f"{earn_rule.name}: {base} points x {factor.normalize()}",
+                rule=earn_rule.name, order_id=order_id, expires_at=expires,
+                locked_until=locked_until, debt=-settle,
+            )
+            store.loyalty.append(entry)
+            return entry
 
 
 def earn_for_order(
@@ -894,7 +906,7 @@ def _check_points(name: str, points: object) -> None:
         raise ValidationError(name, points, "a positive integer number of points")
 
 
-def _check_order_in_time(folded: Account, at: datetime) -> None:
+def _check_order_in_time(folded: Account | LedgerState, at: datetime) -> None:
     if folded.at is not None and at < folded.at:
         raise ValidationError(
             "at", at, f"not before the ledger's last entry at {folded.at.isoformat()}"
@@ -917,24 +929,39 @@ def _draw(lots: Sequence[Lot], points: int) -> tuple[Draw, ...]:
     return tuple(draws)
 
 
-def _cap_left(store: LoyaltyStore, rule: EarnRule, customer_id: str, at: datetime) -> int:
+def _cap_left(
+    store: LoyaltyStore, rule: EarnRule, customer_id: str, at: datetime,
+    *, run: LedgerState | None = None,
+) -> int:
     if rule.cap is None:
         return 2**53
     start = rule.period_start(at)
-    used = sum(
-        e.points for e in store.loyalty.entries(customer_id)
-        if e.kind is EntryKind.EARN and e.rule == rule.name and start <= e.at <= at
-    )
+    if run is not None:
+        used = run.cap_used(rule, start, at)
+    else:
+        used = sum(
+            e.points for e in store.loyalty.entries(customer_id)
+            if e.kind is EntryKind.EARN and e.rule == rule.name and start <= e.at <= at
+        )
     return max(0, rule.cap - used)
 
 
 def _multiplier(
-    store: LoyaltyStore, program: Program, rule: EarnRule, customer_id: str, at: datetime
+    store: LoyaltyStore, program: Program, rule: EarnRule, customer_id: str, at: datetime,
+    *, run: LedgerState | None = None, registered_at: datetime | None = None,
 ) -> Decimal:
     if not rule.multiplied:
         return Decimal(1)
     factor = Decimal(1)
-    if program.tiers is not None:
+    scheme = program.tiers
+    if scheme is not None and run is not None and registered_at is not None and (
+        scheme.basis == "points"
+    ):
+        # As tier_status(store, customer_id, as_of=at), which walks the whole ledger.
+        with _calendar("as_of", at):
+            level = run.tier_level(scheme, registered_at, max(at, registered_at))
+        factor *= scheme.tiers[level].multiplier
+    elif scheme is not None:
         factor *= tier_status(store, customer_id, as_of=at, program=program).tier.multiplier
     if program.star_multipliers and isinstance(store, RatingStore):
         stars = [h.stars for h in store.ratings.star_history(customer_id) if h.as_of <= at]

@@ -25,6 +25,7 @@ data that other capabilities read.
 from __future__ import annotations
 
 import bisect
+import copy
 import enum
 import itertools
 from collections.abc import Iterable, Sequence
@@ -323,7 +324,7 @@ class _Running:
     """
 
     def __init__(self, events: Sequence[TierEvent]) -> None:
-        self.events = events  # sorted by time
+        self.events = list(events)  # sorted by time
         self.times = [e.at for e in events]
         self.prefix = list(itertools.accumulate((e.points for e in events), initial=0))
 
@@ -340,6 +341,32 @@ class _Running:
         """The level of the last event at or before ``at`` (0 before any)."""
         hi = bisect.bisect_right(self.times, at)
         return self.events[hi - 1].points if hi else 0
+
+    def extend(self, events: Sequence[TierEvent]) -> None:
+        """Add events, none earlier than the last one held (sorted)."""
+        self.events.extend(events)
+        self.times.extend(e.at for e in events)
+        total = self.prefix[-1]
+        for e in events:
+            total += e.points
+            self.prefix.append(total)
+
+
+class _Split:
+    """Window sums over settled events (every one before a moment) plus pending ones."""
+
+    def __init__(self, settled: _Running, pending: _Running) -> None:
+        self.settled, self.pending = settled, pending
+
+    def window_sum(self, at: datetime, window: timedelta) -> int:
+        """The points of events in ``(at - window, at]``."""
+        return self.settled.window_sum(at, window) + self.pending.window_sum(at, window)
+
+    def stars_at(self, at: datetime) -> int:
+        """The level of the last event at or before ``at`` (0 before any)."""
+        if self.pending.times and self.pending.times[0] <= at:
+            return self.pending.stars_at(at)
+        return self.settled.stars_at(at)
 
 
 def evaluate_tier(
@@ -375,97 +402,146 @@ def evaluate_tier(
         if not isinstance(e, TierEvent):
             raise ValidationError("events", e, "TierEvent items")
     items = sorted(given, key=lambda e: (e.at, e.source))
-    window = timedelta(days=scheme.window_days)
-    stars = scheme.basis == "stars"
     running = _Running(items)
+    walk = _Walk(scheme, customer_id, registered_at)
+    walk.run(items, running, as_of)
+    return walk.status(running, as_of)
 
-    def value(at: datetime) -> int:
-        return running.stars_at(at) if stars else running.window_sum(at, window)
 
-    level, since, promoted_by = 0, registered_at, ""
-    history: list[TierChange] = [
-        TierChange(customer_id=customer_id, seq=1, at=registered_at, from_tier=None,
-                   to_tier=scheme.tiers[0].name, reason="registration")
-    ]
+class _Walk:
+    """The tier walk's state: :func:`evaluate_tier` runs it over the events in time order.
 
-    def move(to: int, at: datetime, reason: str, source: str | None) -> None:
-        nonlocal level, since
-        history.append(TierChange(
-            customer_id=customer_id, seq=len(history) + 1, at=at,
-            from_tier=scheme.tiers[level].name, to_tier=scheme.tiers[to].name,
+    It can stop before a moment and go on later with more events, all at or after that
+    moment: earning keeps one per customer, walked up to its ledger's last entry (no
+    later entry can change an event before it), and goes on from there for each award.
+    """
+
+    def __init__(self, scheme: TierScheme, customer_id: str, registered_at: datetime) -> None:
+        self.scheme, self.customer_id, self.registered_at = scheme, customer_id, registered_at
+        self.stars = scheme.basis == "stars"
+        self.window = timedelta(days=scheme.window_days)
+        self.level, self.since, self.promoted_by = 0, registered_at, ""
+        self.history: list[TierChange] = [
+            TierChange(customer_id=customer_id, seq=1, at=registered_at, from_tier=None,
+                       to_tier=scheme.tiers[0].name, reason="registration")
+        ]
+        self.periodic = scheme.downgrade is DowngradeMode.PERIODIC
+        self.review = (
+            _next_review(scheme, registered_at, registered_at, registered_at)
+            if self.periodic else None
+        )
+        self.grace_end: datetime | None = None
+
+    def copy(self) -> _Walk:
+        """An independent copy (the history list too)."""
+        twin = copy.copy(self)
+        twin.history = list(self.history)
+        return twin
+
+    def _value(self, running: _Running | _Split, at: datetime) -> int:
+        return running.stars_at(at) if self.stars else running.window_sum(at, self.window)
+
+    def _move(self, to: int, at: datetime, reason: str, source: str | None) -> None:
+        tiers = self.scheme.tiers
+        self.history.append(TierChange(
+            customer_id=self.customer_id, seq=len(self.history) + 1, at=at,
+            from_tier=tiers[self.level].name, to_tier=tiers[to].name,
             reason=reason, source=source,
         ))
-        level, since = to, at
+        self.level, self.since = to, at
 
-    periodic = scheme.downgrade is DowngradeMode.PERIODIC
-    review = _next_review(scheme, registered_at, since, registered_at) if periodic else None
-    grace_end: datetime | None = None
-    i = 0
-    while True:
-        # The next moment something can happen: an event, a review or a grace end.
-        candidates = [t for t in (
-            items[i].at if i < len(items) else None, review, grace_end
-        ) if t is not None and t <= as_of]
-        if not candidates:
-            break
-        now = min(candidates)
-        while i < len(items) and items[i].at == now:
-            event = items[i]
-            i += 1
-            target = scheme.level_for(value(now))
-            if target > level:
-                move(target, now, "upgrade", event.source)
-                promoted_by, grace_end = event.source, None
-                if scheme.anchor is ReviewAnchor.LAST_CHANGE and periodic:
-                    review = _next_review(scheme, registered_at, now, now)
-            elif (
-                scheme.downgrade is DowngradeMode.AUTOMATIC
-                and event.points < 0
-                and event.source == promoted_by
-                and target < level
-            ):
-                move(target, now, "reversal", event.source)
-                promoted_by = ""
-        if grace_end is not None and grace_end == now:
-            grace_end = None
-            target = scheme.level_for(value(now))
-            if target < level:
-                move(target, now, "review", f"review {now.date().isoformat()}")
-                promoted_by = ""
-                if scheme.anchor is ReviewAnchor.LAST_CHANGE:
-                    review = _next_review(scheme, registered_at, now, now)
-        if review is not None and review == now:
-            if scheme.level_for(value(now)) < level:
-                grace_end = now + timedelta(days=scheme.grace_days)
-                if scheme.grace_days == 0:
-                    continue  # the grace end is now: handled on the next pass
-            review = _next_review(scheme, registered_at, since, now)
+    def run(
+        self, items: Sequence[TierEvent], running: _Running | _Split, until: datetime,
+        *, before: bool = False,
+    ) -> int:
+        """Walk the moments up to ``until`` (``before``: strictly before it).
 
-    qualifying = value(as_of)
-    top = level + 1 >= len(scheme.tiers)
-    next_tier = None if top else scheme.tiers[level + 1]
-    keep = 0
-    expires_at: datetime | None = None
-    if periodic and review is not None:
-        pending = grace_end if grace_end is not None and grace_end > as_of else None
-        at_review = value(review) if not stars else qualifying
-        keep = max(0, scheme.tiers[level].threshold - at_review)
-        if pending is not None:
-            expires_at = pending
-            keep = max(keep, scheme.tiers[level].threshold - value(pending))
-        elif keep > 0:
-            expires_at = review + timedelta(days=scheme.grace_days)
-    return TierStatus(
-        tier=scheme.tiers[level],
-        since=since,
-        qualifying=qualifying,
-        points_to_next=None if next_tier is None else max(0, next_tier.threshold - qualifying),
-        next_tier=None if next_tier is None else next_tier.name,
-        points_to_keep=keep,
-        review_at=review if periodic else None,
-        expires_at=expires_at,
-        history=tuple(history),
-    )
+        ``items`` are the events not walked yet, sorted by (time, source); ``running``
+        sums every event. Returns how many of ``items`` were walked.
+        """
+        scheme, registered_at = self.scheme, self.registered_at
+        i = 0
+        while True:
+            # The next moment something can happen: an event, a review or a grace end.
+            candidates = [t for t in (
+                items[i].at if i < len(items) else None, self.review, self.grace_end
+            ) if t is not None and (t < until if before else t <= until)]
+            if not candidates:
+                return i
+            now = min(candidates)
+            while i < len(items) and items[i].at == now:
+                event = items[i]
+                i += 1
+                target = scheme.level_for(self._value(running, now))
+                if target > self.level:
+                    self._move(target, now, "upgrade", event.source)
+                    self.promoted_by, self.grace_end = event.source, None
+                    if scheme.anchor is ReviewAnchor.LAST_CHANGE and self.periodic:
+                        self.review = _next_review(scheme, registered_at, now, now)
+                elif (
+                    scheme.downgrade is DowngradeMode.AUTOMATIC
+                    and event.points < 0
+                    and event.source == self.promoted_by
+                    and target < self.level
+                ):
+                    self._move(target, now, "reversal", event.source)
+                    self.promoted_by = ""
+            if self.grace_end is not None and self.grace_end == now:
+                self.grace_end = None
+                target = scheme.level_for(self._value(running, now))
+                if target < self.level:
+                    self._move(target, now, "review", f"review {now.date().isoformat()}")
+                    self.promoted_by = ""
+                    if scheme.anchor is ReviewAnchor.LAST_CHANGE:
+                        self.review = _next_review(scheme, registered_at, now, now)
+            if self.review is not None and self.review == now:
+                if scheme.level_for(self._value(running, now)) < self.level:
+                    self.grace_end = now + timedelta(days=scheme.grace_days)
+                    if scheme.grace_days == 0:
+                        continue  # the grace end is now: handled on the next pass
+                self.review = _next_review(scheme, registered_at, self.since, now)
+
+    def level_at(
+        self, items: Sequence[TierEvent], running: _Running | _Split, until: datetime
+    ) -> int:
+        """The tier index the walk reaches at ``until``; the walk itself stays where it is."""
+        saved = self.level, self.since, self.promoted_by, self.review, self.grace_end
+        walked = len(self.history)
+        try:
+            self.run(items, running, until)
+            return self.level
+        finally:
+            self.level, self.since, self.promoted_by, self.review, self.grace_end = saved
+            del self.history[walked:]
+
+    def status(self, running: _Running | _Split, as_of: datetime) -> TierStatus:
+        """The status at ``as_of``, once the walk has run up to it."""
+        scheme, level, review, grace_end = self.scheme, self.level, self.review, self.grace_end
+        qualifying = self._value(running, as_of)
+        top = level + 1 >= len(scheme.tiers)
+        next_tier = None if top else scheme.tiers[level + 1]
+        keep = 0
+        expires_at: datetime | None = None
+        if self.periodic and review is not None:
+            pending = grace_end if grace_end is not None and grace_end > as_of else None
+            at_review = self._value(running, review) if not self.stars else qualifying
+            keep = max(0, scheme.tiers[level].threshold - at_review)
+            if pending is not None:
+                expires_at = pending
+                keep = max(keep, scheme.tiers[level].threshold - self._value(running, pending))
+            elif keep > 0:
+                expires_at = review + timedelta(days=scheme.grace_days)
+        return TierStatus(
+            tier=scheme.tiers[level],
+            since=self.since,
+            qualifying=qualifying,
+            points_to_next=None if next_tier is None else max(0, next_tier.threshold - qualifying),
+            next_tier=None if next_tier is None else next_tier.name,
+            points_to_keep=keep,
+            review_at=review if self.periodic else None,
+            expires_at=expires_at,
+            history=tuple(self.history),
+        )
 
 
 def _next_review(

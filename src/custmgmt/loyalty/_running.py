@@ -1,0 +1,305 @@
+"""Earning's running state per customer: the ledger folded and the tier walked so far.
+
+An award needs the ledger's last seq, time and debt, the tier at the award's moment
+(its multiplier) and what the rule's cap has awarded in the period. Computed afresh,
+each award replays the whole ledger and walks the tier from registration, so awards
+to one customer cost O(n) each and O(n^2) together (1,500 orders: 14 s in memory).
+
+:func:`running` keeps, per repository and customer, what the ledger gave up to its
+last entry: the fold (:class:`~custmgmt.loyalty.ledger._Fold`, as
+:func:`~custmgmt.loyalty.services.account` starts it, from the snapshot), the tier
+events of every lot (as :func:`~custmgmt.loyalty.services.tier_events` derives them),
+the awards per rule and, per tier scheme, the tier walk up to the last entry's moment.
+The next call reads only the entries after the last one it saw (checking that one is
+still stored, equal, under its seq) and folds them in; an award then costs
+O(log n) plus the lots still locked in their return window.
+
+Why the walk can stop at the last entry's moment ``C``: entries are appended in time
+order, so every later entry is at ``C`` or after; a lot's tier event is at its unlock
+(not before its award), a reversal changes a lot that unlocks after it or adds an
+event at its own moment. Events before ``C`` are settled; only lots still locked and
+events at ``C`` or after are pending, recomputed for each evaluation.
+
+Where that reasoning does not hold, the caller computes afresh (``running`` returns
+None): a ledger not in time order (a host appending entries directly), a second lot
+for one order or a reversal stored before its order's lot (which changes which lot
+earlier reversals count against), a repository that cannot be weakly referenced. A
+state that fails midway is dropped. The cache holds at most :data:`_MAX_CUSTOMERS`
+customers per repository.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from custmgmt.errors import StorageError
+from custmgmt.loyalty.ledger import Account, EntryKind, LedgerEntry, _Fold
+from custmgmt.loyalty.ports import LoyaltyStore, PointsRepository
+from custmgmt.loyalty.tiers import TierEvent, TierScheme, _Running, _Split, _Walk
+
+if TYPE_CHECKING:
+    from custmgmt.loyalty.rules import EarnRule
+
+__all__ = ["LedgerState", "running"]
+
+#: Customers whose state one repository keeps (least recently used dropped first).
+_MAX_CUSTOMERS = 1024
+
+
+class _Unsupported(Exception):
+    """The ledger breaks an assumption of the running state: compute afresh."""
+
+
+class _Tiers:
+    """Tier events of a points scheme, kept up to date one entry at a time.
+
+    The same events :func:`~custmgmt.loyalty.services.tier_events` derives from the
+    whole ledger: each ``earn`` lot counts from its unlock, less reversals before
+    then; a reversal after the unlock is a negative event named after the lot.
+    """
+
+    def __init__(self) -> None:
+        self.settled = _Running([])  # every event before ``until``, sorted
+        self.until: datetime | None = None
+        self.lot_of_order: dict[str, tuple[str, datetime]] = {}
+        self.reversed_orders: set[str] = set()
+        # Lots not settled yet: (unlock, lot id), sorted, and what each counts.
+        self.open: list[tuple[datetime, str]] = []
+        self.counted: dict[str, int] = {}
+        self.late: list[TierEvent] = []  # reversal events not settled yet, in entry order
+        self.walks: dict[tuple[TierScheme, datetime], tuple[_Walk, int]] = {}
+
+    def apply(self, entry: LedgerEntry) -> None:
+        if entry.kind is EntryKind.EARN:
+            unlock = max(entry.at, entry.locked_until or entry.at)
+            if entry.order_id:
+                if entry.order_id in self.lot_of_order or entry.order_id in self.reversed_orders:
+                    raise _Unsupported  # earlier reversals may now count against this lot
+                self.lot_of_order[entry.order_id] = (entry.id, unlock)
+            bisect.insort(self.open, (unlock, entry.id))
+            self.counted[entry.id] = entry.points
+        elif entry.kind is EntryKind.REVERSE and entry.order_id is not None:
+            self.reversed_orders.add(entry.order_id)
+            found = self.lot_of_order.get(entry.order_id)
+            if found is None:
+                return
+            lot_id, unlock = found
+            if entry.at < unlock:
+                if lot_id not in self.counted:  # pragma: no cover - unlock > at >= until
+                    raise _Unsupported
+                self.counted[lot_id] += entry.points
+            else:
+                self.late.append(TierEvent(at=entry.at, points=entry.points, source=lot_id))
+
+    def _pending(self, before: datetime, *, inclusive: bool) -> list[TierEvent]:
+        """Pending events before ``before`` (or at it), sorted as the walk takes them."""
+        cut = (bisect.bisect_right if inclusive else bisect.bisect_left)(
+            self.open, before, key=lambda pair: pair[0]
+        )
+        lots = [TierEvent(at=unlock, points=self.counted[lot_id], source=lot_id)
+                for unlock, lot_id in self.open[:cut] if self.counted[lot_id] > 0]
+        late = [e for e in self.late if (e.at <= before if inclusive else e.at < before)]
+        # Lot events before reversal events, each in entry order, as tier_events lists them.
+        return sorted(lots + late, key=lambda e: (e.at, e.source))
+
+    def settle(self, until: datetime) -> None:
+        """Settle every event before ``until`` (no later entry can change them)."""
+        if self.until is not None and until <= self.until:
+            return
+        events = self._pending(until, inclusive=False)
+        cut = bisect.bisect_left(self.open, until, key=lambda pair: pair[0])
+        for _, lot_id in self.open[:cut]:
+            del self.counted[lot_id]
+        del self.open[:cut]
+        self.late = [e for e in self.late if e.at >= until]
+        self.settled.extend(events)
+        self.until = until
+
+    def level_at(self, scheme: TierScheme, customer_id: str, registered_at: datetime,
+                 at: datetime) -> int:
+        """The tier index at ``at`` (not before ``until``)."""
+        key = (scheme, registered_at)
+        found = self.walks.pop(key, None)
+        walk, walked = found if found is not None else (
+            _Walk(scheme, customer_id, registered_at), 0
+        )
+        if self.until is not None:
+            fresh = self.settled.events[walked:]
+            done = walk.run(fresh, self.settled, self.until, before=True)
+            if done != len(fresh):  # pragma: no cover - settled events are before until
+                raise StorageError("tier walk: a settled event after the settled moment")
+            walked = len(self.settled.events)
+        pending = self._pending(at, inclusive=True)
+        level = walk.level_at(pending, _Split(self.settled, _Running(pending)), at)
+        self.walks[key] = (walk, walked)
+        return level
+
+
+class LedgerState:
+    """What earning needs from one customer's ledger, up to its last entry.
+
+    Attributes:
+        seq: the last entry's seq (0: none).
+        at: the last entry's moment (None: none).
+        debt: the outstanding clawback debt, as :func:`account` folds it.
+    """
+
+    def __init__(self, repo: PointsRepository, start: Account, entries: list[LedgerEntry]
+                 ) -> None:
+        self.customer_id = start.customer_id
+        self.fold = _Fold(start)  # as account(): from the snapshot
+        # As tier_status folds the ledger: every entry, not the snapshot. Only a snapshot
+        # that disagrees with the entries (check_snapshot's error) makes the two differ.
+        self.full = _Fold(Account(customer_id=start.customer_id)) if start.seq else None
+        self.full_error: StorageError | None = None
+        self.tiers = _Tiers()
+        self.earned: dict[str, tuple[list[datetime], list[int]]] = {}
+        self.last: LedgerEntry | None = None
+        for entry in entries:
+            if entry.seq > start.seq:
+                self.fold.apply(entry)
+            self._track(entry)
+        if self.fold.seq != (entries[-1].seq if entries else 0):
+            raise _Unsupported  # the snapshot is past the entries read: a concurrent writer
+
+    @property
+    def seq(self) -> int:
+        return self.fold.seq
+
+    @property
+    def at(self) -> datetime | None:
+        return self.fold.at
+
+    @property
+    def debt(self) -> int:
+        return self.fold.debt
+
+    def _track(self, entry: LedgerEntry) -> None:
+        """Everything but the snapshot-based fold."""
+        if self.last is not None and entry.at < self.last.at:
+            raise _Unsupported  # not in time order
+        if self.full is not None and self.full_error is None:
+            try:
+                self.full.apply(entry)
+            except StorageError as exc:
+                self.full_error = exc
+        self.tiers.apply(entry)
+        if entry.kind is EntryKind.EARN and entry.rule is not None:
+            times, sums = self.earned.setdefault(entry.rule, ([], [0]))
+            times.append(entry.at)
+            sums.append(sums[-1] + entry.points)
+        self.last = entry
+
+    def add(self, entry: LedgerEntry) -> None:
+        """Fold in the next stored entry."""
+        self.fold.apply(entry)
+        self._track(entry)
+
+    def cap_used(self, rule: EarnRule, start: datetime, at: datetime) -> int:
+        """Points ``rule`` awarded in ``[start, at]``."""
+        times, sums = self.earned.get(rule.name, ([], [0]))
+        return sums[bisect.bisect_right(times, at)] - sums[bisect.bisect_left(times, start)]
+
+    def tier_level(self, scheme: TierScheme, registered_at: datetime, at: datetime) -> int:
+        """The tier index at ``at`` (at or after the last entry) of a points scheme.
+
+        Raises:
+            StorageError: a full replay of the ledger fails (as ``tier_status`` would).
+        """
+        if self.full_error is not None:
+            raise self.full_error
+        if self.at is not None:
+            self.tiers.settle(self.at)
+        return self.tiers.level_at(scheme, self.customer_id, registered_at, at)
+
+
+class _Cache:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.states: OrderedDict[str, LedgerState] = OrderedDict()
+
+
+# By identity (a repository's own __eq__ / __hash__ must not merge two ledgers): the
+# weak reference checks the id still names the same object; its callback drops the entry.
+# Re-entrant: a collection inside _cache may run _forget's callback in the same thread.
+_CACHES: dict[int, tuple[weakref.ref[PointsRepository], _Cache]] = {}
+_CACHES_LOCK = threading.RLock()
+
+
+def _cache(repo: PointsRepository) -> _Cache | None:
+    key = id(repo)
+    with _CACHES_LOCK:
+        found = _CACHES.get(key)
+        if found is not None and found[0]() is repo:
+            return found[1]
+        try:
+            ref = weakref.ref(repo, lambda _ref: _forget(key, _ref))
+        except TypeError:  # not weakly referable: no cache
+            return None
+        cache = _Cache()
+        _CACHES[key] = (ref, cache)
+        return cache
+
+
+def _forget(key: int, ref: weakref.ref[PointsRepository]) -> None:
+    with _CACHES_LOCK:
+        found = _CACHES.get(key)
+        if found is not None and found[0] is ref:
+            del _CACHES[key]
+
+
+def _catch_up(repo: PointsRepository, state: LedgerState) -> bool:
+    """Fold in the entries stored after ``state``'s; False when the state is stale."""
+    if state.last is None:
+        return False
+    last = repo.last_seq(state.customer_id)
+    if last < state.seq:
+        return False  # rolled back
+    after = repo.entries(state.customer_id, after_seq=state.seq - 1)
+    if not after or after[0] != state.last:
+        return False  # replaced or rewritten (a redacted reason): start again
+    for entry in itertools.islice(after, 1, None):
+        state.add(entry)
+    return True
+
+
+@contextmanager
+def running(
+    store: LoyaltyStore, customer_id: str, account: Callable[[], Account]
+) -> Iterator[LedgerState | None]:
+    """The customer's :class:`LedgerState`, brought up to the stored ledger, or None.
+
+    ``account`` folds the customer's ledger as the services do (from the snapshot);
+    it starts a new state. Use the state inside the caller's transaction; it goes back
+    to the cache when the block ends without an error, and is dropped otherwise.
+
+    Raises:
+        StorageError: the stored ledger is inconsistent (as ``account`` says).
+    """
+    repo = store.loyalty
+    cache = _cache(repo)
+    if cache is None:
+        yield None
+        return
+    with cache.lock:
+        state = cache.states.pop(customer_id, None)
+    try:
+        if state is None or not _catch_up(repo, state):
+            start = account()
+            state = LedgerState(repo, start, repo.entries(customer_id))
+    except _Unsupported:
+        yield None
+        return
+    yield state
+    with cache.lock:
+        cache.states[customer_id] = state
+        while len(cache.states) > _MAX_CUSTOMERS:
+            cache.states.popitem(last=False)
