@@ -14,6 +14,10 @@
    installed its ``CosineRecommender`` (item-item cosine on the same customer x item
    matrix, K=20) is timed on the same data, including building the sparse matrix;
    scipy/implicit use compiled code and, for implicit, several threads.
+3. **Earning** (:func:`custmgmt.loyalty.earn_for_order`) for every order of one
+   customer, in time order, under ``DEFAULT_PROGRAM`` (tiers on), in memory and in
+   SQLite, at several ledger lengths: the time per award should stay flat as the
+   customer's ledger grows (each award folds in only the entries after the last one).
 
 Runs are interleaved (A B A B ...) and medians are reported; the machine is shared, so
 compare rows of one run, not numbers across runs.
@@ -28,15 +32,20 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 
-from custmgmt.loyalty import Draw, LedgerEntry, replay
+from custmgmt.adapters.memory import MemoryStore
+from custmgmt.adapters.sqlite import SQLiteStore
+from custmgmt.domain import Money
+from custmgmt.loyalty import Draw, LedgerEntry, earn_for_order, replay
 from custmgmt.loyalty.balances import KIND_CODES, LedgerColumns, balances
 from custmgmt.loyalty.ledger import EntryKind
 from custmgmt.recommend import ItemItemModel, synthetic_purchases
+from custmgmt.testing import make_customer, make_order, make_order_line
 
 AS_OF = datetime(2026, 1, 1, tzinfo=UTC)
 _US = 1_000_000
@@ -180,12 +189,48 @@ def bench_item_item(sizes: list[int], items: int, repeat: int) -> None:
         print("\n(implicit is not installed: no comparison)")
 
 
+def _delivered_orders(kind: str, orders: int) -> tuple[Any, list[str]]:
+    """A store with one customer and ``orders`` delivered orders, 7 hours apart."""
+    store: Any = MemoryStore() if kind == "memory" else SQLiteStore(":memory:")
+    start = datetime(2020, 1, 1, 9, tzinfo=timezone(timedelta(hours=8)))
+    ids = []
+    with store.transaction():
+        store.customers.add(make_customer(id="C-1", registered_at=start))
+        for i in range(orders):
+            at = start + timedelta(hours=7 * i)
+            price = Money(Decimal(50 + (i * 37) % 400), "CNY")
+            order = make_order(id=f"O-{i:05d}", customer_id="C-1", placed_at=at,
+                               lines=[make_order_line(unit_price=price)])
+            store.orders.add(order.pay(at).ship(at + timedelta(hours=1))
+                             .deliver(at + timedelta(days=2)))
+            ids.append(order.id)
+    return store, ids
+
+
+def bench_earning(sizes: list[int], repeat: int) -> None:
+    print("\n## Earning: every order of one customer, in time order (DEFAULT_PROGRAM)")
+    print(f"{'orders':>7} {'store':>7} {'seconds':>8} {'ms per award':>13} {'points':>9}")
+    for n in sizes:
+        for kind in ("memory", "sqlite"):
+            times, points = [], 0
+            for _ in range(repeat):
+                store, ids = _delivered_orders(kind, n)
+                started = time.perf_counter()
+                earned = [earn_for_order(store, order_id) for order_id in ids]
+                times.append(time.perf_counter() - started)
+                points = sum(e.points for e in earned if e is not None)
+                store.close()
+            took = statistics.median(times)
+            print(f"{n:>7,} {kind:>7} {took:>8.2f} {took / n * 1e3:>13.3f} {points:>9,}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes only")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--items", type=int, default=20_000, help="catalogue size")
-    parser.add_argument("--part", choices=("all", "balances", "item-item"), default="all")
+    parser.add_argument("--part", choices=("all", "balances", "item-item", "earning"),
+                        default="all")
     args = parser.parse_args()
     print(f"# bench_loyalty on {platform.processor() or platform.machine()}, "
           f"numpy {np.__version__}, Python {platform.python_version()}")
@@ -196,6 +241,8 @@ def main() -> None:
     if args.part in ("all", "item-item"):
         lines = [100_000, 1_000_000] if args.quick else [1_000_000, 3_000_000, 10_000_000]
         bench_item_item(lines, args.items, args.repeat)
+    if args.part in ("all", "earning"):
+        bench_earning([200, 500] if args.quick else [200, 500, 1500], args.repeat)
 
 
 if __name__ == "__main__":
