@@ -12,7 +12,7 @@ from custmgmt.cli import demo
 from custmgmt.cli.demo import DemoContext
 from custmgmt.cli.demo_rating import DEMO_OVERRIDE_ID, demo_section
 from custmgmt.domain import Money
-from custmgmt.rating import OverrideStatus
+from custmgmt.rating import OverridePolicy, OverrideStatus, approve_override, request_override
 from custmgmt.testing import make_customer, make_order, make_order_line
 
 AS_OF = datetime(2026, 6, 30, 23, 59, tzinfo=UTC)
@@ -58,3 +58,44 @@ def test_the_rating_section_prints_stars_explanations_and_an_approved_override()
 def test_the_rating_section_is_registered_before_the_tickets() -> None:
     modules = [section.__module__ for section in demo.SECTIONS]
     assert modules.index("custmgmt.cli.demo_rating") < modules.index("custmgmt.cli.demo_tickets")
+
+
+# -- the demo, again with a later --as-of ------------------------------------------------
+def test_a_later_demo_run_continues_from_the_stores_runs() -> None:
+    # The demo's earlier run was rated from nothing even when the store already
+    # held runs (a demo run again with a later --as-of): every customer showed as
+    # newly rated in the stored run and the hysteresis restarted.
+    store = _store()
+    for as_of in (AS_OF, AS_OF + timedelta(days=31)):
+        demo_section(DemoContext(store=store, as_of=as_of, seed=7, out=io.StringIO(),
+                                 rng=random.Random(7)))
+    runs = store.ratings.list_runs()
+    assert len(runs) == 4
+    first_of_second_demo = runs[2]
+    assert first_of_second_demo.as_of > runs[1].as_of
+    previous = store.ratings.results_arrays(first_of_second_demo.id).previous_stars
+    assert (previous > 0).all()
+    store.close()
+
+
+def test_the_demo_prints_a_stored_overrides_values_on_one_line() -> None:
+    # A reopened store's override (its customer id, reviewers and reasons) used to be
+    # printed raw: a reason "VIP\nFAKE: 5 stars" forged a line of the demo.
+    store = _store()
+    request_override(
+        store, customer_id="c05", stars=5, reason="VIP\nFAKE: 5 stars",
+        expires_at=AS_OF + timedelta(days=90), requested_by="alice\nFAKE: requester",
+        at=AS_OF - timedelta(hours=3), override_id=DEMO_OVERRIDE_ID,
+    )
+    approve_override(store, DEMO_OVERRIDE_ID, by="bob\rFAKE: approver",
+                     at=AS_OF - timedelta(hours=1), reason="ok\u2028FAKE: reason",
+                     policy=OverridePolicy(approvers={"bob\rFAKE: approver"}))
+    out = io.StringIO()
+    demo_section(DemoContext(store=store, as_of=AS_OF, seed=7, out=out,
+                             rng=random.Random(7)))
+    text = out.getvalue()
+    assert "FAKE" in text
+    assert not any(line.startswith("FAKE") for line in text.splitlines())
+    assert "\r" not in text
+    assert "\u2028" not in text
+    store.close()

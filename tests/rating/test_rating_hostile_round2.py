@@ -4,10 +4,7 @@ back before the previous step, and a later demo run continuing from the store.""
 
 from __future__ import annotations
 
-import io
-import random
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 import numpy as np
 import pytest
@@ -17,23 +14,18 @@ from hypothesis import strategies as st
 from custmgmt.adapters.memory import MemoryStore
 from custmgmt.adapters.sqlite import SQLiteStore
 from custmgmt.analytics.features import CustomerFeatures
-from custmgmt.cli.demo import DemoContext
-from custmgmt.cli.demo_rating import DEMO_OVERRIDE_ID, demo_section
-from custmgmt.domain import Money
 from custmgmt.errors import ValidationError
 from custmgmt.rating import (
     Override,
     OverridePolicy,
     PreviousStars,
     RatingPolicy,
-    approve_override,
     rate,
-    request_override,
     run_scheduled,
 )
 from custmgmt.rating.policy import POLICY_NAME_LENGTH
 from custmgmt.scoring import Criterion
-from custmgmt.testing import make_customer, make_order, make_order_line
+from custmgmt.testing import make_customer, make_order
 
 AS_OF = datetime(2026, 1, 1, tzinfo=UTC)
 NOW = datetime(2026, 3, 15, tzinfo=UTC)
@@ -168,63 +160,6 @@ def test_override_history_stays_in_time_order(days: list[int]) -> None:
         override = override.revoke(by="bob", at=revoke_at, reason="r", policy=REVIEWERS)
     times = [e.at for e in override.history]
     assert times == sorted(times)
-
-
-# -- the demo, again with a later --as-of ------------------------------------------------
-DEMO_AS_OF = datetime(2026, 6, 30, 23, 59, tzinfo=UTC)
-
-
-def demo_store() -> SQLiteStore:
-    store = SQLiteStore(":memory:")
-    t0 = DEMO_AS_OF - timedelta(days=200)
-    for k in range(12):
-        store.customers.add(make_customer(id=f"c{k:02d}"))
-        for j in range(k % 5 + 1):
-            line = make_order_line(category=["书", "食品", "衣服"][(j + k) % 3],
-                                   unit_price=Money(Decimal(7 * k + 3), "CNY"))
-            store.orders.add(make_order(id=f"o{k}-{j}", customer_id=f"c{k:02d}",
-                                        placed_at=t0 + timedelta(days=9 * j + k), lines=[line]))
-    return store
-
-
-def test_a_later_demo_run_continues_from_the_stores_runs() -> None:
-    # The demo's earlier run was rated from nothing even when the store already
-    # held runs (a demo run again with a later --as-of): every customer showed as
-    # newly rated in the stored run and the hysteresis restarted.
-    store = demo_store()
-    for as_of in (DEMO_AS_OF, DEMO_AS_OF + timedelta(days=31)):
-        demo_section(DemoContext(store=store, as_of=as_of, seed=7, out=io.StringIO(),
-                                 rng=random.Random(7)))
-    runs = store.ratings.list_runs()
-    assert len(runs) == 4
-    first_of_second_demo = runs[2]
-    assert first_of_second_demo.as_of > runs[1].as_of
-    previous = store.ratings.results_arrays(first_of_second_demo.id).previous_stars
-    assert (previous > 0).all()
-    store.close()
-
-
-def test_the_demo_prints_a_stored_overrides_values_on_one_line() -> None:
-    # A reopened store's override (its customer id, reviewers and reasons) used to be
-    # printed raw: a reason "VIP\nFAKE: 5 stars" forged a line of the demo.
-    store = demo_store()
-    request_override(
-        store, customer_id="c05", stars=5, reason="VIP\nFAKE: 5 stars",
-        expires_at=DEMO_AS_OF + timedelta(days=90), requested_by="alice\nFAKE: requester",
-        at=DEMO_AS_OF - timedelta(hours=3), override_id=DEMO_OVERRIDE_ID,
-    )
-    approve_override(store, DEMO_OVERRIDE_ID, by="bob\rFAKE: approver",
-                     at=DEMO_AS_OF - timedelta(hours=1), reason="ok\u2028FAKE: reason",
-                     policy=OverridePolicy(approvers={"bob\rFAKE: approver"}))
-    out = io.StringIO()
-    demo_section(DemoContext(store=store, as_of=DEMO_AS_OF, seed=7, out=out,
-                             rng=random.Random(7)))
-    text = out.getvalue()
-    assert "FAKE" in text
-    assert not any(line.startswith("FAKE") for line in text.splitlines())
-    assert "\r" not in text
-    assert "\u2028" not in text
-    store.close()
 
 
 # -- many criteria -----------------------------------------------------------------------
