@@ -60,7 +60,9 @@ def buyers_who(orders: list[Row], inter: list[Row], kind: str, start: int, end: 
 
 def returns(orders: list[Row], start: int, end: int) -> tuple[int, int]:
     rows = [o for o in orders if counted(o) and in_period(o["t"], start, end)]
-    return sum(1 for o in rows if o["returned"] > 0), len(rows)
+    # A refund, or a returned status even without a refunded amount.
+    return sum(1 for o in rows if o["returned"] > 0
+               or o["status"] in ("returned", "partially_returned")), len(rows)
 
 
 def cancellations(orders: list[Row], start: int, end: int) -> tuple[int, int]:

@@ -152,3 +152,17 @@ def test_migrate_refuses_a_scheme_that_is_not_a_scheme() -> None:
             end=datetime(2026, 3, 1, tzinfo=UTC),
         )
     assert caught.value.field == "scheme"
+
+
+def test_standardise_of_a_column_without_any_value_is_silent() -> None:
+    # As of a day before every order, recency is NaN for all: np.nanmean warned
+    # "Mean of empty slice" onto the `segment --clusters` output.
+    import warnings
+
+    X = np.array([[np.nan, 0.0, 0.0], [np.nan, 0.0, 0.0], [np.nan, 1.0, 2.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        z = standardise(X)
+    assert np.all(np.isfinite(z))
+    assert z[:, 0].tolist() == [0.0, 0.0, 0.0]
+    np.testing.assert_allclose(z[:, 1], np.array([-1.0, -1.0, 2.0]) / np.sqrt(2.0))

@@ -95,6 +95,13 @@ def _periods(args: argparse.Namespace, tz: ZoneInfo, as_of: datetime) -> tuple[A
                            ("--baseline-from", "--baseline-to"))
     elif any(given):
         baseline = _baseline_before(current, args.__dict__["from"])
+    # Nothing after --as-of is read: a period starting later could only come out empty,
+    # every figure "not measurable", which reads like a report of a dead business.
+    for option, period in (("--from", current), ("--baseline-from", baseline)):
+        if period.start > as_of:
+            raise ValidationError(option, period.start.date().isoformat(),
+                                  f"a day on or before --as-of {as_of.date().isoformat()} "
+                                  "(no data after it is read)")
     if baseline.overlaps(current):
         raise ValidationError("--baseline-from", baseline.label(),
                               f"a baseline that does not overlap the current {current.label()}")

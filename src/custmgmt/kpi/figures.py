@@ -155,9 +155,18 @@ def rate(k: int, n: int, *, reason: str = "an empty denominator") -> Figure:
 
 
 def mean_figure(
-    values: npt.NDArray[Any], *, unit: str, reason: str, total: int | None = None
+    values: npt.NDArray[Any],
+    *,
+    unit: str,
+    reason: str,
+    total: int | None = None,
+    bounds: tuple[float, float] | None = None,
 ) -> Figure:
-    """The mean of ``values`` with a 95% t interval (none for a single value)."""
+    """The mean of ``values`` with a 95% t interval (none for a single value).
+
+    ``bounds`` are the least and greatest values possible (0 and infinity for amounts,
+    1 and 5 for scores): the interval is clipped to them, as no mean lies outside.
+    """
     n = int(values.shape[0])
     if n == 0:
         return not_measurable(reason, unit)
@@ -168,6 +177,8 @@ def mean_figure(
         sd = float(x.std(ddof=1))
         half = t_quantile(0.975, n - 1) * sd / math.sqrt(n)
         low, high = mean - half, mean + half
+        if bounds is not None:
+            low, high = max(low, bounds[0]), min(high, bounds[1])
     return Figure(value=mean, low=low, high=high, numerator=total, denominator=n, unit=unit)
 
 

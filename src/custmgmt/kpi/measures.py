@@ -13,8 +13,8 @@ arrays) and a :class:`~custmgmt.kpi.figures.Period`; nothing reads "now". Defini
   buyers of the baseline; the **churn rate** is its complement;
 * **referral rate** and **complaint rate**: buyers who referred someone (complained) in
   the period / buyers;
-* **return rate**: counted orders with a refund / counted orders; **cancellation rate**:
-  cancelled orders / orders placed;
+* **return rate**: counted orders with a refund (or a returned status) / counted
+  orders; **cancellation rate**: cancelled orders / orders placed;
 * **high-value ratio**: buyers whose net spend in the period reaches a fixed threshold /
   buyers (the report fixes the threshold from the baseline, so both periods share it);
 * **satisfaction**: review ratings and ticket survey scores (1-5) in the period: their
@@ -98,6 +98,8 @@ I64 = npt.NDArray[np.int64]
 FREQUENCIES: tuple[str, ...] = ("day", "week", "month")
 
 _CANCELLED = STATUS_CODES.index(OrderStatus.CANCELLED)
+_RETURNED = np.array([STATUS_CODES.index(OrderStatus.RETURNED),
+                      STATUS_CODES.index(OrderStatus.PARTIALLY_RETURNED)])
 _REVIEW = KIND_CODES.index(InteractionKind.REVIEW)
 _REFERRAL = KIND_CODES.index(InteractionKind.REFERRAL)
 _COMPLAINT = KIND_CODES.index(InteractionKind.COMPLAINT)
@@ -273,7 +275,7 @@ def satisfaction(
     """
     scores = _scores(interactions, period, ticket_times, ticket_scores)
     reason = "no review or survey score in the period"
-    mean = mean_figure(scores, unit="score", reason=reason)
+    mean = mean_figure(scores, unit="score", reason=reason, bounds=(1.0, 5.0))
     return mean, rate(int((scores >= 4).sum()), int(scores.size), reason=reason)
 
 
@@ -296,13 +298,18 @@ def average_order_value(orders: OrderFrame, period: Period) -> Figure:
     """Mean net amount per counted order in ``period`` (minor units) with a t interval."""
     mask = _counted_in(orders, period)
     net = _net(orders)[mask]
-    return mean_figure(net, unit="money", reason=_NO_BUYERS, total=_exact_total(net))
+    return mean_figure(net, unit="money", reason=_NO_BUYERS, total=_exact_total(net),
+                       bounds=(0.0, math.inf))
 
 
 def return_rate(orders: OrderFrame, period: Period) -> Figure:
-    """Counted orders of ``period`` with a refund / counted orders."""
+    """Counted orders of ``period`` with a refund or a returned status / counted orders.
+
+    A row of status ``returned`` without a ``returned_amount`` is still a return.
+    """
     mask = _counted_in(orders, period)
-    refunded = int((orders.returned_amount[mask] > 0).sum())
+    returned = (orders.returned_amount[mask] > 0) | np.isin(orders.status[mask], _RETURNED)
+    refunded = int(returned.sum())
     return rate(refunded, int(mask.sum()), reason=_NO_BUYERS)
 
 
@@ -636,7 +643,8 @@ def breakdown(
     ordered = row_net[sort]
     aov = tuple(
         mean_figure(ordered[bounds[i]:bounds[i + 1]], unit="money",
-                    reason=f"no buyer in group {labels[i]!r}", total=int(net[i]))
+                    reason=f"no buyer in group {labels[i]!r}", total=int(net[i]),
+                    bounds=(0.0, math.inf))
         for i in range(g)
     )
     repeat = tuple(

@@ -291,8 +291,12 @@ def standardise(X: FloatArray) -> FloatArray:
     (z-scores do not depend on the unit), so their squares cannot overflow.
     """
     X = np.ldexp(X, -_huge_exponent(X, axis=0))
-    mean = np.nanmean(X, axis=0) if X.shape[0] else np.zeros(X.shape[1])
-    mean = np.where(np.isnan(mean), 0.0, mean)
+    # np.nanmean's own arithmetic, without its "Mean of empty slice" warning on a column
+    # with no value at all (every customer without an order: recency is all NaN).
+    present = ~np.isnan(X)
+    count = present.sum(axis=0, dtype=np.intp)
+    mean = np.zeros(X.shape[1])
+    np.true_divide(np.where(present, X, 0.0).sum(axis=0), count, out=mean, where=count > 0)
     centred = np.where(np.isnan(X), 0.0, X - mean)
     std = np.sqrt((centred**2).mean(axis=0))
     safe = np.where(std > 0, std, 1.0)

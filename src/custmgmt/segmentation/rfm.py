@@ -49,6 +49,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from custmgmt.domain._validate import is_finite_number
+from custmgmt.domain.money import CURRENCY_DIGITS
 from custmgmt.errors import ValidationError
 from custmgmt.notebook.dataframes import Coded, FrameExport, MoneyColumn
 from custmgmt.notebook.display import (
@@ -391,7 +392,13 @@ class RFMScores(FrameExport):
         )
 
     def format_table(self) -> str:
-        """The :meth:`summary` as aligned text, for the command line and notebooks."""
+        """The :meth:`summary` as aligned text, for the command line and notebooks.
+
+        Mean spend shows the currency's minor-unit digits (0 for JPY, 3 for KWD), two
+        where the currency is unknown.
+        """
+        digits = CURRENCY_DIGITS.get(self.currency, 2) if self.currency else 2
+        spend_spec = f",.{digits}f"
         header = (
             f"{'segment':<20} {'customers':>9} {'share':>6} {'R':>4} {'F':>4} {'M':>4} "
             f"{'recency':>8} {'orders':>7} {'spend':>12} {'revenue':>8}"
@@ -406,7 +413,7 @@ class RFMScores(FrameExport):
                 f"{pad(row.segment, 20)} {row.customers:>9} {row.share:>6.1%} "
                 f"{num(row.r, '.1f'):>4} {num(row.f, '.1f'):>4} {num(row.m, '.1f'):>4} "
                 f"{num(row.recency_days, '.0f'):>8} {num(row.orders, '.1f'):>7} "
-                f"{num(row.spend, ',.2f'):>12} {row.revenue_share:>8.1%}"
+                f"{num(row.spend, spend_spec):>12} {row.revenue_share:>8.1%}"
             )
         return "\n".join(lines)
 
