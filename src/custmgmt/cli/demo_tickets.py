@@ -46,10 +46,15 @@ from custmgmt.tickets.ports import TicketStore
 if TYPE_CHECKING:
     from custmgmt.cli.demo_context import DemoContext
 
-__all__ = ["DEMO_TICKETS", "ESCALATION_RULES", "demo_section", "demo_tickets"]
+__all__ = [
+    "DEMO_ID_PREFIX", "DEMO_TICKETS", "ESCALATION_RULES", "demo_section", "demo_tickets",
+]
 
 #: How many demo tickets are opened (one per customer, plus one follow-up ticket).
 DEMO_TICKETS = 12
+
+#: What every demo ticket's id starts with (``DEMO-T01`` ..., ``DEMO-T10-R1``).
+DEMO_ID_PREFIX = "DEMO-T"
 
 _CATEGORIES = ("product_quality", "logistics", "after_sales", "inquiry", "other")
 _SUBJECTS = {
@@ -86,9 +91,13 @@ def demo_section(ctx: DemoContext) -> None:
     )
     ctx.print(report.format())
     _print_escalations(ctx)
-    everything = [t for chunk in store.tickets.iter_chunks() for t in chunk]
-    stats = ticket_statistics(everything, ctx.as_of)
-    ctx.print("\nper-customer ticket statistics (for ratings, risk and KPIs)")
+    # The demo's own tickets only: later sections (the service team's) store more
+    # tickets for the same customers, and a second run must print what the first did.
+    ours = [t for chunk in store.tickets.iter_chunks() for t in chunk
+            if t.id.startswith(DEMO_ID_PREFIX)]
+    stats = ticket_statistics(ours, ctx.as_of)
+    ctx.print(f"\nper-customer statistics of the {DEMO_ID_PREFIX}.. tickets "
+              "(for ratings, risk and KPIs)")
     ctx.print(f"  {'customer':<14} {'tickets':>7} {'complaints':>10} {'reopened':>8} "
               f"{'surveys':>7} {'low':>4} {'mean':>5}")
     for i, customer_id in enumerate(stats.customer_ids.tolist()):
@@ -133,7 +142,7 @@ def demo_tickets(
     lines: list[str] = []
     with store.transaction():
         for i, customer in enumerate(customers):
-            ticket_id = f"DEMO-T{i + 1:02d}"
+            ticket_id = f"{DEMO_ID_PREFIX}{i + 1:02d}"
             try:
                 store.tickets.get(ticket_id)
                 continue

@@ -84,7 +84,13 @@ def run(args: argparse.Namespace) -> int:
                 or not isinstance(store, TeamStore) or store.agents.count() == 0):
             print("no service team stored", file=sys.stdout)
             return 0
-        print_team(store, start, end, sys.stdout, tz=args.tz)
+        try:
+            print_team(store, start, end, sys.stdout, tz=args.tz)
+        except ValidationError as exc:
+            if exc.field != "end":
+                raise
+            # The library names its own argument; the user typed --to (or left it out).
+            raise ValidationError("--to", args.end or end.isoformat(), exc.expected) from None
     finally:
         store.close()
     return 0

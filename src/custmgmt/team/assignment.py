@@ -90,12 +90,13 @@ def choose_agent(
         if named not in candidates:
             raise ValidationError(
                 "agent_id", agent_id,
-                f"an active agent skilled for {wanted.value!r} (skills: "
+                f"an active agent skilled for {wanted.value!r} "
+                f"({'active' if named.active else 'inactive'}; skills: "
                 f"{', '.join(sorted(s.value for s in named.skills)) or 'none'})",
             )
         return named
     if not candidates:
-        raise NotFound("agent skilled for category", wanted.value)
+        raise NotFound("active agent skilled for category", wanted.value)
     if how is AssignMethod.ROUND_ROBIN:
         if last is not None and not isinstance(last, str):
             raise ValidationError("last", last, "an agent id or None")

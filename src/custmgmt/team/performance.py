@@ -85,6 +85,7 @@ __all__ = [
     "compare_with_targets",
     "team_performance",
     "training_effect",
+    "training_window",
     "wilson_interval",
 ]
 
@@ -945,6 +946,25 @@ class TrainingEffect(Displayed):
         return report
 
 
+def training_window(at: datetime, window: timedelta) -> tuple[datetime, datetime]:
+    """``(at - window, at + window)``, the span a training is compared over.
+
+    Raises:
+        ValidationError: a naive ``at``, a non-positive ``window``, or one that takes
+            the span past the years 1 to 9999.
+    """
+    check_aware("at", at)
+    if not isinstance(window, timedelta) or window <= timedelta(0):
+        raise ValidationError("window", window, "a positive timedelta")
+    try:
+        return at - window, at + window
+    except OverflowError:
+        raise ValidationError(
+            "window", window,
+            f"a span either side of {at.isoformat()} that stays within years 1 to 9999",
+        ) from None
+
+
 def training_effect(
     frame: PerformanceFrame,
     agent_id: str,
@@ -960,12 +980,10 @@ def training_effect(
         NotFound: the agent is not in the frame.
         ValidationError: a naive ``at`` or a non-positive ``window``.
     """
-    check_aware("at", at)
-    if not isinstance(window, timedelta) or window <= timedelta(0):
-        raise ValidationError("window", window, "a positive timedelta")
-    before = team_performance(frame, start=at - window, end=at, calendar=calendar,
+    first, last = training_window(at, window)
+    before = team_performance(frame, start=first, end=at, calendar=calendar,
                               min_count=min_count)
-    after = team_performance(frame, start=at, end=at + window, calendar=calendar,
+    after = team_performance(frame, start=at, end=last, calendar=calendar,
                              min_count=min_count)
     return TrainingEffect(agent_id=agent_id, at=at, window=window, before=before.row(agent_id),
                           after=after.row(agent_id))

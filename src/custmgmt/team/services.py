@@ -24,6 +24,7 @@ from custmgmt.team.performance import (
     TrainingEffect,
     team_performance,
     training_effect,
+    training_window,
 )
 from custmgmt.team.ports import TeamStore
 from custmgmt.tickets.sla import SLAPolicy
@@ -235,5 +236,6 @@ def training_comparison(
     if not found:
         raise NotFound("training record", record_id)
     record = found[0]
-    frame = performance_frame(store, as_of=as_of or record.at + window, policy=policy)
+    _, last = training_window(record.at, window)
+    frame = performance_frame(store, as_of=as_of or last, policy=policy)
     return training_effect(frame, record.agent_id, record.at, calendar=calendar, window=window)

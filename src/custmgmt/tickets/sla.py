@@ -738,16 +738,28 @@ def sla_status(
             )
 
     resolution = _resolution_cycle(steps, policy.paused_in[SLAMetric.RESOLUTION], as_of)
-    return SLAStatus(
-        ticket_id=ticket.id,
-        as_of=as_of,
-        priority=ticket.priority,
-        category=ticket.category,
-        status=steps[-1].member,
-        first_response=measure(SLAMetric.FIRST_RESPONSE, [first]),
-        next_response=measure(SLAMetric.NEXT_RESPONSE, replies),
-        resolution=measure(SLAMetric.RESOLUTION, [resolution]),
-    )
+    try:
+        return SLAStatus(
+            ticket_id=ticket.id,
+            as_of=as_of,
+            priority=ticket.priority,
+            category=ticket.category,
+            status=steps[-1].member,
+            first_response=measure(SLAMetric.FIRST_RESPONSE, [first]),
+            next_response=measure(SLAMetric.NEXT_RESPONSE, replies),
+            resolution=measure(SLAMetric.RESOLUTION, [resolution]),
+        )
+    except ValidationError as exc:
+        if exc.field != "delta":
+            raise
+        # A deadline past the end of year 9999: the calendar names its own argument,
+        # which the caller never passed; say it as sla_status_many does.
+        raise ValidationError(
+            "as_of",
+            as_of,
+            f"a ticket, an as_of and a factor whose SLA clocks stay within years 1 to 9999 "
+            f"(ticket created {steps[0].at.isoformat()}, factor {factor:g})",
+        ) from None
 
 
 def _resolution_cycle(steps: Sequence[_Step], paused: frozenset[str], as_of: datetime) -> _Cycle:
