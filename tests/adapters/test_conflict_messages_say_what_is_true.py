@@ -182,3 +182,36 @@ def test_the_demo_masks_a_password_whatever_the_schemes_case() -> None:
 
     for scheme in ("postgresql", "PostgreSQL", "POSTGRES"):
         assert _shown(f"{scheme}://u:s3cret@h/db") == f"{scheme}://u:***@h/db"
+
+
+@pytest.mark.parametrize("store", [MemoryStore, lambda: SQLiteStore(":memory:")])
+def test_updating_a_ticket_with_its_never_changed_first_copy_is_a_stale_copy(
+    store: object,
+) -> None:
+    # It was "ValidationError expected_version: got None, expected an int from 1 to 0",
+    # naming an argument the caller never passed and an empty range.
+    opened = _ticket()
+    repo = store().tickets  # type: ignore[operator]
+    repo.add(opened)
+    repo.update(_assign(opened, "alice", 1))
+    with pytest.raises(Conflict) as caught:
+        repo.update(opened)
+    assert "stored version is 2, but this copy is version 1, never changed" in str(caught.value)
+
+
+def test_a_never_changed_prospect_or_agent_copy_is_a_stale_copy() -> None:
+    with pytest.raises(Conflict, match="version 1, never changed"):
+        check_versioned_update("prospect", "P-1", 2, 1, None, unchanged=False)
+
+
+@pytest.mark.parametrize("key", ["\ud800", "a\x00b"])
+def test_a_ticket_key_that_can_be_no_id_is_not_found_in_sqlite(key: str) -> None:
+    # SQLite raised UnicodeEncodeError for a lone surrogate; memory said NotFound.
+    from custmgmt.errors import NotFound
+
+    for store in (MemoryStore(), SQLiteStore(":memory:")):
+        with pytest.raises(NotFound):
+            store.tickets.get(key)
+        with pytest.raises(NotFound):
+            store.tickets.remove(key)
+        assert store.tickets.customer_dependents(key) == {"tickets": 0}

@@ -212,6 +212,10 @@ def check_update(stored: Ticket, ticket: Ticket, expected_version: int | None) -
         ValidationError: ``expected_version`` is not an int below ``ticket.version``.
         Conflict: a stale version, or a log that does not extend the stored one.
     """
+    if expected_version is None and ticket.version == 1:
+        # A copy never changed since it was added: stale whatever is stored now (there
+        # is no "version 0" to expect).
+        raise stale_copy("ticket", ticket.id, stored.version, 1, unchanged=stored == ticket)
     expected = ticket.version - 1 if expected_version is None else expected_version
     if (
         not isinstance(expected, int)

@@ -171,7 +171,7 @@ class SqlProspectRepository(SqlRepository):
         with self._store.writing() as conn:
             stored = self._locked(conn, "prospects", "prospect", prospect.id, self.get)
             check_versioned_update("prospect", prospect.id, stored.version, prospect.version,
-                                   expected_version)
+                                   expected_version, unchanged=stored == prospect)
             check_history_extends(stored, prospect)
             self._pipeline.check_path(prospect, stored=stored)
             changed = conn.execute(

@@ -15,7 +15,13 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Sequence
 from typing import Any, ClassVar, Final
 
-from custmgmt.adapters._checks import check_chunk_size, check_statuses, check_update
+from custmgmt.adapters._checks import (
+    check_chunk_size,
+    check_statuses,
+    check_update,
+    could_be_id,
+    stored_key,
+)
 from custmgmt.adapters._sql_codecs import datetime_of
 from custmgmt.adapters._sql_repository import DECODE_ERRORS, Row, SqlRepository
 from custmgmt.domain._validate import check_id
@@ -114,8 +120,9 @@ class SqlTicketRepository(SqlRepository):
     # -- the TicketRepository protocol -------------------------------------------------
     def get(self, ticket_id: str) -> Ticket:
         """The stored ticket (see ``TicketRepository.get``)."""
-        return self._one("ticket", ticket_id, lambda: self._load(
-            f"SELECT {self._select(_COLUMNS)} FROM tickets WHERE id = ?", (ticket_id,)))
+        key = stored_key("ticket", ticket_id)  # a lone surrogate: NotFound, not a driver error
+        return self._one("ticket", key, lambda: self._load(
+            f"SELECT {self._select(_COLUMNS)} FROM tickets WHERE id = ?", (key,)))
 
     def add(self, ticket: Ticket) -> None:
         """Store a new ticket (see ``TicketRepository.add``).
@@ -154,8 +161,7 @@ class SqlTicketRepository(SqlRepository):
 
     def remove(self, ticket_id: str) -> None:
         """Delete a ticket and its log (see ``TicketRepository.remove``)."""
-        if not isinstance(ticket_id, str):
-            raise NotFound("ticket", ticket_id)
+        stored_key("ticket", ticket_id)
         with self._store.writing() as conn:
             conn.execute(self._q("DELETE FROM ticket_events WHERE ticket_id = ?"), (ticket_id,))
             removed = conn.execute(
@@ -195,6 +201,8 @@ class SqlTicketRepository(SqlRepository):
 
     def customer_dependents(self, customer_id: str) -> dict[str, int]:
         """The customer's tickets (see :class:`custmgmt.ports.CustomerDependents`)."""
+        if not could_be_id(customer_id):
+            return {"tickets": 0}
         count = self._count_dependents(
             "SELECT count(*) FROM tickets WHERE customer_id = ?", (customer_id,)
         )

@@ -61,6 +61,9 @@ def check_versioned_update(
         ValidationError: ``expected_version`` is not an int below ``version``.
         Conflict: the stored version is not the expected one.
     """
+    if expected_version is None and version == 1:
+        # A copy never changed since it was added: stale whatever is stored now.
+        raise stale_copy(entity, key, stored_version, version, unchanged=unchanged)
     expected = version - 1 if expected_version is None else expected_version
     if not isinstance(expected, int) or isinstance(expected, bool) or not 1 <= expected < version:
         raise ValidationError("expected_version", expected_version,

@@ -69,7 +69,7 @@ class MemoryProspectRepository:
         with self._tx.lock:
             stored = self.get(prospect.id)
             check_versioned_update("prospect", prospect.id, stored.version, prospect.version,
-                                   expected_version)
+                                   expected_version, unchanged=stored == prospect)
             check_history_extends(stored, prospect)
             self._pipeline.check_path(prospect, stored=stored)
             self._items[prospect.id] = prospect
