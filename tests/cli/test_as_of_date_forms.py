@@ -42,3 +42,13 @@ def test_rate_counts_the_days_own_orders_in_the_basic_form(
     capsys.readouterr()
     assert outputs[0] == outputs[1]
     assert "乙" in outputs[1]
+
+
+def test_a_wall_time_skipped_by_daylight_saving_reads_as_the_instant_it_names() -> None:
+    # 02:30 on New York's spring-forward night never showed on a clock: it was taken
+    # and printed as "02:30 -05:00"; it is the instant 07:30 UTC, 03:30 -04:00.
+    new_york = ZoneInfo("America/New_York")
+    assert parse_as_of("2026-03-08T02:30", new_york).isoformat() == "2026-03-08T03:30:00-04:00"
+    # An ambiguous time keeps its first reading (fold 0), a date its day's end.
+    assert parse_as_of("2026-11-01T01:30", new_york).isoformat() == "2026-11-01T01:30:00-04:00"
+    assert parse_as_of("2026-03-08", new_york).isoformat() == "2026-03-08T23:59:59.999999-04:00"

@@ -36,7 +36,7 @@ import re
 import stat
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -249,7 +249,12 @@ def parse_as_of(text: str, tz: ZoneInfo, *, option: str = "--as-of") -> datetime
                 option, text, "an ISO date (2026-03-31) or datetime"
             ) from None
     _check_day(value.date(), text, option)
-    return value if value.tzinfo is not None else value.replace(tzinfo=tz)
+    if value.tzinfo is not None:
+        return value
+    # Through UTC and back: a wall time that a daylight-saving change skips (02:30 on
+    # the spring-forward night) becomes the instant it names, shown as it really reads
+    # (03:30 at the new offset), not a time that never existed on any clock.
+    return value.replace(tzinfo=tz).astimezone(UTC).astimezone(tz)
 
 
 def as_of_or_now(args: argparse.Namespace, tz: ZoneInfo) -> datetime:
