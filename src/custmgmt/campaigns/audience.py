@@ -313,6 +313,7 @@ def decide_audience(
     utc_offset_s: Any = 0,
     past_send_codes: Any = None,
     past_send_us: Any = None,
+    past_send_offset_s: Any = None,
     cap: int | None = None,
     window_days: int = 7,
     holdout_share: float = 0.0,
@@ -332,12 +333,18 @@ def decide_audience(
         past_send_codes: for each past message (any campaign), the candidate's
             position in ``ids`` (-1: not a candidate).
         past_send_us: when each past message went (µs since the epoch).
+        past_send_offset_s: each past message's customer's UTC offset when it went,
+            in seconds, for its calendar day (None: their offset now, which is an
+            hour off across a daylight-saving change).
         cap: at most this many messages per customer per window, this one included
             (None: no cap).
         window_days: the cap's window, in the customer's calendar days.
         holdout_share: the share held out, in ``[0, 0.5]``.
         quiet_start_min, quiet_end_min: the quiet window in local minutes after
-            midnight (it may wrap past midnight: 22:00-08:00); None for none.
+            midnight (it may wrap past midnight: 22:00-08:00); None for none. Its
+            end is reckoned with ``utc_offset_s``, the offset now: where the clocks
+            change before it ends, the caller that knows the zone moves it
+            (:func:`~custmgmt.campaigns.services.run_campaign` does).
 
     Raises:
         ValidationError: mismatched lengths, a holdout share outside ``[0, 0.5]``, a
@@ -396,12 +403,26 @@ def decide_audience(
             )
         if codes.size and codes.max() >= n:
             raise ValidationError("past_send_codes", int(codes.max()), f"positions below {n}")
+        then_us = None
+        if past_send_offset_s is not None:
+            then = _int_array("past_send_offset_s", past_send_offset_s, -1, np.int64)
+            if then.shape != codes.shape:
+                raise ValidationError(
+                    "past_send_offset_s", then.shape, "one UTC offset per past send code"
+                )
+            if then.size and np.abs(then).max() >= 86_400:
+                raise ValidationError(
+                    "past_send_offset_s", int(then[np.abs(then).argmax()]),
+                    "UTC offsets within a day (-86399 to 86399 seconds)",
+                )
+            then_us = then * 1_000_000
         known = codes >= 0
         if not known.all():
             codes, times = codes[known], times[known]
+            then_us = None if then_us is None else then_us[known]
         # The customer's calendar day of each send, against their today.
         today = (now + offset_us) // _DAY_US
-        send_day = (times + offset_us[codes]) // _DAY_US
+        send_day = (times + (offset_us[codes] if then_us is None else then_us)) // _DAY_US
         in_window = send_day > (today[codes] - window_days)
         recent = np.bincount(codes[in_window], minlength=n).astype(np.int64)
     if cap is not None:

@@ -219,14 +219,22 @@ def _check_time(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> N
 
 @attrs.frozen(kw_only=True)
 class QuietHours:
-    """A daily local window without messages (may wrap past midnight: 21:00-09:00)."""
+    """A daily local window without messages (may wrap past midnight: 21:00-09:00).
+
+    The window is kept in whole minutes (seconds are dropped), so the start and the
+    end must fall in different minutes.
+    """
 
     start: time = attrs.field(validator=_check_time)
     end: time = attrs.field(validator=_check_time)
 
     def __attrs_post_init__(self) -> None:
-        if self.start == self.end:
-            raise ValidationError("QuietHours.end", self.end, "a time other than the start")
+        start, end = self.minutes
+        if start == end:
+            # 21:00:30-21:00 was accepted, then refused by every run: no window at all.
+            raise ValidationError(
+                "QuietHours.end", self.end, "a time in another minute than the start"
+            )
 
     @property
     def minutes(self) -> tuple[int, int]:

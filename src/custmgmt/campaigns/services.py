@@ -13,7 +13,7 @@ table but no longer in the store count as erased.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 
 import attrs
@@ -29,7 +29,7 @@ from custmgmt.campaigns.audience import (
     match_ids,
     sample_ratio_check,
 )
-from custmgmt.campaigns.campaign import Campaign, CampaignKind, OfferKind
+from custmgmt.campaigns.campaign import Campaign, CampaignKind, OfferKind, QuietHours
 from custmgmt.campaigns.draws import DrawRecord, draw_winners
 from custmgmt.campaigns.effect import GroupUplift, UpliftReport, analyse_uplift, uplift_by_group
 from custmgmt.campaigns.notify import Notifier, OutboundMessage
@@ -261,14 +261,18 @@ def _decide(
     offsets = np.zeros(n, dtype=np.int64)
     zones = dict(timezones or {})
     cache: dict[str, int] = {}
+    found_zones: dict[str, tzinfo] = {}
+    zone_names: list[str] = []
     for i, cid in enumerate(ids.tolist()):
         name = zones.get(cid, campaign.timezone)
         if name not in cache:
-            offset = at.astimezone(zone(name, f"timezones[{cid!r}]")).utcoffset()
+            found_zones[name] = zone(name, f"timezones[{cid!r}]")
+            offset = at.astimezone(found_zones[name]).utcoffset()
             cache[name] = int(offset.total_seconds()) if offset is not None else 0
         offsets[i] = cache[name]
+        zone_names.append(name)
     cap = campaign.frequency_cap
-    codes = times = None
+    codes = times = then = None
     if cap is not None:
         log = store.campaigns.send_log(_shifted(at, -(cap.window_days + 1)))
         log_ids, times = np.asarray(log.customer_ids), np.asarray(log.send_at_us)
@@ -278,15 +282,20 @@ def _decide(
             keep = _without_own_sends(store, campaign.id, log_ids, times)
             log_ids, times = log_ids[keep], times[keep]
         codes = match_ids(ids, log_ids)
+        then = _offsets_then(codes, times, zone_names, found_zones, offsets)
     quiet = campaign.quiet_hours.minutes if campaign.quiet_hours is not None else (None, None)
     decisions = decide_audience(
         ids, consent=consent, suppression=supp, utc_offset_s=offsets,
         now_us=to_epoch_micros(at), salt=campaign.salt, past_send_codes=codes,
-        past_send_us=times, cap=None if cap is None else cap.messages,
+        past_send_us=times, past_send_offset_s=then, cap=None if cap is None else cap.messages,
         window_days=7 if cap is None else cap.window_days,
         holdout_share=float(campaign.holdout_share),
         quiet_start_min=quiet[0], quiet_end_min=quiet[1],
     )
+    if campaign.quiet_hours is not None:
+        decisions = _held_until_local_end(
+            decisions, zone_names, found_zones, at, campaign.quiet_hours
+        )
     offers = np.full(n, -1, dtype=np.int64)
     treated = decisions.treated
     for i in np.flatnonzero(treated).tolist():
@@ -294,6 +303,103 @@ def _decide(
         assert index is not None  # a Campaign always has offers for new and returning
         offers[i] = index
     return ids, decisions, offers, customers
+
+
+def _offsets_then(
+    codes: Any, times: Any, zone_names: list[str], zones: Mapping[str, tzinfo], now: Any
+) -> Any:
+    """Each past send's UTC offset (seconds) in its candidate's zone when it went (0
+    where no candidate sent it), so the frequency cap counts the calendar day it went
+    on even when the clocks have changed since. Offsets are looked up once per zone
+    and quarter of an hour (clocks change on quarter hours); a send past the
+    calendar's ends keeps the candidate's offset ``now`` (seconds per candidate)."""
+    codes, times = np.asarray(codes, dtype=np.int64), np.asarray(times, dtype=np.int64)
+    out = np.zeros(codes.size, dtype=np.int64)
+    quarter = 900 * 1_000_000
+    names = sorted(set(zone_names))
+    zone_of = np.searchsorted(names, zone_names) if zone_names else np.zeros(0, np.int64)
+    sent = np.flatnonzero(codes >= 0)
+    row_zone = zone_of[codes[sent]]
+    for z, name in enumerate(names):
+        picked = sent[row_zone == z]
+        if not picked.size:
+            continue
+        buckets, back = np.unique(times[picked] // quarter, return_inverse=True)
+        found = np.zeros(buckets.size, dtype=np.int64)
+        known = np.ones(buckets.size, dtype=bool)
+        for k, bucket in enumerate(buckets.tolist()):
+            try:
+                offset = from_epoch_micros(int(bucket) * quarter, zones[name]).utcoffset()
+            except ValidationError:
+                offset = None
+            known[k] = offset is not None
+            found[k] = 0 if offset is None else int(offset.total_seconds())
+        out[picked] = np.where(known[back], found[back], np.asarray(now)[codes[picked]])
+    return out
+
+
+def _quiet_end(at: datetime, tz: tzinfo, quiet: QuietHours) -> datetime | None:
+    """When the quiet window that ``at`` falls in ends, read on ``tz``'s own clock (so a
+    daylight-saving change inside the window moves the instant), or None where ``at``
+    is outside the window.
+
+    An end that does not exist that night (in the hour skipped when clocks go forward)
+    is read with the offset before the change, so it falls just after the skipped hour,
+    never before the window's end; an end that happens twice is its first occurrence.
+
+    Raises:
+        OverflowError: the window ends past the calendar (year 9999).
+    """
+    local = at.astimezone(tz)
+    minute = local.hour * 60 + local.minute
+    start, end = quiet.minutes
+    if start < end:
+        inside, days = start <= minute < end, 0
+    else:  # wraps past midnight
+        inside, days = minute >= start or minute < end, int(minute >= start)
+    if not inside:
+        return None
+    day = local.date() + timedelta(days=days)
+    return datetime.combine(day, time(end // 60, end % 60), tzinfo=tz)
+
+
+def _held_until_local_end(
+    decisions: AudienceDecisions,
+    zone_names: list[str],
+    zones: Mapping[str, tzinfo],
+    at: datetime,
+    quiet: QuietHours,
+) -> AudienceDecisions:
+    """``decisions`` with each message held for quiet hours sent when the window ends
+    on its customer's clock (:func:`decide_audience` counts with the UTC offset at
+    ``at``, an hour off when the clocks change during the night).
+
+    Raises:
+        ValidationError: ``at`` is so near the calendar's end that the window ends
+            past it (no instant to send at).
+    """
+    held = np.flatnonzero(decisions.reason == SendReason.QUIET_HOURS.code)
+    if not held.size:
+        return decisions
+    ends: dict[str, int | None] = {}
+    send_at = decisions.send_at_us.copy()
+    for i in held.tolist():
+        name = zone_names[i]
+        if name not in ends:
+            try:
+                found = _quiet_end(at, zones[name], quiet)
+                ends[name] = None if found is None else to_epoch_micros(found)
+                if found is not None:  # the run shows it in ``at``'s zone
+                    from_epoch_micros(to_epoch_micros(found), at.tzinfo or UTC)
+            except (OverflowError, ValidationError):
+                raise ValidationError(
+                    "at", at, f"a moment whose quiet hours in {name} end within the years "
+                    "1..9999 (the messages held until then could never go)",
+                ) from None
+        end_us = ends[name]
+        if end_us is not None:
+            send_at[i] = end_us
+    return attrs.evolve(decisions, send_at_us=send_at)
 
 
 def _without_own_sends(store: CampaignStore, campaign_id: str, ids: Any, times: Any) -> Any:

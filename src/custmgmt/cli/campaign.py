@@ -167,7 +167,10 @@ def build_campaign(args: argparse.Namespace, now: datetime) -> Any:
     until = starts + timedelta(days=_days("--valid-days", args.valid_days))
     cost = Money(_decimal("--cost", args.cost), "CNY") if args.cost is not None else None
     if args.coupon is not None:
-        amount = Money(_decimal("--coupon", args.coupon), "CNY")
+        value = _decimal("--coupon", args.coupon)
+        if value <= 0:  # else the cost, defaulting to it, would be named instead
+            raise ValidationError("--coupon", args.coupon, "a positive amount in CNY")
+        amount = Money(value, "CNY")
         offer = Offer(kind="amount_coupon", amount=amount, valid_from=starts, valid_until=until,
                       unit_cost=cost or amount, description=args.offer_name or f"{amount}优惠券")
     elif args.percent is not None:

@@ -226,6 +226,14 @@ class FollowUpPlan:
             raise ValidationError(
                 "FollowUpPlan.status", self.status.value, "pending_approval until approved"
             )
+        try:
+            self.starts_at.astimezone(zone(self.timezone))
+        except OverflowError:
+            # 9999-12-31 23:00 UTC is already year 10000 in Shanghai: no wall time.
+            raise ValidationError(
+                "FollowUpPlan.starts_at", self.starts_at,
+                f"a time whose wall-clock time in {self.timezone} is in the years 1..9999",
+            ) from None
         rule = self._rule()
         if self.ends_at is not None:
             first = rule.after(self._local(self.starts_at), inc=True)
@@ -236,7 +244,12 @@ class FollowUpPlan:
 
     # -- time ------------------------------------------------------------------------
     def _local(self, moment: datetime) -> datetime:
-        return moment.astimezone(zone(self.timezone)).replace(tzinfo=None)
+        """``moment``'s naive wall time in the plan's zone, held at the calendar's ends
+        (an instant in the last hours of year 9999 UTC is past them east of UTC)."""
+        try:
+            return moment.astimezone(zone(self.timezone)).replace(tzinfo=None)
+        except OverflowError:
+            return datetime.max if moment.year > 1 else datetime.min
 
     def _aware(self, wall: datetime) -> datetime:
         return wall.replace(tzinfo=zone(self.timezone))
@@ -282,7 +295,10 @@ class FollowUpPlan:
             ValidationError: a naive ``moment``.
         """
         v.check_aware("moment", moment)
-        lo = max(moment, self.starts_at - timedelta(microseconds=1))
+        try:
+            lo = max(moment, self.starts_at - timedelta(microseconds=1))
+        except OverflowError:  # starts at the first instant of the calendar
+            lo = moment
         for wall in self._rule().xafter(_wall_shift(self._local(lo), -1), inc=True):
             found = self._aware(wall)
             if self.ends_at is not None and found >= self.ends_at:

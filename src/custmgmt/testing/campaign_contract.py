@@ -120,6 +120,40 @@ class CampaignRepositoryContract(RepositoryContract[CampaignRepository]):
         with raises(NotFound):
             repo.update_campaign(make_campaign("C-9").marked_run(_T0))
 
+    def test_a_stale_campaigns_conflict_says_only_what_is_true_of_it(self) -> None:
+        repo = self.repository()
+        campaign = make_campaign()
+        repo.add_campaign(campaign)
+        theirs = campaign.marked_run(_T0)
+        mine = campaign.marked_run(_T0 + timedelta(hours=1))
+        # (copy, stored version, the library's wording); ``theirs`` is stored before
+        # the third case.
+        cases: list[tuple[Campaign, int, str]] = [
+            (make_campaign(name="另一个"), 1,
+             ("stored version is 1, but this copy is version 1, never changed: update takes "
+              "the stored version changed once (get it, change it, then update)")),
+            (campaign, 1,
+             ("stored version is 1 and this copy is that version, unchanged: there is "
+              "nothing to update (change it, then update)")),
+            (mine, 2,
+             ("stored version is 2 and this copy is version 2 too, but differs from it: "
+              "another version 2 was stored first (reload, change once, then update)")),
+            (theirs, 2,
+             ("stored version is 2 and this copy is that version, unchanged: there is "
+              "nothing to update (change it, then update)")),
+        ]  # fmt: skip
+        for n, (copy, stored_version, said) in enumerate(cases):
+            if n == 2:
+                repo.update_campaign(theirs)
+            with raises(Conflict) as raised:
+                repo.update_campaign(copy)
+            error = raised.value
+            assert (error.key, error.actual_version) == ("C-1", stored_version)
+            assert error.expected_version == copy.version - 1
+            if type(repo).__module__.startswith("custmgmt.adapters."):
+                assert str(error) == f"campaign 'C-1': {said}"
+            assert repo.get_campaign("C-1").version == stored_version
+
     def test_campaigns_list_by_start_then_id(self) -> None:
         repo = self.repository()
         for cid, shift in (("B", 2), ("A", 2), ("C", 0)):

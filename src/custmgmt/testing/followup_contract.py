@@ -90,6 +90,41 @@ class FollowUpRepositoryContract(RepositoryContract[FollowUpRepository]):
         with raises(ValidationError):
             repo.add_plan("P-2")  # type: ignore[arg-type]
 
+    def test_a_stale_plans_conflict_says_only_what_is_true_of_it(self) -> None:
+        repo = self.repository()
+        plan = make_plan()
+        repo.add_plan(plan)
+        theirs = plan.with_status(PlanStatus.PAUSED)
+        mine = plan.with_status(PlanStatus.ENDED)
+        # (copy, stored version, the library's wording); ``theirs`` is stored before
+        # the third case.
+        cases: list[tuple[FollowUpPlan, int, str]] = [
+            (make_plan(goal="另一个"), 1,
+             ("stored version is 1, but this copy is version 1, never changed: update takes "
+              "the stored version changed once (get it, change it, then update)")),
+            (plan, 1,
+             ("stored version is 1 and this copy is that version, unchanged: there is "
+              "nothing to update (change it, then update)")),
+            (mine, 2,
+             ("stored version is 2 and this copy is version 2 too, but differs from it: "
+              "another version 2 was stored first (reload, change once, then update)")),
+            (theirs.with_status(PlanStatus.ACTIVE).with_status(PlanStatus.ENDED), 2,
+             ("stored version is 2, but this copy is version 4, 2 changes ahead: an update "
+              "stores one change (update after each change, or reload, change once, then "
+              "update)")),
+        ]  # fmt: skip
+        for n, (copy, stored_version, said) in enumerate(cases):
+            if n == 2:
+                repo.update_plan(theirs)
+            with raises(Conflict) as raised:
+                repo.update_plan(copy)
+            error = raised.value
+            assert (error.key, error.actual_version) == ("P-1", stored_version)
+            assert error.expected_version == copy.version - 1
+            if type(repo).__module__.startswith("custmgmt.adapters."):
+                assert str(error) == f"follow-up plan 'P-1': {said}"
+            assert repo.get_plan("P-1").version == stored_version
+
     def test_plans_filter_by_customer_and_status(self) -> None:
         repo = self.repository()
         repo.add_plan(make_plan("B", created_at=_T0 + timedelta(hours=1)))

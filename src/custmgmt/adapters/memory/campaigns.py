@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from custmgmt.adapters._checks import stale_copy
 from custmgmt.adapters._engagement_checks import (
     check_campaign,
     check_decisions,
@@ -73,11 +74,8 @@ class MemoryCampaignRepository:
         with self._tx.lock:
             stored = self.get_campaign(campaign.id)
             if stored.version != campaign.version - 1:
-                raise Conflict(
-                    "campaign", campaign.id,
-                    f"stored version is {stored.version}, not {campaign.version - 1}",
-                    expected_version=campaign.version - 1, actual_version=stored.version,
-                )
+                raise stale_copy("campaign", campaign.id, stored.version, campaign.version,
+                                 unchanged=campaign == stored)
             self._campaigns[campaign.id] = campaign
             self._tx.record(lambda: self._campaigns.__setitem__(stored.id, stored))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from custmgmt.adapters._checks import stale_copy
 from custmgmt.adapters._engagement_checks import check_contact, check_plan
 from custmgmt.adapters._redaction import redacted_contact, redacted_plan, replace_redacted
 from custmgmt.adapters.memory.transaction import TransactionLog
@@ -58,11 +59,8 @@ class MemoryFollowUpRepository:
         with self._tx.lock:
             stored = self.get_plan(plan.id)
             if stored.version != plan.version - 1:
-                raise Conflict(
-                    "follow-up plan", plan.id,
-                    f"stored version is {stored.version}, not {plan.version - 1}",
-                    expected_version=plan.version - 1, actual_version=stored.version,
-                )
+                raise stale_copy("follow-up plan", plan.id, stored.version, plan.version,
+                                 unchanged=plan == stored)
             self._plans[plan.id] = plan
             self._tx.record(lambda: self._plans.__setitem__(stored.id, stored))
 

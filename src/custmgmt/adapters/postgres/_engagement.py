@@ -9,16 +9,30 @@ keeps as JSON text, so every backend reads back the same objects.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
+from custmgmt.adapters._checks import stale_copy
 from custmgmt.adapters.postgres.database import PostgresDatabase
 from custmgmt.adapters.postgres.schema import Migration, Row
 from custmgmt.domain._validate import check_unicode
-from custmgmt.errors import Conflict, CustMgmtError, NotFound, StorageError, ValidationError
+from custmgmt.errors import CustMgmtError, NotFound, StorageError, ValidationError
 
 __all__ = ["EngagementRepository", "lookup_key"]
 
 T = TypeVar("T")
+
+
+class _Versioned(Protocol):
+    """A stored entity with an id and a version (a campaign, a plan)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def version(self) -> int: ...
+
+
+V = TypeVar("V", bound=_Versioned)
 
 
 def lookup_key(value: Any) -> str | None:
@@ -73,31 +87,41 @@ class EngagementRepository:
             ) from exc
 
     def _update_versioned(
-        self, what: str, table: str, key: str, version: int, columns: str, values: Row
+        self,
+        what: str,
+        table: str,
+        entity: V,
+        decode: Callable[[Any], V],
+        columns: str,
+        values: Row,
     ) -> None:
-        """Set ``columns`` (``"a = %s, b = %s"``) to ``values`` and ``version`` on the row
-        ``key`` of ``table`` if it holds ``version - 1``.
+        """Set ``columns`` (``"a = %s, b = %s"``) to ``values`` and ``entity``'s version
+        on the row of ``entity``'s id in ``table`` if it holds the version before.
+
+        A stale copy's Conflict (:func:`~custmgmt.adapters._checks.stale_copy`) says
+        whether it equals the stored ``data``, decoded with ``decode``.
 
         The version is checked in the ``UPDATE`` itself: a concurrent writer of the
         same version waits for the row lock, then finds the version changed and
         updates nothing, so exactly one of them wins.
 
         Raises:
-            NotFound: no row has ``key``.
-            Conflict: the stored version is not ``version - 1``; nothing is written.
+            NotFound: no row has ``entity.id``.
+            Conflict: the stored version is not ``entity.version - 1`` (a stale copy);
+                nothing is written.
         """
-        expected = version - 1
+        key, version = entity.id, entity.version
         with self._store.writing() as conn:
             changed = conn.execute(
                 f"UPDATE {table} SET version = %s, {columns} WHERE id = %s AND version = %s",
-                (version, *values, key, expected),
+                (version, *values, key, version - 1),
             ).rowcount
             if changed == 1:
                 return
-            found = conn.execute(f"SELECT version FROM {table} WHERE id = %s", (key,)).fetchone()
+            found = conn.execute(
+                f"SELECT version, data FROM {table} WHERE id = %s", (key,)
+            ).fetchone()
         if found is None:
             raise NotFound(what, key)
-        raise Conflict(
-            what, key, f"stored version is {found[0]}, not {expected}",
-            expected_version=expected, actual_version=int(found[0]),
-        )
+        stored = self._decode(what, key, decode, found[1])
+        raise stale_copy(what, key, int(found[0]), version, unchanged=entity == stored)

@@ -154,8 +154,8 @@ class PostgresCampaignRepository(EngagementRepository):
         self._update_versioned(
             "campaign",
             "campaigns",
-            campaign.id,
-            campaign.version,
+            campaign,
+            campaign_from_dict,
             "starts_at = %s, data = %s",
             (campaign.starts_at, Jsonb(campaign_to_dict(campaign))),
         )

@@ -118,8 +118,8 @@ class PostgresFollowUpRepository(EngagementRepository):
         self._update_versioned(
             "follow-up plan",
             "followup_plans",
-            plan.id,
-            plan.version,
+            plan,
+            plan_from_dict,
             "customer_id = %s, status = %s, data = %s",
             (plan.customer_id, plan.status.value, Jsonb(plan_to_dict(plan))),
         )

@@ -22,6 +22,7 @@ from typing import Final
 
 import numpy as np
 
+from custmgmt.adapters._checks import stale_copy
 from custmgmt.adapters._engagement_checks import (
     check_campaign,
     check_decisions,
@@ -141,12 +142,9 @@ class SQLiteCampaignRepository(EngagementRepository):
         with self._store.writing() as conn:
             stored = self.get_campaign(campaign.id)
             if stored.version != campaign.version - 1:
-                raise Conflict(
-                    "campaign",
-                    campaign.id,
-                    f"stored version is {stored.version}, not {campaign.version - 1}",
-                    expected_version=campaign.version - 1,
-                    actual_version=stored.version,
+                raise stale_copy(
+                    "campaign", campaign.id, stored.version, campaign.version,
+                    unchanged=campaign == stored,
                 )
             conn.execute(
                 "UPDATE campaigns SET version = ?, starts_us = ?, data = ? WHERE id = ?",

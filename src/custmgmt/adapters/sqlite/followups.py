@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
+from custmgmt.adapters._checks import stale_copy
 from custmgmt.adapters._engagement_checks import check_contact, check_plan
 from custmgmt.adapters._engagement_codecs import plan_from_dict, plan_to_dict
 from custmgmt.adapters._redaction import ERASED_TEXT, redacted_plan
@@ -112,12 +113,9 @@ class SQLiteFollowUpRepository(EngagementRepository):
         with self._store.writing() as conn:
             stored = self.get_plan(plan.id)
             if stored.version != plan.version - 1:
-                raise Conflict(
-                    "follow-up plan",
-                    plan.id,
-                    f"stored version is {stored.version}, not {plan.version - 1}",
-                    expected_version=plan.version - 1,
-                    actual_version=stored.version,
+                raise stale_copy(
+                    "follow-up plan", plan.id, stored.version, plan.version,
+                    unchanged=plan == stored,
                 )
             conn.execute(
                 "UPDATE followup_plans SET version = ?, customer_id = ?, status = ?, data = ? "
