@@ -56,3 +56,14 @@ def test_csv_times_refuse_the_hosts_zone(tmp_path: Path) -> None:
     assert (caught.value.field, caught.value.value) == ("tz", "localtime")
     frame = OrderFrame.from_csv(path, currency="CNY", tz="UTC")
     assert len(frame) == 1
+
+
+def test_the_command_lines_tz_refuses_the_hosts_zone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from custmgmt.cli import main
+
+    path = tmp_path / "orders.csv"
+    path.write_text("customer_id,placed_at,amount\nc1,2026-01-01,10.00\n", encoding="utf-8")
+    assert main(["rate", str(path), "--tz", "localtime"]) == 2
+    assert "--tz: got 'localtime'" in capsys.readouterr().err

@@ -39,14 +39,14 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, TextIO
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from custmgmt._files import write_file
 from custmgmt.adapters.sqlite import SQLiteStore
 from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 from custmgmt.cli.demo_context import DemoStore
 from custmgmt.domain import SystemClock
-from custmgmt.domain.time import from_epoch_micros
+from custmgmt.domain.time import from_epoch_micros, iana_zone
 from custmgmt.errors import ValidationError
 
 __all__ = [
@@ -192,10 +192,7 @@ def zone(name: str) -> ZoneInfo:
     Raises:
         ValidationError: not an IANA time zone name.
     """
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError("--tz", name, "an IANA time zone such as 'Asia/Shanghai'") from None
+    return iana_zone(name, "--tz")  # never the host's localtime: the same zone everywhere
 
 
 #: The days a command accepts. Commands step back and forth from them (look-back
