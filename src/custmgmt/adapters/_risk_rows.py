@@ -38,6 +38,7 @@ __all__ = [
     "card_from_doc",
     "card_to_doc",
     "check_alert_statuses",
+    "check_alert_update",
     "check_appeal",
     "check_appeal_statuses",
     "check_appeal_update",
@@ -63,11 +64,19 @@ def check_instance(value: Any, cls: type[T], name: str) -> T:
     return value
 
 
-def check_log_update(entity: str, stored: Any, new: Any) -> None:
-    """Version is stored + 1 and the new log extends the stored one.
+def check_log_update(entity: str, stored: Any, new: Any, fixed: tuple[str, ...] = (),
+                     advice: str = "") -> None:
+    """Version is stored + 1, the ``fixed`` fields stay, and the new log extends the
+    stored one, in time order.
+
+    Every change is a logged step: an update that adds no entry would change the
+    entity (its end, its blocked methods, its values ...) with no trace of who, when
+    and why, and an entry dated before the last stored one would rewrite the past.
 
     Raises:
-        Conflict: a stale version, or a log that drops, changes or reorders entries.
+        Conflict: a stale version, a log that drops, changes or reorders entries, a
+            changed ``fixed`` field (``advice`` follows the message), a log that adds no
+            entry, or an added entry dated before the entry it follows.
     """
     if new.version != stored.version + 1:
         raise stale_copy(entity, new.id, stored.version, new.version, unchanged=new == stored)
@@ -75,15 +84,31 @@ def check_log_update(entity: str, stored: Any, new: Any) -> None:
     if len(new.events) < len(old) or tuple(new.events[: len(old)]) != tuple(old):
         raise Conflict(entity, new.id, "the update would drop or change stored log entries "
                        "(the log is append-only: an audit trail is never lost)")
+    for name in fixed:
+        if getattr(stored, name) != getattr(new, name):
+            raise Conflict(entity, new.id, f"{name} cannot change{advice}")
+    if len(new.events) == len(old):
+        raise Conflict(entity, new.id, f"version {new.version} adds no log entry (every "
+                       "change is a logged step: use the method that logs it)")
+    for before, entry in zip(new.events[len(old) - 1:], new.events[len(old):], strict=False):
+        if entry.at < before.at:
+            raise Conflict(entity, new.id, f"a log entry at {entry.at.isoformat()} follows "
+                           f"one at {before.at.isoformat()} (the log is in time order: "
+                           "steps are never backdated)")
+
+
+def check_alert_update(stored: Alert, new: Alert) -> None:
+    """:func:`check_log_update` plus: whom, which rule, what fired it and when stay."""
+    check_log_update("alert", stored, new,
+                     ("customer_id", "rule", "values", "window_start", "window_end"),
+                     " (raise a new alert instead)")
 
 
 def check_restriction_update(stored: Restriction, new: Restriction) -> None:
     """:func:`check_log_update` plus: who, whom, why, what kind and since when stay."""
-    check_log_update("restriction", stored, new)
-    for name in ("customer_id", "kind", "reason", "actor", "start"):
-        if getattr(stored, name) != getattr(new, name):
-            raise Conflict("restriction", new.id, f"{name} cannot change (impose a new "
-                           "restriction instead)")
+    check_log_update("restriction", stored, new,
+                     ("customer_id", "kind", "reason", "actor", "start"),
+                     " (impose a new restriction instead)")
 
 
 def check_appeal(appeal: Appeal, restriction: Restriction) -> None:
@@ -106,10 +131,8 @@ def check_appeal(appeal: Appeal, restriction: Restriction) -> None:
 
 def check_appeal_update(stored: Appeal, new: Appeal) -> None:
     """:func:`check_log_update` plus: the restriction, customer, statement and ticket stay."""
-    check_log_update("appeal", stored, new)
-    for name in ("restriction_id", "customer_id", "statement", "ticket_id"):
-        if getattr(stored, name) != getattr(new, name):
-            raise Conflict("appeal", new.id, f"{name} cannot change")
+    check_log_update("appeal", stored, new,
+                     ("restriction_id", "customer_id", "statement", "ticket_id"))
 
 
 def check_run_fits(run: ScoreRun, card: Scorecard) -> None:

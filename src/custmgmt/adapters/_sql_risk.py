@@ -38,11 +38,11 @@ from custmgmt.adapters._risk_rows import (
     card_from_doc,
     card_to_doc,
     check_alert_statuses,
+    check_alert_update,
     check_appeal,
     check_appeal_statuses,
     check_appeal_update,
     check_instance,
-    check_log_update,
     check_optional_id,
     check_restriction_update,
     check_run_fits,
@@ -311,7 +311,7 @@ class SqlRiskRepository(SqlQueries):
         with self._store.writing() as conn:
             stored = self._decode(alert_from_doc, self._stored_doc(
                 conn, "risk_alerts", alert.id, "alert", "UPDATE"))
-            check_log_update("alert", stored, alert)
+            check_alert_update(stored, alert)
             conn.execute(self._q("UPDATE risk_alerts SET status = ?, version = ?, doc = ? "
                                  "WHERE id = ? AND version = ?"),
                          (alert.status.value, alert.version, risk_json(alert_to_doc(alert)),

@@ -2,7 +2,7 @@
 
 Stores the demo scorecard (:data:`DEMO_CARD`, a table over risk features, with missing
 bins for customers without recent orders or reviews), scores every customer for the
-quarter of the demo's "now" (run id ``risk-demo-v1-<quarter>``: a rerun in the same
+quarter of the demo's "now" (run id ``risk_demo-v1-<quarter>``: a rerun in the same
 quarter scores nothing new), raises the default early-warning alerts (current alerts
 are not raised twice), and walks one restriction through its appeal: the customer with
 the worst grade is restricted (no cash on delivery), appeals, the appeal is reviewed

@@ -186,6 +186,8 @@ def read_labelled_table(path: Path, label: str, id_column: str | None = None
         if len(row) > len(header):
             raise ValidationError(f"table (row {i + 2})", len(row),
                                   f"at most {len(header)} cells, one per column")
+    if id_column is not None:
+        _check_unique_ids(rows, header.index(id_column), id_column)
     names = [h for h in header if h not in (label, id_column)]
     if not names:
         raise ValidationError("table", header, "at least one feature column besides the label")
@@ -207,6 +209,23 @@ def read_labelled_table(path: Path, label: str, id_column: str | None = None
         columns[name] = values
     y = columns.pop(label)
     return columns, y
+
+
+def _check_unique_ids(rows: list[list[str]], j: int, id_column: str) -> None:
+    """One row per case: an id given twice would count its case twice in the fit.
+
+    Raises:
+        ValidationError: an id on two rows (naming the column, both rows and the id).
+    """
+    seen: dict[str, int] = {}
+    for i, row in enumerate(rows):
+        key = row[j].strip() if j < len(row) else ""
+        if key == "":
+            continue
+        if key in seen:
+            raise ValidationError(f"{id_column} (row {i + 2})", key,
+                                  f"ids given once each (row {seen[key]} has it too)")
+        seen[key] = i + 2
 
 
 def _fit(args: argparse.Namespace, out: TextIO) -> int:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 import attrs
 import numpy as np
@@ -31,6 +31,7 @@ from custmgmt.risk.learn import check_labels
 from custmgmt.risk.scorecard import PDOScaling, ScoreBatch, Scorecard
 
 __all__ = [
+    "MAX_BOOT",
     "PSI_SHIFT",
     "PSI_WATCH",
     "CalibrationRow",
@@ -160,6 +161,11 @@ def calibration_table(
     return tuple(rows)
 
 
+#: The most bootstrap resamples :func:`evaluate` draws: beyond it the intervals barely
+#: move, and an unbounded count would loop for as long as the caller's number says.
+MAX_BOOT: Final = 100_000
+
+
 def evaluate(
     y_bad: Any,
     scores: Any,
@@ -177,7 +183,8 @@ def evaluate(
         scores: one score per label (higher = safer).
         scaling: the card's scaling, for the calibration's expected bad rates
             (default: :class:`PDOScaling` defaults).
-        n_boot: bootstrap resamples (0: the interval is the point value).
+        n_boot: bootstrap resamples, 0 to :data:`MAX_BOOT` (0: the interval is the
+            point value).
         confidence: the interval's coverage.
         seed: the resampling seed (results are reproducible).
         max_boot_rows: resamples draw at most this many rows (a subsample of a very
@@ -186,8 +193,10 @@ def evaluate(
     """
     y = check_labels(y_bad)
     s = _scores(scores, len(y))
-    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 0:
-        raise ValidationError("n_boot", n_boot, "a whole number of resamples >= 0")
+    if (isinstance(n_boot, bool) or not isinstance(n_boot, int)
+            or not 0 <= n_boot <= MAX_BOOT):
+        raise ValidationError("n_boot", n_boot, f"a whole number of resamples from 0 to "
+                              f"{MAX_BOOT}")
     if not isinstance(confidence, float) or not 0 < confidence < 1:
         raise ValidationError("confidence", confidence, "a coverage between 0 and 1")
     point_auc, point_ks = auc(y, s), ks(y, s)

@@ -34,6 +34,7 @@ import numpy.typing as npt
 from custmgmt.errors import ConvergenceError, NotFittedError, ValidationError
 from custmgmt.notebook.estimator import Estimator
 from custmgmt.risk.scorecard import (
+    MAX_POINTS,
     Bin,
     FeatureTable,
     GradeBand,
@@ -469,7 +470,7 @@ class ScorecardFitter(Estimator):
         for j, (name, binning) in enumerate(binnings.items()):
             rows = []
             for b in binning.bins:
-                points = round(-factor * beta[j] * b.woe)
+                points = self._points(-factor * beta[j] * b.woe, f"bin {b.label!r} of {name!r}")
                 if b.kind == "range":
                     rows.append(Bin(label=b.label, points=points, lower=b.lower, upper=b.upper))
                 elif b.kind == "missing":
@@ -477,15 +478,30 @@ class ScorecardFitter(Estimator):
                 else:
                     rows.append(Bin(label=b.label, points=points, special=(b.special,)))
             tables.append(FeatureTable(feature=name, bins=tuple(rows)))
-        base = round(offset - factor * beta0)
-        low = base + sum(t.min_points for t in tables)
-        high = base + sum(t.max_points for t in tables)
+        base = self._points(offset - factor * beta0, "the base")
+        low = self._points(base + sum(t.min_points for t in tables), "the lowest score")
+        high = self._points(base + sum(t.max_points for t in tables), "the highest score")
         grades = self.grades if self.grades is not None else default_grades(
             low, max(high, low + 4))
         return Scorecard(name=self.name, version=1, base_points=base, tables=tuple(tables),
                          grades=grades,
                          description=f"learnt: PDO {self.scaling.pdo:g} at "
                          f"{self.scaling.base_score:g} for odds {self.scaling.base_odds:g}:1")
+
+    def _points(self, value: float, what: str) -> int:
+        """``value`` rounded to whole points, refused when the scaling puts it out of range.
+
+        Raises:
+            ValidationError: ``value`` is not finite or beyond ``MAX_POINTS`` (a scaling
+                with a huge base score, PDO or odds).
+        """
+        if not math.isfinite(value) or abs(value) > MAX_POINTS:
+            s = self.scaling
+            raise ValidationError(
+                "scaling", f"PDO {s.pdo:g} at {s.base_score:g} for odds {s.base_odds:g}:1",
+                f"a scaling whose points stay within +-{MAX_POINTS} ({what} would be "
+                f"{value:.3g} points)")
+        return round(value)
 
     @property
     def card(self) -> Scorecard:

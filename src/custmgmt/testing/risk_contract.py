@@ -260,6 +260,32 @@ class RiskRepositoryContract(RepositoryContract[RiskRepository]):
         assert repo.get_restriction("R-1") == step
         assert not hasattr(repo, "remove_restriction")
 
+    def test_every_update_is_a_logged_step_in_time_order(self) -> None:
+        repo = self.repository()
+        r = make_restriction()
+        repo.add_restriction(r)
+        ended = attrs.evolve(r, version=2, end=_T0 + timedelta(seconds=1))
+        with raises(Conflict):
+            repo.update_restriction(ended)  # released early with no trace of who or why
+        backdated = attrs.evolve(r, version=2, events=(*r.events, attrs.evolve(
+            r.events[0], action="note", at=_T0 - timedelta(days=1))))
+        with raises(Conflict):
+            repo.update_restriction(backdated)
+        assert repo.get_restriction("R-1") == r
+        alert = make_alert()
+        repo.add_alert(alert)
+        with raises(Conflict):
+            repo.update_alert(attrs.evolve(alert, version=2))
+        acked = alert.moved("acknowledged", at=_T0 + timedelta(hours=1), actor="审核员")
+        with raises(Conflict):  # the step is logged, but the finding is rewritten
+            repo.update_alert(attrs.evolve(acked, customer_id="客户-2"))
+        assert repo.get_alert("AL-1") == alert
+        appeal = make_appeal()
+        repo.add_appeal(appeal)
+        with raises(Conflict):
+            repo.update_appeal(attrs.evolve(appeal, version=2, deadline=_T0 + timedelta(days=9)))
+        assert repo.get_appeal("A-1") == appeal
+
     # -- appeals -----------------------------------------------------------------------
 
     def test_an_appeal_needs_its_restriction_and_a_workflow_path(self) -> None:

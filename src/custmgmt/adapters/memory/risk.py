@@ -18,11 +18,11 @@ from typing import Any
 from custmgmt.adapters._redaction import redacted_appeal, replace_redacted
 from custmgmt.adapters._risk_rows import (
     check_alert_statuses,
+    check_alert_update,
     check_appeal,
     check_appeal_statuses,
     check_appeal_update,
     check_instance,
-    check_log_update,
     check_optional_id,
     check_restriction_update,
     check_run_fits,
@@ -145,7 +145,7 @@ class MemoryRiskRepository:
         check_instance(alert, Alert, "alert")
         with self._tx.lock:
             stored = self.get_alert(alert.id)
-            check_log_update("alert", stored, alert)
+            check_alert_update(stored, alert)
             self._put(self._alerts, alert.id, alert)
 
     def get_alert(self, alert_id: str) -> Alert:
