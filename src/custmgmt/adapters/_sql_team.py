@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Final
 
-from custmgmt.adapters._checks import stale_copy
 from custmgmt.adapters._sql_codecs import datetime_of
 from custmgmt.adapters._sql_repository import DECODE_ERRORS, Row, SqlRepository
 from custmgmt.domain._validate import coerce_enum
@@ -80,7 +79,8 @@ class SqlAgentRepository(SqlTeamRepository):
         _check(agent)
         with self._store.writing() as conn:
             stored = self._locked(conn, "team_agents", "agent", agent.id, self.get)
-            _check_agent_update(stored, agent, expected_version)
+            check_versioned_update("agent", agent.id, stored.version, agent.version,
+                                   expected_version, unchanged=stored == agent)
             conn.execute(
                 self._q("UPDATE team_agents SET version = ?, name = ?, role = ?, teams = ?, "
                         "skills = ?, active = ? WHERE id = ?"),
@@ -176,14 +176,3 @@ class SqlAssignmentRepository(SqlTeamRepository):
 def _check(agent: Any) -> None:
     if not isinstance(agent, Agent):
         raise ValidationError("agent", agent, "an Agent")
-
-
-def _check_agent_update(stored: Agent, agent: Agent, expected_version: Any) -> None:
-    """The optimistic-concurrency check of an agent update, comparing the copy with
-    the stored agent so that the Conflict says which of the two it is; a version-1
-    copy (never changed) is a stale copy, not a bad ``expected_version``."""
-    unchanged = stored == agent
-    if expected_version is None and agent.version == 1:
-        raise stale_copy("agent", agent.id, stored.version, agent.version, unchanged=unchanged)
-    check_versioned_update("agent", agent.id, stored.version, agent.version, expected_version,
-                           unchanged=unchanged)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from custmgmt.adapters._checks import stale_copy
 from custmgmt.adapters.memory.transaction import TransactionLog
 from custmgmt.domain._validate import coerce_enum
 from custmgmt.errors import Conflict, NotFound, ValidationError
@@ -53,7 +52,8 @@ class MemoryAgentRepository:
         _check(agent)
         with self._tx.lock:
             stored = self.get(agent.id)
-            _check_agent_update(stored, agent, expected_version)
+            check_versioned_update("agent", agent.id, stored.version, agent.version,
+                                   expected_version, unchanged=stored == agent)
             self._items[agent.id] = agent
             self._tx.record(lambda: self._items.__setitem__(agent.id, stored))
 
@@ -142,14 +142,3 @@ class MemoryAssignmentRepository:
 def _check(agent: Any) -> None:
     if not isinstance(agent, Agent):
         raise ValidationError("agent", agent, "an Agent")
-
-
-def _check_agent_update(stored: Agent, agent: Agent, expected_version: Any) -> None:
-    """The optimistic-concurrency check of an agent update, comparing the copy with
-    the stored agent so that the Conflict says which of the two it is; a version-1
-    copy (never changed) is a stale copy, not a bad ``expected_version``."""
-    unchanged = stored == agent
-    if expected_version is None and agent.version == 1:
-        raise stale_copy("agent", agent.id, stored.version, agent.version, unchanged=unchanged)
-    check_versioned_update("agent", agent.id, stored.version, agent.version, expected_version,
-                           unchanged=unchanged)
