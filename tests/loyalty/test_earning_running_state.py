@@ -12,7 +12,7 @@ out of time order.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -325,13 +325,22 @@ def _earn_out_of_order(store: LoyaltyStore) -> list[Any]:
     return got
 
 
-def test_a_ledger_out_of_time_order_is_computed_afresh(store: LoyaltyStore) -> None:
-    fast = _earn_out_of_order(store)
+def _same_as_computed_afresh(
+    store: LoyaltyStore, play: Callable[[LoyaltyStore], list[Any]]
+) -> list[Any]:
+    """``play`` on ``store``, checked equal to ``play`` on a fresh memory store with the
+    running state off; returns what it gave."""
+    fast = play(store)
     other = MemoryStore()
     add_customer(other)
     with computed_afresh():
-        slow = _earn_out_of_order(other)
+        slow = play(other)
     assert fast == slow
+    return fast
+
+
+def test_a_ledger_out_of_time_order_is_computed_afresh(store: LoyaltyStore) -> None:
+    fast = _same_as_computed_afresh(store, _earn_out_of_order)
     assert [e.points for e in fast if isinstance(e, LedgerEntry)] == [30, 30, 30]  # gold x1.5
 
 
@@ -354,12 +363,7 @@ def _two_lots_for_one_order(store: LoyaltyStore) -> list[Any]:
 
 
 def test_a_second_lot_for_one_order_is_computed_afresh(store: LoyaltyStore) -> None:
-    fast = _two_lots_for_one_order(store)
-    other = MemoryStore()
-    add_customer(other)
-    with computed_afresh():
-        slow = _two_lots_for_one_order(other)
-    assert fast == slow
+    _same_as_computed_afresh(store, _two_lots_for_one_order)
 
 
 def test_the_state_of_many_customers_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,7 +17,13 @@ from custmgmt.cli.demo_tickets import demo_section
 from custmgmt.domain import Priority
 from custmgmt.rating import current_stars
 from custmgmt.testing import make_customer
-from custmgmt.tickets import TicketEvent, TicketStatus, format_business_hours, open_ticket_report
+from custmgmt.tickets import (
+    DEFAULT_WORKFLOW,
+    TicketEvent,
+    TicketStatus,
+    format_business_hours,
+    open_ticket_report,
+)
 
 
 def fill(path: Path) -> None:
@@ -101,17 +107,28 @@ def test_lateness_is_printed_in_business_hours_and_the_report_says_so(
     assert "d" not in late.split(": late ")[1]
 
 
+def _demo_store(customers: int) -> SQLiteStore:
+    store = SQLiteStore(":memory:")
+    for i in range(customers):
+        store.customers.add(make_customer(id=f"C-{i:02d}", name=f"客户{i}"))
+    return store
+
+
+DEMO_AS_OF = T0 + timedelta(days=30)
+
+
+def _demo_output(store: SQLiteStore) -> str:
+    out = io.StringIO()
+    demo_section(DemoContext(store=store, as_of=DEMO_AS_OF, seed=1, out=out,
+                             rng=random.Random(1)))
+    return out.getvalue()
+
+
 def test_the_demo_section_is_idempotent() -> None:
-    with SQLiteStore(":memory:") as store:
-        for i in range(14):
-            store.customers.add(make_customer(id=f"C-{i:02d}", name=f"客户{i}"))
-        as_of = T0 + timedelta(days=30)
+    with _demo_store(14) as store:
 
         def run() -> str:
-            out = io.StringIO()
-            demo_section(DemoContext(store=store, as_of=as_of, seed=1, out=out,
-                                     rng=random.Random(1)))
-            return out.getvalue()
+            return _demo_output(store)
 
         first = run()
         assert store.tickets.count() == 13  # 12 tickets and one follow-up
@@ -127,3 +144,28 @@ def test_the_demo_section_is_idempotent() -> None:
         assert statuses["DEMO-T06"] is TicketStatus.IN_PROGRESS
         assert statuses["DEMO-T07"] is TicketStatus.ESCALATED
         assert statuses["DEMO-T09"] is TicketStatus.CLOSED
+
+
+def test_the_statistics_count_the_demo_tickets_only_on_every_run() -> None:
+    # A second demo run on the same store prints the tickets section the first printed,
+    # even after later sections stored more tickets for the same customers.
+    with _demo_store(12) as store:
+        as_of = DEMO_AS_OF
+
+        def run() -> str:
+            text = _demo_output(store)
+            return text[text.index("per-customer"):]
+
+        first = run()
+        # What the service-team section does next: more (closed) tickets for C-00.
+        for n in range(5):
+            opened = DEFAULT_WORKFLOW.open(
+                id=f"DEMO-S{n:03d}", customer_id="C-00", category="inquiry",
+                priority="normal", subject="发票", at=as_of - timedelta(days=3), actor="web")
+            store.tickets.add(DEFAULT_WORKFLOW.fire(
+                opened, TicketEvent.CANCEL, at=opened.created_at + timedelta(hours=1),
+                actor="agent", reason="重复"))
+        second = run()
+        assert second == first
+        line = next(x for x in first.splitlines() if x.strip().startswith("C-00"))
+        assert line.split()[1] == "1"
