@@ -26,6 +26,14 @@ same connection settings; the machine is shared, so read the ratios.
     python benchmarks/bench_postgres.py --quick            # 20k, 50k
     python benchmarks/bench_postgres.py --sizes 1000000 --repeat 2 --only load
     python benchmarks/bench_postgres.py --load-sizes 50000,100000 --copy-only 1000000
+    python benchmarks/bench_postgres.py --sizes 1000000 --only floor    # the server's share
+
+``--only floor`` answers what the client can still win: it times, in turns with
+``load_orders`` and ``executemany``, the server alone doing the load's work (the same
+binary COPY tuples, encoded beforehand and not timed, sent in one piece; the same index
+drop and rebuild in one transaction). No change on the client can make ``load_orders``
+faster than that floor, so ``executemany / floor`` is the most any client-side change
+can reach against this baseline on this server.
 
 ``executemany`` costs a round trip per batch of statements; on a loaded machine each
 one waits for the scheduler, so the baseline can take many minutes at 1M: run the
@@ -47,7 +55,13 @@ import numpy as np
 import psycopg
 
 from custmgmt.adapters.postgres import PostgresStore
+from custmgmt.adapters.postgres.binary_copy import COPY_HEADER, COPY_TRAILER
 from custmgmt.adapters.postgres.codecs import line_rows, order_row
+from custmgmt.adapters.postgres.orders import (
+    _indexes_rebuilt,  # the floor rebuilds exactly as load_orders does
+    line_tuples,
+    order_tuples,
+)
 from custmgmt.adapters.postgres.schema import LINE_COLUMNS, ORDER_WRITE_COLUMNS, insert_sql
 from custmgmt.analytics.batches import OrderBatch
 from custmgmt.testing.postgres import TemporaryPostgres
@@ -127,12 +141,25 @@ def truncate(dsn: str) -> None:
         conn.execute(f"VACUUM {SCHEMA}.order_lines")
 
 
+def encoded_rows(batch: OrderBatch) -> tuple[list[Any], list[Any]]:
+    """The ``orders`` and ``order_lines`` rows of ``batch`` as the store encodes them."""
+    orders = list(batch.to_orders())
+    return [order_row(o) for o in orders], [row for o in orders for row in line_rows(o)]
+
+
+def executemany(dsn: str, order_rows: list[Any], lines: list[Any]) -> None:
+    """The baseline: psycopg's ``executemany`` (pipeline mode) of the encoded rows."""
+    with (
+        psycopg.connect(dsn, options=f"-c search_path={SCHEMA}") as conn,
+        conn.cursor() as cursor,
+    ):
+        cursor.executemany(insert_sql("orders", ORDER_WRITE_COLUMNS), order_rows)
+        cursor.executemany(insert_sql("order_lines", LINE_COLUMNS), lines)
+
+
 def bench_load(dsn: str, store: PostgresStore, n: int, repeat: int) -> dict[str, Any]:
     batch = order_batch(n)
-    orders = list(batch.to_orders())
-    order_rows = [order_row(o) for o in orders]
-    lines = [row for o in orders for row in line_rows(o)]
-    del orders
+    order_rows, lines = encoded_rows(batch)
 
     def copy_run() -> Seconds:
         truncate(dsn)
@@ -140,22 +167,47 @@ def bench_load(dsn: str, store: PostgresStore, n: int, repeat: int) -> dict[str,
 
     def executemany_run() -> Seconds:
         truncate(dsn)
-
-        def work() -> None:
-            with (
-                psycopg.connect(dsn, options=f"-c search_path={SCHEMA}") as conn,
-                conn.cursor() as cursor,
-            ):
-                cursor.executemany(insert_sql("orders", ORDER_WRITE_COLUMNS), order_rows)
-                cursor.executemany(insert_sql("order_lines", LINE_COLUMNS), lines)
-
-        return timed(work)
+        return timed(lambda: executemany(dsn, order_rows, lines))
 
     found = interleave(repeat, copy=copy_run, executemany=executemany_run)
     with psycopg.connect(dsn) as conn:
         stored = conn.execute(f"SELECT count(*) FROM {SCHEMA}.orders").fetchone()
     assert stored == (n,), stored
     return found
+
+
+def bench_floor(dsn: str, store: PostgresStore, n: int, repeat: int) -> dict[str, Any]:
+    """``load_orders`` against the server alone doing its work, and ``executemany``."""
+    batch = order_batch(n)
+    tuples = {
+        f"COPY orders ({ORDER_WRITE_COLUMNS}) FROM STDIN (FORMAT binary)": order_tuples(batch),
+        f"COPY order_lines ({LINE_COLUMNS}) FROM STDIN (FORMAT binary)": line_tuples(batch),
+    }
+    order_rows, lines = encoded_rows(batch)
+
+    def server_alone() -> Seconds:
+        truncate(dsn)
+
+        def work() -> None:
+            with (
+                psycopg.connect(dsn, options=f"-c search_path={SCHEMA}") as conn,
+                _indexes_rebuilt(conn, ("orders", "order_lines"), n),
+            ):
+                for sql, data in tuples.items():
+                    with conn.cursor() as cursor, cursor.copy(sql) as copy:
+                        copy.write(COPY_HEADER + data + COPY_TRAILER)
+
+        return timed(work)
+
+    def executemany_run() -> Seconds:
+        truncate(dsn)
+        return timed(lambda: executemany(dsn, order_rows, lines))
+
+    def copy_run() -> Seconds:
+        truncate(dsn)
+        return timed(lambda: store.load_orders(batch))
+
+    return interleave(repeat, copy=copy_run, floor=server_alone, executemany=executemany_run)
 
 
 def raw_read(dsn: str) -> dict[str, np.ndarray[Any, Any]]:
@@ -210,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="100000,300000,1000000")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="20k and 50k orders")
-    parser.add_argument("--only", default="load,frame", help="load, frame or both")
+    parser.add_argument("--only", default="load,frame", help="load, frame, floor, or a list")
     parser.add_argument("--load-sizes", help="sizes of the load comparison (default: --sizes)")
     parser.add_argument("--copy-only", default="", help="sizes to time load_orders alone at")
     parser.add_argument("--dsn", help="an existing server's database (default: a throwaway one)")
@@ -245,6 +297,16 @@ def main(argv: list[str] | None = None) -> int:
                 copy = interleave(args.repeat, copy=copy_alone)["copy"]
                 print(f"{n:>10,} {copy!s:>20} {'-':>16} {'-':>9} {copy.wall / n * 1e6:>14.2f}"
                       f"  {_load()}")  # fmt: skip
+        if "floor" in only:
+            print("\n1b. the server's floor: the load's COPY and rebuilds, rows encoded ahead")
+            print(f"{'n':>10} {'load_orders':>14} {'server alone':>14} {'executemany':>14}"
+                  f" {'speed-up':>9} {'most reachable':>15}")  # fmt: skip
+            for n in sizes:
+                found = bench_floor(dsn, store, n, args.repeat)
+                copy, floor, many = found["copy"], found["floor"], found["executemany"]
+                print(f"{n:>10,} {copy!s:>14} {floor!s:>14} {many!s:>14}"
+                      f" {many.wall / copy.wall:>8.1f}x"
+                      f" {many.wall / floor.wall:>14.1f}x")  # fmt: skip
         if "frame" in only:
             print("\n2. OrderFrame of n orders")
             print(f"{'n':>10} {'order_frame':>16} {'raw COPY TO numpy':>18} {'ratio':>7}"
