@@ -14,6 +14,8 @@ reviews) over a :class:`~custmgmt.churn.rules.ChurnContext` and returns a
 Rules that need interactions (unresolved complaints, falling reviews) are skipped
 when no interaction frame is given, and listed in :attr:`ChurnReport.skipped`.
 Everything is vectorised; only :meth:`ChurnReport.explain` looks at one customer.
+Explanations show money (the spend-drop rule's spends) at the currency's minor-unit
+digits (KWD ``1.234``, JPY ``1,234``, CNY ``13.00``), days and percentages as numbers.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from custmgmt.errors import ValidationError
 from custmgmt.notebook.dataframes import Coded, FrameExport
 from custmgmt.notebook.display import Report, counts_table, short_repr
 from custmgmt.segmentation.inputs import segment_features
+from custmgmt.segmentation.rules import MajorAmount
 
 __all__ = [
     "ChurnEngine",
@@ -172,6 +175,28 @@ class ChurnExplanation:
         )
 
 
+#: The values of the shipped rules that are money in major units, by rule class.
+_MONEY_VALUES: dict[type[ChurnRule], frozenset[str]] = {
+    SpendDrop: frozenset({"previous_spend", "current_spend"}),
+}
+
+
+def _money_shown(
+    rule: ChurnRule, values: dict[str, float], currency: str | None
+) -> dict[str, float]:
+    """``values`` with the rule's money values as :class:`MajorAmount` (shown by
+    ``format_number`` at the currency's digits); a rule class may name its own in a
+    ``money_values`` attribute."""
+    names = getattr(rule, "money_values", None)
+    if names is None:
+        names = _MONEY_VALUES.get(type(rule), frozenset())
+    if not names:
+        return values
+    # The rules scale money by the features' currency, CNY when there is none.
+    code = currency or "CNY"
+    return {k: MajorAmount(v, code) if k in names else v for k, v in values.items()}
+
+
 def _sortable_ids(ids: NDArray[Any]) -> NDArray[Any]:
     return ids if ids.dtype.kind in "iuU" else ids.astype(str)
 
@@ -192,6 +217,8 @@ class ChurnReport(FrameExport):
         evidence: ``(n, 3)`` evidence points (quality, service, price).
         playbook: the reason -> action map.
         skipped: names of rules skipped for lack of interactions.
+        currency: the currency of the money values (the features'; None when they
+            have none, and money is then shown as CNY, as the rules scaled it).
     """
 
     customer_ids: NDArray[Any]
@@ -205,6 +232,7 @@ class ChurnReport(FrameExport):
     evidence: NDArray[np.int64]
     playbook: WinBackPlaybook
     skipped: tuple[str, ...] = ()
+    currency: str | None = None
 
     def __repr__(self) -> str:
         return short_repr(
@@ -344,7 +372,8 @@ class ChurnReport(FrameExport):
         for j, rule in enumerate(self.rules):
             if self.fired[row, j]:
                 values = {k: float(v[row]) for k, v in self.values[rule.name].items()}
-                fired.append(FiredRule(rule=rule.name, text=rule.describe(values), values=values))
+                shown = _money_shown(rule, values, self.currency)
+                fired.append(FiredRule(rule=rule.name, text=rule.describe(shown), values=values))
         reason = tuple(Reason)[int(self.reason[row])]
         evidence = self.evidence[row]
         return ChurnExplanation(
@@ -507,6 +536,7 @@ class ChurnEngine:
             evidence=evidence,
             playbook=self.playbook,
             skipped=skipped,
+            currency=getattr(ctx.features, "currency", None),
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -54,9 +54,11 @@ from custmgmt.cli._inputs import (
     write_csv,
     zone,
 )
+from custmgmt.domain.money import currency_digits
 from custmgmt.errors import ValidationError
 from custmgmt.segmentation.clustering import Clustering, cluster_customers
 from custmgmt.segmentation.report import SegmentReport, segment_report, segment_store
+from custmgmt.segmentation.rules import MAJOR_MONEY_FEATURES, format_money
 
 __all__ = ["format_clusters", "register", "run", "write_segments_csv"]
 
@@ -103,7 +105,8 @@ def write_segments_csv(
     (:func:`custmgmt.cli._inputs.write_csv`: atomic for files, formulas neutralised).
 
     Columns: ``customer_id``, one per scheme run, ``recency_days``, ``frequency``,
-    ``monetary`` (net spend in major units), ``rfm_r``, ``rfm_f``, ``rfm_m``,
+    ``monetary`` (net spend in major units, written at the currency's minor-unit digits:
+    ``100.518`` KWD, ``10050`` JPY, ``100.50`` CNY), ``rfm_r``, ``rfm_f``, ``rfm_m``,
     ``rfm_segment``, ``churn_risk``, ``churn_score``, ``churn_rules`` (names of the
     rules that fired, ``;``-separated), ``churn_reason`` and ``winback_action`` (empty
     when nothing fired). Recency and monetary are empty for customers without orders.
@@ -114,7 +117,16 @@ def write_segments_csv(
     """
     rows = result.rows()
     header = list(rows[0]) if rows else _empty_header(result)
-    cells = (["" if v is None else v for v in row.values()] for row in rows)
+    digits = currency_digits(result.features.currency or "CNY")
+
+    def cell(name: str, value: Any) -> Any:
+        if value is None:
+            return ""
+        if name == "monetary":  # not the float's repr: JPY 10050.0, CNY 100.5
+            return f"{value:.{digits}f}"
+        return value
+
+    cells = ([cell(k, v) for k, v in row.items()] for row in rows)
     write_csv(path, header, cells, inputs=inputs)
 
 
@@ -127,12 +139,30 @@ def _empty_header(result: SegmentReport) -> list[str]:
     ]
 
 
-def format_clusters(clustering: Clustering) -> str:
+def format_clusters(clustering: Clustering, *, currency: str | None = None) -> str:
     """The cluster profiles as an aligned table: one line per cluster with its
     customers, share, share of revenue and the mean of each feature clustered (``-``
     where no customer of the cluster has a value). Aggregates only: no customer's data.
+
+    Means of money in major units (:data:`~custmgmt.segmentation.rules.MAJOR_MONEY_FEATURES`,
+    e.g. ``total_spend``) show the currency's minor-unit digits (KWD ``1018.361``,
+    JPY ``101825``; two digits when ``currency`` is None); other means two decimals.
+
+    Raises:
+        ValidationError: ``currency`` is not an ISO 4217 code.
     """
+    if currency is not None:
+        currency_digits(currency)
     names = clustering.features
+
+    def mean(name: str, value: float) -> str:
+        if math.isnan(value):
+            return "-"
+        if name in MAJOR_MONEY_FEATURES:
+            # the table's style: no thousands separators, the currency's digits
+            return format_money(value, currency or "CNY").replace(",", "")
+        return f"{value:.2f}"
+
     header = ["cluster", "customers", "share", "revenue", *(f"mean {n}" for n in names)]
     rows = [
         [
@@ -140,7 +170,7 @@ def format_clusters(clustering: Clustering) -> str:
             str(p.size),
             f"{p.share:.1%}",
             f"{p.revenue_share:.1%}",
-            *("-" if math.isnan(p.means[n]) else f"{p.means[n]:.2f}" for n in names),
+            *(mean(n, p.means[n]) for n in names),
         ]
         for p in clustering.profiles
     ]
@@ -204,7 +234,8 @@ def run(args: argparse.Namespace) -> int:
     report = sys.stderr if args.out == "-" else sys.stdout  # keep a piped CSV clean
     print(result.format(top=args.top), file=report)
     if clustering is not None:
-        print(f"\n{format_clusters(clustering)}", file=report)
+        currency = result.features.currency
+        print(f"\n{format_clusters(clustering, currency=currency)}", file=report)
     if args.out is not None and args.out != "-":
         print(f"wrote {len(result.features)} customers to {one_line(args.out)}", file=report)
     return 0

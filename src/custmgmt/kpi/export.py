@@ -104,7 +104,7 @@ def _targets(ax: Any, report: RenderedReport) -> None:
     ax.set_title("Targets")
     colours = {"met": "green", "not met": "red", "not measurable": "grey"}
     for i, r in enumerate(report.targets):
-        text = (f"{r.status}: {r.target.describe()}  "
+        text = (f"{r.status}: {r.target.describe(report.currency)}  "
                 f"{report.format_figure(r.baseline, interval=False)} -> "
                 f"{report.format_figure(r.current, interval=False)}")
         ax.text(0.0, 0.95 - i * 0.1, text, fontsize=9, color=colours.get(r.status, "black"),

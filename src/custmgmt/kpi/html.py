@@ -99,7 +99,8 @@ def _tiles(report: RenderedReport) -> list[str]:
         en, zh, unit = KPI_LABELS[r.target.kpi]
         cur = report.format_figure(r.current, interval=False)
         base = report.format_figure(r.baseline, interval=False)
-        detail = f"baseline {base} · target {r.target.describe().split(' ', 1)[1]}"
+        wanted = r.target.describe(report.currency).split(" ", 1)[1]
+        detail = f"baseline {base} · target {wanted}"
         if r.reason:
             detail = r.reason[:60]
         share = r.current.value if unit == "share" else None
@@ -134,7 +135,7 @@ def _targets(report: RenderedReport) -> str:
         extra = f": {escape(r.reason)}" if r.reason else ""
         change = "" if r.change.value is None else f" ({r.change.value:+.1%})"
         items.append(f'<li class="{_cls(r.status)}"><b>{escape(r.status)}</b> · '
-                     f"{escape(r.target.describe())} · "
+                     f"{escape(r.target.describe(report.currency))} · "
                      f"{escape(report.format_figure(r.baseline))} → "
                      f"{escape(report.format_figure(r.current))}{escape(change)}{extra}</li>")
     return "<ul>" + "".join(items) + "</ul>"

@@ -240,7 +240,8 @@ class KpiReport:
         return cls(
             title=title, as_of=as_of, baseline=baseline, current=current,
             currency=orders.currency, digits=orders.digits, kpis=kpis,
-            targets=tuple(evaluate(t, kpis[t.kpi][0], kpis[t.kpi][1]) for t in goals),
+            targets=tuple(evaluate(t, kpis[t.kpi][0], kpis[t.kpi][1], currency=orders.currency)
+                          for t in goals),
             high_value_threshold=threshold, sales=sales, sales_trend=m.linear_trend(sales.net),
             sales_moving_average=tuple(None if v != v else float(v) for v in ma.tolist()),
             sales_change=tuple(None if v != v else float(v) for v in pop.tolist()),
@@ -343,7 +344,7 @@ class KpiReport:
                  f"baseline {self.baseline.label()}   current {self.current.label()}", "",
                  "Targets"]
         for r in self.targets:
-            line = (f"  [{r.status:^14}] {r.target.describe():<40} "
+            line = (f"  [{r.status:^14}] {r.target.describe(self.currency):<40} "
                     f"{self.format_figure(r.baseline, interval=False)} -> "
                     f"{self.format_figure(r.current, interval=False)}")
             if r.change.value is not None:
@@ -411,7 +412,7 @@ class KpiReport:
                  f"{self.format_figure(self.kpis[k][1])}"
                  for k in ("satisfaction_share", "repeat_purchase_rate", "retention_rate",
                            "net_sales", "return_rate", "high_value_ratio")]
-        results = [f"- {r.target.describe()}: {r.status}"
+        results = [f"- {r.target.describe(self.currency)}: {r.status}"
                    + (f" ({one_line(r.reason)})" if r.reason else "") for r in self.targets]
         return "\n".join([
             f"# {t.title}", "", "## Goals · 目标", t.goals, "",
@@ -446,7 +447,7 @@ class KpiReport:
         ])
         report.add(Table(
             caption="targets", header=("target", "status", "baseline", "current", "why"),
-            rows=tuple((r.target.describe(), r.status,
+            rows=tuple((r.target.describe(self.currency), r.status,
                         self.format_figure(r.baseline, interval=False),
                         self.format_figure(r.current, interval=False), r.reason or "")
                        for r in self.targets),

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import attrs
 
+from custmgmt.domain.money import currency_digits
 from custmgmt.errors import ValidationError
 from custmgmt.kpi import measures as m
 from custmgmt.kpi.figures import Figure
@@ -63,6 +65,9 @@ class Target:
     The KPI's direction decides: a KPI where lower is better (:data:`LOWER_IS_BETTER`)
     meets its target at or below it, any other KPI at or above it (so
     ``Target("net_sales", "change", -0.3)`` accepts a fall of up to 30%).
+    A money KPI's level (``net_sales``, ``average_order_value``) is in major units of
+    the report's currency: ``Target("average_order_value", "level", 36.5)`` asks for an
+    AOV of at least 36.500 in a KWD report, 36.50 in a CNY one.
 
     Raises:
         ValidationError: an unknown KPI or kind, or a value that is not a finite number.
@@ -98,14 +103,37 @@ class Target:
             raise ValidationError("target", data, "a mapping with kpi, kind and value")
         return cls(data.get("kpi", ""), data.get("kind", ""), data.get("value"))  # type: ignore[arg-type]
 
-    def describe(self) -> str:
-        """``net_sales +10% vs baseline`` / ``satisfaction_share >= 90.0%``."""
+    def describe(self, currency: str | None = None) -> str:
+        """``net_sales +10% vs baseline`` / ``satisfaction_share >= 90.0%`` /
+        ``average_order_value >= 36.500 KWD``: a money level at ``currency``'s minor-unit
+        digits (as written, every digit kept, without a currency).
+
+        >>> Target("net_sales", "level", 1234567.891).describe("KWD")
+        'net_sales >= 1,234,567.891 KWD'
+        >>> Target("net_sales", "level", 1234567).describe("JPY")
+        'net_sales >= 1,234,567 JPY'
+
+        Raises:
+            ValidationError: ``currency`` is not an ISO 4217 code.
+        """
         if self.kind == "change":
             return f"{self.kpi} {self.value:+.0%} vs baseline"
         op = "<=" if self.kpi in LOWER_IS_BETTER else ">="
         unit = KPI_LABELS[self.kpi][2]
-        return f"{self.kpi} {op} {self.value:.1%}" if unit == "share" else \
-            f"{self.kpi} {op} {self.value:g}"
+        if unit == "share":
+            return f"{self.kpi} {op} {self.value:.1%}"
+        if unit == "money":
+            if currency is None:  # not :g, which shows 1234567.891 as 1.23457e+06
+                return f"{self.kpi} {op} {self.value:,}"
+            digits = currency_digits(currency)
+            return f"{self.kpi} {op} {_major(self.value):,.{digits}f} {currency}"
+        return f"{self.kpi} {op} {self.value:g}"
+
+
+def _major(value: float) -> Decimal:
+    """A target's value as the decimal it was written as (``36.5``, not the double's
+    expansion), so that formatting and comparing it round once, not twice."""
+    return Decimal(value) if isinstance(value, int) else Decimal(repr(float(value)))
 
 
 #: The mission's targets: satisfaction 90%, sales +10%, returns -10%, high-value
@@ -147,8 +175,18 @@ class TargetResult:
                 "reason": self.reason}
 
 
-def evaluate(target: Target, baseline: Figure, current: Figure) -> TargetResult:
-    """How ``target`` fared between the two figures."""
+def evaluate(
+    target: Target, baseline: Figure, current: Figure, *, currency: str = "CNY"
+) -> TargetResult:
+    """How ``target`` fared between the two figures.
+
+    A money level (in major units of ``currency``) is compared with the money figures
+    (minor units) exactly: ``36.5`` KWD is ``36500`` fils.
+
+    Raises:
+        ValidationError: ``currency`` is not an ISO 4217 code.
+    """
+    digits = currency_digits(currency)
     change = m.growth(current, baseline)
     lower = target.kpi in LOWER_IS_BETTER
 
@@ -159,7 +197,14 @@ def evaluate(target: Target, baseline: Figure, current: Figure) -> TargetResult:
     if target.kind == "level":
         if current.value is None:
             return result("not measurable", f"current period: {current.reason}")
-        ok = current.value <= target.value if lower else current.value >= target.value
+        goal: Decimal | float = target.value
+        measured: Decimal | float = current.value
+        if KPI_LABELS[target.kpi][2] == "money":
+            goal = _major(target.value).scaleb(digits)
+            exact = current.numerator  # a total's exact int64 sum
+            measured = (Decimal(exact) if exact is not None and float(exact) == current.value
+                        else Decimal(current.value))
+        ok = measured <= goal if lower else measured >= goal
         return result("met" if ok else "not met")
     if change.value is None:
         return result("not measurable", change.reason)

@@ -33,6 +33,10 @@ Conventions, so results never surprise:
   ``q = 0`` gives the minimum). NaNs are left out of the population. Hence
   ``QuantileCut(f, ">", 0.8)`` is the top 20 % when values are distinct, and ties at
   the cut fall on the lower side.
+* Explanations show numbers with at most 2 decimals, except money: on a table with a
+  ``currency`` (a :class:`~custmgmt.analytics.features.CustomerFeatures`), the major-unit
+  money columns (:data:`MAJOR_MONEY_FEATURES`) are shown at the currency's minor-unit
+  digits (KWD ``1.234``, JPY ``1,234``, CNY ``13.00``; :func:`format_money`).
 
 >>> from custmgmt.segmentation.table import Columns
 >>> table = Columns(["c1", "c2"], {"annual_spend": [52_000, 900], "disputes": [0, 2]})
@@ -58,10 +62,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from custmgmt.domain._validate import is_finite_number
+from custmgmt.domain.money import CURRENCY_DIGITS, currency_digits
 from custmgmt.errors import ValidationError
 from custmgmt.segmentation.table import _customer_ids_of, column
 
 __all__ = [
+    "MAJOR_MONEY_FEATURES",
     "MAX_RULE_DEPTH",
     "OPERATORS",
     "AllOf",
@@ -70,10 +76,12 @@ __all__ = [
     "Between",
     "Compare",
     "Feature",
+    "MajorAmount",
     "Not",
     "QuantileCut",
     "Rule",
     "feature",
+    "format_money",
     "format_number",
     "quantile_cut",
     "rule_from_dict",
@@ -109,12 +117,68 @@ def _compare(values: FloatArray, op: str, value: float) -> BoolArray:
     return np.not_equal(values, value) & ~np.isnan(values)
 
 
+#: Feature columns holding money in major units (the columns
+#: :func:`custmgmt.segmentation.inputs.add_derived_features` adds): explanations show
+#: them at the table's currency digits when the table has a ``currency``.
+MAJOR_MONEY_FEATURES: frozenset[str] = frozenset({"annual_spend", "total_spend", "aov_major"})
+
+
+class MajorAmount(float):
+    """A float amount of money in major units that knows its currency.
+
+    It is a ``float`` in every respect (arithmetic gives plain floats), except that
+    :func:`format_number` shows it at the currency's minor-unit digits: a churn rule's
+    ``describe`` that formats every value with :func:`format_number` then prints money
+    as money (KWD ``1.234``, JPY ``1,234``) and days or percentages as before.
+
+    >>> MajorAmount(1.234, "KWD") == 1.234, format_number(MajorAmount(1.234, "KWD"))
+    (True, '1.234')
+
+    Raises:
+        ValidationError: ``currency`` is not an ISO 4217 code.
+    """
+
+    __slots__ = ("currency",)
+    currency: str
+
+    def __new__(cls, value: float, currency: str) -> MajorAmount:
+        currency_digits(currency)
+        amount = super().__new__(cls, value)
+        amount.currency = currency
+        return amount
+
+
+def format_money(value: float, currency: str) -> str:
+    """An amount in major units at its currency's minor-unit digits, with thousands
+    separators: exactly 3 decimals for KWD, none for JPY, 2 for CNY or USD.
+
+    The amount is a float: one converted from fewer than 10**15 minor units is shown
+    exactly (15 significant digits survive a double; beyond, the last digit may be off).
+
+    >>> format_money(1.234, "KWD"), format_money(1234.0, "JPY"), format_money(13.0, "CNY")
+    ('1.234', '1,234', '13.00')
+
+    Raises:
+        ValidationError: ``currency`` is not an ISO 4217 code.
+    """
+    digits = currency_digits(currency)
+    value = float(value)
+    if math.isnan(value) or math.isinf(value):
+        return format_number(value)
+    text = f"{value:,.{digits}f}"
+    # -0.0004 KWD rounds to "-0.000": no sign on a zero.
+    return text[1:] if text.startswith("-") and not text.strip("-0.,") else text
+
+
 def format_number(value: float) -> str:
-    """A value as an explanation shows it: thousands separators, at most 2 decimals.
+    """A value as an explanation shows it: thousands separators, at most 2 decimals;
+    a :class:`MajorAmount` at its currency's digits (:func:`format_money`).
 
     >>> format_number(52000.0), format_number(4.6), format_number(float("nan"))
     ('52,000', '4.6', 'missing')
     """
+    if isinstance(value, MajorAmount):
+        return format_money(value, value.currency)
     if math.isnan(value):
         return "missing"
     if math.isinf(value):
@@ -171,6 +235,18 @@ class _Context:
         self._columns: dict[str, FloatArray] = {}
         self._cuts: dict[tuple[str, float], float] = {}
         self._masks: dict[int, BoolArray] = {}
+        currency = getattr(table, "currency", None)
+        # A table without a known currency (plain Columns) shows its values as numbers.
+        self.currency: str | None = (
+            currency if isinstance(currency, str) and currency in CURRENCY_DIGITS else None
+        )
+
+    def show(self, name: str, value: float) -> str:
+        """``value`` of the column ``name`` as an explanation shows it: money in major
+        units (:data:`MAJOR_MONEY_FEATURES`) at the table's currency digits."""
+        if self.currency is not None and name in MAJOR_MONEY_FEATURES:
+            return format_money(value, self.currency)
+        return format_number(value)
 
     def values(self, name: str, field: str) -> FloatArray:
         cached = self._columns.get(name)
@@ -412,7 +488,11 @@ class Compare(_FeatureTest):
 
     def _describe(self, ctx: _Context, x: float, holds: bool) -> str:
         op = self.op if holds else _NEGATED[self.op]
-        return f"{_display(self.feature)} {format_number(x)} {op} {format_number(self.value)}"
+        show = ctx.show
+        return (
+            f"{_display(self.feature)} {show(self.feature, x)} {op} "
+            f"{show(self.feature, self.value)}"
+        )
 
 
 def _check_closed(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -452,14 +532,18 @@ class Between(_FeatureTest):
         upper = x <= self.high if right_closed else x < self.high
         return lower & upper
 
-    def _interval(self) -> str:
+    def _interval(self, ctx: _Context) -> str:
         left = "[" if self.closed in ("left", "both") else "("
         right = "]" if self.closed in ("right", "both") else ")"
-        return f"{left}{format_number(self.low)}, {format_number(self.high)}{right}"
+        low, high = ctx.show(self.feature, self.low), ctx.show(self.feature, self.high)
+        return f"{left}{low}, {high}{right}"
 
     def _describe(self, ctx: _Context, x: float, holds: bool) -> str:
         where = "in" if holds else "outside"
-        return f"{_display(self.feature)} {format_number(x)} {where} {self._interval()}"
+        return (
+            f"{_display(self.feature)} {ctx.show(self.feature, x)} {where} "
+            f"{self._interval(ctx)}"
+        )
 
 
 def _check_q(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -500,7 +584,8 @@ class QuantileCut(_FeatureTest):
         cut = ctx.cut(self.feature, float(self.q), "QuantileCut.feature")
         op = self.op if holds else _NEGATED[self.op]
         return (
-            f"{_display(self.feature)} {format_number(x)} {op} {format_number(cut)} "
+            f"{_display(self.feature)} {ctx.show(self.feature, x)} {op} "
+            f"{ctx.show(self.feature, cut)} "
             f"(the {_ordinal(float(self.q))})"
         )
 

@@ -32,6 +32,7 @@ from custmgmt.analytics.clv._summary import (
     normalise_unit,
 )
 from custmgmt.analytics.frames import OrderFrame, counted_mask
+from custmgmt.domain.money import currency_digits
 from custmgmt.domain.time import require_aware, to_epoch_micros
 from custmgmt.errors import ConvergenceError, ValidationError
 from custmgmt.notebook.dataframes import FrameExport, MoneyColumn
@@ -374,10 +375,11 @@ class ClvReport(FrameExport):
         )
         out = [f"\n{title}:\n", f"  {'customer':<16} {'repeat':>6} {'P(alive)':>8} {'value':>12}\n"]
         frequency = self.summary.frequency
+        digits = currency_digits(self.currency)
         for i in order:
             out.append(
                 f"  {pad(one_line(self.customer_ids[i]), 16)} {int(frequency[i]):>6} "
-                f"{self.alive[i]:>8.3f} {self.clv[i]:>12,.2f}\n"
+                f"{self.alive[i]:>8.3f} {self.clv[i]:>12,.{digits}f}\n"
             )
         return "".join(out)
 
