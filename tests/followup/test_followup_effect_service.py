@@ -67,3 +67,15 @@ def test_no_effect_is_reported_where_none_was_planted() -> None:
     with pytest.raises(ValidationError, match="period_end"):
         followup_effect(store, period_start=START, period_end=START, window_days=30,
                         currency="CNY", segments=segments, stars=stars)
+
+
+def test_the_store_effect_prints_spend_at_the_currency_digits() -> None:
+    """followup_effect passes its currency on: the spend line of a store's effect is
+    printed at the currency's digits (it was always 2 decimals)."""
+    store, segments, stars = _store(effect=2, seed=1)
+    result = followup_effect(store, period_start=START, period_end=START + timedelta(days=7),
+                             window_days=30, currency="CNY", segments=segments, stars=stars,
+                             replicates=100)
+    assert result.currency == "CNY"
+    spend = [line for line in result.lines() if line.startswith("spend:")]
+    assert spend and all("." in line for line in spend), spend

@@ -15,7 +15,8 @@ and p-value (see :mod:`custmgmt.campaigns.stats`):
   cost for the treated group; its interval is the revenue uplift's interval carried
   through that (increasing) formula.
 
-Money is int64 minor units inside, shown in major units.
+Money is int64 minor units inside, shown in major units at the currency's minor-unit
+digits (``digits``: ``1.001`` for KWD, ``1`` for JPY, ``1.00`` for CNY).
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(1)
@@ -41,6 +42,7 @@ from custmgmt.campaigns.stats import (
     Rate,
     Uplift,
     bootstrap_interval,
+    check_digits,
     mean_uplift,
     rate_uplift,
 )
@@ -105,6 +107,7 @@ class RoiEstimate:
         value, low, high: ROI and its interval (None when the cost is zero).
         incremental_revenue: revenue uplift per customer times the treated size.
         cost: the offers' cost for the treated group.
+        digits: the currency's minor-unit digits, which the money is shown with.
     """
 
     value: float | None
@@ -112,24 +115,43 @@ class RoiEstimate:
     high: float | None
     incremental_revenue: float
     cost: float
+    digits: int = attrs.field(default=2)
+
+    @digits.validator
+    def _check_digits(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        check_digits(value, "RoiEstimate.digits")
 
     def __str__(self) -> str:
+        d = self.digits
         if self.value is None or self.low is None or self.high is None:
-            return f"ROI: n/a (no cost); incremental revenue {self.incremental_revenue:,.2f}"
+            return f"ROI: n/a (no cost); incremental revenue {self.incremental_revenue:,.{d}f}"
         return (
             f"ROI: {self.value:+.1%} [{self.low:+.1%}, {self.high:+.1%}] on cost "
-            f"{self.cost:,.2f} (incremental revenue {self.incremental_revenue:,.2f})"
+            f"{self.cost:,.{d}f} (incremental revenue {self.incremental_revenue:,.{d}f})"
         )
 
 
 @attrs.frozen(kw_only=True)
 class UpliftReport(Displayed):
-    """Treated against control on conversion, revenue per customer, AOV and ROI."""
+    """Treated against control on conversion, revenue per customer, AOV and ROI.
+
+    Attributes:
+        conversion: the conversion uplift (rates with denominators).
+        revenue_per_customer: the revenue uplift per customer (major units).
+        average_order_value: the AOV uplift, or None when a group placed no order.
+        roi: the return on the offers' cost.
+        digits: the currency's minor-unit digits, which the money is shown with.
+    """
 
     conversion: Uplift
     revenue_per_customer: Uplift
     average_order_value: Uplift | None
     roi: RoiEstimate
+    digits: int = attrs.field(default=2)
+
+    @digits.validator
+    def _check_digits(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        check_digits(value, "UpliftReport.digits")
 
     def __repr__(self) -> str:
         return short_repr("UpliftReport", conversion=self.conversion.estimate,
@@ -180,13 +202,15 @@ def analyse_uplift(
         treated_orders, control_orders: counted orders per customer in the window.
         treated_revenue, control_revenue: net revenue per customer (minor units).
         cost_minor: the offers' total cost for the treated group (minor units).
-        digits: minor-unit digits of the currency (2 for CNY).
+        digits: minor-unit digits of the currency (2 for CNY, 3 for KWD, 0 for JPY):
+            the scale of the amounts, and the decimals the report shows them with.
         replicates, seed, confidence: the bootstrap's settings.
 
     Raises:
-        ValidationError: an empty group (no one to compare), mismatched lengths or
-            bad settings.
+        ValidationError: an empty group (no one to compare), mismatched lengths,
+            ``digits`` not 0 to 4, or bad settings.
     """
+    digits = check_digits(digits)
     t_orders = _check_group("treated_orders", treated_orders)
     c_orders = _check_group("control_orders", control_orders)
     t_rev = _check_group("treated_revenue", treated_revenue)
@@ -206,10 +230,11 @@ def analyse_uplift(
     )
     rpc = mean_uplift(
         t_rev / scale, c_rev / scale, metric="revenue per customer",
-        replicates=replicates, seed=seed, confidence=confidence,
+        replicates=replicates, seed=seed, confidence=confidence, digits=digits,
     )
     aov = _aov_uplift(t_orders, t_rev / scale, c_orders, c_rev / scale,
-                      replicates=replicates, seed=seed + 1, confidence=confidence)
+                      replicates=replicates, seed=seed + 1, confidence=confidence,
+                      digits=digits)
     cost = cost_minor / scale
     incremental = rpc.estimate * t_orders.size
     if cost > 0:
@@ -217,13 +242,13 @@ def analyse_uplift(
             value=(incremental - cost) / cost,
             low=(rpc.low * t_orders.size - cost) / cost,
             high=(rpc.high * t_orders.size - cost) / cost,
-            incremental_revenue=incremental, cost=cost,
+            incremental_revenue=incremental, cost=cost, digits=digits,
         )
     else:
         roi = RoiEstimate(value=None, low=None, high=None, incremental_revenue=incremental,
-                          cost=cost)
+                          cost=cost, digits=digits)
     return UpliftReport(conversion=conversion, revenue_per_customer=rpc,
-                        average_order_value=aov, roi=roi)
+                        average_order_value=aov, roi=roi, digits=digits)
 
 
 def _aov_uplift(
@@ -235,6 +260,7 @@ def _aov_uplift(
     replicates: int,
     seed: int,
     confidence: float,
+    digits: int,
 ) -> Uplift | None:
     if t_orders.sum() == 0 or c_orders.sum() == 0:
         return None
@@ -261,7 +287,7 @@ def _aov_uplift(
     return Uplift(
         metric="average order value", treated=a, control=b, estimate=a - b, low=low, high=high,
         confidence=confidence, p_value=p_value, method="bootstrap",
-        n_treated=int(t_orders.sum()), n_control=int(c_orders.sum()),
+        n_treated=int(t_orders.sum()), n_control=int(c_orders.sum()), digits=digits,
     )
 
 
@@ -274,18 +300,24 @@ class GroupUplift:
         label: this group's label.
         conversion: the conversion uplift (rates with denominators).
         revenue_per_customer: the revenue uplift, or None when a side is empty.
+        digits: the currency's minor-unit digits, which the revenue is shown with.
     """
 
     by: str
     label: str
     conversion: Uplift
     revenue_per_customer: Uplift | None
+    digits: int = attrs.field(default=2)
+
+    @digits.validator
+    def _check_digits(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        check_digits(value, "GroupUplift.digits")
 
     def __str__(self) -> str:
+        r, d = self.revenue_per_customer, self.digits
         rpc = (
-            "n/a" if self.revenue_per_customer is None
-            else f"{self.revenue_per_customer.estimate:+,.2f} "
-            f"[{self.revenue_per_customer.low:+,.2f}, {self.revenue_per_customer.high:+,.2f}]"
+            "n/a" if r is None
+            else f"{r.estimate:+,.{d}f} [{r.low:+,.{d}f}, {r.high:+,.{d}f}]"
         )
         c = self.conversion
         uplift = (
@@ -313,8 +345,13 @@ def uplift_by_group(
     """Conversion and revenue uplift per group label, in label order.
 
     Customers without a label are left out; a label with an empty side is reported
-    with n/a figures rather than dropped.
+    with n/a figures rather than dropped. ``digits``: the currency's minor-unit
+    digits (the revenue's scale, and the decimals it is shown with).
+
+    Raises:
+        ValidationError: ``digits`` is not 0 to 4.
     """
+    digits = check_digits(digits)
     t_labels = np.array([labels.get(str(c), "") for c in treated_ids], dtype=object)
     c_labels = np.array([labels.get(str(c), "") for c in control_ids], dtype=object)
     found = sorted({*t_labels.tolist(), *c_labels.tolist()} - {""})
@@ -329,7 +366,7 @@ def uplift_by_group(
         rpc = None
         if tm.any() and cm.any():
             rpc = mean_uplift(treated[1][tm] / scale, control[1][cm] / scale,
-                              replicates=replicates, seed=seed + i)
+                              replicates=replicates, seed=seed + i, digits=digits)
         result.append(GroupUplift(by=by, label=label, conversion=conversion,
-                                  revenue_per_customer=rpc))
+                                  revenue_per_customer=rpc, digits=digits))
     return result

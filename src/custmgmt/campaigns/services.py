@@ -35,7 +35,7 @@ from custmgmt.campaigns.effect import GroupUplift, UpliftReport, analyse_uplift,
 from custmgmt.campaigns.notify import Notifier, OutboundMessage
 from custmgmt.campaigns.ports import CampaignStore
 from custmgmt.campaigns.records import SendDecision, Suppression, SuppressionReason
-from custmgmt.campaigns.stats import DEFAULT_REPLICATES, Rate
+from custmgmt.campaigns.stats import DEFAULT_REPLICATES, Rate, check_digits
 from custmgmt.domain import InteractionKind, Money, Referral, currency_digits
 from custmgmt.domain import _validate as v
 from custmgmt.domain.time import from_epoch_micros, to_epoch_micros
@@ -583,6 +583,7 @@ class ActivitySummary:
         buyers: participants who bought, over the participants.
         feedback: reviews and feedback left by participants in the window.
         mean_rating: their reviews' mean star rating (None without reviews).
+        digits: the currency's minor-unit digits, which the sales are shown with.
     """
 
     participants: int
@@ -591,12 +592,18 @@ class ActivitySummary:
     buyers: Rate
     feedback: int
     mean_rating: float | None
+    digits: int = attrs.field(default=2)
+
+    @digits.validator
+    def _check_digits(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        check_digits(value, "ActivitySummary.digits")
 
     def __str__(self) -> str:
         rating = "-" if self.mean_rating is None else f"{self.mean_rating:.2f}"
         return (
             f"activity: {self.participants:,} participants, {self.winners:,} winners, "
-            f"buyers {self.buyers}, sales {self.sales:,.2f}, {self.feedback:,} reviews/feedback "
+            f"buyers {self.buyers}, sales {self.sales:,.{self.digits}f}, "
+            f"{self.feedback:,} reviews/feedback "
             f"(mean rating {rating})"
         )
 
@@ -766,7 +773,8 @@ def campaign_report(
             rated = np.asarray(inter.rating)[np.asarray(inter.rating) > 0]
             mean_rating = float(rated.mean()) if rated.size else None
         activity = ActivitySummary(participants=len(entrants), winners=winners, sales=sales,
-                                   buyers=buyers, feedback=feedback, mean_rating=mean_rating)
+                                   buyers=buyers, feedback=feedback, mean_rating=mean_rating,
+                                   digits=digits)
     return CampaignReport(
         campaign=campaign, as_of=as_of, treated=nt, holdout=len(held), uplift=uplift,
         groups=tuple(group_rows), ratio=ratio, activity=activity,

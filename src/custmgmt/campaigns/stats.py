@@ -48,6 +48,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from custmgmt.analytics.intervals import wilson_interval as _wilson
+from custmgmt.domain.money import CURRENCY_DIGITS
 from custmgmt.errors import ValidationError
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "Uplift",
     "bootstrap_interval",
     "cell_layout",
+    "check_digits",
     "mean_uplift",
     "rate_uplift",
     "resample_rows",
@@ -94,6 +96,25 @@ def _check_confidence(confidence: Any) -> float:
     ):
         raise ValidationError("confidence", confidence, "a number in [0.5, 1)")
     return float(confidence)
+
+
+#: The most minor-unit digits a currency has (4: CLF, UYW).
+_MAX_DIGITS = max(CURRENCY_DIGITS.values())
+
+
+def check_digits(value: Any, field: str = "digits") -> int:
+    """``value`` as a currency's minor-unit digits (0 for JPY, 2 for CNY, 3 for KWD).
+
+    Raises:
+        ValidationError: not an integer from 0 to 4.
+    """
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | np.integer)
+        or not 0 <= value <= _MAX_DIGITS
+    ):
+        raise ValidationError(field, value, f"a currency's minor-unit digits, 0 to {_MAX_DIGITS}")
+    return int(value)
 
 
 def _z(confidence: float) -> float:
@@ -155,6 +176,8 @@ class Uplift:
         method: how the interval was made (``"newcombe"``, ``"bootstrap"``, ``"normal"``).
         n_treated, n_control: the group sizes (the denominators).
         treated_rate, control_rate: for rates, the counts behind them.
+        digits: the decimals other values are shown with: for money, the currency's
+            minor-unit digits (3 for KWD, 0 for JPY); 2 by default.
     """
 
     metric: str
@@ -170,6 +193,11 @@ class Uplift:
     n_control: int
     treated_rate: Rate | None = None
     control_rate: Rate | None = None
+    digits: int = attrs.field(default=2, converter=_whole)
+
+    @digits.validator
+    def _check_digits(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        check_digits(value, "Uplift.digits")
 
     def covers(self, value: float) -> bool:
         """Whether ``value`` lies in the interval (ends included)."""
@@ -180,11 +208,12 @@ class Uplift:
             sides = f"treated {self.treated_rate} vs control {self.control_rate}"
             diff = f"{self.estimate:+.2%} [{self.low:+.2%}, {self.high:+.2%}]"
         else:
+            d = self.digits
             sides = (
-                f"treated {self.treated:,.2f} (n={self.n_treated:,}) vs control "
-                f"{self.control:,.2f} (n={self.n_control:,})"
+                f"treated {self.treated:,.{d}f} (n={self.n_treated:,}) vs control "
+                f"{self.control:,.{d}f} (n={self.n_control:,})"
             )
-            diff = f"{self.estimate:+,.2f} [{self.low:+,.2f}, {self.high:+,.2f}]"
+            diff = f"{self.estimate:+,.{d}f} [{self.low:+,.{d}f}, {self.high:+,.{d}f}]"
         return (
             f"{self.metric}: {sides}; uplift {diff} "
             f"({self.confidence:.0%} {self.method}), p={self.p_value:.3g}"
@@ -336,12 +365,17 @@ def mean_uplift(
     replicates: int = DEFAULT_REPLICATES,
     seed: int = 0,
     confidence: float = 0.95,
+    digits: int = 2,
 ) -> Uplift:
     """The difference of two means with a seeded bootstrap interval and Welch's p-value.
+
+    ``digits``: the decimals the values are shown with (money: the currency's
+    minor-unit digits).
 
     Raises:
         ValidationError: an empty group, non-finite values, or bad settings.
     """
+    digits = check_digits(digits)
     a = np.asarray(treated, dtype=np.float64)
     b = np.asarray(control, dtype=np.float64)
     for name, x in (("treated", a), ("control", b)):
@@ -367,5 +401,5 @@ def mean_uplift(
     return Uplift(
         metric=metric, treated=float(a.mean()), control=float(b.mean()), estimate=d,
         low=low, high=high, confidence=_check_confidence(confidence), p_value=p_value,
-        method="bootstrap", n_treated=na, n_control=nb,
+        method="bootstrap", n_treated=na, n_control=nb, digits=digits,
     )

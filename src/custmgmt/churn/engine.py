@@ -175,21 +175,13 @@ class ChurnExplanation:
         )
 
 
-#: The values of the shipped rules that are money in major units, by rule class.
-_MONEY_VALUES: dict[type[ChurnRule], frozenset[str]] = {
-    SpendDrop: frozenset({"previous_spend", "current_spend"}),
-}
-
-
 def _money_shown(
     rule: ChurnRule, values: dict[str, float], currency: str | None
 ) -> dict[str, float]:
-    """``values`` with the rule's money values as :class:`MajorAmount` (shown by
-    ``format_number`` at the currency's digits); a rule class may name its own in a
-    ``money_values`` attribute."""
-    names = getattr(rule, "money_values", None)
-    if names is None:
-        names = _MONEY_VALUES.get(type(rule), frozenset())
+    """``values`` with the rule's money values (its
+    :attr:`~custmgmt.churn.rules.ChurnRule.money_values`) as :class:`MajorAmount`
+    (shown by ``format_number`` at the currency's digits)."""
+    names = rule.money_values
     if not names:
         return values
     # The rules scale money by the features' currency, CNY when there is none.

@@ -145,10 +145,15 @@ class ChurnRule(abc.ABC):
 
     ``severity`` (1-3) is what a firing adds to the customer's risk score; see
     :class:`~custmgmt.churn.engine.ChurnEngine`.
+
+    ``money_values`` names the rule's :attr:`RuleOutcome.values` that are money in
+    major units: explanations show them at the currency's minor-unit digits (KWD
+    ``1.234``, JPY ``1,234``). A rule with money values declares them (none by default).
     """
 
     type_name: ClassVar[str]
     needs_interactions: ClassVar[bool] = False
+    money_values: ClassVar[frozenset[str]] = frozenset()
     name: str
     severity: int
 
@@ -424,6 +429,7 @@ class SpendDrop(ChurnRule):
     """
 
     type_name: ClassVar[str] = "spend_drop"
+    money_values: ClassVar[frozenset[str]] = frozenset({"previous_spend", "current_spend"})
     percent: float = attrs.field(default=50, validator=_check_percent)
     days: int = attrs.field(default=90, validator=_check_days)
     name: str = attrs.field(default="spend down", validator=_check_name)

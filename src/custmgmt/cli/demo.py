@@ -44,6 +44,7 @@ from custmgmt.cli import (
 )
 from custmgmt.cli._inputs import is_postgres_dsn, open_postgres
 from custmgmt.cli.demo_context import DemoContext
+from custmgmt.domain.money import currency_digits
 from custmgmt.errors import ValidationError
 from custmgmt.ports import Store
 
@@ -219,7 +220,9 @@ def _summary(ctx: DemoContext) -> None:
         for interaction in interactions:
             kinds[interaction.kind.value] += 1
     for currency, amount in sorted(revenue.items()):
-        ctx.print(f"net revenue to {ctx.as_of:%Y-%m-%d}: {amount:,.2f} {one_line(currency)}")
+        digits = currency_digits(currency)  # KWD 1,234.567, JPY 1,234, CNY 1,234.50
+        ctx.print(f"net revenue to {ctx.as_of:%Y-%m-%d}: {amount:,.{digits}f} "
+                  f"{one_line(currency)}")
     ctx.print("orders by status: "
               + ", ".join(f"{one_line(k)} {v:,}" for k, v in statuses.most_common()))
     ctx.print("customers by region: "

@@ -146,11 +146,13 @@ def format_clusters(clustering: Clustering, *, currency: str | None = None) -> s
 
     Means of money in major units (:data:`~custmgmt.segmentation.rules.MAJOR_MONEY_FEATURES`,
     e.g. ``total_spend``) show the currency's minor-unit digits (KWD ``1018.361``,
-    JPY ``101825``; two digits when ``currency`` is None); other means two decimals.
+    JPY ``101825``); ``currency`` defaults to the clustering's own (two digits when
+    neither is known); other means two decimals.
 
     Raises:
         ValidationError: ``currency`` is not an ISO 4217 code.
     """
+    currency = currency if currency is not None else clustering.currency
     if currency is not None:
         currency_digits(currency)
     names = clustering.features

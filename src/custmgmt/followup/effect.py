@@ -13,7 +13,9 @@ out and counted as ``unmatched``.
 Each measure (purchases, spend, satisfaction) gets a seeded bootstrap interval that
 resamples customers within their stratum and group (:mod:`custmgmt.campaigns.stats`),
 and a normal p-value from the stratified variance. Satisfaction uses only the
-customers with a score both before and after.
+customers with a score both before and after. The spend change is printed at the
+currency's minor-unit digits (``currency``: KWD ``+1.234``, JPY ``+1,234``), purchases
+and satisfaction with two decimals.
 
 This matches on what is observed; a follow-up aimed at customers for reasons the
 strata do not capture (staff chose those about to buy) is not corrected. Say so when
@@ -30,6 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from custmgmt.campaigns.stats import DEFAULT_REPLICATES, Uplift, bootstrap_interval
+from custmgmt.domain.money import currency_digits
 from custmgmt.errors import ValidationError
 
 __all__ = ["FollowUpEffect", "evaluate_followup_effect", "spend_bands"]
@@ -79,6 +82,11 @@ class FollowUpEffect:
         unmatched: those without.
         controls: comparable customers not followed up, in the matched strata.
         strata: strata with both groups.
+        currency: the currency of the spend (major units), whose minor-unit digits it
+            is shown with; None when not given (two decimals).
+
+    Raises:
+        ValidationError: ``currency`` is not None or an ISO 4217 code.
     """
 
     purchases: Uplift | None
@@ -89,6 +97,12 @@ class FollowUpEffect:
     unmatched: int
     controls: int
     strata: int
+    currency: str | None = attrs.field(default=None)
+
+    @currency.validator
+    def _check_currency(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None:
+            currency_digits(value, "FollowUpEffect.currency")
 
     def lines(self) -> list[str]:
         """The result as printable lines."""
@@ -97,14 +111,16 @@ class FollowUpEffect:
             f"(unmatched {self.unmatched:,}) against {self.controls:,} comparable customers "
             f"in {self.strata:,} strata (segment x stars x prior-spend band)"
         )]
+        money = 2 if self.currency is None else currency_digits(self.currency)
         for name in _MEASURES:
             u = getattr(self, name)
             if u is None:
                 out.append(f"{name}: n/a")
             else:
+                d = money if name == "spend" else 2
                 out.append(
-                    f"{name}: change {u.treated:+,.2f} followed vs {u.control:+,.2f} others; "
-                    f"effect {u.estimate:+,.2f} [{u.low:+,.2f}, {u.high:+,.2f}] "
+                    f"{name}: change {u.treated:+,.{d}f} followed vs {u.control:+,.{d}f} "
+                    f"others; effect {u.estimate:+,.{d}f} [{u.low:+,.{d}f}, {u.high:+,.{d}f}] "
                     f"({u.confidence:.0%} {u.method}), p={u.p_value:.3g}"
                 )
         return out
@@ -129,6 +145,7 @@ def _did(
     seed: int,
     confidence: float,
     metric: str,
+    digits: int = 2,
 ) -> Uplift | None:
     ok = np.isfinite(change)
     change, followed, stratum = change[ok], followed[ok], stratum[ok]
@@ -182,7 +199,7 @@ def _did(
     return Uplift(
         metric=metric, treated=float(t_hat[0]), control=float(c_hat[0]), estimate=d, low=low,
         high=high, confidence=confidence, p_value=p_value, method="bootstrap",
-        n_treated=int(followed.sum()), n_control=int((~followed).sum()),
+        n_treated=int(followed.sum()), n_control=int((~followed).sum()), digits=digits,
     )
 
 
@@ -197,6 +214,7 @@ def evaluate_followup_effect(
     replicates: int = DEFAULT_REPLICATES,
     seed: int = 0,
     confidence: float = 0.95,
+    currency: str | None = None,
 ) -> FollowUpEffect:
     """Estimate the follow-ups' effect, matched and before/after (see the module docstring).
 
@@ -208,11 +226,14 @@ def evaluate_followup_effect(
             one value per customer in the window before and after the period start;
             satisfaction may be NaN (no score). A measure may be left out.
         replicates, seed, confidence: the bootstrap's settings.
+        currency: the currency of the spend (major units): the printout shows the
+            spend change at its minor-unit digits (two decimals when None).
 
     Raises:
-        ValidationError: arrays of different lengths, nobody followed up, or no
-            measure given.
+        ValidationError: arrays of different lengths, nobody followed up, no
+            measure given, or a ``currency`` that is not an ISO 4217 code.
     """
+    money = 2 if currency is None else currency_digits(currency)
     f = np.asarray(followed)
     if f.ndim != 1 or f.dtype != np.bool_:
         raise ValidationError("followed", getattr(f, "dtype", followed), "a 1-d bool array")
@@ -239,11 +260,12 @@ def evaluate_followup_effect(
         if a.shape != (n,) or b.shape != (n,):
             raise ValidationError(f"after[{name!r}]", a.shape, f"one value per customer ({n})")
         results[name] = _did(a - b, f, stratum, n_strata, replicates=replicates,
-                             seed=seed + i, confidence=confidence, metric=name)
+                             seed=seed + i, confidence=confidence, metric=name,
+                             digits=money if name == "spend" else 2)
     matched = int(t_n[both].sum())
     return FollowUpEffect(
         purchases=results["purchases"], spend=results["spend"],
         satisfaction=results["satisfaction"], followed=int(f.sum()), matched=matched,
         unmatched=int(f.sum()) - matched, controls=int(c_n[both].sum()),
-        strata=int(both.sum()),
+        strata=int(both.sum()), currency=currency,
     )

@@ -345,5 +345,5 @@ def followup_effect(
                 "satisfaction": mean_rating(at < start_us)},
         after={"purchases": a_orders, "spend": a_spend / scale,
                "satisfaction": mean_rating(at >= start_us)},
-        replicates=replicates, seed=seed,
+        replicates=replicates, seed=seed, currency=currency,
     )

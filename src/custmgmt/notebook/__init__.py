@@ -4,7 +4,8 @@
   library's models (``get_params`` / ``set_params``, so ``sklearn.base.clone``
   works; ``NotFittedError`` before ``fit``).
 * :class:`Report` (in :mod:`custmgmt.notebook.display`): how results draw themselves
-  as compact HTML in Jupyter (``_repr_html_``): summaries, never one row per customer.
+  as compact HTML in Jupyter (``_repr_html_``): summaries, never one row per customer;
+  money (an :class:`Amount`, a :class:`MoneyColumn`) at its currency's minor-unit digits.
 * :class:`Tracker` (in :mod:`custmgmt.notebook.progress`): the one mechanism behind
   every ``progress=`` argument (``True`` draws a bar on a terminal, nothing on a pipe).
 * :class:`FrameExport` (in :mod:`custmgmt.notebook.dataframes`): a result declares
@@ -26,11 +27,12 @@ from custmgmt.notebook.dataframes import (
     to_pandas,
     to_polars,
 )
-from custmgmt.notebook.display import Displayed, Report, Table
+from custmgmt.notebook.display import Amount, Displayed, Report, Table
 from custmgmt.notebook.estimator import Estimator, check_fitted
 from custmgmt.notebook.progress import Step, Tracker
 
 __all__ = [
+    "Amount",
     "Coded",
     "Displayed",
     "Estimator",

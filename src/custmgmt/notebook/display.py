@@ -15,6 +15,14 @@ such as segment names).
 True
 >>> short_repr("Rating", customers=3, levels=5)
 'Rating(customers=3, levels=5)'
+
+Money is shown at its currency's minor-unit digits, not to 4 significant digits: an
+:class:`Amount` (a float in major units that knows its currency) in a table or fact,
+and a :class:`~custmgmt.notebook.dataframes.MoneyColumn` given to
+:func:`numeric_summary`.
+
+>>> format_value(1018.359), format_value(Amount(1018.359, "KWD"))
+('1,018', '1,018.359')
 """
 
 from __future__ import annotations
@@ -29,8 +37,12 @@ from typing import Any
 import attrs
 import numpy as np
 
+from custmgmt.domain.money import currency_digits
+from custmgmt.notebook.dataframes import MoneyColumn
+
 __all__ = [
     "MAX_TABLE_ROWS",
+    "Amount",
     "Displayed",
     "Report",
     "Table",
@@ -48,8 +60,47 @@ MAX_TABLE_ROWS = 30
 _QUANTILES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
+class Amount(float):
+    """An amount of money in major units that knows its currency.
+
+    It is a ``float`` in every respect (arithmetic gives plain floats; a table still
+    right-aligns it), except that :func:`format_value` shows it at the currency's
+    minor-unit digits with thousands separators (KWD ``1,018.359``, JPY ``101,825``,
+    CNY ``13.00``) instead of 4 significant digits.
+
+    >>> Amount(1.5, "JPY") == 1.5, format_value(Amount(1.5, "JPY"))
+    (True, '2')
+
+    Raises:
+        ValidationError: ``currency`` is not an ISO 4217 code.
+    """
+
+    __slots__ = ("currency",)
+    currency: str
+
+    def __new__(cls, value: float, currency: str) -> Amount:
+        currency_digits(currency)
+        amount = super().__new__(cls, value)
+        amount.currency = currency
+        return amount
+
+
+def _money_text(amount: Amount) -> str:
+    v = float(amount)
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return f"{v}"
+    text = f"{v:,.{currency_digits(amount.currency)}f}"
+    # -0.0004 KWD rounds to "-0.000": no sign on a zero.
+    return text[1:] if text.startswith("-") and not text.strip("-0.,") else text
+
+
 def format_value(value: Any) -> str:
-    """A value as short text: floats to 4 significant digits, times in ISO form."""
+    """A value as short text: floats to 4 significant digits (an :class:`Amount` at its
+    currency's minor-unit digits), times in ISO form."""
+    if isinstance(value, Amount):
+        return _money_text(value)
     if isinstance(value, bool | np.bool_):
         return "yes" if value else "no"
     if isinstance(value, int | np.integer):
@@ -180,10 +231,15 @@ def numeric_summary(
 ) -> Table:
     """Count, missing, mean and quantiles (min, 25%, median, 75%, max) per column.
 
-    Non-numeric columns are listed with their count only.
+    Non-numeric columns are listed with their count only. A
+    :class:`~custmgmt.notebook.dataframes.MoneyColumn` is summarised in major units,
+    its mean and quantiles shown at the currency's minor-unit digits (:class:`Amount`).
     """
     rows = []
     for name, values in columns.items():
+        if isinstance(values, MoneyColumn):
+            rows.append(_money_summary(name, values))
+            continue
         arr = np.asarray(values)
         if arr.dtype.kind not in "biuf" or arr.size == 0:
             rows.append((name, int(arr.size), 0, *([""] * 6)))
@@ -198,6 +254,20 @@ def numeric_summary(
         rows.append((name, int(arr.size), missing, float(finite.mean()), *map(float, qs)))
     header = ("column", "count", "missing", "mean", "min", "25%", "median", "75%", "max")
     return Table(caption=caption, header=header, rows=tuple(rows))
+
+
+def _money_summary(name: str, column: MoneyColumn) -> tuple[Any, ...]:
+    arr = np.asarray(column.values)
+    data = arr.astype(np.float64)
+    if column.unit == "minor":
+        data = data / 10.0 ** column.digits
+    finite = data[np.isfinite(data)]
+    missing = int(arr.size - finite.size)
+    if finite.size == 0:
+        return (name, int(arr.size), missing, *([math.nan] * 6))
+    qs = np.quantile(finite, _QUANTILES)
+    figures = (float(finite.mean()), *map(float, qs))
+    return (name, int(arr.size), missing, *(Amount(v, column.currency) for v in figures))
 
 
 def counts_table(caption: str, label: str, counts: Mapping[Any, int]) -> Table:

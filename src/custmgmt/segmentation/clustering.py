@@ -13,7 +13,10 @@ column mean, i.e. 0 after scaling; constant columns -> 0), clusters them with
 :class:`KMeans` or with any object that has ``fit_predict(X)`` or ``fit(X)`` plus
 ``labels_`` (scikit-learn's ``KMeans``, ``GaussianMixture``'s ``fit_predict``,
 ``AgglomerativeClustering`` ...), and profiles the clusters: size, mean of each
-feature in its own units, and share of revenue.
+feature in its own units, and share of revenue. The notebook summary shows the means
+of money in major units (:data:`~custmgmt.segmentation.rules.MAJOR_MONEY_FEATURES`,
+e.g. ``total_spend``) at the currency's minor-unit digits (KWD ``1,018.359``, JPY
+``101,825``), the other means to 4 significant digits.
 
 >>> import numpy as np
 >>> X = np.array([[0.0, 0.0], [0.1, 0.0], [10.0, 10.0], [10.0, 10.1]])
@@ -32,10 +35,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from custmgmt.domain._validate import is_finite_number
+from custmgmt.domain.money import CURRENCY_DIGITS, currency_digits
 from custmgmt.errors import NotFittedError, ValidationError
 from custmgmt.notebook.dataframes import FrameExport
-from custmgmt.notebook.display import Report, Table, short_repr
+from custmgmt.notebook.display import Amount, Report, Table, short_repr
 from custmgmt.notebook.estimator import Estimator
+from custmgmt.segmentation.rules import MAJOR_MONEY_FEATURES
 from custmgmt.segmentation.table import column
 
 __all__ = [
@@ -333,6 +338,12 @@ class Clustering(FrameExport):
         features: the columns clustered.
         profiles: one :class:`ClusterProfile` per cluster, by label.
         clusterer: the fitted clusterer.
+        currency: the currency of the money features (major units,
+            :data:`~custmgmt.segmentation.rules.MAJOR_MONEY_FEATURES`), whose means the
+            summary shows at its minor-unit digits; None when unknown (shown as numbers).
+
+    Raises:
+        ValidationError: ``currency`` is not None or an ISO 4217 code.
     """
 
     customer_ids: NDArray[Any]
@@ -340,6 +351,12 @@ class Clustering(FrameExport):
     features: tuple[str, ...]
     profiles: tuple[ClusterProfile, ...]
     clusterer: Any = attrs.field(repr=False)
+    currency: str | None = attrs.field(default=None)
+
+    @currency.validator
+    def _check_currency(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None:
+            currency_digits(value, "Clustering.currency")
 
     def __repr__(self) -> str:
         return short_repr(
@@ -356,10 +373,20 @@ class Clustering(FrameExport):
 
     def _display(self) -> Report:
         """Each cluster's size, revenue share and feature means."""
-        report = Report("Clustering", facts=[("customers", len(self.labels))])
+        facts: list[tuple[str, Any]] = [("customers", len(self.labels))]
+        if self.currency is not None:
+            facts.append(("currency", self.currency))
+        report = Report("Clustering", facts=facts)
+        currency = self.currency
+
+        def mean(name: str, value: float) -> float:
+            if currency is not None and name in MAJOR_MONEY_FEATURES:
+                return Amount(value, currency)
+            return value
+
         rows = tuple(
             (p.cluster, p.size, f"{p.share:.1%}", f"{p.revenue_share:.1%}",
-             *(p.means[name] for name in self.features))
+             *(mean(name, p.means[name]) for name in self.features))
             for p in self.profiles
         )
         header = ("cluster", "customers", "share", "revenue share",
@@ -384,6 +411,7 @@ def cluster_customers(
     clusterer: Any = None,
     revenue: str = "total_spend",
     random_state: int | None = 0,
+    currency: str | None = None,
 ) -> Clustering:
     """Cluster customers on standardised features and profile the clusters.
 
@@ -395,12 +423,22 @@ def cluster_customers(
             default ``KMeans(k, random_state=random_state)``.
         revenue: the column whose shares the profiles report (0 where NaN).
         random_state: the seed of the default clusterer.
+        currency: the currency of the table's money features (major units), which the
+            summary shows at its minor-unit digits; default the table's ``currency``
+            (a :class:`~custmgmt.analytics.features.CustomerFeatures`' own), None for a
+            table without one.
 
     Raises:
         ValidationError: unknown features, ``k < 1``, fewer customers than clusters, or
             a clusterer without ``fit_predict`` / ``fit`` + ``labels_``, or returning
-            the wrong number of labels.
+            the wrong number of labels; a ``currency`` that is not an ISO 4217 code.
     """
+    if currency is not None:
+        currency_digits(currency)
+    else:
+        known = getattr(table, "currency", None)
+        # A table without a known currency (plain Columns) shows its means as numbers.
+        currency = known if isinstance(known, str) and known in CURRENCY_DIGITS else None
     if isinstance(features, str) or not features:
         raise ValidationError("features", features, "a non-empty list of feature names")
     names = tuple(features)
@@ -451,4 +489,5 @@ def cluster_customers(
         features=names,
         profiles=profiles,
         clusterer=clusterer,
+        currency=currency,
     )

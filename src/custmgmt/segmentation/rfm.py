@@ -319,8 +319,14 @@ class RFMScores(FrameExport):
         return self._display().to_html()
 
     def _display(self) -> Report:
-        """Customers per segment and per score, and the raw values' quantiles."""
-        report = Report("RFM scores", facts=[("customers", len(self.codes))])
+        """Customers per segment and per score, and the raw values' quantiles (monetary
+        at the currency's minor-unit digits where the currency is known)."""
+        facts: list[tuple[str, Any]] = [("customers", len(self.codes))]
+        code = self.currency
+        known = code if isinstance(code, str) and code in CURRENCY_DIGITS else None
+        if known is not None:
+            facts.append(("currency", known))
+        report = Report("RFM scores", facts=facts)
         report.add(counts_table("customers per segment", "segment", self.sizes()))
         per_score = [np.bincount(s.astype(np.int64), minlength=6) for s in (self.r, self.f, self.m)]
         rows = tuple(
@@ -328,8 +334,10 @@ class RFMScores(FrameExport):
         )
         report.add(Table(caption="customers per score (0: no order)",
                          header=("score", "R", "F", "M"), rows=rows))
+        monetary: Any = (self.monetary if known is None
+                         else MoneyColumn(self.monetary, known, "major"))
         report.add(numeric_summary(
-            {"recency": self.recency, "frequency": self.frequency, "monetary": self.monetary},
+            {"recency": self.recency, "frequency": self.frequency, "monetary": monetary},
             caption="values scored",
         ))
         return report

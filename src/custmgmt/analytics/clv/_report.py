@@ -242,7 +242,8 @@ class ClvReport(FrameExport):
                          rows=tuple(rows)))
         columns: dict[str, Any] = {}
         if self.clv is not None:
-            columns[f"clv ({self.currency})"] = self.clv
+            # money at the currency's minor-unit digits, not 4 significant digits
+            columns[f"clv ({self.currency})"] = MoneyColumn(self.clv, self.currency, "major")
         if self.alive is not None:
             columns["P(alive)"] = self.alive
         if columns:
