@@ -76,7 +76,12 @@ def run(args: argparse.Namespace) -> int:
         if schema_version(store, "risk") == 0 or not isinstance(store, RiskStore):
             print("no risk data in this store yet (no scores, alerts or restrictions)")
             return 0
-        print_risk_overview(store, at, sys.stdout, card_name=args.card)
+        try:
+            print_risk_overview(store, at, sys.stdout, card_name=args.card)
+        except ValidationError as exc:
+            if exc.field != "card_name":
+                raise
+            raise ValidationError("--card", exc.value, exc.expected) from None
     finally:
         store.close()
     return 0
@@ -98,7 +103,7 @@ def print_risk_overview(store: RiskStore, at: Any, out: TextIO, *, card_name: st
         card = store.risk.get_scorecard(info.card_name, info.card_version)
         p(f"grades of run {one_line(info.id)} (card {one_line(info.card_name)} "
           f"v{info.card_version}, "
-          f"as of {info.as_of:%Y-%m-%d}, {info.customers} customers)")
+          f"as of {_day(info.as_of)}, {info.customers} customers)")
         for band in card.grades:
             n = info.grades.get(band.grade, 0)
             p(f"  {one_line(band.grade)}  {band.lower:>5}-{band.upper:<5} "
@@ -128,15 +133,20 @@ def print_risk_overview(store: RiskStore, at: Any, out: TextIO, *, card_name: st
     # Those in force first: a long history of lifted ones must not hide them.
     for r in sorted(restrictions, key=lambda r: not r.in_force(at))[:limit]:
         state = "in force" if r.in_force(at) else r.status.value
-        end = "open-ended" if r.end is None else f"until {r.end:%Y-%m-%d}"
+        end = "open-ended" if r.end is None else f"until {_day(r.end)}"
         p(f"  {one_line(r.id):<12} {one_line(r.customer_id):<14} {r.kind.value:<11} "
-          f"{state:<9} since {r.start:%Y-%m-%d} {end} by {one_line(r.actor)}: "
+          f"{state:<9} since {_day(r.start)} {end} by {one_line(r.actor)}: "
           f"{one_line(r.reason)}")
         for a in store.risk.find_appeals(restriction_id=r.id):
             p(f"      appeal {one_line(a.id)}: {a.status.value}, "
-              f"deadline {a.deadline:%Y-%m-%d %H:%M}")
+              f"deadline {_day(a.deadline)} {a.deadline:%H:%M}")
     if len(restrictions) > limit:
         p(f"  ... {len(restrictions) - limit} more")
+
+
+def _day(moment: Any) -> str:
+    """``0001-01-01``: ``%Y`` leaves years before 1000 unpadded (``1-01-01``)."""
+    return str(moment.date().isoformat())
 
 
 def _num(x: float) -> str:
@@ -206,6 +216,10 @@ def read_labelled_table(path: Path, label: str, id_column: str | None = None
             except ValueError:
                 raise ValidationError(f"{name} (row {i + 2})", cell, "a number or an empty "
                                       "cell") from None
+            if math.isinf(values[i]):
+                # "1e999" reads as inf, which the fit refuses without saying where.
+                raise ValidationError(f"{name} (row {i + 2})", cell,
+                                      "a finite number or an empty cell")
         columns[name] = values
     y = columns.pop(label)
     return columns, y
@@ -231,10 +245,17 @@ def _check_unique_ids(rows: list[list[str]], j: int, id_column: str) -> None:
 def _fit(args: argparse.Namespace, out: TextIO) -> int:
 
     columns, y = read_labelled_table(args.table, args.label, args.id_column)
-    y = _labels(y)
-    scaling = PDOScaling(base_score=args.base_score, base_odds=args.base_odds, pdo=args.pdo)
-    fitter = ScorecardFitter(name=args.name, n_bins=args.bins, l2=args.l2,
-                             scaling=scaling).fit(columns, y)
+    y = _labels(y, args.label)
+    try:
+        scaling = PDOScaling(base_score=args.base_score, base_odds=args.base_odds,
+                             pdo=args.pdo)
+        fitter = ScorecardFitter(name=args.name, n_bins=args.bins, l2=args.l2,
+                                 scaling=scaling).fit(columns, y)
+    except ValidationError as exc:
+        option = _OPTIONS.get(exc.field)
+        if option is None:
+            raise
+        raise ValidationError(option, exc.value, exc.expected) from None
     card = fitter.card
     scores = card.score_columns(columns).scores
     ev = evaluate(y, scores, scaling=scaling, n_boot=100)
@@ -258,7 +279,25 @@ def _fit(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _labels(y: Any) -> Any:
-    """The label column as 0/1 (checked again by the evaluation)."""
+#: The library's names of what ``risk fit`` options set, for errors that name the option
+#: (``l2`` is the option's own name already).
+_OPTIONS = {
+    "PDOScaling.pdo": "--pdo", "scaling.pdo": "--pdo", "PDOScaling.base_odds": "--base-odds",
+    "PDOScaling.base_score": "--base-score", "n_bins": "--bins", "Scorecard.name": "--name",
+}
 
+
+def _labels(y: Any, column: str) -> Any:
+    """The label column as 0/1 (checked again by the evaluation).
+
+    Raises:
+        ValidationError: naming the row of the first cell that is not 0 or 1 (an
+            empty label cell was "--label: got nan", without saying where).
+    """
+    wrong = np.flatnonzero(~np.isin(y, (0, 1)))
+    if len(wrong):
+        i = int(wrong[0])
+        shown = "" if math.isnan(y[i]) else float(y[i])
+        raise ValidationError("--label", shown, f"a binary label: 0 (good) or 1 (bad) in "
+                              f"every row (row {i + 2} of column {column!r})")
     return check_labels(y, "--label")

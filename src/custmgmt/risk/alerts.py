@@ -27,7 +27,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import attrs
@@ -220,6 +220,22 @@ def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:.3g}"
 
 
+#: The earliest moment a window can start: datetime's first instant, in UTC.
+_FIRST_MOMENT: Final = datetime.min.replace(tzinfo=UTC)
+
+
+def _window_start(as_of: datetime, days: int) -> datetime:
+    """``as_of - days``, or the first representable moment when that is before year 1
+    (``as_of`` early in year 100 with a 100000-day window raised OverflowError).
+
+    Nothing can be dated before year 1, so the clamped window covers the same events.
+    """
+    try:
+        return max(as_of - timedelta(days=days), _FIRST_MOMENT)
+    except OverflowError:
+        return _FIRST_MOMENT
+
+
 def _threshold(rule: ThresholdRule, features: Any, n: int) -> tuple[AnyArray, list[str]]:
     x = np.asarray(features[rule.feature], dtype=np.float64)
     with np.errstate(invalid="ignore"):
@@ -315,7 +331,7 @@ def evaluate_rules(
         if isinstance(rule, ThresholdRule):
             rows, shown = _threshold(rule, features, n)
             days = rule.window_days
-            start = as_of - timedelta(days=days) if days is not None else as_of
+            start = _window_start(as_of, days) if days is not None else as_of
             emit(rule.name, rows, [(c, np.asarray(features[c])) for c in shown], start)
         elif isinstance(rule, BaselineRule):
             w, b = rule.window_days * DAY_US, rule.baseline_days * DAY_US
@@ -324,11 +340,12 @@ def evaluate_rules(
             before = _event_counts(rule.event, orders, interactions, o_codes, i_codes, n,
                                    limit - w - b, limit - w)
             expected = before * (rule.window_days / rule.baseline_days)
-            hit = (recent >= rule.min_count) & (recent > rule.factor * expected)
+            with np.errstate(over="ignore"):  # a factor near the float limit: inf, never hit
+                hit = (recent >= rule.min_count) & (recent > rule.factor * expected)
             emit(rule.name, np.flatnonzero(hit),
                  [(f"{rule.event}_{rule.window_days}d", recent),
                   (f"baseline_{rule.window_days}d", expected)],
-                 as_of - timedelta(days=rule.window_days + rule.baseline_days))
+                 _window_start(as_of, rule.window_days + rule.baseline_days))
         else:
             if interactions is None or i_codes is None:
                 raise ValidationError("interactions", None,
@@ -352,7 +369,7 @@ def evaluate_rules(
                 cols.append(("account_age", age))
             hit = (burst >= rule.at_least) & suspicious
             emit(rule.name, np.flatnonzero(hit), cols,
-                 as_of - timedelta(days=rule.lookback_days))
+                 _window_start(as_of, rule.lookback_days))
     return found
 
 

@@ -59,7 +59,7 @@ PSI_SHIFT = 0.25
 def _scores(scores: Any, n: int) -> F64:
     try:
         s = np.asarray(scores, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValidationError("scores", scores, f"{n} numeric scores, one per label") from None
     if s.ndim != 1 or len(s) != n:
         raise ValidationError("scores", s.shape, f"{n} scores without NaN, one per label")
@@ -67,6 +67,23 @@ def _scores(scores: Any, n: int) -> F64:
         raise ValidationError("scores", s[~np.isfinite(s)][0].item(),
                               f"{n} finite scores (no NaN or infinity), one per label")
     return s
+
+
+def _quantile(x: F64, levels: Any) -> F64:
+    """``np.quantile(x, levels)`` (linear), finite for any finite ``x``.
+
+    numpy interpolates with ``a + (b - a) * t``, and ``b - a`` overflows between values
+    of opposite sign near the float limits (``-1e308`` and ``1e308``): inf, or NaN at
+    an exact position, with a RuntimeWarning. Those levels are computed again from the
+    halved values (exact in binary), whose differences cannot overflow.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        q = np.asarray(np.quantile(x, levels), dtype=np.float64)
+        bad = ~np.isfinite(q)
+        if bad.any():
+            again = np.asarray(np.quantile(x / 2, np.asarray(levels)[bad]), dtype=np.float64)
+            q[bad] = np.clip(again * 2, x.min(), x.max())
+    return q
 
 
 def _ranks(s: F64) -> F64:
@@ -144,8 +161,10 @@ def calibration_table(
     s = _scores(scores, len(y))
     if isinstance(bands, bool) or not isinstance(bands, int) or not 1 <= bands <= 100:
         raise ValidationError("bands", bands, "a whole number of bands from 1 to 100")
-    cuts = np.unique(np.quantile(s, np.linspace(0, 1, bands + 1)[1:-1]))
+    cuts = np.unique(_quantile(s, np.linspace(0, 1, bands + 1)[1:-1]))
     idx = np.searchsorted(cuts, s, side="right")
+    if not isinstance(scaling, PDOScaling):
+        raise ValidationError("scaling", scaling, "a PDOScaling")
     rows = []
     expected = np.asarray(scaling.bad_rate_at_score(s))
     for b in range(len(cuts) + 1):
@@ -193,12 +212,19 @@ def evaluate(
     """
     y = check_labels(y_bad)
     s = _scores(scores, len(y))
+    if scaling is not None and not isinstance(scaling, PDOScaling):
+        raise ValidationError("scaling", scaling, "a PDOScaling or None")
     if (isinstance(n_boot, bool) or not isinstance(n_boot, int)
             or not 0 <= n_boot <= MAX_BOOT):
         raise ValidationError("n_boot", n_boot, f"a whole number of resamples from 0 to "
                               f"{MAX_BOOT}")
     if not isinstance(confidence, float) or not 0 < confidence < 1:
         raise ValidationError("confidence", confidence, "a coverage between 0 and 1")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValidationError("seed", seed, "a whole number >= 0")
+    if (isinstance(max_boot_rows, bool) or not isinstance(max_boot_rows, (int, np.integer))
+            or max_boot_rows < 1):
+        raise ValidationError("max_boot_rows", max_boot_rows, "a whole number of rows >= 1")
     point_auc, point_ks = auc(y, s), ks(y, s)
     rng = np.random.default_rng(seed)
     draws: list[tuple[float, float]] = []
@@ -258,11 +284,20 @@ def psi(expected: Any, actual: Any, *, bins: int | Sequence[float] = 10,
                               "two numeric columns (NaN for missing)") from None
     if e.ndim != 1 or a.ndim != 1 or len(e) == 0 or len(a) == 0:
         raise ValidationError("expected", e.shape, "two non-empty 1-d columns")
-    if isinstance(bins, int) and not isinstance(bins, bool):
+    for name, x in (("expected", e), ("actual", a)):
+        if np.isinf(x).any():
+            raise ValidationError(name, "inf", "finite values or NaN (missing)")
+    if (isinstance(floor, bool) or not isinstance(floor, (int, float))
+            or not 0 < floor < 1):
+        # 0 would give ln(0 / 0) for a bin empty on both sides: NaN with a warning.
+        raise ValidationError("floor", floor, "a share between 0 and 1 (exclusive)")
+    if isinstance(bins, bool):
+        raise ValidationError("bins", bins, "1 to 100 bins, or explicit edges")
+    if isinstance(bins, int):
         if not 1 <= bins <= 100:
             raise ValidationError("bins", bins, "1 to 100 bins, or explicit edges")
         valid = e[~np.isnan(e)]
-        edges = np.unique(np.quantile(valid, np.linspace(0, 1, bins + 1)[1:-1])) if len(
+        edges = np.unique(_quantile(valid, np.linspace(0, 1, bins + 1)[1:-1])) if len(
             valid) else np.zeros(0)
     else:
         try:
@@ -304,10 +339,29 @@ def card_stability(card: Scorecard, reference: ScoreBatch, current: ScoreBatch,
 
     Feature PSI is computed over the card's own bins (missing and special included),
     so it watches exactly what the card sees.
+
+    Raises:
+        ValidationError: a batch that is not a scoring by ``card``: other features,
+            bin indexes beyond the card's bins, or scores that are not the card's
+            points of the batch's bins (another card with the same features gave
+            a broadcasting ValueError, or a PSI over bins it never had).
     """
-    if reference.features != card.features or current.features != card.features:
-        raise ValidationError("reference", reference.features,
-                              f"scorings by the card's features {card.features}")
+    if not isinstance(card, Scorecard):
+        raise ValidationError("card", card, "a Scorecard")
+    for name, batch in (("reference", reference), ("current", current)):
+        if not isinstance(batch, ScoreBatch):
+            raise ValidationError(name, batch, "a ScoreBatch")
+        if batch.features != card.features:
+            raise ValidationError(name, batch.features,
+                                  f"scorings by the card's features {card.features}")
+        try:
+            same = bool(np.array_equal(card.points_of_bins(batch.bins), batch.scores))
+        except ValidationError:
+            same = False
+        if not same:
+            raise ValidationError(name, f"{card.name} v{card.version}",
+                                  "a scoring by this card (its scores are the card's "
+                                  "points of its bins)")
     score_psi = psi(reference.scores, current.scores, bins=score_bins)
     rows = []
     for j, table in enumerate(card.tables):

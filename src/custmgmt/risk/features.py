@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -196,11 +196,25 @@ def review_bursts(codes: AnyArray, at: AnyArray, n: int, window_us: int) -> I64:
         return out
     order = np.lexsort((at, codes))
     c, t = codes[order].astype(np.int64), at[order].astype(np.int64)
-    # Shift times so that each customer's rows live in their own stretch of the line.
-    span = int(t.max() - t.min()) + window_us + 1
-    key = c * span + (t - int(t.min()))
-    lo = np.searchsorted(key, key - window_us, side="left")
-    counts = np.arange(len(key)) - lo + 1
+    span = int(t.max()) - int(t.min()) + window_us + 1
+    if (int(c.max()) + 1) * span < 2**63:
+        # Shift times so that each customer's rows live in their own stretch of the line.
+        key = c * span + (t - int(t.min()))
+        lo = np.searchsorted(key, key - window_us, side="left")
+    else:
+        # That line would pass int64 (times centuries apart, or many customers with a
+        # wide window) and wrap around silently: find each row's first row in the
+        # window by merging the rows with the window starts, sorted by (customer, time)
+        # with the starts first on ties; the rows before a start are its ``lo``.
+        m = len(t)
+        starts = t - window_us  # >= int64 min: times are at or after year 1
+        merged = np.lexsort((np.r_[np.zeros(m, np.int8), np.ones(m, np.int8)],
+                             np.r_[starts, t], np.r_[c, c]))
+        is_start = merged < m
+        position = np.flatnonzero(is_start)
+        lo = np.empty(m, dtype=np.int64)
+        lo[merged[is_start]] = position - np.arange(m)
+    counts = np.arange(len(t)) - lo + 1
     np.maximum.at(out, c, counts)
     return out
 
@@ -222,14 +236,16 @@ def risk_features(
         as_of: aware; later rows are ignored.
         features: names (default :func:`risk_feature_names`, less the interaction
             features when there are no interactions).
-        paid_at: optional int64 µs payment times, one per order row
-            (:data:`~custmgmt.analytics.frames.MISSING_TIME` for unpaid); without
-            it the payment features that need it are NaN.
+        paid_at: optional int64 µs payment times (or ``datetime64``), one per order
+            row (:data:`~custmgmt.analytics.frames.MISSING_TIME` or NaT for unpaid),
+            none before its order's placement; without it the payment features that
+            need it are NaN.
         registered_at: optional customer id -> registration time, for ``account_age``.
 
     Raises:
         ValidationError: an unknown feature, a feature whose frame is missing, a
-            naive ``as_of``, a ``paid_at`` of the wrong length.
+            naive ``as_of``, a ``paid_at`` of the wrong length or type, outside the
+            years 1..9999 or before its order's placement.
     """
     require_aware("as_of", as_of)
     if orders is None:
@@ -264,10 +280,7 @@ def risk_features(
         i_in = (interactions.at <= limit) & (i_codes >= 0)
     lag: AnyArray | None = None
     if paid_at is not None:
-        lag_src = np.asarray(paid_at, dtype=np.int64)
-        if lag_src.ndim != 1 or len(lag_src) != len(orders.placed_at):
-            raise ValidationError("paid_at", lag_src.shape,
-                                  f"one payment time per order row ({len(orders.placed_at)})")
+        lag_src = _payment_times(paid_at, orders.placed_at)
         paid = (lag_src != MISSING_TIME) & (lag_src <= limit)
         lag = np.where(paid, lag_src - orders.placed_at, -1)
     for name in names:
@@ -338,6 +351,50 @@ def risk_features(
                 columns[name] = _account_age(base, registered_at, as_of)
     return CustomerFeatures(customer_ids=base.customer_ids, columns=columns, as_of=as_of,
                             currency=orders.currency, windows=base.windows)
+
+
+#: Microseconds of the calendar's first and last instants (years 1 and 9999, UTC).
+_FIRST_US: Final = to_epoch_micros(datetime.min.replace(tzinfo=UTC))
+_LAST_US: Final = to_epoch_micros(datetime.max.replace(tzinfo=UTC))
+
+
+def _payment_times(paid_at: Any, placed_at: AnyArray) -> I64:
+    """``paid_at`` as int64 µs, one per order row, each unpaid or at/after placement.
+
+    Raises:
+        ValidationError: naming ``paid_at``: not integer µs (nor ``datetime64``; a float
+            column was truncated, days were read as µs), the wrong length, a time
+            outside the years 1..9999 (the lag wrapped around int64: a payment 10^8
+            days late), or a payment before its order was placed (counted as unpaid).
+    """
+    expected = ("int64 µs payment times (or datetime64), MISSING_TIME / NaT for unpaid, "
+                f"one per order row ({len(placed_at)})")
+    try:
+        raw = np.asarray(paid_at)
+    except (TypeError, ValueError):
+        raise ValidationError("paid_at", paid_at, expected) from None
+    if raw.ndim != 1 or len(raw) != len(placed_at):
+        raise ValidationError("paid_at", raw.shape, expected)
+    if raw.dtype.kind == "M":
+        times = raw.astype("datetime64[us]").astype(np.int64)
+    elif raw.dtype.kind in "iu" and (not len(raw) or int(raw.max()) <= _LAST_US):
+        times = raw.astype(np.int64)
+    elif raw.dtype.kind in "iu":
+        raise ValidationError("paid_at", int(raw.max()), "times in the years 1..9999")
+    else:
+        raise ValidationError("paid_at", raw.dtype, expected)
+    given = times != MISSING_TIME
+    outside = given & ((times < _FIRST_US) | (times > _LAST_US))
+    if outside.any():
+        raise ValidationError("paid_at", int(times[outside][0]), "times in the years 1..9999")
+    early = given & (times < placed_at)
+    if early.any():
+        row = int(np.flatnonzero(early)[0])
+        raise ValidationError(f"paid_at[{row}]", int(times[row]),
+                              f"a payment at or after the order's placement "
+                              f"({int(placed_at[row])} µs)")
+    out: I64 = times
+    return out
 
 
 def _account_age(base: CustomerFeatures, registered_at: Mapping[Any, datetime],

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 import attrs
 import numpy as np
@@ -44,6 +44,7 @@ from custmgmt.risk.scorecard import (
 )
 
 __all__ = [
+    "MAX_DESIGN_VALUE",
     "BinStats",
     "FeatureBinning",
     "ScorecardFitter",
@@ -305,13 +306,32 @@ def fit_logistic(
         ConvergenceError: no convergence within ``max_iter`` steps.
         ValidationError: bad shapes or parameters.
     """
-    X = np.asarray(x, dtype=np.float64)
-    t = np.asarray(y, dtype=np.float64)
+    try:
+        X = np.asarray(x, dtype=np.float64)
+        t = np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        raise ValidationError("x", type(x).__name__,
+                              "an (n, k) numeric matrix and numeric 0/1 labels") from None
     if X.ndim != 2 or t.ndim != 1 or X.shape[0] != len(t) or len(t) == 0:
         raise ValidationError("x", X.shape, "an (n, k) matrix with one label per row")
+    # min and max read the matrix without a temporary; NaN makes both NaN.
+    if X.size and not (X.min() >= -MAX_DESIGN_VALUE and X.max() <= MAX_DESIGN_VALUE):
+        # NaN or inf never converged (or warned in matmul); beyond the bound the
+        # float32 Hessian overflows to inf (a warning, then no convergence).
+        bad = X[~(np.abs(X) <= MAX_DESIGN_VALUE)][0].item()
+        raise ValidationError("x", bad, f"finite values within +-{MAX_DESIGN_VALUE:g} "
+                              "(standardise a column of large values first)")
+    if not np.isin(t, (0, 1)).all():
+        raise ValidationError("y", t[~np.isin(t, (0, 1))][0].item(), "0/1 labels")
     if (isinstance(l2, bool) or not isinstance(l2, (int, float)) or not l2 >= 0
             or not math.isfinite(l2)):
         raise ValidationError("l2", l2, "a finite penalty >= 0")
+    if (isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer))
+            or not 1 <= max_iter <= 10_000):
+        raise ValidationError("max_iter", max_iter, "a whole number of steps from 1 to 10000")
+    if (isinstance(tol, bool) or not isinstance(tol, (int, float)) or not math.isfinite(tol)
+            or tol < 0):
+        raise ValidationError("tol", tol, "a finite tolerance >= 0")
     k = X.shape[1]
     beta = np.zeros(k + 1)
     beta[0] = math.log(max(t.mean(), 1e-12) / max(1 - t.mean(), 1e-12))
@@ -334,6 +354,34 @@ def fit_logistic(
     return float(beta[0]), beta[1:].copy()
 
 
+def _linear_model(coef: Any, intercept: Any, k: int) -> tuple[float, F64]:
+    """An estimator's ``intercept_`` and ``coef_`` as one finite number and ``k`` finite
+    coefficients, one per feature.
+
+    Raises:
+        ValidationError: naming ``estimator``: another count of coefficients (extra ones
+            were ignored, too few crashed), or values that are not finite numbers.
+    """
+    try:
+        beta = np.ravel(np.asarray(coef, dtype=np.float64))
+        beta0 = np.ravel(np.asarray(intercept, dtype=np.float64))
+    except (TypeError, ValueError, OverflowError):
+        raise ValidationError("estimator", (coef, intercept),
+                              "numeric coef_ and intercept_") from None
+    if len(beta) != k or len(beta0) != 1:
+        raise ValidationError("estimator", (beta.shape, beta0.shape),
+                              f"{k} coefficients (one per feature) and one intercept")
+    if not (np.isfinite(beta).all() and math.isfinite(beta0[0])):
+        raise ValidationError("estimator", (beta.tolist(), beta0.tolist()),
+                              "finite coefficients and intercept")
+    return float(beta0[0]), beta
+
+
+#: The largest magnitude :func:`fit_logistic` takes in its design matrix: the Hessian's
+#: product runs in float32, whose sums of squares overflow not far above it (WoE columns
+#: are within +-20).
+MAX_DESIGN_VALUE: Final = 1e15
+
 #: Above this many rows, :func:`fit_logistic` warm-starts from a strided subsample.
 _WARM_ROWS = 100_000
 
@@ -348,7 +396,8 @@ def _irls(X: F64, t: F64, beta: F64, l2: float, max_iter: int,
     last = math.inf
     for _ in range(max_iter):
         eta = beta[0] + X @ beta[1:]
-        p = 1.0 / (1.0 + np.exp(-eta))
+        with np.errstate(over="ignore"):  # exp(-eta) = inf gives p = 0, the limit
+            p = 1.0 / (1.0 + np.exp(-eta))
         w = p * (1 - p)
         r = t - p
         grad = np.empty(k + 1)
@@ -429,6 +478,8 @@ class ScorecardFitter(Estimator):
             ConvergenceError: the numpy regression did not converge.
         """
         labels = check_labels(y)
+        if not isinstance(self.monotone, (bool, np.bool_)):
+            raise ValidationError("monotone", self.monotone, "True or False")
         if not isinstance(columns, Mapping) or not columns:
             raise ValidationError("columns", columns, "a mapping of feature name to column")
         if not isinstance(self.scaling, PDOScaling):
@@ -444,23 +495,28 @@ class ScorecardFitter(Estimator):
             binnings[name] = binning
             X[:, j] = binning.woe_of(x)
         if self.estimator is not None:
+            if not callable(getattr(self.estimator, "fit", None)):
+                raise ValidationError("estimator", type(self.estimator).__name__,
+                                      "a scikit-learn linear classifier (with fit) or None")
             model = self.estimator.fit(X, labels)
             coef = getattr(model, "coef_", None)
             intercept = getattr(model, "intercept_", None)
             if coef is None or intercept is None:
                 raise ValidationError("estimator", type(model).__name__,
                                       "a linear classifier with coef_ and intercept_")
-            beta0 = float(np.ravel(intercept)[0])
-            beta = np.ravel(np.asarray(coef, dtype=np.float64))
+            beta0, beta = _linear_model(coef, intercept, len(columns))
             classes = getattr(model, "classes_", np.array([0, 1]))
             if list(np.ravel(classes)) != [0, 1]:
                 raise ValidationError("estimator", classes, "classes_ [0, 1]")
         else:
             beta0, beta = fit_logistic(X, labels, l2=self.l2)
+        # The card first: a scaling it refuses leaves the fitter as it was, not with
+        # this fit's binnings beside the previous fit's card.
+        card = self._card(binnings, beta0, beta)
         self.binnings_ = binnings
         self.intercept_ = beta0
         self.coef_ = beta
-        self.scorecard_ = self._card(binnings, beta0, beta)
+        self.scorecard_ = card
         return self
 
     def _card(self, binnings: Mapping[str, FeatureBinning], beta0: float,
@@ -469,8 +525,11 @@ class ScorecardFitter(Estimator):
         tables = []
         for j, (name, binning) in enumerate(binnings.items()):
             rows = []
+            # Python floats: a product past the float range is inf, which _points refuses
+            # by name (a numpy scalar would warn first).
+            coef = float(beta[j])
             for b in binning.bins:
-                points = self._points(-factor * beta[j] * b.woe, f"bin {b.label!r} of {name!r}")
+                points = self._points(-factor * coef * b.woe, f"bin {b.label!r} of {name!r}")
                 if b.kind == "range":
                     rows.append(Bin(label=b.label, points=points, lower=b.lower, upper=b.upper))
                 elif b.kind == "missing":
@@ -478,6 +537,7 @@ class ScorecardFitter(Estimator):
                 else:
                     rows.append(Bin(label=b.label, points=points, special=(b.special,)))
             tables.append(FeatureTable(feature=name, bins=tuple(rows)))
+        self._check_resolution(binnings, beta, tables)
         base = self._points(offset - factor * beta0, "the base")
         low = self._points(base + sum(t.min_points for t in tables), "the lowest score")
         high = self._points(base + sum(t.max_points for t in tables), "the highest score")
@@ -485,8 +545,39 @@ class ScorecardFitter(Estimator):
             low, max(high, low + 4))
         return Scorecard(name=self.name, version=1, base_points=base, tables=tuple(tables),
                          grades=grades,
-                         description=f"learnt: PDO {self.scaling.pdo:g} at "
-                         f"{self.scaling.base_score:g} for odds {self.scaling.base_odds:g}:1")
+                         description=f"learnt: {self.scaling.text}")
+
+    def _check_resolution(self, binnings: Mapping[str, FeatureBinning], beta: F64,
+                          tables: Sequence[FeatureTable]) -> None:
+        """Refuse a PDO whose whole points give every training row the same score although
+        the model tells rows apart (``--pdo 1e-300`` rounded every bin to 0 points).
+
+        A model that tells no rows apart (constant or empty features, all coefficients
+        0) leaves a flat card at any PDO and is not refused here.
+
+        Raises:
+            ValidationError: naming ``scaling.pdo`` and the PDO that would resolve the
+                widest feature.
+        """
+        widest = 0.0  # the largest log-odds spread between populated bins of a feature
+        for j, (binning, table) in enumerate(zip(binnings.values(), tables, strict=True)):
+            used = [i for i, b in enumerate(binning.bins) if b.good + b.bad > 0]
+            if len({table.bins[i].points for i in used}) > 1:
+                return  # the card ranks the training rows
+            woe = [binning.bins[i].woe for i in used]
+            if woe:
+                spread = abs(float(beta[j])) * (max(woe) - min(woe))
+                if math.isfinite(spread):
+                    widest = max(widest, spread)
+        if widest > 0:
+            pdo = self.scaling.pdo
+            raise ValidationError(
+                "scaling.pdo", pdo,
+                f"points to double the odds large enough for whole points to tell the "
+                f"model's bins apart: at PDO {pdo:g} every bin of every feature rounds to "
+                f"the same points (the widest feature spans {widest:.3g} log-odds, "
+                f"{widest / math.log(2) * pdo:.3g} points); a PDO above "
+                f"{math.log(2) / widest:.3g} gives it more than one point")
 
     def _points(self, value: float, what: str) -> int:
         """``value`` rounded to whole points, refused when the scaling puts it out of range.
@@ -496,9 +587,8 @@ class ScorecardFitter(Estimator):
                 with a huge base score, PDO or odds).
         """
         if not math.isfinite(value) or abs(value) > MAX_POINTS:
-            s = self.scaling
             raise ValidationError(
-                "scaling", f"PDO {s.pdo:g} at {s.base_score:g} for odds {s.base_odds:g}:1",
+                "scaling", self.scaling.text,
                 f"a scaling whose points stay within +-{MAX_POINTS} ({what} would be "
                 f"{value:.3g} points)")
         return round(value)
@@ -521,9 +611,24 @@ class ScorecardFitter(Estimator):
                            key=lambda kv: -kv[1]))
 
     def predict_log_odds(self, columns: Mapping[str, Any]) -> F64:
-        """The model's log-odds of *bad* (unrounded), from the WoE columns."""
+        """The model's log-odds of *bad* (unrounded), from the WoE columns.
+
+        Raises:
+            NotFittedError: before :meth:`fit`.
+            ValidationError: a fitted feature without a column, or a bad column.
+        """
         self.card  # noqa: B018
-        eta = np.full(len(np.asarray(next(iter(columns.values())))), self.intercept_)
+        if not isinstance(columns, Mapping):
+            raise ValidationError("columns", columns, "a mapping of feature name to column")
+        n: int | None = None
+        eta: F64 = np.zeros(0)
         for j, (name, binning) in enumerate(self.binnings_.items()):
-            eta = eta + self.coef_[j] * binning.woe_of(_column(name, columns[name], len(eta)))
+            if name not in columns:
+                raise ValidationError("columns", name,
+                                      f"a column for every fitted feature {list(self.binnings_)}")
+            x = _column(name, columns[name], n)
+            if n is None:
+                n = len(x)
+                eta = np.full(n, self.intercept_)
+            eta = eta + self.coef_[j] * binning.woe_of(x)
         return eta

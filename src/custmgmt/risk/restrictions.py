@@ -82,6 +82,8 @@ class CreditTerms:
 
 
 def _terms(value: Any) -> tuple[CreditTerms, ...]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ValidationError("CreditPolicy.terms", value, "a sequence of CreditTerms")
     out = tuple(value)
     for t in out:
         if not isinstance(t, CreditTerms):
@@ -273,8 +275,20 @@ def effective_terms(policy: CreditPolicy, grade: str, restrictions: Iterable[Res
 
     Raises:
         ValidationError: a restriction in force caps the limit in another currency than
-            the grade's (it cannot be compared, and ignoring it would lift the cap).
+            the grade's (it cannot be compared, and ignoring it would lift the cap); a
+            policy that is not a :class:`CreditPolicy`, restrictions that are not
+            :class:`Restriction` rows, a naive ``at``.
     """
+    if not isinstance(policy, CreditPolicy):
+        raise ValidationError("policy", policy, "a CreditPolicy")
+    require_aware("at", at)
+    given: Any = restrictions
+    if isinstance(given, (str, bytes)) or not isinstance(given, Iterable):
+        raise ValidationError("restrictions", given, "a sequence of Restriction")
+    restrictions = tuple(given)
+    for r in restrictions:
+        if not isinstance(r, Restriction):
+            raise ValidationError("restrictions", r, "Restriction rows")
     terms = policy.terms_for(grade)
     limit, methods = terms.credit_limit, set(terms.payment_methods)
     for r in restrictions:

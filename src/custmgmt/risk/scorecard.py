@@ -312,8 +312,15 @@ class FeatureTable:
         """The bin index of every value of an array (NaN is missing), vectorised.
 
         Returns int16 indexes into :attr:`bins` (a table has at most 32767 bins).
+
+        Raises:
+            ValidationError: values that are not numbers.
         """
-        x = np.asarray(values, dtype=np.float64)
+        try:
+            with np.errstate(over="ignore"):  # a longdouble beyond float64 becomes inf
+                x = np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError, OverflowError):
+            raise ValidationError(self.feature, values, "numbers (NaN for missing)") from None
         out = _bucket(self._edges, x)
         if not self._ranges_first:
             out = self._range_index[out]
@@ -355,7 +362,10 @@ def _value(name: str, value: Any) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ValidationError(name, value, "a number, NaN or None")
-    out = float(value)
+    try:
+        out = float(value)
+    except OverflowError:  # an int beyond any float (10**400)
+        raise ValidationError(name, value, "a finite number, NaN or None") from None
     if math.isnan(out):
         return None
     if math.isinf(out):
@@ -588,8 +598,10 @@ class Scorecard(Displayed):
         """The band ``score`` falls in.
 
         Raises:
-            ValidationError: the score is outside every band.
+            ValidationError: the score is not whole points, or is outside every band.
         """
+        if isinstance(score, bool) or not isinstance(score, (int, np.integer)):
+            raise ValidationError("score", score, "whole points (an int)")
         for band in self.grades:
             if band.lower <= score <= band.upper:
                 return band
@@ -654,8 +666,13 @@ class Scorecard(Displayed):
                 scores = np.full(n, self.base_points, dtype=np.int64)
             elif len(x) != n:
                 raise ValidationError(t.feature, len(x), f"{n} rows like the other columns")
-            if x.dtype.kind == "f" and np.isinf(x).any():
-                raise ValidationError(t.feature, "inf", "finite values or NaN")
+            if x.dtype.kind == "f":
+                # Checked after the cast: a longdouble beyond float64 becomes inf there
+                # (with an overflow warning before).
+                with np.errstate(over="ignore"):
+                    x = x.astype(np.float64, copy=False)
+                if np.isinf(x).any():
+                    raise ValidationError(t.feature, "inf", "finite values or NaN")
             idx = t.bin_indexes(x)
             bins.append(idx.astype(np.int16, copy=False))
             assert scores is not None
@@ -668,8 +685,20 @@ class Scorecard(Displayed):
                           features=self.features)
 
     def points_of_bins(self, bins: AnyArray) -> I64:
-        """Scores recomputed from a bin-index matrix (rows x features), e.g. stored ones."""
-        matrix = np.asarray(bins, dtype=np.int64)
+        """Scores recomputed from a bin-index matrix (rows x features), e.g. stored ones.
+
+        Raises:
+            ValidationError: not a matrix of whole bin indexes (0.7 was truncated to
+                bin 0), one column per feature, each index below its table's bins.
+        """
+        given = np.asarray(bins)
+        if given.dtype.kind == "f" and given.size and not (
+                np.isfinite(given).all() and (given == np.round(given)).all()
+                and np.abs(given).max() <= 32767):
+            raise ValidationError("bins", given.dtype, "whole bin indexes")
+        if given.dtype.kind not in "biuf" and given.size:
+            raise ValidationError("bins", given.dtype, "whole bin indexes")
+        matrix = given.astype(np.int64) if given.size else np.zeros(given.shape, np.int64)
         if matrix.ndim != 2 or matrix.shape[1] != len(self.tables):
             raise ValidationError("bins", matrix.shape,
                                   f"a matrix with {len(self.tables)} columns")
@@ -732,16 +761,60 @@ class PDOScaling:
         return self.base_score - self.factor * math.log(self.base_odds)
 
     def score_at_odds(self, odds: float) -> float:
-        """The (unrounded) score of good:bad ``odds``."""
+        """The (unrounded) score of good:bad ``odds``.
+
+        Raises:
+            ValidationError: ``odds`` is not a positive finite number, or the scaling's
+                factor or offset is not finite (see :meth:`log_odds_at_score`).
+        """
+        self._require_finite()
         return self.offset + self.factor * math.log(_positive("odds", odds))
 
+    def log_odds_at_score(self, score: Any) -> Any:
+        """``ln(good:bad odds)`` at ``score`` (scalar or array), ``+-inf`` past float range.
+
+        Raises:
+            ValidationError: a score that is not a number, or a scaling whose factor
+                or offset is not a finite number (a PDO near the float limit, or a base
+                score and odds that put the offset beyond it): such a scaling maps
+                every score to the same or to no odds.
+        """
+        self._require_finite()
+        try:
+            s = np.asarray(score, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValidationError("score", score, "a number or an array of numbers") from None
+        # Scores far from the offset, or a tiny factor, overflow to +-inf log-odds: the
+        # odds are then beyond any float, which inf says exactly (no warning).
+        with np.errstate(over="ignore"):
+            return (s - self.offset) / self.factor
+
     def odds_at_score(self, score: Any) -> Any:
-        """Good:bad odds at ``score`` (scalar or array)."""
-        return np.exp((np.asarray(score, dtype=np.float64) - self.offset) / self.factor)
+        """Good:bad odds at ``score`` (scalar or array); ``inf`` beyond the float range."""
+        z = self.log_odds_at_score(score)
+        with np.errstate(over="ignore"):
+            return np.exp(z)
 
     def bad_rate_at_score(self, score: Any) -> Any:
-        """The bad probability the scaling gives ``score``: ``1 / (1 + odds)``."""
+        """The bad probability the scaling gives ``score``: ``1 / (1 + odds)``.
+
+        Odds beyond the float range are inf, and ``1 / (1 + inf)`` is exactly the
+        limit 0, so any score gives a rate in ``[0, 1]`` without a warning.
+        """
         return 1.0 / (1.0 + self.odds_at_score(score))
+
+    def _require_finite(self) -> None:
+        factor, offset = self.factor, self.offset
+        if not (math.isfinite(factor) and factor > 0 and math.isfinite(offset)):
+            raise ValidationError(
+                "scaling", self.text,
+                f"a scaling whose factor (pdo / ln 2 = {factor:.3g}) and offset "
+                f"(base_score - factor * ln(base_odds) = {offset:.3g}) are finite numbers")
+
+    @property
+    def text(self) -> str:
+        """``"PDO 20 at 600 for odds 50:1"``: the scaling in words (messages quote it)."""
+        return f"PDO {self.pdo:g} at {self.base_score:g} for odds {self.base_odds:g}:1"
 
 
 def _finite(name: str, value: Any) -> float:
@@ -778,11 +851,26 @@ def scale_min_max(
     low, high = _points("low", low), _points("high", high)
     if high <= low:
         raise ValidationError("high", high, f"above low ({low})")
-    tables = [[_finite("raw points", p) for p in t] for t in raw]
+    given: Any = raw
+    if isinstance(given, (str, bytes)) or not isinstance(given, Iterable):
+        raise ValidationError("raw", raw, "a sequence of tables of raw points")
+    tables = []
+    for t in given:
+        if isinstance(t, (str, bytes)) or not isinstance(t, Iterable):
+            raise ValidationError("raw", t, "tables that are sequences of raw points")
+        tables.append([_finite("raw points", p) for p in t])
     if not tables or any(not t for t in tables):
         raise ValidationError("raw", raw, "at least one table, each with points")
     spans = [max(t) - min(t) for t in tables]
     total = sum(spans)
+    if not math.isfinite(total):
+        # Spreads near the float limit (max - min, or their sum, overflows to inf):
+        # only the shares matter, so the same points come from the values scaled down
+        # by a power of two (exact), one that leaves room for every sum.
+        scale = 2.0 ** -(len(tables).bit_length() + 1)
+        tables = [[p * scale for p in t] for t in tables]
+        spans = [max(t) - min(t) for t in tables]
+        total = sum(spans)
     span = high - low
     if total == 0:
         raise ValidationError("raw", "flat tables", f"raw points with some spread to fill {span}")

@@ -265,11 +265,13 @@ def raise_alerts(
 
     A finding for a customer who has a current alert of the same rule is a
     duplicate and adds nothing; so does a re-run with the same ``as_of`` (alert ids are
-    ``"{rule}:{customer}:{as_of}"``, shortened with a digest when that is longer than an
-    id may be). All new alerts are stored in one transaction.
+    ``"{rule}:{customer}:{as_of}"``, ``%`` and ``:`` in the rule and customer escaped as
+    ``%25`` and ``%3A``, shortened with a digest when that is longer than an id may be).
+    All new alerts are stored in one transaction.
     """
     _store(store)
     require_aware("as_of", as_of)
+    check_id("actor", actor)
     orders = store.order_frame(currency=currency, as_of=as_of)
     interactions = store.interaction_frame(as_of=as_of, customer_index=orders)
     findings = evaluate_rules(rules, orders, interactions, as_of=as_of)
@@ -280,7 +282,7 @@ def raise_alerts(
     duplicates = 0
     with store.transaction():
         for f in findings:
-            alert_id = _bounded_id(f"{f.rule}:{f.customer_id}:{stamp}")
+            alert_id = _bounded_id(f"{_id_part(f.rule)}:{_id_part(f.customer_id)}:{stamp}")
             if (f.customer_id, f.rule) in current:
                 duplicates += 1
                 continue
@@ -294,6 +296,16 @@ def raise_alerts(
             else:
                 duplicates += 1
     return AlertRun(added=tuple(added), duplicates=duplicates)
+
+
+def _id_part(text: str) -> str:
+    """``text`` with ``%`` and ``:`` escaped, so the parts of an alert id stay apart.
+
+    Rule ``x`` for customer ``y:z`` and rule ``x:y`` for customer ``z`` both made
+    ``x:y:z:<as_of>``: the second alert was counted as a duplicate and never raised.
+    Ids without either character are unchanged.
+    """
+    return text.replace("%", "%25").replace(":", "%3A")
 
 
 def _move_alert(store: RiskStore, alert_id: str, status: AlertStatus, at: datetime,
@@ -392,6 +404,8 @@ def customer_terms(store: RiskStore, customer_id: str, *, at: datetime, card_nam
     """The customer's credit limit and payment methods: grade terms narrowed by
     the restrictions in force (``default_grade`` for a customer never scored)."""
     _store(store)
+    require_aware("at", at)
+    check_id("card_name", card_name)
     history = store.risk.score_history(customer_id)
     history = [h for h in history if h.card_name == card_name and h.as_of <= at]
     grade = history[-1].grade if history else default_grade
@@ -431,6 +445,8 @@ def submit_appeal(
     _store(store)
     check_id("id", id)
     cal = calendar if calendar is not None else appeal_calendar()
+    if not isinstance(cal, BusinessCalendar):
+        raise ValidationError("calendar", calendar, "a BusinessCalendar or None")
     if not isinstance(review_time, timedelta) or review_time <= timedelta(0):
         raise ValidationError("review_time", review_time, "a positive timedelta")
     with store.transaction():
@@ -453,7 +469,7 @@ def submit_appeal(
         ticket_id = _ticket_id(id) if with_ticket else None
         appeal = APPEAL_WORKFLOW.submit(
             id=id, restriction_id=restriction_id, customer_id=restriction.customer_id,
-            statement=statement, at=at, deadline=cal.add_business_time(at, review_time),
+            statement=statement, at=at, deadline=_deadline(cal, at, review_time),
             actor=actor, ticket_id=ticket_id)
         store.risk.add_appeal(appeal)
         if ticket_id is not None and isinstance(store, TicketStore):
@@ -466,6 +482,31 @@ def submit_appeal(
             "appealed", at=max(at, restriction.events[-1].at), actor=actor,
             reason=f"appeal {id}"))
     return appeal
+
+
+def _deadline(cal: BusinessCalendar, at: datetime, review_time: timedelta) -> datetime:
+    """``review_time`` of business time after ``at``.
+
+    Business time is never shorter than wall time, so a deadline whose wall-clock
+    bound passes year 9999 is refused at once (the calendar would walk its working
+    days to year 9999 first: seconds for a review time of a million days).
+
+    Raises:
+        ValidationError: naming ``review_time``, when the deadline would fall after
+            year 9999.
+    """
+    expected = (f"a review time whose deadline from {at.isoformat()} falls before the "
+                f"end of year 9999")
+    try:
+        at + review_time  # raises OverflowError past year 9999
+    except OverflowError:
+        raise ValidationError("review_time", review_time, expected) from None
+    try:
+        return cal.add_business_time(at, review_time)
+    except ValidationError as exc:
+        if exc.field != "delta":
+            raise
+        raise ValidationError("review_time", review_time, expected) from None
 
 
 def _bounded_id(base: str, suffix: str = "") -> str:
