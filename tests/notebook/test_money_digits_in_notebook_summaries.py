@@ -19,9 +19,10 @@ from hypothesis import strategies as st
 from custmgmt.analytics.clv import analyse_clv
 from custmgmt.analytics.features import customer_features
 from custmgmt.analytics.frames import OrderFrame
+from custmgmt.domain.money import MajorAmount
 from custmgmt.errors import ValidationError
 from custmgmt.notebook.dataframes import MoneyColumn
-from custmgmt.notebook.display import Amount, Table, format_value, numeric_summary
+from custmgmt.notebook.display import Table, format_value, numeric_summary
 from custmgmt.segmentation.clustering import Clustering, ClusterProfile, cluster_customers
 from custmgmt.segmentation.inputs import add_derived_features
 from custmgmt.segmentation.rfm import RFM
@@ -41,12 +42,12 @@ DIGITS = {"KWD": 3, "JPY": 0, "CNY": 2, "USD": 2}
 def test_an_amount_shows_exactly_the_currency_digits(
     value: float, currency: str, shown: str
 ) -> None:
-    assert format_value(Amount(value, currency)) == shown
+    assert format_value(MajorAmount(value, currency)) == shown
 
 
 def test_other_floats_keep_four_significant_digits() -> None:
     assert format_value(1018.359) == "1,018"  # the old money display, for plain numbers
-    amount = Amount(1018.359, "KWD")
+    amount = MajorAmount(1018.359, "KWD")
     assert amount == 1018.359
     assert isinstance(amount, float)
     assert type(amount + 1) is float  # arithmetic gives plain floats
@@ -59,17 +60,17 @@ def test_an_amount_from_minor_units_prints_back_its_exact_digits(
 ) -> None:
     digits = DIGITS[currency]
     exact = f"{Decimal(minor).scaleb(-digits):,.{digits}f}"
-    assert format_value(Amount(minor / 10**digits, currency)) == exact
+    assert format_value(MajorAmount(minor / 10**digits, currency)) == exact
 
 
 def test_an_unknown_currency_is_refused_naming_it() -> None:
     with pytest.raises(ValidationError, match="'XXY'"):
-        Amount(1.0, "XXY")
+        MajorAmount(1.0, "XXY")
 
 
 def test_a_table_right_aligns_amounts_as_numbers() -> None:
     table = Table(caption="t", header=("who", "spend"),
-                  rows=(("a", Amount(1.5, "KWD")), ("b", Amount(1018.359, "KWD"))))
+                  rows=(("a", MajorAmount(1.5, "KWD")), ("b", MajorAmount(1018.359, "KWD"))))
     assert table.to_text().splitlines()[1:] == [
         "  who      spend", "  a        1.500", "  b    1,018.359"]
 

@@ -23,10 +23,11 @@ from custmgmt.churn import ChurnEngine
 from custmgmt.churn.rules import SpendDrop
 from custmgmt.cli import main
 from custmgmt.cli.segment import format_clusters
+from custmgmt.domain.money import MajorAmount, format_money
 from custmgmt.errors import ValidationError
 from custmgmt.segmentation import feature, segment_features
 from custmgmt.segmentation.clustering import Clustering, ClusterProfile
-from custmgmt.segmentation.rules import MajorAmount, format_money, format_number
+from custmgmt.segmentation.rules import format_number
 from custmgmt.segmentation.table import Columns
 
 AS_OF = datetime(2025, 5, 1, 23, 59, tzinfo=UTC)
@@ -44,7 +45,10 @@ DIGITS = {"KWD": 3, "JPY": 0, "CNY": 2, "USD": 2}
 def test_format_money_shows_exactly_the_currency_digits(
     value: float, currency: str, shown: str
 ) -> None:
-    assert format_money(value, currency) == shown
+    # an explanation words a missing amount; format_money leaves that to its callers
+    assert format_number(MajorAmount(value, currency)) == shown
+    if value == value:
+        assert format_money(value, currency) == shown
 
 
 @given(

@@ -44,12 +44,12 @@ from custmgmt.churn.rules import (
     UnresolvedComplaint,
     churn_rule_from_dict,
 )
+from custmgmt.domain.money import MajorAmount
 from custmgmt.domain.time import require_aware
 from custmgmt.errors import ValidationError
 from custmgmt.notebook.dataframes import Coded, FrameExport
 from custmgmt.notebook.display import Report, counts_table, short_repr
 from custmgmt.segmentation.inputs import segment_features
-from custmgmt.segmentation.rules import MajorAmount
 
 __all__ = [
     "ChurnEngine",

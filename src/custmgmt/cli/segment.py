@@ -54,11 +54,11 @@ from custmgmt.cli._inputs import (
     write_csv,
     zone,
 )
-from custmgmt.domain.money import currency_digits
+from custmgmt.domain.money import currency_digits, format_money
 from custmgmt.errors import ValidationError
 from custmgmt.segmentation.clustering import Clustering, cluster_customers
 from custmgmt.segmentation.report import SegmentReport, segment_report, segment_store
-from custmgmt.segmentation.rules import MAJOR_MONEY_FEATURES, format_money
+from custmgmt.segmentation.rules import MAJOR_MONEY_FEATURES
 
 __all__ = ["format_clusters", "register", "run", "write_segments_csv"]
 

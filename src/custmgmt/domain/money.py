@@ -17,7 +17,7 @@ import attrs
 from custmgmt.domain._validate import check_decimal, field_name
 from custmgmt.errors import ValidationError
 
-__all__ = ["CURRENCY_DIGITS", "Money", "currency_digits"]
+__all__ = ["CURRENCY_DIGITS", "MajorAmount", "Money", "currency_digits", "format_money"]
 
 # ISO 4217 active codes and the number of digits of their minor unit. Most have 2;
 # these are the exceptions, listed so a lookup never guesses.
@@ -245,3 +245,47 @@ string such as '1234.50' or '1,234.50' (a decimal comma needs decimal=',')
     def __str__(self) -> str:
         # "f": positional notation always (an amount parsed from "1.5E+3" is 1,500).
         return f"{self.amount:,f} {self.currency}"
+
+
+class MajorAmount(float):
+    """A float amount of money in major units that knows its currency.
+
+    It is a ``float`` in every respect (arithmetic gives plain floats), except that the
+    printouts that know it (explanations, notebook tables) show it at the currency's
+    minor-unit digits with :func:`format_money` (KWD ``1.234``, JPY ``1,234``) where a
+    plain float is shown as a number.
+
+    >>> MajorAmount(1.234, "KWD") == 1.234, format_money(MajorAmount(1.234, "KWD"), "KWD")
+    (True, '1.234')
+
+    Raises:
+        ValidationError: ``currency`` is not an ISO 4217 code.
+    """
+
+    __slots__ = ("currency",)
+    currency: str
+
+    def __new__(cls, value: float, currency: str) -> MajorAmount:
+        currency_digits(currency)
+        amount = super().__new__(cls, value)
+        amount.currency = currency
+        return amount
+
+
+def format_money(value: float, currency: str) -> str:
+    """An amount in major units at its currency's minor-unit digits, with thousands
+    separators: exactly 3 decimals for KWD, none for JPY, 2 for CNY or USD.
+
+    The amount is a float: one converted from fewer than 10**15 minor units is shown
+    exactly (15 significant digits survive a double; beyond, the last digit may be off).
+    NaN and infinities are the caller's to word (this gives ``nan`` and ``inf``).
+
+    >>> format_money(1.234, "KWD"), format_money(1234.0, "JPY"), format_money(13.0, "CNY")
+    ('1.234', '1,234', '13.00')
+
+    Raises:
+        ValidationError: ``currency`` is not an ISO 4217 code.
+    """
+    text = f"{float(value):,.{currency_digits(currency)}f}"
+    # -0.0004 KWD rounds to "-0.000": no sign on a zero.
+    return text[1:] if text.startswith("-") and not text.strip("-0.,") else text

@@ -5,7 +5,7 @@
   works; ``NotFittedError`` before ``fit``).
 * :class:`Report` (in :mod:`custmgmt.notebook.display`): how results draw themselves
   as compact HTML in Jupyter (``_repr_html_``): summaries, never one row per customer;
-  money (an :class:`Amount`, a :class:`MoneyColumn`) at its currency's minor-unit digits.
+  money (a :class:`MajorAmount`, a :class:`MoneyColumn`) at its currency's minor-unit digits.
 * :class:`Tracker` (in :mod:`custmgmt.notebook.progress`): the one mechanism behind
   every ``progress=`` argument (``True`` draws a bar on a terminal, nothing on a pipe).
 * :class:`FrameExport` (in :mod:`custmgmt.notebook.dataframes`): a result declares
@@ -18,6 +18,7 @@
   capabilities.
 """
 
+from custmgmt.domain.money import MajorAmount
 from custmgmt.notebook.dataframes import (
     Coded,
     FrameExport,
@@ -27,16 +28,16 @@ from custmgmt.notebook.dataframes import (
     to_pandas,
     to_polars,
 )
-from custmgmt.notebook.display import Amount, Displayed, Report, Table
+from custmgmt.notebook.display import Displayed, Report, Table
 from custmgmt.notebook.estimator import Estimator, check_fitted
 from custmgmt.notebook.progress import Step, Tracker
 
 __all__ = [
-    "Amount",
     "Coded",
     "Displayed",
     "Estimator",
     "FrameExport",
+    "MajorAmount",
     "MoneyColumn",
     "Report",
     "Step",

@@ -17,11 +17,11 @@ True
 'Rating(customers=3, levels=5)'
 
 Money is shown at its currency's minor-unit digits, not to 4 significant digits: an
-:class:`Amount` (a float in major units that knows its currency) in a table or fact,
+:class:`MajorAmount` (a float in major units that knows its currency) in a table or fact,
 and a :class:`~custmgmt.notebook.dataframes.MoneyColumn` given to
 :func:`numeric_summary`.
 
->>> format_value(1018.359), format_value(Amount(1018.359, "KWD"))
+>>> format_value(1018.359), format_value(MajorAmount(1018.359, "KWD"))
 ('1,018', '1,018.359')
 """
 
@@ -37,12 +37,11 @@ from typing import Any
 import attrs
 import numpy as np
 
-from custmgmt.domain.money import currency_digits
+from custmgmt.domain.money import MajorAmount, format_money
 from custmgmt.notebook.dataframes import MoneyColumn
 
 __all__ = [
     "MAX_TABLE_ROWS",
-    "Amount",
     "Displayed",
     "Report",
     "Table",
@@ -60,46 +59,19 @@ MAX_TABLE_ROWS = 30
 _QUANTILES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
-class Amount(float):
-    """An amount of money in major units that knows its currency.
-
-    It is a ``float`` in every respect (arithmetic gives plain floats; a table still
-    right-aligns it), except that :func:`format_value` shows it at the currency's
-    minor-unit digits with thousands separators (KWD ``1,018.359``, JPY ``101,825``,
-    CNY ``13.00``) instead of 4 significant digits.
-
-    >>> Amount(1.5, "JPY") == 1.5, format_value(Amount(1.5, "JPY"))
-    (True, '2')
-
-    Raises:
-        ValidationError: ``currency`` is not an ISO 4217 code.
-    """
-
-    __slots__ = ("currency",)
-    currency: str
-
-    def __new__(cls, value: float, currency: str) -> Amount:
-        currency_digits(currency)
-        amount = super().__new__(cls, value)
-        amount.currency = currency
-        return amount
-
-
-def _money_text(amount: Amount) -> str:
+def _money_text(amount: MajorAmount) -> str:
     v = float(amount)
     if math.isnan(v):
         return "NaN"
     if math.isinf(v):
         return f"{v}"
-    text = f"{v:,.{currency_digits(amount.currency)}f}"
-    # -0.0004 KWD rounds to "-0.000": no sign on a zero.
-    return text[1:] if text.startswith("-") and not text.strip("-0.,") else text
+    return format_money(v, amount.currency)
 
 
 def format_value(value: Any) -> str:
-    """A value as short text: floats to 4 significant digits (an :class:`Amount` at its
+    """A value as short text: floats to 4 significant digits (a :class:`MajorAmount` at its
     currency's minor-unit digits), times in ISO form."""
-    if isinstance(value, Amount):
+    if isinstance(value, MajorAmount):
         return _money_text(value)
     if isinstance(value, bool | np.bool_):
         return "yes" if value else "no"
@@ -233,7 +205,7 @@ def numeric_summary(
 
     Non-numeric columns are listed with their count only. A
     :class:`~custmgmt.notebook.dataframes.MoneyColumn` is summarised in major units,
-    its mean and quantiles shown at the currency's minor-unit digits (:class:`Amount`).
+    its mean and quantiles shown at the currency's minor-unit digits (:class:`MajorAmount`).
     """
     rows = []
     for name, values in columns.items():
@@ -267,7 +239,7 @@ def _money_summary(name: str, column: MoneyColumn) -> tuple[Any, ...]:
         return (name, int(arr.size), missing, *([math.nan] * 6))
     qs = np.quantile(finite, _QUANTILES)
     figures = (float(finite.mean()), *map(float, qs))
-    return (name, int(arr.size), missing, *(Amount(v, column.currency) for v in figures))
+    return (name, int(arr.size), missing, *(MajorAmount(v, column.currency) for v in figures))
 
 
 def counts_table(caption: str, label: str, counts: Mapping[Any, int]) -> Table:

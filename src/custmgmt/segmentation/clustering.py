@@ -35,10 +35,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from custmgmt.domain._validate import is_finite_number
-from custmgmt.domain.money import CURRENCY_DIGITS, currency_digits
+from custmgmt.domain.money import CURRENCY_DIGITS, MajorAmount, currency_digits
 from custmgmt.errors import NotFittedError, ValidationError
 from custmgmt.notebook.dataframes import FrameExport
-from custmgmt.notebook.display import Amount, Report, Table, short_repr
+from custmgmt.notebook.display import Report, Table, short_repr
 from custmgmt.notebook.estimator import Estimator
 from custmgmt.segmentation.rules import MAJOR_MONEY_FEATURES
 from custmgmt.segmentation.table import column
@@ -381,7 +381,7 @@ class Clustering(FrameExport):
 
         def mean(name: str, value: float) -> float:
             if currency is not None and name in MAJOR_MONEY_FEATURES:
-                return Amount(value, currency)
+                return MajorAmount(value, currency)
             return value
 
         rows = tuple(

@@ -36,7 +36,8 @@ Conventions, so results never surprise:
 * Explanations show numbers with at most 2 decimals, except money: on a table with a
   ``currency`` (a :class:`~custmgmt.analytics.features.CustomerFeatures`), the major-unit
   money columns (:data:`MAJOR_MONEY_FEATURES`) are shown at the currency's minor-unit
-  digits (KWD ``1.234``, JPY ``1,234``, CNY ``13.00``; :func:`format_money`).
+  digits (KWD ``1.234``, JPY ``1,234``, CNY ``13.00``;
+  :func:`~custmgmt.domain.money.format_money`).
 
 >>> from custmgmt.segmentation.table import Columns
 >>> table = Columns(["c1", "c2"], {"annual_spend": [52_000, 900], "disputes": [0, 2]})
@@ -62,7 +63,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from custmgmt.domain._validate import is_finite_number
-from custmgmt.domain.money import CURRENCY_DIGITS, currency_digits
+from custmgmt.domain.money import CURRENCY_DIGITS, MajorAmount, format_money
 from custmgmt.errors import ValidationError
 from custmgmt.segmentation.table import _customer_ids_of, column
 
@@ -76,12 +77,10 @@ __all__ = [
     "Between",
     "Compare",
     "Feature",
-    "MajorAmount",
     "Not",
     "QuantileCut",
     "Rule",
     "feature",
-    "format_money",
     "format_number",
     "quantile_cut",
     "rule_from_dict",
@@ -123,53 +122,6 @@ def _compare(values: FloatArray, op: str, value: float) -> BoolArray:
 MAJOR_MONEY_FEATURES: frozenset[str] = frozenset({"annual_spend", "total_spend", "aov_major"})
 
 
-class MajorAmount(float):
-    """A float amount of money in major units that knows its currency.
-
-    It is a ``float`` in every respect (arithmetic gives plain floats), except that
-    :func:`format_number` shows it at the currency's minor-unit digits: a churn rule's
-    ``describe`` that formats every value with :func:`format_number` then prints money
-    as money (KWD ``1.234``, JPY ``1,234``) and days or percentages as before.
-
-    >>> MajorAmount(1.234, "KWD") == 1.234, format_number(MajorAmount(1.234, "KWD"))
-    (True, '1.234')
-
-    Raises:
-        ValidationError: ``currency`` is not an ISO 4217 code.
-    """
-
-    __slots__ = ("currency",)
-    currency: str
-
-    def __new__(cls, value: float, currency: str) -> MajorAmount:
-        currency_digits(currency)
-        amount = super().__new__(cls, value)
-        amount.currency = currency
-        return amount
-
-
-def format_money(value: float, currency: str) -> str:
-    """An amount in major units at its currency's minor-unit digits, with thousands
-    separators: exactly 3 decimals for KWD, none for JPY, 2 for CNY or USD.
-
-    The amount is a float: one converted from fewer than 10**15 minor units is shown
-    exactly (15 significant digits survive a double; beyond, the last digit may be off).
-
-    >>> format_money(1.234, "KWD"), format_money(1234.0, "JPY"), format_money(13.0, "CNY")
-    ('1.234', '1,234', '13.00')
-
-    Raises:
-        ValidationError: ``currency`` is not an ISO 4217 code.
-    """
-    digits = currency_digits(currency)
-    value = float(value)
-    if math.isnan(value) or math.isinf(value):
-        return format_number(value)
-    text = f"{value:,.{digits}f}"
-    # -0.0004 KWD rounds to "-0.000": no sign on a zero.
-    return text[1:] if text.startswith("-") and not text.strip("-0.,") else text
-
-
 def format_number(value: float) -> str:
     """A value as an explanation shows it: thousands separators, at most 2 decimals;
     a :class:`MajorAmount` at its currency's digits (:func:`format_money`).
@@ -177,12 +129,12 @@ def format_number(value: float) -> str:
     >>> format_number(52000.0), format_number(4.6), format_number(float("nan"))
     ('52,000', '4.6', 'missing')
     """
-    if isinstance(value, MajorAmount):
-        return format_money(value, value.currency)
     if math.isnan(value):
         return "missing"
     if math.isinf(value):
         return "infinite" if value > 0 else "-infinite"
+    if isinstance(value, MajorAmount):
+        return format_money(value, value.currency)
     if float(value).is_integer():
         return f"{value:,.0f}"
     text = f"{value:,.2f}".rstrip("0").rstrip(".")
@@ -245,7 +197,7 @@ class _Context:
         """``value`` of the column ``name`` as an explanation shows it: money in major
         units (:data:`MAJOR_MONEY_FEATURES`) at the table's currency digits."""
         if self.currency is not None and name in MAJOR_MONEY_FEATURES:
-            return format_money(value, self.currency)
+            return format_number(MajorAmount(value, self.currency))
         return format_number(value)
 
     def values(self, name: str, field: str) -> FloatArray:
