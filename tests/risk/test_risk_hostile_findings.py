@@ -68,7 +68,7 @@ def test_fit_refuses_an_infinite_penalty_without_a_numpy_warning(
     table.write_text("a,y\n1,0\n2,1\n3,0\n4,1\n", encoding="utf-8")
     assert main(["risk", "fit", str(table), "--label", "y", "--l2", "inf"]) == 2
     err = capsys.readouterr().err
-    assert "custmgmt: error: l2: got inf" in err
+    assert "custmgmt: error: --l2: got inf" in err
     assert "Traceback" not in err
     assert "RuntimeWarning" not in err
 

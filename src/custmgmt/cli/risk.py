@@ -279,11 +279,11 @@ def _fit(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-#: The library's names of what ``risk fit`` options set, for errors that name the option
-#: (``l2`` is the option's own name already).
+#: The library's names of what ``risk fit`` options set, for errors that name the option.
 _OPTIONS = {
     "PDOScaling.pdo": "--pdo", "scaling.pdo": "--pdo", "PDOScaling.base_odds": "--base-odds",
     "PDOScaling.base_score": "--base-score", "n_bins": "--bins", "Scorecard.name": "--name",
+    "l2": "--l2",
 }
 
 
