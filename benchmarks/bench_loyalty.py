@@ -18,11 +18,25 @@
    customer, in time order, under ``DEFAULT_PROGRAM`` (tiers on), in memory and in
    SQLite, at several ledger lengths: the time per award should stay flat as the
    customer's ledger grows (each award folds in only the entries after the last one).
+4. **Redeeming** (``--part redeem``): one customer whose ledger of ``n`` entries mixes
+   order awards and redemptions (one redemption per three awards); then one
+   :func:`~custmgmt.loyalty.redeem_points` call at a time is timed at the ledger's end.
+5. **Mixed operations** (``--part mixed``): one customer with a realistic history of
+   ``n`` entries, one day apart: order awards, redemptions, partial refunds reversed,
+   the expiry job, manual adjustments, holds and releases. At the end each operation
+   (redeem, adjust, hold, release, reverse, expire, statement, account, earn) is timed
+   one call at a time.
+
+   Parts 4 and 5 time each call twice, interleaved: once as the library runs it (the
+   customer's running ledger state, ``loyalty/_running.py``: only the entries after
+   the last one seen are read) and once computed afresh (``running`` replaced by one
+   that yields None: the whole ledger read, decoded and replayed, as before the
+   running state). Both make the same call on the same store with the same outputs.
 
 Runs are interleaved (A B A B ...) and medians are reported; the machine is shared, so
 compare rows of one run, not numbers across runs.
 
-Usage: ``python benchmarks/bench_loyalty.py [--quick] [--repeat N]``.
+Usage: ``python benchmarks/bench_loyalty.py [--quick] [--repeat N] [--part PART]``.
 """
 
 from __future__ import annotations
@@ -31,7 +45,8 @@ import argparse
 import platform
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -41,7 +56,21 @@ import numpy as np
 from custmgmt.adapters.memory import MemoryStore
 from custmgmt.adapters.sqlite import SQLiteStore
 from custmgmt.domain import Money
-from custmgmt.loyalty import Draw, LedgerEntry, earn_for_order, replay
+from custmgmt.loyalty import (
+    Draw,
+    LedgerEntry,
+    account,
+    adjust_points,
+    earn_for_order,
+    expire_points,
+    hold_lot,
+    redeem_points,
+    release_lot,
+    replay,
+    reverse_for_order,
+    statement,
+)
+from custmgmt.loyalty import services as loyalty_services
 from custmgmt.loyalty.balances import KIND_CODES, LedgerColumns, balances
 from custmgmt.loyalty.ledger import EntryKind
 from custmgmt.recommend import ItemItemModel, synthetic_purchases
@@ -224,13 +253,175 @@ def bench_earning(sizes: list[int], repeat: int) -> None:
             print(f"{n:>7,} {kind:>7} {took:>8.2f} {took / n * 1e3:>13.3f} {points:>9,}")
 
 
+@contextmanager
+def _no_running_state(store: Any, customer_id: str, account: Any) -> Iterator[None]:
+    yield None
+
+
+@contextmanager
+def afresh() -> Iterator[None]:
+    """Every service computes from the whole ledger (the running state yields None)."""
+    saved = loyalty_services.running
+    loyalty_services.running = _no_running_state  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        loyalty_services.running = saved  # type: ignore[assignment]
+
+
+class _History:
+    """One customer's ledger built through the services, one day per step."""
+
+    def __init__(self, kind: str) -> None:
+        self.store: Any = MemoryStore() if kind == "memory" else SQLiteStore(":memory:")
+        self.start = datetime(2020, 1, 1, 9, tzinfo=timezone(timedelta(hours=8)))
+        self.now = self.start
+        self.orders = 0
+        self.calls = 0
+        self.store.customers.add(make_customer(id="C-1", registered_at=self.start))
+
+    def entries(self) -> int:
+        return int(self.store.loyalty.last_seq("C-1"))
+
+    def tick(self, delta: timedelta = timedelta(minutes=1)) -> datetime:
+        self.now += delta
+        return self.now
+
+    def key(self, prefix: str) -> str:
+        self.calls += 1
+        return f"{prefix}-{self.calls}"
+
+    def order(self) -> str:
+        """A new delivered order at ``now`` (earning is left to the caller)."""
+        i = self.orders
+        self.orders += 1
+        price = Money(Decimal(50 + (i * 37) % 400), "CNY")
+        order = make_order(id=f"O-{i:05d}", customer_id="C-1", placed_at=self.now,
+                           lines=[make_order_line(unit_price=price)])
+        self.store.orders.add(order.pay(self.now).ship(self.now + timedelta(hours=1))
+                              .deliver(self.now + timedelta(hours=2)))
+        return order.id
+
+    def earn(self) -> None:
+        earn_for_order(self.store, self.order())
+
+    def redeem(self, points: int = 0) -> None:
+        balance = account(self.store, "C-1").balance(self.now)
+        want = points or balance // 3
+        if 0 < want <= balance:
+            redeem_points(self.store, "C-1", want, key=self.key("r"), at=self.tick())
+
+    def refund(self, back: int) -> str | None:
+        """Refund half of the order ``back`` orders ago (the reversal is the caller's)."""
+        if self.orders <= back:
+            return None
+        order = self.store.orders.get(f"O-{self.orders - 1 - back:05d}")
+        if not order.refunded.is_zero:
+            return None
+        half = Money((order.total.amount / 2).quantize(Decimal("0.01")), "CNY")
+        self.store.orders.update(order.record_return(half, max(self.tick(), order.placed_at)))
+        return str(order.id)
+
+    def open_lot(self) -> str | None:
+        lots = account(self.store, "C-1").available_lots(self.now)
+        return lots[-1].id if lots else None
+
+    def step(self, i: int, mixed: bool) -> None:
+        self.now = self.start + timedelta(days=i)
+        self.earn()
+        if not mixed:
+            if i % 2 == 1:
+                self.redeem()
+            return
+        if i % 4 == 1:
+            self.redeem()
+        if i % 10 == 3:
+            refunded = self.refund(5)
+            if refunded is not None:
+                reverse_for_order(self.store, refunded)
+        if i % 25 == 7:
+            expire_points(self.store, as_of=self.tick(), customer_ids=["C-1"])
+        if i % 50 == 11:
+            adjust_points(self.store, "C-1", 30, key=self.key("a"), at=self.tick(),
+                          actor="agent", reason="goodwill")
+        if i % 40 == 13 and (lot := self.open_lot()) is not None:
+            hold_lot(self.store, "C-1", lot, at=self.tick(), actor="agent", reason="check")
+            release_lot(self.store, "C-1", lot, at=self.tick(), actor="agent", reason="ok")
+
+    def grow(self, entries: int, mixed: bool) -> None:
+        i = 0
+        while self.entries() < entries:
+            self.step(i, mixed)
+            i += 1
+        self.now += timedelta(days=1)
+
+
+def _operations(h: _History) -> dict[str, Callable[[], Any]]:
+    """One call of each operation at the ledger's end (each appends at most a few entries)."""
+    lot = h.open_lot()
+    assert lot is not None
+
+    def hold_release() -> None:
+        hold_lot(h.store, "C-1", lot, at=h.tick(), actor="agent", reason="check")
+        release_lot(h.store, "C-1", lot, at=h.tick(), actor="agent", reason="ok")
+
+    def reverse() -> None:
+        order_id = h.order()
+        earn_for_order(h.store, order_id)  # timed too (earning is flat, about 0.5 ms)
+        h.refund(0)
+        reverse_for_order(h.store, order_id)
+
+    return {
+        "redeem": lambda: redeem_points(h.store, "C-1", 1, key=h.key("r"), at=h.tick()),
+        "adjust": lambda: adjust_points(h.store, "C-1", -1, key=h.key("a"), at=h.tick(),
+                                        actor="agent", reason="fix"),
+        "hold+release (2 calls)": hold_release,
+        "earn+refund+reverse": reverse,
+        "expire": lambda: expire_points(h.store, as_of=h.tick(timedelta(days=1)),
+                                        customer_ids=["C-1"]),
+        "statement": lambda: statement(h.store, "C-1", as_of=h.tick()),
+        "account": lambda: account(h.store, "C-1"),
+        "earn": h.earn,
+    }
+
+
+def bench_operations(sizes: list[int], repeat: int, mixed: bool) -> None:
+    title = ("Mixed operations at the end of a mixed history" if mixed
+             else "Redeeming at the end of an earn/redeem history")
+    print(f"\n## {title} (DEFAULT_PROGRAM, one customer)\n")
+    print("Per call, median of interleaved calls: running state, then computed afresh.\n")
+    print("| entries | store | operation | running ms | afresh ms | afresh / running |")
+    print("|---:|---|---|---:|---:|---:|")
+    for n in sizes:
+        for kind in ("memory", "sqlite"):
+            h = _History(kind)
+            h.grow(n, mixed)
+            ops = _operations(h)
+            if not mixed:
+                ops = {"redeem": ops["redeem"]}
+            for name, op in ops.items():
+                op()  # warm: the running state is built once
+                fast: list[float] = []
+                slow: list[float] = []
+                for _ in range(repeat):
+                    fast.append(timed(op))
+                    with afresh():
+                        slow.append(timed(op))
+                f, s = statistics.median(fast), statistics.median(slow)
+                print(f"| {n:,} | {kind} | {name} | {f * 1e3:.3f} | {s * 1e3:.3f} | "
+                      f"{s / f:.1f} |")
+            h.store.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes only")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--items", type=int, default=20_000, help="catalogue size")
-    parser.add_argument("--part", choices=("all", "balances", "item-item", "earning"),
-                        default="all")
+    parser.add_argument(
+        "--part", choices=("all", "balances", "item-item", "earning", "redeem", "mixed"),
+        default="all",
+    )
     args = parser.parse_args()
     print(f"# bench_loyalty on {platform.processor() or platform.machine()}, "
           f"numpy {np.__version__}, Python {platform.python_version()}")
@@ -243,6 +434,11 @@ def main() -> None:
         bench_item_item(lines, args.items, args.repeat)
     if args.part in ("all", "earning"):
         bench_earning([200, 500] if args.quick else [200, 500, 1500], args.repeat)
+    histories = [200, 500] if args.quick else [200, 500, 1500]
+    if args.part in ("all", "redeem"):
+        bench_operations(histories, max(args.repeat, 15), mixed=False)
+    if args.part in ("all", "mixed"):
+        bench_operations(histories, max(args.repeat, 15), mixed=True)
 
 
 if __name__ == "__main__":

@@ -20,12 +20,32 @@ order, so every later entry is at ``C`` or after; a lot's tier event is at its u
 event at its own moment. Events before ``C`` are settled; only lots still locked and
 events at ``C`` or after are pending, recomputed for each evaluation.
 
+The other services use the same state: redeeming, adjusting, holding and releasing
+need the fold's seq, time, debt and lots; a reversal what its order had reversed and
+its own lot; the expiry job the lots that expired. :attr:`LedgerState.live` keeps the
+keys of the lots with points left, sorted as :meth:`Account.available_lots` sorts them
+(expiry, award time, id): a remainder never grows, so a lot drawn empty leaves for
+good, and the lots that count at a moment are those past a bisection on the expiry,
+less the few still locked. A redemption then costs O(log n) plus the unexpired lots
+with points left, whatever the ledger's length. Statements and :func:`account` answer
+from the state too (they return every entry and lot, so they stay O(n), but read the
+ledger once and replay nothing). Reading services (``account``, ``statement``) and the
+expiry job use a state only when one is kept already (``running(..., None)``): building one
+reads the ledger twice, which a job over many customers would pay for nothing.
+
 Where that reasoning does not hold, the caller computes afresh (``running`` returns
 None): a ledger not in time order (a host appending entries directly), a second lot
 for one order or a reversal stored before its order's lot (which changes which lot
 earlier reversals count against), a repository that cannot be weakly referenced. A
 state that fails midway is dropped. The cache holds at most :data:`_MAX_CUSTOMERS`
 customers per repository.
+
+What the check of the last entry cannot see: a suffix of the ledger rolled back (its
+transaction failed after the state had read it) and written again with a different
+earlier entry but an equal last one (a retry that corrects an amount and then redeems
+exactly as before). Seeing that exactly needs the repository to tell one write from
+another, e.g. a random token stored with each entry and returned with ``last_seq``;
+the port has none yet.
 """
 
 from __future__ import annotations
@@ -40,10 +60,19 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from custmgmt.errors import StorageError
-from custmgmt.loyalty.ledger import Account, EntryKind, LedgerEntry, _Fold
+import attrs
+
+from custmgmt.errors import CustMgmtError, StorageError, ValidationError
+from custmgmt.loyalty.ledger import Account, EntryKind, LedgerEntry, Lot, _Fold
 from custmgmt.loyalty.ports import LoyaltyStore, PointsRepository
-from custmgmt.loyalty.tiers import TierEvent, TierScheme, _Running, _Split, _Walk
+from custmgmt.loyalty.tiers import (
+    TierEvent,
+    TierScheme,
+    TierStatus,
+    _Running,
+    _Split,
+    _Walk,
+)
 
 if TYPE_CHECKING:
     from custmgmt.loyalty.rules import EarnRule
@@ -123,9 +152,15 @@ class _Tiers:
         self.settled.extend(events)
         self.until = until
 
-    def level_at(self, scheme: TierScheme, customer_id: str, registered_at: datetime,
-                 at: datetime) -> int:
-        """The tier index at ``at`` (not before ``until``)."""
+    def _all_pending(self) -> list[TierEvent]:
+        """Every event not settled yet, sorted as the walk takes them."""
+        lots = [TierEvent(at=unlock, points=self.counted[lot_id], source=lot_id)
+                for unlock, lot_id in self.open if self.counted[lot_id] > 0]
+        return sorted(lots + self.late, key=lambda e: (e.at, e.source))
+
+    def _walk(self, scheme: TierScheme, customer_id: str, registered_at: datetime
+              ) -> tuple[_Walk, int]:
+        """The kept walk of ``scheme``, brought up to ``until`` (taken out of the cache)."""
         key = (scheme, registered_at)
         found = self.walks.pop(key, None)
         walk, walked = found if found is not None else (
@@ -137,19 +172,47 @@ class _Tiers:
             if done != len(fresh):  # pragma: no cover - settled events are before until
                 raise StorageError("tier walk: a settled event after the settled moment")
             walked = len(self.settled.events)
+        return walk, walked
+
+    def status(self, scheme: TierScheme, customer_id: str, registered_at: datetime,
+               as_of: datetime) -> TierStatus:
+        """The tier status at ``as_of`` (not before ``until``), as evaluate_tier gives it."""
+        walk, walked = self._walk(scheme, customer_id, registered_at)
+        pending = self._all_pending()
+        running = _Split(self.settled, _Running(pending))
+        twin = walk.copy()
+        twin.run([e for e in pending if e.at <= as_of], running, as_of)
+        self.walks[(scheme, registered_at)] = (walk, walked)
+        return twin.status(running, as_of)
+
+    def level_at(self, scheme: TierScheme, customer_id: str, registered_at: datetime,
+                 at: datetime) -> int:
+        """The tier index at ``at`` (not before ``until``)."""
+        key = (scheme, registered_at)
+        walk, walked = self._walk(scheme, customer_id, registered_at)
         pending = self._pending(at, inclusive=True)
         level = walk.level_at(pending, _Split(self.settled, _Running(pending)), at)
         self.walks[key] = (walk, walked)
         return level
 
 
+def _lot_key(lot: Lot) -> tuple[datetime, datetime, str]:
+    """Where a lot sorts among the available ones (as :meth:`Account.available_lots`)."""
+    return lot.expires_at, lot.earned_at, lot.id
+
+
 class LedgerState:
-    """What earning needs from one customer's ledger, up to its last entry.
+    """What the services need from one customer's ledger, up to its last entry.
+
+    It answers as the :class:`~custmgmt.loyalty.ledger.Account` that
+    :func:`~custmgmt.loyalty.services.account` folds would (``seq``, ``at``, ``debt``,
+    ``available``, ``available_lots``, ``lot``, ``order_reversed``), without building it.
 
     Attributes:
         seq: the last entry's seq (0: none).
         at: the last entry's moment (None: none).
         debt: the outstanding clawback debt, as :func:`account` folds it.
+        live: the keys (expiry, award time, id) of the lots with points left, sorted.
     """
 
     def __init__(self, repo: PointsRepository, start: Account, entries: list[LedgerEntry]
@@ -169,6 +232,7 @@ class LedgerState:
             self._track(entry)
         if self.fold.seq != (entries[-1].seq if entries else 0):
             raise _Unsupported  # the snapshot is past the entries read: a concurrent writer
+        self.live = sorted(_lot_key(lot) for lot in self.fold.lots.values() if lot.remaining > 0)
 
     @property
     def seq(self) -> int:
@@ -202,6 +266,86 @@ class LedgerState:
         """Fold in the next stored entry."""
         self.fold.apply(entry)
         self._track(entry)
+        lots = self.fold.lots
+        if entry.opens_lot:
+            lot = lots[entry.id]
+            if lot.remaining > 0:
+                bisect.insort(self.live, _lot_key(lot))
+        else:
+            for draw in entry.draws:
+                lot = lots[draw.lot]
+                if lot.remaining == 0:
+                    key = _lot_key(lot)
+                    i = bisect.bisect_left(self.live, key)
+                    if i < len(self.live) and self.live[i] == key:
+                        del self.live[i]
+
+    # -- as the Account that account() folds -----------------------------------------
+    def _unexpired(self, at: datetime) -> Iterator[Lot]:
+        """Lots with points left that have not expired at ``at``, in ``live`` order."""
+        lots = self.fold.lots
+        start = bisect.bisect_right(self.live, at, key=lambda key: key[0])
+        for _, _, lot_id in itertools.islice(self.live, start, None):
+            yield lots[lot_id]
+
+    def available(self, at: datetime) -> int:
+        """As :meth:`Account.available`: the remainders of the lots that count at ``at``."""
+        return sum(lot.remaining for lot in self._unexpired(at) if not lot.locked(at))
+
+    def available_lots(self, at: datetime) -> list[Lot]:
+        """As :meth:`Account.available_lots`: soonest expiry first, then oldest, then id."""
+        return [lot for lot in self._unexpired(at) if not lot.locked(at)]
+
+    def expired_lots(self, at: datetime) -> list[Lot]:
+        """Lots with points left that have expired at ``at``, by (expiry, id)."""
+        lots = self.fold.lots
+        end = bisect.bisect_right(self.live, at, key=lambda key: key[0])
+        return sorted((lots[lot_id] for _, _, lot_id in self.live[:end]),
+                      key=lambda lot: (lot.expires_at, lot.id))
+
+    def lot(self, lot_id: str) -> Lot:
+        """As :meth:`Account.lot`.
+
+        Raises:
+            ValidationError: no such lot.
+        """
+        found = self.fold.lots.get(lot_id)
+        if found is None:
+            raise ValidationError("lot", lot_id, f"a lot of customer {self.customer_id!r}")
+        return found
+
+    def order_reversed(self, order_id: str) -> int:
+        """As :meth:`Account.order_reversed`."""
+        return self.fold.reversed_by_order.get(order_id, 0)
+
+    def account(self, debt_in_balance: bool) -> Account:
+        """The :class:`Account` that :func:`account` folds (from the snapshot)."""
+        folded = self.fold.account()
+        if folded.debt_in_balance != debt_in_balance:
+            folded = attrs.evolve(folded, debt_in_balance=debt_in_balance)
+        return folded
+
+    def replayed(self, debt_in_balance: bool) -> Account | None:
+        """Every entry replayed from the first (as a statement does); None if that failed."""
+        if self.full_error is not None:
+            return None
+        folded = (self.full if self.full is not None else self.fold).account()
+        if folded.debt_in_balance != debt_in_balance:
+            folded = attrs.evolve(folded, debt_in_balance=debt_in_balance)
+        return folded
+
+    def tier_status(self, scheme: TierScheme, registered_at: datetime, as_of: datetime
+                    ) -> TierStatus:
+        """The status ``tier_status`` gives at ``as_of`` (at or after the last entry).
+
+        Raises:
+            StorageError: a full replay of the ledger fails (as ``tier_status`` would).
+        """
+        if self.full_error is not None:
+            raise self.full_error
+        if self.at is not None:
+            self.tiers.settle(self.at)
+        return self.tiers.status(scheme, self.customer_id, registered_at, as_of)
 
     def cap_used(self, rule: EarnRule, start: datetime, at: datetime) -> int:
         """Points ``rule`` awarded in ``[start, at]``."""
@@ -266,20 +410,28 @@ def _catch_up(repo: PointsRepository, state: LedgerState) -> bool:
     after = repo.entries(state.customer_id, after_seq=state.seq - 1)
     if not after or after[0] != state.last:
         return False  # replaced or rewritten (a redacted reason): start again
-    for entry in itertools.islice(after, 1, None):
-        state.add(entry)
+    try:
+        for entry in itertools.islice(after, 1, None):
+            state.add(entry)
+    except StorageError:
+        # As the fold from the snapshot sees it; a full replay may not (a snapshot that
+        # disagrees with the ledger). Start again, or compute afresh, as for a new state.
+        return False
     return True
 
 
 @contextmanager
 def running(
-    store: LoyaltyStore, customer_id: str, account: Callable[[], Account]
+    store: LoyaltyStore, customer_id: str, account: Callable[[], Account] | None,
 ) -> Iterator[LedgerState | None]:
     """The customer's :class:`LedgerState`, brought up to the stored ledger, or None.
 
     ``account`` folds the customer's ledger as the services do (from the snapshot);
-    it starts a new state. Use the state inside the caller's transaction; it goes back
-    to the cache when the block ends without an error, and is dropped otherwise.
+    it starts a new state (None: no new state, so None unless one is kept).
+    Use the state inside the caller's transaction, without changing it; it goes back
+    to the cache when the block ends, or ends with a library error other than a
+    :class:`~custmgmt.errors.StorageError` (a refusal: nothing was folded in the
+    block), and is dropped otherwise.
 
     Raises:
         StorageError: the stored ledger is inconsistent (as ``account`` says).
@@ -293,12 +445,24 @@ def running(
         state = cache.states.pop(customer_id, None)
     try:
         if state is None or not _catch_up(repo, state):
+            if account is None:
+                yield None
+                return
             start = account()
             state = LedgerState(repo, start, repo.entries(customer_id))
     except _Unsupported:
         yield None
         return
-    yield state
+    try:
+        yield state
+    except CustMgmtError as exc:
+        if not isinstance(exc, StorageError):
+            _keep(cache, customer_id, state)
+        raise
+    _keep(cache, customer_id, state)
+
+
+def _keep(cache: _Cache, customer_id: str, state: LedgerState) -> None:
     with cache.lock:
         cache.states[customer_id] = state
         while len(cache.states) > _MAX_CUSTOMERS:

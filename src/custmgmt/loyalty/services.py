@@ -13,6 +13,12 @@ same key returns the stored entry and writes nothing, so retries never award twi
 Entries of one customer are appended in time order: a service refuses an ``at``
 earlier than the ledger's last entry, except reversals and expiries, which a job may
 record late: they are dated at the later of the event and the last entry.
+
+The services read the customer's ledger through its running state
+(:mod:`custmgmt.loyalty._running`): only the entries after the last one seen are read
+and folded in, so a call on a long ledger does not replay it all. Where the state
+cannot be trusted, or none is kept for a read, they compute afresh from the whole
+ledger; both ways give the same results.
 """
 
 from __future__ import annotations
@@ -146,6 +152,14 @@ def account(
         StorageError: the stored ledger is inconsistent.
     """
     check_id("customer_id", customer_id)
+    with running(store, customer_id, None) as run:
+        if run is not None:
+            return run.account(program.returns.debt_in_balance)
+    return _account_afresh(store, customer_id, program)
+
+
+def _account_afresh(store: LoyaltyStore, customer_id: str, program: Program) -> Account:
+    """:func:`account` from the stored snapshot and every entry after it."""
     start = store.loyalty.snapshot(customer_id)
     if start is not None and start.debt_in_balance != program.returns.debt_in_balance:
         start = attrs.evolve(start, debt_in_balance=program.returns.debt_in_balance)
@@ -191,7 +205,8 @@ def check_snapshot(
         store.loyalty.entries(customer_id), customer_id=customer_id,
         debt_in_balance=program.returns.debt_in_balance,
     )
-    fast = account(store, customer_id, program=program)
+    check_id("customer_id", customer_id)
+    fast = _account_afresh(store, customer_id, program)  # the stored snapshot, not a state
     if fast != full:
         raise StorageError(
             f"points snapshot of {customer_id!r} disagrees with a replay of its ledger "
@@ -215,11 +230,39 @@ def statement(
         ValidationError: ``as_of`` is naive.
     """
     require_aware("as_of", as_of)
-    store.customers.get(customer_id)
-    entries = [e for e in store.loyalty.entries(customer_id) if e.at <= as_of]
+    customer = store.customers.get(customer_id)
+    # The entries are read whatever the state holds: they are the statement's, and a
+    # redaction may have rewritten their reasons in place.
+    stored = store.loyalty.entries(customer_id)
+    with running(store, customer_id, None) as run:
+        if (
+            run is not None
+            and run.seq == (stored[-1].seq if stored else 0)
+            and (run.at is None or as_of >= run.at)
+            and (kept := run.replayed(program.returns.debt_in_balance)) is not None
+        ):
+            tier: TierStatus | None = None
+            scheme = program.tiers
+            if scheme is not None and scheme.basis == "points":
+                with _calendar("as_of", as_of):
+                    tier = run.tier_status(
+                        scheme, customer.registered_at, max(as_of, customer.registered_at)
+                    )
+            elif scheme is not None:
+                tier = tier_status(store, customer_id, as_of=as_of, program=program)
+            return _statement(customer_id, as_of, stored, kept, tier)
+    entries = [e for e in stored if e.at <= as_of]
     folded = replay(
         entries, customer_id=customer_id, debt_in_balance=program.returns.debt_in_balance
     )
+    tier = tier_status(store, customer_id, as_of=as_of, program=program) if program.tiers else None
+    return _statement(customer_id, as_of, entries, folded, tier)
+
+
+def _statement(
+    customer_id: str, as_of: datetime, entries: Sequence[LedgerEntry], folded: Account,
+    tier: TierStatus | None,
+) -> Statement:
     with _calendar("as_of", as_of):
         soon = as_of + timedelta(days=30)
     expiring = tuple(
@@ -227,7 +270,6 @@ def statement(
         for lot in folded.available_lots(as_of)
         if lot.expires_at <= soon
     )
-    tier = tier_status(store, customer_id, as_of=as_of, program=program) if program.tiers else None
     return Statement(
         customer_id=customer_id, as_of=as_of, entries=tuple(entries), lots=folded.lots,
         balance=folded.balance(as_of), locked=folded.locked(as_of), debt=folded.debt,
@@ -280,10 +322,10 @@ def earn_points(
         # The ledger's running state saves replaying it and walking the tier afresh on
         # every award (quadratic over a long ledger); None: compute afresh.
         with running(
-            store, customer_id, lambda: account(store, customer_id, program=program)
+            store, customer_id, lambda: _account_afresh(store, customer_id, program)
         ) as run:
             folded: Account | LedgerState = (
-                account(store, customer_id, program=program) if run is None else run
+                _account_afresh(store, customer_id, program) if run is None else run
             )
             _check_order_in_time(folded, at)
             base = points if points is not None else earn_rule.base_points(amount)
@@ -503,19 +545,19 @@ def redeem_points(
                 raise ValidationError("key", key, "a key not used for another entry")
             return found
         store.customers.get(customer_id)
-        folded = account(store, customer_id, program=program)
-        _check_order_in_time(folded, at)
-        allowed = folded.balance(at)
-        if points > allowed:
-            raise InsufficientPoints(customer_id, points, max(allowed, 0))
-        draws = _draw(folded.available_lots(at), points)
-        entry = LedgerEntry(
-            id=_entry_id(customer_id, folded.seq + 1), customer_id=customer_id,
-            seq=folded.seq + 1, kind=EntryKind.REDEEM, points=-points, at=at, key=key,
-            actor=actor, reason=reason, draws=draws,
-        )
-        store.loyalty.append(entry)
-        return entry
+        with _ledger(store, customer_id, program) as folded:
+            _check_order_in_time(folded, at)
+            allowed = _balance(folded, at, program)
+            if points > allowed:
+                raise InsufficientPoints(customer_id, points, max(allowed, 0))
+            draws = _draw(folded.available_lots(at), points)
+            entry = LedgerEntry(
+                id=_entry_id(customer_id, folded.seq + 1), customer_id=customer_id,
+                seq=folded.seq + 1, kind=EntryKind.REDEEM, points=-points, at=at, key=key,
+                actor=actor, reason=reason, draws=draws,
+            )
+            store.loyalty.append(entry)
+            return entry
 
 
 def reverse_for_order(
@@ -551,42 +593,43 @@ def reverse_for_order(
         else:
             share = order.refunded.amount / order.total.amount if order.total.amount else 0
             target = int((earned.points * Decimal(share)).to_integral_value(rounding=ROUND_FLOOR))
-        folded = account(store, customer_id, program=program)
-        due = target - folded.order_reversed(order.id)
-        if due <= 0:
-            return None
-        key = f"reverse:{order.id}:{target}"
-        found = store.loyalty.by_key(customer_id, key)
-        if found is not None:
-            return found
-        when = order.cancelled_at if order.status is OrderStatus.CANCELLED else order.returned_at
-        at = max(when or earned.at, folded.at or earned.at)
-        own = folded.lot(earned.id)
-        draws: list[Draw] = []
-        left = due
-        if own.remaining > 0 and not own.expired(at):
-            take = min(own.remaining, left)
-            draws.append(Draw(lot=own.id, points=take))
-            left -= take
-        others = [lot for lot in folded.available_lots(at) if lot.id != own.id]
-        if left:
-            drawn = _draw(others, min(left, sum(lot.remaining for lot in others)))
-            draws.extend(drawn)
-            left -= sum(d.points for d in drawn)
-        debt, written_off = left, 0
-        limit = program.returns.debt_limit
-        if limit is not None and folded.debt + debt > limit:
-            debt = max(0, limit - folded.debt)
-            written_off = left - debt
-        policy = f" ({program.returns.mode.value})" if debt or written_off else ""
-        entry = LedgerEntry(
-            id=_entry_id(customer_id, folded.seq + 1), customer_id=customer_id,
-            seq=folded.seq + 1, kind=EntryKind.REVERSE, points=-due, at=at, key=key,
-            actor=actor, reason=f"退货 {order.id}{policy}",
-            order_id=order.id, draws=tuple(draws), debt=debt, written_off=written_off,
-        )
-        store.loyalty.append(entry)
-        return entry
+        with _ledger(store, customer_id, program) as folded:
+            due = target - folded.order_reversed(order.id)
+            if due <= 0:
+                return None
+            key = f"reverse:{order.id}:{target}"
+            found = store.loyalty.by_key(customer_id, key)
+            if found is not None:
+                return found
+            cancelled = order.status is OrderStatus.CANCELLED
+            when = order.cancelled_at if cancelled else order.returned_at
+            at = max(when or earned.at, folded.at or earned.at)
+            own = folded.lot(earned.id)
+            draws: list[Draw] = []
+            left = due
+            if own.remaining > 0 and not own.expired(at):
+                take = min(own.remaining, left)
+                draws.append(Draw(lot=own.id, points=take))
+                left -= take
+            others = [lot for lot in folded.available_lots(at) if lot.id != own.id]
+            if left:
+                drawn = _draw(others, min(left, sum(lot.remaining for lot in others)))
+                draws.extend(drawn)
+                left -= sum(d.points for d in drawn)
+            debt, written_off = left, 0
+            limit = program.returns.debt_limit
+            if limit is not None and folded.debt + debt > limit:
+                debt = max(0, limit - folded.debt)
+                written_off = left - debt
+            policy = f" ({program.returns.mode.value})" if debt or written_off else ""
+            entry = LedgerEntry(
+                id=_entry_id(customer_id, folded.seq + 1), customer_id=customer_id,
+                seq=folded.seq + 1, kind=EntryKind.REVERSE, points=-due, at=at, key=key,
+                actor=actor, reason=f"退货 {order.id}{policy}",
+                order_id=order.id, draws=tuple(draws), debt=debt, written_off=written_off,
+            )
+            store.loyalty.append(entry)
+            return entry
 
 
 def expire_points(
@@ -612,24 +655,40 @@ def expire_points(
     who = store.loyalty.customer_ids() if customer_ids is None else list(customer_ids)
     written: list[LedgerEntry] = []
     for customer_id in who:
-        with store.transaction():
-            folded = account(store, customer_id, program=program)
-            seq = folded.seq
-            for lot in sorted(folded.lots, key=lambda lot: (lot.expires_at, lot.id)):
-                if lot.remaining <= 0 or not lot.expired(as_of):
-                    continue
-                if store.loyalty.by_key(customer_id, f"expire:{lot.id}") is not None:
-                    continue
-                seq += 1
-                entry = LedgerEntry(
-                    id=_entry_id(customer_id, seq), customer_id=customer_id, seq=seq,
-                    kind=EntryKind.EXPIRE, points=-lot.remaining,
-                    at=max(lot.expires_at, folded.at or lot.expires_at), key=f"expire:{lot.id}",
-                    actor=actor, reason=f"到期 {lot.expires_at:%Y-%m-%d}",
-                    draws=(Draw(lot=lot.id, points=lot.remaining),),
-                )
-                store.loyalty.append(entry)
-                written.append(entry)
+        check_id("customer_id", customer_id)
+        written.extend(_expire_lots(store, customer_id, as_of, program, actor))
+    return written
+
+
+def _expire_lots(
+    store: LoyaltyStore, customer_id: str, as_of: datetime, program: Program, actor: str
+) -> list[LedgerEntry]:
+    """One customer's part of :func:`expire_points`, in its own transaction."""
+    written: list[LedgerEntry] = []
+    with store.transaction(), running(store, customer_id, None) as run:
+        folded: Account | LedgerState
+        if run is None:
+            folded = _account_afresh(store, customer_id, program)
+            expired = [
+                lot for lot in sorted(folded.lots, key=lambda lot: (lot.expires_at, lot.id))
+                if lot.remaining > 0 and lot.expired(as_of)
+            ]
+        else:
+            folded, expired = run, run.expired_lots(as_of)
+        seq, last_at = folded.seq, folded.at
+        for lot in expired:
+            if store.loyalty.by_key(customer_id, f"expire:{lot.id}") is not None:
+                continue
+            seq += 1
+            entry = LedgerEntry(
+                id=_entry_id(customer_id, seq), customer_id=customer_id, seq=seq,
+                kind=EntryKind.EXPIRE, points=-lot.remaining,
+                at=max(lot.expires_at, last_at or lot.expires_at), key=f"expire:{lot.id}",
+                actor=actor, reason=f"到期 {lot.expires_at:%Y-%m-%d}",
+                draws=(Draw(lot=lot.id, points=lot.remaining),),
+            )
+            store.loyalty.append(entry)
+            written.append(entry)
     return written
 
 
@@ -671,26 +730,26 @@ def adjust_points(
         customer = store.customers.get(customer_id)
         if at < customer.registered_at:  # as earn_points: no points before the customer
             raise ValidationError("at", at, f"not before registration {customer.registered_at}")
-        folded = account(store, customer_id, program=program)
-        _check_order_in_time(folded, at)
-        common: dict[str, Any] = {
-            "id": _entry_id(customer_id, folded.seq + 1), "customer_id": customer_id,
-            "seq": folded.seq + 1, "kind": EntryKind.ADJUST, "points": points, "at": at,
-            "key": key, "actor": actor, "reason": reason,
-        }
-        if points > 0:
-            settle = min(folded.debt, points)
-            if expires_at is None:
-                with _calendar("at", at):
-                    expires_at = program.expiry.expires_at(at)
-            entry = LedgerEntry(**common, expires_at=expires_at, debt=-settle)
-        else:
-            allowed = folded.balance(at)
-            if -points > allowed:
-                raise InsufficientPoints(customer_id, -points, max(allowed, 0))
-            entry = LedgerEntry(**common, draws=_draw(folded.available_lots(at), -points))
-        store.loyalty.append(entry)
-        return entry
+        with _ledger(store, customer_id, program) as folded:
+            _check_order_in_time(folded, at)
+            common: dict[str, Any] = {
+                "id": _entry_id(customer_id, folded.seq + 1), "customer_id": customer_id,
+                "seq": folded.seq + 1, "kind": EntryKind.ADJUST, "points": points, "at": at,
+                "key": key, "actor": actor, "reason": reason,
+            }
+            if points > 0:
+                settle = min(folded.debt, points)
+                if expires_at is None:
+                    with _calendar("at", at):
+                        expires_at = program.expiry.expires_at(at)
+                entry = LedgerEntry(**common, expires_at=expires_at, debt=-settle)
+            else:
+                allowed = _balance(folded, at, program)
+                if -points > allowed:
+                    raise InsufficientPoints(customer_id, -points, max(allowed, 0))
+                entry = LedgerEntry(**common, draws=_draw(folded.available_lots(at), -points))
+            store.loyalty.append(entry)
+            return entry
 
 
 def hold_lot(
@@ -734,8 +793,7 @@ def _lock(
     actor: str, reason: str, program: Program,
 ) -> LedgerEntry:
     require_aware("at", at)
-    with store.transaction():
-        folded = account(store, customer_id, program=program)
+    with store.transaction(), _ledger(store, customer_id, program) as folded:
         lot = folded.lot(lot_id)
         if lot.held == (kind is EntryKind.LOCK):
             raise ValidationError(
@@ -895,6 +953,22 @@ def _calendar(name: str, moment: datetime) -> Iterator[None]:
         raise ValidationError(
             name, moment, f"a moment far enough before year 10000 for the programme's dates ({exc})"
         ) from exc
+
+
+@contextmanager
+def _ledger(
+    store: LoyaltyStore, customer_id: str, program: Program
+) -> Iterator[Account | LedgerState]:
+    """The customer's ledger as :func:`account` folds it: the running state, or afresh."""
+    with running(
+        store, customer_id, lambda: _account_afresh(store, customer_id, program)
+    ) as run:
+        yield _account_afresh(store, customer_id, program) if run is None else run
+
+
+def _balance(folded: Account | LedgerState, at: datetime, program: Program) -> int:
+    """As :meth:`Account.balance` of the account :func:`account` folds."""
+    return folded.available(at) - (folded.debt if program.returns.debt_in_balance else 0)
 
 
 def _entry_id(customer_id: str, seq: int) -> str:
