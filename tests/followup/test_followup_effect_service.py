@@ -78,4 +78,5 @@ def test_the_store_effect_prints_spend_at_the_currency_digits() -> None:
                              replicates=100)
     assert result.currency == "CNY"
     spend = [line for line in result.lines() if line.startswith("spend:")]
-    assert spend and all("." in line for line in spend), spend
+    assert spend
+    assert all("." in line for line in spend), spend
