@@ -269,7 +269,11 @@ class Store(Protocol):
         ...
 
     def close(self) -> None:
-        """Release resources; the store must not be used afterwards."""
+        """Release resources. Afterwards every repository call, ``transaction()``, frame
+        read and bulk load raises :class:`~custmgmt.errors.StorageError` ("the store is
+        closed"); closing again does nothing. Closed inside this thread's
+        ``transaction()``, the block ends with ``StorageError`` and keeps none of its
+        writes; a transaction another thread has open is waited for."""
         ...
 
 

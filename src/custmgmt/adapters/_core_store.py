@@ -5,6 +5,10 @@ Each store reads frames and loads order batches its own way (a scan of the memor
 repositories, SQL straight into arrays, a PostgreSQL server-side cursor and COPY);
 :class:`CoreStore` checks and forwards the calls, so the port's signatures are written
 once; the store names its frame readers and says how a batch is loaded.
+
+It also words the one error every store gives once closed (:func:`closed_store_error`)
+and the one a transaction ends with when the store was closed inside it
+(:func:`closed_in_transaction_error`), so the three adapters say it alike.
 """
 
 from __future__ import annotations
@@ -16,9 +20,27 @@ from typing import Any, ClassVar, Generic, TypeVar
 from custmgmt.analytics.batches import OrderBatch
 from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 from custmgmt.domain import InteractionKind
-from custmgmt.errors import ValidationError
+from custmgmt.errors import StorageError, ValidationError
 
-__all__ = ["CoreStore"]
+__all__ = ["CLOSED", "CoreStore", "closed_in_transaction_error", "closed_store_error"]
+
+#: What every bundled store's error says once the store is closed (after its backend's
+#: ``memory:``, ``sqlite:`` or ``postgres:``).
+CLOSED = "the store is closed"
+
+
+def closed_store_error(backend: str) -> StorageError:
+    """The error of any use of a closed store (``backend``: ``"sqlite"`` ...)."""
+    return StorageError(f"{backend}: {CLOSED}; a store cannot be used after close()")
+
+
+def closed_in_transaction_error(backend: str) -> StorageError:
+    """The error a ``transaction()`` block ends with when the store was closed inside
+    it: its writes were rolled back, none committed."""
+    return StorageError(
+        f"{backend}: {CLOSED}: closed inside a transaction, whose writes were rolled back"
+    )
+
 
 CustomersT = TypeVar("CustomersT")
 OrdersT = TypeVar("OrdersT")
@@ -50,6 +72,11 @@ class CoreStore(Generic[CustomersT, OrdersT, InteractionsT]):
         """Store ``batch`` (an OrderBatch) all or nothing; returns how many orders."""
         raise NotImplementedError
 
+    def _check_open(self) -> None:
+        """Raise :func:`closed_store_error` once the store is closed: the columnar port
+        checks it before its arguments, as every repository call does."""
+        raise NotImplementedError
+
     # -- the Store protocol -----------------------------------------------------------------
     @property
     def customers(self) -> CustomersT:
@@ -78,6 +105,7 @@ class CoreStore(Generic[CustomersT, OrdersT, InteractionsT]):
         customer_index: Any = None,
     ) -> OrderFrame:
         """The stored orders as a frame (see :meth:`custmgmt.ports.ColumnarStore.order_frame`)."""
+        self._check_open()
         return type(self)._read_order_frame(
             self._order_source(),
             currency=currency,
@@ -91,6 +119,7 @@ class CoreStore(Generic[CustomersT, OrdersT, InteractionsT]):
     def load_orders(self, batch: OrderBatch) -> int:
         """Store a validated batch of new orders, all or nothing (see
         :meth:`custmgmt.ports.ColumnarStore.load_orders`)."""
+        self._check_open()
         if not isinstance(batch, OrderBatch):
             raise ValidationError("batch", type(batch).__name__, "an OrderBatch")
         return self._load_batch(batch)
@@ -106,6 +135,7 @@ class CoreStore(Generic[CustomersT, OrdersT, InteractionsT]):
     ) -> InteractionFrame:
         """The stored interactions as a frame (see
         :meth:`custmgmt.ports.ColumnarStore.interaction_frame`)."""
+        self._check_open()
         return type(self)._read_interaction_frame(
             self._interaction_source(),
             as_of=as_of,

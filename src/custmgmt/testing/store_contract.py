@@ -15,11 +15,20 @@ pytest collects the subclass (its name starts with ``Test``) and runs every
 collected. The suite needs nothing but the standard library, so it runs under
 unittest-style runners too: call ``setup_method`` / ``teardown_method`` around each
 test.
+
+The ``closing`` tests hold every bundled store to one life cycle: after ``close()``
+every repository call, ``transaction()``, frame read and bulk load raises
+:class:`~custmgmt.errors.StorageError` ("the store is closed"); closing again does
+nothing; leaving ``with store:`` closes it; a store closed inside its own transaction
+ends that block with StorageError and keeps none of its writes; a lazy read started
+before the close raises at its next step; a transaction another thread has open is
+waited for. A host's store is held to them with ``closes_like_the_library = True``.
 """
 
 from __future__ import annotations
 
 import abc
+import functools
 import itertools
 from collections.abc import Callable
 from contextlib import suppress
@@ -46,8 +55,8 @@ from custmgmt.domain import (
     Review,
     Search,
 )
-from custmgmt.errors import Conflict, NotFound, ValidationError
-from custmgmt.ports import Store
+from custmgmt.errors import Conflict, NotFound, StorageError, ValidationError
+from custmgmt.ports import ColumnarStore, Store
 from custmgmt.testing._contract import Boom, ContractBase, raises
 
 __all__ = ["StoreContract"]
@@ -109,6 +118,10 @@ def _interaction(**overrides: Any) -> Interaction:
     return Interaction(**fields)
 
 
+def _read_capability(store: Any, name: str, read: Callable[[Any], object]) -> object:
+    return read(getattr(store, name))
+
+
 class StoreContract(ContractBase[Store], abc.ABC):
     """Behaviours every store keeps; subclass with ``make_store`` to run them.
 
@@ -127,6 +140,15 @@ class StoreContract(ContractBase[Store], abc.ABC):
     #: no for a host's own store, whose wording is its own (the rest of those tests
     #: still holds it: which id, which versions, nothing written).
     library_wording: bool | None = None
+
+    #: Whether the store keeps the bundled adapters' closing rules (the ``closing``
+    #: tests): after ``close()`` every repository call, ``transaction()``, frame read
+    #: and bulk load raises StorageError; closing again does nothing; leaving a
+    #: ``with store:`` block closes it; a transaction inside which the store was
+    #: closed ends with StorageError, its writes rolled back; a lazy read started
+    #: before the close raises at its next step. None: yes for the stores of
+    #: ``custmgmt.adapters``, no for a host's own store (set True to check it too).
+    closes_like_the_library: bool | None = None
 
     @abc.abstractmethod
     def make_store(self) -> Store:
@@ -151,6 +173,22 @@ class StoreContract(ContractBase[Store], abc.ABC):
 
     def _release(self, subject: Store) -> None:
         self.close_store(subject)
+
+    def _checks_closing(self) -> bool:
+        if self.closes_like_the_library is not None:
+            return self.closes_like_the_library
+        return type(self.store).__module__.startswith("custmgmt.adapters.")
+
+    def _refused_as_closed(self, call: Callable[[], object], what: str) -> None:
+        """``call()`` on the closed store raises StorageError saying it is closed."""
+        try:
+            call()
+        except StorageError as exc:
+            message = str(exc)
+        else:
+            raise AssertionError(f"{what} on a closed store raised no StorageError")
+        if self._holds_library_wording():
+            assert "the store is closed" in message, (what, message)
 
     # -- customers --------------------------------------------------------------------------
     def test_a_customer_reads_back_equal_to_what_was_added(self) -> None:
@@ -861,3 +899,196 @@ class StoreContract(ContractBase[Store], abc.ABC):
         assert self.store.orders.count() == 1
         with raises(NotFound):
             self.store.orders.get("o-fresh")
+
+    # -- closing ----------------------------------------------------------------------------
+    def _closed_store_calls(self, store: Any) -> dict[str, Callable[[], object]]:
+        """One call of each kind a store answers, for a store closed with data in it."""
+        at = _T0 - timedelta(days=1), _T0 + timedelta(days=1)
+        calls: dict[str, Callable[[], object]] = {
+            "customers.get": lambda: store.customers.get("c-kept"),
+            "customers.add": lambda: store.customers.add(_customer()),
+            "customers.add_many": lambda: store.customers.add_many([_customer()]),
+            "customers.update": lambda: store.customers.update(
+                _customer(id="c-kept", version=2)
+            ),
+            "customers.remove": lambda: store.customers.remove("c-kept"),
+            "customers.count": lambda: store.customers.count(),
+            "customers.iter_chunks": lambda: list(store.customers.iter_chunks()),
+            "orders.get": lambda: store.orders.get("o-kept"),
+            "orders.add": lambda: store.orders.add(_order()),
+            "orders.for_customer": lambda: store.orders.for_customer("c-kept"),
+            "orders.between": lambda: list(store.orders.between(*at)),
+            "orders.iter_chunks": lambda: list(store.orders.iter_chunks()),
+            "orders.count": lambda: store.orders.count(),
+            "interactions.get": lambda: store.interactions.get("i-kept"),
+            "interactions.add": lambda: store.interactions.add(_interaction()),
+            "interactions.for_customer": lambda: store.interactions.for_customer("c-kept"),
+            "interactions.between": lambda: list(store.interactions.between(*at)),
+            "interactions.iter_chunks": lambda: list(store.interactions.iter_chunks()),
+            "transaction": lambda: store.transaction().__enter__(),
+        }
+        if isinstance(store, ColumnarStore):
+            from custmgmt.analytics.batches import OrderBatch
+
+            batch = OrderBatch.from_arrays(
+                order_id=["o-batch"], customer_id=["c-kept"], placed_at=[_T0],
+                amount=[1990], currency="CNY", category="茶叶",
+            )  # fmt: skip
+            calls["order_frame"] = lambda: store.order_frame(currency="CNY")
+            calls["interaction_frame"] = lambda: store.interaction_frame()
+            calls["load_orders"] = lambda: store.load_orders(batch)
+        # The bundled capabilities, where the store has them: one read each.
+        capability_reads: dict[str, Callable[[Any], object]] = {
+            "tickets": lambda r: r.count(),
+            "ratings": lambda r: r.list_runs(),
+            "prospects": lambda r: r.count(),
+            "agents": lambda r: r.count(),
+            "assignments": lambda r: r.count(),
+            "campaigns": lambda r: r.list_campaigns(),
+            "followups": lambda r: r.plans(),
+            "loyalty": lambda r: r.count(),
+            "risk": lambda r: r.scorecards(),
+            "privacy": lambda r: r.last_audit(),
+        }
+        offered = set(getattr(store, "capabilities", ()))
+        for name, read in capability_reads.items():
+            if name in offered:
+                calls[f"{name} read"] = functools.partial(_read_capability, store, name, read)
+        return calls
+
+    def _store_with_data(self) -> Store:
+        # The test's one store: hosts' close_store hooks clean up after one store.
+        store = self.store
+        store.customers.add(_customer(id="c-kept"))
+        store.orders.add(_order(id="o-kept", customer_id="c-kept"))
+        store.interactions.add(_interaction(id="i-kept", customer_id="c-kept"))
+        return store
+
+    def test_every_call_on_a_closed_store_raises_storage_error_saying_it_is_closed(
+        self,
+    ) -> None:
+        if not self._checks_closing():
+            return
+        store = self._store_with_data()
+        store.close()
+        for what, call in self._closed_store_calls(store).items():
+            self._refused_as_closed(call, what)
+
+    def test_closing_twice_does_nothing_and_the_store_stays_closed(self) -> None:
+        if not self._checks_closing():
+            return
+        store = self._store_with_data()
+        store.close()
+        store.close()
+        self._refused_as_closed(store.customers.count, "customers.count")
+
+    def test_leaving_a_with_block_closes_the_store(self) -> None:
+        if not self._checks_closing():
+            return
+        store: Any = self._store_with_data()
+        with store as same:
+            assert same is store
+            assert store.customers.count() == 1
+        self._refused_as_closed(store.customers.count, "customers.count")
+
+    def test_leaving_a_with_block_by_an_exception_closes_the_store(self) -> None:
+        if not self._checks_closing():
+            return
+        store: Any = self._store_with_data()
+        with raises(Boom), store:
+            raise Boom
+        self._refused_as_closed(store.customers.count, "customers.count")
+
+    def test_closing_inside_a_transaction_rolls_it_back_and_ends_it_with_storage_error(
+        self,
+    ) -> None:
+        """Closing wins: the store refuses every call at once; the block, left normally
+        or by its own exception, undoes its writes; left normally it raises
+        StorageError, so no caller takes the block for committed."""
+        if not self._checks_closing():
+            return
+        store = self._store_with_data()
+        with raises(StorageError) as ended, store.transaction():
+            store.customers.add(_customer(id="c-before-close"))
+            with store.transaction():
+                store.orders.add(_order(id="o-before-close", customer_id="c-kept"))
+            store.close()
+            self._refused_as_closed(
+                lambda: store.customers.add(_customer()), "customers.add inside"
+            )
+            self._refused_as_closed(store.transaction().__enter__, "nested transaction")
+        if self._holds_library_wording():
+            assert "closed inside a transaction" in str(ended.value), str(ended.value)
+            assert "rolled back" in str(ended.value), str(ended.value)
+        self._refused_as_closed(store.customers.count, "customers.count")
+
+    def test_a_transaction_left_by_its_own_exception_after_a_close_raises_that_one(
+        self,
+    ) -> None:
+        if not self._checks_closing():
+            return
+        store = self._store_with_data()
+        with raises(Boom), store.transaction():
+            store.customers.add(_customer())
+            store.close()
+            raise Boom
+        self._refused_as_closed(store.customers.count, "customers.count")
+
+    def test_a_lazy_read_started_before_close_raises_at_its_next_step(self) -> None:
+        if not self._checks_closing():
+            return
+        store = self.store
+        store.customers.add_many([_customer() for _ in range(3)])
+        store.orders.add_many([_order(customer_id="c-kept") for _ in range(3)])
+        chunks = store.customers.iter_chunks(1)
+        assert len(next(chunks)) == 1
+        orders = store.orders.between(_T0 - timedelta(days=1), _T0 + timedelta(days=1))
+        assert next(orders).customer_id == "c-kept"
+        store.close()
+        self._refused_as_closed(lambda: next(chunks), "iter_chunks, next chunk")
+        # A page read before the close may still come out, never the end of the read.
+        self._refused_as_closed(lambda: list(orders), "between, the rest")
+
+    def test_closing_waits_for_another_threads_transaction_to_end(self) -> None:
+        """A transaction another thread has open ends as it would have (committing);
+        the store is closed after it."""
+        if not self._checks_closing() or not self.threads_share_the_store:
+            return
+        import threading
+        import time
+
+        store = self.store
+        inside, go_on = threading.Event(), threading.Event()
+        outcome: dict[str, BaseException | None] = {}
+
+        def work() -> None:
+            try:
+                with store.transaction():
+                    store.customers.add(_customer(id="c-first"))
+                    inside.set()
+                    go_on.wait()
+                    store.customers.add(_customer(id="c-second"))
+                outcome["work"] = None
+            except BaseException as exc:  # reported below
+                outcome["work"] = exc
+            finally:
+                inside.set()
+
+        def close() -> None:
+            try:
+                store.close()
+                outcome["close"] = None
+            except BaseException as exc:  # reported below
+                outcome["close"] = exc
+
+        worker = threading.Thread(target=work)
+        worker.start()
+        inside.wait()
+        closer = threading.Thread(target=close)
+        closer.start()
+        time.sleep(0.05)  # lets close() start waiting; the outcome is the same without it
+        go_on.set()
+        worker.join()
+        closer.join()
+        assert outcome == {"work": None, "close": None}, outcome
+        self._refused_as_closed(store.customers.count, "customers.count")

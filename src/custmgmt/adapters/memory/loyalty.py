@@ -117,6 +117,7 @@ class MemoryPointsRepository:
         with self._tx.lock:
             every = [e for cid in sorted(self._ledgers) for e in self._ledgers[cid]]
         for start in range(0, len(every), size):
+            self._tx.check_open()  # a store closed during the iteration ends it
             yield every[start : start + size]
 
     def save_snapshot(self, account: Account) -> None:

@@ -48,6 +48,7 @@ class MemoryProspectRepository:
 
     def get(self, prospect_id: str) -> Prospect:
         """The stored prospect (see ``ProspectRepository.get``)."""
+        self._tx.check_open()
         try:
             return self._items[prospect_id]
         except (KeyError, TypeError):
@@ -77,6 +78,7 @@ class MemoryProspectRepository:
 
     def count(self) -> int:
         """How many prospects are stored."""
+        self._tx.check_open()
         return len(self._items)
 
     def find(

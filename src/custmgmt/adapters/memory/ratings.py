@@ -121,6 +121,7 @@ class MemoryRatingRepository:
 
     def get_run(self, run_id: str) -> RatingRun:
         """The stored run (NotFound otherwise)."""
+        self._tx.check_open()
         try:
             return self._runs[run_id]
         except (KeyError, TypeError):
@@ -218,6 +219,7 @@ class MemoryRatingRepository:
 
     def get_override(self, override_id: str) -> Override:
         """The stored override (NotFound otherwise)."""
+        self._tx.check_open()
         try:
             return self._overrides[override_id]
         except (KeyError, TypeError):

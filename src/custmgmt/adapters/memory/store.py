@@ -6,6 +6,10 @@ holds the lock for its whole block and keeps an undo log, so a failed block leav
 the store exactly as it was. Reads of single entities, counts and the ordered
 indexes take the lock too, so they wait for another thread's open transaction
 rather than see part of it (a thread sees its own writes at once).
+
+Once closed, the store refuses every use as the SQLite and PostgreSQL stores do: the
+lock itself raises :class:`~custmgmt.errors.StorageError` ("the store is closed"), and
+lazy reads check before each step.
 """
 
 from __future__ import annotations
@@ -14,8 +18,7 @@ import bisect
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from threading import RLock
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 from custmgmt.adapters._checks import (
     check_chunk_size,
@@ -36,7 +39,7 @@ from custmgmt.adapters.memory.ratings import MemoryRatingRepository
 from custmgmt.adapters.memory.risk import MemoryRiskRepository
 from custmgmt.adapters.memory.team import MemoryAgentRepository, MemoryAssignmentRepository
 from custmgmt.adapters.memory.tickets import MemoryTicketRepository
-from custmgmt.adapters.memory.transaction import TransactionLog
+from custmgmt.adapters.memory.transaction import StoreLock, TransactionLog
 from custmgmt.analytics.batches import OrderBatch
 from custmgmt.campaigns.ports import CAMPAIGNS
 from custmgmt.domain import Customer, Interaction, InteractionKind, Order
@@ -215,6 +218,7 @@ class _MemoryRepository(Generic[T]):
     # -- helpers -------------------------------------------------------------------
     def _chunks(self, ids: list[str], size: int) -> Iterator[Sequence[T]]:
         for start in range(0, len(ids), size):
+            self._tx.check_open()  # a store closed during the iteration ends it
             chunk = [self._items[i] for i in ids[start : start + size] if i in self._items]
             if chunk:
                 yield chunk
@@ -259,8 +263,9 @@ class _MemoryRepository(Generic[T]):
 
     # -- what the columnar port reads (adapters/memory/frames.py) ---------------------
     @property
-    def lock(self) -> RLock:
-        """The store's lock; hold it while reading :attr:`items` and :meth:`window_ids`."""
+    def lock(self) -> StoreLock:
+        """The store's lock; hold it while reading :attr:`items` and :meth:`window_ids`
+        (taking it raises StorageError once the store is closed)."""
         return self._tx.lock
 
     @property
@@ -277,6 +282,11 @@ class _MemoryRepository(Generic[T]):
         first = -(2**63) if lo is None else lo
         # Every id sorts after "", so (hi + 1, "") is the first key past ``hi``.
         return keys.ids_between(first, 2**63 if hi is None else hi + 1)
+
+    def _open(self) -> bool:
+        """True, or StorageError once the store is closed (checked by lazy reads)."""
+        self._tx.check_open()
+        return True
 
     def _ids_between(self, start: datetime, end: datetime) -> list[str]:
         lo, hi = check_range(start, end)
@@ -340,7 +350,7 @@ class MemoryOrderRepository(_MemoryRepository[Order]):
     def between(self, start: datetime, end: datetime) -> Iterator[Order]:
         """Orders placed in ``[start, end)``, oldest first."""
         ids = self._ids_between(start, end)
-        return (self._items[i] for i in ids if i in self._items)
+        return (self._items[i] for i in ids if self._open() and i in self._items)
 
 
 class MemoryInteractionRepository(_MemoryRepository[Interaction]):
@@ -374,7 +384,7 @@ class MemoryInteractionRepository(_MemoryRepository[Interaction]):
         """Interactions at ``[start, end)`` (of ``kinds``, if given), oldest first."""
         wanted = _kinds(kinds)
         ids = self._ids_between(start, end)
-        items = (self._items.get(i) for i in ids)
+        items = (self._items.get(i) for i in ids if self._open())
         return (i for i in items if i is not None and (wanted is None or i.kind in wanted))
 
 
@@ -404,6 +414,11 @@ class MemoryStore(
     Capability repositories are registered below, one line each (see
     :mod:`custmgmt.adapters._registry`); all share the store's lock and transactions.
 
+    Closing (:meth:`close`, or leaving a ``with MemoryStore() as store:`` block) ends
+    the store's life as it does for the SQLite and PostgreSQL stores: every later
+    repository call, transaction, frame read or bulk load raises
+    :class:`~custmgmt.errors.StorageError` ("the store is closed").
+
     Args:
         capabilities: more capability repositories for this store, as
             ``{key: factory(transaction_log)}``, read with :meth:`repository`.
@@ -430,10 +445,17 @@ class MemoryStore(
         self._customers = MemoryCustomerRepository(self._tx, self._customer_dependents)
         self._orders = MemoryOrderRepository(self._tx)
         self._interactions = MemoryInteractionRepository(self._tx)
-        self._init_capabilities(capabilities, self.tx.lock)
+        # The registry takes the lock itself: a closed store still hands out its
+        # repositories, whose every call then fails.
+        self._init_capabilities(capabilities, self.tx.raw_lock)
 
     def transaction(self) -> AbstractContextManager[None]:
-        """All-or-nothing scope for writes (see :meth:`custmgmt.ports.Store.transaction`)."""
+        """All-or-nothing scope for writes (see :meth:`custmgmt.ports.Store.transaction`).
+
+        Raises:
+            StorageError: the store is closed, or was closed inside the block (whose
+                writes are then undone).
+        """
         return self._tx.transaction()
 
     # -- the core store's hooks (see CoreStore) ---------------------------------------------
@@ -452,7 +474,23 @@ class MemoryStore(
         return self._orders.add_many(batch.to_orders())
 
     def close(self) -> None:
-        """Nothing to release; present for the protocol."""
+        """Close the store: every later use raises StorageError ("the store is closed").
+
+        Closing again does nothing. A transaction another thread has open is waited
+        for (it holds the store's lock). Closing inside this thread's own
+        ``transaction()`` block undoes the block's writes when it ends, and the block
+        ends with StorageError: nothing of it is kept.
+        """
+        self._tx.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _check_open(self) -> None:
+        self._tx.check_open()
 
     def _customer_dependents(self, customer_id: str) -> dict[str, int]:
         """What still belongs to a customer: the core records and each capability's."""

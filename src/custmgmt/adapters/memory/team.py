@@ -33,6 +33,7 @@ class MemoryAgentRepository:
 
     def get(self, agent_id: str) -> Agent:
         """The stored agent (see ``AgentRepository.get``)."""
+        self._tx.check_open()
         try:
             return self._items[agent_id]
         except (KeyError, TypeError):
@@ -59,6 +60,7 @@ class MemoryAgentRepository:
 
     def count(self) -> int:
         """How many agents are stored."""
+        self._tx.check_open()
         return len(self._items)
 
     def find(
@@ -120,6 +122,7 @@ class MemoryAssignmentRepository:
 
     def count(self) -> int:
         """How many assignments are stored."""
+        self._tx.check_open()
         return len(self._items)
 
     def find(

@@ -61,6 +61,7 @@ class MemoryTicketRepository:
 
     def get(self, ticket_id: str) -> Ticket:
         """The stored ticket (see ``TicketRepository.get``)."""
+        self._tx.check_open()
         try:
             return self._items[ticket_id]
         except (KeyError, TypeError):
@@ -104,6 +105,7 @@ class MemoryTicketRepository:
 
     def count(self) -> int:
         """How many tickets are stored."""
+        self._tx.check_open()
         return len(self._items)
 
     def find(
@@ -137,6 +139,7 @@ class MemoryTicketRepository:
     def _chunks(self, size: int) -> Iterator[Sequence[Ticket]]:
         every = self.find()
         for start in range(0, len(every), size):
+            self._tx.check_open()  # a store closed during the iteration ends it
             yield every[start : start + size]
 
 

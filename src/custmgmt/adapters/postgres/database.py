@@ -22,10 +22,19 @@ transaction, and is a :class:`~custmgmt.errors.Conflict` after that or inside th
 caller's transaction; anything else, a lost connection included, is a
 :class:`~custmgmt.errors.StorageError`. A pool replaces a broken connection, so the
 next call works again once the server is back.
+
+The driver reports what it runs into besides its exceptions on the ``psycopg``
+loggers: the pool's background threads (a connection refused, a server gone, on
+``psycopg.pool``), a rollback that failed after the error the store raises. The store
+reports those failures as its own errors, so this module gives the ``psycopg`` logger a
+:class:`logging.NullHandler`: an application that configured no logging gets no
+warnings on stderr from the driver (Python's "last resort" handler), and one that did
+still receives every record through its own handlers.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 import threading
@@ -41,6 +50,7 @@ import psycopg.errors
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from custmgmt._text import mask_dsn
+from custmgmt.adapters._core_store import closed_in_transaction_error, closed_store_error
 from custmgmt.adapters._sql_migrations import checked_steps, run_missing_steps
 from custmgmt.adapters.postgres.schema import SCHEMA_TABLE, Migration
 from custmgmt.domain._validate import is_finite_number
@@ -54,6 +64,9 @@ Connection = psycopg.Connection[Any]
 #: SQLSTATEs that mean "run the transaction again": serialisation failure, deadlock.
 RETRY_STATES = frozenset({"40001", "40P01"})
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+# The driver's warnings duplicate the store's own errors: none on stderr by default.
+logging.getLogger("psycopg").addHandler(logging.NullHandler())
 
 
 class _Retryable(Conflict):
@@ -155,11 +168,17 @@ class PostgresDatabase:
             raise ValidationError("retries", retries, "a number of retries from 0 to 100")
         self.schema = schema
         self._retries = retries
+        self._connect_timeout = max(1, round(connect_timeout))
         self._adopt = bool(adopt)
         self._create = bool(create)
         self._described = mask_dsn(target) if isinstance(target, str) else type(target).__name__
         self._local = threading.local()
         self._closed = False
+        # close() refuses new work at once (_closing), waits for the transactions other
+        # threads have open (_active, counted under _settled), then closes (_closed).
+        self._closing = False
+        self._active = 0
+        self._settled = threading.Condition()
         self._lock = threading.RLock()
         self._pool: ConnectionPool[Any] | None = None
         self._conn: Connection | None = None
@@ -309,12 +328,32 @@ class PostgresDatabase:
         local = self._local
         conn: Connection | None = getattr(local, "conn", None)
         if conn is not None:
+            if self._closed:
+                raise closed_store_error("postgres")
             try:
                 with conn.transaction():
                     yield conn
+                    if self._closed:
+                        raise closed_in_transaction_error("postgres")
             except psycopg.Error as exc:
                 raise storage_error("a write", exc) from exc
             return
+        with self._settled:
+            if self._closing:
+                raise closed_store_error("postgres")
+            self._active += 1
+        try:
+            with self._outermost(snapshot) as conn:
+                yield conn
+        finally:
+            with self._settled:
+                self._active -= 1
+                self._settled.notify_all()
+
+    @contextmanager
+    def _outermost(self, snapshot: bool) -> Iterator[Connection]:
+        """A new transaction on a connection of the store's (see :meth:`_scope`)."""
+        local = self._local
         with self._connection() as conn:
             # A host's connection may be inside the host's own transaction: the block
             # is a savepoint there, where the isolation can no longer be chosen.
@@ -332,6 +371,8 @@ class PostgresDatabase:
                     local.conn = conn
                     try:
                         yield conn
+                        if self._closed:
+                            raise closed_in_transaction_error("postgres")
                     finally:
                         local.conn = None
             except psycopg.Error as exc:
@@ -339,16 +380,14 @@ class PostgresDatabase:
 
     @contextmanager
     def _connection(self) -> Iterator[Connection]:
-        if self._closed:
-            raise StorageError("postgres: the store is closed")
+        if self._closing:
+            raise closed_store_error("postgres")
         if self._pool is not None:
             try:
                 with self._pool.connection() as conn:
                     yield conn
             except PoolTimeout as exc:
-                raise StorageError(
-                    f"postgres: no connection to the server became free: {exc}"
-                ) from exc
+                raise self._no_connection(exc) from exc
             except PoolClosed as exc:
                 # Only a host's pool can be closed under an open store.
                 raise StorageError(
@@ -363,6 +402,21 @@ class PostgresDatabase:
                 if self._conn.closed:
                     raise StorageError("postgres: the host's connection is closed")
                 yield self._conn
+
+    def _no_connection(self, exc: PoolTimeout) -> StorageError:
+        """Why the pool gave no connection in time: the server's own words when the
+        store's pool cannot reach it any more (the pool only says it waited), else a
+        pool whose connections all stayed busy."""
+        if self._owns and self._pool is not None:
+            dsn = str(self._pool.conninfo)
+            try:
+                psycopg.connect(dsn, connect_timeout=self._connect_timeout).close()
+            except psycopg.Error as down:
+                return StorageError(
+                    f"postgres: lost the server of {mask_dsn(dsn)!r}; expected a running "
+                    f"PostgreSQL server that accepts this DSN: {_scrubbed(str(down), dsn)}"
+                )
+        return StorageError(f"postgres: no connection to the server became free: {exc}")
 
     # -- hooks for repositories ----------------------------------------------------------
     @contextmanager
@@ -484,14 +538,32 @@ class PostgresDatabase:
 
     # -- closing ---------------------------------------------------------------------------
     def close(self) -> None:
-        """Close the store's own pool (a host's pool or connection stays open); the store
-        is unusable afterwards."""
-        with self._lock:
-            if self._closed:
+        """Close the store: every later use raises StorageError ("the store is closed").
+
+        The store's own pool is closed (a host's pool or connection stays open).
+        Closing again does nothing. New work is refused at once; transactions other
+        threads have open are waited for and end as they would have (as in the memory
+        and SQLite stores, whose transactions hold the store's lock).
+
+        Closed inside this thread's own :meth:`transaction` block, the store refuses
+        every call at once, and the block ends with StorageError: its writes are
+        rolled back (on a host's connection, to where the store's block began). It
+        waits for nobody then (another thread may be waiting for this one's row
+        locks): other threads' open transactions end the same way.
+        """
+        with self._settled:
+            if self._closing:
                 return
+            self._closing = True
+            if not self.in_transaction:
+                self._settled.wait_for(lambda: self._active == 0)
             self._closed = True
-            if self._owns and self._pool is not None:
-                self._pool.close()
+        if self._owns and self._pool is not None:
+            self._pool.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise closed_store_error("postgres")
 
     def __enter__(self) -> Self:
         return self

@@ -64,6 +64,12 @@ class PostgresStore(
     psycopg_pool). ``docs/postgres.md`` shows a host application with a pool,
     migrations at deploy time and backups.
 
+    Closing (:meth:`close`, or leaving a ``with PostgresStore(...) as store:`` block)
+    ends the store's life as it does for the memory and SQLite stores: every later
+    repository call, transaction, frame read or bulk load raises
+    :class:`~custmgmt.errors.StorageError` ("the store is closed"); see :meth:`close`
+    for transactions open meanwhile.
+
     Args:
         target: a DSN (the store opens its own pool and closes it in :meth:`close`),
             a :class:`psycopg_pool.ConnectionPool` the host owns, or one

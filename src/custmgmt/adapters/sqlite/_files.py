@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import stat
 
-__all__ = ["special_file_kind"]
+__all__ = ["MIN_DATABASE_SIZE", "is_foreign_file", "special_file_kind"]
+
+#: The smallest SQLite database file: one page of the smallest page size.
+MIN_DATABASE_SIZE = 512
 
 _KINDS = (
     (stat.S_ISDIR, "a folder"),
@@ -32,3 +35,20 @@ def special_file_kind(path: str | os.PathLike[str]) -> str | None:
         if test(mode):
             return kind
     return None
+
+
+def is_foreign_file(path: str | os.PathLike[str]) -> bool:
+    """Whether the file at ``path`` holds data yet cannot be a database: fewer bytes
+    than the smallest SQLite database (one page of :data:`MIN_DATABASE_SIZE` bytes);
+    False for an empty or missing file, a larger one (SQLite itself refuses one
+    without its header, untouched) or a file that cannot be read (the caller's own
+    open says why).
+
+    SQLite takes a one-byte file for an empty database and writes a new one over it,
+    so such files are refused before SQLite opens them.
+    """
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        return False
+    return 0 < size < MIN_DATABASE_SIZE

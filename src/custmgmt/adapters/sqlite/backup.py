@@ -44,7 +44,7 @@ from pathlib import Path
 
 import attrs
 
-from custmgmt.adapters.sqlite._files import special_file_kind
+from custmgmt.adapters.sqlite._files import is_foreign_file, special_file_kind
 from custmgmt.adapters.sqlite.database import SQLiteDatabase
 from custmgmt.errors import Conflict, StorageError, ValidationError
 
@@ -314,6 +314,8 @@ def backup(
 def _holds_data(path: Path) -> bool:
     if not path.exists() or path.stat().st_size == 0:
         return False
+    if is_foreign_file(path):
+        return True  # SQLite would read a one-byte file as an empty database
     try:
         conn = sqlite3.connect(_read_only_uri(path), uri=True)
         try:

@@ -24,8 +24,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Self
 
+from custmgmt.adapters._core_store import closed_in_transaction_error, closed_store_error
 from custmgmt.adapters._sql_migrations import checked_steps, run_missing_steps
-from custmgmt.adapters.sqlite._files import special_file_kind
+from custmgmt.adapters.sqlite._files import (
+    MIN_DATABASE_SIZE,
+    is_foreign_file,
+    special_file_kind,
+)
 from custmgmt.adapters.sqlite.codecs import storage_error
 from custmgmt.adapters.sqlite.schema import SCHEMA_TABLE, Migration, split_sql
 from custmgmt.domain._validate import is_finite_number
@@ -150,6 +155,13 @@ class SQLiteDatabase:
         kind = None if in_memory else special_file_kind(target)
         if kind is not None:
             raise ValidationError("database", target, f"a database file (it is {kind})")
+        if not in_memory and is_foreign_file(target):
+            # Checked before SQLite opens it: SQLite writes a new database over a file
+            # of one byte (it refuses larger files that are no database by itself).
+            raise StorageError(
+                f"sqlite: {target!r} is not an SQLite database (it holds fewer bytes "
+                f"than the smallest one, {MIN_DATABASE_SIZE}); nothing was changed"
+            )
         query = {"create": "", "existing": "mode=rw", "read_only": "mode=ro"}[mode]
         conn = cls._connect(target, timeout, query)
         try:
@@ -207,16 +219,33 @@ class SQLiteDatabase:
         return self._scope()
 
     def close(self) -> None:
-        """Close the connection if the store opened it; the store is unusable afterwards."""
+        """Close the store: every later use raises StorageError ("the store is closed").
+
+        The connection is closed if the store opened it (a host's stays open). Closing
+        again does nothing. A transaction another thread has open is waited for (it
+        holds the store's lock). Closed inside this thread's own :meth:`transaction`
+        block, the store refuses every call at once, and the block ends with
+        StorageError when it ends: its writes are rolled back (on a host's connection,
+        to where the store's block began) and only then is the connection closed.
+        """
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-            if self._owns_connection:
-                try:
-                    self._conn.close()
-                except sqlite3.Error as exc:
-                    raise storage_error("closing", exc) from exc
+            if self._depth == 0:
+                self._release()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise closed_store_error("sqlite")
+
+    def _release(self) -> None:
+        """Close the store's own connection (a host's stays open)."""
+        if self._owns_connection:
+            try:
+                self._conn.close()
+            except sqlite3.Error as exc:
+                raise storage_error("closing", exc) from exc
 
     def __enter__(self) -> Self:
         return self
@@ -236,7 +265,7 @@ class SQLiteDatabase:
             StorageError: the store was closed.
         """
         if self._closed:
-            raise StorageError("sqlite: the store is closed")
+            raise closed_store_error("sqlite")
         return self._conn
 
     @property
@@ -299,6 +328,10 @@ class SQLiteDatabase:
         steps = checked_steps(component, migrations)
         if self._read_only:
             return self._check_version(component, len(steps))
+        if self._recorded_version(component) == len(steps):
+            # The common case, a read only: opening a store takes no write lock, so it
+            # never waits for (or fails on) another connection's open transaction.
+            return len(steps)
         with self._scope():
             conn = self.connection
             try:
@@ -329,6 +362,23 @@ class SQLiteDatabase:
             except sqlite3.Error as exc:
                 raise storage_error("reading the schema version", exc) from exc
         return 0 if found is None else int(found[0])
+
+    def _recorded_version(self, component: str) -> int | None:
+        """The recorded schema version of ``component``; None without a schema table."""
+        with self._lock:
+            try:
+                conn = self.connection
+                if not conn.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                    ("custmgmt_schema",),
+                ).fetchone():
+                    return None
+                found = conn.execute(
+                    "SELECT version FROM custmgmt_schema WHERE component = ?", (component,)
+                ).fetchone()
+            except sqlite3.Error as exc:
+                raise storage_error("reading the schema version", exc) from exc
+        return None if found is None else int(found[0])
 
     def _check_version(self, component: str, needed: int) -> int:
         """In a read-only database: the recorded version, if this library can read it.
@@ -362,6 +412,8 @@ class SQLiteDatabase:
                 self._depth += 1
                 try:
                     yield
+                    if self._closed:
+                        raise closed_in_transaction_error("sqlite")
                 except BaseException:
                     self._quietly(conn, f"ROLLBACK TO {name}")
                     self._quietly(conn, f"RELEASE {name}")
@@ -370,11 +422,15 @@ class SQLiteDatabase:
                     self._run(conn, f"RELEASE {name}", "releasing a savepoint")
                 finally:
                     self._depth -= 1
+                    if self._closed and self._depth == 0:
+                        self._release()
             else:
                 self._run(conn, "BEGIN IMMEDIATE", "beginning a transaction")
                 self._depth += 1
                 try:
                     yield
+                    if self._closed:
+                        raise closed_in_transaction_error("sqlite")
                 except BaseException:
                     self._quietly(conn, "ROLLBACK")
                     raise
@@ -393,6 +449,8 @@ class SQLiteDatabase:
                 finally:
                     self._depth -= 1
                     self._doomed = False
+                    if self._closed:
+                        self._release()
 
     def _doom(self) -> None:
         """Make the open transaction roll back at its end, whatever happens in between."""

@@ -93,6 +93,12 @@ class SQLiteStore(
     below, one ``Capability(...)`` line each; they create their tables with
     :meth:`apply_migrations` and write through :meth:`writing`.
 
+    Closing (:meth:`close`, or leaving a ``with SQLiteStore(...) as store:`` block)
+    ends the store's life as it does for the memory and PostgreSQL stores: every later
+    repository call, transaction, frame read or bulk load raises
+    :class:`~custmgmt.errors.StorageError` ("the store is closed"); see :meth:`close`
+    for a store closed inside a transaction.
+
     Args:
         database: a path (``str`` or ``Path``), ``":memory:"``, or an open
             :class:`sqlite3.Connection` owned by the host.
