@@ -1,8 +1,9 @@
 """Business calendars: working hours with breaks, time zones, holidays, make-up days.
 
-:class:`BusinessCalendar` is the value and the reference arithmetic (a day-by-day
-walk); :class:`BusinessTimeTable` tabulates a calendar as int64 arrays for
-vectorised arithmetic over many instants at once (numpy).
+:class:`BusinessCalendar` is the value and the reference arithmetic (per-day
+working intervals; long spans count whole weeks); :class:`BusinessTimeTable`
+tabulates a calendar as int64 arrays for vectorised arithmetic over many instants at
+once (numpy).
 """
 
 from custmgmt.calendars.business import BusinessCalendar, Interval, WeeklyHours

@@ -4,14 +4,14 @@ A :class:`BusinessCalendar` answers "how much working time lies between these tw
 instants?" and "when has this much working time passed?". SLA clocks run on it.
 
 The arithmetic here is the reference: it works out each day's working intervals in
-plain :mod:`datetime`, one day at a time. The vectorised tables in
-:mod:`custmgmt.calendars.table` are tested against it. ``business_time_between`` walks
-only the first and last days of a long span: the whole days between them count the
-weekly schedule's hours per weekday (whole weeks at once), corrected on the few days
-that differ from it: holidays, make-up days and the days around the zone's offset
-changes (DST), which are worked out one by one. It gives exactly the walk's result
-(a hypothesis test compares the two), in time that grows with the holidays and offset
-changes in the span rather than its days.
+plain :mod:`datetime`. The vectorised tables in :mod:`custmgmt.calendars.table` are
+tested against it. ``business_time_between`` and ``add_business_time`` walk only the
+first (and last) days of a long span: the whole days between them count the weekly
+schedule's hours per weekday (whole weeks at once), corrected on the few days that
+differ from it: holidays, make-up days and the days around the zone's offset changes
+(DST), which are worked out one by one. They give exactly the day-by-day walk's results
+(hypothesis tests compare them with it), in time that grows with the holidays and
+offset changes in the span rather than its days.
 
 Conventions, decided once for the whole library:
 
@@ -81,6 +81,9 @@ _MIDDLE_DAY: Final = (_FIRST_DAY + _LAST_DAY) // 2
 _EPOCH_DAY: Final = date(1970, 1, 1).toordinal()
 #: Spans up to this many days are walked day by day; longer ones count whole weeks.
 _WALK_DAYS: Final = 28
+#: add_business_time walks the days up to this many after the day before its start's
+#: (they may hold intervals that end before the start); later days are counted.
+_HEAD_DAYS: Final = 4
 #: Days either side of an offset change (in UTC days) that are worked out one by one:
 #: a local day is within one day of its UTC date, and a day's last interval may end
 #: at the next midnight.
@@ -110,8 +113,10 @@ _SINGLE_ZONE_COUNTRIES: Final[Mapping[str, str]] = {
     "TW": "Asia/Taipei",
 }
 
-#: How far the calendar is searched for working time before giving up. A calendar
-#: always has working time in a normal week, so only absurd deltas get this far.
+#: How far the calendar is searched day by day for working time before giving up
+#: (next_working_time, and add_business_time in a zone whose offset changes cannot be
+#: listed). A calendar always has working time in a normal week, so only absurd
+#: deltas get this far; add_business_time otherwise counts on to year 9999.
 _MAX_SEARCH_DAYS: Final = 366 * 200
 
 
@@ -612,6 +617,11 @@ class BusinessCalendar:
         ``start``; a deadline that is reached exactly at the end of a working interval
         is that end, not the start of the next interval.
 
+        The first days are walked one by one (clipped to ``start``); after them whole
+        weeks of the weekly schedule are counted at once, corrected on the few days
+        that differ from it (holidays, make-up days, days near offset changes), so the
+        time grows with those days rather than with the length of ``delta``.
+
         Raises:
             ValidationError: if ``start`` is naive, or ``delta`` is not a non-negative
                 timedelta (or so large that the result would pass year 9999).
@@ -623,17 +633,122 @@ class BusinessCalendar:
             raise ValidationError("delta", delta, "a non-negative timedelta")
         if delta == _ZERO:
             return self._local("start", start, moment)
+        first = self._local_day(moment) - 1
+        # Days first..first+4 may hold intervals that end before ``moment`` or start
+        # before it (offsets are under a day): walk them, clipped, as the reference does.
         remaining = delta
-        for lo, hi in self._intervals_from(moment):
-            lo = max(lo, moment)
-            available = hi - lo
-            if available >= remaining:
-                # Inside a working interval of a day that exists: the zone can show it.
-                return (lo + remaining).astimezone(self._tzinfo)
-            remaining -= available
+        head_last = min(first + _HEAD_DAYS, _LAST_DAY)
+        for ordinal in range(max(first, _FIRST_DAY), head_last + 1):
+            for lo, hi in self._utc_intervals(date.fromordinal(ordinal)):
+                if hi <= moment:
+                    continue
+                lo = max(lo, moment)
+                available = hi - lo
+                if available >= remaining:
+                    return self._deadline(delta, lo + remaining)
+                remaining -= available
+        # Every later day lies wholly after ``moment``: find the day on which the rest is
+        # reached, then walk that day's intervals.
+        found = self._reach(head_last + 1, remaining, first + _MAX_SEARCH_DAYS - 1)
+        if found is not None:
+            day, remaining = found
+            for lo, hi in self._day_intervals(day):
+                available = hi - lo
+                if available >= remaining:
+                    return self._deadline(delta, lo + remaining)
+                remaining -= available
         raise ValidationError(
             "delta", delta, "a delta whose deadline falls before the end of year 9999"
         )
+
+    def _deadline(self, delta: timedelta, instant: datetime) -> datetime:
+        """``instant`` in the calendar's zone; past local year 9999 it names ``delta``."""
+        try:
+            return instant.astimezone(self._tzinfo)
+        except OverflowError:  # the end (24:00) of 9999-12-31 east of UTC
+            raise ValidationError(
+                "delta", delta, "a delta whose deadline falls before the end of year 9999"
+            ) from None
+
+    def _reach(
+        self, first: int, remaining: timedelta, walk_limit: int
+    ) -> tuple[int, timedelta] | None:
+        """The day on which ``remaining`` working time, counted from day ``first``, is reached.
+
+        Returns the day's ordinal and the working time still to go at its start (more
+        than nothing, at most the day's total), or None when time ends first. Whole
+        weeks count the weekly schedule at once; holidays, make-up days, days near
+        an offset change and the first and last days of time are worked out one by
+        one. A zone whose offset changes cannot be listed is walked day by day up to
+        ``walk_limit``, as the reference walk searches.
+        """
+        _, week, special = self._schedule()
+        cursor = first
+        while cursor <= _LAST_DAY:
+            # Enough days for the weekly schedule alone to reach ``remaining``, and a year
+            # more for holidays and offset changes; what is missing is looked for after.
+            last = min(cursor + (remaining // week + 1) * 7 + 366, _LAST_DAY)
+            changes = self._offset_change_days(cursor, last)
+            if changes is None:
+                return self._reach_by_walking(cursor, remaining, walk_limit)
+            odd = set(special[bisect.bisect_left(special, cursor) :
+                              bisect.bisect_right(special, last)])
+            odd.update(d for d in changes if cursor <= d <= last)
+            for day in sorted(odd):
+                run = self._nominal_total(cursor, day - 1)
+                if run >= remaining:
+                    return self._reach_nominal(cursor, remaining)
+                remaining -= run
+                exact = self._day_total(day)
+                if exact >= remaining:
+                    return day, remaining
+                remaining -= exact
+                cursor = day + 1
+            run = self._nominal_total(cursor, last)
+            if run >= remaining:
+                return self._reach_nominal(cursor, remaining)
+            remaining -= run
+            cursor = last + 1
+        return None
+
+    def _reach_nominal(self, first: int, remaining: timedelta) -> tuple[int, timedelta]:
+        """:meth:`_reach` over days that all keep the weekly schedule (enough of them)."""
+        nominal, week, _ = self._schedule()
+        weeks = (remaining - _ONE_MICROSECOND) // week  # whole weeks that stay short of it
+        day = first + 7 * weeks
+        remaining -= week * weeks
+        while True:
+            hours = nominal[(day - 1) % 7]  # ordinal 1 (0001-01-01) was a Monday
+            if hours >= remaining:
+                return day, remaining
+            remaining -= hours
+            day += 1
+
+    def _reach_by_walking(
+        self, first: int, remaining: timedelta, last: int
+    ) -> tuple[int, timedelta] | None:
+        """:meth:`_reach` one day at a time, up to day ``last``."""
+        for ordinal in range(first, min(last, _LAST_DAY) + 1):
+            exact = self._day_total(ordinal)
+            if exact >= remaining:
+                return ordinal, remaining
+            remaining -= exact
+        return None
+
+    def _nominal_total(self, first: int, last: int) -> timedelta:
+        """The weekly schedule's working time over the days ``first`` to ``last``."""
+        if last < first:
+            return _ZERO
+        nominal, week, _ = self._schedule()
+        weeks, rest = divmod(last - first + 1, 7)
+        weekday = (first - 1) % 7
+        return week * weeks + sum(
+            (nominal[(weekday + k) % 7] for k in range(rest)), start=_ZERO
+        )
+
+    def _day_total(self, ordinal: int) -> timedelta:
+        """All the working time of the day with this ordinal."""
+        return sum((end - start for start, end in self._day_intervals(ordinal)), start=_ZERO)
 
     def _intervals_from(self, moment: datetime) -> Iterable[tuple[datetime, datetime]]:
         """Working intervals (UTC) that end after ``moment``, in order, day by day."""

@@ -488,8 +488,7 @@ def _deadline(cal: BusinessCalendar, at: datetime, review_time: timedelta) -> da
     """``review_time`` of business time after ``at``.
 
     Business time is never shorter than wall time, so a deadline whose wall-clock
-    bound passes year 9999 is refused at once (the calendar would walk its working
-    days to year 9999 first: seconds for a review time of a million days).
+    bound passes year 9999 is refused at once, naming ``review_time``.
 
     Raises:
         ValidationError: naming ``review_time``, when the deadline would fall after

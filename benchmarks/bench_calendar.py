@@ -1,0 +1,139 @@
+"""add_business_time over long durations: the direct count against the old day-by-day walk.
+
+``BusinessCalendar.add_business_time`` used to walk every day from the start until
+the working time was used up (10 years of review time: 1.1-1.7 s). It now walks the
+first days, counts whole weeks of the weekly schedule at once and works out only
+the holidays, make-up days and days near offset changes. This times both, per call,
+for deadlines 1 day, 1 year, 10 years and 100 years ahead (the working time of that
+many calendar days from the start), on two calendars:
+
+* ``CN``: mainland China office hours with a lunch break, 2024-2025 public holidays
+  and make-up days (``BusinessCalendar.from_holidays``; without the ``holidays``
+  package, the same hours without holidays);
+* ``DE``: the same hours in Europe/Berlin (two offset changes a year).
+
+Two rows per size: ``cold`` builds a new calendar for every call (its per-day cache
+empty, as for a one-off deadline), ``warm`` reuses one calendar (as an SLA clock
+does). The walk ("before") is the old code, copied here; both sides run in turns
+(before, after, before, ...) and their results are checked equal. Medians of
+``--repeat`` calls; the machine is shared, so compare ratios rather than absolutes.
+
+    python benchmarks/bench_calendar.py [--repeat N] [--quick] [--no-before-from YEARS]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
+from typing import Any
+
+from custmgmt.calendars import BusinessCalendar
+from custmgmt.calendars import business as business_module
+from custmgmt.calendars.business import DEFAULT_HOURS
+from custmgmt.errors import ValidationError
+
+START = datetime(2024, 3, 4, 10, 30, tzinfo=UTC)
+SIZES = {"1 day": 1, "1 year": 365, "10 years": 3_652, "100 years": 36_524}
+MAX_SEARCH_DAYS = 366 * 200
+
+
+def walked_add(calendar: BusinessCalendar, start: datetime, delta: timedelta) -> datetime:
+    """The old add_business_time: every day in turn (as in tests/calendars)."""
+    moment = business_module._utc("start", start)
+    if delta == timedelta(0):
+        return calendar._local("start", start, moment)
+    remaining = delta
+    for lo, hi in _intervals_from(calendar, moment):
+        lo = max(lo, moment)
+        available = hi - lo
+        if available >= remaining:
+            return (lo + remaining).astimezone(calendar.tzinfo)
+        remaining -= available
+    raise ValidationError("delta", delta, "a delta whose deadline falls before year 10000")
+
+
+def _intervals_from(
+    calendar: BusinessCalendar, moment: datetime
+) -> Iterable[tuple[datetime, datetime]]:
+    first = calendar._local_day(moment) - 1
+    for ordinal in range(first, min(first + MAX_SEARCH_DAYS, date.max.toordinal() + 1)):
+        for start, end in calendar._day_intervals(ordinal):
+            if end > moment:
+                yield start, end
+
+
+def calendars() -> dict[str, Callable[[], BusinessCalendar]]:
+    def china() -> BusinessCalendar:
+        try:
+            return BusinessCalendar.from_holidays("CN", years=[2024, 2025])
+        except Exception:  # the holidays extra is not installed
+            return BusinessCalendar(tz="Asia/Shanghai", hours=DEFAULT_HOURS)
+
+    def germany() -> BusinessCalendar:
+        return BusinessCalendar(tz="Europe/Berlin", hours=DEFAULT_HOURS)
+
+    return {"CN": china, "DE": germany}
+
+
+def timed(call: Callable[[], Any]) -> tuple[float, Any]:
+    began = time.perf_counter()
+    result = call()
+    return time.perf_counter() - began, result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5, help="calls per side and size (median)")
+    parser.add_argument("--quick", action="store_true", help="3 calls, no 100-year size")
+    parser.add_argument("--no-before-from", type=int, default=None, metavar="YEARS",
+                        help="skip the old walk for sizes of this many years and more")
+    args = parser.parse_args(argv)
+    repeat = 3 if args.quick else args.repeat
+    sizes = {k: v for k, v in SIZES.items() if not (args.quick and v > 10_000)}
+    print(f"# bench_calendar: Python {platform.python_version()}, {platform.machine()}, "
+          f"repeat {repeat}, start {START.isoformat()}", file=sys.stderr)
+    rows: list[tuple[str, str, str, float | None, float, str]] = []
+    for name, make in calendars().items():
+        warm_calendar = make()
+        for size, days in sizes.items():
+            delta = warm_calendar.business_time_between(START, START + timedelta(days=days))
+            walk = args.no_before_from is None or days < args.no_before_from * 365
+            for mode in ("cold", "warm"):
+                before: list[float] = []
+                after: list[float] = []
+                if mode == "warm":  # one call each first: fills the day cache both use
+                    warm_calendar.add_business_time(START, delta)
+                    if walk:
+                        walked_add(warm_calendar, START, delta)
+                for _ in range(repeat):
+                    if walk:
+                        old = warm_calendar if mode == "warm" else make()
+                        seconds, slow = timed(partial(walked_add, old, START, delta))
+                        before.append(seconds)
+                    new = warm_calendar if mode == "warm" else make()
+                    seconds, fast = timed(partial(new.add_business_time, START, delta))
+                    after.append(seconds)
+                    if walk:
+                        assert slow == fast, (slow, fast)
+                        assert slow.isoformat() == fast.isoformat(), (slow, fast)
+                note = f"deadline {fast.isoformat()}" + (", equal" if walk else "")
+                rows.append((name, size, mode, statistics.median(before) if before else None,
+                             statistics.median(after), note))
+                print(f"  {name} {size} {mode} done", file=sys.stderr, flush=True)
+    print("| calendar | deadline ahead | cache | before (walk) ms | after ms | speed-up | note |")
+    print("|---|---|---|---:|---:|---:|---|")
+    for name, size, mode, old_s, new_s, note in rows:
+        old_text = f"{old_s * 1e3:.3f}" if old_s is not None else "not run"
+        ratio = f"{old_s / new_s:,.0f}x" if old_s is not None else ""
+        print(f"| {name} | {size} | {mode} | {old_text} | {new_s * 1e3:.3f} | {ratio} | {note} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
