@@ -40,12 +40,15 @@ earlier reversals count against), a repository that cannot be weakly referenced.
 state that fails midway is dropped. The cache holds at most :data:`_MAX_CUSTOMERS`
 customers per repository.
 
-What the check of the last entry cannot see: a suffix of the ledger rolled back (its
-transaction failed after the state had read it) and written again with a different
-earlier entry but an equal last one (a retry that corrects an amount and then redeems
-exactly as before). Seeing that exactly needs the repository to tell one write from
-another, e.g. a random token stored with each entry and returned with ``last_seq``;
-the port has none yet.
+The check of the last entry cannot see a suffix of the ledger rolled back after the
+state read it and written again with a different earlier entry but an equal last one
+(a retry that corrects an amount, then redeems exactly as before). So a state is kept
+only when nothing it read can still be rolled back: a service called inside a
+transaction opened around it (the host's ``with store.transaction():``, or on an SQLite
+or PostgreSQL connection the host passed in, the host's own transaction) uses the kept
+state but keeps nothing afterwards. A store says so with an ``in_transaction``
+property (and ``in_host_transaction``); one that says neither is taken to have a
+transaction open, and its services compute afresh.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -77,7 +81,34 @@ from custmgmt.loyalty.tiers import (
 if TYPE_CHECKING:
     from custmgmt.loyalty.rules import EarnRule
 
-__all__ = ["LedgerState", "running"]
+__all__ = ["LedgerState", "may_roll_back", "running", "service_transaction"]
+
+#: Whether a transaction was open around the outermost loyalty service running now
+#: (None: no service is running): what it writes may then still be rolled back.
+_ENCLOSED: ContextVar[bool | None] = ContextVar("custmgmt_loyalty_enclosed", default=None)
+
+
+def may_roll_back(store: LoyaltyStore) -> bool:
+    """Whether a transaction open in this thread may still undo what is written now:
+    the store's own ``transaction()`` block or, on a connection the host passed in, the
+    host's transaction. A store that cannot say is taken to have one open."""
+    in_transaction = getattr(store, "in_transaction", None)
+    if not isinstance(in_transaction, bool):
+        return True
+    return in_transaction or getattr(store, "in_host_transaction", False) is True
+
+
+@contextmanager
+def service_transaction(store: LoyaltyStore) -> Iterator[None]:
+    """``store.transaction()`` for a writing service, noting for :func:`running` whether
+    a transaction was already open around the outermost service call."""
+    token = _ENCLOSED.set(may_roll_back(store)) if _ENCLOSED.get() is None else None
+    try:
+        with store.transaction():
+            yield
+    finally:
+        if token is not None:
+            _ENCLOSED.reset(token)
 
 #: Customers whose state one repository keeps (least recently used dropped first).
 _MAX_CUSTOMERS = 1024
@@ -431,7 +462,8 @@ def running(
     Use the state inside the caller's transaction, without changing it; it goes back
     to the cache when the block ends, or ends with a library error other than a
     :class:`~custmgmt.errors.StorageError` (a refusal: nothing was folded in the
-    block), and is dropped otherwise.
+    block), and is dropped otherwise; it is dropped too when a transaction open around
+    the service may still roll back what the state read (see :func:`may_roll_back`).
 
     Raises:
         StorageError: the stored ledger is inconsistent (as ``account`` says).
@@ -441,6 +473,8 @@ def running(
     if cache is None:
         yield None
         return
+    enclosed = _ENCLOSED.get()
+    keep = not (may_roll_back(store) if enclosed is None else enclosed)
     with cache.lock:
         state = cache.states.pop(customer_id, None)
     try:
@@ -456,10 +490,11 @@ def running(
     try:
         yield state
     except CustMgmtError as exc:
-        if not isinstance(exc, StorageError):
+        if keep and not isinstance(exc, StorageError):
             _keep(cache, customer_id, state)
         raise
-    _keep(cache, customer_id, state)
+    if keep:
+        _keep(cache, customer_id, state)
 
 
 def _keep(cache: _Cache, customer_id: str, state: LedgerState) -> None:

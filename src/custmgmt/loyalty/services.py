@@ -35,7 +35,7 @@ from custmgmt.domain import Interaction, InteractionKind, Money, Order, OrderSta
 from custmgmt.domain._validate import check_id
 from custmgmt.domain.time import require_aware
 from custmgmt.errors import CustMgmtError, StorageError, ValidationError
-from custmgmt.loyalty._running import LedgerState, running
+from custmgmt.loyalty._running import LedgerState, running, service_transaction
 from custmgmt.loyalty.ledger import (
     Account,
     Draw,
@@ -182,7 +182,7 @@ def take_snapshot(
         NotFound: no such customer (no snapshot is kept for a customer who is not there).
     """
     check_id("customer_id", customer_id)
-    with store.transaction():
+    with service_transaction(store):
         store.customers.get(customer_id)
         folded = replay(
             store.loyalty.entries(customer_id), customer_id=customer_id,
@@ -312,7 +312,7 @@ def earn_points(
     earn_rule = program.rule(rule)
     if points is not None:
         _check_points("points", points)
-    with store.transaction():
+    with service_transaction(store):
         found = store.loyalty.by_key(customer_id, key)
         if found is not None:
             return found
@@ -378,7 +378,7 @@ def earn_for_order(
     rule = program.rule_for(Trigger.ORDER)
     if rule is None:
         raise ValidationError("program.rules", [r.name for r in program.rules], "an order rule")
-    with store.transaction():
+    with service_transaction(store):
         order = store.orders.get(order_id)
         if order.status not in _EARNING_STATUSES:
             return None
@@ -412,7 +412,7 @@ def earn_for_interaction(
     Raises:
         NotFound: no such interaction.
     """
-    with store.transaction():
+    with service_transaction(store):
         interaction = store.interactions.get(interaction_id)
         awarded: list[LedgerEntry] = []
         pairs: list[tuple[Trigger, str, str]] = []
@@ -496,7 +496,7 @@ def record_order_with_points(
     nothing; earning is idempotent on its own too. ``rater`` is passed on to
     ``record_order`` (real-time stars).
     """
-    with store.transaction():
+    with service_transaction(store):
         record_order(store, order, rater=rater)
         return earn_for_order(store, order.id, program=program)
 
@@ -509,7 +509,7 @@ def record_interaction_with_points(
     rater: IncrementalRater | None = None,
 ) -> list[LedgerEntry]:
     """Record a new interaction (:func:`custmgmt.services.record_interaction`) and earn for it."""
-    with store.transaction():
+    with service_transaction(store):
         record_interaction(store, interaction, rater=rater)
         return earn_for_interaction(store, interaction.id, program=program)
 
@@ -538,7 +538,7 @@ def redeem_points(
     _check_points("points", points)
     require_aware("at", at)
     check_id("key", key)
-    with store.transaction():
+    with service_transaction(store):
         found = store.loyalty.by_key(customer_id, key)
         if found is not None:
             if found.kind is not EntryKind.REDEEM or found.points != -points:
@@ -582,7 +582,7 @@ def reverse_for_order(
     Raises:
         NotFound: no such order.
     """
-    with store.transaction():
+    with service_transaction(store):
         order = store.orders.get(order_id)
         customer_id = order.customer_id
         earned = store.loyalty.by_key(customer_id, f"order:{order.id}")
@@ -665,7 +665,7 @@ def _expire_lots(
 ) -> list[LedgerEntry]:
     """One customer's part of :func:`expire_points`, in its own transaction."""
     written: list[LedgerEntry] = []
-    with store.transaction(), running(store, customer_id, None) as run:
+    with service_transaction(store), running(store, customer_id, None) as run:
         folded: Account | LedgerState
         if run is None:
             folded = _account_afresh(store, customer_id, program)
@@ -723,7 +723,7 @@ def adjust_points(
         require_aware("expires_at", expires_at)
         if expires_at <= at:
             raise ValidationError("expires_at", expires_at, f"an expiry after the award at {at}")
-    with store.transaction():
+    with service_transaction(store):
         found = store.loyalty.by_key(customer_id, key)
         if found is not None:
             return found
@@ -793,7 +793,7 @@ def _lock(
     actor: str, reason: str, program: Program,
 ) -> LedgerEntry:
     require_aware("at", at)
-    with store.transaction(), _ledger(store, customer_id, program) as folded:
+    with service_transaction(store), _ledger(store, customer_id, program) as folded:
         lot = folded.lot(lot_id)
         if lot.held == (kind is EntryKind.LOCK):
             raise ValidationError(
@@ -900,7 +900,7 @@ def update_tier(
     ``"correction"`` change at the last stored change's moment brings it to the tier
     evaluated there, followed by the evaluated changes after that moment.
     """
-    with store.transaction():
+    with service_transaction(store):
         status = tier_status(store, customer_id, as_of=as_of, program=program)
         stored = store.loyalty.tier_history(customer_id)
         for change in _tier_changes_to_add(stored, status.history, customer_id, as_of):

@@ -458,6 +458,12 @@ class MemoryStore(
         """
         return self._tx.transaction()
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether this thread has a :meth:`transaction` block open: what it writes now
+        may still be undone."""
+        return self._tx.in_transaction
+
     # -- the core store's hooks (see CoreStore) ---------------------------------------------
     # The columnar port scans the repositories' entities (see :mod:`.frames`).
     _read_order_frame = staticmethod(frames.order_frame)

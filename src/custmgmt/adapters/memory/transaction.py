@@ -82,6 +82,7 @@ class TransactionLog:
         self.lock: StoreLock = self.raw_lock
         self._undo: list[Callable[[], object]] | None = None
         self._depth = 0
+        self._owner: int | None = None
 
     def check_open(self) -> None:
         """Raise StorageError ("the store is closed") once the store is closed."""
@@ -115,6 +116,7 @@ class TransactionLog:
             outermost = self._depth == 0
             if outermost:
                 self._undo = []
+                self._owner = threading.get_ident()
             assert self._undo is not None
             mark = len(self._undo)
             self._depth += 1
@@ -129,6 +131,12 @@ class TransactionLog:
                 self._depth -= 1
                 if outermost:
                     self._undo = None
+                    self._owner = None
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether this thread has a :meth:`transaction` block open."""
+        return self._depth > 0 and self._owner == threading.get_ident()
 
     def record(self, undo: Callable[[], object]) -> None:
         """Remember how to undo a write, when inside a transaction."""

@@ -321,6 +321,15 @@ class PostgresDatabase:
         """Whether this thread has one of the store's transactions open."""
         return getattr(self._local, "conn", None) is not None
 
+    @property
+    def in_host_transaction(self) -> bool:
+        """Whether the host's connection the store was given has a transaction of the
+        host's open, which may still undo what the store writes on it."""
+        return (
+            self._conn is not None
+            and self._conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+        )
+
     @contextmanager
     def _scope(self, *, snapshot: bool = False) -> Iterator[Connection]:
         """This thread's transaction (a savepoint in it), or a new one on a connection

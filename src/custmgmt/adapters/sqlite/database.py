@@ -100,6 +100,7 @@ class SQLiteDatabase:
         del verify_reads  # every read validates (see the property)
         self._lock = threading.RLock()
         self._depth = 0
+        self._owner: int | None = None
         self._doomed = False
         self._closed = False
         if isinstance(database, sqlite3.Connection):
@@ -217,6 +218,15 @@ class SQLiteDatabase:
             StorageError: the transaction could not begin or commit.
         """
         return self._scope()
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether what this thread writes now may still be undone: it has a
+        :meth:`transaction` block open, or the host's connection the store was given
+        has a transaction of the host's open."""
+        if self._depth > 0:
+            return self._owner == threading.get_ident()
+        return not self._closed and self._conn.in_transaction
 
     def close(self) -> None:
         """Close the store: every later use raises StorageError ("the store is closed").
@@ -409,6 +419,8 @@ class SQLiteDatabase:
             if self._depth > 0 or conn.in_transaction:
                 name = f"custmgmt_{self._depth}"
                 self._run(conn, f"SAVEPOINT {name}", "opening a savepoint")
+                if self._depth == 0:
+                    self._owner = threading.get_ident()
                 self._depth += 1
                 try:
                     yield
@@ -426,6 +438,7 @@ class SQLiteDatabase:
                         self._release()
             else:
                 self._run(conn, "BEGIN IMMEDIATE", "beginning a transaction")
+                self._owner = threading.get_ident()
                 self._depth += 1
                 try:
                     yield
