@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
+
+import pytest
 
 from custmgmt.domain import Money, Order
 from custmgmt.loyalty import EntryKind, LedgerEntry
+from custmgmt.loyalty import services as loyalty_services
 from custmgmt.loyalty.ports import LoyaltyStore
 from custmgmt.testing import make_customer, make_order, make_order_line
 
@@ -68,3 +74,17 @@ def reference_available(entries: list[LedgerEntry], at: datetime) -> int:
             continue
         total += int(lot["remaining"])  # type: ignore[call-overload]
     return total
+
+
+@contextmanager
+def _no_running_state(store: Any, customer_id: str, account: Any) -> Iterator[None]:
+    yield None
+
+
+@contextmanager
+def computed_afresh() -> Iterator[None]:
+    """Every service as before the running state: computed from the whole ledger (the
+    reference the running state is held to)."""
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(loyalty_services, "running", _no_running_state)
+        yield

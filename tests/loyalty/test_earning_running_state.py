@@ -12,15 +12,14 @@ out of time order.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _loyalty_support import T0, add_customer, paid_order
+from _loyalty_support import T0, add_customer, computed_afresh, paid_order
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -45,22 +44,8 @@ from custmgmt.loyalty import (
     reverse_for_order,
     tier_status,
 )
-from custmgmt.loyalty import services as services_module
 from custmgmt.loyalty.ports import LoyaltyStore
 from custmgmt.testing.loyalty_contract import make_entry
-
-
-@contextmanager
-def _afresh(store: Any, customer_id: str, account: Any) -> Iterator[None]:
-    yield None
-
-
-@contextmanager
-def computed_afresh() -> Iterator[None]:
-    """Earning as before the running state: every award computed from the whole ledger."""
-    with pytest.MonkeyPatch.context() as patched:
-        patched.setattr(services_module, "running", _afresh)
-        yield
 
 
 def small_program(

@@ -23,7 +23,7 @@ from typing import Any
 
 import attrs
 import pytest
-from _loyalty_support import T0, add_customer, paid_order
+from _loyalty_support import T0, add_customer, computed_afresh, paid_order
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -52,23 +52,9 @@ from custmgmt.loyalty import (
     statement,
     take_snapshot,
 )
-from custmgmt.loyalty import services as services_module
 from custmgmt.loyalty.ports import LoyaltyStore
 
 MIDNIGHT = T0.replace(hour=0)
-
-
-@contextmanager
-def _afresh(store: Any, customer_id: str, account: Any) -> Iterator[None]:
-    yield None
-
-
-@contextmanager
-def computed_afresh() -> Iterator[None]:
-    """Every service as before the running state: computed from the whole ledger."""
-    with pytest.MonkeyPatch.context() as patched:
-        patched.setattr(services_module, "running", _afresh)
-        yield
 
 
 def make_program(downgrade: str, clawback: str, window: int, expiry_days: int,

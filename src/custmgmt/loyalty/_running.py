@@ -372,11 +372,7 @@ class LedgerState:
         Raises:
             StorageError: a full replay of the ledger fails (as ``tier_status`` would).
         """
-        if self.full_error is not None:
-            raise self.full_error
-        if self.at is not None:
-            self.tiers.settle(self.at)
-        return self.tiers.status(scheme, self.customer_id, registered_at, as_of)
+        return self._settled_tiers().status(scheme, self.customer_id, registered_at, as_of)
 
     def cap_used(self, rule: EarnRule, start: datetime, at: datetime) -> int:
         """Points ``rule`` awarded in ``[start, at]``."""
@@ -389,11 +385,15 @@ class LedgerState:
         Raises:
             StorageError: a full replay of the ledger fails (as ``tier_status`` would).
         """
+        return self._settled_tiers().level_at(scheme, self.customer_id, registered_at, at)
+
+    def _settled_tiers(self) -> _Tiers:
+        """The tier walk with every event before the last entry settled."""
         if self.full_error is not None:
             raise self.full_error
         if self.at is not None:
             self.tiers.settle(self.at)
-        return self.tiers.level_at(scheme, self.customer_id, registered_at, at)
+        return self.tiers
 
 
 class _Cache:
