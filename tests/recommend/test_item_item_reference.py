@@ -50,9 +50,9 @@ def reference_neighbours(
             if c == 0:
                 continue
             if similarity == "cosine":
-                s = c * (1.0 / math.sqrt(pop[a])) * (1.0 / math.sqrt(pop[b]))
+                s = math.sqrt(c * c / (pop[a] * pop[b]))
             else:
-                s = c * (customers / pop[a]) * (1.0 / pop[b])
+                s = c * customers / (pop[a] * pop[b])
             scored.append((b, s))
         scored.sort(key=lambda bs: (-bs[1], bs[0]))
         result.append(scored[:top_k])

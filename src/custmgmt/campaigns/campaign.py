@@ -247,20 +247,22 @@ def template_fields(template: str) -> frozenset[str]:
 
     Raises:
         ValidationError: the template is malformed, or uses positional, indexed or
-            attribute placeholders.
+            attribute placeholders, a format spec or a conversion (``!r``).
     """
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError as exc:
         raise ValidationError("Campaign.template", template, f"a valid template ({exc})") from None
     found = set()
-    for _, name, spec, _conversion in parsed:
+    for _, name, spec, conversion in parsed:
         if name is None:
             continue
-        if not name.isidentifier() or spec:
-            raise ValidationError(
-                "Campaign.template", "{" + name + "}", "plain {field} placeholders"
-            )
+        # A conversion is refused too: "{name!a}" sent customers '\u738b\u82b3' and
+        # "{name!r}" their name in quotes.
+        if not name.isidentifier() or spec or conversion:
+            shown = "{" + name + (f"!{conversion}" if conversion else "") + (
+                f":{spec}" if spec else "") + "}"
+            raise ValidationError("Campaign.template", shown, "plain {field} placeholders")
         found.add(name)
     return frozenset(found)
 

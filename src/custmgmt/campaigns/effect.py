@@ -177,6 +177,10 @@ class UpliftReport(Displayed):
 
 def _check_group(name: str, value: Any) -> _IntArray:
     arr = np.asarray(value)
+    if arr.ndim == 1 and arr.size == 0:
+        # ``np.asarray([])`` is float: an empty arm is the "empty group" error below,
+        # not "a 1-d integer array".
+        return np.zeros(0, dtype=np.int64)
     if arr.ndim != 1 or arr.dtype.kind not in "iu":
         raise ValidationError(name, getattr(arr, "shape", value), "a 1-d integer array")
     if arr.size and arr.min() < 0 and name.endswith("orders"):

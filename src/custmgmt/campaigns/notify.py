@@ -27,7 +27,8 @@ class OutboundMessage:
     """One rendered message for one customer (its text is hidden in ``repr``).
 
     Attributes:
-        message_id: the library's id for it (``campaign:customer``).
+        message_id: the library's id for it (``campaign:customer``; where that is
+            longer than 128 characters, the campaign's start and a SHA-256).
         campaign_id: the campaign.
         customer_id: the recipient.
         channel: email, SMS or social.

@@ -12,6 +12,7 @@ table but no longer in the store count as erased.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -193,7 +194,16 @@ def _candidates(campaign: Campaign, table: Any) -> Any:
         raise ValidationError(
             "table", type(table).__name__, f"a feature table with the audience's columns ({exc})"
         ) from None
-    chosen = ids[np.asarray(mask, dtype=bool)].astype(str)
+    picked = ids[np.asarray(mask, dtype=bool)]
+    if picked.dtype.kind == "O" and any(
+        isinstance(x, str) and "\x00" in x for x in picked.tolist()
+    ):
+        # ``astype(str)`` drops a trailing NUL: the row "C1\x00" became customer C1,
+        # who was then messaged though the rule never selected them.
+        raise ValidationError(
+            "table.customer_ids", "ids with a NUL character", "ids without NUL characters"
+        )
+    chosen = picked.astype(str)
     if chosen.size == 0:
         raise ValidationError(
             "audience", campaign.id, "a rule that selects at least one customer (empty audience)"
@@ -469,6 +479,17 @@ def _fields(customer: Any) -> dict[str, str]:
             "region": customer.region or ""}
 
 
+def _message_id(campaign_id: str, customer_id: str) -> str:
+    """``campaign:customer``, or where that is longer than an id may be (two ids of up to
+    128 characters each), the campaign's first 63 characters and the SHA-256 of both:
+    a long customer id made the whole run fail on ``SendDecision.message_id``."""
+    plain = f"{campaign_id}:{customer_id}"
+    if len(plain) <= v.MAX_ID_LENGTH:
+        return plain
+    digest = hashlib.sha256(f"{campaign_id}\x00{customer_id}".encode()).hexdigest()
+    return f"{campaign_id[: v.MAX_ID_LENGTH - 65]}:{digest}"
+
+
 def run_campaign(
     store: CampaignStore,
     campaign_id: str,
@@ -522,7 +543,7 @@ def run_campaign(
         if reason.treated:
             send_at = from_epoch_micros(int(decisions.send_at_us[i]), UTC).astimezone(at.tzinfo)
             offer_index = int(offers[i])
-            message_id = f"{campaign.id}:{cid}"
+            message_id = _message_id(campaign.id, cid)
             messages.append(OutboundMessage(
                 message_id=message_id, campaign_id=campaign.id, customer_id=cid,
                 channel=campaign.channel,

@@ -147,14 +147,19 @@ def evaluate(
         split: ``"time"`` (needs ``cutoff``) or ``"last"``.
         cutoff: the global time cutoff (aware).
         k: list length.
-        models: name -> unfitted model (default: :func:`default_models`).
+        models: name -> unfitted model (None: :func:`default_models`).
 
     Raises:
-        ValidationError: an unknown split, a missing or naive cutoff, a bad ``k``, or no
-            customer to evaluate.
+        ValidationError: an unknown split, a missing or naive cutoff, a bad ``k``, an
+            empty ``models``, or no customer to evaluate.
     """
     if split not in SPLITS:
         raise ValidationError("split", split, f"one of {SPLITS}")
+    # ``models or default_models()`` read an empty mapping as "the defaults" and scored
+    # three models nobody asked for.
+    chosen = default_models() if models is None else models
+    if not isinstance(chosen, Mapping) or not chosen:
+        raise ValidationError("models", chosen, "a non-empty mapping of name -> model")
     if not isinstance(k, int) or isinstance(k, bool) or k < 1:
         raise ValidationError("k", k, "a positive number of items")
     if split == "time":
@@ -191,7 +196,7 @@ def evaluate(
     customer_ids = [str(c) for c in purchases.customer_ids[users]]
     train_items = max(1, int(np.count_nonzero(np.bincount(train.item, minlength=n))))
     rows: list[EvaluationRow] = []
-    for name, model in (models or default_models()).items():
+    for name, model in chosen.items():
         fitted = model.fit(train)
         result = fitted.recommend(customer_ids, k=k)
         width = int(result.items.shape[1])  # k, or the catalogue when smaller

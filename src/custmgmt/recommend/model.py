@@ -4,10 +4,14 @@
 both (distinct customers, not units), turns the counts into a similarity and keeps
 each item's ``top_k`` neighbours:
 
-* ``cosine``: ``c(a, b) / sqrt(n(a) * n(b))``, computed as ``c * (1/sqrt n(a)) * (1/sqrt n(b))``;
-* ``lift``: ``c(a, b) * N / (n(a) * n(b))``, computed as ``c * (N/n(a)) * (1/n(b))``,
+* ``cosine``: ``c(a, b) / sqrt(n(a) * n(b))``, computed as ``sqrt(c**2 / (n(a) * n(b)))``;
+* ``lift``: ``c(a, b) * N / (n(a) * n(b))``, computed as ``(c * N) / (n(a) * n(b))``,
 
-with ``n(x)`` the buyers of ``x`` and ``N`` the customers. Only the upper triangle
+with ``n(x)`` the buyers of ``x`` and ``N`` the customers. Both are one division of
+exact integers (below 2**53) rounded once, then for cosine a square root: so the
+similarity of ``(a, b)`` equals that of ``(b, a)`` bit for bit, equal ratios give equal
+floats (a tie is a tie, broken by item code, never by rounding), and a cosine never
+exceeds 1 (two items with the same buyers score exactly 1). Only the upper triangle
 is counted: each customer's distinct items are sorted, and an item ``a`` pairs with the
 items after it in the basket, so a basket of ``m`` items makes ``m(m-1)/2`` pairs, not
 ``m(m-1)``. Items are processed in blocks of consecutive codes holding at most about
@@ -545,21 +549,22 @@ class ItemItemModel(_Recommender):
             self.neighbours_, self.similarities_ = neighbours, sims
             return self
         pop = self.popularity_.astype(np.float64)
-        with np.errstate(divide="ignore"):
-            if self.similarity == "cosine":
-                left_w = np.where(pop > 0, 1.0 / np.sqrt(pop), 0.0)
-                right_w = left_w
-            else:
-                customers = float(np.count_nonzero(np.bincount(cust)))
-                left_w = np.where(pop > 0, customers / pop, 0.0)
-                right_w = np.where(pop > 0, 1.0 / pop, 0.0)
+        customers = float(np.count_nonzero(np.bincount(cust)))
         for lo, hi, rows, cols, counts in _co_purchases(cust, item, n, purchases.n_customers):
             if self.min_support > 1:
                 strong = counts >= self.min_support
                 rows, cols, counts = rows[strong], cols[strong], counts[strong]
-            # (count * w(row)) * w(col), in this order: the similarity of (a, b) for a
-            # and of (b, a) for b are each rounded as a row-by-row computation would.
-            scores: F64 = np.asarray(counts * left_w[rows] * right_w[cols], dtype=np.float64)
+            # One rounding of a ratio of exact integers (every pair's items have buyers):
+            # symmetric in (a, b), ties exact, cosine <= 1. Weights per item multiplied
+            # in turn (c * w(a) * w(b)) rounded twice: sim(a, b) != sim(b, a), a cosine
+            # of 1.0000000000000002, and equal similarities ordered by rounding noise.
+            scores: F64 = counts.astype(np.float64)
+            both = pop[rows]
+            both *= pop[cols]
+            scores *= scores if self.similarity == "cosine" else customers
+            scores /= both
+            if self.similarity == "cosine":
+                np.sqrt(scores, out=scores)
             neighbours[lo:hi], sims[lo:hi] = _top_k_sparse(
                 rows - lo, cols, scores, hi - lo, width
             )

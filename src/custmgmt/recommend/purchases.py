@@ -65,6 +65,11 @@ def _factorise(name: str, values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], I
     except TypeError:  # ids that cannot be sorted together: 1 and "a", None and "b"
         kinds = sorted({type(v).__name__ for v in values.tolist()})
         raise ValidationError(name, f"ids of types {kinds}", "ids of one type (str)") from None
+    if not all(isinstance(v, str) for v in names.tolist()):
+        # Int ids were coded, then every lookup by a str id (recommend, similar_items,
+        # evaluate) compared str with int inside numpy and raised a bare TypeError.
+        kinds = sorted({type(v).__name__ for v in names.tolist()})
+        raise ValidationError(name, f"ids of types {kinds}", "string ids")
     return names, codes.astype(np.int64).reshape(-1)
 
 
@@ -134,7 +139,7 @@ class Purchases:
         Raises:
             ValidationError: columns of different lengths or not 1-d, naive datetimes
                 (``datetime64`` included), times that are neither integers nor
-                datetimes, or ids of mixed types.
+                datetimes, or ids that are not all strings.
         """
         customers = np.asarray(customer_id, dtype=object)
         items = np.asarray(item, dtype=object)
