@@ -127,8 +127,17 @@ def _write_private(path: str, text: str) -> None:
 
 
 def _actor(args: argparse.Namespace) -> Any:
-
-    return Actor(id=args.actor or getpass.getuser(), roles={args.role})
+    actor = args.actor
+    if actor is None:
+        try:
+            actor = getpass.getuser()
+        except (OSError, KeyError):
+            # No LOGNAME / USER and no passwd entry for this uid (a container run
+            # under an arbitrary uid): getpass raises rather than return a name.
+            raise ValidationError(
+                "--actor", None, "who acts (no login name could be found for the default)"
+            ) from None
+    return Actor(id=actor, roles={args.role})
 
 
 def run(args: argparse.Namespace) -> int:
@@ -149,7 +158,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.action == "verify":
         with closing(_open(args.db)) as store:
-            result = verify_audit_log(store, head=args.head)
+            try:
+                result = verify_audit_log(store, head=args.head)
+            except ValidationError as exc:  # a mistyped anchor: a usage error, not a broken log
+                if exc.field != "head":
+                    raise
+                raise ValidationError("--head", args.head, exc.expected) from None
         state = "intact" if result.ok else f"BROKEN: {one_line(result.problem)}"
         print(f"audit log: {result.checked:,} entries, {state}; head {one_line(result.head)}")
         return 0 if result.ok else 1

@@ -81,7 +81,7 @@ from custmgmt.loyalty.tiers import (
 if TYPE_CHECKING:
     from custmgmt.loyalty.rules import EarnRule
 
-__all__ = ["LedgerState", "may_roll_back", "running", "service_transaction"]
+__all__ = ["LedgerState", "forget", "may_roll_back", "running", "service_transaction"]
 
 #: Whether a transaction was open around the outermost loyalty service running now
 #: (None: no service is running): what it writes may then still be rolled back.
@@ -495,6 +495,17 @@ def running(
         raise
     if keep:
         _keep(cache, customer_id, state)
+
+
+def forget(repo: PointsRepository, customer_id: str) -> None:
+    """Drop the state kept for ``customer_id`` in ``repo`` (an erasure rewrote the
+    reasons of the customer's entries: the process must not keep the old text)."""
+    with _CACHES_LOCK:
+        found = _CACHES.get(id(repo))
+    if found is None or found[0]() is not repo:
+        return
+    with found[1].lock:
+        found[1].states.pop(customer_id, None)
 
 
 def _keep(cache: _Cache, customer_id: str, state: LedgerState) -> None:

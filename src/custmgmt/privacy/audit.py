@@ -104,7 +104,8 @@ class AuditEntry:
     at: datetime = attrs.field(validator=v.aware_datetime())
     actor: str = attrs.field(validator=v.text(max_length=200))
     action: str = attrs.field(validator=v.text(max_length=100))
-    resource: str = attrs.field(validator=v.text(max_length=300))
+    # 500: a key rotation's resource names two KEK ids of up to 200 characters each.
+    resource: str = attrs.field(validator=v.text(max_length=500))
     purpose: str = attrs.field(validator=v.text(blank_ok=True, max_length=1000))
     outcome: str = attrs.field(validator=_check_outcome)
     prev_hash: str = attrs.field(validator=_check_hash)
@@ -179,14 +180,28 @@ class AuditVerification:
     head: str
 
 
+def _check_head(head: object) -> str:
+    text = head.strip().lower() if isinstance(head, str) else None
+    if text is None or len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+        raise ValidationError("head", head, "64 hex digits (the hash of the last entry)")
+    return text
+
+
 def verify_chain(entries: Iterable[AuditEntry], *, head: str | None = None) -> AuditVerification:
     """Check that ``entries`` (in stored order) form an unbroken chain from genesis.
 
     Finds an edited entry (its hash no longer matches its fields), a deleted or
     inserted one (a gap in ``seq`` and a broken ``prev_hash`` link) and reordering
     (``seq`` out of order). With ``head``, the last hash must equal it too, which also
-    catches a truncated tail or a rebuilt log.
+    catches a truncated tail or a rebuilt log; it is compared as hex, so an anchor kept
+    in upper case or copied with surrounding spaces is the same anchor.
+
+    Raises:
+        ValidationError: ``head`` is not 64 hex digits (a mistyped anchor is not a
+            broken log).
     """
+    if head is not None:
+        head = _check_head(head)
     prev = GENESIS
     count = 0
     for position, entry in enumerate(entries):

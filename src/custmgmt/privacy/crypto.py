@@ -121,6 +121,28 @@ def _check_key(key_id: str, key: Any) -> bytes:
     return key
 
 
+#: The longest key id: a wrapped data key stores its KEK's id, and a stored
+#: :class:`WrappedKey` allows this many characters.
+_MAX_KEY_ID = 200
+
+
+def _check_key_id(field: str, key_id: Any) -> str:
+    """A key id a :class:`WrappedKey` can carry: non-blank text of at most 200 characters
+    without control characters. A longer or blank KEK id wrapped data keys that the
+    store then could not read back (SQLite re-validates the stored id)."""
+    if (
+        not isinstance(key_id, str) or not key_id.strip() or len(key_id) > _MAX_KEY_ID
+        or any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 or 0xD800 <= ord(c) < 0xE000
+               for c in key_id)
+    ):
+        shown = key_id if not isinstance(key_id, str) else key_id[:40]
+        raise ValidationError(
+            field, shown, f"a key id of 1 to {_MAX_KEY_ID} characters, not blank, "
+            "without control characters"
+        )
+    return key_id
+
+
 class StaticKeyProvider:
     """Keys held in memory: for tests, development and hosts that load keys themselves.
 
@@ -136,7 +158,9 @@ class StaticKeyProvider:
     def __init__(self, keys: Mapping[str, bytes], *, current: str, index: str) -> None:
         if not isinstance(keys, Mapping):
             raise ValidationError("keys", type(keys).__name__, "a mapping of key id -> 32 bytes")
-        self._keys = {str(k): _check_key(str(k), v) for k, v in keys.items()}
+        self._keys = {
+            _check_key_id("keys", str(k)): _check_key(str(k), v) for k, v in keys.items()
+        }
         for name, value in (("current", current), ("index", index)):
             if not isinstance(value, str) or value not in self._keys:
                 raise ValidationError(name, value, f"one of the key ids {sorted(self._keys)}")
@@ -190,6 +214,18 @@ def _decode_keys(raw: Mapping[str, Any], source: str) -> dict[str, bytes]:
     return keys
 
 
+def _check_path(field: str, path: Any) -> Path:
+    """``path`` as a Path: a non-empty str or ``os.PathLike[str]`` without NUL
+    characters (a ``ValidationError`` naming ``field`` otherwise; ``os.open`` raised a
+    bare ``ValueError`` on a NUL and ``Path`` a ``TypeError`` on bytes or None)."""
+    text = os.fspath(path) if isinstance(path, os.PathLike) else path
+    if not isinstance(text, str):
+        raise ValidationError(field, type(path).__name__, "a path (str or os.PathLike)")
+    if not text or "\x00" in text:
+        raise ValidationError(field, text, "a path, not empty and without NUL characters")
+    return Path(text)
+
+
 #: A key file holds a few keys; anything much larger is not one.
 _MAX_KEY_FILE_BYTES = 1 << 20
 
@@ -229,17 +265,18 @@ class FileKeyProvider(StaticKeyProvider):
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
+        self.path = _check_path("key file", path)
         raw_file = _read_key_file(self.path)
         try:
             data = json.loads(raw_file.decode("utf-8"))
             current, index, raw = data["current"], data["index"], data["keys"]
             if not isinstance(raw, dict):
                 raise TypeError
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
+            # RecursionError: JSON nested thousands deep (a garbled or hostile file).
             raise ValidationError(
                 "key file", str(path), 'JSON {"current": .., "index": .., "keys": {..}}'
-            ) from exc
+            ) from (None if isinstance(exc, RecursionError) else exc)
         super().__init__(_decode_keys(raw, str(path)), current=current, index=index)
 
 
@@ -252,7 +289,7 @@ def write_key_file(path: str | os.PathLike[str]) -> FileKeyProvider:
         ValidationError: ``path`` exists already, its folder does not exist, or it
             cannot be written (nothing is left behind).
     """
-    target = Path(path)
+    target = _check_path("path", path)
     payload = {
         "current": "kek-1",
         "index": "index-1",
@@ -400,6 +437,9 @@ class FieldCipher:
     def _kek(self, kek_id: str) -> Any:
         aes = self._keks.get(kek_id)
         if aes is None:
+            # Checked once per KEK: a host's provider may name its KEK with an id a
+            # stored WrappedKey cannot carry (blank, over 200 characters).
+            _check_key_id("kek_id", kek_id)
             aes = self._aesgcm(_check_key(kek_id, self.keys.key(kek_id)))
             self._keks[kek_id] = aes
         return aes

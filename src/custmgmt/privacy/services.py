@@ -36,8 +36,10 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import math
 import operator
 import secrets
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -446,7 +448,15 @@ def _unsealed(store: PrivacyStore, privacy: Privacy, core: Customer) -> Customer
             "privacy.cipher", None, f"a FieldCipher: customer {core.id!r} is stored encrypted"
         )
     cipher = privacy.cipher
-    dek = cipher.unwrap(core.id, store.privacy.get_key(core.id))
+    try:
+        wrapped = store.privacy.get_key(core.id)
+    except NotFound:
+        if store.privacy.erasure(core.id) is None:
+            raise
+        # Erased (by another process) between reading the record and its key: what
+        # is left is the pseudonymised profile, not a "key not found".
+        return store.customers.get(core.id)
+    dek = cipher.unwrap(core.id, wrapped)
     return _join(core, cipher.open(core.id, dek, record.ciphertext))
 
 
@@ -565,7 +575,9 @@ def rotate_keys(
     Fields are not re-encrypted: only the 60-byte wrapped keys change, a batch per
     transaction, so a rotation can stop (``max_batches``) and resume, and reads keep
     working meanwhile (each key names the KEK that opens it; the provider must hold
-    both until the rotation finishes).
+    both until the rotation finishes). A customer erased after its batch was listed
+    (no key left) or whose key a concurrent rotation rewrapped meanwhile is skipped,
+    not an error that stops the rotation.
 
     Raises:
         AccessDenied: the actor may not manage keys.
@@ -595,11 +607,16 @@ def rotate_keys(
             break
         with store.transaction():
             for cid in ids:
-                wrapped = store.privacy.get_key(cid)
+                try:
+                    wrapped = store.privacy.get_key(cid)
+                except NotFound:
+                    continue  # erased since the batch was listed: no key left to rewrap
+                if wrapped.kek_id != old_kek_id:
+                    continue  # rewrapped since by a concurrent rotation
                 store.privacy.replace_key(
                     cid, cipher.rewrap(cid, wrapped, new), expected_kek_id=old_kek_id
                 )
-        done += len(ids)
+                done += 1
         batches += 1
     remaining = store.privacy.key_counts().get(old_kek_id, 0)
     record_audit(
@@ -617,7 +634,16 @@ def is_suppressed(store: PrivacyStore, customer_id: str) -> bool:
 
 
 def _plain(value: Any) -> Any:
-    """A JSON-ready copy of a domain value."""
+    """A JSON-ready copy of a domain value.
+
+    Strict JSON has no NaN or infinity (``json.dumps`` writes ``NaN``, which most
+    parsers refuse): a non-finite float becomes the string ``"NaN"``, ``"Infinity"`` or
+    ``"-Infinity"``. A NumPy scalar becomes its Python value.
+    """
+    if getattr(value, "shape", None) == () and hasattr(value, "item"):
+        value = value.item()  # a NumPy scalar (np.int64 is no int to json)
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if attrs.has(type(value)):
         return {f.name: _plain(getattr(value, f.name)) for f in attrs.fields(type(value))}
     if isinstance(value, enum.Enum):
@@ -647,10 +673,14 @@ def export_subject(
 ) -> dict[str, Any]:
     """Everything held on one customer, JSON-ready (action ``export_subject``; audited).
 
-    Holds the profile (decrypted), orders, interactions, tickets and star history (of
-    the capabilities the store has), the erasure if any, and ``sections`` a host or
-    another capability adds (points, campaign sends, risk scores ...). After an
-    erasure the profile carries only the pseudonym.
+    Holds the profile (decrypted), orders, interactions, and what every bundled
+    capability the store has keeps on the customer: tickets, star history and rating
+    overrides, points entries and tier history (``points``, ``tier_history``), risk
+    restrictions with their appeals, alerts and scores (``risk``), follow-up plans and
+    contacts (``followups``), prospects linked to the customer with their contact
+    records and reports (``prospects``), campaign suppressions (``suppressions``); the
+    erasure if any; and ``sections`` a host adds (a section of the same name replaces
+    the bundled one). After an erasure the profile carries only the pseudonym.
 
     Raises:
         NotFound: no such customer.
@@ -661,9 +691,10 @@ def export_subject(
     authorise(
         store, privacy, actor, Permission.EXPORT_SUBJECT, f"customer:{core.id}", purpose=purpose
     )
-    erasure = store.privacy.erasure(core.id)
+    profile = _unsealed(store, privacy, core)
+    erasure = store.privacy.erasure(core.id)  # after the profile: an erasure racing it shows
     data: dict[str, Any] = {
-        "customer": _plain(_unsealed(store, privacy, core)),
+        "customer": _plain(profile),
         "erasure": None if erasure is None else _plain(erasure),
         "orders": [_plain(o) for o in store.orders.for_customer(core.id)],
         "interactions": [_plain(i) for i in store.interactions.for_customer(core.id)],
@@ -673,9 +704,76 @@ def export_subject(
     if isinstance(store, RatingStore):
         data["star_history"] = [_plain(h) for h in store.ratings.star_history(core.id)]
         data["rating_overrides"] = [_plain(o) for o in store.ratings.overrides_for(core.id)]
-    for name, section in (sections or {}).items():
+    for name, section in {**_bundled_sections(store), **(sections or {})}.items():
         data[name] = _plain(section(store, core.id))
     return data
+
+
+def _points(store: Any, cid: str) -> Any:
+    return store.loyalty.entries(cid)
+
+
+def _tier_history(store: Any, cid: str) -> Any:
+    return store.loyalty.tier_history(cid)
+
+
+def _risk(store: Any, cid: str) -> Any:
+    restrictions = store.risk.find_restrictions(customer_id=cid)
+    return {
+        "restrictions": restrictions,
+        "appeals": [a for r in restrictions for a in store.risk.find_appeals(restriction_id=r.id)
+                    if a.customer_id == cid],
+        "alerts": store.risk.find_alerts(customer_id=cid),
+        "scores": store.risk.score_history(cid),
+    }
+
+
+def _followups(store: Any, cid: str) -> Any:
+    return {"plans": store.followups.plans(customer_id=cid),
+            "contacts": store.followups.contacts(customer_id=cid)}
+
+
+def _prospects(store: Any, cid: str) -> Any:
+    return [
+        {"prospect": p, "contacts": store.prospects.contacts(prospect_id=p.id),
+         "reports": store.prospects.reports(p.id)}
+        for p in store.prospects.find(customer_id=cid)
+    ]
+
+
+def _suppressions(store: Any, cid: str) -> Any:
+    return [s for s in store.campaigns.suppressions() if s.customer_id == cid]
+
+
+def _bundled_sections(store: Any) -> dict[str, ExportSection]:
+    """The export sections of the bundled capabilities the store has.
+
+    Without them an export (and ``custmgmt privacy export``, which passes no sections)
+    left out the points ledger, risk records, follow-ups, linked prospects and
+    suppressions a store keeps on the customer.
+    """
+    found: dict[str, ExportSection] = {}
+    for capability, methods, sections in _SECTIONS:
+        repository = getattr(store, capability, None)
+        if repository is not None and all(
+            callable(getattr(repository, m, None)) for m in methods
+        ):
+            found.update(sections)
+    return found
+
+
+# capability attribute, the methods its sections read, the sections. Checked by the
+# methods (as the capability ports declare them) rather than by importing each
+# capability's store Protocol: importing the privacy package stays as cheap as it was.
+_SECTIONS: tuple[tuple[str, tuple[str, ...], dict[str, ExportSection]], ...] = (
+    ("loyalty", ("entries", "tier_history"),
+     {"points": _points, "tier_history": _tier_history}),
+    ("risk", ("find_restrictions", "find_appeals", "find_alerts", "score_history"),
+     {"risk": _risk}),
+    ("followups", ("plans", "contacts"), {"followups": _followups}),
+    ("prospects", ("find", "contacts", "reports"), {"prospects": _prospects}),
+    ("campaigns", ("suppressions",), {"suppressions": _suppressions}),
+)
 
 
 def export_subject_json(
@@ -686,7 +784,7 @@ def export_subject_json(
     data = export_subject(
         store, privacy, actor, customer_id, purpose=purpose, sections=sections
     )
-    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)
+    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True, allow_nan=False)
 
 
 def _redact_interaction(interaction: Interaction) -> Interaction | None:
@@ -770,12 +868,28 @@ def erase_subject(
         record = ErasureRecord(customer_id=core.id, pseudonym=pseudonym, at=at)
         store.privacy.record_erasure(record)
         record_audit(store, privacy, actor, "erase_subject", resource, purpose=purpose)
+    _forget_running_state(store, core.id)
     purge = getattr(store.privacy, "purge_history", None)
     if callable(purge):
         # After the commit: an SQLite store moves the WAL into the database file and
         # empties it, so the replaced text is left neither there nor in free pages.
         purge()
     return record
+
+
+def _forget_running_state(store: PrivacyStore, customer_id: str) -> None:
+    """Drop the loyalty running state kept in memory for ``customer_id``.
+
+    The state (:mod:`custmgmt.loyalty._running`) holds the customer's last ledger
+    entry and lots as they were read, reasons included: after an erasure redacted
+    those reasons in the store, the process still kept the personal text until the
+    next points operation on the customer noticed the change. Called after the commit.
+    """
+    running: Any = sys.modules.get("custmgmt.loyalty._running")
+    repo = getattr(store, "loyalty", None)
+    if running is None or repo is None:
+        return  # never imported in this process: nothing is kept
+    running.forget(repo, customer_id)
 
 
 def _capability_repositories(store: PrivacyStore) -> tuple[Any, ...]:
