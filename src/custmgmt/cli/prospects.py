@@ -75,8 +75,10 @@ def run(args: argparse.Namespace) -> int:
 
 
     tz = zone(args.tz)
-    as_of = as_of_or_now(args, tz)
-    week = parse_as_of(args.week, tz, option="--week") if args.week else as_of
+    # In the office's zone: a datetime given with another offset (2026-03-08T20:00Z,
+    # already Monday in Shanghai) names the week and the day of the office.
+    as_of = _in_zone(as_of_or_now(args, tz), tz)
+    week = _in_zone(parse_as_of(args.week, tz, option="--week"), tz) if args.week else as_of
     store = open_existing_store(args.db)
     try:
         # The schema first: a read-only store cannot create the prospect tables.
@@ -88,6 +90,14 @@ def run(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return 0
+
+
+def _in_zone(moment: datetime, tz: Any) -> datetime:
+    """``moment`` in ``tz``, kept as given where that would leave the calendar."""
+    try:
+        return moment.astimezone(tz)
+    except OverflowError:
+        return moment
 
 
 def _pct(rate: Any) -> str:

@@ -158,10 +158,30 @@ def birthday_on(birth: date, year: int, rule: str = "feb28") -> date:
     return date(year, birth.month, birth.day)
 
 
+def _day_in(moment: datetime, name: str, field: str) -> date | None:
+    """``moment``'s calendar day in zone ``name``; None past the calendar's ends (the
+    last hours of year 9999 UTC are year 10000 east of UTC, the first of year 1 are
+    year 0 west of it: no birthday or holiday falls there)."""
+    tz = zone(name, field)
+    try:
+        return moment.astimezone(tz).date()
+    except (OverflowError, ValueError):
+        return None
+
+
 def _local_day(as_of: datetime, customer_id: str, policy: CarePolicy,
-               timezones: Mapping[str, str] | None) -> date:
+               timezones: Mapping[str, str] | None) -> date | None:
     name = (timezones or {}).get(customer_id, policy.timezone)
-    return as_of.astimezone(zone(name, f"timezones[{customer_id!r}]")).date()
+    return _day_in(as_of, name, f"timezones[{customer_id!r}]")
+
+
+def _business_day(moment: datetime, policy: CarePolicy) -> date:
+    """``moment``'s day in the policy's zone (the customers' calendar), held at the
+    calendar's ends."""
+    found = _day_in(moment, policy.timezone, "CarePolicy.timezone")
+    if found is not None:
+        return found
+    return date.max if moment.year > 1 else date.min
 
 
 def _check_inputs(as_of: Any, policy: Any) -> None:
@@ -177,6 +197,9 @@ def profile_reminders(
     _check_inputs(as_of, policy)
     out = []
     cutoff = _moved(as_of, relativedelta(months=-policy.stale_after_months))
+    # The day the reminder is about is the customers' day (the policy's zone), not
+    # the calendar day of whatever offset ``as_of`` was given in.
+    today = _business_day(as_of, policy)
     for c in customers:
         missing = sorted(f for f in policy.required_fields if getattr(c, f) is None)
         reasons = []
@@ -186,7 +209,7 @@ def profile_reminders(
             reasons.append("missing " + ", ".join(missing))
         if reasons:
             out.append(CareReminder(customer_id=c.id, kind=ReminderKind.PROFILE_UPDATE,
-                                    on=as_of.date(), reason="; ".join(reasons)))
+                                    on=today, reason="; ".join(reasons)))
     return out
 
 
@@ -204,6 +227,8 @@ def birthday_reminders(
         if c.birth_date is None:
             continue
         today = _local_day(as_of, c.id, policy, timezones)
+        if today is None:
+            continue
         if birthday_on(c.birth_date, today.year, policy.feb29_in_common_years) == today:
             leap = (c.birth_date.month, c.birth_date.day) == (2, 29)
             note = " (born 29 February)" if leap else ""
@@ -232,7 +257,7 @@ def holiday_reminders(
     out = []
     for c in customers:
         today = _local_day(as_of, c.id, policy, timezones)
-        if today in names:
+        if today is not None and today in names:
             out.append(CareReminder(customer_id=c.id, kind=ReminderKind.HOLIDAY, on=today,
                                     reason=names[today]))
     return out
@@ -271,8 +296,10 @@ def repurchase_reminders(
             due = _moved(max(times), typical)
             if due <= as_of < _moved(due, window):
                 out.append(CareReminder(
-                    customer_id=customer_id, kind=ReminderKind.REPURCHASE, on=due.date(),
-                    reason=f"{sku}: last bought {max(times):%Y-%m-%d}, typically rebought "
+                    customer_id=customer_id, kind=ReminderKind.REPURCHASE,
+                    on=_business_day(due, policy),
+                    reason=f"{sku}: last bought {_business_day(max(times), policy)}, "
+                    "typically rebought "
                     f"after {typical.days} days", sku=sku,
                 ))
     return sorted(out, key=lambda r: (r.on, r.customer_id, r.sku or ""))

@@ -33,7 +33,7 @@ from functools import lru_cache
 from typing import Any
 
 import attrs
-from dateutil.rrule import YEARLY, rrule, rrulestr
+from dateutil.rrule import DAILY, HOURLY, WEEKLY, YEARLY, rrule, rrulestr
 
 from custmgmt.campaigns._zones import zone
 from custmgmt.domain import _validate as v
@@ -141,6 +141,41 @@ def _wall_shift(wall: datetime, days: int) -> datetime:
         return wall + timedelta(days=days)
     except OverflowError:
         return datetime.max if days > 0 else datetime.min
+
+
+def _instant(moment: datetime) -> timedelta:
+    """``moment`` as a point on one time line (time since 0001-01-01 00:00 UTC).
+
+    Aware datetimes that share a ``tzinfo`` compare by their wall times, offset and
+    fold ignored; this key compares true instants, and never overflows at the
+    calendar's ends as ``astimezone(UTC)`` can.
+    """
+    offset = moment.utcoffset() or timedelta(0)
+    return moment.replace(tzinfo=None) - datetime.min - offset
+
+
+_PERIODS = {HOURLY: timedelta(hours=1), DAILY: timedelta(days=1), WEEKLY: timedelta(weeks=1)}
+
+
+def _rule_near(rule: rrule, wall: datetime) -> rrule:
+    """``rule`` started whole periods later, at most a period or two before ``wall``.
+
+    dateutil walks a rule from its start: asking an hourly plan of 2026 for a day in
+    8999 stepped through sixty million hours first (minutes of work). Moving the start
+    by whole multiples of ``INTERVAL`` periods keeps every occurrence from the new
+    start on (the times and weekdays a rule takes from its start are the same), so
+    the walk starts near ``wall``. A rule with ``COUNT`` counts from its own start,
+    and monthly and yearly rules walk few periods: those are kept as they are.
+    """
+    freq, start = getattr(rule, "_freq", None), getattr(rule, "_dtstart", None)
+    step = _PERIODS.get(freq) if isinstance(freq, int) else None
+    if step is None or getattr(rule, "_count", None) is not None or start is None:
+        return rule
+    period = step * int(getattr(rule, "_interval", 1))
+    if wall - start < 2 * period:
+        return rule
+    shifted: rrule = rule.replace(dtstart=start + ((wall - start) // period - 1) * period)
+    return shifted
 
 
 @lru_cache(maxsize=1024)
@@ -265,21 +300,23 @@ class FollowUpPlan:
         """
         v.check_aware("start", start)
         v.check_aware("end", end)
-        lo = max(start, self.starts_at)
-        hi = end if self.ends_at is None else min(end, self.ends_at)
-        if lo >= hi:
+        lo = max(start, self.starts_at, key=_instant)
+        hi = end if self.ends_at is None else min(end, self.ends_at, key=_instant)
+        if _instant(lo) >= _instant(hi):
             return []
-        rule = self._rule()
         # Wall-clock bounds one day wider, then filtered on the true instants (offsets);
         # walked lazily, so that a window too long for the cadence is refused before
         # it fills memory.
         first, last = _wall_shift(self._local(lo), -1), _wall_shift(self._local(hi), 1)
+        rule = _rule_near(self._rule(), first)
         found: list[datetime] = []
+        lo_at, hi_at = _instant(lo), _instant(hi)
         for walked, wall in enumerate(rule.xafter(first, inc=True), start=1):
             if wall > last:
                 break
             moment = self._aware(wall)
-            if lo <= moment < hi:
+            # Compared as instants: same-zone comparisons ignore the offset and fold.
+            if lo_at <= _instant(moment) < hi_at:
                 found.append(moment)
             if len(found) > MAX_OCCURRENCES or walked > 2 * MAX_OCCURRENCES:
                 raise ValidationError(
@@ -296,14 +333,15 @@ class FollowUpPlan:
         """
         v.check_aware("moment", moment)
         try:
-            lo = max(moment, self.starts_at - timedelta(microseconds=1))
+            lo = max(moment, self.starts_at - timedelta(microseconds=1), key=_instant)
         except OverflowError:  # starts at the first instant of the calendar
             lo = moment
-        for wall in self._rule().xafter(_wall_shift(self._local(lo), -1), inc=True):
+        first = _wall_shift(self._local(lo), -1)
+        for wall in _rule_near(self._rule(), first).xafter(first, inc=True):
             found = self._aware(wall)
-            if self.ends_at is not None and found >= self.ends_at:
+            if self.ends_at is not None and _instant(found) >= _instant(self.ends_at):
                 return None
-            if found > lo:
+            if _instant(found) > _instant(lo):
                 return found
         return None
 

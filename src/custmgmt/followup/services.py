@@ -7,7 +7,7 @@ line and host applications call the same ones.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import attrs
@@ -24,6 +24,7 @@ from custmgmt.followup.plan import (
     ContactRecord,
     FollowUpPlan,
     PlanStatus,
+    _instant,
 )
 from custmgmt.followup.ports import FollowUpStore
 
@@ -191,6 +192,20 @@ def _members(plan: FollowUpPlan, members: Mapping[str, Sequence[str]] | None) ->
     return list((members or {}).get(plan.segment, ()))
 
 
+def _distinct_instants(times: list[datetime]) -> list[datetime]:
+    """``times`` without repeats of one instant, first kept: a wall time that the
+    spring-forward skips (02:00) is the instant of the one after it (03:00 at the new
+    offset), and an hourly plan listed the same follow-up twice on that day."""
+    seen: set[timedelta] = set()
+    kept = []
+    for moment in times:
+        key = _instant(moment)
+        if key not in seen:
+            seen.add(key)
+            kept.append(moment)
+    return kept
+
+
 def _items(
     store: FollowUpStore,
     start: datetime,
@@ -199,15 +214,20 @@ def _items(
 ) -> list[DueItem]:
     out: list[DueItem] = []
     for plan in store.followups.plans(status=PlanStatus.ACTIVE):
-        times = plan.occurrences(start, end)
+        times = _distinct_instants(plan.occurrences(start, end))
         if not times:
             continue
         nexts = [*times[1:], plan.next_after(times[-1])]
-        contacts = store.followups.contacts(plan_id=plan.id, since=times[0])
+        # In UTC: a store comparing within one zone compares wall times (see below).
+        contacts = store.followups.contacts(plan_id=plan.id, since=times[0].astimezone(UTC))
         for customer_id in _members(plan, members):
-            seen = [c.at for c in contacts if c.customer_id == customer_id]
+            # As instants: a contact kept in the plan's own zone compares by wall time,
+            # and in the repeated hour after a fall-back change that runs backwards.
+            seen = [_instant(c.at) for c in contacts if c.customer_id == customer_id]
             for due, nxt in zip(times, nexts, strict=True):
-                done = any(due <= at and (nxt is None or at < nxt) for at in seen)
+                due_at = _instant(due)
+                nxt_at = None if nxt is None else _instant(nxt)
+                done = any(due_at <= at and (nxt_at is None or at < nxt_at) for at in seen)
                 out.append(DueItem(plan_id=plan.id, customer_id=customer_id, due_at=due,
                                    owner=plan.owner, channel=plan.channel, goal=plan.goal,
                                    done=done))

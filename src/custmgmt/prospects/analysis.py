@@ -22,12 +22,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
 import attrs
 import numpy as np
+import numpy.typing as npt
 
 from custmgmt.domain._validate import check_aware
 from custmgmt.errors import ValidationError
@@ -118,8 +119,10 @@ class FunnelStep:
     Attributes:
         stage: the stage.
         reached: how many prospects ever entered it.
-        conversion: ``reached`` over the previous step's ``reached`` (None for the
-            first step, or when the previous step was reached by nobody).
+        conversion: of the prospects that reached the previous step, the share that
+            reached this one too (None for the first step, or when the previous step
+            was reached by nobody). Without skipped stages that is ``reached`` over
+            the previous step's ``reached``; it never exceeds 100 %.
     """
 
     stage: str
@@ -160,10 +163,15 @@ class Funnel(Displayed):
         return report
 
 
-def _steps(stages: Sequence[str], reached: Sequence[int]) -> tuple[FunnelStep, ...]:
+def _steps(matrix: npt.NDArray[np.bool_], stages: Sequence[str]) -> tuple[FunnelStep, ...]:
+    """The steps of a prospect x stage matrix. A step's conversion counts the previous
+    step's prospects that reached it too: a pipeline may skip a stage (``lead -> won``),
+    and the bare ratio of two reach counts then exceeds 100 %."""
+    reached = matrix.sum(axis=0).tolist()
+    both = (matrix[:, 1:] & matrix[:, :-1]).sum(axis=0).tolist()
     steps = []
     for i, stage in enumerate(stages):
-        conversion = None if i == 0 else _rate(int(reached[i]), int(reached[i - 1]))
+        conversion = None if i == 0 else _rate(int(both[i - 1]), int(reached[i - 1]))
         steps.append(FunnelStep(stage=stage, reached=int(reached[i]), conversion=conversion))
     return tuple(steps)
 
@@ -191,13 +199,11 @@ def funnel(prospects: Iterable[Prospect], pipeline: Pipeline) -> Funnel:
     sources = sorted({p.source for p in items})
     code = {s: i for i, s in enumerate(sources)}
     source_codes = np.asarray([code[p.source] for p in items], dtype=np.int64)
-    totals = reached.sum(axis=0)
     by_source = {}
     for c_idx, source in enumerate(sources):
-        counts = reached[source_codes == c_idx].sum(axis=0)
-        by_source[source] = _steps(stages, counts.tolist())
+        by_source[source] = _steps(reached[source_codes == c_idx], stages)
     won = sum(1 for p in items if p.stage in pipe.won)
-    return Funnel(steps=_steps(stages, totals.tolist()), by_source=by_source, won=won,
+    return Funnel(steps=_steps(reached, stages), by_source=by_source, won=won,
                   total=len(items))
 
 
@@ -315,7 +321,10 @@ def weekly_report(
     """
     check_aware("week_start", week_start)
     pipe = _pipeline(pipeline)
-    end = week_start + timedelta(days=7)
+    try:
+        end = week_start + timedelta(days=7)
+    except OverflowError:  # the last week of year 9999 runs to the calendar's end
+        end = datetime.max.replace(tzinfo=UTC)
     rows: dict[str, Counter[str]] = {}
 
     def add(person: str, field: str) -> None:

@@ -668,6 +668,15 @@ def team_performance(
                 f"a period whose tickets and end lie less than {MAX_SPAN_DAYS:,} days "
                 f"(400 years) apart (earliest ticket {from_epoch_micros(lo).isoformat()})",
             ) from exc
+        except OverflowError:
+            # The table takes a day either side in the calendar's zone: past year 9999
+            # or before year 1 there is no such day (was a bare OverflowError).
+            raise ValidationError(
+                "end", end.isoformat(),
+                "a period whose tickets, answers and as_of lie at least a day inside the "
+                f"years 1 to 9999 in the calendar's zone (from "
+                f"{from_epoch_micros(lo).isoformat()} to {from_epoch_micros(hi).isoformat()})",
+            ) from None
         f_created = table.business_time(created)
         # A clock still running runs until as_of (not at all for a ticket opened later).
         f_now = np.maximum(table.business_time(np.asarray([as_of], dtype=np.int64)), f_created)
