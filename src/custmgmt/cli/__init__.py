@@ -34,6 +34,7 @@ from custmgmt.cli import (
     team,
     tickets,
 )
+from custmgmt.domain.money import currency_digits
 from custmgmt.errors import CustMgmtError
 
 __all__ = ["COMMANDS", "CommandModule", "build_parser", "main"]
@@ -90,6 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        currency = getattr(args, "currency", None)
+        if currency is not None:  # named as the option, not the library's "currency"
+            currency_digits(currency, "--currency")
         return int(func(args))
     except CustMgmtError as exc:
         # One line whatever the message quotes: a value from a file may hold a line

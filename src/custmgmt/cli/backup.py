@@ -15,6 +15,7 @@ from typing import Any
 
 from custmgmt._text import one_line
 from custmgmt.adapters.sqlite.backup import backup
+from custmgmt.errors import ValidationError
 
 __all__ = ["register", "run"]
 
@@ -37,10 +38,20 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Back ``--db`` up to ``--to``; prints what was written."""
 
-    report = backup(args.db, args.to, overwrite=args.force)
+    try:
+        report = backup(args.db, args.to, overwrite=args.force)
+    except ValidationError as exc:
+        option = _OPTIONS.get(exc.field)
+        if option is None:
+            raise
+        raise ValidationError(option, exc.value, exc.expected) from None
     print(
         f"backed up {one_line(args.db)} to {one_line(report.path)}: {report.pages:,} pages, "
         f"{report.size:,} bytes, integrity {report.integrity}",
         file=sys.stdout,
     )
     return 0
+
+
+#: The library's names of what ``backup`` options set, for errors that name the option.
+_OPTIONS = {"source": "--db", "to": "--to"}

@@ -177,7 +177,11 @@ def _fill(ctx: DemoContext, customers: int) -> None:
     ctx.print(f"empty store: generating {customers:,} synthetic customers (seed {ctx.seed}) ...")
     progress = _terminal_progress(ctx.out) if ctx.out.isatty() else None
     data = datasets.make_dataset(n_customers=customers, seed=ctx.seed, as_of=ctx.as_of)
-    report = datasets.load_into(ctx.store, data, progress=progress)
+    # One transaction around the chunks: an interrupted fill (Ctrl-C, a full disk) kept
+    # the chunks before it, and the next run took the half-filled store (customers, no
+    # orders) for a finished one: "reopened an existing store: nothing generated".
+    with ctx.store.transaction():
+        report = datasets.load_into(ctx.store, data, progress=progress)
     if progress is not None:
         ctx.out.write("\n")
     ctx.print(

@@ -52,7 +52,7 @@ def register(subparsers: Any) -> None:
     fit.add_argument("--label", required=True, help="the 0/1 label column (1 = bad)")
     fit.add_argument("--id", dest="id_column", help="an id column to leave out")
     fit.add_argument("--bins", type=int, default=10, help="quantile bins per feature")
-    fit.add_argument("--l2", type=float, default=1.0, help="L2 penalty (default 1.0)")
+    fit.add_argument("--l2", type=float, default=_DEFAULT_L2, help="L2 penalty (default 1.0)")
     fit.add_argument("--base-score", type=float, default=600.0)
     fit.add_argument("--base-odds", type=float, default=50.0)
     fit.add_argument("--pdo", type=float, default=20.0)
@@ -255,7 +255,13 @@ def _fit(args: argparse.Namespace, out: TextIO) -> int:
         option = _OPTIONS.get(exc.field)
         if option is None:
             raise
-        raise ValidationError(option, exc.value, exc.expected) from None
+        expected = exc.expected
+        if exc.field == "scaling.pdo" and args.l2 > _DEFAULT_L2:
+            # A strong penalty shrinks every coefficient towards zero, so the bins round
+            # to the same points at the default PDO: name the option actually given.
+            expected += (f"; or a smaller --l2 (got {args.l2:g}), which shrinks the model's "
+                         "log-odds towards zero")
+        raise ValidationError(option, exc.value, expected) from None
     card = fitter.card
     scores = card.score_columns(columns).scores
     ev = evaluate(y, scores, scaling=scaling, n_boot=100)
@@ -278,6 +284,9 @@ def _fit(args: argparse.Namespace, out: TextIO) -> int:
                                 .distribution().items()))
     return 0
 
+
+#: ``risk fit --l2``'s default.
+_DEFAULT_L2 = 1.0
 
 #: The library's names of what ``risk fit`` options set, for errors that name the option.
 _OPTIONS = {

@@ -106,12 +106,15 @@ class Target:
     def describe(self, currency: str | None = None) -> str:
         """``net_sales +10% vs baseline`` / ``satisfaction_share >= 90.0%`` /
         ``average_order_value >= 36.500 KWD``: a money level at ``currency``'s minor-unit
-        digits (as written, every digit kept, without a currency).
+        digits, or at its own when it has more (as written, every digit kept, without a
+        currency).
 
         >>> Target("net_sales", "level", 1234567.891).describe("KWD")
         'net_sales >= 1,234,567.891 KWD'
         >>> Target("net_sales", "level", 1234567).describe("JPY")
         'net_sales >= 1,234,567 JPY'
+        >>> Target("average_order_value", "level", 5399.4).describe("JPY")
+        'average_order_value >= 5,399.4 JPY'
 
         Raises:
             ValidationError: ``currency`` is not an ISO 4217 code.
@@ -125,8 +128,13 @@ class Target:
         if unit == "money":
             if currency is None:  # not :g, which shows 1234567.891 as 1.23457e+06
                 return f"{self.kpi} {op} {self.value:,}"
-            digits = currency_digits(currency)
-            return f"{self.kpi} {op} {_major(self.value):,.{digits}f} {currency}"
+            major = _major(self.value)
+            # A target finer than the minor unit keeps its own digits: rounded, a JPY
+            # target of 5399.4 read ">= 5,399" beside an unmet 5,399 (5398.87).
+            exponent = major.as_tuple().exponent
+            finer = -exponent if isinstance(exponent, int) else 0
+            digits = max(currency_digits(currency), finer)
+            return f"{self.kpi} {op} {major:,.{digits}f} {currency}"
         return f"{self.kpi} {op} {self.value:g}"
 
 

@@ -44,7 +44,11 @@ from pathlib import Path
 
 import attrs
 
-from custmgmt.adapters.sqlite._files import is_foreign_file, special_file_kind
+from custmgmt.adapters.sqlite._files import (
+    MIN_DATABASE_SIZE,
+    is_foreign_file,
+    special_file_kind,
+)
 from custmgmt.adapters.sqlite.database import SQLiteDatabase
 from custmgmt.errors import Conflict, StorageError, ValidationError
 
@@ -275,6 +279,13 @@ def backup(
         origin = _path(source, "source")
         if not origin.is_file():
             raise ValidationError("source", str(origin), "an existing database file")
+        size = origin.stat().st_size
+        if size == 0 or is_foreign_file(origin):
+            # SQLite reads such a file as an empty database: the copy then failed its
+            # check as "not a custmgmt store", without naming the source.
+            raise ValidationError("source", str(origin), f"an SQLite database (a {size}-byte "
+                                  "file is smaller than the smallest one, "
+                                  f"{MIN_DATABASE_SIZE} bytes)")
         if target.exists() and origin.resolve() == target.resolve():
             raise ValidationError("to", str(target), "a file other than the source")
     partial = _temporary(target, "to")
@@ -299,7 +310,10 @@ def backup(
         _replace_without_companions(partial, target)
     except sqlite3.Error as exc:
         _discard(partial)
-        raise StorageError(f"sqlite: backing up to {str(target)!r} failed: {exc}") from exc
+        # The source is named too: "file is not a database" is about it, not the target.
+        named = "" if isinstance(source, SQLiteDatabase) else f"{str(source)!r} "
+        raise StorageError(f"sqlite: backing up {named}to {str(target)!r} failed: {exc}"
+                           ) from exc
     except OSError as exc:  # a full disk, a folder that refuses the rename
         _discard(partial)
         raise StorageError(
