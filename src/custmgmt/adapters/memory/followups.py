@@ -14,6 +14,7 @@ from custmgmt.adapters._engagement_checks import check_contact, check_plan
 from custmgmt.adapters._redaction import redacted_contact, redacted_plan, replace_redacted
 from custmgmt.adapters.memory.transaction import TransactionLog
 from custmgmt.domain._validate import check_aware, coerce_enum
+from custmgmt.domain.time import to_epoch_micros
 from custmgmt.errors import Conflict, NotFound
 from custmgmt.followup.plan import ContactRecord, FollowUpPlan, PlanStatus
 
@@ -96,20 +97,22 @@ class MemoryFollowUpRepository:
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> list[ContactRecord]:
-        """Matching contact records by time then id."""
-        if since is not None:
-            check_aware("since", since)
-        if until is not None:
-            check_aware("until", until)
+        """Matching contact records by time then id.
+
+        Times are compared as instants (epoch microseconds), as the SQL stores do:
+        Python compares two datetimes of one zone by wall clock, so a contact in the
+        repeated hour at the end of DST would sort and filter by the wrong reading.
+        """
+        lo = None if since is None else to_epoch_micros(check_aware("since", since))
+        hi = None if until is None else to_epoch_micros(check_aware("until", until))
         with self._tx.lock:
             found = [
-                c for c in self._contacts.values()
+                (to_epoch_micros(c.at), c.id, c) for c in self._contacts.values()
                 if (customer_id is None or c.customer_id == customer_id)
                 and (plan_id is None or c.plan_id == plan_id)
-                and (since is None or c.at >= since)
-                and (until is None or c.at < until)
             ]
-        return sorted(found, key=lambda c: (c.at, c.id))
+        return [c for at, _, c in sorted(found)
+                if (lo is None or at >= lo) and (hi is None or at < hi)]
 
     # -- erasure (custmgmt.privacy.SubjectRedaction) -----------------------------------
     def redact_subject(self, customer_id: str, pseudonym: str) -> int:
