@@ -3,7 +3,7 @@
 ``custmgmt tickets --as-of 8999-12-31`` on tickets opened in 2026 tabulated every
 working day of seven thousand years (about 0.1 ms a day through the time zone) and
 printed nothing for minutes; ``BusinessTimeTable`` now refuses spans of 400 years
-(MAX_SPAN_DAYS) and the SLA clocks name ``as_of``.
+(MAX_SPAN_DAYS) and the SLA clocks name ``as_of`` (``--as-of`` on the command line).
 """
 
 from __future__ import annotations
@@ -50,5 +50,5 @@ def test_the_tickets_command_refuses_an_as_of_millennia_away(
     capsys.readouterr()
     assert main(["tickets", "--db", str(db), "--as-of", "8999-12-31"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("custmgmt: error: as_of: got '8999-12-31T23:59:59.999999")
+    assert err.startswith("custmgmt: error: --as-of: got '8999-12-31T23:59:59.999999")
     assert "Traceback" not in err

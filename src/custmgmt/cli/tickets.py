@@ -20,6 +20,7 @@ import argparse
 from typing import Any
 
 from custmgmt.cli._inputs import as_of_or_now, open_existing_store, zone
+from custmgmt.errors import ValidationError
 from custmgmt.rating import current_stars, response_time_factors
 from custmgmt.tickets import DEFAULT_TZ, default_calendar, open_ticket_report
 
@@ -57,13 +58,18 @@ def run(args: argparse.Namespace) -> int:
     store = open_existing_store(args.db)
     try:
         stars = current_stars(store, as_of)
-        report = open_ticket_report(
-            store,
-            as_of,
-            stars=stars,
-            factors=response_time_factors(stars),
-            calendar=default_calendar(args.tz),
-        )
+        try:
+            report = open_ticket_report(
+                store,
+                as_of,
+                stars=stars,
+                factors=response_time_factors(stars),
+                calendar=default_calendar(args.tz),
+            )
+        except ValidationError as exc:
+            if exc.field != "as_of":
+                raise
+            raise ValidationError("--as-of", exc.value, exc.expected) from None
     finally:
         store.close()
     print(report.format())
