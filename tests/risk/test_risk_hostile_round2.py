@@ -37,7 +37,7 @@ def test_a_scaling_whose_points_leave_the_range_names_the_scaling_not_a_bin(
     for option, value in (("--pdo", "1e308"), ("--base-score", "2e9")):
         assert main(["risk", "fit", str(table), "--label", "y", option, value]) == 2
         err = capsys.readouterr().err
-        assert "scaling: got 'PDO" in err, err
+        assert "--pdo/--base-odds/--base-score: got 'PDO" in err, err
         assert "Traceback" not in err
 
 

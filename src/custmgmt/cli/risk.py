@@ -293,6 +293,8 @@ _OPTIONS = {
     "PDOScaling.pdo": "--pdo", "scaling.pdo": "--pdo", "PDOScaling.base_odds": "--base-odds",
     "PDOScaling.base_score": "--base-score", "n_bins": "--bins", "Scorecard.name": "--name",
     "l2": "--l2",
+    # the three options make the scaling together: a refused one names all three
+    "scaling": "--pdo/--base-odds/--base-score",
 }
 
 
