@@ -249,8 +249,6 @@ def test_the_command_line_export_holds_the_points_ledger(
 
 
 # -- what an erasure still leaves (adapters; see the round-4 report) -----------------
-@pytest.mark.xfail(strict=True, reason="prospects, suppressions and risk alerts implement "
-                   "no SubjectRedaction yet: erasure leaves their text (adapters)")
 def test_an_erasure_leaves_no_personal_text_in_prospects_suppressions_or_alerts(
     store: Any,
 ) -> None:

@@ -8,8 +8,13 @@ memory, SQLite and PostgreSQL adapters redact the same fields:
 * loyalty ledger entries: ``reason`` (staff may write "birthday gift for 王芳");
 * rating overrides: ``reason`` and the reasons in their review history;
 * risk appeals: the customer's ``statement`` and the reasons in the appeal's log;
+* risk alerts: staff notes in the alert's log (the note the engine wrote when it
+  raised the alert describes the stored rule and values, names no one, and is kept);
 * follow-up plans for the customer: ``goal``, ``content`` and the approval note;
-  contact records: ``notes``.
+  contact records: ``notes``;
+* prospects linked to the customer and campaign suppressions: in their adapters
+  (a person prospect's name becomes the pseudonym, ``info`` is cleared, contact
+  summaries, outcomes and next steps and suppression notes become ``ERASED_TEXT``).
 
 Required text becomes :data:`~custmgmt.privacy.ports.ERASED_TEXT`; optional text that
 was empty stays empty. Amounts, stars, states and times are kept, so balances, ratings
@@ -28,10 +33,12 @@ from custmgmt.followup.plan import ContactRecord, FollowUpPlan
 from custmgmt.loyalty.ledger import LedgerEntry
 from custmgmt.privacy.ports import ERASED_TEXT
 from custmgmt.rating.overrides import Override
+from custmgmt.risk.alerts import Alert, AlertFinding
 from custmgmt.risk.restrictions import Appeal
 
 __all__ = [
     "ERASED_TEXT",
+    "redacted_alert",
     "redacted_appeal",
     "redacted_contact",
     "redacted_entry",
@@ -104,3 +111,17 @@ def replace_redacted(
         tx.record(lambda key=key, value=value: table.__setitem__(key, value))
         changed += 1
     return changed
+
+
+def redacted_alert(alert: Alert) -> Alert | None:
+    """``alert`` with its log's staff notes erased (same version), or None if none is
+    left. The note the risk engine wrote when it raised the alert (the finding
+    described: rule, values, window) names no one and is kept."""
+    finding = AlertFinding(customer_id=alert.customer_id, rule=alert.rule,
+                           values=alert.values, window_start=alert.window_start,
+                           window_end=alert.window_end).describe()
+    events = tuple(
+        e if e.note in ("", ERASED_TEXT, finding) else attrs.evolve(e, note=ERASED_TEXT)
+        for e in alert.events
+    )
+    return None if events == alert.events else attrs.evolve(alert, events=events)

@@ -21,6 +21,7 @@ from custmgmt.adapters._sql_codecs import datetime_of
 from custmgmt.adapters._sql_repository import DECODE_ERRORS, Row, SqlRepository
 from custmgmt.domain.money import Money
 from custmgmt.errors import Conflict, ValidationError
+from custmgmt.privacy.ports import ERASED_TEXT
 from custmgmt.prospects._storage import (
     check_filter,
     check_history_extends,
@@ -32,6 +33,7 @@ from custmgmt.prospects.prospect import (
     ContactRecord,
     InvestigationReport,
     Prospect,
+    ProspectKind,
     StageChange,
 )
 
@@ -76,6 +78,9 @@ class SqlProspectRepository(SqlRepository):
     """
 
     component = "prospects"
+    #: What ends the query that reads the prospects an erasure rewrites: the dialect's
+    #: row lock (SQLite's write transaction already holds the database).
+    redact_lock: ClassVar[str] = ""
     decode_errors: ClassVar[tuple[type[Exception], ...]] = (*DECODE_ERRORS, ArithmeticError)
 
     def __init__(self, store: Any, *, pipeline: Pipeline = DEFAULT_PIPELINE) -> None:
@@ -258,6 +263,44 @@ class SqlProspectRepository(SqlRepository):
                                  _READING)
         return self._decoded("row", self._report, rows)
 
+    # -- erasure (custmgmt.privacy.SubjectRedaction) -----------------------------------
+    def redact_subject(self, customer_id: str, pseudonym: str) -> int:
+        """Erase what the prospects linked to the customer hold on them (in place,
+        versions kept): a person's name becomes ``pseudonym``, the collected
+        information is cleared, and their contact records' summary, outcome and next
+        step are erased (an empty outcome or next step stays empty). The number of
+        prospects and records changed: 0 when run again or for an unknown customer.
+        The linked prospects' rows are locked while they are rewritten
+        (:attr:`redact_lock`)."""
+        if not _storable(customer_id):
+            return 0  # no stored row can name it
+        changed = 0
+        with self._store.writing() as conn:
+            rows = conn.execute(
+                self._q("SELECT id, kind, name, info FROM prospects WHERE customer_id = ?"
+                        " ORDER BY id" + self.redact_lock),
+                (customer_id,),
+            ).fetchall()
+            for prospect_id, kind, name, info in rows:
+                new_name = pseudonym if kind == ProspectKind.PERSON.value else name
+                if new_name == name and not self.codec.read_json(info):
+                    continue
+                conn.execute(self._q("UPDATE prospects SET name = ?, info = ? WHERE id = ?"),
+                             (new_name, self.codec.json_list([]), prospect_id))
+                changed += 1
+            changed += int(conn.execute(
+                self._q(
+                    "UPDATE prospect_contacts SET summary = ?,"
+                    " outcome = CASE WHEN outcome = '' THEN '' ELSE ? END,"
+                    " next_step = CASE WHEN next_step = '' THEN '' ELSE ? END"
+                    " WHERE prospect_id IN (SELECT id FROM prospects WHERE customer_id = ?)"
+                    " AND (summary <> ? OR outcome NOT IN ('', ?)"
+                    " OR next_step NOT IN ('', ?))"
+                ),
+                (ERASED_TEXT, ERASED_TEXT, ERASED_TEXT, customer_id, *[ERASED_TEXT] * 3),
+            ).rowcount)
+        return changed
+
     # -- helpers -----------------------------------------------------------------------
     def _load(self, sql: str, params: Sequence[Any]) -> list[Prospect]:
         with self._reading():  # the prospects and their history: one state
@@ -272,6 +315,17 @@ class SqlProspectRepository(SqlRepository):
                 ):
                     history[entry[0]].append(entry)
         return self._decoded("row", lambda r: self._prospect(r, history[r[0]]), rows)
+
+
+def _storable(key: Any) -> bool:
+    """Whether ``key`` can be a stored id (text that encodes: no lone surrogates)."""
+    if not isinstance(key, str):
+        return False
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _check(prospect: Any) -> None:

@@ -29,7 +29,7 @@ from typing import Any, ClassVar, Final, TypeVar
 
 import numpy as np
 
-from custmgmt.adapters._redaction import redacted_appeal
+from custmgmt.adapters._redaction import redacted_alert, redacted_appeal
 from custmgmt.adapters._risk_rows import (
     alert_from_doc,
     alert_to_doc,
@@ -91,6 +91,8 @@ class SqlRiskRepository(SqlQueries):
     )  # fmt: skip
     #: Appended to the SELECT of the appeals that a redaction rewrites.
     appeal_lock: ClassVar[str] = ""
+    #: What ends the query that reads the alerts an erasure rewrites (the row lock).
+    alert_lock: ClassVar[str] = ""
 
     # -- the dialect's hooks -----------------------------------------------------------
     @abstractmethod
@@ -409,9 +411,10 @@ class SqlRiskRepository(SqlQueries):
 
     # -- erasure (custmgmt.privacy.SubjectRedaction) -----------------------------------
     def redact_subject(self, customer_id: str, pseudonym: str) -> int:
-        """Erase the statements and log reasons of the customer's appeals (in place,
-        versions kept); the number changed. The restrictions' own audit trail is
-        append-only and kept (see ``docs/privacy.md``)."""
+        """Erase the statements and log reasons of the customer's appeals and the
+        notes in their alerts' logs (in place, versions kept); the number changed.
+        The restrictions' own audit trail is append-only and kept (see
+        ``docs/privacy.md``)."""
         changed = 0
         with self._store.writing() as conn:
             rows = conn.execute(
@@ -425,6 +428,17 @@ class SqlRiskRepository(SqlQueries):
                 if redacted is not None:
                     conn.execute(self._q("UPDATE risk_appeals SET doc = ? WHERE id = ?"),
                                  (risk_json(appeal_to_doc(redacted)), appeal_id))
+                    changed += 1
+            alerts = conn.execute(
+                self._q("SELECT id, doc FROM risk_alerts WHERE customer_id = ?"
+                        + self.alert_lock),
+                (customer_id,),
+            ).fetchall()
+            for alert_id, doc in alerts:
+                alert = redacted_alert(self._decode(alert_from_doc, doc))
+                if alert is not None:
+                    conn.execute(self._q("UPDATE risk_alerts SET doc = ? WHERE id = ?"),
+                                 (risk_json(alert_to_doc(alert)), alert_id))
                     changed += 1
         return changed
 

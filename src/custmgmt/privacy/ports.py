@@ -253,8 +253,10 @@ class SubjectRedaction(Protocol):
     :func:`custmgmt.privacy.erase_subject` calls ``redact_subject`` on every capability
     repository of the store that implements it, inside the erasure's transaction (so
     a failure leaves everything as it was). Bundled: loyalty (entry reasons), ratings
-    (override reasons), risk (appeal statements and reasons) and follow-ups (plan
-    goals, contents and notes), in every adapter that has them.
+    (override reasons), risk (appeal statements and reasons, staff notes on alerts),
+    follow-ups (plan goals, contents and notes), prospects (a linked person's name
+    becomes the pseudonym; info, contact summaries, outcomes and next steps) and
+    campaigns (suppression notes), in every adapter that has them.
     """
 
     def redact_subject(self, customer_id: str, pseudonym: str) -> int:

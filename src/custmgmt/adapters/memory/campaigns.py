@@ -7,10 +7,12 @@ and record an undo action, so they join :meth:`MemoryStore.transaction
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import attrs
 import numpy as np
 
 from custmgmt.adapters._checks import stale_copy
@@ -28,6 +30,7 @@ from custmgmt.campaigns.records import SendDecision, Suppression, SuppressionRea
 from custmgmt.domain._validate import check_aware, coerce_enum
 from custmgmt.domain.time import to_epoch_micros
 from custmgmt.errors import Conflict, NotFound
+from custmgmt.privacy.ports import ERASED_TEXT
 
 __all__ = ["MemoryCampaignRepository"]
 
@@ -160,6 +163,20 @@ class MemoryCampaignRepository:
         """The suppression list by customer then reason."""
         with self._tx.lock:
             return [self._suppressions[k] for k in sorted(self._suppressions, key=_supp_key)]
+
+    # -- erasure (custmgmt.privacy.SubjectRedaction) -----------------------------------
+    def redact_subject(self, customer_id: str, pseudonym: str) -> int:
+        """Erase the notes of the customer's suppressions (who asked, the ticket ...);
+        the rows are kept, so the customer stays suppressed. The number changed."""
+        changed = 0
+        with self._tx.lock:
+            for key, stored in list(self._suppressions.items()):
+                if key[0] != customer_id or stored.note in ("", ERASED_TEXT):
+                    continue
+                self._suppressions[key] = attrs.evolve(stored, note=ERASED_TEXT)
+                self._tx.record(functools.partial(self._suppressions.__setitem__, key, stored))
+                changed += 1
+        return changed
 
     # -- draws -------------------------------------------------------------------------
     def add_draw(self, draw: DrawRecord) -> None:

@@ -10,8 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import attrs
+
+from custmgmt.adapters._redaction import replace_redacted
 from custmgmt.adapters.memory.transaction import TransactionLog
 from custmgmt.errors import Conflict, NotFound, ValidationError
+from custmgmt.privacy.ports import ERASED_TEXT
 from custmgmt.prospects._storage import (
     check_filter,
     check_history_extends,
@@ -19,7 +23,12 @@ from custmgmt.prospects._storage import (
     check_versioned_update,
 )
 from custmgmt.prospects.pipeline import DEFAULT_PIPELINE, Pipeline
-from custmgmt.prospects.prospect import ContactRecord, InvestigationReport, Prospect
+from custmgmt.prospects.prospect import (
+    ContactRecord,
+    InvestigationReport,
+    Prospect,
+    ProspectKind,
+)
 
 __all__ = ["MemoryProspectRepository"]
 
@@ -149,6 +158,44 @@ class MemoryProspectRepository:
         with self._tx.lock:
             found = [r for r in self._reports.values() if r.prospect_id == prospect_id]
         return sorted(found, key=lambda r: (r.at, r.id))
+
+    # -- erasure (custmgmt.privacy.SubjectRedaction) -----------------------------------
+    def redact_subject(self, customer_id: str, pseudonym: str) -> int:
+        """Erase what the prospects linked to the customer hold on them (in place,
+        versions kept): a person's name becomes ``pseudonym``, the collected
+        information is cleared, and their contact records' summary, outcome and next
+        step are erased. The number of prospects and records changed."""
+        with self._tx.lock:
+            linked = {p.id for p in self._items.values() if p.customer_id == customer_id}
+            return replace_redacted(
+                self._tx, self._items, lambda p: _redacted_prospect(p, pseudonym),
+                lambda p: p.id in linked,
+            ) + replace_redacted(
+                self._tx, self._contacts, _redacted_contact,
+                lambda r: r.prospect_id in linked,
+            )
+
+
+def _redacted_prospect(prospect: Prospect, pseudonym: str) -> Prospect | None:
+    """``prospect`` without the customer's personal data (a person's name becomes
+    ``pseudonym``, the information is cleared), or None if there is none left."""
+    name = pseudonym if prospect.kind is ProspectKind.PERSON else prospect.name
+    if (name, prospect.info) == (prospect.name, ()):
+        return None
+    return attrs.evolve(prospect, name=name, info=())
+
+
+def _redacted_contact(record: ContactRecord) -> ContactRecord | None:
+    """``record`` with summary, outcome and next step erased (empty stays empty)."""
+    redacted = attrs.evolve(
+        record, summary=ERASED_TEXT, outcome=_erased(record.outcome),
+        next_step=_erased(record.next_step),
+    )
+    return None if redacted == record else redacted
+
+
+def _erased(text: str) -> str:
+    return "" if text == "" else ERASED_TEXT
 
 
 def _check(prospect: Any) -> None:

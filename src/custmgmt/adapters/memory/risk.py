@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from custmgmt.adapters._redaction import redacted_appeal, replace_redacted
+from custmgmt.adapters._redaction import redacted_alert, redacted_appeal, replace_redacted
 from custmgmt.adapters._risk_rows import (
     check_alert_statuses,
     check_alert_update,
@@ -237,11 +237,15 @@ class MemoryRiskRepository:
 
     # -- erasure (custmgmt.privacy.SubjectRedaction) -----------------------------------
     def redact_subject(self, customer_id: str, pseudonym: str) -> int:
-        """Erase the statements and log reasons of the customer's appeals; the number
-        changed (restrictions' own audit trail is kept: see ``docs/privacy.md``)."""
+        """Erase the statements and log reasons of the customer's appeals and the
+        notes in their alerts' logs; the number changed (restrictions' own audit
+        trail is kept: see ``docs/privacy.md``)."""
         with self._tx.lock:
             return replace_redacted(
                 self._tx, self._appeals, redacted_appeal,
+                lambda a: a.customer_id == customer_id,
+            ) + replace_redacted(
+                self._tx, self._alerts, redacted_alert,
                 lambda a: a.customer_id == customer_id,
             )
 

@@ -52,6 +52,7 @@ from custmgmt.campaigns.ports import SendLog
 from custmgmt.campaigns.records import SendDecision, Suppression, SuppressionReason
 from custmgmt.domain._validate import check_aware, coerce_enum
 from custmgmt.errors import Conflict, NotFound
+from custmgmt.privacy.ports import ERASED_TEXT
 
 __all__ = ["CAMPAIGN_MIGRATIONS", "PostgresCampaignRepository"]
 
@@ -275,6 +276,22 @@ class PostgresCampaignRepository(EngagementRepository):
             "ORDER BY customer_id, reason"
         )
         return [self._decode("suppression", r[0], suppression_from_row, r) for r in rows]
+
+    # -- erasure (custmgmt.privacy.SubjectRedaction) -----------------------------------
+    def redact_subject(self, customer_id: str, pseudonym: str) -> int:
+        """Erase the notes of the customer's suppressions (who asked, the ticket ...)
+        in place; the rows are kept, so the customer stays suppressed. The number
+        changed (0 when run again or for an unknown customer)."""
+        key = lookup_key(customer_id)
+        if key is None:
+            return 0
+        with self._store.writing() as conn:
+            changed = conn.execute(
+                "UPDATE campaign_suppressions SET note = %s WHERE customer_id = %s "
+                "AND note NOT IN ('', %s)",
+                (ERASED_TEXT, key, ERASED_TEXT),
+            ).rowcount
+        return int(changed)
 
     # -- draws -------------------------------------------------------------------------
     def add_draw(self, draw: DrawRecord) -> None:

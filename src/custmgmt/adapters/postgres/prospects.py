@@ -109,6 +109,7 @@ class PostgresProspectRepository(PostgresDialect, SqlProspectRepository):
     """
 
     migrations = PROSPECT_MIGRATIONS
+    redact_lock = " FOR UPDATE"
 
     def __init__(self, store: PostgresDatabase, *, pipeline: Pipeline = DEFAULT_PIPELINE) -> None:
         super().__init__(store, pipeline=pipeline)

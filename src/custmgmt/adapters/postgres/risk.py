@@ -119,6 +119,8 @@ class PostgresRiskRepository(SqlRiskRepository):
     version_range = (-(2**31), 2**31)  # card_version is an integer column
     # The customer's appeals, locked in id order while they are rewritten.
     appeal_lock = " ORDER BY a.id FOR UPDATE OF a"
+    # The customer's alerts, locked in id order while they are rewritten.
+    alert_lock = " ORDER BY id FOR UPDATE"
 
     def __init__(self, db: PostgresDatabase) -> None:
         super().__init__(db)

@@ -50,6 +50,7 @@ from custmgmt.campaigns.records import SendDecision, Suppression, SuppressionRea
 from custmgmt.domain._validate import check_aware, coerce_enum
 from custmgmt.domain.time import to_epoch_micros
 from custmgmt.errors import Conflict, NotFound
+from custmgmt.privacy.ports import ERASED_TEXT
 
 __all__ = ["CAMPAIGN_MIGRATIONS", "SQLiteCampaignRepository"]
 
@@ -248,6 +249,19 @@ class SQLiteCampaignRepository(EngagementRepository):
             "ORDER BY customer_id, reason"
         )
         return [self._decode("suppression", r[0], suppression_from_row, r) for r in rows]
+
+    # -- erasure (custmgmt.privacy.SubjectRedaction) -----------------------------------
+    def redact_subject(self, customer_id: str, pseudonym: str) -> int:
+        """Erase the notes of the customer's suppressions (who asked, the ticket ...)
+        in place; the rows are kept, so the customer stays suppressed. The number
+        changed (0 when run again or for an unknown customer)."""
+        with self._store.writing() as conn:
+            changed = conn.execute(
+                "UPDATE campaign_suppressions SET note = ? WHERE customer_id = ? "
+                "AND note NOT IN ('', ?)",
+                (ERASED_TEXT, customer_id, ERASED_TEXT),
+            ).rowcount
+        return int(changed)
 
     # -- draws -------------------------------------------------------------------------
     def add_draw(self, draw: DrawRecord) -> None:
