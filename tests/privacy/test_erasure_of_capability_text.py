@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from _privacy_support import OFFICER, encrypted, file_bytes, plain
 
-from custmgmt.adapters.memory import MemoryStore
 from custmgmt.adapters.sqlite import SQLiteStore
 from custmgmt.adapters.sqlite.backup import backup
 from custmgmt.errors import StorageError
@@ -100,15 +99,9 @@ def _secrets_of(cid: str) -> list[str]:
                                       "审批", "回访")]
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    if request.param == "postgres":
-        yield request.getfixturevalue("postgres_store")
-        return
-    made: Any = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "s.db")
-    yield made
-    if request.param == "sqlite":
-        made.close()
+@pytest.fixture
+def store(store_of_each_kind: Any) -> Any:
+    return store_of_each_kind
 
 
 def test_every_bundled_capability_with_free_text_implements_subject_redaction(

@@ -51,15 +51,9 @@ PHONE = "13812345678"
 SECRET = "私密：欧阳娜娜的女儿在第三人民医院住院"
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    if request.param == "postgres":
-        yield request.getfixturevalue("postgres_store")
-        return
-    made: Any = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "s.db")
-    yield made
-    if request.param == "sqlite":
-        made.close()
+@pytest.fixture
+def store(store_of_each_kind: Any) -> Any:
+    return store_of_each_kind
 
 
 # -- key files and key ids ----------------------------------------------------------
