@@ -13,8 +13,9 @@ memory, SQLite and PostgreSQL adapters redact the same fields:
 * follow-up plans for the customer: ``goal``, ``content`` and the approval note;
   contact records: ``notes``;
 * prospects linked to the customer and campaign suppressions: in their adapters
-  (a person prospect's name becomes the pseudonym, ``info`` is cleared, contact
-  summaries, outcomes and next steps and suppression notes become ``ERASED_TEXT``).
+  (a person prospect's name becomes the pseudonym, ``info`` is cleared; the stage
+  history's notes, the lost reason, contact summaries, outcomes and next steps and
+  suppression notes become ``ERASED_TEXT``).
 
 Required text becomes :data:`~custmgmt.privacy.ports.ERASED_TEXT`; optional text that
 was empty stays empty. Amounts, stars, states and times are kept, so balances, ratings

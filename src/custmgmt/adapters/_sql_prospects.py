@@ -3,8 +3,8 @@ adapters.
 
 Both stores keep the same four tables, ``prospects`` (one row per prospect, with its
 version), ``prospect_history`` (one row per stage change, keyed by prospect and
-sequence number, appended only), ``prospect_contacts`` and ``prospect_reports``, and
-run the same queries; the dialect's hooks
+sequence number, appended only; an erasure rewrites its notes in place),
+``prospect_contacts`` and ``prospect_reports``, and run the same queries; the dialect's hooks
 (:class:`~custmgmt.adapters._sql_repository.SqlRepository`) say how instants, money
 and lists are stored, how many rows are written at once, how a read sees one state and
 which lock an update takes.
@@ -267,27 +267,42 @@ class SqlProspectRepository(SqlRepository):
     def redact_subject(self, customer_id: str, pseudonym: str) -> int:
         """Erase what the prospects linked to the customer hold on them (in place,
         versions kept): a person's name becomes ``pseudonym``, the collected
-        information is cleared, and their contact records' summary, outcome and next
-        step are erased (an empty outcome or next step stays empty). The number of
-        prospects and records changed: 0 when run again or for an unknown customer.
-        The linked prospects' rows are locked while they are rewritten
+        information is cleared, the notes of the stage history and the lost reason
+        are erased (an empty note stays empty, so a move that needs a note still has
+        one), and their contact records' summary, outcome and next step are erased
+        (an empty outcome or next step stays empty). The number of prospects and
+        records changed: 0 when run again or for an unknown customer. The linked
+        prospects' rows are locked while they and their history are rewritten
         (:attr:`redact_lock`)."""
         if not _storable(customer_id):
             return 0  # no stored row can name it
         changed = 0
         with self._store.writing() as conn:
             rows = conn.execute(
-                self._q("SELECT id, kind, name, info FROM prospects WHERE customer_id = ?"
-                        " ORDER BY id" + self.redact_lock),
+                self._q("SELECT id, kind, name, info, lost_reason FROM prospects"
+                        " WHERE customer_id = ? ORDER BY id" + self.redact_lock),
                 (customer_id,),
             ).fetchall()
-            for prospect_id, kind, name, info in rows:
+            for prospect_id, kind, name, info, lost_reason in rows:
+                # The stage history's notes ("王先生说预算不够"): rewritten in place,
+                # the rows keep their sequence numbers.
+                notes = conn.execute(
+                    self._q("UPDATE prospect_history SET note = ? WHERE prospect_id = ?"
+                            " AND note NOT IN ('', ?)"),
+                    (ERASED_TEXT, prospect_id, ERASED_TEXT),
+                ).rowcount
                 new_name = pseudonym if kind == ProspectKind.PERSON.value else name
-                if new_name == name and not self.codec.read_json(info):
-                    continue
-                conn.execute(self._q("UPDATE prospects SET name = ?, info = ? WHERE id = ?"),
-                             (new_name, self.codec.json_list([]), prospect_id))
-                changed += 1
+                new_reason = (lost_reason if lost_reason in (None, "", ERASED_TEXT)
+                              else ERASED_TEXT)
+                rewrite = ((new_name, new_reason) != (name, lost_reason)
+                           or bool(self.codec.read_json(info)))
+                if rewrite:
+                    conn.execute(
+                        self._q("UPDATE prospects SET name = ?, info = ?, lost_reason = ?"
+                                " WHERE id = ?"),
+                        (new_name, self.codec.json_list([]), new_reason, prospect_id),
+                    )
+                changed += int(rewrite or notes > 0)  # one per prospect, as in memory
             changed += int(conn.execute(
                 self._q(
                     "UPDATE prospect_contacts SET summary = ?,"

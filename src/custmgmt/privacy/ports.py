@@ -255,7 +255,8 @@ class SubjectRedaction(Protocol):
     a failure leaves everything as it was). Bundled: loyalty (entry reasons), ratings
     (override reasons), risk (appeal statements and reasons, staff notes on alerts),
     follow-ups (plan goals, contents and notes), prospects (a linked person's name
-    becomes the pseudonym; info, contact summaries, outcomes and next steps) and
+    becomes the pseudonym; info, history notes, the lost reason, contact summaries,
+    outcomes and next steps) and
     campaigns (suppression notes), in every adapter that has them.
     """
 

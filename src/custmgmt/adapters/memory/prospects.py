@@ -163,8 +163,10 @@ class MemoryProspectRepository:
     def redact_subject(self, customer_id: str, pseudonym: str) -> int:
         """Erase what the prospects linked to the customer hold on them (in place,
         versions kept): a person's name becomes ``pseudonym``, the collected
-        information is cleared, and their contact records' summary, outcome and next
-        step are erased. The number of prospects and records changed."""
+        information is cleared, the notes of the stage history and the lost reason
+        are erased (an empty note stays empty, so a move that needs a note still has
+        one), and their contact records' summary, outcome and next step are erased.
+        The number of prospects and records changed."""
         with self._tx.lock:
             linked = {p.id for p in self._items.values() if p.customer_id == customer_id}
             return replace_redacted(
@@ -178,11 +180,17 @@ class MemoryProspectRepository:
 
 def _redacted_prospect(prospect: Prospect, pseudonym: str) -> Prospect | None:
     """``prospect`` without the customer's personal data (a person's name becomes
-    ``pseudonym``, the information is cleared), or None if there is none left."""
+    ``pseudonym``, the information is cleared, the history's notes and the lost
+    reason are erased), or None if there is none left."""
     name = pseudonym if prospect.kind is ProspectKind.PERSON else prospect.name
-    if (name, prospect.info) == (prospect.name, ()):
-        return None
-    return attrs.evolve(prospect, name=name, info=())
+    history = tuple(
+        e if _erased(e.note) == e.note else attrs.evolve(e, note=ERASED_TEXT)
+        for e in prospect.history
+    )
+    lost_reason = None if prospect.lost_reason is None else _erased(prospect.lost_reason)
+    redacted = attrs.evolve(prospect, name=name, info=(), history=history,
+                            lost_reason=lost_reason)
+    return None if redacted == prospect else redacted
 
 
 def _redacted_contact(record: ContactRecord) -> ContactRecord | None:
