@@ -299,7 +299,8 @@ class TestRedaction(OnPostgres):
                 sqlite.followups.redact_subject("C-1", "ANON-1") == 2
             assert state(store) == state(sqlite)
             plan = store.followups.get_plan("P-C-1")
-            assert (plan.goal, plan.content, plan.version) == (ERASED_TEXT, ERASED_TEXT, 2)
+            # approved at version 2; the redaction is a change a stale copy must not undo
+            assert (plan.goal, plan.content, plan.version) == (ERASED_TEXT, ERASED_TEXT, 3)
             assert plan.approval is not None
             assert plan.approval.note == ERASED_TEXT
             assert store.followups.get_plan("P-C-2").goal == "C-2 的私事"  # not this subject

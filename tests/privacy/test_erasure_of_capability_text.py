@@ -83,7 +83,8 @@ def _texts(store: Any, cid: str) -> list[str]:
 
 
 def _facts(store: Any, cid: str) -> list[Any]:
-    """What erasure must keep: points, stars, states, versions, satisfaction."""
+    """What erasure must keep: points, stars, states, versions, satisfaction (a plan's
+    version is bumped by its redaction: see test_erasure_refuses_stale_copies.py)."""
     return [
         [(e.points, e.seq, e.at) for e in store.loyalty.entries(cid)],
         [(o.stars, o.status, o.version, len(o.history)) for o in store.ratings.overrides_for(cid)],
@@ -121,6 +122,9 @@ def test_erasure_redacts_the_four_capabilities_text_and_keeps_their_numbers(stor
     erase_subject(store, privacy, OFFICER, ERASED, purpose="GDPR art. 17")
     assert set(_texts(store, ERASED)) == {ERASED_TEXT}
     assert set(_texts(store, KEPT)) == set(_secrets_of(KEPT))
+    # The redacted plan is a new version, so a copy read before cannot write it back.
+    plan_facts = facts[ERASED][3]
+    facts[ERASED][3] = [(status, version + 1, cadence) for status, version, cadence in plan_facts]
     assert {cid: _facts(store, cid) for cid in (ERASED, KEPT)} == facts
     assert sum(e.points for e in store.loyalty.entries(ERASED)) == sum(
         e.points for e in balance)

@@ -5,7 +5,8 @@ the collected information and the contact records, but left each stage change's
 ``note`` (staff write why they moved it: "王先生说预算不够") and the prospect's
 ``lost_reason`` (the note of the move into a lost stage) readable, in the SQLite
 file too. Now a non-empty note and the lost reason become ``ERASED_TEXT`` (an empty
-note stays empty), in place, versions kept, inside the erasure's transaction.
+note stays empty), in place, inside the erasure's transaction; the prospect's version
+goes up by one, so a copy read before cannot write the notes back.
 """
 
 from __future__ import annotations
@@ -64,9 +65,9 @@ def _fill(shop: Any) -> None:
         shop.prospects.add(prospect)
 
 
-def _shape(prospect: Prospect) -> Any:
-    """Everything of a prospect's history but the notes."""
-    return (prospect.id, prospect.version, prospect.stage, prospect.created_at,
+def _shape(prospect: Prospect, bumped: int = 0) -> Any:
+    """Everything of a prospect's history but the notes (its version plus ``bumped``)."""
+    return (prospect.id, prospect.version + bumped, prospect.stage, prospect.created_at,
             [(e.at, e.from_stage, e.to_stage, e.actor, e.approved_by)
              for e in prospect.history])
 
@@ -84,8 +85,10 @@ def test_an_erasure_erases_the_history_notes_and_the_lost_reason(
     assert lost.lost_reason == ERASED_TEXT
     assert [e.note for e in open_.history] == ["", ERASED_TEXT]  # empty stays empty
     assert open_.lost_reason is None
-    # Versions, stages, times, actors and approvals kept: redaction is no edit.
-    assert [_shape(p) for p in (lost, open_)] == [_shape(before[i]) for i in ("PR-1", "PR-2")]
+    # Stages, times, actors and approvals kept; the version goes up by one (a copy
+    # read before the erasure is stale).
+    assert [_shape(p) for p in (lost, open_)] == [
+        _shape(before[i], bumped=1) for i in ("PR-1", "PR-2")]
     # Another customer's prospect is untouched.
     assert store.prospects.get("PR-3") == before["PR-3"]
     # Read back, the histories are still paths of the pipeline: the move into "lost"
@@ -184,7 +187,7 @@ def test_redaction_erases_notes_keeps_empty_notes_empty_and_is_idempotent(
         assert [e.note for e in after.history] == [
             "" if note == "" else ERASED_TEXT for note in (opened, qualified, reason)]
         assert after.lost_reason == ERASED_TEXT
-        assert _shape(after) == _shape(prospect)
+        assert _shape(after) == _shape(prospect, bumped=1)  # the name changed at least
         DEFAULT_PIPELINE.check_path(after)
         assert shop.prospects.redact_subject("C-1", "匿名-1") == 0
         assert shop.prospects.get("PR-1") == after

@@ -88,9 +88,10 @@ def test_an_erasure_redacts_linked_prospects_suppressions_and_alerts(store: Any)
     person, business = (store.prospects.get("PR-1"), store.prospects.get("PR-2"))
     assert (person.name, person.info) == (record.pseudonym, ())
     assert (business.name, business.info) == ("杭州某某贸易有限公司", ())  # no personal name
-    # Versions, stages and histories kept: redaction is no edit.
+    # Stages and histories kept; each redacted prospect is a new version, so a copy
+    # read before the erasure cannot write the data back.
     assert [(p.id, p.version, p.stage, p.history) for p in prospects] == [
-        (p.id, p.version, p.stage, p.history) for p in before[0]]
+        (p.id, p.version + 1, p.stage, p.history) for p in before[0]]
     by_id = {c.id: c for c in contacts}
     assert (by_id["CR-1"].summary, by_id["CR-1"].outcome, by_id["CR-1"].next_step) == (
         ERASED_TEXT, ERASED_TEXT, ERASED_TEXT)

@@ -21,6 +21,12 @@ Required text becomes :data:`~custmgmt.privacy.ports.ERASED_TEXT`; optional text
 was empty stays empty. Amounts, stars, states and times are kept, so balances, ratings
 and KPIs come out the same. Each function returns None when nothing needs changing, so
 a second erasure run changes no row.
+
+The functions here keep each record's ``version``. Follow-up plans and prospects are
+mutable records a host saves back with optimistic concurrency, so their adapters bump
+the version of a redacted one by one (a redaction is a change): a copy read before the
+erasure is then a stale copy that ``update_plan`` / ``update`` refuses with
+:class:`~custmgmt.errors.Conflict`, instead of writing the personal text back.
 """
 
 from __future__ import annotations
@@ -80,7 +86,8 @@ def redacted_appeal(appeal: Appeal) -> Appeal | None:
 
 
 def redacted_plan(plan: FollowUpPlan) -> FollowUpPlan | None:
-    """A one-customer plan with goal, content and approval note erased (same version)."""
+    """A one-customer plan with goal, content and approval note erased (same version;
+    the adapters bump it when they store the result)."""
     approval = plan.approval
     if approval is not None:
         approval = attrs.evolve(approval, note=_text(approval.note))

@@ -265,14 +265,17 @@ class SqlProspectRepository(SqlRepository):
 
     # -- erasure (custmgmt.privacy.SubjectRedaction) -----------------------------------
     def redact_subject(self, customer_id: str, pseudonym: str) -> int:
-        """Erase what the prospects linked to the customer hold on them (in place,
-        versions kept): a person's name becomes ``pseudonym``, the collected
-        information is cleared, the notes of the stage history and the lost reason
-        are erased (an empty note stays empty, so a move that needs a note still has
-        one), and their contact records' summary, outcome and next step are erased
-        (an empty outcome or next step stays empty). The number of prospects and
-        records changed: 0 when run again or for an unknown customer. The linked
-        prospects' rows are locked while they and their history are rewritten
+        """Erase what the prospects linked to the customer hold on them: a person's
+        name becomes ``pseudonym``, the collected information is cleared, the notes
+        of the stage history and the lost reason are erased (an empty note stays
+        empty, so a move that needs a note still has one), and their contact
+        records' summary, outcome and next step are erased (an empty outcome or next
+        step stays empty). A prospect that changes gets its version bumped by one
+        (the history rows keep their sequence numbers), so a copy read before the
+        erasure is a stale copy that ``update`` refuses with ``Conflict`` instead of
+        writing the personal data back. The number of prospects and records
+        changed: 0 when run again or for an unknown customer. The linked prospects'
+        rows are locked while they and their history are rewritten
         (:attr:`redact_lock`)."""
         if not _storable(customer_id):
             return 0  # no stored row can name it
@@ -296,13 +299,15 @@ class SqlProspectRepository(SqlRepository):
                               else ERASED_TEXT)
                 rewrite = ((new_name, new_reason) != (name, lost_reason)
                            or bool(self.codec.read_json(info)))
-                if rewrite:
+                if rewrite or notes > 0:
+                    # A redaction is a change: the version is bumped, so a copy read
+                    # before it cannot be saved after it (and write the data back).
                     conn.execute(
-                        self._q("UPDATE prospects SET name = ?, info = ?, lost_reason = ?"
-                                " WHERE id = ?"),
+                        self._q("UPDATE prospects SET name = ?, info = ?, lost_reason = ?,"
+                                " version = version + 1 WHERE id = ?"),
                         (new_name, self.codec.json_list([]), new_reason, prospect_id),
                     )
-                changed += int(rewrite or notes > 0)  # one per prospect, as in memory
+                    changed += 1  # one per prospect, as in memory
             changed += int(conn.execute(
                 self._q(
                     "UPDATE prospect_contacts SET summary = ?,"

@@ -266,8 +266,10 @@ class SubjectRedaction(Protocol):
         Free text becomes :data:`ERASED_TEXT`; a field that names the customer becomes
         ``pseudonym``. Amounts, states and times stay, so totals and KPIs do not move.
         Running it again changes nothing (returns 0); an unknown customer is 0.
-        Written in place, with the entity's version unchanged: redaction is not an
-        edit a concurrent writer should see as a conflict.
+        Written in place. Records a host saves back with optimistic concurrency
+        (prospects, follow-up plans) get their version raised by one, so a copy read
+        before the erasure is refused as stale (``Conflict``) instead of writing the
+        personal text back; append-only records (ledger entries, logs) keep theirs.
         """
         ...
 

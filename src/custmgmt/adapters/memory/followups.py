@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import attrs
+
 from custmgmt.adapters._checks import stale_copy
 from custmgmt.adapters._engagement_checks import check_contact, check_plan
 from custmgmt.adapters._redaction import redacted_contact, redacted_plan, replace_redacted
@@ -117,11 +119,21 @@ class MemoryFollowUpRepository:
     # -- erasure (custmgmt.privacy.SubjectRedaction) -----------------------------------
     def redact_subject(self, customer_id: str, pseudonym: str) -> int:
         """Erase the goal, content and approval note of the customer's own plans and
-        the notes of their contact records; the number of plans and records changed."""
+        the notes of their contact records; the number of plans and records changed.
+
+        A plan that changes gets its version bumped by one, so a copy read before
+        the erasure is a stale copy: ``update_plan`` refuses it with ``Conflict``
+        instead of writing the erased text back."""
         with self._tx.lock:
             return replace_redacted(
-                self._tx, self._plans, redacted_plan, lambda p: p.customer_id == customer_id
+                self._tx, self._plans, _redacted_plan, lambda p: p.customer_id == customer_id
             ) + replace_redacted(
                 self._tx, self._contacts, redacted_contact,
                 lambda c: c.customer_id == customer_id,
             )
+
+
+def _redacted_plan(plan: FollowUpPlan) -> FollowUpPlan | None:
+    """:func:`redacted_plan` with the version bumped: a redaction is a change."""
+    redacted = redacted_plan(plan)
+    return None if redacted is None else attrs.evolve(redacted, version=plan.version + 1)

@@ -161,12 +161,15 @@ class MemoryProspectRepository:
 
     # -- erasure (custmgmt.privacy.SubjectRedaction) -----------------------------------
     def redact_subject(self, customer_id: str, pseudonym: str) -> int:
-        """Erase what the prospects linked to the customer hold on them (in place,
-        versions kept): a person's name becomes ``pseudonym``, the collected
-        information is cleared, the notes of the stage history and the lost reason
-        are erased (an empty note stays empty, so a move that needs a note still has
-        one), and their contact records' summary, outcome and next step are erased.
-        The number of prospects and records changed."""
+        """Erase what the prospects linked to the customer hold on them: a person's
+        name becomes ``pseudonym``, the collected information is cleared, the notes
+        of the stage history and the lost reason are erased (an empty note stays
+        empty, so a move that needs a note still has one), and their contact
+        records' summary, outcome and next step are erased. A prospect that changes
+        gets its version bumped by one (stage and history entries are kept), so a
+        copy read before the erasure is a stale copy: ``update`` refuses it with
+        ``Conflict`` instead of writing the personal data back. The number of
+        prospects and records changed."""
         with self._tx.lock:
             linked = {p.id for p in self._items.values() if p.customer_id == customer_id}
             return replace_redacted(
@@ -181,7 +184,7 @@ class MemoryProspectRepository:
 def _redacted_prospect(prospect: Prospect, pseudonym: str) -> Prospect | None:
     """``prospect`` without the customer's personal data (a person's name becomes
     ``pseudonym``, the information is cleared, the history's notes and the lost
-    reason are erased), or None if there is none left."""
+    reason are erased) and its version bumped, or None if there is none left."""
     name = pseudonym if prospect.kind is ProspectKind.PERSON else prospect.name
     history = tuple(
         e if _erased(e.note) == e.note else attrs.evolve(e, note=ERASED_TEXT)
@@ -190,7 +193,10 @@ def _redacted_prospect(prospect: Prospect, pseudonym: str) -> Prospect | None:
     lost_reason = None if prospect.lost_reason is None else _erased(prospect.lost_reason)
     redacted = attrs.evolve(prospect, name=name, info=(), history=history,
                             lost_reason=lost_reason)
-    return None if redacted == prospect else redacted
+    if redacted == prospect:
+        return None
+    # A redaction is a change: a copy read before it must not be saved after it.
+    return attrs.evolve(redacted, version=prospect.version + 1)
 
 
 def _redacted_contact(record: ContactRecord) -> ContactRecord | None:

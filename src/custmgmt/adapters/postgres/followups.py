@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
+import attrs
 from psycopg.types.json import Jsonb
 
 from custmgmt.adapters._engagement_checks import check_contact, check_plan
@@ -192,12 +193,15 @@ class PostgresFollowUpRepository(EngagementRepository):
     # -- erasure (custmgmt.privacy.SubjectRedaction) -----------------------------------
     def redact_subject(self, customer_id: str, pseudonym: str) -> int:
         """Erase the goal, content and approval note of the customer's own plans and
-        the notes of their contact records (in place, versions kept); the number of
-        plans and records changed (0 when run again, or for an unknown customer).
+        the notes of their contact records (in place); the number of plans and
+        records changed (0 when run again, or for an unknown customer).
 
-        The customer's plans are locked (``FOR UPDATE``) while they are rewritten, so
-        a concurrent ``update_plan`` either lands before (and is redacted) or waits
-        and then writes over the redacted plan with its own version check.
+        A plan that changes gets its version bumped by one, so a copy read before
+        the erasure is a stale copy: ``update_plan`` refuses it with ``Conflict``
+        instead of writing the erased text back. The customer's plans are locked
+        (``FOR UPDATE``) while they are rewritten, so a concurrent ``update_plan``
+        either lands before (and is redacted) or waits and then finds the version
+        changed.
         """
         key = lookup_key(customer_id)
         if key is None:
@@ -209,11 +213,13 @@ class PostgresFollowUpRepository(EngagementRepository):
                 (key,),
             ).fetchall()
             for row in rows:
-                redacted = redacted_plan(self._plan(row))
+                plan = self._plan(row)
+                redacted = redacted_plan(plan)
                 if redacted is not None:
+                    redacted = attrs.evolve(redacted, version=plan.version + 1)
                     conn.execute(
-                        "UPDATE followup_plans SET data = %s WHERE id = %s",
-                        (Jsonb(plan_to_dict(redacted)), row[0]),
+                        "UPDATE followup_plans SET version = %s, data = %s WHERE id = %s",
+                        (redacted.version, Jsonb(plan_to_dict(redacted)), row[0]),
                     )
                     changed += 1
             changed += conn.execute(

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
+import attrs
+
 from custmgmt.adapters._checks import stale_copy
 from custmgmt.adapters._engagement_checks import check_contact, check_plan
 from custmgmt.adapters._engagement_codecs import plan_from_dict, plan_to_dict
@@ -186,16 +188,19 @@ class SQLiteFollowUpRepository(EngagementRepository):
 
     def redact_subject(self, customer_id: str, pseudonym: str) -> int:
         """Erase the goal, content and approval note of the customer's own plans and
-        the notes of their contact records (in place, versions kept); the number of
-        plans and records changed."""
+        the notes of their contact records (in place); the number of plans and
+        records changed. A plan that changes gets its version bumped by one, so a
+        copy read before the erasure is a stale copy: ``update_plan`` refuses it with
+        ``Conflict`` instead of writing the erased text back."""
         changed = 0
         with self._store.writing() as conn:
             for plan in self.plans(customer_id=customer_id):
                 redacted = redacted_plan(plan)
                 if redacted is not None:
+                    redacted = attrs.evolve(redacted, version=plan.version + 1)
                     conn.execute(
-                        "UPDATE followup_plans SET data = ? WHERE id = ?",
-                        (_json(redacted), plan.id),
+                        "UPDATE followup_plans SET version = ?, data = ? WHERE id = ?",
+                        (redacted.version, _json(redacted), plan.id),
                     )
                     changed += 1
             cur = conn.execute(
