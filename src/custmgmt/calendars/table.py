@@ -13,11 +13,20 @@ to ``t``:
 
 The results equal :class:`~custmgmt.calendars.BusinessCalendar`'s day-by-day walk to
 the microsecond (the tests check it with hypothesis).
+
+A table is not built day by day through the time zone: between two of the zone's
+offset changes every ordinary day is its weekday's schedule shifted by one offset, so
+those days are tiled with numpy from seven patterns; only the days that may differ
+(holidays, make-up days, the days around each offset change and the first and last
+days of time) are worked out by the calendar itself. The arrays are exactly those of
+the day-by-day build (a hypothesis test keeps it as the reference), in time that grows
+with the exceptional days and offset changes rather than with the span.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import bisect
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
 
 import attrs
@@ -31,10 +40,16 @@ from custmgmt.errors import ValidationError
 __all__ = ["MAX_SPAN_DAYS", "BusinessTimeTable"]
 
 _ONE_DAY: Final = timedelta(days=1)
+_DAY_US: Final = 86_400_000_000
+_EPOCH_DAY: Final = date(1970, 1, 1).toordinal()
+_FIRST_DAY: Final = date.min.toordinal()
+_LAST_DAY: Final = date.max.toordinal()
+_UTC_MIN_US: Final = to_epoch_micros(datetime.min.replace(tzinfo=UTC))
+_UTC_MAX_US: Final = to_epoch_micros(datetime.max.replace(tzinfo=UTC))
 #: The most days one table spans: 400 Gregorian years. The table lists every working
-#: interval, each day converted through the calendar's time zone (about 0.1 ms a day),
-#: so a span of millennia (an ``as_of`` in year 8999 for tickets opened in 2026) took
-#: minutes; this bounds a build to seconds and the caller gets a clear error instead.
+#: interval (a few per day: hundreds of thousands over 400 years), so this bounds its
+#: memory; a span of millennia (an ``as_of`` in year 8999 for tickets opened in 2026)
+#: gets a clear error instead.
 MAX_SPAN_DAYS: Final = 146_097
 
 Int64Array = npt.NDArray[np.int64]
@@ -90,25 +105,25 @@ class BusinessTimeTable:
                 last_day,
                 f"a date less than {MAX_SPAN_DAYS:,} days (400 years) after {first_day}",
             )
-        starts: list[int] = []
-        ends: list[int] = []
-        day = first_day
-        while day <= last_day:
-            for start, end in calendar.working_intervals(day):
-                starts.append(to_epoch_micros(start))
-                ends.append(to_epoch_micros(end))
-            day += _ONE_DAY
+        start_arr, end_arr = _tabulate(calendar, first_day.toordinal(), last_day.toordinal())
         zone = calendar.tzinfo
-        lo = to_epoch_micros(datetime.combine(first_day, datetime.min.time(), tzinfo=zone))
-        hi = to_epoch_micros(
-            datetime.combine(last_day + _ONE_DAY, datetime.min.time(), tzinfo=zone)
-        )
+        # The local midnights around the span (subtracting aware datetimes never
+        # overflows, even where the zone's midnight is outside UTC's years 1..9999).
+        lo = to_epoch_micros(datetime.combine(first_day, time(0), tzinfo=zone))
+        if last_day < date.max:
+            hi = to_epoch_micros(datetime.combine(last_day + _ONE_DAY, time(0), tzinfo=zone))
+        else:
+            hi = to_epoch_micros(datetime.combine(last_day, time.max, tzinfo=zone)) + 1
         # DST shifts can move an interval a little past midnight: widen, never cut.
-        if starts:
-            lo = min(lo, starts[0])
-            hi = max(hi, ends[-1])
-        start_arr = np.asarray(starts, dtype=np.int64)
-        end_arr = np.asarray(ends, dtype=np.int64)
+        if start_arr.size:
+            lo = min(lo, int(start_arr[0]))
+            hi = max(hi, int(end_arr[-1]))
+        # A span that reaches an end of time reaches every instant UTC has there (days
+        # outside years 1..9999 have no working time), whatever the zone's offset.
+        if first_day == date.min:
+            lo = min(lo, _UTC_MIN_US)
+        if last_day == date.max:
+            hi = max(hi, _UTC_MAX_US)
         cum_end = np.cumsum(end_arr - start_arr, dtype=np.int64)
         cum_start = cum_end - (end_arr - start_arr)
         return cls(
@@ -135,11 +150,15 @@ class BusinessTimeTable:
         """A table spanning ``start..end`` plus enough days for ``then_at_least`` more work.
 
         The extra working time lets :meth:`add` find deadlines up to
-        ``then_at_least`` after ``end``.
+        ``then_at_least`` after ``end``. The table takes a local day either side of
+        the span, clamped to 0001-01-01 and 9999-12-31 (a table that reaches either
+        holds every instant UTC has there).
 
         Raises:
-            ValidationError: for naive datetimes, ``end`` before ``start``, or a
-                negative ``then_at_least``.
+            ValidationError: for naive datetimes, ``end`` before ``start``, a
+                negative ``then_at_least``, or one the calendar's working time after
+                ``end`` does not reach before the end of year 9999 (naming
+                ``then_at_least``).
         """
         a = require_aware("start", start)
         b = require_aware("end", end)
@@ -147,19 +166,28 @@ class BusinessTimeTable:
             raise ValidationError("end", end, f"an instant at or after {start.isoformat()}")
         if not isinstance(then_at_least, timedelta) or then_at_least < timedelta(0):
             raise ValidationError("then_at_least", then_at_least, "a non-negative timedelta")
-        zone = calendar.tzinfo
-        first = a.astimezone(zone).date() - _ONE_DAY
-        last = b.astimezone(zone).date() + _ONE_DAY
+        # The local days before and after, clamped to the days datetime has (the day
+        # after 9999-12-31 was an OverflowError).
+        first = max(_local_ordinal(calendar, a) - 1, _FIRST_DAY)
+        last = min(_local_ordinal(calendar, b) + 1, _LAST_DAY)
         needed = then_at_least // timedelta(microseconds=1)
         b_us = to_epoch_micros(b)
         extra = max(7, then_at_least.days * 2 + 7)
         while True:
-            table = cls.build(calendar, first, last + timedelta(days=extra))
+            until = min(last + extra, _LAST_DAY)
+            table = cls.build(calendar, date.fromordinal(first), date.fromordinal(until))
             after = int(table.business_time(np.asarray([table.hi]))[0]) - int(
                 table.business_time(np.asarray([b_us]))[0]
             )
             if after >= needed:
                 return table
+            if until == _LAST_DAY:
+                raise ValidationError(
+                    "then_at_least",
+                    then_at_least,
+                    "an amount of working time the calendar has after end, within years "
+                    "1 to 9999",
+                )
             if extra > 366 * 200:
                 raise ValidationError(
                     "then_at_least", then_at_least, "an amount of working time the calendar has"
@@ -255,3 +283,97 @@ class BusinessTimeTable:
     def to_datetime(self, micros: int) -> datetime:
         """An int64 instant as an aware datetime in the calendar's zone."""
         return from_epoch_micros(int(micros), self.calendar.tzinfo)
+
+
+# -- building -------------------------------------------------------------------------
+
+
+def _local_ordinal(calendar: BusinessCalendar, moment: datetime) -> int:
+    """The ordinal of ``moment``'s local date, clamped to the dates that exist."""
+    try:
+        return moment.astimezone(calendar.tzinfo).date().toordinal()
+    except OverflowError:  # a local date of year 0 or 10000
+        return _FIRST_DAY if to_epoch_micros(moment) < 0 else _LAST_DAY
+
+
+def _wall_micros(wall: time) -> int:
+    return ((wall.hour * 60 + wall.minute) * 60 + wall.second) * 1_000_000 + wall.microsecond
+
+
+def _tabulate(
+    calendar: BusinessCalendar, first: int, last: int
+) -> tuple[Int64Array, Int64Array]:
+    """The starts and ends (µs, UTC) of the working intervals of days ``first..last``.
+
+    Day by day in order, each day's intervals as ``calendar._utc_intervals`` gives
+    them. Days that keep the weekly schedule at a fixed offset are tiled with numpy;
+    the others (holidays, make-up days, days near an offset change or the ends of
+    time) are asked of the calendar one by one, as is every day of a zone whose
+    offset changes cannot be listed.
+    """
+    changes = calendar._offset_change_days(first, last)
+    if changes is None:
+        return _walk(calendar, first, last)
+    _, _, special = calendar._schedule()
+    odd_days = set(special[bisect.bisect_left(special, first) : bisect.bisect_right(special, last)])
+    changed = [d for d in changes if first <= d <= last]
+    odd_days.update(changed)
+    n_days = last - first + 1
+    ordinals = np.arange(first, last + 1, dtype=np.int64)
+    weekday = (ordinals - 1) % 7  # ordinal 1 (0001-01-01) was a Monday
+    # The weekly schedule as padded (7, k) arrays of wall microseconds after midnight.
+    widest = max(len(day) for day in calendar.hours)
+    pattern_start = np.zeros((7, widest), dtype=np.int64)
+    pattern_end = np.zeros((7, widest), dtype=np.int64)
+    for w, day_hours in enumerate(calendar.hours):
+        for k, (start, end) in enumerate(day_hours):
+            pattern_start[w, k] = _wall_micros(start)
+            pattern_end[w, k] = _DAY_US if end == time(0) else _wall_micros(end)
+    pattern_count = np.asarray([len(day) for day in calendar.hours], dtype=np.int64)
+    # Between offset changes every ordinary day has one offset: the zone's at noon of
+    # the first ordinary day of its run (no change within two days of any of them).
+    offset = np.zeros(n_days, dtype=np.int64)
+    cursor = first
+    for run_end in [*changed, last + 1]:
+        sample = cursor
+        while sample < run_end and sample in odd_days:
+            sample += 1
+        if sample < run_end:
+            noon = calendar._wall_to_utc(date.fromordinal(sample), time(12))
+            local_noon = (sample - _EPOCH_DAY) * _DAY_US + 12 * 3_600_000_000
+            offset[cursor - first : run_end - first] = local_noon - to_epoch_micros(noon)
+        cursor = run_end + 1
+    odd_index = np.asarray(sorted(d - first for d in odd_days), dtype=np.int64)
+    odd_intervals = [calendar._day_intervals(first + int(i)) for i in odd_index]
+    ordinary = np.ones(n_days, dtype=bool)
+    ordinary[odd_index] = False
+    counts = pattern_count[weekday]
+    counts[odd_index] = np.asarray([len(day) for day in odd_intervals], dtype=np.int64)
+    position = np.cumsum(counts) - counts
+    total = int(counts.sum())
+    starts = np.empty(total, dtype=np.int64)
+    ends = np.empty(total, dtype=np.int64)
+    midnight = (ordinals - _EPOCH_DAY) * _DAY_US - offset
+    for k in range(widest):
+        chosen = ordinary & (pattern_count[weekday] > k)
+        at = position[chosen] + k
+        days = weekday[chosen]
+        starts[at] = midnight[chosen] + pattern_start[days, k]
+        ends[at] = midnight[chosen] + pattern_end[days, k]
+    for i, intervals in zip(odd_index.tolist(), odd_intervals, strict=True):
+        p = int(position[i])
+        for j, (start_at, end_at) in enumerate(intervals):
+            starts[p + j] = to_epoch_micros(start_at)
+            ends[p + j] = to_epoch_micros(end_at)
+    return starts, ends
+
+
+def _walk(calendar: BusinessCalendar, first: int, last: int) -> tuple[Int64Array, Int64Array]:
+    """:func:`_tabulate` one day at a time, through the calendar."""
+    starts: list[int] = []
+    ends: list[int] = []
+    for ordinal in range(first, last + 1):
+        for start, end in calendar._day_intervals(ordinal):
+            starts.append(to_epoch_micros(start))
+            ends.append(to_epoch_micros(end))
+    return np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)

@@ -618,17 +618,16 @@ def sla_status_many(
             as_of,
             then_at_least=policy.longest_target * max(scale, default=1.0),
         )
-    except OverflowError:
-        # The table spans a day either side and room for the longest target; near
-        # the ends of datetime's calendar (years 1 and 9999) that arithmetic overflows.
-        raise ValidationError(
-            "as_of",
-            as_of,
-            f"tickets, an as_of and factors whose SLA clocks stay within years 1 to 9999 "
-            f"(earliest ticket created {first_created.isoformat()}, largest factor "
-            f"{max(scale, default=1.0):g})",
-        ) from None
-    except ValidationError as exc:
+    except (OverflowError, ValidationError) as exc:
+        if isinstance(exc, OverflowError) or exc.field == "then_at_least":
+            # The calendar's working time ends (9999-12-31) before the longest target.
+            raise ValidationError(
+                "as_of",
+                as_of,
+                f"tickets, an as_of and factors whose SLA clocks stay within years 1 to "
+                f"9999 (earliest ticket created {first_created.isoformat()}, largest "
+                f"factor {max(scale, default=1.0):g})",
+            ) from None
         if exc.field != "last_day":
             raise
         # The business-time table would span centuries (MAX_SPAN_DAYS).
