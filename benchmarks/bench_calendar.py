@@ -36,7 +36,7 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -44,66 +44,19 @@ from typing import Any
 import numpy as np
 
 from custmgmt.calendars import BusinessCalendar, BusinessTimeTable
-from custmgmt.calendars import business as business_module
+from custmgmt.calendars._reference import built_day_by_day, walked_add
 from custmgmt.calendars.business import DEFAULT_HOURS
-from custmgmt.domain.time import to_epoch_micros
-from custmgmt.errors import ValidationError
 
 START = datetime(2024, 3, 4, 10, 30, tzinfo=UTC)
 SIZES = {"1 day": 1, "1 year": 365, "10 years": 3_652, "100 years": 36_524}
 TABLE_FIRST = date(2024, 1, 1)
 TABLE_SIZES = {"1 year": 365, "10 years": 3_652, "100 years": 36_524, "400 years": 146_096}
-MAX_SEARCH_DAYS = 366 * 200
 
 
-def walked_add(calendar: BusinessCalendar, start: datetime, delta: timedelta) -> datetime:
-    """The old add_business_time: every day in turn (as in tests/calendars)."""
-    moment = business_module._utc("start", start)
-    if delta == timedelta(0):
-        return calendar._local("start", start, moment)
-    remaining = delta
-    for lo, hi in _intervals_from(calendar, moment):
-        lo = max(lo, moment)
-        available = hi - lo
-        if available >= remaining:
-            return (lo + remaining).astimezone(calendar.tzinfo)
-        remaining -= available
-    raise ValidationError("delta", delta, "a delta whose deadline falls before year 10000")
-
-
-def _intervals_from(
-    calendar: BusinessCalendar, moment: datetime
-) -> Iterable[tuple[datetime, datetime]]:
-    first = calendar._local_day(moment) - 1
-    for ordinal in range(first, min(first + MAX_SEARCH_DAYS, date.max.toordinal() + 1)):
-        for start, end in calendar._day_intervals(ordinal):
-            if end > moment:
-                yield start, end
-
-
-def built_day_by_day(
-    calendar: BusinessCalendar, first_day: date, last_day: date
-) -> tuple[int, int, Any, Any]:
-    """The old BusinessTimeTable.build: every day through the zone (as in tests/calendars)."""
-    starts: list[int] = []
-    ends: list[int] = []
-    day = first_day
-    while day <= last_day:
-        for start, end in calendar.working_intervals(day):
-            starts.append(to_epoch_micros(start))
-            ends.append(to_epoch_micros(end))
-        day += timedelta(days=1)
-    zone = calendar.tzinfo
-    lo = to_epoch_micros(datetime.combine(first_day, datetime.min.time(), tzinfo=zone))
-    hi = to_epoch_micros(
-        datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=zone)
-    )
-    if starts:
-        lo = min(lo, starts[0])
-        hi = max(hi, ends[-1])
-    start_arr = np.asarray(starts, dtype=np.int64)
-    end_arr = np.asarray(ends, dtype=np.int64)
-    return lo, hi, start_arr, end_arr
+def old_build(calendar: BusinessCalendar, first_day: date, last_day: date) -> tuple[Any, ...]:
+    """The old build's arrays, as BusinessTimeTable.build used to make them."""
+    lo, hi, starts, ends = built_day_by_day(calendar, first_day, last_day)
+    return lo, hi, np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
 
 
 def calendars() -> dict[str, Callable[[], BusinessCalendar]]:
@@ -159,11 +112,11 @@ def bench_table(args: argparse.Namespace, repeat: int) -> None:
                 if mode == "warm":  # one build each first: fills the day cache both use
                     BusinessTimeTable.build(warm_calendar, TABLE_FIRST, last)
                     if walk:
-                        built_day_by_day(warm_calendar, TABLE_FIRST, last)
+                        old_build(warm_calendar, TABLE_FIRST, last)
                 for _ in range(repeat):
                     if walk:
                         old = warm_calendar if mode == "warm" else make()
-                        seconds, slow = timed(partial(built_day_by_day, old, TABLE_FIRST, last))
+                        seconds, slow = timed(partial(old_build, old, TABLE_FIRST, last))
                         before.append(seconds)
                     new = warm_calendar if mode == "warm" else make()
                     seconds, table = timed(partial(BusinessTimeTable.build, new, TABLE_FIRST,

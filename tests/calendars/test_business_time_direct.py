@@ -10,7 +10,6 @@ was refused), and a deadline at 24:00 on 9999-12-31 east of UTC raised OverflowE
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
@@ -20,6 +19,7 @@ from hypothesis import strategies as st
 
 from custmgmt.calendars import BusinessCalendar
 from custmgmt.calendars import business as business_module
+from custmgmt.calendars._reference import walked_add
 from custmgmt.errors import ValidationError
 
 US = timedelta(microseconds=1)
@@ -37,45 +37,6 @@ ZONES = (
     "Etc/GMT-14",
 )
 OFFICE = [(time(9), time(12)), (time(13), time(18))]
-
-# -- the reference: the walk that add_business_time used to be -----------------------
-
-#: The walk's search limit (business._MAX_SEARCH_DAYS when it was written).
-MAX_SEARCH_DAYS = 366 * 200
-
-
-def walked_add(calendar: BusinessCalendar, start: datetime, delta: timedelta) -> datetime:
-    """The previous add_business_time, kept as the slow reference: every day in turn."""
-    moment = business_module._utc("start", start)
-    if not isinstance(delta, timedelta):
-        raise ValidationError("delta", delta, "a non-negative timedelta")
-    if delta < timedelta(0):
-        raise ValidationError("delta", delta, "a non-negative timedelta")
-    if delta == timedelta(0):
-        return calendar._local("start", start, moment)
-    remaining = delta
-    for lo, hi in _intervals_from(calendar, moment):
-        lo = max(lo, moment)
-        available = hi - lo
-        if available >= remaining:
-            return (lo + remaining).astimezone(calendar.tzinfo)
-        remaining -= available
-    raise ValidationError(
-        "delta", delta, "a delta whose deadline falls before the end of year 9999"
-    )
-
-
-def _intervals_from(
-    calendar: BusinessCalendar, moment: datetime
-) -> Iterable[tuple[datetime, datetime]]:
-    """Working intervals (UTC) that end after ``moment``, in order, day by day."""
-    first = calendar._local_day(moment) - 1
-    last_day = date.max.toordinal()
-    for ordinal in range(first, min(first + MAX_SEARCH_DAYS, last_day + 1)):
-        for start, end in calendar._day_intervals(ordinal):
-            if end > moment:
-                yield start, end
-
 
 def outcome(call: Any) -> tuple[str, Any]:
     """A result with its offset, or a refusal as (field, value, message)."""

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from custmgmt.calendars import BusinessCalendar, BusinessTimeTable
+from custmgmt.calendars._reference import built_day_by_day
 from custmgmt.domain.time import to_epoch_micros
 from custmgmt.errors import ValidationError
 from custmgmt.team.performance import PerformanceFrame, team_performance
@@ -39,32 +40,6 @@ ZONES = (
     "Etc/GMT-14",
     "Etc/GMT+12",
 )
-
-
-# -- the reference: the build that BusinessTimeTable.build used to be ----------------
-
-
-def built_day_by_day(
-    calendar: BusinessCalendar, first_day: date, last_day: date
-) -> tuple[int, int, list[int], list[int]]:
-    """The previous build's lo, hi, starts and ends: every day through the zone."""
-    starts: list[int] = []
-    ends: list[int] = []
-    day = first_day
-    while day <= last_day:
-        for start, end in calendar.working_intervals(day):
-            starts.append(to_epoch_micros(start))
-            ends.append(to_epoch_micros(end))
-        day += ONE_DAY
-    zone = calendar.tzinfo
-    lo = to_epoch_micros(datetime.combine(first_day, datetime.min.time(), tzinfo=zone))
-    hi = to_epoch_micros(
-        datetime.combine(last_day + ONE_DAY, datetime.min.time(), tzinfo=zone)
-    )
-    if starts:
-        lo = min(lo, starts[0])
-        hi = max(hi, ends[-1])
-    return lo, hi, starts, ends
 
 
 def assert_same_as_reference(
