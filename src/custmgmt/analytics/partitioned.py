@@ -494,8 +494,9 @@ def customer_features(
     if few_threads or (
         n_customers and len(partition_bounds(n_customers, n_rows, n_threads, partitions)) <= 2
     ):
-        return _features.customer_features(
-            orders, interactions, as_of=as_of, features=features, windows=windows
+        return _features._features_on_threads(
+            orders, interactions, as_of=as_of, features=features, windows=windows,
+            threads=n_threads,
         )
     names = features
     reads = None
