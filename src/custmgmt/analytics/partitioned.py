@@ -23,7 +23,9 @@ plus ``placed_at`` and ``status`` when rows are late or cancelled); the others r
 the partitions as constants. Measured, the move pays for itself from three threads
 for the features (:data:`FEATURES_MIN_THREADS_TO_SPLIT`) and from two for the heavier
 per-partition work of segments, churn and CLV summaries (:func:`partition_bounds`);
-on one thread the single frame is used.
+on one thread the single frame is used, and on two the single frame with its
+independent aggregates (counts, money sums, the category bitmap) computed side by
+side on the threads.
 
 Exactness: every per-customer feature depends on that customer's rows only, in row
 order (the split is stable), so each value is bit-for-bit what the single-frame engine
