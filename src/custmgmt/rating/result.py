@@ -323,9 +323,40 @@ class Rating(FrameExport):
 
 
 def stars_for(score: FloatArray, thresholds: FloatArray) -> IntArray:
-    """``1 + (number of thresholds <= score)`` for each score."""
-    stars: IntArray = np.searchsorted(thresholds, score, side="right").astype(np.int64) + 1
+    """``1 + (number of thresholds <= score)`` for each score.
+
+    Exactly ``np.searchsorted(thresholds, score, side="right") + 1`` (NaN ranks above
+    every number, as in numpy's sort order), by one comparison per threshold: a
+    binary search per score costs 20-60 ns on ten million scores, the comparisons
+    1-2 ns each.
+    """
+    score = np.asarray(score, dtype=np.float64)
+    thresholds = np.asarray(thresholds, dtype=np.float64)
+    if thresholds.ndim != 1 or thresholds.size > _COMPARED_THRESHOLDS or not _sorted(thresholds):
+        searched: IntArray = np.searchsorted(thresholds, score, side="right").astype(np.int64)
+        return searched + 1
+    stars: IntArray = np.ones(score.shape, dtype=np.int64)
+    for threshold in thresholds.tolist():
+        stars += score >= threshold  # False for a NaN threshold or score
+    missing = np.isnan(score)
+    if missing.any():
+        stars[missing] = thresholds.size + 1  # NaN sorts after every threshold
     return stars
+
+
+#: Up to this many thresholds (the star bands: one fewer than the stars) are compared
+#: one by one; more are searched.
+_COMPARED_THRESHOLDS = 16
+
+
+def _sorted(thresholds: FloatArray) -> bool:
+    """Ascending in numpy's sort order: numbers non-decreasing, NaNs only at the end."""
+    missing = np.isnan(thresholds)
+    n_numbers = thresholds.size - int(missing.sum())
+    if missing[:n_numbers].any():
+        return False
+    numbers = thresholds[:n_numbers]
+    return bool(np.all(numbers[1:] >= numbers[:-1]))
 
 
 def star_for_one(score: float, thresholds: list[float]) -> int:
