@@ -215,7 +215,11 @@ class Scale:
             if top <= 0:
                 out = np.zeros_like(column)
             else:
-                out = np.clip(np.log1p(np.maximum(column, 0.0)) / top, 0.0, 1.0)
+                # A tiny population maximum (top ~ 1e-308) makes the ratio of a large
+                # later value overflow to inf: past the top, so 1 after the clip.
+                with np.errstate(over="ignore"):
+                    ratio = np.log1p(np.maximum(column, 0.0)) / top
+                out = np.clip(ratio, 0.0, 1.0)
         else:
             out = np.minimum(np.maximum(column, 0.0), self.high) / self.high
         return self._mirror(out)
