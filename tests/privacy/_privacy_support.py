@@ -25,9 +25,14 @@ def keys(*kek_ids: str, current: str | None = None) -> StaticKeyProvider:
     return StaticKeyProvider(table, current=current or ids[0], index="index-1")
 
 
+#: One key set for the whole run: a store refuses keys other than those it was
+#: written with (tests that need a wrong key pass their own ``keys(...)``).
+SHARED_KEYS = keys()
+
+
 def encrypted(provider: StaticKeyProvider | None = None, *, index_bytes: int = 8) -> Privacy:
     return Privacy(
-        cipher=FieldCipher(provider or keys(), index_bytes=index_bytes), clock=FixedClock(NOW)
+        cipher=FieldCipher(provider or SHARED_KEYS, index_bytes=index_bytes), clock=FixedClock(NOW)
     )
 
 

@@ -30,7 +30,7 @@ def test_a_version_1_store_is_upgraded_and_keeps_its_keys(tmp_path: Path) -> Non
     db.close()
     store = SQLiteStore(path, mode="existing")
     try:
-        assert store.schema_version("privacy") == 2
+        assert store.schema_version("privacy") == 3
         names = {r[0] for r in store.connection.execute(
             "SELECT name FROM sqlite_master WHERE tbl_name = 'privacy_keys' AND type = 'index'")}
         assert "privacy_keys_by_kek_only" in names

@@ -18,6 +18,7 @@ __all__ = [
     "check_audit_append",
     "check_customer_id",
     "check_erasure",
+    "check_fingerprint",
     "check_index_query",
     "check_limit",
     "check_sealed",
@@ -50,6 +51,23 @@ def check_erasure(value: Any) -> ErasureRecord:
     if not isinstance(value, ErasureRecord):
         raise ValidationError("record", type(value).__name__, "an ErasureRecord")
     return value
+
+
+def check_fingerprint(key_id: Any, fingerprint: Any) -> tuple[str, bytes]:
+    """A key fingerprint's arguments: a key id (non-blank text of at most 200
+    characters, no control characters) and 16 to 64 bytes."""
+    if (
+        not isinstance(key_id, str) or not key_id.strip() or len(key_id) > 200
+        or any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 or 0xD800 <= ord(c) < 0xE000
+               for c in key_id)
+    ):
+        shown = key_id[:40] if isinstance(key_id, str) else type(key_id).__name__
+        raise ValidationError("key_id", shown, "a key id of 1 to 200 characters")
+    if not isinstance(fingerprint, bytes) or not 16 <= len(fingerprint) <= 64:
+        raise ValidationError(
+            "fingerprint", type(fingerprint).__name__, "16 to 64 bytes"
+        )
+    return key_id, fingerprint
 
 
 #: The largest integer SQLite and PostgreSQL bind (a signed 64-bit one).

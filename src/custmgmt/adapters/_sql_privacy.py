@@ -1,10 +1,10 @@
 """The privacy repository over a SQL database, shared by the SQLite and PostgreSQL adapters.
 
-Both stores keep the same four tables (``privacy_audit``, ``privacy_keys``,
-``privacy_sealed``, ``privacy_erasures``) with the same columns, instants included
-(microseconds since the epoch plus the UTC offset in both, since an audit entry's hash
-covers its offset), and run the same queries. What differs is the dialect: the
-parameter style, how a sealed record is replaced (``INSERT OR REPLACE`` or
+Both stores keep the same five tables (``privacy_audit``, ``privacy_keys``,
+``privacy_sealed``, ``privacy_erasures``, ``privacy_key_checks``) with the same columns,
+instants included (microseconds since the epoch plus the UTC offset in both, since an
+audit entry's hash covers its offset), and run the same queries. What differs is the
+dialect: the parameter style, how a sealed record is replaced (``INSERT OR REPLACE`` or
 ``ON CONFLICT``), how a rotation batch finds its keys, how many rows are written at once
 (``executemany`` or ``COPY``), the locks PostgreSQL takes where SQLite's single writer
 needs none, and how a read reports a driver error. :class:`SqlPrivacyRepository` holds
@@ -26,6 +26,7 @@ from custmgmt.adapters._privacy_checks import (
     check_audit_append,
     check_customer_id,
     check_erasure,
+    check_fingerprint,
     check_index_query,
     check_limit,
     check_sealed,
@@ -213,6 +214,24 @@ class SqlPrivacyRepository(SqlQueries):
         """How many keys each KEK wraps."""
         rows = self._fetch("SELECT kek_id, count(*) FROM privacy_keys GROUP BY kek_id")
         return {r[0]: int(r[1]) for r in rows}
+
+    # -- key fingerprints (custmgmt.privacy.KeyFingerprints) -------------------------
+    def key_fingerprints(self) -> dict[str, bytes]:
+        """The recorded fingerprint of each key id."""
+        rows = self._fetch("SELECT key_id, fingerprint FROM privacy_key_checks")
+        return {str(r[0]): bytes(r[1]) for r in rows}
+
+    def put_key_fingerprint(self, key_id: str, fingerprint: bytes) -> None:
+        """Record a key's fingerprint once (see ``KeyFingerprints.put_key_fingerprint``)."""
+        kid, value = check_fingerprint(key_id, fingerprint)
+        try:
+            with self._store.writing() as conn:
+                conn.execute(
+                    self._q("INSERT INTO privacy_key_checks (key_id, fingerprint) VALUES (?, ?)"),
+                    (kid, value),
+                )
+        except Conflict:
+            raise Conflict("key fingerprint", kid, "recorded already") from None
 
     # -- sealed records -------------------------------------------------------------
     def put_sealed(self, record: SealedRecord) -> None:

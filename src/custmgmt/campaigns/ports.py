@@ -98,6 +98,15 @@ class CampaignRepository(Protocol):
         """How many decisions are stored (for one campaign, or all)."""
         ...
 
+    def customer_decisions(self, customer_id: str) -> list[SendDecision]:
+        """Every decision about one customer, in every campaign: what a data subject's
+        access export (:func:`custmgmt.privacy.export_subject`) lists.
+
+        Ordered by ``decided_at`` (the instant), then campaign id; empty for a
+        customer with no decision or an id no customer can have.
+        """
+        ...
+
     def send_log(self, since: datetime) -> SendLog:
         """Sent and held messages of every campaign with ``send_at >= since``.
 

@@ -39,6 +39,7 @@ import base64
 import binascii
 import contextlib
 import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -59,6 +60,7 @@ __all__ = [
     "DecryptionFailed",
     "FieldCipher",
     "FileKeyProvider",
+    "KeyMismatch",
     "KeyProvider",
     "KeyUnavailable",
     "StaticKeyProvider",
@@ -85,6 +87,35 @@ class KeyUnavailable(NotFound):
 
 class DecryptionFailed(StorageError):
     """A ciphertext did not authenticate: the wrong key, or the bytes were changed."""
+
+
+class KeyMismatch(ValidationError):
+    """The provider's key of some id is not the key of that id this store was written
+    with (a wrong key file): refused before anything is read into a result or written.
+
+    A :class:`~custmgmt.errors.ValidationError` (the key given is bad input) whose
+    ``field`` says which key (``"index key"`` or ``"key-encryption key"``) and whose
+    ``value`` is the key's id, never the key. See :meth:`FieldCipher.key_fingerprint`.
+    """
+
+    @property
+    def key_id(self) -> Any:
+        """The id of the key that does not match."""
+        return self.value
+
+    @classmethod
+    def of(cls, role: str, key_id: str) -> KeyMismatch:
+        """The error for the key ``key_id`` used as ``role``.
+
+        >>> str(KeyMismatch.of("index key", "index-1"))  # doctest: +ELLIPSIS
+        "index key: got 'index-1', expected the key of this id that this store was ..."
+        """
+        return cls(
+            role, key_id,
+            "the key of this id that this store was written with; this key does not "
+            "match it (its fingerprint differs: a wrong key file?), so nothing was "
+            "changed",
+        )
 
 
 @runtime_checkable
@@ -582,6 +613,23 @@ class FieldCipher:
     def digest_normalised(self, kind: str, normalised: str) -> bytes:
         """The blind index of a value already in its :func:`normalise_for_index` form."""
         return self._hmac((kind + "\x00" + normalised).encode())[: self.index_bytes]
+
+    def key_fingerprint(self, key_id: str) -> bytes:
+        """A keyed fingerprint of the key ``key_id``: 16 bytes of HMAC-SHA256 keyed by
+        the key itself over a fixed label and the id.
+
+        Stores keep it per key id when a key is first used, and the privacy services
+        compare it before using a key again, so a wrong key file with the same key ids
+        is refused (:class:`KeyMismatch`) instead of writing pseudonyms, indexes or
+        data keys no one can use with the right keys. It reveals nothing of the key
+        (finding a key from it means guessing 32 random bytes).
+
+        Raises:
+            KeyUnavailable: the provider holds no ``key_id``.
+        """
+        key = _check_key(key_id, self.keys.key(key_id))
+        label = b"custmgmt-key-check\x00v1\x00" + key_id.encode()
+        return hmac.digest(key, label, "sha256")[:16]
 
     def pseudonym(self, customer_id: str) -> str:
         """A stable pseudonym for ``customer_id`` that cannot be reversed without the key."""

@@ -13,6 +13,9 @@ The repository keeps four things, all in the store's transaction:
 * sealed records: a customer's personal fields as one ciphertext, with the blind
   indexes that find it;
 * erasures: who was erased, when, and under which pseudonym.
+
+Bundled repositories also keep each key's fingerprint (:class:`KeyFingerprints`), so
+the services can refuse a wrong key file before it writes anything.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ __all__ = [
     "ERASED_TEXT",
     "PRIVACY",
     "ErasureRecord",
+    "KeyFingerprints",
     "PrivacyRepository",
     "PrivacyStore",
     "SealedRecord",
@@ -270,6 +274,33 @@ class SubjectRedaction(Protocol):
         (prospects, follow-up plans) get their version raised by one, so a copy read
         before the erasure is refused as stale (``Conflict``) instead of writing the
         personal text back; append-only records (ledger entries, logs) keep theirs.
+        """
+        ...
+
+
+@runtime_checkable
+class KeyFingerprints(Protocol):
+    """A privacy repository that remembers the keys its store was written with.
+
+    Each key id the privacy services use (the index key, the KEKs) gets its keyed
+    fingerprint (:meth:`custmgmt.privacy.FieldCipher.key_fingerprint`) recorded once,
+    when it is first used; afterwards a key of the same id with another fingerprint is
+    refused with :class:`custmgmt.privacy.KeyMismatch` before anything is written. Only
+    fingerprints are stored, never keys. All bundled repositories implement it; a
+    host's repository that does not is used without the check.
+    """
+
+    def key_fingerprints(self) -> dict[str, bytes]:
+        """The recorded fingerprint of each key id (empty for a store that has none)."""
+        ...
+
+    def put_key_fingerprint(self, key_id: str, fingerprint: bytes) -> None:
+        """Record ``key_id``'s fingerprint; a recorded one is never replaced.
+
+        Raises:
+            Conflict: ``key_id`` has a fingerprint already; nothing is written.
+            ValidationError: ``key_id`` is not a key id, or ``fingerprint`` is not 16
+                to 64 bytes.
         """
         ...
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import hmac
 import json
 import math
 import operator
@@ -62,10 +63,17 @@ from custmgmt.domain.customer import BusinessProfile
 from custmgmt.errors import Conflict, NotFound, StorageError, ValidationError
 from custmgmt.privacy.access import AccessDenied, AccessPolicy, Actor, Permission
 from custmgmt.privacy.audit import AuditEntry, AuditVerification, verify_chain
-from custmgmt.privacy.crypto import FieldCipher, WrappedKey, normalise_for_index
+from custmgmt.privacy.crypto import (
+    DecryptionFailed,
+    FieldCipher,
+    KeyMismatch,
+    WrappedKey,
+    normalise_for_index,
+)
 from custmgmt.privacy.ports import (
     ERASED_TEXT,
     ErasureRecord,
+    KeyFingerprints,
     PrivacyStore,
     SealedRecord,
     SubjectRedaction,
@@ -210,6 +218,179 @@ def verify_audit_log(
             start += page
 
     return verify_chain(entries(), head=head)
+
+
+# -- key checks ---------------------------------------------------------------------
+_INDEX_ROLE, _KEK_ROLE = "index key", "key-encryption key"
+#: How many stored customers a key new to the fingerprint table is checked against.
+_ADOPTION_SAMPLE = 16
+
+
+def _check_keys(
+    store: PrivacyStore, privacy: Privacy, *, index: bool = False, keks: Iterable[str] = ()
+) -> list[tuple[str, bytes]]:
+    """Refuse keys that are not the ones this store was written with, before any use.
+
+    Each key named (the index key when ``index``, and the KEKs ``keks``) is compared
+    with the fingerprint the store recorded for its id
+    (:meth:`~custmgmt.privacy.FieldCipher.key_fingerprint`). A key id the store has no
+    fingerprint for (its first use, or a store written before fingerprints were kept)
+    is checked against what is stored instead (:func:`_adopt`). Returns those new
+    keys' fingerprints: a use case that writes with them records them in its
+    transaction (:func:`_record_keys`), so a key is the store's from its first write.
+    Without a cipher, or with a host's repository that keeps no fingerprints, there
+    is nothing to check.
+
+    Raises:
+        KeyMismatch: a key differs from the one of its id the store was written with.
+        KeyUnavailable: the provider lacks a key named.
+    """
+    cipher = privacy.cipher
+    repository = store.privacy
+    if cipher is None or not isinstance(repository, KeyFingerprints):
+        return []
+    wanted: dict[str, str] = dict.fromkeys(keks, _KEK_ROLE)
+    if index:
+        wanted[cipher.keys.index_key_id] = _INDEX_ROLE
+    if not wanted:
+        return []
+    recorded = repository.key_fingerprints()
+    new: list[tuple[str, bytes]] = []
+    for key_id, role in wanted.items():
+        fingerprint = cipher.key_fingerprint(key_id)
+        known = recorded.get(key_id)
+        if known is None:
+            _adopt(store, cipher, key_id, role)
+            new.append((key_id, fingerprint))
+        elif not hmac.compare_digest(known, fingerprint):
+            raise KeyMismatch.of(role, key_id)
+    return new
+
+
+def _record_keys(store: PrivacyStore, privacy: Privacy, new: list[tuple[str, bytes]]) -> None:
+    """Record the fingerprints :func:`_check_keys` found new (inside the caller's write).
+
+    Raises:
+        KeyMismatch: another process recorded a different key of the same id meanwhile
+            (raised inside the transaction, so its work is rolled back).
+    """
+    repository: Any = store.privacy
+    for key_id, fingerprint in new:
+        try:
+            repository.put_key_fingerprint(key_id, fingerprint)
+        except Conflict:
+            known = repository.key_fingerprints().get(key_id)
+            if known is None or not hmac.compare_digest(known, fingerprint):
+                assert privacy.cipher is not None
+                role = _INDEX_ROLE if key_id == privacy.cipher.keys.index_key_id else _KEK_ROLE
+                raise KeyMismatch.of(role, key_id) from None
+
+
+def _checked_authorise(
+    store: PrivacyStore, privacy: Privacy, actor: Actor, action: Permission, resource: str,
+    *, purpose: str, index: bool = False, keks: Iterable[str] = (),
+) -> list[tuple[str, bytes]]:
+    """:func:`_check_keys`, then :func:`authorise`: a wrong key is refused before the
+    audit log records the action as allowed; a refused actor is audited as before
+    (keys are checked only for an actor the policy allows)."""
+    new: list[tuple[str, bytes]] = []
+    if privacy.policy.allows(actor, action):
+        new = _check_keys(store, privacy, index=index, keks=keks)
+    authorise(store, privacy, actor, action, resource, purpose=purpose)
+    return new
+
+
+def _adopt(store: PrivacyStore, cipher: FieldCipher, key_id: str, role: str) -> None:
+    """Check a key the store has no fingerprint for against the data it keeps.
+
+    A KEK must open a data key it wraps. The index key is tried on a few sealed
+    customers: their core name is the pseudonym the index key makes, and, where the
+    record decrypts, its stored blind indexes are what the index key gives; one
+    customer that agrees is proof (an HMAC of another key agrees by no chance), and
+    disagreement with none agreeing is a :class:`KeyMismatch`. A store holding
+    nothing made with the key (a new store, a rotation's new KEK) has nothing to
+    contradict it: the key becomes the store's with its first write.
+
+    Raises:
+        KeyMismatch: the stored data was written with another key of this id.
+    """
+    repository = store.privacy
+    if role == _KEK_ROLE:
+        for cid in repository.keys_wrapped_with(key_id, 1):
+            try:
+                cipher.unwrap(cid, repository.get_key(cid))
+            except NotFound:
+                continue  # erased meanwhile
+            except DecryptionFailed as exc:
+                raise KeyMismatch.of(role, key_id) from exc
+        return
+    disagreed = False
+    for cid in _sealed_sample(store):
+        verdict = _index_verdict(store, cipher, cid)
+        if verdict:
+            return
+        disagreed = disagreed or verdict is False
+    if disagreed:
+        raise KeyMismatch.of(role, key_id)
+
+
+def _sealed_sample(store: PrivacyStore) -> list[str]:
+    """A few customers with a data key (so, with a sealed record), for :func:`_adopt`."""
+    repository = store.privacy
+    found: list[str] = []
+    for kek_id in sorted(repository.key_counts()):
+        found += repository.keys_wrapped_with(kek_id, _ADOPTION_SAMPLE - len(found))
+        if len(found) >= _ADOPTION_SAMPLE:
+            break
+    return found
+
+
+def _index_verdict(store: PrivacyStore, cipher: FieldCipher, cid: str) -> bool | None:
+    """Whether the cipher's index key made ``cid``'s sealed data (None: no evidence)."""
+    repository = store.privacy
+    try:
+        record = repository.get_sealed(cid)
+        core = store.customers.get(cid)
+    except NotFound:
+        return None  # erased meanwhile
+    if not record.ciphertext:
+        return None  # stored unencrypted: its indexes are no keyed digests
+    if core.name == cipher.pseudonym(cid):
+        return True
+    try:
+        data = _decode_sealed(
+            cipher.open(cid, cipher.unwrap(cid, repository.get_key(cid)), record.ciphertext)
+        )
+    except (NotFound, DecryptionFailed, StorageError):
+        # A KEK the provider lacks (KeyUnavailable is a NotFound) or does not open:
+        # the name alone disagrees, which a host's own write of the core row could
+        # also explain, so it counts only while no other customer agrees.
+        return False
+    matches = _indexes_match(cipher, data, dict(record.indexes))
+    return False if matches is None else matches
+
+
+def _indexes_match(
+    cipher: FieldCipher, data: Mapping[str, str | None], stored: Mapping[str, bytes]
+) -> bool | None:
+    """Whether the blind indexes of a decrypted record's email and phone are the stored
+    ones (compared over the shorter digest's length: a store may keep fewer bytes);
+    None when the record has no index to compare."""
+    digest = cipher.digest_normalised
+    computed: dict[str, bytes] = {}
+    if data.get("email"):
+        computed["email"] = digest("email", str(data["email"]).strip().lower())
+    phone = data.get("phone")
+    if phone:
+        e164 = phone if phone[0] == "+" else "+86" + phone
+        computed["phone"] = digest("phone", e164)
+    common = [kind for kind in computed if kind in stored]
+    if not common:
+        return None
+    return all(
+        hmac.compare_digest(computed[k][: len(stored[k])], stored[k][: len(computed[k])])
+        for k in common
+    )
 
 
 # -- sealing ------------------------------------------------------------------------
@@ -404,6 +585,8 @@ def add_customers(
     Raises:
         AccessDenied: the actor may not change customers.
         Conflict: an id is taken or repeats; nothing is written.
+        KeyMismatch: the cipher's index key or current KEK is not the one of its id
+            this store was written with (a wrong key file); nothing is written.
     """
     _check_context(store, privacy)
     batch = [_check_customer(c) for c in customers]
@@ -411,6 +594,10 @@ def add_customers(
         return 0
     resource = f"customer:{batch[0].id}" if len(batch) == 1 else f"customers:{len(batch)}"
     privacy.policy.check(actor, Permission.CHANGE_CUSTOMER, resource)
+    new_keys = (
+        [] if privacy.cipher is None
+        else _check_keys(store, privacy, index=True, keks=[privacy.cipher.keys.current_key_id])
+    )
     cores: list[Customer] = []
     sealed: list[tuple[SealedRecord, WrappedKey | None]] = []
     trusted = SealedRecord.trusted
@@ -430,6 +617,7 @@ def add_customers(
         for customer, (blob, wrapped) in zip(batch, blobs, strict=True):
             sealed.append((trusted(customer.id, blob, _indexes(privacy, customer)), wrapped))
     with store.transaction():
+        _record_keys(store, privacy, new_keys)
         store.customers.add_many(cores)
         store.privacy.put_sealed_many(sealed)
         record_audit(store, privacy, actor, "add_customer", resource, purpose=purpose)
@@ -503,13 +691,20 @@ def update_customer(
         AccessDenied: the actor may not change customers.
         NotFound: no such customer.
         Conflict: a stale version, or the customer was erased; nothing is written.
+        KeyMismatch: the cipher's index key or current KEK is not the one of its id
+            this store was written with; nothing is written.
     """
     _check_context(store, privacy)
     customer = _check_customer(customer)
     privacy.policy.check(actor, Permission.CHANGE_CUSTOMER, f"customer:{customer.id}")
+    new_keys = (
+        [] if privacy.cipher is None
+        else _check_keys(store, privacy, index=True, keks=[privacy.cipher.keys.current_key_id])
+    )
     with store.transaction():
         if store.privacy.erasure(customer.id) is not None:
             raise Conflict("customer", customer.id, "the customer was erased")
+        _record_keys(store, privacy, new_keys)
         dek = None
         if privacy.cipher is not None:
             try:
@@ -537,6 +732,8 @@ def find_customers(
     Raises:
         ValidationError: not exactly one criterion, or a malformed value.
         AccessDenied: the policy refuses.
+        KeyMismatch: the cipher's index key is not the one this store was written
+            with (the lookup would find no one); nothing is audited.
     """
     _check_context(store, privacy)
     given = [(k, v) for k, v in (("email", email), ("phone", phone),
@@ -553,7 +750,11 @@ def find_customers(
     else:
         wanted = normalise_for_index(kind, value)
         digest = _index_digest(privacy, kind, value)
-    authorise(store, privacy, actor, Permission.VIEW_MASKED, f"lookup:{kind}", purpose=purpose)
+    # A lookup through the wrong index key finds no one, silently: refused instead.
+    _checked_authorise(
+        store, privacy, actor, Permission.VIEW_MASKED, f"lookup:{kind}", purpose=purpose,
+        index=True,
+    )
     found: list[str] = []
     for candidate in store.privacy.find_by_index(kind, digest):
         try:
@@ -584,6 +785,8 @@ def rotate_keys(
         ValidationError: no cipher, a bad batch size or ``max_batches``, or
             ``old_kek_id`` is current.
         KeyUnavailable: the provider lacks ``old_kek_id``.
+        KeyMismatch: ``old_kek_id`` or the current KEK is not the key of its id this
+            store was written with; nothing is rewrapped or audited.
     """
     _check_context(store, privacy)
     if privacy.cipher is None:
@@ -598,8 +801,16 @@ def rotate_keys(
     new = cipher.keys.current_key_id
     if old_kek_id == new:
         raise ValidationError("old_kek_id", old_kek_id, f"a KEK other than the current {new!r}")
-    authorise(store, privacy, actor, Permission.MANAGE_KEYS, f"kek:{old_kek_id}->{new}")
     cipher.keys.key(old_kek_id)
+    # Both KEKs checked first: rewrapping with a wrong new KEK would leave data keys
+    # that the right key file cannot open.
+    new_keys = _checked_authorise(
+        store, privacy, actor, Permission.MANAGE_KEYS, f"kek:{old_kek_id}->{new}",
+        purpose="", keks=[old_kek_id, new],
+    )
+    if new_keys:
+        with store.transaction():
+            _record_keys(store, privacy, new_keys)
     done = batches = 0
     while max_batches is None or batches < max_batches:
         ids = store.privacy.keys_wrapped_with(old_kek_id, batch_size)
@@ -678,8 +889,10 @@ def export_subject(
     overrides, points entries and tier history (``points``, ``tier_history``), risk
     restrictions with their appeals, alerts and scores (``risk``), follow-up plans and
     contacts (``followups``), prospects linked to the customer with their contact
-    records and reports (``prospects``), campaign suppressions (``suppressions``); the
-    erasure if any; and ``sections`` a host adds (a section of the same name replaces
+    records and reports (``prospects``), campaign suppressions (``suppressions``) and
+    every campaign's send decision about the customer (``campaign_decisions``: sent,
+    held, holdout or why dropped, channel, times, offer and message id); the erasure
+    if any; and ``sections`` a host adds (a section of the same name replaces
     the bundled one). After an erasure the profile carries only the pseudonym.
 
     Raises:
@@ -745,12 +958,16 @@ def _suppressions(store: Any, cid: str) -> Any:
     return [s for s in store.campaigns.suppressions() if s.customer_id == cid]
 
 
+def _campaign_decisions(store: Any, cid: str) -> Any:
+    return store.campaigns.customer_decisions(cid)
+
+
 def _bundled_sections(store: Any) -> dict[str, ExportSection]:
     """The export sections of the bundled capabilities the store has.
 
     Without them an export (and ``custmgmt privacy export``, which passes no sections)
-    left out the points ledger, risk records, follow-ups, linked prospects and
-    suppressions a store keeps on the customer.
+    left out the points ledger, risk records, follow-ups, linked prospects,
+    suppressions and campaign send decisions a store keeps on the customer.
     """
     found: dict[str, ExportSection] = {}
     for capability, methods, sections in _SECTIONS:
@@ -773,6 +990,7 @@ _SECTIONS: tuple[tuple[str, tuple[str, ...], dict[str, ExportSection]], ...] = (
     ("followups", ("plans", "contacts"), {"followups": _followups}),
     ("prospects", ("find", "contacts", "reports"), {"prospects": _prospects}),
     ("campaigns", ("suppressions",), {"suppressions": _suppressions}),
+    ("campaigns", ("customer_decisions",), {"campaign_decisions": _campaign_decisions}),
 )
 
 
@@ -828,11 +1046,18 @@ def erase_subject(
         NotFound: no such customer; nothing changes.
         Conflict: the customer was erased already; nothing changes.
         AccessDenied: the policy refuses.
+        KeyMismatch: the cipher's index key (which makes the pseudonym) is not the
+            one this store was written with (a wrong key file); nothing changes, the
+            audit log included.
     """
     _check_context(store, privacy)
     core = store.customers.get(customer_id)
     resource = f"customer:{core.id}"
-    authorise(store, privacy, actor, Permission.ERASE_SUBJECT, resource, purpose=purpose)
+    # The pseudonym comes from the index key: a wrong key file is refused here, before
+    # anything is written (the audit log included).
+    new_keys = _checked_authorise(
+        store, privacy, actor, Permission.ERASE_SUBJECT, resource, purpose=purpose, index=True
+    )
     at = max(privacy.clock.now(), core.updated_at)
     pseudonym = (
         privacy.cipher.pseudonym(core.id) if privacy.cipher is not None
@@ -842,6 +1067,7 @@ def erase_subject(
     with store.transaction():
         if store.privacy.erasure(core.id) is not None:
             raise Conflict("customer", core.id, "the customer was erased already")
+        _record_keys(store, privacy, new_keys)
         erased = core.update_profile(
             at=at, name=pseudonym, phone=None, email=None, birth_date=None, address=None,
             gender=None, occupation=None, credit_rating=None, tags=frozenset(),

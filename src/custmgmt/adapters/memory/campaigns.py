@@ -122,6 +122,19 @@ class MemoryCampaignRepository:
                 return len(self._decisions.get(campaign_id, {}))
             return sum(len(d) for d in self._decisions.values())
 
+    def customer_decisions(self, customer_id: str) -> list[SendDecision]:
+        """Every decision about ``customer_id``, by decision time then campaign id."""
+        with self._tx.lock:
+            found = []
+            for per_campaign in self._decisions.values():
+                try:
+                    decision = per_campaign.get(customer_id)
+                except TypeError:  # an unhashable id: no customer has it
+                    return []
+                if decision is not None:
+                    found.append(decision)
+        return sorted(found, key=lambda d: (d.decided_at, d.campaign_id))
+
     def send_log(self, since: datetime) -> SendLog:
         """Sent and held messages from ``since`` on, as columns."""
         check_aware("since", since)
@@ -167,7 +180,10 @@ class MemoryCampaignRepository:
     # -- erasure (custmgmt.privacy.SubjectRedaction) -----------------------------------
     def redact_subject(self, customer_id: str, pseudonym: str) -> int:
         """Erase the notes of the customer's suppressions (who asked, the ticket ...);
-        the rows are kept, so the customer stays suppressed. The number changed."""
+        the rows are kept, so the customer stays suppressed. The number changed.
+
+        Send decisions are kept as they are: they hold ids, reasons, channels and
+        times, no personal text (the rendered message goes to the notifier only)."""
         changed = 0
         with self._tx.lock:
             for key, stored in list(self._suppressions.items()):

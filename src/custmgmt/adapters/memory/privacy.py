@@ -12,6 +12,7 @@ from custmgmt.adapters._privacy_checks import (
     check_audit_append,
     check_customer_id,
     check_erasure,
+    check_fingerprint,
     check_index_query,
     check_limit,
     check_sealed,
@@ -45,6 +46,7 @@ class MemoryPrivacyRepository:
         self._sealed: dict[str, SealedRecord] = {}
         self._erased: dict[str, ErasureRecord] = {}
         self._index: dict[tuple[str, bytes], set[str]] = {}
+        self._fingerprints: dict[str, bytes] = {}
 
     def _swap_sealed(
         self, customer_id: str, new: SealedRecord | None, *, undoable: bool = True
@@ -149,6 +151,21 @@ class MemoryPrivacyRepository:
             for key in self._keys.values():
                 counts[key.kek_id] = counts.get(key.kek_id, 0) + 1
         return counts
+
+    # -- key fingerprints (custmgmt.privacy.KeyFingerprints) -------------------------
+    def key_fingerprints(self) -> dict[str, bytes]:
+        """The recorded fingerprint of each key id."""
+        with self._tx.lock:
+            return dict(self._fingerprints)
+
+    def put_key_fingerprint(self, key_id: str, fingerprint: bytes) -> None:
+        """Record a key's fingerprint once (see ``KeyFingerprints.put_key_fingerprint``)."""
+        kid, value = check_fingerprint(key_id, fingerprint)
+        with self._tx.lock:
+            if kid in self._fingerprints:
+                raise Conflict("key fingerprint", kid, "recorded already")
+            self._fingerprints[kid] = value
+            self._tx.record(lambda: self._fingerprints.pop(kid, None))
 
     # -- sealed records -------------------------------------------------------------
     def put_sealed(self, record: SealedRecord) -> None:

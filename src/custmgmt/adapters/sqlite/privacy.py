@@ -1,11 +1,12 @@
 """The privacy capability in SQLite (see :class:`custmgmt.privacy.ports.PrivacyRepository`).
 
-Four tables, owned by the component ``"privacy"``: ``privacy_audit`` (the hash chain,
+Five tables, owned by the component ``"privacy"``: ``privacy_audit`` (the hash chain,
 keyed by ``seq``), ``privacy_keys`` (each customer's wrapped data key with its KEK's
 id), ``privacy_sealed`` (each customer's sealed fields with one column, and one
-partial index, per blind-index kind) and ``privacy_erasures``. Only ciphertext,
-digests and pseudonyms are stored here; nothing in these tables is plaintext
-personal data. The queries are
+partial index, per blind-index kind), ``privacy_erasures`` and ``privacy_key_checks``
+(since version 3: each key id's keyed fingerprint, which refuses a wrong key file).
+Only ciphertext, digests, fingerprints and pseudonyms are stored here; nothing in
+these tables is plaintext personal data. The queries are
 :class:`~custmgmt.adapters._sql_privacy.SqlPrivacyRepository`'s.
 
 >>> from custmgmt.adapters.sqlite import SQLiteStore
@@ -75,8 +76,18 @@ DROP INDEX privacy_keys_by_kek;
 CREATE INDEX privacy_keys_by_kek_only ON privacy_keys (kek_id);
 """
 
+# Version 3: the keyed fingerprint of each key the store was written with (see
+# custmgmt.privacy.KeyFingerprints). A store upgraded from version 2 has none: the
+# services check a key against the stored data the first time they use it.
+_V3 = """
+CREATE TABLE IF NOT EXISTS privacy_key_checks (
+    key_id TEXT PRIMARY KEY,
+    fingerprint BLOB NOT NULL
+);
+"""
+
 #: The privacy component's schema, one migration per version.
-PRIVACY_MIGRATIONS = [_V1, _V2]
+PRIVACY_MIGRATIONS = [_V1, _V2, _V3]
 
 
 class SQLitePrivacyRepository(SqlPrivacyRepository):
