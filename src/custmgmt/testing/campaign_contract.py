@@ -15,7 +15,7 @@ needs no pytest import.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -187,6 +187,53 @@ class CampaignRepositoryContract(RepositoryContract[CampaignRepository]):
             repo.add_decisions(["not a decision"])  # type: ignore[list-item]
         assert repo.count_decisions() == 0
 
+    def test_a_customers_decisions_come_from_every_campaign_by_instant_then_campaign(
+        self,
+    ) -> None:
+        repo = self.repository()
+        assert isinstance(repo, CampaignRepository)
+        for cid in ("K-1", "K-2", "K-3", "K-4"):
+            repo.add_campaign(make_campaign(cid))
+        # The instant orders, whatever the offset: K-4's wall clock (the day before,
+        # UTC-5) is the earliest, its instant is not; K-1 and K-2 are one instant
+        # written with two offsets, so the campaign id decides.
+        wanted = [
+            _decision("王芳", SendReason.FREQUENCY_CAP, "K-1", _T0.astimezone(UTC)),
+            _decision("王芳", SendReason.HOLDOUT, "K-2", _T0),
+            _decision("王芳", SendReason.QUIET_HOURS, "K-4",
+                      (_T0 + timedelta(hours=2)).astimezone(timezone(timedelta(hours=-5)))),
+            _decision("王芳", SendReason.SENT, "K-3", _T0 + timedelta(days=1)),
+        ]
+        others = [
+            _decision("C-2", SendReason.SENT, "K-1"),
+            _decision("王芳x", SendReason.SENT, "K-4"),
+            _decision("王", SendReason.SENT, "K-3"),
+        ]
+        repo.add_decisions([wanted[3], wanted[1], others[0]])
+        repo.add_decisions([others[1], wanted[2], wanted[0], others[2]])
+        found = repo.customer_decisions("王芳")
+        assert found == wanted
+        assert [d.decided_at.utcoffset() for d in found] == [
+            timedelta(0), timedelta(hours=8), timedelta(hours=-5), timedelta(hours=8)]
+        assert found == sorted(
+            (d for c in ("K-1", "K-2", "K-3", "K-4") for d in repo.decisions(c)
+             if d.customer_id == "王芳"),
+            key=lambda d: (d.decided_at, d.campaign_id),
+        )
+        assert repo.customer_decisions("C-2") == others[:1]
+
+    def test_an_unknown_or_impossible_customer_has_no_decisions(self) -> None:
+        repo = self.repository()
+        assert repo.customer_decisions("C-2") == []
+        repo.add_campaign(make_campaign())
+        repo.add_decisions([_decision("C-2", SendReason.SENT), _decision("C_2", SendReason.SENT)])
+        # Near misses (case, prefix, SQL wildcards) and ids no customer can have.
+        odd: tuple[Any, ...] = ("nobody", "", "c-2", "C-", "C-2%", "C%", "_", "C-2 ",
+                                "\udc80", 7, None)
+        for customer_id in odd:
+            assert repo.customer_decisions(customer_id) == [], customer_id
+        assert [d.customer_id for d in repo.customer_decisions("C-2")] == ["C-2"]
+
     def test_the_send_log_has_sent_and_held_messages_since_a_time(self) -> None:
         repo = self.repository()
         repo.add_campaign(make_campaign())
@@ -242,9 +289,12 @@ class CampaignRepositoryContract(RepositoryContract[CampaignRepository]):
         repo.add_campaign(make_campaign())
         with raises(Boom), scope:
             repo.add_decisions([_decision("a", SendReason.SENT)])
+            seen = repo.customer_decisions("a")
             repo.update_campaign(make_campaign().marked_run(_T0))
             repo.add_suppression(Suppression(customer_id="a", reason="erased", at=_T0))
             raise Boom("roll back")
+        assert seen == [_decision("a", SendReason.SENT)]  # read inside the transaction
         assert repo.count_decisions() == 0
+        assert repo.customer_decisions("a") == []
         assert repo.get_campaign("C-1").ran_at is None
         assert repo.suppressions() == []

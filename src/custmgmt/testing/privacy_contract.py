@@ -9,16 +9,26 @@ A host checks its own implementation by subclassing with one method::
             return MyPrivacyRepository(...)
 
 ``close_repository`` and ``transaction`` are optional hooks as in the other suites.
+The key fingerprint test runs only for a repository that implements the optional
+:class:`~custmgmt.privacy.ports.KeyFingerprints`; for one that does not it raises
+:class:`unittest.SkipTest`, which pytest and unittest report as a skip.
 """
 
 from __future__ import annotations
 
+import unittest
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 from custmgmt.errors import Conflict, NotFound, ValidationError
 from custmgmt.privacy.audit import AuditEntry, verify_chain
 from custmgmt.privacy.crypto import WrappedKey
-from custmgmt.privacy.ports import ErasureRecord, PrivacyRepository, SealedRecord
+from custmgmt.privacy.ports import (
+    ErasureRecord,
+    KeyFingerprints,
+    PrivacyRepository,
+    SealedRecord,
+)
 from custmgmt.testing._contract import Boom, RepositoryContract, raises
 
 __all__ = ["PrivacyRepositoryContract", "make_audit_log"]
@@ -209,6 +219,38 @@ class PrivacyRepositoryContract(RepositoryContract[PrivacyRepository]):
         repo.record_erasure(ErasureRecord(customer_id="A-0", pseudonym="p", at=_T0))
         assert list(repo.erased_ids()) == ["A-0", "客户-1"]
         assert repo.erasure("客户-1") == record
+
+    # -- key fingerprints (optional: KeyFingerprints) --------------------------------
+    def test_key_fingerprints_are_recorded_once_and_read_back(self) -> None:
+        repo = self.repository()
+        if not isinstance(repo, KeyFingerprints):
+            raise unittest.SkipTest(
+                f"{type(repo).__name__} does not implement the optional KeyFingerprints"
+            )
+        assert repo.key_fingerprints() == {}
+        first = {"kek-1": bytes(range(16)), "索引-1": bytes(range(100, 164))}  # 16, 64 bytes
+        for key_id, fingerprint in first.items():
+            repo.put_key_fingerprint(key_id, fingerprint)
+        assert repo.key_fingerprints() == first
+        assert all(isinstance(f, bytes) for f in repo.key_fingerprints().values())
+        with raises(Conflict):
+            repo.put_key_fingerprint("kek-1", bytes(range(1, 17)))  # never replaced
+        bad: list[tuple[Any, Any]] = [
+            ("", bytes(16)), ("   ", bytes(16)), (7, bytes(16)), (None, bytes(16)),
+            ("kek-2", bytes(15)), ("kek-2", bytes(65)), ("kek-2", "f" * 16),
+        ]
+        for key_id, fingerprint in bad:
+            with raises(ValidationError):
+                repo.put_key_fingerprint(key_id, fingerprint)
+        assert repo.key_fingerprints() == first
+        scope = self.transaction(repo)
+        if scope is None:
+            return
+        with raises(Boom), scope:
+            repo.put_key_fingerprint("kek-2", bytes(16))
+            assert repo.key_fingerprints() == {**first, "kek-2": bytes(16)}
+            raise Boom("roll back")
+        assert repo.key_fingerprints() == first
 
     # -- transactions ---------------------------------------------------------------
     def test_every_write_rolls_back_with_the_store_transaction(self) -> None:
