@@ -20,6 +20,8 @@ from typing import Any, ClassVar, Generic, TypeVar
 from custmgmt.analytics.batches import OrderBatch
 from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 from custmgmt.domain import InteractionKind
+from custmgmt.domain._bulk import check_ids
+from custmgmt.domain._validate import _ID_REFUSED
 from custmgmt.errors import StorageError, ValidationError
 
 __all__ = ["CLOSED", "CoreStore", "closed_in_transaction_error", "closed_store_error"]
@@ -40,6 +42,18 @@ def closed_in_transaction_error(backend: str) -> StorageError:
     return StorageError(
         f"{backend}: {CLOSED}: closed inside a transaction, whose writes were rolled back"
     )
+
+
+def _check_id_column(values: list[Any], name: str) -> None:
+    """Refuse a column of a batch holding an id the domain refuses: one search over
+    the ids joined (what a batch's own checks leave to look for), then, when it finds
+    anything or the column is not all text, :func:`check_ids` names the row."""
+    try:
+        clean = _ID_REFUSED.search(" ".join(values)) is None
+    except TypeError:  # not all text: a batch built by hand
+        clean = False
+    if not clean:
+        check_ids(values, name)
 
 
 CustomersT = TypeVar("CustomersT")
@@ -118,10 +132,18 @@ class CoreStore(Generic[CustomersT, OrdersT, InteractionsT]):
 
     def load_orders(self, batch: OrderBatch) -> int:
         """Store a validated batch of new orders, all or nothing (see
-        :meth:`custmgmt.ports.ColumnarStore.load_orders`)."""
+        :meth:`custmgmt.ports.ColumnarStore.load_orders`).
+
+        The ids are checked as the domain checks them (:func:`check_ids`) before
+        anything is written: the SQL stores write the columns as they are, without
+        making an ``Order`` of each row, and an id that ``Order`` refuses (a tab, a
+        line break) would make every later read of the orders fail.
+        """
         self._check_open()
         if not isinstance(batch, OrderBatch):
             raise ValidationError("batch", type(batch).__name__, "an OrderBatch")
+        for name in ("order_id", "customer_id", "sku"):
+            _check_id_column(getattr(batch, name).tolist(), name)
         return self._load_batch(batch)
 
     def interaction_frame(

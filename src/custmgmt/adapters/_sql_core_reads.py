@@ -7,7 +7,13 @@ arguments, the paging loop around that SQL and the contracts, so both stores pag
 order and refuse input the same way. The mixins come before the dialect's repository
 base: ``class SQLiteOrderRepository(OrderReads, _SQLiteRepository[Order])``; as they come
 first, each hook they name (``_query``, ``_customer_sql`` ...) is the repository's to
-define, and what the base already has (``_fetch``) is only declared for the type checker.
+define, and what the base already has (``_fetch``, ``_store``) is only declared for the
+type checker.
+
+Every read checks its arguments, then that the store is open, when it is called, as the
+memory store does: ``iter_chunks(0)`` and ``between`` on a closed store raise then, not
+at the first ``next()`` of the iterator they return (a store closed later, during the
+iteration, ends it with the same StorageError at the next page).
 """
 
 from __future__ import annotations
@@ -83,7 +89,18 @@ def interaction_kinds_filter(
     return f" AND kind IN ({', '.join([placeholder] * len(values))})", values
 
 
-class CustomerReads:
+class _Reads:
+    """What every mixin here checks when it is called: that the store is open."""
+
+    if TYPE_CHECKING:  # the repository base's; declared here only for the type checker
+        _store: Any
+
+    def _check_open(self) -> None:
+        """StorageError ("the store is closed") once the store is closed."""
+        self._store._check_open()
+
+
+class CustomerReads(_Reads):
     """``iter_chunks`` of an SQL customer repository, by id."""
 
     def _query(self, sql: str, params: Sequence[Any]) -> list[Customer]:
@@ -100,13 +117,15 @@ class CustomerReads:
 
         Raises:
             ValidationError: ``size`` is not a positive integer.
+            StorageError: the store is closed (at the call, or at the next chunk).
         """
         size = check_chunk_size(size)
+        self._check_open()
         sql = self._chunk_sql()
         return keyset_pages(lambda after: self._query(sql, (after, size)), lambda c: c.id, "")
 
 
-class OrderReads:
+class OrderReads(_Reads):
     """``for_customer``, ``between`` and ``iter_chunks`` of an SQL order repository, and
     the orders of a query that reads them with their lines."""
 
@@ -139,7 +158,12 @@ class OrderReads:
         raise NotImplementedError
 
     def for_customer(self, customer_id: str) -> list[Order]:
-        """The customer's orders, oldest first (by ``placed_at``, then id)."""
+        """The customer's orders, oldest first (by ``placed_at``, then id).
+
+        Raises:
+            StorageError: the store is closed.
+        """
+        self._check_open()
         if not could_be_id(customer_id):  # hosts call this untyped too
             return []
         return self._query(self._customer_sql(), (customer_id,))
@@ -149,8 +173,10 @@ class OrderReads:
 
         Raises:
             ValidationError: ``start`` or ``end`` is naive, or ``end < start``.
+            StorageError: the store is closed (at the call, or at the next page).
         """
         check_range(start, end)
+        self._check_open()
         return chain.from_iterable(self._pages((start, end), self.page_size))
 
     def iter_chunks(self, size: int = DEFAULT_CHUNK_SIZE) -> Iterator[Sequence[Order]]:
@@ -158,12 +184,14 @@ class OrderReads:
 
         Raises:
             ValidationError: ``size`` is not a positive integer.
+            StorageError: the store is closed (at the call, or at the next chunk).
         """
         size = check_chunk_size(size)
+        self._check_open()
         return self._pages(None, size)
 
 
-class InteractionReads:
+class InteractionReads(_Reads):
     """``for_customer``, ``between`` and ``iter_chunks`` of an SQL interaction repository."""
 
     #: Interactions fetched per query by ``between``.
@@ -201,8 +229,10 @@ class InteractionReads:
 
         Raises:
             ValidationError: ``kinds`` is not a collection of InteractionKind.
+            StorageError: the store is closed.
         """
         filter_sql, values = self._kinds_filter(kinds)
+        self._check_open()
         if not could_be_id(customer_id):  # hosts call this untyped too
             return []
         return self._query(self._customer_sql(filter_sql), (customer_id, *values))
@@ -218,9 +248,11 @@ class InteractionReads:
         Raises:
             ValidationError: ``start`` or ``end`` is naive, ``end < start``, or ``kinds``
                 is not a collection of InteractionKind.
+            StorageError: the store is closed (at the call, or at the next page).
         """
         filter_sql, values = self._kinds_filter(kinds)
         check_range(start, end)
+        self._check_open()
         return chain.from_iterable(self._pages((start, end), self.page_size, filter_sql, values))
 
     def iter_chunks(self, size: int = DEFAULT_CHUNK_SIZE) -> Iterator[Sequence[Interaction]]:
@@ -228,6 +260,8 @@ class InteractionReads:
 
         Raises:
             ValidationError: ``size`` is not a positive integer.
+            StorageError: the store is closed (at the call, or at the next chunk).
         """
         size = check_chunk_size(size)
+        self._check_open()
         return self._pages(None, size, "", ())

@@ -9,12 +9,29 @@ validator, with the same kind of message naming the column and the row.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from custmgmt.domain._validate import _CONTROL
+from custmgmt.domain._validate import _CONTROL, _ID_REFUSED, ID_CHARACTERS, MAX_ID_LENGTH
 from custmgmt.errors import ValidationError
 
-__all__ = ["check_texts"]
+__all__ = ["check_ids", "check_texts"]
+
+
+def check_ids(items: list[Any], field: str, *, rows: list[int] | None = None) -> None:
+    """Refuse any item that :func:`~custmgmt.domain._validate.check_id` refuses: not a
+    non-blank text of at most :data:`MAX_ID_LENGTH` characters, or one holding a
+    control character (tab and line breaks included) or a lone surrogate.
+
+    Args:
+        items: the ids.
+        field: the column's name; errors name ``field[row]``.
+        rows: the row of each item, when ``items`` is a selection (default: its index).
+
+    Raises:
+        ValidationError: naming the first offending row and its value.
+    """
+    _check(items, field, MAX_ID_LENGTH, rows, _ID_REFUSED, ID_CHARACTERS, " ")
 
 
 def check_texts(
@@ -33,6 +50,21 @@ def check_texts(
     Raises:
         ValidationError: naming the first offending row and its value.
     """
+    # "\n" is not a control character here, so joining cannot create a match.
+    _check(items, field, max_length, rows, _CONTROL, "text without control characters", "\n")
+
+
+def _check(
+    items: list[Any],
+    field: str,
+    max_length: int,
+    rows: list[int] | None,
+    refused: re.Pattern[str],
+    expected: str,
+    separator: str,
+) -> None:
+    """The checks of :func:`check_texts` and :func:`check_ids`: ``refused`` characters
+    are looked for in the items joined by ``separator`` (which it must not match)."""
 
     def fail(k: int, expected: str) -> ValidationError:
         row = rows[k] if rows is not None else k
@@ -49,11 +81,10 @@ def check_texts(
                    f"at most {max_length} characters")  # fmt: skip
     if not all(map(str.strip, items)):
         raise fail(next(k for k, x in enumerate(items) if not x.strip()), "non-blank text")
-    # "\n" is not a control character here, so joining cannot create a match.
-    joined = "\n".join(items)
-    if _CONTROL.search(joined):
-        raise fail(next(k for k, x in enumerate(items) if _CONTROL.search(x)),
-                   "text without control characters")  # fmt: skip
+    joined = separator.join(items)
+    if refused.search(joined):
+        raise fail(next(k for k, x in enumerate(items) if refused.search(x)),
+                   expected)  # fmt: skip
     try:
         joined.encode("utf-8")
     except UnicodeEncodeError:

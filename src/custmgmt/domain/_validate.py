@@ -39,6 +39,16 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 # Both at once: valid text is scanned once.
 _CONTROL_OR_SURROGATE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+#: What an id may not hold: every control character (Unicode category Cc: C0 with
+#: tab, line feed and carriage return, DEL, C1) and lone surrogates. Free text keeps
+#: tabs and line breaks (the ``text`` validator); an id is a key that is typed,
+#: compared, printed on one line and written into CSV cells, where a tab pasted
+#: from a spreadsheet or a trailing line break makes a second, invisible key.
+_ID_REFUSED = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+#: What an error says an id with such a character should have been.
+ID_CHARACTERS = (
+    "an id without control characters (tab, line breaks, NUL, DEL, C1) or lone surrogates"
+)
 
 
 def field_name(instance: Any, attribute: attrs.Attribute[Any]) -> str:
@@ -47,13 +57,22 @@ def field_name(instance: Any, attribute: attrs.Attribute[Any]) -> str:
 
 
 def check_id(name: str, value: Any) -> str:
-    """Validate an opaque identifier: a non-blank string without control characters."""
+    """Validate an opaque identifier: a non-blank string of at most
+    :data:`MAX_ID_LENGTH` characters, none of them a control character (tab and line
+    breaks included: see :data:`_ID_REFUSED`) or a lone surrogate.
+
+    Raises:
+        ValidationError: naming ``name``; the refused id is shown by ``repr``, so its
+            control characters appear escaped (``'a\\nb'``) in the message.
+    """
     if not isinstance(value, str):
         raise ValidationError(name, value, "an id string")
-    if not value.strip() or len(value) > MAX_ID_LENGTH or _CONTROL_OR_SURROGATE.search(value):
+    if not value.strip() or len(value) > MAX_ID_LENGTH:
         raise ValidationError(
             name, value, f"a non-blank id of at most {MAX_ID_LENGTH} printable characters"
         )
+    if _ID_REFUSED.search(value):
+        raise ValidationError(name, value, ID_CHARACTERS)
     return value
 
 

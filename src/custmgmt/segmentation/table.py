@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from custmgmt.analytics.tables import FeatureTable
+from custmgmt.domain._validate import _ID_REFUSED, ID_CHARACTERS
 from custmgmt.errors import ValidationError
 
 __all__ = ["Columns", "FeatureTable", "available_features", "column"]
@@ -26,11 +27,15 @@ class Columns:
     """A minimal :class:`FeatureTable` over plain arrays.
 
     Args:
-        customer_ids: one id per row.
+        customer_ids: one id per row. Text ids may not hold control characters (tab
+            and line breaks included), as a domain id may not: a numpy text array
+            drops a trailing NUL, which would make ``"a\\x00"`` and ``"a"`` one
+            customer.
         columns: named columns, each as long as ``customer_ids``.
 
     Raises:
-        ValidationError: a column's length differs from the ids'.
+        ValidationError: a column's length differs from the ids', or an id holds a
+            control character (naming ``Columns.customer_ids[row]``).
 
     >>> t = Columns(["a", "b"], {"spend": [10.0, 20.0]})
     >>> t["spend"].tolist(), list(t.names)
@@ -38,10 +43,11 @@ class Columns:
     """
 
     def __init__(self, customer_ids: ArrayLike, columns: Mapping[str, ArrayLike]) -> None:
-        self._ids = np.asarray(customer_ids)
-        if self._ids.ndim != 1:
-            raise ValidationError("Columns.customer_ids", self._ids.shape, "a 1-d sequence")
+        self._ids = _checked_ids(customer_ids)
         self._columns: dict[str, NDArray[Any]] = {}
+        self._add(columns)
+
+    def _add(self, columns: Mapping[str, ArrayLike]) -> None:
         for name, values in columns.items():
             array = np.asarray(values)
             if array.shape != self._ids.shape:
@@ -73,7 +79,58 @@ class Columns:
 
     def with_columns(self, columns: Mapping[str, ArrayLike]) -> Columns:
         """A copy with ``columns`` added (or replaced)."""
-        return Columns(self._ids, {**self._columns, **columns})
+        copy = Columns.__new__(Columns)  # the ids are checked already
+        copy._ids = self._ids
+        copy._columns = dict(self._columns)
+        copy._add(columns)
+        return copy
+
+
+def _checked_ids(customer_ids: ArrayLike) -> NDArray[Any]:
+    """``customer_ids`` as a 1-d array (as ``np.asarray`` makes it), refusing a text id
+    with a control character, looked for in the ids as given: a list's ``"a\\x00"``
+    is ``"a"`` once in a numpy text array."""
+    given = customer_ids if isinstance(customer_ids, np.ndarray) else None
+    if given is None:
+        # Exact Python strings first: np.asarray(["a\x00"]) is already array(["a"]).
+        try:
+            given = np.asarray(customer_ids, dtype=object)
+        except (TypeError, ValueError):
+            given = None  # ragged or odd input: np.asarray below says what is wrong
+    ids = np.asarray(customer_ids)
+    if ids.ndim != 1:
+        raise ValidationError("Columns.customer_ids", ids.shape, "a 1-d sequence")
+    if given is not None and given.shape == ids.shape:
+        row = _first_refused(given)
+        if row is not None:
+            raise ValidationError(
+                f"Columns.customer_ids[{row}]", given[row].item() if given.dtype.kind == "U"
+                else given[row], ID_CHARACTERS,
+            )  # fmt: skip
+    return ids
+
+
+def _first_refused(ids: NDArray[Any]) -> int | None:
+    """The first row whose text id holds a character an id may not hold, if any."""
+    if ids.dtype.kind == "U" and ids.size and ids.dtype.itemsize:
+        points = np.ascontiguousarray(ids).view(np.uint32).reshape(len(ids), -1)
+        bad = (
+            ((points >= 0x01) & (points <= 0x1F))
+            | ((points >= 0x7F) & (points <= 0x9F))
+            | ((points >= 0xD800) & (points <= 0xDFFF))
+        )
+        # A NUL followed by another character is inside the id (trailing NULs are
+        # numpy's padding, and already lost).
+        bad[:, :-1] |= (points[:, :-1] == 0) & (points[:, 1:] != 0)
+        rows = np.flatnonzero(bad.any(axis=1))
+        return int(rows[0]) if len(rows) else None
+    if ids.dtype.kind != "O":
+        return None  # numbers (row numbers as ids), bytes
+    items = ids.tolist()
+    texts = [x for x in items if isinstance(x, str)]
+    if not texts or not _ID_REFUSED.search(" ".join(texts)):
+        return None
+    return next(k for k, x in enumerate(items) if isinstance(x, str) and _ID_REFUSED.search(x))
 
 
 def available_features(table: Any) -> tuple[str, ...]:

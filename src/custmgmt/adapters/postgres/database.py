@@ -23,6 +23,13 @@ caller's transaction; anything else, a lost connection included, is a
 :class:`~custmgmt.errors.StorageError`. A pool replaces a broken connection, so the
 next call works again once the server is back.
 
+A call waiting for a connection of the store's own pool looks every
+:data:`SERVER_CHECK_SECONDS` whether the server is still there (one direct connection
+at a time for the whole store, however many threads wait), so a stopped or lost server
+is a StorageError within about a second (or ``connect_timeout``, for a server that
+does not answer at all), not after the pool's whole wait (``pool_timeout``, 30 s by
+default), which is left to calls that wait for a busy pool.
+
 The driver reports what it runs into besides its exceptions on the ``psycopg``
 loggers: the pool's background threads (a connection refused, a server gone, on
 ``psycopg.pool``), a rollback that failed after the error the store raises. The store
@@ -49,7 +56,7 @@ import psycopg.conninfo
 import psycopg.errors
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
-from custmgmt._text import mask_dsn
+from custmgmt._text import mask_dsn, one_line
 from custmgmt.adapters._core_store import closed_in_transaction_error, closed_store_error
 from custmgmt.adapters._sql_migrations import checked_steps, run_missing_steps
 from custmgmt.adapters.postgres.schema import SCHEMA_TABLE, Migration
@@ -63,6 +70,11 @@ Connection = psycopg.Connection[Any]
 
 #: SQLSTATEs that mean "run the transaction again": serialisation failure, deadlock.
 RETRY_STATES = frozenset({"40001", "40P01"})
+#: Seconds a call waits for a connection of the store's own pool before it checks that
+#: the server is still there (and between checks while it goes on waiting).
+SERVER_CHECK_SECONDS = 1.0
+#: The most seconds :attr:`PostgresDatabase.pool_timeout` may be.
+_MAX_WAIT = 3600
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 # The driver's warnings duplicate the store's own errors: none on stderr by default.
@@ -94,6 +106,20 @@ def _scheme_lowered(dsn: str) -> str:
     for a malformed ``key=value`` string."""
     found = _URI_SCHEME.match(dsn)
     return dsn if found is None else found.group().lower() + dsn[found.end() :]
+
+
+def _words(text: str) -> str:
+    """A driver's message on one line: libpq puts its hint on a line of its own."""
+    return one_line(" ".join(text.split()))
+
+
+def _full(exc: psycopg.Error) -> bool:
+    """Whether a refused connection means a server that is there but full (too many
+    clients, SQLSTATE 53300), which a busy pool may still wait for."""
+    text = str(exc)
+    return getattr(exc, "sqlstate", None) == "53300" or (
+        "too many clients" in text or "connection slots are reserved" in text
+    )
 
 
 def storage_error(doing: str, exc: BaseException) -> CustMgmtError:
@@ -129,6 +155,10 @@ class PostgresDatabase:
         connect_timeout: seconds to wait for the server when connecting.
         retries: how many times work that failed on a serialisation failure or
             deadlock is run again before it is a :class:`Conflict`.
+        pool_timeout: the most seconds a call waits for a connection of the store's
+            own pool while all are busy (a DSN only; a host's pool waits as the host
+            set it up). A server that is gone is reported sooner: see
+            :attr:`server_check_seconds`.
         adopt: use a schema that already holds other tables (without it such a
             schema is refused, untouched, as "not a custmgmt schema").
         create: create the schema and tables when missing (default); with False, a
@@ -151,6 +181,7 @@ class PostgresDatabase:
         retries: int = 5,
         adopt: bool = False,
         create: bool = True,
+        pool_timeout: float = 30.0,
     ) -> None:
         if (
             not isinstance(schema, str)
@@ -166,7 +197,13 @@ class PostgresDatabase:
             raise ValidationError("connect_timeout", connect_timeout, "seconds from 0 to 3600")
         if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 100:
             raise ValidationError("retries", retries, "a number of retries from 0 to 100")
+        if not is_finite_number(pool_timeout) or not 0 < pool_timeout <= _MAX_WAIT:
+            raise ValidationError("pool_timeout", pool_timeout, f"seconds from 0 to {_MAX_WAIT}")
         self.schema = schema
+        self._pool_timeout = float(pool_timeout)
+        # One server check at a time; _alive_at: when the last one found the server.
+        self._server_check = threading.Lock()
+        self._alive_at = -float("inf")
         self._retries = retries
         self._connect_timeout = max(1, round(connect_timeout))
         self._adopt = bool(adopt)
@@ -229,6 +266,7 @@ class PostgresDatabase:
             check=ConnectionPool.check_connection,
             open=False,
             name=f"custmgmt-{self.schema}",
+            timeout=self._pool_timeout,  # what any wait without its own timeout takes
         )  # fmt: skip
         try:
             pool.open(wait=True, timeout=timeout)
@@ -252,6 +290,19 @@ class PostgresDatabase:
     def owns_connections(self) -> bool:
         """Whether the store opened its pool itself (from a DSN)."""
         return self._owns
+
+    @property
+    def pool_timeout(self) -> float:
+        """The most seconds a call waits for a free connection of the store's own pool."""
+        return self._pool_timeout
+
+    @property
+    def server_check_seconds(self) -> float:
+        """How long a call waits for a connection of the store's own pool before it
+        checks that the server is still there: a server found gone (stopped, or
+        refusing connections) is a StorageError then, after at most this wait plus
+        ``connect_timeout`` for the check itself (a stopped server refuses it at once)."""
+        return min(SERVER_CHECK_SECONDS, self._pool_timeout)
 
     # -- transactions ----------------------------------------------------------------------
     def transaction(self) -> AbstractContextManager[None]:
@@ -392,9 +443,14 @@ class PostgresDatabase:
         if self._closing:
             raise closed_store_error("postgres")
         if self._pool is not None:
+            pool = self._pool
             try:
-                with self._pool.connection() as conn:
-                    yield conn
+                conn = self._pool_connection(pool)
+                try:
+                    with conn:  # as pool.connection() does: commit, or roll back
+                        yield conn
+                finally:
+                    pool.putconn(conn)
             except PoolTimeout as exc:
                 raise self._no_connection(exc) from exc
             except PoolClosed as exc:
@@ -412,6 +468,60 @@ class PostgresDatabase:
                     raise StorageError("postgres: the host's connection is closed")
                 yield self._conn
 
+    def _pool_connection(self, pool: ConnectionPool[Any]) -> Connection:
+        """A connection of ``pool`` (to be put back). The store's own pool is waited
+        for :attr:`server_check_seconds` at a time, checking the server in between: a
+        server that is gone is a StorageError then, not a PoolTimeout after the whole
+        :attr:`pool_timeout`. A host's pool waits as the host set it up.
+
+        Raises:
+            StorageError: the server is gone.
+            PoolTimeout: no connection became free in time.
+        """
+        if not self._owns:
+            conn: Connection = pool.getconn()
+            return conn
+        deadline = time.monotonic() + self._pool_timeout
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                conn = pool.getconn(timeout=max(0.001, min(self.server_check_seconds, left)))
+                return conn
+            except PoolTimeout:
+                if time.monotonic() >= deadline:
+                    raise
+                lost = self._lost_server(pool)
+                if lost is not None:
+                    raise lost from lost.__cause__  # the driver's error of the check
+
+    def _lost_server(self, pool: ConnectionPool[Any]) -> StorageError | None:
+        """The error saying the server is gone, or None when it takes a connection (or
+        refuses one only for being full). One check at a time, and none within
+        :attr:`server_check_seconds` of one that found the server: threads that wait
+        together do not each open a connection to a busy server."""
+        with self._server_check:
+            if time.monotonic() - self._alive_at < self.server_check_seconds:
+                return None
+            dsn = str(pool.conninfo)
+            try:
+                psycopg.connect(dsn, connect_timeout=self._connect_timeout).close()
+            except psycopg.Error as down:
+                if not _full(down):
+                    return self._lost(dsn, down)
+            self._alive_at = time.monotonic()
+            return None
+
+    def _lost(self, dsn: str, down: psycopg.Error) -> StorageError:
+        """The error of a server gone, with the server's own words (the driver's error
+        as its ``__cause__``)."""
+        error = StorageError(
+            f"postgres: lost the server of {mask_dsn(dsn)!r}; expected a running "
+            f"PostgreSQL server that accepts this DSN: {_words(_scrubbed(str(down), dsn))}"
+        )
+        error.__cause__ = down
+        error.__suppress_context__ = True
+        return error
+
     def _no_connection(self, exc: PoolTimeout) -> StorageError:
         """Why the pool gave no connection in time: the server's own words when the
         store's pool cannot reach it any more (the pool only says it waited), else a
@@ -421,10 +531,8 @@ class PostgresDatabase:
             try:
                 psycopg.connect(dsn, connect_timeout=self._connect_timeout).close()
             except psycopg.Error as down:
-                return StorageError(
-                    f"postgres: lost the server of {mask_dsn(dsn)!r}; expected a running "
-                    f"PostgreSQL server that accepts this DSN: {_scrubbed(str(down), dsn)}"
-                )
+                if not _full(down):
+                    return self._lost(dsn, down)
         return StorageError(f"postgres: no connection to the server became free: {exc}")
 
     # -- hooks for repositories ----------------------------------------------------------

@@ -83,6 +83,9 @@ class PostgresStore(
         adopt: add the custmgmt tables to a schema that holds other tables.
         create: create the schema and tables when missing (default); with False an
             existing custmgmt store only (older ones are still upgraded).
+        pool_timeout: the most seconds a call waits for a free connection of the
+            store's own pool (default 30). A server that is gone is reported sooner,
+            as a StorageError after :attr:`server_check_seconds` (about a second).
 
     Raises:
         StorageError: a malformed DSN, an unreachable server, a schema of another
@@ -113,6 +116,7 @@ class PostgresStore(
         capabilities: Mapping[CapabilityKey[Any], Callable[[PostgresDatabase], Any]] | None = None,
         adopt: bool = False,
         create: bool = True,
+        pool_timeout: float = 30.0,
     ) -> None:
         super().__init__(
             target,
@@ -122,6 +126,7 @@ class PostgresStore(
             retries=retries,
             adopt=adopt,
             create=create,
+            pool_timeout=pool_timeout,
         )
         try:
             self._init_capabilities(capabilities, self._lock)
