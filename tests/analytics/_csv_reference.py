@@ -23,6 +23,7 @@ from custmgmt.analytics._csv import (
     reference_time,
     time_bounds,
 )
+from custmgmt.domain._validate import _ID_REFUSED
 from custmgmt.domain.money import currency_digits
 from custmgmt.domain.order import OrderStatus
 
@@ -83,7 +84,7 @@ def read(
             return row[at[name]] if name in at else None
 
         customer = cell("customer_id") or ""
-        if not customer.strip():
+        if not customer.strip() or _ID_REFUSED.search(customer):
             raise Refused(line, "customer_id")
         try:
             placed = reference_time(cell("placed_at") or "", zone)
@@ -121,6 +122,8 @@ def read(
         channel = (cell("channel") or "").strip() or None
         order_id = cell("order_id")
         order_id = order_id if order_id is not None and order_id.strip() else None
+        if order_id is not None and _ID_REFUSED.search(order_id):
+            raise Refused(line, "order_id")
         order = Order(customer, placed, amount, returned, status, category, channel, order_id)
         order.categories = {category} if category else set()
         order.line = line

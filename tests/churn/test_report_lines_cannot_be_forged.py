@@ -2,7 +2,9 @@
 
 A quoted CSV cell may hold ``"evil\\nFAKE: 5 stars"`` or an ANSI colour escape; the
 churn list of ``custmgmt segment`` and the CLV tables printed them raw, so a fake line
-appeared in the report (``rate`` already escaped them).
+appeared in the report (``rate`` already escaped them). Ids refuse control characters
+now, so the ids here use what an id can still hold: a line separator (U+2028) and a
+bidi override (U+202E).
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import pytest
 
 from custmgmt.cli import main
 
-EVIL = "evil\nFAKE: 5 stars"
-RED = "\x1b[31mred"
+EVIL = "evil\u2028FAKE: 5 stars"
+RED = "\u202ered"
 
 
 def _orders(path: Path) -> Path:
@@ -32,7 +34,8 @@ def test_an_id_cannot_start_a_line_or_colour_the_terminal(
     orders = _orders(tmp_path / "orders.csv")
     assert main([command[0], str(orders), "--as-of", "2026-12-01", *command[1:]]) == 0
     out = capsys.readouterr().out
-    assert "\x1b" not in out
+    assert "\u2028" not in out
+    assert "\u202e" not in out
     assert not any(line.startswith("FAKE") for line in out.splitlines())
     if command[0] == "segment":
-        assert "evil\\nFAKE: 5 stars: high risk" in out
+        assert "evil\\u2028FAKE: 5 stars: high risk" in out

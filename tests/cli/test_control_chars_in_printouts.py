@@ -1,14 +1,18 @@
 """Values from a hostile store or file never forge a line of a printout.
 
-A customer id, agent id, team, owner, reason or SKU may hold a line break, a carriage
-return or an 8-bit escape (the domain's id check lets ``\\n``, ``\\r`` and C1 controls
-through; a CSV header or cell lets anything through). Printed as they are, they start
-a fake line ("FAKE: 5 stars") or drive the analyst's terminal. Every printout shows
-them escaped through :func:`custmgmt._text.one_line`.
+An id (customer, agent, owner, campaign, SKU) holds no control character: the domain
+refuses tab, line breaks, NUL, DEL and C1 in every id field. It may still hold the
+Unicode line and paragraph separators (U+2028, U+2029), which many terminals, editors
+and log viewers show as line breaks. Free text (a team, a campaign's name, a
+restriction's reason) may hold a line break, a carriage return or an 8-bit escape, and
+a CSV header or cell anything. Printed as they are, they start a fake line ("FAKE: 5
+stars") or drive the analyst's terminal. Every printout shows them escaped through
+:func:`custmgmt._text.one_line`.
 
 The hostile store is the demo's store with its ids, teams and reasons rewritten in the
-SQLite file (as a file from elsewhere would hold them); every command then reads it
-through the public command line.
+SQLite file (as a file from elsewhere would hold them: each value gets only what its
+field may hold, so the store still reads); every command then reads it through the
+public command line.
 """
 
 from __future__ import annotations
@@ -32,23 +36,28 @@ from custmgmt.cli import demo, main
 from custmgmt.cli.demo_context import DemoContext
 from custmgmt.errors import Conflict, TransitionNotAllowed, ValidationError
 
-#: What a hostile value carries after its real text: a line break that would start a
-#: forged report line, a carriage return that overwrites one, an 8-bit CSI (clear
-#: screen) and a Unicode line separator.
-SUFFIX = "\r\nFAKE: 5 stars\x9b2J\u2028"
+#: What a hostile id carries after its real text: what an id may still hold that
+#: breaks a line, a Unicode line separator before and a paragraph separator after.
+SUFFIX = "\u2028FAKE: 5 stars\u2029"
+#: What hostile free text carries: a line break that would start a forged report line,
+#: a carriage return that overwrites one, an 8-bit CSI (clear screen) and a Unicode
+#: line separator.
+TEXT_SUFFIX = "\r\nFAKE: 5 stars\x9b2J\u2028"
 FORGED = "FAKE: 5 stars"
 
-# Ids, agents, owners, teams, SKUs, a campaign's name and a restriction's reason of the
-# demo store.
+# Ids of the demo store: customers, agents, owners, campaigns, SKUs.
 _TOKENS = re.compile(
     r"\bC1\d{7}\b|\b[adms]0\d\b|\bsales-0\d\b|\bDEMO-[A-Z0-9-]+\b|\b[A-Z]{3}-\d{5}\b"
-    r"|华东组|华南组|risk-officer|夏季回馈|grade D: returns and cancellations"
+    r"|risk-officer"
 )
+# Free text of the demo store: teams, a campaign's name and a restriction's reason.
+_TEXT_TOKENS = re.compile(r"华东组|华南组|夏季回馈|grade D: returns and cancellations")
 
 
 def _poison(path: Path) -> None:
-    """Append :data:`SUFFIX` to every id and name :data:`_TOKENS` finds in the SQLite
-    file (JSON cells get it JSON-escaped), as a store written elsewhere would hold them."""
+    """Append :data:`SUFFIX` to every id :data:`_TOKENS` finds in the SQLite file, and
+    :data:`TEXT_SUFFIX` to every text :data:`_TEXT_TOKENS` finds (JSON cells get them
+    JSON-escaped), as a store written elsewhere would hold them."""
     con = sqlite3.connect(path)
     try:
         triggers = con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
@@ -73,20 +82,26 @@ def _poison(path: Path) -> None:
 
 
 def _poisoned(value: object) -> object:
-    if not isinstance(value, str) or not _TOKENS.search(value):
+    if not isinstance(value, str):
         return value
-    add = SUFFIX
-    if value[:1] in "{[":
-        with contextlib.suppress(ValueError):
-            json.loads(value)
-            add = json.dumps(SUFFIX, ensure_ascii=False)[1:-1]
-    return _TOKENS.sub(lambda m: m[0] + add, value)
+    for tokens, suffix in ((_TOKENS, SUFFIX), (_TEXT_TOKENS, TEXT_SUFFIX)):
+        if not tokens.search(value):
+            continue
+        add = suffix
+        if value[:1] in "{[":
+            with contextlib.suppress(ValueError):
+                json.loads(value)
+                add = json.dumps(suffix, ensure_ascii=False)[1:-1]
+        value = tokens.sub(lambda m, add=add: m[0] + add, value)
+    return value
 
 
 def assert_one_line_each(text: str) -> None:
-    """No forged line, no carriage return or escape: each line printable."""
+    """No forged line (split wherever Python sees a line break: U+2028 and U+2029
+    included), no carriage return, separator or escape: each line printable."""
     for line in text.split("\n"):
         assert line.isprintable(), f"raw control character in {line!r}"
+    for line in text.splitlines():
         assert not line.lstrip().startswith(FORGED), f"forged line {line!r}"
 
 

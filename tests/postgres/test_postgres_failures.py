@@ -130,7 +130,7 @@ class TestSchemasAndConnections(OnPostgres):
                 f"SELECT component, version FROM {schema}.custmgmt_schema ORDER BY component"
             ).fetchall()
         assert rows == [
-            ("campaigns", 1), ("core", 1), ("followups", 1), ("loyalty", 1), ("privacy", 1),
+            ("campaigns", 1), ("core", 1), ("followups", 1), ("loyalty", 1), ("privacy", 2),
             ("prospects", 1), ("ratings", 2), ("risk", 1), ("team", 1), ("tickets", 1),
         ]
         drop_schema(self.dsn, schema)

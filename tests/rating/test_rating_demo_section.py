@@ -80,16 +80,18 @@ def test_a_later_demo_run_continues_from_the_stores_runs() -> None:
 
 def test_the_demo_prints_a_stored_overrides_values_on_one_line() -> None:
     # A reopened store's override (its customer id, reviewers and reasons) used to be
-    # printed raw: a reason "VIP\nFAKE: 5 stars" forged a line of the demo.
+    # printed raw: a reason "VIP\nFAKE: 5 stars" forged a line of the demo. Reviewers
+    # are ids, which hold no control character (no \n, no \r), but may still hold
+    # the Unicode line and paragraph separators.
     store = _store()
     request_override(
         store, customer_id="c05", stars=5, reason="VIP\nFAKE: 5 stars",
-        expires_at=AS_OF + timedelta(days=90), requested_by="alice\nFAKE: requester",
+        expires_at=AS_OF + timedelta(days=90), requested_by="alice\u2028FAKE: requester",
         at=AS_OF - timedelta(hours=3), override_id=DEMO_OVERRIDE_ID,
     )
-    approve_override(store, DEMO_OVERRIDE_ID, by="bob\rFAKE: approver",
+    approve_override(store, DEMO_OVERRIDE_ID, by="bob\u2029FAKE: approver",
                      at=AS_OF - timedelta(hours=1), reason="ok\u2028FAKE: reason",
-                     policy=OverridePolicy(approvers={"bob\rFAKE: approver"}))
+                     policy=OverridePolicy(approvers={"bob\u2029FAKE: approver"}))
     out = io.StringIO()
     demo_section(DemoContext(store=store, as_of=AS_OF, seed=7, out=out,
                              rng=random.Random(7)))
@@ -98,4 +100,5 @@ def test_the_demo_prints_a_stored_overrides_values_on_one_line() -> None:
     assert not any(line.startswith("FAKE") for line in text.splitlines())
     assert "\r" not in text
     assert "\u2028" not in text
+    assert "\u2029" not in text
     store.close()

@@ -235,14 +235,24 @@ def test_a_refused_event_leaves_the_raters_time_and_customers_alone() -> None:
 
 def test_an_id_with_a_line_break_or_escape_cannot_forge_report_lines() -> None:
     # A quoted CSV id "evil\n  fake: 5★ ..." printed a fake line in the top list, and
-    # an ANSI escape coloured the terminal.
-    ids = ["evil\n  fake: 5★ score 9.000 = spend 9.000", "\x1b[31mred", "王芳"]
-    rating = rate(spend_policy(), table(ids, monetary_net=[3, 2, 1]))
-    text = format_rating(rating, top=3)
-    lines = text.splitlines()
-    assert not any(line.startswith("  fake") for line in lines)
-    assert "\x1b" not in text
-    assert "  evil\\n  fake: 5★ score 9.000 = spend 9.000: " in text
+    # an ANSI escape coloured the terminal. A CSV id can no longer hold a control
+    # character (the reader refuses it, as the domain does), but it can hold the
+    # Unicode line separator and a bidi override; a table built by hand (a host's
+    # arrays) can still hold anything.
+    ids = [
+        "evil\u2028  fake: 5★ score 9.000 = spend 9.000",
+        "\u202eder",
+        "hand\n  fake: 4★ score 8.000 = spend 8.000",
+        "\x1b[31mred",
+        "王芳",
+    ]
+    rating = rate(spend_policy(), table(ids, monetary_net=[5, 4, 3, 2, 1]))
+    text = format_rating(rating, top=5)
+    lines = text.splitlines()  # splits at U+2028 too
+    assert not any(line.lstrip().startswith("fake") for line in lines)
+    assert not any(c in text for c in "\u2028\u202e\x1b")
+    assert "  evil\\u2028  fake: 5★ score 9.000 = spend 9.000: " in text
+    assert "  hand\\n  fake: 4★ score 8.000 = spend 8.000: " in text
     assert "  王芳: " in text  # printable text, Chinese included, as it is
 
 

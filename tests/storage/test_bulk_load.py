@@ -29,7 +29,7 @@ STORES = [MemoryStore, lambda: SQLiteStore(":memory:")]
 
 # Per column: values Order accepts, and values it refuses (or, for ids, repeats).
 GOOD: dict[str, tuple[Any, ...]] = {
-    "order_id": ("o-1", "订单-3", "x" * 128, " pad ", "a\nb"),
+    "order_id": ("o-1", "订单-3", "x" * 128, " pad ", "a b"),
     "customer_id": ("c-1", "客户-甲", "=1+1", " c-1"),
     "placed_at": (
         T0,
@@ -46,15 +46,15 @@ GOOD: dict[str, tuple[Any, ...]] = {
     "channel": (None, "app", "小程序", "x" * 100),
 }
 BAD: dict[str, tuple[Any, ...]] = {
-    "order_id": ("", "   ", "a\x01b", "y" * 129, None, 7, "repeat"),
-    "customer_id": ("", "\x7f", 3, "z" * 129),
+    "order_id": ("", "   ", "a\x01b", "a\nb", "a\tb", "y" * 129, None, 7, "repeat"),
+    "customer_id": ("", "\x7f", "c\x85", 3, "z" * 129),
     "placed_at": (datetime(2025, 1, 1), "2025-01-01", None),
     "amount": (-1, 10**16, 1.5, None, "12", True),
     "returned_amount": (-1, 10**17, 10**16),
     "status": ("lost", None),
     "status_at": (-1,),
     "category": ("", " ", "a\x07", "c" * 201, None),
-    "sku": ("", "s" * 129, None),
+    "sku": ("", "S\r1", "s" * 129, None),
     "channel": ("", " ", "x" * 101, 5, "a\x1fb"),
 }
 COLUMNS = tuple(GOOD)
@@ -182,6 +182,12 @@ def test_a_batch_is_valid_exactly_when_every_row_builds_an_order(rows: list[Any]
         ({"placed_at": [T0, datetime(1, 1, 1, 1, tzinfo=timezone(timedelta(hours=5)))]},
          "placed_at[1]"),
         ({"customer_id": ["c-1"]}, "customer_id"),
+        # Ids refuse every control character, as Order does (tab, line breaks, C1).
+        ({"order_id": ["o-1", "o\n2"]}, "order_id[1]"),
+        ({"order_id": ["o-1", "o\t2"]}, "order_id[1]"),
+        ({"customer_id": ["c-1", "c\x85"]}, "customer_id[1]"),
+        ({"sku": ["S-1", "S\r1"]}, "sku[1]"),
+        ({"sku": "S\t1"}, "sku[0]"),
     ],
 )  # fmt: skip
 def test_bad_columns_name_the_column_and_row(change: dict[str, Any], field: str) -> None:

@@ -11,6 +11,11 @@ reported with its physical line number (the header is line 1), its column and it
 text: ``line 7, column amount: got '12,3x', expected ...``. A file with quoted cells or
 bare carriage returns is split by the :mod:`csv` module instead, with the same result.
 
+Ids are kept verbatim, surrounding whitespace included; an id cell (``customer_id``,
+``order_id``) holding a control character (a tab, a quoted line break, DEL, C1) is
+refused as the domain refuses such an id (:func:`~custmgmt.domain._validate.check_id`),
+by one vectorised pass over the bytes of the distinct customer ids and of the order ids.
+
 Rows that share an ``order_id`` are the lines of one order: their amounts (and returned
 amounts) are summed, the order's category is the category of its largest line, and a
 customer, time, status or channel that differs between the lines is an error naming
@@ -33,6 +38,7 @@ import numpy.typing as npt
 
 from custmgmt.analytics import _convert as cv
 from custmgmt.analytics._grouping import code_dtype, factorize
+from custmgmt.domain._validate import _ID_REFUSED, ID_CHARACTERS
 from custmgmt.domain.money import currency_digits
 from custmgmt.domain.order import OrderStatus
 from custmgmt.domain.time import to_epoch_micros
@@ -87,6 +93,9 @@ _DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], d
 _MAYBE_BLANK = np.zeros(256, dtype=bool)
 _MAYBE_BLANK[[0, 9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True  # str.isspace, ASCII
 _MAYBE_BLANK[128:] = True
+#: Bytes of id cells looked at per block by :func:`_refused_ids` (a small buffer, reused).
+_ID_BLOCK = 1 << 18
+_DEL, _C1_LEAD = 0x7F, 0xC2
 
 
 def cell_error(line: int, column: str, value: Any, expected: str) -> ValidationError:
@@ -490,16 +499,59 @@ def _first_row(codes: I64, bad: list[int]) -> int:
     return int(np.flatnonzero(np.isin(codes, np.asarray(bad, dtype=np.int64)))[0])
 
 
+def _refused_ids(cells: Cells) -> I64:
+    """The cells (ascending) holding a character an id may not hold: a control
+    character (C0 with tab and line breaks, DEL, C1; see
+    :func:`custmgmt.domain._validate.check_id`). NUL is the padding of an "S" array
+    (and refused in a cell by the reader); lone surrogates never decode.
+
+    Vectorised over the UTF-8 bytes, block by block with one small reused buffer:
+    three reductions per block find nothing in a clean column (C0 ``01..1F`` and DEL
+    ``7F`` are bytes of their own, a C1 character is ``C2 80..C2 9F``); only a block
+    where one finds something is looked at byte by byte.
+    """
+    if cells.dtype.kind != "S":  # wide cells, sliced one by one
+        texts = [bytes(x).decode("utf-8") for x in cells.tolist()]
+        if not texts or not _ID_REFUSED.search(" ".join(texts)):
+            return np.empty(0, dtype=np.int64)
+        return np.asarray([k for k, t in enumerate(texts) if _ID_REFUSED.search(t)], np.int64)
+    width = cells.dtype.itemsize
+    flat = np.ascontiguousarray(cells).view(np.uint8).reshape(-1)
+    step = max(1, _ID_BLOCK // width) * width  # whole cells per block
+    buffer = np.empty(min(step, len(flat)), dtype=np.uint8)
+    found = []
+    for first in range(0, len(flat), step):
+        block = flat[first : first + step]
+        spare = buffer[: len(block)]
+        np.subtract(block, 1, out=spare)  # 01..1F -> 00..1E; the padding 00 -> FF
+        suspect = int(spare.min()) < 0x1F
+        if not suspect:
+            np.bitwise_xor(block, _DEL, out=spare)
+            suspect = int(spare.min()) == 0
+        if not suspect:
+            np.bitwise_xor(block, _C1_LEAD, out=spare)
+            suspect = int(spare.min()) == 0
+        if not suspect:
+            continue
+        bad = ((block >= 0x01) & (block <= 0x1F)) | (block == _DEL)
+        # A C2 lead byte is never a cell's last byte (the cells are valid UTF-8).
+        bad[:-1] |= (block[:-1] == _C1_LEAD) & (block[1:] >= 0x80) & (block[1:] <= 0x9F)
+        found.append(np.unique(np.flatnonzero(bad) // width) + first // width)
+    return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
+
+
 def _customers(rows: _Rows) -> tuple[npt.NDArray[Any], I64]:
     """Customer ids sorted ascending and the code of each row; ids are kept verbatim
-    (surrounding whitespace included), blank ones refused."""
+    (surrounding whitespace included), blank ones and ones with a control character
+    refused (as the domain refuses them), naming the first such line."""
     uniques, codes = _factorize(rows.cells["customer_id"])
     blank = [k for k in _blank_candidates(uniques).tolist() if not _text(uniques, k).strip()]
-    if blank:
-        row = _first_row(codes, blank)
-        raise cell_error(
-            int(rows.lines[row]), "customer_id", _text(uniques, blank[0]), "a non-empty customer id"
-        )
+    refused = _refused_ids(uniques).tolist()
+    if blank or refused:
+        row = _first_row(codes, blank + refused)  # the first such line, whichever fault
+        k = int(codes[row])
+        expected = "a non-empty customer id" if k in blank else ID_CHARACTERS
+        raise cell_error(int(rows.lines[row]), "customer_id", _text(uniques, k), expected)
     # UTF-8 bytes sort like the code points of their text, as Python sorts strings.
     order = np.argsort(uniques, kind="stable")
     remap = np.empty(len(order), dtype=np.int64)
@@ -519,11 +571,19 @@ def _labels(cells: Cells) -> tuple[npt.NDArray[np.int32], tuple[str, ...]]:
     return remap[codes] if len(codes) else np.empty(0, dtype=np.int32), tuple(names)
 
 
-def _order_ids(cells: Cells) -> tuple[npt.NDArray[Any], I64]:
+def _order_ids(cells: Cells, lines: I64) -> tuple[npt.NDArray[Any], I64]:
     """Order ids kept verbatim (None for a blank cell) and a group code per row:
-    rows with the same id share it, a row without an id has its own."""
+    rows with the same id share it, a row without an id has its own. An id with a
+    control character is refused (as the domain refuses it), naming its line."""
     n = len(cells)
     blank = [i for i in _blank_candidates(cells).tolist() if not _text(cells, i).strip()]
+    refused = _refused_ids(cells)
+    if len(refused):
+        if blank:  # a blank cell (a lone tab) is a row without an order id
+            refused = refused[~np.isin(refused, np.asarray(blank, dtype=np.int64))]
+        if len(refused):
+            row = int(refused[0])
+            raise cell_error(int(lines[row]), "order_id", _text(cells, row), ID_CHARACTERS)
     if not blank and cells.dtype.kind == "S" and (n == 0 or int(cells.view(np.uint8).max()) < 128):
         ids: npt.NDArray[Any] = cells.astype(f"U{cells.dtype.itemsize}")  # decoded at C speed
     else:
@@ -1039,6 +1099,6 @@ def read_orders_csv(
         "digits": digits,
     }
     if "order_id" in rows.cells:
-        result["order_id"], group = _order_ids(rows.cells["order_id"])
+        result["order_id"], group = _order_ids(rows.cells["order_id"], lines)
         result = merge_lines(result, group, lines)
     return result

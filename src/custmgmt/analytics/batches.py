@@ -41,8 +41,7 @@ import numpy.typing as npt
 
 from custmgmt.analytics import _convert as cv
 from custmgmt.analytics.frames import STATUS_CODES, OrderFrame
-from custmgmt.domain._bulk import check_texts
-from custmgmt.domain._validate import MAX_ID_LENGTH
+from custmgmt.domain._bulk import check_ids, check_texts
 from custmgmt.domain.money import Money, currency_digits
 from custmgmt.domain.order import Order, OrderLine, OrderStatus
 from custmgmt.domain.time import from_epoch_micros
@@ -77,17 +76,29 @@ _MIN_US = -62_135_596_800_000_000
 _MAX_US = 253_402_300_799_999_999
 
 
+def _check(items: list[Any], field: str, max_length: int | None, rows: list[int] | None) -> None:
+    """:func:`check_ids` when ``max_length`` is None (an id column), else
+    :func:`check_texts` with that length."""
+    if max_length is None:
+        check_ids(items, field, rows=rows)
+    else:
+        check_texts(items, field, max_length=max_length, rows=rows)
+
+
 def _strings(
-    values: Any, n: int, field: str, *, max_length: int, optional: bool = False
+    values: Any, n: int, field: str, *, max_length: int | None, optional: bool = False
 ) -> AnyArray:
     """An object array of ``n`` texts checked like the domain checks them: ``str``,
     non-blank, at most ``max_length`` characters, no control characters, encodable
-    (no lone surrogates). A single string is used for every row; None rows are
-    allowed when ``optional``."""
+    (no lone surrogates). With ``max_length=None`` the column holds ids, checked as
+    ``Order`` checks its ids and skus (:func:`check_ids`: at most
+    :data:`~custmgmt.domain._validate.MAX_ID_LENGTH` characters, no tab or line
+    break either). A single string is used for every row; None rows are allowed when
+    ``optional``."""
     if values is None or isinstance(values, str):
         if values is None and not optional:
             raise ValidationError(field, None, "a text for every order")
-        check_texts([values] if values is not None else [], field, max_length=max_length)
+        _check([values] if values is not None else [], field, max_length, None)
         out = np.empty(n, dtype=object)
         out[:] = [values] * n
         return out
@@ -96,9 +107,9 @@ def _strings(
     items = arr.tolist()
     if optional and None in items:
         present = [i for i, x in enumerate(items) if x is not None]
-        check_texts([items[i] for i in present], field, max_length=max_length, rows=present)
+        _check([items[i] for i in present], field, max_length, present)
     else:
-        check_texts(items, field, max_length=max_length)
+        _check(items, field, max_length, None)
     out = np.empty(n, dtype=object)
     out[:] = items
     return out
@@ -247,7 +258,7 @@ class OrderBatch:
                 "order_id", order_id, "a sequence of order ids (a list or a 1-d array)"
             )
         n = len(raw_ids)
-        ids = _strings(order_id, n, "order_id", max_length=MAX_ID_LENGTH)
+        ids = _strings(order_id, n, "order_id", max_length=None)
         if n and len(set(ids.tolist())) != n:
             seen: set[str] = set()
             for row, value in enumerate(ids.tolist()):
@@ -256,7 +267,7 @@ class OrderBatch:
                 seen.add(value)
         if customer_id is None or isinstance(customer_id, str):
             raise ValidationError("customer_id", customer_id, "a customer id per order")
-        customers = _strings(customer_id, n, "customer_id", max_length=MAX_ID_LENGTH)
+        customers = _strings(customer_id, n, "customer_id", max_length=None)
         placed = _times(placed_at, "placed_at", n)
         amounts = _amounts(amount, "amount")
         if amounts.size == 0:
@@ -320,7 +331,7 @@ class OrderBatch:
             status=codes,
             status_at=steps,
             category=_strings(category, n, "category", max_length=200),
-            sku=_strings(sku, n, "sku", max_length=MAX_ID_LENGTH),
+            sku=_strings(sku, n, "sku", max_length=None),
             channel=_strings(channel, n, "channel", max_length=100, optional=True),
         )
 

@@ -67,7 +67,23 @@ def audience_table(store: Store, *, as_of: datetime, currency: str = "CNY") -> C
         (frequency <= 1).astype(np.int8) if frequency is not None
         else np.zeros(ids.size, np.int8)
     )
-    return Columns(ids.astype(str), columns)
+    return Columns(_texts(ids), columns)
+
+
+def _texts(ids: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """The ids as text, each string exactly as it is: ``ids.astype(str)`` would drop a
+    trailing NUL before :class:`Columns` could refuse it, making ``"a\x00"`` the
+    customer ``"a"`` (their rows, stars and churn flags merged under one id)."""
+    if ids.dtype.kind == "U":
+        return ids
+    if ids.dtype.kind != "O":
+        return ids.astype(str)  # numbers: no NUL to lose
+    items = ids.tolist()
+    if all(type(x) is str for x in items):
+        return ids
+    out = np.empty(len(items), dtype=object)
+    out[:] = [x if isinstance(x, str) else str(x) for x in items]
+    return out
 
 
 def _latest_stars(store: Store, as_of: datetime) -> dict[str, int]:

@@ -18,8 +18,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from custmgmt.domain._bulk import check_texts
-from custmgmt.domain._validate import MAX_ID_LENGTH, check_id
+from custmgmt.domain._bulk import check_ids, check_texts
+from custmgmt.domain._validate import check_id
 from custmgmt.errors import ValidationError
 from custmgmt.rating.records import CustomerRating
 
@@ -137,7 +137,12 @@ class RatingResults:
             items: list[Any] = [str(x) for x in raw.tolist()]
         else:
             items = raw.astype(object).tolist()
-        check_texts(items, "customer_ids", max_length=MAX_ID_LENGTH)
+            if raw.dtype.kind == "U" and not isinstance(customer_ids, np.ndarray):
+                # The texts as given: a numpy text array drops a trailing NUL, and
+                # "a\x00" would be stored as the customer "a".
+                given = np.asarray(customer_ids, dtype=object).tolist()
+                items = [g if isinstance(g, str) else x for g, x in zip(given, items, strict=True)]
+        check_ids(items, "customer_ids")  # as CustomerRating checks its id
         n = len(items)
         ids = np.empty(n, dtype=object)
         ids[:] = items
