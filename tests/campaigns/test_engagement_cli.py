@@ -86,7 +86,7 @@ def test_bad_campaign_options_are_clear_errors(
     db: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     base = ["campaign", "--db", str(db), "plan", "BAD", "--name", "x", "--coupon", "5"]
-    for extra, words in ((["--holdout", "0.7"], "holdout_share"), (["--cap", "3"], "--cap"),
+    for extra, words in ((["--holdout", "0.7"], "--holdout"), (["--cap", "3"], "--cap"),
                          (["--quiet", "9-5"], "--quiet"),
                          (["--template", "{name}{shoe}"], "template"),
                          (["--audience", "{"], "rule")):

@@ -81,8 +81,8 @@ def db(tmp_path: Path) -> Path:
     (["--days", "99999999"], "--days"),
     (["--days", "0"], "--days"),
     (["--valid-days", "-5"], "--valid-days"),
-    (["--attribution-days", "99999999999"], "attribution_days"),
-    (["--cap", "3/99999999"], "window_days"),
+    (["--attribution-days", "99999999999"], "--attribution-days"),
+    (["--cap", "3/99999999"], "--cap"),
 ])
 def test_plan_refuses_days_past_the_calendar_with_a_clear_error(
     db: Path, capsys: pytest.CaptureFixture[str], extra: list[str], option: str

@@ -76,3 +76,19 @@ def test_a_sealed_customer_without_keys_names_the_keys_option(
     assert "'C-1' is stored encrypted" in err
     assert "privacy.cipher" not in err
     assert not out.exists()
+
+
+def test_an_erasure_with_another_key_file_names_the_keys_option_and_changes_nothing(
+    shop: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db, _keys = shop
+    other = tmp_path / "other-keys.json"
+    assert main(["privacy", "keygen", "--to", str(other)]) == 0
+    before = db.read_bytes()
+    args = ["--db", str(db), "--customer", "C-1", "--keys", str(other), "--actor", "dpo"]
+    assert main(["privacy", "erase", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("custmgmt: error: --keys: ")
+    assert "does not match" in err
+    assert err.count("\n") == 1
+    assert db.read_bytes() == before

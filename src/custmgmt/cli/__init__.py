@@ -34,6 +34,7 @@ from custmgmt.cli import (
     team,
     tickets,
 )
+from custmgmt.cli._inputs import check_db_path
 from custmgmt.domain.money import currency_digits
 from custmgmt.errors import CustMgmtError
 
@@ -91,6 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        # Every command's --db refused in the same words when it is a folder, a device,
+        # a FIFO or a socket, before the command opens or writes anything.
+        check_db_path(getattr(args, "db", None))
         currency = getattr(args, "currency", None)
         if currency is not None:  # named as the option, not the library's "currency"
             currency_digits(currency, "--currency")

@@ -43,6 +43,7 @@ from zoneinfo import ZoneInfo
 
 from custmgmt._files import write_file
 from custmgmt.adapters.sqlite import SQLiteStore
+from custmgmt.adapters.sqlite._files import special_file_kind
 from custmgmt.analytics.frames import InteractionFrame, OrderFrame
 from custmgmt.cli.demo_context import DemoStore
 from custmgmt.domain import SystemClock
@@ -57,6 +58,7 @@ __all__ = [
     "add_interactions_argument",
     "add_order_source_arguments",
     "as_of_or_now",
+    "check_db_path",
     "check_output",
     "check_top",
     "frames_from_store",
@@ -280,6 +282,24 @@ def is_postgres_dsn(target: str | Path | None) -> bool:
     )
 
 
+def check_db_path(path: str | Path | None) -> None:
+    """Refuse a ``--db`` that names a folder, a device, a FIFO or a socket, in the same
+    words for every command, before anything is opened or written.
+
+    Each command said it its own way ("an existing SQLite store", "an existing
+    database file", "to: ... a regular file"), or not at all why. A PostgreSQL DSN and
+    a path with nothing at it pass (the command's own open says what it needs).
+
+    Raises:
+        ValidationError: ``--db`` names something other than a regular file.
+    """
+    if path is None or is_postgres_dsn(path):
+        return
+    kind = special_file_kind(path)
+    if kind is not None:
+        raise ValidationError("--db", str(path), f"an SQLite database file (it is {kind})")
+
+
 def open_existing_store(path: str | Path, *, writable: bool = False) -> DemoStore:
     """Open ``--db``: an existing custmgmt store only, read-only unless ``writable``.
 
@@ -289,12 +309,14 @@ def open_existing_store(path: str | Path, *, writable: bool = False) -> DemoStor
     ``postgres`` extra) on an existing custmgmt schema only.
 
     Raises:
-        ValidationError: no file at ``path``, or a directory.
+        ValidationError: no file at ``path``, or a folder, device, FIFO or socket
+            (:func:`check_db_path`).
         StorageError: not a custmgmt store, or it cannot be opened.
         MissingDependency: a DSN without the ``postgres`` extra installed.
     """
     if is_postgres_dsn(path):
         return open_postgres(str(path), create=False)
+    check_db_path(path)
     if not Path(path).is_file():
         raise ValidationError("--db", str(path), "an existing SQLite store")
     return SQLiteStore(path, mode="existing" if writable else "read_only")
@@ -320,7 +342,8 @@ def open_sqlite_store(path: str | Path, *, keeps: str, writable: bool = False) -
     ``keeps``.
 
     Raises:
-        ValidationError: a PostgreSQL DSN, no file at ``path``, or a directory.
+        ValidationError: a PostgreSQL DSN, no file at ``path``, or a folder, device,
+            FIFO or socket (:func:`check_db_path`).
         StorageError: not a custmgmt store, or it cannot be opened.
     """
     if is_postgres_dsn(path):
@@ -329,7 +352,7 @@ def open_sqlite_store(path: str | Path, *, keeps: str, writable: bool = False) -
             "postgresql://...",
             f"an SQLite store (the PostgreSQL store does not keep {keeps} yet)",
         )
-
+    check_db_path(path)
     if not Path(path).is_file():
         raise ValidationError("--db", str(path), "an existing SQLite store")
     return SQLiteStore(path, mode="existing" if writable else "read_only")

@@ -15,6 +15,7 @@ from typing import Any
 
 from custmgmt._text import one_line
 from custmgmt.adapters.sqlite.backup import backup
+from custmgmt.cli._inputs import check_db_path
 from custmgmt.errors import ValidationError
 
 __all__ = ["register", "run"]
@@ -38,6 +39,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Back ``--db`` up to ``--to``; prints what was written."""
 
+    check_db_path(args.db)
     try:
         report = backup(args.db, args.to, overwrite=args.force)
     except ValidationError as exc:

@@ -19,7 +19,7 @@ import re
 import sys
 from datetime import datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from custmgmt._text import one_line
 from custmgmt.campaigns import (
@@ -35,13 +35,26 @@ from custmgmt.campaigns import (
     preview_audience,
     run_campaign,
 )
+from custmgmt.campaigns.ports import CampaignStore
 from custmgmt.cli._inputs import as_of_or_now, open_existing_store, parse_as_of, zone
 from custmgmt.domain import Money, SystemClock
 from custmgmt.errors import ValidationError
 from custmgmt.rating import current_stars
+from custmgmt.rating.ports import RatingStore
 from custmgmt.segmentation import feature, rule_from_json
 
-__all__ = ["build_campaign", "print_campaigns", "register", "run"]
+__all__ = [
+    "CampaignReportStore",
+    "build_campaign",
+    "print_campaigns",
+    "register",
+    "run",
+    "star_groups_at_run",
+]
+
+class CampaignReportStore(CampaignStore, RatingStore, Protocol):
+    """What a campaign's report reads: the campaign, its decisions and the stars."""
+
 
 _TEMPLATE = "{name}您好，{campaign}送您{offer}，{valid_until}前有效"
 
@@ -214,52 +227,100 @@ def run(args: argparse.Namespace) -> int:
     writable = args.action in ("plan", "run")
     store: Any = open_existing_store(args.db, writable=writable)
     try:
-        if args.action == "list":
-            print_campaigns(store.campaigns.list_campaigns(), out)
-        elif args.action == "plan":
-            campaign = create_campaign(store, build_campaign(args, now))
-            print_campaigns([campaign], out)
-        elif args.action in ("preview", "run"):
-            table = audience_table(store, as_of=now)
-            if args.action == "preview":
-                for line in preview_audience(store, args.id, table, at=now).lines():
-                    print(one_line(line), file=out)
-            else:
-                notifier = MemoryNotifier()
-                try:
-                    result = run_campaign(store, args.id, table, notifier, at=now)
-                except ValidationError as exc:
-                    if exc.field != "at":
-                        raise
-                    # The library names its parameter and shows a datetime repr cut off
-                    # mid-zone; the command's own option and an ISO moment say more.
-                    raise ValidationError("--as-of", now.isoformat(), exc.expected) from None
-                n = sum(result.counts.values())
-                for reason, count in result.counts.items():
-                    print(f"  {one_line(reason.value):<14} {count:>7,} of {n:,}", file=out)
-                print(f"{result.messages:,} messages handed to the in-memory notifier "
-                      "(nothing was sent)", file=out)
-                print(str(result.ratio), file=out)
-        else:
-            # Stars when the campaign ran, as the segments are: stars rated after it
-            # depend on what the campaign made customers buy (a treated buyer moved up
-            # a level), and grouping by them compared unlike customers.
-            ran_at = store.campaigns.get_campaign(args.id).ran_at
-            groups = _star_groups(store, ran_at if ran_at is not None else now)
-            if args.by_segment.lower() != "none":
-                groups.update(_segment_groups(store, args.id, args.by_segment))
-            report = campaign_report(store, args.id, as_of=now, groups=groups,
-                                     replicates=args.replicates, seed=args.seed)
-            for line in report.lines():  # each line one line, whatever the ids hold
-                print(one_line(line), file=out)
+        _act(args, store, now, out)
+    except ValidationError as exc:
+        raise _as_option(exc, args, now) from None
     finally:
         store.close()
     return 0
 
 
-def _star_groups(store: Any, as_of: datetime) -> dict[str, dict[str, str]]:
+#: The library's names of what the options set (field: option, its ``args`` attribute),
+#: so that an error names the option and shows what was typed, not the object it became.
+_OPTIONS = {
+    "Campaign.id": ("ID", "id"),
+    "Campaign.name": ("--name", "name"),
+    "Campaign.template": ("--template", "template"),
+    "Campaign.attribution_days": ("--attribution-days", "attribution_days"),
+    "Campaign.holdout_share": ("--holdout", "holdout"),
+    "Offer.percent": ("--percent", "percent"),
+    "Offer.points": ("--points", "points"),
+    "Offer.unit_cost": ("--cost", "cost"),
+    "Offer.description": ("--offer-name", "offer_name"),
+    "FrequencyCap.messages": ("--cap", "cap"),
+    "FrequencyCap.window_days": ("--cap", "cap"),
+    "replicates": ("--replicates", "replicates"),
+    "seed": ("--seed", "seed"),
+}
 
-    stars = current_stars(store, as_of)
+
+def _as_option(exc: ValidationError, args: argparse.Namespace, now: datetime) -> ValidationError:
+    """``exc`` naming the command's option: the library named its own fields and
+    parameters (``Campaign.holdout_share: got 0.9``, ``as_of: got datetime.datetime(2026,
+    5, 1, ... ZoneInfo(ke...``)."""
+    if exc.field in ("at", "as_of"):  # an ISO moment, not a repr cut off mid-zone
+        return ValidationError("--as-of", now.isoformat(), exc.expected)
+    if exc.field == "rule" or exc.field.startswith("rule."):
+        if getattr(args, "audience", None) is None:
+            return exc
+        where = "" if exc.field == "rule" else f"{exc.field} "
+        return ValidationError("--audience", args.audience, f"{where}{exc.expected}")
+    found = _OPTIONS.get(exc.field)
+    if found is None or not hasattr(args, found[1]):
+        return exc
+    option, attr = found
+    typed = getattr(args, attr)
+    return ValidationError(option, exc.value if typed is None else typed, exc.expected)
+
+
+def _act(args: argparse.Namespace, store: Any, now: datetime, out: TextIO) -> None:
+    """Run ``args.action`` on the opened store."""
+    if args.action == "list":
+        print_campaigns(store.campaigns.list_campaigns(), out)
+    elif args.action == "plan":
+        campaign = create_campaign(store, build_campaign(args, now))
+        print_campaigns([campaign], out)
+    elif args.action in ("preview", "run"):
+        table = audience_table(store, as_of=now)
+        if args.action == "preview":
+            for line in preview_audience(store, args.id, table, at=now).lines():
+                print(one_line(line), file=out)
+        else:
+            notifier = MemoryNotifier()
+            result = run_campaign(store, args.id, table, notifier, at=now)
+            n = sum(result.counts.values())
+            for reason, count in result.counts.items():
+                print(f"  {one_line(reason.value):<14} {count:>7,} of {n:,}", file=out)
+            print(f"{result.messages:,} messages handed to the in-memory notifier "
+                  "(nothing was sent)", file=out)
+            print(str(result.ratio), file=out)
+    else:
+        groups = star_groups_at_run(store, args.id, now)
+        if args.by_segment.lower() != "none":
+            groups.update(_segment_groups(store, args.id, args.by_segment))
+        report = campaign_report(store, args.id, as_of=now, groups=groups,
+                                 replicates=args.replicates, seed=args.seed)
+        for line in report.lines():  # each line one line, whatever the ids hold
+            print(one_line(line), file=out)
+
+
+def star_groups_at_run(
+    store: CampaignReportStore, campaign_id: str, now: datetime
+) -> dict[str, dict[str, str]]:
+    """``{"stars": {customer id: stars}}``: every customer's stars when the campaign
+    ran (at ``now`` if it has not run), for :func:`custmgmt.campaigns.campaign_report`'s
+    ``groups``; empty when no stars applied then.
+
+    Stars when the campaign ran, as the segments are: stars rated after it depend on
+    what the campaign made customers buy (a treated buyer moved up a level), and
+    grouping by them compared unlike customers. ``campaign report`` and the demo both
+    group by these.
+
+    Raises:
+        NotFound: no such campaign.
+    """
+    ran_at = store.campaigns.get_campaign(campaign_id).ran_at
+    stars = current_stars(store, ran_at if ran_at is not None else now)
     return {"stars": {cid: str(s) for cid, s in stars.items()}} if stars else {}
 
 

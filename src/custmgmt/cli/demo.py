@@ -26,7 +26,6 @@ from typing import Any, TextIO
 from custmgmt import datasets
 from custmgmt._text import mask_dsn, one_line
 from custmgmt.adapters.sqlite import SQLiteStore
-from custmgmt.adapters.sqlite._files import special_file_kind
 from custmgmt.cli import (
     demo_clv,
     demo_engagement,
@@ -42,7 +41,7 @@ from custmgmt.cli import (
     demo_team,
     demo_tickets,
 )
-from custmgmt.cli._inputs import is_postgres_dsn, open_postgres
+from custmgmt.cli._inputs import check_db_path, is_postgres_dsn, open_postgres
 from custmgmt.cli.demo_context import DemoContext
 from custmgmt.domain.money import currency_digits
 from custmgmt.errors import ValidationError
@@ -129,14 +128,14 @@ def run(args: argparse.Namespace) -> int:
     """Run the demo; returns the exit code."""
     if args.customers < 1:
         raise ValidationError("--customers", args.customers, "a positive number of customers")
+    if args.seed < 0:  # before the store is made: the generator refused it after, as "seed"
+        raise ValidationError("--seed", args.seed, "a non-negative integer")
     out = sys.stdout
     store: Store
     if is_postgres_dsn(args.db):
         store = open_postgres(args.db, create=True)
     else:
-        kind = special_file_kind(args.db)
-        if kind is not None:  # named as the option here; the store would say "database"
-            raise ValidationError("--db", args.db, f"an SQLite file or a new path (it is {kind})")
+        check_db_path(args.db)  # named as the option here; the store would say "database"
         store = SQLiteStore(Path(args.db))
     try:
         ctx = DemoContext(

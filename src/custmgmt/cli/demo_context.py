@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
@@ -13,7 +13,7 @@ from custmgmt.ports import ColumnarStore
 from custmgmt.rating.ports import RatingStore
 from custmgmt.tickets.ports import TicketStore
 
-__all__ = ["DemoContext", "DemoStore"]
+__all__ = ["DemoContext", "DemoStore", "campaign_run_at"]
 
 
 class DemoStore(ColumnarStore, RatingStore, TicketStore, Protocol):
@@ -54,3 +54,15 @@ class DemoContext:
         self.print()
         self.print(title)
         self.print("=" * len(title))
+
+
+def campaign_run_at(as_of: datetime) -> datetime:
+    """When the demo's campaign runs: 10:00 on the day 45 days before the demo's "now"
+    ``as_of`` (its 30-day attribution window ends before ``as_of``).
+
+    The rating section rates at the scheduled run in effect then, so that the
+    campaign's report groups customers by the stars they had when it ran, as
+    ``custmgmt campaign report`` does.
+    """
+    day = (as_of - timedelta(days=45)).date()
+    return datetime.combine(day, time(10), tzinfo=as_of.tzinfo)

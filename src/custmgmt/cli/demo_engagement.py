@@ -6,9 +6,11 @@ customer; records a contact; lists the follow-ups due on the demo's day and the
 overdue ones. Then plans an SMS campaign for active customers 45 days before the
 demo's day with a 30% holdout, previews the audience with the reason for every
 dropped customer, runs it against the in-memory notifier and reports its uplift with
-intervals. The synthetic data holds no response to the campaign, so this is an A/A
-check: the intervals should cover zero. Fixed ids: a second run finds everything and
-stores nothing new.
+intervals, per star level by the stars customers had when it ran (as ``custmgmt
+campaign report`` does). The synthetic data holds no response to the campaign, so
+this is an A/A check: the intervals should cover zero. Fixed ids: a second run finds
+everything and stores nothing new; a run interrupted part-way is completed by the
+next.
 """
 
 from __future__ import annotations
@@ -32,9 +34,10 @@ from custmgmt.campaigns import (
     preview_audience,
     run_campaign,
 )
-from custmgmt.cli.demo_context import DemoContext
+from custmgmt.cli.campaign import star_groups_at_run
+from custmgmt.cli.demo_context import DemoContext, campaign_run_at
 from custmgmt.domain import Money
-from custmgmt.errors import NotFound
+from custmgmt.errors import NotFound, ValidationError
 from custmgmt.followup import (
     ApprovalPolicy,
     ContactRecord,
@@ -69,40 +72,46 @@ def _followups(ctx: DemoContext, table: Any) -> None:
         return
     start = datetime.combine((ctx.as_of - timedelta(days=35)).date(), time(0),
                              tzinfo=ctx.as_of.tzinfo)
-    try:
-        key_plan = store.followups.get_plan(DEMO_PLAN_IDS[0])
-    except NotFound:
-        key_plan = create_plan(store, FollowUpPlan(
-            id=DEMO_PLAN_IDS[0], customer_id=str(high[0]),
-            cadence="FREQ=MONTHLY;BYMONTHDAY=30;BYHOUR=10", timezone="Asia/Shanghai",
-            starts_at=start, channel="visit", owner="客户经理-陈", goal="年度合同续约",
-            content="上门拜访，了解明年采购计划", created_at=start, created_by="客户经理-陈",
-            approver="运营经理-李",
-        ), policy=policy, segments={"value tiers=high"})
-        ctx.print(f"key customer {one_line(key_plan.customer_id)}: plan "
-                  f"{one_line(key_plan.id)} {key_plan.status.value} "
-                  f"(approver {one_line(key_plan.approver)})")
-        key_plan = approve_plan(store, key_plan.id, by="运营经理-李",
-                                at=start + timedelta(hours=2), note="同意，请带上新品资料")
+    # Each plan with its approval or first contact, or nothing: the next run looks for
+    # the plan only, and an interrupted run left the key plan unapproved (the next run
+    # then failed) or the other plan without its contact for good.
+    with store.transaction():
+        try:
+            key_plan = store.followups.get_plan(DEMO_PLAN_IDS[0])
+        except NotFound:
+            key_plan = create_plan(store, FollowUpPlan(
+                id=DEMO_PLAN_IDS[0], customer_id=str(high[0]),
+                cadence="FREQ=MONTHLY;BYMONTHDAY=30;BYHOUR=10", timezone="Asia/Shanghai",
+                starts_at=start, channel="visit", owner="客户经理-陈", goal="年度合同续约",
+                content="上门拜访，了解明年采购计划", created_at=start,
+                created_by="客户经理-陈", approver="运营经理-李",
+            ), policy=policy, segments={"value tiers=high"})
+            ctx.print(f"key customer {one_line(key_plan.customer_id)}: plan "
+                      f"{one_line(key_plan.id)} {key_plan.status.value} "
+                      f"(approver {one_line(key_plan.approver)})")
+        if key_plan.approval is None:  # also a plan an older interrupted run left waiting
+            key_plan = approve_plan(store, key_plan.id, by="运营经理-李",
+                                    at=start + timedelta(hours=2), note="同意，请带上新品资料")
     assert key_plan.approval is not None
     ctx.print(f"plan {one_line(key_plan.id)} for {one_line(key_plan.customer_id)}: "
               f"{key_plan.status.value}, approved "
               f"by {one_line(key_plan.approval.by)} on {key_plan.approval.at:%Y-%m-%d}")
-    try:
-        plan = store.followups.get_plan(DEMO_PLAN_IDS[1])
-    except NotFound:
-        plan = create_plan(store, FollowUpPlan(
-            id=DEMO_PLAN_IDS[1], customer_id=str(other[0]),
-            cadence="FREQ=WEEKLY;BYDAY=TU;BYHOUR=15", timezone="Asia/Shanghai",
-            starts_at=start, channel="phone", owner="客服-王", goal="复购提醒",
-            content="回访上次购买的商品使用情况", created_at=start, created_by="客服-王",
-        ), policy=policy)
-        first = plan.occurrences(start, ctx.as_of)[0]
-        record_contact(store, ContactRecord(
-            id="DEMO-CONTACT-1", customer_id=plan.customer_id or "", plan_id=plan.id,
-            at=first + timedelta(minutes=20), channel="phone", staff="客服-王",
-            outcome="reached", notes="客户很满意，下周再联系", satisfaction=5,
-        ))
+    with store.transaction():
+        try:
+            plan = store.followups.get_plan(DEMO_PLAN_IDS[1])
+        except NotFound:
+            plan = create_plan(store, FollowUpPlan(
+                id=DEMO_PLAN_IDS[1], customer_id=str(other[0]),
+                cadence="FREQ=WEEKLY;BYDAY=TU;BYHOUR=15", timezone="Asia/Shanghai",
+                starts_at=start, channel="phone", owner="客服-王", goal="复购提醒",
+                content="回访上次购买的商品使用情况", created_at=start, created_by="客服-王",
+            ), policy=policy)
+            first = plan.occurrences(start, ctx.as_of)[0]
+            record_contact(store, ContactRecord(
+                id="DEMO-CONTACT-1", customer_id=plan.customer_id or "", plan_id=plan.id,
+                at=first + timedelta(minutes=20), channel="phone", staff="客服-王",
+                outcome="reached", notes="客户很满意，下周再联系", satisfaction=5,
+            ))
     ctx.print(f"plan {one_line(plan.id)} for {one_line(plan.customer_id)}: every Tuesday "
               f"15:00, owner {one_line(plan.owner)}")
     day = ctx.as_of.date()
@@ -122,8 +131,7 @@ def demo_section(ctx: DemoContext) -> None:
     store: Any = ctx.store
     if store.orders.count() == 0:
         return
-    run_at = datetime.combine((ctx.as_of - timedelta(days=45)).date(), time(10),
-                              tzinfo=ctx.as_of.tzinfo)
+    run_at = campaign_run_at(ctx.as_of)
     table_now = audience_table(store, as_of=ctx.as_of)
     _followups(ctx, table_now)
 
@@ -146,7 +154,16 @@ def demo_section(ctx: DemoContext) -> None:
         ))
     if campaign.ran_at is None:
         table = audience_table(store, as_of=run_at)
-        preview = preview_audience(store, campaign.id, table, at=run_at)
+        try:
+            preview = preview_audience(store, campaign.id, table, at=run_at)
+        except ValidationError as exc:
+            if exc.field != "audience":
+                raise
+            # A small store (demo --customers 1) had no one active or dormant then: the
+            # demo stopped here with an error, on every run, the later sections unshown.
+            ctx.print(f"no customer was active or dormant on {run_at:%Y-%m-%d}: "
+                      "the campaign is not run")
+            return
         for line in preview.lines()[1:]:
             ctx.print(one_line(line))
         notifier = MemoryNotifier()
@@ -156,11 +173,9 @@ def demo_section(ctx: DemoContext) -> None:
     else:
         ctx.print(f"campaign {one_line(campaign.id)} ran on {campaign.ran_at:%Y-%m-%d}: "
                   f"{store.campaigns.count_decisions(campaign.id):,} decisions stored")
-    rating = ctx.shared.get("rating")
-    groups = {}
-    if rating is not None:
-        groups["stars"] = {str(c): str(int(s)) for c, s in
-                           zip(rating.customer_ids.tolist(), rating.stars.tolist(), strict=True)}
+    # By the stars customers had when the campaign ran, as `custmgmt campaign report`
+    # groups them: stars rated at --as-of depend on what the campaign made them buy.
+    groups = star_groups_at_run(store, campaign.id, ctx.as_of)
     report = campaign_report(store, campaign.id, as_of=ctx.as_of, groups=groups,
                              replicates=1000, seed=ctx.seed)
     ctx.print("(synthetic data without a campaign response: an A/A check, the intervals "

@@ -27,7 +27,7 @@ from custmgmt._text import one_line
 from custmgmt.adapters.sqlite import SQLiteStore
 from custmgmt.adapters.sqlite.backup import backup, check_integrity
 from custmgmt.cli.demo_context import DemoContext
-from custmgmt.errors import CustMgmtError, MissingDependency
+from custmgmt.errors import CustMgmtError, MissingDependency, NotFound
 from custmgmt.privacy import (
     AccessDenied,
     Actor,
@@ -120,6 +120,10 @@ def _first_run(ctx: DemoContext, store: Any, privacy: Any, chosen: list[str], mo
     loader = Actor(id="demo-loader", roles={"agent"})
     officer = Actor(id="dpo-王", roles={"privacy_officer"})
     for cid in chosen:
+        if _sealed(store, cid):
+            # Sealed by an interrupted earlier run: the customers table now holds the
+            # pseudonym, and sealing that again replaced the real name, phone and email.
+            continue
         customer = store.customers.get(cid)
         at = max(ctx.as_of, customer.updated_at)
         update_customer(store, privacy, loader, customer.update_profile(at=at), purpose="demo")
@@ -149,6 +153,14 @@ def _first_run(ctx: DemoContext, store: Any, privacy: Any, chosen: list[str], mo
     ctx.print(f"{one_line(chosen[2])}'s export after erasure: "
               f"name {exported['customer']['name']!r}, "
               f"email {exported['customer']['email']!r}, {len(exported['orders'])} orders")
+
+
+def _sealed(store: Any, customer_id: str) -> bool:
+    try:
+        store.privacy.get_sealed(customer_id)
+    except NotFound:
+        return False
+    return True
 
 
 #: How a sealed or erased customer's name reads in the customers table.

@@ -2,9 +2,10 @@
 
 Rates the customers with a counted order (:func:`custmgmt.rating.rate_frames`:
 prospects and customers whose orders were all cancelled stay unrated) with
-:meth:`RatingPolicy.default` at the previous monthly run and
-at the demo's "now" (so the change since the previous run shows; the first continues
-from the store's own earlier run, if any), keeps both runs in
+:meth:`RatingPolicy.default` at the scheduled run in effect when the demo's campaign
+ran (:func:`~custmgmt.cli.demo_context.campaign_run_at`: its report groups customers
+by those stars) and at the demo's "now" (so the change since that run shows; the
+first continues from the store's own earlier run, if any), keeps both runs in
 ``store.ratings`` (fixed run ids: a second demo run finds them and stores nothing
 new), prints the star distribution and the top customers with the contributions
 that explain their stars, then walks one manual override through request, a refused
@@ -19,10 +20,12 @@ from typing import TYPE_CHECKING
 from custmgmt._text import one_line
 from custmgmt.analytics.frames import OrderFrame
 from custmgmt.analytics.loading import store_frames
+from custmgmt.cli.demo_context import campaign_run_at
 from custmgmt.cli.rate import print_rating
 from custmgmt.errors import NotFound, PermissionDenied
 from custmgmt.rating import (
     OverridePolicy,
+    OverrideStatus,
     PreviousStars,
     Rating,
     RatingPolicy,
@@ -68,7 +71,9 @@ def demo_section(ctx: DemoContext) -> None:
     if len(orders) == 0:
         return
     policy = RatingPolicy.default()
-    earlier = policy.previous_run_time(ctx.as_of - timedelta(days=28))
+    # The scheduled run in effect when the engagement section's campaign ran: its
+    # report groups customers by the stars they had then (current_stars at its run).
+    earlier = policy.previous_run_time(campaign_run_at(ctx.as_of))
     ctx.heading("Star ratings (default policy: spend 60%, frequency 30%, categories 10%)")
     previous = None
     if earlier is not None:
@@ -84,30 +89,35 @@ def demo_section(ctx: DemoContext) -> None:
     reviewers = OverridePolicy(approver_roles={"运营经理"})
     ratings = ctx.store.ratings
     ctx.print("\nmanual override with review")
-    try:
-        override = ratings.get_override(DEMO_OVERRIDE_ID)
-    except NotFound:
-        middle = [e for e in rating.top(len(rating)) if e.stars == 3]
-        target = middle[0] if middle else rating.top(1)[0]
-        override = request_override(
-            ctx.store,
-            customer_id=str(target.customer_id),
-            stars=5,
-            reason="签约年度大客户，合同约定五星服务",
-            expires_at=ctx.as_of + timedelta(days=90),
-            requested_by="客服主管-王",
-            at=ctx.as_of - timedelta(hours=3),
-            override_id=DEMO_OVERRIDE_ID,
-        )
+    # The request with its review, or nothing: the next run looks for the override
+    # only, and an interrupted run's request stayed pending for good (computed 3★,
+    # effective 3★, printed as the demo's approved override).
+    with ctx.store.transaction():
         try:
-            approve_override(ctx.store, DEMO_OVERRIDE_ID, by="客服主管-王",
-                             at=ctx.as_of - timedelta(hours=2), policy=reviewers,
-                             roles=("客服主管",))
-        except PermissionDenied as exc:
-            ctx.print(f"  self-approval refused: {exc}")
-        override = approve_override(ctx.store, DEMO_OVERRIDE_ID, by="运营经理-李",
-                                    at=ctx.as_of - timedelta(hours=1), policy=reviewers,
-                                    roles=("运营经理",), reason="已核对合同")
+            override = ratings.get_override(DEMO_OVERRIDE_ID)
+        except NotFound:
+            middle = [e for e in rating.top(len(rating)) if e.stars == 3]
+            target = middle[0] if middle else rating.top(1)[0]
+            override = request_override(
+                ctx.store,
+                customer_id=str(target.customer_id),
+                stars=5,
+                reason="签约年度大客户，合同约定五星服务",
+                expires_at=ctx.as_of + timedelta(days=90),
+                requested_by="客服主管-王",
+                at=ctx.as_of - timedelta(hours=3),
+                override_id=DEMO_OVERRIDE_ID,
+            )
+        if override.status is OverrideStatus.PENDING:  # an older interrupted run's too
+            try:
+                approve_override(ctx.store, DEMO_OVERRIDE_ID, by="客服主管-王",
+                                 at=ctx.as_of - timedelta(hours=2), policy=reviewers,
+                                 roles=("客服主管",))
+            except PermissionDenied as exc:
+                ctx.print(f"  self-approval refused: {exc}")
+            override = approve_override(ctx.store, DEMO_OVERRIDE_ID, by="运营经理-李",
+                                        at=ctx.as_of - timedelta(hours=1), policy=reviewers,
+                                        roles=("运营经理",), reason="已核对合同")
     # A reopened store's override may hold anything: each value printed on one line.
     for event in override.history:
         why = f": {one_line(event.reason)}" if event.reason else ""

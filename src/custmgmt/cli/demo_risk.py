@@ -143,14 +143,21 @@ def _restriction_and_appeal(ctx: DemoContext, store: Any) -> None:
     worst = max(sorted(grades), key=lambda c: order[grades[c]])
     cal = appeal_calendar()
     start = cal.next_working_time(ctx.as_of - timedelta(days=7))
-    impose_restriction(store, id=DEMO_RESTRICTION_ID, customer_id=worst, kind="restricted",
-                       reason=f"grade {grades[worst]}: returns and cancellations",
-                       actor="risk-officer", start=start, blocked_methods={"cash_on_delivery"})
-    submit_appeal(store, id=DEMO_APPEAL_ID, restriction_id=DEMO_RESTRICTION_ID,
-                  statement="退货都是因为商品质量问题，请核实", at=start + timedelta(hours=2),
-                  actor=worst, calendar=cal)
-    start_review(store, DEMO_APPEAL_ID, at=start + timedelta(hours=3), actor="risk-reviewer")
-    decide_appeal(store, DEMO_APPEAL_ID, overturn=True, at=start + timedelta(days=1),
-                  actor="risk-reviewer", reason="returns confirmed as quality defects")
+    # The whole walk or none of it: the next run looks for the restriction only, and
+    # took an interrupted run's restriction (its appeal missing or still under review,
+    # the restriction in force) for the finished story, "nothing added".
+    with store.transaction():
+        impose_restriction(store, id=DEMO_RESTRICTION_ID, customer_id=worst,
+                           kind="restricted",
+                           reason=f"grade {grades[worst]}: returns and cancellations",
+                           actor="risk-officer", start=start,
+                           blocked_methods={"cash_on_delivery"})
+        submit_appeal(store, id=DEMO_APPEAL_ID, restriction_id=DEMO_RESTRICTION_ID,
+                      statement="退货都是因为商品质量问题，请核实",
+                      at=start + timedelta(hours=2), actor=worst, calendar=cal)
+        start_review(store, DEMO_APPEAL_ID, at=start + timedelta(hours=3),
+                     actor="risk-reviewer")
+        decide_appeal(store, DEMO_APPEAL_ID, overturn=True, at=start + timedelta(days=1),
+                      actor="risk-reviewer", reason="returns confirmed as quality defects")
     ctx.print(f"restricted {one_line(worst)} (grade {one_line(grades[worst])}), who appealed; "
               "the appeal was overturned and the restriction lifted")

@@ -27,6 +27,7 @@ from custmgmt.privacy import (
     Actor,
     FieldCipher,
     FileKeyProvider,
+    KeyMismatch,
     Privacy,
     PrivacyStore,
     erase_subject,
@@ -85,10 +86,17 @@ def _privacy(args: argparse.Namespace) -> Any:
 
 @contextmanager
 def _keys_named(args: argparse.Namespace) -> Iterator[None]:
-    """Name ``--keys`` when a sealed customer is read without a key file: the library
-    names its ``privacy.cipher`` argument, which the command line does not have."""
+    """Name ``--keys`` when a sealed customer is read without a key file (the library
+    names its ``privacy.cipher`` argument, which the command line does not have) or
+    with a key file the store was not written with."""
     try:
         yield
+    except KeyMismatch as exc:
+        raise ValidationError(
+            "--keys", args.keys,
+            f"the key file this store was written with (its {exc.field} {exc.key_id!r} "
+            "does not match; nothing was changed)",
+        ) from exc
     except ValidationError as exc:
         if exc.field != "privacy.cipher" or args.keys is not None:
             raise

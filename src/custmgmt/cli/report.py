@@ -174,6 +174,8 @@ def run(args: argparse.Namespace) -> int:
     _inputs.check_output(args.json, sources, option="--json")
     if args.html and args.json and _same_file(args.html, args.json):
         raise ValidationError("--json", args.json, f"a file other than --html {args.html!r}")
+    if args.html == "-" and args.json == "-":
+        raise ValidationError("--json", args.json, "a file (--html - writes to standard output)")
     targets = _targets(args.targets)
     if args.db is not None:
         if args.orders is not None:
@@ -195,13 +197,18 @@ def run(args: argparse.Namespace) -> int:
         inputs = KpiInputs(orders=frame)
     report = KpiReport.build(inputs, baseline=baseline, current=current, as_of=as_of,
                              targets=targets)
-    sys.stdout.write(report.to_text())
+    # With --json - or --html -, standard output carries that document alone (`| jq`):
+    # the text report and the lines saying what was written go to standard error.
+    text = sys.stderr if "-" in (args.html, args.json) else sys.stdout
+    text.write(report.to_text())
     if args.summary:
-        sys.stdout.write("\n" + report.summary())
+        text.write("\n" + report.summary())
     if args.html:
         write_text_atomically(args.html, report.to_html(), option="--html")
-        print(f"HTML report written to {one_line(args.html)}")
+        if args.html != "-":
+            print(f"HTML report written to {one_line(args.html)}", file=text)
     if args.json:
         write_text_atomically(args.json, report.to_json() + "\n", option="--json")
-        print(f"JSON written to {one_line(args.json)}")
+        if args.json != "-":
+            print(f"JSON written to {one_line(args.json)}", file=text)
     return 0

@@ -9,11 +9,14 @@ points at is destroyed. Stop the store's writers first.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
 from custmgmt._text import one_line
 from custmgmt.adapters.sqlite.backup import restore
+from custmgmt.cli._inputs import check_db_path
+from custmgmt.errors import ValidationError
 
 __all__ = ["register", "run"]
 
@@ -40,8 +43,30 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Restore ``--from`` into ``--db``; prints what happened."""
 
-    report = restore(args.source, args.db, force=args.force)
+    check_db_path(args.db)
+    if _same_file(args.source, args.db):
+        # It was "restored" over itself (with --force), the store kept beside it as a
+        # pre-restore copy: a mistyped option, never a restore.
+        raise ValidationError("--from", args.source, "a backup other than the store --db")
+    try:
+        report = restore(args.source, args.db, force=args.force)
+    except ValidationError as exc:
+        option = _OPTIONS.get(exc.field)
+        if option is None:
+            raise
+        raise ValidationError(option, exc.value, exc.expected) from None
     print(f"restored {one_line(report.source)} into {one_line(report.path)}", file=sys.stdout)
     if report.kept is not None:
         print(f"the previous store is kept as {one_line(report.kept)}", file=sys.stdout)
     return 0
+
+
+#: The library's names of what ``restore`` options set, for errors that name the option.
+_OPTIONS = {"backup_file": "--from", "to": "--db"}
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them is missing: the restore itself says what is wrong
+        return False

@@ -155,10 +155,13 @@ def _sales(report: RenderedReport) -> Lines:
                  labels=s.labels, series=series)
 
 
-def _categories(report: RenderedReport) -> Bars:
+def _categories(report: RenderedReport) -> Bars | NoData:
     base, cur = report.categories
+    title = f"Net sales by category · 品类销售额 ({report.currency})"
+    if not cur.labels:
+        return NoData(title=title, reason="not measurable: the orders have no category · 无品类")
     return Bars(
-        title=f"Net sales by category · 品类销售额 ({report.currency})", labels=cur.labels,
+        title=title, labels=cur.labels,
         series=[("baseline · 基期", [_major(report, v) for v in base.net.tolist()]),
                 ("current · 本期", [_major(report, v) for v in cur.net.tolist()])])
 

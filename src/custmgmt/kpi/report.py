@@ -374,6 +374,8 @@ class KpiReport:
             lines.append(f"  trend not measurable: {one_line(t.reason)}")
         lines += ["", "Net sales by category (current, growth from the baseline)"]
         cat = self.categories[1]
+        if not cat.labels:  # an orders CSV without a category column: no empty table
+            lines.append("  not measurable: the orders have no category")
         for label, net, g in zip(cat.labels, cat.net.tolist(), self.category_growth(),
                                  strict=True):
             change = "     -" if g is None else f"{g:+6.1%}"
