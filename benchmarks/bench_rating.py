@@ -2,8 +2,8 @@
 and the floor; peak memory; one incremental update with 1M customers rated.
 
 Run as ``python benchmarks/bench_rating.py`` (``--quick`` for small sizes,
-``--scale`` for the scaling table, ``--markdown PATH`` to also write the table as
-Markdown).
+``--scale`` for the scaling table, ``--stages`` for the custmgmt pipeline stage by
+stage, ``--markdown PATH`` to also write the table as Markdown).
 
 ``--scale`` measures 1e6, 1e7 and 1e8 orders (1e8 only on a machine with 32 GiB of
 memory or more; ``--sizes 1e5,1e6`` picks others): custmgmt on one thread and on every
@@ -483,6 +483,51 @@ def main_scale(args: argparse.Namespace) -> None:
             json.dump(rows, out, indent=1)
 
 
+def main_stages(args: argparse.Namespace) -> None:
+    """The custmgmt pipeline stage by stage on every core (frame, features, rating),
+    and the features with their aggregates computed one scan at a time and side by
+    side (``features.SIDE_BY_SIDE_MIN_ROWS`` switched between turns), in ns/order."""
+    from custmgmt.analytics import features as feature_module
+    from custmgmt.analytics import partitioned
+    from custmgmt.analytics.frames import OrderFrame
+    from custmgmt.rating import RatingPolicy, rate
+
+    sizes = [int(float(x)) for x in (args.sizes or "1e6,1e7").split(",")]
+    threads = all_cores()
+    policy = RatingPolicy.default()
+    on = feature_module.SIDE_BY_SIDE_MIN_ROWS
+    print(f"stages on {threads} threads; medians of the turns, ns/order")
+    print("| orders | frame | features, one scan at a time | features, side by side | rating |")
+    print("|---:|---:|---:|---:|---:|")
+    for n in sizes:
+        data = synthetic(n)
+        repeats = args.repeats or (5 if n < 10**7 else 3)
+        times: dict[str, list[float]] = {"frame": [], "serial": [], "side": [], "rating": []}
+        for _ in range(repeats):
+            start = time.perf_counter()
+            frame = OrderFrame.from_arrays(
+                customer_id=data["customer_id"], placed_at=data["placed_at"],
+                amount=data["amount"], returned_amount=data["returned_amount"],
+                category=data["category"], currency="CNY", threads=threads,
+            )  # fmt: skip
+            times["frame"].append(time.perf_counter() - start)
+            for mode, threshold in (("serial", 1 << 62), ("side", on)):
+                feature_module.SIDE_BY_SIDE_MIN_ROWS = threshold
+                start = time.perf_counter()
+                features = partitioned.customer_features(
+                    frame, as_of=AS_OF, features=policy.features, threads=threads
+                )
+                times[mode].append(time.perf_counter() - start)
+            feature_module.SIDE_BY_SIDE_MIN_ROWS = on
+            start = time.perf_counter()
+            rate(policy, features)
+            times["rating"].append(time.perf_counter() - start)
+            del frame, features
+        ns = {k: statistics.median(v) / n * 1e9 for k, v in times.items()}
+        print(f"| {n:.0e} | {ns['frame']:.1f} | {ns['serial']:.1f} | {ns['side']:.1f} "
+              f"| {ns['rating']:.1f} |", flush=True)
+
+
 def fmt(seconds: float) -> str:
     if seconds != seconds:
         return "-"
@@ -502,7 +547,14 @@ def main() -> None:
         action="store_true",
         help="1e6, 1e7 and 1e8 orders (1e8 with >= 32 GiB): every engine, 1 and all threads",
     )
-    parser.add_argument("--sizes", help="with --scale: comma-separated order counts (1e5,1e6)")
+    size.add_argument(
+        "--stages",
+        action="store_true",
+        help="custmgmt stage by stage on every core, features one scan at a time or side by side",
+    )
+    parser.add_argument(
+        "--sizes", help="with --scale or --stages: comma-separated order counts (1e5,1e6)"
+    )
     parser.add_argument(
         "--pandas-max", default="1e7", help="with --scale: largest size pandas runs at"
     )
@@ -514,6 +566,9 @@ def main() -> None:
     if args.scale:
         print(WHAT)
         main_scale(args)
+        return
+    if args.stages:
+        main_stages(args)
         return
     sizes = [10**5, 10**6] if args.quick else [10**6, 10**7]
     print(WHAT)
