@@ -35,7 +35,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, TextIO
@@ -70,6 +70,7 @@ __all__ = [
     "open_existing_store",
     "open_postgres",
     "open_sqlite_store",
+    "options_named",
     "orders_from_csv",
     "parse_as_of",
     "parse_day",
@@ -280,6 +281,20 @@ def is_postgres_dsn(target: str | Path | None) -> bool:
     return isinstance(target, str) and target[:13].lower().startswith(
         ("postgresql://", "postgres://")
     )
+
+
+@contextlib.contextmanager
+def options_named(options: Mapping[str, str]) -> Iterator[None]:
+    """Re-raise a library ValidationError about one of ``options``' fields (the
+    library's parameter names) naming the command's option instead, with the same
+    value and expectation; other errors pass unchanged."""
+    try:
+        yield
+    except ValidationError as exc:
+        option = options.get(exc.field)
+        if option is None:
+            raise
+        raise ValidationError(option, exc.value, exc.expected) from None
 
 
 def check_db_path(path: str | Path | None) -> None:

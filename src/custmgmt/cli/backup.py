@@ -15,8 +15,7 @@ from typing import Any
 
 from custmgmt._text import one_line
 from custmgmt.adapters.sqlite.backup import backup
-from custmgmt.cli._inputs import check_db_path
-from custmgmt.errors import ValidationError
+from custmgmt.cli._inputs import check_db_path, options_named
 
 __all__ = ["register", "run"]
 
@@ -40,13 +39,8 @@ def run(args: argparse.Namespace) -> int:
     """Back ``--db`` up to ``--to``; prints what was written."""
 
     check_db_path(args.db)
-    try:
+    with options_named(_OPTIONS):
         report = backup(args.db, args.to, overwrite=args.force)
-    except ValidationError as exc:
-        option = _OPTIONS.get(exc.field)
-        if option is None:
-            raise
-        raise ValidationError(option, exc.value, exc.expected) from None
     print(
         f"backed up {one_line(args.db)} to {one_line(report.path)}: {report.pages:,} pages, "
         f"{report.size:,} bytes, integrity {report.integrity}",

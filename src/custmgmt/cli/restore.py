@@ -15,7 +15,7 @@ from typing import Any
 
 from custmgmt._text import one_line
 from custmgmt.adapters.sqlite.backup import restore
-from custmgmt.cli._inputs import check_db_path
+from custmgmt.cli._inputs import check_db_path, options_named
 from custmgmt.errors import ValidationError
 
 __all__ = ["register", "run"]
@@ -48,13 +48,8 @@ def run(args: argparse.Namespace) -> int:
         # It was "restored" over itself (with --force), the store kept beside it as a
         # pre-restore copy: a mistyped option, never a restore.
         raise ValidationError("--from", args.source, "a backup other than the store --db")
-    try:
+    with options_named(_OPTIONS):
         report = restore(args.source, args.db, force=args.force)
-    except ValidationError as exc:
-        option = _OPTIONS.get(exc.field)
-        if option is None:
-            raise
-        raise ValidationError(option, exc.value, exc.expected) from None
     print(f"restored {one_line(report.source)} into {one_line(report.path)}", file=sys.stdout)
     if report.kept is not None:
         print(f"the previous store is kept as {one_line(report.kept)}", file=sys.stdout)
