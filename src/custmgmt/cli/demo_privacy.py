@@ -42,6 +42,7 @@ from custmgmt.privacy import (
     update_customer,
     verify_audit_log,
 )
+from custmgmt.privacy.crypto import PSEUDONYM_PREFIX
 from custmgmt.privacy.masking import mask_address, mask_email, mask_name, mask_phone
 from custmgmt.tickets import TicketStatus
 
@@ -163,8 +164,6 @@ def _sealed(store: Any, customer_id: str) -> bool:
     return True
 
 
-#: How a sealed or erased customer's name reads in the customers table.
-PSEUDONYM_PREFIX = "匿名-"
 
 
 def _report(ctx: DemoContext, store: Any, chosen: list[str]) -> None:

@@ -42,6 +42,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import stat
 from collections.abc import Mapping, Sequence
@@ -57,6 +58,7 @@ from custmgmt.errors import NotFound, StorageError, ValidationError
 
 __all__ = [
     "INDEX_KINDS",
+    "PSEUDONYM_PREFIX",
     "DecryptionFailed",
     "FieldCipher",
     "FileKeyProvider",
@@ -66,9 +68,29 @@ __all__ = [
     "StaticKeyProvider",
     "WrappedKey",
     "environment_key_provider",
+    "is_pseudonym",
     "normalise_for_index",
+    "random_pseudonym",
     "write_key_file",
 ]
+
+#: How a sealed or erased customer's name reads in the customers table: this prefix and
+#: 12 lowercase hex digits (:meth:`FieldCipher.pseudonym`, :func:`random_pseudonym`).
+PSEUDONYM_PREFIX = "匿名-"
+_PSEUDONYM = re.compile(re.escape(PSEUDONYM_PREFIX) + r"[0-9a-f]{12}")
+
+
+def is_pseudonym(name: str) -> bool:
+    """Whether ``name`` has the form of a pseudonym the privacy service writes in place
+    of a sealed or erased customer's name (no real name has exactly that form:
+    ``匿名先生``, ``匿名-abc`` or upper-case hex digits are ordinary names)."""
+    return name.startswith(PSEUDONYM_PREFIX) and _PSEUDONYM.fullmatch(name) is not None
+
+
+def random_pseudonym() -> str:
+    """A pseudonym of the same form for an erasure without a cipher (nothing to key it)."""
+    return PSEUDONYM_PREFIX + secrets.token_hex(6)
+
 
 #: What a blind index can be built on: an email, a phone (E.164), its last four digits.
 INDEX_KINDS = ("email", "phone", "phone_last4")
@@ -633,4 +655,4 @@ class FieldCipher:
 
     def pseudonym(self, customer_id: str) -> str:
         """A stable pseudonym for ``customer_id`` that cannot be reversed without the key."""
-        return "匿名-" + self._hmac(b"pseudonym\x00" + customer_id.encode())[:6].hex()
+        return PSEUDONYM_PREFIX + self._hmac(b"pseudonym\x00" + customer_id.encode())[:6].hex()

@@ -39,7 +39,6 @@ import hmac
 import json
 import math
 import operator
-import secrets
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
@@ -60,6 +59,7 @@ from custmgmt.domain import (
     SystemClock,
 )
 from custmgmt.domain.customer import BusinessProfile
+from custmgmt.domain.masking import mask_text
 from custmgmt.errors import Conflict, NotFound, StorageError, ValidationError
 from custmgmt.privacy.access import AccessDenied, AccessPolicy, Actor, Permission
 from custmgmt.privacy.audit import AuditEntry, AuditVerification, verify_chain
@@ -68,7 +68,9 @@ from custmgmt.privacy.crypto import (
     FieldCipher,
     KeyMismatch,
     WrappedKey,
+    is_pseudonym,
     normalise_for_index,
+    random_pseudonym,
 )
 from custmgmt.privacy.ports import (
     ERASED_TEXT,
@@ -556,10 +558,45 @@ def _seal(privacy: Privacy, customer: Customer, dek: bytes | None) -> tuple[Cust
     return core, SealedRecord.trusted(customer.id, blob, indexes)
 
 
-def _check_customer(customer: Any) -> Customer:
+def _check_customer(
+    customer: Any, position: int | None = None, *, sealed: bool = True
+) -> Customer:
+    """Refuse what is not a :class:`Customer` and (``sealed``) a customer read back
+    sealed (:func:`_is_pseudonym`); the field is ``customer``, or ``customers[i]``
+    for the item at ``position`` of a batch."""
+    if isinstance(customer, Customer) and not (sealed and _is_pseudonym(customer.name)):
+        return customer
+    field = "customer" if position is None else f"customers[{position}]"
     if not isinstance(customer, Customer):
-        raise ValidationError("customer", type(customer).__name__, "a Customer")
-    return customer
+        raise ValidationError(field, type(customer).__name__, "a Customer")
+    raise _sealed_input(customer, field)
+
+
+def _is_pseudonym(name: str) -> bool:
+    """Whether ``name`` is a pseudonym the privacy service wrote, not a real name.
+
+    With a cipher the customers table keeps, in place of the name, the pseudonym
+    :meth:`~custmgmt.privacy.FieldCipher.pseudonym` makes (``匿名-`` and 12 lowercase
+    hex digits; an erasure without a cipher writes the same form), and none of the
+    sealed fields: that is what ``store.customers.get`` returns. Saved through the
+    privacy service, such a copy was sealed as if the pseudonym were the real name,
+    over the ciphertext that held the real name, phone and email: the personal data
+    was lost for good. No real name has exactly that form (``匿名先生``, ``匿名-abc`` or
+    upper-case hex digits stay ordinary names).
+    """
+    return is_pseudonym(name)
+
+
+def _sealed_input(customer: Customer, field: str) -> ValidationError:
+    """The refusal of a customer whose name is a pseudonym (the value masked)."""
+    return ValidationError(
+        f"{field}.name", mask_text(customer.name),
+        f"a real name, not a pseudonym: customer {customer.id!r} is sealed data read "
+        "without the privacy service (store.customers.get) or an erased customer; read "
+        "it with read_customer, change that copy and save it",
+    )
+
+
 
 
 def add_customer(
@@ -569,11 +606,14 @@ def add_customer(
     """Store a new customer, sealed when ``privacy`` has a cipher (action ``change_customer``).
 
     Raises:
+        ValidationError: ``customer`` is no Customer, or its name is a pseudonym
+            (``customer.name``: a sealed or erased customer read back from a customers
+            table, see :func:`update_customer`); nothing is written or audited.
         AccessDenied: the actor may not change customers.
         Conflict: the id is taken; nothing is written.
     """
     _check_context(store, privacy)
-    add_customers(store, privacy, actor, [customer], purpose=purpose)
+    add_customers(store, privacy, actor, [_check_customer(customer)], purpose=purpose)
 
 
 def add_customers(
@@ -583,13 +623,15 @@ def add_customers(
     """Store new customers in bulk, all or nothing; one audit entry for the batch.
 
     Raises:
+        ValidationError: an item is no Customer, or its name is a pseudonym
+            (``customers[i].name``, as in :func:`add_customer`); nothing is written.
         AccessDenied: the actor may not change customers.
         Conflict: an id is taken or repeats; nothing is written.
         KeyMismatch: the cipher's index key or current KEK is not the one of its id
             this store was written with (a wrong key file); nothing is written.
     """
     _check_context(store, privacy)
-    batch = [_check_customer(c) for c in customers]
+    batch = [_check_customer(c, i) for i, c in enumerate(customers)]
     if not batch:
         return 0
     resource = f"customer:{batch[0].id}" if len(batch) == 1 else f"customers:{len(batch)}"
@@ -687,16 +729,35 @@ def update_customer(
 ) -> None:
     """Save a changed customer (one version past the stored one), resealing its fields.
 
+    ``customer`` is a copy of what :func:`read_customer` returned (every personal field
+    readable), changed. The core copy ``store.customers.get`` returns of a sealed
+    customer carries the pseudonym for a name and none of the sealed fields: it is
+    refused, since saving it would replace the personal data by the pseudonym for good.
+    An erased customer cannot be updated at all (its data is gone and it stays
+    suppressed; a person who comes back is a new customer with a new id).
+
     Raises:
         AccessDenied: the actor may not change customers.
+        ValidationError: ``customer`` is no Customer, or its name is a pseudonym
+            (``customer.name``: sealed data read without the privacy service);
+            nothing is written or audited.
         NotFound: no such customer.
-        Conflict: a stale version, or the customer was erased; nothing is written.
+        Conflict: a stale version, or the customer was erased (whatever name the
+            copy carries); nothing is written.
         KeyMismatch: the cipher's index key or current KEK is not the one of its id
             this store was written with; nothing is written.
     """
     _check_context(store, privacy)
-    customer = _check_customer(customer)
+    customer = _check_customer(customer, sealed=False)
     privacy.policy.check(actor, Permission.CHANGE_CUSTOMER, f"customer:{customer.id}")
+    if _is_pseudonym(customer.name):
+        # Read back from the customers table (store.customers.get): sealing it would
+        # replace the real name, phone and email by the pseudonym and nothing. An
+        # erased customer is a Conflict whatever its name (checked again below, in the
+        # transaction, for an erasure racing this call).
+        if store.privacy.erasure(customer.id) is not None:
+            raise Conflict("customer", customer.id, "the customer was erased")
+        raise _sealed_input(customer, "customer")
     new_keys = (
         [] if privacy.cipher is None
         else _check_keys(store, privacy, index=True, keks=[privacy.cipher.keys.current_key_id])
@@ -1061,7 +1122,7 @@ def erase_subject(
     at = max(privacy.clock.now(), core.updated_at)
     pseudonym = (
         privacy.cipher.pseudonym(core.id) if privacy.cipher is not None
-        else "匿名-" + secrets.token_hex(6)
+        else random_pseudonym()
     )
     business = core.business
     with store.transaction():
