@@ -206,7 +206,10 @@ class Scale:
             elif span == np.inf:  # a range past float's maximum: halve, exactly
                 out = (column * 0.5 - self.low * 0.5) / (self.high * 0.5 - self.low * 0.5)
             else:
-                out = (column - self.low) / span
+                # A tiny span (1e-193) makes a far later value's ratio overflow to inf:
+                # past the top, so 1 after the clip.
+                with np.errstate(over="ignore"):
+                    out = (column - self.low) / span
             out = np.clip(out, 0.0, 1.0)
         elif kind is Normalisation.Z_SCORE:
             out = np.zeros_like(column) if self.high <= 0 else (column - self.low) / self.high
