@@ -22,7 +22,7 @@ from typing import Any
 from custmgmt._text import one_line
 from custmgmt.cli.team import TeamReportStore, print_team
 from custmgmt.errors import NotFound
-from custmgmt.rating import current_stars
+from custmgmt.rating import current_stars, response_time_factors
 from custmgmt.team import Agent, TeamTargets, TrainingRecord, compare_with_targets
 from custmgmt.team.services import (
     add_agent,
@@ -123,9 +123,11 @@ DEMO_TARGETS = TeamTargets(first_response=timedelta(hours=1), sla_attainment=0.9
 
 def _print_targets(store: Any, ctx: Any) -> None:
 
+    # The same star-scaled targets as the team table above (and `custmgmt tickets`).
+    stars = current_stars(store, ctx.as_of)
     perf = performance(store, start=ctx.as_of - timedelta(days=56), end=ctx.as_of,
                        calendar=default_calendar(), policy=default_sla_policy(),
-                       stars=current_stars(store, ctx.as_of))
+                       stars=stars, factors=response_time_factors(stars))
     found = compare_with_targets(perf, DEMO_TARGETS)
     ctx.print("\nagainst the targets (first response <= 1h median, SLA met >= 90 %,")
     ctx.print("satisfaction >= 3.5, reopened <= 10 %; uncertain: too few tickets to tell):")

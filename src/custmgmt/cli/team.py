@@ -24,7 +24,7 @@ from custmgmt.cli._inputs import open_existing_store, parse_as_of, schema_versio
 from custmgmt.cli.prospects import pad
 from custmgmt.domain import SystemClock
 from custmgmt.errors import ValidationError
-from custmgmt.rating import current_stars
+from custmgmt.rating import current_stars, response_time_factors
 from custmgmt.rating.ports import RatingStore
 from custmgmt.team.ports import TeamStore
 from custmgmt.team.services import performance
@@ -121,9 +121,12 @@ def print_team(store: TeamReportStore, start: datetime, end: datetime, out: Text
     def say(*parts: object) -> None:
         print(*parts, file=out)
 
+    stars = current_stars(store, end)
+    # The targets of ``custmgmt tickets``: each customer's scaled by their stars' factor.
     common: dict[str, Any] = {
         "start": start, "end": end, "calendar": default_calendar(tz),
-        "policy": default_sla_policy(), "stars": current_stars(store, end),
+        "policy": default_sla_policy(), "stars": stars,
+        "factors": response_time_factors(stars),
     }
     perf = performance(store, **common)
     teams = performance(store, by_team=True, **common)
@@ -145,13 +148,13 @@ def print_team(store: TeamReportStore, start: datetime, end: datetime, out: Text
                            for r in teams.rows())]
     for row in rows:
         if not row.measurable:
-            say(f"  {one_line(row.agent_id):<10} {pad(one_line(row.team or '-'), 8)} {0:>7}"
+            say(f"  {pad(one_line(row.agent_id), 10)} {pad(one_line(row.team or '-'), 8)} {0:>7}"
                 "  not measurable "
                 "(no ticket in the period)")
             continue
         sat = "-" if row.satisfaction is None else f"{row.satisfaction:.1f}"
         small = " *" if row.small else ""
-        say(f"  {one_line(row.agent_id):<10} {pad(one_line(row.team or '-'), 8)} "
+        say(f"  {pad(one_line(row.agent_id), 10)} {pad(one_line(row.team or '-'), 8)} "
             f"{row.handled:>7} "
             f"{hours(row.first_response_median):>8} {hours(row.resolution_median):>8} "
             f"{pct(row.sla_attainment):>15} {sat:>4} "

@@ -70,8 +70,8 @@ from custmgmt.domain.time import from_epoch_micros, to_epoch_micros
 from custmgmt.errors import NotFound, ValidationError
 from custmgmt.notebook.display import Displayed, Report, Table, counts_table, short_repr
 from custmgmt.team.agents import Agent
-from custmgmt.tickets.sla import SLAPolicy
-from custmgmt.tickets.ticket import Ticket, TicketEvent
+from custmgmt.tickets.sla import SLAPolicy, check_factor
+from custmgmt.tickets.ticket import Ticket, TicketEvent, TicketStatus
 
 __all__ = [
     "NO_TIME",
@@ -133,6 +133,8 @@ class PerformanceFrame(Displayed):
         stars: the customer's stars (1-5, 0 unknown).
         satisfaction: the survey score (1-5, 0 unanswered).
         reopened, escalated: whether it was reopened, escalated.
+        dropped: epoch microseconds when the ticket was cancelled or merged,
+            :data:`NO_TIME` for never: its clocks stop there, as the SLA engine's do.
     """
 
     agent_ids: tuple[str, ...]
@@ -148,6 +150,7 @@ class PerformanceFrame(Displayed):
     satisfaction: Int64Array
     reopened: BoolArray
     escalated: BoolArray
+    dropped: Int64Array
 
     def __len__(self) -> int:
         return int(self.agent.shape[0])
@@ -190,6 +193,7 @@ class PerformanceFrame(Displayed):
         satisfaction: Any = None,
         reopened: Any = None,
         escalated: Any = None,
+        dropped: Any = None,
     ) -> PerformanceFrame:
         """A frame from arrays (missing optional columns: never, no target, unknown, no).
 
@@ -197,7 +201,7 @@ class PerformanceFrame(Displayed):
             ValidationError: columns of different lengths or the wrong kind, agent
                 codes outside ``agent_ids`` (``-1`` marks an unassigned ticket),
                 unsorted or repeated agent ids, stars or scores outside 0-5, a naive
-                ``as_of``, answers or resolutions before the ticket was opened.
+                ``as_of``, answers, resolutions or drops before the ticket was opened.
         """
         check_aware("as_of", as_of)
         ids = tuple(agent_ids)
@@ -225,6 +229,7 @@ class PerformanceFrame(Displayed):
             stars=opt("stars", stars, 0), satisfaction=opt("satisfaction", satisfaction, 0),
             reopened=opt("reopened", reopened, False, np.bool_),
             escalated=opt("escalated", escalated, False, np.bool_),
+            dropped=opt("dropped", dropped, NO_TIME),
         )
         frame._check()
         return frame
@@ -238,7 +243,7 @@ class PerformanceFrame(Displayed):
                 col = getattr(self, name)
                 if int(col.min()) < 0 or int(col.max()) > 5:
                     raise ValidationError(name, int(col.max()), "values from 0 to 5")
-            for name in ("first_response", "resolved"):
+            for name in ("first_response", "resolved", "dropped"):
                 col = getattr(self, name)
                 early = (col != NO_TIME) & (col < self.created)
                 if early.any():
@@ -281,6 +286,7 @@ class PerformanceFrame(Displayed):
         as_of: datetime,
         policy: SLAPolicy | None = None,
         stars: Mapping[str, int] | None = None,
+        factors: Mapping[str, float] | None = None,
     ) -> PerformanceFrame:
         """The frame of ``tickets``, each counted for its (last) assignee.
 
@@ -289,7 +295,8 @@ class PerformanceFrame(Displayed):
         ``respond`` entry; the resolution the last ``resolve`` entry (so a reopened
         ticket counts until it was solved for good); a ticket is reopened when its
         log has a ``reopen`` entry or another ticket was reopened from it; escalated
-        when its log has an ``escalate`` entry. Entries after ``as_of`` are ignored.
+        when its log has an ``escalate`` entry; dropped when an entry cancelled or
+        merged it (its clocks stop there). Entries after ``as_of`` are ignored.
 
         Args:
             tickets: the tickets.
@@ -298,10 +305,15 @@ class PerformanceFrame(Displayed):
             policy: SLA targets per priority and category (none: nothing is measured
                 against a target).
             stars: the customers' stars (unknown: 0).
+            factors: each customer's SLA response-time factor, as ``custmgmt tickets``
+                applies it (e.g. :func:`custmgmt.rating.response_time_factors`: a 5★
+                customer's targets are halved); customers not in it keep the targets.
 
         Raises:
             ValidationError: a naive ``as_of``, something that is not a Ticket or an
-                Agent.
+                Agent, a ``policy`` that is not an SLAPolicy, ``stars`` that are not a
+                mapping of whole numbers from 0 to 5, a factor that is not a positive
+                finite number.
         """
         check_aware("as_of", as_of)
         team = sorted(agents, key=lambda a: a.id) if agents is not None else []
@@ -312,24 +324,35 @@ class PerformanceFrame(Displayed):
         rows = list(tickets)
         reopened_from = {t.reopened_from for t in rows if isinstance(t, Ticket)
                          and t.reopened_from is not None and t.created_at <= as_of}
+        if policy is not None and not isinstance(policy, SLAPolicy):
+            raise ValidationError("policy", policy, "an SLAPolicy or None")
+        if stars is not None and not isinstance(stars, Mapping):
+            raise ValidationError("stars", stars, "a mapping of customer id to stars (0-5)")
         star_of = stars or {}
-        targets: dict[tuple[Any, Any], tuple[int, int]] = {}
+        if factors is not None and not isinstance(factors, Mapping):
+            raise ValidationError(
+                "factors", factors, "a mapping of customer id to response-time factor"
+            )
+        scale = {c: check_factor(f"factors[{c!r}]", f) for c, f in (factors or {}).items()}
+        targets: dict[tuple[Any, Any, float], tuple[int, int]] = {}
         cols: dict[str, list[Any]] = {k: [] for k in (
             "agent", "created", "first_response", "resolved", "first_response_target",
-            "resolution_target", "stars", "satisfaction", "reopened", "escalated")}
+            "resolution_target", "stars", "satisfaction", "reopened", "escalated", "dropped")}
         for t in rows:
             if not isinstance(t, Ticket):
                 raise ValidationError("tickets", t, "Ticket values")
             if t.created_at > as_of:
                 continue
-            key = (t.priority, t.category)
+            factor = scale.get(t.customer_id, 1.0)
+            key = (t.priority, t.category, factor)
             if key not in targets:
-                found = policy.targets_for(t.priority, t.category) if policy else None
+                found = (policy.targets_for(t.priority, t.category).scaled(factor)
+                         if policy else None)
                 targets[key] = (
                     _us(found.first_response) if found else NO_TARGET,
                     _us(found.resolution) if found else NO_TARGET,
                 )
-            responded = resolved = NO_TIME
+            responded = resolved = dropped = NO_TIME
             reopened = escalated = False
             score = 0
             for e in t.events:
@@ -346,6 +369,8 @@ class PerformanceFrame(Displayed):
                     escalated = True
                 elif e.event is TicketEvent.RATE and e.score is not None:
                     score = e.score
+                if e.to_status in _DROPPED_STATUSES:
+                    dropped = to_epoch_micros(e.at)
             owner = t.assignee
             cols["agent"].append(-1 if owner is None else code.get(owner, -1))
             cols["created"].append(to_epoch_micros(t.created_at))
@@ -353,14 +378,26 @@ class PerformanceFrame(Displayed):
             cols["resolved"].append(resolved)
             cols["first_response_target"].append(targets[key][0])
             cols["resolution_target"].append(targets[key][1])
-            cols["stars"].append(int(star_of.get(t.customer_id, 0)))
+            cols["stars"].append(_stars(star_of, t.customer_id))
             cols["satisfaction"].append(score)
             cols["reopened"].append(reopened or t.id in reopened_from)
             cols["escalated"].append(escalated)
+            cols["dropped"].append(dropped)
         arrays = {k: np.asarray(v, dtype=np.bool_ if k in ("reopened", "escalated") else np.int64)
                   for k, v in cols.items()}
         return cls.from_arrays(agent_ids=[a.id for a in team], teams=[a.team for a in team],
                                as_of=as_of, **arrays)
+
+
+#: The statuses that drop a ticket: its clocks stop there, neither met nor missed.
+_DROPPED_STATUSES: Final = frozenset({TicketStatus.CANCELLED, TicketStatus.MERGED})
+
+
+def _stars(stars: Mapping[str, int], customer_id: str) -> int:
+    value = stars.get(customer_id, 0)
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValidationError(f"stars[{customer_id!r}]", value, "a whole number of stars (0-5)")
+    return int(value)
 
 
 def _us(delta: timedelta | None) -> int:
@@ -678,8 +715,12 @@ def team_performance(
                 f"{from_epoch_micros(lo).isoformat()} to {from_epoch_micros(hi).isoformat()})",
             ) from None
         f_created = table.business_time(created)
-        # A clock still running runs until as_of (not at all for a ticket opened later).
-        f_now = np.maximum(table.business_time(np.asarray([as_of], dtype=np.int64)), f_created)
+        # A clock still running runs until as_of (not at all for a ticket opened later),
+        # or until the ticket was cancelled or merged: then it stops, undecided unless
+        # already past its target (the SLA engine's CANCELLED).
+        dropped_at = frame.dropped[sel]
+        until = np.where(dropped_at != NO_TIME, np.minimum(dropped_at, as_of), as_of)
+        f_now = np.maximum(table.business_time(until), f_created)
         fr_bt = np.where(responded, table.business_time(np.where(responded, fr_at, created))
                          - f_created, 0)
         res_bt = np.where(resolved, table.business_time(np.where(resolved, res_at, created))

@@ -115,6 +115,8 @@ def assign_ticket(
             or naming an agent without the skill.
         TransitionNotAllowed: the ticket cannot be assigned in its status.
     """
+    if not isinstance(workflow, Workflow):
+        raise ValidationError("workflow", workflow, "a Workflow")
     check_aware("at", at)
     check_id("actor", actor)
     how = coerce_enum(AssignMethod, method, "method")
@@ -180,11 +182,12 @@ def performance_frame(
     as_of: datetime,
     policy: SLAPolicy | None = None,
     stars: Mapping[str, int] | None = None,
+    factors: Mapping[str, float] | None = None,
 ) -> PerformanceFrame:
     """The store's tickets and agents as a :class:`PerformanceFrame` at ``as_of``."""
     tickets = [t for chunk in store.tickets.iter_chunks() for t in chunk]
     return PerformanceFrame.from_tickets(tickets, store.agents.find(), as_of=as_of,
-                                         policy=policy, stars=stars)
+                                         policy=policy, stars=stars, factors=factors)
 
 
 def performance(
@@ -198,11 +201,14 @@ def performance(
     as_of: datetime | None = None,
     min_count: int = 20,
     by_team: bool = False,
+    factors: Mapping[str, float] | None = None,
 ) -> TeamPerformance:
     """Every agent's (or, ``by_team``, every team's) figures for ``[start, end)``.
 
     Clocks still running are measured at ``as_of`` (default: ``end``). Per team, the
     figures pool the tickets of the team's members (see ``PerformanceFrame.by_team``).
+    ``factors`` scale each customer's SLA targets as ``custmgmt tickets`` does (e.g.
+    :func:`custmgmt.rating.response_time_factors` of ``stars``).
 
     Raises:
         ValidationError: a bad period (``end`` not after ``start``) or argument.
@@ -212,7 +218,7 @@ def performance(
     if end <= start:
         raise ValidationError("end", end, f"an instant after start ({start.isoformat()})")
     frame = performance_frame(store, as_of=end if as_of is None else as_of, policy=policy,
-                              stars=stars)
+                              stars=stars, factors=factors)
     if by_team:
         frame = frame.by_team()
     return team_performance(frame, start=start, end=end, calendar=calendar, min_count=min_count)

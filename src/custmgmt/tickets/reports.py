@@ -26,6 +26,7 @@ about 37.7 business days), never as 24-hour days.
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime, time, timedelta
@@ -45,6 +46,7 @@ from custmgmt.tickets.sla import (
     SLAState,
     SLATargets,
     TargetStatus,
+    check_factor,
     format_business_hours,
 )
 from custmgmt.tickets.sla_vectorised import sla_status_many
@@ -159,7 +161,7 @@ class OpenTicketReport:
                 group = key
                 out.append(f"\n{key[0]} · stars {key[1]}")
             out.append(
-                f"  {one_line(ticket.id):<14} {one_line(ticket.customer_id):<12} "
+                f"  {_pad(one_line(ticket.id), 14)} {_pad(one_line(ticket.customer_id), 12)} "
                 f"{ticket.category.value:<16}{ticket.status.value:<20} {line.state_text:<9} "
                 f"{one_line(line.detail)}"
             )
@@ -202,6 +204,24 @@ def _describe(target: TargetStatus | None) -> str:
     return metric
 
 
+def _pad(text: str, width: int) -> str:
+    """``text`` left-aligned in ``width`` terminal columns (CJK characters take two)."""
+    used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(0, width - used)
+
+
+def _check_factors(factors: Any) -> Mapping[str, float]:
+    """Each customer's response-time factor: a positive finite number."""
+    if not isinstance(factors, Mapping):
+        raise ValidationError(
+            "factors", factors, "a mapping of customer id to response-time factor, or None"
+        )
+    return {
+        customer_id: check_factor(f"factors[{customer_id!r}]", factor)
+        for customer_id, factor in factors.items()
+    }
+
+
 def _by_stars_desc(keys: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     return sorted(
         keys, key=lambda k: (Priority(k[0]).rank, k[1] == "-", -int(k[1]) if k[1].isdigit() else 0)
@@ -235,16 +255,21 @@ def open_ticket_report(
 
     Raises:
         ValidationError: a naive ``as_of``; stars that are not whole numbers >= 0; a
-            factor that is not a positive number.
+            factor that is not a positive number (or factors that are no mapping); a
+            calendar that is no BusinessCalendar, a policy that is no SLAPolicy.
     """
     require_aware("as_of", as_of)
     calendar = default_calendar() if calendar is None else calendar
+    if not isinstance(calendar, BusinessCalendar):
+        raise ValidationError("calendar", calendar, "a BusinessCalendar or None")
     policy = default_sla_policy() if policy is None else policy
+    if not isinstance(policy, SLAPolicy):
+        raise ValidationError("policy", policy, "an SLAPolicy or None")
     known = {} if stars is None else _check_stars(stars)
+    scale = {} if factors is None else _check_factors(factors)
     tickets = [t for t in store.tickets.find(statuses=OPEN_STATUSES) if t.created_at <= as_of]
     lines: list[OpenTicketLine] = []
     if tickets:
-        scale = {} if factors is None else factors
         frame = sla_status_many(
             tickets, policy, calendar, as_of,
             factors=[scale.get(t.customer_id, 1.0) for t in tickets],

@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from custmgmt.domain import Priority
+from custmgmt.domain._validate import coerce_enum
 from custmgmt.errors import Conflict, ValidationError
 from custmgmt.tickets.ports import TicketStore
 from custmgmt.tickets.ticket import Ticket, TicketCategory, TicketEvent
@@ -36,6 +37,17 @@ __all__ = ["DEFAULT_RETRIES", "fire_ticket", "open_ticket"]
 
 #: How many times :func:`fire_ticket` re-reads and retries after a Conflict.
 DEFAULT_RETRIES: Final = 3
+
+#: The event data :func:`fire_ticket` passes on to :meth:`Workflow.fire`.
+_EVENT_DATA: Final = frozenset(
+    {"reason", "assignee", "solution", "merged_into", "priority", "score"}
+)
+
+
+def _workflow(workflow: object) -> Workflow:
+    if not isinstance(workflow, Workflow):
+        raise ValidationError("workflow", workflow, "a Workflow")
+    return workflow
 
 
 def open_ticket(
@@ -58,9 +70,10 @@ def open_ticket(
     Raises:
         NotFound: the customer is unknown (nothing is stored).
         Conflict: the ticket id is taken.
-        ValidationError: a bad field (see :meth:`Workflow.open`).
+        ValidationError: a bad field (see :meth:`Workflow.open`), or ``workflow`` is
+            not a Workflow.
     """
-    ticket = workflow.open(
+    ticket = _workflow(workflow).open(
         id=id, customer_id=customer_id, category=category, priority=priority,
         subject=subject, at=at, actor=actor, channel=channel, description=description,
         reason=reason,
@@ -88,26 +101,36 @@ def fire_ticket(
     (someone saved the ticket in between) the ticket is read again and the event
     fired on the fresh copy, up to ``retries`` more times. The event's data
     (``reason``, ``assignee``, ``solution``, ``merged_into``, ``priority``,
-    ``score``) goes to :meth:`Workflow.fire`.
+    ``score``) goes to :meth:`Workflow.fire`. A ``merge`` must name a stored ticket
+    of the same customer that the workflow has not ended (not closed, cancelled or
+    merged itself), so that the request lives on in the surviving ticket.
 
     Returns:
         The ticket as saved.
 
     Raises:
-        NotFound: no such ticket.
+        NotFound: no such ticket (or no ``merged_into`` ticket).
         TransitionNotAllowed: the event is not allowed in the ticket's current status
             (also when a concurrent change moved it there); nothing is saved.
         Conflict: still conflicting after ``retries`` retries.
-        ValidationError: bad event data, a naive or out-of-order ``at``, a negative
-            ``retries``.
+        ValidationError: bad event data (or a keyword that is none of them), a naive
+            or out-of-order ``at``, a negative ``retries``, ``workflow`` not a Workflow;
+            a ``merged_into`` ticket of another customer, or one in a final status.
     """
+    _workflow(workflow)
+    for name in sorted(set(data) - _EVENT_DATA):
+        known = ", ".join(sorted(_EVENT_DATA))
+        raise ValidationError(name, data[name], f"no such argument: the event data are {known}")
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ValidationError("retries", retries, "a whole number >= 0")
+    merging = coerce_enum(TicketEvent, event, "event") is TicketEvent.MERGE
     attempt = 0
     while True:
         try:
             with store.transaction():
                 stored = store.tickets.get(ticket_id)
+                if merging:
+                    _check_survivor(store, stored, data.get("merged_into"), workflow)
                 changed = workflow.fire(stored, event, at=at, actor=actor, **data)
                 store.tickets.update(changed, expected_version=stored.version)
             return changed
@@ -115,3 +138,21 @@ def fire_ticket(
             if attempt >= retries:
                 raise
             attempt += 1
+
+
+def _check_survivor(
+    store: TicketStore, ticket: Ticket, merged_into: object, workflow: Workflow
+) -> None:
+    """The ticket ``ticket`` merges into exists, is the same customer's and lives on."""
+    if not isinstance(merged_into, str) or merged_into == ticket.id:
+        return  # the workflow's own checks name the problem
+    survivor = store.tickets.get(merged_into)
+    if survivor.customer_id != ticket.customer_id:
+        raise ValidationError(
+            "merged_into", merged_into, f"a ticket of the same customer as {ticket.id!r}"
+        )
+    if survivor.status in workflow.final:
+        raise ValidationError(
+            "merged_into", merged_into,
+            f"a ticket that lives on (it is {survivor.status.value!r})",
+        )
