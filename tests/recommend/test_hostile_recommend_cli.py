@@ -48,7 +48,7 @@ def test_a_hold_out_before_year_one_is_a_clear_error(
 ) -> None:
     assert main(["recommend", "--db", db, "--evaluate", "--holdout-days", "999999999"]) == 2
     captured = capsys.readouterr()
-    assert "custmgmt: error: holdout_days" in captured.err
+    assert "custmgmt: error: --holdout-days" in captured.err
     assert "Traceback" not in captured.err
 
 

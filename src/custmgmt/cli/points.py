@@ -58,13 +58,23 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _day(t: datetime) -> str:
+    """``YYYY-MM-DD``, the year padded (``%Y`` printed year 1 as ``1-01-01``)."""
+    return t.date().isoformat()
+
+
+def _minute(t: datetime) -> str:
+    """``YYYY-MM-DD HH:MM``, the year padded."""
+    return f"{t.date().isoformat()} {t:%H:%M}"
+
+
 def _state(lot: Any, at: datetime) -> str:
     if lot.expired(at):
         return "expired"
     if lot.held:
         return "on hold"
     if lot.locked_until is not None and at < lot.locked_until:
-        return f"locked to {lot.locked_until:%Y-%m-%d}"
+        return f"locked to {_day(lot.locked_until)}"
     return "used up" if lot.remaining == 0 else "available"
 
 
@@ -72,34 +82,40 @@ def print_statement(st: Any, out: TextIO, *, tz: Any = None) -> None:
     """Print a :class:`~custmgmt.loyalty.Statement` (times shown in ``tz``)."""
 
     def local(t: datetime) -> datetime:
-        return t.astimezone(tz) if tz is not None else t
+        # A lot expiring at 9999-12-31 20:00 UTC is in year 10000 in Asia/Shanghai (a
+        # registration at 0001-01-01 UTC in year 0 west of it): astimezone raised a bare
+        # OverflowError half way through the statement. Such a moment is shown as stored.
+        try:
+            return t.astimezone(tz) if tz is not None else t
+        except OverflowError:
+            return t
 
     print(f"points statement of {one_line(st.customer_id)} at "
-          f"{local(st.as_of):%Y-%m-%d %H:%M}", file=out)
+          f"{_minute(local(st.as_of))}", file=out)
     print(f"  balance {st.balance:,}   locked {st.locked:,}   debt {st.debt:,}", file=out)
     if st.tier is not None:
         t = st.tier
-        parts = [f"  tier {one_line(t.tier.name)} since {local(t.since):%Y-%m-%d}",
+        parts = [f"  tier {one_line(t.tier.name)} since {_day(local(t.since))}",
                  f"points earned in window {t.qualifying:,}"]
         if t.next_tier is not None:
             parts.append(f"{t.points_to_next:,} more for {one_line(t.next_tier)}")
         if t.expires_at is not None:
-            parts.append(f"{t.points_to_keep:,} to keep it past {local(t.expires_at):%Y-%m-%d}")
+            parts.append(f"{t.points_to_keep:,} to keep it past {_day(local(t.expires_at))}")
         benefits = [name for name, on in (("free shipping", t.tier.free_shipping),
                                           ("priority service", t.tier.priority_service)) if on]
         parts.append(f"x{t.tier.multiplier.normalize()} points" + (
             f", {', '.join(benefits)}" if benefits else ""))
         print(", ".join(parts), file=out)
     for when, points in st.expiring:
-        print(f"  {points:,} points expire on {local(when):%Y-%m-%d}", file=out)
+        print(f"  {points:,} points expire on {_day(local(when))}", file=out)
     print("  lots:", file=out)
     if not st.lots:
         print("    (none)", file=out)
     for lot in st.lots:
         source = one_line(lot.order_id or lot.rule or lot.kind.value)
         print(
-            f"    {one_line(lot.id):<16} {local(lot.earned_at):%Y-%m-%d} {source:<14} "
-            f"{lot.points:>7,} left {lot.remaining:>7,}  expires {local(lot.expires_at):%Y-%m-%d}  "
+            f"    {one_line(lot.id):<16} {_day(local(lot.earned_at))} {source:<14} "
+            f"{lot.points:>7,} left {lot.remaining:>7,}  expires {_day(local(lot.expires_at))}  "
             f"{_state(lot, st.as_of)}",
             file=out,
         )
@@ -120,7 +136,7 @@ def print_statement(st: Any, out: TextIO, *, tz: Any = None) -> None:
         if e.lot:
             extra += f" lot {one_line(e.lot)}"
         print(
-            f"    #{e.seq:<3} {local(e.at):%Y-%m-%d %H:%M} {e.kind.value:<7} {e.points:>+8,}  "
+            f"    #{e.seq:<3} {_minute(local(e.at))} {e.kind.value:<7} {e.points:>+8,}  "
             f"{one_line(e.reason)}{extra}",
             file=out,
         )

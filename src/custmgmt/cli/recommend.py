@@ -15,11 +15,18 @@ import argparse
 from typing import Any
 
 from custmgmt._text import one_line
-from custmgmt.cli._inputs import as_of_or_now, open_existing_store, zone
+from custmgmt.cli._inputs import as_of_or_now, open_existing_store, options_named, zone
 from custmgmt.errors import ValidationError
 from custmgmt.recommend import also_bought, evaluate_store, recommend_for
 
 __all__ = ["register", "run"]
+
+#: The library's parameter names -> this command's options, for its error messages
+#: (``--item 不存在`` said ``item_id: got '不存在'``, a name the user never typed).
+_OPTIONS = {
+    "item_id": "--item", "customer_id": "CUSTOMER", "k": "--k", "similarity": "--similarity",
+    "split": "--split", "currency": "--currency", "holdout_days": "--holdout-days",
+}
 
 
 def register(subparsers: Any) -> None:
@@ -68,29 +75,30 @@ def run(args: argparse.Namespace) -> int:
     as_of = as_of_or_now(args, zone(args.tz))
     store = open_existing_store(args.db)
     try:
-        if args.evaluate:
-            report = evaluate_store(store, as_of=as_of, holdout_days=args.holdout_days,
-                                    k=args.k, split=args.split, currency=args.currency)
-            print(report.format_table())
-        elif args.item:
-            found = also_bought(store, args.item, as_of=as_of, k=args.k,
-                                similarity=args.similarity, currency=args.currency)
-            print(f"customers who bought {one_line(args.item)} also bought "
-                  f"({args.similarity}):")
-            for sku, score in found:
-                print(f"  {one_line(sku):<16} {score:.3f}")
-        else:
-            result = recommend_for(store, args.customer, as_of=as_of, k=args.k,
-                                   similarity=args.similarity, currency=args.currency)
-            print(f"recommended for {one_line(args.customer)} "
-                  f"({args.similarity}, {as_of:%Y-%m-%d}):")
-            for rank, (item, score, mine) in enumerate(zip(
-                result.items[0], result.scores[0], result.from_history[0], strict=True
-            ), start=1):
-                if item is None:
-                    continue
-                source = f"history {score:.3f}" if mine else "popular"
-                print(f"  {rank:>2}. {one_line(item):<16} {source}")
+        with options_named(_OPTIONS):
+            if args.evaluate:
+                report = evaluate_store(store, as_of=as_of, holdout_days=args.holdout_days,
+                                        k=args.k, split=args.split, currency=args.currency)
+                print(report.format_table())
+            elif args.item:
+                found = also_bought(store, args.item, as_of=as_of, k=args.k,
+                                    similarity=args.similarity, currency=args.currency)
+                print(f"customers who bought {one_line(args.item)} also bought "
+                      f"({args.similarity}):")
+                for sku, score in found:
+                    print(f"  {one_line(sku):<16} {score:.3f}")
+            else:
+                result = recommend_for(store, args.customer, as_of=as_of, k=args.k,
+                                       similarity=args.similarity, currency=args.currency)
+                print(f"recommended for {one_line(args.customer)} "
+                      f"({args.similarity}, {as_of:%Y-%m-%d}):")
+                for rank, (item, score, mine) in enumerate(zip(
+                    result.items[0], result.scores[0], result.from_history[0], strict=True
+                ), start=1):
+                    if item is None:
+                        continue
+                    source = f"history {score:.3f}" if mine else "popular"
+                    print(f"  {rank:>2}. {one_line(item):<16} {source}")
     finally:
         store.close()
     return 0

@@ -52,6 +52,9 @@ def _frozen(values: Any, dtype: Any, name: str, n: int | None = None) -> Any:
     raw = np.asarray(values)
     if raw.size and raw.dtype.kind not in "iu":  # floats would be truncated, not refused
         raise ValidationError(name, f"a {raw.dtype} column", "a column of integers")
+    if raw.size and raw.dtype.kind == "u" and int(raw.max()) > int(np.iinfo(dtype).max):
+        # The cast below wraps: a uint64 2**63 + 5 became -9223372036854775803 points.
+        raise ValidationError(name, int(raw.max()), f"integers that fit {np.dtype(dtype)}")
     array = np.ascontiguousarray(raw, dtype=dtype)
     if array.ndim != 1 or (n is not None and len(array) != n):
         raise ValidationError(name, array.shape, f"a 1-d array of length {n}")

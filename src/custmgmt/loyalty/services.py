@@ -647,15 +647,19 @@ def expire_points(
     Each customer is done in its own transaction.
 
     Raises:
-        ValidationError: ``as_of`` is naive.
+        ValidationError: ``as_of`` is naive, or ``customer_ids`` holds something that
+            is not a customer id (before anything is written).
     """
     require_aware("as_of", as_of)
     if isinstance(customer_ids, str):  # list("C-1") would be three one-letter ids
         raise ValidationError("customer_ids", customer_ids, "an iterable of customer ids")
     who = store.loyalty.customer_ids() if customer_ids is None else list(customer_ids)
-    written: list[LedgerEntry] = []
+    # Every id is checked before any customer's lots are expired: a bad id late in the
+    # list used to fail after the earlier customers' expiries were committed.
     for customer_id in who:
         check_id("customer_id", customer_id)
+    written: list[LedgerEntry] = []
+    for customer_id in who:
         written.extend(_expire_lots(store, customer_id, as_of, program, actor))
     return written
 
@@ -684,7 +688,7 @@ def _expire_lots(
                 id=_entry_id(customer_id, seq), customer_id=customer_id, seq=seq,
                 kind=EntryKind.EXPIRE, points=-lot.remaining,
                 at=max(lot.expires_at, last_at or lot.expires_at), key=f"expire:{lot.id}",
-                actor=actor, reason=f"到期 {lot.expires_at:%Y-%m-%d}",
+                actor=actor, reason=f"到期 {lot.expires_at.date().isoformat()}",
                 draws=(Draw(lot=lot.id, points=lot.remaining),),
             )
             store.loyalty.append(entry)

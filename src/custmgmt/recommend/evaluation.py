@@ -106,7 +106,7 @@ class EvaluationReport(Displayed):
 
     def format_table(self) -> str:
         """The report as a text table."""
-        where = f"cutoff {self.cutoff:%Y-%m-%d}" if self.cutoff else "leave-last-out"
+        where = f"cutoff {self.cutoff.date().isoformat()}" if self.cutoff else "leave-last-out"
         lines = [
             f"split: {self.split} ({where}), {self.customers:,} customers, k = {self.k}",
             f"{'model':<22}{'hit rate':>10}{'recall':>10}{'NDCG':>10}{'coverage':>10}",
@@ -184,7 +184,13 @@ def evaluate(
     truth_c, truth_i = pairs // n, pairs % n
     users = np.unique(truth_c)
     if len(users) == 0:
-        raise ValidationError("purchases", len(purchases), "customers to evaluate")
+        # "got 2, expected customers to evaluate" left the reader to guess what 2 was
+        # and what would do.
+        raise ValidationError(
+            "purchases", f"{len(purchases)} purchase lines",
+            "customers to evaluate: one who bought before the split and something new"
+            " after it",
+        )
     local = np.searchsorted(users, truth_c)
     truth = local * n + truth_i  # sorted: pairs were sorted by customer, then item
     truth_counts = np.bincount(local, minlength=len(users))

@@ -174,9 +174,14 @@ class Purchases:
             rates: currency code -> rate into ``currency``.
 
         Raises:
-            ValidationError: naive bounds; an order in another currency without a rate.
+            ValidationError: naive bounds, ``since`` after ``as_of``; an order in another
+                currency without a rate.
         """
         require_aware("as_of", as_of)
+        if since is not None and require_aware("since", since) > as_of:
+            # The memory store refused it naming ``end`` (a name the caller never
+            # passed); SQLite and PostgreSQL answered an empty window.
+            raise ValidationError("since", since, f"not after as_of {as_of.isoformat()}")
         frame = OrderFrame.from_store(store, currency=currency, as_of=as_of, since=since,
                                       rates=rates)
         kept = _KEPT[frame.status.astype(np.int64)]
@@ -184,9 +189,7 @@ class Purchases:
         if reader is not None:
             lines = reader.line_columns(since=since, as_of=as_of)
         else:
-            start = since if since is not None else datetime(1900, 1, 1, tzinfo=UTC)
-            end = as_of + timedelta(microseconds=1)
-            lines = lines_from_orders(store.orders.between(start, end))
+            lines = lines_from_orders(_orders_in(store, frame, since, as_of))
         order_ids = np.asarray(frame.order_id, dtype=object)
         if len(order_ids) == 0 or len(lines) == 0:
             return cls.from_arrays(customer_id=[], item=[], at=np.zeros(0, dtype=np.int64))
@@ -205,6 +208,29 @@ class Purchases:
             item=np.asarray(lines.sku, dtype=object)[found][keep],
             at=frame.placed_at[row],
         )
+
+
+def _orders_in(
+    store: Store, frame: OrderFrame, since: datetime | None, as_of: datetime
+) -> Iterable[Order]:
+    """The orders placed in ``[since, as_of]`` through ``store.orders.between``.
+
+    The window started in 1900 (orders placed before it, which the SQL readers and the
+    order frame keep, were dropped on the in-memory store alone) and ended at
+    ``as_of + 1 µs``, which overflowed for an ``as_of`` at the last representable
+    moment: there the window ends at ``as_of`` and the orders placed at that very
+    moment are looked up by id from the frame.
+    """
+    start = since if since is not None else datetime.min.replace(tzinfo=UTC)
+    try:
+        end = as_of + timedelta(microseconds=1)
+    except OverflowError:
+        at_end = np.asarray(frame.order_id, dtype=object)[
+            np.asarray(frame.placed_at) == to_epoch_micros(as_of)
+        ]
+        last = [store.orders.get(str(order_id)) for order_id in at_end.tolist()]
+        return [*store.orders.between(start, as_of), *last]
+    return store.orders.between(start, end)
 
 
 def _reader(store: Store) -> OrderLineReader | None:
