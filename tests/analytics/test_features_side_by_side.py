@@ -100,7 +100,8 @@ def test_every_order_feature_names_its_aggregates_and_each_reads_no_other() -> N
     as_of = _as_of(int(orders.placed_at.max()))
     for leaf in features._LEAVES_BY_COST:
         assert _cached(leaf), leaf
-        part = features._Orders(orders, orders.n_customers, features.to_epoch_micros(as_of), (7, 30))
+        limit = features.to_epoch_micros(as_of)
+        part = features._Orders(orders, orders.n_customers, limit, (7, 30))
         getattr(part, leaf)
         filled = {key for key in vars(part) if _cached(key)}
         assert filled == {leaf}, leaf
